@@ -1,0 +1,13 @@
+//! rdpfix's core, shared by the web page (wasm32) and the native `fixer`.
+//!
+//! Everything here is pure: bytes and a clock value go in, data comes out. No file system,
+//! no network, no wall clock, no randomness (callers pass them in), and no panic on any
+//! input — in the browser a panic kills the page.
+#![forbid(unsafe_code)]
+
+pub mod event;
+
+pub use event::{Event, Level, Location, Origin};
+
+/// The analyzer's version, recorded in every signed plan.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

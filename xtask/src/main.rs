@@ -1,0 +1,73 @@
+//! `cargo xtask`: the one place that knows how to set up a machine, build the web bundle and
+//! `fixer.exe`, serve the page and run every test. Shell scripts are thin entry points to it.
+
+mod bootstrap;
+mod dist;
+mod serve;
+mod shell;
+mod test;
+mod toolchain;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "Build, serve and test rdpfix")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Install what this machine lacks (apt packages, wasm-bindgen-cli, npm modules); a
+    /// second run only checks and takes seconds.
+    Bootstrap,
+    /// Build the static site into `dist/`: page, wasm, samples, fixer.exe and its SHA-256.
+    Dist {
+        /// Skip the Windows build of fixer.exe.
+        #[arg(long)]
+        no_exe: bool,
+    },
+    /// Serve `dist/` on http://127.0.0.1:<port>/.
+    Serve {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
+    /// Bootstrap, build `dist/`, and serve it: the README's "run" command.
+    Run {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
+    /// Bootstrap, then every test: the README's "test" command and what CI runs.
+    Test(test::TestArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let root = shell::repo_root();
+    std::env::set_current_dir(&root)?;
+    match cli.cmd {
+        Cmd::Bootstrap => bootstrap::run(bootstrap::Needs::all()).map(drop),
+        Cmd::Dist { no_exe } => {
+            let tc = bootstrap::run(bootstrap::Needs::build(!no_exe))?;
+            dist::build(&tc, !no_exe).map(drop)
+        }
+        Cmd::Serve { port } => serve::serve_forever(&root.join("dist"), port),
+        Cmd::Run { port } => {
+            let tc = bootstrap::run(bootstrap::Needs::build(true))?;
+            dist::build(&tc, true)?;
+            serve::serve_forever(&root.join("dist"), port)
+        }
+        Cmd::Test(args) => test::run(args),
+    }
+}

@@ -1,0 +1,151 @@
+//! A small static file server for `dist/`: GET and HEAD, correct MIME types (browsers only
+//! stream-compile `.wasm` served as `application/wasm`), the same security headers a real
+//! host would send, loopback only.
+
+use anyhow::{Context, Result};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+/// Serves `dir` on 127.0.0.1:`port` until the process ends.
+pub fn serve_forever(dir: &Path, port: u16) -> Result<()> {
+    let listener = bind(port)?;
+    let addr = listener.local_addr()?;
+    println!("rdpfix is served at http://{addr}/  (Ctrl-C stops it)");
+    accept_loop(listener, dir.to_path_buf());
+    Ok(())
+}
+
+/// Serves `dir` on an ephemeral loopback port from a background thread.
+pub fn spawn(dir: &Path) -> Result<SocketAddr> {
+    let listener = bind(0)?;
+    let addr = listener.local_addr()?;
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || accept_loop(listener, dir));
+    Ok(addr)
+}
+
+fn bind(port: u16) -> Result<TcpListener> {
+    TcpListener::bind(("127.0.0.1", port))
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port} (is something else there?)"))
+}
+
+fn accept_loop(listener: TcpListener, dir: PathBuf) {
+    let site = Arc::new(Site { csp: csp_header(&dir), dir });
+    for stream in listener.incoming().flatten() {
+        let site = Arc::clone(&site);
+        std::thread::spawn(move || {
+            let _ = handle(stream, &site);
+        });
+    }
+}
+
+#[derive(Debug)]
+struct Site {
+    dir: PathBuf,
+    csp: Option<String>,
+}
+
+fn handle(mut stream: TcpStream, site: &Site) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    loop {
+        let mut request = String::new();
+        if reader.read_line(&mut request)? == 0 {
+            return Ok(());
+        }
+        // Skip the headers; nothing in them changes the answer.
+        let mut line = String::new();
+        while reader.read_line(&mut line)? > 2 {
+            line.clear();
+        }
+        let mut parts = request.split_whitespace();
+        let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
+        let head = method == "HEAD";
+        if method != "GET" && !head {
+            let r = Reply { status: "405 Method Not Allowed", mime: "text/plain", body: b"" };
+            respond(&mut stream, site, &r, head)?;
+            continue;
+        }
+        match resolve(&site.dir, target).and_then(|p| std::fs::read(&p).ok().map(|b| (p, b))) {
+            Some((path, body)) => {
+                let r = Reply { status: "200 OK", mime: mime(&path), body: &body };
+                respond(&mut stream, site, &r, head)?;
+            }
+            None => {
+                let r = Reply { status: "404 Not Found", mime: "text/plain", body: b"not found\n" };
+                respond(&mut stream, site, &r, head)?;
+            }
+        }
+    }
+}
+
+/// Maps a request path to a file inside `dir`, refusing anything that climbs out.
+fn resolve(dir: &Path, target: &str) -> Option<PathBuf> {
+    let path = target.split(['?', '#']).next().unwrap_or("/");
+    let mut out = dir.to_path_buf();
+    for comp in Path::new(path.trim_start_matches('/')).components() {
+        match comp {
+            Component::Normal(c) => out.push(c),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    if out.is_dir() {
+        out.push("index.html");
+    }
+    out.is_file().then_some(out)
+}
+
+fn mime(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "wasm" => "application/wasm",
+        "css" => "text/css; charset=utf-8",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "txt" | "sha256" | "md" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The header twin of the page's CSP `<meta>` tag, read from the Azure Static Web Apps
+/// config shipped with the site so both stay one definition.
+fn csp_header(dir: &Path) -> Option<String> {
+    let cfg = std::fs::read_to_string(dir.join("staticwebapp.config.json")).ok()?;
+    let key = "\"content-security-policy\": \"";
+    let lower = cfg.to_ascii_lowercase();
+    let start = lower.find(key)? + key.len();
+    let len = cfg.get(start..)?.find('"')?;
+    cfg.get(start..start + len).map(str::to_owned)
+}
+
+#[derive(Debug)]
+struct Reply<'a> {
+    status: &'a str,
+    mime: &'a str,
+    body: &'a [u8],
+}
+
+fn respond(stream: &mut TcpStream, site: &Site, r: &Reply<'_>, head: bool) -> std::io::Result<()> {
+    let csp = site
+        .csp
+        .as_deref()
+        .map(|c| format!("Content-Security-Policy: {c}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
+         Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n{csp}\r\n",
+        r.status,
+        r.mime,
+        r.body.len()
+    )?;
+    if !head {
+        stream.write_all(r.body)?;
+    }
+    stream.flush()
+}

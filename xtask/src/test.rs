@@ -1,0 +1,116 @@
+//! `cargo xtask test`: bootstrap, then every test the project has. What CI runs.
+
+use crate::bootstrap::{self, Needs};
+use crate::shell::{self, Timings};
+use crate::{dist, serve};
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+use std::process::Command;
+
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Skip `cargo fmt --check` and clippy.
+    #[arg(long)]
+    pub no_lint: bool,
+    /// Skip the browser tests (headless Chromium).
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Skip fixer.exe under Wine.
+    #[arg(long)]
+    pub no_wine: bool,
+}
+
+pub fn run(args: TestArgs) -> Result<()> {
+    let root = shell::repo_root();
+    let mut t = Timings::default();
+    let result = run_steps(&args, &root, &mut t);
+    t.print();
+    result
+}
+
+fn run_steps(args: &TestArgs, root: &Path, t: &mut Timings) -> Result<()> {
+    let needs = Needs { browser: !args.no_browser, wine: !args.no_wine, ..Needs::all() };
+    let tc = t.step("bootstrap", || bootstrap::run(needs))?;
+    if !args.no_lint {
+        t.step("cargo fmt --check", || {
+            shell::run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))
+        })?;
+        t.step("clippy (native, all targets)", || {
+            shell::run(Command::new("cargo").args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]))
+        })?;
+    }
+    t.step("native tests", || {
+        shell::run(Command::new("cargo").args(["test", "--workspace", "--all-targets"]))?;
+        shell::run(Command::new("cargo").args(["test", "--workspace", "--doc"]))
+    })?;
+    let built = t.step("dist: wasm bundle and fixer.exe", || dist::build(&tc, true))?;
+    if !args.no_browser {
+        t.step("browser tests (headless Chromium)", || browser_tests(root, &built.dist))?;
+    }
+    if !args.no_wine {
+        let exe = built.exe.as_deref().context("dist built no fixer.exe")?;
+        t.step("fixer.exe under Wine", || wine_version(root, exe))?;
+    }
+    Ok(())
+}
+
+/// Runs `tests/browser/*.test.mjs` (node's test runner + playwright-core driving Debian's
+/// Chromium) against `dist/` served on a loopback port.
+fn browser_tests(root: &Path, dist: &Path) -> Result<()> {
+    let addr = serve::spawn(dist)?;
+    let dir = root.join("tests/browser");
+    let artifacts = dir.join("artifacts");
+    std::fs::create_dir_all(&artifacts)?;
+    let chromium = shell::which("chromium").context("chromium is not installed")?;
+    shell::run(
+        Command::new("node")
+            .args(["--test", "--test-reporter=spec", "--test-concurrency=1"])
+            .current_dir(&dir)
+            .env("RDPFIX_URL", format!("http://{addr}/"))
+            .env("RDPFIX_CHROMIUM", chromium)
+            .env("RDPFIX_ARTIFACTS", &artifacts)
+            .env("RDPFIX_ROOT", root),
+    )
+}
+
+/// A Wine command for `exe` in a fresh prefix under `target/`.
+pub fn wine(root: &Path, prefix: &str) -> Result<Command> {
+    let wine64 = ["/usr/lib/wine/wine64", "wine64"]
+        .into_iter()
+        .find(|p| shell::has(p))
+        .context("wine64 is not installed")?;
+    let prefix = root.join("target/wine").join(prefix);
+    if prefix.exists() {
+        std::fs::remove_dir_all(&prefix)?;
+    }
+    std::fs::create_dir_all(&prefix)?;
+    let mut cmd = Command::new(wine64);
+    cmd.env("WINEPREFIX", prefix).env("WINEDEBUG", "-all");
+    Ok(cmd)
+}
+
+fn wine_version(root: &Path, exe: &Path) -> Result<()> {
+    let out = wine(root, "version")?
+        .arg(exe)
+        .arg("--version")
+        .output()
+        .context("cannot start wine64")?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let expected = format!("fixer {}", env!("CARGO_PKG_VERSION"));
+    eprintln!("wine64 fixer.exe --version: {}", stdout.trim());
+    if !out.status.success() || stdout.trim() != expected {
+        bail!(
+            "fixer.exe under Wine: expected `{expected}`, got {} with stdout {stdout:?}, stderr {:?}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
