@@ -2,7 +2,11 @@
 use clap::Parser;
 
 #[derive(Debug, Parser)]
-#[command(name = "fixer", version, about = "Diagnose and repair RDP failures on a Windows VM")]
+#[command(
+    name = "fixer",
+    version,
+    about = "Diagnose and repair RDP failures on a Windows VM"
+)]
 struct Cli {}
 
 fn main() {

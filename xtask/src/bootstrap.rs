@@ -23,11 +23,21 @@ pub struct Needs {
 
 impl Needs {
     pub fn all() -> Needs {
-        Needs { wasm: true, windows: true, browser: true, wine: true }
+        Needs {
+            wasm: true,
+            windows: true,
+            browser: true,
+            wine: true,
+        }
     }
 
     pub fn build(windows: bool) -> Needs {
-        Needs { wasm: true, windows, browser: false, wine: false }
+        Needs {
+            wasm: true,
+            windows,
+            browser: false,
+            wine: false,
+        }
     }
 }
 
@@ -90,14 +100,21 @@ pub fn run(needs: Needs) -> Result<Toolchains> {
         ensure_npm_modules(&root.join("tests/browser"))?;
     }
 
-    let mut tc = Toolchains { wasm: None, windows: None, wasm_bindgen };
+    let mut tc = Toolchains {
+        wasm: None,
+        windows: None,
+        wasm_bindgen,
+    };
     if needs.wasm {
         tc.wasm = if force_debian {
             toolchain::wasm_debian(&root)
         } else {
             toolchain::wasm_rustup(&root).or_else(|| toolchain::wasm_debian(&root))
         };
-        let wasm = tc.wasm.as_ref().context("no way to build for wasm32 was found or installed")?;
+        let wasm = tc
+            .wasm
+            .as_ref()
+            .context("no way to build for wasm32 was found or installed")?;
         eprintln!("bootstrap: wasm32 via {}", wasm.via);
     }
     if needs.windows {
@@ -158,7 +175,11 @@ fn apt_install(pkgs: &[&str]) -> Result<()> {
              (see README.md, \"Other machines\")"
         );
     }
-    let missing: Vec<&str> = pkgs.iter().copied().filter(|p| !dpkg_installed(p)).collect();
+    let missing: Vec<&str> = pkgs
+        .iter()
+        .copied()
+        .filter(|p| !dpkg_installed(p))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -174,8 +195,7 @@ fn apt_install(pkgs: &[&str]) -> Result<()> {
     };
     shell::run(&mut apt(&["update", "-qq"]))?;
     // Wine's recommends pull in hundreds of megabytes of 32-bit and desktop packages.
-    let (wine, rest): (Vec<&str>, Vec<&str>) =
-        missing.iter().partition(|p| p.starts_with("wine"));
+    let (wine, rest): (Vec<&str>, Vec<&str>) = missing.iter().partition(|p| p.starts_with("wine"));
     if !rest.is_empty() {
         shell::run(apt(&["install", "-y", "-qq"]).args(&rest))?;
     }

@@ -37,7 +37,10 @@ pub fn build(tc: &Toolchains, with_exe: bool) -> Result<Built> {
 fn build_wasm(tc: &Toolchains, dist: &Path) -> Result<()> {
     let cc = tc.wasm.as_ref().context("no wasm32 toolchain")?;
     let bindgen = tc.wasm_bindgen.as_ref().context("no wasm-bindgen")?;
-    shell::run(cc.command("build").args(["--profile", "wasm-release", "-p", "web"]))?;
+    shell::run(
+        cc.command("build")
+            .args(["--profile", "wasm-release", "-p", "web"]),
+    )?;
     let wasm = cc.out_dir("wasm-release").join("web.wasm");
     let wasm = optimise_wasm(&wasm)?;
     shell::run(
@@ -92,7 +95,10 @@ fn optimise_wasm(wasm: &Path) -> Result<PathBuf> {
 
 fn build_exe(tc: &Toolchains, dist: &Path) -> Result<PathBuf> {
     let cc = tc.windows.as_ref().context("no Windows toolchain")?;
-    shell::run(cc.command("build").args(["--profile", "win-release", "-p", "fixer"]))?;
+    shell::run(
+        cc.command("build")
+            .args(["--profile", "win-release", "-p", "fixer"]),
+    )?;
     let exe = cc.out_dir("win-release").join("fixer.exe");
     let bytes = fs::read(&exe).with_context(|| format!("cannot read {}", exe.display()))?;
     let out = dist.join("fixer.exe");
@@ -104,17 +110,23 @@ fn build_exe(tc: &Toolchains, dist: &Path) -> Result<PathBuf> {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn report_sizes(dist: &Path) -> Result<()> {
     for rel in ["pkg/web_bg.wasm", "pkg/web.js"] {
         let path = dist.join(rel);
-        let Ok(meta) = fs::metadata(&path) else { continue };
-        let gz = shell::read(Command::new("sh").arg("-c").arg(format!(
-            "gzip -9 -c '{}' | wc -c",
-            path.display()
-        )))
+        let Ok(meta) = fs::metadata(&path) else {
+            continue;
+        };
+        let gz = shell::read(
+            Command::new("sh")
+                .arg("-c")
+                .arg(format!("gzip -9 -c '{}' | wc -c", path.display())),
+        )
         .and_then(|s| s.trim().parse::<u64>().ok());
         match gz {
             Some(gz) => eprintln!("dist: {rel} {} bytes raw, {gz} bytes gzip -9", meta.len()),

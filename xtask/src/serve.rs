@@ -32,7 +32,10 @@ fn bind(port: u16) -> Result<TcpListener> {
 }
 
 fn accept_loop(listener: TcpListener, dir: PathBuf) {
-    let site = Arc::new(Site { csp: csp_header(&dir), dir });
+    let site = Arc::new(Site {
+        csp: csp_header(&dir),
+        dir,
+    });
     for stream in listener.incoming().flatten() {
         let site = Arc::clone(&site);
         std::thread::spawn(move || {
@@ -63,17 +66,29 @@ fn handle(mut stream: TcpStream, site: &Site) -> std::io::Result<()> {
         let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
         let head = method == "HEAD";
         if method != "GET" && !head {
-            let r = Reply { status: "405 Method Not Allowed", mime: "text/plain", body: b"" };
+            let r = Reply {
+                status: "405 Method Not Allowed",
+                mime: "text/plain",
+                body: b"",
+            };
             respond(&mut stream, site, &r, head)?;
             continue;
         }
         match resolve(&site.dir, target).and_then(|p| std::fs::read(&p).ok().map(|b| (p, b))) {
             Some((path, body)) => {
-                let r = Reply { status: "200 OK", mime: mime(&path), body: &body };
+                let r = Reply {
+                    status: "200 OK",
+                    mime: mime(&path),
+                    body: &body,
+                };
                 respond(&mut stream, site, &r, head)?;
             }
             None => {
-                let r = Reply { status: "404 Not Found", mime: "text/plain", body: b"not found\n" };
+                let r = Reply {
+                    status: "404 Not Found",
+                    mime: "text/plain",
+                    body: b"not found\n",
+                };
                 respond(&mut stream, site, &r, head)?;
             }
         }

@@ -14,7 +14,9 @@ pub fn repo_root() -> PathBuf {
 /// Runs `cmd`, streaming its output; fails with the command line if it exits non-zero.
 pub fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("$ {}", display(cmd));
-    let status = cmd.status().with_context(|| format!("cannot start {}", display(cmd)))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {}", display(cmd)))?;
     if !status.success() {
         bail!("`{}` failed with {status}", display(cmd));
     }
@@ -23,7 +25,11 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 
 /// Runs `cmd` quietly and returns its stdout, or `None` when it cannot start or fails.
 pub fn read(cmd: &mut Command) -> Option<String> {
-    let out = cmd.stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
+    let out = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
@@ -68,7 +74,10 @@ impl Timings {
         let out = f().with_context(|| format!("step `{name}` failed"));
         let secs = start.elapsed().as_secs_f64();
         self.steps.push((name.to_owned(), secs));
-        eprintln!("<== {name}: {secs:.1} s{}", if out.is_ok() { "" } else { " (failed)" });
+        eprintln!(
+            "<== {name}: {secs:.1} s{}",
+            if out.is_ok() { "" } else { " (failed)" }
+        );
         out
     }
 

@@ -29,7 +29,11 @@ pub fn run(args: TestArgs) -> Result<()> {
 }
 
 fn run_steps(args: &TestArgs, root: &Path, t: &mut Timings) -> Result<()> {
-    let needs = Needs { browser: !args.no_browser, wine: !args.no_wine, ..Needs::all() };
+    let needs = Needs {
+        browser: !args.no_browser,
+        wine: !args.no_wine,
+        ..Needs::all()
+    };
     let tc = t.step("bootstrap", || bootstrap::run(needs))?;
     if !args.no_lint {
         t.step("cargo fmt --check", || {
@@ -52,7 +56,9 @@ fn run_steps(args: &TestArgs, root: &Path, t: &mut Timings) -> Result<()> {
     })?;
     let built = t.step("dist: wasm bundle and fixer.exe", || dist::build(&tc, true))?;
     if !args.no_browser {
-        t.step("browser tests (headless Chromium)", || browser_tests(root, &built.dist))?;
+        t.step("browser tests (headless Chromium)", || {
+            browser_tests(root, &built.dist)
+        })?;
     }
     if !args.no_wine {
         let exe = built.exe.as_deref().context("dist built no fixer.exe")?;

@@ -46,7 +46,13 @@ impl CrossCargo {
             cmd.arg("-Zbuild-std=std,panic_abort");
         }
         // The outer `cargo xtask` exports variables meant for itself; keep them out.
-        for var in ["RUSTC", "RUSTDOC", "RUSTC_WRAPPER", "RUSTUP_TOOLCHAIN", "CARGO_TARGET_DIR"] {
+        for var in [
+            "RUSTC",
+            "RUSTDOC",
+            "RUSTC_WRAPPER",
+            "RUSTUP_TOOLCHAIN",
+            "CARGO_TARGET_DIR",
+        ] {
             cmd.env_remove(var);
         }
         cmd.env("CARGO_TARGET_DIR", &self.target_dir);
@@ -96,7 +102,11 @@ fn debian(target: &'static str, root: &Path, extra: &[(&str, &str)]) -> CrossCar
         ("RUSTDOC".to_owned(), "/usr/bin/rustdoc".to_owned()),
         ("RUSTC_BOOTSTRAP".to_owned(), "1".to_owned()),
     ];
-    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    env.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     CrossCargo {
         target,
         via: "Debian rustc-web + -Zbuild-std",
