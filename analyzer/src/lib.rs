@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod event;
+pub mod rules;
 
 pub use event::{Event, Level, Location, Origin};
 

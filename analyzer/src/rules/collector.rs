@@ -1,0 +1,469 @@
+//! The streaming side of the rules: sees every event once, keeps only what some rule could
+//! use (bounded per signal) and small statistics. Memory does not grow with the input.
+
+use super::catalog::Catalog;
+use super::matching::{self, Check};
+use crate::Event;
+use jiff::Timestamp;
+use std::collections::{BTreeMap, HashMap};
+
+/// Candidate events kept per signal: the newest ones, the oldest ones, undated ones.
+const KEEP_NEWEST: usize = 40;
+const KEEP_OLDEST: usize = 10;
+const KEEP_UNDATED: usize = 10;
+/// Distinct names kept per statistic (channels, providers, computers); the rest are counted
+/// as "other", so a hostile input cannot grow memory without bound.
+const MAX_NAMES: usize = 2_000;
+/// Histogram buckets per signal before coarsening to hours.
+const MAX_BUCKETS: usize = 100_000;
+/// Near-miss providers remembered per signal.
+const MAX_NEAR_MISS: usize = 16;
+/// Characters of message and data kept per candidate.
+const EXCERPT_CHARS: usize = 300;
+const MAX_DATA_ITEMS: usize = 24;
+
+/// Collects candidate events for every rule of a catalog.
+#[derive(Debug)]
+pub struct Collector {
+    catalog: Catalog,
+    /// Event ID → the signals that list it.
+    by_id: HashMap<u16, Vec<usize>>,
+    signals: Vec<SignalSlot>,
+    contexts: Vec<ContextSlot>,
+    stats: Stats,
+}
+
+/// A signal's compiled matcher and what it has collected.
+#[derive(Debug)]
+pub(crate) struct SignalSlot {
+    pub rule: usize,
+    pub signal: usize,
+    provider_keys: Vec<String>,
+    channel_keys: Vec<String>,
+    pub state: SignalState,
+}
+
+#[derive(Debug)]
+struct ContextSlot {
+    provider_keys: Vec<String>,
+    channel_keys: Vec<String>,
+}
+
+/// What one signal has collected.
+#[derive(Debug, Default)]
+pub(crate) struct SignalState {
+    /// Dated candidates: after pruning, the oldest `KEEP_OLDEST` and newest `KEEP_NEWEST`.
+    pub dated: Vec<Candidate>,
+    pub undated: Vec<Candidate>,
+    pub dated_total: u64,
+    pub undated_total: u64,
+    /// Whether `dated` still holds every dated candidate (counts can be exact).
+    pub complete: bool,
+    /// Event counts per time bucket (Unix minutes / `bucket_minutes`).
+    pub histogram: BTreeMap<i64, u64>,
+    pub bucket_minutes: i64,
+    /// Per condition: how the matched events fared.
+    pub tallies: Vec<ConditionTally>,
+    /// Events with the right ID but another provider: provider → count.
+    pub other_providers: BTreeMap<String, u64>,
+    /// Events of the right provider and ID rejected by a required condition.
+    pub rejected: u64,
+    /// A few of the values that rejected them.
+    pub rejected_values: Vec<String>,
+    /// Events of the right provider and ID in a channel the signal does not read.
+    pub other_channel: u64,
+}
+
+/// How the matched events of a signal fared on one condition.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConditionTally {
+    pub held: u64,
+    pub held_in_message: u64,
+    pub failed: u64,
+    pub unknown: u64,
+}
+
+/// A kept event and its condition checks (one per condition of the signal).
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    pub event: Event,
+    pub checks: Vec<Check>,
+}
+
+/// Small statistics about everything seen, for "now", hints and the report.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub events: u64,
+    pub undated: u64,
+    pub oldest: Option<Timestamp>,
+    pub newest: Option<Timestamp>,
+    pub channels: NameCounts,
+    pub providers: NameCounts,
+    pub computers: NameCounts,
+    /// Per input name: the channels its events came from.
+    pub channels_by_input: BTreeMap<String, NameCounts>,
+    /// Context id → the first provider or channel that revealed it, and how many events did.
+    pub contexts: BTreeMap<String, (String, u64)>,
+}
+
+/// Counts per name (first spelling seen, compared ignoring ASCII case), bounded.
+#[derive(Debug, Default, Clone)]
+pub struct NameCounts {
+    counts: BTreeMap<String, (String, u64)>,
+    /// Events whose name did not fit in the bound.
+    pub other: u64,
+}
+
+impl NameCounts {
+    fn add(&mut self, name: &str) {
+        let key = name.trim().to_ascii_lowercase();
+        if let Some(entry) = self.counts.get_mut(&key) {
+            entry.1 += 1;
+        } else if self.counts.len() < MAX_NAMES {
+            self.counts.insert(key, (name.trim().to_string(), 1));
+        } else {
+            self.other += 1;
+        }
+    }
+
+    /// `(name, count)` pairs, most frequent first.
+    pub fn ranked(&self) -> Vec<(&str, u64)> {
+        let mut v: Vec<(&str, u64)> = self
+            .counts
+            .values()
+            .map(|(n, c)| (n.as_str(), *c))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        v
+    }
+
+    /// Whether `name` was seen (ASCII case-insensitive).
+    pub fn contains(&self, name: &str) -> bool {
+        self.counts.contains_key(&name.trim().to_ascii_lowercase())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty() && self.other == 0
+    }
+}
+
+impl Collector {
+    pub fn new(catalog: Catalog) -> Collector {
+        let mut by_id: HashMap<u16, Vec<usize>> = HashMap::new();
+        let mut signals = Vec::new();
+        for (r, rule) in catalog.rules.iter().enumerate() {
+            for (s, signal) in rule.signals.iter().enumerate() {
+                let index = signals.len();
+                for id in &signal.event_ids {
+                    by_id.entry(*id).or_default().push(index);
+                }
+                signals.push(SignalSlot {
+                    rule: r,
+                    signal: s,
+                    provider_keys: catalog
+                        .provider_names(&signal.provider)
+                        .iter()
+                        .map(|n| matching::provider_key(n))
+                        .collect(),
+                    channel_keys: signal
+                        .channels
+                        .iter()
+                        .map(|c| matching::channel_key(c))
+                        .collect(),
+                    state: SignalState {
+                        complete: true,
+                        bucket_minutes: 1,
+                        tallies: vec![ConditionTally::default(); signal.conditions.len()],
+                        ..SignalState::default()
+                    },
+                });
+            }
+        }
+        let contexts = catalog
+            .contexts
+            .iter()
+            .map(|c| ContextSlot {
+                provider_keys: c
+                    .providers
+                    .iter()
+                    .flat_map(|p| catalog.provider_names(p))
+                    .map(matching::provider_key)
+                    .collect(),
+                channel_keys: c
+                    .channels
+                    .iter()
+                    .map(|ch| matching::channel_key(ch))
+                    .collect(),
+            })
+            .collect();
+        Collector {
+            catalog,
+            by_id,
+            signals,
+            contexts,
+            stats: Stats::default(),
+        }
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub(crate) fn slots(&self) -> &[SignalSlot] {
+        &self.signals
+    }
+
+    /// Sees one event: updates the statistics and keeps it if some signal matches.
+    pub fn observe(&mut self, event: &Event) {
+        self.count(event);
+        let Some(candidates) = self.by_id.get(&event.event_id) else {
+            return;
+        };
+        let provider = matching::provider_key(&event.provider);
+        let channel = event.channel.as_deref().map(matching::channel_key);
+        for &index in candidates {
+            let Some(slot) = self.signals.get_mut(index) else {
+                continue;
+            };
+            let Some(signal) = self
+                .catalog
+                .rules
+                .get(slot.rule)
+                .and_then(|r| r.signals.get(slot.signal))
+            else {
+                continue;
+            };
+            let state = &mut slot.state;
+            if !slot.provider_keys.contains(&provider) {
+                let name = event.provider.trim().to_string();
+                if let Some(n) = state.other_providers.get_mut(&name) {
+                    *n += 1;
+                } else if state.other_providers.len() < MAX_NEAR_MISS {
+                    state.other_providers.insert(name, 1);
+                }
+                continue;
+            }
+            if let Some(channel) = &channel
+                && !slot.channel_keys.contains(channel)
+            {
+                state.other_channel += 1;
+                continue;
+            }
+            let checks: Vec<Check> = signal
+                .conditions
+                .iter()
+                .map(|c| matching::check(c, event))
+                .collect();
+            let rejected = signal
+                .conditions
+                .iter()
+                .zip(&checks)
+                .find(|(c, check)| c.required && matches!(check, Check::Failed { .. }));
+            if let Some((_, Check::Failed { value })) = rejected {
+                state.rejected += 1;
+                if state.rejected_values.len() < 4 && !state.rejected_values.contains(value) {
+                    state.rejected_values.push(value.clone());
+                }
+                continue;
+            }
+            for (tally, check) in state.tallies.iter_mut().zip(&checks) {
+                match check {
+                    Check::Held { .. } => tally.held += 1,
+                    Check::HeldInMessage => tally.held_in_message += 1,
+                    Check::Failed { .. } => tally.failed += 1,
+                    Check::Unknown => tally.unknown += 1,
+                }
+            }
+            state.keep(Candidate {
+                event: trimmed(event),
+                checks,
+            });
+        }
+    }
+
+    fn count(&mut self, event: &Event) {
+        let stats = &mut self.stats;
+        stats.events += 1;
+        match event.time_created {
+            Some(t) => {
+                stats.oldest = Some(stats.oldest.map_or(t, |o| o.min(t)));
+                stats.newest = Some(stats.newest.map_or(t, |n| n.max(t)));
+            }
+            None => stats.undated += 1,
+        }
+        let provider = matching::provider_key(&event.provider);
+        stats.providers.add(&event.provider);
+        if let Some(channel) = &event.channel {
+            stats.channels.add(channel);
+            if let Some(per_input) = stats.channels_by_input.get_mut(&event.origin.input) {
+                per_input.add(channel);
+            } else if stats.channels_by_input.len() < MAX_NAMES {
+                let mut names = NameCounts::default();
+                names.add(channel);
+                stats
+                    .channels_by_input
+                    .insert(event.origin.input.clone(), names);
+            }
+        }
+        if let Some(computer) = &event.computer {
+            stats.computers.add(computer);
+        }
+        let channel = event.channel.as_deref().map(matching::channel_key);
+        for (context, slot) in self.catalog.contexts.iter().zip(&self.contexts) {
+            let by_provider = slot.provider_keys.contains(&provider);
+            let by_channel = channel
+                .as_ref()
+                .is_some_and(|c| slot.channel_keys.contains(c));
+            if by_provider || by_channel {
+                let entry = stats.contexts.entry(context.id.clone()).or_insert_with(|| {
+                    let by = if by_provider {
+                        format!("provider {}", event.provider.trim())
+                    } else {
+                        format!("channel {}", event.channel.as_deref().unwrap_or_default())
+                    };
+                    (by, 0)
+                });
+                entry.1 += 1;
+            }
+        }
+    }
+}
+
+impl SignalState {
+    fn keep(&mut self, candidate: Candidate) {
+        let Some(time) = candidate.event.time_created else {
+            self.undated_total += 1;
+            if self.undated.len() < KEEP_UNDATED {
+                self.undated.push(candidate);
+            }
+            return;
+        };
+        self.dated_total += 1;
+        self.bucket(time);
+        self.dated.push(candidate);
+        if self.dated.len() > 2 * (KEEP_NEWEST + KEEP_OLDEST) {
+            self.dated.sort_by_key(|c| c.event.time_created);
+            let len = self.dated.len();
+            self.dated
+                .drain(KEEP_OLDEST..len.saturating_sub(KEEP_NEWEST));
+            self.complete = false;
+        }
+    }
+
+    fn bucket(&mut self, time: Timestamp) {
+        let minute = time.as_second().div_euclid(60);
+        *self
+            .histogram
+            .entry(minute.div_euclid(self.bucket_minutes))
+            .or_insert(0) += 1;
+        if self.histogram.len() > MAX_BUCKETS {
+            // Coarsen: sixty times wider buckets keep counts exact at the cost of precision
+            // at the window's edges and in rates.
+            let factor = 60;
+            let old = std::mem::take(&mut self.histogram);
+            for (bucket, n) in old {
+                *self.histogram.entry(bucket.div_euclid(factor)).or_insert(0) += n;
+            }
+            self.bucket_minutes = self.bucket_minutes.saturating_mul(factor);
+        }
+    }
+
+    /// Matched events, dated or not.
+    pub fn total(&self) -> u64 {
+        self.dated_total + self.undated_total
+    }
+
+    /// Dated events in `[start, end]` (inclusive), exact while every candidate is kept,
+    /// otherwise from the histogram (exact to a bucket at the edges).
+    pub fn count_between(&self, start: Timestamp, end: Timestamp) -> u64 {
+        if self.complete {
+            return self
+                .dated
+                .iter()
+                .filter(|c| c.event.time_created.is_some_and(|t| t >= start && t <= end))
+                .count() as u64;
+        }
+        let first = self.bucket_of(start);
+        let last = self.bucket_of(end);
+        if first > last {
+            return 0;
+        }
+        self.histogram.range(first..=last).map(|(_, n)| *n).sum()
+    }
+
+    /// The most events found within any `minutes`-long span inside `[start, end]`, and
+    /// where that span starts.
+    pub fn peak(
+        &self,
+        minutes: u32,
+        start: Option<Timestamp>,
+        end: Option<Timestamp>,
+    ) -> Option<(u64, Timestamp)> {
+        let first = start.map_or(i64::MIN, |s| self.bucket_of(s));
+        let last = end.map_or(i64::MAX, |e| self.bucket_of(e));
+        if first > last {
+            return None;
+        }
+        let span = (i64::from(minutes) / self.bucket_minutes).max(1);
+        let buckets: Vec<(i64, u64)> = self
+            .histogram
+            .range(first..=last)
+            .map(|(b, n)| (*b, *n))
+            .collect();
+        let mut best: Option<(u64, i64)> = None;
+        let mut sum = 0u64;
+        let mut tail = 0usize;
+        for (head, &(bucket, n)) in buckets.iter().enumerate() {
+            sum += n;
+            while let Some(&(old, m)) = buckets.get(tail) {
+                if old <= bucket - span && tail < head {
+                    sum -= m;
+                    tail += 1;
+                } else {
+                    break;
+                }
+            }
+            let from = buckets.get(tail).map_or(bucket, |b| b.0);
+            if best.is_none_or(|(b, _)| sum > b) {
+                best = Some((sum, from));
+            }
+        }
+        let (events, bucket) = best?;
+        let second = bucket
+            .saturating_mul(self.bucket_minutes)
+            .saturating_mul(60);
+        Some((events, Timestamp::from_second(second).ok()?))
+    }
+
+    fn bucket_of(&self, time: Timestamp) -> i64 {
+        time.as_second()
+            .div_euclid(60)
+            .div_euclid(self.bucket_minutes)
+    }
+}
+
+/// A copy of `event` small enough to keep: message and data cut to excerpts.
+fn trimmed(event: &Event) -> Event {
+    Event {
+        message: event
+            .message
+            .as_deref()
+            .map(|m| matching::shorten(m, EXCERPT_CHARS)),
+        data: event
+            .data
+            .iter()
+            .take(MAX_DATA_ITEMS)
+            .map(|(k, v)| {
+                (
+                    matching::shorten(k, 64),
+                    matching::shorten(v, EXCERPT_CHARS),
+                )
+            })
+            .collect(),
+        ..event.clone()
+    }
+}

@@ -1,0 +1,202 @@
+//! How one event is compared with a signal: provider names, channels, and structured-data
+//! conditions. Message text is consulted only for language-neutral tokens (status codes,
+//! error states) or for identifiers the catalog lists in several languages.
+
+use super::catalog::{Compare, Condition, InMessage};
+use crate::Event;
+use serde::{Deserialize, Serialize};
+
+/// The comparison key of a provider name: trimmed, ASCII-lowercased, without the
+/// `Microsoft-Windows-` prefix Event Viewer leaves out of its "Source" column.
+pub fn provider_key(name: &str) -> String {
+    let lower = name.trim().to_ascii_lowercase();
+    match lower.strip_prefix("microsoft-windows-") {
+        Some(rest) if !rest.is_empty() => rest.to_string(),
+        _ => lower,
+    }
+}
+
+/// The comparison key of a channel name.
+pub fn channel_key(name: &str) -> String {
+    name.trim().to_ascii_lowercase()
+}
+
+/// Parses a number as Windows logs print them: decimal, `0x` hex, negative 32-bit values
+/// (an NTSTATUS printed as signed), and `%%` insertion prefixes. Negative values are read
+/// as their 32-bit two's complement, so `-2146893043` equals `0x8009030D`.
+pub fn parse_number(text: &str) -> Option<u64> {
+    let t = text.trim().trim_start_matches("%%");
+    if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return u64::from_str_radix(hex, 16).ok();
+    }
+    if let Some(neg) = t.strip_prefix('-') {
+        let n: i64 = neg.parse().ok()?;
+        let v = i32::try_from(-n).ok()?;
+        return Some(u64::from(v as u32));
+    }
+    t.parse().ok()
+}
+
+/// The outcome of one condition on one event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Check {
+    /// The value was found in the named event data.
+    Held { value: String },
+    /// The value was found in the message text (the export carries no event data).
+    HeldInMessage,
+    /// The event carries another value.
+    Failed { value: String },
+    /// The export carries neither the field nor a message to look in.
+    Unknown,
+}
+
+impl Check {
+    pub fn holds(&self) -> bool {
+        matches!(self, Check::Held { .. } | Check::HeldInMessage)
+    }
+}
+
+/// Evaluates one condition on an event.
+pub fn check(condition: &Condition, event: &Event) -> Check {
+    // Every named field present is consulted: a service's localised display name may not be
+    // listed while its key name in <Binary> is.
+    let present: Vec<&str> = condition
+        .fields
+        .iter()
+        .filter_map(|f| event.data_value(f))
+        .collect();
+    if let Some(value) = present.iter().find(|v| value_matches(condition, v)) {
+        return Check::Held {
+            value: shorten(value, 64),
+        };
+    }
+    if let Some(value) = present.first() {
+        return Check::Failed {
+            value: shorten(value, 64),
+        };
+    }
+    // Exports of older systems carry unnamed, positional data (`Param1`…): when one of them
+    // holds the value it is the one, but a miss proves nothing about positions we can't name.
+    if !event.data.is_empty() && event.data.iter().all(|(k, _)| is_positional(k)) {
+        if let Some((_, v)) = event.data.iter().find(|(_, v)| value_matches(condition, v)) {
+            return Check::Held {
+                value: shorten(v, 64),
+            };
+        }
+        return Check::Unknown;
+    }
+    let Some(message) = event.message.as_deref() else {
+        return Check::Unknown;
+    };
+    let found = match condition.in_message {
+        InMessage::No => return Check::Unknown,
+        InMessage::Token => message_tokens(message).any(|t| value_matches(condition, t)),
+        InMessage::Phrase => {
+            let hay = message.to_lowercase();
+            condition
+                .values
+                .iter()
+                .any(|v| hay.contains(&v.to_lowercase()))
+        }
+    };
+    if found {
+        Check::HeldInMessage
+    } else {
+        Check::Failed {
+            value: "(not in the message)".into(),
+        }
+    }
+}
+
+fn value_matches(condition: &Condition, value: &str) -> bool {
+    match condition.compare {
+        Compare::Number => match parse_number(value) {
+            Some(n) => condition.values.iter().any(|v| parse_number(v) == Some(n)),
+            None => false,
+        },
+        Compare::Text => {
+            let value = value.trim();
+            let decoded = decode_utf16_hex(value);
+            condition.values.iter().any(|v| {
+                let v = v.trim();
+                v.eq_ignore_ascii_case(value)
+                    || decoded
+                        .as_deref()
+                        .is_some_and(|d| v.eq_ignore_ascii_case(d))
+            })
+        }
+    }
+}
+
+fn is_positional(name: &str) -> bool {
+    name.len() > 5
+        && name
+            .get(..5)
+            .is_some_and(|p| p.eq_ignore_ascii_case("param"))
+        && name
+            .get(5..)
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Splits a message into candidate number tokens: runs of ASCII letters and digits.
+fn message_tokens(message: &str) -> impl Iterator<Item = &str> {
+    message
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|t| !t.is_empty())
+}
+
+/// Classic events carry a service's key name in `<Binary>` as hex-encoded UTF-16LE
+/// (`5400650072006D00…` is `TermService`). Returns the decoded text, without trailing NULs.
+pub fn decode_utf16_hex(hex: &str) -> Option<String> {
+    let hex = hex.trim();
+    if hex.len() < 4 || !hex.len().is_multiple_of(4) || !hex.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return None;
+    }
+    let bytes: Vec<u8> = hex
+        .as_bytes()
+        .chunks(2)
+        .filter_map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+        })
+        .collect();
+    let units: Vec<u16> = bytes
+        .chunks(2)
+        .map(|c| {
+            u16::from_le_bytes([
+                c.first().copied().unwrap_or(0),
+                c.get(1).copied().unwrap_or(0),
+            ])
+        })
+        .collect();
+    let text = String::from_utf16(&units).ok()?;
+    let text = text.trim_end_matches('\0');
+    if text.is_empty() || text.chars().any(char::is_control) {
+        return None;
+    }
+    Some(text.to_string())
+}
+
+/// At most `max` characters of `text`, whitespace runs collapsed, with `…` when cut.
+pub fn shorten(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut count = 0;
+    for word in text.split_whitespace() {
+        if count > 0 {
+            out.push(' ');
+            count += 1;
+        }
+        for c in word.chars() {
+            if count >= max {
+                out.push('…');
+                return out;
+            }
+            out.push(c);
+            count += 1;
+        }
+    }
+    out
+}

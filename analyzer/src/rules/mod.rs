@@ -1,0 +1,25 @@
+//! The RDP rule catalog and the engine that applies it.
+//!
+//! - [`catalog`]: the data model of `catalog.toml` (embedded at build time) and its validation.
+//! - [`matching`]: how one event is compared with a signal (providers, channels, conditions).
+//! - [`collector`]: the streaming side — keeps only candidate events, bounded, plus statistics.
+//! - [`evaluate`](mod@evaluate): candidates + "now" → ranked [`Finding`]s with reasons.
+//! - [`collection`] and [`kql`]: evidence-collection commands (`wevtutil`) and Azure Monitor
+//!   queries, generated from the same catalog.
+
+pub mod catalog;
+pub mod collector;
+pub mod evaluate;
+pub mod finding;
+pub mod matching;
+
+pub use catalog::{
+    Catalog, CatalogError, Combine, Compare, Condition, Context, Doubt, InMessage, Rate, Reference,
+    Role, Rule, Signal, Tier,
+};
+pub use collector::{Collector, NameCounts, Stats};
+pub use evaluate::{evaluate, rank};
+pub use finding::{
+    Age, CheckNote, Confidence, Evidence, Finding, Peak, Reason, SignalSummary, Window,
+};
+pub use matching::Check;
