@@ -1,7 +1,12 @@
 //! The rules engine on events built directly: which findings hold, how confident, and which
 //! near-misses must not match. Format-level fixtures (text, XML, .evtx) live in
 //! `rules_fixtures.rs`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use analyzer::rules::{self, Age, Catalog, Collector, Confidence, Finding, Tier};
 use analyzer::{Event, Location, Origin};

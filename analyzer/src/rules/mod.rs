@@ -8,9 +8,11 @@
 //!   queries, generated from the same catalog.
 
 pub mod catalog;
+pub mod collection;
 pub mod collector;
 pub mod evaluate;
 pub mod finding;
+pub mod kql;
 pub mod matching;
 
 pub use catalog::{

@@ -1,0 +1,190 @@
+//! How to get the logs the catalog reads off a VM, generated from the catalog: `wevtutil qe`
+//! queries to look at the evidence, `wevtutil epl` exports of the last hours to `.evtx`, and
+//! per-channel text queries to pipe into `fixer diagnose -` from a Serial Console.
+//!
+//! Unlike the source article's Scenario 3 queries, provider names are never padded with
+//! spaces and every query reads the channel the events are logged to.
+
+use super::catalog::{Catalog, Signal};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Where exports are written on the VM. An absolute path: `%TEMP%` does not expand in
+/// PowerShell, which Azure Run Command uses.
+pub const EXPORT_DIR: &str = r"C:\rdpfix\logs";
+
+/// The Windows event log accepts at most 20 expressions in a plain XPath query.
+pub const MAX_XPATH_EXPRESSIONS: usize = 20;
+
+/// Everything an admin (or `fixer collect`) needs to fetch the evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CollectionGuide {
+    pub window_hours: u32,
+    /// The folder the export commands write to.
+    pub export_dir: String,
+    /// One export per channel the catalog reads.
+    pub exports: Vec<ChannelExport>,
+    /// One query per rule signal, to look at the evidence directly.
+    pub queries: Vec<SignalQuery>,
+}
+
+/// Exporting one channel to `.evtx`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChannelExport {
+    pub channel: String,
+    pub file_name: String,
+    /// XPath selecting the window: what `fixer collect` passes to the export API.
+    pub xpath: String,
+    /// `wevtutil epl …` for cmd or PowerShell.
+    pub export_command: String,
+    /// `wevtutil qe … /f:text` selecting only the providers the rules read, small enough to
+    /// pipe into `fixer diagnose -` or paste into the page.
+    pub text_command: String,
+    /// The rules that read this channel.
+    pub rules: Vec<String>,
+    /// Why the channel may be absent on a VM, when it may.
+    pub note: Option<String>,
+}
+
+/// Looking at one signal's events, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignalQuery {
+    pub rule: String,
+    pub signal: String,
+    pub channel: String,
+    pub xpath: String,
+    pub command: String,
+}
+
+/// Builds the guide for a catalog and a window.
+pub fn guide(catalog: &Catalog, window_hours: u32) -> CollectionGuide {
+    let time = time_clause(window_hours);
+    let mut by_channel: Vec<(String, Vec<(&str, &Signal)>)> = Vec::new();
+    let mut queries = Vec::new();
+    for rule in &catalog.rules {
+        for signal in &rule.signals {
+            for channel in &signal.channels {
+                let xpath = format!(
+                    "*[System[{} and {time}]]",
+                    provider_and_ids(&signal.provider, &signal.event_ids)
+                );
+                queries.push(SignalQuery {
+                    rule: rule.id.clone(),
+                    signal: signal.id.clone(),
+                    channel: channel.clone(),
+                    command: format!(
+                        "wevtutil qe \"{channel}\" /rd:true /c:10 /f:text /q:\"{xpath}\""
+                    ),
+                    xpath,
+                });
+                match by_channel
+                    .iter_mut()
+                    .find(|(c, _)| c.eq_ignore_ascii_case(channel))
+                {
+                    Some((_, signals)) => signals.push((rule.id.as_str(), signal)),
+                    None => by_channel.push((channel.clone(), vec![(rule.id.as_str(), signal)])),
+                }
+            }
+        }
+    }
+    let exports = by_channel
+        .into_iter()
+        .map(|(channel, signals)| {
+            let file_name = format!("{}.evtx", channel.replace(['/', '\\', ' '], "-"));
+            let xpath = format!("*[System[{time}]]");
+            let mut rules: Vec<String> = signals.iter().map(|(r, _)| r.to_string()).collect();
+            rules.dedup();
+            ChannelExport {
+                export_command: format!(
+                    "wevtutil epl \"{channel}\" \"{EXPORT_DIR}\\{file_name}\" /q:\"{xpath}\" /ow:true"
+                ),
+                text_command: format!(
+                    "wevtutil qe \"{channel}\" /f:text /q:\"{}\"",
+                    channel_text_xpath(&signals, &time)
+                ),
+                note: channel.contains('/').then(|| {
+                    format!("{channel} exists only where its role is installed and is not in the System log; a \"channel not found\" error means the role is absent")
+                }),
+                channel,
+                file_name,
+                xpath,
+                rules,
+            }
+        })
+        .collect();
+    CollectionGuide {
+        window_hours,
+        export_dir: EXPORT_DIR.to_string(),
+        exports,
+        queries,
+    }
+}
+
+/// The commands to run on the VM, in order: make the folder, export each channel.
+pub fn export_script(guide: &CollectionGuide) -> Vec<String> {
+    let mut lines = vec![format!("mkdir {}", guide.export_dir)];
+    lines.extend(guide.exports.iter().map(|e| e.export_command.clone()));
+    lines
+}
+
+fn time_clause(hours: u32) -> String {
+    format!(
+        "TimeCreated[timediff(@SystemTime) <= {}]",
+        u64::from(hours) * 3_600_000
+    )
+}
+
+fn provider_and_ids(provider: &str, ids: &[u16]) -> String {
+    let ids = match ids {
+        [one] => format!("EventID={one}"),
+        many => format!(
+            "({})",
+            many.iter()
+                .map(|id| format!("EventID={id}"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ),
+    };
+    format!("Provider[@Name='{provider}'] and {ids}")
+}
+
+/// One clause per provider: with its event IDs when they are few (a chatty provider such as
+/// Security auditing must not flood the output), the provider alone otherwise; within the
+/// event log's 20-expression limit.
+fn channel_text_xpath(signals: &[(&str, &Signal)], time: &str) -> String {
+    let mut ids: BTreeMap<&str, Vec<u16>> = BTreeMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for (_, s) in signals {
+        if !order.contains(&s.provider.as_str()) {
+            order.push(&s.provider);
+        }
+        let list = ids.entry(&s.provider).or_default();
+        for id in &s.event_ids {
+            if !list.contains(id) {
+                list.push(*id);
+            }
+        }
+    }
+    let clauses: Vec<String> = order
+        .iter()
+        .map(|p| match ids.get(p).map(Vec::as_slice) {
+            Some(list @ [_, ..]) if list.len() <= 3 => format!("({})", provider_and_ids(p, list)),
+            _ => format!("Provider[@Name='{p}']"),
+        })
+        .collect();
+    let selection = if clauses.len() == 1 {
+        clauses.concat()
+    } else {
+        format!("({})", clauses.join(" or "))
+    };
+    format!("*[System[{selection} and {time}]]")
+}
+
+/// Counts the expressions of an XPath query the way the event log's limit counts them:
+/// provider tests, event ID tests and time tests.
+pub fn xpath_expressions(xpath: &str) -> usize {
+    ["Provider[", "EventID=", "TimeCreated["]
+        .iter()
+        .map(|needle| xpath.matches(needle).count())
+        .sum()
+}
