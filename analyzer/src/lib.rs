@@ -5,6 +5,7 @@
 //! input — in the browser a panic kills the page.
 #![forbid(unsafe_code)]
 
+pub mod diagnose;
 pub mod event;
 pub mod rules;
 

@@ -504,3 +504,139 @@ fn memory_stays_bounded_and_counts_stay_exact_for_many_candidates() {
     assert_eq!(s.newer, 0);
     assert!(finding(&findings, "rdp-cert-keys").evidence.len() <= 12);
 }
+
+mod coverage_and_verdict {
+    use super::*;
+    use analyzer::diagnose::coverage::{self, HintKind, Ignored};
+    use analyzer::diagnose::verdict;
+    use analyzer::rules::{Window, collection};
+
+    fn collect(events: &[Event]) -> Collector {
+        let mut collector = Collector::new(Catalog::builtin().unwrap());
+        for e in events {
+            collector.observe(e);
+        }
+        collector
+    }
+
+    #[test]
+    fn only_a_system_log_yields_a_hint_to_export_the_broker_channels() {
+        let collector = collect(&[event(
+            "Microsoft-Windows-Kernel-General",
+            16,
+            "System",
+            hours_ago(30),
+        )]);
+        let guide = collection::guide(collector.catalog(), 24);
+        let hints = coverage::hints(&collector, &Window::ending_at(Some(now()), 24), &guide);
+        let missing: Vec<_> = hints
+            .iter()
+            .filter(|h| h.kind == HintKind::MissingChannel)
+            .collect();
+        let s3 = missing
+            .iter()
+            .find(|h| h.text.contains("SessionBroker/Operational"))
+            .unwrap();
+        assert!(s3.text.contains("rdp-broker-renamed (S3)"));
+        assert!(s3.commands.iter().any(|c| c.starts_with(
+            "wevtutil epl \"Microsoft-Windows-TerminalServices-SessionBroker/Operational\""
+        )));
+        assert!(
+            missing
+                .iter()
+                .any(|h| h.text.contains("Security") && h.text.contains("rdp-brute-force"))
+        );
+        assert!(
+            !missing
+                .iter()
+                .any(|h| h.text.starts_with("no events from the System log"))
+        );
+        // The seed channels come before the others.
+        assert!(missing[0].text.contains("S3"));
+    }
+
+    #[test]
+    fn a_log_starting_inside_the_window_is_reported_as_partial() {
+        let collector = collect(&[
+            event("EventLog", 6005, "System", hours_ago(5)),
+            event("EventLog", 6006, "System", hours_ago(1)),
+        ]);
+        let guide = collection::guide(collector.catalog(), 24);
+        let hints = coverage::hints(&collector, &Window::ending_at(Some(now()), 24), &guide);
+        let partial = hints
+            .iter()
+            .find(|h| h.kind == HintKind::PartialWindow)
+            .unwrap();
+        assert!(
+            partial.text.contains("only the last 5 of the 24 hours"),
+            "{}",
+            partial.text
+        );
+    }
+
+    #[test]
+    fn near_misses_are_listed_in_what_was_looked_for() {
+        let collector = collect(&[
+            event(
+                "Microsoft-Windows-GroupPolicy",
+                1058,
+                "System",
+                hours_ago(1),
+            ),
+            with_data(
+                event("Schannel", 36871, "System", hours_ago(1)),
+                &[("Type", "client"), ("ErrorState", "10013")],
+            ),
+        ]);
+        let looked = coverage::looked_for(&collector, &[]);
+        let s1 = looked.iter().find(|l| l.rule == "rdp-cert-keys").unwrap();
+        assert_eq!(s1.channels_present, Some(true));
+        assert!(s1.signals[0].ignored.contains(&Ignored::OtherProvider {
+            provider: "Microsoft-Windows-GroupPolicy".into(),
+            count: 1
+        }));
+        let s2 = looked
+            .iter()
+            .find(|l| l.rule == "rdp-tls-disabled")
+            .unwrap();
+        assert_eq!(
+            s2.signals[0].ignored,
+            [Ignored::ConditionFailed {
+                values: vec!["client".into()],
+                count: 1
+            }]
+        );
+        assert!(!s2.found);
+    }
+
+    #[test]
+    fn the_verdict_names_the_most_likely_finding_and_a_close_second() {
+        let findings = diagnose(
+            &[
+                event(RCM, 1058, "System", hours_ago(1)),
+                schannel_36870(hours_ago(1)),
+                with_data(
+                    event("Schannel", 36871, "System", hours_ago(1)),
+                    &[("Type", "server"), ("ErrorState", "10013")],
+                ),
+            ],
+            now(),
+        );
+        let m = verdict::most_likely(&findings).unwrap();
+        assert_eq!(m.id, "rdp-cert-keys");
+        assert!(m.why.starts_with("high confidence"), "{}", m.why);
+        let line = verdict::summary(
+            &findings,
+            Some(&m),
+            &Window::ending_at(Some(now()), 24),
+            3,
+            10,
+        );
+        assert!(line.starts_with("most likely: rdp-cert-keys"), "{line}");
+        let none = verdict::summary(&[], None, &Window::ending_at(Some(now()), 24), 1881, 10);
+        assert!(
+            none.starts_with("no documented RDP failure found: 10 rules looked between"),
+            "{none}"
+        );
+    }
+}

@@ -1,0 +1,306 @@
+//! What was looked for, what the inputs covered, and what to export when they look
+//! incomplete: the part of a diagnosis that matters most when nothing was found.
+
+use crate::rules::catalog::{Catalog, Role, Tier};
+use crate::rules::collection::{self, CollectionGuide};
+use crate::rules::collector::{Collector, NameCounts};
+use crate::rules::finding::{Finding, Window};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// One rule as searched for: the events, the window, whether its logs were in the inputs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LookedFor {
+    pub rule: String,
+    pub scenario: String,
+    pub title: String,
+    pub tier: Tier,
+    pub window_hours: u32,
+    pub found: bool,
+    /// Whether any input held events from a channel this rule reads (`None`: the inputs
+    /// do not say which log their events come from).
+    pub channels_present: Option<bool>,
+    pub signals: Vec<LookedForSignal>,
+}
+
+/// One kind of event searched for, and what was set aside as a near miss.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LookedForSignal {
+    pub id: String,
+    pub label: String,
+    pub role: Role,
+    pub provider: String,
+    pub channels: Vec<String>,
+    pub event_ids: Vec<u16>,
+    pub matched: u64,
+    /// Events with a right ID that were set aside, and why.
+    pub ignored: Vec<Ignored>,
+}
+
+/// Events that looked like evidence but were not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "why", rename_all = "snake_case")]
+pub enum Ignored {
+    /// The same event ID from another provider (Group Policy also logs 1058).
+    OtherProvider { provider: String, count: u64 },
+    /// The right provider and ID, in a channel the rule does not read.
+    OtherChannel { count: u64 },
+    /// A required condition did not hold (a client-side Schannel error, another state).
+    ConditionFailed { values: Vec<String>, count: u64 },
+}
+
+/// A suggestion about the inputs themselves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hint {
+    pub kind: HintKind,
+    pub text: String,
+    /// Commands that fetch what is missing, to run on the VM.
+    pub commands: Vec<String>,
+}
+
+/// What a hint is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HintKind {
+    NoEvents,
+    MissingChannel,
+    UnknownChannels,
+    PartialWindow,
+    StaleLogs,
+    Undated,
+    SeveralComputers,
+}
+
+/// A name seen in the inputs and how many events carried it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    pub name: String,
+    pub events: u64,
+}
+
+/// A context the inputs revealed (this is a domain controller…).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextSeen {
+    pub id: String,
+    pub description: String,
+    /// The provider or channel that revealed it.
+    pub by: String,
+    pub events: u64,
+}
+
+/// Lists every rule as searched for.
+pub fn looked_for(collector: &Collector, findings: &[Finding]) -> Vec<LookedFor> {
+    let catalog = collector.catalog();
+    let channels = &collector.stats().channels;
+    let any_channel_known = !channels.is_empty();
+    catalog
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(r, rule)| {
+            let signals = collector
+                .slots()
+                .iter()
+                .filter(|slot| slot.rule == r)
+                .filter_map(|slot| {
+                    let signal = rule.signals.get(slot.signal)?;
+                    let st = &slot.state;
+                    let mut ignored: Vec<Ignored> = st
+                        .other_providers
+                        .iter()
+                        .map(|(provider, count)| Ignored::OtherProvider {
+                            provider: provider.clone(),
+                            count: *count,
+                        })
+                        .collect();
+                    if st.other_channel > 0 {
+                        ignored.push(Ignored::OtherChannel {
+                            count: st.other_channel,
+                        });
+                    }
+                    if st.rejected > 0 {
+                        ignored.push(Ignored::ConditionFailed {
+                            values: st.rejected_values.clone(),
+                            count: st.rejected,
+                        });
+                    }
+                    Some(LookedForSignal {
+                        id: signal.id.clone(),
+                        label: signal.label.clone(),
+                        role: signal.role,
+                        provider: signal.provider.clone(),
+                        channels: signal.channels.clone(),
+                        event_ids: signal.event_ids.clone(),
+                        matched: st.total(),
+                        ignored,
+                    })
+                })
+                .collect();
+            let present = rule
+                .signals
+                .iter()
+                .filter(|s| s.role == Role::Primary)
+                .flat_map(|s| &s.channels)
+                .any(|c| channels.contains(c));
+            LookedFor {
+                rule: rule.id.clone(),
+                scenario: rule.scenario.clone(),
+                title: rule.title.clone(),
+                tier: rule.tier,
+                window_hours: rule.window_hours,
+                found: findings.iter().any(|f| f.id == rule.id),
+                channels_present: any_channel_known.then_some(present),
+                signals,
+            }
+        })
+        .collect()
+}
+
+/// Suggestions about the inputs: missing logs, a window they do not cover, stale logs.
+pub fn hints(collector: &Collector, window: &Window, guide: &CollectionGuide) -> Vec<Hint> {
+    let stats = collector.stats();
+    let catalog = collector.catalog();
+    let mut hints = Vec::new();
+    if stats.events == 0 {
+        hints.push(Hint {
+            kind: HintKind::NoEvents,
+            text: "no events were read from the inputs: export the logs below and try again"
+                .to_string(),
+            commands: collection::export_script(guide),
+        });
+        return hints;
+    }
+    if stats.channels.is_empty() {
+        hints.push(Hint {
+            kind: HintKind::UnknownChannels,
+            text: "the inputs do not say which log their events come from, so missing logs cannot be told apart from healthy ones; `wevtutil epl` exports keep that information".to_string(),
+            commands: collection::export_script(guide),
+        });
+    } else {
+        hints.extend(missing_channels(catalog, &stats.channels, guide));
+    }
+    if let (Some(start), Some(oldest)) = (window.start, stats.oldest)
+        && oldest > start
+        && window.end.is_some_and(|end| oldest <= end)
+    {
+        let covered = window
+            .end
+            .map(|end| hours_between(oldest, end))
+            .unwrap_or_default();
+        hints.push(Hint {
+            kind: HintKind::PartialWindow,
+            text: format!(
+                "the logs begin at {oldest}, so only the last {covered} of the {} hours before now are covered: the log may have wrapped or been cleared; older evidence is not in these inputs",
+                window.hours
+            ),
+            commands: Vec::new(),
+        });
+    }
+    if let (Some(end), Some(newest)) = (window.end, stats.newest)
+        && newest < end
+    {
+        let gap = hours_between(newest, end);
+        if gap >= 1 {
+            hints.push(Hint {
+                kind: HintKind::StaleLogs,
+                text: format!(
+                    "the newest event is {gap} hours before the chosen now: these logs may have been exported before the failure began; export them again"
+                ),
+                commands: collection::export_script(guide),
+            });
+        }
+    }
+    if stats.undated > 0 {
+        hints.push(Hint {
+            kind: HintKind::Undated,
+            text: format!(
+                "{} events carry no time: they are shown but cannot be placed in the window",
+                stats.undated
+            ),
+            commands: Vec::new(),
+        });
+    }
+    let computers = stats.computers.ranked();
+    if computers.len() > 1 {
+        let names: Vec<&str> = computers.iter().take(5).map(|(n, _)| *n).collect();
+        hints.push(Hint {
+            kind: HintKind::SeveralComputers,
+            text: format!(
+                "the events come from {} computers ({}): findings may mix them; analyse one VM's logs at a time, or check each finding's evidence (a renamed broker also shows two names)",
+                computers.len(),
+                names.join(", ")
+            ),
+            commands: Vec::new(),
+        });
+    }
+    hints
+}
+
+/// One hint per channel the catalog reads that no input contained, naming the rules that
+/// cannot be judged without it, seed rules first.
+fn missing_channels(catalog: &Catalog, seen: &NameCounts, guide: &CollectionGuide) -> Vec<Hint> {
+    let mut hints = Vec::new();
+    for export in &guide.exports {
+        if seen.contains(&export.channel) {
+            continue;
+        }
+        let rules: Vec<(&str, &str, Tier)> = catalog
+            .rules
+            .iter()
+            .filter(|r| {
+                r.signals.iter().any(|s| {
+                    s.role == Role::Primary
+                        && s.channels
+                            .iter()
+                            .any(|c| c.eq_ignore_ascii_case(&export.channel))
+                })
+            })
+            .map(|r| (r.id.as_str(), r.scenario.as_str(), r.tier))
+            .collect();
+        if rules.is_empty() {
+            continue;
+        }
+        let names: Vec<String> = rules
+            .iter()
+            .map(|(id, sc, _)| format!("{id} ({sc})"))
+            .collect();
+        let mut text = format!(
+            "no events from the {} log were in the inputs, so {} could not be checked",
+            export.channel,
+            names.join(", ")
+        );
+        if let Some(note) = &export.note {
+            text.push_str(&format!("; {note}"));
+        }
+        hints.push((
+            rules.iter().map(|(_, _, t)| *t).min(),
+            Hint {
+                kind: HintKind::MissingChannel,
+                text,
+                commands: vec![
+                    format!("mkdir {}", guide.export_dir),
+                    export.export_command.clone(),
+                ],
+            },
+        ));
+    }
+    hints.sort_by_key(|(tier, _)| *tier);
+    hints.into_iter().map(|(_, h)| h).collect()
+}
+
+fn hours_between(from: Timestamp, to: Timestamp) -> i64 {
+    to.duration_since(from).as_hours()
+}
+
+/// Names and counts, most frequent first, at most `max`.
+pub fn seen(names: &NameCounts, max: usize) -> Vec<Seen> {
+    names
+        .ranked()
+        .into_iter()
+        .take(max)
+        .map(|(n, c)| Seen {
+            name: n.to_string(),
+            events: c,
+        })
+        .collect()
+}
