@@ -1,5 +1,10 @@
 //! Property tests: whatever the events, the rules engine neither panics nor loses count.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use analyzer::rules::{self, Catalog, Collector};
 use analyzer::{Event, Location, Origin};
@@ -17,9 +22,18 @@ fn arb_event() -> impl Strategy<Value = Event> {
         "",
         " ",
     ]);
-    let ids = prop::sample::select(vec![1057u16, 1058, 36870, 36871, 36872, 7022, 4625, 2056, 1296, 50, 1004, 0, 65535]);
+    let ids = prop::sample::select(vec![
+        1057u16, 1058, 36870, 36871, 36872, 7022, 4625, 2056, 1296, 50, 1004, 0, 65535,
+    ]);
     let values = prop::collection::vec(("[A-Za-z0-9]{0,12}", ".{0,40}"), 0..6);
-    (providers, ids, prop::option::of(-100_000_000i64..100_000_000i64), prop::option::of("[A-Za-z/ -]{0,30}"), values, prop::option::of(".{0,200}"))
+    (
+        providers,
+        ids,
+        prop::option::of(-100_000_000i64..100_000_000i64),
+        prop::option::of("[A-Za-z/ -]{0,30}"),
+        values,
+        prop::option::of(".{0,200}"),
+    )
         .prop_map(|(provider, event_id, secs, channel, data, message)| Event {
             provider: provider.to_string(),
             event_id,
@@ -32,7 +46,10 @@ fn arb_event() -> impl Strategy<Value = Event> {
             user_sid: None,
             data,
             message,
-            origin: Origin { input: "prop".into(), location: Location::Line { line: 1 } },
+            origin: Origin {
+                input: "prop".into(),
+                location: Location::Line { line: 1 },
+            },
         })
 }
 
