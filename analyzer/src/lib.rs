@@ -8,6 +8,7 @@
 pub mod diagnose;
 pub mod event;
 pub mod rules;
+pub mod plan;
 
 pub use event::{Event, Level, Location, Origin};
 

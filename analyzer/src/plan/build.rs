@@ -1,0 +1,241 @@
+//! From findings to a plan: the catalog's remediation of each finding, merged, ordered,
+//! checked against the allowlist; the admin leaves out optional steps; the rest becomes
+//! the [`Plan`] to sign.
+
+use super::allowlist::{AllowedStep, AllowlistError, check_step};
+use super::ids::{AnalyzerVersion, FindingId, IdError, PlanId, Sha256Digest};
+use super::payload::{MAX_FINDINGS, MAX_STEPS, PLAN_VERSION, Plan, PlanTarget};
+use super::step::{ManualAction, Step};
+use super::target::RdpService;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// One step of a rule's remediation, as the rule catalog (TOML) writes it:
+///
+/// ```toml
+/// [[rule.remediation]]
+/// why = "NETWORK SERVICE must read the RDP key to use the certificate"
+/// step = { kind = "grant_access", target = '%ProgramData%\Microsoft\Crypto\RSA\MachineKeys\f686aace6942fb7f7ceb231212eef4a4_*', desired = [{ sid = "*S-1-5-18", rights = "full" }, { sid = "*S-1-5-20", rights = "read" }] }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediationStep {
+    pub step: Step,
+    /// The admin may leave it out before signing.
+    #[serde(default)]
+    pub optional: bool,
+    /// Why this step is part of the fix, for people.
+    pub why: String,
+}
+
+impl RemediationStep {
+    /// The catalog's validation: the step must be on the allowlist.
+    pub fn check(&self, index: usize) -> Result<AllowedStep, AllowlistError> {
+        check_step(index, &self.step)
+    }
+}
+
+/// A proposed step: what the page lists, with a checkbox when `optional`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProposedStep {
+    pub step: AllowedStep,
+    pub optional: bool,
+    /// The catalog's explanations, one per finding that proposed this step.
+    pub why: Vec<String>,
+    /// The findings that proposed it.
+    pub findings: Vec<FindingId>,
+    /// Whether it goes into the plan (always for required steps).
+    pub included: bool,
+}
+
+/// The steps rdpfix proposes for a set of findings, before the admin's choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proposal {
+    findings: Vec<FindingId>,
+    steps: Vec<ProposedStep>,
+}
+
+/// Why a plan could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BuildError {
+    #[error("the remediation of finding `{finding}` has a step that is not allowed: {source}")]
+    NotAllowed {
+        finding: String,
+        source: AllowlistError,
+    },
+    #[error(transparent)]
+    Id(#[from] IdError),
+    #[error("step {0} is required and cannot be left out")]
+    Required(usize),
+    #[error("there is no step {0}")]
+    NoSuchStep(usize),
+    #[error("nothing to sign: every step was left out")]
+    Empty,
+    #[error("a plan holds at most {MAX_STEPS} steps and {MAX_FINDINGS} findings")]
+    TooLarge,
+    #[error("the plan would expire before it is issued: its lifetime must be positive")]
+    Lifetime,
+}
+
+impl Proposal {
+    /// Merges the remediation of each finding, in the order given (most likely first).
+    ///
+    /// A step proposed by several findings appears once: required if any finding requires
+    /// it. Steps then run in phases — reads and backups, ownership and permissions,
+    /// configuration, certificate deletion, service restarts (TermService before
+    /// SessionEnv), manual steps — keeping the catalog's order within a phase, so a
+    /// restart always follows every change it is meant to pick up.
+    pub fn from_findings<'a>(
+        findings: impl IntoIterator<Item = (&'a str, &'a [RemediationStep])>,
+    ) -> Result<Proposal, BuildError> {
+        let mut ids = Vec::new();
+        let mut steps: Vec<ProposedStep> = Vec::new();
+        for (finding, remediation) in findings {
+            let id: FindingId = finding.parse()?;
+            for (index, entry) in remediation.iter().enumerate() {
+                let allowed = entry
+                    .check(index)
+                    .map_err(|source| BuildError::NotAllowed {
+                        finding: id.to_string(),
+                        source,
+                    })?;
+                if let Some(existing) = steps.iter_mut().find(|s| s.step == allowed) {
+                    existing.optional &= entry.optional;
+                    existing.included = true;
+                    if !existing.why.contains(&entry.why) {
+                        existing.why.push(entry.why.clone());
+                    }
+                    if !existing.findings.contains(&id) {
+                        existing.findings.push(id.clone());
+                    }
+                } else {
+                    steps.push(ProposedStep {
+                        step: allowed,
+                        optional: entry.optional,
+                        why: vec![entry.why.clone()],
+                        findings: vec![id.clone()],
+                        included: true,
+                    });
+                }
+            }
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        steps.sort_by_key(|s| phase(&s.step));
+        Ok(Proposal {
+            findings: ids,
+            steps,
+        })
+    }
+
+    pub fn steps(&self) -> &[ProposedStep] {
+        &self.steps
+    }
+
+    pub fn findings(&self) -> &[FindingId] {
+        &self.findings
+    }
+
+    /// Includes or leaves out optional step `index` (0-based, in [`Proposal::steps`] order).
+    pub fn set_included(&mut self, index: usize, included: bool) -> Result<(), BuildError> {
+        let step = self
+            .steps
+            .get_mut(index)
+            .ok_or(BuildError::NoSuchStep(index + 1))?;
+        if !step.optional && !included {
+            return Err(BuildError::Required(index + 1));
+        }
+        step.included = included;
+        Ok(())
+    }
+
+    /// The plan to sign: the included steps, in order, with the given identity and validity.
+    pub fn to_plan(&self, params: &PlanParams) -> Result<Plan, BuildError> {
+        let steps: Vec<Step> = self
+            .steps
+            .iter()
+            .filter(|s| s.included)
+            .map(|s| s.step.to_step())
+            .collect();
+        if steps.is_empty() {
+            return Err(BuildError::Empty);
+        }
+        if steps.len() > MAX_STEPS || self.findings.len() > MAX_FINDINGS {
+            return Err(BuildError::TooLarge);
+        }
+        if params.lifetime <= SignedDuration::ZERO {
+            return Err(BuildError::Lifetime);
+        }
+        let expires_at = params
+            .issued_at
+            .checked_add(params.lifetime)
+            .map_err(|_| BuildError::Lifetime)?;
+        Ok(Plan {
+            v: PLAN_VERSION,
+            plan_id: params.plan_id,
+            issued_at: params.issued_at,
+            expires_at,
+            seq: params.seq,
+            target: PlanTarget {
+                computer: params.computer.parse()?,
+            },
+            evidence_sha256: params.evidence_sha256,
+            analyzer_version: AnalyzerVersion::current(),
+            findings: self.findings.clone(),
+            steps,
+        })
+    }
+}
+
+/// What a plan needs besides its steps. Time and randomness come from the caller:
+/// `analyzer` has no clock and no random source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanParams {
+    /// The `<Computer>` of the analysed logs.
+    pub computer: String,
+    pub evidence_sha256: Sha256Digest,
+    /// From 16 random bytes: [`PlanId::from_random`].
+    pub plan_id: PlanId,
+    pub issued_at: Timestamp,
+    /// How long the plan stays valid ([`DEFAULT_LIFETIME`] unless the admin chooses).
+    pub lifetime: SignedDuration,
+    /// Newer than any earlier plan for this computer signed with the same key: the page
+    /// and the CLI use the issue time in milliseconds, which increases by itself.
+    pub seq: u64,
+}
+
+/// A plan is for the incident at hand: one day.
+pub const DEFAULT_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
+
+impl PlanParams {
+    /// The default `seq`: milliseconds since the Unix epoch at `issued_at` (0 before it).
+    pub fn seq_for(issued_at: Timestamp) -> u64 {
+        u64::try_from(issued_at.as_millisecond()).unwrap_or(0)
+    }
+}
+
+/// Execution phase of a step; lower runs first.
+fn phase(step: &AllowedStep) -> u8 {
+    match step {
+        AllowedStep::SaveAcl { .. } | AllowedStep::QueryRegistryValue { .. } => 0,
+        AllowedStep::TakeOwnership { .. } => 1,
+        AllowedStep::GrantAccess { .. } => 2,
+        AllowedStep::SetRegistryValue { .. }
+        | AllowedStep::DeleteRegistryValue { .. }
+        | AllowedStep::EnableTlsServerProtocol { .. }
+        | AllowedStep::SetServiceStart { .. }
+        | AllowedStep::SetServiceAccount { .. } => 3,
+        AllowedStep::ExportDeleteCertificates { .. } => 4,
+        AllowedStep::RestartService { service } => match service {
+            RdpService::TermService => 5,
+            RdpService::UmRdpService => 6,
+            RdpService::SessionEnv => 7,
+        },
+        AllowedStep::Manual { action } => match action {
+            ManualAction::RestartComputer => 9,
+            _ => 8,
+        },
+    }
+}

@@ -1,0 +1,310 @@
+//! What each step does to the machine, derived by code from the typed step — never read
+//! from a payload. The page shows these before signing; the fixer shows them in its
+//! dry-run and asks for separate consent for destructive or session-dropping steps.
+
+use super::allowlist::AllowedStep;
+use super::step::{ManualAction, StartType};
+use super::target::{AclTarget, RdpService, RegistryValue};
+use serde::Serialize;
+use std::fmt;
+
+/// How far a step's change can be taken back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reversibility {
+    /// Changes nothing (reads, or saves a backup).
+    ReadOnly,
+    /// Leaves no lasting change to undo (a service restart).
+    Transient,
+    /// The backup restores the previous state exactly.
+    Reversible,
+    /// Windows recreates an equivalent, not the same thing (the RDP self-signed certificate).
+    Regenerable,
+    /// Cannot be taken back.
+    Irreversible,
+}
+
+impl Reversibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reversibility::ReadOnly => "read-only",
+            Reversibility::Transient => "transient",
+            Reversibility::Reversible => "reversible",
+            Reversibility::Regenerable => "regenerable",
+            Reversibility::Irreversible => "irreversible",
+        }
+    }
+}
+
+impl fmt::Display for Reversibility {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Something the admin must know about a step before consenting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Caveat {
+    /// Restarting TermService (or the VM) disconnects RDP sessions.
+    DropsSessionsOverRdp,
+    /// TermService's dependents (UmRdpService) restart with it.
+    RestartsDependents,
+    /// The deleted certificate comes back as a new one, not the old one.
+    CertificateNotRestorable,
+    /// Microsoft's articles disagree about MachineKeys permissions.
+    MachineKeysGuidanceConflicts,
+    /// A domain Group Policy may set this and revert the local change.
+    GroupPolicyMayRevert,
+    /// Takes effect only after the VM restarts.
+    TakesEffectAfterRestart,
+    /// Removes configuration that cannot be recovered.
+    Destructive,
+    /// rdpfix never executes this step.
+    NeverExecuted,
+}
+
+impl Caveat {
+    pub fn text(self) -> &'static str {
+        match self {
+            Caveat::DropsSessionsOverRdp => {
+                "disconnects every RDP session, including yours if you run the fix over RDP; a fix run through Azure Run Command or Serial Console is not affected"
+            }
+            Caveat::RestartsDependents => {
+                "services that depend on it (UmRdpService) are restarted with it"
+            }
+            Caveat::CertificateNotRestorable => {
+                "Windows creates a new self-signed certificate when SessionEnv restarts; the old one is exported as .cer for the record, but its private key may not be exportable, so the old certificate cannot be put back"
+            }
+            Caveat::MachineKeysGuidanceConflicts => {
+                "Microsoft's articles disagree: the Azure article grants these rights recursively on every machine key; a Windows Server article gives the folder Administrators Full and Everyone read/write, and the RDP key file SYSTEM Full and NETWORK SERVICE Read only. rdpfix touches only the folder itself and the RDP key files, after saving every ACL"
+            }
+            Caveat::GroupPolicyMayRevert => {
+                "if a domain Group Policy sets this, the local change is reverted at the next policy refresh: change the GPO too"
+            }
+            Caveat::TakesEffectAfterRestart => "takes effect only after the VM restarts",
+            Caveat::Destructive => {
+                "destroys configuration that cannot be recovered and needs reboots: needs its own explicit consent"
+            }
+            Caveat::NeverExecuted => "manual: rdpfix shows it and never executes it",
+        }
+    }
+}
+
+impl fmt::Display for Caveat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+/// The labels of one step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Labels {
+    pub reversibility: Reversibility,
+    pub drops_rdp_sessions: bool,
+    pub needs_reboot: bool,
+    /// Shown, never executed by the fixer.
+    pub manual: bool,
+    /// Needs a separate, explicit consent.
+    pub destructive: bool,
+    pub caveats: Vec<Caveat>,
+}
+
+impl AllowedStep {
+    /// The step's labels, derived from its kind and typed target.
+    pub fn labels(&self) -> Labels {
+        let mut labels = Labels {
+            reversibility: Reversibility::Reversible,
+            drops_rdp_sessions: false,
+            needs_reboot: false,
+            manual: false,
+            destructive: false,
+            caveats: Vec::new(),
+        };
+        match self {
+            AllowedStep::SaveAcl { .. } | AllowedStep::QueryRegistryValue { .. } => {
+                labels.reversibility = Reversibility::ReadOnly;
+            }
+            AllowedStep::TakeOwnership { .. } | AllowedStep::GrantAccess { .. } => {
+                labels.caveats.push(Caveat::MachineKeysGuidanceConflicts);
+            }
+            AllowedStep::ExportDeleteCertificates { .. } => {
+                labels.reversibility = Reversibility::Regenerable;
+                labels.caveats.push(Caveat::CertificateNotRestorable);
+            }
+            AllowedStep::RestartService { service } => {
+                labels.reversibility = Reversibility::Transient;
+                if *service == RdpService::TermService {
+                    labels.drops_rdp_sessions = true;
+                    labels.caveats.push(Caveat::DropsSessionsOverRdp);
+                    labels.caveats.push(Caveat::RestartsDependents);
+                }
+            }
+            AllowedStep::SetServiceStart {
+                service, desired, ..
+            } => {
+                // The Azure article: a policy that disables TermService resets the start type.
+                if *service == RdpService::TermService && *desired != StartType::Disabled {
+                    labels.caveats.push(Caveat::GroupPolicyMayRevert);
+                }
+            }
+            AllowedStep::SetServiceAccount { .. } => {}
+            AllowedStep::SetRegistryValue { value, .. }
+            | AllowedStep::DeleteRegistryValue { value, .. } => {
+                if value_needs_restart(*value) {
+                    labels.needs_reboot = true;
+                    labels.caveats.push(Caveat::TakesEffectAfterRestart);
+                }
+                if *value == RegistryValue::DenyTsConnections {
+                    labels.caveats.push(Caveat::GroupPolicyMayRevert);
+                }
+            }
+            AllowedStep::EnableTlsServerProtocol { .. } => {
+                // SCHANNEL reads its protocol settings at boot.
+                labels.needs_reboot = true;
+                labels.caveats.push(Caveat::TakesEffectAfterRestart);
+                labels.caveats.push(Caveat::GroupPolicyMayRevert);
+            }
+            AllowedStep::Manual { action } => {
+                labels.manual = true;
+                labels.caveats.push(Caveat::NeverExecuted);
+                labels.reversibility = match action {
+                    ManualAction::ReinstallConnectionBroker | ManualAction::RepairSecureChannel => {
+                        Reversibility::Irreversible
+                    }
+                    ManualAction::RestartComputer => Reversibility::Transient,
+                    ManualAction::ReviewTlsGroupPolicy
+                    | ManualAction::ReviewRemoteDesktopGroupPolicy => Reversibility::ReadOnly,
+                    ManualAction::ConfigureRdLicensing | ManualAction::RestrictRdpExposure => {
+                        Reversibility::Reversible
+                    }
+                };
+                if matches!(
+                    action,
+                    ManualAction::ReinstallConnectionBroker | ManualAction::RestartComputer
+                ) {
+                    labels.drops_rdp_sessions = true;
+                    labels.needs_reboot = true;
+                    labels.caveats.push(Caveat::DropsSessionsOverRdp);
+                }
+                if *action == ManualAction::ReinstallConnectionBroker {
+                    labels.destructive = true;
+                    labels.caveats.push(Caveat::Destructive);
+                }
+            }
+        }
+        labels
+    }
+
+    /// One line saying what the step does, for people (the page, the dry-run, PowerShell
+    /// comments). Built from typed data only.
+    pub fn summary(&self) -> String {
+        match self {
+            AllowedStep::SaveAcl { target } => {
+                format!("save the owner and permissions of {target} and everything in it")
+            }
+            AllowedStep::TakeOwnership { target, owner } => format!(
+                "make {} ({}) the owner of {}",
+                owner.english_name(),
+                owner.as_sid(),
+                acl_noun(*target)
+            ),
+            AllowedStep::GrantAccess { target, grants } => {
+                let list: Vec<String> = grants
+                    .iter()
+                    .map(|g| {
+                        format!(
+                            "{} ({}) {}",
+                            g.sid.english_name(),
+                            g.sid.as_sid(),
+                            rights_noun(g.rights)
+                        )
+                    })
+                    .collect();
+                format!("grant {} on {}", list.join(", "), acl_noun(*target))
+            }
+            AllowedStep::ExportDeleteCertificates { store, expect } => match expect {
+                super::step::CertificateExpect::Any => {
+                    format!("export then delete the certificates in {store}")
+                }
+                super::step::CertificateExpect::Thumbprint(t) => {
+                    format!("export then delete certificate {t} in {store}")
+                }
+            },
+            AllowedStep::RestartService { service } => {
+                format!("restart {} ({service})", service.display_name())
+            }
+            AllowedStep::SetServiceStart {
+                service, desired, ..
+            } => format!(
+                "set the start type of {service} to {}",
+                desired.as_powershell().to_lowercase()
+            ),
+            AllowedStep::SetServiceAccount {
+                service, desired, ..
+            } => format!("make {service} log on as {}", desired.as_sc()),
+            AllowedStep::QueryRegistryValue { value } => format!("show {value}"),
+            AllowedStep::SetRegistryValue { value, desired, .. } => {
+                format!("set {value} to {desired}")
+            }
+            AllowedStep::DeleteRegistryValue { value, .. } => format!("delete {value}"),
+            AllowedStep::EnableTlsServerProtocol { protocol } => format!(
+                "enable {protocol} for servers (Enabled = 1, DisabledByDefault = 0 under {})",
+                protocol.server_key()
+            ),
+            AllowedStep::Manual { action } => match action {
+                ManualAction::ReinstallConnectionBroker => {
+                    "reinstall the RD Connection Broker role and the Windows Internal Database (manual)".to_owned()
+                }
+                ManualAction::ReviewTlsGroupPolicy => {
+                    "check whether a domain Group Policy disables TLS (manual)".to_owned()
+                }
+                ManualAction::ReviewRemoteDesktopGroupPolicy => {
+                    "check whether a domain Group Policy refuses Remote Desktop connections (manual)".to_owned()
+                }
+                ManualAction::RepairSecureChannel => {
+                    "repair the domain secure channel (manual)".to_owned()
+                }
+                ManualAction::ConfigureRdLicensing => {
+                    "configure Remote Desktop licensing (manual)".to_owned()
+                }
+                ManualAction::RestrictRdpExposure => {
+                    "restrict who can reach RDP from the network (manual)".to_owned()
+                }
+                ManualAction::RestartComputer => "restart the VM (manual)".to_owned(),
+            },
+        }
+    }
+}
+
+/// The articles restart the VM after these changes (Scenario 5's switches, Scenario 10's
+/// licensing certificate); fDenyTSConnections and the certificate hash apply at once.
+fn value_needs_restart(value: RegistryValue) -> bool {
+    matches!(
+        value,
+        RegistryValue::TsEnabled
+            | RegistryValue::TsServerDrainMode
+            | RegistryValue::TsUserEnabled
+            | RegistryValue::EnableWinStation
+            | RegistryValue::LogonDisabled
+            | RegistryValue::RcmCertificate
+            | RegistryValue::RcmX509Certificate
+            | RegistryValue::RcmX509CertificateId
+            | RegistryValue::RcmX509Certificate2
+    )
+}
+
+fn acl_noun(target: AclTarget) -> String {
+    match target {
+        AclTarget::MachineKeysFolder => format!("the folder {target} (this folder only)"),
+        AclTarget::RdpKeyFiles => format!("the RDP key files {target}"),
+    }
+}
+
+fn rights_noun(rights: super::step::Rights) -> &'static str {
+    match rights {
+        super::step::Rights::Full => "Full control",
+        super::step::Rights::Read => "Read",
+        super::step::Rights::ReadWrite => "read/write (the folder's default special rights)",
+    }
+}

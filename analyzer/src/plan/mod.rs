@@ -1,0 +1,34 @@
+//! Remediation plans: a closed set of typed step kinds, the allowlist that types them, the
+//! labels derived from them, and the plan built from findings.
+//!
+//! - [`step`]: [`Step`], the text form in the rule catalog (TOML) and the signed payload
+//!   (JSON). Unknown fields are denied everywhere.
+//! - [`target`]: the only things a plan may touch, as types.
+//! - [`allowlist`]: [`check_step`] turns a `Step` into an [`AllowedStep`] (typed targets, the
+//!   only form the fixer executes), or says which rule it breaks.
+//! - [`labels`]: reversible / regenerable / irreversible, drops RDP sessions, needs a reboot,
+//!   manual, destructive — derived by code, never read from a payload.
+//! - [`ids`]: the validated values a plan carries (plan id, computer name, finding ids).
+//! - [`payload`]: [`Plan`], the signed JSON object.
+//! - [`build`]: findings + catalog remediation → [`Proposal`] → the admin's choice → [`Plan`].
+
+pub mod allowlist;
+pub mod build;
+pub mod ids;
+pub mod labels;
+pub mod payload;
+pub mod step;
+pub mod target;
+
+pub use allowlist::{AllowedStep, AllowlistError, AllowlistReason, check_step, check_steps};
+pub use build::{
+    BuildError, DEFAULT_LIFETIME, PlanParams, Proposal, ProposedStep, RemediationStep,
+};
+pub use ids::{AnalyzerVersion, ComputerName, FindingId, IdError, PlanId, Sha256Digest};
+pub use labels::{Caveat, Labels, Reversibility};
+pub use payload::{MAX_FINDINGS, MAX_STEPS, PLAN_VERSION, Plan, PlanTarget};
+pub use step::{
+    CertificateExpect, Expect, Grant, HexBytes, ManualAction, RegistryData, RegistryExpect,
+    RegistryTarget, Rights, ServiceAccount, Sid, StartType, Step, StepKind, Thumbprint,
+};
+pub use target::{AclTarget, CertStore, RdpService, RegistryType, RegistryValue, TlsProtocol};

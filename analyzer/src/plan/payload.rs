@@ -1,0 +1,86 @@
+//! The plan as it is signed: the DSSE payload's JSON object.
+
+use super::ids::{AnalyzerVersion, ComputerName, FindingId, PlanId, Sha256Digest};
+use super::step::Step;
+use jiff::Timestamp;
+use serde::de::{SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+use std::marker::PhantomData;
+
+/// The payload format version this build writes and accepts.
+pub const PLAN_VERSION: u32 = 1;
+/// The most steps one plan may carry. The whole catalog's remediation is far below it.
+pub const MAX_STEPS: usize = 64;
+/// The most finding ids one plan may name.
+pub const MAX_FINDINGS: usize = 32;
+
+/// A remediation plan, exactly the fields that are signed. Parsing denies unknown fields;
+/// `v` must be [`PLAN_VERSION`] (checked by the envelope's verification, which says so
+/// precisely).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub v: u32,
+    pub plan_id: PlanId,
+    /// When the plan was made (the page's or the CLI's clock).
+    pub issued_at: Timestamp,
+    /// The fixer refuses the plan from this instant on.
+    pub expires_at: Timestamp,
+    /// Increases with every plan a key signs for a computer; the fixer refuses one not
+    /// newer than the last it applied.
+    pub seq: u64,
+    pub target: PlanTarget,
+    /// SHA-256 over the analysed inputs (see `Diagnosis::evidence_sha256`).
+    pub evidence_sha256: Sha256Digest,
+    pub analyzer_version: AnalyzerVersion,
+    #[serde(deserialize_with = "bounded::<_, _, MAX_FINDINGS>")]
+    pub findings: Vec<FindingId>,
+    /// The steps the admin chose, in execution order.
+    #[serde(deserialize_with = "bounded::<_, _, MAX_STEPS>")]
+    pub steps: Vec<Step>,
+}
+
+/// The machine a plan is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanTarget {
+    pub computer: ComputerName,
+}
+
+/// Deserialises a sequence of at most `MAX` items, failing as soon as there are more
+/// (before allocating for them).
+fn bounded<'de, D, T, const MAX: usize>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Bounded<T, const MAX: usize>(PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>, const MAX: usize> Visitor<'de> for Bounded<T, MAX> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "a list of at most {MAX} items")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut items = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                if items.len() == MAX {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "{}: more than {MAX} items",
+                        TOO_MANY
+                    )));
+                }
+                items.push(item);
+            }
+            Ok(items)
+        }
+    }
+
+    deserializer.deserialize_seq(Bounded::<T, MAX>(PhantomData))
+}
+
+/// Marks the bounded-list error so the envelope can report it as its own rejection.
+pub(crate) const TOO_MANY: &str = "too many items";

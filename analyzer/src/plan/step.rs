@@ -1,0 +1,568 @@
+//! The closed set of remediation step kinds, as written in the rule catalog (TOML) and
+//! in a signed plan's payload (JSON).
+//!
+//! A [`Step`] is what a plan *says*: its target is the literal Windows path or name, so a
+//! person reading the payload sees what will be touched. Nothing here is trusted: the
+//! [allowlist](super::allowlist) turns a `Step` into an [`AllowedStep`](super::AllowedStep)
+//! with typed targets, and only that form is labelled, rendered as PowerShell or executed.
+//!
+//! Every struct and variant denies unknown fields, so a payload carrying a field this
+//! version does not know is rejected instead of silently half-understood.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// One remediation step: a kind, its target, the desired state and the state it expects
+/// to find (its precondition). Labels (reversible, drops sessions, needs a reboot) are not
+/// part of a step: code derives them from the typed, allowlisted form.
+///
+/// JSON: `{"kind": "set_registry_value", "target": {...}, "desired": {...}, "expect": ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Save the owner and DACL of a folder and of everything beneath it (`icacls /save /t`),
+    /// so any later permission change can be compared and restored. Changes nothing.
+    SaveAcl { target: String },
+    /// Make `desired` the owner of the target (`takeown /a`): needed when the
+    /// Administrators can no longer change a key file's permissions.
+    TakeOwnership { target: String, desired: Sid },
+    /// Add access control entries, granted by SID (never by a localised account name).
+    /// Existing entries are kept.
+    GrantAccess { target: String, desired: Vec<Grant> },
+    /// Export every certificate of a store to a `.cer` file, then delete it. Windows
+    /// creates a new self-signed RDP certificate when SessionEnv restarts; the old private
+    /// key may not be exportable, so this is regenerable, not restorable.
+    ExportDeleteCertificates {
+        target: String,
+        #[serde(default)]
+        expect: CertificateExpect,
+    },
+    /// Start the service, or stop and start it when it runs (with its dependents).
+    RestartService { target: String },
+    /// Set a service's start type.
+    SetServiceStart {
+        target: String,
+        desired: StartType,
+        #[serde(default)]
+        expect: Expect<StartType>,
+    },
+    /// Set the account a service logs on as (a built-in account: no password involved).
+    SetServiceAccount {
+        target: String,
+        desired: ServiceAccount,
+        #[serde(default)]
+        expect: Expect<ServiceAccount>,
+    },
+    /// Read a registry value and show it. Changes nothing.
+    QueryRegistryValue { target: RegistryTarget },
+    /// Create or overwrite a registry value.
+    SetRegistryValue {
+        target: RegistryTarget,
+        desired: RegistryData,
+        #[serde(default)]
+        expect: RegistryExpect,
+    },
+    /// Delete a registry value (its type and data are backed up first).
+    DeleteRegistryValue {
+        target: RegistryTarget,
+        #[serde(default)]
+        expect: RegistryExpect,
+    },
+    /// Enable a TLS protocol version for servers: under
+    /// `SCHANNEL\Protocols\<version>\Server`, `Enabled = 1` and `DisabledByDefault = 0`.
+    /// The target is that `Server` key.
+    EnableTlsServerProtocol { target: String },
+    /// A fix that must stay manual. The fixer shows it and never executes it.
+    Manual { target: ManualAction },
+}
+
+impl Step {
+    /// The `kind` tag as it appears in JSON and TOML.
+    pub fn kind(&self) -> StepKind {
+        match self {
+            Step::SaveAcl { .. } => StepKind::SaveAcl,
+            Step::TakeOwnership { .. } => StepKind::TakeOwnership,
+            Step::GrantAccess { .. } => StepKind::GrantAccess,
+            Step::ExportDeleteCertificates { .. } => StepKind::ExportDeleteCertificates,
+            Step::RestartService { .. } => StepKind::RestartService,
+            Step::SetServiceStart { .. } => StepKind::SetServiceStart,
+            Step::SetServiceAccount { .. } => StepKind::SetServiceAccount,
+            Step::QueryRegistryValue { .. } => StepKind::QueryRegistryValue,
+            Step::SetRegistryValue { .. } => StepKind::SetRegistryValue,
+            Step::DeleteRegistryValue { .. } => StepKind::DeleteRegistryValue,
+            Step::EnableTlsServerProtocol { .. } => StepKind::EnableTlsServerProtocol,
+            Step::Manual { .. } => StepKind::Manual,
+        }
+    }
+
+    /// The target as text, for messages (`HKLM\…\RDP-Tcp\SSLCertificateSHA1Hash`).
+    pub fn target_text(&self) -> String {
+        match self {
+            Step::SaveAcl { target }
+            | Step::TakeOwnership { target, .. }
+            | Step::GrantAccess { target, .. }
+            | Step::ExportDeleteCertificates { target, .. }
+            | Step::RestartService { target }
+            | Step::SetServiceStart { target, .. }
+            | Step::SetServiceAccount { target, .. }
+            | Step::EnableTlsServerProtocol { target } => target.clone(),
+            Step::QueryRegistryValue { target }
+            | Step::SetRegistryValue { target, .. }
+            | Step::DeleteRegistryValue { target, .. } => target.to_string(),
+            Step::Manual { target } => target.as_str().to_owned(),
+        }
+    }
+}
+
+/// The step kinds, without their data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    SaveAcl,
+    TakeOwnership,
+    GrantAccess,
+    ExportDeleteCertificates,
+    RestartService,
+    SetServiceStart,
+    SetServiceAccount,
+    QueryRegistryValue,
+    SetRegistryValue,
+    DeleteRegistryValue,
+    EnableTlsServerProtocol,
+    Manual,
+}
+
+impl StepKind {
+    pub const ALL: [StepKind; 12] = [
+        StepKind::SaveAcl,
+        StepKind::TakeOwnership,
+        StepKind::GrantAccess,
+        StepKind::ExportDeleteCertificates,
+        StepKind::RestartService,
+        StepKind::SetServiceStart,
+        StepKind::SetServiceAccount,
+        StepKind::QueryRegistryValue,
+        StepKind::SetRegistryValue,
+        StepKind::DeleteRegistryValue,
+        StepKind::EnableTlsServerProtocol,
+        StepKind::Manual,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::SaveAcl => "save_acl",
+            StepKind::TakeOwnership => "take_ownership",
+            StepKind::GrantAccess => "grant_access",
+            StepKind::ExportDeleteCertificates => "export_delete_certificates",
+            StepKind::RestartService => "restart_service",
+            StepKind::SetServiceStart => "set_service_start",
+            StepKind::SetServiceAccount => "set_service_account",
+            StepKind::QueryRegistryValue => "query_registry_value",
+            StepKind::SetRegistryValue => "set_registry_value",
+            StepKind::DeleteRegistryValue => "delete_registry_value",
+            StepKind::EnableTlsServerProtocol => "enable_tls_server_protocol",
+            StepKind::Manual => "manual",
+        }
+    }
+}
+
+impl fmt::Display for StepKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A registry value: its key (`HKLM\SYSTEM\…`) and the value's name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryTarget {
+    pub key: String,
+    pub value: String,
+}
+
+impl fmt::Display for RegistryTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}\\{}", self.key, self.value)
+    }
+}
+
+/// Typed registry data. JSON: `{"type": "dword", "data": 0}`,
+/// `{"type": "binary", "data": "0A1B…"}` (hex).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(
+    tag = "type",
+    content = "data",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
+pub enum RegistryData {
+    Dword(u32),
+    Binary(HexBytes),
+}
+
+impl fmt::Display for RegistryData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegistryData::Dword(n) => write!(f, "REG_DWORD {n}"),
+            RegistryData::Binary(bytes) => write!(f, "REG_BINARY {bytes}"),
+        }
+    }
+}
+
+/// What a registry step expects to find before it changes anything.
+/// JSON: `"any"`, `"absent"`, `{"equals": {"type": "dword", "data": 1}}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RegistryExpect {
+    /// No precondition.
+    #[default]
+    Any,
+    /// The value must not exist.
+    Absent,
+    /// The value must exist with exactly this type and data.
+    Equals(RegistryData),
+}
+
+/// A precondition on a setting that always exists. JSON: `"any"` or `{"equals": …}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Expect<T> {
+    #[default]
+    Any,
+    Equals(T),
+}
+
+/// Which certificates a deletion expects to find. JSON: `"any"` or
+/// `{"thumbprint": "<40 hex digits>"}` (the step then refuses to run unless that
+/// certificate is in the store).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum CertificateExpect {
+    #[default]
+    Any,
+    Thumbprint(Thumbprint),
+}
+
+/// The well-known SIDs a plan may grant to or make owner. Serialised in icacls' `*SID`
+/// form, which works on every Windows language (account names are localised:
+/// "SERVICE RÉSEAU").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Sid {
+    #[serde(rename = "*S-1-5-18")]
+    LocalSystem,
+    #[serde(rename = "*S-1-5-20")]
+    NetworkService,
+    #[serde(rename = "*S-1-5-32-544")]
+    Administrators,
+    #[serde(rename = "*S-1-1-0")]
+    Everyone,
+}
+
+impl Sid {
+    /// The icacls form, `*S-1-5-18`.
+    pub fn as_icacls(self) -> &'static str {
+        match self {
+            Sid::LocalSystem => "*S-1-5-18",
+            Sid::NetworkService => "*S-1-5-20",
+            Sid::Administrators => "*S-1-5-32-544",
+            Sid::Everyone => "*S-1-1-0",
+        }
+    }
+
+    /// The SID string, `S-1-5-18`.
+    pub fn as_sid(self) -> &'static str {
+        self.as_icacls().trim_start_matches('*')
+    }
+
+    /// The English account name, for people (never used to grant).
+    pub fn english_name(self) -> &'static str {
+        match self {
+            Sid::LocalSystem => "SYSTEM",
+            Sid::NetworkService => "NETWORK SERVICE",
+            Sid::Administrators => "Administrators",
+            Sid::Everyone => "Everyone",
+        }
+    }
+}
+
+/// One access control entry to add.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grant {
+    pub sid: Sid,
+    pub rights: Rights,
+}
+
+/// Access rights, as icacls names them. Grants apply to the target only (no inheritance
+/// flags): on a folder, "this folder only".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rights {
+    /// Full control, `(F)`.
+    Full,
+    /// Read, `(R)`.
+    Read,
+    /// The special set the MachineKeys folder gives Everyone by default (KB 278381): list
+    /// folder/read data, read attributes, read extended attributes, create files/write data,
+    /// create folders/append data, write attributes, write extended attributes, read
+    /// permissions. Without it services cannot create new machine keys.
+    ReadWrite,
+}
+
+impl Rights {
+    /// icacls' permission text.
+    pub fn as_icacls(self) -> &'static str {
+        match self {
+            Rights::Full => "(F)",
+            Rights::Read => "(R)",
+            Rights::ReadWrite => "(RD,WD,AD,RA,WA,REA,WEA,RC)",
+        }
+    }
+}
+
+/// A service start type. `sc config start=` names in brackets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartType {
+    /// `auto`
+    Automatic,
+    /// `demand`
+    Manual,
+    /// `disabled`
+    Disabled,
+}
+
+impl StartType {
+    pub fn as_sc(self) -> &'static str {
+        match self {
+            StartType::Automatic => "auto",
+            StartType::Manual => "demand",
+            StartType::Disabled => "disabled",
+        }
+    }
+
+    /// `Get-Service`'s `StartType` name.
+    pub fn as_powershell(self) -> &'static str {
+        match self {
+            StartType::Automatic => "Automatic",
+            StartType::Manual => "Manual",
+            StartType::Disabled => "Disabled",
+        }
+    }
+}
+
+/// The built-in accounts a service can log on as without a password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceAccount {
+    LocalSystem,
+    NetworkService,
+    LocalService,
+}
+
+impl ServiceAccount {
+    /// The name the Service Control Manager takes (`sc config obj=`). These names are
+    /// not localised.
+    pub fn as_sc(self) -> &'static str {
+        match self {
+            ServiceAccount::LocalSystem => "LocalSystem",
+            ServiceAccount::NetworkService => "NT AUTHORITY\\NetworkService",
+            ServiceAccount::LocalService => "NT AUTHORITY\\LocalService",
+        }
+    }
+}
+
+/// Fixes that must stay manual: rdpfix explains them and never executes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ManualAction {
+    /// Scenario 3: remove and reinstall the RD Connection Broker role and the Windows
+    /// Internal Database. Destructive (the broker's farm configuration is lost) and needs
+    /// reboots.
+    ReinstallConnectionBroker,
+    /// Scenario 2: a domain Group Policy that disables the TLS versions reverts a local fix
+    /// at the next refresh; the GPO must be changed.
+    ReviewTlsGroupPolicy,
+    /// Scenario 5: `fDenyTSConnections` under the policy key wins over the local value;
+    /// "Allow users to connect remotely by using Remote Desktop Services" must be changed in
+    /// the GPO.
+    ReviewRemoteDesktopGroupPolicy,
+    /// Scenario 6: repair the domain secure channel (`Test-ComputerSecureChannel -Repair`
+    /// with domain credentials).
+    RepairSecureChannel,
+    /// Scenario 9: point the RD Session Host at a working license server, or remove the role.
+    ConfigureRdLicensing,
+    /// Scenario 11: restrict who can reach TCP 3389 (NSG, Just-In-Time access, Bastion).
+    RestrictRdpExposure,
+    /// Restart the VM so a change takes effect.
+    RestartComputer,
+}
+
+impl ManualAction {
+    pub const ALL: [ManualAction; 7] = [
+        ManualAction::ReinstallConnectionBroker,
+        ManualAction::ReviewTlsGroupPolicy,
+        ManualAction::ReviewRemoteDesktopGroupPolicy,
+        ManualAction::RepairSecureChannel,
+        ManualAction::ConfigureRdLicensing,
+        ManualAction::RestrictRdpExposure,
+        ManualAction::RestartComputer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManualAction::ReinstallConnectionBroker => "reinstall_connection_broker",
+            ManualAction::ReviewTlsGroupPolicy => "review_tls_group_policy",
+            ManualAction::ReviewRemoteDesktopGroupPolicy => "review_remote_desktop_group_policy",
+            ManualAction::RepairSecureChannel => "repair_secure_channel",
+            ManualAction::ConfigureRdLicensing => "configure_rd_licensing",
+            ManualAction::RestrictRdpExposure => "restrict_rdp_exposure",
+            ManualAction::RestartComputer => "restart_computer",
+        }
+    }
+
+    /// What the admin should do, in a few sentences (shown by the page, the fixer and the
+    /// PowerShell preview). Written here, never taken from a payload.
+    pub fn instructions(self) -> &'static [&'static str] {
+        match self {
+            ManualAction::ReinstallConnectionBroker => &[
+                "Remove and reinstall the RD Connection Broker role service and the Windows Internal Database (WID).",
+                "This destroys the broker's farm configuration and needs reboots: plan a maintenance window and document the deployment first.",
+                "Before that, check the other cause of these events: TLS 1.0 disabled on the broker breaks the broker and RD Management on WID too, with a different fix.",
+            ],
+            ManualAction::ReviewTlsGroupPolicy => &[
+                "If a domain Group Policy disables these TLS versions, a local change is reverted at the next policy refresh.",
+                "Run gpresult /h %TEMP%\\gp.html and look for SCHANNEL protocol settings; change the GPO on a domain controller.",
+            ],
+            ManualAction::ReviewRemoteDesktopGroupPolicy => &[
+                "fDenyTSConnections under HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services wins over the local value and is set by Group Policy.",
+                "If it is 1, enable \"Allow users to connect remotely by using Remote Desktop Services\" in the GPO (Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Connections).",
+            ],
+            ManualAction::RepairSecureChannel => &[
+                "Log on with a local administrator account and run Test-ComputerSecureChannel -Repair -Credential <domain admin>.",
+                "If that fails, Reset-ComputerMachinePassword -Credential <domain admin>, or rejoin the domain.",
+            ],
+            ManualAction::ConfigureRdLicensing => &[
+                "Connect with an administrative session (mstsc /admin) and configure the licensing mode and a reachable license server (TCP 135).",
+                "If no more than two administrators need the VM, remove the RD Session Host role instead.",
+            ],
+            ManualAction::RestrictRdpExposure => &[
+                "Restrict the network security group's inbound RDP rule to your own addresses, or close it.",
+                "Use Just-In-Time VM access, Azure Bastion or a VPN gateway instead of an open RDP port.",
+            ],
+            ManualAction::RestartComputer => &[
+                "Restart the VM (shutdown /r /t 0, or Restart from the Azure portal) so the changes above take effect.",
+            ],
+        }
+    }
+}
+
+/// A certificate thumbprint: the SHA-1 of the certificate, 20 bytes, written as 40 hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Thumbprint(pub [u8; 20]);
+
+impl fmt::Display for Thumbprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_hex(f, &self.0)
+    }
+}
+
+impl Serialize for Thumbprint {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Thumbprint {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let bytes = parse_hex(&text).map_err(serde::de::Error::custom)?;
+        let array: [u8; 20] = bytes.try_into().map_err(|bytes: Vec<u8>| {
+            serde::de::Error::custom(format_args!(
+                "a thumbprint has 20 bytes (40 hex digits), this one has {}",
+                bytes.len()
+            ))
+        })?;
+        Ok(Thumbprint(array))
+    }
+}
+
+/// Bytes written as upper-case hex, at most [`HexBytes::MAX`] of them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HexBytes(Vec<u8>);
+
+impl HexBytes {
+    /// Registry binary data in a plan is a thumbprint or similar: small.
+    pub const MAX: usize = 256;
+
+    pub fn new(bytes: Vec<u8>) -> Option<HexBytes> {
+        (bytes.len() <= HexBytes::MAX).then_some(HexBytes(bytes))
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Display for HexBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_hex(f, &self.0)
+    }
+}
+
+impl Serialize for HexBytes {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for HexBytes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let bytes = parse_hex(&text).map_err(serde::de::Error::custom)?;
+        let len = bytes.len();
+        HexBytes::new(bytes).ok_or_else(|| {
+            serde::de::Error::custom(format_args!(
+                "binary data is limited to {} bytes, this has {len}",
+                HexBytes::MAX
+            ))
+        })
+    }
+}
+
+fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    for byte in bytes {
+        write!(f, "{byte:02X}")?;
+    }
+    Ok(())
+}
+
+/// Parses hex digits (either case, no separators).
+pub(crate) fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    if !text.len().is_multiple_of(2) {
+        return Err(format!(
+            "hex data needs an even number of digits, found {}",
+            text.len()
+        ));
+    }
+    text.as_bytes()
+        .chunks_exact(2)
+        .enumerate()
+        .map(|(i, pair)| match pair {
+            [hi, lo] => match (hex_digit(*hi), hex_digit(*lo)) {
+                (Some(h), Some(l)) => Ok(h << 4 | l),
+                _ => Err(format!("not a hex digit at position {}", i * 2)),
+            },
+            _ => Err("odd hex digit count".to_owned()),
+        })
+        .collect()
+}
+
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
