@@ -7,8 +7,8 @@
 
 pub mod diagnose;
 pub mod event;
-pub mod rules;
 pub mod plan;
+pub mod rules;
 
 pub use event::{Event, Level, Location, Origin};
 
