@@ -1,0 +1,100 @@
+//! The command line (clap derive). `main` parses it; `commands` carries it out.
+
+use crate::exit;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples (cmd or PowerShell as Administrator, Run Command or Serial Console):
+  fixer.exe collect                        export the last 24 h of RDP logs to a folder
+  fixer.exe trust add <public key> --label ops-laptop
+  fixer.exe trust list
+  fixer.exe verify plan.txt                check a signed plan, change nothing
+  fixer.exe apply --dry-run plan.txt       show what would change
+  fixer.exe apply --yes plan.txt           apply (after reviewing the dry-run)
+  fixer.exe journal                        plans applied here and their state
+  fixer.exe rollback <plan_id>             restore what a plan changed
+  fixer.exe confirm <plan_id>              keep a commit-confirm plan";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fixer",
+    version,
+    about = "Diagnose and repair RDP failures on a Windows VM, safely",
+    long_about = "Diagnose and repair RDP failures on a Windows VM, safely.\n\n\
+        Applies only plans signed by a key enrolled with `fixer trust add`, made for this \
+        computer, fresh and never applied before; shows a dry-run; backs up every change \
+        and rolls back on failure. State lives in %ProgramData%\\rdpfix.",
+    after_help = format!("{EXAMPLES}\n\n{}", exit::HELP),
+    max_term_width = 80
+)]
+pub struct Cli {
+    /// Print a JSON summary instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Run against a simulated machine kept in this JSON file (tests; changes nothing real).
+    #[arg(long, global = true, hide = true, value_name = "MACHINE.json")]
+    pub simulate: Option<PathBuf>,
+
+    /// Use this state directory instead of the platform's (Linux builds only).
+    #[arg(long, global = true, hide = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Export the last hours of the System and RDP event logs into one folder, to drop
+    /// into the page; also prints the few relevant events as text (fits Run Command).
+    #[command(after_help = "Example:\n  fixer.exe collect --out C:\\rdpfix-logs")]
+    Collect(CollectArgs),
+
+    /// Manage the keys allowed to sign plans for this machine.
+    #[command(subcommand)]
+    Trust(TrustCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Folder for the .evtx files (created if missing).
+    #[arg(long, value_name = "DIR", default_value = r"C:\rdpfix-logs")]
+    pub out: PathBuf,
+    /// How far back to export, in hours.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub hours: u32,
+    /// Only print the relevant events as text; export no files.
+    #[arg(long)]
+    pub text_only: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Enrol a public key from the page; prints its fingerprint to compare with the page.
+    #[command(
+        after_help = "Example:\n  fixer.exe trust add 11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo= --label ops-laptop --expires 90d"
+    )]
+    Add {
+        /// The Ed25519 public key (base64 or hex), as the page shows it.
+        public_key: String,
+        /// A name for the key, e.g. who holds it.
+        #[arg(long)]
+        label: String,
+        /// When the key stops being trusted: an RFC 3339 time or a number of days (`90d`).
+        #[arg(long, value_name = "WHEN")]
+        expires: Option<String>,
+        /// Refuse unless the key's fingerprint equals this (as read on the page).
+        #[arg(long, value_name = "FINGERPRINT")]
+        fingerprint: Option<String>,
+    },
+    /// List enrolled keys with fingerprint, label, expiry and revocation.
+    List,
+    /// Revoke a key (by label or fingerprint); it stays listed as revoked.
+    #[command(after_help = "Example:\n  fixer.exe trust remove ops-laptop")]
+    Remove {
+        /// The key's label, or its fingerprint (at least 8 characters of it).
+        key: String,
+    },
+}

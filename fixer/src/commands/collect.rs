@@ -1,0 +1,321 @@
+//! `fixer collect`: what the admin runs first. Exports the last hours of the System log and
+//! the RDP channels with `wevtutil epl` into one folder (to drop into the page), and prints
+//! the few events that matter as `wevtutil qe /f:text`, cut to fit what Run Command returns.
+//!
+//! The channel list and the "relevant" queries follow RDP-SCENARIOS.md (S1–S4, S9, S10) and
+//! the corrected Scenario 3 queries (the SessionBroker events live in their Operational
+//! channels, and provider names carry no spaces).
+
+use super::CommandResult;
+use crate::cli::CollectArgs;
+use crate::exit::Exit;
+use crate::host::{Host, HostError, LogExport};
+use crate::report::{Report, ascii_lines};
+use serde::Serialize;
+
+/// One channel to export, and the XPath predicate (inside `System[…]`) for its events worth
+/// printing as text; `None` when the whole channel is evidence only.
+#[derive(Debug, Clone, Copy)]
+pub struct Source {
+    pub channel: &'static str,
+    pub file: &'static str,
+    pub relevant: Option<&'static str>,
+}
+
+pub const SOURCES: &[Source] = &[
+    Source {
+        channel: "System",
+        file: "System.evtx",
+        relevant: Some(
+            "(Provider[@Name='Microsoft-Windows-TerminalServices-RemoteConnectionManager'] and \
+             ((EventID>=1050 and EventID<=1059) or EventID=1068 or EventID=1069 or EventID=1128)) or \
+             (Provider[@Name='Schannel'] and EventID>=36870 and EventID<=36872) or \
+             (Provider[@Name='Service Control Manager'] and EventID=7022) or \
+             (Provider[@Name='TermDD'] and EventID=50)",
+        ),
+    },
+    Source {
+        channel: "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational",
+        file: "RemoteConnectionManager-Operational.evtx",
+        relevant: None,
+    },
+    Source {
+        channel: "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational",
+        file: "LocalSessionManager-Operational.evtx",
+        relevant: None,
+    },
+    Source {
+        channel: "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational",
+        file: "RdpCoreTS-Operational.evtx",
+        relevant: None,
+    },
+    Source {
+        channel: "Microsoft-Windows-TerminalServices-SessionBroker/Operational",
+        file: "SessionBroker-Operational.evtx",
+        relevant: Some(
+            "Provider[@Name='Microsoft-Windows-TerminalServices-SessionBroker'] and EventID=2056",
+        ),
+    },
+    Source {
+        channel: "Microsoft-Windows-TerminalServices-SessionBroker-Client/Operational",
+        file: "SessionBroker-Client-Operational.evtx",
+        relevant: Some(
+            "Provider[@Name='Microsoft-Windows-TerminalServices-SessionBroker-Client'] and EventID=1296",
+        ),
+    },
+];
+
+/// Bytes of event text printed at most, leaving room in Run Command's 4,096 for the rest.
+pub const TEXT_BUDGET: usize = 2600;
+/// Events asked of each channel; the budget usually stops sooner.
+const EVENTS_PER_CHANNEL: u32 = 6;
+
+fn within(hours: u32) -> String {
+    format!(
+        "TimeCreated[timediff(@SystemTime) <= {}]",
+        u64::from(hours) * 3_600_000
+    )
+}
+
+/// The query that exports a channel's last `hours`.
+pub fn export_query(hours: u32) -> String {
+    format!("*[System[{}]]", within(hours))
+}
+
+/// The query that selects a channel's relevant events in the last `hours`.
+pub fn relevant_query(predicate: &str, hours: u32) -> String {
+    format!("*[System[({predicate}) and {}]]", within(hours))
+}
+
+#[derive(Debug, Serialize)]
+struct Exported {
+    channel: String,
+    file: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct CollectReport {
+    out: Option<String>,
+    hours: u32,
+    exports: Vec<Exported>,
+    /// `wevtutil qe /f:text` of the relevant events, newest first, whole events only.
+    events_text: String,
+    events_shown: usize,
+    events_left_out: usize,
+}
+
+pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
+    let mut exports = Vec::new();
+    if !args.text_only {
+        for s in SOURCES {
+            let export = LogExport {
+                channel: s.channel.into(),
+                query: export_query(args.hours),
+            };
+            let result = host.log_export(&export, &args.out, s.file);
+            if let Err(e @ HostError::NeedsWindows { .. }) = result {
+                return Err(e.into());
+            }
+            exports.push(Exported {
+                channel: s.channel.into(),
+                file: result.as_ref().ok().map(|p| p.display().to_string()),
+                error: result.err().map(|e| e.to_string()),
+            });
+        }
+    }
+    let mut events_text = String::new();
+    let (mut shown, mut left_out) = (0, 0);
+    for s in SOURCES {
+        let Some(pred) = s.relevant else { continue };
+        let query = LogExport {
+            channel: s.channel.into(),
+            query: relevant_query(pred, args.hours),
+        };
+        let text = match host.log_query_text(&query, EVENTS_PER_CHANNEL) {
+            Ok(t) => t,
+            Err(e @ HostError::NeedsWindows { .. }) => return Err(e.into()),
+            // A channel that does not exist here (no Connection Broker role) has no events.
+            Err(_) => continue,
+        };
+        for event in split_events(&text) {
+            if events_text.len() + event.len() <= TEXT_BUDGET {
+                events_text.push_str(event.trim_end());
+                events_text.push('\n');
+                shown += 1;
+            } else {
+                left_out += 1;
+            }
+        }
+    }
+    Ok(Box::new(CollectReport {
+        out: (!args.text_only).then(|| args.out.display().to_string()),
+        hours: args.hours,
+        exports,
+        events_text,
+        events_shown: shown,
+        events_left_out: left_out,
+    }))
+}
+
+/// Splits `wevtutil qe /f:text` output into whole events. Each event starts with an
+/// `Event[n]:` line, which wevtutil does not localise; text without one is one event.
+pub fn split_events(text: &str) -> Vec<&str> {
+    let starts: Vec<usize> = text
+        .match_indices("Event[")
+        .map(|(i, _)| i)
+        .filter(|&i| i == 0 || text.as_bytes().get(i - 1) == Some(&b'\n'))
+        .collect();
+    if starts.is_empty() {
+        return if text.trim().is_empty() {
+            Vec::new()
+        } else {
+            vec![text]
+        };
+    }
+    let mut ends: Vec<usize> = starts.iter().skip(1).copied().collect();
+    ends.push(text.len());
+    starts
+        .iter()
+        .zip(ends)
+        .filter_map(|(&s, e)| text.get(s..e))
+        .collect()
+}
+
+impl Report for CollectReport {
+    fn exit(&self) -> Exit {
+        let all_failed = !self.exports.is_empty() && self.exports.iter().all(|e| e.file.is_none());
+        if all_failed {
+            Exit::Failure
+        } else {
+            Exit::Success
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::new();
+        if self.events_shown > 0 {
+            out.push_str(&format!(
+                "--- relevant events, last {} h, newest first ---\n",
+                self.hours
+            ));
+            out.push_str(&self.events_text);
+            if self.events_left_out > 0 {
+                out.push_str(&format!(
+                    "... {} more not shown (see the exported files)\n",
+                    self.events_left_out
+                ));
+            }
+            out.push_str("---\n");
+        } else {
+            out.push_str(&format!("No RDP failure events (RCM, Schannel, SCM 7022, SessionBroker) in the last {} h.\n", self.hours));
+        }
+        for e in &self.exports {
+            match (&e.file, &e.error) {
+                (Some(f), _) => out.push_str(&format!("exported {f}\n")),
+                (None, Some(err)) => out.push_str(&format!("skipped  {} ({err})\n", e.channel)),
+                (None, None) => {}
+            }
+        }
+        match &self.out {
+            Some(dir) if self.exit() == Exit::Success => out.push_str(&format!(
+                "NEXT: copy {dir} to your computer and drop the .evtx files into the page;\n\
+                 or paste the events above into the page's text box.\n"
+            )),
+            Some(_) => out.push_str("FAILED: no log could be exported; run as Administrator.\n"),
+            None => out.push_str("NEXT: paste the events above into the page's text box.\n"),
+        }
+        ascii_lines(&out)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::CollectArgs;
+    use crate::host::sim::{Machine, SimHost};
+    use std::path::PathBuf;
+
+    const EVENT: &str = "Event[0]:\r\n  Log Name: System\r\n  Source: Schannel\r\n  Event ID: 36871\r\n  Description: \r\nA fatal error occurred while creating a TLS server credential. The internal error state is 10013.\r\n";
+
+    fn args(text_only: bool) -> CollectArgs {
+        CollectArgs {
+            out: PathBuf::from(r"C:\rdpfix-logs"),
+            hours: 24,
+            text_only,
+        }
+    }
+
+    #[test]
+    fn splits_wevtutil_text_into_whole_events() {
+        let two = format!("{EVENT}{}", EVENT.replace("Event[0]", "Event[1]"));
+        let events = split_events(&two);
+        assert_eq!(events.len(), 2);
+        assert!(events[1].starts_with("Event[1]:"));
+        assert_eq!(split_events("  \r\n"), Vec::<&str>::new());
+        // "Event[" inside a description is not a boundary.
+        assert_eq!(split_events("Event[0]:\n x Event[7] y\n").len(), 1);
+    }
+
+    #[test]
+    fn queries_use_corrected_channels_and_a_24_hour_window() {
+        assert_eq!(
+            export_query(24),
+            "*[System[TimeCreated[timediff(@SystemTime) <= 86400000]]]"
+        );
+        let broker = SOURCES
+            .iter()
+            .find(|s| s.file.starts_with("SessionBroker-Operational"))
+            .unwrap();
+        assert!(broker.channel.ends_with("/Operational"));
+        assert!(
+            !broker.relevant.unwrap().contains("' "),
+            "no spaces inside provider names"
+        );
+    }
+
+    #[test]
+    fn exports_every_channel_and_skips_missing_ones() {
+        let mut m = Machine::new("VM1", "vm1", "2026-11-25T10:00:00Z".parse().unwrap());
+        m.logs.insert("System".into(), EVENT.into());
+        m.logs.insert(
+            "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational".into(),
+            String::new(),
+        );
+        let host = SimHost::new(m);
+        let report = run(&host, &args(false)).unwrap();
+        assert_eq!(report.exit(), Exit::Success);
+        let exported = host.machine().exported;
+        assert!(exported.contains_key(r"C:\rdpfix-logs\System.evtx"));
+        assert_eq!(exported.len(), 2);
+        let text = report.text();
+        assert!(text.contains("Event ID: 36871"), "{text}");
+        assert!(
+            text.contains("skipped  Microsoft-Windows-TerminalServices-SessionBroker/Operational")
+        );
+        assert!(text.trim_end().ends_with("text box."), "{text}");
+    }
+
+    #[test]
+    fn text_fits_run_command_even_with_many_long_events() {
+        let long = format!("{EVENT}{}\r\n", "x".repeat(900));
+        let many: String = (0..40)
+            .map(|i| long.replace("Event[0]", &format!("Event[{i}]")))
+            .collect();
+        let mut m = Machine::new("VM1", "vm1", "2026-11-25T10:00:00Z".parse().unwrap());
+        m.logs.insert("System".into(), many);
+        let host = SimHost::new(m);
+        let report = run(&host, &args(true)).unwrap();
+        let text = report.text();
+        assert!(text.len() < 4096, "{} bytes", text.len());
+        assert!(text.contains("more not shown"));
+        assert!(
+            text.lines()
+                .all(|l| l.starts_with("Event[") || !l.contains("Event["))
+        );
+    }
+}

@@ -1,0 +1,67 @@
+//! One module per command. Each returns a [`Report`] (or a [`CommandError`] with its exit
+//! code); none prints.
+
+pub mod collect;
+pub mod trust;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Exit;
+use crate::host::{Host, HostError};
+use crate::report::Report;
+use crate::state_dir::StateDirError;
+use crate::trust::TrustError;
+
+/// A command that did not succeed, with the exit code that says why.
+#[derive(Debug)]
+pub struct CommandError {
+    pub exit: Exit,
+    pub error: anyhow::Error,
+}
+
+impl CommandError {
+    pub fn new(exit: Exit, error: impl Into<anyhow::Error>) -> Self {
+        CommandError {
+            exit,
+            error: error.into(),
+        }
+    }
+}
+
+impl From<HostError> for CommandError {
+    fn from(e: HostError) -> Self {
+        let exit = match e {
+            HostError::NeedsWindows { .. } => Exit::NeedsWindows,
+            _ => Exit::Failure,
+        };
+        CommandError::new(exit, e)
+    }
+}
+
+impl From<StateDirError> for CommandError {
+    fn from(e: StateDirError) -> Self {
+        match e {
+            StateDirError::Host(h) => h.into(),
+            other => CommandError::new(Exit::UnsafeStateDir, other),
+        }
+    }
+}
+
+impl From<TrustError> for CommandError {
+    fn from(e: TrustError) -> Self {
+        match e {
+            TrustError::StateDir(s) => s.into(),
+            TrustError::Host(h) => h.into(),
+            other => CommandError::new(Exit::Failure, other),
+        }
+    }
+}
+
+pub type CommandResult = Result<Box<dyn Report>, CommandError>;
+
+/// Carries out the parsed command on `host`.
+pub fn run(cli: &Cli, host: &dyn Host) -> CommandResult {
+    match &cli.command {
+        Command::Collect(args) => collect::run(host, args),
+        Command::Trust(cmd) => trust::run(host, cmd),
+    }
+}

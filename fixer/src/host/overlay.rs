@@ -1,0 +1,303 @@
+//! The dry-run backend: reads pass through to the real host, changes land in memory.
+//!
+//! The executor runs a dry-run through exactly the code of an apply — probe, backup, apply,
+//! verify — on this host, so what it shows is what an apply would do, and nothing reaches
+//! the machine: this type holds only a shared reference to the host underneath and never
+//! calls a changing method on it.
+
+use super::*;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug)]
+pub struct DryRun<'h> {
+    inner: &'h dyn Host,
+    overlay: RefCell<Overlay>,
+}
+
+#[derive(Debug, Default)]
+struct Overlay {
+    values: BTreeMap<(String, String), Option<RegValue>>,
+    created_keys: BTreeSet<String>,
+    deleted_keys: BTreeSet<String>,
+    services: BTreeMap<String, ServiceStatus>,
+    deleted_certs: BTreeSet<String>,
+    security: BTreeMap<String, String>,
+    state_files: BTreeMap<String, Vec<u8>>,
+    state_initialised: bool,
+    changes: Vec<String>,
+}
+
+impl<'h> DryRun<'h> {
+    pub fn new(inner: &'h dyn Host) -> Self {
+        DryRun {
+            inner,
+            overlay: RefCell::new(Overlay::default()),
+        }
+    }
+
+    /// What an apply would have changed, one line each, in order.
+    pub fn changes(&self) -> Vec<String> {
+        self.overlay.borrow().changes.clone()
+    }
+
+    fn record(&self, what: String) {
+        self.overlay.borrow_mut().changes.push(what);
+    }
+}
+
+fn lower(s: &str) -> String {
+    s.to_lowercase()
+}
+
+impl Host for DryRun<'_> {
+    fn now(&self) -> Timestamp {
+        self.inner.now()
+    }
+
+    fn computer_names(&self) -> HostResult<ComputerNames> {
+        self.inner.computer_names()
+    }
+
+    fn admin_self_sid(&self) -> HostResult<Option<String>> {
+        self.inner.admin_self_sid()
+    }
+
+    fn reg_key_exists(&self, key: &str) -> HostResult<bool> {
+        let o = self.overlay.borrow();
+        if o.created_keys.contains(&lower(key)) {
+            return Ok(true);
+        }
+        if o.deleted_keys.contains(&lower(key)) {
+            return Ok(false);
+        }
+        drop(o);
+        self.inner.reg_key_exists(key)
+    }
+
+    fn reg_get(&self, key: &str, name: &str) -> HostResult<Option<RegValue>> {
+        if let Some(v) = self.overlay.borrow().values.get(&(lower(key), lower(name))) {
+            return Ok(v.clone());
+        }
+        if !self.reg_key_exists(key)? {
+            return Ok(None);
+        }
+        self.inner.reg_get(key, name)
+    }
+
+    fn reg_set(&self, key: &str, name: &str, value: &RegValue) -> HostResult<()> {
+        let mut path = String::new();
+        for part in key.split('\\') {
+            if !path.is_empty() {
+                path.push('\\');
+            }
+            path.push_str(part);
+            if !self.reg_key_exists(&path)? {
+                let mut o = self.overlay.borrow_mut();
+                o.deleted_keys.remove(&lower(&path));
+                o.created_keys.insert(lower(&path));
+            }
+        }
+        let mut o = self.overlay.borrow_mut();
+        o.values
+            .insert((lower(key), lower(name)), Some(value.clone()));
+        drop(o);
+        self.record(format!("reg set {key}\\{name} = {value}"));
+        Ok(())
+    }
+
+    fn reg_delete_value(&self, key: &str, name: &str) -> HostResult<()> {
+        self.overlay
+            .borrow_mut()
+            .values
+            .insert((lower(key), lower(name)), None);
+        self.record(format!("reg delete {key}\\{name}"));
+        Ok(())
+    }
+
+    fn reg_delete_empty_key(&self, key: &str) -> HostResult<()> {
+        // Only keys this dry-run created can be known empty without listing the real key.
+        let mut o = self.overlay.borrow_mut();
+        let k = lower(key);
+        let has_values = o.values.iter().any(|((vk, _), v)| *vk == k && v.is_some());
+        if o.created_keys.contains(&k) && has_values {
+            return Err(HostError::failed(format!("key {key}"), "key is not empty"));
+        }
+        o.created_keys.remove(&k);
+        o.deleted_keys.insert(k);
+        drop(o);
+        self.record(format!("reg delete key {key}"));
+        Ok(())
+    }
+
+    fn service_status(&self, name: &str) -> HostResult<ServiceStatus> {
+        if let Some(s) = self.overlay.borrow().services.get(&lower(name)) {
+            return Ok(s.clone());
+        }
+        self.inner.service_status(name)
+    }
+
+    fn service_running_dependents(&self, name: &str) -> HostResult<Vec<String>> {
+        let deps = self.inner.service_running_dependents(name)?;
+        let o = self.overlay.borrow();
+        Ok(deps
+            .into_iter()
+            .filter(|d| {
+                o.services
+                    .get(&lower(d))
+                    .is_none_or(|s| s.state == ServiceState::Running)
+            })
+            .collect())
+    }
+
+    fn service_stop(&self, name: &str, _wait: Duration) -> HostResult<()> {
+        let mut status = self.service_status(name)?;
+        status.state = ServiceState::Stopped;
+        self.overlay
+            .borrow_mut()
+            .services
+            .insert(lower(name), status);
+        self.record(format!("service stop {name}"));
+        Ok(())
+    }
+
+    fn service_start(&self, name: &str, _wait: Duration) -> HostResult<()> {
+        let mut status = self.service_status(name)?;
+        status.state = ServiceState::Running;
+        self.overlay
+            .borrow_mut()
+            .services
+            .insert(lower(name), status);
+        self.record(format!("service start {name}"));
+        Ok(())
+    }
+
+    fn service_set_start_type(&self, name: &str, start: StartType) -> HostResult<()> {
+        let mut status = self.service_status(name)?;
+        status.start_type = start;
+        self.overlay
+            .borrow_mut()
+            .services
+            .insert(lower(name), status);
+        self.record(format!("service config {name} start= {start}"));
+        Ok(())
+    }
+
+    fn cert_list(&self, store: CertStore) -> HostResult<Vec<CertInfo>> {
+        let o = self.overlay.borrow();
+        Ok(self
+            .inner
+            .cert_list(store)?
+            .into_iter()
+            .filter(|c| !o.deleted_certs.contains(&c.thumbprint.to_uppercase()))
+            .collect())
+    }
+
+    fn cert_delete(&self, store: CertStore, thumbprint: &str) -> HostResult<()> {
+        self.overlay
+            .borrow_mut()
+            .deleted_certs
+            .insert(thumbprint.to_uppercase());
+        self.record(format!("cert delete {} {thumbprint}", store.name()));
+        Ok(())
+    }
+
+    fn sd_get(&self, path: &Path) -> HostResult<String> {
+        let key = lower(&path.to_string_lossy());
+        if let Some(s) = self.overlay.borrow().security.get(&key) {
+            return Ok(s.clone());
+        }
+        self.inner.sd_get(path)
+    }
+
+    fn sd_set(&self, path: &Path, sddl: &str) -> HostResult<()> {
+        let key = lower(&path.to_string_lossy());
+        self.overlay
+            .borrow_mut()
+            .security
+            .insert(key, sddl.to_owned());
+        self.record(format!("acl set {} {sddl}", path.display()));
+        Ok(())
+    }
+
+    fn list_tree(&self, path: &Path) -> HostResult<Vec<PathBuf>> {
+        self.inner.list_tree(path)
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.inner.state_dir()
+    }
+
+    fn state_init(&self) -> HostResult<()> {
+        self.overlay.borrow_mut().state_initialised = true;
+        Ok(())
+    }
+
+    fn state_sd(&self, rel: &str) -> HostResult<Option<String>> {
+        self.inner.state_sd(rel)
+    }
+
+    fn state_read(&self, rel: &str) -> HostResult<Option<Vec<u8>>> {
+        if let Some(b) = self.overlay.borrow().state_files.get(rel) {
+            return Ok(Some(b.clone()));
+        }
+        self.inner.state_read(rel)
+    }
+
+    fn state_write(&self, rel: &str, bytes: &[u8]) -> HostResult<()> {
+        self.overlay
+            .borrow_mut()
+            .state_files
+            .insert(rel.to_owned(), bytes.to_vec());
+        Ok(())
+    }
+
+    fn state_append(&self, rel: &str, bytes: &[u8]) -> HostResult<()> {
+        let mut current = self.state_read(rel)?.unwrap_or_default();
+        current.extend_from_slice(bytes);
+        self.overlay
+            .borrow_mut()
+            .state_files
+            .insert(rel.to_owned(), current);
+        Ok(())
+    }
+
+    fn state_list(&self, rel: &str) -> HostResult<Vec<String>> {
+        let mut names: BTreeSet<String> = self.inner.state_list(rel)?.into_iter().collect();
+        let prefix = if rel.is_empty() {
+            String::new()
+        } else {
+            format!("{rel}/")
+        };
+        for k in self.overlay.borrow().state_files.keys() {
+            if let Some(first) = k.strip_prefix(&prefix).and_then(|r| r.split('/').next()) {
+                names.insert(first.to_owned());
+            }
+        }
+        Ok(names.into_iter().collect())
+    }
+
+    fn log_export(&self, export: &LogExport, dir: &Path, file: &str) -> HostResult<PathBuf> {
+        let dest = dir.join(file);
+        self.record(format!(
+            "log export {} -> {}",
+            export.channel,
+            dest.display()
+        ));
+        Ok(dest)
+    }
+
+    fn log_query_text(&self, export: &LogExport, max: u32) -> HostResult<String> {
+        self.inner.log_query_text(export, max)
+    }
+
+    fn schedule_rollback(&self, plan_id: &str, deadline: Timestamp) -> HostResult<()> {
+        self.record(format!("schedule rollback {plan_id} at {deadline}"));
+        Ok(())
+    }
+
+    fn cancel_scheduled_rollback(&self, plan_id: &str) -> HostResult<()> {
+        self.record(format!("cancel scheduled rollback {plan_id}"));
+        Ok(())
+    }
+}

@@ -1,0 +1,175 @@
+//! Where a Windows tool does the job better than reimplementing it: `wevtutil.exe` exports
+//! and queries event logs (its XPath dialect and .evtx writer are the real ones), and
+//! `schtasks.exe /Create /XML` registers the commit-confirm rollback task. Always by full
+//! path under System32, never through PATH.
+
+use super::WindowsHost;
+use super::wide::message;
+use crate::host::{HostError, HostResult, LogExport};
+use jiff::Timestamp;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn system32(exe: &str) -> PathBuf {
+    let root =
+        std::env::var_os("SystemRoot").map_or_else(|| PathBuf::from(r"C:\Windows"), PathBuf::from);
+    root.join("System32").join(exe)
+}
+
+/// Tool output in whatever encoding it came: UTF-16LE (with or without BOM), else UTF-8,
+/// else bytes as Latin-1-ish lossy text (an OEM code page).
+pub fn decode(bytes: &[u8]) -> String {
+    let utf16 = bytes.starts_with(&[0xFF, 0xFE])
+        || (bytes.len() >= 4
+            && bytes
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .take(64)
+                .filter(|&&b| b == 0)
+                .count()
+                > 16);
+    if utf16 {
+        let body = bytes.strip_prefix(&[0xFF, 0xFE][..]).unwrap_or(bytes);
+        let units: Vec<u16> = body
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        return String::from_utf16_lossy(&units);
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+fn run(cmd: &mut Command, what: String) -> HostResult<String> {
+    let out = cmd
+        .output()
+        .map_err(|e| HostError::failed(&what, e.to_string().to_lowercase()))?;
+    if out.status.success() {
+        return Ok(decode(&out.stdout));
+    }
+    let code = out.status.code().unwrap_or(-1) as u32;
+    let stderr = decode(&out.stderr);
+    let detail = stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(str::to_owned);
+    Err(HostError::Os {
+        what,
+        code,
+        message: detail.unwrap_or_else(|| message(code)),
+    })
+}
+
+pub fn wevtutil_export(export: &LogExport, dest: &Path) -> HostResult<()> {
+    run(
+        Command::new(system32("wevtutil.exe"))
+            .arg("epl")
+            .arg(&export.channel)
+            .arg(dest)
+            .arg(format!("/q:{}", export.query))
+            .arg("/ow:true"),
+        format!("wevtutil epl {}", export.channel),
+    )
+    .map(drop)
+}
+
+pub fn wevtutil_query_text(export: &LogExport, max: u32) -> HostResult<String> {
+    run(
+        Command::new(system32("wevtutil.exe"))
+            .arg("qe")
+            .arg(&export.channel)
+            .arg(format!("/q:{}", export.query))
+            .args(["/f:text", "/rd:true"])
+            .arg(format!("/c:{max}")),
+        format!("wevtutil qe {}", export.channel),
+    )
+}
+
+fn task_name(plan_id: &str) -> HostResult<String> {
+    if plan_id.is_empty()
+        || !plan_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(HostError::failed(
+            "scheduled rollback",
+            format!("unexpected plan id {plan_id:?}"),
+        ));
+    }
+    Ok(format!(r"\rdpfix\rollback-{plan_id}"))
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The task definition: run as SYSTEM at `deadline` (or at the next boot if the machine was
+/// off then), `fixer.exe rollback <id> --unless-confirmed --yes`, from a copy of fixer.exe
+/// inside the state directory — only administrators can replace that copy, which matters
+/// for a task that runs as SYSTEM.
+pub fn task_xml(exe: &Path, plan_id: &str, deadline: Timestamp) -> String {
+    let start = deadline.strftime("%Y-%m-%dT%H:%M:%SZ");
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-16"?>
+<Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">
+  <RegistrationInfo><Description>rdpfix: roll back plan {plan_id} unless `fixer confirm {plan_id}` ran first</Description></RegistrationInfo>
+  <Triggers><TimeTrigger><StartBoundary>{start}</StartBoundary><Enabled>true</Enabled></TimeTrigger></Triggers>
+  <Principals><Principal id="System"><UserId>S-1-5-18</UserId><RunLevel>HighestAvailable</RunLevel></Principal></Principals>
+  <Settings>
+    <MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>
+    <DisallowStartIfOnBatteries>false</DisallowStartIfOnBatteries>
+    <StopIfGoingOnBatteries>false</StopIfGoingOnBatteries>
+    <StartWhenAvailable>true</StartWhenAvailable>
+    <ExecutionTimeLimit>PT30M</ExecutionTimeLimit>
+    <Enabled>true</Enabled>
+  </Settings>
+  <Actions Context="System"><Exec><Command>{}</Command><Arguments>rollback {plan_id} --unless-confirmed --yes</Arguments></Exec></Actions>
+</Task>
+"#,
+        xml_escape(&exe.display().to_string())
+    )
+}
+
+pub fn schedule_rollback(host: &WindowsHost, plan_id: &str, deadline: Timestamp) -> HostResult<()> {
+    let name = task_name(plan_id)?;
+    let what = format!("schedule rollback of {plan_id}");
+    let bin = host.path("bin");
+    std::fs::create_dir_all(&bin).map_err(|e| super::io_err(&what, &e))?;
+    let exe = bin.join("fixer.exe");
+    let me = std::env::current_exe().map_err(|e| super::io_err(&what, &e))?;
+    if me != exe {
+        std::fs::copy(&me, &exe).map_err(|e| super::io_err(&what, &e))?;
+    }
+    let xml_path = host.path(&format!("journal/{plan_id}/rollback-task.xml"));
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(
+        task_xml(&exe, plan_id, deadline)
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes),
+    );
+    std::fs::write(&xml_path, bytes).map_err(|e| super::io_err(&what, &e))?;
+    run(
+        Command::new(system32("schtasks.exe"))
+            .args(["/Create", "/TN", &name, "/XML"])
+            .arg(&xml_path)
+            .arg("/F"),
+        what,
+    )
+    .map(drop)
+}
+
+pub fn cancel_rollback(plan_id: &str) -> HostResult<()> {
+    let name = task_name(plan_id)?;
+    run(
+        Command::new(system32("schtasks.exe")).args(["/Delete", "/TN", &name, "/F"]),
+        format!("cancel scheduled rollback of {plan_id}"),
+    )
+    .map(drop)
+}
