@@ -78,7 +78,12 @@ impl fmt::Display for RegValue {
                 let units: Vec<u16> = self
                     .data
                     .chunks_exact(2)
-                    .map(|c| u16::from_le_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)]))
+                    .map(|c| {
+                        u16::from_le_bytes([
+                            c.first().copied().unwrap_or(0),
+                            c.get(1).copied().unwrap_or(0),
+                        ])
+                    })
                     .take_while(|&u| u != 0)
                     .collect();
                 write!(
