@@ -1,5 +1,7 @@
 //! Test support: fixture paths and builders shared by the crates' tests.
 
+pub mod samples;
+
 use std::path::PathBuf;
 
 /// The repository root.
