@@ -62,6 +62,8 @@ pub struct Hint {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HintKind {
+    /// The rule catalog could not be loaded: nothing was checked.
+    NoRules,
     NoEvents,
     MissingChannel,
     UnknownChannels,

@@ -372,8 +372,12 @@ fn condition_reasons(v: &SignalView<'_>) -> Vec<Reason> {
                 ),
             });
         } else if unknown > 0 && failed == 0 {
+            // Not knowing whether a defining condition holds (a text export cannot say
+            // whether a Schannel credential was a server one) costs more than missing a
+            // confirming detail.
+            let cost = if condition.required { 2 * CONDITION } else { CONDITION };
             out.push(Reason {
-                points: -CONDITION,
+                points: -cost,
                 text: format!("{}: could not be checked, the export carries neither the event data nor the value", condition.label),
             });
         } else if failed > 0 {
