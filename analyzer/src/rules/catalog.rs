@@ -5,6 +5,7 @@
 //! admin reads, and where it comes from. [`Catalog::builtin`] is the catalog compiled into
 //! the analyzer (`include_str!`); [`Catalog::from_toml`] reads and validates any other.
 
+use crate::plan::RemediationStep;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use thiserror::Error;
@@ -80,6 +81,10 @@ pub struct Rule {
     pub references: Vec<Reference>,
     #[serde(rename = "signal")]
     pub signals: Vec<Signal>,
+    /// The fix, as typed steps of the plan model (checked against its allowlist when the
+    /// catalog is read); the plan builder merges and orders the steps of several findings.
+    #[serde(default)]
+    pub remediation: Vec<RemediationStep>,
 }
 
 /// How much a rule's source can be trusted.
@@ -275,7 +280,12 @@ impl Catalog {
     /// A catalog with no rules: what a session falls back to if the built-in catalog could
     /// not be read (the diagnosis then says nothing was checked).
     pub fn empty() -> Catalog {
-        Catalog { version: CATALOG_VERSION, providers: Vec::new(), contexts: Vec::new(), rules: Vec::new() }
+        Catalog {
+            version: CATALOG_VERSION,
+            providers: Vec::new(),
+            contexts: Vec::new(),
+            rules: Vec::new(),
+        }
     }
 
     /// The rule with this id.
@@ -402,6 +412,23 @@ fn validate_rule(rule: &Rule, context_ids: &BTreeSet<&str>) -> Result<(), Catalo
         .map_err(|e| problem(e.to_string()))?;
     if !rule.signals.iter().any(|s| s.role == Role::Primary) {
         return Err(problem("needs at least one primary signal".into()));
+    }
+    if rule.remediation.is_empty() {
+        return Err(problem(
+            "needs a remediation: at least one step, manual if nothing can be automated".into(),
+        ));
+    }
+    if rule.remediation.iter().all(|r| r.optional) {
+        return Err(problem(
+            "every remediation step is optional: at least one must be required".into(),
+        ));
+    }
+    for (index, step) in rule.remediation.iter().enumerate() {
+        if step.why.trim().is_empty() {
+            return Err(problem(format!("remediation step {index} needs a why")));
+        }
+        step.check(index)
+            .map_err(|e| problem(format!("remediation: {e}")))?;
     }
     for signal in &rule.signals {
         validate_signal(signal, &signal_ids, context_ids)
@@ -547,6 +574,10 @@ weight = 30
 provider = "Schannel"
 channels = ["System"]
 event_ids = [36870]
+
+[[rule.remediation]]
+why = "w"
+step = {{ kind = "manual", target = "restart_computer" }}
 "#
             ));
         }
@@ -674,6 +705,46 @@ event_ids = [36870]
         assert_eq!(
             Catalog::from_toml(&text).err(),
             Some(CatalogError::Version { found: 2 })
+        );
+    }
+
+    #[test]
+    fn rejects_a_rule_without_remediation_or_with_a_step_off_the_allowlist() {
+        let none = minimal().replacen("[[rule.remediation]]\nwhy = \"w\"\nstep = { kind = \"manual\", target = \"restart_computer\" }\n", "", 1);
+        assert!(
+            matches!(Catalog::from_toml(&none), Err(CatalogError::Rule { problem, .. }) if problem.contains("needs a remediation")),
+            "{:?}",
+            Catalog::from_toml(&none).err()
+        );
+        let spooler = minimal().replacen(
+            "step = { kind = \"manual\", target = \"restart_computer\" }",
+            "step = { kind = \"restart_service\", target = \"Spooler\" }",
+            1,
+        );
+        let err = Catalog::from_toml(&spooler).err();
+        assert!(
+            matches!(&err, Some(CatalogError::Rule { problem, .. }) if problem.starts_with("remediation:")),
+            "{err:?}"
+        );
+        let optional = minimal().replacen("why = \"w\"\n", "why = \"w\"\noptional = true\n", 1);
+        assert!(
+            matches!(Catalog::from_toml(&optional), Err(CatalogError::Rule { problem, .. }) if problem.contains("at least one must be required"))
+        );
+    }
+
+    #[test]
+    fn every_builtin_rule_has_a_required_remediation_step() {
+        let catalog = Catalog::builtin().unwrap_or_else(|e| panic!("{e}"));
+        for rule in &catalog.rules {
+            assert!(rule.remediation.iter().any(|r| !r.optional), "{}", rule.id);
+        }
+        let s3 = catalog
+            .rule("rdp-broker-renamed")
+            .unwrap_or_else(|| panic!("no S3"));
+        assert_eq!(
+            s3.remediation.len(),
+            1,
+            "S3's fix is manual and destructive: nothing else"
         );
     }
 

@@ -375,7 +375,11 @@ fn condition_reasons(v: &SignalView<'_>) -> Vec<Reason> {
             // Not knowing whether a defining condition holds (a text export cannot say
             // whether a Schannel credential was a server one) costs more than missing a
             // confirming detail.
-            let cost = if condition.required { 2 * CONDITION } else { CONDITION };
+            let cost = if condition.required {
+                2 * CONDITION
+            } else {
+                CONDITION
+            };
             out.push(Reason {
                 points: -cost,
                 text: format!("{}: could not be checked, the export carries neither the event data nor the value", condition.label),
