@@ -7,8 +7,10 @@
 
 pub mod cli;
 pub mod commands;
+pub mod executor;
 pub mod exit;
 pub mod host;
+pub mod journal;
 pub mod report;
 pub mod sddl;
 pub mod state_dir;

@@ -89,12 +89,18 @@ pub trait Host: std::fmt::Debug {
     fn service_stop(&self, name: &str, wait: Duration) -> HostResult<()>;
     fn service_start(&self, name: &str, wait: Duration) -> HostResult<()>;
     fn service_set_start_type(&self, name: &str, start: StartType) -> HostResult<()>;
+    /// The account the service logs on as (`LocalSystem`, `NT AUTHORITY\NetworkService`).
+    fn service_account(&self, name: &str) -> HostResult<String>;
+    /// Sets a built-in account (no password).
+    fn service_set_account(&self, name: &str, account: &str) -> HostResult<()>;
 
     // --- certificates (LocalMachine only)
     fn cert_list(&self, store: CertStore) -> HostResult<Vec<CertInfo>>;
     fn cert_delete(&self, store: CertStore, thumbprint: &str) -> HostResult<()>;
 
     // --- security descriptors on files and folders, as SDDL
+    /// `%ProgramData%` on this machine (MachineKeys lives under it).
+    fn program_data(&self) -> PathBuf;
     /// Owner, group and DACL of `path` as SDDL.
     fn sd_get(&self, path: &Path) -> HostResult<String>;
     /// Sets owner (when the SDDL has `O:`) and DACL (with its protection flag) of `path`.

@@ -21,6 +21,7 @@ struct Overlay {
     created_keys: BTreeSet<String>,
     deleted_keys: BTreeSet<String>,
     services: BTreeMap<String, ServiceStatus>,
+    accounts: BTreeMap<String, String>,
     deleted_certs: BTreeSet<String>,
     security: BTreeMap<String, String>,
     state_files: BTreeMap<String, Vec<u8>>,
@@ -181,6 +182,26 @@ impl Host for DryRun<'_> {
             .insert(lower(name), status);
         self.record(format!("service config {name} start= {start}"));
         Ok(())
+    }
+
+    fn service_account(&self, name: &str) -> HostResult<String> {
+        if let Some(a) = self.overlay.borrow().accounts.get(&lower(name)) {
+            return Ok(a.clone());
+        }
+        self.inner.service_account(name)
+    }
+
+    fn service_set_account(&self, name: &str, account: &str) -> HostResult<()> {
+        self.overlay
+            .borrow_mut()
+            .accounts
+            .insert(lower(name), account.to_owned());
+        self.record(format!("service config {name} obj= {account}"));
+        Ok(())
+    }
+
+    fn program_data(&self) -> PathBuf {
+        self.inner.program_data()
     }
 
     fn cert_list(&self, store: CertStore) -> HostResult<Vec<CertInfo>> {

@@ -97,6 +97,15 @@ impl Host for PosixHost {
     fn service_set_start_type(&self, name: &str, _start: StartType) -> HostResult<()> {
         needs_windows(&format!("service {name}"))
     }
+    fn service_account(&self, name: &str) -> HostResult<String> {
+        needs_windows(&format!("service {name}"))
+    }
+    fn service_set_account(&self, name: &str, _account: &str) -> HostResult<()> {
+        needs_windows(&format!("service {name}"))
+    }
+    fn program_data(&self) -> PathBuf {
+        PathBuf::from(r"C:\ProgramData")
+    }
     fn cert_list(&self, store: CertStore) -> HostResult<Vec<CertInfo>> {
         needs_windows(&format!("certificate store {}", store.name()))
     }

@@ -40,6 +40,12 @@ pub struct SimService {
     /// Starting it fails, as a service with a broken configuration would.
     #[serde(default)]
     pub fails_to_start: bool,
+    #[serde(default = "local_system")]
+    pub account: String,
+}
+
+fn local_system() -> String {
+    "LocalSystem".into()
 }
 
 /// Where a fault strikes.
@@ -98,6 +104,7 @@ impl Machine {
             status: running(start_type),
             dependents: dependents.iter().map(|s| (*s).to_owned()).collect(),
             fails_to_start: false,
+            account: local_system(),
         };
         let services = BTreeMap::from([
             (
@@ -126,11 +133,25 @@ impl Machine {
         }
     }
 
+    /// Sets a value, creating the key and its parents as a real registry has them.
     pub fn set_reg(&mut self, key: &str, name: &str, value: RegValue) {
+        self.add_key(key);
         self.registry
             .entry(key.to_lowercase())
             .or_default()
             .insert(name.to_lowercase(), value);
+    }
+
+    /// Adds an empty key and its missing parents.
+    pub fn add_key(&mut self, key: &str) {
+        let mut path = String::new();
+        for part in key.split('\\') {
+            if !path.is_empty() {
+                path.push('\\');
+            }
+            path.push_str(&part.to_lowercase());
+            self.registry.entry(path.clone()).or_default();
+        }
     }
 
     pub fn reg(&self, key: &str, name: &str) -> Option<&RegValue> {
@@ -297,14 +318,6 @@ impl Host for SimHost {
     fn reg_set(&self, key: &str, name: &str, value: &RegValue) -> HostResult<()> {
         self.change(format!("reg set {key}\\{name} = {value}"), |m| {
             // RegCreateKeyEx creates every missing key on the way.
-            let mut path = String::new();
-            for part in key.split('\\') {
-                if !path.is_empty() {
-                    path.push('\\');
-                }
-                path.push_str(&part.to_lowercase());
-                m.registry.entry(path.clone()).or_default();
-            }
             m.set_reg(key, name, value.clone());
             Ok(())
         })
@@ -394,6 +407,21 @@ impl Host for SimHost {
             service_mut(m, name)?.status.start_type = start;
             Ok(())
         })
+    }
+
+    fn service_account(&self, name: &str) -> HostResult<String> {
+        self.read(|m| Ok(service(m, name)?.account.clone()))
+    }
+
+    fn service_set_account(&self, name: &str, account: &str) -> HostResult<()> {
+        self.change(format!("service config {name} obj= {account}"), |m| {
+            service_mut(m, name)?.account = account.to_owned();
+            Ok(())
+        })
+    }
+
+    fn program_data(&self) -> PathBuf {
+        PathBuf::from(r"C:\ProgramData")
     }
 
     fn cert_list(&self, _store: CertStore) -> HostResult<Vec<CertInfo>> {

@@ -19,6 +19,7 @@ use std::io::Write;
 
 #[derive(Debug)]
 pub struct WindowsHost {
+    program_data: PathBuf,
     state_dir: PathBuf,
 }
 
@@ -114,6 +115,18 @@ impl Host for WindowsHost {
 
     fn service_set_start_type(&self, name: &str, start: StartType) -> HostResult<()> {
         service::set_start_type(name, start)
+    }
+
+    fn service_account(&self, name: &str) -> HostResult<String> {
+        service::account(name)
+    }
+
+    fn service_set_account(&self, name: &str, account: &str) -> HostResult<()> {
+        service::set_account(name, account)
+    }
+
+    fn program_data(&self) -> PathBuf {
+        self.program_data.clone()
     }
 
     fn cert_list(&self, store: CertStore) -> HostResult<Vec<CertInfo>> {

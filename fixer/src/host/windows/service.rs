@@ -74,6 +74,58 @@ fn raw_status(h: &Handle, name: &str) -> HostResult<SERVICE_STATUS_PROCESS> {
     Ok(st)
 }
 
+/// QueryServiceConfigW into a buffer it sizes itself; `f` reads the result.
+fn with_config<T>(
+    h: &Handle,
+    name: &str,
+    f: impl FnOnce(&QUERY_SERVICE_CONFIGW) -> T,
+) -> HostResult<T> {
+    let mut needed = 0;
+    // SAFETY: a null buffer of size 0 asks for the size needed.
+    unsafe { QueryServiceConfigW(h.0, std::ptr::null_mut(), 0, &mut needed) };
+    let mut buf = vec![0u64; (needed as usize).div_ceil(8).max(8)];
+    let size = (buf.len() * 8) as u32;
+    let cfg = buf.as_mut_ptr().cast::<QUERY_SERVICE_CONFIGW>();
+    // SAFETY: `buf` holds `size` bytes, aligned for the struct.
+    if unsafe { QueryServiceConfigW(h.0, cfg, size, &mut needed) } == 0 {
+        return Err(last_error(format!("query config of service {name}")));
+    }
+    // SAFETY: filled in by the call above; its strings live in `buf`.
+    Ok(f(unsafe { &*cfg }))
+}
+
+pub fn account(name: &str) -> HostResult<String> {
+    let h = open(name, SERVICE_QUERY_CONFIG)?;
+    // SAFETY: the account string lives in the config buffer for the closure's duration.
+    with_config(&h, name, |c| unsafe { from_wide_ptr(c.lpServiceStartName) })
+}
+
+pub fn set_account(name: &str, account: &str) -> HostResult<()> {
+    let h = open(name, SERVICE_CHANGE_CONFIG)?;
+    let (acct, empty) = (wide(account), wide(""));
+    let null = std::ptr::null();
+    // SAFETY: only the account changes; built-in accounts take an empty password.
+    let ok = unsafe {
+        ChangeServiceConfigW(
+            h.0,
+            SERVICE_NO_CHANGE,
+            SERVICE_NO_CHANGE,
+            SERVICE_NO_CHANGE,
+            null,
+            null,
+            std::ptr::null_mut(),
+            null,
+            acct.as_ptr(),
+            empty.as_ptr(),
+            null,
+        )
+    };
+    if ok == 0 {
+        return Err(last_error(format!("set account of service {name}")));
+    }
+    Ok(())
+}
+
 fn start_type(h: &Handle, name: &str) -> HostResult<StartType> {
     let mut needed = 0;
     // SAFETY: a null buffer of size 0 asks for the size needed.

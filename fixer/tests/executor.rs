@@ -1,0 +1,429 @@
+//! The executor's safety properties on the simulated machine (SIGNED-PLANS.md): a dry-run
+//! writes nothing; apply then apply again changes nothing; a failure at any change restores
+//! everything before it; a crash at any change is undone by `rollback` from the journal.
+
+use analyzer::plan::{
+    AclTarget, AllowedStep, CertificateExpect, Grant, RdpService, RegistryExpect, RegistryValue,
+    Rights, Sid, TlsProtocol,
+};
+use fixer::executor::{self, Mode, PlannedStep, RollbackOutcome, RunOutcome, Runnable, StepStatus};
+use fixer::host::sim::{Fault, FaultAt, FaultKind, Machine, SimHost};
+use fixer::host::{CertInfo, RegValue};
+use fixer::journal::{self, Begin, PlanState};
+
+const RDP_TCP: &str = r"SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp";
+const TLS12: &str =
+    r"SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server";
+const TLS10: &str =
+    r"SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.0";
+const MACHINE_KEYS: &str = r"C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys";
+const KEY_FILE: &str = r"C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\f686aace6942fb7f7ceb231212eef4a4_5e3a3f5c-1f0d-4b8e-9f1e-2b7c1d0e9a11";
+const OTHER_KEY: &str = r"C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\9c2b7a1e0d3f4e5a6b7c8d9e0f1a2b3c_5e3a3f5c-1f0d-4b8e-9f1e-2b7c1d0e9a11";
+
+/// A VM with Scenario 1 and 2 damage: the RDP key file owned by a user with no access for
+/// NETWORK SERVICE, a custom certificate hash, TLS 1.2 server disabled, TLS 1.0 keys absent.
+fn broken_vm() -> Machine {
+    let mut m = Machine::new(
+        "WEB01",
+        "web01.contoso.local",
+        "2026-11-25T10:00:00Z".parse().unwrap(),
+    );
+    m.set_reg(
+        RDP_TCP,
+        "SSLCertificateSHA1Hash",
+        RegValue::binary(vec![0xAB; 20]),
+    );
+    m.set_reg(RDP_TCP, "PortNumber", RegValue::dword(3389));
+    m.set_reg(TLS12, "Enabled", RegValue::dword(0));
+    m.set_reg(TLS12, "DisabledByDefault", RegValue::dword(1));
+    m.add_key(r"SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols");
+    m.security.insert(
+        MACHINE_KEYS.into(),
+        "O:SYG:SYD:PAI(A;;0x12019f;;;WD)(A;;FA;;;BA)".into(),
+    );
+    m.security.insert(
+        KEY_FILE.into(),
+        "O:S-1-5-21-1-2-3-1001D:PAI(A;;FA;;;S-1-5-21-1-2-3-1001)".into(),
+    );
+    m.security
+        .insert(OTHER_KEY.into(), "O:SYD:PAI(A;;FA;;;SY)".into());
+    m.certs.push(CertInfo {
+        thumbprint: "3FA1C2D4E5F60718293A4B5C6D7E8F9012345678".into(),
+        subject: "CN=web01.contoso.local".into(),
+        not_after: Some("2027-05-01T00:00:00Z".parse().unwrap()),
+        der: vec![0x30, 0x82, 0x01, 0x0a],
+    });
+    m
+}
+
+fn s1_s2_steps() -> Vec<AllowedStep> {
+    vec![
+        AllowedStep::SaveAcl {
+            target: AclTarget::MachineKeysFolder,
+        },
+        AllowedStep::TakeOwnership {
+            target: AclTarget::RdpKeyFiles,
+            owner: Sid::Administrators,
+        },
+        AllowedStep::GrantAccess {
+            target: AclTarget::RdpKeyFiles,
+            grants: vec![
+                Grant {
+                    sid: Sid::LocalSystem,
+                    rights: Rights::Full,
+                },
+                Grant {
+                    sid: Sid::NetworkService,
+                    rights: Rights::Read,
+                },
+                Grant {
+                    sid: Sid::Administrators,
+                    rights: Rights::Full,
+                },
+            ],
+        },
+        AllowedStep::DeleteRegistryValue {
+            value: RegistryValue::SslCertificateSha1Hash,
+            expect: RegistryExpect::Any,
+        },
+        AllowedStep::EnableTlsServerProtocol {
+            protocol: TlsProtocol::Tls12,
+        },
+        AllowedStep::EnableTlsServerProtocol {
+            protocol: TlsProtocol::Tls10,
+        },
+        AllowedStep::ExportDeleteCertificates {
+            store: analyzer::plan::CertStore::RemoteDesktop,
+            expect: CertificateExpect::Any,
+        },
+        AllowedStep::RestartService {
+            service: RdpService::TermService,
+        },
+        AllowedStep::RestartService {
+            service: RdpService::SessionEnv,
+        },
+    ]
+}
+
+fn runnable(plan_id: &str, steps: &[AllowedStep]) -> Runnable {
+    Runnable {
+        begin: Begin {
+            plan_id: plan_id.into(),
+            key_fingerprint: "TEST".into(),
+            key_label: "test".into(),
+            computer: "WEB01".into(),
+            seq: 1,
+            at: "2026-11-25T10:00:00Z".parse().unwrap(),
+            steps: steps.iter().map(|s| s.summary()).collect(),
+            confirm_by: None,
+        },
+        envelope: b"{}".to_vec(),
+        steps: steps.iter().map(PlannedStep::new).collect(),
+    }
+}
+
+const APPLY: Mode = Mode::Apply {
+    confirm_within: None,
+};
+
+/// The machine without its state directory and certificates: what a rollback restores
+/// exactly (a deleted self-signed certificate is regenerated by Windows, not restored).
+fn restorable(m: &Machine) -> Machine {
+    let mut m = m.without_state();
+    m.certs.clear();
+    m
+}
+
+#[test]
+fn dry_run_writes_nothing_and_shows_every_change() {
+    let host = SimHost::new(broken_vm());
+    let before = host.machine();
+    let report = executor::run(&host, &runnable("p1", &s1_s2_steps()), Mode::DryRun).unwrap();
+    assert_eq!(host.machine(), before, "a dry-run changed the machine");
+    assert_eq!(host.change_count(), 0);
+    assert_eq!(report.outcome, RunOutcome::WouldApply);
+    let changed: Vec<usize> = report
+        .steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Changed)
+        .map(|s| s.index)
+        .collect();
+    assert_eq!(changed, vec![2, 3, 4, 5, 6, 7, 8, 9]);
+    assert!(
+        report
+            .changes
+            .iter()
+            .any(|c| c.contains("TLS 1.0\\Server\\Enabled = REG_DWORD 0x1")),
+        "{:?}",
+        report.changes
+    );
+}
+
+#[test]
+fn apply_fixes_the_machine_and_apply_again_changes_nothing() {
+    let host = SimHost::new(broken_vm());
+    let first = executor::run(&host, &runnable("p1", &s1_s2_steps()), APPLY).unwrap();
+    assert_eq!(first.outcome, RunOutcome::Applied, "{first:?}");
+    let m = host.machine();
+    assert_eq!(m.reg(RDP_TCP, "SSLCertificateSHA1Hash"), None);
+    assert_eq!(
+        m.reg(&format!(r"{TLS10}\Server"), "Enabled"),
+        Some(&RegValue::dword(1))
+    );
+    // icacls /grant adds; the user's own entry stays.
+    assert_eq!(
+        m.security[KEY_FILE],
+        "O:BAD:PAI(A;;FA;;;S-1-5-21-1-2-3-1001)(A;;FA;;;SY)(A;;FR;;;NS)(A;;FA;;;BA)"
+    );
+    assert_eq!(
+        m.security[OTHER_KEY], "O:SYD:PAI(A;;FA;;;SY)",
+        "only the RDP key files are touched"
+    );
+    assert!(m.certs.is_empty());
+    assert!(
+        m.state_files
+            .keys()
+            .any(|k| k.ends_with("-3FA1C2D4E5F60718293A4B5C6D7E8F9012345678.cer"))
+    );
+
+    let log_len = host.change_log().len();
+    let second = executor::run(&host, &runnable("p2", &s1_s2_steps()), APPLY).unwrap();
+    assert_eq!(second.outcome, RunOutcome::Applied);
+    assert!(
+        second
+            .steps
+            .iter()
+            .all(|s| matches!(s.status, StepStatus::Compliant | StepStatus::Info)),
+        "{second:?}"
+    );
+    let machine_changes: Vec<String> = host.change_log()[log_len..]
+        .iter()
+        .filter(|c| !c.starts_with("state "))
+        .cloned()
+        .collect();
+    assert_eq!(machine_changes, Vec::<String>::new());
+    assert_eq!(restorable(&host.machine()), restorable(&m));
+}
+
+/// Every changing call of the apply, journal writes included.
+fn apply_call_count() -> u64 {
+    let host = SimHost::new(broken_vm());
+    executor::run(&host, &runnable("p1", &s1_s2_steps()), APPLY).unwrap();
+    host.change_count()
+}
+
+#[test]
+fn a_failure_at_any_call_restores_every_earlier_step_exactly() {
+    let initial = broken_vm();
+    let calls = apply_call_count();
+    assert!(calls > 30, "{calls}");
+    for n in 1..=calls {
+        let host = SimHost::new(initial.clone());
+        host.inject(Fault {
+            at: FaultAt::Call(n),
+            kind: FaultKind::Fail,
+        });
+        let report = executor::run(&host, &runnable("p1", &s1_s2_steps()), APPLY);
+        let m = host.machine();
+        match report {
+            Ok(r) if r.outcome == RunOutcome::Applied => {
+                // The fault hit a write after the last change (the final journal record).
+                assert_eq!(n, calls, "only the last call may fail without a rollback");
+            }
+            Ok(r) => {
+                assert!(
+                    matches!(r.outcome, RunOutcome::RolledBack | RunOutcome::Refused),
+                    "call {n}: {r:?}"
+                );
+                assert_eq!(restorable(&m), restorable(&initial), "call {n}: {r:?}");
+            }
+            Err(e) => {
+                // The journal itself could not start: nothing may have changed.
+                assert_eq!(m.without_state(), initial.without_state(), "call {n}: {e}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_failure_at_step_k_reports_it_and_undoes_steps_before_it() {
+    let initial = broken_vm();
+    for (k, target) in [
+        (4, "SSLCertificateSHA1Hash"),
+        (5, r"TLS 1.2\Server\DisabledByDefault"),
+        (6, r"TLS 1.0\Server\Enabled"),
+        (8, "service start TermService"),
+    ] {
+        let host = SimHost::new(initial.clone());
+        host.inject(Fault {
+            at: FaultAt::Target(target.into()),
+            kind: FaultKind::Fail,
+        });
+        let r = executor::run(&host, &runnable("p1", &s1_s2_steps()), APPLY).unwrap();
+        assert_eq!(r.outcome, RunOutcome::RolledBack, "step {k}: {r:?}");
+        assert!(
+            matches!(r.steps[k - 1].status, StepStatus::Failed { .. }),
+            "step {k}: {:?}",
+            r.steps[k - 1]
+        );
+        assert!(
+            r.steps[..k - 1]
+                .iter()
+                .all(|s| matches!(s.status, StepStatus::Undone | StepStatus::Info)),
+            "{r:?}"
+        );
+        assert!(
+            r.steps[k..]
+                .iter()
+                .all(|s| s.status == StepStatus::NotReached)
+        );
+        let mut expected = restorable(&initial);
+        if k > 7 {
+            expected.certs.clear();
+        }
+        assert_eq!(restorable(&host.machine()), expected, "step {k}");
+        assert_eq!(
+            journal::load(&host, "p1").unwrap().unwrap().state,
+            PlanState::RolledBack
+        );
+    }
+}
+
+#[test]
+fn a_crash_at_any_call_is_undone_by_rollback_from_the_journal() {
+    let initial = broken_vm();
+    let calls = apply_call_count();
+    for n in 1..=calls {
+        let host = SimHost::new(initial.clone());
+        host.inject(Fault {
+            at: FaultAt::Call(n),
+            kind: FaultKind::Crash,
+        });
+        let _ = executor::run(&host, &runnable("p1", &s1_s2_steps()), APPLY);
+        assert!(host.crashed(), "call {n}");
+        host.restart();
+        let Some(record) = journal::load(&host, "p1").unwrap() else {
+            assert_eq!(
+                host.machine().without_state(),
+                initial.without_state(),
+                "call {n}"
+            );
+            continue;
+        };
+        assert_eq!(record.state, PlanState::Unfinished, "call {n}");
+        let r = executor::rollback(&host, "p1", false, false).unwrap();
+        assert!(
+            matches!(
+                r.outcome,
+                RollbackOutcome::RolledBack | RollbackOutcome::NothingToDo
+            ),
+            "call {n}: {r:?}"
+        );
+        assert_eq!(
+            restorable(&host.machine()),
+            restorable(&initial),
+            "call {n}: {r:?}"
+        );
+        assert_eq!(
+            journal::load(&host, "p1").unwrap().unwrap().state,
+            PlanState::RolledBack
+        );
+    }
+}
+
+#[test]
+fn rollback_of_an_applied_plan_restores_values_and_removes_created_keys() {
+    let initial = broken_vm();
+    let host = SimHost::new(initial.clone());
+    executor::run(&host, &runnable("p1", &s1_s2_steps()), APPLY).unwrap();
+    let r = executor::rollback(&host, "p1", false, false).unwrap();
+    assert_eq!(r.outcome, RollbackOutcome::RolledBack, "{r:?}");
+    let m = host.machine();
+    assert_eq!(
+        m.reg(RDP_TCP, "SSLCertificateSHA1Hash"),
+        Some(&RegValue::binary(vec![0xAB; 20]))
+    );
+    assert!(
+        !m.registry.contains_key(&TLS10.to_lowercase()),
+        "the TLS 1.0 keys the plan created are gone"
+    );
+    assert_eq!(restorable(&m), restorable(&initial));
+    let again = executor::rollback(&host, "p1", false, false).unwrap();
+    assert_eq!(again.outcome, RollbackOutcome::NothingToDo);
+}
+
+#[test]
+fn rollback_leaves_alone_a_setting_changed_since_unless_forced() {
+    let host = SimHost::new(broken_vm());
+    executor::run(&host, &runnable("p1", &s1_s2_steps()), APPLY).unwrap();
+    {
+        use fixer::host::Host;
+        host.reg_set(TLS12, "Enabled", &RegValue::dword(7)).unwrap();
+    }
+    let r = executor::rollback(&host, "p1", false, false).unwrap();
+    assert_eq!(r.outcome, RollbackOutcome::Incomplete);
+    assert!(
+        r.steps
+            .iter()
+            .any(|s| s.step == 5 && !s.ok && s.result.contains("changed since")),
+        "{r:?}"
+    );
+    assert_eq!(
+        host.machine().reg(TLS12, "Enabled"),
+        Some(&RegValue::dword(7))
+    );
+    let forced = executor::rollback(&host, "p1", false, true).unwrap();
+    assert_eq!(forced.outcome, RollbackOutcome::RolledBack, "{forced:?}");
+    assert_eq!(
+        host.machine().reg(TLS12, "Enabled"),
+        Some(&RegValue::dword(0))
+    );
+}
+
+#[test]
+fn a_precondition_that_does_not_hold_refuses_before_any_change() {
+    let initial = broken_vm();
+    let host = SimHost::new(initial.clone());
+    let steps = vec![AllowedStep::DeleteRegistryValue {
+        value: RegistryValue::SslCertificateSha1Hash,
+        expect: RegistryExpect::Absent,
+    }];
+    let r = executor::run(&host, &runnable("p1", &steps), APPLY).unwrap();
+    assert_eq!(r.outcome, RunOutcome::Refused, "{r:?}");
+    assert!(r.error.unwrap().contains("precondition not met"));
+    assert_eq!(host.machine().without_state(), initial.without_state());
+}
+
+#[test]
+fn commit_confirm_schedules_a_rollback_that_confirm_cancels() {
+    let host = SimHost::new(broken_vm());
+    let mode = Mode::Apply {
+        confirm_within: Some(jiff::SignedDuration::from_mins(15)),
+    };
+    let r = executor::run(&host, &runnable("p1", &s1_s2_steps()), mode).unwrap();
+    assert_eq!(r.outcome, RunOutcome::AwaitingConfirm);
+    let deadline: jiff::Timestamp = "2026-11-25T10:15:00Z".parse().unwrap();
+    assert_eq!(host.machine().scheduled.get("p1"), Some(&deadline));
+    // The scheduled task runs `rollback --unless-confirmed` at the deadline.
+    executor::confirm(&host, "p1").unwrap();
+    assert!(host.machine().scheduled.is_empty());
+    let kept = executor::rollback(&host, "p1", true, false).unwrap();
+    assert_eq!(kept.outcome, RollbackOutcome::KeptConfirmed);
+    assert_eq!(
+        journal::load(&host, "p1").unwrap().unwrap().state,
+        PlanState::Applied
+    );
+}
+
+#[test]
+fn an_unconfirmed_plan_is_rolled_back_when_the_timer_fires() {
+    let initial = broken_vm();
+    let host = SimHost::new(initial.clone());
+    let mode = Mode::Apply {
+        confirm_within: Some(jiff::SignedDuration::from_mins(15)),
+    };
+    executor::run(&host, &runnable("p1", &s1_s2_steps()), mode).unwrap();
+    let r = executor::rollback(&host, "p1", true, false).unwrap();
+    assert_eq!(r.outcome, RollbackOutcome::RolledBack, "{r:?}");
+    assert_eq!(restorable(&host.machine()), restorable(&initial));
+}
