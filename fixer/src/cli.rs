@@ -55,6 +55,29 @@ pub enum Command {
     /// Manage the keys allowed to sign plans for this machine.
     #[command(subcommand)]
     Trust(TrustCommand),
+
+    /// List the plans applied here and their state (applied, rolled back, unfinished).
+    Journal,
+
+    /// Restore what a plan changed, from its journal and backups (also after a crash).
+    #[command(after_help = "Example:\n  fixer.exe rollback 3f9c0a7e5d1b42c8a6e0f1d2c3b4a596")]
+    Rollback {
+        /// The plan's id, as `fixer journal` lists it.
+        plan_id: String,
+        /// Only if the plan awaits confirmation (what the commit-confirm timer runs).
+        #[arg(long)]
+        unless_confirmed: bool,
+        /// Restore steps whose setting was changed again since the plan ran.
+        #[arg(long)]
+        force: bool,
+        /// Accepted for symmetry with `apply`; a rollback never prompts.
+        #[arg(long)]
+        yes: bool,
+    },
+
+    /// Keep a plan applied in commit-confirm mode (cancels its timed rollback).
+    #[command(after_help = "Example:\n  fixer.exe confirm 3f9c0a7e5d1b42c8a6e0f1d2c3b4a596")]
+    Confirm { plan_id: String },
 }
 
 #[derive(Debug, Args)]

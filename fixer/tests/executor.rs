@@ -2,6 +2,8 @@
 //! writes nothing; apply then apply again changes nothing; a failure at any change restores
 //! everything before it; a crash at any change is undone by `rollback` from the journal.
 
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
 use analyzer::plan::{
     AclTarget, AllowedStep, CertificateExpect, Grant, RdpService, RegistryExpect, RegistryValue,
     Rights, Sid, TlsProtocol,

@@ -2,6 +2,7 @@
 //! code); none prints.
 
 pub mod collect;
+pub mod journal;
 pub mod trust;
 
 use crate::cli::{Cli, Command};
@@ -63,5 +64,13 @@ pub fn run(cli: &Cli, host: &dyn Host) -> CommandResult {
     match &cli.command {
         Command::Collect(args) => collect::run(host, args),
         Command::Trust(cmd) => trust::run(host, cmd),
+        Command::Journal => journal::list(host),
+        Command::Rollback {
+            plan_id,
+            unless_confirmed,
+            force,
+            yes: _,
+        } => journal::rollback(host, plan_id, *unless_confirmed, *force),
+        Command::Confirm { plan_id } => journal::confirm(host, plan_id),
     }
 }

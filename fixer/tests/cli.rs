@@ -1,0 +1,138 @@
+//! The `fixer` binary end to end on a simulated machine (`--simulate <machine.json>`): exit
+//! codes, the refusal of an unsafe state directory, and output fit for Run Command.
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use fixer::SimFile;
+use fixer::host::sim::{Machine, SimHost};
+use std::path::PathBuf;
+use std::process::Command;
+
+const KEY: &str = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+
+fn machine_file(name: &str, m: Machine) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fixer-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("machine.json");
+    SimFile::save(&path, &SimHost::new(m)).unwrap();
+    path
+}
+
+fn fixer(sim: &PathBuf, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fixer"))
+        .arg("--simulate")
+        .arg(sim)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn vm() -> Machine {
+    Machine::new(
+        "WEB01",
+        "web01.contoso.local",
+        "2026-11-25T10:00:00Z".parse().unwrap(),
+    )
+}
+
+#[test]
+fn trust_add_then_list_through_the_binary() {
+    let sim = machine_file("trust", vm());
+    let (code, out, err) = fixer(
+        &sim,
+        &[
+            "trust",
+            "add",
+            KEY,
+            "--label",
+            "ops laptop",
+            "--expires",
+            "90d",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ENROLLED key \"ops laptop\""), "{out}");
+    let (code, out, _) = fixer(&sim, &["trust", "list"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("expires 2027-02-23T10:00:00Z"), "{out}");
+    assert!(out.trim_end().ends_with("1 key(s), 1 trusted."), "{out}");
+    let (code, out, _) = fixer(&sim, &["--json", "trust", "remove", "ops laptop"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["keys"][0]["standing"]["revoked"]["at"],
+        "2026-11-25T10:00:00Z"
+    );
+}
+
+#[test]
+fn refuses_a_state_dir_users_can_write_with_its_own_exit_code() {
+    let mut m = vm();
+    m.state_dir_sddl = Some("O:BAG:SYD:(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;CI;DCLC;;;BU)".into());
+    let sim = machine_file("unsafe", m);
+    let (code, out, err) = fixer(&sim, &["trust", "add", KEY, "--label", "x"]);
+    assert_eq!(code, 6, "{out}{err}");
+    assert!(
+        err.contains("writable by Users") && err.contains("icacls"),
+        "{err}"
+    );
+    let (code, _, _) = fixer(&sim, &["journal"]);
+    assert_eq!(code, 6);
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_documents_exit_codes() {
+    let sim = machine_file("usage", vm());
+    assert_eq!(fixer(&sim, &["trust", "add"]).0, 2);
+    let (code, out, _) = fixer(&sim, &["--help"]);
+    assert_eq!(code, 0);
+    for needle in [
+        "Exit codes:",
+        "3  plan rejected",
+        "4  a step failed",
+        "fixer.exe rollback <plan_id>",
+    ] {
+        assert!(out.contains(needle), "{needle} missing from --help:\n{out}");
+    }
+    assert!(
+        out.lines().all(|l| l.len() <= 80 && l.is_ascii()),
+        "help must fit a serial console"
+    );
+}
+
+#[test]
+fn rollback_of_an_unknown_plan_fails_and_journal_starts_empty() {
+    let sim = machine_file("journal", vm());
+    let (code, out, _) = fixer(&sim, &["journal"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.trim(), "0 plan(s) in the journal.");
+    let (code, _, err) = fixer(&sim, &["rollback", "0123456789abcdef0123456789abcdef"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no plan 0123456789abcdef0123456789abcdef in the journal"),
+        "{err}"
+    );
+}
+
+#[test]
+fn collect_needs_windows_on_linux_without_a_simulator() {
+    let out = Command::new(env!("CARGO_BIN_EXE_fixer"))
+        .args(["collect", "--state-dir"])
+        .arg(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(8),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("needs fixer.exe on the Windows machine")
+    );
+}
