@@ -40,6 +40,7 @@ impl WindowsHost {
         }
         Ok(WindowsHost {
             state_dir: program_data.join("rdpfix"),
+            program_data,
         })
     }
 
