@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod diagnose;
+pub mod envelope;
 pub mod event;
 pub mod plan;
 pub mod rules;
