@@ -10,6 +10,7 @@
 //!   manual, destructive — derived by code, never read from a payload.
 //! - [`ids`]: the validated values a plan carries (plan id, computer name, finding ids).
 //! - [`payload`]: [`Plan`], the signed JSON object.
+//! - [`powershell`]: the plan as a PowerShell script, for review and manual use.
 //! - [`build`]: findings + catalog remediation → [`Proposal`] → the admin's choice → [`Plan`].
 
 pub mod allowlist;
@@ -17,6 +18,7 @@ pub mod build;
 pub mod ids;
 pub mod labels;
 pub mod payload;
+pub mod powershell;
 pub mod step;
 pub mod target;
 

@@ -1,0 +1,423 @@
+//! The plan as a PowerShell script: for review before signing, and for admins who apply the
+//! fix by hand without `fixer.exe`.
+//!
+//! It renders the typed steps one by one, in the plan's order, with the same
+//! preconditions (a step whose target is already in the desired state is skipped; one
+//! that is in neither the expected nor the desired state stops the script) and a backup
+//! before each change. Every string in it comes from the allowlist's constants or from
+//! validated plan values (hex ids, timestamps, a host name of letters, digits, `-`, `_`
+//! and `.`); no log text ever reaches it. Windows PowerShell 5.1, elevated.
+
+use super::allowlist::AllowedStep;
+use super::labels::Labels;
+use super::payload::Plan;
+use super::step::{CertificateExpect, Expect, ManualAction, RegistryData, RegistryExpect};
+use super::target::{AclTarget, RegistryValue};
+use std::fmt::Write;
+
+/// Renders `steps` (the plan's steps in typed form) as a script.
+pub fn render(plan: &Plan, steps: &[AllowedStep]) -> String {
+    let mut out = String::new();
+    header(&mut out, plan);
+    let total = steps.len();
+    for (i, step) in steps.iter().enumerate() {
+        let n = i + 1;
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "# --- Step {n} of {total}: {}",
+            comment_safe(&step.summary())
+        );
+        labels_comment(&mut out, &step.labels());
+        body(&mut out, n, step);
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Write-Host 'rdpfix: all {total} steps done; backups are in' $backup"
+    );
+    out
+}
+
+fn header(out: &mut String, plan: &Plan) {
+    let findings: Vec<&str> = plan.findings.iter().map(|f| f.as_str()).collect();
+    let _ = write!(
+        out,
+        "\
+# rdpfix remediation plan {id}
+# for computer {computer}; issued {issued}; valid until {expires}
+# findings: {findings}
+# analyzer {version}; evidence sha256 {evidence}
+#
+# The steps fixer.exe applies from the signed plan, written out for review or for running
+# by hand in an elevated Windows PowerShell on the VM. fixer.exe also verifies the
+# signature, journals every change and rolls back on failure; this script stops at the
+# first error and leaves the backups in $backup for you to restore.
+#Requires -RunAsAdministrator
+$ErrorActionPreference = 'Stop'
+$plan = '{id}'
+$computer = '{computer}'
+$names = @($env:COMPUTERNAME, [System.Net.Dns]::GetHostEntry('').HostName)
+if ($names -notcontains $computer -and $names -notcontains $computer.Split('.')[0]) {{
+    throw \"this plan is for $computer, not $($names -join ' / ')\"
+}}
+$backup = Join-Path $env:ProgramData \"rdpfix\\manual\\$plan\"
+New-Item -ItemType Directory -Force -Path $backup | Out-Null
+
+function Get-RegValue([string]$Key, [string]$Name) {{
+    $item = Get-Item -LiteralPath $Key -ErrorAction SilentlyContinue
+    if ($item -and ($item.GetValueNames() -contains $Name)) {{ , $item.GetValue($Name) }} else {{ $null }}
+}}
+
+function Save-RegValue([string]$Key, [string]$Name, [string]$File) {{
+    $item = Get-Item -LiteralPath $Key -ErrorAction SilentlyContinue
+    if ($item -and ($item.GetValueNames() -contains $Name)) {{
+        $data = $item.GetValue($Name, $null, 'DoNotExpandEnvironmentNames')
+        '{{0}}|{{1}}|{{2}}' -f $Name, $item.GetValueKind($Name), (@($data) -join ',') | Set-Content -LiteralPath $File
+    }} else {{
+        \"$Name|absent\" | Set-Content -LiteralPath $File
+    }}
+}}
+
+function Test-Native([int]$Step, [string]$What) {{
+    if ($LASTEXITCODE -ne 0) {{ throw \"step ${{Step}}: $What failed (exit code $LASTEXITCODE)\" }}
+}}
+",
+        id = plan.plan_id,
+        computer = plan.target.computer,
+        issued = plan.issued_at,
+        expires = plan.expires_at,
+        findings = findings.join(", "),
+        version = plan.analyzer_version,
+        evidence = plan.evidence_sha256,
+    );
+}
+
+fn labels_comment(out: &mut String, labels: &Labels) {
+    let mut tags = vec![labels.reversibility.as_str()];
+    if labels.drops_rdp_sessions {
+        tags.push("drops RDP sessions");
+    }
+    if labels.needs_reboot {
+        tags.push("needs a reboot");
+    }
+    if labels.destructive {
+        tags.push("destructive");
+    }
+    if labels.manual {
+        tags.push("manual");
+    }
+    let _ = writeln!(out, "#     {}", tags.join(" | "));
+    for caveat in &labels.caveats {
+        let _ = writeln!(out, "#     ! {}", comment_safe(caveat.text()));
+    }
+}
+
+/// Comments are single lines: no line breaks can come from the texts, but make sure.
+fn comment_safe(text: &str) -> String {
+    text.replace(['\r', '\n'], " ")
+}
+
+/// `HKLM\X` → `HKLM:\X`, the registry drive PowerShell's cmdlets take.
+fn ps_key(key: &str) -> String {
+    format!("HKLM:\\{}", key.trim_start_matches("HKLM\\"))
+}
+
+fn acl_path(target: AclTarget) -> String {
+    format!(
+        "\"$env:ProgramData\\{}\"",
+        target.relative_to_program_data()
+    )
+}
+
+fn body(out: &mut String, n: usize, step: &AllowedStep) {
+    match step {
+        AllowedStep::SaveAcl { target } => {
+            let _ = writeln!(
+                out,
+                "# icacls /save keeps permissions, not owners (fixer.exe saves both as SDDL)."
+            );
+            let _ = writeln!(
+                out,
+                "icacls {} /save \"$backup\\step{n}-acl.txt\" /t /c | Out-Null",
+                acl_path(*target)
+            );
+            let _ = writeln!(
+                out,
+                "icacls {} /t /c > \"$backup\\step{n}-acl-readable.txt\"",
+                acl_path(*target)
+            );
+        }
+        AllowedStep::TakeOwnership { target, owner } => {
+            let flag = if owner.as_sid() == "S-1-5-32-544" {
+                " /a"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "icacls {} /save \"$backup\\step{n}-acl.txt\" /c | Out-Null",
+                acl_path(*target)
+            );
+            let _ = writeln!(out, "takeown /f {}{flag} | Out-Null", acl_path(*target));
+            let _ = writeln!(out, "Test-Native {n} 'takeown'");
+        }
+        AllowedStep::GrantAccess { target, grants } => {
+            let list: Vec<String> = grants
+                .iter()
+                .map(|g| format!("'{}:{}'", g.sid.as_icacls(), g.rights.as_icacls()))
+                .collect();
+            let _ = writeln!(
+                out,
+                "icacls {} /save \"$backup\\step{n}-acl.txt\" /c | Out-Null",
+                acl_path(*target)
+            );
+            let _ = writeln!(
+                out,
+                "icacls {} /grant {} | Out-Null",
+                acl_path(*target),
+                list.join(" ")
+            );
+            let _ = writeln!(out, "Test-Native {n} 'icacls /grant'");
+        }
+        AllowedStep::ExportDeleteCertificates { store, expect } => {
+            let _ = writeln!(
+                out,
+                "$certs = @(Get-ChildItem -LiteralPath '{}')",
+                store.path()
+            );
+            if let CertificateExpect::Thumbprint(t) = expect {
+                let _ = writeln!(
+                    out,
+                    "if (-not ($certs | Where-Object Thumbprint -eq '{t}')) {{ throw 'step {n}: certificate {t} is not in {}' }}",
+                    store.path()
+                );
+            }
+            let _ = writeln!(out, "foreach ($cert in $certs) {{");
+            let _ = writeln!(
+                out,
+                "    Export-Certificate -Cert $cert -FilePath \"$backup\\step{n}-$($cert.Thumbprint).cer\" | Out-Null"
+            );
+            let _ = writeln!(out, "    Remove-Item -LiteralPath $cert.PSPath");
+            let _ = writeln!(out, "}}");
+        }
+        AllowedStep::RestartService { service } => {
+            let _ = writeln!(out, "Restart-Service -Name '{}' -Force", service.name());
+        }
+        AllowedStep::SetServiceStart {
+            service,
+            desired,
+            expect,
+        } => {
+            let name = service.name();
+            let _ = writeln!(out, "$start = (Get-Service -Name '{name}').StartType");
+            let _ = writeln!(
+                out,
+                "if ($start -eq '{}') {{ Write-Host 'step {n}: already {}' }} else {{",
+                desired.as_powershell(),
+                desired.as_powershell()
+            );
+            if let Expect::Equals(expected) = expect {
+                let _ = writeln!(
+                    out,
+                    "    if ($start -ne '{}') {{ throw \"step {n}: {name} starts $start, the plan expected {}\" }}",
+                    expected.as_powershell(),
+                    expected.as_powershell()
+                );
+            }
+            let _ = writeln!(
+                out,
+                "    \"{name}|$start\" | Set-Content -LiteralPath \"$backup\\step{n}-start.txt\""
+            );
+            let _ = writeln!(
+                out,
+                "    sc.exe config '{name}' start= {} | Out-Null",
+                desired.as_sc()
+            );
+            let _ = writeln!(out, "    Test-Native {n} 'sc.exe config'");
+            let _ = writeln!(out, "}}");
+        }
+        AllowedStep::SetServiceAccount {
+            service,
+            desired,
+            expect,
+        } => {
+            let name = service.name();
+            let _ = writeln!(
+                out,
+                "$account = (Get-CimInstance Win32_Service -Filter \"Name='{name}'\").StartName"
+            );
+            let _ = writeln!(
+                out,
+                "if ($account -eq '{}') {{ Write-Host 'step {n}: already {}' }} else {{",
+                desired.as_sc(),
+                desired.as_sc()
+            );
+            if let Expect::Equals(expected) = expect {
+                let _ = writeln!(
+                    out,
+                    "    if ($account -ne '{}') {{ throw \"step {n}: {name} logs on as $account, the plan expected {}\" }}",
+                    expected.as_sc(),
+                    expected.as_sc()
+                );
+            }
+            let _ = writeln!(
+                out,
+                "    \"{name}|$account\" | Set-Content -LiteralPath \"$backup\\step{n}-account.txt\""
+            );
+            let _ = writeln!(
+                out,
+                "    sc.exe config '{name}' obj= '{}' | Out-Null",
+                desired.as_sc()
+            );
+            let _ = writeln!(out, "    Test-Native {n} 'sc.exe config'");
+            let _ = writeln!(out, "}}");
+        }
+        AllowedStep::QueryRegistryValue { value } => {
+            let _ = writeln!(
+                out,
+                "$value = Get-RegValue '{}' '{}'",
+                ps_key(value.key()),
+                value.name()
+            );
+            let _ = writeln!(
+                out,
+                "if ($null -eq $value) {{ Write-Host 'step {n}: {} is not set' }} else {{ Write-Host 'step {n}: {} =' (@($value | ForEach-Object {{ if ($_ -is [byte]) {{ '{{0:X2}}' -f $_ }} else {{ $_ }} }}) -join '') }}",
+                value.name(),
+                value.name()
+            );
+        }
+        AllowedStep::SetRegistryValue {
+            value,
+            desired,
+            expect,
+        } => {
+            registry_change(out, n, *value, Some(desired), expect);
+        }
+        AllowedStep::DeleteRegistryValue { value, expect } => {
+            registry_change(out, n, *value, None, expect);
+        }
+        AllowedStep::EnableTlsServerProtocol { protocol } => {
+            let key = ps_key(protocol.server_key());
+            let reg = protocol.server_key();
+            let _ = writeln!(
+                out,
+                "if ((Get-RegValue '{key}' 'Enabled') -eq 1 -and (Get-RegValue '{key}' 'DisabledByDefault') -eq 0) {{ Write-Host 'step {n}: {protocol} is already enabled for servers' }} else {{"
+            );
+            let _ = writeln!(
+                out,
+                "    Save-RegValue '{key}' 'Enabled' \"$backup\\step{n}-Enabled.txt\""
+            );
+            let _ = writeln!(
+                out,
+                "    Save-RegValue '{key}' 'DisabledByDefault' \"$backup\\step{n}-DisabledByDefault.txt\""
+            );
+            let _ = writeln!(
+                out,
+                "    reg add '{reg}' /v Enabled /t REG_DWORD /d 1 /f | Out-Null"
+            );
+            let _ = writeln!(out, "    Test-Native {n} 'reg add'");
+            let _ = writeln!(
+                out,
+                "    reg add '{reg}' /v DisabledByDefault /t REG_DWORD /d 0 /f | Out-Null"
+            );
+            let _ = writeln!(out, "    Test-Native {n} 'reg add'");
+            let _ = writeln!(out, "}}");
+        }
+        AllowedStep::Manual { action } => {
+            let _ = writeln!(
+                out,
+                "# MANUAL: neither this script nor fixer.exe does this. What to do:"
+            );
+            for line in action.instructions() {
+                let _ = writeln!(out, "#   {}", comment_safe(line));
+            }
+            let note = match action {
+                ManualAction::RestartComputer => "restart the VM when the script has finished",
+                _ => "manual; see the comments in this script",
+            };
+            let _ = writeln!(out, "Write-Host 'step {n}: {note}'");
+        }
+    }
+}
+
+/// A registry value set (`desired: Some`) or deleted (`None`), with its precondition.
+fn registry_change(
+    out: &mut String,
+    n: usize,
+    value: RegistryValue,
+    desired: Option<&RegistryData>,
+    expect: &RegistryExpect,
+) {
+    let key = ps_key(value.key());
+    let name = value.name();
+    let _ = writeln!(out, "$current = Get-RegValue '{key}' '{name}'");
+    let compliant = match desired {
+        Some(data) => ps_equals("$current", data),
+        None => "$null -eq $current".to_owned(),
+    };
+    let already = match desired {
+        Some(data) => format!("already {data}"),
+        None => "already absent".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "if ({compliant}) {{ Write-Host 'step {n}: {name} is {already}' }} else {{"
+    );
+    match expect {
+        RegistryExpect::Any => {}
+        RegistryExpect::Absent => {
+            let _ = writeln!(
+                out,
+                "    if ($null -ne $current) {{ throw 'step {n}: {name} exists, the plan expected it absent' }}"
+            );
+        }
+        RegistryExpect::Equals(data) => {
+            let _ = writeln!(
+                out,
+                "    if (-not ({})) {{ throw 'step {n}: {name} is not {data} as the plan expected' }}",
+                ps_equals("$current", data)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "    Save-RegValue '{key}' '{name}' \"$backup\\step{n}-{}.txt\"",
+        name.replace(' ', "_")
+    );
+    match desired {
+        Some(RegistryData::Dword(d)) => {
+            let _ = writeln!(
+                out,
+                "    reg add '{}' /v '{name}' /t REG_DWORD /d {d} /f | Out-Null",
+                value.key()
+            );
+        }
+        Some(RegistryData::Binary(bytes)) => {
+            let _ = writeln!(
+                out,
+                "    reg add '{}' /v '{name}' /t REG_BINARY /d {bytes} /f | Out-Null",
+                value.key()
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "    reg delete '{}' /v '{name}' /f | Out-Null",
+                value.key()
+            );
+        }
+    }
+    let _ = writeln!(out, "    Test-Native {n} 'reg'");
+    let _ = writeln!(out, "}}");
+}
+
+/// A PowerShell test that `$var` holds `data`.
+fn ps_equals(var: &str, data: &RegistryData) -> String {
+    match data {
+        RegistryData::Dword(d) => format!("{var} -is [int] -and {var} -eq {d}"),
+        RegistryData::Binary(bytes) => format!(
+            "{var} -is [byte[]] -and (($({var} | ForEach-Object {{ '{{0:X2}}' -f $_ }})) -join '') -eq '{bytes}'"
+        ),
+    }
+}
