@@ -1,0 +1,151 @@
+//! Properties of the plan decoders over arbitrary and mutated input: never a panic, never
+//! an acceptance without the trusted key's signature (the fuzz target's properties, run
+//! in CI).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use analyzer::envelope::{
+    PreparedPlan, PublicKey, Rejection, SecretKey, TokenProgress, TokenReader, TrustEntry, receive,
+    token_lines,
+};
+use analyzer::plan::{
+    AclTarget, AllowedStep, PlanId, PlanParams, Proposal, RdpService, RemediationStep, Sha256Digest,
+};
+use jiff::Timestamp;
+use proptest::prelude::*;
+
+fn now() -> Timestamp {
+    "2026-03-01T12:00:00Z".parse().unwrap()
+}
+
+fn signed_token(seed: u8, steps: &[AllowedStep]) -> String {
+    let remediation: Vec<RemediationStep> = steps
+        .iter()
+        .map(|s| RemediationStep {
+            step: s.to_step(),
+            optional: false,
+            why: String::new(),
+        })
+        .collect();
+    let plan = Proposal::from_findings([("rdp-cert-keys", remediation.as_slice())])
+        .unwrap()
+        .to_plan(&PlanParams {
+            computer: "vm".into(),
+            evidence_sha256: Sha256Digest([1; 32]),
+            plan_id: PlanId::from_random([seed; 16]),
+            issued_at: now(),
+            lifetime: analyzer::plan::DEFAULT_LIFETIME,
+            seq: 1,
+        })
+        .unwrap();
+    PreparedPlan::new(&plan)
+        .unwrap()
+        .sign_with(&SecretKey::from_seed([seed; 32]))
+        .unwrap()
+        .token()
+}
+
+fn token() -> String {
+    signed_token(
+        4,
+        &[
+            AllowedStep::SaveAcl {
+                target: AclTarget::MachineKeysFolder,
+            },
+            AllowedStep::RestartService {
+                service: RdpService::TermService,
+            },
+        ],
+    )
+}
+
+fn store() -> Vec<TrustEntry> {
+    vec![TrustEntry {
+        public_key: SecretKey::from_seed([4; 32]).public_key(),
+        label: "k".into(),
+        expires_at: None,
+        revoked: false,
+    }]
+}
+
+/// Checks 1–5, the ones that need no host.
+fn signature_chain(input: &[u8]) -> Result<(), Rejection> {
+    receive(input)?
+        .check_payload_type()?
+        .check_key(&store(), now())?
+        .verify_signature()?
+        .parse()
+        .map(|_| ())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_or_verify(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        prop_assert!(signature_chain(&bytes).is_err());
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            let _ = text.parse::<PublicKey>();
+            let _ = SecretKey::from_file_text(text);
+            let mut reader = TokenReader::new();
+            for line in text.lines() {
+                let _ = reader.push(line);
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_text_after_the_prefix_never_verifies(tail in "[A-Za-z0-9_.-]{0,600}") {
+        let input = format!("rdpfix1.{tail}");
+        prop_assert!(signature_chain(input.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn any_single_change_to_a_token_is_rejected(
+        position in 0usize..10_000,
+        replacement in proptest::char::range('!', '~'),
+    ) {
+        let token = token();
+        let position = position % token.len();
+        let mut chars: Vec<char> = token.chars().collect();
+        prop_assume!(chars[position] != replacement);
+        chars[position] = replacement;
+        let changed: String = chars.into_iter().collect();
+        prop_assert!(signature_chain(changed.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn any_deletion_or_insertion_is_rejected(
+        position in 0usize..10_000,
+        insert in proptest::option::of(proptest::char::range('0', 'z')),
+    ) {
+        let token = token();
+        let position = position % token.len();
+        let mut chars: Vec<char> = token.chars().collect();
+        match insert {
+            Some(c) => chars.insert(position, c),
+            None => { chars.remove(position); }
+        }
+        let changed: String = chars.into_iter().collect();
+        prop_assert!(signature_chain(changed.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_token_pasted_in_lines_of_any_width_is_read_whole(width in 16usize..400) {
+        let token = token();
+        let mut reader = TokenReader::new();
+        let mut last = TokenProgress::NeedMore { have: 0, expected: None };
+        for line in token_lines(&token, width) {
+            prop_assert!(!matches!(last, TokenProgress::Complete(_)));
+            last = reader.push(&line);
+        }
+        prop_assert_eq!(last, TokenProgress::Complete(token.clone()));
+        prop_assert!(signature_chain(token.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn tokens_from_other_keys_never_verify(seed in 0u8..=255) {
+        prop_assume!(seed != 4);
+        let token = signed_token(seed, &[AllowedStep::RestartService { service: RdpService::SessionEnv }]);
+        prop_assert!(signature_chain(token.as_bytes()).is_err());
+    }
+}
