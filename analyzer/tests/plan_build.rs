@@ -11,31 +11,13 @@ use analyzer::envelope::{
 };
 use analyzer::plan::{
     AllowedStep, BuildError, ComputerName, ManualAction, Plan, PlanId, PlanParams, Proposal,
-    RdpService, RemediationStep, Sha256Digest, StepKind, powershell,
+    RdpService, Sha256Digest, StepKind, powershell,
 };
+use analyzer::rules::Catalog;
 use jiff::{SignedDuration, Timestamp};
-use serde::Deserialize;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Remediations {
-    rule: Vec<RuleRemediation>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RuleRemediation {
-    id: String,
-    remediation: Vec<RemediationStep>,
-}
-
-fn remediations() -> Vec<RuleRemediation> {
-    let text = include_str!("fixtures/plan/catalog-remediation.toml");
-    toml::from_str::<Remediations>(text).unwrap().rule
-}
-
-fn remediation_of<'a>(all: &'a [RuleRemediation], id: &str) -> &'a [RemediationStep] {
-    &all.iter().find(|r| r.id == id).unwrap().remediation
+fn catalog() -> Catalog {
+    Catalog::builtin().unwrap()
 }
 
 fn issued() -> Timestamp {
@@ -53,33 +35,28 @@ fn params(computer: &str) -> PlanParams {
     }
 }
 
-fn proposal(all: &[RuleRemediation], ids: &[&str]) -> Proposal {
-    Proposal::from_findings(ids.iter().map(|id| (*id, remediation_of(all, id)))).unwrap()
+fn proposal(catalog: &Catalog, ids: &[&str]) -> Proposal {
+    Proposal::from_catalog(catalog, ids.iter().copied()).unwrap()
 }
 
 #[test]
-fn catalog_remediation_covers_every_rule() {
-    let all = remediations();
-    let catalog = analyzer::rules::Catalog::builtin().unwrap();
+fn every_rule_of_the_catalog_yields_a_signable_plan() {
+    let catalog = catalog();
     for rule in &catalog.rules {
-        let remediation = all
-            .iter()
-            .find(|r| r.id == rule.id)
-            .unwrap_or_else(|| panic!("rule {} has no remediation", rule.id));
-        assert!(!remediation.remediation.is_empty(), "{}", rule.id);
-        for (i, step) in remediation.remediation.iter().enumerate() {
-            step.check(i)
-                .unwrap_or_else(|e| panic!("rule {}: {e}", rule.id));
-        }
+        let plan = proposal(&catalog, &[rule.id.as_str()])
+            .to_plan(&params("rdp-vm01"))
+            .unwrap();
+        PreparedPlan::new(&plan).unwrap_or_else(|e| panic!("{}: {e}", rule.id));
     }
-    for r in &all {
-        assert!(catalog.rule(&r.id).is_some(), "{} is not a rule", r.id);
-    }
+    assert!(matches!(
+        Proposal::from_catalog(&catalog, ["rdp-no-such-rule"]),
+        Err(BuildError::UnknownFinding(_))
+    ));
 }
 
 #[test]
 fn the_seed_scenarios_get_their_documented_fixes() {
-    let all = remediations();
+    let all = catalog();
     let kinds = |id: &str| -> Vec<StepKind> {
         proposal(&all, &[id])
             .steps()
@@ -94,7 +71,6 @@ fn the_seed_scenarios_get_their_documented_fixes() {
         StepKind::GrantAccess,
         StepKind::ExportDeleteCertificates,
         StepKind::RestartService,
-        StepKind::QueryRegistryValue,
         StepKind::DeleteRegistryValue,
     ] {
         assert!(s1.contains(&kind), "S1 lacks {kind}");
@@ -112,7 +88,7 @@ fn the_seed_scenarios_get_their_documented_fixes() {
 
 #[test]
 fn steps_run_in_phases_backups_first_restarts_after_changes() {
-    let all = remediations();
+    let all = catalog();
     let p = proposal(&all, &["rdp-custom-certificate-unusable", "rdp-cert-keys"]);
     let steps: Vec<&AllowedStep> = p.steps().iter().map(|s| &s.step).collect();
     assert!(matches!(
@@ -155,7 +131,7 @@ fn steps_run_in_phases_backups_first_restarts_after_changes() {
 
 #[test]
 fn a_step_two_findings_share_appears_once_and_required_wins() {
-    let all = remediations();
+    let all = catalog();
     let p = proposal(&all, &["rdp-cert-keys", "rdp-custom-certificate-unusable"]);
     let deletes: Vec<_> = p
         .steps()
@@ -182,7 +158,7 @@ fn a_step_two_findings_share_appears_once_and_required_wins() {
 
 #[test]
 fn the_admin_leaves_out_optional_steps_and_the_choice_is_signed() {
-    let all = remediations();
+    let all = catalog();
     let mut p = proposal(&all, &["rdp-cert-keys"]);
     let optional: Vec<usize> = (0..p.steps().len())
         .filter(|&i| p.steps()[i].optional)
@@ -244,7 +220,7 @@ impl analyzer::envelope::ReplayJournal for NoJournal {
 
 #[test]
 fn refuses_to_build_a_plan_for_an_unusable_computer_name() {
-    let all = remediations();
+    let all = catalog();
     let p = proposal(&all, &["rdp-tls-disabled"]);
     for bad in [
         "",
@@ -265,7 +241,7 @@ fn refuses_to_build_a_plan_for_an_unusable_computer_name() {
 
 #[test]
 fn plan_lifetime_must_be_positive() {
-    let all = remediations();
+    let all = catalog();
     let p = proposal(&all, &["rdp-tls-disabled"]);
     let mut bad = params("vm");
     bad.lifetime = SignedDuration::ZERO;
@@ -275,8 +251,8 @@ fn plan_lifetime_must_be_positive() {
 /// Every rule's remediation with every optional step: the largest plan the catalog can
 /// produce.
 fn largest_plan() -> Plan {
-    let all = remediations();
-    let ids: Vec<&str> = all.iter().map(|r| r.id.as_str()).collect();
+    let all = catalog();
+    let ids: Vec<&str> = all.rules.iter().map(|r| r.id.as_str()).collect();
     proposal(&all, &ids)
         // The longest computer name a plan accepts.
         .to_plan(&params(&"v".repeat(ComputerName::MAX)))
@@ -311,7 +287,7 @@ fn the_largest_plan_the_catalog_can_produce_fits_one_command_line() {
 
 #[test]
 fn powershell_of_the_seed_scenarios() {
-    let all = remediations();
+    let all = catalog();
     for id in ["rdp-cert-keys", "rdp-tls-disabled", "rdp-broker-renamed"] {
         let plan = proposal(&all, &[id]).to_plan(&params("rdp-vm01")).unwrap();
         let prepared = PreparedPlan::new(&plan).unwrap();

@@ -2,11 +2,12 @@
 //! checked against the allowlist; the admin leaves out optional steps; the rest becomes
 //! the [`Plan`] to sign.
 
-use super::allowlist::{AllowedStep, AllowlistError, check_step};
+use super::allowlist::{AllowedStep, AllowlistError, EscapedText, check_step};
 use super::ids::{AnalyzerVersion, FindingId, IdError, PlanId, Sha256Digest};
 use super::payload::{MAX_FINDINGS, MAX_STEPS, PLAN_VERSION, Plan, PlanTarget};
 use super::step::{ManualAction, Step};
 use super::target::RdpService;
+use crate::rules::Catalog;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -76,6 +77,8 @@ pub enum BuildError {
     TooLarge,
     #[error("the plan would expire before it is issued: its lifetime must be positive")]
     Lifetime,
+    #[error("finding `{0}` is not a rule of the catalog")]
+    UnknownFinding(String),
 }
 
 impl Proposal {
@@ -128,6 +131,24 @@ impl Proposal {
             findings: ids,
             steps,
         })
+    }
+
+    /// The catalog's remediation for each finding id, most likely first: what the page and
+    /// `fixer plan` propose for a diagnosis.
+    pub fn from_catalog<'a>(
+        catalog: &'a Catalog,
+        finding_ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Proposal, BuildError> {
+        let findings = finding_ids
+            .into_iter()
+            .map(|id| {
+                catalog
+                    .rule(id)
+                    .map(|rule| (id, rule.remediation.as_slice()))
+                    .ok_or_else(|| BuildError::UnknownFinding(EscapedText::new(id).0))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Proposal::from_findings(findings)
     }
 
     pub fn steps(&self) -> &[ProposedStep] {
