@@ -238,15 +238,16 @@ pub fn hints(collector: &Collector, window: &Window, guide: &CollectionGuide) ->
     hints
 }
 
-/// One hint per channel the catalog reads that no input contained, naming the rules that
-/// cannot be judged without it, seed rules first.
+/// One hint per group of missing channels that block the same rules (Scenario 3's two
+/// broker channels give one hint), naming the rules, seed rules first.
 fn missing_channels(catalog: &Catalog, seen: &NameCounts, guide: &CollectionGuide) -> Vec<Hint> {
-    let mut hints = Vec::new();
+    // (rule ids, best tier, channels, notes, commands) per group, in catalog order.
+    let mut groups: Vec<(Vec<String>, Tier, Vec<&str>, Vec<&str>, Vec<String>)> = Vec::new();
     for export in &guide.exports {
         if seen.contains(&export.channel) {
             continue;
         }
-        let rules: Vec<(&str, &str, Tier)> = catalog
+        let rules: Vec<&crate::rules::Rule> = catalog
             .rules
             .iter()
             .filter(|r| {
@@ -257,37 +258,56 @@ fn missing_channels(catalog: &Catalog, seen: &NameCounts, guide: &CollectionGuid
                             .any(|c| c.eq_ignore_ascii_case(&export.channel))
                 })
             })
-            .map(|r| (r.id.as_str(), r.scenario.as_str(), r.tier))
             .collect();
-        if rules.is_empty() {
+        let Some(tier) = rules.iter().map(|r| r.tier).min() else {
             continue;
-        }
+        };
         let names: Vec<String> = rules
             .iter()
-            .map(|(id, sc, _)| format!("{id} ({sc})"))
+            .map(|r| format!("{} ({})", r.id, r.scenario))
             .collect();
-        let mut text = format!(
-            "no events from the {} log were in the inputs, so {} could not be checked",
-            export.channel,
-            names.join(", ")
-        );
-        if let Some(note) = &export.note {
-            text.push_str(&format!("; {note}"));
+        let command = export.export_command.clone();
+        match groups.iter_mut().find(|g| g.0 == names) {
+            Some(group) => {
+                group.2.push(&export.channel);
+                if let Some(note) = &export.note
+                    && !group.3.contains(&note.as_str())
+                {
+                    group.3.push(note);
+                }
+                group.4.push(command);
+            }
+            None => groups.push((
+                names,
+                tier,
+                vec![&export.channel],
+                export.note.as_deref().into_iter().collect(),
+                vec![command],
+            )),
         }
-        hints.push((
-            rules.iter().map(|(_, _, t)| *t).min(),
+    }
+    groups.sort_by_key(|g| g.1);
+    groups
+        .into_iter()
+        .map(|(names, _, channels, notes, commands)| {
+            let logs = if channels.len() == 1 { "log" } else { "logs" };
+            let mut text = format!(
+                "no events from the {} {logs} were in the inputs, so {} could not be checked",
+                channels.join(" or "),
+                names.join(", ")
+            );
+            for note in notes {
+                text.push_str(&format!("; {note}"));
+            }
             Hint {
                 kind: HintKind::MissingChannel,
                 text,
-                commands: vec![
-                    format!("mkdir {}", guide.export_dir),
-                    export.export_command.clone(),
-                ],
-            },
-        ));
-    }
-    hints.sort_by_key(|(tier, _)| *tier);
-    hints.into_iter().map(|(_, h)| h).collect()
+                commands: std::iter::once(format!("mkdir {}", guide.export_dir))
+                    .chain(commands)
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 fn hours_between(from: Timestamp, to: Timestamp) -> i64 {

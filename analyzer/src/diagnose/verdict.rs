@@ -71,7 +71,7 @@ pub fn summary(
                 format!(" ({others} more finding(s) above)")
             };
             format!(
-                "most likely: {} — {} [{} confidence]{also}",
+                "most likely: {} ({}), {} confidence{also}",
                 m.id,
                 m.title,
                 m.confidence.as_str()

@@ -103,7 +103,7 @@ pub fn guide(catalog: &Catalog, window_hours: u32) -> CollectionGuide {
                     channel_text_xpath(&signals, &time)
                 ),
                 note: channel.contains('/').then(|| {
-                    format!("{channel} exists only where its role is installed and is not in the System log; a \"channel not found\" error means the role is absent")
+                    "Operational logs exist only where their role is installed; wevtutil answers \"channel not found\" otherwise".to_string()
                 }),
                 channel,
                 file_name,

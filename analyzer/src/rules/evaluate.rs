@@ -254,7 +254,7 @@ fn score<'a>(
                 v.signal.label, p.events, p.within_minutes
             ),
             None => format!(
-                "{} ({} {})",
+                "{}: {} ({})",
                 v.signal.label,
                 count_label(v),
                 ids(&v.signal.event_ids)
@@ -447,9 +447,14 @@ fn to_evidence(signal: &Signal, c: &Candidate, window: &Window) -> Evidence {
     }
 }
 
+/// How many events the reason is about: those in the window when there are any.
 fn count_label(v: &SignalView<'_>) -> String {
     let s = &v.summary;
-    let n = s.in_window + s.older + s.newer + s.time_unknown;
+    let n = if v.current {
+        s.in_window
+    } else {
+        s.in_window + s.older + s.newer + s.time_unknown
+    };
     if n == 1 {
         "1 event".to_string()
     } else {
