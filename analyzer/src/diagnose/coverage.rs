@@ -238,27 +238,32 @@ pub fn hints(collector: &Collector, window: &Window, guide: &CollectionGuide) ->
     hints
 }
 
+/// Missing channels that block the same rules.
+struct MissingGroup<'a> {
+    rules: Vec<String>,
+    tier: Tier,
+    channels: Vec<&'a str>,
+    notes: Vec<&'a str>,
+    commands: Vec<String>,
+}
+
 /// One hint per group of missing channels that block the same rules (Scenario 3's two
 /// broker channels give one hint), naming the rules, seed rules first.
 fn missing_channels(catalog: &Catalog, seen: &NameCounts, guide: &CollectionGuide) -> Vec<Hint> {
-    // (rule ids, best tier, channels, notes, commands) per group, in catalog order.
-    let mut groups: Vec<(Vec<String>, Tier, Vec<&str>, Vec<&str>, Vec<String>)> = Vec::new();
+    let mut groups: Vec<MissingGroup<'_>> = Vec::new();
     for export in &guide.exports {
         if seen.contains(&export.channel) {
             continue;
         }
-        let rules: Vec<&crate::rules::Rule> = catalog
-            .rules
-            .iter()
-            .filter(|r| {
-                r.signals.iter().any(|s| {
-                    s.role == Role::Primary
-                        && s.channels
-                            .iter()
-                            .any(|c| c.eq_ignore_ascii_case(&export.channel))
-                })
+        let reads = |r: &&crate::rules::Rule| {
+            r.signals.iter().any(|s| {
+                s.role == Role::Primary
+                    && s.channels
+                        .iter()
+                        .any(|c| c.eq_ignore_ascii_case(&export.channel))
             })
-            .collect();
+        };
+        let rules: Vec<&crate::rules::Rule> = catalog.rules.iter().filter(reads).collect();
         let Some(tier) = rules.iter().map(|r| r.tier).min() else {
             continue;
         };
@@ -266,44 +271,48 @@ fn missing_channels(catalog: &Catalog, seen: &NameCounts, guide: &CollectionGuid
             .iter()
             .map(|r| format!("{} ({})", r.id, r.scenario))
             .collect();
-        let command = export.export_command.clone();
-        match groups.iter_mut().find(|g| g.0 == names) {
-            Some(group) => {
-                group.2.push(&export.channel);
-                if let Some(note) = &export.note
-                    && !group.3.contains(&note.as_str())
-                {
-                    group.3.push(note);
-                }
-                group.4.push(command);
+        let index = match groups.iter().position(|g| g.rules == names) {
+            Some(i) => i,
+            None => {
+                groups.push(MissingGroup {
+                    rules: names,
+                    tier,
+                    channels: Vec::new(),
+                    notes: Vec::new(),
+                    commands: Vec::new(),
+                });
+                groups.len() - 1
             }
-            None => groups.push((
-                names,
-                tier,
-                vec![&export.channel],
-                export.note.as_deref().into_iter().collect(),
-                vec![command],
-            )),
+        };
+        let Some(group) = groups.get_mut(index) else {
+            continue;
+        };
+        group.channels.push(&export.channel);
+        if let Some(note) = export.note.as_deref()
+            && !group.notes.contains(&note)
+        {
+            group.notes.push(note);
         }
+        group.commands.push(export.export_command.clone());
     }
-    groups.sort_by_key(|g| g.1);
+    groups.sort_by_key(|g| g.tier);
     groups
         .into_iter()
-        .map(|(names, _, channels, notes, commands)| {
-            let logs = if channels.len() == 1 { "log" } else { "logs" };
+        .map(|g| {
+            let logs = if g.channels.len() == 1 { "log" } else { "logs" };
             let mut text = format!(
                 "no events from the {} {logs} were in the inputs, so {} could not be checked",
-                channels.join(" or "),
-                names.join(", ")
+                g.channels.join(" or "),
+                g.rules.join(", ")
             );
-            for note in notes {
+            for note in g.notes {
                 text.push_str(&format!("; {note}"));
             }
             Hint {
                 kind: HintKind::MissingChannel,
                 text,
                 commands: std::iter::once(format!("mkdir {}", guide.export_dir))
-                    .chain(commands)
+                    .chain(g.commands)
                     .collect(),
             }
         })
