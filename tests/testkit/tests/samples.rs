@@ -53,3 +53,37 @@ fn samples_are_deterministic_and_in_record_order() {
         );
     }
 }
+
+#[test]
+fn the_paste_sample_is_small_wevtutil_text_with_scenario_1() {
+    let text = testkit::samples::paste_sample();
+    assert!(text.len() < 40_000, "{} bytes", text.len());
+    assert!(text.starts_with("Event[0]:\n  Log Name: System\n  Source: "));
+    assert!(text.contains("  Event ID: 36870\n"));
+    assert!(text.contains("Microsoft-Windows-TerminalServices-RemoteConnectionManager"));
+    assert!(
+        text.contains("Microsoft-Windows-GroupPolicy") || text.contains("Service Control Manager")
+    );
+}
+
+/// Set `RDPFIX_BLESS_SAMPLES=1` to rewrite `static/samples/` from the generator.
+fn bless() -> bool {
+    std::env::var_os("RDPFIX_BLESS_SAMPLES").is_some()
+}
+
+#[test]
+fn the_committed_paste_sample_is_the_generators_output() {
+    let path = testkit::repo_root().join("static/samples/rdp-cert-keys.txt");
+    let generated = testkit::samples::paste_sample();
+    if bless() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (RDPFIX_BLESS_SAMPLES=1 writes it)", path.display()));
+    assert!(
+        committed == generated,
+        "{} differs from the generator; RDPFIX_BLESS_SAMPLES=1 rewrites it",
+        path.display()
+    );
+}

@@ -4,6 +4,9 @@
 //! can be checked against this generator.
 
 mod noise;
+mod text;
+
+pub use text::wevtutil_text;
 
 use analyzer::{Event, Level};
 use jiff::{SignedDuration, Timestamp};
@@ -28,6 +31,22 @@ pub struct SampleLog {
     pub computer: &'static str,
     /// In time order, record ids ascending.
     pub events: Vec<Event>,
+}
+
+/// The paste box's sample: `wevtutil qe System /f:text` of Scenario 1's last three hours,
+/// with a sixth of the ordinary events (small enough to paste).
+pub fn paste_sample() -> String {
+    let sample = cert_keys();
+    let from = before_end(3.0);
+    let events: Vec<Event> = sample
+        .events
+        .iter()
+        .filter(|e| e.time_created.is_some_and(|t| t >= from))
+        .enumerate()
+        .filter(|(i, e)| e.level == Some(Level::Error) || i % 6 == 0)
+        .map(|(_, e)| e.clone())
+        .collect();
+    wevtutil_text(&events)
 }
 
 /// Every sample, in the order the page offers them.

@@ -457,7 +457,6 @@ pub(crate) fn provisioning(old_name: &str, new_name: &str) -> Vec<Draft> {
 }
 
 /// Event Viewer's English name of a level.
-#[allow(dead_code)]
 pub(crate) fn level_name(level: Level) -> &'static str {
     match level {
         Level::Critical => "Critical",
