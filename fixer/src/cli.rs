@@ -78,6 +78,20 @@ pub enum Command {
     /// Keep a plan applied in commit-confirm mode (cancels its timed rollback).
     #[command(after_help = "Example:\n  fixer.exe confirm 3f9c0a7e5d1b42c8a6e0f1d2c3b4a596")]
     Confirm { plan_id: String },
+
+    /// Make a signing key for `fixer plan` (on your workstation, not on the VM); prints the
+    /// public key to enrol on the VM with `fixer trust add`, and its fingerprint.
+    #[command(after_help = "Example:\n  fixer keygen ops-laptop.key")]
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the secret key (created readable by you only).
+    pub keyfile: PathBuf,
+    /// Replace an existing key file (plans signed with the old key stop verifying).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

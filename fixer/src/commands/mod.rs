@@ -3,6 +3,7 @@
 
 pub mod collect;
 pub mod journal;
+pub mod keygen;
 pub mod trust;
 
 use crate::cli::{Cli, Command};
@@ -72,5 +73,6 @@ pub fn run(cli: &Cli, host: &dyn Host) -> CommandResult {
             yes: _,
         } => journal::rollback(host, plan_id, *unless_confirmed, *force),
         Command::Confirm { plan_id } => journal::confirm(host, plan_id),
+        Command::Keygen(args) => keygen::run(args),
     }
 }
