@@ -865,6 +865,11 @@ fn accepts_a_whole_fix_command_saved_to_a_file() {
         receive(b"del C:\\x rdpfix1.10.AAAAAAAAAA").unwrap_err(),
         Rejection::NotAPlan
     );
+    let FixCommand::Line(command) = signed.fix_command(Shell::Cmd) else {
+        panic!("too long")
+    };
+    let with_options = command.replace("apply ", "apply --dry-run ");
+    assert!(check(with_options.as_bytes(), &[entry(&signer)]).is_ok());
 }
 
 #[test]

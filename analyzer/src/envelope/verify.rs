@@ -68,7 +68,7 @@ pub trait ReplayJournal {
 }
 
 /// Check 1: size caps, then decoding of a fix token or a plan file (DSSE JSON). A whole
-/// fix command pasted into a file (`fixer.exe apply rdpfix1.…`) is accepted too.
+/// fix command pasted into a file (`fixer.exe apply [options] rdpfix1.…`) is accepted too.
 pub fn receive(input: &[u8]) -> Result<Received, Rejection> {
     if input.len() > MAX_ENVELOPE_BYTES {
         return Err(Rejection::TooLarge {
@@ -86,8 +86,7 @@ pub fn receive(input: &[u8]) -> Result<Received, Rejection> {
         let is_command = before.is_empty()
             || before
                 .split_whitespace()
-                .last()
-                .is_some_and(|w| w.eq_ignore_ascii_case("apply"));
+                .any(|w| w.eq_ignore_ascii_case("apply") || w.eq_ignore_ascii_case("verify"));
         if !is_command {
             return Err(Rejection::NotAPlan);
         }
