@@ -20,6 +20,11 @@ pub struct Event {
     pub level: Option<Level>,
     /// `TimeCreated/@SystemTime`, in UTC.
     pub time_created: Option<Timestamp>,
+    /// `true` when the export showed a wall-clock time without a UTC offset (older
+    /// `wevtutil` text, Event Viewer CSV, PowerShell lists): `time_created` then holds that
+    /// wall-clock time read as if it were UTC, and may be off by the VM's UTC offset.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub time_is_local: bool,
     pub record_id: Option<u64>,
     /// Channel (log name) as logged, e.g. `System`,
     /// `Microsoft-Windows-TerminalServices-SessionBroker/Operational`.
@@ -28,6 +33,10 @@ pub struct Event {
     pub computer: Option<String>,
     /// `Security/@UserID`, a SID string.
     pub user_sid: Option<String>,
+    /// The account name a text export showed (`NT AUTHORITY\SYSTEM`, `SERVICE RÉSEAU`).
+    /// Localised: evidence to show, never to match (match `user_sid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
     /// `EventData`/`UserData` values in document order. Unnamed `<Data>` elements and
     /// positional values from text exports are named `Param1`, `Param2`, …
     pub data: Vec<(String, String)>,
@@ -39,6 +48,27 @@ pub struct Event {
 }
 
 impl Event {
+    /// An event with only its provider and ID known, read from `origin`; exports fill in
+    /// the rest.
+    pub fn new(provider: impl Into<String>, event_id: u16, origin: Origin) -> Event {
+        Event {
+            provider: provider.into(),
+            event_id,
+            qualifiers: None,
+            level: None,
+            time_created: None,
+            time_is_local: false,
+            record_id: None,
+            channel: None,
+            computer: None,
+            user_sid: None,
+            user_name: None,
+            data: Vec::new(),
+            message: None,
+            origin,
+        }
+    }
+
     /// The value of the first event-data item named `name` (ASCII case-insensitive).
     pub fn data_value(&self, name: &str) -> Option<&str> {
         self.data

@@ -30,10 +30,12 @@ fn event(provider: &str, id: u16, channel: &str, time: Timestamp) -> Event {
         qualifiers: None,
         level: None,
         time_created: Some(time),
+        time_is_local: false,
         record_id: Some(1),
         channel: Some(channel.to_string()),
         computer: Some("vm1".to_string()),
         user_sid: None,
+        user_name: None,
         data: Vec::new(),
         message: None,
         origin: Origin {

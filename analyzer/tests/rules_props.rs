@@ -40,10 +40,12 @@ fn arb_event() -> impl Strategy<Value = Event> {
             qualifiers: None,
             level: None,
             time_created: secs.map(|s| Timestamp::from_second(1_700_000_000 + s).unwrap()),
+            time_is_local: false,
             record_id: None,
             channel,
             computer: None,
             user_sid: None,
+            user_name: None,
             data,
             message,
             origin: Origin {

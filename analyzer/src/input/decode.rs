@@ -1,0 +1,328 @@
+//! Bytes of a text export → text. Exports arrive as UTF-8 with or without a BOM, UTF-16LE
+//! with a BOM (Windows PowerShell 5.1's `>`), cmd's OEM code page (cp437 in the US, cp850 in
+//! Western Europe: `wevtutil … > out.txt` in cmd writes "SERVICE RÉSEAU" as `90` for É), or
+//! the ANSI code page. A file carries no label, so the encoding is recognised from the bytes.
+
+use encoding_rs::{UTF_16BE, UTF_16LE, WINDOWS_1252};
+
+use super::report::TextEncoding;
+
+/// Text decoded from an export, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedText {
+    pub text: String,
+    pub encoding: TextEncoding,
+    /// Bytes (or UTF-16 units) that were invalid and became U+FFFD.
+    pub replaced: u64,
+    /// Byte offset of the first invalid byte, when known.
+    pub first_bad_byte: Option<u64>,
+}
+
+/// Decodes `bytes`, recognising the encoding from a BOM or from the bytes themselves.
+pub fn decode_text(bytes: &[u8]) -> DecodedText {
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return utf8(rest, TextEncoding::Utf8Bom, 3);
+    }
+    if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
+        return utf16(rest, false, TextEncoding::Utf16Le);
+    }
+    if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
+        return utf16(rest, true, TextEncoding::Utf16Be);
+    }
+    match utf16_without_bom(bytes) {
+        Some(false) => return utf16(bytes, false, TextEncoding::Utf16LeNoBom),
+        Some(true) => return utf16(bytes, true, TextEncoding::Utf16Be),
+        None => {}
+    }
+    if mostly_utf8(bytes) {
+        return utf8(bytes, TextEncoding::Utf8, 0);
+    }
+    single_byte(bytes)
+}
+
+fn utf8(bytes: &[u8], encoding: TextEncoding, offset: u64) -> DecodedText {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => DecodedText {
+            text: s.to_owned(),
+            encoding,
+            replaced: 0,
+            first_bad_byte: None,
+        },
+        Err(e) => {
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            let replaced = text
+                .chars()
+                .filter(|c| *c == char::REPLACEMENT_CHARACTER)
+                .count();
+            DecodedText {
+                text,
+                encoding,
+                replaced: replaced as u64,
+                first_bad_byte: Some(offset + e.valid_up_to() as u64),
+            }
+        }
+    }
+}
+
+fn utf16(bytes: &[u8], big_endian: bool, encoding: TextEncoding) -> DecodedText {
+    let codec = if big_endian { UTF_16BE } else { UTF_16LE };
+    let (text, had_errors) = codec.decode_without_bom_handling(bytes);
+    let replaced = if had_errors {
+        text.chars()
+            .filter(|c| *c == char::REPLACEMENT_CHARACTER)
+            .count() as u64
+    } else {
+        0
+    };
+    DecodedText {
+        text: text.into_owned(),
+        encoding,
+        replaced,
+        first_bad_byte: None,
+    }
+}
+
+/// UTF-16 without a BOM shows as ASCII with a zero byte beside every character: `Some(false)`
+/// for little-endian (zeros at odd offsets), `Some(true)` for big-endian.
+fn utf16_without_bom(bytes: &[u8]) -> Option<bool> {
+    let sample = bytes.get(..bytes.len().min(4096))?;
+    if sample.len() < 8 {
+        return None;
+    }
+    let pairs = sample.len() / 2;
+    let (mut zero_even, mut zero_odd) = (0usize, 0usize);
+    for pair in sample.chunks_exact(2) {
+        if let [a, b] = pair {
+            zero_even += usize::from(*a == 0);
+            zero_odd += usize::from(*b == 0);
+        }
+    }
+    if zero_odd * 10 > pairs * 4 && zero_even * 10 < pairs {
+        Some(false)
+    } else if zero_even * 10 > pairs * 4 && zero_odd * 10 < pairs {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// Valid UTF-8, or UTF-8 with a few damaged bytes (a paste cut inside a character, two
+/// outputs glued together), rather than a single-byte code page.
+fn mostly_utf8(bytes: &[u8]) -> bool {
+    let (mut multibyte, mut invalid) = (0usize, 0usize);
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                multibyte += s.chars().filter(|c| !c.is_ascii()).count();
+                break;
+            }
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                multibyte += std::str::from_utf8(valid)
+                    .map(|s| s.chars().filter(|c| !c.is_ascii()).count())
+                    .unwrap_or(0);
+                match e.error_len() {
+                    // Cut inside a character at the very end: still UTF-8.
+                    None => break,
+                    Some(n) => {
+                        invalid += n;
+                        rest = after.get(n..).unwrap_or_default();
+                    }
+                }
+            }
+        }
+    }
+    invalid == 0 || multibyte >= invalid
+}
+
+/// Picks among the OEM code pages and the ANSI code page the one whose decoding reads as
+/// words: accented letters beside letters of the same case score, box-drawing and control
+/// characters cost. (cp850 turns the ANSI "é" of "événement" into "Ú", an upper-case letter
+/// inside a lower-case word; ANSI turns cp850's "É" into a control character.)
+fn single_byte(bytes: &[u8]) -> DecodedText {
+    let candidates = [
+        (TextEncoding::Cp850, decode_table(bytes, &CP850)),
+        (
+            TextEncoding::Windows1252,
+            WINDOWS_1252
+                .decode_without_bom_handling(bytes)
+                .0
+                .into_owned(),
+        ),
+        (TextEncoding::Cp437, decode_table(bytes, &CP437)),
+    ];
+    let mut best: Option<(i64, TextEncoding, String)> = None;
+    for (encoding, text) in candidates {
+        let score = wordlike_score(&text);
+        // Ties keep the earlier candidate: cp850 first (the default OEM code page of the
+        // locales whose accented text matters here), then ANSI.
+        if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+            best = Some((score, encoding, text));
+        }
+    }
+    let (_, encoding, text) = best.unwrap_or((0, TextEncoding::Windows1252, String::new()));
+    DecodedText {
+        text,
+        encoding,
+        replaced: 0,
+        first_bad_byte: None,
+    }
+}
+
+fn decode_table(bytes: &[u8], high: &[char; 128]) -> String {
+    bytes
+        .iter()
+        .map(|&b| match b.checked_sub(0x80) {
+            None => char::from(b),
+            Some(i) => high
+                .get(usize::from(i))
+                .copied()
+                .unwrap_or(char::REPLACEMENT_CHARACTER),
+        })
+        .collect()
+}
+
+fn wordlike_score(text: &str) -> i64 {
+    let chars: Vec<char> = text.chars().collect();
+    let mut score = 0i64;
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii() {
+            continue;
+        }
+        if !c.is_alphabetic() {
+            score -= 2;
+            continue;
+        }
+        let prev = i.checked_sub(1).and_then(|j| chars.get(j)).copied();
+        let next = chars.get(i + 1).copied();
+        let same_case = |n: Option<char>| {
+            n.is_some_and(|n| {
+                n.is_alphabetic()
+                    && (n.is_lowercase() == c.is_lowercase()
+                        || n.is_uppercase() == c.is_uppercase())
+            })
+        };
+        score += if same_case(prev) || same_case(next) {
+            2
+        } else {
+            1
+        };
+    }
+    score
+}
+
+/// cp437 (OEM United States), bytes 0x80–0xFF.
+const CP437: [char; 128] = [
+    'Ç', 'ü', 'é', 'â', 'ä', 'à', 'å', 'ç', 'ê', 'ë', 'è', 'ï', 'î', 'ì', 'Ä', 'Å', //
+    'É', 'æ', 'Æ', 'ô', 'ö', 'ò', 'û', 'ù', 'ÿ', 'Ö', 'Ü', '¢', '£', '¥', '₧', 'ƒ', //
+    'á', 'í', 'ó', 'ú', 'ñ', 'Ñ', 'ª', 'º', '¿', '⌐', '¬', '½', '¼', '¡', '«', '»', //
+    '░', '▒', '▓', '│', '┤', '╡', '╢', '╖', '╕', '╣', '║', '╗', '╝', '╜', '╛', '┐', //
+    '└', '┴', '┬', '├', '─', '┼', '╞', '╟', '╚', '╔', '╩', '╦', '╠', '═', '╬', '╧', //
+    '╨', '╤', '╥', '╙', '╘', '╒', '╓', '╫', '╪', '┘', '┌', '█', '▄', '▌', '▐', '▀', //
+    'α', 'ß', 'Γ', 'π', 'Σ', 'σ', 'µ', 'τ', 'Φ', 'Θ', 'Ω', 'δ', '∞', 'φ', 'ε', '∩', //
+    '≡', '±', '≥', '≤', '⌠', '⌡', '÷', '≈', '°', '∙', '·', '√', 'ⁿ', '²', '■', '\u{a0}',
+];
+
+/// cp850 (OEM Multilingual Latin 1: French, German, Spanish … consoles), bytes 0x80–0xFF.
+const CP850: [char; 128] = [
+    'Ç', 'ü', 'é', 'â', 'ä', 'à', 'å', 'ç', 'ê', 'ë', 'è', 'ï', 'î', 'ì', 'Ä', 'Å', //
+    'É', 'æ', 'Æ', 'ô', 'ö', 'ò', 'û', 'ù', 'ÿ', 'Ö', 'Ü', 'ø', '£', 'Ø', '×', 'ƒ', //
+    'á', 'í', 'ó', 'ú', 'ñ', 'Ñ', 'ª', 'º', '¿', '®', '¬', '½', '¼', '¡', '«', '»', //
+    '░', '▒', '▓', '│', '┤', 'Á', 'Â', 'À', '©', '╣', '║', '╗', '╝', '¢', '¥', '┐', //
+    '└', '┴', '┬', '├', '─', '┼', 'ã', 'Ã', '╚', '╔', '╩', '╦', '╠', '═', '╬', '¤', //
+    'ð', 'Ð', 'Ê', 'Ë', 'È', 'ı', 'Í', 'Î', 'Ï', '┘', '┌', '█', '▄', '¦', 'Ì', '▀', //
+    'Ó', 'ß', 'Ô', 'Ò', 'õ', 'Õ', 'µ', 'þ', 'Þ', 'Ú', 'Û', 'Ù', 'ý', 'Ý', '¯', '´', //
+    '\u{ad}', '±', '‗', '¾', '¶', '§', '÷', '¸', '°', '¨', '·', '¹', '³', '²', '■', '\u{a0}',
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Encodes with a table, for tests: the inverse of `decode_table`.
+    fn encode(text: &str, high: &[char; 128]) -> Vec<u8> {
+        text.chars()
+            .map(|c| {
+                if c.is_ascii() {
+                    c as u8
+                } else {
+                    0x80 + high.iter().position(|h| *h == c).expect("char in table") as u8
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reads_cp850_french_service_name() {
+        let bytes = encode("  User Name: AUTORITE NT\\SERVICE RÉSEAU\r\n", &CP850);
+        let d = decode_text(&bytes);
+        assert_eq!(d.encoding, TextEncoding::Cp850);
+        assert!(d.text.contains("SERVICE RÉSEAU"), "{}", d.text);
+    }
+
+    #[test]
+    fn reads_cp850_lowercase_accents() {
+        let bytes = encode("Le service a été arrêté. Paramètres réseau.", &CP850);
+        let d = decode_text(&bytes);
+        assert_eq!(d.encoding, TextEncoding::Cp850);
+        assert_eq!(d.text, "Le service a été arrêté. Paramètres réseau.");
+    }
+
+    #[test]
+    fn reads_ansi_french_as_windows_1252() {
+        let (bytes, _, _) = WINDOWS_1252.encode("Le service a été arrêté: événement réseau");
+        let d = decode_text(&bytes);
+        assert_eq!(d.encoding, TextEncoding::Windows1252);
+        assert_eq!(d.text, "Le service a été arrêté: événement réseau");
+    }
+
+    #[test]
+    fn reads_utf16le_with_bom() {
+        let mut bytes = vec![0xFF, 0xFE];
+        for u in "Event[0]:\r\n  Source: Schannel".encode_utf16() {
+            bytes.extend(u.to_le_bytes());
+        }
+        let d = decode_text(&bytes);
+        assert_eq!(d.encoding, TextEncoding::Utf16Le);
+        assert_eq!(d.text, "Event[0]:\r\n  Source: Schannel");
+    }
+
+    #[test]
+    fn reads_utf16le_without_bom() {
+        let bytes: Vec<u8> = "Event[3]:\r\n  Log Name: System\r\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let d = decode_text(&bytes);
+        assert_eq!(d.encoding, TextEncoding::Utf16LeNoBom);
+        assert!(d.text.starts_with("Event[3]:"));
+    }
+
+    #[test]
+    fn odd_length_utf16_is_cut_with_a_replacement() {
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.extend("ab".encode_utf16().flat_map(u16::to_le_bytes));
+        bytes.push(b'c');
+        let d = decode_text(&bytes);
+        assert_eq!(d.text, "ab\u{FFFD}");
+        assert_eq!(d.replaced, 1);
+    }
+
+    #[test]
+    fn utf8_with_bom_and_accents() {
+        let d = decode_text("\u{FEFF}SERVICE RÉSEAU".as_bytes());
+        assert_eq!(d.encoding, TextEncoding::Utf8Bom);
+        assert_eq!(d.text, "SERVICE RÉSEAU");
+    }
+
+    #[test]
+    fn utf8_cut_inside_a_character_stays_utf8() {
+        let bytes = "Ereignis-ID: 1058 – Zugriff verweigert ö".as_bytes();
+        let cut = bytes.get(..bytes.len() - 1).unwrap();
+        let d = decode_text(cut);
+        assert_eq!(d.encoding, TextEncoding::Utf8);
+        assert!(d.text.ends_with('\u{FFFD}'));
+        assert_eq!(d.replaced, 1);
+    }
+}

@@ -1,0 +1,286 @@
+//! PowerShell's `Format-List` of `Get-WinEvent` (`TimeCreated`, `ProviderName`, `Id`,
+//! `Message`; all properties with `Format-List *`) or `Get-EventLog` (`Index`, `EntryType`,
+//! `Source`, `EventID`/`InstanceId` …) objects. Records are separated by empty lines; each
+//! line is `Name<padding>: value`, and a long or multi-line value continues on lines
+//! indented to the value column. Property names are .NET names, never localised.
+
+use super::datetime::{DateOrder, parse_time};
+use super::limits::{MAX_EVENT_BYTES, cap_field};
+use super::normalise::{is_sid, parse_event_id, parse_level, value};
+use super::report::{Dialect, IssueKind, IssueLocation};
+use super::text::{Line, LineIndex};
+use super::{Format, Output};
+use crate::event::{Event, Location, Origin};
+
+/// Property names that mark an event record.
+const EVENT_PROPERTIES: [&str; 8] = [
+    "ProviderName",
+    "Id",
+    "TimeCreated",
+    "LevelDisplayName",
+    "EventID",
+    "InstanceId",
+    "EntryType",
+    "TimeGenerated",
+];
+
+/// `Name   : value` → (name, value, value column). Names are .NET identifiers.
+fn split_property(line: &str) -> Option<(&str, &str, usize)> {
+    let colon = line.find(" :")?;
+    let name = line.get(..colon)?.trim_end();
+    let name_ok = !name.is_empty()
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let after = line.get(colon + 2..)?;
+    if !name_ok || !(after.is_empty() || after.starts_with(' ')) {
+        return None;
+    }
+    let value_col = colon + 3;
+    Some((name, after.strip_prefix(' ').unwrap_or(after), value_col))
+}
+
+pub(crate) fn looks_like(lines: &[Line<'_>]) -> bool {
+    let hits = lines
+        .iter()
+        .take(400)
+        .filter_map(|l| split_property(&l.text))
+        .filter(|(name, _, _)| EVENT_PROPERTIES.contains(name))
+        .count();
+    hits >= 2
+}
+
+/// One record's properties, in order, with the line each starts on.
+#[derive(Debug, Default)]
+struct Record {
+    line: u32,
+    start: usize,
+    props: Vec<(String, String, u32)>,
+    bytes: usize,
+}
+
+impl Record {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.props
+            .iter()
+            .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v, _)| v.as_str())
+    }
+}
+
+fn records<'a>(lines: &'a [Line<'a>]) -> impl Iterator<Item = Record> + 'a {
+    let mut i = 0usize;
+    std::iter::from_fn(move || {
+        let mut rec = Record::default();
+        let mut value_col = 0usize;
+        while let Some(line) = lines.get(i) {
+            i += 1;
+            let text: &str = &line.text;
+            if text.is_empty() {
+                if rec.props.is_empty() {
+                    continue;
+                }
+                break;
+            }
+            rec.bytes += text.len() + 1;
+            match split_property(text) {
+                Some((name, value, col))
+                    if rec.props.is_empty() || col == value_col || !text.starts_with(' ') =>
+                {
+                    if rec.props.is_empty() {
+                        rec.line = line.no;
+                        rec.start = line.start;
+                    }
+                    value_col = col;
+                    if rec.bytes <= MAX_EVENT_BYTES {
+                        rec.props
+                            .push((name.to_owned(), value.trim_end().to_owned(), line.no));
+                    }
+                }
+                _ => {
+                    let continuation = text.starts_with(' ') || text.starts_with('\t');
+                    match rec.props.last_mut() {
+                        Some((_, value, _)) if continuation && rec.bytes <= MAX_EVENT_BYTES => {
+                            value.push('\n');
+                            value.push_str(
+                                text.get(value_col.min(leading_spaces(text))..)
+                                    .unwrap_or(text)
+                                    .trim_end(),
+                            );
+                        }
+                        Some(_) => {}
+                        // Text before any record: not part of the list.
+                        None => rec.bytes = 0,
+                    }
+                }
+            }
+        }
+        (!rec.props.is_empty()).then_some(rec)
+    })
+}
+
+fn leading_spaces(s: &str) -> usize {
+    s.len() - s.trim_start_matches([' ', '\t']).len()
+}
+
+pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) {
+    let order = DateOrder::decide(
+        records(lines)
+            .filter_map(|r| {
+                r.get("TimeCreated")
+                    .or_else(|| r.get("TimeGenerated"))
+                    .map(str::to_owned)
+            })
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str),
+    );
+    let mut dialect = None;
+    let mut local = 0u64;
+    for rec in records(lines) {
+        if out.tick(index.byte_progress(rec.start)).is_break() {
+            return;
+        }
+        let at = Some(IssueLocation::Line { line: rec.line });
+        let is_event = rec
+            .props
+            .iter()
+            .any(|(n, _, _)| EVENT_PROPERTIES.contains(&n.as_str()));
+        if !is_event {
+            continue;
+        }
+        if rec.bytes > MAX_EVENT_BYTES {
+            out.skip();
+            out.report.error(
+                IssueKind::Limit,
+                at,
+                format!(
+                    "this record is {} bytes, over the {} KiB cap on one event; it was skipped",
+                    rec.bytes,
+                    MAX_EVENT_BYTES / 1024
+                ),
+            );
+            continue;
+        }
+        let event_log = rec.get("EntryType").is_some() || rec.get("TimeGenerated").is_some();
+        dialect.get_or_insert(if event_log {
+            Dialect::EventLogFormatList
+        } else {
+            Dialect::FormatList
+        });
+        match record_event(&rec, order, out.input_name()) {
+            Ok(event) => {
+                local += u64::from(event.time_is_local);
+                out.emit(event);
+            }
+            Err(why) => {
+                out.skip();
+                out.report.error(
+                    IssueKind::IncompleteEvent,
+                    at,
+                    format!("this record was skipped: {why}"),
+                );
+            }
+        }
+    }
+    if let Some(d) = dialect {
+        out.report.format = Some(Format::FormatList);
+        out.report.dialect = Some(d);
+    }
+    if local > 0 {
+        out.report.warning(
+            IssueKind::AmbiguousTime,
+            None,
+            format!(
+                "{local} events show local time without a time zone; it was read as UTC, so \
+                 times may be off by the VM's UTC offset"
+            ),
+        );
+    }
+}
+
+fn record_event(rec: &Record, order: DateOrder, input: &str) -> Result<Event, String> {
+    let provider = rec
+        .get("ProviderName")
+        .or_else(|| rec.get("Source"))
+        .and_then(value)
+        .map(|p| p.replace('\n', ""))
+        .ok_or("it has no ProviderName (or Source)")?;
+    let raw_id = rec
+        .get("Id")
+        .or_else(|| rec.get("EventID"))
+        .or_else(|| rec.get("InstanceId"))
+        .ok_or("it has no Id (or EventID)")?;
+    let id = parse_event_id(raw_id).ok_or_else(|| format!("Id {raw_id:?} is not a number"))?;
+    let origin = Origin {
+        input: input.to_owned(),
+        location: Location::Line { line: rec.line },
+    };
+    let mut event = Event::new(provider, id.id, origin);
+    event.qualifiers = rec
+        .get("Qualifiers")
+        .and_then(|q| q.trim().parse::<u16>().ok())
+        .or(id.qualifiers)
+        .or_else(|| {
+            // Get-EventLog: InstanceId carries the qualifiers when EventID is shown apart.
+            rec.get("InstanceId")
+                .and_then(parse_event_id)
+                .filter(|i| i.id == id.id)
+                .and_then(|i| i.qualifiers)
+        });
+    if let Some(t) = rec
+        .get("TimeCreated")
+        .or_else(|| rec.get("TimeGenerated"))
+        .and_then(|t| parse_time(t, order))
+    {
+        event.time_created = Some(t.ts);
+        event.time_is_local = t.local;
+    }
+    event.level = rec
+        .get("Level")
+        .and_then(parse_level)
+        .or_else(|| rec.get("LevelDisplayName").and_then(parse_level))
+        .or_else(|| rec.get("EntryType").and_then(parse_level));
+    event.record_id = rec
+        .get("RecordId")
+        .or_else(|| rec.get("Index"))
+        .and_then(|r| r.trim().parse().ok());
+    event.channel = rec.get("LogName").and_then(value);
+    event.computer = rec.get("MachineName").and_then(value);
+    if let Some(user) = rec
+        .get("UserId")
+        .or_else(|| rec.get("UserName"))
+        .and_then(value)
+    {
+        if is_sid(&user) {
+            event.user_sid = Some(user);
+        } else {
+            event.user_name = Some(user);
+        }
+    }
+    if let Some(mut m) = rec
+        .get("Message")
+        .map(|m| m.trim().to_owned())
+        .filter(|m| !m.is_empty())
+    {
+        cap_field(&mut m);
+        event.message = Some(m);
+    }
+    Ok(event)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_padded_properties() {
+        assert_eq!(
+            split_property("Id           : 1058"),
+            Some(("Id", "1058", 15))
+        );
+        assert_eq!(split_property("Message      : "), Some(("Message", "", 15)));
+        assert_eq!(split_property("Message      :"), Some(("Message", "", 15)));
+        assert_eq!(split_property("Log Name: System"), None);
+        assert_eq!(split_property("               continued: text"), None);
+    }
+}

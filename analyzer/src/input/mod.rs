@@ -1,0 +1,303 @@
+//! Reading every log export an admin may have into [`Event`]s.
+//!
+//! Formats are recognised by content, never by file name: binary `.evtx`, `wevtutil` text
+//! (and Event Viewer's and the article's label layouts, in any language), `wevtutil` /
+//! Event Viewer XML, Event Viewer CSV / tab-delimited text, PowerShell `Export-Csv`, and
+//! `Format-List`. Events are pushed to an [`EventSink`] as they are read, so memory stays
+//! bounded whatever the input's size; a progress callback sees bytes done and may cancel.
+//!
+//! Nothing here fails as a whole: a damaged or foreign input yields every event that can be
+//! read plus an [`InputReport`] that says what was skipped, where, and why.
+
+mod csv;
+mod datetime;
+mod decode;
+mod evtx;
+mod format_list;
+mod labels;
+mod limits;
+mod normalise;
+mod report;
+mod sniff;
+mod text;
+mod wevtutil_text;
+mod xml;
+
+use std::io::{Read, Seek, SeekFrom};
+use std::ops::ControlFlow;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::Event;
+
+pub use decode::decode_text;
+pub use limits::{MAX_EVENT_BYTES, MAX_FIELD_CHARS, MAX_TEXT_INPUT_BYTES, MAX_XML_DEPTH};
+pub use report::{
+    Attempt, Dialect, EvtxSummary, InputIssue, InputReport, IssueKind, IssueLocation, MAX_ISSUES,
+    Severity, TextEncoding,
+};
+
+/// The export formats, as named in `fixer diagnose --json` (`inputs[].format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// Binary `.evtx`.
+    Evtx,
+    /// `wevtutil qe /f:text`, Event Viewer's details as text, the article's layout.
+    WevtutilText,
+    /// `wevtutil /f:xml`, `/f:RenderedXml`, Event Viewer's saved XML.
+    Xml,
+    /// Event Viewer CSV or tab-delimited text, PowerShell `Export-Csv`.
+    Csv,
+    /// PowerShell `Format-List`.
+    FormatList,
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Format::Evtx => "evtx",
+            Format::WevtutilText => "wevtutil-text",
+            Format::Xml => "xml",
+            Format::Csv => "csv",
+            Format::FormatList => "format-list",
+        })
+    }
+}
+
+/// Receives events as they are read (push model: nothing is collected unless the sink does).
+pub trait EventSink {
+    fn event(&mut self, event: Event);
+}
+
+impl EventSink for Vec<Event> {
+    fn event(&mut self, event: Event) {
+        self.push(event);
+    }
+}
+
+/// A sink that calls a closure for each event.
+#[derive(Debug)]
+pub struct FnSink<F>(pub F);
+
+impl<F: FnMut(Event)> EventSink for FnSink<F> {
+    fn event(&mut self, event: Event) {
+        (self.0)(event);
+    }
+}
+
+/// How far a read has got. `bytes_done` only grows and ends equal to `bytes_total` unless
+/// the read was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub events: u64,
+}
+
+/// A progress callback that never cancels.
+pub fn no_progress(_: Progress) -> ControlFlow<()> {
+    ControlFlow::Continue(())
+}
+
+/// Reads one input held in memory: any supported format.
+pub fn read_bytes(
+    name: &str,
+    bytes: &[u8],
+    sink: &mut dyn EventSink,
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+) -> InputReport {
+    let len = bytes.len() as u64;
+    let mut out = Output::new(name, len, sink, progress);
+    if evtx::looks_like_evtx(bytes) {
+        evtx::read(std::io::Cursor::new(bytes), len, &mut out);
+    } else {
+        read_text_bytes(bytes, &mut out);
+    }
+    out.finish()
+}
+
+/// Reads one input from a seekable source of `len` bytes (a file, or in the browser a
+/// `Blob` read slice by slice). `.evtx` is read one 64 KiB chunk at a time, so memory stays
+/// bounded whatever the file's size; text formats are read whole, up to
+/// [`MAX_TEXT_INPUT_BYTES`].
+pub fn read_seekable<R: Read + Seek>(
+    name: &str,
+    mut reader: R,
+    len: u64,
+    sink: &mut dyn EventSink,
+    progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+) -> InputReport {
+    let mut out = Output::new(name, len, sink, progress);
+    let mut head = [0u8; evtx::SNIFF_BYTES];
+    let head_len = read_up_to(&mut reader, &mut head).unwrap_or(0);
+    let head = head.get(..head_len).unwrap_or_default();
+    if evtx::looks_like_evtx(head) {
+        evtx::read(reader, len, &mut out);
+        return out.finish();
+    }
+    if len > MAX_TEXT_INPUT_BYTES as u64 {
+        out.report.error(
+            IssueKind::Limit,
+            None,
+            format!(
+                "this text export is {len} bytes, over the {} MiB cap on text inputs; export \
+                 fewer events (wevtutil /c:<count>, or a time filter) or save the log as .evtx",
+                MAX_TEXT_INPUT_BYTES / (1024 * 1024)
+            ),
+        );
+        out.report.tried.push(Attempt {
+            format: Format::WevtutilText,
+            why_not: "too large to read as text".to_owned(),
+        });
+        return out.finish();
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).min(MAX_TEXT_INPUT_BYTES));
+    let read = reader.seek(SeekFrom::Start(0)).and_then(|_| {
+        reader
+            .take(MAX_TEXT_INPUT_BYTES as u64)
+            .read_to_end(&mut bytes)
+    });
+    if let Err(e) = read {
+        out.report.error(
+            IssueKind::Truncated,
+            Some(IssueLocation::Byte {
+                offset: bytes.len() as u64,
+            }),
+            format!("reading the input failed after {} bytes: {e}", bytes.len()),
+        );
+        out.report.truncated = true;
+    }
+    read_text_bytes(&bytes, &mut out);
+    out.finish()
+}
+
+fn read_up_to<R: Read>(reader: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while let Some(rest) = buf.get_mut(filled..) {
+        if rest.is_empty() {
+            break;
+        }
+        match reader.read(rest)? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+fn read_text_bytes(bytes: &[u8], out: &mut Output<'_>) {
+    out.report.sha256 = report::sha256_hex(bytes);
+    let decoded = decode::decode_text(bytes);
+    out.report.encoding = Some(decoded.encoding);
+    if decoded.replaced > 0 {
+        out.report.warning(
+            IssueKind::Encoding,
+            decoded
+                .first_bad_byte
+                .map(|offset| IssueLocation::Byte { offset }),
+            format!(
+                "{} bytes are not valid {:?} text and were replaced with U+FFFD; if names look \
+                 wrong, export again as UTF-8 (PowerShell: Out-File -Encoding utf8)",
+                decoded.replaced, decoded.encoding
+            ),
+        );
+    }
+    sniff::read_text(&decoded.text, out);
+}
+
+/// Where a parser's results go: the sink, the report, and the progress callback.
+pub(crate) struct Output<'a> {
+    pub(crate) report: InputReport,
+    sink: &'a mut dyn EventSink,
+    progress: &'a mut dyn FnMut(Progress) -> ControlFlow<()>,
+}
+
+impl<'a> Output<'a> {
+    fn new(
+        name: &str,
+        len: u64,
+        sink: &'a mut dyn EventSink,
+        progress: &'a mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> Output<'a> {
+        Output {
+            report: InputReport::new(name, len),
+            sink,
+            progress,
+        }
+    }
+
+    pub(crate) fn input_name(&self) -> &str {
+        &self.report.name
+    }
+
+    pub(crate) fn emit(&mut self, event: Event) {
+        self.report.events += 1;
+        self.sink.event(event);
+    }
+
+    pub(crate) fn skip(&mut self) {
+        self.report.skipped += 1;
+    }
+
+    /// Reports progress; `Break` means the caller cancelled (recorded in the report).
+    pub(crate) fn tick(&mut self, bytes_done: u64) -> ControlFlow<()> {
+        let p = Progress {
+            bytes_done: bytes_done.min(self.report.bytes),
+            bytes_total: self.report.bytes,
+            events: self.report.events,
+        };
+        let flow = (self.progress)(p);
+        if flow.is_break() && !self.report.cancelled {
+            self.report.cancelled = true;
+            self.report.info(
+                IssueKind::Cancelled,
+                Some(IssueLocation::Byte {
+                    offset: p.bytes_done,
+                }),
+                format!(
+                    "reading was cancelled after {} of {} bytes",
+                    p.bytes_done, p.bytes_total
+                ),
+            );
+        }
+        flow
+    }
+
+    fn finish(mut self) -> InputReport {
+        if self.report.cancelled {
+            self.report.sha256.clear();
+        } else {
+            let total = self.report.bytes;
+            let _ = self.tick(total);
+        }
+        if self.report.format.is_none() && !self.report.cancelled {
+            self.report.push(InputIssue {
+                severity: Severity::Error,
+                kind: IssueKind::Unrecognised,
+                at: None,
+                message: unrecognised_message(&self.report),
+            });
+        }
+        self.report
+    }
+}
+
+fn unrecognised_message(report: &InputReport) -> String {
+    let mut msg = "this is not an event log export I can read".to_owned();
+    if !report.tried.is_empty() {
+        msg.push_str(" (tried: ");
+        let tried: Vec<String> = report
+            .tried
+            .iter()
+            .map(|a| format!("{} — {}", a.format, a.why_not))
+            .collect();
+        msg.push_str(&tried.join("; "));
+        msg.push(')');
+    }
+    msg.push_str(
+        "; export the log as .evtx (wevtutil epl System System.evtx), or as text with \
+         wevtutil qe System /f:text",
+    );
+    msg
+}

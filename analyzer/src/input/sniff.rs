@@ -1,0 +1,86 @@
+//! Which text format an input is, from its content: features first (an `Event[N]:` header,
+//! an `<Event` element, a CSV header row, `Name : value` property lists), then each
+//! parser in turn until one reads something. What was tried is kept for the report.
+
+use super::report::{Attempt, InputReport};
+use super::text::{LineIndex, clean_lines};
+use super::{Format, Output, csv, format_list, wevtutil_text, xml};
+
+pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
+    let index = LineIndex::new(text, out.report.bytes);
+    let lines = clean_lines(text);
+    for format in candidates(text, &lines) {
+        let before = out.report.clone();
+        match format {
+            Format::WevtutilText => wevtutil_text::read(&lines, &index, out),
+            Format::Xml => xml::read(text, &index, out),
+            Format::Csv => csv::read(&lines, &index, out),
+            Format::FormatList => format_list::read(&lines, &index, out),
+            Format::Evtx => continue,
+        }
+        if out.report.cancelled || out.report.events > 0 || out.report.skipped > 0 {
+            return;
+        }
+        restore(out, before, format);
+    }
+}
+
+/// Undoes an attempt that found nothing, remembering that it was tried.
+fn restore(out: &mut Output<'_>, before: InputReport, format: Format) {
+    let why_not = why_not(format).to_owned();
+    out.report = before;
+    out.report.tried.push(Attempt { format, why_not });
+}
+
+fn why_not(format: Format) -> &'static str {
+    match format {
+        Format::WevtutilText => "no Event[N]: blocks or labelled event fields (Source, Event ID …)",
+        Format::Xml => "no <Event> element with a <System> part",
+        Format::Csv => "no header row with event columns and rows below it",
+        Format::FormatList => "no `Name : value` records with Id and ProviderName (or Source)",
+        Format::Evtx => "no ElfFile signature",
+    }
+}
+
+/// Formats to try, most likely first; every text format is tried in the end.
+fn candidates(text: &str, lines: &[super::text::Line<'_>]) -> Vec<Format> {
+    let first = lines
+        .iter()
+        .map(|l| l.text.trim())
+        .find(|t| !t.is_empty())
+        .unwrap_or_default();
+    let mut order = Vec::with_capacity(4);
+    if first.starts_with('<') && xml::looks_like_event_xml(text) {
+        order.push(Format::Xml);
+    }
+    if csv::looks_like(lines) {
+        order.push(Format::Csv);
+    }
+    if format_list::looks_like(lines) {
+        order.push(Format::FormatList);
+    }
+    if wevtutil_text::looks_like(lines) {
+        order.push(Format::WevtutilText);
+    }
+    if xml::looks_like_event_xml(text) {
+        order.push(Format::Xml);
+    }
+    for f in [
+        Format::WevtutilText,
+        Format::Xml,
+        Format::Csv,
+        Format::FormatList,
+    ] {
+        if !order.contains(&f) {
+            order.push(f);
+        }
+    }
+    order.dedup();
+    let mut seen = Vec::new();
+    order.retain(|f| {
+        let new = !seen.contains(f);
+        seen.push(*f);
+        new
+    });
+    order
+}

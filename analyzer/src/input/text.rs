@@ -1,0 +1,223 @@
+//! Decoded text as the text parsers see it: numbered lines, cleaned of what consoles add
+//! (CR, terminal escape sequences, Serial Console's wrapping at a fixed width), and a map
+//! from text positions back to lines and to input bytes for progress.
+
+use std::borrow::Cow;
+
+/// Maps byte offsets of the decoded text to 1-based lines and to progress in input bytes.
+#[derive(Debug)]
+pub(crate) struct LineIndex {
+    starts: Vec<usize>,
+    text_len: usize,
+    input_bytes: u64,
+}
+
+impl LineIndex {
+    pub(crate) fn new(text: &str, input_bytes: u64) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex {
+            starts,
+            text_len: text.len(),
+            input_bytes,
+        }
+    }
+
+    /// The 1-based line holding byte `offset`.
+    pub(crate) fn line_of(&self, offset: usize) -> u32 {
+        let line = match self.starts.binary_search(&offset) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        };
+        u32::try_from(line).unwrap_or(u32::MAX)
+    }
+
+    /// How many input bytes lie before text offset `offset` (proportional: the text may be
+    /// UTF-16 or a code page underneath).
+    pub(crate) fn byte_progress(&self, offset: usize) -> u64 {
+        if self.text_len == 0 {
+            return self.input_bytes;
+        }
+        let done = (offset.min(self.text_len) as u128) * u128::from(self.input_bytes);
+        u64::try_from(done / self.text_len as u128).unwrap_or(self.input_bytes)
+    }
+}
+
+/// One cleaned line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Line<'a> {
+    /// 1-based number of the (first) input line it came from.
+    pub no: u32,
+    /// Byte offset of its start in the decoded text.
+    pub start: usize,
+    pub text: Cow<'a, str>,
+}
+
+/// Splits `text` into cleaned lines: no CR, no terminal escapes or control characters, and
+/// lines a console wrapped at its width joined back together.
+pub(crate) fn clean_lines(text: &str) -> Vec<Line<'_>> {
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    let mut start = 0usize;
+    for (i, raw) in text.split('\n').enumerate() {
+        let no = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        lines.push(Line {
+            no,
+            start,
+            text: clean(raw),
+        });
+        start += raw.len() + 1;
+    }
+    if let Some(width) = wrap_width(&lines) {
+        lines = unwrap(lines, width);
+    }
+    lines
+}
+
+fn clean(raw: &str) -> Cow<'_, str> {
+    let trimmed = raw.trim_end_matches(['\r', '\n']);
+    let needs = trimmed.chars().any(|c| c.is_control() && c != '\t');
+    if !needs {
+        return Cow::Borrowed(trimmed);
+    }
+    let mut out = String::with_capacity(trimmed.len());
+    let mut chars = trimmed.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.peek() {
+                // CSI: ESC [ params… final byte in @..~
+                Some('[') => {
+                    chars.next();
+                    for n in chars.by_ref() {
+                        if ('@'..='~').contains(&n) {
+                            break;
+                        }
+                    }
+                }
+                // OSC: ESC ] … BEL (or ESC \)
+                Some(']') => {
+                    for n in chars.by_ref() {
+                        if n == '\u{7}' || n == '\u{1b}' {
+                            break;
+                        }
+                    }
+                }
+                _ => {
+                    chars.next();
+                }
+            },
+            '\t' => out.push('\t'),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A console that wraps at `w` columns leaves many lines exactly `w` characters long and
+/// none longer. Returns `w` when the text shows that signature.
+fn wrap_width(lines: &[Line<'_>]) -> Option<usize> {
+    let lengths: Vec<usize> = lines.iter().map(|l| l.text.chars().count()).collect();
+    let max = *lengths.iter().max()?;
+    if !(60..=512).contains(&max) {
+        return None;
+    }
+    let at_max = lengths.iter().filter(|&&n| n == max).count();
+    // Two full-width lines could be chance; wrapped output has them in runs or in numbers.
+    (at_max >= 3 || (at_max >= 2 && lengths.windows(2).any(|w| w == [max, max]))).then_some(max)
+}
+
+fn unwrap(lines: Vec<Line<'_>>, width: usize) -> Vec<Line<'_>> {
+    let mut out: Vec<Line<'_>> = Vec::with_capacity(lines.len());
+    let mut joining = false;
+    for line in lines {
+        let full = line.text.chars().count() == width;
+        match out.last_mut() {
+            Some(prev) if joining && !line.text.is_empty() && !starts_structure(&line.text) => {
+                let mut joined = prev.text.clone().into_owned();
+                joined.push_str(&line.text);
+                prev.text = Cow::Owned(joined);
+            }
+            _ => out.push(line),
+        }
+        joining = full;
+    }
+    out
+}
+
+/// A line that cannot be the continuation of a wrapped one: an event block's header.
+fn starts_structure(line: &str) -> bool {
+    block_header_number(line).is_some()
+}
+
+/// `Event[12]:` (or a localised word before the brackets) → 12.
+pub(crate) fn block_header_number(line: &str) -> Option<u64> {
+    let t = line.trim_end();
+    let body = t.strip_suffix(':')?;
+    let open = body.rfind('[')?;
+    let word = body.get(..open)?;
+    let number = body.get(open + 1..)?.strip_suffix(']')?;
+    let word_ok = !word.is_empty()
+        && !word.starts_with(char::is_whitespace)
+        && word.chars().count() <= 24
+        && word.chars().all(char::is_alphabetic);
+    (word_ok && !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| number.parse().ok())
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_cr_and_escapes() {
+        let lines = clean_lines("Event[0]:\r\n  \u{1b}[1mLog Name\u{1b}[0m: System\r\n");
+        assert_eq!(lines[0].text, "Event[0]:");
+        assert_eq!(lines[1].text, "  Log Name: System");
+        assert_eq!(lines[1].no, 2);
+    }
+
+    #[test]
+    fn rejoins_lines_wrapped_at_80_columns() {
+        let long = format!("  Computer: {}", "a".repeat(100));
+        let (first, second) = long.split_at(80);
+        let filler = "x".repeat(80);
+        let text = format!("{filler}\n{filler}\ny\nEvent[0]:\n{first}\n{second}\n  Description:\n");
+        let lines = clean_lines(&text);
+        let joined = lines
+            .iter()
+            .find(|l| l.text.starts_with("  Computer"))
+            .unwrap();
+        assert_eq!(joined.text, long);
+        assert_eq!(joined.no, 5);
+    }
+
+    #[test]
+    fn does_not_join_short_text() {
+        let lines = clean_lines("a\nb\n");
+        assert_eq!(lines.len(), 3);
+    }
+
+    #[test]
+    fn block_headers_in_any_language() {
+        assert_eq!(block_header_number("Event[0]:"), Some(0));
+        assert_eq!(block_header_number("Ereignis[12]:"), Some(12));
+        assert_eq!(block_header_number("  Event[0]:"), None);
+        assert_eq!(block_header_number("Event[x]:"), None);
+        assert_eq!(block_header_number("Event[0]: foo"), None);
+    }
+
+    #[test]
+    fn line_index_maps_offsets() {
+        let idx = LineIndex::new("a\nbc\n", 10);
+        assert_eq!(idx.line_of(0), 1);
+        assert_eq!(idx.line_of(2), 2);
+        assert_eq!(idx.line_of(5), 3);
+        assert_eq!(idx.byte_progress(5), 10);
+    }
+}
