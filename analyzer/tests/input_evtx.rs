@@ -1,6 +1,12 @@
 //! `.evtx` on the real corpus (tests/fixtures/corpus, from the `evtx` crate's samples):
 //! event counts equal the `evtx` crate's own (`evtx_dump`), damaged files yield their
 //! readable records plus a report of what was skipped and why. Runs natively and on wasm32.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;

@@ -1,8 +1,17 @@
 //! Test support: fixture paths and builders shared by the crates' tests.
+//!
+//! - [`evtx_writer`]: builds valid `.evtx` files from events (`EvtxWriter`), and buries test
+//!   events among thousands of real ordinary ones (`bury`).
+//! - [`seed`]: the seed article's events, per scenario.
+//! - [`samples`]: the page's sample logs (deterministic generator).
 
+pub mod evtx_writer;
 pub mod samples;
+pub mod seed;
 
 use std::path::PathBuf;
+
+pub use evtx_writer::{DataLayout, EvtxWriter, Record, bury, event};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
