@@ -39,10 +39,12 @@ impl Draft {
             qualifiers: self.qualifiers,
             level: Some(self.level),
             time_created: Some(time),
+            time_is_local: false,
             record_id: Some(record),
             channel: Some(self.channel.to_string()),
             computer: Some(computer.to_string()),
             user_sid: self.user.map(str::to_string),
+            user_name: None,
             data: self.data,
             message: Some(self.message),
             origin: Origin {
