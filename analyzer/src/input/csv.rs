@@ -7,7 +7,7 @@
 //! Unknown headers are read by position in Event Viewer's fixed column order, after
 //! checking each column's shape (the event ID column holds numbers).
 
-use super::datetime::{DateOrder, parse_time};
+use super::datetime::{DateOrder, is_ambiguous, parse_time};
 use super::labels::{Field, field_for_label};
 use super::limits::{MAX_EVENT_BYTES, cap_field};
 use super::normalise::{is_sid, parse_event_id, parse_level, value};
@@ -291,15 +291,12 @@ pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) 
     };
     let dialect = dialect(&columns, typed.as_deref(), delimiter);
     let time_col = columns.iter().position(|r| *r == Role::Time);
-    let order = DateOrder::decide(
-        records(body, delimiter)
-            .skip(1)
-            .filter_map(|r| time_col.and_then(|c| r.fields.get(c).cloned()))
-            .collect::<Vec<_>>()
-            .iter()
-            .map(String::as_str),
-    );
-    if order == DateOrder::Unknown && time_col.is_some() {
+    let times: Vec<String> = records(body, delimiter)
+        .skip(1)
+        .filter_map(|r| time_col.and_then(|c| r.fields.get(c).cloned()))
+        .collect();
+    let order = DateOrder::decide(times.iter().map(String::as_str));
+    if order == DateOrder::Unknown && times.iter().any(|t| is_ambiguous(t)) {
         out.report.info(
             IssueKind::AmbiguousTime,
             None,
@@ -310,11 +307,10 @@ pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) 
     }
     out.report.format = Some(Format::Csv);
     out.report.dialect = Some(dialect);
-    let positional = columns.len() > header.fields.len()
-        || header
-            .fields
-            .iter()
-            .any(|h| role_for_header(h).is_none() && !h.trim().is_empty());
+    let positional = header
+        .fields
+        .iter()
+        .any(|h| role_for_header(h).is_none() && !h.trim().is_empty());
     if positional && dialect != Dialect::ExportCsv && dialect != Dialect::EventLogExportCsv {
         out.report.info(
             IssueKind::PositionalFields,
@@ -387,16 +383,18 @@ pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) 
 /// the data (the event ID column must hold numbers).
 fn columns(headers: &[String], body: &[Line<'_>], delimiter: char) -> Option<Vec<Role>> {
     let named: Vec<Option<Role>> = headers.iter().map(|h| role_for_header(h)).collect();
+    // Event Viewer's five columns (a sixth, the description, has no header): known by
+    // their English names, or by position and shape in other languages.
+    let level_first = matches!(named.first(), Some(Some(Role::Level | Role::LevelName)));
+    let id_fourth = matches!(named.get(3), Some(Some(Role::EventId)));
+    if (5..=6).contains(&headers.len()) && level_first && id_fourth {
+        return Some(EVENT_VIEWER_COLUMNS.to_vec());
+    }
     let has = |role: Role| named.contains(&Some(role));
     if (has(Role::Provider) && (has(Role::EventId) || has(Role::InstanceId)))
         || named.iter().filter(|r| r.is_some()).count() >= 4
     {
-        let mut roles: Vec<Role> = named.iter().map(|r| r.unwrap_or(Role::Other)).collect();
-        // Event Viewer leaves its description column without a header.
-        if headers.len() == 5 && roles.first() == Some(&Role::LevelName) {
-            roles.push(Role::Message);
-        }
-        return Some(roles);
+        return Some(named.iter().map(|r| r.unwrap_or(Role::Other)).collect());
     }
     if !(5..=6).contains(&headers.len()) {
         return None;
@@ -413,7 +411,7 @@ fn dialect(columns: &[Role], typed: Option<&str>, delimiter: char) -> Dialect {
     let event_log = typed.is_some_and(|t| t.contains("EventLogEntry"));
     if event_log || (columns.contains(&Role::InstanceId) && !columns.contains(&Role::Qualifiers)) {
         Dialect::EventLogExportCsv
-    } else if typed.is_some() || columns.first() != Some(&Role::LevelName) {
+    } else if typed.is_some() || columns != EVENT_VIEWER_COLUMNS {
         Dialect::ExportCsv
     } else if delimiter == '\t' {
         Dialect::EventViewerTabs
@@ -454,7 +452,14 @@ fn row_event(
     let mut event = Event::new(provider, id.id, origin);
     event.qualifiers = get(Role::Qualifiers)
         .and_then(|q| q.trim().parse::<u16>().ok())
-        .or(id.qualifiers);
+        .or(id.qualifiers)
+        .or_else(|| {
+            // Get-EventLog: the 32-bit InstanceId carries the qualifiers EventID drops.
+            get(Role::InstanceId)
+                .and_then(parse_event_id)
+                .filter(|i| i.id == id.id)
+                .and_then(|i| i.qualifiers)
+        });
     if let Some(t) = get(Role::Time).and_then(|t| parse_time(t, order)) {
         event.time_created = Some(t.ts);
         event.time_is_local = t.local;

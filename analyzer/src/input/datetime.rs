@@ -29,7 +29,10 @@ impl DateOrder {
     pub(crate) fn decide<'a>(samples: impl IntoIterator<Item = &'a str>) -> DateOrder {
         let (mut day_first, mut month_first) = (false, false);
         for s in samples {
-            if let Some((a, b, _)) = numeric_date(s.split_whitespace().next().unwrap_or_default()) {
+            // Year-first dates (2018-09-05) say nothing about the others.
+            if let Some((a, b, _)) = numeric_date(s.split_whitespace().next().unwrap_or_default())
+                .filter(|(a, _, _)| *a <= 31)
+            {
                 day_first |= a > 12 && b <= 12;
                 month_first |= b > 12 && a <= 12;
             }
@@ -40,6 +43,16 @@ impl DateOrder {
             _ => DateOrder::Unknown,
         }
     }
+}
+
+/// Whether `s` is a date whose day and month could be swapped (`1/2/2020 10:00`): both
+/// numbers ≤ 12 and different, no AM/PM (the US culture's mark), no dots (the day-first
+/// cultures' separator).
+pub(crate) fn is_ambiguous(s: &str) -> bool {
+    let first = s.split_whitespace().next().unwrap_or_default();
+    numeric_date(first).is_some_and(|(a, b, _)| a <= 12 && b <= 12 && a != b)
+        && !has_meridiem(s)
+        && !first.contains('.')
 }
 
 /// Parses an exported time; `None` when it is not a time (placeholders included).
@@ -237,6 +250,15 @@ mod tests {
             DateOrder::decide(["1/2/2020", "2/3/2020"]),
             DateOrder::Unknown
         );
+    }
+
+    #[test]
+    fn ambiguity_needs_two_small_numbers_and_no_culture_mark() {
+        assert!(is_ambiguous("1/2/2020 10:00:00"));
+        assert!(!is_ambiguous("1/2/2020 10:00:00 AM"));
+        assert!(!is_ambiguous("01.02.2020 10:00:00"));
+        assert!(!is_ambiguous("13/2/2020 10:00:00"));
+        assert!(!is_ambiguous("2020-01-02T10:00:00"));
     }
 
     #[test]

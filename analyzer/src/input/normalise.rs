@@ -107,6 +107,22 @@ pub(crate) fn is_placeholder(s: &str) -> bool {
         || (t.len() > 2 && t.starts_with('*') && t.ends_with('*'))
 }
 
+/// A log name as a text export shows it → the channel. Event Viewer and the localised
+/// articles show a log's display name, which Windows translates; the channel the event was
+/// logged to is still `System` (or `Application`). Names seen in Microsoft's localised copies
+/// of the seed article (fr, nl, ru, hu, tr, ja) and a German copy ("Anwendung").
+pub(crate) fn channel(raw: &str) -> Option<String> {
+    let v = value(raw)?;
+    let canonical = match v.to_lowercase().as_str() {
+        "système" | "systeem" | "системы" | "rendszer" | "sistem" | "システム" => {
+            "System"
+        }
+        "anwendung" => "Application",
+        _ => return Some(v),
+    };
+    Some(canonical.to_owned())
+}
+
 /// Trimmed value, or `None` for a placeholder.
 pub(crate) fn value(s: &str) -> Option<String> {
     (!is_placeholder(s)).then(|| s.trim().to_owned())
@@ -164,6 +180,17 @@ mod tests {
         assert_eq!(parse_level("2"), Some(Level::Error));
         assert_eq!(parse_level("Avertissement"), Some(Level::Warning));
         assert_eq!(parse_level("Gibberish"), None);
+    }
+
+    #[test]
+    fn localised_log_names_become_channels() {
+        assert_eq!(channel("Système").as_deref(), Some("System"));
+        assert_eq!(channel("Anwendung").as_deref(), Some("Application"));
+        assert_eq!(
+            channel("Microsoft-Windows-TaskScheduler/Operational").as_deref(),
+            Some("Microsoft-Windows-TaskScheduler/Operational")
+        );
+        assert_eq!(channel("N/A"), None);
     }
 
     #[test]

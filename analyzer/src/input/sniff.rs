@@ -9,7 +9,7 @@ use super::{Format, Output, csv, format_list, wevtutil_text, xml};
 pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
     let index = LineIndex::new(text, out.report.bytes);
     let lines = clean_lines(text);
-    for format in candidates(text, &lines) {
+    for (format, detected) in candidates(text, &lines) {
         let before = out.report.clone();
         match format {
             Format::WevtutilText => wevtutil_text::read(&lines, &index, out),
@@ -18,7 +18,10 @@ pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
             Format::FormatList => format_list::read(&lines, &index, out),
             Format::Evtx => continue,
         }
-        if out.report.cancelled || out.report.events > 0 || out.report.skipped > 0 {
+        // A format recognised by its features owns the input even when nothing in it could
+        // be read (the report says why); one merely tried must read something.
+        let found = out.report.events > 0 || (detected && out.report.skipped > 0);
+        if out.report.cancelled || found {
             return;
         }
         restore(out, before, format);
@@ -42,8 +45,9 @@ fn why_not(format: Format) -> &'static str {
     }
 }
 
-/// Formats to try, most likely first; every text format is tried in the end.
-fn candidates(text: &str, lines: &[super::text::Line<'_>]) -> Vec<Format> {
+/// Formats to try, most likely first, and whether its features were seen; every text
+/// format is tried in the end.
+fn candidates(text: &str, lines: &[super::text::Line<'_>]) -> Vec<(Format, bool)> {
     let first = lines
         .iter()
         .map(|l| l.text.trim())
@@ -65,6 +69,13 @@ fn candidates(text: &str, lines: &[super::text::Line<'_>]) -> Vec<Format> {
     if xml::looks_like_event_xml(text) {
         order.push(Format::Xml);
     }
+    let mut seen = Vec::new();
+    order.retain(|f| {
+        let new = !seen.contains(f);
+        seen.push(*f);
+        new
+    });
+    let mut all: Vec<(Format, bool)> = order.iter().map(|f| (*f, true)).collect();
     for f in [
         Format::WevtutilText,
         Format::Xml,
@@ -72,15 +83,8 @@ fn candidates(text: &str, lines: &[super::text::Line<'_>]) -> Vec<Format> {
         Format::FormatList,
     ] {
         if !order.contains(&f) {
-            order.push(f);
+            all.push((f, false));
         }
     }
-    order.dedup();
-    let mut seen = Vec::new();
-    order.retain(|f| {
-        let new = !seen.contains(f);
-        seen.push(*f);
-        new
-    });
-    order
+    all
 }

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use super::datetime::{DateOrder, parse_time};
 use super::labels::{EVENT_VIEWER_ORDER, Field, WEVTUTIL_ORDER, field_for_label};
 use super::limits::{MAX_EVENT_BYTES, MAX_FIELD_CHARS, cap_field};
-use super::normalise::{is_placeholder, is_sid, parse_event_id, parse_level, value};
+use super::normalise::{channel, is_placeholder, is_sid, parse_event_id, parse_level, value};
 use super::report::{Dialect, IssueKind, IssueLocation};
 use super::text::{Line, LineIndex, block_header_number};
 use super::xml::event_from_xml;
@@ -52,8 +52,13 @@ fn strip_markup(line: &str) -> Stripped {
         s = rest;
         had_markup = true;
     }
-    let mut text = s.replace("**", "");
-    had_markup |= text.len() != s.len();
+    // Bold labels (`**Event ID:**`) start the line; `**` elsewhere is data ("Miami.****").
+    let mut text = if s.trim_start().starts_with("**") {
+        had_markup = true;
+        s.replacen("**", "", 2)
+    } else {
+        s.to_owned()
+    };
     if text.contains('&') {
         text = text.replace("&nbsp;", " ");
     }
@@ -77,7 +82,9 @@ fn strip_markup(line: &str) -> Stripped {
 }
 
 /// `Label: value` → (label, value). The label ends at the first colon followed by a space
-/// or the end of the line; it is short, starts with a letter and holds no markup.
+/// or the end of the line; it is short, starts with a letter and holds no markup. A known
+/// label may also be glued to its value (`Aufgabenkategorie:Integrität`, seen in a real
+/// German copy).
 fn split_field(line: &str) -> Option<(&str, &str)> {
     let indent = line.len() - line.trim_start().len();
     if indent > 8 {
@@ -85,8 +92,20 @@ fn split_field(line: &str) -> Option<(&str, &str)> {
     }
     let body = line.trim_start();
     let mut search = 0;
+    let mut first_colon = None;
     let colon = loop {
-        let at = search + body.get(search..)?.find(':')?;
+        let Some(at) = body
+            .get(search..)
+            .and_then(|b| b.find(':'))
+            .map(|i| search + i)
+        else {
+            // No colon before a space: a known label glued to its value, or nothing.
+            let at = first_colon?;
+            let label = body.get(..at)?;
+            field_for_label(label)?;
+            break at;
+        };
+        first_colon.get_or_insert(at);
         let next = body.get(at + 1..)?.chars().next();
         if next.is_none_or(char::is_whitespace) {
             break at;
@@ -122,7 +141,8 @@ pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) 
         .iter()
         .map(|l| {
             let s = strip_markup(&l.text);
-            had_markup |= s.had_markup;
+            // Only marked-up fields make the article's layout (a quoted note does not).
+            had_markup |= s.had_markup && split_field(&s.text).is_some();
             (l.no, l.start, s.text)
         })
         .collect();
@@ -386,6 +406,10 @@ fn collect_parts(block: &Block, layout: &[Field], blank_ends_description: bool) 
                 if blank_ends_description && trimmed.is_empty() && !parts.description.is_empty() {
                     break;
                 }
+                // The prompt of the next command pasted after this output.
+                if is_prompt(trimmed) {
+                    break;
+                }
                 if trimmed.starts_with("<Event") || trimmed.starts_with("<?xml") {
                     state = State::Xml;
                     parts.xml.push(text.clone());
@@ -579,7 +603,7 @@ fn read_block(
         stats.undated += 1;
     }
     event.level = fields.get(&Field::Level).and_then(|(v, _)| parse_level(v));
-    event.channel = fields.get(&Field::LogName).and_then(|(v, _)| value(v));
+    event.channel = fields.get(&Field::LogName).and_then(|(v, _)| channel(v));
     event.computer = fields.get(&Field::Computer).and_then(|(v, _)| value(v));
     if let Some(user) = fields.get(&Field::User).and_then(|(v, _)| value(v)) {
         if is_sid(&user) {
@@ -622,6 +646,11 @@ mod tests {
         assert_eq!(split_field("C:\\Windows> dir"), None);
         assert_eq!(split_field("10:00:00 AM"), None);
         assert_eq!(split_field("The relevant status code was: denied"), None);
+        assert_eq!(
+            split_field("Aufgabenkategorie:Integrität"),
+            Some(("Aufgabenkategorie", "Integrität"))
+        );
+        assert_eq!(split_field("UtcTime:2023"), None);
     }
 
     #[test]

@@ -104,6 +104,13 @@ pub(crate) fn read(text: &str, lines: &LineIndex, out: &mut Output<'_>) {
             ))
         };
         let consumed = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        // A syntax error where the text ends is the text ending inside the event.
+        let result = match result {
+            Err(EventXmlError::Syntax(_)) if rest.trim_end().len() <= consumed => {
+                Err(EventXmlError::Unterminated)
+            }
+            other => other,
+        };
         let end = start.saturating_add(consumed.max(1));
         if end - start > MAX_EVENT_BYTES {
             out.skip();
@@ -411,7 +418,7 @@ impl Builder {
         event.data = self.data;
         event.message = self
             .message
-            .map(|m| m.trim().to_owned())
+            .map(|m| m.replace("\r\n", "\n").trim().to_owned())
             .filter(|m| !m.is_empty());
         let mut notes = Vec::new();
         if self.data_dropped > 0 {

@@ -1,0 +1,775 @@
+//! Text exports (tests/fixtures/inputs, see its README for where each comes from) and the
+//! ways consoles and editors change them: UTF-16, cmd's OEM code page, Serial Console
+//! wrapping, Run Command's 4,096-byte tail, several outputs pasted together, labels the
+//! reader does not know. Runs natively and on wasm32.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use analyzer::input::{
+    Dialect, Format, InputReport, IssueKind, IssueLocation, Severity, TextEncoding, no_progress,
+    read_bytes,
+};
+use analyzer::{Event, Level};
+
+macro_rules! fixture {
+    ($name:literal) => {
+        include_bytes!(concat!("../../tests/fixtures/inputs/", $name)).as_slice()
+    };
+}
+
+const RCM: &str = "Microsoft-Windows-TerminalServices-RemoteConnectionManager";
+const BROKER: &str = "Microsoft-Windows-TerminalServices-SessionBroker";
+const BROKER_CLIENT: &str = "Microsoft-Windows-TerminalServices-SessionBroker-Client";
+
+fn read(name: &str, bytes: &[u8]) -> (InputReport, Vec<Event>) {
+    let mut events = Vec::new();
+    let report = read_bytes(name, bytes, &mut events, &mut no_progress);
+    (report, events)
+}
+
+fn ids(events: &[Event]) -> Vec<(&str, u16)> {
+    events
+        .iter()
+        .map(|e| (e.provider.as_str(), e.event_id))
+        .collect()
+}
+
+fn time(e: &Event) -> String {
+    e.time_created.map(|t| t.to_string()).unwrap_or_default()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+fn utf16le_bom(s: &str) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xFE];
+    out.extend(s.encode_utf16().flat_map(u16::to_le_bytes));
+    out
+}
+
+/// cmd's OEM code page 850, for the characters these tests use.
+fn cp850(s: &str) -> Vec<u8> {
+    s.chars()
+        .map(|c| match c {
+            'é' => 0x82,
+            'à' => 0x85,
+            'è' => 0x8A,
+            'É' => 0x90,
+            'ô' => 0x93,
+            c if c.is_ascii() => c as u8,
+            other => panic!("{other:?} is not in this test's cp850 table"),
+        })
+        .collect()
+}
+
+// ---- wevtutil /f:text ---------------------------------------------------------------------
+
+#[test]
+fn reads_wevtutil_text_with_local_dates() {
+    let (report, events) = read("system.txt", fixture!("wevtutil-en-2016.txt"));
+    assert_eq!(report.format, Some(Format::WevtutilText));
+    assert_eq!(report.dialect, Some(Dialect::WevtutilText));
+    assert_eq!(
+        ids(&events),
+        [
+            ("EventLog", 6009),
+            ("Microsoft-Windows-DistributedCOM", 10016)
+        ]
+    );
+    let dcom = &events[1];
+    assert_eq!(dcom.level, Some(Level::Error));
+    assert_eq!(dcom.channel.as_deref(), Some("System"));
+    assert_eq!(dcom.computer.as_deref(), Some("GISEONG-PC"));
+    assert_eq!(dcom.user_sid.as_deref(), Some("S-1-5-18"));
+    assert_eq!(dcom.user_name.as_deref(), Some("NT AUTHORITY\\SYSTEM"));
+    assert_eq!(time(dcom), "2017-03-02T21:21:08.135Z");
+    assert!(dcom.time_is_local);
+    assert!(
+        dcom.message
+            .as_deref()
+            .unwrap()
+            .starts_with("The application-specific permission")
+    );
+    assert_eq!(
+        events[0].message.as_deref(),
+        Some("Microsoft (R) Windows (R) 10.00. 14393  Multiprocessor Free.")
+    );
+    assert!(report.has_issue(IssueKind::AmbiguousTime));
+    assert_eq!(report.errors, 0);
+}
+
+#[test]
+fn reads_wevtutil_text_with_utc_dates_and_localised_values() {
+    let (report, events) = read("laps.txt", fixture!("wevtutil-zh-laps.txt"));
+    assert_eq!(
+        ids(&events),
+        [
+            ("Microsoft-Windows-LAPS", 10004),
+            ("Microsoft-Windows-LAPS", 10024)
+        ]
+    );
+    assert_eq!(events[0].level, Some(Level::Information), "Level: 信息");
+    assert_eq!(time(&events[0]), "2025-11-12T15:49:43.563Z");
+    assert!(!events[0].time_is_local);
+    assert!(
+        events[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("LAPS 策略处理成功。")
+    );
+    assert!(
+        events[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("linkid=2220550"),
+        "blank line kept inside"
+    );
+    assert!(!report.has_issue(IssueKind::AmbiguousTime));
+}
+
+#[test]
+fn reads_utf16_wevtutil_export() {
+    let original = fixture!("wevtutil-en-2016.txt");
+    let (_, expected) = read("a.txt", original);
+    let (report, events) = read("a.txt", &utf16le_bom(&text(original)));
+    assert_eq!(report.encoding, Some(TextEncoding::Utf16Le));
+    assert_eq!(events, expected);
+}
+
+#[test]
+fn reads_utf8_bom_and_lf_and_crlf_alike() {
+    let crlf = text(fixture!("wevtutil-en-2016.txt"));
+    let lf = crlf.replace("\r\n", "\n");
+    let mut bom = vec![0xEF, 0xBB, 0xBF];
+    bom.extend(lf.as_bytes());
+    let (_, a) = read("a", crlf.as_bytes());
+    let (_, b) = read("a", lf.as_bytes());
+    let (r, c) = read("a", &bom);
+    assert_eq!(r.encoding, Some(TextEncoding::Utf8Bom));
+    assert_eq!(a, b);
+    assert_eq!(b, c);
+}
+
+#[test]
+fn reads_cp850_wevtutil_export_with_french_service_name() {
+    // `wevtutil … /f:text > out.txt` in cmd on a French VM: the OEM code page. The text is the
+    // French article's Scenario 3 user and a description from its 2056 event.
+    let export = "Event[0]:\r\n  Log Name: Microsoft-Windows-TerminalServices-SessionBroker/Operational\r\n  \
+Source: Microsoft-Windows-TerminalServices-SessionBroker\r\n  Date: 2018-11-01T10:00:00.000\r\n  Event ID: 2056\r\n  \
+Task: N/A\r\n  Level: Error\r\n  Opcode: Info\r\n  Keyword: N/A\r\n  User: S-1-5-20\r\n  User Name: AUTORITE NT\\SERVICE RÉSEAU\r\n  \
+Computer: vm1.contoso.com\r\n  Description: \r\nL'ouverture de session sur la base de données a échoué.\r\n";
+    let (report, events) = read("fr.txt", &cp850(export));
+    assert_eq!(report.encoding, Some(TextEncoding::Cp850));
+    assert_eq!(ids(&events), [(BROKER, 2056)]);
+    assert_eq!(
+        events[0].user_name.as_deref(),
+        Some("AUTORITE NT\\SERVICE RÉSEAU")
+    );
+    assert_eq!(events[0].user_sid.as_deref(), Some("S-1-5-20"));
+    assert_eq!(
+        events[0].message.as_deref(),
+        Some("L'ouverture de session sur la base de données a échoué.")
+    );
+}
+
+#[test]
+fn reads_several_outputs_pasted_together() {
+    let mut all = text(fixture!("wevtutil-en-2016.txt")).replace("\r\n", "\n");
+    all.push('\n');
+    all.push_str(&text(fixture!("wevtutil-en-taskscheduler.txt")));
+    all.push_str(
+        "\nC:\\Users\\admin>wevtutil qe Microsoft-Windows-LAPS/Operational /c:2 /rd:true /f:text\n",
+    );
+    all.push_str(&text(fixture!("wevtutil-zh-laps.txt")));
+    let (report, events) = read("pasted", all.as_bytes());
+    assert_eq!(events.len(), 6);
+    assert_eq!(events[2].event_id, 201);
+    assert_eq!(events[5].event_id, 10024);
+    // A command prompt between outputs is no event; the pasted TaskScheduler output starts at
+    // Event[97], so Event[2]–[96] are reported missing (a warning: nothing unreadable).
+    assert_eq!(report.errors, 0, "{:#?}", report.issues);
+    assert!(
+        report
+            .issues
+            .iter()
+            .any(|i| i.message.contains("Event[2] to Event[96]"))
+    );
+    // The prompt that starts the next output is not part of the last message before it.
+    assert!(!events[3].message.as_deref().unwrap().contains("wevtutil"));
+}
+
+#[test]
+fn reads_serial_console_output_wrapped_at_80_columns() {
+    let original = text(fixture!("wevtutil-en-taskscheduler.txt"));
+    let wrapped: String = original
+        .lines()
+        .flat_map(|line| {
+            let chars: Vec<char> = line.chars().collect();
+            if chars.is_empty() {
+                vec![String::new()]
+            } else {
+                chars
+                    .chunks(80)
+                    .map(|c| c.iter().collect::<String>())
+                    .collect()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    assert!(wrapped.lines().any(|l| l.chars().count() == 80));
+    let (_, expected) = read("a", original.as_bytes());
+    let (_, events) = read("a", wrapped.as_bytes());
+    assert_eq!(events.len(), 2);
+    for (got, want) in events.iter().zip(&expected) {
+        assert_eq!(got.message, want.message);
+        assert_eq!(
+            (got.event_id, &got.provider, &got.channel),
+            (want.event_id, &want.provider, &want.channel)
+        );
+    }
+}
+
+/// A `wevtutil` export of `n` events (Event[0]…), each a copy of the 2016 DCOM event.
+fn long_export(n: usize) -> String {
+    let block = text(fixture!("wevtutil-en-2016.txt")).replace("\r\n", "\n");
+    let dcom = block.split("Event[1]:\n").nth(1).unwrap();
+    (0..n).map(|i| format!("Event[{i}]:\n{dcom}\n")).collect()
+}
+
+#[test]
+fn run_command_tail_reports_the_cut_first_event_and_invents_nothing() {
+    let full = long_export(40);
+    let tail = &full.as_bytes()[full.len() - 4096..];
+    let (report, events) = read("runcommand.txt", tail);
+    assert!(report.truncated);
+    let cut = report
+        .issues
+        .iter()
+        .find(|i| i.kind == IssueKind::Truncated)
+        .unwrap();
+    assert_eq!(cut.severity, Severity::Error);
+    assert_eq!(cut.at, Some(IssueLocation::Line { line: 1 }));
+    assert!(cut.message.contains("4,096"), "{}", cut.message);
+    assert_eq!(report.skipped, 1);
+    // Every event read is a whole one, exactly as exported.
+    let (_, whole) = read("full.txt", full.as_bytes());
+    let headers = String::from_utf8_lossy(tail).matches("\nEvent[").count();
+    assert_eq!(events.len(), headers);
+    for e in &events {
+        let w = &whole[0];
+        assert_eq!(
+            (&e.provider, e.event_id, &e.computer, &e.message),
+            (&w.provider, w.event_id, &w.computer, &w.message)
+        );
+    }
+}
+
+#[test]
+fn events_missing_from_the_numbering_are_reported() {
+    let full = long_export(5);
+    let gap = full.replace("Event[2]:", "Event[9]:");
+    let (report, events) = read("gap.txt", gap.as_bytes());
+    assert_eq!(events.len(), 5);
+    assert!(
+        report
+            .issues
+            .iter()
+            .any(|i| i.kind == IssueKind::Truncated && i.message.contains("Event[2] to Event[8]"))
+    );
+}
+
+#[test]
+fn cut_at_the_end_inside_the_fields_is_reported() {
+    let full = long_export(2);
+    let cut = &full[..full.rfind("  Event ID:").unwrap()];
+    let (report, events) = read("cut.txt", cut.as_bytes());
+    assert_eq!(events.len(), 1);
+    assert!(report.truncated);
+    assert_eq!(report.skipped, 1);
+}
+
+#[test]
+fn unknown_labels_are_read_by_position() {
+    // Labels this reader does not know (opaque on purpose: no translation is invented):
+    // the fixed field order still gives provider, ID, time, level and computer.
+    let labels = [
+        "Log Name",
+        "Source",
+        "Date",
+        "Event ID",
+        "Task",
+        "Level",
+        "Opcode",
+        "Keyword",
+        "User",
+        "User Name",
+        "Computer",
+        "Description",
+    ];
+    let mut export = text(fixture!("wevtutil-en-2016.txt"));
+    for (i, label) in labels.iter().enumerate().rev() {
+        export = export.replace(&format!("  {label}:"), &format!("  Xq{i}:"));
+    }
+    let export = export.replace("Event[", "Zdarzenie[");
+    let (report, events) = read("unknown.txt", export.as_bytes());
+    assert_eq!(
+        ids(&events),
+        [
+            ("EventLog", 6009),
+            ("Microsoft-Windows-DistributedCOM", 10016)
+        ]
+    );
+    assert_eq!(events[1].level, Some(Level::Error));
+    assert_eq!(events[1].computer.as_deref(), Some("GISEONG-PC"));
+    assert_eq!(time(&events[1]), "2017-03-02T21:21:08.135Z");
+    assert!(
+        events[1]
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("The application-specific")
+    );
+    assert!(report.has_issue(IssueKind::PositionalFields));
+}
+
+#[test]
+fn classic_32_bit_event_id_is_split_into_id_and_qualifiers() {
+    let export = long_export(1).replace("Event ID: 10016", "Event ID: 3221226529");
+    let (_, events) = read("a.txt", export.as_bytes());
+    assert_eq!(
+        (events[0].event_id, events[0].qualifiers),
+        (1057, Some(0xC000))
+    );
+}
+
+#[test]
+fn non_numeric_event_id_is_reported_with_its_line() {
+    let export = long_export(2).replacen("Event ID: 10016", "Event ID: ten", 1);
+    let (report, events) = read("a.txt", export.as_bytes());
+    assert_eq!(events.len(), 1);
+    let bad = report
+        .issues
+        .iter()
+        .find(|i| i.kind == IssueKind::BadValue)
+        .unwrap();
+    assert_eq!(bad.at, Some(IssueLocation::Line { line: 5 }));
+}
+
+// ---- the article's layout, Event Viewer's copy -------------------------------------------
+
+fn seed_ids() -> Vec<(&'static str, u16)> {
+    vec![
+        (RCM, 1058),
+        (RCM, 1058),
+        (RCM, 1057),
+        ("Schannel", 36870),
+        ("Schannel", 36871),
+        (BROKER, 2056),
+        (BROKER_CLIENT, 1296),
+    ]
+}
+
+#[test]
+fn reads_the_seed_article_in_english_german_and_french() {
+    // German and French: Microsoft's localised copies of the article (labels as published).
+    for (name, bytes, network_service) in [
+        ("en", fixture!("article-en-seed.md"), "NETWORK SERVICE"),
+        ("de", fixture!("article-de-seed.md"), "NETZWERKDIENST"),
+        ("fr", fixture!("article-fr-seed.md"), "SERVICE RÉSEAU"),
+    ] {
+        let (report, events) = read(name, bytes);
+        assert_eq!(report.dialect, Some(Dialect::ArticleText), "{name}");
+        assert_eq!(ids(&events), seed_ids(), "{name}");
+        assert!(
+            events.iter().all(|e| e.level == Some(Level::Error)),
+            "{name}"
+        );
+        assert!(
+            events
+                .iter()
+                .all(|e| e.time_created.is_none() && e.computer.is_none()),
+            "{name}: placeholders are no values"
+        );
+        assert!(
+            events[..5]
+                .iter()
+                .all(|e| e.channel.as_deref() == Some("System")),
+            "{name}"
+        );
+        assert_eq!(
+            events[6].channel.as_deref(),
+            Some("Microsoft-Windows-TerminalServices-SessionBroker-Client/Operational")
+        );
+        assert_eq!(
+            events[5].user_name.as_deref(),
+            Some(network_service),
+            "{name}"
+        );
+        let schannel = events[3].message.as_deref().unwrap();
+        assert!(
+            schannel.contains("0x8009030D") && schannel.contains("10001"),
+            "{name}: {schannel}"
+        );
+        assert!(!schannel.contains("<br"), "{name}");
+        assert!(
+            !events[4].message.as_deref().unwrap().contains("Cause")
+                && !events[4].message.as_deref().unwrap().contains("Ursache"),
+            "{name}: prose after the block is not the message"
+        );
+        assert_eq!(report.errors, 0, "{name}: {:#?}", report.issues);
+    }
+}
+
+#[test]
+fn reads_the_article_as_pasted_from_a_browser() {
+    // What the rendered page gives on copy: no `**`, no `<br />`.
+    let md = text(fixture!("article-en-seed.md"));
+    let plain = md.replace("**", "").replace(" <br />", "");
+    let (report, events) = read("pasted", plain.as_bytes());
+    assert_eq!(report.dialect, Some(Dialect::EventViewerText));
+    assert_eq!(ids(&events)[..5], seed_ids()[..5]);
+    assert_eq!(events[0].channel.as_deref(), Some("System"));
+}
+
+#[test]
+fn reads_event_viewer_copy_with_its_xml() {
+    let (report, events) = read("copy.txt", fixture!("eventviewer-en-schannel-36870.txt"));
+    assert_eq!(report.dialect, Some(Dialect::EventViewerText));
+    assert_eq!(ids(&events), [("Schannel", 36870)]);
+    let e = &events[0];
+    assert_eq!(e.data_value("ErrorStatus"), Some("10001"));
+    assert_eq!(e.data_value("ErrorCode"), Some("0x8009030d"));
+    assert_eq!(time(e), "2022-10-16T20:27:36.2228549Z");
+    assert!(
+        !e.time_is_local,
+        "the XML's UTC time wins over the displayed local one"
+    );
+    assert_eq!(e.record_id, Some(2213));
+    assert!(
+        e.message
+            .as_deref()
+            .unwrap()
+            .starts_with("A fatal error occurred")
+    );
+}
+
+#[test]
+fn reads_german_event_viewer_copy() {
+    let (report, events) = read("de.txt", fixture!("eventviewer-de-sharepoint.txt"));
+    assert_eq!(
+        ids(&events),
+        [("Microsoft-SharePoint Products-SharePoint Foundation", 2137)]
+    );
+    let e = &events[0];
+    assert_eq!(e.level, Some(Level::Error), "Ebene: Fehler");
+    assert_eq!(e.channel.as_deref(), Some("Application"));
+    assert_eq!(e.user_name.as_deref(), Some("NETZWERKDIENST"));
+    assert_eq!(e.computer.as_deref(), Some("Miami.****"));
+    assert_eq!(time(e), "2010-07-20T00:00:01Z");
+    assert_eq!(report.errors, 0);
+}
+
+// ---- XML ---------------------------------------------------------------------------------
+
+#[test]
+fn reads_wevtutil_xml_without_a_root() {
+    let (report, events) = read("x.xml", fixture!("xml-wevtutil.xml"));
+    assert_eq!(report.dialect, Some(Dialect::WevtutilXml));
+    assert_eq!(
+        ids(&events),
+        [("EventLog", 6009), ("EventLog", 6005), (RCM, 1149)]
+    );
+    assert_eq!(events[0].qualifiers, Some(32768));
+    assert_eq!(events[0].data_value("Param2"), Some("15063"));
+    assert_eq!(events[2].data_value("Param1"), Some("mpowers"));
+    assert_eq!(events[2].data_value("Param3"), Some("174.127.93.2"));
+    assert_eq!(events[2].user_sid.as_deref(), Some("S-1-5-20"));
+}
+
+#[test]
+fn reads_rendered_xml_message_as_display_text() {
+    let (report, events) = read("r.xml", fixture!("xml-rendered.xml"));
+    assert_eq!(report.dialect, Some(Dialect::RenderedXml));
+    assert_eq!(
+        ids(&events),
+        [
+            ("Service Control Manager", 7036),
+            ("Microsoft-Windows-Security-Auditing", 4689)
+        ]
+    );
+    assert_eq!(events[0].qualifiers, Some(16384));
+    assert_eq!(
+        events[0].data_value("param1"),
+        Some("AppX Deployment Service (AppXSVC)")
+    );
+    assert_eq!(
+        events[0].message.as_deref(),
+        Some("The AppX Deployment Service (AppXSVC) service entered the running state.")
+    );
+    assert!(
+        events[1]
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("A process has exited.\n\nSubject:\n\tSecurity ID:")
+    );
+    // RenderingInfo's Level is display text only: the numeric level stays.
+    assert_eq!(events[1].level, Some(Level::LogAlways));
+}
+
+#[test]
+fn reads_event_viewer_saved_xml_in_utf16() {
+    let (report, events) = read("saved.xml", fixture!("xml-eventviewer-utf16.xml"));
+    let (_, expected) = read("x.xml", fixture!("xml-wevtutil.xml"));
+    assert_eq!(report.dialect, Some(Dialect::EventViewerXml));
+    assert_eq!(report.encoding, Some(TextEncoding::Utf16Le));
+    assert_eq!(ids(&events), ids(&expected));
+    assert_eq!(events[2].data, expected[2].data);
+}
+
+#[test]
+fn malformed_xml_event_is_skipped_with_its_line() {
+    let xml = text(fixture!("xml-wevtutil.xml"));
+    let mut lines: Vec<String> = xml.lines().map(str::to_owned).collect();
+    lines[1] = lines[1].replace("</System>", "</Sys>");
+    let (report, events) = read("bad.xml", lines.join("\n").as_bytes());
+    assert_eq!(ids(&events), [("EventLog", 6009), (RCM, 1149)]);
+    assert_eq!(report.skipped, 1);
+    let bad = report
+        .issues
+        .iter()
+        .find(|i| i.kind == IssueKind::Malformed)
+        .unwrap();
+    assert_eq!(bad.at, Some(IssueLocation::Line { line: 2 }));
+}
+
+#[test]
+fn xml_cut_short_is_reported_as_truncated() {
+    let xml = text(fixture!("xml-wevtutil.xml"));
+    let cut = &xml[..xml.len() - 200];
+    let (report, events) = read("cut.xml", cut.as_bytes());
+    assert_eq!(events.len(), 2);
+    assert!(report.truncated);
+}
+
+// ---- CSV and tab-delimited ----------------------------------------------------------------
+
+#[test]
+fn reads_event_viewer_csv_with_its_unnamed_description_column() {
+    let (report, events) = read("ev.csv", fixture!("csv-eventviewer-en.csv"));
+    assert_eq!(report.dialect, Some(Dialect::EventViewerCsv));
+    assert_eq!(
+        ids(&events),
+        [
+            ("Microsoft-Windows-Security-Auditing", 4658),
+            ("Microsoft-Windows-Security-Auditing", 4656),
+            ("Microsoft-Windows-DistributedCOM", 10016)
+        ]
+    );
+    assert_eq!(
+        time(&events[0]),
+        "2016-10-07T18:38:24Z",
+        "month first: the US culture's AM/PM"
+    );
+    assert_eq!(events[2].level, Some(Level::Warning));
+    let msg = events[0].message.as_deref().unwrap();
+    assert!(
+        msg.starts_with("The handle to an object was closed.\n\nSubject :"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn reads_event_viewer_csv_with_german_headers_by_position() {
+    let (report, events) = read("de.csv", fixture!("csv-eventviewer-de.csv"));
+    assert_eq!(report.dialect, Some(Dialect::EventViewerCsv));
+    assert_eq!(
+        ids(&events),
+        [("Microsoft-SharePoint Products-SharePoint Foundation", 2137)]
+    );
+    assert_eq!(time(&events[0]), "2010-07-20T00:00:01Z");
+    assert_eq!(events[0].level, Some(Level::Error));
+}
+
+#[test]
+fn reads_event_viewer_tab_delimited_utf16() {
+    let (report, events) = read("ev.txt", fixture!("tsv-eventviewer-en.txt"));
+    assert_eq!(report.dialect, Some(Dialect::EventViewerTabs));
+    assert_eq!(
+        ids(&events),
+        [
+            ("Microsoft-Windows-Security-Auditing", 4658),
+            ("Microsoft-Windows-DistributedCOM", 10016)
+        ]
+    );
+    assert!(
+        events[1]
+            .message
+            .as_deref()
+            .unwrap()
+            .ends_with("Component Services administrative tool.")
+    );
+}
+
+#[test]
+fn reads_export_csv_with_and_without_the_type_line() {
+    let (typed_report, typed) = read("typed.csv", fixture!("csv-export-typed.csv"));
+    let (semi_report, semi) = read("de.csv", fixture!("csv-export-notype-semicolon.csv"));
+    for (report, events) in [(&typed_report, &typed), (&semi_report, &semi)] {
+        assert_eq!(report.dialect, Some(Dialect::ExportCsv));
+        assert_eq!(
+            ids(events),
+            [
+                ("Microsoft-Windows-DistributedCOM", 10016),
+                ("Microsoft-Windows-TaskScheduler", 110)
+            ]
+        );
+        let dcom = &events[0];
+        assert_eq!(dcom.qualifiers, Some(0));
+        assert_eq!(dcom.level, Some(Level::Warning));
+        assert_eq!(dcom.record_id, Some(2132));
+        assert_eq!(dcom.channel.as_deref(), Some("System"));
+        assert_eq!(dcom.computer.as_deref(), Some("DESKTOP-0DEIIFH"));
+        assert_eq!(
+            dcom.user_sid.as_deref(),
+            Some("S-1-5-21-3472141054-596731019-3949029117-1001")
+        );
+        assert_eq!(time(dcom), "2021-12-10T09:58:30Z");
+        assert_eq!(time(&events[1]), "2018-09-05T00:48:37Z");
+        assert!(
+            dcom.message
+                .as_deref()
+                .unwrap()
+                .contains("{2593F8B9-4EAF-457C-B68A-50F6B8EA6B54}")
+        );
+    }
+    let essence = |e: &Event| {
+        (
+            e.provider.clone(),
+            e.event_id,
+            e.qualifiers,
+            e.time_created,
+            e.data.clone(),
+            e.message.clone(),
+        )
+    };
+    assert_eq!(
+        typed.iter().map(essence).collect::<Vec<_>>(),
+        semi.iter().map(essence).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn reads_get_eventlog_export_with_its_32_bit_instance_id() {
+    let (report, events) = read("el.csv", fixture!("csv-export-eventlog.csv"));
+    assert_eq!(report.dialect, Some(Dialect::EventLogExportCsv));
+    assert_eq!(ids(&events), [("TermService", 1058)]);
+    assert_eq!(events[0].qualifiers, Some(0xC000));
+    assert_eq!(events[0].record_id, Some(4242));
+    assert_eq!(events[0].level, Some(Level::Error));
+}
+
+// ---- Format-List --------------------------------------------------------------------------
+
+#[test]
+fn reads_format_list_star_in_utf16() {
+    let (report, events) = read("fl.txt", fixture!("formatlist-star.txt"));
+    assert_eq!(report.format, Some(Format::FormatList));
+    assert_eq!(report.encoding, Some(TextEncoding::Utf16Le));
+    assert_eq!(
+        ids(&events),
+        [
+            ("Microsoft-Windows-DistributedCOM", 10016),
+            ("Microsoft-Windows-TaskScheduler", 110)
+        ]
+    );
+    let dcom = &events[0];
+    assert_eq!(
+        (dcom.qualifiers, dcom.level, dcom.record_id),
+        (Some(0), Some(Level::Warning), Some(2132))
+    );
+    assert_eq!(time(dcom), "2021-12-10T09:58:30Z");
+    let msg = dcom.message.as_deref().unwrap();
+    assert!(
+        msg.starts_with("The application-specific permission settings")
+            && msg.ends_with("Services administrative tool."),
+        "{msg}"
+    );
+    assert_eq!(events[1].qualifiers, None);
+    assert_eq!(time(&events[1]), "2018-09-05T00:48:37Z");
+}
+
+#[test]
+fn reads_format_list_default_view_after_a_prompt() {
+    let (report, events) = read("fl.txt", fixture!("formatlist-default.txt"));
+    assert_eq!(report.dialect, Some(Dialect::FormatList));
+    assert_eq!(
+        ids(&events),
+        [
+            ("Microsoft-Windows-Sysmon", 1),
+            ("Microsoft-Windows-Sysmon", 1)
+        ]
+    );
+    assert_eq!(time(&events[0]), "2023-05-29T00:44:58Z");
+    assert_eq!(
+        events[0].message.as_deref().unwrap().lines().nth(1),
+        Some("RuleName: -")
+    );
+    assert_eq!(report.errors, 0);
+}
+
+// ---- not an export -------------------------------------------------------------------------
+
+#[test]
+fn unknown_content_is_reported_with_what_was_tried() {
+    for (name, bytes) in [
+        (
+            "notes.txt",
+            b"Meeting notes\nTODO: call the vendor\nnothing to see here\n".as_slice(),
+        ),
+        ("empty.txt", b"".as_slice()),
+        (
+            "random.bin",
+            &[0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x02, 0xff, 0x13, 0x37][..],
+        ),
+    ] {
+        let (report, events) = read(name, bytes);
+        assert!(events.is_empty(), "{name}");
+        assert_eq!(report.format, None, "{name}");
+        let issue = report
+            .issues
+            .iter()
+            .find(|i| i.kind == IssueKind::Unrecognised)
+            .unwrap();
+        assert!(
+            issue
+                .message
+                .starts_with("this is not an event log export I can read"),
+            "{name}: {}",
+            issue.message
+        );
+        assert_eq!(report.tried.len(), 4, "{name}");
+        assert_eq!(report.sha256.len(), 64);
+    }
+}
+
+#[test]
+fn report_serialises_as_the_diagnose_json_contract() {
+    let (report, _) = read("system.txt", fixture!("wevtutil-en-2016.txt"));
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["name"], "system.txt");
+    assert_eq!(json["format"], "wevtutil-text");
+    assert_eq!(json["events"], 2);
+    assert_eq!(json["errors"], 0);
+    assert_eq!(json["sha256"].as_str().unwrap().len(), 64);
+}
