@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
 Examples (cmd or PowerShell as Administrator, Run Command or Serial Console):
+  fixer.exe diagnose C:\\rdpfix-logs\\System.evtx    which RDP failure the logs show
   fixer.exe collect                        export the last 24 h of RDP logs to a folder
   fixer.exe trust add <public key> --label ops-laptop
   fixer.exe trust list
@@ -47,6 +48,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Diagnose exported event logs: which documented RDP failure they show, with the
+    /// evidence, the confidence and what to check next. The verdict comes last.
+    #[command(after_help = DIAGNOSE_EXAMPLES)]
+    Diagnose(DiagnoseArgs),
+
     /// Export the last hours of the System and RDP event logs into one folder, to drop
     /// into the page; also prints the few relevant events as text (fits Run Command).
     #[command(after_help = "Example:\n  fixer.exe collect --out C:\\rdpfix-logs")]
@@ -92,6 +98,28 @@ pub struct KeygenArgs {
     /// Replace an existing key file (plans signed with the old key stop verifying).
     #[arg(long)]
     pub force: bool,
+}
+
+const DIAGNOSE_EXAMPLES: &str = "\
+Examples:
+  fixer.exe diagnose C:\\rdpfix-logs\\System.evtx C:\\rdpfix-logs\\Security.evtx
+  wevtutil qe System /f:text /q:\"*[System[TimeCreated[timediff(@SystemTime) <= 86400000]]]\" | fixer.exe diagnose -
+  fixer diagnose --json --now 2024-05-14T09:30:00Z System.evtx
+  fixer diagnose --kql                 Azure Monitor queries for a Log Analytics workspace
+
+Inputs: .evtx, wevtutil text or XML, Event Viewer XML or CSV, Get-WinEvent Format-List or Export-Csv, in any language. The evidence is judged over the 24 hours before --now (default: the newest event in the inputs).";
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// Exported logs; `-` reads standard input.
+    #[arg(value_name = "FILE", required_unless_present = "kql")]
+    pub files: Vec<PathBuf>,
+    /// Judge the evidence against this moment (RFC 3339, e.g. 2024-05-14T09:30:00Z).
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<jiff::Timestamp>,
+    /// Print the Azure Monitor (Log Analytics) queries of every rule instead.
+    #[arg(long, conflicts_with_all = ["files", "now"])]
+    pub kql: bool,
 }
 
 #[derive(Debug, Args)]

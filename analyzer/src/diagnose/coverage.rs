@@ -70,6 +70,8 @@ pub enum HintKind {
     PartialWindow,
     StaleLogs,
     Undated,
+    /// Times were exported without a UTC offset and read as if they were UTC.
+    LocalTimes,
     SeveralComputers,
 }
 
@@ -211,6 +213,16 @@ pub fn hints(collector: &Collector, window: &Window, guide: &CollectionGuide) ->
                 commands: collection::export_script(guide),
             });
         }
+    }
+    if stats.local_times > 0 {
+        hints.push(Hint {
+            kind: HintKind::LocalTimes,
+            text: format!(
+                "{} events show the VM's local time without a UTC offset and were read as if it were UTC; give --now in the same local time, or export .evtx files for exact times",
+                stats.local_times
+            ),
+            commands: Vec::new(),
+        });
     }
     if stats.undated > 0 {
         hints.push(Hint {

@@ -95,6 +95,8 @@ pub(crate) struct Candidate {
 pub struct Stats {
     pub events: u64,
     pub undated: u64,
+    /// Events whose export gave a wall-clock time without a UTC offset.
+    pub local_times: u64,
     pub oldest: Option<Timestamp>,
     pub newest: Option<Timestamp>,
     pub channels: NameCounts,
@@ -288,6 +290,9 @@ impl Collector {
     fn count(&mut self, event: &Event) {
         let stats = &mut self.stats;
         stats.events += 1;
+        if event.time_is_local {
+            stats.local_times += 1;
+        }
         match event.time_created {
             Some(t) => {
                 stats.oldest = Some(stats.oldest.map_or(t, |o| o.min(t)));

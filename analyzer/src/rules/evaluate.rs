@@ -100,11 +100,14 @@ fn evaluate_rule<'a>(
     };
     let mut reasons = reasons;
     if total > cap {
+        let why = if rule.tier == Tier::Derived {
+            "this rule's event IDs come from a derived, unverified source"
+        } else {
+            "the most a score can be"
+        };
         reasons.push(Reason {
             points: cap - total,
-            text: format!(
-                "capped at {cap}: this rule's event IDs come from a derived, unverified source"
-            ),
+            text: format!("capped at {cap}: {why}"),
         });
     }
     let score = u8::try_from(total.clamp(0, cap)).unwrap_or(0);

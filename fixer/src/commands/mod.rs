@@ -2,6 +2,7 @@
 //! code); none prints.
 
 pub mod collect;
+pub mod diagnose;
 pub mod journal;
 pub mod keygen;
 pub mod trust;
@@ -64,6 +65,7 @@ pub type CommandResult = Result<Box<dyn Report>, CommandError>;
 pub fn run(cli: &Cli, host: &dyn Host) -> CommandResult {
     match &cli.command {
         Command::Collect(args) => collect::run(host, args),
+        Command::Diagnose(args) => diagnose::run(args),
         Command::Trust(cmd) => trust::run(host, cmd),
         Command::Journal => journal::list(host),
         Command::Rollback {

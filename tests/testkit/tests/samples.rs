@@ -87,3 +87,65 @@ fn the_committed_paste_sample_is_the_generators_output() {
         path.display()
     );
 }
+
+#[test]
+fn the_committed_evtx_samples_are_the_generators_output_and_yield_their_finding() {
+    use analyzer::diagnose::{DiagnoseOptions, Session};
+    use analyzer::input::no_progress;
+    let dir = testkit::repo_root().join("static/samples");
+    for sample in testkit::samples::all() {
+        let path = dir.join(format!("{}.evtx", sample.name));
+        let generated = testkit::samples::evtx(&sample).unwrap();
+        if bless() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!("{}: {e} (RDPFIX_BLESS_SAMPLES=1 writes it)", path.display())
+        });
+        assert!(
+            committed == generated,
+            "{} differs from the generator; RDPFIX_BLESS_SAMPLES=1 rewrites it",
+            path.display()
+        );
+
+        let mut session = Session::new();
+        let report = session.add_bytes(
+            &format!("{}.evtx", sample.name),
+            &committed,
+            &mut no_progress,
+        );
+        assert_eq!(report.events, sample.events.len() as u64, "{}", sample.name);
+        assert_eq!(report.errors, 0, "{}: {:?}", sample.name, report.issues);
+        let d = session.finish(&DiagnoseOptions::default());
+        let ids: Vec<&str> = d.findings.iter().map(|f| f.id.as_str()).collect();
+        match sample.expected {
+            Some(expected) => {
+                assert_eq!(ids, [expected], "{}", sample.name);
+                assert_eq!(d.findings[0].confidence.as_str(), "high", "{}", sample.name);
+            }
+            None => assert!(ids.is_empty(), "{}: {ids:?}", sample.name),
+        }
+        assert_eq!(d.computers.len(), 1, "{}: one VM per sample", sample.name);
+    }
+}
+
+#[test]
+fn the_committed_paste_sample_reads_as_wevtutil_text_and_yields_scenario_1() {
+    use analyzer::diagnose::{DiagnoseOptions, Session};
+    use analyzer::input::no_progress;
+    let text =
+        std::fs::read(testkit::repo_root().join("static/samples/rdp-cert-keys.txt")).unwrap();
+    let mut session = Session::new();
+    let report = session.add_bytes("pasted text", &text, &mut no_progress);
+    assert_eq!(
+        report.format.map(|f| f.to_string()).as_deref(),
+        Some("wevtutil-text")
+    );
+    assert_eq!(report.errors, 0, "{:?}", report.issues);
+    let d = session.finish(&DiagnoseOptions::default());
+    assert_eq!(
+        d.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+        ["rdp-cert-keys"]
+    );
+}

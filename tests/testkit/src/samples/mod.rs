@@ -8,7 +8,8 @@ mod text;
 
 pub use text::wevtutil_text;
 
-use analyzer::{Event, Level};
+use crate::evtx_writer::{EvtxWriteError, EvtxWriter, Filler};
+use analyzer::{Event, Level, Location, Origin};
 use jiff::{SignedDuration, Timestamp};
 use noise::Draft;
 
@@ -34,19 +35,26 @@ pub struct SampleLog {
 }
 
 /// The paste box's sample: `wevtutil qe System /f:text` of Scenario 1's last three hours,
-/// with a sixth of the ordinary events (small enough to paste).
+/// with a sixth of the ordinary events that carry a message (small enough to paste).
 pub fn paste_sample() -> String {
     let sample = cert_keys();
     let from = before_end(3.0);
     let events: Vec<Event> = sample
         .events
         .iter()
-        .filter(|e| e.time_created.is_some_and(|t| t >= from))
+        .filter(|e| e.message.is_some() && e.time_created.is_some_and(|t| t >= from))
         .enumerate()
         .filter(|(i, e)| e.level == Some(Level::Error) || i % 6 == 0)
         .map(|(_, e)| e.clone())
         .collect();
     wevtutil_text(&events)
+}
+
+/// The sample as the `.evtx` file the page offers.
+pub fn evtx(sample: &SampleLog) -> Result<Vec<u8>, EvtxWriteError> {
+    EvtxWriter::new()
+        .extend(sample.events.iter().cloned())
+        .to_bytes()
 }
 
 /// Every sample, in the order the page offers them.
@@ -114,22 +122,44 @@ fn build(
         timed.push((start + SignedDuration::from_secs(40 + 5 * i as i64), draft));
     }
     let span = SPAN_HOURS as u64 * 3600;
-    for _ in 0..ORDINARY {
+    // Two ordinary events in three are real ones from the corpus (retimed, on this
+    // sample's computer); the third is synthetic, with the near-misses real logs carry.
+    let mut filler = Filler::new(seed);
+    let input = format!("{name}.evtx");
+    let mut events: Vec<Event> = Vec::with_capacity(ORDINARY + scenario.len() + 2);
+    for i in 0..ORDINARY {
         let offset = 120 + rng.next() % (span - 240);
         let millis = rng.below(1000);
         let t = start
             + SignedDuration::from_secs(offset as i64)
             + SignedDuration::from_millis(i64::from(millis));
-        timed.push((t, noise::ordinary(&mut rng)));
+        if i % 3 == 0 {
+            timed.push((t, noise::ordinary(&mut rng)));
+        } else {
+            let mut e = filler.draw();
+            e.time_created = Some(t);
+            e.computer = Some(computer.to_string());
+            events.push(e);
+        }
     }
     timed.extend(scenario);
-    timed.sort_by_key(|(t, _)| *t);
-    let input = format!("{name}.evtx");
-    let events = timed
-        .into_iter()
-        .enumerate()
-        .map(|(i, (t, draft))| draft.into_event(t, i as u64 + 1, computer, &input))
-        .collect();
+    events.extend(
+        timed
+            .into_iter()
+            .map(|(t, draft)| draft.into_event(t, 0, computer, &input)),
+    );
+    events.sort_by_key(|e| e.time_created);
+    for (i, e) in events.iter_mut().enumerate() {
+        let record = i as u64 + 1;
+        e.record_id = Some(record);
+        e.origin = Origin {
+            input: input.clone(),
+            location: Location::Record {
+                record_id: record,
+                chunk: 0,
+            },
+        };
+    }
     SampleLog {
         name,
         title,

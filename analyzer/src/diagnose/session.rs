@@ -1,0 +1,249 @@
+//! A diagnosis session: inputs are read one by one into the rules' collector (which keeps
+//! only candidate events), then `finish` judges them against a "now" — as often as the page
+//! wants, with another "now", without reading the inputs again.
+
+use super::coverage::{self, ContextSeen, Hint, HintKind, LookedFor, Seen};
+use super::verdict::{self, MostLikely};
+use crate::Event;
+use crate::input::{self, EventSink, InputReport, Progress};
+use crate::rules::catalog::{Catalog, CatalogError};
+use crate::rules::collection::{self, CollectionGuide};
+use crate::rules::collector::Collector;
+use crate::rules::finding::{Finding, Window};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::{Read, Seek};
+use std::ops::ControlFlow;
+
+/// The window the seed scenarios use, and the default for the diagnosis as a whole.
+pub const DEFAULT_WINDOW_HOURS: u32 = 24;
+/// Computers and channels listed in a diagnosis (the rest are counted in the statistics).
+const MAX_LISTED: usize = 20;
+
+/// Inputs read so far, and what the rules kept of them.
+#[derive(Debug)]
+pub struct Session {
+    collector: Collector,
+    inputs: Vec<InputReport>,
+    /// Why the built-in catalog could not be used (never expected: the tests validate it).
+    catalog_error: Option<CatalogError>,
+}
+
+/// Choices for [`Session::finish`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiagnoseOptions {
+    /// The moment evidence is judged against; default: the newest event in the inputs.
+    pub now: Option<Timestamp>,
+}
+
+/// Where "now" came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NowSource {
+    /// Given by the user (`--now`, the page's control).
+    Given,
+    /// The newest event in the inputs: an export is usually analysed after the fact.
+    NewestEvent,
+    /// Neither: no event had a time.
+    Unknown,
+}
+
+/// Everything the page and `fixer diagnose` show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnosis {
+    pub analyzer_version: String,
+    pub catalog_version: u32,
+    /// One report per input, in the order they were added.
+    pub inputs: Vec<InputReport>,
+    pub now: Option<Timestamp>,
+    pub now_source: NowSource,
+    /// The default window (the seed scenarios'); each finding carries its own.
+    pub window: Window,
+    /// Events read from all inputs.
+    pub events: u64,
+    pub oldest: Option<Timestamp>,
+    pub newest: Option<Timestamp>,
+    /// Ranked: the most likely first. Several can hold at once.
+    pub findings: Vec<Finding>,
+    pub most_likely: Option<MostLikely>,
+    /// The verdict in one line: what a console shows last.
+    pub verdict: String,
+    /// Every rule, as searched for.
+    pub looked_for: Vec<LookedFor>,
+    /// What to export when the inputs look incomplete.
+    pub hints: Vec<Hint>,
+    pub computers: Vec<Seen>,
+    pub channels: Vec<Seen>,
+    pub contexts: Vec<ContextSeen>,
+    /// How to fetch the logs again, generated from the catalog.
+    pub collection: CollectionGuide,
+    /// SHA-256 over the inputs' SHA-256 digests (lowercase hex, sorted, each followed by a
+    /// newline): names exactly the evidence a plan was built from, whatever the input order.
+    pub evidence_sha256: String,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session::new()
+    }
+}
+
+impl Session {
+    /// A session with the built-in rule catalog.
+    pub fn new() -> Session {
+        match Catalog::builtin() {
+            Ok(catalog) => Session::with_catalog(catalog),
+            Err(e) => Session {
+                collector: Collector::new(Catalog::empty()),
+                inputs: Vec::new(),
+                catalog_error: Some(e),
+            },
+        }
+    }
+
+    /// A session with another catalog (tests, a catalog under development).
+    pub fn with_catalog(catalog: Catalog) -> Session {
+        Session {
+            collector: Collector::new(catalog),
+            inputs: Vec::new(),
+            catalog_error: None,
+        }
+    }
+
+    /// Reads one input held in memory.
+    pub fn add_bytes(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> &InputReport {
+        let report = input::read_bytes(name, bytes, &mut self.collector, progress);
+        self.push(report)
+    }
+
+    /// Reads one input from a seekable source of `len` bytes; `.evtx` stays bounded in
+    /// memory whatever its size.
+    pub fn add_seekable<R: Read + Seek>(
+        &mut self,
+        name: &str,
+        reader: R,
+        len: u64,
+        progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> &InputReport {
+        let report = input::read_seekable(name, reader, len, &mut self.collector, progress);
+        self.push(report)
+    }
+
+    // The index is the one just pushed: it cannot be out of bounds.
+    #[allow(clippy::indexing_slicing)]
+    fn push(&mut self, report: InputReport) -> &InputReport {
+        self.inputs.push(report);
+        let last = self.inputs.len() - 1;
+        &self.inputs[last]
+    }
+
+    /// The inputs read so far.
+    pub fn inputs(&self) -> &[InputReport] {
+        &self.inputs
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        self.collector.catalog()
+    }
+
+    /// Judges everything read so far against `options.now` (default: the newest event).
+    pub fn finish(&self, options: &DiagnoseOptions) -> Diagnosis {
+        let stats = self.collector.stats();
+        let (now, now_source) = match (options.now, stats.newest) {
+            (Some(now), _) => (Some(now), NowSource::Given),
+            (None, Some(newest)) => (Some(newest), NowSource::NewestEvent),
+            (None, None) => (None, NowSource::Unknown),
+        };
+        let window = Window::ending_at(now, DEFAULT_WINDOW_HOURS);
+        let findings = crate::rules::evaluate(&self.collector, now);
+        let most_likely = verdict::most_likely(&findings);
+        let catalog = self.collector.catalog();
+        let collection = collection::guide(catalog, DEFAULT_WINDOW_HOURS);
+        let mut hints = coverage::hints(&self.collector, &window, &collection);
+        if let Some(e) = &self.catalog_error {
+            hints.insert(
+                0,
+                Hint {
+                    kind: HintKind::NoRules,
+                    text: format!("the rule catalog could not be loaded, nothing was checked: {e}"),
+                    commands: Vec::new(),
+                },
+            );
+        }
+        let verdict = verdict::summary(
+            &findings,
+            most_likely.as_ref(),
+            &window,
+            stats.events,
+            catalog.rules.len(),
+        );
+        Diagnosis {
+            analyzer_version: crate::VERSION.to_string(),
+            catalog_version: catalog.version,
+            inputs: self.inputs.clone(),
+            now,
+            now_source,
+            window,
+            events: stats.events,
+            oldest: stats.oldest,
+            newest: stats.newest,
+            looked_for: coverage::looked_for(&self.collector, &findings),
+            findings,
+            most_likely,
+            verdict,
+            hints,
+            computers: coverage::seen(&stats.computers, MAX_LISTED),
+            channels: coverage::seen(&stats.channels, MAX_LISTED),
+            contexts: stats
+                .contexts
+                .iter()
+                .map(|(id, (by, events))| ContextSeen {
+                    id: id.clone(),
+                    description: catalog
+                        .contexts
+                        .iter()
+                        .find(|c| &c.id == id)
+                        .map(|c| c.description.clone())
+                        .unwrap_or_default(),
+                    by: by.clone(),
+                    events: *events,
+                })
+                .collect(),
+            collection,
+            evidence_sha256: evidence_sha256(&self.inputs),
+        }
+    }
+}
+
+impl EventSink for Collector {
+    fn event(&mut self, event: Event) {
+        self.observe(&event);
+    }
+}
+
+/// SHA-256 over the sorted, newline-terminated hex digests of the inputs that were read to
+/// the end (a cancelled read has no digest).
+pub fn evidence_sha256(inputs: &[InputReport]) -> String {
+    let mut digests: Vec<String> = inputs
+        .iter()
+        .map(|i| i.sha256.to_ascii_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect();
+    digests.sort();
+    let mut hasher = Sha256::new();
+    for d in &digests {
+        hasher.update(d.as_bytes());
+        hasher.update(b"\n");
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,102 @@
+//! `fixer diagnose`: the same analysis the page runs, on the VM or any machine — exported
+//! logs in (files, or `-` for text piped from `wevtutil qe … /f:text`), a report out. With
+//! `--kql`, the Azure Monitor queries of the rule catalog instead.
+
+mod text;
+
+use super::{CommandError, CommandResult};
+use crate::cli::DiagnoseArgs;
+use crate::exit::Exit;
+use crate::report::{Report, ascii_lines};
+use analyzer::diagnose::{DiagnoseOptions, Diagnosis, Session};
+use analyzer::input::no_progress;
+use analyzer::rules::{Catalog, kql};
+use anyhow::Context;
+use std::io::Read;
+use std::path::Path;
+
+/// Runs the analysis, or returns the KQL with `--kql`.
+pub fn run(args: &DiagnoseArgs) -> CommandResult {
+    if args.kql {
+        let catalog = Catalog::builtin().map_err(|e| CommandError::new(Exit::Failure, e))?;
+        return Ok(Box::new(KqlReport {
+            text: kql::queries(&catalog),
+        }));
+    }
+    let mut session = Session::new();
+    for file in &args.files {
+        if file.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut bytes)
+                .context("cannot read standard input; pipe an export into `fixer diagnose -`")
+                .map_err(|e| CommandError::new(Exit::Failure, e))?;
+            session.add_bytes("(stdin)", &bytes, &mut no_progress);
+        } else {
+            add_file(&mut session, file)?;
+        }
+    }
+    let diagnosis = session.finish(&DiagnoseOptions { now: args.now });
+    Ok(Box::new(DiagnoseReport { diagnosis }))
+}
+
+fn add_file(session: &mut Session, path: &Path) -> Result<(), CommandError> {
+    let fail = |e: std::io::Error| {
+        CommandError::new(
+            Exit::Failure,
+            anyhow::Error::new(e).context(format!(
+                "cannot read {}; check the path and that you may read it",
+                path.display()
+            )),
+        )
+    };
+    let file = std::fs::File::open(path).map_err(fail)?;
+    let len = file.metadata().map_err(fail)?.len();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    session.add_seekable(&name, std::io::BufReader::new(file), len, &mut no_progress);
+    Ok(())
+}
+
+/// A finished diagnosis, rendered as text or JSON.
+#[derive(Debug)]
+pub struct DiagnoseReport {
+    pub diagnosis: Diagnosis,
+}
+
+impl Report for DiagnoseReport {
+    fn exit(&self) -> Exit {
+        Exit::Success
+    }
+
+    fn text(&self) -> String {
+        text::render(&self.diagnosis)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.diagnosis).unwrap_or_default()
+    }
+}
+
+/// The Azure Monitor queries of the catalog.
+#[derive(Debug)]
+pub struct KqlReport {
+    pub text: String,
+}
+
+impl Report for KqlReport {
+    fn exit(&self) -> Exit {
+        Exit::Success
+    }
+
+    fn text(&self) -> String {
+        ascii_lines(&self.text)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({ "kql": self.text })
+    }
+}

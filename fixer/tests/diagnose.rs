@@ -1,0 +1,211 @@
+//! `fixer diagnose` end to end: the binary on real-format fixtures, as Run Command and
+//! Serial Console users run it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn fixture(rel: &str) -> PathBuf {
+    testkit::fixture(&format!("rules/{rel}"))
+}
+
+fn fixer(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fixer"))
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(bytes) = stdin {
+        child.stdin.take().unwrap().write_all(bytes).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn text_report_fits_run_commands_tail_and_ends_with_the_verdict() {
+    let s1 = fixture("rdp-cert-keys/rcm-and-schannel.xml");
+    let s2 = fixture("rdp-tls-disabled/schannel-36871.de.txt");
+    let out = fixer(
+        &["diagnose", s1.to_str().unwrap(), s2.to_str().unwrap()],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = text(&out);
+    assert!(report.len() <= 4096, "{} bytes", report.len());
+    assert!(report.is_ascii());
+    let verdict = report.rfind("VERDICT: most likely: rdp-cert-keys").unwrap();
+    assert!(
+        !report[verdict..].contains("\n["),
+        "no finding after the verdict"
+    );
+    insta::assert_snapshot!(report);
+}
+
+#[test]
+fn many_inputs_and_findings_still_fit_in_four_kilobytes() {
+    let mut args = vec!["diagnose".to_string()];
+    for dir in std::fs::read_dir(testkit::fixture("rules")).unwrap() {
+        for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            let p = f.unwrap().path();
+            if p.extension().is_some_and(|e| e != "toml") {
+                args.push(p.to_string_lossy().into_owned());
+            }
+        }
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = fixer(&args, None);
+    assert!(out.status.success());
+    let report = text(&out);
+    assert!(report.len() <= 4096, "{} bytes", report.len());
+    assert!(report.contains("VERDICT: most likely: "), "{report}");
+}
+
+#[test]
+fn json_output_carries_the_design_contract() {
+    let f = fixture("rdp-broker-renamed/broker-2056-and-1296.xml");
+    let out = fixer(&["diagnose", "--json", f.to_str().unwrap()], None);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let input = &v["inputs"][0];
+    assert_eq!(input["name"], "broker-2056-and-1296.xml");
+    assert_eq!(input["format"], "xml");
+    assert!(input["events"].as_u64().unwrap() > 20);
+    assert_eq!(input["errors"], 0);
+    let finding = &v["findings"][0];
+    assert_eq!(finding["id"], "rdp-broker-renamed");
+    assert_eq!(finding["confidence"], "high");
+    assert!(
+        finding["title"]
+            .as_str()
+            .unwrap()
+            .contains("Connection Broker")
+    );
+    let evidence = &finding["evidence"][0];
+    assert!(
+        evidence["provider"]
+            .as_str()
+            .unwrap()
+            .starts_with("Microsoft-Windows-TerminalServices-SessionBroker")
+    );
+    assert!(evidence["event_id"].as_u64().is_some());
+    assert!(evidence["time"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(evidence["computer"], "rdcb02.contoso.local");
+    assert_eq!(v["now_source"], "newest_event");
+    assert_eq!(v["evidence_sha256"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn reads_wevtutil_text_piped_on_standard_input() {
+    let bytes = std::fs::read(fixture("rdp-cert-keys/rcm-1058.en.txt")).unwrap();
+    let out = fixer(&["diagnose", "--json", "-"], Some(&bytes));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["inputs"][0]["name"], "(stdin)");
+    assert_eq!(v["inputs"][0]["format"], "wevtutil-text");
+    assert_eq!(v["findings"][0]["id"], "rdp-cert-keys");
+}
+
+#[test]
+fn now_moves_the_window_and_is_reported_as_given() {
+    let f = fixture("rdp-cert-keys/rcm-1058.en.txt");
+    let out = fixer(
+        &[
+            "diagnose",
+            "--json",
+            "--now",
+            "2024-05-20T00:00:00Z",
+            f.to_str().unwrap(),
+        ],
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["now_source"], "given");
+    assert_eq!(v["findings"][0]["evidence"][0]["age"], "older");
+    assert_eq!(v["findings"][0]["confidence"], "low");
+    let bad = fixer(
+        &["diagnose", "--now", "yesterday", f.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(2), "a bad --now is a usage error");
+}
+
+#[test]
+fn kql_prints_the_queries_without_inputs() {
+    let out = fixer(&["diagnose", "--kql"], None);
+    assert!(out.status.success());
+    let kql = text(&out);
+    assert!(kql.contains("// rdp-broker-renamed (S3)"));
+    assert!(kql.contains("is an Operational channel"));
+    let json = fixer(&["diagnose", "--kql", "--json"], None);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(
+        v["kql"]
+            .as_str()
+            .unwrap()
+            .starts_with("// rdp-cert-keys (S1)")
+    );
+}
+
+#[test]
+fn a_missing_file_fails_and_names_it() {
+    let out = fixer(&["diagnose", "/nonexistent/System.evtx"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/nonexistent/System.evtx") && err.contains("check the path"),
+        "{err}"
+    );
+    let none = fixer(&["diagnose"], None);
+    assert_eq!(
+        none.status.code(),
+        Some(2),
+        "no file and no --kql is a usage error"
+    );
+}
+
+#[test]
+fn nothing_found_says_what_was_looked_for_and_what_to_export() {
+    let f = fixture("rdp-broker-renamed/system-only-with-rename.en.txt");
+    let report = text(&fixer(&["diagnose", f.to_str().unwrap()], None));
+    assert!(report.contains("No documented RDP failure found. Looked for:"));
+    assert!(
+        report.contains(
+            "rdp-broker-renamed (S3): IDs 2056/1296/6011 - its log was not in the inputs"
+        )
+    );
+    assert!(report.contains("mkdir C:\\rdpfix\\logs"));
+    assert!(
+        report
+            .trim_end()
+            .lines()
+            .rev()
+            .nth(1)
+            .unwrap()
+            .starts_with("VERDICT: no documented RDP failure found")
+    );
+    insta::assert_snapshot!(report);
+}
