@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
 Examples (cmd or PowerShell as Administrator, Run Command or Serial Console):
-  fixer.exe diagnose C:\\rdpfix-logs\\System.evtx    which RDP failure the logs show
+  fixer.exe diagnose C:\\rdpfix-logs        which RDP failure the logs show
   fixer.exe collect                        export the last 24 h of RDP logs to a folder
   fixer.exe trust add <public key> --label ops-laptop
   fixer.exe trust list
@@ -102,6 +102,7 @@ pub struct KeygenArgs {
 
 const DIAGNOSE_EXAMPLES: &str = "\
 Examples:
+  fixer.exe diagnose C:\\rdpfix-logs          every file the folder holds
   fixer.exe diagnose C:\\rdpfix-logs\\System.evtx C:\\rdpfix-logs\\Security.evtx
   wevtutil qe System /f:text /q:\"*[System[TimeCreated[timediff(@SystemTime) <= 86400000]]]\" | fixer.exe diagnose -
   fixer diagnose --json --now 2024-05-14T09:30:00Z System.evtx
@@ -111,7 +112,7 @@ Inputs: .evtx, wevtutil text or XML, Event Viewer XML or CSV, Get-WinEvent Forma
 
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {
-    /// Exported logs; `-` reads standard input.
+    /// Exported logs, or folders of them; `-` reads standard input.
     #[arg(value_name = "FILE", required_unless_present = "kql")]
     pub files: Vec<PathBuf>,
     /// Judge the evidence against this moment (RFC 3339, e.g. 2024-05-14T09:30:00Z).

@@ -197,7 +197,7 @@ fn nothing_found_says_what_was_looked_for_and_what_to_export() {
             "rdp-broker-renamed (S3): IDs 2056/1296/6011 - its log was not in the inputs"
         )
     );
-    assert!(report.contains("mkdir C:\\rdpfix\\logs"));
+    assert!(report.contains("mkdir C:\\rdpfix-logs"));
     assert!(
         report
             .trim_end()
@@ -208,4 +208,35 @@ fn nothing_found_says_what_was_looked_for_and_what_to_export() {
             .starts_with("VERDICT: no documented RDP failure found")
     );
     insta::assert_snapshot!(report);
+}
+
+#[test]
+fn a_folder_is_read_file_by_file() {
+    let dir = testkit::fixture("rules/rdp-tls-disabled");
+    let out = fixer(&["diagnose", "--json", dir.to_str().unwrap()], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"schannel-36871-server.xml") && names.contains(&"cases.toml"),
+        "{names:?}"
+    );
+    // cases.toml is not a log: it is reported as unrecognised, not fatal.
+    let toml = v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "cases.toml")
+        .unwrap();
+    assert_eq!(toml["events"], 0);
+    assert_eq!(v["findings"][0]["id"], "rdp-tls-disabled");
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 /// Where exports are written on the VM. An absolute path: `%TEMP%` does not expand in
 /// PowerShell, which Azure Run Command uses.
-pub const EXPORT_DIR: &str = r"C:\rdpfix\logs";
+pub const EXPORT_DIR: &str = r"C:\rdpfix-logs";
 
 /// The Windows event log accepts at most 20 expressions in a plain XPath query.
 pub const MAX_XPATH_EXPRESSIONS: usize = 20;

@@ -33,12 +33,45 @@ pub fn run(args: &DiagnoseArgs) -> CommandResult {
                 .context("cannot read standard input; pipe an export into `fixer diagnose -`")
                 .map_err(|e| CommandError::new(Exit::Failure, e))?;
             session.add_bytes("(stdin)", &bytes, &mut no_progress);
+        } else if file.is_dir() {
+            // `fixer collect` writes one folder: take every file in it.
+            for path in folder_files(file)? {
+                add_file(&mut session, &path)?;
+            }
         } else {
             add_file(&mut session, file)?;
         }
     }
     let diagnosis = session.finish(&DiagnoseOptions { now: args.now });
     Ok(Box::new(DiagnoseReport { diagnosis }))
+}
+
+/// The files of a folder (not its subfolders), in name order.
+fn folder_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, CommandError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        CommandError::new(
+            Exit::Failure,
+            anyhow::Error::new(e).context(format!(
+                "cannot list {}; check the path and that you may read it",
+                dir.display()
+            )),
+        )
+    })?;
+    let mut files: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(CommandError::new(
+            Exit::Failure,
+            anyhow::anyhow!(
+                "{} holds no files; export the logs into it first (fixer collect)",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(files)
 }
 
 fn add_file(session: &mut Session, path: &Path) -> Result<(), CommandError> {
