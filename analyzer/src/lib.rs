@@ -8,6 +8,7 @@
 pub mod diagnose;
 pub mod envelope;
 pub mod event;
+pub mod evidence_block;
 pub mod input;
 pub mod plan;
 pub mod rules;

@@ -12,6 +12,7 @@
 mod csv;
 mod datetime;
 mod decode;
+mod evidence;
 mod evtx;
 mod format_list;
 mod labels;
@@ -51,6 +52,8 @@ pub enum Format {
     Csv,
     /// PowerShell `Format-List`.
     FormatList,
+    /// `RDPFIX-EVIDENCE` blocks written by `fixer collect --compact`.
+    EvidenceBlock,
 }
 
 impl std::fmt::Display for Format {
@@ -61,6 +64,7 @@ impl std::fmt::Display for Format {
             Format::Xml => "xml",
             Format::Csv => "csv",
             Format::FormatList => "format-list",
+            Format::EvidenceBlock => "rdpfix-evidence",
         })
     }
 }

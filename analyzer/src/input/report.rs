@@ -292,6 +292,8 @@ pub enum Dialect {
     FormatList,
     /// `Get-EventLog | Format-List`.
     EventLogFormatList,
+    /// An `RDPFIX-EVIDENCE` block (`fixer collect --compact`).
+    EvidenceBlock,
 }
 
 impl std::fmt::Display for Dialect {
@@ -310,6 +312,7 @@ impl std::fmt::Display for Dialect {
             Dialect::EventLogExportCsv => "Get-EventLog | Export-Csv",
             Dialect::FormatList => "Get-WinEvent | Format-List",
             Dialect::EventLogFormatList => "Get-EventLog | Format-List",
+            Dialect::EvidenceBlock => "RDPFIX-EVIDENCE block (fixer collect --compact)",
         })
     }
 }

@@ -4,9 +4,17 @@
 
 use super::report::{Attempt, InputReport};
 use super::text::{LineIndex, clean_lines};
-use super::{Format, Output, csv, format_list, wevtutil_text, xml};
+use super::{Format, Output, csv, evidence, format_list, wevtutil_text, xml};
 
 pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
+    // `RDPFIX-EVIDENCE` blocks are read first; whatever was pasted around them is read as
+    // any other text (their lines blanked, so line numbers stay true).
+    let rest = evidence::read(text, out);
+    let text = match &rest {
+        Some(rest) if rest.trim().is_empty() => return,
+        Some(rest) => rest.as_str(),
+        None => text,
+    };
     let index = LineIndex::new(text, out.report.bytes);
     let lines = clean_lines(text);
     for (format, detected) in candidates(text, &lines) {
@@ -16,7 +24,7 @@ pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
             Format::Xml => xml::read(text, &index, out),
             Format::Csv => csv::read(&lines, &index, out),
             Format::FormatList => format_list::read(&lines, &index, out),
-            Format::Evtx => continue,
+            Format::Evtx | Format::EvidenceBlock => continue,
         }
         // A format recognised by its features owns the input even when nothing in it could
         // be read (the report says why); one merely tried must read something.
@@ -42,6 +50,7 @@ fn why_not(format: Format) -> &'static str {
         Format::Csv => "no header row with event columns and rows below it",
         Format::FormatList => "no `Name : value` records with Id and ProviderName (or Source)",
         Format::Evtx => "no ElfFile signature",
+        Format::EvidenceBlock => "no RDPFIX-EVIDENCE line",
     }
 }
 

@@ -1,0 +1,70 @@
+//! `RDPFIX-EVIDENCE` blocks in a pasted text (see [`crate::evidence_block`]): each block's
+//! events are emitted, a damaged block is an error naming its line and what to do, and the
+//! text around the blocks is handed back for the other readers.
+
+use super::report::{Dialect, IssueKind, IssueLocation};
+use super::{Format, Output};
+use crate::evidence_block::{BLOCK_END, BLOCK_MARKER, find_blocks};
+
+/// Reads the blocks in `text`. `None` when there is none; otherwise the text with the
+/// blocks' lines blanked.
+pub(crate) fn read(text: &str, out: &mut Output<'_>) -> Option<String> {
+    if !text.contains(BLOCK_MARKER) && !text.contains(BLOCK_END) {
+        return None;
+    }
+    let name = out.input_name().to_owned();
+    let blocks = find_blocks(text, &name);
+    if blocks.is_empty() {
+        return None;
+    }
+    for block in &blocks {
+        let at = Some(IssueLocation::Line { line: block.line });
+        match &block.result {
+            Ok(decoded) => {
+                out.report.format.get_or_insert(Format::EvidenceBlock);
+                out.report.dialect.get_or_insert(Dialect::EvidenceBlock);
+                for event in decoded.events.iter().cloned() {
+                    out.emit(event);
+                }
+                for (line, why) in &decoded.skipped {
+                    out.skip();
+                    out.report.warning(
+                        IssueKind::BadRecord,
+                        at,
+                        format!("event line {line} of the block could not be read: {why}"),
+                    );
+                }
+                if decoded.summary.omitted > 0 {
+                    out.report.info(
+                        IssueKind::Limit,
+                        at,
+                        format!(
+                            "the block holds {} of the {} relevant events on the VM; {} were left out to fit Run Command's output (export the logs as .evtx to see them all)",
+                            decoded.summary.kept, decoded.summary.relevant, decoded.summary.omitted
+                        ),
+                    );
+                }
+            }
+            Err(e) => {
+                out.report.format.get_or_insert(Format::EvidenceBlock);
+                out.report.dialect.get_or_insert(Dialect::EvidenceBlock);
+                out.skip();
+                out.report.truncated |= matches!(
+                    e,
+                    crate::evidence_block::BlockError::Truncated { .. }
+                        | crate::evidence_block::BlockError::MissingStart
+                );
+                out.report.error(IssueKind::Malformed, at, e.to_string());
+            }
+        }
+    }
+    let mut rest = String::with_capacity(text.len());
+    for (i, line) in text.lines().enumerate() {
+        let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        if !blocks.iter().any(|b| b.lines.0 <= n && n <= b.lines.1) {
+            rest.push_str(line);
+        }
+        rest.push('\n');
+    }
+    Some(rest)
+}
