@@ -11,6 +11,7 @@ pub mod event;
 pub mod evidence_block;
 pub mod input;
 pub mod plan;
+pub mod remote;
 pub mod rules;
 
 pub use event::{Event, Level, Location, Origin};

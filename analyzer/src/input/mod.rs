@@ -9,6 +9,7 @@
 //! Nothing here fails as a whole: a damaged or foreign input yields every event that can be
 //! read plus an [`InputReport`] that says what was skipped, where, and why.
 
+mod channel;
 mod csv;
 mod datetime;
 mod decode;

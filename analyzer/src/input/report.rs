@@ -218,6 +218,9 @@ pub enum IssueKind {
     Unrecognised,
     /// Labels or headers were not recognised and were read by their position.
     PositionalFields,
+    /// What a channel wrapped around the export (Run Command's JSON or PowerShell listing,
+    /// Serial Console prompts) was set aside; the message says what.
+    Wrapper,
 }
 
 /// A position inside one input.

@@ -2,12 +2,24 @@
 //! an `<Event` element, a CSV header row, `Name : value` property lists), then each
 //! parser in turn until one reads something. What was tried is kept for the report.
 
-use super::report::{Attempt, InputReport};
+use super::report::{Attempt, InputReport, IssueKind, IssueLocation};
 use super::text::{LineIndex, clean_lines};
-use super::{Format, Output, csv, evidence, format_list, wevtutil_text, xml};
+use super::{Format, Output, channel, csv, evidence, format_list, wevtutil_text, xml};
 
 pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
-    // `RDPFIX-EVIDENCE` blocks are read first; whatever was pasted around them is read as
+    // What Run Command and Serial Console wrap around an export is set aside first.
+    let unwrapped = channel::unwrap(text);
+    if let Some(u) = &unwrapped {
+        for (line, note) in &u.notes {
+            out.report.info(
+                IssueKind::Wrapper,
+                Some(IssueLocation::Line { line: *line }),
+                note.clone(),
+            );
+        }
+    }
+    let text = unwrapped.as_ref().map_or(text, |u| u.text.as_str());
+    // `RDPFIX-EVIDENCE` blocks are read next; whatever was pasted around them is read as
     // any other text (their lines blanked, so line numbers stay true).
     let rest = evidence::read(text, out);
     let text = match &rest {

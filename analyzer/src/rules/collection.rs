@@ -127,14 +127,17 @@ pub fn export_script(guide: &CollectionGuide) -> Vec<String> {
     lines
 }
 
-fn time_clause(hours: u32) -> String {
+/// The XPath time test: events of the last `hours` (`timediff` is the event log's own
+/// function: milliseconds between now and the time).
+pub fn time_clause(hours: u32) -> String {
     format!(
         "TimeCreated[timediff(@SystemTime) <= {}]",
         u64::from(hours) * 3_600_000
     )
 }
 
-fn provider_and_ids(provider: &str, ids: &[u16]) -> String {
+/// `Provider[@Name='…'] and (EventID=… or …)`: the provider's name exactly as logged.
+pub fn provider_and_ids(provider: &str, ids: &[u16]) -> String {
     let ids = match ids {
         [one] => format!("EventID={one}"),
         many => format!(

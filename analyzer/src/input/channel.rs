@@ -1,0 +1,511 @@
+//! What Azure Run Command and Serial Console put around an export, set aside before the
+//! export is read:
+//!
+//! - `az vm run-command invoke` prints JSON: the script's output is the `message` of the
+//!   `value[]` item whose `code` is `ComponentStatus/StdOut/…`, newlines escaped. Several
+//!   JSON documents may be pasted one after another, or one cut short (read leniently);
+//! - `Invoke-AzVMRunCommand` prints a PowerShell listing: `Value[0] :`, then indented
+//!   `Code`, `Level`, `DisplayStatus`, `Message` properties, the message running on over the
+//!   following lines, then `Status`, `Capacity`, `Count`;
+//! - Serial Console shows SAC (`SAC>` prompts, `EVENT:` and `CHANNEL:` notices, the channel
+//!   description shown on `ch -si`, the login prompt), cmd.exe and PowerShell banners and
+//!   prompts with the commands typed, and `more`'s `-- More --` lines;
+//! - the collection script's own `rdpfix: …` line says how many events it left out.
+//!
+//! Lines set aside are blanked so the export keeps its line numbers (JSON is the
+//! exception: its message becomes lines of its own).
+
+use serde_json::Value;
+
+/// The text with the wrappers removed, and what was set aside.
+#[derive(Debug, Default)]
+pub(crate) struct Unwrapped {
+    pub(crate) text: String,
+    /// (1-based line of the input, what was set aside there).
+    pub(crate) notes: Vec<(u32, String)>,
+}
+
+/// Removes the wrappers from `text`; `None` when it has none.
+pub(crate) fn unwrap(text: &str) -> Option<Unwrapped> {
+    let mut out = Unwrapped::default();
+    let text = match az_json(text, &mut out.notes) {
+        Some(t) => t,
+        None => text.to_owned(),
+    };
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut kept: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+    let mut changed = !out.notes.is_empty();
+    changed |= powershell_listing(&lines, &mut kept, &mut out.notes);
+    changed |= console_chrome(&lines, &mut kept, &mut out.notes);
+    if !changed {
+        return None;
+    }
+    out.text = kept.join("\n");
+    Some(out)
+}
+
+fn line_no(index: usize) -> u32 {
+    u32::try_from(index + 1).unwrap_or(u32::MAX)
+}
+
+// ---------------------------------------------------------------------------------------
+// az vm run-command invoke (JSON)
+
+/// Replaces each Run Command JSON document with its standard output.
+fn az_json(text: &str, notes: &mut Vec<(u32, String)>) -> Option<String> {
+    if !text.contains("ComponentStatus/") || !text.contains("\"message\"") {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut line = 1u32;
+    let mut found = false;
+    while let Some(start) = json_start(rest) {
+        let (before, from) = rest.split_at(start);
+        out.push_str(before);
+        line += count_lines(before);
+        let (consumed, messages) = match strict_json(from) {
+            Some(parsed) => parsed,
+            None => lenient_json(from),
+        };
+        if messages.is_empty() || consumed == 0 {
+            // Not Run Command JSON: keep the brace and look further.
+            let keep = from.get(..1).unwrap_or_default();
+            out.push_str(keep);
+            rest = from.get(1..).unwrap_or_default();
+            continue;
+        }
+        found = true;
+        notes.push((
+            line,
+            "read the script output inside `az vm run-command invoke` JSON (value[].message); line numbers below count its lines".to_owned(),
+        ));
+        for (stream, message) in messages {
+            if stream == Stream::StdErr {
+                if !message.trim().is_empty() {
+                    notes.push((
+                        line,
+                        format!(
+                            "the script wrote to its error stream: {}",
+                            first_chars(message.trim(), 300)
+                        ),
+                    ));
+                }
+                continue;
+            }
+            out.push('\n');
+            out.push_str(&message);
+            out.push('\n');
+        }
+        let (taken, after) = from.split_at(consumed.min(from.len()));
+        line += count_lines(taken);
+        rest = after;
+    }
+    out.push_str(rest);
+    found.then_some(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    StdOut,
+    StdErr,
+}
+
+/// The offset of the next line that opens a JSON object or array.
+fn json_start(text: &str) -> Option<usize> {
+    let mut offset = 0;
+    for l in text.split_inclusive('\n') {
+        let trimmed = l.trim_start();
+        if trimmed.starts_with('{') || trimmed.starts_with('[') {
+            return Some(offset + (l.len() - trimmed.len()));
+        }
+        offset += l.len();
+    }
+    None
+}
+
+fn count_lines(text: &str) -> u32 {
+    u32::try_from(text.matches('\n').count()).unwrap_or(u32::MAX)
+}
+
+/// Parses one JSON document at the start of `text`: (bytes consumed, messages).
+fn strict_json(text: &str) -> Option<(usize, Vec<(Stream, String)>)> {
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    let value = stream.next()?.ok()?;
+    let consumed = stream.byte_offset();
+    let items: Vec<&Value> = match &value {
+        Value::Object(o) => o.get("value").and_then(Value::as_array)?.iter().collect(),
+        Value::Array(a) => a.iter().collect(),
+        _ => return None,
+    };
+    let messages = items
+        .iter()
+        .filter_map(|item| {
+            let code = item.get("code").and_then(Value::as_str).unwrap_or_default();
+            let message = item.get("message").and_then(Value::as_str)?;
+            Some((stream_of(code), message.to_owned()))
+        })
+        .collect();
+    Some((consumed, messages))
+}
+
+fn stream_of(code: &str) -> Stream {
+    if code.contains("StdErr") {
+        Stream::StdErr
+    } else {
+        Stream::StdOut
+    }
+}
+
+/// Reads a document cut short or damaged: every `"message": "…"` string up to the end of
+/// the document (a line that is `}` alone) or of the text.
+fn lenient_json(text: &str) -> (usize, Vec<(Stream, String)>) {
+    let end = text
+        .match_indices("\n}")
+        .map(|(i, _)| i + 2)
+        .find(|i| {
+            text.get(*i..)
+                .is_none_or(|r| r.starts_with('\n') || r.starts_with('\r') || r.is_empty())
+        })
+        .unwrap_or(text.len());
+    let doc = text.get(..end).unwrap_or(text);
+    let mut messages = Vec::new();
+    let mut search = 0;
+    while let Some(at) = doc.get(search..).and_then(|r| r.find("\"message\"")) {
+        let key = search + at;
+        let before = doc.get(..key).unwrap_or_default();
+        let code_at = before.rfind("\"code\"");
+        let code = code_at.and_then(|c| before.get(c..)).unwrap_or_default();
+        let after = doc.get(key + "\"message\"".len()..).unwrap_or_default();
+        let Some(open) = after.trim_start().strip_prefix(':').map(str::trim_start) else {
+            search = key + 1;
+            continue;
+        };
+        let Some(body) = open.strip_prefix('"') else {
+            search = key + 1;
+            continue;
+        };
+        let (value, used) = json_string_lenient(body);
+        messages.push((stream_of(code), value));
+        search = doc.len() - body.len() + used;
+    }
+    (end, messages)
+}
+
+/// Decodes a JSON string body (after its opening quote) up to its closing quote or the
+/// end; returns the value and the bytes used.
+fn json_string_lenient(body: &str) -> (String, usize) {
+    let mut out = String::new();
+    let mut chars = body.char_indices();
+    let mut pending_high: Option<u16> = None;
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return (out, i + 1),
+            '\\' => {
+                let Some((_, e)) = chars.next() else { break };
+                match e {
+                    'n' => out.push('\n'),
+                    'r' => out.push('\r'),
+                    't' => out.push('\t'),
+                    'b' | 'f' => {}
+                    'u' => {
+                        let hex: String = chars.by_ref().take(4).map(|(_, h)| h).collect();
+                        let Ok(unit) = u16::from_str_radix(&hex, 16) else {
+                            continue;
+                        };
+                        match (pending_high.take(), unit) {
+                            (None, 0xD800..=0xDBFF) => pending_high = Some(unit),
+                            (Some(high), 0xDC00..=0xDFFF) => {
+                                let code = 0x10000
+                                    + ((u32::from(high) - 0xD800) << 10)
+                                    + (u32::from(unit) - 0xDC00);
+                                out.push(char::from_u32(code).unwrap_or('\u{FFFD}'));
+                            }
+                            (_, u) => out.push(char::from_u32(u32::from(u)).unwrap_or('\u{FFFD}')),
+                        }
+                    }
+                    other => out.push(other),
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    (out, body.len())
+}
+
+fn first_chars(text: &str, n: usize) -> String {
+    let mut s: String = text.chars().take(n).collect();
+    if text.chars().count() > n {
+        s.push('…');
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------
+// Invoke-AzVMRunCommand (PowerShell listing)
+
+/// `name<spaces>: value` with `name` an identifier, as Format-List prints a property.
+fn property<'a>(line: &'a str, names: &[&str]) -> Option<(&'a str, &'a str)> {
+    let trimmed = line.trim_start();
+    let (name, value) = trimmed.split_once(':')?;
+    let name = name.trim_end();
+    // Format-List pads names with spaces before the colon; wevtutil text does not.
+    let padded = trimmed.get(name.len()..)?.starts_with(' ');
+    (padded && names.iter().any(|n| n.eq_ignore_ascii_case(name)))
+        .then(|| (name, value.strip_prefix(' ').unwrap_or(value)))
+}
+
+fn is_value_header(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix("Value[") else {
+        return false;
+    };
+    rest.split_once(']')
+        .is_some_and(|(n, after)| n.chars().all(|c| c.is_ascii_digit()) && after.trim() == ":")
+}
+
+const RESULT_PROPERTIES: [&str; 8] = [
+    "Status",
+    "Capacity",
+    "Count",
+    "Name",
+    "StartTime",
+    "EndTime",
+    "Error",
+    "Output",
+];
+
+/// Blanks the listing around each `Message`; keeps the message itself.
+fn powershell_listing(lines: &[&str], kept: &mut [String], notes: &mut Vec<(u32, String)>) -> bool {
+    if !lines.iter().any(|l| is_value_header(l)) {
+        return false;
+    }
+    let mut found = false;
+    let mut i = 0;
+    while let Some(line) = lines.get(i) {
+        if !is_value_header(line) {
+            i += 1;
+            continue;
+        }
+        found = true;
+        let header = i;
+        blank(kept, i);
+        i += 1;
+        let mut stream = Stream::StdOut;
+        // The item's properties up to `Message`.
+        while let Some(l) = lines.get(i) {
+            if let Some((name, value)) = property(l, &["Code", "Level", "DisplayStatus", "Time"]) {
+                if name.eq_ignore_ascii_case("Code") {
+                    stream = stream_of(value);
+                }
+                blank(kept, i);
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        let Some((_, first)) = lines.get(i).and_then(|l| property(l, &["Message"])) else {
+            continue;
+        };
+        let value_column = lines
+            .get(i)
+            .map_or(0, |l| l.len().saturating_sub(first.len()));
+        let start = i;
+        let mut end = i + 1;
+        while let Some(l) = lines.get(end) {
+            if is_value_header(l)
+                || (!l.starts_with(' ') && property(l, &RESULT_PROPERTIES).is_some())
+            {
+                break;
+            }
+            end += 1;
+        }
+        // Continuation lines indented to the value column were indented by the listing.
+        let continuation = lines.get(start + 1..end).unwrap_or_default();
+        let indented = !continuation.is_empty()
+            && continuation
+                .iter()
+                .all(|l| l.trim().is_empty() || l.starts_with(&" ".repeat(value_column)));
+        if stream == Stream::StdErr {
+            let text: Vec<&str> = std::iter::once(first)
+                .chain(continuation.iter().copied())
+                .collect();
+            let text = text.join("\n");
+            if !text.trim().is_empty() {
+                notes.push((
+                    line_no(start),
+                    format!(
+                        "the script wrote to its error stream: {}",
+                        first_chars(text.trim(), 300)
+                    ),
+                ));
+            }
+            for j in start..end {
+                blank(kept, j);
+            }
+        } else {
+            if let Some(k) = kept.get_mut(start) {
+                *k = first.to_owned();
+            }
+            if indented {
+                for j in start + 1..end {
+                    if let Some(k) = kept.get_mut(j) {
+                        *k = k.get(value_column..).unwrap_or_default().to_owned();
+                    }
+                }
+            }
+        }
+        notes.push((
+            line_no(header),
+            "read the script output inside Invoke-AzVMRunCommand's listing (Value[…].Message)"
+                .to_owned(),
+        ));
+        i = end;
+    }
+    // The result's own properties after the items.
+    for (j, l) in lines.iter().enumerate() {
+        if !l.starts_with(' ') && property(l, &RESULT_PROPERTIES).is_some() && found {
+            blank(kept, j);
+        }
+    }
+    found
+}
+
+fn blank(kept: &mut [String], i: usize) {
+    if let Some(k) = kept.get_mut(i) {
+        k.clear();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Serial Console, consoles and the collection script
+
+/// Blanks SAC's and the shells' lines.
+fn console_chrome(lines: &[&str], kept: &mut [String], notes: &mut Vec<(u32, String)>) -> bool {
+    let mut sac = false;
+    let mut prompts = 0;
+    let mut first_prompt = None;
+    let mut channel_info = false;
+    let mut changed = false;
+    let width = console_width(lines);
+    for (i, raw) in lines.iter().enumerate() {
+        let line = raw.trim_end_matches('\r');
+        let t = line.trim();
+        if let Some(note) = t.strip_prefix("rdpfix: ") {
+            notes.push((line_no(i), format!("the collection script said: {note}")));
+            blank(kept, i);
+            changed = true;
+            continue;
+        }
+        let is_sac = t.starts_with("SAC>")
+            || line.starts_with("EVENT:")
+            || line.starts_with("CHANNEL:")
+            || t == "The Command Prompt session was successfully launched."
+            || t == "Please enter login credentials.";
+        if is_sac {
+            sac = true;
+        }
+        // The description SAC shows when switching channels (`ch -si 1`).
+        if sac && (line.starts_with("Name:") && t.contains("Cmd")) {
+            channel_info = true;
+        }
+        let in_info = channel_info
+            && ([
+                "Name:",
+                "Description:",
+                "Type:",
+                "Channel GUID:",
+                "Application Type GUID:",
+            ]
+            .iter()
+            .any(|p| line.starts_with(p))
+                || t.starts_with("Press <esc>")
+                || t == "Use any other key to view this channel.");
+        if channel_info && t == "Use any other key to view this channel." {
+            channel_info = false;
+        }
+        let login = sac
+            && ["Username:", "Domain", "Password:"]
+                .iter()
+                .any(|p| line.starts_with(p) && line.contains(':') && line.len() < 80);
+        let banner = is_banner(t);
+        let more = t.starts_with("-- More") && t.ends_with("--");
+        let prompt = is_prompt(line);
+        if prompt {
+            prompts += 1;
+            first_prompt.get_or_insert(i);
+            // A command longer than the console wraps onto the next lines: they go too.
+            if let Some(w) = width {
+                let mut j = i;
+                while lines
+                    .get(j)
+                    .is_some_and(|l| l.trim_end_matches('\r').chars().count() == w)
+                {
+                    j += 1;
+                    blank(kept, j);
+                }
+            }
+        }
+        if is_sac || in_info || login || banner || more || prompt {
+            blank(kept, i);
+            changed = true;
+        }
+    }
+    if sac {
+        notes.push((
+            1,
+            "set aside Serial Console's SAC lines (prompts, channel notices, login)".to_owned(),
+        ));
+    }
+    if let Some(i) = first_prompt {
+        notes.push((
+            line_no(i),
+            format!("set aside {prompts} shell prompt line(s) and the commands typed at them"),
+        ));
+    }
+    changed
+}
+
+/// The width a console wrapped lines at: the longest line length (60–400 characters)
+/// that at least three lines have exactly.
+fn console_width(lines: &[&str]) -> Option<usize> {
+    let mut counts: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
+    for l in lines {
+        let n = l.trim_end_matches('\r').chars().count();
+        if (60..=400).contains(&n) {
+            *counts.entry(n).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .rev()
+        .find(|(_, c)| *c >= 3)
+        .map(|(n, _)| n)
+}
+
+/// A cmd.exe prompt (`C:\Windows\system32>…`) or PowerShell's (`PS C:\>…`).
+fn is_prompt(line: &str) -> bool {
+    let l = line.strip_prefix("PS ").unwrap_or(line);
+    let mut chars = l.chars();
+    let drive = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
+    let colon = chars.next() == Some(':');
+    let slash = chars.next() == Some('\\');
+    if !(drive && colon && slash) {
+        return false;
+    }
+    // The path up to `>` holds no characters a path cannot.
+    match l.find('>') {
+        Some(gt) => l
+            .get(..gt)
+            .is_some_and(|p| !p.contains(['<', '|', '"', '*', '?']) && !p.ends_with([' ', '-'])),
+        None => false,
+    }
+}
+
+fn is_banner(t: &str) -> bool {
+    (t.starts_with("Microsoft Windows [Version ") && t.ends_with(']'))
+        || (t.starts_with("(c)") && t.contains("Microsoft Corporation"))
+        || (t.starts_with("Copyright (C)") && t.contains("Microsoft Corporation"))
+        || t == "Windows PowerShell"
+        || t.starts_with("Try the new cross-platform PowerShell")
+        || t.starts_with("Install the latest PowerShell for new features")
+}

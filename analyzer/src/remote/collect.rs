@@ -1,0 +1,302 @@
+//! Collection that fits the channel: per-channel `wevtutil qe` queries (and their
+//! `Get-WinEvent` twins) selecting only the providers and event IDs some rule reads, newest
+//! first, few enough to come back through Run Command's 4,096-byte output; and the one Run
+//! Command script that runs them all and prints what fits, the most relevant events last
+//! (Run Command keeps the tail).
+
+use super::quote;
+use crate::rules::catalog::{Catalog, Tier};
+use crate::rules::collection::{provider_and_ids, time_clause};
+use serde::Serialize;
+
+/// What Azure Run Command returns of a script's output: its last 4,096 bytes.
+pub const RUN_COMMAND_OUTPUT_BYTES: usize = 4096;
+/// What collection output may use, leaving room for a line the console adds.
+pub const COLLECTION_BUDGET_BYTES: usize = 3900;
+/// The event log accepts at most 20 expressions in a plain XPath query (Microsoft,
+/// "Consuming Events": more needs a structured XML query).
+pub const MAX_XPATH_EXPRESSIONS: usize = 20;
+/// Events each query of the Run Command script fetches before the script keeps what fits.
+pub const SCRIPT_FETCH_PER_QUERY: u32 = 30;
+
+/// One `wevtutil qe` query: one channel, some providers and their event IDs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChannelQuery {
+    pub channel: String,
+    /// What the XPath selects, in its order.
+    pub selects: Vec<ProviderIds>,
+    pub xpath: String,
+    /// The rules these events serve.
+    pub rules: Vec<String>,
+    /// The most trusted tier among them (the Run Command script keeps seed events first).
+    pub tier: Tier,
+    /// `/c:` of the standalone command: how many typical events fit in the budget.
+    pub max_events: u32,
+    /// `wevtutil qe …`: the same line runs in cmd.exe and PowerShell.
+    pub wevtutil: String,
+    /// `Get-WinEvent -FilterXPath …` for PowerShell, as a `Format-List` the page reads.
+    pub get_winevent: String,
+}
+
+/// A provider and the event IDs read from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderIds {
+    pub provider: String,
+    pub event_ids: Vec<u16>,
+}
+
+/// Every query and the Run Command script.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RemoteCollection {
+    pub window_hours: u32,
+    pub budget_bytes: usize,
+    /// Most relevant first (seed rules' events, then documented, then derived).
+    pub queries: Vec<ChannelQuery>,
+    /// The Run Command script (PowerShell 5.1).
+    pub script: String,
+}
+
+/// The size of one event of `provider` as `wevtutil /f:text` prints it, generously: the
+/// largest such block in the fixtures is checked to stay below it. Security auditing
+/// messages (4625) are long.
+pub fn typical_event_bytes(provider: &str) -> usize {
+    if provider.eq_ignore_ascii_case("Microsoft-Windows-Security-Auditing") {
+        2_400
+    } else {
+        1_000
+    }
+}
+
+/// Builds the queries and the script for `catalog`, looking back `window_hours`.
+pub fn remote_collection(catalog: &Catalog, window_hours: u32) -> RemoteCollection {
+    let queries = queries(catalog, window_hours);
+    let script = collection_script(&queries, window_hours);
+    RemoteCollection {
+        window_hours,
+        budget_bytes: COLLECTION_BUDGET_BYTES,
+        queries,
+        script,
+    }
+}
+
+struct ChannelPlan {
+    channel: String,
+    tier: Tier,
+    providers: Vec<(String, Vec<u16>, Vec<String>)>,
+}
+
+fn queries(catalog: &Catalog, window_hours: u32) -> Vec<ChannelQuery> {
+    // Seed rules first, so their events lead each channel's first query.
+    let mut rules: Vec<_> = catalog.rules.iter().collect();
+    rules.sort_by_key(|r| r.tier);
+    let mut plans: Vec<ChannelPlan> = Vec::new();
+    for rule in rules {
+        for signal in &rule.signals {
+            for channel in &signal.channels {
+                // One plan per channel and tier: a query never mixes seed events with
+                // derived ones, so the script can rank whole queries.
+                let plan = match plans
+                    .iter_mut()
+                    .position(|p| p.channel.eq_ignore_ascii_case(channel) && p.tier == rule.tier)
+                {
+                    Some(i) => plans.get_mut(i),
+                    None => {
+                        plans.push(ChannelPlan {
+                            channel: channel.clone(),
+                            tier: rule.tier,
+                            providers: Vec::new(),
+                        });
+                        plans.last_mut()
+                    }
+                };
+                let Some(plan) = plan else { continue };
+                let entry = match plan
+                    .providers
+                    .iter()
+                    .position(|(p, _, _)| p.eq_ignore_ascii_case(&signal.provider))
+                {
+                    Some(i) => plan.providers.get_mut(i),
+                    None => {
+                        plan.providers
+                            .push((signal.provider.clone(), Vec::new(), Vec::new()));
+                        plan.providers.last_mut()
+                    }
+                };
+                let Some((_, ids, rule_ids)) = entry else {
+                    continue;
+                };
+                for id in &signal.event_ids {
+                    if !ids.contains(id) {
+                        ids.push(*id);
+                    }
+                }
+                if !rule_ids.contains(&rule.id) {
+                    rule_ids.push(rule.id.clone());
+                }
+            }
+        }
+    }
+    let time = time_clause(window_hours);
+    let mut out = Vec::new();
+    for plan in plans {
+        for (selects, rules) in pack(&plan.providers) {
+            let xpath = xpath(&selects, &time);
+            let worst = selects
+                .iter()
+                .map(|s| typical_event_bytes(&s.provider))
+                .max()
+                .unwrap_or(1_000);
+            let max_events = u32::try_from((COLLECTION_BUDGET_BYTES / worst).max(1)).unwrap_or(1);
+            out.push(ChannelQuery {
+                wevtutil: wevtutil_command(&plan.channel, &xpath, max_events),
+                get_winevent: get_winevent_command(&plan.channel, &xpath, max_events),
+                channel: plan.channel.clone(),
+                selects,
+                xpath,
+                rules,
+                tier: plan.tier,
+                max_events,
+            });
+        }
+    }
+    out.sort_by_key(|q| q.tier);
+    out
+}
+
+/// Splits a channel's providers into queries of at most [`MAX_XPATH_EXPRESSIONS`]
+/// expressions (each provider test, each event ID test, and the time test count one).
+fn pack(providers: &[(String, Vec<u16>, Vec<String>)]) -> Vec<(Vec<ProviderIds>, Vec<String>)> {
+    let mut out: Vec<(Vec<ProviderIds>, Vec<String>)> = Vec::new();
+    let mut current: Vec<ProviderIds> = Vec::new();
+    let mut rules: Vec<String> = Vec::new();
+    let mut cost = 1; // the time test
+    for (provider, ids, provider_rules) in providers {
+        let mut rest: &[u16] = ids;
+        while !rest.is_empty() {
+            if cost + 2 > MAX_XPATH_EXPRESSIONS {
+                out.push((std::mem::take(&mut current), std::mem::take(&mut rules)));
+                cost = 1;
+            }
+            let room = MAX_XPATH_EXPRESSIONS - cost - 1;
+            let take = room.min(rest.len());
+            let (now, later) = rest.split_at(take);
+            current.push(ProviderIds {
+                provider: provider.clone(),
+                event_ids: now.to_vec(),
+            });
+            for r in provider_rules {
+                if !rules.contains(r) {
+                    rules.push(r.clone());
+                }
+            }
+            cost += 1 + take;
+            rest = later;
+        }
+    }
+    if !current.is_empty() {
+        out.push((current, rules));
+    }
+    out
+}
+
+fn xpath(selects: &[ProviderIds], time: &str) -> String {
+    let clauses: Vec<String> = selects
+        .iter()
+        .map(|s| format!("({})", provider_and_ids(&s.provider, &s.event_ids)))
+        .collect();
+    let selection = match clauses.as_slice() {
+        [one] => one.clone(),
+        many => format!("({})", many.join(" or ")),
+    };
+    format!("*[System[{selection} and {time}]]")
+}
+
+/// `wevtutil qe`, valid as typed in cmd.exe and in PowerShell: the XPath sits in double
+/// quotes and holds no `"`, `%`, `$` or backtick (checked by the tests).
+fn wevtutil_command(channel: &str, xpath: &str, count: u32) -> String {
+    let channel = if channel.contains(' ') {
+        format!("\"{channel}\"")
+    } else {
+        channel.to_owned()
+    };
+    format!("wevtutil qe {channel} /q:\"{xpath}\" /rd:true /c:{count} /f:text")
+}
+
+fn get_winevent_command(channel: &str, xpath: &str, count: u32) -> String {
+    format!(
+        "Get-WinEvent -LogName {} -FilterXPath {} -MaxEvents {count} -ErrorAction SilentlyContinue | Format-List TimeCreated,ProviderName,Id,LevelDisplayName,LogName,MachineName,RecordId,Message",
+        quote::powershell(channel),
+        quote::powershell(xpath)
+    )
+}
+
+/// The Run Command script: every query (as `/f:xml`: the event data rules read and UTC
+/// times survive, where `/f:text` keeps only the localised message and local time), then
+/// as many events as fit the budget — each query's newest first, round-robin in relevance
+/// order — printed least relevant first so the most relevant end the output, where Run
+/// Command keeps it.
+fn collection_script(queries: &[ChannelQuery], window_hours: u32) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "# rdpfix: the events the rdpfix rules read, from the last {window_hours} hours, as event XML\n\
+         # (XML keeps the event data and UTC times that /f:text loses).\n\
+         # Prints at most {COLLECTION_BUDGET_BYTES} bytes (Run Command returns the last {RUN_COMMAND_OUTPUT_BYTES}), the most relevant events last.\n\
+         # Paste the whole output into the rdpfix page. PowerShell 5.1; reads logs only.\n"
+    ));
+    s.push_str(&format!(
+        "$budget = {COLLECTION_BUDGET_BYTES}\n$queries = @(\n"
+    ));
+    // One `,@(…)` per line: each query stays a pair however many there are.
+    for q in queries {
+        s.push_str(&format!(
+            "    ,@({}, {})\n",
+            quote::powershell(&q.channel),
+            quote::powershell(&q.xpath)
+        ));
+    }
+    s.push_str(&format!(
+        r#")
+$found = New-Object System.Collections.ArrayList
+$missing = New-Object System.Collections.ArrayList
+foreach ($q in $queries) {{
+    $out = & wevtutil.exe qe $q[0] "/q:$($q[1])" /rd:true /c:{SCRIPT_FETCH_PER_QUERY} /f:xml 2>$null
+    if ($LASTEXITCODE -ne 0) {{
+        if (-not $missing.Contains($q[0])) {{ [void]$missing.Add($q[0]) }}
+        [void]$found.Add(@())
+        continue
+    }}
+    $text = ($out | Out-String)
+    $events = @([regex]::Split($text, '(?=<Event[ >])') | ForEach-Object {{ $_.Trim() }} | Where-Object {{ $_.StartsWith('<Event') }})
+    [void]$found.Add($events)
+}}
+$utf8 = New-Object System.Text.UTF8Encoding $false
+$kept = New-Object System.Collections.ArrayList
+$used = 0
+$total = 0
+foreach ($list in $found) {{ $total += $list.Count }}
+$deepest = 0
+foreach ($list in $found) {{ if ($list.Count -gt $deepest) {{ $deepest = $list.Count }} }}
+for ($depth = 0; $depth -lt $deepest; $depth++) {{
+    foreach ($list in $found) {{
+        if ($depth -ge $list.Count) {{ continue }}
+        $e = $list[$depth]
+        $size = $utf8.GetByteCount($e) + 4
+        if ($used + $size -le $budget - 200) {{
+            [void]$kept.Add($e)
+            $used += $size
+        }}
+    }}
+}}
+$note = "rdpfix: $($kept.Count) of the $total newest matching events (last {window_hours} h)"
+if ($total -gt $kept.Count) {{ $note += ", $($total - $kept.Count) left out to fit Run Command's output" }}
+if ($missing.Count -gt 0) {{ $note += "; logs not on this VM: " + ($missing -join ', ') }}
+Write-Output $note
+Write-Output ''
+for ($i = $kept.Count - 1; $i -ge 0; $i--) {{
+    Write-Output $kept[$i]
+    Write-Output ''
+}}
+"#
+    ));
+    s
+}
