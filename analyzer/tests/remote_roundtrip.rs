@@ -146,3 +146,92 @@ fn collection_output_of_each_sample_fits_run_command_and_gives_its_finding() {
     }
     eprintln!("largest collection output: {largest} bytes (limit {RUN_COMMAND_OUTPUT_BYTES})");
 }
+
+struct NoneApplied;
+
+impl analyzer::envelope::ReplayJournal for NoneApplied {
+    fn has_plan(&self, _: &analyzer::plan::PlanId) -> bool {
+        false
+    }
+    fn last_seq(
+        &self,
+        _: &analyzer::envelope::Fingerprint,
+        _: &analyzer::plan::ComputerName,
+    ) -> Option<u64> {
+        None
+    }
+}
+
+/// The token a PowerShell command line hands to `fixer.exe apply --yes '<token>'`.
+fn token_in(line: &str) -> String {
+    let at = line.find("apply --yes '").unwrap() + "apply --yes '".len();
+    line[at..].split('\'').next().unwrap().to_owned()
+}
+
+#[test]
+fn each_seed_scenario_goes_out_and_its_fix_comes_back_in() {
+    use analyzer::envelope::{PreparedPlan, SecretKey, TrustEntry, verify};
+    use analyzer::plan::{PlanId, PlanParams, Proposal, Sha256Digest};
+    use analyzer::remote::{SerialLine, fix_delivery};
+    let signer = SecretKey::from_seed([3; 32]);
+    let store = [TrustEntry {
+        public_key: signer.public_key(),
+        label: "page key".into(),
+        expires_at: None,
+        revoked: false,
+    }];
+    let catalog = Catalog::builtin().unwrap();
+    for sample in [
+        samples::cert_keys(),
+        samples::tls_disabled(),
+        samples::broker_renamed(),
+    ] {
+        // Out: the collection script's output, pasted into the page.
+        let output = script_output(samples::evtx(&sample).unwrap());
+        assert!(output.len() <= RUN_COMMAND_OUTPUT_BYTES);
+        let d = diagnose("pasted text", output.as_bytes());
+        let finding = d.findings.first().unwrap();
+        assert_eq!(Some(finding.id.as_str()), sample.expected);
+        // The page's plan for it, signed.
+        let issued = d.now.unwrap();
+        let plan = Proposal::from_catalog(&catalog, [finding.id.as_str()])
+            .unwrap()
+            .to_plan(&PlanParams {
+                computer: sample.computer.into(),
+                evidence_sha256: Sha256Digest([0x11; 32]),
+                plan_id: PlanId::from_random([0x22; 16]),
+                issued_at: issued,
+                lifetime: analyzer::plan::DEFAULT_LIFETIME,
+                seq: PlanParams::seq_for(issued),
+            })
+            .unwrap();
+        let token = PreparedPlan::new(&plan)
+            .unwrap()
+            .sign_with(&signer)
+            .unwrap()
+            .token();
+        // In: the Run Command script and the Serial Console line carry it intact, and it
+        // passes every check `fixer verify` makes on the VM.
+        let fix = fix_delivery(
+            "https://rdpfix.example.net/fixer.exe",
+            &"ab".repeat(32),
+            &token,
+        )
+        .unwrap();
+        let SerialLine::Line(line) = &fix.serial_console else {
+            panic!("{}: {:?}", sample.name, fix.serial_console)
+        };
+        let at = issued + SignedDuration::from_mins(5);
+        for carried in [token_in(&fix.script), token_in(line)] {
+            assert_eq!(carried, token);
+            let verified = verify(
+                carried.as_bytes(),
+                &store[..],
+                &[sample.computer],
+                at,
+                &NoneApplied,
+            );
+            assert!(verified.is_ok(), "{}: {:?}", sample.name, verified.err());
+        }
+    }
+}
