@@ -1,6 +1,7 @@
 //! The command line (clap derive). `main` parses it; `commands` carries it out.
 
 use crate::exit;
+use analyzer::plan::{IdError, PlanId};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -8,7 +9,7 @@ const EXAMPLES: &str = "\
 Examples (cmd or PowerShell as Administrator, Run Command or Serial Console):
   fixer.exe diagnose C:\\rdpfix-logs        which RDP failure the logs show
   fixer.exe collect                        export the last 24 h of RDP logs to a folder
-  fixer.exe trust add <public key> --label ops-laptop
+  fixer.exe trust add rdpfix-ed25519:... --label ops-laptop
   fixer.exe trust list
   fixer.exe verify plan.txt                check a signed plan, change nothing
   fixer.exe apply --dry-run plan.txt       show what would change
@@ -62,6 +63,20 @@ pub enum Command {
     #[command(subcommand)]
     Trust(TrustCommand),
 
+    /// Check a signed plan and change nothing: trusted key, signature, this computer,
+    /// validity period, never applied here, every step on the allowlist.
+    #[command(after_help = PLAN_EXAMPLES)]
+    Verify {
+        /// The fix token (rdpfix1.…), a file holding it or the plan file (JSON), or - to
+        /// paste it (in as many lines as needed).
+        plan: String,
+    },
+
+    /// Apply a signed plan: every check, a dry-run (current -> desired for each step),
+    /// consent, then each step with a backup; a failing step undoes the ones before it.
+    #[command(after_help = PLAN_EXAMPLES)]
+    Apply(ApplyArgs),
+
     /// List the plans applied here and their state (applied, rolled back, unfinished).
     Journal,
 
@@ -69,7 +84,8 @@ pub enum Command {
     #[command(after_help = "Example:\n  fixer.exe rollback 3f9c0a7e5d1b42c8a6e0f1d2c3b4a596")]
     Rollback {
         /// The plan's id, as `fixer journal` lists it.
-        plan_id: String,
+        #[arg(value_parser = parse_plan_id)]
+        plan_id: PlanId,
         /// Only if the plan awaits confirmation (what the commit-confirm timer runs).
         #[arg(long)]
         unless_confirmed: bool,
@@ -83,7 +99,11 @@ pub enum Command {
 
     /// Keep a plan applied in commit-confirm mode (cancels its timed rollback).
     #[command(after_help = "Example:\n  fixer.exe confirm 3f9c0a7e5d1b42c8a6e0f1d2c3b4a596")]
-    Confirm { plan_id: String },
+    Confirm {
+        /// The plan's id, as `fixer journal` lists it.
+        #[arg(value_parser = parse_plan_id)]
+        plan_id: PlanId,
+    },
 
     /// Make a signing key for `fixer plan` (on your workstation, not on the VM); prints the
     /// public key to enrol on the VM with `fixer trust add`, and its fingerprint.
@@ -123,6 +143,32 @@ pub struct DiagnoseArgs {
     pub kql: bool,
 }
 
+const PLAN_EXAMPLES: &str = "\
+Examples:
+  fixer.exe verify rdpfix1.1234.eNrtV...   the token from the page
+  fixer.exe apply --dry-run plan.txt      a file with the token or the plan
+  fixer.exe apply --yes plan.txt          apply without asking (Run Command)
+  fixer.exe apply -                       paste the token, then answer yes
+  fixer.exe apply --yes --confirm-within 10 plan.txt
+                                          roll back in 10 min unless confirmed";
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The fix token (rdpfix1.…), a file holding it or the plan file (JSON), or - to
+    /// paste it (in as many lines as needed).
+    pub plan: String,
+    /// Show what would change (current -> desired) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply without asking: for Run Command and scripts, after reviewing the dry-run.
+    #[arg(long)]
+    pub yes: bool,
+    /// Commit-confirm: roll the plan back after this many minutes unless
+    /// `fixer confirm <plan_id>` is run (for fixes run over RDP, which drop the session).
+    #[arg(long, value_name = "MINUTES", value_parser = clap::value_parser!(u32).range(2..=1440))]
+    pub confirm_within: Option<u32>,
+}
+
 #[derive(Debug, Args)]
 pub struct CollectArgs {
     /// Folder for the .evtx files (created if missing).
@@ -140,10 +186,13 @@ pub struct CollectArgs {
 pub enum TrustCommand {
     /// Enrol a public key from the page; prints its fingerprint to compare with the page.
     #[command(
-        after_help = "Example:\n  fixer.exe trust add 11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo= --label ops-laptop --expires 90d"
+        after_help = "Example (one line; the key and fingerprint as the page shows them):\n  \
+            fixer.exe trust add\n    rdpfix-ed25519:GX9rI-FshTLGq8g4-s1ep4m-DHaykgM0A5v6iz02jWG2ADBs\n    \
+            --label ops-laptop --expires 90d\n    \
+            --fingerprint\n    \"WYAD A3H2 OZZD 7XWD SXST VGZ5 T7NX RMPC 26RD YMX4 XTJN Y3IM ICJA\""
     )]
     Add {
-        /// The Ed25519 public key (base64 or hex), as the page shows it.
+        /// The public key exactly as the page shows it (`rdpfix-ed25519:…`).
         public_key: String,
         /// A name for the key, e.g. who holds it.
         #[arg(long)]
@@ -163,4 +212,10 @@ pub enum TrustCommand {
         /// The key's label, or its fingerprint (at least 8 characters of it).
         key: String,
     },
+}
+
+/// A plan id as people type it back: any case, surrounding spaces ignored. Anything else
+/// (a path, `..`) never reaches the journal.
+fn parse_plan_id(text: &str) -> Result<PlanId, IdError> {
+    text.trim().to_ascii_lowercase().parse()
 }

@@ -11,11 +11,13 @@ pub mod executor;
 pub mod exit;
 pub mod host;
 pub mod journal;
+pub mod operator;
 pub mod report;
 pub mod sddl;
 pub mod state_dir;
 pub mod token;
 pub mod trust;
+pub mod verification;
 
 use host::sim::{Fault, Machine, SimHost};
 use serde::{Deserialize, Serialize};

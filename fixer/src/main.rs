@@ -6,7 +6,9 @@ use fixer::cli::Cli;
 use fixer::commands::{self, CommandResult};
 use fixer::exit::Exit;
 use fixer::host::Host;
+use fixer::operator::Terminal;
 use fixer::report::ascii_safe;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -21,9 +23,11 @@ fn main() -> ExitCode {
             });
         }
     };
+    // With --json the output is for a program: never ask, never show anything but the JSON.
+    let operator = Terminal::new(!cli.json && std::io::stdin().is_terminal());
     let result = match &cli.simulate {
-        Some(path) => run_simulated(&cli, path),
-        None => run_native(&cli),
+        Some(path) => run_simulated(&cli, path, &operator),
+        None => run_native(&cli, &operator),
     };
     let exit = match result {
         Ok(report) => {
@@ -50,17 +54,17 @@ fn main() -> ExitCode {
     ExitCode::from(exit.code())
 }
 
-fn run_simulated(cli: &Cli, path: &std::path::Path) -> CommandResult {
+fn run_simulated(cli: &Cli, path: &std::path::Path, operator: &Terminal) -> CommandResult {
     let fail = |e: anyhow::Error| commands::CommandError::new(Exit::Failure, e);
     let host = SimFile::load(path)
         .map_err(|e| fail(e.context(format!("cannot load {}", path.display()))))?;
-    let result = commands::run(cli, &host);
+    let result = commands::run(cli, &host, operator);
     SimFile::save(path, &host).map_err(fail)?;
     result
 }
 
 #[cfg(windows)]
-fn run_native(cli: &Cli) -> CommandResult {
+fn run_native(cli: &Cli, operator: &Terminal) -> CommandResult {
     if cli.state_dir.is_some() {
         return Err(commands::CommandError::new(
             Exit::Usage,
@@ -70,15 +74,15 @@ fn run_native(cli: &Cli) -> CommandResult {
         ));
     }
     let host = fixer::host::windows::WindowsHost::new().map_err(commands::CommandError::from)?;
-    commands::run(cli, &host as &dyn Host)
+    commands::run(cli, &host as &dyn Host, operator)
 }
 
 #[cfg(not(windows))]
-fn run_native(cli: &Cli) -> CommandResult {
+fn run_native(cli: &Cli, operator: &Terminal) -> CommandResult {
     let dir = cli
         .state_dir
         .clone()
         .unwrap_or_else(fixer::host::posix::PosixHost::default_state_dir);
     let host = fixer::host::posix::PosixHost::new(dir);
-    commands::run(cli, &host as &dyn Host)
+    commands::run(cli, &host as &dyn Host, operator)
 }

@@ -33,6 +33,59 @@ pub fn ascii_lines(text: &str) -> String {
     out
 }
 
+/// Console width the text output is laid out for (Serial Console is 80 columns; one spare
+/// column keeps a terminal from wrapping on its own).
+pub const WIDTH: usize = 79;
+
+/// Word-wraps `text` to [`WIDTH`]: the first line starts with `first`, the others with
+/// `rest` (usually spaces). A word longer than a line (a path, a thumbprint) is cut.
+pub fn wrap(text: &str, first: &str, rest: &str) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = first.to_owned();
+    // No word on `line` yet (only its indent).
+    let mut fresh = true;
+    for mut word in text.split_whitespace() {
+        loop {
+            let room = WIDTH.saturating_sub(line.len() + usize::from(!fresh));
+            if word.len() <= room {
+                if !fresh {
+                    line.push(' ');
+                }
+                line.push_str(word);
+                fresh = false;
+                break;
+            }
+            if !fresh {
+                lines.push(std::mem::replace(&mut line, rest.to_owned()));
+                fresh = true;
+                continue;
+            }
+            let cut = floor_char_boundary(word, room.max(1));
+            line.push_str(word.get(..cut).unwrap_or(word));
+            lines.push(std::mem::replace(&mut line, rest.to_owned()));
+            word = word.get(cut..).unwrap_or_default();
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    lines.push(line);
+    let mut out: String = lines
+        .iter()
+        .map(|l| l.trim_end())
+        .collect::<Vec<_>>()
+        .join("\n");
+    out.push('\n');
+    out
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i.max(1).min(s.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +97,28 @@ mod tests {
             "SERVICE R\\u{c9}SEAU\\u{1b}[31m"
         );
         assert_eq!(ascii_lines("a\r\nb"), "a\nb\n");
+    }
+
+    #[test]
+    fn wraps_to_the_console_width_with_indents_and_cuts_overlong_words() {
+        let text = "grant SYSTEM (*S-1-5-18) Full control, NETWORK SERVICE (*S-1-5-20) Read, \
+                    Administrators (*S-1-5-32-544) Full control on the RDP key files";
+        let out = wrap(text, " 3 ", "   ");
+        assert!(out.lines().all(|l| l.len() <= WIDTH), "{out}");
+        assert!(out.starts_with(" 3 grant SYSTEM"));
+        assert!(
+            out.lines()
+                .skip(1)
+                .all(|l| l.starts_with("   ") && !l.starts_with("    "))
+        );
+        assert_eq!(
+            out.split_whitespace().collect::<Vec<_>>().join(" "),
+            format!("3 {text}")
+        );
+        let long = "x".repeat(200);
+        let out = wrap(&long, "", "  ");
+        assert!(out.lines().all(|l| l.len() <= WIDTH), "{out}");
+        assert_eq!(out.replace(['\n', ' '], ""), long);
+        assert_eq!(wrap("", "a ", "  "), "a\n");
     }
 }

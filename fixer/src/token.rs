@@ -1,5 +1,11 @@
 //! Reading a signed plan (or another token) from an argument, a file, or `-` for stdin.
+//!
+//! On a terminal, `-` takes the fix token pasted in as many lines as the console needs
+//! (Serial Console cuts long lines): each line says how much is still missing, and reading
+//! stops as soon as the token is complete — no end-of-input key needed.
 
+use crate::operator::{ANSWER_TIMEOUT, Operator};
+use analyzer::envelope::{TokenProgress, TokenReader};
 use std::io::Read;
 use std::path::Path;
 
@@ -17,6 +23,8 @@ pub enum TokenError {
     TooLarge { source_name: String, limit: u64 },
     #[error("{source_name} is empty; pass the plan, a file holding it, or - to read stdin")]
     Empty { source_name: String },
+    #[error("the paste stopped before the fix token was complete ({detail}); paste it again")]
+    Incomplete { detail: String },
 }
 
 /// Where a token came from, for messages and the journal.
@@ -24,6 +32,51 @@ pub enum TokenError {
 pub struct Token {
     pub source: String,
     pub text: Vec<u8>,
+}
+
+/// Like [`read`], but `-` on a terminal reads a token pasted in lines (see the module doc).
+pub fn read_from(arg: &str, operator: &dyn Operator) -> Result<Token, TokenError> {
+    if arg == "-" && operator.interactive() {
+        return read_pasted(operator);
+    }
+    read(arg)
+}
+
+/// A fix token pasted in pieces on a terminal.
+fn read_pasted(operator: &dyn Operator) -> Result<Token, TokenError> {
+    let mut reader = TokenReader::new();
+    operator.show("Paste the fix token (in as many lines as you like):\n");
+    let mut last = None;
+    let mut pasted = String::new();
+    while let Some(line) = operator.read_line(ANSWER_TIMEOUT) {
+        pasted.push_str(line.trim());
+        match reader.push(&line) {
+            TokenProgress::Complete(token) => {
+                return Ok(Token {
+                    source: "paste".into(),
+                    text: token.into_bytes(),
+                });
+            }
+            TokenProgress::NeedMore {
+                have,
+                expected: Some(n),
+            } => {
+                operator.show(&format!("  {have} of {n} characters; paste the rest\n"));
+                last = Some(format!("{have} of {n} characters arrived"));
+            }
+            TokenProgress::NeedMore { .. } => {}
+            // Check 1 says precisely what is wrong with it.
+            TokenProgress::Invalid(_) => {
+                return Ok(Token {
+                    source: "paste".into(),
+                    text: pasted.into_bytes(),
+                });
+            }
+        }
+    }
+    Err(TokenError::Incomplete {
+        detail: last.unwrap_or_else(|| "no token arrived".into()),
+    })
 }
 
 /// `-` reads stdin; an argument naming an existing file reads the file; anything else is the

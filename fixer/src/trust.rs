@@ -4,13 +4,21 @@
 //! here only through `fixer trust add`, which prints its fingerprint for the operator to
 //! compare with the page. Keys may carry an expiry; `trust remove` revokes a key and keeps
 //! the record, so a revoked key cannot be quietly enrolled again.
+//!
+//! Keys and fingerprints are `analyzer::envelope`'s: the public key in its text form
+//! (`rdpfix-ed25519:…`, with a checksum that refuses a key damaged in copying) and the
+//! grouped base32 SHA-256 fingerprint the page shows. The store plugs into the envelope's
+//! check 3 through [`envelope::TrustStore`].
 
 use crate::host::{Host, HostError};
 use crate::state_dir::{self, StateDirError, TRUST_FILE};
-use base64::Engine as _;
+use analyzer::envelope::{self, KeyError, PublicKey, TrustEntry};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use std::str::FromStr;
+
+/// The store's file format version.
+pub const STORE_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,8 +30,9 @@ pub struct TrustStore {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustedKey {
-    /// The Ed25519 public key, base64 of its 32 bytes.
+    /// The Ed25519 public key in analyzer's text form (`rdpfix-ed25519:…`).
     pub public_key: String,
+    /// Its fingerprint as the page shows it: SHA-256, base32, groups of four.
     pub fingerprint: String,
     pub label: String,
     pub added_at: Timestamp,
@@ -42,8 +51,8 @@ pub enum KeyStanding {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
-    #[error("not an Ed25519 public key: {0}; paste the public key the page shows under Keys")]
-    BadKey(String),
+    #[error("not an rdpfix public key: {0}")]
+    BadKey(#[from] KeyError),
     #[error("key {fingerprint} is already enrolled as \"{label}\"")]
     AlreadyEnrolled { fingerprint: String, label: String },
     #[error(
@@ -72,53 +81,19 @@ pub enum TrustError {
     Host(#[from] HostError),
 }
 
-/// Parses a public key given as base64 (standard or URL-safe, padded or not) or hex of its
-/// 32 bytes, optionally prefixed `ed25519:`; checks it is a valid curve point.
-pub fn parse_public_key(text: &str) -> Result<[u8; 32], TrustError> {
-    let t = text.trim();
-    let t = t.strip_prefix("ed25519:").unwrap_or(t);
-    let bytes = if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
-        crate::host::from_hex(&t.to_ascii_lowercase())
-    } else {
-        let engines = [
-            base64::engine::general_purpose::STANDARD,
-            base64::engine::general_purpose::STANDARD_NO_PAD,
-            base64::engine::general_purpose::URL_SAFE,
-            base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        ];
-        engines.iter().find_map(|e| e.decode(t).ok())
-    };
-    let bytes = bytes.ok_or_else(|| TrustError::BadKey("neither base64 nor hex".into()))?;
-    let key: [u8; 32] = bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| TrustError::BadKey(format!("{} bytes, expected 32", bytes.len())))?;
-    ed25519_dalek::VerifyingKey::from_bytes(&key)
-        .map_err(|_| TrustError::BadKey("not a point on Ed25519".into()))?;
-    Ok(key)
+/// Reads a public key in analyzer's text form (whitespace and line breaks of a wrapped
+/// console line are ignored; the checksum catches a damaged copy).
+pub fn parse_public_key(text: &str) -> Result<PublicKey, TrustError> {
+    Ok(PublicKey::from_str(text)?)
 }
 
-/// SHA-256 of the public key in upper-case hex, grouped by four: what the page shows.
-pub fn fingerprint(key: &[u8; 32]) -> String {
-    let hex: Vec<String> = Sha256::digest(key)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect();
-    hex.chunks(2)
-        .map(|c| c.concat())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Compares fingerprints ignoring spaces, dashes, colons and case.
-fn same_fingerprint(a: &str, b: &str) -> bool {
-    let norm = |s: &str| -> String {
-        s.chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect::<String>()
-            .to_ascii_uppercase()
-    };
-    norm(a) == norm(b)
+/// A fingerprint reduced to what identifies it: letters and digits, upper case. People
+/// type fingerprints with or without spaces, dashes or colons, in either case.
+fn normalise_fingerprint(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_uppercase()
 }
 
 impl TrustedKey {
@@ -132,32 +107,41 @@ impl TrustedKey {
         }
     }
 
-    pub fn key_bytes(&self) -> Option<[u8; 32]> {
-        parse_public_key(&self.public_key).ok()
+    pub fn key(&self) -> Option<PublicKey> {
+        PublicKey::from_str(&self.public_key).ok()
     }
 }
 
 impl TrustStore {
     /// Reads the store after checking the state directory is safe; empty when missing.
+    /// Every key must read back and match its recorded fingerprint.
     pub fn load(host: &dyn Host) -> Result<Self, TrustError> {
         state_dir::check(host)?;
         let Some(bytes) = host.state_read(TRUST_FILE)? else {
             return Ok(TrustStore {
-                version: 1,
+                version: STORE_VERSION,
                 keys: Vec::new(),
             });
         };
         let path = host.state_dir().join(TRUST_FILE).display().to_string();
+        let damaged = |detail: String| TrustError::Damaged {
+            path: path.clone(),
+            detail,
+        };
         let store: TrustStore =
-            serde_json::from_slice(&bytes).map_err(|e| TrustError::Damaged {
-                path: path.clone(),
-                detail: e.to_string(),
-            })?;
-        if store.version != 1 {
-            return Err(TrustError::Damaged {
-                path,
-                detail: format!("version {}", store.version),
-            });
+            serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
+        if store.version != STORE_VERSION {
+            return Err(damaged(format!("version {}", store.version)));
+        }
+        for k in &store.keys {
+            let key = PublicKey::from_str(&k.public_key)
+                .map_err(|e| damaged(format!("key \"{}\": {e}", k.label)))?;
+            if key.fingerprint().to_string() != k.fingerprint {
+                return Err(damaged(format!(
+                    "key \"{}\" does not match its fingerprint",
+                    k.label
+                )));
+            }
         }
         Ok(store)
     }
@@ -183,12 +167,12 @@ impl TrustStore {
         now: Timestamp,
     ) -> Result<TrustedKey, TrustError> {
         let key = parse_public_key(key_text)?;
-        let fp = fingerprint(&key);
+        let fp = key.fingerprint().to_string();
         if label.is_empty() || label.chars().count() > 64 || label.chars().any(char::is_control) {
             return Err(TrustError::BadLabel);
         }
         if let Some(expected) = expect
-            && !same_fingerprint(expected, &fp)
+            && normalise_fingerprint(expected) != normalise_fingerprint(&fp)
         {
             return Err(TrustError::FingerprintMismatch {
                 expected: expected.into(),
@@ -200,11 +184,7 @@ impl TrustStore {
         {
             return Err(TrustError::ExpiryInPast(at));
         }
-        if let Some(existing) = self
-            .keys
-            .iter()
-            .find(|k| same_fingerprint(&k.fingerprint, &fp))
-        {
+        if let Some(existing) = self.keys.iter().find(|k| k.fingerprint == fp) {
             return Err(match existing.revoked_at {
                 Some(at) => TrustError::WasRevoked {
                     fingerprint: fp,
@@ -217,7 +197,7 @@ impl TrustStore {
             });
         }
         let entry = TrustedKey {
-            public_key: base64::engine::general_purpose::STANDARD.encode(key),
+            public_key: key.to_string(),
             fingerprint: fp,
             label: label.to_owned(),
             added_at: now,
@@ -228,20 +208,17 @@ impl TrustStore {
         Ok(entry)
     }
 
-    /// Revokes the key whose fingerprint (or a unique prefix of it) or label is `which`.
+    /// Revokes the key whose label is `which`, or whose fingerprint starts with `which`
+    /// (at least 8 characters of it).
     pub fn revoke(&mut self, which: &str, now: Timestamp) -> Result<TrustedKey, TrustError> {
-        let norm: String = which.chars().filter(char::is_ascii_alphanumeric).collect();
+        let norm = normalise_fingerprint(which);
         let matches: Vec<usize> = self
             .keys
             .iter()
             .enumerate()
             .filter(|(_, k)| {
                 k.label == which
-                    || (norm.len() >= 8
-                        && k.fingerprint
-                            .replace(' ', "")
-                            .to_ascii_uppercase()
-                            .starts_with(&norm.to_ascii_uppercase()))
+                    || (norm.len() >= 8 && normalise_fingerprint(&k.fingerprint).starts_with(&norm))
             })
             .map(|(i, _)| i)
             .collect();
@@ -259,12 +236,23 @@ impl TrustStore {
         }
         Ok(key.clone())
     }
+}
 
-    /// The enrolled key with these bytes, whatever its standing.
-    pub fn find(&self, key: &[u8; 32]) -> Option<&TrustedKey> {
+/// Check 3 reads the store through this: every key, revoked and expired ones included, so
+/// a refusal can say why.
+impl envelope::TrustStore for TrustStore {
+    fn entries(&self) -> Vec<TrustEntry> {
         self.keys
             .iter()
-            .find(|k| k.key_bytes().as_ref() == Some(key))
+            .filter_map(|k| {
+                Some(TrustEntry {
+                    public_key: k.key()?,
+                    label: k.label.clone(),
+                    expires_at: k.expires_at,
+                    revoked: k.revoked_at.is_some(),
+                })
+            })
+            .collect()
     }
 }
 
@@ -272,84 +260,121 @@ impl TrustStore {
 mod tests {
     use super::*;
     use crate::host::sim::{Machine, SimHost};
+    use analyzer::envelope::SecretKey;
+    use analyzer::envelope::TrustStore as _;
 
-    const KEY_B64: &str = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
-    const KEY_HEX: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+    fn key(seed: u8) -> PublicKey {
+        SecretKey::from_seed([seed; 32]).public_key()
+    }
 
     fn now() -> Timestamp {
         "2026-11-25T10:00:00Z".parse().unwrap()
     }
 
+    fn empty() -> TrustStore {
+        TrustStore {
+            version: STORE_VERSION,
+            keys: vec![],
+        }
+    }
+
     #[test]
-    fn accepts_base64_and_hex_of_the_same_key_and_rejects_garbage() {
-        assert_eq!(
-            parse_public_key(KEY_B64).unwrap(),
-            parse_public_key(KEY_HEX).unwrap()
-        );
-        assert!(parse_public_key(&format!("ed25519:{KEY_B64}")).is_ok());
+    fn reads_the_pages_key_format_even_wrapped_and_refuses_a_damaged_copy() {
+        let text = key(1).to_string();
+        let (a, b) = text.split_at(30);
+        assert_eq!(parse_public_key(&format!(" {a}\r\n{b} ")).unwrap(), key(1));
+        // One character changed in transit: the checksum refuses it.
+        let mut damaged = text.clone().into_bytes();
+        let last = damaged.len() - 5;
+        damaged[last] = if damaged[last] == b'A' { b'B' } else { b'A' };
+        let damaged = String::from_utf8(damaged).unwrap();
         assert!(matches!(
-            parse_public_key("AAAA"),
-            Err(TrustError::BadKey(_))
+            parse_public_key(&damaged),
+            Err(TrustError::BadKey(KeyError::Checksum | KeyError::Base64(_)))
         ));
+        // Raw base64 of the 32 bytes (the old format) is not a key the page shows.
         assert!(matches!(
-            parse_public_key("not a key!"),
-            Err(TrustError::BadKey(_))
+            parse_public_key("11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="),
+            Err(TrustError::BadKey(KeyError::PublicPrefix))
         ));
     }
 
     #[test]
-    fn fingerprint_is_grouped_sha256_of_the_key() {
-        let fp = fingerprint(&parse_public_key(KEY_HEX).unwrap());
-        let expected: String = Sha256::digest(crate::host::from_hex(KEY_HEX).unwrap())
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect();
-        assert_eq!(fp.replace(' ', ""), expected);
-        assert_eq!(fp.len(), 64 + 15);
+    fn enrolled_key_carries_analyzers_fingerprint() {
+        let mut store = empty();
+        let k = store
+            .add(&key(1).to_string(), "ops", None, None, now())
+            .unwrap();
+        assert_eq!(k.fingerprint, key(1).fingerprint().to_string());
+        assert_eq!(k.public_key, key(1).to_string());
+        let entries = store.entries();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].public_key, key(1));
+        assert!(!entries[0].revoked);
     }
 
     #[test]
     fn refuses_a_key_whose_fingerprint_differs_from_the_page() {
-        let mut store = TrustStore {
-            version: 1,
-            keys: vec![],
-        };
+        let mut store = empty();
+        let other = key(2).fingerprint().to_string();
         let err = store
-            .add(KEY_B64, "ops", None, Some("AAAA BBBB"), now())
+            .add(&key(1).to_string(), "ops", None, Some(&other), now())
             .unwrap_err();
         assert!(matches!(err, TrustError::FingerprintMismatch { .. }));
-        let fp = fingerprint(&parse_public_key(KEY_B64).unwrap()).to_lowercase();
+        // The right one, typed without spaces and in lower case, is accepted.
+        let fp = key(1)
+            .fingerprint()
+            .to_string()
+            .replace(' ', "")
+            .to_lowercase();
         store
-            .add(KEY_B64, "ops", None, Some(&fp.replace(' ', ":")), now())
+            .add(&key(1).to_string(), "ops", None, Some(&fp), now())
             .unwrap();
         assert_eq!(store.keys.len(), 1);
     }
 
     #[test]
     fn a_revoked_key_stays_revoked_and_cannot_be_enrolled_again() {
-        let mut store = TrustStore {
-            version: 1,
-            keys: vec![],
-        };
-        store.add(KEY_B64, "ops", None, None, now()).unwrap();
-        let revoked = store.revoke("ops", now()).unwrap();
+        let mut store = empty();
+        store
+            .add(&key(1).to_string(), "ops", None, None, now())
+            .unwrap();
+        store
+            .add(&key(2).to_string(), "backup", None, None, now())
+            .unwrap();
+        // By a fingerprint prefix, spaces and case as people type them.
+        let prefix = key(1).fingerprint().to_string()[..14].to_lowercase();
+        let revoked = store.revoke(&prefix, now()).unwrap();
+        assert_eq!(revoked.label, "ops");
         assert_eq!(revoked.standing(now()), KeyStanding::Revoked { at: now() });
-        let err = store.add(KEY_HEX, "again", None, None, now()).unwrap_err();
+        assert!(
+            store
+                .entries()
+                .iter()
+                .any(|e| e.revoked && e.label == "ops")
+        );
+        let err = store
+            .add(&key(1).to_string(), "again", None, None, now())
+            .unwrap_err();
         assert!(matches!(err, TrustError::WasRevoked { .. }));
+        assert!(matches!(
+            store.revoke("nobody", now()),
+            Err(TrustError::NoSuchKey(_))
+        ));
     }
 
     #[test]
     fn an_expired_key_is_not_trusted() {
-        let mut store = TrustStore {
-            version: 1,
-            keys: vec![],
-        };
+        let mut store = empty();
         let at: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
-        let key = store.add(KEY_B64, "ops", Some(at), None, now()).unwrap();
-        assert_eq!(key.standing(now()), KeyStanding::Trusted);
-        assert_eq!(key.standing(at), KeyStanding::Expired { at });
+        let k = store
+            .add(&key(1).to_string(), "ops", Some(at), None, now())
+            .unwrap();
+        assert_eq!(k.standing(now()), KeyStanding::Trusted);
+        assert_eq!(k.standing(at), KeyStanding::Expired { at });
+        assert_eq!(store.entries()[0].expires_at, Some(at));
         assert!(matches!(
-            store.add(KEY_B64, "x", Some(now()), None, now()),
+            store.add(&key(2).to_string(), "x", Some(now()), None, now()),
             Err(TrustError::ExpiryInPast(_))
         ));
     }
@@ -358,9 +383,26 @@ mod tests {
     fn store_round_trips_through_the_state_dir() {
         let host = SimHost::new(Machine::new("VM1", "vm1", now()));
         let mut store = TrustStore::load(&host).unwrap();
-        store.add(KEY_B64, "ops", None, None, now()).unwrap();
+        store
+            .add(&key(1).to_string(), "ops", None, None, now())
+            .unwrap();
         store.save(&host).unwrap();
         assert_eq!(TrustStore::load(&host).unwrap(), store);
+    }
+
+    #[test]
+    fn a_store_whose_key_does_not_match_its_fingerprint_is_damaged() {
+        let mut store = empty();
+        store
+            .add(&key(1).to_string(), "ops", None, None, now())
+            .unwrap();
+        store.keys[0].fingerprint = key(2).fingerprint().to_string();
+        let mut machine = Machine::new("VM1", "vm1", now());
+        machine
+            .state_files
+            .insert(TRUST_FILE.into(), serde_json::to_vec(&store).unwrap());
+        let err = TrustStore::load(&SimHost::new(machine)).unwrap_err();
+        assert!(matches!(err, TrustError::Damaged { .. }), "{err}");
     }
 
     #[test]

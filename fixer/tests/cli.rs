@@ -3,34 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use fixer::SimFile;
-use fixer::host::sim::{Machine, SimHost};
-use std::path::PathBuf;
+mod support;
+
+use fixer::host::sim::Machine;
 use std::process::Command;
-
-const KEY: &str = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
-
-fn machine_file(name: &str, m: Machine) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("fixer-cli-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("machine.json");
-    SimFile::save(&path, &SimHost::new(m)).unwrap();
-    path
-}
-
-fn fixer(sim: &PathBuf, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fixer"))
-        .arg("--simulate")
-        .arg(sim)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use support::{Sim, key};
 
 fn vm() -> Machine {
     Machine::new(
@@ -40,15 +17,21 @@ fn vm() -> Machine {
     )
 }
 
+fn fixer(sim: &Sim, args: &[&str]) -> (i32, String, String) {
+    let r = sim.run(args);
+    (r.code, r.stdout, r.stderr)
+}
+
 #[test]
 fn trust_add_then_list_through_the_binary() {
-    let sim = machine_file("trust", vm());
+    let sim = Sim::new("cli-trust", vm());
+    let public = key(1).public_key().to_string();
     let (code, out, err) = fixer(
         &sim,
         &[
             "trust",
             "add",
-            KEY,
+            &public,
             "--label",
             "ops laptop",
             "--expires",
@@ -74,8 +57,9 @@ fn trust_add_then_list_through_the_binary() {
 fn refuses_a_state_dir_users_can_write_with_its_own_exit_code() {
     let mut m = vm();
     m.state_dir_sddl = Some("O:BAG:SYD:(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;CI;DCLC;;;BU)".into());
-    let sim = machine_file("unsafe", m);
-    let (code, out, err) = fixer(&sim, &["trust", "add", KEY, "--label", "x"]);
+    let sim = Sim::new("cli-unsafe", m);
+    let public = key(1).public_key().to_string();
+    let (code, out, err) = fixer(&sim, &["trust", "add", &public, "--label", "x"]);
     assert_eq!(code, 6, "{out}{err}");
     assert!(
         err.contains("writable by Users") && err.contains("icacls"),
@@ -87,7 +71,7 @@ fn refuses_a_state_dir_users_can_write_with_its_own_exit_code() {
 
 #[test]
 fn usage_errors_exit_2_and_help_documents_exit_codes() {
-    let sim = machine_file("usage", vm());
+    let sim = Sim::new("cli-usage", vm());
     assert_eq!(fixer(&sim, &["trust", "add"]).0, 2);
     let (code, out, _) = fixer(&sim, &["--help"]);
     assert_eq!(code, 0);
@@ -107,7 +91,7 @@ fn usage_errors_exit_2_and_help_documents_exit_codes() {
 
 #[test]
 fn rollback_of_an_unknown_plan_fails_and_journal_starts_empty() {
-    let sim = machine_file("journal", vm());
+    let sim = Sim::new("cli-journal", vm());
     let (code, out, _) = fixer(&sim, &["journal"]);
     assert_eq!(code, 0);
     assert_eq!(out.trim(), "0 plan(s) in the journal.");

@@ -1,15 +1,18 @@
 //! One module per command. Each returns a [`Report`] (or a [`CommandError`] with its exit
 //! code); none prints.
 
+pub mod apply;
 pub mod collect;
 pub mod diagnose;
 pub mod journal;
 pub mod keygen;
 pub mod trust;
+pub mod verify;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
 use crate::host::{Host, HostError};
+use crate::operator::Operator;
 use crate::report::Report;
 use crate::state_dir::StateDirError;
 use crate::trust::TrustError;
@@ -61,9 +64,11 @@ impl From<TrustError> for CommandError {
 
 pub type CommandResult = Result<Box<dyn Report>, CommandError>;
 
-/// Carries out the parsed command on `host`.
-pub fn run(cli: &Cli, host: &dyn Host) -> CommandResult {
+/// Carries out the parsed command on `host`; `operator` is whoever sits at the console.
+pub fn run(cli: &Cli, host: &dyn Host, operator: &dyn Operator) -> CommandResult {
     match &cli.command {
+        Command::Verify { plan } => verify::run(host, plan, operator),
+        Command::Apply(args) => apply::run(host, args, operator),
         Command::Collect(args) => collect::run(host, args),
         Command::Diagnose(args) => diagnose::run(args),
         Command::Trust(cmd) => trust::run(host, cmd),
@@ -73,8 +78,8 @@ pub fn run(cli: &Cli, host: &dyn Host) -> CommandResult {
             unless_confirmed,
             force,
             yes: _,
-        } => journal::rollback(host, plan_id, *unless_confirmed, *force),
-        Command::Confirm { plan_id } => journal::confirm(host, plan_id),
+        } => journal::rollback(host, &plan_id.to_string(), *unless_confirmed, *force),
+        Command::Confirm { plan_id } => journal::confirm(host, &plan_id.to_string()),
         Command::Keygen(args) => keygen::run(args),
     }
 }

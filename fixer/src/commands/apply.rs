@@ -1,0 +1,285 @@
+//! `fixer apply [--dry-run] [--yes] [--confirm-within <minutes>] <plan>`.
+//!
+//! Checks 1–9 (`verification`), then check 10: the steps are probed and dry-run on a backend
+//! that never writes, and a precondition that does not hold refuses the plan; then consent —
+//! `--yes`, or "yes" typed at a terminal; nobody at a terminal (Run Command) means exit 9 with
+//! the dry-run shown — then the executor applies each step with its backup and journal.
+
+use super::verify::{PlanView, Rejected, check_name, label_tag, read_plan, verify_err};
+use super::{CommandError, CommandResult};
+use crate::cli::ApplyArgs;
+use crate::executor::{self, Mode, RunOutcome, RunReport, StepReport, StepStatus};
+use crate::exit::Exit;
+use crate::host::Host;
+use crate::journal::JournalError;
+use crate::operator::{Answer, Operator};
+use crate::report::{Report, ascii_lines, wrap};
+use crate::verification;
+use jiff::SignedDuration;
+use serde::Serialize;
+
+pub fn run(host: &dyn Host, args: &ApplyArgs, operator: &dyn Operator) -> CommandResult {
+    let token = read_plan(&args.plan, operator)?;
+    let verified = match verification::verify(host, &token.text).map_err(verify_err)? {
+        Ok(v) => v,
+        Err(rejection) => return Ok(Box::new(Rejected::new(&rejection))),
+    };
+    let view = PlanView::new(&verified);
+    if !args.dry_run
+        && let Some(p) = verified.journal.blocking().first()
+    {
+        return Err(CommandError::new(
+            Exit::Unfinished,
+            anyhow::anyhow!(
+                "plan {id} is {state}: roll it back first (fixer rollback {id}){confirm}; \
+                 nothing was changed",
+                id = p.begin.plan_id,
+                state = match p.state {
+                    crate::journal::PlanState::AwaitingConfirm => "awaiting confirmation",
+                    _ => "unfinished (the fixer stopped while applying it)",
+                },
+                confirm = if p.state == crate::journal::PlanState::AwaitingConfirm {
+                    format!(" or keep it (fixer confirm {})", p.begin.plan_id)
+                } else {
+                    String::new()
+                }
+            ),
+        ));
+    }
+
+    // Check 10: probe and dry-run.
+    let runnable = verified.runnable(host.now());
+    let dry = executor::run(host, &runnable, Mode::DryRun).map_err(journal_err)?;
+    let report = |run: RunReport, consent: Consent| {
+        Box::new(ApplyReport {
+            plan: view.clone(),
+            run,
+            consent,
+            confirm_within: args.confirm_within,
+        })
+    };
+    if dry.outcome != RunOutcome::WouldApply {
+        return Ok(report(dry, Consent::NotAsked));
+    }
+    if args.dry_run {
+        return Ok(report(dry, Consent::NotAsked));
+    }
+
+    let consent = if args.yes {
+        Consent::Given
+    } else if operator.interactive() {
+        let preview = report(dry.clone(), Consent::NotAsked).text();
+        let question = "Apply these changes? Type yes to apply, anything else to stop: ";
+        match operator.ask(&format!("{preview}{question}")) {
+            Answer::Yes => Consent::Given,
+            Answer::No => Consent::Declined,
+            Answer::NoAnswer => Consent::Needed,
+        }
+    } else {
+        Consent::Needed
+    };
+    if consent != Consent::Given {
+        return Ok(report(dry, consent));
+    }
+
+    // Consent may have taken a while: the plan must still be valid now.
+    if let Err(rejection) = verification::still_fresh(&verified, host.now()) {
+        return Ok(Box::new(Rejected::new(&rejection)));
+    }
+    let confirm_within = args
+        .confirm_within
+        .map(|m| SignedDuration::from_mins(i64::from(m)));
+    let runnable = verified.runnable(host.now());
+    let run =
+        executor::run(host, &runnable, Mode::Apply { confirm_within }).map_err(journal_err)?;
+    Ok(report(run, Consent::Given))
+}
+
+fn journal_err(e: JournalError) -> CommandError {
+    match e {
+        JournalError::Host(h) => h.into(),
+        other => CommandError::new(Exit::Failure, other),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Consent {
+    /// Dry-run only, or refused before consent was needed.
+    NotAsked,
+    Given,
+    /// Nobody could be asked (no terminal, `--json`) and no `--yes`.
+    Needed,
+    Declined,
+}
+
+#[derive(Debug, Serialize)]
+struct ApplyReport {
+    plan: PlanView,
+    run: RunReport,
+    consent: Consent,
+    confirm_within: Option<u32>,
+}
+
+impl ApplyReport {
+    fn counts(&self) -> (usize, usize, usize) {
+        let steps = &self.run.steps;
+        let changed = steps
+            .iter()
+            .filter(|s| s.status == StepStatus::Changed)
+            .count();
+        let compliant = steps
+            .iter()
+            .filter(|s| s.status == StepStatus::Compliant)
+            .count();
+        let manual = steps.iter().filter(|s| s.manual).count();
+        (changed, compliant, manual)
+    }
+
+    fn status_text(&self, step: &StepReport) -> String {
+        let dry = self.run.dry_run;
+        if step.manual {
+            return "for you to do: rdpfix never runs a manual step".into();
+        }
+        match &step.status {
+            StepStatus::Compliant if dry => "already as wanted: will be skipped".into(),
+            StepStatus::Compliant => "already as wanted: skipped".into(),
+            StepStatus::Info => "nothing to change".into(),
+            StepStatus::Changed if dry => "WOULD CHANGE".into(),
+            StepStatus::Changed => "CHANGED".into(),
+            StepStatus::Failed { error } if dry => format!("WOULD FAIL: {error}"),
+            StepStatus::Failed { error } => format!("FAILED: {error}"),
+            StepStatus::Undone => "changed, then UNDONE".into(),
+            StepStatus::UndoFailed { error } => format!("UNDO FAILED: {error}"),
+            StepStatus::NotReached => "not reached".into(),
+        }
+    }
+
+    fn verdict(&self) -> String {
+        let id = &self.plan.plan_id;
+        let (changed, compliant, manual) = self.counts();
+        let drops = self
+            .run
+            .steps
+            .iter()
+            .any(|s| s.drops_rdp_sessions && !s.manual && s.status == StepStatus::Changed);
+        let manual_note = if manual > 0 {
+            format!("; {manual} manual step(s) for you to do")
+        } else {
+            String::new()
+        };
+        // Commands stand on their own lines, so wrapping never splits one.
+        match (self.run.outcome, self.consent) {
+            (RunOutcome::WouldApply, Consent::Needed) => format!(
+                "CONSENT NEEDED: nothing was changed. Review the dry-run above, then run:\n  \
+                 fixer apply --yes <plan>{}\n",
+                if drops && self.confirm_within.is_none() {
+                    "\nOver RDP? Add --confirm-within 10 to roll back unless you confirm."
+                } else {
+                    ""
+                }
+            ),
+            (RunOutcome::WouldApply, Consent::Declined) => {
+                "DECLINED: nothing was changed.\n".to_owned()
+            }
+            (RunOutcome::WouldApply, _) if changed == 0 => {
+                format!("NOTHING TO DO: the machine already is as plan {id} wants{manual_note}.\n")
+            }
+            (RunOutcome::WouldApply, _) => format!(
+                "DRY RUN: {changed} step(s) would change, {compliant} already as \
+                 wanted{manual_note}. Nothing was changed. To apply:\n  \
+                 fixer apply --yes <plan>\n"
+            ),
+            (RunOutcome::Applied, _) => format!(
+                "APPLIED plan {id}: {changed} step(s) changed, {compliant} already as \
+                 wanted{manual_note}. Connect over RDP now. To undo:\n  \
+                 fixer rollback {id}\n"
+            ),
+            (RunOutcome::AwaitingConfirm, _) => format!(
+                "APPLIED plan {id}, AWAITING CONFIRMATION: it rolls back at {} unless you \
+                 run:\n  \
+                 fixer confirm {id}\n",
+                self.run
+                    .confirm_by
+                    .map_or_else(|| "?".to_owned(), |t| t.to_string())
+            ),
+            (RunOutcome::Refused, _) => format!(
+                "REJECTED by check 10 ({}): {}\nNothing was changed.\n",
+                check_name(10),
+                self.run.error.clone().unwrap_or_default()
+            ),
+            (RunOutcome::RolledBack, _) => format!(
+                "ROLLED BACK plan {id}: {}; every completed step was undone, the machine is \
+                 as before.\n",
+                self.run.error.clone().unwrap_or_default()
+            ),
+            (RunOutcome::RollbackIncomplete, _) => format!(
+                "ROLLBACK INCOMPLETE for plan {id}: {}. Some changes could not be undone: \
+                 see the steps above, fix the cause, then run:\n  \
+                 fixer rollback {id}\n",
+                self.run.error.clone().unwrap_or_default()
+            ),
+        }
+    }
+}
+
+impl Report for ApplyReport {
+    fn exit(&self) -> Exit {
+        match (self.run.outcome, self.consent) {
+            (RunOutcome::WouldApply, Consent::Needed | Consent::Declined) => Exit::ConsentNeeded,
+            (RunOutcome::WouldApply | RunOutcome::Applied | RunOutcome::AwaitingConfirm, _) => {
+                Exit::Success
+            }
+            (RunOutcome::Refused, _) => Exit::Rejected,
+            (RunOutcome::RolledBack, _) => Exit::RolledBack,
+            (RunOutcome::RollbackIncomplete, _) => Exit::RollbackIncomplete,
+        }
+    }
+
+    /// The plan, then each step (what it is now, what the plan wants, what happened), then
+    /// the verdict and what to do next — last, so Run Command's 4 KB tail keeps it.
+    fn text(&self) -> String {
+        let mut out = String::new();
+        if self.run.dry_run {
+            out.push_str("DRY RUN (nothing is changed)\n");
+        }
+        out.push_str(&self.plan.header());
+        for s in &self.run.steps {
+            let view = self.plan.steps.iter().find(|v| v.index == s.index);
+            let tag = view.map(|v| label_tag(&v.labels)).unwrap_or_default();
+            out.push_str(&wrap(
+                &format!("{} {tag}", s.summary),
+                &format!("{:>2} ", s.index),
+                "   ",
+            ));
+            if s.status != StepStatus::NotReached && !s.manual {
+                out.push_str(&wrap(&s.current, "   now:  ", "         "));
+                out.push_str(&wrap(&s.desired, "   want: ", "         "));
+            }
+            out.push_str(&wrap(&self.status_text(s), "   -> ", "      "));
+        }
+        if let Some(error) = &self.run.error
+            && matches!(
+                self.run.outcome,
+                RunOutcome::Applied | RunOutcome::AwaitingConfirm
+            )
+        {
+            out.push_str(&wrap(error, "WARNING: ", "  "));
+        }
+        for line in self.verdict().lines() {
+            let body = line.trim_start();
+            let indent = line.get(..line.len() - body.len()).unwrap_or_default();
+            out.push_str(&wrap(body, indent, "  "));
+        }
+        ascii_lines(&out)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("ok".into(), (self.exit() == Exit::Success).into());
+            o.insert("exit".into(), self.exit().code().into());
+        }
+        v
+    }
+}
