@@ -38,7 +38,7 @@ pub fn ascii_lines(text: &str) -> String {
 pub const WIDTH: usize = 79;
 
 /// Word-wraps `text` to [`WIDTH`]: the first line starts with `first`, the others with
-/// `rest` (usually spaces). A word longer than a line (a path, a thumbprint) is cut.
+/// `rest` (usually spaces). A word longer than a line is cut, a path after a `\\`.
 pub fn wrap(text: &str, first: &str, rest: &str) -> String {
     let mut lines: Vec<String> = Vec::new();
     let mut line = first.to_owned();
@@ -60,7 +60,14 @@ pub fn wrap(text: &str, first: &str, rest: &str) -> String {
                 fresh = true;
                 continue;
             }
-            let cut = floor_char_boundary(word, room.max(1));
+            // A path is cut after one of its `\`, where a reader expects a break.
+            let hard = floor_char_boundary(word, room.max(1));
+            let cut = word
+                .get(..hard)
+                .and_then(|w| w.rfind('\\'))
+                .map(|i| i + 1)
+                .filter(|&i| i > hard / 3)
+                .unwrap_or(hard);
             line.push_str(word.get(..cut).unwrap_or(word));
             lines.push(std::mem::replace(&mut line, rest.to_owned()));
             word = word.get(cut..).unwrap_or_default();
@@ -120,5 +127,8 @@ mod tests {
         assert!(out.lines().all(|l| l.len() <= WIDTH), "{out}");
         assert_eq!(out.replace(['\n', ' '], ""), long);
         assert_eq!(wrap("", "a ", "  "), "a\n");
+        let path = r"under HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server)";
+        let out = wrap(path, "", "  ");
+        assert!(out.contains("\\Protocols\\\n  TLS 1.2"), "{out}");
     }
 }

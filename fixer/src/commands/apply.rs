@@ -144,7 +144,8 @@ impl ApplyReport {
         match &step.status {
             StepStatus::Compliant if dry => "already as wanted: will be skipped".into(),
             StepStatus::Compliant => "already as wanted: skipped".into(),
-            StepStatus::Info => "nothing to change".into(),
+            StepStatus::Info if dry => "read only: changes nothing".into(),
+            StepStatus::Info => "done (read only)".into(),
             StepStatus::Changed if dry => "WOULD CHANGE".into(),
             StepStatus::Changed => "CHANGED".into(),
             StepStatus::Failed { error } if dry => format!("WOULD FAIL: {error}"),
@@ -181,6 +182,12 @@ impl ApplyReport {
             ),
             (RunOutcome::WouldApply, Consent::Declined) => {
                 "DECLINED: nothing was changed.\n".to_owned()
+            }
+            (RunOutcome::WouldApply, _) if changed == 0 && manual == self.run.steps.len() => {
+                format!(
+                    "NOTHING FOR RDPFIX TO CHANGE: plan {id} holds only manual steps, for you \
+                     to do (above).\n"
+                )
             }
             (RunOutcome::WouldApply, _) if changed == 0 => {
                 format!("NOTHING TO DO: the machine already is as plan {id} wants{manual_note}.\n")

@@ -271,7 +271,7 @@ fn run_step(
         .op
         .probe(host)
         .map_err(|e| fail("?", e.to_string(), false))?;
-    let current = snapshot_text(&now);
+    let current = step.op.current_text(&now);
     if step.op.is_read_only() {
         // A read-only step still records what it saw (SaveAcl: the ACLs, in full).
         if let Op::SaveAcl { .. } = step.op {

@@ -513,6 +513,57 @@ pub fn value_text(v: Option<&RegValue>) -> String {
     v.map_or_else(|| "(absent)".to_owned(), ToString::to_string)
 }
 
+impl Op {
+    /// The current state of what this step controls, for the dry-run: for an ACL step,
+    /// the owner or the rights of exactly the accounts it grants, so "now" and "want"
+    /// compare like with like.
+    pub fn current_text(&self, now: &Snapshot) -> String {
+        let Snapshot::Acl { entries } = now else {
+            return snapshot_text(now);
+        };
+        let Some((path, first)) = entries.first() else {
+            return "no matching file".into();
+        };
+        let many = if entries.len() > 1 {
+            format!(" (first of {} objects)", entries.len())
+        } else {
+            String::new()
+        };
+        let Ok(sd) = SecurityDescriptor::parse(first) else {
+            return format!("{path}: unreadable security descriptor");
+        };
+        match self {
+            Op::Owner { .. } => format!(
+                "owner {}{many}",
+                sd.owner
+                    .as_deref()
+                    .map_or_else(|| "?".to_owned(), sddl::sid_label)
+            ),
+            Op::Grant { grants, .. } => {
+                let held: Vec<String> = grants
+                    .iter()
+                    .map(|(sid, _)| format!("{} {}", sddl::sid_label(sid), held_rights(&sd, sid)))
+                    .collect();
+                format!("{}{many}", held.join(", "))
+            }
+            _ => acl_summary(entries),
+        }
+    }
+}
+
+/// The rights `sid` holds on an object, in the words the dry-run uses.
+fn held_rights(sd: &SecurityDescriptor, sid: &str) -> &'static str {
+    if sd.grants(sid, sddl::FILE_ALL) {
+        "full"
+    } else if sd.grants(sid, rights_mask(Rights::ReadWrite)) {
+        "read/write"
+    } else if sd.grants(sid, sddl::FILE_READ) {
+        "read"
+    } else {
+        "none"
+    }
+}
+
 /// The current state, for the dry-run.
 pub fn snapshot_text(s: &Snapshot) -> String {
     match s {
