@@ -217,8 +217,9 @@ impl SecurityDescriptor {
     }
 
     /// Principals other than SYSTEM, Administrators, TrustedInstaller, CREATOR OWNER and
-    /// `also_trusted` (the administrator running the fixer) that can change this object (or what gets created inside it), by label; an owner
-    /// outside those counts too, since an owner can always rewrite the ACL.
+    /// `also_trusted` (only ever Wine's prefix user) that can change this object (or what
+    /// gets created inside it), by label; an owner outside those counts too, since an owner
+    /// can always rewrite the ACL.
     pub fn writers_besides_admins(&self, also_trusted: Option<&str>) -> Vec<String> {
         let me = also_trusted
             .map(canonical_sid)

@@ -27,7 +27,7 @@ pub enum StateDirError {
 
 /// Checks the directory and the trust store file (when they exist).
 pub fn check(host: &dyn Host) -> Result<(), StateDirError> {
-    let me = host.admin_self_sid()?;
+    let wine_owner = host.wine_prefix_owner()?;
     for rel in ["", TRUST_FILE] {
         let Some(sddl) = host.state_sd(rel)? else {
             continue;
@@ -39,7 +39,7 @@ pub fn check(host: &dyn Host) -> Result<(), StateDirError> {
             path: path.clone(),
             source,
         })?;
-        let writers = sd.writers_besides_admins(me.as_deref());
+        let writers = sd.writers_besides_admins(wine_owner.as_deref());
         if !writers.is_empty() {
             return Err(StateDirError::Unsafe {
                 path,

@@ -67,9 +67,13 @@ pub trait Host: std::fmt::Debug {
     // --- clock and identity
     fn now(&self) -> Timestamp;
     fn computer_names(&self) -> HostResult<ComputerNames>;
-    /// The SID of the account running the fixer when it is SYSTEM or an administrator
-    /// (files it creates may be owned by it), else `None`.
-    fn admin_self_sid(&self) -> HostResult<Option<String>>;
+    /// Under Wine only: the account Wine reports as owner (and sole grantee) of every file —
+    /// the prefix's user — when the fixer runs there as an administrator. Wine ignores the
+    /// security descriptor `CreateDirectoryW` is given, so without this the state directory
+    /// Wine made could never pass the safety check. `None` on real Windows, where no
+    /// account besides SYSTEM and Administrators is trusted: trusting an administrator's
+    /// own account would let its non-elevated processes write the trust store (a UAC bypass).
+    fn wine_prefix_owner(&self) -> HostResult<Option<String>>;
 
     // --- registry (HKLM only; `key` is a subkey path with `\` separators)
     fn reg_key_exists(&self, key: &str) -> HostResult<bool>;

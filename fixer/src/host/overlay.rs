@@ -60,8 +60,8 @@ impl Host for DryRun<'_> {
         self.inner.computer_names()
     }
 
-    fn admin_self_sid(&self) -> HostResult<Option<String>> {
-        self.inner.admin_self_sid()
+    fn wine_prefix_owner(&self) -> HostResult<Option<String>> {
+        self.inner.wine_prefix_owner()
     }
 
     fn reg_key_exists(&self, key: &str) -> HostResult<bool> {

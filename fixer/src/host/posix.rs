@@ -63,7 +63,7 @@ impl Host for PosixHost {
         })
     }
 
-    fn admin_self_sid(&self) -> HostResult<Option<String>> {
+    fn wine_prefix_owner(&self) -> HostResult<Option<String>> {
         Ok(None)
     }
 

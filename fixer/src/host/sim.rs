@@ -303,7 +303,7 @@ impl Host for SimHost {
         self.read(|m| Ok(m.names.clone()))
     }
 
-    fn admin_self_sid(&self) -> HostResult<Option<String>> {
+    fn wine_prefix_owner(&self) -> HostResult<Option<String>> {
         Ok(None)
     }
 

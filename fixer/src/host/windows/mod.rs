@@ -74,8 +74,8 @@ impl Host for WindowsHost {
         })
     }
 
-    fn admin_self_sid(&self) -> HostResult<Option<String>> {
-        security::admin_self_sid()
+    fn wine_prefix_owner(&self) -> HostResult<Option<String>> {
+        security::wine_prefix_owner()
     }
 
     fn reg_key_exists(&self, key: &str) -> HostResult<bool> {

@@ -230,9 +230,27 @@ pub fn enable_privilege(name: &str) -> HostResult<()> {
     result
 }
 
-/// The SID of the account this process runs as, when that account is SYSTEM or a member
-/// of Administrators (CheckTokenMembership, which honours elevation); else `None`.
-pub fn admin_self_sid() -> HostResult<Option<String>> {
+/// Whether this process runs under Wine: its ntdll exports `wine_get_version`, which no
+/// Windows ntdll has (and which nothing on a real Windows machine can add to the system's
+/// ntdll without already being SYSTEM).
+pub fn under_wine() -> bool {
+    use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
+    let ntdll = wide("ntdll.dll");
+    // SAFETY: NUL-terminated name; ntdll is loaded in every process; the handle is not freed.
+    let module = unsafe { GetModuleHandleW(ntdll.as_ptr()) };
+    if module.is_null() {
+        return false;
+    }
+    // SAFETY: a loaded module and a NUL-terminated ANSI name; the address is only tested.
+    unsafe { GetProcAddress(module, c"wine_get_version".as_ptr().cast()) }.is_some()
+}
+
+/// Under Wine, the SID of the account this process runs as, when it is a member of
+/// Administrators (CheckTokenMembership, which honours elevation); `None` on Windows.
+pub fn wine_prefix_owner() -> HostResult<Option<String>> {
+    if !under_wine() {
+        return Ok(None);
+    }
     use windows_sys::Win32::Security::Authorization::{
         ConvertSidToStringSidW, ConvertStringSidToSidW,
     };
@@ -265,9 +283,6 @@ pub fn admin_self_sid() -> HostResult<Option<String>> {
     // SAFETY: NUL-terminated.
     let sid = unsafe { super::wide::from_wide_ptr(text) };
     drop(block);
-    if sid == crate::sddl::SYSTEM {
-        return Ok(Some(sid));
-    }
     let admins = wide(crate::sddl::ADMINISTRATORS);
     let mut admins_sid: PSID = std::ptr::null_mut();
     // SAFETY: NUL-terminated SID string; the SID is LocalAlloc'd.

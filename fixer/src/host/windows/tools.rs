@@ -33,7 +33,7 @@ pub fn decode(bytes: &[u8]) -> String {
         let body = bytes.strip_prefix(&[0xFF, 0xFE][..]).unwrap_or(bytes);
         let units: Vec<u16> = body
             .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .filter_map(|c| c.try_into().ok().map(u16::from_le_bytes))
             .collect();
         return String::from_utf16_lossy(&units);
     }
