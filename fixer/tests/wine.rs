@@ -18,7 +18,12 @@
 //! - see `records_what_wine_cannot_exercise` for services, certificates, ACL restore, event
 //!   log export and the commit-confirm task.
 
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod support;
 
@@ -26,13 +31,16 @@ use analyzer::plan::{AllowedStep, RegistryData, RegistryExpect, RegistryValue, T
 use jiff::{SignedDuration, Timestamp};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use support::{PlanSpec, key, plan, plan_id, token};
 
 const TERMINAL_SERVER: &str = r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server";
 const RDP_TCP: &str = r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp";
 const PROTOCOLS: &str =
     r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols";
+
+/// A key's values as `reg query` shows them: name → (type, data).
+type Values = BTreeMap<String, (String, String)>;
 
 /// A fresh Wine prefix and the fixer.exe under test.
 struct Wine {
@@ -56,11 +64,22 @@ impl Ran {
     }
 }
 
-fn ran(out: Output) -> Ran {
+/// Runs `cmd` with its output in files under `dir`, not pipes: the Wine services the first
+/// command starts (services.exe, winedevice.exe…) inherit its handles and outlive it, so
+/// reading a pipe to its end would wait for the wineserver to exit.
+fn ran(mut cmd: Command, dir: &Path) -> Ran {
+    let out = dir.join("stdout.txt");
+    let err = dir.join("stderr.txt");
+    let status = cmd
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .status()
+        .unwrap();
+    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).replace("\r\n", "\n");
     Ran {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
-        stderr: String::from_utf8_lossy(&out.stderr).replace("\r\n", "\n"),
+        code: status.code().unwrap_or(-1),
+        stdout: read(&out),
+        stderr: read(&err),
     }
 }
 
@@ -82,6 +101,8 @@ impl Wine {
         let server = wine
             .program(&["/usr/lib/wine/wineserver", "/usr/bin/wineserver"])
             .arg("-p")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .status()
             .unwrap();
         assert!(server.success(), "wineserver -p: {server}");
@@ -110,11 +131,15 @@ impl Wine {
 
     /// A Windows program of the prefix (`reg`, `hostname`, `sc`…).
     fn tool(&self, args: &[&str]) -> Ran {
-        ran(self.command().args(args).output().unwrap())
+        let mut cmd = self.command();
+        cmd.args(args);
+        ran(cmd, &self.prefix)
     }
 
     fn fixer(&self, args: &[&str]) -> Ran {
-        ran(self.command().arg(&self.exe).args(args).output().unwrap())
+        let mut cmd = self.command();
+        cmd.arg(&self.exe).args(args);
+        ran(cmd, &self.prefix)
     }
 
     /// Writes a file at `C:\<name>` and returns its Windows path.
@@ -129,7 +154,7 @@ impl Wine {
     }
 
     /// `reg query <key>` as value name → (type, data); `None` when the key does not exist.
-    fn reg_query(&self, key: &str) -> Option<BTreeMap<String, (String, String)>> {
+    fn reg_query(&self, key: &str) -> Option<Values> {
         let r = self.tool(&["reg", "query", key]);
         if r.code != 0 {
             return None;
@@ -155,7 +180,7 @@ impl Wine {
     }
 
     /// Every key the plan touches, as Wine's `reg query` shows it.
-    fn registry(&self) -> BTreeMap<String, Option<BTreeMap<String, (String, String)>>> {
+    fn registry(&self) -> BTreeMap<String, Option<Values>> {
         [
             TERMINAL_SERVER.to_owned(),
             RDP_TCP.to_owned(),
@@ -181,6 +206,8 @@ impl Drop for Wine {
         let _ = self
             .program(&["/usr/lib/wine/wineserver", "/usr/bin/wineserver"])
             .arg("-k")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .status();
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.prefix);

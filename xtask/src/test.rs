@@ -62,7 +62,10 @@ fn run_steps(args: &TestArgs, root: &Path, t: &mut Timings) -> Result<()> {
     }
     if !args.no_wine {
         let exe = built.exe.as_deref().context("dist built no fixer.exe")?;
-        t.step("fixer.exe under Wine", || wine_version(root, exe))?;
+        t.step("fixer.exe under Wine", || {
+            wine_version(root, exe)?;
+            wine_tests(root, exe)
+        })?;
     }
     Ok(())
 }
@@ -100,6 +103,21 @@ pub fn wine(root: &Path, prefix: &str) -> Result<Command> {
     let mut cmd = Command::new(wine64);
     cmd.env("WINEPREFIX", prefix).env("WINEDEBUG", "-all");
     Ok(cmd)
+}
+
+/// `fixer/tests/wine.rs` on the built fixer.exe: keygen, plan, trust add, verify, dry-run,
+/// apply and rollback against Wine's registry, each test in its own fresh prefix under
+/// `target/wine/`.
+fn wine_tests(root: &Path, exe: &Path) -> Result<()> {
+    let exe = std::fs::canonicalize(exe).with_context(|| format!("{}", exe.display()))?;
+    let prefixes = root.join("target/wine");
+    std::fs::create_dir_all(&prefixes)?;
+    shell::run(
+        Command::new("cargo")
+            .args(["test", "-p", "fixer", "--test", "wine", "--", "--ignored"])
+            .env("RDPFIX_FIXER_EXE", exe)
+            .env("RDPFIX_WINE_PREFIXES", prefixes),
+    )
 }
 
 fn wine_version(root: &Path, exe: &Path) -> Result<()> {
