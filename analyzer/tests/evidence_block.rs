@@ -329,3 +329,44 @@ fn an_empty_log_gives_a_valid_block() {
     assert!(decoded.events.is_empty());
     assert_eq!(decoded.summary.seen, 0);
 }
+
+#[test]
+fn a_block_printed_through_run_command_reads_from_az_json_and_the_powershell_listing() {
+    let sample = samples::cert_keys();
+    let block = block_of(&sample.events, MAX_BLOCK_BYTES);
+    // `fixer.exe collect --compact` run by Run Command: the block is the script's output.
+    let output = format!("Collected 3 logs.\r\n{}", block.text.replace('\n', "\r\n"));
+    let json = serde_json::json!({"value": [
+        {"code": "ComponentStatus/StdOut/succeeded", "displayStatus": "Provisioning succeeded",
+         "level": "Info", "message": output, "time": null},
+        {"code": "ComponentStatus/StdErr/succeeded", "displayStatus": "Provisioning succeeded",
+         "level": "Info", "message": "", "time": null}
+    ]});
+    let json = serde_json::to_string_pretty(&json).unwrap();
+    // Invoke-AzVMRunCommand lists the message with its lines indented to the value column.
+    let mut listing = String::from(
+        "Value[0]        :\r\n  Code          : ComponentStatus/StdOut/succeeded\r\n  Level         : Info\r\n  DisplayStatus : Provisioning succeeded\r\n  Message       : ",
+    );
+    let mut lines = output.lines();
+    listing.push_str(lines.next().unwrap());
+    for l in lines {
+        listing.push_str("\r\n                  ");
+        listing.push_str(l);
+    }
+    listing.push_str(
+        "\r\nStatus          : Succeeded\r\nCapacity        : 0\r\nCount           : 0\r\n",
+    );
+    let full = diagnose("full.evtx", &samples::evtx(&sample).unwrap());
+    for (name, text) in [("az.json", json), ("listing.txt", listing)] {
+        let d = diagnose(name, text.as_bytes());
+        let input = d.inputs.first().unwrap();
+        assert_eq!(
+            input.format,
+            Some(Format::EvidenceBlock),
+            "{name}: {:?}",
+            input.issues
+        );
+        assert_eq!(input.errors, 0, "{name}: {:?}", input.issues);
+        assert_eq!(verdict(&d), verdict(&full), "{name}");
+    }
+}

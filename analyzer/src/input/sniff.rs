@@ -22,6 +22,7 @@ pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
     // `RDPFIX-EVIDENCE` blocks are read next; whatever was pasted around them is read as
     // any other text (their lines blanked, so line numbers stay true).
     let rest = evidence::read(text, out);
+    let had_blocks = rest.is_some();
     let text = match &rest {
         Some(rest) if rest.trim().is_empty() => return,
         Some(rest) => rest.as_str(),
@@ -30,6 +31,11 @@ pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
     let index = LineIndex::new(text, out.report.bytes);
     let lines = clean_lines(text);
     for (format, detected) in candidates(text, &lines) {
+        // Beside evidence blocks, only text that looks like an export is read: a line of
+        // other output must not be taken for a damaged event.
+        if had_blocks && !detected {
+            continue;
+        }
         let before = out.report.clone();
         match format {
             Format::WevtutilText => wevtutil_text::read(&lines, &index, out),
@@ -40,7 +46,8 @@ pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
         }
         // A format recognised by its features owns the input even when nothing in it could
         // be read (the report says why); one merely tried must read something.
-        let found = out.report.events > 0 || (detected && out.report.skipped > 0);
+        let found =
+            out.report.events > before.events || (detected && out.report.skipped > before.skipped);
         if out.report.cancelled || found {
             return;
         }
