@@ -79,6 +79,20 @@ pub enum BuildError {
     Lifetime,
     #[error("finding `{0}` is not a rule of the catalog")]
     UnknownFinding(String),
+    #[error("nothing to fix: the logs show none of the failures rdpfix knows")]
+    NoFinding,
+    #[error(
+        "the logs name no computer, so a plan cannot say which VM it is for: export them with `wevtutil epl` or as XML, which keep it"
+    )]
+    NoComputer,
+    #[error(
+        "the logs come from {} computers ({}): a plan is for one VM; analyse one VM's logs at a time, or choose one of them",
+        names.len(),
+        names.join(", ")
+    )]
+    SeveralComputers { names: Vec<String> },
+    #[error("the logs name no computer `{chosen}`; they name: {}", names.join(", "))]
+    ComputerNotInLogs { chosen: String, names: Vec<String> },
 }
 
 impl Proposal {

@@ -1,0 +1,146 @@
+//! A diagnosis becomes a plan one way, for the page and `fixer plan` alike: the proposal
+//! from its findings, the parameters from its logs, and clear refusals when the logs
+//! cannot say what to fix or for which computer.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+use analyzer::diagnose::{DiagnoseOptions, Diagnosis, Session};
+use analyzer::input::no_progress;
+use analyzer::plan::{BuildError, DEFAULT_LIFETIME, PlanId, PlanParams, Proposal};
+use analyzer::rules::Catalog;
+use jiff::Timestamp;
+use testkit::samples::{self, SampleLog};
+
+fn issued() -> Timestamp {
+    "2024-05-14T09:50:00Z".parse().unwrap()
+}
+
+fn diagnose(inputs: &[(&str, String)]) -> Diagnosis {
+    let mut session = Session::new();
+    for (name, text) in inputs {
+        session.add_bytes(name, text.as_bytes(), &mut no_progress);
+    }
+    session.finish(&DiagnoseOptions::default())
+}
+
+fn diagnose_evtx(sample: &SampleLog) -> Diagnosis {
+    let mut session = Session::new();
+    session.add_bytes(
+        "log.evtx",
+        &samples::evtx(sample).unwrap(),
+        &mut no_progress,
+    );
+    session.finish(&DiagnoseOptions::default())
+}
+
+fn diagnose_sample(sample: &SampleLog) -> Diagnosis {
+    diagnose(&[("log.txt", samples::wevtutil_text(&sample.events))])
+}
+
+#[test]
+fn each_seed_diagnosis_gives_the_plan_for_its_computer_and_evidence() {
+    let catalog = Catalog::builtin().unwrap();
+    for sample in samples::all().iter().filter(|s| s.expected.is_some()) {
+        let d = diagnose_sample(sample);
+        let proposal = Proposal::for_diagnosis(&catalog, &d).unwrap();
+        assert_eq!(proposal.findings()[0].as_str(), sample.expected.unwrap());
+        let id = PlanId::from_random([9; 16]);
+        let params = PlanParams::for_diagnosis(&d, issued(), id).unwrap();
+        assert_eq!(params.computer, sample.computer, "{}", sample.name);
+        assert_eq!(params.evidence_sha256.to_string(), d.evidence_sha256);
+        assert_eq!(params.lifetime, DEFAULT_LIFETIME);
+        assert_eq!(params.seq, PlanParams::seq_for(issued()));
+        let plan = proposal.to_plan(&params).unwrap();
+        assert_eq!(plan.target.computer.as_str(), sample.computer);
+        assert_eq!(plan.plan_id, id);
+        assert_eq!(plan.expires_at, issued() + DEFAULT_LIFETIME);
+    }
+}
+
+#[test]
+fn the_same_inputs_and_time_give_the_same_plan_whatever_the_input_order() {
+    let a = samples::wevtutil_text(&samples::cert_keys().events);
+    let b = samples::wevtutil_text(&samples::healthy().events).replace("vm-app-03", "vm-app-01");
+    let one = diagnose(&[("a", a.clone()), ("b", b.clone())]);
+    let two = diagnose(&[("b", b), ("a", a)]);
+    let catalog = Catalog::builtin().unwrap();
+    let plan = |d: &Diagnosis| {
+        Proposal::for_diagnosis(&catalog, d)
+            .unwrap()
+            .to_plan(&PlanParams::for_diagnosis(d, issued(), PlanId::from_random([1; 16])).unwrap())
+            .unwrap()
+    };
+    assert_eq!(plan(&one), plan(&two));
+}
+
+#[test]
+fn a_healthy_log_has_nothing_to_fix() {
+    let d = diagnose_evtx(&samples::healthy());
+    let catalog = Catalog::builtin().unwrap();
+    let err = Proposal::for_diagnosis(&catalog, &d).unwrap_err();
+    assert_eq!(err, BuildError::NoFinding);
+    assert!(err.to_string().starts_with("nothing to fix"), "{err}");
+}
+
+#[test]
+fn logs_of_several_computers_need_a_choice_among_them() {
+    let broken = samples::wevtutil_text(&samples::cert_keys().events);
+    let other = samples::wevtutil_text(&samples::healthy().events);
+    let d = diagnose(&[("a", broken), ("b", other)]);
+    let err = PlanParams::for_diagnosis(&d, issued(), PlanId::from_random([1; 16])).unwrap_err();
+    let BuildError::SeveralComputers { names } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(names.len(), 2);
+    let text = err.to_string();
+    assert!(
+        text.contains("vm-app-01") && text.contains("vm-app-03"),
+        "{text}"
+    );
+
+    let params = PlanParams::for_diagnosis_on(
+        &d,
+        Some("VM-APP-01"),
+        issued(),
+        PlanId::from_random([1; 16]),
+    )
+    .unwrap();
+    assert_eq!(params.computer, "vm-app-01");
+    let err = PlanParams::for_diagnosis_on(
+        &d,
+        Some("vm-app-02"),
+        issued(),
+        PlanId::from_random([1; 16]),
+    )
+    .unwrap_err();
+    assert!(matches!(err, BuildError::ComputerNotInLogs { .. }), "{err}");
+}
+
+#[test]
+fn spellings_of_one_computer_are_one_computer() {
+    let text = samples::wevtutil_text(&samples::cert_keys().events);
+    let upper = text.replace("vm-app-01", "VM-APP-01");
+    let fqdn = text.replace("vm-app-01", "vm-app-01.contoso.local");
+    let d = diagnose(&[("a", text), ("b", upper), ("c", fqdn)]);
+    assert!(d.computers.len() > 1, "{:?}", d.computers);
+    let params = PlanParams::for_diagnosis(&d, issued(), PlanId::from_random([1; 16])).unwrap();
+    assert!(
+        params.computer.eq_ignore_ascii_case("vm-app-01")
+            || params.computer == "vm-app-01.contoso.local",
+        "{}",
+        params.computer
+    );
+}
+
+#[test]
+fn logs_without_a_computer_cannot_target_a_plan() {
+    // The article's own rendering carries no <Computer>.
+    let text = "**Log Name:** System <br />\n**Source:** Schannel <br />\n**Event ID:** 36870 <br />\n\
+                **Level:** Error <br />\n**Description:** A fatal error occurred when attempting to \
+                access the TLS server credential private key. The error code returned from the \
+                cryptographic module is 0x8009030D. The internal error state is 10001. <br />\n";
+    let d = diagnose(&[("paste", text.to_owned())]);
+    assert_eq!(d.events, 1, "{:?}", d.inputs);
+    assert!(d.computers.is_empty(), "{:?}", d.computers);
+    let err = PlanParams::for_diagnosis(&d, issued(), PlanId::from_random([1; 16])).unwrap_err();
+    assert_eq!(err, BuildError::NoComputer);
+}
