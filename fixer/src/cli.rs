@@ -16,7 +16,10 @@ Examples (cmd or PowerShell as Administrator, Run Command or Serial Console):
   fixer.exe apply --yes plan.txt           apply (after reviewing the dry-run)
   fixer.exe journal                        plans applied here and their state
   fixer.exe rollback <plan_id>             restore what a plan changed
-  fixer.exe confirm <plan_id>              keep a commit-confirm plan";
+  fixer.exe confirm <plan_id>              keep a commit-confirm plan
+On your workstation, without the page (automation, fleets):
+  fixer keygen ops.key                     a signing key; enrol its public key
+  fixer plan --key ops.key logs\\           diagnose, sign, print the fix command";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -109,6 +112,47 @@ pub enum Command {
     /// public key to enrol on the VM with `fixer trust add`, and its fingerprint.
     #[command(after_help = "Example:\n  fixer keygen ops-laptop.key")]
     Keygen(KeygenArgs),
+
+    /// Diagnose exported logs, build the plan for what they show (the catalog's remediation
+    /// of every finding), sign it with a key from `fixer keygen`, and print the fix command
+    /// for cmd.exe and PowerShell: the page's plan, from the command line. When the command
+    /// would pass cmd.exe's 8,191 characters, writes the plan file instead.
+    #[command(after_help = PLAN_COMMAND_EXAMPLES)]
+    Plan(PlanArgs),
+}
+
+const PLAN_COMMAND_EXAMPLES: &str = "\
+Examples (on your workstation, with the logs `fixer collect` exported):
+  fixer keygen ops.key                       once; enrol the public key on each VM
+  fixer plan --key ops.key C:\\rdpfix-logs
+  fixer plan --key ops.key --leave-out 3 --out plan.json System.evtx
+  fixer --json plan --key ops.key --now 2024-05-14T09:50:00Z logs/ | jq -r .cmd
+
+The plan is for the computer the logs name (--computer when they name several), valid for
+24 hours from --now (default: this machine's clock). Exit code 10: the logs show nothing to
+fix, no plan was made.";
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The signing key file `fixer keygen` wrote.
+    #[arg(long, value_name = "KEYFILE")]
+    pub key: PathBuf,
+    /// Exported logs, or folders of them; `-` reads standard input.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Issue the plan at this moment and judge the evidence against it (RFC 3339); default:
+    /// issued now, evidence judged against the newest event, like `fixer diagnose`.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<jiff::Timestamp>,
+    /// Leave out optional step N (as numbered in the output); repeat for several.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub leave_out: Vec<u16>,
+    /// Also write the plan file (DSSE JSON, what `fixer apply <file>` takes) here.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The computer the plan is for, when the logs name several (one of their names).
+    #[arg(long, value_name = "NAME")]
+    pub computer: Option<String>,
 }
 
 #[derive(Debug, Args)]

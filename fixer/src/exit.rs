@@ -26,6 +26,8 @@ pub enum Exit {
     NeedsWindows = 8,
     /// Applying needs consent: no terminal to ask on and no `--yes`.
     ConsentNeeded = 9,
+    /// `fixer plan`: the logs show no failure rdpfix knows how to fix; no plan was made.
+    NothingToFix = 10,
 }
 
 impl Exit {
@@ -46,4 +48,5 @@ Exit codes:
   6  the state directory or trust store is writable by non-administrators
   7  an earlier plan is unfinished; run `fixer rollback <plan_id>`
   8  this command needs Windows
-  9  consent needed: review the dry-run, then add --yes";
+  9  consent needed: review the dry-run, then add --yes
+ 10  fixer plan: the logs show nothing to fix; no plan was made";

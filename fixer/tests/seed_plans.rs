@@ -7,9 +7,10 @@
 
 mod support;
 
+use analyzer::diagnose::{DiagnoseOptions, Session};
 use analyzer::envelope::PreparedPlan;
-use analyzer::plan::{PlanId, PlanParams, Proposal, Sha256Digest};
-use analyzer::rules::{self, Catalog, Collector};
+use analyzer::input::no_progress;
+use analyzer::plan::{PlanId, PlanParams, Proposal};
 use fixer::cli::ApplyArgs;
 use fixer::commands::{apply, verify};
 use fixer::exit::Exit;
@@ -18,7 +19,6 @@ use fixer::host::{CertInfo, RegValue};
 use fixer::operator::Nobody;
 use fixer::trust::TrustStore;
 use jiff::{SignedDuration, Timestamp};
-use sha2::{Digest, Sha256};
 use support::{KEY_FILE, MACHINE_KEYS, OTHER_KEY, RDP_TCP, TLS12, key};
 use testkit::samples::{self, SampleLog};
 
@@ -30,29 +30,23 @@ fn now() -> Timestamp {
 }
 
 /// What the page does with a sample: diagnose it, propose the catalog's remediation of
-/// every finding, build the plan (every step included) and sign it.
+/// every finding, build the plan (every step included) and sign it — through the shared
+/// constructors `fixer plan` uses too.
 fn signed_plan(sample: &SampleLog, id: u8) -> String {
-    let mut collector = Collector::new(Catalog::builtin().unwrap());
-    for e in &sample.events {
-        collector.observe(e);
-    }
-    let findings = rules::evaluate(&collector, collector.stats().newest);
-    let ids: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+    let mut session = Session::new();
+    session.add_bytes(
+        "log.evtx",
+        &samples::evtx(sample).unwrap(),
+        &mut no_progress,
+    );
+    let diagnosis = session.finish(&DiagnoseOptions::default());
+    let ids: Vec<&str> = diagnosis.findings.iter().map(|f| f.id.as_str()).collect();
     assert_eq!(ids, [sample.expected.unwrap()], "{}", sample.name);
-    let catalog = Catalog::builtin().unwrap();
-    let proposal = Proposal::from_catalog(&catalog, ids).unwrap();
-    let text = samples::wevtutil_text(&sample.events);
+    let proposal = Proposal::for_diagnosis(session.catalog(), &diagnosis).unwrap();
     let issued_at = now() - SignedDuration::from_mins(10);
-    let plan = proposal
-        .to_plan(&PlanParams {
-            computer: sample.computer.into(),
-            evidence_sha256: Sha256Digest(Sha256::digest(text.as_bytes()).into()),
-            plan_id: PlanId::from_random([id; 16]),
-            issued_at,
-            lifetime: SignedDuration::from_hours(24),
-            seq: PlanParams::seq_for(issued_at),
-        })
-        .unwrap();
+    let params =
+        PlanParams::for_diagnosis(&diagnosis, issued_at, PlanId::from_random([id; 16])).unwrap();
+    let plan = proposal.to_plan(&params).unwrap();
     PreparedPlan::new(&plan)
         .unwrap()
         .sign_with(&key(1))

@@ -6,6 +6,7 @@ pub mod collect;
 pub mod diagnose;
 pub mod journal;
 pub mod keygen;
+pub mod plan;
 pub mod trust;
 pub mod verify;
 
@@ -81,5 +82,6 @@ pub fn run(cli: &Cli, host: &dyn Host, operator: &dyn Operator) -> CommandResult
         } => journal::rollback(host, &plan_id.to_string(), *unless_confirmed, *force),
         Command::Confirm { plan_id } => journal::confirm(host, &plan_id.to_string()),
         Command::Keygen(args) => keygen::run(args),
+        Command::Plan(args) => plan::run(args),
     }
 }

@@ -13,7 +13,7 @@ use analyzer::input::no_progress;
 use analyzer::rules::{Catalog, kql};
 use anyhow::Context;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Runs the analysis, or returns the KQL with `--kql`.
 pub fn run(args: &DiagnoseArgs) -> CommandResult {
@@ -23,8 +23,16 @@ pub fn run(args: &DiagnoseArgs) -> CommandResult {
             text: kql::queries(&catalog),
         }));
     }
+    let session = read_inputs(&args.files)?;
+    let diagnosis = session.finish(&DiagnoseOptions { now: args.now });
+    Ok(Box::new(DiagnoseReport { diagnosis }))
+}
+
+/// Reads every input into a new session: files, folders of them (what `fixer collect`
+/// writes), `-` for standard input. `fixer plan` reads its inputs the same way.
+pub fn read_inputs(files: &[PathBuf]) -> Result<Session, CommandError> {
     let mut session = Session::new();
-    for file in &args.files {
+    for file in files {
         if file.as_os_str() == "-" {
             let mut bytes = Vec::new();
             std::io::stdin()
@@ -42,12 +50,11 @@ pub fn run(args: &DiagnoseArgs) -> CommandResult {
             add_file(&mut session, file)?;
         }
     }
-    let diagnosis = session.finish(&DiagnoseOptions { now: args.now });
-    Ok(Box::new(DiagnoseReport { diagnosis }))
+    Ok(session)
 }
 
 /// The files of a folder (not its subfolders), in name order.
-fn folder_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, CommandError> {
+fn folder_files(dir: &Path) -> Result<Vec<PathBuf>, CommandError> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         CommandError::new(
             Exit::Failure,
@@ -57,7 +64,7 @@ fn folder_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, CommandError> {
             )),
         )
     })?;
-    let mut files: Vec<std::path::PathBuf> = entries
+    let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file())
         .collect();

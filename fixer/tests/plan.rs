@@ -1,0 +1,347 @@
+//! `fixer plan` through the binary: each seed scenario's log gives a signed plan whose fix
+//! command `fixer verify` accepts once the key is enrolled; the same inputs, key and time
+//! give the page's payload byte for byte (plan_id aside); a healthy log has nothing to fix;
+//! a bad key file or a required step left out is refused clearly.
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+mod support;
+
+use analyzer::diagnose::{DiagnoseOptions, Session};
+use analyzer::envelope::{MAX_COMMAND_CHARS, PreparedPlan, SecretKey, receive};
+use analyzer::input::no_progress;
+use analyzer::plan::{PlanId, PlanParams, Proposal};
+use fixer::host::sim::Machine;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::{Run, Sim};
+use testkit::samples::{self, SampleLog};
+
+/// The plans' issue time; the simulated VM's clock is ten minutes later.
+const ISSUED: &str = "2024-05-14T09:50:00Z";
+const VM_NOW: &str = "2024-05-14T10:00:00Z";
+
+/// A scratch folder with a signing key (from `fixer keygen`) and the seed logs as `.evtx`.
+struct Workstation {
+    dir: PathBuf,
+    key: PathBuf,
+    public_key: String,
+}
+
+impl Workstation {
+    fn new(name: &str) -> Workstation {
+        let dir = std::env::temp_dir().join(format!("fixer-plan-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("ops.key");
+        let out = fixer(&["--json", "keygen", key.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "{out:?}");
+        let public_key = out.json()["public_key"].as_str().unwrap().to_owned();
+        Workstation {
+            dir,
+            key,
+            public_key,
+        }
+    }
+
+    fn log(&self, sample: &SampleLog) -> PathBuf {
+        let path = self.dir.join(format!("{}.evtx", sample.name));
+        std::fs::write(&path, samples::evtx(sample).unwrap()).unwrap();
+        path
+    }
+
+    /// `fixer [--json] plan --key <key> --now ISSUED <extra…> <log>`.
+    fn plan(&self, json: bool, extra: &[&str], log: &Path) -> Run {
+        let mut args = Vec::new();
+        if json {
+            args.push("--json");
+        }
+        args.extend(["plan", "--key", self.key.to_str().unwrap(), "--now", ISSUED]);
+        args.extend(extra);
+        args.push(log.to_str().unwrap());
+        fixer(&args)
+    }
+}
+
+impl Drop for Workstation {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn fixer(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_fixer"))
+        .args(args)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+fn seeds() -> Vec<SampleLog> {
+    samples::all()
+        .into_iter()
+        .filter(|s| s.expected.is_some())
+        .collect()
+}
+
+/// The sample's VM at VM_NOW, trusting the workstation's key.
+fn vm(name: &str, sample: &SampleLog, public_key: &str) -> Sim {
+    let host = sample.computer.split('.').next().unwrap();
+    let fqdn = if sample.computer.contains('.') {
+        sample.computer.to_owned()
+    } else {
+        format!("{host}.internal.cloudapp.net")
+    };
+    let sim = Sim::new(
+        name,
+        Machine::new(&host.to_ascii_uppercase(), &fqdn, VM_NOW.parse().unwrap()),
+    );
+    let r = sim.run(&["trust", "add", public_key, "--label", "ops"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    sim
+}
+
+/// The token of a fix command line.
+fn token_of(line: &str) -> &str {
+    line.rsplit(' ').next().unwrap()
+}
+
+#[test]
+fn each_seed_log_gives_a_fix_command_that_verify_accepts() {
+    let ws = Workstation::new("seeds");
+    let mut longest = 0;
+    for sample in seeds() {
+        let log = ws.log(&sample);
+        let out = ws.plan(true, &[], &log);
+        assert_eq!(out.code, 0, "{}: {out:?}", sample.name);
+        let report = out.json();
+        assert_eq!(report["ok"], true);
+        assert_eq!(report["computer"], sample.computer);
+        assert_eq!(report["findings"][0]["id"], sample.expected.unwrap());
+        let cmd = report["cmd"].as_str().unwrap();
+        let ps = report["powershell"].as_str().unwrap();
+        assert!(cmd.starts_with("fixer.exe apply rdpfix1."), "{cmd}");
+        assert!(ps.starts_with("& .\\fixer.exe apply rdpfix1."), "{ps}");
+        assert_eq!(token_of(cmd), token_of(ps));
+        assert_eq!(token_of(cmd), report["token"]);
+        assert!(cmd.len() < MAX_COMMAND_CHARS && ps.len() < MAX_COMMAND_CHARS);
+        assert!(
+            report["plan_file"].is_null(),
+            "no file unless asked or needed"
+        );
+        longest = longest.max(ps.len());
+
+        let sim = vm(&format!("plan-{}", sample.name), &sample, &ws.public_key);
+        let verified = sim.run(&["verify", token_of(cmd)]);
+        assert_eq!(verified.code, 0, "{}: {verified:?}", sample.name);
+        assert!(verified.stdout.contains("VERIFIED plan"), "{verified:?}");
+
+        // The text form ends with the two commands, whole, on their own lines.
+        let text = ws.plan(false, &[], &log);
+        assert_eq!(text.code, 0, "{text:?}");
+        let lines: Vec<&str> = text.stdout.lines().collect();
+        let n = lines.len();
+        assert!(
+            lines[n - 1].starts_with("fixer.exe apply rdpfix1."),
+            "{text:?}"
+        );
+        assert!(
+            lines[n - 3].starts_with("& .\\fixer.exe apply rdpfix1."),
+            "{text:?}"
+        );
+        assert!(text.stdout.contains(&ws.public_key));
+        assert!(
+            lines[..n - 4]
+                .iter()
+                .filter(|l| !l.contains(&ws.public_key))
+                .all(|l| l.len() <= 80 && l.is_ascii()),
+            "{}",
+            text.stdout
+        );
+    }
+    eprintln!("longest fix command of the seed plans: {longest} characters");
+}
+
+/// The plan `fixer plan` signs is the page's: the same analyzer constructors over the same
+/// bytes, key and time give the same payload, byte for byte, once the random plan_id is
+/// the same.
+#[test]
+fn same_inputs_key_and_time_give_the_same_payload_but_for_plan_id() {
+    let ws = Workstation::new("same");
+    let sample = samples::tls_disabled();
+    let log = ws.log(&sample);
+    let payload = |run: &Run| {
+        let token = run.json()["token"].as_str().unwrap().to_owned();
+        let received = receive(token.as_bytes()).unwrap();
+        received.envelope().payload().to_vec()
+    };
+    let one = ws.plan(true, &[], &log);
+    let two = ws.plan(true, &[], &log);
+    let (p1, p2) = (payload(&one), payload(&two));
+    let id1 = one.json()["plan_id"].as_str().unwrap().to_owned();
+    let id2 = two.json()["plan_id"].as_str().unwrap().to_owned();
+    assert_ne!(id1, id2, "plan ids are random");
+    let without_id = |p: &[u8], id: &str| String::from_utf8(p.to_vec()).unwrap().replace(id, "");
+    assert_eq!(without_id(&p1, &id1), without_id(&p2, &id2));
+
+    // What the page does with the same file, key, time and (here) plan id.
+    let mut session = Session::new();
+    session.add_bytes("x", &std::fs::read(&log).unwrap(), &mut no_progress);
+    let diagnosis = session.finish(&DiagnoseOptions::default());
+    let plan_id: PlanId = id1.parse().unwrap();
+    let params = PlanParams::for_diagnosis(&diagnosis, ISSUED.parse().unwrap(), plan_id).unwrap();
+    let plan = Proposal::for_diagnosis(session.catalog(), &diagnosis)
+        .unwrap()
+        .to_plan(&params)
+        .unwrap();
+    let key = SecretKey::from_file_text(&std::fs::read_to_string(&ws.key).unwrap()).unwrap();
+    let page = PreparedPlan::new(&plan).unwrap().sign_with(&key).unwrap();
+    assert_eq!(page.envelope().payload(), p1.as_slice());
+    assert_eq!(page.token(), one.json()["token"].as_str().unwrap());
+}
+
+#[test]
+fn a_healthy_log_has_nothing_to_fix() {
+    let ws = Workstation::new("healthy");
+    let log = ws.log(&samples::healthy());
+    let out = ws.plan(false, &[], &log);
+    assert_eq!(out.code, 10, "{out:?}");
+    assert!(out.stdout.contains("NOTHING TO FIX"), "{out:?}");
+    assert!(!out.stdout.contains("rdpfix1."), "{out:?}");
+    let json = ws.plan(true, &[], &log);
+    assert_eq!(json.code, 10);
+    assert_eq!(json.json()["nothing_to_fix"], true);
+    assert_eq!(json.json()["exit"], "nothing-to-fix");
+}
+
+#[test]
+fn a_bad_key_file_is_refused_before_the_logs_are_read() {
+    let ws = Workstation::new("badkey");
+    let log = ws.log(&samples::cert_keys());
+    let missing = ws.dir.join("nope.key");
+    let out = fixer(&[
+        "plan",
+        "--key",
+        missing.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("cannot read the key file"), "{out:?}");
+    assert!(out.stderr.contains("fixer keygen"), "{out:?}");
+
+    // A public key is not a signing key; a damaged one is named as damaged.
+    let public = ws.dir.join("public.key");
+    std::fs::write(&public, &ws.public_key).unwrap();
+    let damaged = ws.dir.join("damaged.key");
+    let text = std::fs::read_to_string(&ws.key).unwrap();
+    let secret_line = text.lines().last().unwrap();
+    let flipped = secret_line.replacen(
+        &secret_line[25..26],
+        if &secret_line[25..26] == "A" {
+            "B"
+        } else {
+            "A"
+        },
+        1,
+    );
+    std::fs::write(&damaged, text.replace(secret_line, &flipped)).unwrap();
+    for (path, why) in [
+        (&public, "no `rdpfix-ed25519-secret:` line"),
+        (&damaged, "checksum does not match"),
+    ] {
+        let out = fixer(&["plan", "--key", path.to_str().unwrap(), "/no/such/log"]);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(
+            out.stderr.contains("is not a usable signing key"),
+            "{out:?}"
+        );
+        assert!(out.stderr.contains(why), "{out:?}");
+    }
+}
+
+#[test]
+fn optional_steps_can_be_left_out_and_required_ones_cannot() {
+    let ws = Workstation::new("leave-out");
+    let sample = samples::cert_keys();
+    let log = ws.log(&sample);
+    let full = ws.plan(true, &[], &log).json();
+    let steps = full["steps"].as_array().unwrap();
+    let optional = steps.iter().find(|s| s["optional"] == true).unwrap();
+    let required = steps.iter().find(|s| s["optional"] == false).unwrap();
+    let n = optional["number"].to_string();
+
+    let out_file = ws.dir.join("plan.json");
+    let out = ws.plan(
+        true,
+        &["--leave-out", &n, "--out", out_file.to_str().unwrap()],
+        &log,
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let report = out.json();
+    let left = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["number"] == optional["number"])
+        .unwrap();
+    assert_eq!(left["included"], false);
+    let token = report["token"].as_str().unwrap();
+    let received = receive(token.as_bytes()).unwrap();
+    let payload: serde_json::Value = serde_json::from_slice(received.envelope().payload()).unwrap();
+    assert_eq!(
+        payload["steps"].as_array().unwrap().len(),
+        steps.len() - 1,
+        "the choice is inside the signed payload"
+    );
+    // The plan file verifies like the token.
+    assert_eq!(report["plan_file"], out_file.to_str().unwrap());
+    let sim = vm("plan-file", &sample, &ws.public_key);
+    let verified = sim.run(&["verify", out_file.to_str().unwrap()]);
+    assert_eq!(verified.code, 0, "{verified:?}");
+
+    let refused = ws.plan(
+        false,
+        &["--leave-out", &required["number"].to_string()],
+        &log,
+    );
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("is required"), "{refused:?}");
+    assert!(refused.stderr.contains("optional steps: "), "{refused:?}");
+    let refused = ws.plan(false, &["--leave-out", "99"], &log);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused.stderr.contains("there is no step 99"),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn logs_of_several_computers_need_computer() {
+    let ws = Workstation::new("several");
+    let a = ws.log(&samples::cert_keys());
+    let b = ws.log(&samples::tls_disabled());
+    let args = |extra: &[&str]| {
+        let mut v = vec!["plan", "--key", ws.key.to_str().unwrap(), "--now", ISSUED];
+        v.extend_from_slice(extra);
+        v.extend([a.to_str().unwrap(), b.to_str().unwrap()]);
+        v.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let run = |extra: &[&str]| {
+        let v = args(extra);
+        fixer(&v.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let out = run(&[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("computers"), "{out:?}");
+    assert!(out.stderr.contains("--computer"), "{out:?}");
+    let out = run(&["--computer", samples::tls_disabled().computer]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .contains(&format!("for {}", samples::tls_disabled().computer))
+    );
+}
