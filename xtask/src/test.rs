@@ -4,7 +4,7 @@ use crate::bootstrap::{self, Needs};
 use crate::shell::{self, Timings};
 use crate::{dist, serve};
 use anyhow::{Context, Result, bail};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 #[derive(Debug, clap::Args)]
@@ -71,8 +71,14 @@ fn run_steps(args: &TestArgs, root: &Path, t: &mut Timings) -> Result<()> {
 }
 
 /// Runs `tests/browser/*.test.mjs` (node's test runner + playwright-core driving Debian's
-/// Chromium) against `dist/` served on a loopback port.
+/// Chromium) against `dist/` served on a loopback port. The native `fixer` is built for them:
+/// they check the page's findings against `fixer diagnose` and its fix command with
+/// `fixer trust add` and `fixer verify`.
 fn browser_tests(root: &Path, dist: &Path) -> Result<()> {
+    shell::run(Command::new("cargo").args(["build", "-p", "fixer", "--bin", "fixer"]))?;
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let fixer = root.join(target).join("debug/fixer");
     let addr = serve::spawn(dist)?;
     let dir = root.join("tests/browser");
     let artifacts = dir.join("artifacts");
@@ -85,7 +91,8 @@ fn browser_tests(root: &Path, dist: &Path) -> Result<()> {
             .env("RDPFIX_URL", format!("http://{addr}/"))
             .env("RDPFIX_CHROMIUM", chromium)
             .env("RDPFIX_ARTIFACTS", &artifacts)
-            .env("RDPFIX_ROOT", root),
+            .env("RDPFIX_ROOT", root)
+            .env("RDPFIX_FIXER", fixer),
     )
 }
 

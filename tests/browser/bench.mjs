@@ -1,0 +1,39 @@
+// Browser benchmark of one .evtx file: from choosing it in the page's file input to the
+// findings on screen, in Debian's headless Chromium. Not run by `cargo xtask test`;
+// `cargo xtask bench` calls it. Prints one JSON line (see measure.mjs for each figure):
+//   {"file", "bytes", "state", "findings", "events", "chosen_to_findings_ms", "parse_ms",
+//    "diagnose_ms", "wasm_memory_bytes", "page_js_heap_peak_bytes",
+//    "worker_js_heap_peak_bytes", "renderer_peak_rss_bytes", "chromium"}
+//
+//   RDPFIX_URL=http://127.0.0.1:8080/ RDPFIX_CHROMIUM=/usr/bin/chromium \
+//     node tests/browser/bench.mjs <file.evtx>
+// A fresh browser per run, so the renderer's peak memory is this run's.
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { launch, openPage } from './harness.mjs';
+import { measureAnalysis } from './measure.mjs';
+
+const file = process.argv[2];
+if (!file) {
+  console.error('usage: node tests/browser/bench.mjs <file.evtx>  (env RDPFIX_URL, RDPFIX_CHROMIUM)');
+  process.exit(2);
+}
+const path = resolve(file);
+const timeout = Number(process.env.RDPFIX_BENCH_TIMEOUT_MS ?? 30 * 60_000);
+const browser = await launch();
+try {
+  const { page, problems } = await openPage(browser);
+  const result = await measureAnalysis(page, path, { timeout });
+  console.log(
+    JSON.stringify({
+      file: path,
+      bytes: statSync(path).size,
+      ...result,
+      chromium: browser.version(),
+      problems,
+    }),
+  );
+  process.exitCode = result.state === 'done' ? 0 : 1;
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,111 @@
+// The native `fixer` for the browser tests: what the page shows is checked against what the
+// same analyzer says natively (`fixer diagnose --json`), and the page's fix command must be
+// accepted by `fixer verify` after `fixer trust add` of the page's key.
+//
+// The plan the page signs targets the computer named in the analysed logs, and the native
+// fixer's Linux host answers with this machine's host name; so verify runs against the
+// fixer's simulated machine (`--simulate MACHINE.json`, the seam its own integration tests
+// use), named like the logs' computer, with the real clock. Trust store and journal live in
+// that file, so a test never touches a real state directory.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './harness.mjs';
+
+let built;
+
+/**
+ * The native fixer binary: `RDPFIX_FIXER` (set by `cargo xtask test`), else built here with
+ * cargo (a no-op when it is up to date).
+ */
+export function fixerBinary() {
+  if (process.env.RDPFIX_FIXER) return process.env.RDPFIX_FIXER;
+  if (built) return built;
+  const out = execFileSync(
+    'cargo',
+    ['build', '-p', 'fixer', '--bin', 'fixer', '--message-format=json-render-diagnostics'],
+    { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 },
+  );
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const msg = JSON.parse(line);
+    if (msg.reason === 'compiler-artifact' && msg.target?.name === 'fixer' && msg.executable) {
+      built = msg.executable;
+    }
+  }
+  if (!built || !existsSync(built)) throw new Error('cargo build -p fixer produced no binary');
+  return built;
+}
+
+/** Runs the fixer; returns its exit code and output (never throws on a non-zero exit). */
+export function runFixer(args, { input } = {}) {
+  const r = spawnSync(fixerBinary(), args, {
+    encoding: 'utf8',
+    input,
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    maxBuffer: 64 << 20,
+  });
+  if (r.error) throw r.error;
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `fixer diagnose --json <files>`: the native diagnosis of the same inputs. */
+export function diagnoseNative(files) {
+  const r = runFixer(['diagnose', '--json', ...files]);
+  if (r.code !== 0) {
+    throw new Error(`fixer diagnose exited ${r.code}: ${r.stderr}${r.stdout}`);
+  }
+  return JSON.parse(r.stdout);
+}
+
+/**
+ * Splits a one-line command as the page writes it (`fixer.exe trust add KEY --label "x y"`)
+ * into its words: plain words and double-quoted strings, as cmd.exe and PowerShell read them
+ * for these simple commands.
+ */
+export function commandWords(line) {
+  const words = [];
+  const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
+  for (const m of line.trim().matchAll(re)) words.push(m[1] ?? m[2] ?? m[3]);
+  return words;
+}
+
+/**
+ * The arguments a page command gives `fixer.exe`: everything after the program word
+ * (`fixer.exe`, `.\fixer.exe` or `& .\fixer.exe`).
+ */
+export function fixerArgs(line) {
+  const words = commandWords(line);
+  const at = words.findIndex((w) => /(^|[\\/])fixer(\.exe)?$/i.test(w));
+  if (at < 0) throw new Error(`not a fixer command: ${line}`);
+  return words.slice(at + 1);
+}
+
+/** A simulated Windows machine for the native fixer, kept in a JSON file. */
+export class SimMachine {
+  /** `computer`: the name the plan must target (NetBIOS or DNS name). */
+  constructor(computer, now = new Date()) {
+    this.dir = mkdtempSync(join(tmpdir(), 'rdpfix-e2e-'));
+    this.file = join(this.dir, 'machine.json');
+    const netbios = computer.split('.')[0].toUpperCase();
+    const machine = {
+      names: { netbios, dns_fqdn: computer.toLowerCase() },
+      now: now.toISOString(),
+      registry: {},
+      services: {},
+      certs: [],
+      security: {},
+      state_files: {},
+      state_dir_sddl: null,
+      logs: {},
+      exported: {},
+      scheduled: {},
+    };
+    writeFileSync(this.file, JSON.stringify({ machine }));
+  }
+
+  run(args, options) {
+    return runFixer(['--simulate', this.file, ...args], options);
+  }
+}
