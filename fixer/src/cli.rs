@@ -9,6 +9,7 @@ const EXAMPLES: &str = "\
 Examples (cmd or PowerShell as Administrator, Run Command or Serial Console):
   fixer.exe diagnose C:\\rdpfix-logs        which RDP failure the logs show
   fixer.exe collect                        export the last 24 h of RDP logs to a folder
+  fixer.exe collect --compact              the same as one block to paste (4 KB)
   fixer.exe trust add rdpfix-ed25519:... --label ops-laptop
   fixer.exe trust list
   fixer.exe verify plan.txt                check a signed plan, change nothing
@@ -59,7 +60,11 @@ pub enum Command {
 
     /// Export the last hours of the System and RDP event logs into one folder, to drop
     /// into the page; also prints the few relevant events as text (fits Run Command).
-    #[command(after_help = "Example:\n  fixer.exe collect --out C:\\rdpfix-logs")]
+    #[command(
+        after_help = "Examples:\n  fixer.exe collect --out C:\\rdpfix-logs\n  \
+        fixer.exe collect --compact        one block for Run Command / Serial Console\n  \
+        fixer collect --compact --from System.evtx   a block from exported logs"
+    )]
     Collect(CollectArgs),
 
     /// Manage the keys allowed to sign plans for this machine.
@@ -222,8 +227,17 @@ pub struct CollectArgs {
     #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=720))]
     pub hours: u32,
     /// Only print the relevant events as text; export no files.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "compact")]
     pub text_only: bool,
+    /// Print one RDPFIX-EVIDENCE block instead: every event some rule reads, as many as
+    /// fit in 4,000 bytes (deflated, checksummed), to paste into the page from Run Command
+    /// or Serial Console. The exports stay in --out.
+    #[arg(long)]
+    pub compact: bool,
+    /// With --compact: make the block from these exported logs (files, folders, or - for
+    /// standard input) instead of this machine's event logs.
+    #[arg(long, value_name = "FILE", num_args = 1.., requires = "compact")]
+    pub from: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -106,6 +106,9 @@ struct CollectReport {
 }
 
 pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
+    if args.compact {
+        return super::compact::run(host, args);
+    }
     let mut exports = Vec::new();
     if !args.text_only {
         for s in SOURCES {
@@ -247,6 +250,8 @@ mod tests {
             out: PathBuf::from(r"C:\rdpfix-logs"),
             hours: 24,
             text_only,
+            compact: false,
+            from: Vec::new(),
         }
     }
 

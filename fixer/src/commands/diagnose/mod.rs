@@ -12,7 +12,7 @@ use analyzer::diagnose::{DiagnoseOptions, Diagnosis, Session};
 use analyzer::input::no_progress;
 use analyzer::rules::{Catalog, kql};
 use anyhow::Context;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 /// Runs the analysis, or returns the KQL with `--kql`.
@@ -32,25 +32,42 @@ pub fn run(args: &DiagnoseArgs) -> CommandResult {
 /// writes), `-` for standard input. `fixer plan` reads its inputs the same way.
 pub fn read_inputs(files: &[PathBuf]) -> Result<Session, CommandError> {
     let mut session = Session::new();
+    each_input(files, &mut |name, reader, len| {
+        session.add_seekable(name, reader, len, &mut no_progress);
+    })?;
+    Ok(session)
+}
+
+/// A readable, seekable input.
+pub trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek> ReadSeek for T {}
+
+/// Hands every input to `add` as (name, reader, length): files, the files of folders, and
+/// `-` for standard input (read whole).
+pub fn each_input(
+    files: &[PathBuf],
+    add: &mut dyn FnMut(&str, &mut dyn ReadSeek, u64),
+) -> Result<(), CommandError> {
     for file in files {
         if file.as_os_str() == "-" {
             let mut bytes = Vec::new();
             std::io::stdin()
                 .lock()
                 .read_to_end(&mut bytes)
-                .context("cannot read standard input; pipe an export into `fixer diagnose -`")
+                .context("cannot read standard input; pipe an export into it")
                 .map_err(|e| CommandError::new(Exit::Failure, e))?;
-            session.add_bytes("(stdin)", &bytes, &mut no_progress);
+            let len = bytes.len() as u64;
+            add("(stdin)", &mut std::io::Cursor::new(bytes), len);
         } else if file.is_dir() {
             // `fixer collect` writes one folder: take every file in it.
             for path in folder_files(file)? {
-                add_file(&mut session, &path)?;
+                add_file(&path, add)?;
             }
         } else {
-            add_file(&mut session, file)?;
+            add_file(file, add)?;
         }
     }
-    Ok(session)
+    Ok(())
 }
 
 /// The files of a folder (not its subfolders), in name order.
@@ -81,7 +98,10 @@ fn folder_files(dir: &Path) -> Result<Vec<PathBuf>, CommandError> {
     Ok(files)
 }
 
-fn add_file(session: &mut Session, path: &Path) -> Result<(), CommandError> {
+fn add_file(
+    path: &Path,
+    add: &mut dyn FnMut(&str, &mut dyn ReadSeek, u64),
+) -> Result<(), CommandError> {
     let fail = |e: std::io::Error| {
         CommandError::new(
             Exit::Failure,
@@ -97,7 +117,7 @@ fn add_file(session: &mut Session, path: &Path) -> Result<(), CommandError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
-    session.add_seekable(&name, std::io::BufReader::new(file), len, &mut no_progress);
+    add(&name, &mut std::io::BufReader::new(file), len);
     Ok(())
 }
 
