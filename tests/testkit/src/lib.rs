@@ -4,8 +4,10 @@
 //!   events among thousands of real ordinary ones (`bury`).
 //! - [`seed`]: the seed article's events, per scenario.
 //! - [`samples`]: the page's sample logs (deterministic generator).
+//! - [`fuzz`]: the bodies of the `cargo fuzz` targets, replayed natively on their seeds.
 
 pub mod evtx_writer;
+pub mod fuzz;
 pub mod samples;
 pub mod seed;
 

@@ -1,0 +1,181 @@
+//! The bodies of the `cargo fuzz` targets (`fuzz/fuzz_targets/<name>.rs` calls
+//! `testkit::fuzz::<name>`), one per parser of untrusted input. Each must return normally
+//! on any bytes: a panic is a bug in `analyzer`. The native test `tests/fuzz_seeds.rs`
+//! replays every target's seed corpus (`fuzz/seeds/<name>/`) through the same functions,
+//! so CI exercises them without nightly.
+//!
+//! Steered targets read the input as it is, then behind a prefix that makes the format
+//! sniffer pick their format, so mutations reach that parser's depths.
+
+use analyzer::envelope::{PublicKey, SecretKey, TokenReader, TrustEntry, receive, token};
+use analyzer::evidence_block::find_blocks;
+use analyzer::input::{InputReport, no_progress, read_bytes, read_seekable};
+use std::io::Cursor;
+
+/// A target's body: any bytes in, nothing out, never a panic.
+pub type Body = fn(&[u8]);
+
+/// Every target: its name (the `fuzz_targets/` file and the seeds folder) and its body.
+pub const TARGETS: &[(&str, Body)] = &[
+    ("channel_paste", channel_paste),
+    ("evidence_block", evidence_block),
+    ("plan_envelope", plan_envelope),
+    ("input_sniff", input_sniff),
+    ("evtx", evtx),
+    ("wevtutil_text", wevtutil_text),
+    ("xml", xml),
+    ("csv", csv),
+    ("format_list", format_list),
+    ("fix_token", fix_token),
+];
+
+fn read(data: &[u8]) -> InputReport {
+    read_bytes("fuzz", data, &mut Vec::new(), &mut no_progress)
+}
+
+fn read_prefixed(prefix: &[u8], data: &[u8]) -> InputReport {
+    let mut text = prefix.to_vec();
+    text.extend_from_slice(data);
+    read(&text)
+}
+
+/// Pasted text as Run Command and Serial Console return it: `az` JSON (whole or cut),
+/// `Invoke-AzVMRunCommand` listings, SAC captures with prompts; the first byte picks the
+/// wrapping. Proptests of the same: `analyzer/tests/channel_props.rs`.
+pub fn channel_paste(data: &[u8]) {
+    const PREFIXES: [&[u8]; 4] = [
+        b"{\"value\": [{\"code\": \"ComponentStatus/StdOut/succeeded\", \"message\": \"",
+        b"Value[0]        :\r\n  Code          : ComponentStatus/StdOut/succeeded\r\n  Message       : ",
+        b"SAC>cmd\r\nC:\\Windows\\system32>",
+        b"",
+    ];
+    let (choice, rest) = data.split_first().unwrap_or((&3, &[]));
+    let prefix = PREFIXES
+        .get(usize::from(*choice) % PREFIXES.len())
+        .copied()
+        .unwrap_or_default();
+    read_prefixed(prefix, rest);
+}
+
+/// `RDPFIX-EVIDENCE` blocks: finding and decoding them, and the reader around them.
+/// Proptests of the same: `analyzer/tests/evidence_block_props.rs`.
+pub fn evidence_block(data: &[u8]) {
+    // A head start: most inputs should reach past the marker.
+    let mut text = b"RDPFIX-EVIDENCE v1: 1 events, 0 left out\n".to_vec();
+    text.extend_from_slice(data);
+    let _ = find_blocks(&String::from_utf8_lossy(&text), "fuzz");
+    read(&text);
+    read(data);
+}
+
+/// Plan input as the fixer reads it (a fix token, a plan file, a whole fix command)
+/// through every check that needs no host; key texts. Never accepts anything not signed
+/// by the trusted key. Proptests of the same: `analyzer/tests/envelope_props.rs`.
+pub fn plan_envelope(data: &[u8]) {
+    let key = SecretKey::from_seed([7; 32]);
+    let store = vec![TrustEntry {
+        public_key: key.public_key(),
+        label: "fuzz".into(),
+        expires_at: None,
+        revoked: false,
+    }];
+    let now: jiff::Timestamp = "2026-03-01T12:00:00Z".parse().unwrap_or_default();
+    if let Ok(received) = receive(data) {
+        let _ = received.envelope().to_json();
+        if let Ok(verified) = received
+            .check_payload_type()
+            .and_then(|r| r.check_key(&store, now))
+            .and_then(|k| k.verify_signature())
+            .and_then(|s| s.parse())
+        {
+            // Only reachable with a signature from the fuzz key: the fuzzer cannot forge one.
+            let _ = verified.check_computer(["fuzz"]);
+        }
+    }
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = text.parse::<PublicKey>();
+        let _ = SecretKey::from_file_text(text);
+    }
+}
+
+/// Any bytes through format recognition, in memory and as a seekable source (the page's
+/// `Blob`, the fixer's files).
+pub fn input_sniff(data: &[u8]) {
+    read(data);
+    let _ = read_seekable(
+        "fuzz",
+        Cursor::new(data),
+        data.len() as u64,
+        &mut Vec::new(),
+        &mut no_progress,
+    );
+}
+
+/// Binary `.evtx`: file header, chunks, records, BinXML, damage reports. Seeds are whole
+/// small files; the reader goes chunk by chunk through `read_seekable`. A length that
+/// disagrees with the bytes (a file that grew or shrank while read) is tried too.
+pub fn evtx(data: &[u8]) {
+    for len in [data.len() as u64, (data.len() as u64).saturating_mul(2), 0] {
+        let _ = read_seekable(
+            "fuzz.evtx",
+            Cursor::new(data),
+            len,
+            &mut Vec::new(),
+            &mut no_progress,
+        );
+    }
+}
+
+/// `wevtutil qe /f:text` and label-and-value text in any language (Event Viewer copies,
+/// the article's rendering).
+pub fn wevtutil_text(data: &[u8]) {
+    read(data);
+    read_prefixed(
+        b"Event[0]:\r\n  Log Name: System\r\n  Source: Schannel\r\n  Date: 2024-05-14T09:27:01.023\r\n  Event ID: ",
+        data,
+    );
+}
+
+/// `wevtutil /f:xml`, `/f:RenderedXml` and Event Viewer's saved XML.
+pub fn xml(data: &[u8]) {
+    read(data);
+    read_prefixed(
+        b"<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='",
+        data,
+    );
+    read_prefixed(b"<?xml version=\"1.0\"?><Events><Event><System>", data);
+}
+
+/// Event Viewer CSV / tab-delimited and PowerShell `Export-Csv`.
+pub fn csv(data: &[u8]) {
+    read(data);
+    read_prefixed(
+        b"Level,Date and Time,Source,Event ID,Task Category\r\n",
+        data,
+    );
+    read_prefixed(
+        b"#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord\r\n\"Message\",\"Id\",\"ProviderName\",\"TimeCreated\"\r\n",
+        data,
+    );
+}
+
+/// PowerShell `Get-WinEvent | Format-List`.
+pub fn format_list(data: &[u8]) {
+    read(data);
+    read_prefixed(
+        b"\r\nTimeCreated  : 5/14/2024 9:27:01 AM\r\nProviderName : Schannel\r\nId           : ",
+        data,
+    );
+}
+
+/// The fix token alone (`rdpfix1.<N>.<DATA>`: length, base64url, checksum, inflate) and the
+/// line-by-line paste reader.
+pub fn fix_token(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let _ = token::decode(&text);
+    let _ = token::decode(&format!("rdpfix1.{text}"));
+    let mut reader = TokenReader::new();
+    for line in text.lines() {
+        let _ = reader.push(line);
+    }
+}
