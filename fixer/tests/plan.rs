@@ -239,15 +239,14 @@ fn a_bad_key_file_is_refused_before_the_logs_are_read() {
     let damaged = ws.dir.join("damaged.key");
     let text = std::fs::read_to_string(&ws.key).unwrap();
     let secret_line = text.lines().last().unwrap();
-    let flipped = secret_line.replacen(
-        &secret_line[25..26],
-        if &secret_line[25..26] == "A" {
-            "B"
-        } else {
-            "A"
-        },
-        1,
-    );
+    // One character of the key changed (past the prefix), as a bad copy would.
+    let at = secret_line.len() - 10;
+    let swap = if &secret_line[at..=at] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    let flipped = format!("{}{swap}{}", &secret_line[..at], &secret_line[at + 1..]);
     std::fs::write(&damaged, text.replace(secret_line, &flipped)).unwrap();
     for (path, why) in [
         (&public, "no `rdpfix-ed25519-secret:` line"),
