@@ -10,8 +10,7 @@
 // A fresh browser per run, so the renderer's peak memory is this run's.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { launch, openPage } from './harness.mjs';
-import { measureAnalysis } from './measure.mjs';
+import { launchForMeasuring, openMeasuredPage, measureAnalysis } from './measure.mjs';
 
 const file = process.argv[2];
 if (!file) {
@@ -20,9 +19,9 @@ if (!file) {
 }
 const path = resolve(file);
 const timeout = Number(process.env.RDPFIX_BENCH_TIMEOUT_MS ?? 30 * 60_000);
-const browser = await launch();
+const browser = await launchForMeasuring();
 try {
-  const { page, problems } = await openPage(browser);
+  const { page, problems } = await openMeasuredPage(browser);
   const result = await measureAnalysis(page, path, { timeout });
   console.log(
     JSON.stringify({

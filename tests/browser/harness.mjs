@@ -33,13 +33,14 @@ export const ANALYSIS_TIMEOUT = 120_000;
 
 /**
  * Starts a fresh headless Chromium (playwright gives it a new empty profile) with no
- * network chatter of its own.
+ * network chatter of its own; `args`: more command-line switches.
  */
-export async function launch() {
+export async function launch({ args = [] } = {}) {
   return chromium.launch({
     executablePath: process.env.RDPFIX_CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args: [
+      ...args,
       '--no-sandbox',
       '--disable-gpu',
       '--disable-quic',

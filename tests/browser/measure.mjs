@@ -2,18 +2,49 @@
 // file (its `change` event) to the moment the results say done with the findings on screen,
 // both taken inside the page (performance.now), so CDP latency is not counted. Also what
 // the page reports (the worker's parse and diagnose ms, its wasm memory) and memory seen
-// from outside: the page's peak JS heap (CDP Performance.getMetrics, sampled), the
-// worker's (performance.memory in the worker, where Chromium exposes it) and the renderer
-// process's peak resident memory (VmHWM, Linux).
+// from outside:
+// - the page's and the analysis worker's peak JS heap, sampled with
+//   performance.measureUserAgentSpecificMemory() (which needs a cross-origin isolated page:
+//   the measuring page gets COOP/COEP headers added to the site's responses, and Chromium
+//   runs with ForceEagerMeasureMemory so each sample is taken at once, not at the next GC);
+// - the renderer process's peak resident memory (VmHWM, Linux), which also holds the wasm
+//   memory and everything else the page and its workers use.
 import { readFileSync, readdirSync } from 'node:fs';
 import {
+  launch,
+  openPage,
   appReady,
+  BASE_URL,
   chooseFiles,
   analysisFinished,
   findingIds,
   inputStatus,
   ANALYSIS_TIMEOUT,
 } from './harness.mjs';
+
+/** A Chromium for measuring (a fresh one per run: its renderer's peak is then this run's). */
+export function launchForMeasuring() {
+  return launch({ args: ['--enable-blink-features=ForceEagerMeasureMemory'] });
+}
+
+/** Opens the page cross-origin isolated (for the memory sampler) and waits for the app. */
+export async function openMeasuredPage(browser) {
+  const opened = await openPage(browser, 'about:blank');
+  await opened.page.route('**/*', async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({
+      response,
+      headers: {
+        ...response.headers(),
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-embedder-policy': 'require-corp',
+      },
+    });
+  });
+  await opened.page.goto(BASE_URL);
+  await appReady(opened.page);
+  return opened;
+}
 
 /**
  * Peak resident set (VmHWM) of the Chromium renderer processes this node process started
@@ -55,93 +86,79 @@ function rendererPeakRss() {
   return peaks.length ? Math.max(...peaks) : null;
 }
 
-/**
- * Chooses `file` in a page already open and ready, and measures until the results are done.
- * Open a fresh browser per measurement for the renderer's peak to mean this run only.
- */
-export async function measureAnalysis(page, file, { timeout = ANALYSIS_TIMEOUT } = {}) {
-  await appReady(page);
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Performance.enable');
-  let pageHeapPeak = 0;
-  let workerHeapPeak = null;
-  const workers = new Set();
-  page.on('worker', (w) => workers.add(w));
-  for (const w of page.workers()) workers.add(w);
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      try {
-        const { metrics } = await cdp.send('Performance.getMetrics');
-        const used = metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0;
-        pageHeapPeak = Math.max(pageHeapPeak, used);
-        for (const w of workers) {
-          const heap = await w
-            .evaluate(() => globalThis.performance?.memory?.usedJSHeapSize ?? null)
-            .catch(() => null);
-          if (heap !== null) workerHeapPeak = Math.max(workerHeapPeak ?? 0, heap);
-        }
-      } catch {
-        // The page navigated or closed.
+/** In the page: the timing hooks and, when it is isolated, the memory sampler. */
+function instrument() {
+  window.__rdpfix = { chosenAt: null, shownAt: null, sampling: true, page: 0, worker: 0 };
+  const m = window.__rdpfix;
+  document.addEventListener(
+    'change',
+    (e) => {
+      if (e.target instanceof HTMLInputElement && e.target.type === 'file') {
+        m.chosenAt = performance.now();
       }
-      await new Promise((ok) => setTimeout(ok, 100));
+    },
+    { capture: true, once: true },
+  );
+  const observer = new MutationObserver(() => {
+    const state = document.querySelector('[data-testid="results"]')?.getAttribute('data-state');
+    if (m.chosenAt !== null && ['done', 'error', 'cancelled'].includes(state)) {
+      m.shownAt = performance.now();
+      observer.disconnect();
+    }
+  });
+  observer.observe(document.body, {
+    subtree: true,
+    childList: true,
+    attributes: true,
+    attributeFilter: ['data-state'],
+  });
+  if (!self.crossOriginIsolated || !performance.measureUserAgentSpecificMemory) {
+    m.page = null;
+    m.worker = null;
+    return;
+  }
+  (async () => {
+    while (m.sampling) {
+      const sample = await performance.measureUserAgentSpecificMemory();
+      let page = 0;
+      let worker = 0;
+      for (const b of sample.breakdown) {
+        if (!b.types.includes('JavaScript')) continue;
+        for (const a of b.attribution) {
+          if (a.scope === 'Window') page += b.bytes;
+          if (a.scope === 'DedicatedWorkerGlobalScope') worker += b.bytes;
+        }
+      }
+      m.page = Math.max(m.page, page);
+      m.worker = Math.max(m.worker, worker);
     }
   })();
+}
 
-  await page.evaluate(() => {
-    window.__rdpfixChosenAt = null;
-    window.__rdpfixShownAt = null;
-    document.addEventListener(
-      'change',
-      (e) => {
-        if (e.target instanceof HTMLInputElement && e.target.type === 'file') {
-          window.__rdpfixChosenAt = performance.now();
-        }
-      },
-      { capture: true, once: true },
-    );
-    const done = () => {
-      const r = document.querySelector('[data-testid="results"]');
-      const state = r?.getAttribute('data-state');
-      if (window.__rdpfixChosenAt !== null && ['done', 'error', 'cancelled'].includes(state)) {
-        window.__rdpfixShownAt = performance.now();
-        return true;
-      }
-      return false;
-    };
-    const observer = new MutationObserver(() => {
-      if (done()) observer.disconnect();
-    });
-    observer.observe(document.body, {
-      subtree: true,
-      childList: true,
-      attributes: true,
-      attributeFilter: ['data-state'],
-    });
-  });
+/** Chooses `file` in a page opened by `openMeasuredPage` and measures until it is done. */
+export async function measureAnalysis(page, file, { timeout = ANALYSIS_TIMEOUT } = {}) {
+  await page.evaluate(instrument);
   await chooseFiles(page, [file]);
   const state = await analysisFinished(page, timeout);
-  await page.waitForFunction(() => window.__rdpfixShownAt !== null, null, { timeout: 10_000 });
-  sampling = false;
-  await sampler;
-  const [chosenAt, shownAt] = await page.evaluate(() => [
-    window.__rdpfixChosenAt,
-    window.__rdpfixShownAt,
-  ]);
+  await page.waitForFunction(() => window.__rdpfix.shownAt !== null, null, { timeout: 10_000 });
+  const m = await page.evaluate(() => {
+    window.__rdpfix.sampling = false;
+    return window.__rdpfix;
+  });
   const rows = await inputStatus(page);
   const findings = await findingIds(page);
-  await cdp.detach().catch(() => {});
   const sum = (k) => rows.reduce((s, r) => s + (Number.isFinite(r[k]) ? r[k] : 0), 0);
+  const max = (k) => (rows.length ? Math.max(...rows.map((r) => r[k] || 0)) : null);
   return {
     state,
     findings,
     events: sum('events'),
-    chosen_to_findings_ms: Math.round((shownAt - chosenAt) * 10) / 10,
+    chosen_to_findings_ms: Math.round((m.shownAt - m.chosenAt) * 10) / 10,
     parse_ms: sum('parseMs'),
-    diagnose_ms: rows.length ? Math.max(...rows.map((r) => r.diagnoseMs || 0)) : null,
-    wasm_memory_bytes: rows.length ? Math.max(...rows.map((r) => r.wasmMemoryBytes || 0)) : null,
-    page_js_heap_peak_bytes: pageHeapPeak,
-    worker_js_heap_peak_bytes: workerHeapPeak,
+    diagnose_ms: max('diagnoseMs'),
+    wasm_memory_bytes: max('wasmMemoryBytes'),
+    page_js_heap_peak_bytes: m.page,
+    worker_js_heap_peak_bytes: m.worker,
     renderer_peak_rss_bytes: rendererPeakRss(),
   };
 }
