@@ -34,7 +34,7 @@ fn main() -> ExitCode {
             if cli.json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&report.json()).unwrap_or_default()
+                    serde_json::to_string(&report.json()).unwrap_or_default()
                 );
             } else {
                 print!("{}", report.text());
@@ -44,7 +44,7 @@ fn main() -> ExitCode {
         Err(e) => {
             if cli.json {
                 let v = serde_json::json!({ "ok": false, "exit": e.exit, "error": format!("{:#}", e.error) });
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                println!("{}", serde_json::to_string(&v).unwrap_or_default());
             } else {
                 eprintln!("error: {}", ascii_safe(&format!("{:#}", e.error)));
             }

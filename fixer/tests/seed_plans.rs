@@ -157,6 +157,15 @@ fn each_seed_plan_passes_verify_and_its_dry_run_reads_right() {
             text.lines().all(|l| l.len() <= 80 && l.is_ascii()),
             "{text}"
         );
+        // Run Command keeps 4,096 bytes: the dry-run fits too, text or --json.
+        let json = serde_json::to_string(&dry.json()).unwrap();
+        assert!(
+            text.len() < 4096 && json.len() < 4096,
+            "{}: text {} bytes, --json {}",
+            sample.name,
+            text.len(),
+            json.len()
+        );
         insta::assert_snapshot!(format!("dry_run_{}", sample.name), text);
     }
 }
@@ -185,9 +194,22 @@ fn applying_each_seed_plan_reports_within_run_commands_4_kb() {
             "{}: the verdict must come last:\n{text}",
             sample.name
         );
-        // The JSON summary says the same.
+        // The JSON summary says the same, and fits too, as `main` prints it.
         let json = report.json();
         assert_eq!(json["ok"], true);
         assert_eq!(json["run"]["outcome"], "applied");
+        let printed = serde_json::to_string(&json).unwrap();
+        eprintln!(
+            "{}: apply text {} bytes, --json {} bytes",
+            sample.name,
+            text.len(),
+            printed.len()
+        );
+        assert!(
+            printed.len() + 1 < 4096,
+            "{}: --json is {} bytes",
+            sample.name,
+            printed.len()
+        );
     }
 }

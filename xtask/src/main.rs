@@ -3,6 +3,7 @@
 
 mod bootstrap;
 mod dist;
+mod fuzz;
 mod serve;
 mod shell;
 mod test;
@@ -41,6 +42,14 @@ enum Cmd {
     },
     /// Bootstrap, then every test: the README's "test" command and what CI runs.
     Test(test::TestArgs),
+    /// Run the cargo-fuzz targets (all, or one) on nightly; installs cargo-fuzz if missing.
+    Fuzz {
+        /// One target (a file of `fuzz/fuzz_targets/` without `.rs`); default: every one.
+        target: Option<String>,
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u32,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -69,5 +78,6 @@ fn run(cli: Cli) -> Result<()> {
             serve::serve_forever(&root.join("dist"), port)
         }
         Cmd::Test(args) => test::run(args),
+        Cmd::Fuzz { target, seconds } => fuzz::run(&root, target.as_deref(), seconds),
     }
 }

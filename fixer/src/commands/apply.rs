@@ -18,6 +18,9 @@ use crate::verification;
 use jiff::SignedDuration;
 use serde::Serialize;
 
+/// Bytes the `--json` summary stays under: Run Command keeps the last 4,096 of the output.
+const JSON_BUDGET: usize = 4000;
+
 pub fn run(host: &dyn Host, args: &ApplyArgs, operator: &dyn Operator) -> CommandResult {
     let token = read_plan(&args.plan, operator)?;
     let verified = match verification::verify(host, &token.text).map_err(verify_err)? {
@@ -286,6 +289,22 @@ impl Report for ApplyReport {
         if let Some(o) = v.as_object_mut() {
             o.insert("ok".into(), (self.exit() == Exit::Success).into());
             o.insert("exit".into(), self.exit().code().into());
+            // `run.steps` has each step's summary, labels that matter and outcome: the
+            // plan's own list would only repeat it past Run Command's 4,096 bytes.
+            if let Some(plan) = o.get_mut("plan").and_then(|p| p.as_object_mut()) {
+                plan.remove("steps");
+            }
+        }
+        // A dry-run lists every write it would make; when that list would push the JSON
+        // past Run Command's tail, it is counted instead (each step's current -> desired
+        // says the same in words).
+        let too_long = serde_json::to_string(&v).map_or(0, |t| t.len()) >= JSON_BUDGET;
+        if too_long
+            && let Some(run) = v.get_mut("run").and_then(|r| r.as_object_mut())
+            && let Some(changes) = run.remove("changes")
+        {
+            let count = changes.as_array().map_or(0, Vec::len);
+            run.insert("changes_not_listed".into(), count.into());
         }
         v
     }
