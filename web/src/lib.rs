@@ -1,25 +1,28 @@
-//! The rdpfix page. Entry points are called by `static/app.js` once the wasm module loads.
+//! The rdpfix page: Yew views over the analyzer. `static/app.js` mounts the app with
+//! [`run_app`]; `static/worker.js` loads the same module in a Web Worker, where
+//! [`worker::worker_analyse`] reads the inputs and runs the diagnosis off the main thread.
 #![forbid(unsafe_code)]
 
+pub mod app;
+pub mod bridge;
+pub mod catalog;
+pub mod fetch;
+pub mod keys;
+pub mod params;
+pub mod protocol;
+pub mod views;
+pub mod worker;
+
 use wasm_bindgen::prelude::*;
-use yew::prelude::*;
 
 /// Mounts the page into `<main id="app">`.
 #[wasm_bindgen]
 pub fn run_app() {
-    let Some(root) = gloo_root() else { return };
-    yew::Renderer::<App>::with_root(root).render();
-}
-
-fn gloo_root() -> Option<web_sys::Element> {
-    web_sys::window()?.document()?.get_element_by_id("app")
-}
-
-#[function_component(App)]
-fn app() -> Html {
-    html! {
-        <div class="app" data-testid="app-ready">
-            <p class="version">{ format!("analyzer {}", analyzer::VERSION) }</p>
-        </div>
-    }
+    let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("app"))
+    else {
+        return;
+    };
+    yew::Renderer::<app::App>::with_root(root).render();
 }

@@ -30,6 +30,7 @@ pub fn build(tc: &Toolchains, with_exe: bool) -> Result<Built> {
     } else {
         None
     };
+    write_build_info(&dist)?;
     report_sizes(&dist)?;
     Ok(Built { dist, exe })
 }
@@ -107,6 +108,20 @@ fn build_exe(tc: &Toolchains, dist: &Path) -> Result<PathBuf> {
     fs::write(dist.join("fixer.exe.sha256"), format!("{hex}  fixer.exe\n"))?;
     eprintln!("dist: fixer.exe {} bytes, SHA-256 {hex}", bytes.len());
     Ok(out)
+}
+
+/// `build-info.json`: what the page reads to offer `fixer.exe` (its SHA-256, or `null` when
+/// this build has none), so the page never requests a file that is not there.
+fn write_build_info(dist: &Path) -> Result<()> {
+    let sha = match fs::read(dist.join("fixer.exe")) {
+        Ok(bytes) => format!("\"{}\"", sha256_hex(&bytes)),
+        Err(_) => "null".to_owned(),
+    };
+    fs::write(
+        dist.join("build-info.json"),
+        format!("{{\"fixer_sha256\": {sha}}}\n"),
+    )
+    .context("cannot write dist/build-info.json")
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -1,0 +1,204 @@
+//! The page: state, the worker's events, and the panels in order — get the logs in, see
+//! the diagnosis, sign the fix, carry it to the VM.
+
+use crate::bridge::{self, Analysis, Item};
+use crate::protocol::{FromWorker, Outcome};
+use crate::views::{intake, plan, remote, results};
+use std::cell::RefCell;
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// Where the current analysis stands.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Run {
+    /// Nothing loaded yet.
+    #[default]
+    Idle,
+    Running(Option<Progress>),
+    Done(Rc<Outcome>),
+    /// The worker failed or crashed; the page goes on.
+    Failed(String),
+    Cancelled,
+}
+
+impl Run {
+    /// The results container's `data-state`.
+    pub fn state_name(&self) -> &'static str {
+        match self {
+            Run::Idle => "idle",
+            Run::Running(_) => "running",
+            Run::Done(_) => "done",
+            Run::Failed(_) => "error",
+            Run::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// The worker's latest progress report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub index: usize,
+    pub inputs: usize,
+    pub name: String,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub events: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Page {
+    pub run: Run,
+    /// Which analysis the current one is: events of older workers are ignored.
+    generation: u32,
+}
+
+#[derive(Debug)]
+pub enum Action {
+    Start(u32),
+    Worker(u32, bridge::Event),
+    Cancel,
+    Fail(String),
+}
+
+impl Reducible for Page {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let run = match action {
+            Action::Start(generation) => {
+                return Rc::new(Page {
+                    run: Run::Running(None),
+                    generation,
+                });
+            }
+            Action::Worker(generation, _) if generation != self.generation => return self,
+            Action::Worker(_, _) if !matches!(self.run, Run::Running(_)) => return self,
+            Action::Worker(_, bridge::Event::Message(message)) => match message {
+                FromWorker::Progress {
+                    index,
+                    inputs,
+                    name,
+                    bytes_done,
+                    bytes_total,
+                    events,
+                } => Run::Running(Some(Progress {
+                    index,
+                    inputs,
+                    name,
+                    bytes_done,
+                    bytes_total,
+                    events,
+                })),
+                FromWorker::Done(outcome) => Run::Done(Rc::new(*outcome)),
+                FromWorker::Failed { message, .. } => Run::Failed(message),
+            },
+            Action::Worker(_, bridge::Event::Crashed(message)) => Run::Failed(message),
+            Action::Cancel => Run::Cancelled,
+            Action::Fail(message) => Run::Failed(message),
+        };
+        Rc::new(Page {
+            run,
+            generation: self.generation,
+        })
+    }
+}
+
+/// Starts analyses and cancels them; shared by the intake panel.
+#[derive(Debug, Clone)]
+pub struct Controller {
+    page: UseReducerDispatcher<Page>,
+    current: Rc<RefCell<Option<Analysis>>>,
+    generation: Rc<RefCell<u32>>,
+}
+
+impl PartialEq for Controller {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.current, &other.current)
+    }
+}
+
+impl Controller {
+    /// Analyses `items` in a fresh worker, ending any analysis still running.
+    pub fn analyse(&self, items: Vec<Item>) {
+        self.current.borrow_mut().take();
+        let generation = {
+            let mut g = self.generation.borrow_mut();
+            *g = g.wrapping_add(1);
+            *g
+        };
+        self.page.dispatch(Action::Start(generation));
+        let page = self.page.clone();
+        let current = Rc::clone(&self.current);
+        let on_event = Callback::from(move |event: bridge::Event| {
+            let finished = !matches!(event, bridge::Event::Message(FromWorker::Progress { .. }));
+            page.dispatch(Action::Worker(generation, event));
+            if finished {
+                // Not from inside the worker's own callback: end it once this event is handled.
+                let current = Rc::clone(&current);
+                wasm_bindgen_futures::spawn_local(async move {
+                    current.borrow_mut().take();
+                });
+            }
+        });
+        match bridge::start(&items, on_event) {
+            Ok(analysis) => *self.current.borrow_mut() = Some(analysis),
+            Err(message) => self.page.dispatch(Action::Fail(message)),
+        }
+    }
+
+    /// Ends the running analysis.
+    pub fn cancel(&self) {
+        self.current.borrow_mut().take();
+        self.page.dispatch(Action::Cancel);
+    }
+
+    /// Reports a problem found before the worker started (a sample that did not load).
+    pub fn fail(&self, message: String) {
+        self.page.dispatch(Action::Fail(message));
+    }
+}
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let page = use_reducer(Page::default);
+    let current = use_mut_ref(|| None::<Analysis>);
+    let generation = use_mut_ref(|| 0u32);
+    let controller = Controller {
+        page: page.dispatcher(),
+        current,
+        generation,
+    };
+    let azure = use_state(remote::AzureTarget::default);
+    let on_azure = {
+        let azure = azure.clone();
+        Callback::from(move |t: remote::AzureTarget| azure.set(t))
+    };
+    let fixer = remote::use_fixer();
+    html! {
+        <div class="app" data-testid="app-ready">
+            <header class="masthead">
+                <h1>{ "rdpfix" }</h1>
+                <p class="tagline">{ "Why does this Azure VM refuse RDP? Drop its event logs, see the evidence, get a signed fix." }</p>
+                <p class="privacy" data-testid="privacy">
+                    { "Nothing leaves this browser: your logs are read here, by this page, and the page's Content-Security-Policy forbids it to send anything anywhere." }
+                </p>
+            </header>
+            <intake::Intake controller={controller.clone()} run={page.run.clone()} />
+            <remote::AzureFields target={(*azure).clone()} on_change={on_azure} />
+            if matches!(page.run, Run::Idle | Run::Cancelled | Run::Failed(_)) {
+                <remote::Collect target={(*azure).clone()} />
+            }
+            <results::Results run={page.run.clone()} />
+            if let Run::Done(outcome) = &page.run {
+                if !outcome.diagnosis.findings.is_empty() {
+                    <plan::Fix key={format!("{:p}", Rc::as_ptr(outcome))} outcome={Rc::clone(outcome)}
+                        target={(*azure).clone()} fixer={fixer.clone()} />
+                }
+            }
+            <footer class="footer">
+                <remote::FixerDownload fixer={fixer.clone()} />
+                <p class="version">{ format!("analyzer {}", analyzer::VERSION) }</p>
+            </footer>
+        </div>
+    }
+}

@@ -1,0 +1,164 @@
+//! What the page and its worker say to each other. Inputs go in as `File`/`Blob` objects
+//! or text (see [`crate::bridge`]); everything coming back is one of these, as JSON.
+
+use analyzer::diagnose::Diagnosis;
+use analyzer::diagnose::coverage::{Hint, LookedFor, Seen};
+use analyzer::input::{InputReport, Progress};
+use analyzer::rules::finding::{Finding, Window};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// A message from the worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FromWorker {
+    /// Reading input `index` of `inputs`.
+    Progress {
+        index: usize,
+        inputs: usize,
+        name: String,
+        bytes_done: u64,
+        bytes_total: u64,
+        events: u64,
+    },
+    Done(Box<Outcome>),
+    /// The request itself was unusable (never a log's content: that is in the reports).
+    Failed {
+        message: String,
+        /// The wasm module itself failed (a trap): the worker must be replaced.
+        #[serde(default)]
+        crashed: bool,
+    },
+}
+
+impl FromWorker {
+    pub fn progress(index: usize, inputs: usize, name: &str, p: Progress) -> FromWorker {
+        FromWorker::Progress {
+            index,
+            inputs,
+            name: name.to_owned(),
+            bytes_done: p.bytes_done,
+            bytes_total: p.bytes_total,
+            events: p.events,
+        }
+    }
+}
+
+/// The diagnosis of one request and what it cost the worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub diagnosis: DiagnosisView,
+    pub inputs: Vec<InputRow>,
+    /// `Session::finish`, in milliseconds.
+    pub diagnose_ms: f64,
+    /// The worker's wasm memory at the end: wasm memory only grows, so this is its peak.
+    pub wasm_memory_bytes: u64,
+}
+
+/// The part of [`Diagnosis`] the page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiagnosisView {
+    pub now: Option<Timestamp>,
+    pub window: Window,
+    pub events: u64,
+    pub oldest: Option<Timestamp>,
+    pub newest: Option<Timestamp>,
+    pub findings: Vec<Finding>,
+    pub verdict: String,
+    pub looked_for: Vec<LookedFor>,
+    pub hints: Vec<Hint>,
+    pub computers: Vec<Seen>,
+    pub channels: Vec<Seen>,
+    pub evidence_sha256: String,
+}
+
+impl From<Diagnosis> for DiagnosisView {
+    fn from(d: Diagnosis) -> DiagnosisView {
+        DiagnosisView {
+            now: d.now,
+            window: d.window,
+            events: d.events,
+            oldest: d.oldest,
+            newest: d.newest,
+            findings: d.findings,
+            verdict: d.verdict,
+            looked_for: d.looked_for,
+            hints: d.hints,
+            computers: d.computers,
+            channels: d.channels,
+            evidence_sha256: d.evidence_sha256,
+        }
+    }
+}
+
+/// One input as the page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputRow {
+    pub name: String,
+    /// `evtx`, `wevtutil-text`, … (`fixer diagnose --json`'s names); `None`: not a log.
+    pub format: Option<String>,
+    /// The variant, for people.
+    pub dialect: Option<String>,
+    pub bytes: u64,
+    pub events: u64,
+    /// Events seen but not read: the damage.
+    pub skipped: u64,
+    pub errors: u64,
+    pub truncated: bool,
+    pub cancelled: bool,
+    pub issues: Vec<IssueRow>,
+    pub issues_dropped: u64,
+    /// When no format fitted: what was tried and why not.
+    pub tried: Vec<String>,
+    /// Reading this input, in milliseconds.
+    pub parse_ms: f64,
+}
+
+/// One problem with an input, in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueRow {
+    /// `info`, `warning` or `error`.
+    pub severity: String,
+    pub at: Option<String>,
+    pub message: String,
+}
+
+impl InputRow {
+    pub fn new(report: &InputReport, parse_ms: f64) -> InputRow {
+        InputRow {
+            name: report.name.clone(),
+            format: report.format.map(|f| f.to_string()),
+            dialect: report.dialect.map(|d| d.to_string()),
+            bytes: report.bytes,
+            events: report.events,
+            skipped: report.skipped,
+            errors: report.errors,
+            truncated: report.truncated,
+            cancelled: report.cancelled,
+            issues: report
+                .issues
+                .iter()
+                .map(|i| IssueRow {
+                    severity: severity_name(i.severity).to_owned(),
+                    at: i.at.map(|a| a.to_string()),
+                    message: i.message.clone(),
+                })
+                .collect(),
+            issues_dropped: report.issues_dropped,
+            tried: report
+                .tried
+                .iter()
+                .map(|a| format!("{}: {}", a.format, a.why_not))
+                .collect(),
+            parse_ms,
+        }
+    }
+}
+
+fn severity_name(s: analyzer::input::Severity) -> &'static str {
+    match s {
+        analyzer::input::Severity::Info => "info",
+        analyzer::input::Severity::Warning => "warning",
+        analyzer::input::Severity::Error => "error",
+    }
+}

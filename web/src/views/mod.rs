@@ -1,0 +1,8 @@
+//! The page's panels.
+
+pub mod common;
+pub mod intake;
+pub mod plan;
+pub mod remote;
+pub mod results;
+pub mod timeline;

@@ -1,0 +1,382 @@
+//! The fix: step 0 (snapshot), the plan's steps with their labels (optional ones can be
+//! left out), the PowerShell preview, the signing key, the signed fix command and the ways
+//! to carry it to the VM (Run Command script, its az form, the Serial Console line).
+
+use crate::keys::{self, PageKey};
+use crate::params;
+use crate::protocol::Outcome;
+use crate::views::common::Command;
+use crate::views::remote::{AzureTarget, Fixer};
+use analyzer::envelope::{FixCommand, PreparedPlan, Shell};
+use analyzer::plan::{Proposal, powershell};
+use analyzer::remote::{self, SerialLine};
+use base64::Engine;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+#[derive(Debug, Properties, PartialEq)]
+pub struct FixProps {
+    pub outcome: Rc<Outcome>,
+    pub target: AzureTarget,
+    pub fixer: Fixer,
+}
+
+/// The key as the panel knows it.
+#[derive(Debug, Clone, PartialEq)]
+enum KeyState {
+    Loading,
+    Absent,
+    /// With, for the fallback, why WebCrypto could not make the key.
+    Ready(Box<PageKey>, Option<String>),
+    Failed(String),
+}
+
+/// What signing produced.
+#[derive(Debug, Clone, PartialEq)]
+struct Signed {
+    plan_id: String,
+    token: String,
+    cmd: FixCommand,
+    powershell: FixCommand,
+    json: String,
+}
+
+#[function_component(Fix)]
+pub fn fix(props: &FixProps) -> Html {
+    let diagnosis = &props.outcome.diagnosis;
+    let proposal = use_state(|| {
+        crate::catalog::with(|c| {
+            Proposal::from_catalog(c, diagnosis.findings.iter().map(|f| f.id.as_str()))
+                .map_err(|e| e.to_string())
+        })
+        .unwrap_or_else(|| Err("the rule catalog could not be loaded".to_owned()))
+    });
+    // The preview's identity; signing makes a fresh one.
+    let preview_params = use_state(|| {
+        params::random_id().and_then(|id| params::plan_params(diagnosis, crate::fetch::now(), id))
+    });
+    let key = use_state(|| KeyState::Loading);
+    let signed = use_state(|| None::<Signed>);
+    let sign_error = use_state(String::new);
+    {
+        let key = key.clone();
+        use_effect_with((), move |()| {
+            wasm_bindgen_futures::spawn_local(async move {
+                key.set(match keys::load().await {
+                    Ok(Some(k)) => KeyState::Ready(Box::new(k), None),
+                    Ok(None) => KeyState::Absent,
+                    Err(e) => KeyState::Failed(format!("the stored key could not be read: {e}")),
+                });
+            });
+        });
+    }
+
+    let proposal_ref = match &*proposal {
+        Ok(p) => p,
+        Err(e) => {
+            return html! {
+                <section class="panel fix"><h2>{ "3. The fix" }</h2>
+                    <p class="error" data-testid="error" role="alert">{ format!("No plan can be built: {e}") }</p>
+                </section>
+            };
+        }
+    };
+    let steps = proposal_ref.steps().iter().enumerate().map(|(i, s)| {
+        let labels = s.step.labels();
+        let toggle = {
+            let proposal = proposal.clone();
+            let signed = signed.clone();
+            Callback::from(move |e: Event| {
+                let Some(input) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else {
+                    return;
+                };
+                if let Ok(p) = &*proposal {
+                    let mut next = p.clone();
+                    if next.set_included(i, input.checked()).is_ok() {
+                        proposal.set(Ok(next));
+                        signed.set(None);
+                    }
+                }
+            })
+        };
+        let id = format!("step-{i}");
+        let mut tags = vec![labels.reversibility.as_str().to_owned()];
+        if labels.drops_rdp_sessions {
+            tags.push("drops RDP sessions".to_owned());
+        }
+        if labels.needs_reboot {
+            tags.push("needs a reboot".to_owned());
+        }
+        if labels.manual {
+            tags.push("manual".to_owned());
+        }
+        if labels.destructive {
+            tags.push("destructive".to_owned());
+        }
+        tags.push(if s.optional { "optional" } else { "required" }.to_owned());
+        html! {
+            <li data-testid="plan-step" class={classes!("step", (!s.included).then_some("left-out"))}>
+                <div class="step-head">
+                    if s.optional {
+                        <input type="checkbox" id={id.clone()} data-step-toggle={i.to_string()}
+                            checked={s.included} onchange={toggle} />
+                        <label for={id}>{ s.step.summary() }</label>
+                    } else {
+                        <span>{ s.step.summary() }</span>
+                    }
+                </div>
+                <ul class="tags">{ for tags.into_iter().map(|t| html! { <li class="tag">{ t }</li> }) }</ul>
+                <ul class="why">{ for s.why.iter().map(|w| html! { <li>{ w.clone() }</li> }) }</ul>
+                if !labels.caveats.is_empty() {
+                    <ul class="caveats">{ for labels.caveats.iter().map(|c| html! { <li>{ c.text() }</li> }) }</ul>
+                }
+            </li>
+        }
+    });
+    let preview = match &*preview_params {
+        Ok(params) => proposal_ref
+            .to_plan(params)
+            .map_err(|e| e.to_string())
+            .and_then(|plan| PreparedPlan::new(&plan).map_err(|e| e.to_string()))
+            .map(|prepared| powershell::render(prepared.plan(), prepared.steps())),
+        Err(e) => Err(e.clone()),
+    };
+    let computer = params::target_computer(diagnosis).unwrap_or_default();
+
+    let on_create = {
+        let key = key.clone();
+        Callback::from(move |_: MouseEvent| {
+            let key = key.clone();
+            key.set(KeyState::Loading);
+            wasm_bindgen_futures::spawn_local(async move {
+                key.set(match keys::create().await {
+                    Ok((k, why)) => KeyState::Ready(Box::new(k), why),
+                    Err(e) => KeyState::Failed(e),
+                });
+            });
+        })
+    };
+    let on_forget = {
+        let key = key.clone();
+        let signed = signed.clone();
+        Callback::from(move |_: MouseEvent| {
+            let key = key.clone();
+            signed.set(None);
+            wasm_bindgen_futures::spawn_local(async move {
+                key.set(match keys::forget().await {
+                    Ok(()) => KeyState::Absent,
+                    Err(e) => KeyState::Failed(format!("the key could not be deleted: {e}")),
+                });
+            });
+        })
+    };
+    let on_sign = {
+        let key = key.clone();
+        let signed = signed.clone();
+        let sign_error = sign_error.clone();
+        let proposal = proposal.clone();
+        let diagnosis = diagnosis.clone();
+        Callback::from(move |_: MouseEvent| {
+            let KeyState::Ready(page_key, _) = &*key else {
+                sign_error.set("Create a signing key first.".to_owned());
+                return;
+            };
+            let Ok(proposal) = &*proposal else { return };
+            let (page_key, proposal, diagnosis) = (**page_key, proposal.clone(), diagnosis.clone());
+            let signed = signed.clone();
+            let sign_error = sign_error.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                match sign(&page_key, &proposal, &diagnosis).await {
+                    Ok(s) => {
+                        sign_error.set(String::new());
+                        signed.set(Some(s));
+                    }
+                    Err(e) => {
+                        signed.set(None);
+                        sign_error.set(format!("Not signed: {e}"));
+                    }
+                }
+            });
+        })
+    };
+
+    html! {
+        <section class="panel fix" aria-labelledby="fix-title">
+            <h2 id="fix-title">{ "3. The fix" }</h2>
+            <h3>{ "Step 0: snapshot the OS disk" }</h3>
+            { snapshot(&props.target) }
+            <h3>{ format!("The plan for {computer}") }</h3>
+            <ol class="steps">{ for steps }</ol>
+            <details class="preview">
+                <summary>{ "What the fixer will run, as PowerShell" }</summary>
+                { match preview {
+                    Ok(script) => html! { <pre><code data-testid="powershell-preview">{ script }</code></pre> },
+                    Err(e) => html! { <p class="error" data-testid="error" role="alert">{ format!("No plan: {e}") }</p> },
+                } }
+            </details>
+            { key_panel(&key, on_create, on_forget) }
+            <div class="sign">
+                <button type="button" data-testid="sign" onclick={on_sign}
+                    disabled={!matches!(*key, KeyState::Ready(..))}>{ "Sign the plan" }</button>
+                if !sign_error.is_empty() {
+                    <p class="error" data-testid="error" role="alert">{ (*sign_error).clone() }</p>
+                }
+            </div>
+            if let Some(s) = &*signed {
+                { signed_view(s, &props.target, &props.fixer) }
+            }
+        </section>
+    }
+}
+
+async fn sign(
+    key: &PageKey,
+    proposal: &Proposal,
+    diagnosis: &crate::protocol::DiagnosisView,
+) -> Result<Signed, String> {
+    let params = params::plan_params(diagnosis, crate::fetch::now(), params::random_id()?)?;
+    let plan = proposal.to_plan(&params).map_err(|e| e.to_string())?;
+    let prepared = PreparedPlan::new(&plan).map_err(|e| e.to_string())?;
+    let signature = key.sign(prepared.bytes_to_sign()).await?;
+    let signed = prepared
+        .assemble(&key.public, &signature)
+        .map_err(|e| e.to_string())?;
+    Ok(Signed {
+        plan_id: signed.plan().plan_id.to_string(),
+        token: signed.token(),
+        cmd: signed.fix_command(Shell::Cmd),
+        powershell: signed.fix_command(Shell::PowerShell),
+        json: signed.to_json(),
+    })
+}
+
+fn snapshot(target: &AzureTarget) -> Html {
+    match target.parsed() {
+        Some((rg, vm)) => {
+            let s = remote::snapshot(&rg, &vm, crate::fetch::now());
+            html! {
+                <>
+                    <p>{ format!("Before anything changes, snapshot the VM's OS disk (as {}). Azure Cloud Shell (bash):", s.name) }</p>
+                    <Command text={s.az} label="Copy the snapshot command (az)" testid="snapshot-command" />
+                    <p>{ "Or PowerShell (Az module):" }</p>
+                    <Command text={s.powershell} label="Copy the snapshot command (PowerShell)" testid="snapshot-command-ps" />
+                </>
+            }
+        }
+        None => html! {
+            <p class="hint">{ "Snapshot the VM's OS disk before anything changes: enter the resource group and VM name above for the command." }</p>
+        },
+    }
+}
+
+fn key_panel(
+    key: &KeyState,
+    on_create: Callback<MouseEvent>,
+    on_forget: Callback<MouseEvent>,
+) -> Html {
+    let body = match key {
+        KeyState::Loading => {
+            html! { <p class="note">{ "Looking for this browser's signing key…" }</p> }
+        }
+        KeyState::Absent => html! {
+            <p>{ "This browser has no signing key yet. The key is made here and never leaves it; the VM must trust it once." }</p>
+        },
+        KeyState::Failed(e) => {
+            html! { <p class="error" data-testid="error" role="alert">{ e.clone() }</p> }
+        }
+        KeyState::Ready(k, why) => html! {
+            <>
+                if k.is_fallback() {
+                    <p class="warning" data-testid="key-fallback" role="note">
+                        { "Fallback key: this browser has no WebCrypto Ed25519, so the key was made by the page's own code and its secret is stored where script on this page can read it. Prefer a current Chrome, Edge, Firefox or Safari." }
+                        if let Some(why) = why { { format!(" (WebCrypto said: {why})") } }
+                    </p>
+                } else {
+                    <p class="note">{ "WebCrypto Ed25519 key, non-extractable, kept in this browser's IndexedDB." }</p>
+                }
+                <p>{ "Fingerprint (compare it with what fixer.exe prints): " }
+                    <code data-testid="key-fingerprint">{ k.public.fingerprint().to_string() }</code></p>
+                <p>{ "Enrol it on the VM once, as administrator (this line checks the fingerprint too):" }</p>
+                <Command text={k.trust_command()} label="Copy the trust command" testid="trust-command" />
+                <button type="button" class="secondary" data-testid="forget-key" onclick={on_forget}>{ "Forget this key" }</button>
+            </>
+        },
+    };
+    html! {
+        <div class="keys" aria-labelledby="key-title">
+            <h3 id="key-title">{ "Your signing key" }</h3>
+            { body }
+            if matches!(key, KeyState::Absent | KeyState::Failed(_)) {
+                <button type="button" data-testid="create-key" onclick={on_create}>{ "Create a signing key" }</button>
+            }
+        </div>
+    }
+}
+
+fn command_or_reason(cmd: &FixCommand, label: &'static str, testid: &'static str) -> Html {
+    match cmd {
+        FixCommand::Line(line) => {
+            html! { <Command text={line.clone()} label={label} testid={testid} /> }
+        }
+        FixCommand::TooLong { chars } => html! {
+            <p class="note" data-testid={testid}>{ format!("The command would be {chars} characters, more than cmd.exe takes: download the plan file and run fixer.exe apply <file>.") }</p>
+        },
+    }
+}
+
+fn signed_view(s: &Signed, target: &AzureTarget, fixer: &Fixer) -> Html {
+    let href = format!(
+        "data:application/json;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(s.json.as_bytes())
+    );
+    let delivery = match fixer {
+        Fixer::Ready { url, sha256 } => {
+            remote::fix_delivery(url, sha256, &s.token).map_err(|e| e.to_string())
+        }
+        Fixer::Loading => Err("the fixer's SHA-256 is still loading".to_owned()),
+        Fixer::Missing(why) => Err(why.clone()),
+    };
+    let origin = crate::fetch::site_url("");
+    html! {
+        <div class="signed" aria-live="polite">
+            <h3>{ "Run it on the VM" }</h3>
+            <p>{ format!("Plan {} is signed. In cmd.exe (Serial Console's CMD channel), in the folder with fixer.exe:", s.plan_id) }</p>
+            { command_or_reason(&s.cmd, "Copy the fix command for cmd.exe", "fix-command") }
+            <p>{ "In PowerShell:" }</p>
+            { command_or_reason(&s.powershell, "Copy the fix command for PowerShell", "fix-command-ps") }
+            <p><a data-testid="plan-download" href={href} download={format!("rdpfix-plan-{}.json", s.plan_id)}>
+                { "Download the plan file" }</a>{ " (run fixer.exe apply <file>)." }</p>
+            <h3>{ "Without a prompt: Run Command" }</h3>
+            { match delivery {
+                Ok(d) => {
+                    let forms = target.parsed().map(|(rg, vm)| remote::run_command(&rg, &vm, &d.script));
+                    html! {
+                        <>
+                            <p>{ "This script downloads fixer.exe from this site, refuses it unless its SHA-256 matches, and applies the plan (the key must already be trusted on the VM). Paste it into the portal's Run command → RunPowerShellScript:" }</p>
+                            <Command text={d.script.clone()} label="Copy the Run Command fix script" testid="runcommand-fix" />
+                            if let Some(forms) = forms {
+                                <p>{ "From Azure Cloud Shell (bash):" }</p>
+                                <Command text={forms.az} label="Copy the az run-command fix command" testid="az-fix" />
+                                <p>{ "From PowerShell (Az module):" }</p>
+                                <Command text={forms.powershell} label="Copy the Invoke-AzVMRunCommand fix command" testid="azps-fix" />
+                            } else {
+                                <p class="hint">{ "Enter the resource group and VM name above for the az and Invoke-AzVMRunCommand forms." }</p>
+                            }
+                            <h3>{ "Serial Console (cmd.exe prompt)" }</h3>
+                            { match d.serial_console {
+                                SerialLine::Line(line) => html! { <Command text={line} label="Copy the Serial Console line" testid="serial-fix" /> },
+                                SerialLine::TooLong { chars } => html! {
+                                    <p class="note" data-testid="serial-fix">{ format!("The line would be {chars} characters, more than cmd.exe takes: use the Run Command script, or run fixer.exe apply - and paste the token in pieces.") }</p>
+                                },
+                            } }
+                        </>
+                    }
+                }
+                Err(e) => html! { <p class="note">{ format!("No Run Command or Serial Console script: {e}.") }</p> },
+            } }
+            <p class="hint">{ format!("If the VM cannot reach {origin}: download fixer.exe here, compare its SHA-256 with the one below, and put it at C:\\Program Files\\rdpfix\\fixer.exe another way (a file share, a storage account, a data disk). The script then finds it, checks the hash and downloads nothing; or run the fix command above in that folder.") }</p>
+        </div>
+    }
+}

@@ -1,0 +1,265 @@
+//! The diagnosis: per-input status, one card per finding (confidence and why, evidence
+//! table, timeline, explanation, what to check next), or what was looked for when nothing
+//! was found. Log text is only ever a text node.
+
+use crate::app::Run;
+use crate::protocol::{DiagnosisView, InputRow, Outcome};
+use crate::views::common::{bytes, time};
+use crate::views::timeline::Timeline;
+use analyzer::rules::finding::{Age, Finding};
+use yew::prelude::*;
+
+#[derive(Debug, Properties, PartialEq)]
+pub struct ResultsProps {
+    pub run: Run,
+}
+
+#[function_component(Results)]
+pub fn results(props: &ResultsProps) -> Html {
+    let body = match &props.run {
+        Run::Idle => html! {},
+        Run::Running(_) => html! { <p class="note">{ "Analysing…" }</p> },
+        Run::Cancelled => {
+            html! { <p class="note">{ "Cancelled: nothing was kept. Choose the logs again to analyse them." }</p> }
+        }
+        Run::Failed(message) => html! {
+            <p class="error" data-testid="error" role="alert">
+                { format!("The analysis failed: {message}. The page is still working: try again, or with other files.") }
+            </p>
+        },
+        Run::Done(outcome) => done(outcome),
+    };
+    html! {
+        <section class="panel results" data-testid="results" data-state={props.run.state_name()}
+            aria-labelledby="results-title" aria-busy={matches!(props.run, Run::Running(_)).to_string()}>
+            <h2 id="results-title">{ "2. Diagnosis" }</h2>
+            { body }
+        </section>
+    }
+}
+
+fn done(outcome: &Outcome) -> Html {
+    let d = &outcome.diagnosis;
+    let errors = input_errors(&outcome.inputs);
+    html! {
+        <>
+            { for errors }
+            <p class="verdict" role="status">{ d.verdict.clone() }</p>
+            <InputTable outcome={outcome.clone()} />
+            if d.findings.is_empty() {
+                { nothing_found(d) }
+            } else {
+                <div class="findings">
+                    { for d.findings.iter().map(|f| html! { <FindingCard finding={f.clone()} /> }) }
+                </div>
+                { hints(d) }
+            }
+        </>
+    }
+}
+
+/// Problems with the inputs themselves, in words.
+fn input_errors(inputs: &[InputRow]) -> Vec<Html> {
+    let mut out = Vec::new();
+    for input in inputs {
+        let text = if input.format.is_none() {
+            let tried = if input.tried.is_empty() {
+                String::new()
+            } else {
+                format!(" (tried: {})", input.tried.join("; "))
+            };
+            Some(format!(
+                "{} is not an event log export this page can read: save the log as .evtx, or export it with wevtutil qe /f:text{tried}.",
+                input.name
+            ))
+        } else if input.skipped > 0 || input.errors > 0 {
+            Some(format!(
+                "{} is damaged: {} events could not be read ({} errors); the rest was analysed.",
+                input.name, input.skipped, input.errors
+            ))
+        } else if input.cancelled {
+            Some(format!("{} was not read to the end.", input.name))
+        } else {
+            None
+        };
+        if let Some(text) = text {
+            out.push(html! { <p class="error" data-testid="error" role="alert">{ text }</p> });
+        }
+    }
+    out
+}
+
+#[derive(Debug, Properties, PartialEq)]
+struct OutcomeProps {
+    outcome: Outcome,
+}
+
+#[function_component(InputTable)]
+fn input_table(props: &OutcomeProps) -> Html {
+    let o = &props.outcome;
+    let rows = o.inputs.iter().map(|i| {
+        let format = i.format.clone().unwrap_or_else(|| "none".to_owned());
+        let issues = i.issues.iter().map(|issue| {
+            let at = issue.at.as_deref().map(|a| format!("{a}: ")).unwrap_or_default();
+            html! { <li class={classes!("issue", issue.severity.clone())}>{ format!("{}: {at}{}", issue.severity, issue.message) }</li> }
+        });
+        html! {
+            <tr data-testid="input-status" data-format={format.clone()} data-events={i.events.to_string()}
+                data-skipped={i.skipped.to_string()} data-parse-ms={format!("{:.1}", i.parse_ms)}
+                data-diagnose-ms={format!("{:.1}", o.diagnose_ms)}
+                data-wasm-memory-bytes={o.wasm_memory_bytes.to_string()}>
+                <th scope="row">{ i.name.clone() }</th>
+                <td>{ i.dialect.clone().unwrap_or_else(|| "not a readable log".to_owned()) }</td>
+                <td>{ bytes(i.bytes) }</td>
+                <td>{ i.events }</td>
+                <td>{ format!("{} skipped, {} errors{}{}", i.skipped, i.errors,
+                    if i.truncated { ", looks truncated" } else { "" },
+                    if i.cancelled { ", cancelled" } else { "" }) }
+                    if !i.issues.is_empty() {
+                        <details>
+                            <summary>{ format!("{} notes", i.issues.len() as u64 + i.issues_dropped) }</summary>
+                            <ul>{ for issues }</ul>
+                        </details>
+                    }
+                </td>
+                <td>{ format!("{:.0} ms", i.parse_ms) }</td>
+            </tr>
+        }
+    });
+    html! {
+        <div class="table-wrap">
+            <table class="inputs">
+                <caption>{ format!("Inputs: {} events read; diagnosis took {:.0} ms", o.diagnosis.events, o.diagnose_ms) }</caption>
+                <thead><tr>
+                    <th scope="col">{ "Input" }</th><th scope="col">{ "Format" }</th><th scope="col">{ "Size" }</th>
+                    <th scope="col">{ "Events" }</th><th scope="col">{ "Damage" }</th><th scope="col">{ "Read in" }</th>
+                </tr></thead>
+                <tbody>{ for rows }</tbody>
+            </table>
+        </div>
+    }
+}
+
+#[derive(Debug, Properties, PartialEq)]
+struct FindingProps {
+    finding: Finding,
+}
+
+#[function_component(FindingCard)]
+fn finding_card(props: &FindingProps) -> Html {
+    let f = &props.finding;
+    let title_id = format!("finding-{}", f.id);
+    let reasons = f.reasons.iter().map(|r| {
+        html! { <li><span class="points">{ format!("{:+}", r.points) }</span>{ " " }{ r.text.clone() }</li> }
+    });
+    let evidence = f.evidence.iter().map(|e| {
+        let age = match e.age {
+            Age::InWindow => "in window",
+            Age::Older => "older",
+            Age::Newer => "after now",
+            Age::Unknown => "time unknown",
+        };
+        html! {
+            <tr>
+                <td>{ time(e.time) }</td>
+                <td>{ age }</td>
+                <td>{ e.provider.clone() }</td>
+                <td>{ e.event_id }</td>
+                <td>{ e.computer.clone().unwrap_or_default() }</td>
+                <td>{ e.channel.clone().unwrap_or_default() }</td>
+                <td class="excerpt">{ e.message_excerpt.clone().unwrap_or_default() }</td>
+            </tr>
+        }
+    });
+    let signals = f.signals.iter().map(|s| {
+        html! { <li>{ format!("{} ({} {}): {} in the window, {} older", s.label, s.provider,
+            s.event_ids.iter().map(u16::to_string).collect::<Vec<_>>().join("/"), s.in_window, s.older) }</li> }
+    });
+    let confidence = f.confidence.as_str();
+    html! {
+        <article class="finding" data-finding-id={f.id.clone()} aria-labelledby={title_id.clone()}>
+            <header>
+                <h3 id={title_id}>{ f.title.clone() }</h3>
+                <p class={classes!("confidence", confidence)}>
+                    { format!("{confidence} confidence ({}/100) · {} · {}", f.score, f.id, f.scenario) }
+                </p>
+            </header>
+            <p class="explanation">{ f.explanation.clone() }</p>
+            <details class="why" open=true>
+                <summary>{ "Why this finding" }</summary>
+                <ul>{ for reasons }</ul>
+                <ul class="signals">{ for signals }</ul>
+            </details>
+            <Timeline finding={f.clone()} />
+            <div class="table-wrap">
+                <table class="evidence">
+                    <caption>{ format!("Evidence ({} events shown)", f.evidence.len()) }</caption>
+                    <thead><tr>
+                        <th scope="col">{ "Time" }</th><th scope="col">{ "When" }</th><th scope="col">{ "Provider" }</th>
+                        <th scope="col">{ "Event ID" }</th><th scope="col">{ "Computer" }</th><th scope="col">{ "Log" }</th>
+                        <th scope="col">{ "Message" }</th>
+                    </tr></thead>
+                    <tbody>{ for evidence }</tbody>
+                </table>
+            </div>
+            if !f.check_next.is_empty() {
+                <h4>{ "Check next" }</h4>
+                <ul class="check-next">{ for f.check_next.iter().map(|c| html! { <li>{ c.clone() }</li> }) }</ul>
+            }
+            <p class="source">{ "Source: " }
+                <a href={f.source.url.clone()} rel="noopener noreferrer" target="_blank">{ f.source.title.clone() }</a>
+            </p>
+        </article>
+    }
+}
+
+fn nothing_found(d: &DiagnosisView) -> Html {
+    let rules = d.looked_for.iter().map(|l| {
+        let signals = l.signals.iter().map(|s| {
+            let ids = s.event_ids.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
+            html! { <li>{ format!("{}: {} event {ids} in {} ({} matched)", s.label, s.provider, s.channels.join(" or "), s.matched) }</li> }
+        });
+        let present = match l.channels_present {
+            Some(true) => "its logs were in the input",
+            Some(false) => "its logs were NOT in the input",
+            None => "the input does not say which logs it holds",
+        };
+        html! {
+            <li>
+                <strong>{ format!("{} ({}, {})", l.title, l.rule, l.scenario) }</strong>
+                { format!(" — last {} hours; {present}", l.window_hours) }
+                <ul>{ for signals }</ul>
+            </li>
+        }
+    });
+    html! {
+        <div class="nothing-found" data-testid="nothing-found">
+            <h3>{ "Nothing found" }</h3>
+            <p>{ format!("None of the {} documented RDP failures shows in these logs. What was looked for:", d.looked_for.len()) }</p>
+            <ul class="looked-for">{ for rules }</ul>
+            { hints(d) }
+        </div>
+    }
+}
+
+fn hints(d: &DiagnosisView) -> Html {
+    if d.hints.is_empty() {
+        return html! {};
+    }
+    let items = d.hints.iter().map(|h| {
+        html! {
+            <li>
+                { h.text.clone() }
+                { for h.commands.iter().map(|c| html! {
+                    <crate::views::common::Command text={c.clone()} label="Copy this command" />
+                }) }
+            </li>
+        }
+    });
+    html! {
+        <div class="hints">
+            <h3>{ "Which logs to add" }</h3>
+            <ul>{ for items }</ul>
+        </div>
+    }
+}

@@ -1,0 +1,204 @@
+//! The worker's side: reads the inputs it is handed (a `.evtx` slice by slice through
+//! `FileReaderSync`, so a large file is never held whole), runs the diagnosis, and posts
+//! progress and the outcome back as JSON. Runs in `static/worker.js`'s module worker.
+
+use crate::protocol::{FromWorker, InputRow, Outcome};
+use analyzer::diagnose::{DiagnoseOptions, Session};
+use analyzer::input::Progress;
+use js_sys::{Reflect, Uint8Array};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::ops::ControlFlow;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{Blob, DedicatedWorkerGlobalScope, FileReaderSync};
+
+/// How much of a `Blob` one `FileReaderSync` call reads.
+const SLICE_BYTES: u64 = 1024 * 1024;
+/// Progress messages are posted at most this often (milliseconds).
+const PROGRESS_EVERY_MS: f64 = 80.0;
+
+/// Handles one request: `{ items: [{ name, blob } | { name, text }] }`.
+#[wasm_bindgen]
+pub fn worker_analyse(request: JsValue) {
+    let message = match analyse(&request) {
+        Ok(outcome) => FromWorker::Done(Box::new(outcome)),
+        Err(message) => FromWorker::Failed {
+            message,
+            crashed: false,
+        },
+    };
+    post(&message);
+}
+
+fn analyse(request: &JsValue) -> Result<Outcome, String> {
+    let items = Reflect::get(request, &"items".into())
+        .ok()
+        .and_then(|v| v.dyn_into::<js_sys::Array>().ok())
+        .ok_or("the page sent the worker no inputs")?;
+    let count = items.length() as usize;
+    let mut session = Session::new();
+    let mut rows_ms = Vec::with_capacity(count);
+    for (index, item) in items.iter().enumerate() {
+        let name = Reflect::get(&item, &"name".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_else(|| format!("input {}", index + 1));
+        let started = now_ms();
+        let mut last_post = f64::NEG_INFINITY;
+        let mut progress = |p: Progress| {
+            let t = now_ms();
+            if t - last_post >= PROGRESS_EVERY_MS || p.bytes_done == p.bytes_total {
+                last_post = t;
+                post(&FromWorker::progress(index, count, &name, p));
+            }
+            ControlFlow::Continue(())
+        };
+        let text = Reflect::get(&item, &"text".into())
+            .ok()
+            .and_then(|v| v.as_string());
+        if let Some(text) = text {
+            session.add_bytes(&name, text.as_bytes(), &mut progress);
+        } else {
+            let blob = Reflect::get(&item, &"blob".into())
+                .ok()
+                .and_then(|v| v.dyn_into::<Blob>().ok())
+                .ok_or_else(|| format!("{name}: the page sent neither a file nor text"))?;
+            let reader = BlobReader::new(blob)?;
+            let len = reader.len;
+            session.add_seekable(&name, reader, len, &mut progress);
+        }
+        rows_ms.push(now_ms() - started);
+    }
+    let started = now_ms();
+    let diagnosis = session.finish(&DiagnoseOptions::default());
+    let diagnose_ms = now_ms() - started;
+    let inputs = session
+        .inputs()
+        .iter()
+        .zip(rows_ms)
+        .map(|(report, ms)| InputRow::new(report, ms))
+        .collect();
+    Ok(Outcome {
+        diagnosis: diagnosis.into(),
+        inputs,
+        diagnose_ms,
+        wasm_memory_bytes: wasm_memory_bytes(),
+    })
+}
+
+fn post(message: &FromWorker) {
+    let json = match serde_json::to_string(message) {
+        Ok(json) => json,
+        Err(e) => format!(
+            r#"{{"kind":"failed","message":"the worker could not encode its answer: {e}"}}"#
+        ),
+    };
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    // Posting a string cannot fail; if the page is gone there is no one to tell.
+    let _ = scope.post_message(&JsValue::from_str(&json));
+}
+
+fn now_ms() -> f64 {
+    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    scope
+        .performance()
+        .map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+fn wasm_memory_bytes() -> u64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .ok()
+        .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
+        .map_or(0, |b| b.byte_length().into())
+}
+
+/// A `Blob` as `Read + Seek`: one slice of [`SLICE_BYTES`] in memory at a time.
+struct BlobReader {
+    blob: Blob,
+    reader: FileReaderSync,
+    len: u64,
+    pos: u64,
+    buf: Vec<u8>,
+    buf_start: u64,
+}
+
+impl BlobReader {
+    fn new(blob: Blob) -> Result<BlobReader, String> {
+        let reader = FileReaderSync::new()
+            .map_err(|_| "this browser cannot read files in a worker (no FileReaderSync)")?;
+        // A Blob's size is an integral number of bytes below 2^53.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let len = blob.size() as u64;
+        Ok(BlobReader {
+            blob,
+            reader,
+            len,
+            pos: 0,
+            buf: Vec::new(),
+            buf_start: 0,
+        })
+    }
+
+    fn fill(&mut self) -> io::Result<()> {
+        let end = (self.pos + SLICE_BYTES).min(self.len);
+        // Offsets below 2^53 are exact as f64.
+        #[allow(clippy::cast_precision_loss)]
+        let slice = self
+            .blob
+            .slice_with_f64_and_f64(self.pos as f64, end as f64)
+            .map_err(|e| js_error("cannot slice the file", &e))?;
+        let bytes = self
+            .reader
+            .read_as_array_buffer(&slice)
+            .map_err(|e| js_error("cannot read the file", &e))?;
+        self.buf = Uint8Array::new(&bytes).to_vec();
+        self.buf_start = self.pos;
+        Ok(())
+    }
+}
+
+fn js_error(what: &str, e: &JsValue) -> io::Error {
+    let detail = e
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_default();
+    io::Error::other(format!("{what}: {detail}"))
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos >= self.len || out.is_empty() {
+            return Ok(0);
+        }
+        let buf_end = self.buf_start + self.buf.len() as u64;
+        if self.pos < self.buf_start || self.pos >= buf_end {
+            self.fill()?;
+        }
+        let offset = usize::try_from(self.pos - self.buf_start).map_err(io::Error::other)?;
+        let available = self.buf.get(offset..).unwrap_or_default();
+        let n = available.len().min(out.len());
+        if n == 0 {
+            return Ok(0);
+        }
+        out.get_mut(..n)
+            .unwrap_or_default()
+            .copy_from_slice(available.get(..n).unwrap_or_default());
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for BlobReader {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        self.pos = target
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        Ok(self.pos)
+    }
+}
