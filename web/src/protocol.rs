@@ -4,6 +4,7 @@
 use analyzer::diagnose::Diagnosis;
 use analyzer::diagnose::coverage::{Hint, LookedFor, Seen};
 use analyzer::input::{InputReport, Progress};
+use analyzer::plan::{PlanId, PlanParams};
 use analyzer::rules::finding::{Finding, Window};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,32 @@ pub struct Outcome {
     pub diagnose_ms: f64,
     /// The worker's wasm memory at the end: wasm memory only grows, so this is its peak.
     pub wasm_memory_bytes: u64,
+    /// What every plan for this diagnosis is for, from [`PlanParams::for_diagnosis`] (the
+    /// constructor `fixer plan` uses), or why no plan can be built.
+    pub plan_base: Result<PlanBase, String>,
+}
+
+/// The identity [`PlanParams::for_diagnosis`] gives a plan for a diagnosis; the page adds
+/// the issue time and a random id when it signs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanBase {
+    pub computer: String,
+    pub evidence_sha256: String,
+}
+
+impl PlanBase {
+    pub fn of(diagnosis: &Diagnosis) -> Result<PlanBase, String> {
+        let params = PlanParams::for_diagnosis(
+            diagnosis,
+            Timestamp::UNIX_EPOCH,
+            PlanId::from_random([0; 16]),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(PlanBase {
+            computer: params.computer,
+            evidence_sha256: params.evidence_sha256.to_string(),
+        })
+    }
 }
 
 /// The part of [`Diagnosis`] the page shows.

@@ -2,7 +2,7 @@
 //! `FileReaderSync`, so a large file is never held whole), runs the diagnosis, and posts
 //! progress and the outcome back as JSON. Runs in `static/worker.js`'s module worker.
 
-use crate::protocol::{FromWorker, InputRow, Outcome};
+use crate::protocol::{FromWorker, InputRow, Outcome, PlanBase};
 use analyzer::diagnose::{DiagnoseOptions, Session};
 use analyzer::input::Progress;
 use js_sys::{Reflect, Uint8Array};
@@ -78,7 +78,9 @@ fn analyse(request: &JsValue) -> Result<Outcome, String> {
         .zip(rows_ms)
         .map(|(report, ms)| InputRow::new(report, ms))
         .collect();
+    let plan_base = PlanBase::of(&diagnosis);
     Ok(Outcome {
+        plan_base,
         diagnosis: diagnosis.into(),
         inputs,
         diagnose_ms,

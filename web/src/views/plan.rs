@@ -48,6 +48,7 @@ pub fn fix(props: &FixProps) -> Html {
     let diagnosis = &props.outcome.diagnosis;
     let proposal = use_state(|| {
         crate::catalog::with(|c| {
+            // What `Proposal::for_diagnosis` does with the worker's `Diagnosis`.
             Proposal::from_catalog(c, diagnosis.findings.iter().map(|f| f.id.as_str()))
                 .map_err(|e| e.to_string())
         })
@@ -55,7 +56,8 @@ pub fn fix(props: &FixProps) -> Html {
     });
     // The preview's identity; signing makes a fresh one.
     let preview_params = use_state(|| {
-        params::random_id().and_then(|id| params::plan_params(diagnosis, crate::fetch::now(), id))
+        params::random_id()
+            .and_then(|id| params::plan_params(&props.outcome.plan_base, crate::fetch::now(), id))
     });
     let key = use_state(|| KeyState::Loading);
     let signed = use_state(|| None::<Signed>);
@@ -143,7 +145,12 @@ pub fn fix(props: &FixProps) -> Html {
             .map(|prepared| powershell::render(prepared.plan(), prepared.steps())),
         Err(e) => Err(e.clone()),
     };
-    let computer = params::target_computer(diagnosis).unwrap_or_default();
+    let computer = props
+        .outcome
+        .plan_base
+        .as_ref()
+        .map(|b| b.computer.clone())
+        .unwrap_or_default();
 
     let on_create = {
         let key = key.clone();
@@ -177,18 +184,18 @@ pub fn fix(props: &FixProps) -> Html {
         let signed = signed.clone();
         let sign_error = sign_error.clone();
         let proposal = proposal.clone();
-        let diagnosis = diagnosis.clone();
+        let base = props.outcome.plan_base.clone();
         Callback::from(move |_: MouseEvent| {
             let KeyState::Ready(page_key, _) = &*key else {
                 sign_error.set("Create a signing key first.".to_owned());
                 return;
             };
             let Ok(proposal) = &*proposal else { return };
-            let (page_key, proposal, diagnosis) = (**page_key, proposal.clone(), diagnosis.clone());
+            let (page_key, proposal, base) = (**page_key, proposal.clone(), base.clone());
             let signed = signed.clone();
             let sign_error = sign_error.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                match sign(&page_key, &proposal, &diagnosis).await {
+                match sign(&page_key, &proposal, &base).await {
                     Ok(s) => {
                         sign_error.set(String::new());
                         signed.set(Some(s));
@@ -234,9 +241,9 @@ pub fn fix(props: &FixProps) -> Html {
 async fn sign(
     key: &PageKey,
     proposal: &Proposal,
-    diagnosis: &crate::protocol::DiagnosisView,
+    base: &Result<crate::protocol::PlanBase, String>,
 ) -> Result<Signed, String> {
-    let params = params::plan_params(diagnosis, crate::fetch::now(), params::random_id()?)?;
+    let params = params::plan_params(base, crate::fetch::now(), params::random_id()?)?;
     let plan = proposal.to_plan(&params).map_err(|e| e.to_string())?;
     let prepared = PreparedPlan::new(&plan).map_err(|e| e.to_string())?;
     let signature = key.sign(prepared.bytes_to_sign()).await?;

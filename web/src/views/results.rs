@@ -74,8 +74,11 @@ fn input_errors(inputs: &[InputRow]) -> Vec<Html> {
             ))
         } else if input.skipped > 0 || input.errors > 0 {
             Some(format!(
-                "{} is damaged: {} events could not be read ({} errors); the rest was analysed.",
-                input.name, input.skipped, input.errors
+                "{} is damaged: {} could not be read ({} {}); the rest was analysed.",
+                input.name,
+                plural(input.skipped, "event"),
+                input.errors,
+                if input.errors == 1 { "error" } else { "errors" }
             ))
         } else if input.cancelled {
             Some(format!("{} was not read to the end.", input.name))
@@ -261,5 +264,13 @@ fn hints(d: &DiagnosisView) -> Html {
             <h3>{ "Which logs to add" }</h3>
             <ul>{ for items }</ul>
         </div>
+    }
+}
+
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
