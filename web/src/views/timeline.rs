@@ -74,7 +74,12 @@ pub fn timeline(props: &TimelineProps) -> Html {
     let row_labels = rows.iter().enumerate().map(|(i, r)| {
         #[allow(clippy::cast_precision_loss)]
         let y = TOP + i as f64 * ROW + ROW / 2.0 + 4.0;
-        let text: String = label(r).chars().take(24).collect();
+        let full = label(r);
+        let text: String = if full.chars().count() > 22 {
+            full.chars().take(21).chain(std::iter::once('…')).collect()
+        } else {
+            full
+        };
         html! {
             <>
                 <text class="row-label" x="4" y={format!("{y:.1}")}>{ text }</text>
