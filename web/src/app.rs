@@ -48,8 +48,9 @@ pub struct Progress {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Page {
     pub run: Run,
-    /// Which analysis the current one is: events of older workers are ignored.
-    generation: u32,
+    /// Which analysis the current one is: events of older workers are ignored, and the
+    /// fix panel starts afresh for each.
+    pub generation: u32,
 }
 
 #[derive(Debug)]
@@ -191,7 +192,7 @@ pub fn app() -> Html {
             <results::Results run={page.run.clone()} />
             if let Run::Done(outcome) = &page.run {
                 if !outcome.diagnosis.findings.is_empty() {
-                    <plan::Fix key={format!("{:p}", Rc::as_ptr(outcome))} outcome={Rc::clone(outcome)}
+                    <plan::Fix key={page.generation} outcome={Rc::clone(outcome)}
                         target={(*azure).clone()} fixer={fixer.clone()} />
                 }
             }
