@@ -101,7 +101,7 @@ export function browserPerFile() {
 
 /** Waits for the Yew app to render. */
 export async function appReady(page) {
-  await page.getByTestId('app-ready').waitFor({ state: 'attached', timeout: 30_000 });
+  await page.getByTestId('app-ready').waitFor({ state: 'attached', timeout: 60_000 });
 }
 
 /** The page's real `<input type="file" multiple>` inside the drop zone. */
@@ -129,6 +129,33 @@ export async function analysisFinished(page, timeout = ANALYSIS_TIMEOUT) {
     { timeout },
   );
   return state.jsonValue();
+}
+
+/**
+ * Starts an analysis with `trigger` (a click, choosing files) and waits until it has
+ * finished; returns the final state. It first sees the results go to `running`, so the state
+ * of an earlier analysis is never taken for this one's.
+ */
+export async function analyse(page, trigger, timeout = ANALYSIS_TIMEOUT) {
+  await page.evaluate(() => {
+    window.__rdpfixStarted = false;
+    const observer = new MutationObserver(() => {
+      const r = document.querySelector('[data-testid="results"]');
+      if (r?.getAttribute('data-state') === 'running') {
+        window.__rdpfixStarted = true;
+        observer.disconnect();
+      }
+    });
+    observer.observe(document.body, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ['data-state'],
+    });
+  });
+  await trigger();
+  await page.waitForFunction(() => window.__rdpfixStarted, null, { timeout });
+  return analysisFinished(page, timeout);
 }
 
 /** The ids of the finding cards on screen, sorted. */

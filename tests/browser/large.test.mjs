@@ -1,0 +1,87 @@
+// A 10 MiB .evtx made of real chunks (tests/fixtures/corpus/system.evtx repeated, then the
+// rdp-cert-keys sample's chunks: see evtx.mjs) is read through the file input and gives the
+// sample's finding, the same event count as the native fixer, and stays within the page's
+// worker. The time from choosing it to the findings on screen is recorded as a test
+// artifact (large-10mib.json) and printed; it is a measurement, not a pass/fail threshold.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  launch,
+  openPage,
+  appReady,
+  chooseFiles,
+  analyse,
+  analysisFinished,
+  findingIds,
+  fixture,
+  sampleFile,
+  ARTIFACTS,
+} from './harness.mjs';
+import { makeLargeEvtx } from './evtx.mjs';
+import { launchForMeasuring, openMeasuredPage, measureAnalysis } from './measure.mjs';
+import { diagnoseNative } from './native.mjs';
+
+test('a 10 MiB real-content .evtx chosen through the file input gives its finding', async (t) => {
+  const out = join(mkdtempSync(join(tmpdir(), 'rdpfix-large-')), 'System-10MiB.evtx');
+  const made = makeLargeEvtx({
+    out,
+    bytes: 10 * 1024 * 1024,
+    filler: fixture('corpus/system.evtx'),
+    tail: sampleFile('rdp-cert-keys.evtx'),
+  });
+  const native = diagnoseNative([out]);
+  const browser = await launchForMeasuring();
+  try {
+    const { page, problems } = await openMeasuredPage(browser);
+    const m = await measureAnalysis(page, out);
+    const record = { file: 'System-10MiB.evtx', ...made, ...m, chromium: browser.version() };
+    writeFileSync(join(ARTIFACTS, 'large-10mib.json'), `${JSON.stringify(record, null, 2)}\n`);
+    t.diagnostic(JSON.stringify(record));
+    assert.equal(m.state, 'done');
+    assert.deepEqual(m.findings, native.findings.map((f) => f.id).sort());
+    assert.deepEqual(m.findings, ['rdp-cert-keys']);
+    assert.equal(m.events, native.inputs[0].events);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    rmSync(out, { force: true });
+  }
+});
+
+test('a large file shows progress and can be cancelled; the page then works as before', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'rdpfix-cancel-')), 'System-128MiB.evtx');
+  makeLargeEvtx({
+    out,
+    bytes: 128 * 1024 * 1024,
+    filler: fixture('corpus/system.evtx'),
+    tail: sampleFile('rdp-cert-keys.evtx'),
+  });
+  const browser = await launch();
+  try {
+    const { page, problems } = await openPage(browser);
+    await appReady(page);
+    await chooseFiles(page, [out]);
+    const progress = page.getByTestId('progress');
+    await progress.waitFor({ state: 'visible' });
+    // It says how far it got (bytes, events) while it works.
+    await page.waitForFunction(
+      () => /\d/.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''),
+    );
+    await page.getByTestId('cancel').click();
+    assert.equal(await analysisFinished(page), 'cancelled');
+    assert.deepEqual(await findingIds(page), []);
+    await progress.waitFor({ state: 'detached' });
+    assert.equal(
+      await analyse(page, () => page.locator('button[data-sample="rdp-broker-renamed"]').click()),
+      'done',
+    );
+    assert.deepEqual(await findingIds(page), ['rdp-broker-renamed']);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    rmSync(out, { force: true });
+  }
+});
