@@ -143,6 +143,7 @@ pub fn fix(props: &FixProps) -> Html {
             .map_err(|e| e.to_string())
             .and_then(|plan| PreparedPlan::new(&plan).map_err(|e| e.to_string()))
             .map(|prepared| powershell::render(prepared.plan(), prepared.steps())),
+        // Said above the steps when the worker could not make the plan's identity.
         Err(e) => Err(e.clone()),
     };
     let computer = props
@@ -214,9 +215,12 @@ pub fn fix(props: &FixProps) -> Html {
             <h2 id="fix-title">{ "3. The fix" }</h2>
             <h3>{ "Step 0: snapshot the OS disk" }</h3>
             { snapshot(&props.target) }
-            <h3>{ format!("The plan for {computer}") }</h3>
+            <h3>{ if computer.is_empty() { "The plan".to_owned() } else { format!("The plan for {computer}") } }</h3>
+            if let Err(e) = &props.outcome.plan_base {
+                <p class="error" data-testid="error" role="alert">{ format!("This plan cannot be signed: {e}") }</p>
+            }
             <ol class="steps">{ for steps }</ol>
-            <details class="preview">
+            <details class="preview" open=true>
                 <summary>{ "What the fixer will run, as PowerShell" }</summary>
                 { match preview {
                     Ok(script) => html! { <pre><code data-testid="powershell-preview">{ script }</code></pre> },
