@@ -21,6 +21,8 @@ test('the Yew app renders in headless Chromium', async () => {
     assert.equal(await input.count(), 1);
     assert.equal(await input.evaluate((e) => e.multiple), true);
     assert.ok((await page.getByTestId('collect-commands').locator('code').count()) > 3);
+    // The block that fits Run Command's tail, for a VM where fixer.exe already is.
+    assert.equal(await page.getByTestId('collect-compact').textContent(), 'fixer.exe collect --compact');
     for (const name of ['rdp-cert-keys', 'rdp-tls-disabled', 'rdp-broker-renamed', 'healthy']) {
       assert.equal(await page.locator(`button[data-sample="${name}"]`).count(), 1, name);
     }

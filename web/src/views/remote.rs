@@ -134,6 +134,8 @@ pub fn collect(props: &CollectProps) -> Html {
             </details>
             <h3>{ "Only text comes back (Run Command, Serial Console)" }</h3>
             <p>{ format!("These print only the events the rules need, newest first, within the {} bytes Run Command returns; paste their output into the box above.", remote::RUN_COMMAND_OUTPUT_BYTES) }</p>
+            <p>{ "With fixer.exe on the VM, one block holds every event the rules read (deflated, checksummed, within 4,000 bytes); paste it as it is:" }</p>
+            <Command text="fixer.exe collect --compact" label="Copy the fixer collect --compact command" testid="collect-compact" />
             <details>
                 <summary>{ "One query per log" }</summary>
                 <ul class="commands">{ for queries }</ul>
