@@ -1,6 +1,7 @@
 //! `cargo xtask`: the one place that knows how to set up a machine, build the web bundle and
 //! `fixer.exe`, serve the page and run every test. Shell scripts are thin entry points to it.
 
+mod bench;
 mod bootstrap;
 mod dist;
 mod fuzz;
@@ -50,6 +51,9 @@ enum Cmd {
         #[arg(long, default_value_t = 60)]
         seconds: u32,
     },
+    /// Time `fixer diagnose` against `evtx_dump` on large logs made in `target/bench/`,
+    /// with peak memory, and the browser benchmark when `dist/` is built (BENCHMARKS.md).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -79,5 +83,6 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Test(args) => test::run(args),
         Cmd::Fuzz { target, seconds } => fuzz::run(&root, target.as_deref(), seconds),
+        Cmd::Bench(args) => bench::run(args),
     }
 }

@@ -25,6 +25,8 @@ const MAX_LISTED: usize = 20;
 #[derive(Debug)]
 pub struct Session {
     collector: Collector,
+    /// Read every `.evtx` record whole (see [`Session::read_every_record_whole`]).
+    whole: bool,
     inputs: Vec<InputReport>,
     /// Why the built-in catalog could not be used (never expected: the tests validate it).
     catalog_error: Option<CatalogError>,
@@ -96,6 +98,7 @@ impl Session {
             Ok(catalog) => Session::with_catalog(catalog),
             Err(e) => Session {
                 collector: Collector::new(Catalog::empty()),
+                whole: false,
                 inputs: Vec::new(),
                 catalog_error: Some(e),
             },
@@ -106,9 +109,18 @@ impl Session {
     pub fn with_catalog(catalog: Catalog) -> Session {
         Session {
             collector: Collector::new(catalog),
+            whole: false,
             inputs: Vec::new(),
             catalog_error: None,
         }
+    }
+
+    /// Renders every `.evtx` record in full instead of reading only the System fields of
+    /// records no rule lists ([`input::Details`]). The diagnosis is the same, only slower:
+    /// for comparisons and tests.
+    pub fn read_every_record_whole(mut self) -> Session {
+        self.whole = true;
+        self
     }
 
     /// Reads one input held in memory.
@@ -118,7 +130,7 @@ impl Session {
         bytes: &[u8],
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> &InputReport {
-        let report = input::read_bytes(name, bytes, &mut self.collector, progress);
+        let report = input::read_bytes(name, bytes, &mut self.sink(), progress);
         self.push(report)
     }
 
@@ -131,8 +143,15 @@ impl Session {
         len: u64,
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
     ) -> &InputReport {
-        let report = input::read_seekable(name, reader, len, &mut self.collector, progress);
+        let report = input::read_seekable(name, reader, len, &mut self.sink(), progress);
         self.push(report)
+    }
+
+    fn sink(&mut self) -> CollectorSink<'_> {
+        CollectorSink {
+            collector: &mut self.collector,
+            whole: self.whole,
+        }
     }
 
     // The index is the one just pushed: it cannot be out of bounds.
@@ -221,9 +240,34 @@ impl Session {
     }
 }
 
+/// The collector as a session feeds it.
+struct CollectorSink<'a> {
+    collector: &'a mut Collector,
+    whole: bool,
+}
+
+impl EventSink for CollectorSink<'_> {
+    fn event(&mut self, event: Event) {
+        self.collector.observe(&event);
+    }
+
+    fn details(&self) -> input::Details {
+        if self.whole {
+            input::Details::All
+        } else {
+            self.collector.details()
+        }
+    }
+}
+
 impl EventSink for Collector {
     fn event(&mut self, event: Event) {
         self.observe(&event);
+    }
+
+    /// The collector counts every event but reads the data of only those a rule lists.
+    fn details(&self) -> input::Details {
+        input::Details::Only(self.detail_ids().collect())
     }
 }
 

@@ -8,16 +8,18 @@
 //! around therefore yields its events out of time order.
 
 use std::io::{Read, Seek, SeekFrom};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use evtx::err::{ChunkError, DeserializationError, EvtxError};
 use evtx::{ChunkFlags, EvtxChunkData, EvtxFileHeader, HeaderFlags, ParserSettings};
 use sha2::{Digest, Sha256};
 
-use super::report::{Dialect, EvtxSummary, IssueKind, IssueLocation, hex};
-use super::xml::record_event_from_xml;
-use super::{Format, Output};
-use crate::event::{Location, Origin};
+use super::evtx_system::TemplateCache;
+use super::report::{Dialect, EvtxSummary, InputIssue, IssueKind, IssueLocation, Severity, hex};
+use super::xml::{record_event_from_system, record_event_from_xml};
+use super::{Details, Format, Output};
+use crate::event::{Event, Location, Origin};
 
 const FILE_HEADER_SIZE: u64 = 4096;
 const CHUNK_SIZE: usize = 64 * 1024;
@@ -69,61 +71,26 @@ pub(crate) fn read<R: Read + Seek>(mut reader: R, len: u64, out: &mut Output<'_>
     let body = len.saturating_sub(chunks_start);
     summary.chunks = body / CHUNK_SIZE as u64;
     summary.trailing_bytes = body % CHUNK_SIZE as u64;
-    let settings = Arc::new(ParserSettings::new().indent(false));
-    let mut chunk = vec![0u8; CHUNK_SIZE];
-    let mut no_crc_chunks = 0u64;
     let partial = u64::from(summary.trailing_bytes >= CHUNK_HEADER_SIZE as u64);
-    for number in 0..summary.chunks + partial {
-        let offset = chunks_start + number * CHUNK_SIZE as u64;
-        if out.tick(offset).is_break() {
-            return;
-        }
-        if chunks_start == 0 && number == 0 {
-            // The bytes already read as a "header" are this chunk's start.
-            chunk.fill(0);
-            if let Some(dst) = chunk.get_mut(..header.len()) {
-                dst.copy_from_slice(&header);
-            }
-            let rest = chunk.get_mut(header.len()..).unwrap_or_default();
-            let more = read_full(&mut reader, rest);
-            if let Some(bytes) = chunk.get(..header.len() + more) {
-                hasher.update(bytes);
-            }
-        } else {
-            chunk.fill(0);
-            let got = read_full(&mut reader, &mut chunk);
-            if let Some(bytes) = chunk.get(..got) {
-                hasher.update(bytes);
-            }
-            if got < CHUNK_SIZE {
-                out.report.truncated = true;
-                out.report.error(
-                    IssueKind::Truncated,
-                    Some(IssueLocation::Chunk {
-                        chunk: number,
-                        offset,
-                    }),
-                    format!(
-                        "the file ends {got} bytes into chunk {number}: it looks truncated (a \
-                         copy cut short?); the records in that part of the chunk were read"
-                    ),
-                );
-            }
-        }
-        if chunk.iter().all(|b| *b == 0) {
-            summary.chunks_empty += 1;
-            continue;
-        }
-        let data = std::mem::replace(&mut chunk, vec![0u8; CHUNK_SIZE]);
-        read_chunk(
-            data,
-            number,
-            offset,
-            &settings,
-            &mut summary,
-            &mut no_crc_chunks,
-            out,
-        );
+    let chunks = summary.chunks + partial;
+    let mut source = ChunkSource {
+        reader: &mut reader,
+        hasher: &mut hasher,
+        header: &header,
+        chunks_start,
+    };
+    let job = ChunkJob {
+        input: out.input_name().to_owned(),
+        details: out.details(),
+    };
+    let mut assembler = Assembler {
+        summary: &mut summary,
+        no_crc_chunks: 0,
+    };
+    let finished = parallel::run(&mut source, chunks, &job, &mut assembler, out);
+    let no_crc_chunks = assembler.no_crc_chunks;
+    if finished.is_break() {
+        return;
     }
     // Whatever follows the last chunk: hashed, and reported when it is not padding.
     let mut tail = Vec::new();
@@ -163,6 +130,122 @@ pub(crate) fn read<R: Read + Seek>(mut reader: R, len: u64, out: &mut Output<'_>
     }
     out.report.sha256 = hex(&hasher.finalize());
     out.report.evtx = Some(summary);
+}
+
+/// Reads the chunks of a file one after the other, hashing every byte read.
+struct ChunkSource<'a, R> {
+    reader: &'a mut R,
+    hasher: &'a mut Sha256,
+    /// The first 4096 bytes: a file header, or the first chunk's start when it has none.
+    header: &'a [u8],
+    chunks_start: u64,
+}
+
+/// One chunk as read from the file, before parsing.
+#[derive(Debug)]
+pub(crate) struct RawChunk {
+    pub(crate) number: u64,
+    pub(crate) offset: u64,
+    /// Found while reading (the file ends inside the chunk).
+    pub(crate) issues: Vec<InputIssue>,
+    pub(crate) truncated: bool,
+    /// `None`: the chunk is all zeros (never written).
+    pub(crate) data: Option<Vec<u8>>,
+}
+
+impl<R: Read> ChunkSource<'_, R> {
+    fn offset(&self, number: u64) -> u64 {
+        self.chunks_start + number * CHUNK_SIZE as u64
+    }
+
+    /// Reads chunk `number` (the next one in the file).
+    fn next(&mut self, number: u64) -> RawChunk {
+        let offset = self.offset(number);
+        let mut chunk = vec![0u8; CHUNK_SIZE];
+        let mut issues = Vec::new();
+        let mut truncated = false;
+        if self.chunks_start == 0 && number == 0 {
+            // The bytes already read as a "header" are this chunk's start.
+            if let Some(dst) = chunk.get_mut(..self.header.len()) {
+                dst.copy_from_slice(self.header);
+            }
+            let rest = chunk.get_mut(self.header.len()..).unwrap_or_default();
+            let more = read_full(self.reader, rest);
+            if let Some(bytes) = chunk.get(..self.header.len() + more) {
+                self.hasher.update(bytes);
+            }
+        } else {
+            let got = read_full(self.reader, &mut chunk);
+            if let Some(bytes) = chunk.get(..got) {
+                self.hasher.update(bytes);
+            }
+            if got < CHUNK_SIZE {
+                truncated = true;
+                issues.push(InputIssue {
+                    severity: Severity::Error,
+                    kind: IssueKind::Truncated,
+                    at: Some(IssueLocation::Chunk {
+                        chunk: number,
+                        offset,
+                    }),
+                    message: format!(
+                        "the file ends {got} bytes into chunk {number}: it looks truncated (a \
+                         copy cut short?); the records in that part of the chunk were read"
+                    ),
+                });
+            }
+        }
+        let data = chunk.iter().any(|b| *b != 0).then_some(chunk);
+        RawChunk {
+            number,
+            offset,
+            issues,
+            truncated,
+            data,
+        }
+    }
+}
+
+/// What every chunk's parse needs to know, shared by the threads that parse.
+#[derive(Debug, Clone)]
+pub(crate) struct ChunkJob {
+    /// The input's name, for each event's origin.
+    pub(crate) input: String,
+    pub(crate) details: Details,
+}
+
+/// Applies chunks' outcomes to the report and the sink, in chunk order.
+struct Assembler<'a> {
+    summary: &'a mut EvtxSummary,
+    no_crc_chunks: u64,
+}
+
+impl Assembler<'_> {
+    fn apply(&mut self, raw: RawChunk, outcome: Option<ChunkOutcome>, out: &mut Output<'_>) {
+        out.report.truncated |= raw.truncated;
+        for issue in raw.issues {
+            out.report.push(issue);
+        }
+        let Some(outcome) = outcome else {
+            self.summary.chunks_empty += 1;
+            return;
+        };
+        for issue in outcome.issues {
+            out.report.push(issue);
+        }
+        out.report.skipped += outcome.skipped;
+        match outcome.state {
+            ChunkState::Skipped => self.summary.chunks_skipped += 1,
+            ChunkState::Read { checksum_mismatch } => {
+                self.summary.chunks_read += 1;
+                self.summary.chunks_checksum_mismatch += u64::from(checksum_mismatch);
+            }
+        }
+        self.no_crc_chunks += u64::from(outcome.no_crc);
+        for event in outcome.events {
+            out.emit(event);
+        }
+    }
 }
 
 fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> usize {
@@ -230,15 +313,185 @@ fn read_header(header: &[u8], len: u64, summary: &mut EvtxSummary, out: &mut Out
     }
 }
 
-fn read_chunk(
+/// The parser settings every chunk is parsed with.
+fn settings() -> Arc<ParserSettings> {
+    Arc::new(ParserSettings::new().indent(false))
+}
+
+/// Chunks read ahead of the one being applied (bounds memory when parsing in parallel).
+#[cfg(not(target_arch = "wasm32"))]
+const READ_AHEAD: usize = 16;
+
+/// Reading, parsing and applying every chunk: on one thread, or natively with the parsing
+/// spread over the machine's cores (the file is still read and hashed in order by the
+/// caller's thread, and outcomes are applied in chunk order, so the result is the same).
+mod parallel {
+    use super::*;
+
+    pub(super) fn run<R: Read>(
+        source: &mut ChunkSource<'_, R>,
+        chunks: u64,
+        job: &ChunkJob,
+        assembler: &mut Assembler<'_>,
+        out: &mut Output<'_>,
+    ) -> ControlFlow<()> {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            if threads > 1 && chunks >= 4 {
+                return threaded(source, chunks, job, assembler, out, threads.min(4));
+            }
+        }
+        let settings = settings();
+        for number in 0..chunks {
+            out.tick(source.offset(number))?;
+            let mut raw = source.next(number);
+            let outcome = raw
+                .data
+                .take()
+                .map(|data| parse_chunk(data, number, raw.offset, &settings, job));
+            assembler.apply(raw, outcome, out);
+        }
+        ControlFlow::Continue(())
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn threaded<R: Read>(
+        source: &mut ChunkSource<'_, R>,
+        chunks: u64,
+        job: &ChunkJob,
+        assembler: &mut Assembler<'_>,
+        out: &mut Output<'_>,
+        workers: usize,
+    ) -> ControlFlow<()> {
+        use std::collections::VecDeque;
+        use std::sync::mpsc;
+        std::thread::scope(|scope| {
+            let mut inboxes = Vec::with_capacity(workers);
+            let mut outboxes = Vec::with_capacity(workers);
+            for _ in 0..workers {
+                let (send_chunk, chunks_in) = mpsc::channel::<(u64, u64, Vec<u8>)>();
+                let (send_outcome, outcomes) = mpsc::channel::<ChunkOutcome>();
+                scope.spawn(move || {
+                    let settings = settings();
+                    for (number, offset, data) in chunks_in {
+                        let outcome = parse_chunk(data, number, offset, &settings, job);
+                        if send_outcome.send(outcome).is_err() {
+                            break;
+                        }
+                    }
+                });
+                inboxes.push(send_chunk);
+                outboxes.push(outcomes);
+            }
+            // Each worker takes every `workers`-th chunk with records and answers in the order
+            // it was given them, so the outcome of the oldest pending chunk is the next one
+            // its worker sends.
+            let mut pending: VecDeque<(RawChunk, Option<usize>)> = VecDeque::new();
+            let (mut next, mut turn) = (0u64, 0usize);
+            loop {
+                while next < chunks && pending.len() < READ_AHEAD {
+                    let mut raw = source.next(next);
+                    next += 1;
+                    let worker = raw.data.take().and_then(|data| {
+                        let w = turn % workers;
+                        turn += 1;
+                        let inbox = inboxes.get(w)?;
+                        inbox.send((raw.number, raw.offset, data)).ok().map(|()| w)
+                    });
+                    pending.push_back((raw, worker));
+                }
+                let Some((raw, worker)) = pending.pop_front() else {
+                    return ControlFlow::Continue(());
+                };
+                // Dropping the inboxes on return lets the workers finish and end.
+                out.tick(raw.offset)?;
+                let outcome = worker.map(|w| {
+                    outboxes
+                        .get(w)
+                        .and_then(|o| o.recv().ok())
+                        .unwrap_or_else(|| lost_chunk(raw.number, raw.offset))
+                });
+                assembler.apply(raw, outcome, out);
+            }
+        })
+    }
+
+    /// The outcome of a chunk whose parsing thread ended without answering (never expected:
+    /// parsing does not panic).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn lost_chunk(number: u64, offset: u64) -> ChunkOutcome {
+        let mut outcome = ChunkOutcome {
+            events: Vec::new(),
+            issues: Vec::new(),
+            skipped: 0,
+            state: ChunkState::Skipped,
+            no_crc: false,
+        };
+        outcome.issue(
+            Severity::Error,
+            IssueKind::BadChunkHeader,
+            Some(IssueLocation::Chunk {
+                chunk: number,
+                offset,
+            }),
+            format!("chunk {number} was skipped: the thread parsing it stopped"),
+        );
+        outcome
+    }
+}
+
+/// Whether a chunk's records were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChunkState {
+    Skipped,
+    Read { checksum_mismatch: bool },
+}
+
+/// What parsing one chunk found, to be applied in chunk order.
+#[derive(Debug)]
+pub(crate) struct ChunkOutcome {
+    pub(crate) events: Vec<Event>,
+    pub(crate) issues: Vec<InputIssue>,
+    /// Records that could not be read.
+    pub(crate) skipped: u64,
+    pub(crate) state: ChunkState,
+    /// The chunk's NO_CRC32 flag is set.
+    pub(crate) no_crc: bool,
+}
+
+impl ChunkOutcome {
+    fn issue(
+        &mut self,
+        severity: Severity,
+        kind: IssueKind,
+        at: Option<IssueLocation>,
+        message: String,
+    ) {
+        self.issues.push(InputIssue {
+            severity,
+            kind,
+            at,
+            message,
+        });
+    }
+}
+
+/// Parses one chunk's records into events (pure: no report, no sink, any thread).
+pub(crate) fn parse_chunk(
     data: Vec<u8>,
     number: u64,
     offset: u64,
     settings: &Arc<ParserSettings>,
-    summary: &mut EvtxSummary,
-    no_crc_chunks: &mut u64,
-    out: &mut Output<'_>,
-) {
+    job: &ChunkJob,
+) -> ChunkOutcome {
+    let mut result = ChunkOutcome {
+        events: Vec::new(),
+        issues: Vec::new(),
+        skipped: 0,
+        state: ChunkState::Skipped,
+        no_crc: false,
+    };
     let at = Some(IssueLocation::Chunk {
         chunk: number,
         offset,
@@ -246,14 +499,14 @@ fn read_chunk(
     let mut chunk = match EvtxChunkData::new(data, false) {
         Ok(chunk) => chunk,
         Err(e) => {
-            summary.chunks_skipped += 1;
             let (kind, why) = describe_chunk_error(&e);
-            out.report.error(
+            result.issue(
+                Severity::Error,
                 kind,
                 at,
                 format!("chunk {number} was skipped, its records are lost: {why}"),
             );
-            return;
+            return result;
         }
     };
     let (first, last) = (
@@ -264,19 +517,17 @@ fn read_chunk(
         .checked_sub(first)
         .map(|d| d + 1)
         .filter(|n| *n <= 4096);
-    if chunk.header.flags.contains(ChunkFlags::NO_CRC32) {
-        *no_crc_chunks += 1;
-    }
+    result.no_crc = chunk.header.flags.contains(ChunkFlags::NO_CRC32);
     let header_crc_ok = chunk.validate_header_checksum();
     let data_crc_ok = chunk.validate_data_checksum();
     let parsed = chunk.parse(Arc::clone(settings));
     let mut parsed = match parsed {
         Ok(parsed) => parsed,
         Err(e) => {
-            summary.chunks_skipped += 1;
-            out.report.skipped += claimed.unwrap_or(0);
+            result.skipped += claimed.unwrap_or(0);
             let (kind, why) = describe_chunk_error(&e);
-            out.report.error(
+            result.issue(
+                Severity::Error,
                 kind,
                 at,
                 format!(
@@ -284,20 +535,22 @@ fn read_chunk(
                     claimed.map_or(String::new(), |n| format!(" ({n}, ids {first}–{last})"))
                 ),
             );
-            return;
+            return result;
         }
     };
-    summary.chunks_read += 1;
     let chunk_u32 = u32::try_from(number).unwrap_or(u32::MAX);
     let (mut read, mut bad) = (0u64, 0u64);
+    let mut templates = TemplateCache::default();
+    result.events.reserve(claimed.unwrap_or(0) as usize);
     for record in parsed.iter() {
         let record = match record {
             Ok(record) => record,
             Err(e) => {
                 bad += 1;
-                out.skip();
+                result.skipped += 1;
                 let (record_id, rel) = record_error_location(&e);
-                out.report.error(
+                result.issue(
+                    Severity::Error,
                     IssueKind::BadRecord,
                     Some(IssueLocation::Record {
                         chunk: number,
@@ -312,12 +565,24 @@ fn read_chunk(
         let record_id = record.event_record_id;
         let record_offset = offset + record.binxml_offset;
         let origin = Origin {
-            input: out.input_name().to_owned(),
+            input: job.input.clone(),
             location: Location::Record {
                 record_id,
                 chunk: chunk_u32,
             },
         };
+        // A record no rule asks for: its System fields are enough, read without rendering.
+        if let Details::Only(_) = &job.details
+            && let Some(system) = templates.system_text(&record)
+            && let Ok(mut event) = record_event_from_system(system, origin.clone())
+            && !event.provider.is_empty()
+            && !job.details.needs(event.event_id)
+        {
+            event.record_id.get_or_insert(record_id);
+            read += 1;
+            result.events.push(event);
+            continue;
+        }
         let rendered = record
             .into_xml()
             .map_err(|e| error_chain(&e))
@@ -326,7 +591,8 @@ fn read_chunk(
             Ok(mut event) => {
                 event.record_id.get_or_insert(record_id);
                 if event.provider.is_empty() {
-                    out.report.warning(
+                    result.issue(
+                        Severity::Warning,
                         IssueKind::IncompleteEvent,
                         Some(IssueLocation::Record {
                             chunk: number,
@@ -341,12 +607,13 @@ fn read_chunk(
                     );
                 }
                 read += 1;
-                out.emit(event);
+                result.events.push(event);
             }
             Err(why) => {
                 bad += 1;
-                out.skip();
-                out.report.error(
+                result.skipped += 1;
+                result.issue(
+                    Severity::Error,
                     IssueKind::BadRecord,
                     Some(IssueLocation::Record {
                         chunk: number,
@@ -358,14 +625,16 @@ fn read_chunk(
             }
         }
     }
-    if !header_crc_ok || !data_crc_ok {
-        summary.chunks_checksum_mismatch += 1;
+    let checksum_mismatch = !header_crc_ok || !data_crc_ok;
+    result.state = ChunkState::Read { checksum_mismatch };
+    if checksum_mismatch {
         let which = match (header_crc_ok, data_crc_ok) {
             (false, false) => "header and records CRC32s do",
             (false, true) => "header CRC32 does",
             _ => "records CRC32 does",
         };
-        out.report.warning(
+        result.issue(
+            Severity::Warning,
             IssueKind::ChunkChecksum,
             at,
             format!(
@@ -379,6 +648,7 @@ fn read_chunk(
             ),
         );
     }
+    result
 }
 
 /// The kind and the reason, in words, of a chunk that cannot be read.

@@ -15,6 +15,7 @@ mod datetime;
 mod decode;
 mod evidence;
 mod evtx;
+mod evtx_system;
 mod format_list;
 mod labels;
 mod limits;
@@ -73,6 +74,39 @@ impl std::fmt::Display for Format {
 /// Receives events as they are read (push model: nothing is collected unless the sink does).
 pub trait EventSink {
     fn event(&mut self, event: Event);
+
+    /// Which events this sink needs whole; the others may arrive with their System fields
+    /// only (see [`Details`]). Asked once per input, before its first event.
+    fn details(&self) -> Details {
+        Details::All
+    }
+}
+
+/// Which events a sink needs whole (event data and message).
+///
+/// A sink that only counts most events (the rules' collector: statistics for every event,
+/// details only for the event IDs some rule lists) says so with [`Details::Only`]; `.evtx`
+/// records with other IDs then arrive with their System fields alone — provider, ID,
+/// qualifiers, level, time, record id, channel, computer and user SID, exactly as the full
+/// read gives them — and `data` empty, `message` `None`. Not rendering those records is most
+/// of the reading time saved. Text formats always deliver whole events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Details {
+    /// Every event whole (the default).
+    #[default]
+    All,
+    /// Only events with these IDs whole.
+    Only(std::collections::HashSet<u16>),
+}
+
+impl Details {
+    /// Whether an event with this ID must be delivered whole.
+    pub fn needs(&self, event_id: u16) -> bool {
+        match self {
+            Details::All => true,
+            Details::Only(ids) => ids.contains(&event_id),
+        }
+    }
 }
 
 impl EventSink for Vec<Event> {
@@ -234,6 +268,10 @@ impl<'a> Output<'a> {
 
     pub(crate) fn input_name(&self) -> &str {
         &self.report.name
+    }
+
+    pub(crate) fn details(&self) -> Details {
+        self.sink.details()
     }
 
     pub(crate) fn emit(&mut self, event: Event) {

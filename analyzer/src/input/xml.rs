@@ -61,6 +61,42 @@ fn event_from_xml_with(xml: &str, origin: Origin, lenient: bool) -> Result<Event
     }
 }
 
+/// An `.evtx` record's `<System>` fields as the XML reader would have read them (element
+/// text and attribute values, before normalisation); see `evtx_system`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct SystemText {
+    pub(crate) provider: Option<String>,
+    pub(crate) event_id: Option<String>,
+    pub(crate) qualifiers: Option<String>,
+    pub(crate) level: Option<String>,
+    pub(crate) time: Option<String>,
+    pub(crate) record_id: Option<String>,
+    pub(crate) channel: Option<String>,
+    pub(crate) computer: Option<String>,
+    pub(crate) user_sid: Option<String>,
+}
+
+/// [`record_event_from_xml`] for a record whose `<System>` fields were read without
+/// rendering it: the same normalisation, no event data, no message.
+pub(crate) fn record_event_from_system(
+    system: SystemText,
+    origin: Origin,
+) -> Result<Event, EventXmlError> {
+    let builder = Builder {
+        provider: Some(system.provider.unwrap_or_default()),
+        event_id: system.event_id,
+        qualifiers: system.qualifiers,
+        level: system.level,
+        time: system.time,
+        record_id: system.record_id,
+        channel: system.channel,
+        computer: system.computer,
+        user_sid: system.user_sid,
+        ..Builder::default()
+    };
+    builder.finish(origin, true).map(|(event, _)| event)
+}
+
 /// Whether a text holds event XML: an `<Event` element with a `<System>` inside.
 pub(crate) fn looks_like_event_xml(text: &str) -> bool {
     find_event_start(text, 0).is_some() && text.contains("System>")

@@ -1,0 +1,175 @@
+//! The fast `.evtx` path gives what the full path gives.
+//!
+//! Records no rule lists are not rendered: their System fields are read from the template's
+//! values ([`analyzer::input::Details`]). Per record, that event must equal the rendered one
+//! without its data and message; per input, the report must be the same; per session, the
+//! whole `Diagnosis` (findings, evidence, input counts, statistics) must be identical — on
+//! the real corpus (damaged files included) and on the seed scenarios buried in ordinary
+//! events. Runs natively (threads) and on wasm32 (one thread).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use analyzer::Event;
+use analyzer::diagnose::{DiagnoseOptions, Session};
+use analyzer::input::{Details, EventSink, InputReport, no_progress, read_bytes};
+use jiff::{SignedDuration, Timestamp};
+
+macro_rules! corpus {
+    ($name:literal) => {
+        (
+            $name,
+            include_bytes!(concat!("../../tests/fixtures/corpus/", $name)).as_slice(),
+        )
+    };
+}
+
+const CORPUS: [(&str, &[u8]); 8] = [
+    corpus!("system.evtx"),
+    corpus!("2-vss_7-System.evtx"),
+    corpus!("2-vss_0-Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Operational.evtx"),
+    corpus!("2-vss_0-Microsoft-Windows-RemoteDesktopServices-RdpCoreTS%4Operational.evtx"),
+    corpus!("security.evtx"),
+    corpus!("sample_with_a_bad_chunk_magic.evtx"),
+    corpus!("Application_no_crc32.evtx"),
+    corpus!("security_bad_string_cache.evtx"),
+];
+
+/// Collects events and asks for the given details.
+struct Sink {
+    details: Details,
+    events: Vec<Event>,
+}
+
+impl EventSink for Sink {
+    fn event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
+    fn details(&self) -> Details {
+        self.details.clone()
+    }
+}
+
+fn read(name: &str, bytes: &[u8], details: Details) -> (InputReport, Vec<Event>) {
+    let mut sink = Sink {
+        details,
+        events: Vec::new(),
+    };
+    let report = read_bytes(name, bytes, &mut sink, &mut no_progress);
+    (report, sink.events)
+}
+
+/// Every record read without rendering equals its rendered self minus data and message.
+fn assert_light_equals_full(name: &str, bytes: &[u8]) -> usize {
+    let (full_report, full) = read(name, bytes, Details::All);
+    let (light_report, light) = read(name, bytes, Details::Only(Default::default()));
+    assert_eq!(light_report, full_report, "{name}: report");
+    assert_eq!(light.len(), full.len(), "{name}: events");
+    // Records that carry event data but arrived without it: read from System fields alone.
+    let mut lightened = 0;
+    for (l, f) in light.iter().zip(&full) {
+        let mut expected = f.clone();
+        if l.data.is_empty() && l.message.is_none() {
+            lightened += usize::from(!f.data.is_empty());
+            expected.data.clear();
+            expected.message = None;
+        }
+        assert_eq!(*l, expected, "{name}: record {:?}", f.record_id);
+    }
+    lightened
+}
+
+#[test]
+fn every_corpus_record_read_without_rendering_equals_the_rendered_one() {
+    for (name, bytes) in CORPUS {
+        let lightened = assert_light_equals_full(name, bytes);
+        eprintln!("{name}: {lightened} records read from their System fields alone");
+    }
+    // The big real logs are nearly all templated: the fast path must actually be taken.
+    let (_, system) = CORPUS[0];
+    assert!(assert_light_equals_full("system.evtx", system) > 1500);
+}
+
+#[test]
+fn the_page_samples_and_plain_binxml_read_the_same_both_ways() {
+    for sample in testkit::samples::all() {
+        let bytes = testkit::samples::evtx(&sample).unwrap();
+        assert_light_equals_full(sample.name, &bytes);
+    }
+    // Records written as plain BinXML (no template) always take the full path.
+    let events = testkit::samples::healthy().events;
+    let plain = testkit::EvtxWriter::new()
+        .plain()
+        .extend(events.iter().take(300).cloned())
+        .to_bytes()
+        .unwrap();
+    assert_eq!(assert_light_equals_full("plain.evtx", &plain), 0);
+}
+
+fn diagnose(
+    inputs: &[(&str, &[u8])],
+    whole: bool,
+    now: Option<Timestamp>,
+) -> analyzer::diagnose::Diagnosis {
+    let mut session = Session::new();
+    if whole {
+        session = session.read_every_record_whole();
+    }
+    for (name, bytes) in inputs {
+        session.add_bytes(name, bytes, &mut no_progress);
+    }
+    session.finish(&DiagnoseOptions { now })
+}
+
+#[test]
+fn the_diagnosis_of_the_corpus_is_the_same_both_ways() {
+    for input in CORPUS {
+        let fast = diagnose(&[input], false, None);
+        let whole = diagnose(&[input], true, None);
+        assert_eq!(fast, whole, "{}", input.0);
+    }
+    let fast = diagnose(&CORPUS, false, None);
+    assert_eq!(fast, diagnose(&CORPUS, true, None));
+    assert_eq!(
+        fast.inputs.iter().map(|i| i.events).sum::<u64>(),
+        fast.events
+    );
+}
+
+#[test]
+fn buried_seed_scenarios_are_diagnosed_the_same_both_ways() {
+    let samples = testkit::samples::all();
+    for sample in &samples {
+        let bytes = testkit::samples::evtx(sample).unwrap();
+        let fast = diagnose(&[(sample.name, &bytes)], false, None);
+        let whole = diagnose(&[(sample.name, &bytes)], true, None);
+        assert_eq!(fast, whole, "{}", sample.name);
+        assert_eq!(
+            fast.findings.first().map(|f| f.id.as_str()),
+            sample.expected,
+            "{}",
+            sample.name
+        );
+        assert!(!fast.findings.iter().all(|f| f.evidence.is_empty()) || sample.expected.is_none());
+    }
+    // Scenario 1 buried in 20,000 ordinary events (many chunks: several threads natively),
+    // next to a real System log, judged at a given "now".
+    let end: Timestamp = "2024-05-14T09:30:00Z".parse().unwrap();
+    let needles = testkit::seed::scenario1("VM01", end - SignedDuration::from_hours(3));
+    let events = testkit::bury(&needles, 20_000, 7, end, SignedDuration::from_secs(9));
+    let buried = testkit::EvtxWriter::new()
+        .extend(events)
+        .to_bytes()
+        .unwrap();
+    let inputs = [("buried.evtx", buried.as_slice()), CORPUS[0]];
+    let fast = diagnose(&inputs, false, Some(end));
+    assert_eq!(fast, diagnose(&inputs, true, Some(end)));
+    assert!(!fast.findings.is_empty());
+}
