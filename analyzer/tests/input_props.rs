@@ -162,7 +162,14 @@ fn arb_event() -> impl Strategy<Value = Event> {
         any::<u16>(),
         1u8..5,
         0i64..2_000_000_000_000,
-        "[A-Z][A-Z0-9-]{1,14}",
+        // Not a word text exports use for "no value" (`ND`, `NONE`, `YOK`…): a computer named
+        // so reads back as none, by design.
+        "[A-Z][A-Z0-9-]{1,14}".prop_filter("a placeholder word", |c| {
+            !matches!(
+                c.to_lowercase().as_str(),
+                "nd" | "none" | "null" | "yok" | "saknas"
+            )
+        }),
         prop::option::of("[A-Za-z][A-Za-z ,.()0-9]{0,80}"),
         prop::collection::vec(("[A-Za-z]{1,8}", "[ -~]{0,20}"), 0..4),
     )
