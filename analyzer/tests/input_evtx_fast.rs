@@ -173,3 +173,63 @@ fn buried_seed_scenarios_are_diagnosed_the_same_both_ways() {
     assert_eq!(fast, diagnose(&inputs, true, Some(end)));
     assert!(!fast.findings.is_empty());
 }
+
+/// Two "workers" read disjoint chunk ranges; the merge gives what one read gives.
+fn read_split(name: &str, bytes: &[u8], split: u64) -> (InputReport, Vec<Event>) {
+    use analyzer::input::{ChunkPart, EvtxLayout, EvtxMerge, read_evtx_chunks};
+    use sha2::{Digest, Sha256};
+    use std::io::Cursor;
+    let mut sink = Sink {
+        details: Details::Only([1149u16].into_iter().collect()),
+        events: Vec::new(),
+    };
+    let mut progress = no_progress;
+    let head = &bytes[..bytes.len().min(4096)];
+    let mut merge = EvtxMerge::new(name, head, bytes.len() as u64, &mut sink, &mut progress);
+    let layout: EvtxLayout = merge.layout();
+    let details = merge.details();
+    let mut parts: Vec<ChunkPart> = Vec::new();
+    for range in [0..split, split..layout.chunks] {
+        read_evtx_chunks(
+            Cursor::new(bytes),
+            &layout,
+            range,
+            name,
+            &details,
+            &mut |p| {
+                parts.push(p);
+                std::ops::ControlFlow::Continue(())
+            },
+        );
+    }
+    for part in parts {
+        assert!(merge.push(part).is_continue());
+    }
+    let (at, n) = layout.tail();
+    let tail = &bytes[at as usize..(at + n) as usize];
+    let sha = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    let report = merge.finish(tail, Some(sha));
+    (report, sink.events)
+}
+
+#[test]
+fn chunk_ranges_merged_in_order_equal_one_read() {
+    let truncated = &CORPUS[0].1[..CORPUS[0].1.len() - 40_000];
+    let headerless = &CORPUS[1].1[4096..];
+    let mut inputs: Vec<(&str, &[u8])> = CORPUS.to_vec();
+    inputs.push(("truncated", truncated));
+    inputs.push(("headerless", headerless));
+    for (name, bytes) in inputs {
+        let whole = read(name, bytes, Details::Only([1149u16].into_iter().collect()));
+        for split in [0, 1, 5, 1000] {
+            assert_eq!(
+                read_split(name, bytes, split),
+                whole,
+                "{name} split at {split}"
+            );
+        }
+    }
+}

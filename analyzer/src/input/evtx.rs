@@ -18,8 +18,9 @@ use sha2::{Digest, Sha256};
 use super::evtx_system::TemplateCache;
 use super::report::{Dialect, EvtxSummary, InputIssue, IssueKind, IssueLocation, Severity, hex};
 use super::xml::{record_event_from_system, record_event_from_xml};
-use super::{Details, Format, Output};
+use super::{Details, EventSink, Format, InputReport, Output, Progress};
 use crate::event::{Event, Location, Origin};
+use serde::{Deserialize, Serialize};
 
 const FILE_HEADER_SIZE: u64 = 4096;
 const CHUNK_SIZE: usize = 64 * 1024;
@@ -39,11 +40,10 @@ pub(crate) fn looks_like_evtx(head: &[u8]) -> bool {
 pub(crate) const SNIFF_BYTES: usize = 4104;
 
 pub(crate) fn read<R: Read + Seek>(mut reader: R, len: u64, out: &mut Output<'_>) {
-    out.report.format = Some(Format::Evtx);
-    out.report.dialect = Some(Dialect::Evtx);
-    let mut summary = EvtxSummary::default();
     let mut hasher = Sha256::new();
     if let Err(e) = reader.seek(SeekFrom::Start(0)) {
+        out.report.format = Some(Format::Evtx);
+        out.report.dialect = Some(Dialect::Evtx);
         out.report.error(
             IssueKind::Truncated,
             None,
@@ -51,33 +51,18 @@ pub(crate) fn read<R: Read + Seek>(mut reader: R, len: u64, out: &mut Output<'_>
         );
         return;
     }
-    // A file whose first bytes are a chunk has lost its header: chunks start at 0.
     let mut header = vec![0u8; FILE_HEADER_SIZE as usize];
     let got = read_full(&mut reader, &mut header);
     header.truncate(got);
-    let chunks_start = if header.starts_with(CHUNK_MAGIC) {
-        out.report.error(
-            IssueKind::BadHeader,
-            Some(IssueLocation::Byte { offset: 0 }),
-            "the file has no EVTX file header (it starts with a chunk); its chunks were read"
-                .to_owned(),
-        );
-        0
-    } else {
+    let (mut summary, layout) = begin(&header, len, out);
+    if layout.chunks_start > 0 {
         hasher.update(&header);
-        read_header(&header, len, &mut summary, out);
-        FILE_HEADER_SIZE
-    };
-    let body = len.saturating_sub(chunks_start);
-    summary.chunks = body / CHUNK_SIZE as u64;
-    summary.trailing_bytes = body % CHUNK_SIZE as u64;
-    let partial = u64::from(summary.trailing_bytes >= CHUNK_HEADER_SIZE as u64);
-    let chunks = summary.chunks + partial;
+    }
     let mut source = ChunkSource {
         reader: &mut reader,
-        hasher: &mut hasher,
+        hasher: Some(&mut hasher),
         header: &header,
-        chunks_start,
+        chunks_start: layout.chunks_start,
     };
     let job = ChunkJob {
         input: out.input_name().to_owned(),
@@ -87,36 +72,70 @@ pub(crate) fn read<R: Read + Seek>(mut reader: R, len: u64, out: &mut Output<'_>
         summary: &mut summary,
         no_crc_chunks: 0,
     };
-    let finished = parallel::run(&mut source, chunks, &job, &mut assembler, out);
+    let finished = parallel::run(&mut source, layout.chunks, &job, &mut assembler, out);
     let no_crc_chunks = assembler.no_crc_chunks;
     if finished.is_break() {
         return;
     }
     // Whatever follows the last chunk: hashed, and reported when it is not padding.
     let mut tail = Vec::new();
-    if partial == 0 && summary.trailing_bytes > 0 {
+    if layout.trailing_bytes_after_chunks() > 0 {
         let _ = (&mut reader)
             .take(summary.trailing_bytes)
             .read_to_end(&mut tail);
         hasher.update(&tail);
-        if tail.iter().any(|b| *b != 0) {
-            out.report.truncated |= tail.starts_with(CHUNK_MAGIC);
-            out.report.warning(
-                IssueKind::Truncated,
-                Some(IssueLocation::Byte {
-                    offset: len - summary.trailing_bytes,
-                }),
-                format!(
-                    "{} bytes after the last whole chunk were ignored{}",
-                    summary.trailing_bytes,
-                    if tail.starts_with(CHUNK_MAGIC) {
-                        ": they start a chunk, so the file looks truncated"
-                    } else {
-                        ""
-                    }
-                ),
-            );
-        }
+    }
+    end(summary, no_crc_chunks, &tail, hex(&hasher.finalize()), out);
+}
+
+/// The header stage: format, the file header's checks, where the chunks are.
+fn begin(header: &[u8], len: u64, out: &mut Output<'_>) -> (EvtxSummary, EvtxLayout) {
+    out.report.format = Some(Format::Evtx);
+    out.report.dialect = Some(Dialect::Evtx);
+    let mut summary = EvtxSummary::default();
+    let layout = EvtxLayout::new(header, len);
+    if layout.chunks_start == 0 {
+        // A file whose first bytes are a chunk has lost its header: chunks start at 0.
+        out.report.error(
+            IssueKind::BadHeader,
+            Some(IssueLocation::Byte { offset: 0 }),
+            "the file has no EVTX file header (it starts with a chunk); its chunks were read"
+                .to_owned(),
+        );
+    } else {
+        read_header(header, len, &mut summary, out);
+    }
+    summary.chunks = layout.whole_chunks;
+    summary.trailing_bytes = layout.trailing_bytes;
+    (summary, layout)
+}
+
+/// The last stage: what follows the last chunk (`tail`, when it is not a chunk of its own),
+/// chunks without checksums, the digest and the summary.
+fn end(
+    summary: EvtxSummary,
+    no_crc_chunks: u64,
+    tail: &[u8],
+    sha256: String,
+    out: &mut Output<'_>,
+) {
+    if tail.iter().any(|b| *b != 0) {
+        out.report.truncated |= tail.starts_with(CHUNK_MAGIC);
+        out.report.warning(
+            IssueKind::Truncated,
+            Some(IssueLocation::Byte {
+                offset: out.report.bytes.saturating_sub(summary.trailing_bytes),
+            }),
+            format!(
+                "{} bytes after the last whole chunk were ignored{}",
+                summary.trailing_bytes,
+                if tail.starts_with(CHUNK_MAGIC) {
+                    ": they start a chunk, so the file looks truncated"
+                } else {
+                    ""
+                }
+            ),
+        );
     }
     if no_crc_chunks > 0 {
         out.report.info(
@@ -128,14 +147,242 @@ pub(crate) fn read<R: Read + Seek>(mut reader: R, len: u64, out: &mut Output<'_>
             ),
         );
     }
-    out.report.sha256 = hex(&hasher.finalize());
+    out.report.sha256 = sha256;
     out.report.evtx = Some(summary);
+}
+
+/// Where an `.evtx` file's 64 KiB chunks lie, from its first bytes and its length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvtxLayout {
+    /// Chunks to read: the whole ones, plus a last one cut short when at least its
+    /// 512-byte header is there.
+    pub chunks: u64,
+    /// 4096, or 0 when the file has no header (it starts with a chunk).
+    pub chunks_start: u64,
+    whole_chunks: u64,
+    trailing_bytes: u64,
+}
+
+impl EvtxLayout {
+    /// The layout of an `.evtx` of `len` bytes whose first bytes are `head` (8 are enough).
+    pub fn new(head: &[u8], len: u64) -> EvtxLayout {
+        let chunks_start = if head.starts_with(CHUNK_MAGIC) {
+            0
+        } else {
+            FILE_HEADER_SIZE
+        };
+        let body = len.saturating_sub(chunks_start);
+        let whole_chunks = body / CHUNK_SIZE as u64;
+        let trailing_bytes = body % CHUNK_SIZE as u64;
+        let partial = u64::from(trailing_bytes >= CHUNK_HEADER_SIZE as u64);
+        EvtxLayout {
+            chunks: whole_chunks + partial,
+            chunks_start,
+            whole_chunks,
+            trailing_bytes,
+        }
+    }
+
+    /// Where chunk `number` starts.
+    pub fn chunk_offset(&self, number: u64) -> u64 {
+        self.chunks_start + number * CHUNK_SIZE as u64
+    }
+
+    /// Bytes after the last chunk read (too few for a chunk header): `0` or the tail.
+    fn trailing_bytes_after_chunks(&self) -> u64 {
+        if self.chunks > self.whole_chunks {
+            0
+        } else {
+            self.trailing_bytes
+        }
+    }
+
+    /// Where the bytes after the last chunk start, and how many there are.
+    pub fn tail(&self) -> (u64, u64) {
+        let n = self.trailing_bytes_after_chunks();
+        (self.chunk_offset(self.whole_chunks), n)
+    }
+}
+
+/// One chunk read and parsed by [`read_evtx_chunks`]: what it adds to the input's events and
+/// report. Serialisable, so a worker can post it to the one that merges ([`EvtxMerge`]).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ChunkPart {
+    number: u64,
+    offset: u64,
+    issues: Vec<InputIssue>,
+    truncated: bool,
+    /// `None`: the chunk is all zeros.
+    outcome: Option<ChunkOutcome>,
+}
+
+impl ChunkPart {
+    /// The chunk's number in the file.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+}
+
+/// Reads and parses chunks `range` (clipped to the file's) of a seekable `.evtx`, handing
+/// each chunk's [`ChunkPart`] to `each` in order; `Break` stops. Pure parsing: no sink, no
+/// report, so any thread or Web Worker can run it on its own range, one chunk in memory at a
+/// time; [`EvtxMerge`] puts the parts of all ranges together in chunk order. `input` names
+/// the events' origin; `details` is what the final sink will ask ([`EventSink::details`]).
+pub fn read_evtx_chunks<R: Read + Seek>(
+    mut reader: R,
+    layout: &EvtxLayout,
+    range: std::ops::Range<u64>,
+    input: &str,
+    details: &Details,
+    each: &mut dyn FnMut(ChunkPart) -> ControlFlow<()>,
+) {
+    let first = range.start.min(layout.chunks);
+    let last = range.end.min(layout.chunks);
+    if first >= last
+        || reader
+            .seek(SeekFrom::Start(layout.chunk_offset(first)))
+            .is_err()
+    {
+        return;
+    }
+    let mut source = ChunkSource {
+        reader: &mut reader,
+        hasher: None,
+        header: &[],
+        chunks_start: layout.chunks_start,
+    };
+    let job = ChunkJob {
+        input: input.to_owned(),
+        details: details.clone(),
+    };
+    let settings = settings();
+    for number in first..last {
+        let mut raw = source.next(number);
+        let outcome = raw
+            .data
+            .take()
+            .map(|data| parse_chunk(data, raw.number, raw.offset, &settings, &job));
+        let part = ChunkPart {
+            number,
+            offset: raw.offset,
+            issues: raw.issues,
+            truncated: raw.truncated,
+            outcome,
+        };
+        if each(part).is_break() {
+            return;
+        }
+    }
+}
+
+/// Puts [`ChunkPart`]s together, in chunk order, into one input's events (pushed to a sink)
+/// and report — the same as reading the file in one go. For a page that splits a file
+/// across workers: each worker runs [`read_evtx_chunks`] on its range and posts the parts;
+/// this side pushes them in order, then finishes with the file's tail and its SHA-256 (which
+/// only a reader of every byte in order can compute).
+pub struct EvtxMerge<'a> {
+    out: Output<'a>,
+    summary: EvtxSummary,
+    layout: EvtxLayout,
+    next: u64,
+    no_crc_chunks: u64,
+}
+
+impl std::fmt::Debug for EvtxMerge<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvtxMerge")
+            .field("layout", &self.layout)
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> EvtxMerge<'a> {
+    /// Starts an input named `name` of `len` bytes whose first 4096 bytes (or all, when
+    /// shorter) are `head`: the header is checked here.
+    pub fn new(
+        name: &str,
+        head: &[u8],
+        len: u64,
+        sink: &'a mut dyn EventSink,
+        progress: &'a mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> EvtxMerge<'a> {
+        let mut out = Output::new(name, len, sink, progress);
+        let (summary, layout) = begin(head, len, &mut out);
+        EvtxMerge {
+            out,
+            summary,
+            layout,
+            next: 0,
+            no_crc_chunks: 0,
+        }
+    }
+
+    /// Where the chunks are (to split them into ranges).
+    pub fn layout(&self) -> EvtxLayout {
+        self.layout
+    }
+
+    /// What [`read_evtx_chunks`] must be given as `details`: what the sink asks.
+    pub fn details(&self) -> Details {
+        self.out.details()
+    }
+
+    /// Adds the next chunk's part. Parts must come in chunk order, each once; `Break` when
+    /// the progress callback cancelled or a part came out of order (the report says which).
+    pub fn push(&mut self, part: ChunkPart) -> ControlFlow<()> {
+        if part.number != self.next {
+            self.out.report.error(
+                IssueKind::BadChunkHeader,
+                Some(IssueLocation::Chunk {
+                    chunk: part.number,
+                    offset: part.offset,
+                }),
+                format!(
+                    "chunk {} arrived while chunk {} was expected; reading stopped",
+                    part.number, self.next
+                ),
+            );
+            return ControlFlow::Break(());
+        }
+        self.out.tick(part.offset)?;
+        self.next += 1;
+        let raw = RawChunk {
+            number: part.number,
+            offset: part.offset,
+            issues: part.issues,
+            truncated: part.truncated,
+            data: None,
+        };
+        let mut assembler = Assembler {
+            summary: &mut self.summary,
+            no_crc_chunks: self.no_crc_chunks,
+        };
+        assembler.apply(raw, part.outcome, &mut self.out);
+        self.no_crc_chunks = assembler.no_crc_chunks;
+        ControlFlow::Continue(())
+    }
+
+    /// The input's report. `tail`: the bytes at [`EvtxLayout::tail`] (empty when none);
+    /// `sha256`: the whole file's digest in lowercase hex, when known (`None` leaves it empty).
+    pub fn finish(mut self, tail: &[u8], sha256: Option<String>) -> InputReport {
+        if !self.out.report.cancelled && self.next >= self.layout.chunks {
+            end(
+                self.summary,
+                self.no_crc_chunks,
+                tail,
+                sha256.unwrap_or_default(),
+                &mut self.out,
+            );
+        }
+        self.out.finish()
+    }
 }
 
 /// Reads the chunks of a file one after the other, hashing every byte read.
 struct ChunkSource<'a, R> {
     reader: &'a mut R,
-    hasher: &'a mut Sha256,
+    hasher: Option<&'a mut Sha256>,
     /// The first 4096 bytes: a file header, or the first chunk's start when it has none.
     header: &'a [u8],
     chunks_start: u64,
@@ -164,20 +411,22 @@ impl<R: Read> ChunkSource<'_, R> {
         let mut chunk = vec![0u8; CHUNK_SIZE];
         let mut issues = Vec::new();
         let mut truncated = false;
-        if self.chunks_start == 0 && number == 0 {
+        if self.chunks_start == 0 && number == 0 && !self.header.is_empty() {
             // The bytes already read as a "header" are this chunk's start.
             if let Some(dst) = chunk.get_mut(..self.header.len()) {
                 dst.copy_from_slice(self.header);
             }
             let rest = chunk.get_mut(self.header.len()..).unwrap_or_default();
             let more = read_full(self.reader, rest);
-            if let Some(bytes) = chunk.get(..self.header.len() + more) {
-                self.hasher.update(bytes);
+            if let (Some(bytes), Some(hasher)) =
+                (chunk.get(..self.header.len() + more), self.hasher.as_mut())
+            {
+                hasher.update(bytes);
             }
         } else {
             let got = read_full(self.reader, &mut chunk);
-            if let Some(bytes) = chunk.get(..got) {
-                self.hasher.update(bytes);
+            if let (Some(bytes), Some(hasher)) = (chunk.get(..got), self.hasher.as_mut()) {
+                hasher.update(bytes);
             }
             if got < CHUNK_SIZE {
                 truncated = true;
@@ -349,7 +598,7 @@ mod parallel {
             let outcome = raw
                 .data
                 .take()
-                .map(|data| parse_chunk(data, number, raw.offset, &settings, job));
+                .map(|data| parse_chunk(data, raw.number, raw.offset, &settings, job));
             assembler.apply(raw, outcome, out);
         }
         ControlFlow::Continue(())
@@ -442,14 +691,14 @@ mod parallel {
 }
 
 /// Whether a chunk's records were read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum ChunkState {
     Skipped,
     Read { checksum_mismatch: bool },
 }
 
 /// What parsing one chunk found, to be applied in chunk order.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct ChunkOutcome {
     pub(crate) events: Vec<Event>,
     pub(crate) issues: Vec<InputIssue>,

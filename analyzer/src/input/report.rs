@@ -1,7 +1,7 @@
 //! What reading one input produced besides its events: the format found, counts, and every
 //! problem with where it is. The page shows it; `fixer diagnose --json` prints it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Format;
@@ -155,7 +155,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// One problem found while reading an input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputIssue {
     pub severity: Severity,
     pub kind: IssueKind,
@@ -165,7 +165,7 @@ pub struct InputIssue {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// Worth knowing; nothing was lost.
@@ -177,7 +177,7 @@ pub enum Severity {
 }
 
 /// What kind of problem, for code (tests, the page's icons); the message says it for people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IssueKind {
     /// EVTX: the file header's CRC32 does not match.
@@ -224,7 +224,7 @@ pub enum IssueKind {
 }
 
 /// A position inside one input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum IssueLocation {
     /// 1-based line of a text input.
