@@ -226,8 +226,8 @@ fn scenario_2_from_a_text_export_reads_the_state_from_a_localised_message() {
     let f = finding(&findings, "rdp-tls-disabled");
     assert_eq!(
         f.confidence,
-        Confidence::Medium,
-        "server/client cannot be told from the text: {:?}",
+        Confidence::High,
+        "the message names the server credential and the state: {:?}",
         f.reasons
     );
     assert!(
@@ -240,6 +240,16 @@ fn scenario_2_from_a_text_export_reads_the_state_from_a_localised_message() {
         "... L’état d’erreur interne est 10011.",
     );
     assert!(diagnose(&[wrong_state], now()).is_empty());
+    // Client-side 36871 (an agent talking old TLS) is common on healthy machines: the message
+    // names the client credential, in any of the languages the rule lists.
+    for client in [
+        "A fatal error occurred while creating a TLS client credential. The internal error state is 10013.",
+        "Une erreur irrécupérable s’est produite lors de la création d’informations d’identification client TLS. L’état d’erreur interne est 10013.",
+        "Schwerwiegender Fehler beim Erstellen von TLS-Clientanmeldeinformationen. Der interne Fehlerstatus lautet 10013.",
+    ] {
+        let e = with_message(event("Schannel", 36871, "System", hours_ago(3)), client);
+        assert!(diagnose(&[e], now()).is_empty(), "{client}");
+    }
 }
 
 #[test]
