@@ -55,6 +55,7 @@ fn run_steps(args: &TestArgs, root: &Path, t: &mut Timings) -> Result<()> {
         shell::run(Command::new("cargo").args(["test", "--workspace", "--doc"]))
     })?;
     let built = t.step("dist: wasm bundle and fixer.exe", || dist::build(&tc, true))?;
+    t.step("analyzer tests on wasm32 (node)", || wasm_tests(root, &tc))?;
     if !args.no_browser {
         t.step("browser tests (headless Chromium)", || {
             browser_tests(root, &built.dist)
@@ -68,6 +69,44 @@ fn run_steps(args: &TestArgs, root: &Path, t: &mut Timings) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// The analyzer's tests written for both targets (every `analyzer/tests/*.rs` that uses
+/// `wasm_bindgen_test`), compiled for wasm32 and run in node by wasm-bindgen-test-runner:
+/// the parsers the page runs must read the fixtures as they do natively.
+fn wasm_tests(root: &Path, tc: &bootstrap::Toolchains) -> Result<()> {
+    let cc = tc.wasm.as_ref().context("no wasm32 toolchain")?;
+    let bindgen = tc.wasm_bindgen.as_ref().context("no wasm-bindgen")?;
+    let runner = bindgen.with_file_name("wasm-bindgen-test-runner");
+    if !runner.exists() {
+        bail!(
+            "{} is missing (it comes with wasm-bindgen-cli)",
+            runner.display()
+        );
+    }
+    let mut shared: Vec<String> = Vec::new();
+    for entry in std::fs::read_dir(root.join("analyzer/tests"))? {
+        let path = entry?.path();
+        let text = match path.extension().and_then(|e| e.to_str()) {
+            Some("rs") => std::fs::read_to_string(&path)?,
+            _ => continue,
+        };
+        if text.contains("wasm_bindgen_test")
+            && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+        {
+            shared.push(stem.to_owned());
+        }
+    }
+    if shared.is_empty() {
+        bail!("no analyzer test is written for wasm32 (wasm_bindgen_test)");
+    }
+    shared.sort();
+    let mut cmd = cc.command("test");
+    cmd.args(["-p", "analyzer"]);
+    for name in &shared {
+        cmd.args(["--test", name]);
+    }
+    shell::run(cmd.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", runner))
 }
 
 /// Runs `tests/browser/*.test.mjs` (node's test runner + playwright-core driving Debian's
