@@ -13,8 +13,7 @@ use analyzer::input::no_progress;
 use analyzer::plan::{PlanId, PlanParams, Proposal};
 use fixer::host::sim::Machine;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use support::{Run, Sim};
+use support::{Run, Sim, fixer};
 use testkit::samples::{self, SampleLog};
 
 /// The plans' issue time; the simulated VM's clock is ten minutes later.
@@ -34,7 +33,7 @@ impl Workstation {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let key = dir.join("ops.key");
-        let out = fixer(&["--json", "keygen", key.to_str().unwrap()]);
+        let out = fixer(&["--json", "keygen", key.to_str().unwrap()], None);
         assert_eq!(out.code, 0, "{out:?}");
         let public_key = out.json()["public_key"].as_str().unwrap().to_owned();
         Workstation {
@@ -59,25 +58,13 @@ impl Workstation {
         args.extend(["plan", "--key", self.key.to_str().unwrap(), "--now", ISSUED]);
         args.extend(extra);
         args.push(log.to_str().unwrap());
-        fixer(&args)
+        fixer(&args, None)
     }
 }
 
 impl Drop for Workstation {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn fixer(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_fixer"))
-        .args(args)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
     }
 }
 
@@ -223,12 +210,15 @@ fn a_bad_key_file_is_refused_before_the_logs_are_read() {
     let ws = Workstation::new("badkey");
     let log = ws.log(&samples::cert_keys());
     let missing = ws.dir.join("nope.key");
-    let out = fixer(&[
-        "plan",
-        "--key",
-        missing.to_str().unwrap(),
-        log.to_str().unwrap(),
-    ]);
+    let out = fixer(
+        &[
+            "plan",
+            "--key",
+            missing.to_str().unwrap(),
+            log.to_str().unwrap(),
+        ],
+        None,
+    );
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("cannot read the key file"), "{out:?}");
     assert!(out.stderr.contains("fixer keygen"), "{out:?}");
@@ -252,7 +242,10 @@ fn a_bad_key_file_is_refused_before_the_logs_are_read() {
         (&public, "no `rdpfix-ed25519-secret:` line"),
         (&damaged, "checksum does not match"),
     ] {
-        let out = fixer(&["plan", "--key", path.to_str().unwrap(), "/no/such/log"]);
+        let out = fixer(
+            &["plan", "--key", path.to_str().unwrap(), "/no/such/log"],
+            None,
+        );
         assert_eq!(out.code, 1, "{out:?}");
         assert!(
             out.stderr.contains("is not a usable signing key"),
@@ -331,7 +324,7 @@ fn logs_of_several_computers_need_computer() {
     };
     let run = |extra: &[&str]| {
         let v = args(extra);
-        fixer(&v.iter().map(String::as_str).collect::<Vec<_>>())
+        fixer(&v.iter().map(String::as_str).collect::<Vec<_>>(), None)
     };
     let out = run(&[]);
     assert_eq!(out.code, 1, "{out:?}");

@@ -257,34 +257,9 @@ impl Sim {
     }
 
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fixer"))
-            .arg("--simulate")
-            .arg(&self.file)
-            .args(args)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        if let Some(text) = stdin {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(text.as_bytes())
-                .unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
-        Run {
-            code: out.status.code().unwrap(),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fixer"));
+        cmd.arg("--simulate").arg(&self.file).args(args);
+        run(cmd, stdin)
     }
 
     /// Writes `text` to a file beside the machine and returns its path.
@@ -333,4 +308,40 @@ impl Drop for Sim {
 
 pub fn path_str(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// The `fixer` binary with `args` on this (real) machine, `stdin` fed to it if given.
+pub fn fixer(args: &[&str], stdin: Option<&str>) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fixer"));
+    cmd.args(args);
+    run(cmd, stdin)
+}
+
+/// Runs `cmd` to the end with `stdin` (or nothing) as its input.
+fn run(mut cmd: Command, stdin: Option<&str>) -> Run {
+    let mut child = cmd
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(text) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
 }
