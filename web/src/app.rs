@@ -2,7 +2,7 @@
 //! the diagnosis, sign the fix, carry it to the VM.
 
 use crate::bridge::{self, Analysis, Item};
-use crate::protocol::{FromWorker, Outcome};
+use crate::protocol::{FromWorker, InputProgress, Outcome};
 use crate::views::{intake, plan, remote, results};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -14,7 +14,7 @@ pub enum Run {
     /// Nothing loaded yet.
     #[default]
     Idle,
-    Running(Option<Progress>),
+    Running(Option<InputProgress>),
     Done(Rc<Outcome>),
     /// The worker failed or crashed; the page goes on.
     Failed(String),
@@ -32,17 +32,6 @@ impl Run {
             Run::Cancelled => "cancelled",
         }
     }
-}
-
-/// The worker's latest progress report.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Progress {
-    pub index: usize,
-    pub inputs: usize,
-    pub name: String,
-    pub bytes_done: u64,
-    pub bytes_total: u64,
-    pub events: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -75,21 +64,7 @@ impl Reducible for Page {
             Action::Worker(generation, _) if generation != self.generation => return self,
             Action::Worker(_, _) if !matches!(self.run, Run::Running(_)) => return self,
             Action::Worker(_, bridge::Event::Message(message)) => match message {
-                FromWorker::Progress {
-                    index,
-                    inputs,
-                    name,
-                    bytes_done,
-                    bytes_total,
-                    events,
-                } => Run::Running(Some(Progress {
-                    index,
-                    inputs,
-                    name,
-                    bytes_done,
-                    bytes_total,
-                    events,
-                })),
+                FromWorker::Progress(progress) => Run::Running(Some(progress)),
                 FromWorker::Done(outcome) => Run::Done(Rc::new(*outcome)),
                 FromWorker::Failed { message, .. } => Run::Failed(message),
             },
@@ -131,7 +106,7 @@ impl Controller {
         let page = self.page.clone();
         let current = Rc::clone(&self.current);
         let on_event = Callback::from(move |event: bridge::Event| {
-            let finished = !matches!(event, bridge::Event::Message(FromWorker::Progress { .. }));
+            let finished = !matches!(event, bridge::Event::Message(FromWorker::Progress(_)));
             page.dispatch(Action::Worker(generation, event));
             if finished {
                 // Not from inside the worker's own callback: end it once this event is handled.

@@ -14,14 +14,7 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FromWorker {
     /// Reading input `index` of `inputs`.
-    Progress {
-        index: usize,
-        inputs: usize,
-        name: String,
-        bytes_done: u64,
-        bytes_total: u64,
-        events: u64,
-    },
+    Progress(InputProgress),
     Done(Box<Outcome>),
     /// The request itself was unusable (never a log's content: that is in the reports).
     Failed {
@@ -32,16 +25,27 @@ pub enum FromWorker {
     },
 }
 
+/// How far the worker is: what the page's progress bar shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputProgress {
+    pub index: usize,
+    pub inputs: usize,
+    pub name: String,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub events: u64,
+}
+
 impl FromWorker {
     pub fn progress(index: usize, inputs: usize, name: &str, p: Progress) -> FromWorker {
-        FromWorker::Progress {
+        FromWorker::Progress(InputProgress {
             index,
             inputs,
             name: name.to_owned(),
             bytes_done: p.bytes_done,
             bytes_total: p.bytes_total,
             events: p.events,
-        }
+        })
     }
 }
 
@@ -187,5 +191,35 @@ fn severity_name(s: analyzer::input::Severity) -> &'static str {
         analyzer::input::Severity::Info => "info",
         analyzer::input::Severity::Warning => "warning",
         analyzer::input::Severity::Error => "error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn progress_is_one_flat_tagged_object_and_reads_back() {
+        let p = Progress {
+            bytes_done: 1_048_576,
+            bytes_total: 10_489_856,
+            events: 1_970,
+        };
+        let message = FromWorker::progress(1, 3, "System.evtx", p);
+        let json = serde_json::to_value(&message).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "kind": "progress",
+                "index": 1,
+                "inputs": 3,
+                "name": "System.evtx",
+                "bytes_done": 1_048_576,
+                "bytes_total": 10_489_856,
+                "events": 1_970,
+            })
+        );
+        assert_eq!(serde_json::from_value::<FromWorker>(json).unwrap(), message);
     }
 }

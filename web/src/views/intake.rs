@@ -158,7 +158,7 @@ pub fn intake(props: &IntakeProps) -> Html {
 
 #[derive(Debug, Properties, PartialEq)]
 struct ProgressProps {
-    progress: Option<crate::app::Progress>,
+    progress: Option<crate::protocol::InputProgress>,
     controller: Controller,
 }
 
