@@ -147,6 +147,18 @@ impl Session {
         self.push(report)
     }
 
+    /// The sink of an input read outside the session — a page that merges the chunks several
+    /// workers parsed ([`input::EvtxMerge`]) — whose report then goes to
+    /// [`Session::add_report`].
+    pub fn input_sink(&mut self) -> impl EventSink + '_ {
+        self.sink()
+    }
+
+    /// Adds the report of an input read through [`Session::input_sink`].
+    pub fn add_report(&mut self, report: InputReport) -> &InputReport {
+        self.push(report)
+    }
+
     fn sink(&mut self) -> CollectorSink<'_> {
         CollectorSink {
             collector: &mut self.collector,
