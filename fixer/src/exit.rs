@@ -22,7 +22,7 @@ pub enum Exit {
     UnsafeStateDir = 6,
     /// An earlier plan is unfinished (the fixer was interrupted): roll it back first.
     Unfinished = 7,
-    /// This command changes Windows and was run elsewhere.
+    /// This command reads or changes Windows itself and was run elsewhere (the Linux build).
     NeedsWindows = 8,
     /// Applying needs consent: no terminal to ask on and no `--yes`.
     ConsentNeeded = 9,
@@ -47,6 +47,6 @@ Exit codes:
   5  a step failed and undoing was incomplete; see `fixer journal`
   6  the state directory or trust store is writable by non-administrators
   7  an earlier plan is unfinished; run `fixer rollback <plan_id>`
-  8  this command needs Windows
+  8  this command reads or changes Windows: run it with fixer.exe on the VM
   9  consent needed: review the dry-run, then add --yes
  10  fixer plan: the logs show nothing to fix; no plan was made";

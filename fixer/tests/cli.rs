@@ -6,8 +6,7 @@
 mod support;
 
 use fixer::host::sim::Machine;
-use std::process::Command;
-use support::{Sim, key};
+use support::{PlanSpec, Sim, key, plan, s1_s2_steps, token};
 
 fn vm() -> Machine {
     Machine::new(
@@ -104,19 +103,88 @@ fn rollback_of_an_unknown_plan_fails_and_journal_starts_empty() {
 }
 
 #[test]
-fn collect_needs_windows_on_linux_without_a_simulator() {
-    let out = Command::new(env!("CARGO_BIN_EXE_fixer"))
-        .args(["collect", "--state-dir"])
-        .arg(std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(8),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+fn collect_off_windows_says_it_reads_the_logs_and_what_to_do_instead() {
+    let state = std::env::temp_dir();
+    let out = support::fixer(&["collect", "--state-dir", state.to_str().unwrap()], None);
+    assert_eq!(out.code, 8, "{out:?}");
+    let err = out.stderr.trim();
+    assert!(
+        err.contains(&format!(
+            "event log System: reading it needs fixer.exe on Windows, and this fixer runs on {}",
+            std::env::consts::OS
+        )),
+        "{err}"
+    );
+    // Reading a log is not called changing Windows settings.
+    assert!(!err.contains("changes Windows settings"), "{err}");
+    assert!(!err.contains("changing it"), "{err}");
+    // What works here, and what to do instead.
+    assert!(
+        err.contains("Off Windows, fixer diagnoses logs (diagnose)"),
+        "{err}"
     );
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("needs fixer.exe on the Windows machine")
+        err.contains(
+            "run fixer.exe collect on the VM (the page's Run Command collection script does)"
+        ),
+        "{err}"
     );
+}
+
+/// A plan for this very machine, trusted, valid: off Windows, apply cannot read the settings
+/// its dry-run starts from. That is said as such (exit 8), not as a plan rejected by check 10.
+#[test]
+fn apply_off_windows_says_so_instead_of_rejecting_the_plan() {
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let state = std::env::temp_dir().join(format!("fixer-cli-offwin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&state);
+    let dir = state.to_str().unwrap();
+    let signer = key(3);
+    let spec = PlanSpec {
+        computer: hostname.trim().to_owned(),
+        issued_at: jiff::Timestamp::now() - jiff::SignedDuration::from_mins(1),
+        ..PlanSpec::default()
+    };
+    let token = token(&plan(&s1_s2_steps(), &spec), &signer);
+    let public = signer.public_key().to_string();
+    let enrol = [
+        "--state-dir",
+        dir,
+        "trust",
+        "add",
+        &public,
+        "--label",
+        "ops",
+    ];
+    assert_eq!(support::fixer(&enrol, None).code, 0);
+    // Checks 1-9 work here.
+    let verified = support::fixer(&["--state-dir", dir, "verify", &token], None);
+    assert_eq!(verified.code, 0, "{verified:?}");
+    for args in [
+        ["--state-dir", dir, "apply", "--dry-run", &token],
+        ["--state-dir", dir, "apply", "--yes", &token],
+    ] {
+        let out = support::fixer(&args, None);
+        assert_eq!(out.code, 8, "{out:?}");
+        let err = out.stderr.trim();
+        assert!(!out.stdout.contains("REJECTED"), "{out:?}");
+        assert!(
+            err.starts_with(
+                "error: registry key SYSTEM\\CurrentControlSet\\Control\\Terminal Server: \
+                 reading it needs fixer.exe on Windows"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains(
+                "To apply or undo a plan, run fixer.exe on the VM the plan is for, as administrator"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("fixer verify <plan> checks a plan without changing anything"),
+            "{err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&state);
 }

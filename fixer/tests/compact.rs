@@ -152,7 +152,19 @@ fn thousands_of_relevant_events_stay_within_the_cap_and_are_counted() {
 fn without_windows_or_files_it_says_to_use_from() {
     let out = fixer(&["collect", "--compact"], None);
     assert_eq!(out.code, 8, "{out:?}");
-    assert!(out.stderr.contains("--from"), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("event log System: reading it needs fixer.exe on Windows"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains(
+            "run fixer.exe collect --compact on the VM (the page's Run Command collection script \
+             does), or export the logs there and make the block here with fixer collect \
+             --compact --from <files>"
+        ),
+        "{out:?}"
+    );
     let out = fixer(&["collect", "--from", "x.evtx"], None);
     assert_eq!(out.code, 2, "--from needs --compact: {out:?}");
 }

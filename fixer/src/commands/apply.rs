@@ -10,13 +10,16 @@ use super::{CommandError, CommandResult};
 use crate::cli::ApplyArgs;
 use crate::executor::{self, Mode, RunOutcome, RunReport, StepReport, StepStatus};
 use crate::exit::Exit;
-use crate::host::Host;
+use crate::host::{Host, HostError};
 use crate::journal::JournalError;
 use crate::operator::{Answer, Operator};
 use crate::report::{Report, ascii_lines, wrap};
 use crate::verification;
 use jiff::SignedDuration;
 use serde::Serialize;
+
+/// Read before check 10 to learn whether this host reaches Windows at all.
+const TERMINAL_SERVER_KEY: &str = r"SYSTEM\CurrentControlSet\Control\Terminal Server";
 
 /// Bytes the `--json` summary stays under: Run Command keeps the last 4,096 of the output.
 const JSON_BUDGET: usize = 4000;
@@ -50,6 +53,11 @@ pub fn run(host: &dyn Host, args: &ApplyArgs, operator: &dyn Operator) -> Comman
         ));
     }
 
+    // Check 10 reads the machine. Off Windows (the Linux build) that is not the plan's fault:
+    // say so (exit 8) rather than reject a plan that may be fine.
+    if let Err(e @ HostError::NeedsWindows { .. }) = host.reg_key_exists(TERMINAL_SERVER_KEY) {
+        return Err(e.into());
+    }
     // Check 10: probe and dry-run.
     let runnable = verified.runnable(host.now());
     let dry = executor::run(host, &runnable, Mode::DryRun).map_err(journal_err)?;

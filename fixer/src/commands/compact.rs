@@ -36,14 +36,8 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
             };
             let source = match host.log_export(&query, &args.out, &export.file_name) {
                 Ok(path) => read_export(&path, &mut builder),
-                Err(e @ HostError::NeedsWindows { .. }) => {
-                    return Err(CommandError::new(
-                        Exit::NeedsWindows,
-                        anyhow::Error::new(e).context(
-                            "on another machine, make the block from exported files with --from",
-                        ),
-                    ));
-                }
+                // What to do instead is added by `commands::run`.
+                Err(e @ HostError::NeedsWindows { .. }) => return Err(e.into()),
                 // A channel this VM does not have (no Connection Broker role) is no error.
                 Err(e) => Source::skipped(&export.channel, &e.to_string()),
             };

@@ -68,6 +68,46 @@ pub type CommandResult = Result<Box<dyn Report>, CommandError>;
 
 /// Carries out the parsed command on `host`; `operator` is whoever sits at the console.
 pub fn run(cli: &Cli, host: &dyn Host, operator: &dyn Operator) -> CommandResult {
+    dispatch(cli, host, operator).map_err(|e| {
+        if e.exit == Exit::NeedsWindows {
+            CommandError::new(
+                Exit::NeedsWindows,
+                anyhow::anyhow!(
+                    "{:#}. Off Windows, fixer diagnoses logs (diagnose), makes and signs plans \
+                     (keygen, plan), enrols keys and checks plans (trust, verify). {}.",
+                    e.error,
+                    on_windows_instead(&cli.command)
+                ),
+            )
+        } else {
+            e
+        }
+    })
+}
+
+/// What to do instead when `command` needed Windows and ran elsewhere (the Linux build).
+fn on_windows_instead(command: &Command) -> &'static str {
+    match command {
+        Command::Collect(args) if args.compact => {
+            "To collect, run fixer.exe collect --compact on the VM (the page's Run Command \
+             collection script does), or export the logs there and make the block here with \
+             fixer collect --compact --from <files>"
+        }
+        Command::Collect(_) => {
+            "To collect, run fixer.exe collect on the VM (the page's Run Command collection \
+             script does), or export the logs there and give them to the page or to fixer \
+             diagnose here"
+        }
+        Command::Apply(_) | Command::Rollback { .. } | Command::Confirm { .. } => {
+            "To apply or undo a plan, run fixer.exe on the VM the plan is for, as \
+             administrator (the page's Run Command script or Serial Console line does it); \
+             here, fixer verify <plan> checks a plan without changing anything"
+        }
+        _ => "Run this command with fixer.exe on the VM",
+    }
+}
+
+fn dispatch(cli: &Cli, host: &dyn Host, operator: &dyn Operator) -> CommandResult {
     match &cli.command {
         Command::Verify { plan } => verify::run(host, plan, operator),
         Command::Apply(args) => apply::run(host, args, operator),

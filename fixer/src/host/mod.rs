@@ -37,8 +37,14 @@ pub enum HostError {
     Failed { what: String, message: String },
     #[error("{what}: not found")]
     NotFound { what: String },
-    #[error("{what}: this changes Windows settings and needs fixer.exe on the Windows machine")]
-    NeedsWindows { what: String },
+    /// Windows itself (registry, services, certificates, file security, event logs) asked of
+    /// a build that is not `fixer.exe` on Windows: the Linux one.
+    #[error("{what}: {} it needs fixer.exe on Windows, and this fixer runs on {}", reading_or_changing(*.change), std::env::consts::OS)]
+    NeedsWindows {
+        what: String,
+        /// A change (else a read): said, so reading a log is not called changing it.
+        change: bool,
+    },
     #[error("{what}: timed out after {seconds} s")]
     Timeout { what: String, seconds: u64 },
     /// Fault injection: the simulated process died here; nothing after it runs.
@@ -46,6 +52,10 @@ pub enum HostError {
     Crashed { what: String },
     #[error("{what}: injected fault")]
     Injected { what: String },
+}
+
+fn reading_or_changing(change: bool) -> &'static str {
+    if change { "changing" } else { "reading" }
 }
 
 impl HostError {

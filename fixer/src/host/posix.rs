@@ -1,5 +1,5 @@
 //! The native Linux (and macOS) host: a real state directory and clock, the machine's host
-//! name, and nothing that changes Windows — those calls answer [`HostError::NeedsWindows`].
+//! name, and nothing of Windows itself — reading or changing it answers [`HostError::NeedsWindows`].
 //!
 //! It exists so the same `fixer` can enrol keys and `verify` a plan off the VM. The state
 //! directory's permission bits are mapped onto the SDDL the safety check reads: writable by
@@ -42,8 +42,20 @@ fn io_err(what: impl Into<String>, e: &std::io::Error) -> HostError {
     HostError::failed(what, e.to_string().to_lowercase())
 }
 
-fn needs_windows<T>(what: &str) -> HostResult<T> {
-    Err(HostError::NeedsWindows { what: what.into() })
+/// Reading Windows state this build cannot reach.
+fn reads<T>(what: &str) -> HostResult<T> {
+    Err(HostError::NeedsWindows {
+        what: what.into(),
+        change: false,
+    })
+}
+
+/// Changing Windows state this build cannot reach.
+fn changes<T>(what: &str) -> HostResult<T> {
+    Err(HostError::NeedsWindows {
+        what: what.into(),
+        change: true,
+    })
 }
 
 impl Host for PosixHost {
@@ -68,58 +80,58 @@ impl Host for PosixHost {
     }
 
     fn reg_key_exists(&self, key: &str) -> HostResult<bool> {
-        needs_windows(&format!("registry key {key}"))
+        reads(&format!("registry key {key}"))
     }
     fn reg_get(&self, key: &str, name: &str) -> HostResult<Option<RegValue>> {
-        needs_windows(&format!("registry value {key}\\{name}"))
+        reads(&format!("registry value {key}\\{name}"))
     }
     fn reg_set(&self, key: &str, name: &str, _value: &RegValue) -> HostResult<()> {
-        needs_windows(&format!("registry value {key}\\{name}"))
+        changes(&format!("registry value {key}\\{name}"))
     }
     fn reg_delete_value(&self, key: &str, name: &str) -> HostResult<()> {
-        needs_windows(&format!("registry value {key}\\{name}"))
+        changes(&format!("registry value {key}\\{name}"))
     }
     fn reg_delete_empty_key(&self, key: &str) -> HostResult<()> {
-        needs_windows(&format!("registry key {key}"))
+        changes(&format!("registry key {key}"))
     }
     fn service_status(&self, name: &str) -> HostResult<ServiceStatus> {
-        needs_windows(&format!("service {name}"))
+        reads(&format!("service {name}"))
     }
     fn service_running_dependents(&self, name: &str) -> HostResult<Vec<String>> {
-        needs_windows(&format!("service {name}"))
+        reads(&format!("service {name}"))
     }
     fn service_stop(&self, name: &str, _wait: Duration) -> HostResult<()> {
-        needs_windows(&format!("service {name}"))
+        changes(&format!("service {name}"))
     }
     fn service_start(&self, name: &str, _wait: Duration) -> HostResult<()> {
-        needs_windows(&format!("service {name}"))
+        changes(&format!("service {name}"))
     }
     fn service_set_start_type(&self, name: &str, _start: StartType) -> HostResult<()> {
-        needs_windows(&format!("service {name}"))
+        changes(&format!("service {name}"))
     }
     fn service_account(&self, name: &str) -> HostResult<String> {
-        needs_windows(&format!("service {name}"))
+        reads(&format!("service {name}"))
     }
     fn service_set_account(&self, name: &str, _account: &str) -> HostResult<()> {
-        needs_windows(&format!("service {name}"))
+        changes(&format!("service {name}"))
     }
     fn program_data(&self) -> PathBuf {
         PathBuf::from(r"C:\ProgramData")
     }
     fn cert_list(&self, store: CertStore) -> HostResult<Vec<CertInfo>> {
-        needs_windows(&format!("certificate store {}", store.name()))
+        reads(&format!("certificate store {}", store.name()))
     }
     fn cert_delete(&self, store: CertStore, _thumbprint: &str) -> HostResult<()> {
-        needs_windows(&format!("certificate store {}", store.name()))
+        changes(&format!("certificate store {}", store.name()))
     }
     fn sd_get(&self, path: &Path) -> HostResult<String> {
-        needs_windows(&format!("security of {}", path.display()))
+        reads(&format!("security of {}", path.display()))
     }
     fn sd_set(&self, path: &Path, _sddl: &str) -> HostResult<()> {
-        needs_windows(&format!("security of {}", path.display()))
+        changes(&format!("security of {}", path.display()))
     }
     fn list_tree(&self, path: &Path) -> HostResult<Vec<PathBuf>> {
-        needs_windows(&format!("folder {}", path.display()))
+        reads(&format!("folder {}", path.display()))
     }
 
     fn state_dir(&self) -> PathBuf {
@@ -218,15 +230,15 @@ impl Host for PosixHost {
     }
 
     fn log_export(&self, export: &LogExport, _dir: &Path, _file: &str) -> HostResult<PathBuf> {
-        needs_windows(&format!("event log {}", export.channel))
+        reads(&format!("event log {}", export.channel))
     }
     fn log_query_text(&self, export: &LogExport, _max: u32) -> HostResult<String> {
-        needs_windows(&format!("event log {}", export.channel))
+        reads(&format!("event log {}", export.channel))
     }
     fn schedule_rollback(&self, plan_id: &str, _deadline: Timestamp) -> HostResult<()> {
-        needs_windows(&format!("scheduled rollback of {plan_id}"))
+        changes(&format!("scheduled rollback of {plan_id}"))
     }
     fn cancel_scheduled_rollback(&self, plan_id: &str) -> HostResult<()> {
-        needs_windows(&format!("scheduled rollback of {plan_id}"))
+        changes(&format!("scheduled rollback of {plan_id}"))
     }
 }
