@@ -336,3 +336,58 @@ fn seed_scenarios_buried_in_a_log_are_found_once_each() {
     );
     assert_eq!(e2056.user_sid.as_deref(), Some("S-1-5-20"));
 }
+
+/// Real records keep their ids; events written among them without one get ids no other
+/// record has. (Numbering them from the record before them gave the id of the next real
+/// record, and the `evtx` crate then stopped reading that chunk at the shared id.)
+#[test]
+fn new_events_mixed_into_real_records_get_ids_of_their_own() {
+    let mut real = Vec::new();
+    read_bytes(
+        "system.evtx",
+        include_bytes!("../../fixtures/corpus/system.evtx"),
+        &mut real,
+        &mut no_progress,
+    );
+    real.retain(|e| !e.provider.is_empty());
+    real.truncate(300);
+    assert!(real.iter().all(|e| e.record_id.is_some()));
+    let mut mixed = Vec::new();
+    for (i, e) in real.iter().enumerate() {
+        mixed.push(e.clone());
+        if i % 10 == 0 {
+            mixed.push(event("Schannel", 36871).level(2).build());
+        }
+    }
+    let mut w = EvtxWriter::new();
+    w.extend(mixed.clone());
+    let written = w.events();
+    let bytes = w.to_bytes().unwrap();
+    let (report, got) = analyzer_events(&bytes);
+    assert_eq!(report.errors, 0, "{:?}", report.issues);
+    assert_eq!(got.len(), mixed.len(), "records were lost on reading back");
+    let ids: Vec<u64> = got.iter().map(|e| e.record_id.unwrap()).collect();
+    let unique: std::collections::BTreeSet<u64> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "{ids:?}");
+    assert_eq!(
+        ids,
+        written
+            .iter()
+            .map(|e| e.record_id.unwrap())
+            .collect::<Vec<_>>(),
+        "what events() promises is what is read back"
+    );
+    for e in &real {
+        assert!(unique.contains(&e.record_id.unwrap()), "{:?}", e.record_id);
+    }
+    assert_eq!(xml_records(&bytes, true).len(), mixed.len());
+}
+
+#[test]
+fn two_events_given_one_record_id_are_an_error() {
+    let mut w = EvtxWriter::new();
+    w.push(event("Schannel", 36871).record_id(7).build())
+        .push(event("Schannel", 36870).record_id(7).build());
+    let err = w.to_bytes().unwrap_err();
+    assert!(err.to_string().contains("record id 7"), "{err}");
+}

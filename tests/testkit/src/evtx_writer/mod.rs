@@ -18,6 +18,7 @@ mod filler;
 use analyzer::{Event, Level, Location, Origin};
 use binxml::{ChunkTables, Element, Encoder, Value, sid_bytes};
 use jiff::Timestamp;
+use std::collections::HashSet;
 
 pub use filler::{Filler, bury, filler_events};
 
@@ -82,6 +83,8 @@ pub enum EvtxWriteError {
         event_id: u16,
         bytes: usize,
     },
+    #[error("two events have record id {0}: the evtx reader would drop records after one")]
+    DuplicateRecordId(u64),
     #[error("{0} chunks do not fit the file header's 16-bit chunk count")]
     TooManyChunks(usize),
 }
@@ -163,15 +166,35 @@ impl EvtxWriter {
         self.completed().into_iter().map(|r| r.event).collect()
     }
 
+    /// Every record with its id, time, computer, channel and level. An event without an id
+    /// gets the one after the record before it, skipping every id another record has (its
+    /// own, or one given earlier): events mixed into real ones (which keep theirs) never share
+    /// an id with them. The `evtx` crate stops reading a chunk at the record whose id is the
+    /// chunk's last, so a shared id loses the records after it.
     fn completed(&self) -> Vec<Record> {
+        let mut used: HashSet<u64> = self
+            .records
+            .iter()
+            .filter_map(|r| r.event.record_id)
+            .collect();
         let mut next_id = self.first_record_id;
         let mut time = self.start;
         self.records
             .iter()
             .map(|r| {
                 let mut r = r.clone();
-                let id = *r.event.record_id.get_or_insert(next_id);
-                next_id = id + 1;
+                let id = match r.event.record_id {
+                    Some(id) => id,
+                    None => {
+                        while used.contains(&next_id) {
+                            next_id = next_id.saturating_add(1);
+                        }
+                        used.insert(next_id);
+                        next_id
+                    }
+                };
+                r.event.record_id = Some(id);
+                next_id = id.saturating_add(1);
                 let t = *r.event.time_created.get_or_insert(time);
                 time = t
                     .checked_add(jiff::SignedDuration::from_secs(1))
@@ -186,9 +209,18 @@ impl EvtxWriter {
             .collect()
     }
 
-    /// The file's bytes.
+    /// The file's bytes. Two events given the same record id are an error: the file could
+    /// not be read back whole.
     pub fn to_bytes(&self) -> Result<Vec<u8>, EvtxWriteError> {
         let records = self.completed();
+        let mut ids = HashSet::new();
+        if let Some(id) = records
+            .iter()
+            .filter_map(|r| r.event.record_id)
+            .find(|id| !ids.insert(*id))
+        {
+            return Err(EvtxWriteError::DuplicateRecordId(id));
+        }
         let mut chunks: Vec<Vec<u8>> = Vec::new();
         let mut current = ChunkBuilder::new();
         for (index, record) in records.iter().enumerate() {
