@@ -5,7 +5,9 @@
 
 use analyzer::diagnose::{DiagnoseOptions, Diagnosis, Session};
 use analyzer::input::no_progress;
-use analyzer::plan::{BuildError, DEFAULT_LIFETIME, PlanId, PlanParams, Proposal};
+use analyzer::plan::{
+    BuildError, DEFAULT_LIFETIME, PlanId, PlanParams, Proposal, computer_choices,
+};
 use analyzer::rules::Catalog;
 use jiff::Timestamp;
 use testkit::samples::{self, SampleLog};
@@ -143,4 +145,97 @@ fn logs_without_a_computer_cannot_target_a_plan() {
     assert!(d.computers.is_empty(), "{:?}", d.computers);
     let err = PlanParams::for_diagnosis(&d, issued(), PlanId::from_random([1; 16])).unwrap_err();
     assert_eq!(err, BuildError::NoComputer);
+}
+
+/// Real logs of one desktop (three channels, 4,865 events) analysed with a sample VM's log
+/// (3,019 events) whose evidence gives the finding.
+fn desktop_with_sample() -> Diagnosis {
+    let mut session = Session::new();
+    let corpus: [(&str, &[u8]); 3] = [
+        (
+            "RdpCoreTS.evtx",
+            include_bytes!(
+                "../../tests/fixtures/corpus/2-vss_0-Microsoft-Windows-RemoteDesktopServices-RdpCoreTS%4Operational.evtx"
+            ),
+        ),
+        (
+            "RemoteConnectionManager.evtx",
+            include_bytes!(
+                "../../tests/fixtures/corpus/2-vss_0-Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Operational.evtx"
+            ),
+        ),
+        (
+            "System.evtx",
+            include_bytes!("../../tests/fixtures/corpus/2-vss_7-System.evtx"),
+        ),
+    ];
+    for (name, bytes) in corpus {
+        session.add_bytes(name, bytes, &mut no_progress);
+    }
+    let sample = samples::evtx(&samples::cert_keys()).unwrap();
+    session.add_bytes("vm-app-01.evtx", &sample, &mut no_progress);
+    session.finish(&DiagnoseOptions::default())
+}
+
+#[test]
+fn the_computer_the_findings_name_is_offered_first_among_several() {
+    let d = desktop_with_sample();
+    let choices = computer_choices(&d);
+    let names: Vec<&str> = choices.iter().map(|c| c.name.as_str()).collect();
+    // The desktop has more events; the finding's evidence is on the sample VM.
+    assert_eq!(names, ["vm-app-01", "DESKTOP-1N4R894"], "{choices:?}");
+    assert!(choices[1].events > choices[0].events, "{choices:?}");
+    assert_eq!(choices[0].findings, ["rdp-cert-keys"]);
+    assert!(choices[1].findings.is_empty(), "{choices:?}");
+    // Each choice is a name `for_diagnosis_on` accepts, and gives back as is.
+    for choice in &choices {
+        let params = PlanParams::for_diagnosis_on(
+            &d,
+            Some(&choice.name),
+            issued(),
+            PlanId::from_random([1; 16]),
+        )
+        .unwrap();
+        assert_eq!(params.computer, choice.name);
+    }
+}
+
+#[test]
+fn spellings_of_one_computer_are_one_choice_with_their_events_together() {
+    let text = samples::wevtutil_text(&samples::cert_keys().events);
+    let fqdn = text.replace("vm-app-01", "vm-app-01.contoso.local");
+    let other = samples::wevtutil_text(&samples::healthy().events);
+    let d = diagnose(&[("a", text), ("b", fqdn), ("c", other)]);
+    assert_eq!(d.computers.len(), 3, "{:?}", d.computers);
+    let choices = computer_choices(&d);
+    assert_eq!(choices.len(), 2, "{choices:?}");
+    assert!(choices[0].name.starts_with("vm-app-01"), "{choices:?}");
+    let spellings: u64 = d
+        .computers
+        .iter()
+        .filter(|s| s.name.starts_with("vm-app-01"))
+        .map(|s| s.events)
+        .sum();
+    assert_eq!(choices[0].events, spellings);
+    assert_eq!(choices[1].name, "vm-app-03");
+    assert!(
+        !choices[1].findings.iter().any(|f| f == "rdp-cert-keys"),
+        "{choices:?}"
+    );
+    // One computer under two spellings: one choice, named as a plan without a choice is.
+    let text = samples::wevtutil_text(&samples::cert_keys().events);
+    let fqdn = text.replace("vm-app-01", "vm-app-01.contoso.local");
+    let one = diagnose(&[("a", text), ("b", fqdn)]);
+    let params = PlanParams::for_diagnosis(&one, issued(), PlanId::from_random([1; 16])).unwrap();
+    let choices = computer_choices(&one);
+    assert_eq!(choices.len(), 1, "{choices:?}");
+    assert_eq!(choices[0].name, params.computer);
+}
+
+#[test]
+fn logs_naming_no_computer_offer_no_choice() {
+    let text =
+        "**Log Name:** System <br />\n**Source:** Schannel <br />\n**Event ID:** 36870 <br />\n";
+    let d = diagnose(&[("paste", text.to_owned())]);
+    assert!(computer_choices(&d).is_empty());
 }

@@ -16,7 +16,7 @@ import {
   screenshot,
   sampleFile,
 } from './harness.mjs';
-import { SimMachine, diagnoseNative, fixerArgs } from './native.mjs';
+import { SimMachine, diagnoseNative, enrol, tokenOf, verify } from './native.mjs';
 
 const fresh = browserPerFile();
 
@@ -50,33 +50,6 @@ async function signedFix(page, file, expected) {
     fixShown: (await page.getByTestId('fix-command').textContent()).trim(),
     fixPs: await copyFrom(page, 'fix-command-ps'),
   };
-}
-
-/** `fixer trust add` as the page wrote it; the fixer must print the page's fingerprint. */
-function enrol(machine, trustLine, fingerprint) {
-  const args = fixerArgs(trustLine);
-  assert.deepEqual(args.slice(0, 2), ['trust', 'add'], trustLine);
-  const r = machine.run(args);
-  assert.equal(r.code, 0, `${trustLine}\n${r.stdout}${r.stderr}`);
-  const squash = (s) => s.replace(/[\s-]/g, '').toUpperCase();
-  assert.ok(
-    squash(r.stdout).includes(squash(fingerprint)),
-    `the fixer's fingerprint differs from the page's ${fingerprint}:\n${r.stdout}`,
-  );
-}
-
-/** The token the copied fix command hands `fixer.exe apply`. */
-function tokenOf(line) {
-  const args = fixerArgs(line);
-  assert.equal(args[0], 'apply', line);
-  const token = args.find((a) => a.startsWith('rdpfix1.'));
-  assert.ok(token, `no rdpfix1. token in ${line}`);
-  return token;
-}
-
-function verify(machine, token) {
-  const r = machine.run(['--json', 'verify', token]);
-  return { code: r.code, json: JSON.parse(r.stdout), raw: r };
 }
 
 test('the copied fix command is accepted by the native fixer after trust add of the page key', async () => {

@@ -11,6 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import { ROOT } from './harness.mjs';
 
 let built;
@@ -108,4 +109,32 @@ export class SimMachine {
   run(args, options) {
     return runFixer(['--simulate', this.file, ...args], options);
   }
+}
+
+/** `fixer trust add` as the page wrote it; the fixer must print the page's fingerprint. */
+export function enrol(machine, trustLine, fingerprint) {
+  const args = fixerArgs(trustLine);
+  assert.deepEqual(args.slice(0, 2), ['trust', 'add'], trustLine);
+  const r = machine.run(args);
+  assert.equal(r.code, 0, `${trustLine}\n${r.stdout}${r.stderr}`);
+  const squash = (s) => s.replace(/[\s-]/g, '').toUpperCase();
+  assert.ok(
+    squash(r.stdout).includes(squash(fingerprint)),
+    `the fixer's fingerprint differs from the page's ${fingerprint}:\n${r.stdout}`,
+  );
+}
+
+/** The token the copied fix command hands `fixer.exe apply`. */
+export function tokenOf(line) {
+  const args = fixerArgs(line);
+  assert.equal(args[0], 'apply', line);
+  const token = args.find((a) => a.startsWith('rdpfix1.'));
+  assert.ok(token, `no rdpfix1. token in ${line}`);
+  return token;
+}
+
+/** `fixer --json verify` of a token or plan file on `machine`: exit code and the report. */
+export function verify(machine, token) {
+  const r = machine.run(['--json', 'verify', token]);
+  return { code: r.code, json: JSON.parse(r.stdout), raw: r };
 }

@@ -1,6 +1,6 @@
-//! A plan's parameters at signing time: the identity `PlanParams::for_diagnosis` gave in the
-//! worker (the computer the logs name, the evidence digest; see [`PlanBase`]), with the
-//! browser's clock and a fresh random id — exactly what `fixer plan` builds.
+//! A plan's parameters at signing time: the identity `PlanParams::for_diagnosis_on` gave in
+//! the worker for the computer the admin chose (the evidence digest; see [`PlanBase`]), with
+//! the browser's clock and a fresh random id — exactly what `fixer plan --computer` builds.
 
 use crate::protocol::PlanBase;
 use analyzer::plan::{DEFAULT_LIFETIME, PlanId, PlanParams};
@@ -8,12 +8,18 @@ use jiff::Timestamp;
 
 pub fn plan_params(
     base: &Result<PlanBase, String>,
+    computer: &str,
     issued_at: Timestamp,
     random: [u8; 16],
 ) -> Result<PlanParams, String> {
     let base = base.as_ref().map_err(Clone::clone)?;
+    let computer = base
+        .computers
+        .iter()
+        .find(|c| c.name == computer)
+        .ok_or_else(|| format!("the logs do not name the computer {computer}"))?;
     Ok(PlanParams {
-        computer: base.computer.clone(),
+        computer: computer.name.clone(),
         evidence_sha256: base
             .evidence_sha256
             .parse()

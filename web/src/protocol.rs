@@ -4,7 +4,7 @@
 use analyzer::diagnose::Diagnosis;
 use analyzer::diagnose::coverage::{Hint, LookedFor, Seen};
 use analyzer::input::{InputReport, Progress};
-use analyzer::plan::{PlanId, PlanParams};
+use analyzer::plan::{ComputerChoice, PlanId, PlanParams, computer_choices};
 use analyzer::rules::finding::{Finding, Window};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -58,31 +58,61 @@ pub struct Outcome {
     pub diagnose_ms: f64,
     /// The worker's wasm memory at the end: wasm memory only grows, so this is its peak.
     pub wasm_memory_bytes: u64,
-    /// What every plan for this diagnosis is for, from [`PlanParams::for_diagnosis`] (the
-    /// constructor `fixer plan` uses), or why no plan can be built.
+    /// The computers a plan for this diagnosis can be for, each named as
+    /// [`PlanParams::for_diagnosis_on`] (the constructor `fixer plan` uses) names it, or why
+    /// no plan can be built.
     pub plan_base: Result<PlanBase, String>,
 }
 
-/// The identity [`PlanParams::for_diagnosis`] gives a plan for a diagnosis; the page adds
-/// the issue time and a random id when it signs.
+/// The identity [`PlanParams::for_diagnosis_on`] gives a plan for a diagnosis, for each
+/// computer its logs name; the page adds the chosen computer, the issue time and a random
+/// id when it signs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanBase {
-    pub computer: String,
+    /// At least one; the sensible default first ([`computer_choices`]).
+    pub computers: Vec<ComputerChoice>,
     pub evidence_sha256: String,
+    /// Names in the logs no plan can target (not a computer name), with why.
+    pub unusable: Vec<String>,
 }
 
 impl PlanBase {
     pub fn of(diagnosis: &Diagnosis) -> Result<PlanBase, String> {
-        let params = PlanParams::for_diagnosis(
-            diagnosis,
-            Timestamp::UNIX_EPOCH,
-            PlanId::from_random([0; 16]),
-        )
-        .map_err(|e| e.to_string())?;
-        Ok(PlanBase {
-            computer: params.computer,
-            evidence_sha256: params.evidence_sha256.to_string(),
-        })
+        let params = |computer: Option<&str>| {
+            PlanParams::for_diagnosis_on(
+                diagnosis,
+                computer,
+                Timestamp::UNIX_EPOCH,
+                PlanId::from_random([0; 16]),
+            )
+        };
+        let (mut computers, mut unusable) = (Vec::new(), Vec::new());
+        let mut evidence_sha256 = None;
+        for choice in computer_choices(diagnosis) {
+            match params(Some(&choice.name)) {
+                Ok(p) => {
+                    evidence_sha256 = Some(p.evidence_sha256.to_string());
+                    computers.push(ComputerChoice {
+                        name: p.computer,
+                        ..choice
+                    });
+                }
+                Err(e) => unusable.push(e.to_string()),
+            }
+        }
+        match (evidence_sha256, unusable.first()) {
+            (Some(evidence_sha256), _) => Ok(PlanBase {
+                computers,
+                evidence_sha256,
+                unusable,
+            }),
+            (None, Some(why)) => Err(why.clone()),
+            // No computer at all: the constructor says so in its words.
+            (None, None) => Err(params(None).err().map_or_else(
+                || "the logs name no computer a plan can be for".to_owned(),
+                |e| e.to_string(),
+            )),
+        }
     }
 }
 

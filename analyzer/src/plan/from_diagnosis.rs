@@ -10,6 +10,8 @@ use super::ids::{ComputerName, PlanId, Sha256Digest};
 use crate::diagnose::Diagnosis;
 use crate::rules::Catalog;
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
 
 impl Proposal {
     /// The catalog's remediation of every finding of `diagnosis`, most likely first.
@@ -93,6 +95,72 @@ pub fn computer_of(
         }
     };
     Ok(name.parse()?)
+}
+
+/// A computer the analysed logs name, as one a plan can be for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComputerChoice {
+    /// Its most frequent spelling in the logs: the name [`computer_of`] gives it.
+    pub name: String,
+    /// Events naming it, all its spellings together.
+    pub events: u64,
+    /// The findings whose evidence names it, most likely first.
+    pub findings: Vec<String>,
+}
+
+/// The computers the logs of `diagnosis` name, one entry per computer (spellings merged as
+/// [`computer_of`] merges them), the one a plan is most likely meant for first: the computer
+/// the most likely finding's evidence names most often, then the one the evidence of the
+/// most findings names, then the one with the most events. Empty when the logs name none.
+pub fn computer_choices(diagnosis: &Diagnosis) -> Vec<ComputerChoice> {
+    // Spellings of each computer; `computers` is ranked, most events first.
+    let mut groups: Vec<(Vec<&str>, u64)> = Vec::new();
+    for seen in &diagnosis.computers {
+        match groups
+            .iter_mut()
+            .find(|(names, _)| names.iter().any(|n| same_computer(n, &seen.name)))
+        {
+            Some((names, events)) => {
+                names.push(&seen.name);
+                *events = events.saturating_add(seen.events);
+            }
+            None => groups.push((vec![&seen.name], seen.events)),
+        }
+    }
+    let names_it = |names: &[&str], computer: &Option<String>| {
+        computer
+            .as_deref()
+            .is_some_and(|c| names.iter().any(|n| n.eq_ignore_ascii_case(c.trim())))
+    };
+    let mut ranked: Vec<(usize, ComputerChoice)> = groups
+        .into_iter()
+        .map(|(names, events)| {
+            let top = diagnosis.findings.first().map_or(0, |f| {
+                f.evidence
+                    .iter()
+                    .filter(|e| names_it(&names, &e.computer))
+                    .count()
+            });
+            let findings = diagnosis
+                .findings
+                .iter()
+                .filter(|f| f.evidence.iter().any(|e| names_it(&names, &e.computer)))
+                .map(|f| f.id.clone())
+                .collect();
+            let name = names.first().map_or_else(String::new, |n| (*n).to_owned());
+            (
+                top,
+                ComputerChoice {
+                    name,
+                    events,
+                    findings,
+                },
+            )
+        })
+        .collect();
+    // Stable: equal keys keep the logs' order (most events first).
+    ranked.sort_by_key(|(top, c)| (Reverse(*top), Reverse(c.findings.len()), Reverse(c.events)));
+    ranked.into_iter().map(|(_, c)| c).collect()
 }
 
 /// `VM01`, `vm01` and `vm01.contoso.com` are one computer; `vm01.a.com` and `vm01.b.com`

@@ -29,7 +29,7 @@ pub use allowlist::{AllowedStep, AllowlistError, AllowlistReason, check_step, ch
 pub use build::{
     BuildError, DEFAULT_LIFETIME, PlanParams, Proposal, ProposedStep, RemediationStep,
 };
-pub use from_diagnosis::computer_of;
+pub use from_diagnosis::{ComputerChoice, computer_choices, computer_of};
 pub use ids::{AnalyzerVersion, ComputerName, FindingId, IdError, PlanId, Sha256Digest};
 pub use labels::{Caveat, Labels, Reversibility};
 pub use payload::{MAX_FINDINGS, MAX_STEPS, PLAN_VERSION, Plan, PlanTarget};

@@ -4,7 +4,7 @@
 
 use crate::keys::{self, PageKey};
 use crate::params;
-use crate::protocol::Outcome;
+use crate::protocol::{Outcome, PlanBase};
 use crate::views::common::Command;
 use crate::views::remote::{AzureTarget, Fixer};
 use analyzer::envelope::{FixCommand, PreparedPlan, Shell};
@@ -37,6 +37,7 @@ enum KeyState {
 #[derive(Debug, Clone, PartialEq)]
 struct Signed {
     plan_id: String,
+    computer: String,
     token: String,
     cmd: FixCommand,
     powershell: FixCommand,
@@ -54,11 +55,19 @@ pub fn fix(props: &FixProps) -> Html {
         })
         .unwrap_or_else(|| Err("the rule catalog could not be loaded".to_owned()))
     });
-    // The preview's identity; signing makes a fresh one.
-    let preview_params = use_state(|| {
-        params::random_id()
-            .and_then(|id| params::plan_params(&props.outcome.plan_base, crate::fetch::now(), id))
+    // The computer the plan is for: the worker's first choice until the admin picks another.
+    let computer = use_state(|| {
+        props
+            .outcome
+            .plan_base
+            .as_ref()
+            .ok()
+            .and_then(|b| b.computers.first())
+            .map(|c| c.name.clone())
+            .unwrap_or_default()
     });
+    // The preview's id and time; signing makes fresh ones.
+    let preview_id = use_state(|| params::random_id().map(|id| (id, crate::fetch::now())));
     let key = use_state(|| KeyState::Loading);
     let signed = use_state(|| None::<Signed>);
     let sign_error = use_state(String::new);
@@ -137,7 +146,10 @@ pub fn fix(props: &FixProps) -> Html {
             </li>
         }
     });
-    let preview = match &*preview_params {
+    let preview_params = (*preview_id)
+        .clone()
+        .and_then(|(id, at)| params::plan_params(&props.outcome.plan_base, &computer, at, id));
+    let preview = match &preview_params {
         Ok(params) => proposal_ref
             .to_plan(params)
             .map_err(|e| e.to_string())
@@ -146,12 +158,14 @@ pub fn fix(props: &FixProps) -> Html {
         // Said above the steps when the worker could not make the plan's identity.
         Err(e) => Err(e.clone()),
     };
-    let computer = props
-        .outcome
-        .plan_base
-        .as_ref()
-        .map(|b| b.computer.clone())
-        .unwrap_or_default();
+    let on_computer = {
+        let computer = computer.clone();
+        let signed = signed.clone();
+        Callback::from(move |name: String| {
+            computer.set(name);
+            signed.set(None);
+        })
+    };
 
     let on_create = {
         let key = key.clone();
@@ -186,6 +200,7 @@ pub fn fix(props: &FixProps) -> Html {
         let sign_error = sign_error.clone();
         let proposal = proposal.clone();
         let base = props.outcome.plan_base.clone();
+        let computer = computer.clone();
         Callback::from(move |_: MouseEvent| {
             let KeyState::Ready(page_key, _) = &*key else {
                 sign_error.set("Create a signing key first.".to_owned());
@@ -193,10 +208,11 @@ pub fn fix(props: &FixProps) -> Html {
             };
             let Ok(proposal) = &*proposal else { return };
             let (page_key, proposal, base) = (**page_key, proposal.clone(), base.clone());
+            let computer = (*computer).clone();
             let signed = signed.clone();
             let sign_error = sign_error.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                match sign(&page_key, &proposal, &base).await {
+                match sign(&page_key, &proposal, &base, &computer).await {
                     Ok(s) => {
                         sign_error.set(String::new());
                         signed.set(Some(s));
@@ -215,10 +231,15 @@ pub fn fix(props: &FixProps) -> Html {
             <h2 id="fix-title">{ "3. The fix" }</h2>
             <h3>{ "Step 0: snapshot the OS disk" }</h3>
             { snapshot(&props.target) }
-            <h3>{ if computer.is_empty() { "The plan".to_owned() } else { format!("The plan for {computer}") } }</h3>
-            if let Err(e) = &props.outcome.plan_base {
-                <p class="error" data-testid="error" role="alert">{ format!("This plan cannot be signed: {e}") }</p>
-            }
+            <h3 id="plan-title">
+                if computer.is_empty() { { "The plan" } } else {
+                    { "The plan for " }<span data-testid="plan-computer-name">{ (*computer).clone() }</span>
+                }
+            </h3>
+            { match &props.outcome.plan_base {
+                Ok(base) => computer_choice(base, &props.outcome, &computer, on_computer),
+                Err(e) => html! { <p class="error" data-testid="error" role="alert">{ format!("This plan cannot be signed: {e}") }</p> },
+            } }
             <ol class="steps">{ for steps }</ol>
             <details class="preview" open=true>
                 <summary>{ "What the fixer will run, as PowerShell" }</summary>
@@ -245,9 +266,10 @@ pub fn fix(props: &FixProps) -> Html {
 async fn sign(
     key: &PageKey,
     proposal: &Proposal,
-    base: &Result<crate::protocol::PlanBase, String>,
+    base: &Result<PlanBase, String>,
+    computer: &str,
 ) -> Result<Signed, String> {
-    let params = params::plan_params(base, crate::fetch::now(), params::random_id()?)?;
+    let params = params::plan_params(base, computer, crate::fetch::now(), params::random_id()?)?;
     let plan = proposal.to_plan(&params).map_err(|e| e.to_string())?;
     let prepared = PreparedPlan::new(&plan).map_err(|e| e.to_string())?;
     let signature = key.sign(prepared.bytes_to_sign()).await?;
@@ -256,11 +278,86 @@ async fn sign(
         .map_err(|e| e.to_string())?;
     Ok(Signed {
         plan_id: signed.plan().plan_id.to_string(),
+        computer: signed.plan().target.computer.to_string(),
         token: signed.token(),
         cmd: signed.fix_command(Shell::Cmd),
         powershell: signed.fix_command(Shell::PowerShell),
         json: signed.to_json(),
     })
+}
+
+/// Which computer the plan is for: said when the logs name one, chosen when they name
+/// several (the worker's default first), with what the evidence of each finding names.
+fn computer_choice(
+    base: &PlanBase,
+    outcome: &Outcome,
+    chosen: &str,
+    on_change: Callback<String>,
+) -> Html {
+    let unusable = (!base.unusable.is_empty()).then(|| {
+        html! {
+            <p class="note" data-testid="computer-unusable">
+                { format!("Not offered, not a computer name a plan can target: {}.", base.unusable.join("; ")) }
+            </p>
+        }
+    });
+    if let [only] = base.computers.as_slice() {
+        return html! {
+            <>
+                <p class="note">{ format!("The logs name one computer, {}: the fix command runs there and nowhere else.", only.name) }</p>
+                { for unusable }
+            </>
+        };
+    }
+    let options = base.computers.iter().enumerate().map(|(i, c)| {
+        let id = format!("computer-{i}");
+        let events = format!("{} event{}", c.events, if c.events == 1 { "" } else { "s" });
+        let about = if c.findings.is_empty() {
+            format!("{events}; no finding's evidence comes from it")
+        } else {
+            format!("{events}; evidence of {}", c.findings.join(", "))
+        };
+        let onchange = {
+            let on_change = on_change.clone();
+            let name = c.name.clone();
+            Callback::from(move |_: Event| on_change.emit(name.clone()))
+        };
+        html! {
+            <li>
+                <input type="radio" name="plan-computer" id={id.clone()} value={c.name.clone()}
+                    data-computer={c.name.clone()} checked={c.name == chosen} {onchange} />
+                <label for={id}>
+                    <strong>{ c.name.clone() }</strong>{ if i == 0 { " (suggested)" } else { "" } }
+                    <span class="hint">{ format!(" — {about}") }</span>
+                </label>
+            </li>
+        }
+    });
+    let elsewhere: Vec<&str> = outcome
+        .diagnosis
+        .findings
+        .iter()
+        .filter(|f| {
+            !base
+                .computers
+                .iter()
+                .any(|c| c.name == chosen && c.findings.contains(&f.id))
+        })
+        .map(|f| f.id.as_str())
+        .collect();
+    html! {
+        <fieldset class="computer-choice" data-testid="plan-computer">
+            <legend>{ "The logs name several computers. Which one is this plan for?" }</legend>
+            <ul>{ for options }</ul>
+            <p class="hint">{ "Suggested first: the computer the most likely finding's evidence comes from. A signed plan runs only on the computer it names." }</p>
+            if !elsewhere.is_empty() {
+                <p class="warning" data-testid="computer-warning" role="note">
+                    { format!("The evidence of {} does not come from {chosen}, yet the plan fixes it there too. For a plan of this computer's own problems, analyse its logs alone.", elsewhere.join(", ")) }
+                </p>
+            }
+            { for unusable }
+        </fieldset>
+    }
 }
 
 fn snapshot(target: &AzureTarget) -> Html {
@@ -353,7 +450,7 @@ fn signed_view(s: &Signed, target: &AzureTarget, fixer: &Fixer) -> Html {
     html! {
         <div class="signed" aria-live="polite">
             <h3>{ "Run it on the VM" }</h3>
-            <p>{ format!("Plan {} is signed. In cmd.exe (Serial Console's CMD channel), in the folder with fixer.exe:", s.plan_id) }</p>
+            <p data-testid="signed-for">{ format!("Plan {} is signed for {}: it runs on that computer only. In cmd.exe (Serial Console's CMD channel), in the folder with fixer.exe:", s.plan_id, s.computer) }</p>
             { command_or_reason(&s.cmd, "Copy the fix command for cmd.exe", "fix-command") }
             <p>{ "In PowerShell:" }</p>
             { command_or_reason(&s.powershell, "Copy the fix command for PowerShell", "fix-command-ps") }
