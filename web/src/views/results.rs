@@ -7,6 +7,11 @@ use crate::protocol::{DiagnosisView, InputRow, Outcome};
 use crate::views::common::{bytes, time};
 use crate::views::timeline::Timeline;
 use analyzer::rules::finding::{Age, Finding};
+use wasm_bindgen::JsCast;
+use web_sys::{
+    Element, FocusOptions, HtmlElement, ScrollBehavior, ScrollIntoViewOptions,
+    ScrollLogicalPosition,
+};
 use yew::prelude::*;
 
 #[derive(Debug, Properties, PartialEq)]
@@ -16,6 +21,13 @@ pub struct ResultsProps {
 
 #[function_component(Results)]
 pub fn results(props: &ResultsProps) -> Html {
+    let heading = use_node_ref();
+    {
+        let heading = heading.clone();
+        use_effect_with(props.run.state_name(), move |state| {
+            bring_into_view(&heading, state);
+        });
+    }
     let body = match &props.run {
         Run::Idle => html! {},
         Run::Running(_) => html! { <p class="note">{ "Analysing…" }</p> },
@@ -32,9 +44,92 @@ pub fn results(props: &ResultsProps) -> Html {
     html! {
         <section class="panel results" data-testid="results" data-state={props.run.state_name()}
             aria-labelledby="results-title" aria-busy={matches!(props.run, Run::Running(_)).to_string()}>
-            <h2 id="results-title">{ "2. Diagnosis" }</h2>
+            <h2 id="results-title" tabindex="-1" ref={heading}>{ "2. Diagnosis" }</h2>
+            <p class="visually-hidden" role="status" aria-live="polite" data-testid="results-announcement">
+                { announcement(&props.run) }
+            </p>
             { body }
         </section>
+    }
+}
+
+/// What the status line tells screen readers when an analysis ends (also when focus stays
+/// where the user is typing).
+fn announcement(run: &Run) -> String {
+    match run {
+        Run::Idle | Run::Running(_) => String::new(),
+        Run::Done(outcome) => format!("Diagnosis ready: {}", outcome.diagnosis.verdict),
+        Run::Failed(_) => "The analysis failed; the reason is under Diagnosis.".to_owned(),
+        Run::Cancelled => "Analysis cancelled.".to_owned(),
+    }
+}
+
+/// When an analysis ends (`state`: the results' `data-state`), scrolls the diagnosis into
+/// view and moves focus to its heading, so keyboard and screen-reader users land on it
+/// rather than on the page's top or a Cancel button that is gone. Not while the user types
+/// in a field: focus and scroll stay where they are, and the status line speaks. A cancelled
+/// analysis moves focus only when it was lost (the Cancel button went away).
+fn bring_into_view(heading: &NodeRef, state: &str) {
+    let Some(heading) = heading.cast::<HtmlElement>() else {
+        return;
+    };
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let active = window.document().and_then(|d| d.active_element());
+    let focus_lost = active
+        .as_ref()
+        .is_none_or(|e| e.tag_name().eq_ignore_ascii_case("body"));
+    let go = match state {
+        "done" | "error" => !active.as_ref().is_some_and(is_typing_in),
+        "cancelled" => focus_lost,
+        _ => false,
+    };
+    if !go {
+        return;
+    }
+    let still = window
+        .match_media("(prefers-reduced-motion: reduce)")
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.matches());
+    let scroll = ScrollIntoViewOptions::new();
+    scroll.set_block(ScrollLogicalPosition::Start);
+    scroll.set_behavior(if still {
+        ScrollBehavior::Instant
+    } else {
+        ScrollBehavior::Smooth
+    });
+    heading.scroll_into_view_with_scroll_into_view_options(&scroll);
+    let focus = FocusOptions::new();
+    focus.set_prevent_scroll(true);
+    // Focusing a rendered heading with tabindex=-1 cannot fail in a way worth reporting.
+    let _ = heading.focus_with_options(&focus);
+}
+
+/// A text field, a list box or editable content: somewhere keys type.
+fn is_typing_in(element: &Element) -> bool {
+    match element.tag_name().to_ascii_lowercase().as_str() {
+        "textarea" | "select" => true,
+        "input" => !matches!(
+            element
+                .get_attribute("type")
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+                .as_str(),
+            "file"
+                | "button"
+                | "submit"
+                | "reset"
+                | "checkbox"
+                | "radio"
+                | "image"
+                | "range"
+                | "color"
+        ),
+        _ => element
+            .dyn_ref::<HtmlElement>()
+            .is_some_and(HtmlElement::is_content_editable),
     }
 }
 
