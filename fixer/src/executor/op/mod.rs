@@ -1,6 +1,7 @@
 //! What each allowlisted step does on the host: probe → is_compliant → backup → apply →
-//! verify, and the backup's undo. The mapping from the plan's [`AllowedStep`] is one
-//! exhaustive `match`: a new step kind does not compile until it is handled here.
+//! verify (here), the backup's undo (`backup.rs`) and the dry-run's words (`text.rs`). The
+//! mapping from the plan's [`AllowedStep`] is one exhaustive `match`: a new step kind does
+//! not compile until it is handled here.
 
 use crate::host::{CertStore, Host, HostError, HostResult, RegValue, StartType};
 use crate::sddl::{self, SecurityDescriptor};
@@ -11,6 +12,11 @@ use analyzer::plan::{
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
+
+mod backup;
+mod text;
+
+pub use text::{snapshot_text, value_text};
 
 const SERVICE_WAIT: Duration = Duration::from_secs(60);
 /// The RDP listener's key files in MachineKeys.
@@ -473,140 +479,6 @@ impl Op {
             _ => self.is_compliant(&now, false),
         })
     }
-
-    /// The desired state, for the dry-run.
-    pub fn desired_text(&self) -> String {
-        match self {
-            Op::SaveAcl { .. } => "saved to the journal (icacls /save format)".into(),
-            Op::Owner { sid, .. } => format!("owner {}", sddl::sid_label(sid)),
-            Op::Grant { grants, .. } => grants
-                .iter()
-                .map(|(sid, m)| format!("{} {}", sddl::sid_label(sid), rights_label(*m)))
-                .collect::<Vec<_>>()
-                .join(", "),
-            Op::DeleteCerts { .. } => {
-                "none (exported as .cer first; Windows makes a new one)".into()
-            }
-            Op::Restart { .. } => "restarted, running".into(),
-            Op::StartType { desired, .. } => format!("start={desired}"),
-            Op::Account { desired, .. } => format!("obj={desired}"),
-            Op::QueryRegistry { .. } => "read only".into(),
-            Op::Registry { values, .. } => values
-                .iter()
-                .map(|(n, v)| format!("{n}={}", value_text(v.as_ref())))
-                .collect::<Vec<_>>()
-                .join(", "),
-            Op::Manual { text } => format!("manual: {text}"),
-        }
-    }
-}
-
-fn rights_label(mask: u32) -> &'static str {
-    match mask {
-        sddl::FILE_ALL => "full",
-        sddl::FILE_READ => "read",
-        _ => "read/write",
-    }
-}
-
-pub fn value_text(v: Option<&RegValue>) -> String {
-    v.map_or_else(|| "(absent)".to_owned(), ToString::to_string)
-}
-
-impl Op {
-    /// The current state of what this step controls, for the dry-run: for an ACL step,
-    /// the owner or the rights of exactly the accounts it grants, so "now" and "want"
-    /// compare like with like.
-    pub fn current_text(&self, now: &Snapshot) -> String {
-        let Snapshot::Acl { entries } = now else {
-            return snapshot_text(now);
-        };
-        let Some((path, first)) = entries.first() else {
-            return "no matching file".into();
-        };
-        let many = if entries.len() > 1 {
-            format!(" (first of {} objects)", entries.len())
-        } else {
-            String::new()
-        };
-        let Ok(sd) = SecurityDescriptor::parse(first) else {
-            return format!("{path}: unreadable security descriptor");
-        };
-        match self {
-            Op::Owner { .. } => format!(
-                "owner {}{many}",
-                sd.owner
-                    .as_deref()
-                    .map_or_else(|| "?".to_owned(), sddl::sid_label)
-            ),
-            Op::Grant { grants, .. } => {
-                let held: Vec<String> = grants
-                    .iter()
-                    .map(|(sid, _)| format!("{} {}", sddl::sid_label(sid), held_rights(&sd, sid)))
-                    .collect();
-                format!("{}{many}", held.join(", "))
-            }
-            _ => acl_summary(entries),
-        }
-    }
-}
-
-/// The rights `sid` holds on an object, in the words the dry-run uses.
-fn held_rights(sd: &SecurityDescriptor, sid: &str) -> &'static str {
-    if sd.grants(sid, sddl::FILE_ALL) {
-        "full"
-    } else if sd.grants(sid, rights_mask(Rights::ReadWrite)) {
-        "read/write"
-    } else if sd.grants(sid, sddl::FILE_READ) {
-        "read"
-    } else {
-        "none"
-    }
-}
-
-/// The current state, for the dry-run.
-pub fn snapshot_text(s: &Snapshot) -> String {
-    match s {
-        Snapshot::Registry { values } => values
-            .iter()
-            .map(|(n, v)| format!("{n}={}", value_text(v.as_ref())))
-            .collect::<Vec<_>>()
-            .join(", "),
-        Snapshot::Service {
-            start_type,
-            running,
-        } => {
-            format!(
-                "start={start_type}, {}",
-                if *running { "running" } else { "not running" }
-            )
-        }
-        Snapshot::Account { account } => format!("obj={account}"),
-        Snapshot::Certs { thumbprints } if thumbprints.is_empty() => "no certificate".into(),
-        Snapshot::Certs { thumbprints } => format!(
-            "{} certificate(s): {}",
-            thumbprints.len(),
-            thumbprints.join(", ")
-        ),
-        Snapshot::Acl { entries } => acl_summary(entries),
-        Snapshot::Nothing => "-".into(),
-    }
-}
-
-fn acl_summary(entries: &[(String, String)]) -> String {
-    let Some((path, first)) = entries.first() else {
-        return "no matching file".into();
-    };
-    let owner = SecurityDescriptor::parse(first)
-        .ok()
-        .and_then(|sd| sd.owner)
-        .map_or_else(|| "?".into(), |o| sddl::sid_label(&o));
-    let name = path.rsplit('\\').next().unwrap_or(path);
-    if entries.len() == 1 {
-        format!("{name}: owner {owner}")
-    } else {
-        format!("{} objects; {name}: owner {owner}", entries.len())
-    }
 }
 
 /// The objects a target names, with their SDDL. `with_tree`: everything beneath too.
@@ -677,123 +549,4 @@ fn restart(host: &dyn Host, service: &str) -> HostResult<()> {
         host.service_start(d, SERVICE_WAIT)?;
     }
     Ok(())
-}
-
-impl Backup {
-    /// Puts the step back exactly. Idempotent: undoing twice is undoing once.
-    pub fn undo(&self, host: &dyn Host) -> HostResult<()> {
-        match self {
-            Backup::Registry {
-                key,
-                values,
-                created_keys,
-            } => {
-                for (name, v) in values {
-                    match v {
-                        Some(v) => host.reg_set(key, name, v)?,
-                        None => host.reg_delete_value(key, name)?,
-                    }
-                }
-                for k in created_keys.iter().rev() {
-                    // A key someone has since filled stays: deleting it would lose their data.
-                    match host.reg_delete_empty_key(k) {
-                        Ok(()) | Err(HostError::Failed { .. }) => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok(())
-            }
-            Backup::StartType { service, before } => host.service_set_start_type(service, *before),
-            Backup::Account { service, before } => host.service_set_account(service, before),
-            Backup::Acl { entries } => entries.iter().rev().try_for_each(|(path, sddl)| {
-                let p = std::path::Path::new(path);
-                if host.sd_get(p)? == *sddl {
-                    Ok(())
-                } else {
-                    host.sd_set(p, sddl)
-                }
-            }),
-            Backup::Restart {
-                service,
-                was_running,
-                dependents,
-            } => {
-                let running = |s: &str| {
-                    host.service_status(s)
-                        .map(|st| st.state == crate::host::ServiceState::Running)
-                };
-                if *was_running && !running(service)? {
-                    host.service_start(service, SERVICE_WAIT)?;
-                }
-                for d in dependents {
-                    if !running(d)? {
-                        host.service_start(d, SERVICE_WAIT)?;
-                    }
-                }
-                Ok(())
-            }
-            Backup::Certs { .. } | Backup::Nothing => Ok(()),
-        }
-    }
-
-    /// The state this backup's step controls, read now: compared with what the step left
-    /// to tell whether someone changed it since.
-    pub fn probe(&self, host: &dyn Host) -> HostResult<Snapshot> {
-        Ok(match self {
-            Backup::Registry { key, values, .. } => Snapshot::Registry {
-                values: values
-                    .iter()
-                    .map(|(n, _)| Ok((n.clone(), host.reg_get(key, n)?)))
-                    .collect::<HostResult<_>>()?,
-            },
-            Backup::StartType { service, .. } => {
-                let s = host.service_status(service)?;
-                Snapshot::Service {
-                    start_type: s.start_type,
-                    running: s.state == crate::host::ServiceState::Running,
-                }
-            }
-            Backup::Account { service, .. } => Snapshot::Account {
-                account: host.service_account(service)?,
-            },
-            Backup::Acl { entries } => Snapshot::Acl {
-                entries: entries
-                    .iter()
-                    .map(|(p, _)| Ok((p.clone(), host.sd_get(std::path::Path::new(p))?)))
-                    .collect::<HostResult<_>>()?,
-            },
-            Backup::Restart { .. } | Backup::Certs { .. } | Backup::Nothing => Snapshot::Nothing,
-        })
-    }
-
-    /// Whether `drifted` (probed now) still matches what the step left (`after`), in the
-    /// fields that matter: a service's running state is not a setting the step owned.
-    pub fn unchanged_since(&self, after: &Snapshot, now: &Snapshot) -> bool {
-        match (after, now) {
-            (_, Snapshot::Nothing) => true,
-            (Snapshot::Service { start_type: a, .. }, Snapshot::Service { start_type: b, .. }) => {
-                a == b
-            }
-            (Snapshot::Nothing, _) => true,
-            _ => after == now,
-        }
-    }
-
-    /// `icacls /save` text (UTF-16LE, CRLF): each object's path and its SDDL, so an admin can
-    /// also restore by hand with `icacls <parent> /restore <file>`.
-    pub fn icacls_save(&self) -> Option<Vec<u8>> {
-        let Backup::Acl { entries } = self else {
-            return None;
-        };
-        let mut text = String::new();
-        for (path, sddl) in entries {
-            text.push_str(path);
-            text.push_str("\r\n");
-            text.push_str(sddl);
-            text.push_str("\r\n");
-        }
-        let mut bytes = vec![0xFF, 0xFE];
-        bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
-        Some(bytes)
-    }
 }
