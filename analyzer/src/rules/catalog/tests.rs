@@ -1,0 +1,219 @@
+//! The catalog's validation, one broken catalog at a time, and the built-in catalog.
+
+use super::*;
+
+/// A valid minimal catalog with the three seed rules; tests break it one way each.
+fn minimal() -> String {
+    let mut text = String::from(
+        "version = 1\n\n[[context]]\nid = \"dc\"\ndescription = \"a DC\"\nchannels = [\"Directory Service\"]\n",
+    );
+    for (id, scenario) in [
+        ("rdp-cert-keys", "S1"),
+        ("rdp-tls-disabled", "S2"),
+        ("rdp-broker-renamed", "S3"),
+    ] {
+        text.push_str(&format!(
+            r#"
+[[rule]]
+id = "{id}"
+scenario = "{scenario}"
+title = "t"
+tier = "seed"
+window_hours = 24
+explanation = "e"
+check_next = ["c"]
+source = {{ title = "s", url = "https://example.org/" }}
+
+[[rule.signal]]
+id = "a"
+label = "l"
+role = "primary"
+weight = 30
+provider = "Schannel"
+channels = ["System"]
+event_ids = [36870]
+
+[[rule.remediation]]
+why = "w"
+step = {{ kind = "manual", target = "restart_computer" }}
+"#
+        ));
+    }
+    text
+}
+
+#[test]
+fn builtin_catalog_is_valid_and_has_the_seed_rules() {
+    let catalog = Catalog::builtin().unwrap_or_else(|e| panic!("builtin catalog rejected: {e}"));
+    for id in SEED_RULE_IDS {
+        let rule = catalog.rule(id).unwrap_or_else(|| panic!("{id} missing"));
+        assert_eq!(rule.tier, Tier::Seed);
+    }
+    assert!(
+        catalog.rules.len() > 3,
+        "the catalog goes beyond the seed scenarios"
+    );
+}
+
+#[test]
+fn minimal_catalog_is_accepted() {
+    assert!(Catalog::from_toml(&minimal()).is_ok());
+}
+
+#[test]
+fn rejects_unknown_field_with_its_line() {
+    let text = minimal().replacen("weight = 30", "weight = 30\nweigth = 3", 1);
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("weigth"))
+        .map(|i| i + 1);
+    match Catalog::from_toml(&text) {
+        Err(CatalogError::Syntax { line: l, message }) => {
+            assert!(message.contains("weigth"), "{message}");
+            assert_eq!(Some(l), line);
+        }
+        other => panic!("expected a syntax error, got {other:?}"),
+    }
+}
+
+#[test]
+fn rejects_duplicate_rule_ids() {
+    let text = minimal().replace("id = \"rdp-tls-disabled\"", "id = \"rdp-cert-keys\"");
+    let err = Catalog::from_toml(&text).err();
+    assert!(
+        matches!(&err, Some(CatalogError::Catalog { problem }) if problem.contains("duplicate rule id")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn rejects_duplicate_signal_ids_in_a_rule() {
+    let text = minimal().replacen(
+        "event_ids = [36870]\n",
+        "event_ids = [36870]\n\n[[rule.signal]]\nid = \"a\"\nlabel = \"l\"\nrole = \"primary\"\nweight = 1\nprovider = \"Schannel\"\nchannels = [\"System\"]\nevent_ids = [36872]\n",
+        1,
+    );
+    let err = Catalog::from_toml(&text).err();
+    assert!(
+        matches!(&err, Some(CatalogError::Rule { rule, problem }) if rule == "rdp-cert-keys" && problem.contains("duplicate signal id")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn rejects_a_doubt_naming_an_unknown_context_or_signal() {
+    let base = minimal();
+    let unknown_context = base.replacen("event_ids = [36870]\n", "event_ids = [36870]\n[[rule.signal.doubt]]\ncontext = \"nope\"\npenalty = 5\nwhy = \"w\"\n", 1);
+    assert!(
+        matches!(Catalog::from_toml(&unknown_context), Err(CatalogError::Rule { problem, .. }) if problem.contains("unknown context `nope`"))
+    );
+    let unknown_signal = base.replacen("event_ids = [36870]\n", "event_ids = [36870]\n[[rule.signal.doubt]]\ncontext = \"dc\"\nunless = [\"ghost\"]\npenalty = 5\nwhy = \"w\"\n", 1);
+    assert!(
+        matches!(Catalog::from_toml(&unknown_signal), Err(CatalogError::Rule { problem, .. }) if problem.contains("unknown signal `ghost`"))
+    );
+}
+
+#[test]
+fn rejects_a_missing_seed_rule() {
+    let text = minimal().replace(
+        "id = \"rdp-broker-renamed\"\nscenario = \"S3\"",
+        "id = \"rdp-other-thing\"\nscenario = \"S3\"",
+    );
+    assert!(
+        matches!(Catalog::from_toml(&text), Err(CatalogError::Catalog { problem }) if problem.contains("rdp-broker-renamed"))
+    );
+}
+
+#[test]
+fn rejects_a_derived_rule_claiming_a_seed_scenario() {
+    let text = minimal().replacen("tier = \"seed\"", "tier = \"derived\"", 1);
+    assert!(
+        matches!(Catalog::from_toml(&text), Err(CatalogError::Rule { problem, .. }) if problem.contains("seed"))
+    );
+}
+
+#[test]
+fn rejects_provider_names_with_spaces_like_the_articles_s3_queries() {
+    let text = minimal().replacen("provider = \"Schannel\"", "provider = \" Schannel \"", 1);
+    assert!(
+        matches!(Catalog::from_toml(&text), Err(CatalogError::Rule { problem, .. }) if problem.contains("surrounding spaces"))
+    );
+}
+
+#[test]
+fn rejects_non_numeric_values_of_a_number_condition() {
+    let text = minimal().replacen(
+        "event_ids = [36870]\n",
+        "event_ids = [36870]\n[[rule.signal.condition]]\nlabel = \"c\"\nfields = [\"ErrorState\"]\nvalues = [\"ten\"]\ncompare = \"number\"\n",
+        1,
+    );
+    assert!(
+        matches!(Catalog::from_toml(&text), Err(CatalogError::Rule { problem, .. }) if problem.contains("`ten` is not a number"))
+    );
+}
+
+#[test]
+fn rejects_bad_rule_ids_and_versions() {
+    let text = minimal().replace("id = \"rdp-tls-disabled\"", "id = \"RDP_TLS\"");
+    assert!(
+        matches!(Catalog::from_toml(&text), Err(CatalogError::Rule { problem, .. }) if problem.contains("lowercase words"))
+    );
+    let text = minimal().replacen("version = 1", "version = 2", 1);
+    assert_eq!(
+        Catalog::from_toml(&text).err(),
+        Some(CatalogError::Version { found: 2 })
+    );
+}
+
+#[test]
+fn rejects_a_rule_without_remediation_or_with_a_step_off_the_allowlist() {
+    let none = minimal().replacen("[[rule.remediation]]\nwhy = \"w\"\nstep = { kind = \"manual\", target = \"restart_computer\" }\n", "", 1);
+    assert!(
+        matches!(Catalog::from_toml(&none), Err(CatalogError::Rule { problem, .. }) if problem.contains("needs a remediation")),
+        "{:?}",
+        Catalog::from_toml(&none).err()
+    );
+    let spooler = minimal().replacen(
+        "step = { kind = \"manual\", target = \"restart_computer\" }",
+        "step = { kind = \"restart_service\", target = \"Spooler\" }",
+        1,
+    );
+    let err = Catalog::from_toml(&spooler).err();
+    assert!(
+        matches!(&err, Some(CatalogError::Rule { problem, .. }) if problem.starts_with("remediation:")),
+        "{err:?}"
+    );
+    let optional = minimal().replacen("why = \"w\"\n", "why = \"w\"\noptional = true\n", 1);
+    assert!(
+        matches!(Catalog::from_toml(&optional), Err(CatalogError::Rule { problem, .. }) if problem.contains("at least one must be required"))
+    );
+}
+
+#[test]
+fn every_builtin_rule_has_a_required_remediation_step() {
+    let catalog = Catalog::builtin().unwrap_or_else(|e| panic!("{e}"));
+    for rule in &catalog.rules {
+        assert!(rule.remediation.iter().any(|r| !r.optional), "{}", rule.id);
+    }
+    let s3 = catalog
+        .rule("rdp-broker-renamed")
+        .unwrap_or_else(|| panic!("no S3"));
+    assert_eq!(
+        s3.remediation.len(),
+        1,
+        "S3's fix is manual and destructive: nothing else"
+    );
+}
+
+#[test]
+fn channels_are_listed_once_in_catalog_order() {
+    let catalog = Catalog::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let channels = catalog.channels();
+    assert_eq!(channels.first(), Some(&"System"));
+    assert!(channels.contains(&"Microsoft-Windows-TerminalServices-SessionBroker/Operational"));
+    assert!(channels.contains(&"Security"));
+    let mut sorted: Vec<String> = channels.iter().map(|c| c.to_ascii_lowercase()).collect();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), channels.len());
+}

@@ -1,0 +1,173 @@
+//! The checks of one rule and its signals, and the words of catalog errors.
+
+use super::*;
+
+pub(super) fn validate_rule(rule: &Rule, context_ids: &BTreeSet<&str>) -> Result<(), CatalogError> {
+    let problem = |p: String| CatalogError::Rule {
+        rule: rule.id.clone(),
+        problem: p,
+    };
+    if !is_rule_id(&rule.id) {
+        return Err(problem(
+            "id must be lowercase words joined by `-`, like `rdp-cert-keys`".into(),
+        ));
+    }
+    if rule.title.trim().is_empty() || rule.explanation.trim().is_empty() {
+        return Err(problem("title and explanation must not be empty".into()));
+    }
+    if rule.check_next.is_empty() || rule.check_next.iter().any(|c| c.trim().is_empty()) {
+        return Err(problem(
+            "check_next must list at least one non-empty step".into(),
+        ));
+    }
+    if !(1..=24 * 30).contains(&rule.window_hours) {
+        return Err(problem(format!(
+            "window_hours {} is outside 1..=720",
+            rule.window_hours
+        )));
+    }
+    let seed_scenario = matches!(rule.scenario.as_str(), "S1" | "S2" | "S3");
+    if seed_scenario != (rule.tier == Tier::Seed) {
+        return Err(problem(
+            "tier \"seed\" is for scenarios S1–S3 only, and they must use it".into(),
+        ));
+    }
+    for reference in std::iter::once(&rule.source).chain(&rule.references) {
+        if !reference.url.starts_with("https://") || reference.title.trim().is_empty() {
+            return Err(problem(format!(
+                "reference `{}` needs a title and an https URL",
+                reference.url
+            )));
+        }
+    }
+    let signal_ids = unique_ids(rule.signals.iter().map(|s| s.id.as_str()), "signal")
+        .map_err(|e| problem(e.to_string()))?;
+    if !rule.signals.iter().any(|s| s.role == Role::Primary) {
+        return Err(problem("needs at least one primary signal".into()));
+    }
+    if rule.remediation.is_empty() {
+        return Err(problem(
+            "needs a remediation: at least one step, manual if nothing can be automated".into(),
+        ));
+    }
+    if rule.remediation.iter().all(|r| r.optional) {
+        return Err(problem(
+            "every remediation step is optional: at least one must be required".into(),
+        ));
+    }
+    for (index, step) in rule.remediation.iter().enumerate() {
+        if step.why.trim().is_empty() {
+            return Err(problem(format!("remediation step {index} needs a why")));
+        }
+        step.check(index)
+            .map_err(|e| problem(format!("remediation: {e}")))?;
+    }
+    for signal in &rule.signals {
+        validate_signal(signal, &signal_ids, context_ids)
+            .map_err(|p| problem(format!("signal `{}`: {p}", signal.id)))?;
+    }
+    Ok(())
+}
+
+fn validate_signal(
+    signal: &Signal,
+    signal_ids: &BTreeSet<&str>,
+    context_ids: &BTreeSet<&str>,
+) -> Result<(), String> {
+    if signal.provider.trim() != signal.provider || signal.provider.is_empty() {
+        return Err(format!(
+            "provider `{}` is empty or has surrounding spaces",
+            signal.provider
+        ));
+    }
+    if signal.event_ids.is_empty() || signal.channels.is_empty() {
+        return Err("needs at least one event ID and one channel".into());
+    }
+    if signal
+        .channels
+        .iter()
+        .any(|c| c.trim() != c || c.is_empty())
+    {
+        return Err("a channel is empty or has surrounding spaces".into());
+    }
+    if signal.weight > 100 {
+        return Err(format!("weight {} is above 100", signal.weight));
+    }
+    for condition in &signal.conditions {
+        if condition.fields.is_empty() || condition.values.is_empty() {
+            return Err(format!(
+                "condition `{}` needs fields and values",
+                condition.label
+            ));
+        }
+        let not_a_number = |v: &&String| crate::rules::matching::parse_number(v).is_none();
+        if condition.compare == Compare::Number
+            && let Some(bad) = condition.values.iter().find(not_a_number)
+        {
+            return Err(format!(
+                "condition `{}`: `{bad}` is not a number",
+                condition.label
+            ));
+        }
+    }
+    for doubt in &signal.doubts {
+        if !context_ids.contains(doubt.context.as_str()) {
+            return Err(format!("doubt names unknown context `{}`", doubt.context));
+        }
+        if let Some(bad) = doubt
+            .unless
+            .iter()
+            .find(|u| !signal_ids.contains(u.as_str()))
+        {
+            return Err(format!("doubt's `unless` names unknown signal `{bad}`"));
+        }
+    }
+    if let Some(rate) = signal.rate
+        && (rate.min_events < 2 || rate.within_minutes == 0 || rate.within_minutes > 24 * 60)
+    {
+        return Err("rate needs min_events ≥ 2 and within_minutes in 1..=1440".into());
+    }
+    Ok(())
+}
+
+pub(super) fn unique_ids<'a>(
+    ids: impl Iterator<Item = &'a str>,
+    what: &str,
+) -> Result<BTreeSet<&'a str>, CatalogError> {
+    let mut seen = BTreeSet::new();
+    for id in ids {
+        if id.is_empty() {
+            return Err(catalog_problem(format!("a {what} has an empty id")));
+        }
+        if !seen.insert(id) {
+            return Err(catalog_problem(format!("duplicate {what} id `{id}`")));
+        }
+    }
+    Ok(seen)
+}
+
+fn is_rule_id(id: &str) -> bool {
+    let mut words = id.split('-');
+    let all_ok = id.split('-').all(|w| {
+        !w.is_empty()
+            && w.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    });
+    all_ok && words.next().is_some() && words.next().is_some()
+}
+
+pub(super) fn catalog_problem(problem: String) -> CatalogError {
+    CatalogError::Catalog { problem }
+}
+
+pub(super) fn syntax_error(text: &str, e: &toml::de::Error) -> CatalogError {
+    let line = e
+        .span()
+        .and_then(|span| text.get(..span.start))
+        .map(|before| before.bytes().filter(|b| *b == b'\n').count() + 1)
+        .unwrap_or(0);
+    CatalogError::Syntax {
+        line,
+        message: e.message().to_string(),
+    }
+}
