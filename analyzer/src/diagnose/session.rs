@@ -5,7 +5,7 @@
 use super::coverage::{self, ContextSeen, Hint, HintKind, LookedFor, Seen};
 use super::verdict::{self, MostLikely};
 use crate::Event;
-use crate::input::{self, EventSink, InputReport, Progress};
+use crate::input::{self, EventSink, InputReport, Progress, Tally};
 use crate::rules::catalog::{Catalog, CatalogError};
 use crate::rules::collection::{self, CollectionGuide};
 use crate::rules::collector::Collector;
@@ -263,6 +263,10 @@ impl EventSink for CollectorSink<'_> {
         self.collector.observe(&event);
     }
 
+    fn tally(&mut self, input: &str, tally: &Tally) {
+        self.collector.observe_tally(input, tally);
+    }
+
     fn details(&self) -> input::Details {
         if self.whole {
             input::Details::All
@@ -277,9 +281,13 @@ impl EventSink for Collector {
         self.observe(&event);
     }
 
+    fn tally(&mut self, input: &str, tally: &Tally) {
+        self.observe_tally(input, tally);
+    }
+
     /// The collector counts every event but reads the data of only those a rule lists.
     fn details(&self) -> input::Details {
-        input::Details::Only(self.detail_ids().collect())
+        input::Details::Counted(self.detail_ids().collect())
     }
 }
 

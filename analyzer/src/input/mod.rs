@@ -15,7 +15,6 @@ mod datetime;
 mod decode;
 mod evidence;
 mod evtx;
-mod evtx_system;
 mod format_list;
 mod labels;
 mod limits;
@@ -81,23 +80,36 @@ pub trait EventSink {
     fn details(&self) -> Details {
         Details::All
     }
+
+    /// Events of the input named `input` that were only counted, several at once. Called only for a
+    /// sink whose [`EventSink::details`] is [`Details::Counted`]; such a sink must count
+    /// these as it counts events.
+    fn tally(&mut self, input: &str, tally: &Tally) {
+        let _ = (input, tally);
+    }
 }
 
 /// Which events a sink needs whole (event data and message).
 ///
 /// A sink that only counts most events (the rules' collector: statistics for every event,
-/// details only for the event IDs some rule lists) says so with [`Details::Only`]; `.evtx`
-/// records with other IDs then arrive with their System fields alone — provider, ID,
-/// qualifiers, level, time, record id, channel, computer and user SID, exactly as the full
-/// read gives them — and `data` empty, `message` `None`. Not rendering those records is most
-/// of the reading time saved. Text formats always deliver whole events.
+/// details only for the event IDs some rule lists) says so with [`Details::Only`] or
+/// [`Details::Counted`]. Text formats always deliver whole events; for `.evtx`:
+/// - with [`Details::Only`], records with other IDs arrive as events with their System
+///   fields alone — provider, ID, qualifiers, level, time, record id, channel, computer and
+///   user SID, exactly as the full read gives them — and `data` empty, `message` `None`.
+///   Not rendering those records is most of the reading time saved.
+/// - with [`Details::Counted`], records with other IDs arrive as [`Tally`]s: per chunk, how
+///   many records had each provider, channel and computer, and when. Most of the rest of the
+///   time is saved: no record is built, only the values the tally needs are read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Details {
     /// Every event whole (the default).
     #[default]
     All,
-    /// Only events with these IDs whole.
+    /// Only events with these IDs whole; the others with their System fields.
     Only(std::collections::HashSet<u16>),
+    /// Only events with these IDs whole; the others counted in [`Tally`]s.
+    Counted(std::collections::HashSet<u16>),
 }
 
 impl Details {
@@ -105,9 +117,23 @@ impl Details {
     pub fn needs(&self, event_id: u16) -> bool {
         match self {
             Details::All => true,
-            Details::Only(ids) => ids.contains(&event_id),
+            Details::Only(ids) | Details::Counted(ids) => ids.contains(&event_id),
         }
     }
+}
+
+/// Events read only to be counted ([`Details::Counted`]): how many had this provider,
+/// channel and computer (normalised as on an [`Event`]), and the span of their times.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub provider: String,
+    pub channel: Option<String>,
+    pub computer: Option<String>,
+    pub events: u64,
+    /// Of those, the events without a time.
+    pub undated: u64,
+    pub oldest: Option<jiff::Timestamp>,
+    pub newest: Option<jiff::Timestamp>,
 }
 
 impl EventSink for Vec<Event> {
@@ -278,6 +304,11 @@ impl<'a> Output<'a> {
     pub(crate) fn emit(&mut self, event: Event) {
         self.report.events += 1;
         self.sink.event(event);
+    }
+
+    pub(crate) fn tally(&mut self, tally: &Tally) {
+        self.report.events += tally.events;
+        self.sink.tally(&self.report.name, tally);
     }
 
     pub(crate) fn skip(&mut self) {

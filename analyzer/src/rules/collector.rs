@@ -4,6 +4,7 @@
 use super::catalog::Catalog;
 use super::matching::{self, Check};
 use crate::Event;
+use crate::input::Tally;
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 
@@ -108,6 +109,14 @@ pub struct Stats {
     pub contexts: BTreeMap<String, (String, u64)>,
 }
 
+impl Stats {
+    /// Widens the span of event times to cover `[oldest, newest]`.
+    fn span(&mut self, oldest: Timestamp, newest: Timestamp) {
+        self.oldest = Some(self.oldest.map_or(oldest, |o| o.min(oldest)));
+        self.newest = Some(self.newest.map_or(newest, |n| n.max(newest)));
+    }
+}
+
 /// Counts per name (first spelling seen, compared ignoring ASCII case), bounded.
 #[derive(Debug, Default, Clone)]
 pub struct NameCounts {
@@ -117,14 +126,15 @@ pub struct NameCounts {
 }
 
 impl NameCounts {
-    fn add(&mut self, name: &str) {
+    /// Counts `n` events named `name`.
+    fn add(&mut self, name: &str, n: u64) {
         let key = name.trim().to_ascii_lowercase();
         if let Some(entry) = self.counts.get_mut(&key) {
-            entry.1 += 1;
+            entry.1 += n;
         } else if self.counts.len() < MAX_NAMES {
-            self.counts.insert(key, (name.trim().to_string(), 1));
+            self.counts.insert(key, (name.trim().to_string(), n));
         } else {
-            self.other += 1;
+            self.other += n;
         }
     }
 
@@ -300,30 +310,62 @@ impl Collector {
             stats.local_times += 1;
         }
         match event.time_created {
-            Some(t) => {
-                stats.oldest = Some(stats.oldest.map_or(t, |o| o.min(t)));
-                stats.newest = Some(stats.newest.map_or(t, |n| n.max(t)));
-            }
+            Some(t) => stats.span(t, t),
             None => stats.undated += 1,
         }
-        let provider = matching::provider_key(&event.provider);
-        stats.providers.add(&event.provider);
-        if let Some(channel) = &event.channel {
-            stats.channels.add(channel);
-            if let Some(per_input) = stats.channels_by_input.get_mut(&event.origin.input) {
-                per_input.add(channel);
+        self.count_names(
+            &event.origin.input,
+            &event.provider,
+            event.channel.as_deref(),
+            event.computer.as_deref(),
+            1,
+        );
+    }
+
+    /// Counts events that were read only to be counted ([`crate::input::Details::Counted`]).
+    pub fn observe_tally(&mut self, input: &str, tally: &Tally) {
+        let stats = &mut self.stats;
+        stats.events += tally.events;
+        stats.undated += tally.undated;
+        if let (Some(oldest), Some(newest)) = (tally.oldest, tally.newest) {
+            stats.span(oldest, newest);
+        }
+        self.count_names(
+            input,
+            &tally.provider,
+            tally.channel.as_deref(),
+            tally.computer.as_deref(),
+            tally.events,
+        );
+    }
+
+    /// Counts `n` events of `input` with these names: per provider, channel, computer and
+    /// context.
+    fn count_names(
+        &mut self,
+        input: &str,
+        provider_name: &str,
+        channel_name: Option<&str>,
+        computer: Option<&str>,
+        n: u64,
+    ) {
+        let stats = &mut self.stats;
+        let provider = matching::provider_key(provider_name);
+        stats.providers.add(provider_name, n);
+        if let Some(channel) = channel_name {
+            stats.channels.add(channel, n);
+            if let Some(per_input) = stats.channels_by_input.get_mut(input) {
+                per_input.add(channel, n);
             } else if stats.channels_by_input.len() < MAX_NAMES {
                 let mut names = NameCounts::default();
-                names.add(channel);
-                stats
-                    .channels_by_input
-                    .insert(event.origin.input.clone(), names);
+                names.add(channel, n);
+                stats.channels_by_input.insert(input.to_owned(), names);
             }
         }
-        if let Some(computer) = &event.computer {
-            stats.computers.add(computer);
+        if let Some(computer) = computer {
+            stats.computers.add(computer, n);
         }
-        let channel = event.channel.as_deref().map(matching::channel_key);
+        let channel = channel_name.map(matching::channel_key);
         for (context, slot) in self.catalog.contexts.iter().zip(&self.contexts) {
             let by_provider = slot.provider_keys.contains(&provider);
             let by_channel = channel
@@ -332,13 +374,13 @@ impl Collector {
             if by_provider || by_channel {
                 let entry = stats.contexts.entry(context.id.clone()).or_insert_with(|| {
                     let by = if by_provider {
-                        format!("provider {}", event.provider.trim())
+                        format!("provider {}", provider_name.trim())
                     } else {
-                        format!("channel {}", event.channel.as_deref().unwrap_or_default())
+                        format!("channel {}", channel_name.unwrap_or_default())
                     };
                     (by, 0)
                 });
-                entry.1 += 1;
+                entry.1 += n;
             }
         }
     }

@@ -18,12 +18,12 @@ use std::collections::HashMap;
 use evtx::EvtxRecord;
 use evtx::binxml::value_variant::BinXmlValue;
 
-use super::limits::cap_field;
-use super::xml::SystemText;
+use super::super::limits::cap_field;
+use super::super::xml::SystemText;
 
 /// The `<System>` fields this module fills, as (element, attribute) paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
+pub(super) enum Field {
     Provider,
     EventId,
     Qualifiers,
@@ -54,7 +54,7 @@ impl Field {
     }
 
     /// Element text is capped like the XML reader's; attribute values are not.
-    fn is_text(self) -> bool {
+    pub(super) fn is_text(self) -> bool {
         matches!(
             self,
             Field::EventId | Field::Level | Field::RecordId | Field::Channel | Field::Computer
@@ -64,7 +64,7 @@ impl Field {
 
 /// Where one field's value comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Source {
+pub(super) enum Source {
     /// Not in the template: the field is absent.
     Absent,
     /// Written in the template itself.
@@ -81,6 +81,14 @@ pub(crate) struct SystemMap {
     sources: [Source; FIELDS],
 }
 
+impl SystemMap {
+    /// Where `field` comes from.
+    pub(super) fn source(&self, field: Field) -> &Source {
+        let index = ALL_FIELDS.iter().position(|f| *f == field).unwrap_or(0);
+        self.sources.get(index).unwrap_or(&Source::Complex)
+    }
+}
+
 /// Template definitions seen in one chunk, by offset (`None`: not readable here).
 #[derive(Debug, Default)]
 pub(crate) struct TemplateCache {
@@ -88,18 +96,27 @@ pub(crate) struct TemplateCache {
 }
 
 impl TemplateCache {
+    /// What the definition at `offset` of the chunk `data` says about the `<System>` fields
+    /// (read once per chunk), or `None` when it cannot be read here.
+    pub(super) fn map(&mut self, data: &[u8], offset: u32) -> Option<&SystemMap> {
+        self.maps
+            .entry(offset)
+            .or_insert_with(|| read_definition(data, offset))
+            .as_ref()
+    }
+
+    /// A definition already read by [`TemplateCache::map`].
+    pub(super) fn get(&self, offset: u32) -> Option<&SystemMap> {
+        self.maps.get(&offset)?.as_ref()
+    }
+
     /// The record's `<System>` fields as text, or `None` when the record must be rendered.
     pub(crate) fn system_text(&mut self, record: &EvtxRecord<'_>) -> Option<SystemText> {
         let instances = record.template_instances().ok()?;
         let [instance] = instances.as_slice() else {
             return None;
         };
-        let data = record.chunk.data;
-        let map = self
-            .maps
-            .entry(instance.template_def_offset)
-            .or_insert_with(|| read_definition(data, instance.template_def_offset))
-            .as_ref()?;
+        let map = self.map(record.chunk.data, instance.template_def_offset)?;
         let mut text: [Option<String>; FIELDS] = Default::default();
         for (slot, source) in text.iter_mut().zip(&map.sources) {
             *slot = match source {
@@ -213,20 +230,13 @@ impl Cursor<'_> {
     fn utf16(&mut self, chars: usize) -> Option<String> {
         let bytes = self.data.get(self.pos..self.pos.checked_add(chars * 2)?)?;
         self.pos += chars * 2;
-        let units = bytes.chunks_exact(2).map(|p| {
-            u16::from_le_bytes([
-                p.first().copied().unwrap_or(0),
-                p.get(1).copied().unwrap_or(0),
-            ])
-        });
-        char::decode_utf16(units)
-            .collect::<Result<String, _>>()
-            .ok()
+        utf16(bytes)
     }
 
     /// A name reference: an offset into the chunk's string table, whose entry may follow
-    /// inline (then it is skipped). Returns the name.
-    fn name(&mut self) -> Option<String> {
+    /// inline (then it is skipped). Returns the name when it is one of [`KNOWN_NAMES`], `""`
+    /// for any other (valid) name.
+    fn name(&mut self) -> Option<&'static str> {
         let offset = usize::try_from(self.u32()?).ok()?;
         if offset == self.pos {
             // next string (4), hash (2), length (2), UTF-16 characters, NUL (2)
@@ -242,15 +252,71 @@ impl Cursor<'_> {
             pos: offset.checked_add(6)?,
         };
         let len = usize::from(c.u16()?);
-        c.utf16(len)
+        let bytes = self
+            .data
+            .get(c.pos..c.pos.checked_add(len.checked_mul(2)?)?)?;
+        known_name(bytes)
     }
+}
+
+/// The element and attribute names [`Field::of`] looks for.
+const KNOWN_NAMES: [&str; 14] = [
+    "Event",
+    "System",
+    "Provider",
+    "EventID",
+    "Level",
+    "TimeCreated",
+    "EventRecordID",
+    "Channel",
+    "Computer",
+    "Security",
+    "Name",
+    "Qualifiers",
+    "SystemTime",
+    "UserID",
+];
+
+/// The UTF-16LE name `bytes` as one of [`KNOWN_NAMES`], `""` when it is another name, `None`
+/// when it is not valid UTF-16 (without allocating: definitions are read once per chunk).
+fn known_name(bytes: &[u8]) -> Option<&'static str> {
+    let is = |known: &str| {
+        known.len() * 2 == bytes.len()
+            && known
+                .bytes()
+                .zip(bytes.chunks_exact(2))
+                .all(|(k, unit)| unit == [k, 0])
+    };
+    if let Some(known) = KNOWN_NAMES.into_iter().find(|k| is(k)) {
+        return Some(known);
+    }
+    char::decode_utf16(utf16_units(bytes))
+        .all(|c| c.is_ok())
+        .then_some("")
+}
+
+/// The UTF-16 code units of little-endian `bytes` (an odd last byte is ignored).
+pub(super) fn utf16_units(bytes: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    bytes.chunks_exact(2).map(|p| {
+        u16::from_le_bytes([
+            p.first().copied().unwrap_or(0),
+            p.get(1).copied().unwrap_or(0),
+        ])
+    })
+}
+
+/// Strict UTF-16LE text: `None` for an unpaired surrogate.
+pub(super) fn utf16(bytes: &[u8]) -> Option<String> {
+    char::decode_utf16(utf16_units(bytes))
+        .collect::<Result<String, _>>()
+        .ok()
 }
 
 /// Which field a value part goes to, if any: an attribute of an element directly under
 /// `<Event><System>` while its start tag is read, or such an element's text.
-fn target(stack: &[String], open: Option<&str>, attribute: Option<&str>) -> Option<Field> {
+fn target(stack: &[&str], open: Option<&str>, attribute: Option<&str>) -> Option<Field> {
     let in_system =
-        |depth: usize| stack.len() == depth && stack.get(1).is_some_and(|s| s == "System");
+        |depth: usize| stack.len() == depth && stack.get(1).is_some_and(|s| *s == "System");
     match (open, attribute) {
         (Some(element), Some(attr)) if in_system(2) => Field::of(element, Some(attr)),
         (None, _) if in_system(3) => Field::of(stack.get(2)?, None),
@@ -268,9 +334,9 @@ fn read_definition(data: &[u8], offset: u32) -> Option<SystemMap> {
     let end = c.pos.checked_add(size)?;
     let mut sources: [Source; FIELDS] = std::array::from_fn(|_| Source::Absent);
     // Element names from the root; `open` is the element whose start tag is being read.
-    let mut stack: Vec<String> = Vec::new();
-    let mut open: Option<String> = None;
-    let mut attribute: Option<String> = None;
+    let mut stack: Vec<&str> = Vec::new();
+    let mut open: Option<&str> = None;
+    let mut attribute: Option<&str> = None;
     let mut root_seen = false;
     while c.pos < end {
         let token = c.u8()?;
@@ -355,7 +421,7 @@ fn read_definition(data: &[u8], offset: u32) -> Option<SystemMap> {
             _ => return None,
         };
         if let Some(part) = part
-            && let Some(field) = target(&stack, open.as_deref(), attribute.as_deref())
+            && let Some(field) = target(&stack, open, attribute)
         {
             let slot = sources
                 .iter_mut()

@@ -11,16 +11,19 @@ use std::io::{Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use evtx::err::{ChunkError, DeserializationError, EvtxError};
-use evtx::{ChunkFlags, EvtxChunkData, EvtxFileHeader, HeaderFlags, ParserSettings};
+use evtx::{EvtxFileHeader, HeaderFlags, ParserSettings};
 use sha2::{Digest, Sha256};
 
-use super::evtx_system::TemplateCache;
 use super::report::{Dialect, EvtxSummary, InputIssue, IssueKind, IssueLocation, Severity, hex};
-use super::xml::{record_event_from_system, record_event_from_xml};
-use super::{Details, EventSink, Format, InputReport, Output, Progress};
-use crate::event::{Event, Location, Origin};
-use serde::{Deserialize, Serialize};
+use super::{Details, Format, Output};
+
+mod chunk;
+mod range;
+mod template;
+mod walk;
+
+use chunk::{ChunkOutcome, ChunkState, Emitted, parse_chunk};
+pub use range::{ChunkPart, EvtxMerge, read_evtx_chunks};
 
 const FILE_HEADER_SIZE: u64 = 4096;
 const CHUNK_SIZE: usize = 64 * 1024;
@@ -204,181 +207,6 @@ impl EvtxLayout {
     }
 }
 
-/// One chunk read and parsed by [`read_evtx_chunks`]: what it adds to the input's events and
-/// report. Serialisable, so a worker can post it to the one that merges ([`EvtxMerge`]).
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ChunkPart {
-    number: u64,
-    offset: u64,
-    issues: Vec<InputIssue>,
-    truncated: bool,
-    /// `None`: the chunk is all zeros.
-    outcome: Option<ChunkOutcome>,
-}
-
-impl ChunkPart {
-    /// The chunk's number in the file.
-    pub fn number(&self) -> u64 {
-        self.number
-    }
-}
-
-/// Reads and parses chunks `range` (clipped to the file's) of a seekable `.evtx`, handing
-/// each chunk's [`ChunkPart`] to `each` in order; `Break` stops. Pure parsing: no sink, no
-/// report, so any thread or Web Worker can run it on its own range, one chunk in memory at a
-/// time; [`EvtxMerge`] puts the parts of all ranges together in chunk order. `input` names
-/// the events' origin; `details` is what the final sink will ask ([`EventSink::details`]).
-pub fn read_evtx_chunks<R: Read + Seek>(
-    mut reader: R,
-    layout: &EvtxLayout,
-    range: std::ops::Range<u64>,
-    input: &str,
-    details: &Details,
-    each: &mut dyn FnMut(ChunkPart) -> ControlFlow<()>,
-) {
-    let first = range.start.min(layout.chunks);
-    let last = range.end.min(layout.chunks);
-    if first >= last
-        || reader
-            .seek(SeekFrom::Start(layout.chunk_offset(first)))
-            .is_err()
-    {
-        return;
-    }
-    let mut source = ChunkSource {
-        reader: &mut reader,
-        hasher: None,
-        header: &[],
-        chunks_start: layout.chunks_start,
-    };
-    let job = ChunkJob {
-        input: input.to_owned(),
-        details: details.clone(),
-    };
-    let settings = settings();
-    for number in first..last {
-        let mut raw = source.next(number);
-        let outcome = raw
-            .data
-            .take()
-            .map(|data| parse_chunk(data, raw.number, raw.offset, &settings, &job));
-        let part = ChunkPart {
-            number,
-            offset: raw.offset,
-            issues: raw.issues,
-            truncated: raw.truncated,
-            outcome,
-        };
-        if each(part).is_break() {
-            return;
-        }
-    }
-}
-
-/// Puts [`ChunkPart`]s together, in chunk order, into one input's events (pushed to a sink)
-/// and report — the same as reading the file in one go. For a page that splits a file
-/// across workers: each worker runs [`read_evtx_chunks`] on its range and posts the parts;
-/// this side pushes them in order, then finishes with the file's tail and its SHA-256 (which
-/// only a reader of every byte in order can compute).
-pub struct EvtxMerge<'a> {
-    out: Output<'a>,
-    summary: EvtxSummary,
-    layout: EvtxLayout,
-    next: u64,
-    no_crc_chunks: u64,
-}
-
-impl std::fmt::Debug for EvtxMerge<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EvtxMerge")
-            .field("layout", &self.layout)
-            .field("next", &self.next)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<'a> EvtxMerge<'a> {
-    /// Starts an input named `name` of `len` bytes whose first 4096 bytes (or all, when
-    /// shorter) are `head`: the header is checked here.
-    pub fn new(
-        name: &str,
-        head: &[u8],
-        len: u64,
-        sink: &'a mut dyn EventSink,
-        progress: &'a mut dyn FnMut(Progress) -> ControlFlow<()>,
-    ) -> EvtxMerge<'a> {
-        let mut out = Output::new(name, len, sink, progress);
-        let (summary, layout) = begin(head, len, &mut out);
-        EvtxMerge {
-            out,
-            summary,
-            layout,
-            next: 0,
-            no_crc_chunks: 0,
-        }
-    }
-
-    /// Where the chunks are (to split them into ranges).
-    pub fn layout(&self) -> EvtxLayout {
-        self.layout
-    }
-
-    /// What [`read_evtx_chunks`] must be given as `details`: what the sink asks.
-    pub fn details(&self) -> Details {
-        self.out.details()
-    }
-
-    /// Adds the next chunk's part. Parts must come in chunk order, each once; `Break` when
-    /// the progress callback cancelled or a part came out of order (the report says which).
-    pub fn push(&mut self, part: ChunkPart) -> ControlFlow<()> {
-        if part.number != self.next {
-            self.out.report.error(
-                IssueKind::BadChunkHeader,
-                Some(IssueLocation::Chunk {
-                    chunk: part.number,
-                    offset: part.offset,
-                }),
-                format!(
-                    "chunk {} arrived while chunk {} was expected; reading stopped",
-                    part.number, self.next
-                ),
-            );
-            return ControlFlow::Break(());
-        }
-        self.out.tick(part.offset)?;
-        self.next += 1;
-        let raw = RawChunk {
-            number: part.number,
-            offset: part.offset,
-            issues: part.issues,
-            truncated: part.truncated,
-            data: None,
-        };
-        let mut assembler = Assembler {
-            summary: &mut self.summary,
-            no_crc_chunks: self.no_crc_chunks,
-        };
-        assembler.apply(raw, part.outcome, &mut self.out);
-        self.no_crc_chunks = assembler.no_crc_chunks;
-        ControlFlow::Continue(())
-    }
-
-    /// The input's report. `tail`: the bytes at [`EvtxLayout::tail`] (empty when none);
-    /// `sha256`: the whole file's digest in lowercase hex, when known (`None` leaves it empty).
-    pub fn finish(mut self, tail: &[u8], sha256: Option<String>) -> InputReport {
-        if !self.out.report.cancelled && self.next >= self.layout.chunks {
-            end(
-                self.summary,
-                self.no_crc_chunks,
-                tail,
-                sha256.unwrap_or_default(),
-                &mut self.out,
-            );
-        }
-        self.out.finish()
-    }
-}
-
 /// Reads the chunks of a file one after the other, hashing every byte read.
 struct ChunkSource<'a, R> {
     reader: &'a mut R,
@@ -405,10 +233,12 @@ impl<R: Read> ChunkSource<'_, R> {
         self.chunks_start + number * CHUNK_SIZE as u64
     }
 
-    /// Reads chunk `number` (the next one in the file).
-    fn next(&mut self, number: u64) -> RawChunk {
+    /// Reads chunk `number` (the next one in the file) into `chunk`, a buffer to reuse
+    /// (`None`: a new one).
+    fn next(&mut self, number: u64, chunk: Option<Vec<u8>>) -> RawChunk {
         let offset = self.offset(number);
-        let mut chunk = vec![0u8; CHUNK_SIZE];
+        let mut chunk = chunk.unwrap_or_default();
+        chunk.resize(CHUNK_SIZE, 0);
         let mut issues = Vec::new();
         let mut truncated = false;
         if self.chunks_start == 0 && number == 0 && !self.header.is_empty() {
@@ -418,6 +248,7 @@ impl<R: Read> ChunkSource<'_, R> {
             }
             let rest = chunk.get_mut(self.header.len()..).unwrap_or_default();
             let more = read_full(self.reader, rest);
+            rest.get_mut(more..).unwrap_or_default().fill(0);
             if let (Some(bytes), Some(hasher)) =
                 (chunk.get(..self.header.len() + more), self.hasher.as_mut())
             {
@@ -425,6 +256,7 @@ impl<R: Read> ChunkSource<'_, R> {
             }
         } else {
             let got = read_full(self.reader, &mut chunk);
+            chunk.get_mut(got..).unwrap_or_default().fill(0);
             if let (Some(bytes), Some(hasher)) = (chunk.get(..got), self.hasher.as_mut()) {
                 hasher.update(bytes);
             }
@@ -491,8 +323,11 @@ impl Assembler<'_> {
             }
         }
         self.no_crc_chunks += u64::from(outcome.no_crc);
-        for event in outcome.events {
-            out.emit(event);
+        for item in outcome.items {
+            match item {
+                Emitted::Event(event) => out.emit(event),
+                Emitted::Tally(tally) => out.tally(&tally),
+            }
         }
     }
 }
@@ -592,13 +427,15 @@ mod parallel {
             }
         }
         let settings = settings();
+        let mut buffer = None;
         for number in 0..chunks {
             out.tick(source.offset(number))?;
-            let mut raw = source.next(number);
-            let outcome = raw
-                .data
-                .take()
-                .map(|data| parse_chunk(data, raw.number, raw.offset, &settings, job));
+            let mut raw = source.next(number, buffer.take());
+            let outcome = raw.data.take().map(|data| {
+                let outcome = parse_chunk(&data, raw.number, raw.offset, &settings, job);
+                buffer = Some(data);
+                outcome
+            });
             assembler.apply(raw, outcome, out);
         }
         ControlFlow::Continue(())
@@ -618,13 +455,17 @@ mod parallel {
         std::thread::scope(|scope| {
             let mut inboxes = Vec::with_capacity(workers);
             let mut outboxes = Vec::with_capacity(workers);
+            // Chunk buffers come back once parsed, to be read into again.
+            let (give_back, spare) = mpsc::channel::<Vec<u8>>();
             for _ in 0..workers {
                 let (send_chunk, chunks_in) = mpsc::channel::<(u64, u64, Vec<u8>)>();
                 let (send_outcome, outcomes) = mpsc::channel::<ChunkOutcome>();
+                let give_back = give_back.clone();
                 scope.spawn(move || {
                     let settings = settings();
                     for (number, offset, data) in chunks_in {
-                        let outcome = parse_chunk(data, number, offset, &settings, job);
+                        let outcome = parse_chunk(&data, number, offset, &settings, job);
+                        let _ = give_back.send(data);
                         if send_outcome.send(outcome).is_err() {
                             break;
                         }
@@ -640,7 +481,7 @@ mod parallel {
             let (mut next, mut turn) = (0u64, 0usize);
             loop {
                 while next < chunks && pending.len() < READ_AHEAD {
-                    let mut raw = source.next(next);
+                    let mut raw = source.next(next, spare.try_recv().ok());
                     next += 1;
                     let worker = raw.data.take().and_then(|data| {
                         let w = turn % workers;
@@ -671,7 +512,7 @@ mod parallel {
     #[cfg(not(target_arch = "wasm32"))]
     fn lost_chunk(number: u64, offset: u64) -> ChunkOutcome {
         let mut outcome = ChunkOutcome {
-            events: Vec::new(),
+            items: Vec::new(),
             issues: Vec::new(),
             skipped: 0,
             state: ChunkState::Skipped,
@@ -688,268 +529,4 @@ mod parallel {
         );
         outcome
     }
-}
-
-/// Whether a chunk's records were read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum ChunkState {
-    Skipped,
-    Read { checksum_mismatch: bool },
-}
-
-/// What parsing one chunk found, to be applied in chunk order.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct ChunkOutcome {
-    pub(crate) events: Vec<Event>,
-    pub(crate) issues: Vec<InputIssue>,
-    /// Records that could not be read.
-    pub(crate) skipped: u64,
-    pub(crate) state: ChunkState,
-    /// The chunk's NO_CRC32 flag is set.
-    pub(crate) no_crc: bool,
-}
-
-impl ChunkOutcome {
-    fn issue(
-        &mut self,
-        severity: Severity,
-        kind: IssueKind,
-        at: Option<IssueLocation>,
-        message: String,
-    ) {
-        self.issues.push(InputIssue {
-            severity,
-            kind,
-            at,
-            message,
-        });
-    }
-}
-
-/// Parses one chunk's records into events (pure: no report, no sink, any thread).
-pub(crate) fn parse_chunk(
-    data: Vec<u8>,
-    number: u64,
-    offset: u64,
-    settings: &Arc<ParserSettings>,
-    job: &ChunkJob,
-) -> ChunkOutcome {
-    let mut result = ChunkOutcome {
-        events: Vec::new(),
-        issues: Vec::new(),
-        skipped: 0,
-        state: ChunkState::Skipped,
-        no_crc: false,
-    };
-    let at = Some(IssueLocation::Chunk {
-        chunk: number,
-        offset,
-    });
-    let mut chunk = match EvtxChunkData::new(data, false) {
-        Ok(chunk) => chunk,
-        Err(e) => {
-            let (kind, why) = describe_chunk_error(&e);
-            result.issue(
-                Severity::Error,
-                kind,
-                at,
-                format!("chunk {number} was skipped, its records are lost: {why}"),
-            );
-            return result;
-        }
-    };
-    let (first, last) = (
-        chunk.header.first_event_record_id,
-        chunk.header.last_event_record_id,
-    );
-    let claimed = last
-        .checked_sub(first)
-        .map(|d| d + 1)
-        .filter(|n| *n <= 4096);
-    result.no_crc = chunk.header.flags.contains(ChunkFlags::NO_CRC32);
-    let header_crc_ok = chunk.validate_header_checksum();
-    let data_crc_ok = chunk.validate_data_checksum();
-    let parsed = chunk.parse(Arc::clone(settings));
-    let mut parsed = match parsed {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            result.skipped += claimed.unwrap_or(0);
-            let (kind, why) = describe_chunk_error(&e);
-            result.issue(
-                Severity::Error,
-                kind,
-                at,
-                format!(
-                    "chunk {number} was skipped, its records{} are lost: {why}",
-                    claimed.map_or(String::new(), |n| format!(" ({n}, ids {first}–{last})"))
-                ),
-            );
-            return result;
-        }
-    };
-    let chunk_u32 = u32::try_from(number).unwrap_or(u32::MAX);
-    let (mut read, mut bad) = (0u64, 0u64);
-    let mut templates = TemplateCache::default();
-    result.events.reserve(claimed.unwrap_or(0) as usize);
-    for record in parsed.iter() {
-        let record = match record {
-            Ok(record) => record,
-            Err(e) => {
-                bad += 1;
-                result.skipped += 1;
-                let (record_id, rel) = record_error_location(&e);
-                result.issue(
-                    Severity::Error,
-                    IssueKind::BadRecord,
-                    Some(IssueLocation::Record {
-                        chunk: number,
-                        record_id,
-                        offset: rel.map(|r| offset + r),
-                    }),
-                    format!("a record was skipped: {}", error_chain(&e)),
-                );
-                continue;
-            }
-        };
-        let record_id = record.event_record_id;
-        let record_offset = offset + record.binxml_offset;
-        let origin = Origin {
-            input: job.input.clone(),
-            location: Location::Record {
-                record_id,
-                chunk: chunk_u32,
-            },
-        };
-        // A record no rule asks for: its System fields are enough, read without rendering.
-        if let Details::Only(_) = &job.details
-            && let Some(system) = templates.system_text(&record)
-            && let Ok(mut event) = record_event_from_system(system, origin.clone())
-            && !event.provider.is_empty()
-            && !job.details.needs(event.event_id)
-        {
-            event.record_id.get_or_insert(record_id);
-            read += 1;
-            result.events.push(event);
-            continue;
-        }
-        let rendered = record
-            .into_xml()
-            .map_err(|e| error_chain(&e))
-            .and_then(|r| record_event_from_xml(&r.data, origin).map_err(|e| e.to_string()));
-        match rendered {
-            Ok(mut event) => {
-                event.record_id.get_or_insert(record_id);
-                if event.provider.is_empty() {
-                    result.issue(
-                        Severity::Warning,
-                        IssueKind::IncompleteEvent,
-                        Some(IssueLocation::Record {
-                            chunk: number,
-                            record_id: Some(record_id),
-                            offset: Some(record_offset),
-                        }),
-                        format!(
-                            "record {record_id} has no provider (its values are damaged); it \
-                             was kept as event {} with an empty provider",
-                            event.event_id
-                        ),
-                    );
-                }
-                read += 1;
-                result.events.push(event);
-            }
-            Err(why) => {
-                bad += 1;
-                result.skipped += 1;
-                result.issue(
-                    Severity::Error,
-                    IssueKind::BadRecord,
-                    Some(IssueLocation::Record {
-                        chunk: number,
-                        record_id: Some(record_id),
-                        offset: Some(record_offset),
-                    }),
-                    format!("record {record_id} was skipped: {why}"),
-                );
-            }
-        }
-    }
-    let checksum_mismatch = !header_crc_ok || !data_crc_ok;
-    result.state = ChunkState::Read { checksum_mismatch };
-    if checksum_mismatch {
-        let which = match (header_crc_ok, data_crc_ok) {
-            (false, false) => "header and records CRC32s do",
-            (false, true) => "header CRC32 does",
-            _ => "records CRC32 does",
-        };
-        result.issue(
-            Severity::Warning,
-            IssueKind::ChunkChecksum,
-            at,
-            format!(
-                "chunk {number}'s {which} not match: the chunk is damaged or was being written; \
-                 {read} records were read from it anyway{}",
-                if bad > 0 {
-                    format!(" and {bad} could not be")
-                } else {
-                    String::new()
-                }
-            ),
-        );
-    }
-    result
-}
-
-/// The kind and the reason, in words, of a chunk that cannot be read.
-fn describe_chunk_error(e: &ChunkError) -> (IssueKind, String) {
-    match e {
-        ChunkError::FailedToParseChunkHeader(DeserializationError::InvalidEvtxChunkMagic {
-            magic,
-        }) => (
-            IssueKind::BadChunkSignature,
-            format!(
-                "it does not start with the ElfChnk signature (found {})",
-                hex(magic.as_slice())
-            ),
-        ),
-        ChunkError::FailedToBuildStringCache { .. } => (
-            IssueKind::ChunkTables,
-            format!("its string table cannot be read ({})", error_chain(e)),
-        ),
-        ChunkError::InvalidChunkHeaderChecksum { .. } | ChunkError::InvalidChunkChecksum { .. } => {
-            (IssueKind::ChunkChecksum, error_chain(e))
-        }
-        _ => (IssueKind::BadChunkHeader, error_chain(e)),
-    }
-}
-
-/// A record error's record id and offset within its chunk, when the error names them.
-fn record_error_location(e: &EvtxError) -> (Option<u64>, Option<u64>) {
-    match e {
-        EvtxError::FailedToParseRecord { record_id, .. } => (Some(*record_id), None),
-        EvtxError::FailedToReadRecordAt { offset, .. } => (None, Some(*offset)),
-        _ => (None, None),
-    }
-}
-
-/// "outer: inner: innermost", lower-cased first letters, for messages.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if parts.last() != Some(&text) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts
-        .iter()
-        .map(|p| {
-            let mut c = p.chars();
-            c.next()
-                .map_or_else(String::new, |f| f.to_lowercase().chain(c).collect())
-        })
-        .collect::<Vec<_>>()
-        .join(": ")
 }

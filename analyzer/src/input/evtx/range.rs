@@ -1,0 +1,188 @@
+//! Reading a file's chunks in ranges (one per thread or Web Worker) and merging the parts.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::ops::ControlFlow;
+
+use serde::{Deserialize, Serialize};
+
+use super::super::report::{EvtxSummary, InputIssue, IssueKind, IssueLocation};
+use super::super::{Details, EventSink, InputReport, Output, Progress};
+use super::chunk::{ChunkOutcome, parse_chunk};
+use super::{Assembler, ChunkJob, ChunkSource, EvtxLayout, RawChunk, begin, end, settings};
+
+/// One chunk read and parsed by [`read_evtx_chunks`]: what it adds to the input's events and
+/// report. Serialisable, so a worker can post it to the one that merges ([`EvtxMerge`]).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ChunkPart {
+    number: u64,
+    offset: u64,
+    issues: Vec<InputIssue>,
+    truncated: bool,
+    /// `None`: the chunk is all zeros.
+    outcome: Option<ChunkOutcome>,
+}
+
+impl ChunkPart {
+    /// The chunk's number in the file.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+}
+
+/// Reads and parses chunks `range` (clipped to the file's) of a seekable `.evtx`, handing
+/// each chunk's [`ChunkPart`] to `each` in order; `Break` stops. Pure parsing: no sink, no
+/// report, so any thread or Web Worker can run it on its own range, one chunk in memory at a
+/// time; [`EvtxMerge`] puts the parts of all ranges together in chunk order. `input` names
+/// the events' origin; `details` is what the final sink will ask ([`EventSink::details`]).
+pub fn read_evtx_chunks<R: Read + Seek>(
+    mut reader: R,
+    layout: &EvtxLayout,
+    range: std::ops::Range<u64>,
+    input: &str,
+    details: &Details,
+    each: &mut dyn FnMut(ChunkPart) -> ControlFlow<()>,
+) {
+    let first = range.start.min(layout.chunks);
+    let last = range.end.min(layout.chunks);
+    if first >= last
+        || reader
+            .seek(SeekFrom::Start(layout.chunk_offset(first)))
+            .is_err()
+    {
+        return;
+    }
+    let mut source = ChunkSource {
+        reader: &mut reader,
+        hasher: None,
+        header: &[],
+        chunks_start: layout.chunks_start,
+    };
+    let job = ChunkJob {
+        input: input.to_owned(),
+        details: details.clone(),
+    };
+    let settings = settings();
+    let mut buffer = None;
+    for number in first..last {
+        let mut raw = source.next(number, buffer.take());
+        let outcome = raw.data.take().map(|data| {
+            let outcome = parse_chunk(&data, raw.number, raw.offset, &settings, &job);
+            buffer = Some(data);
+            outcome
+        });
+        let part = ChunkPart {
+            number,
+            offset: raw.offset,
+            issues: raw.issues,
+            truncated: raw.truncated,
+            outcome,
+        };
+        if each(part).is_break() {
+            return;
+        }
+    }
+}
+
+/// Puts [`ChunkPart`]s together, in chunk order, into one input's events (pushed to a sink)
+/// and report — the same as reading the file in one go. For a page that splits a file
+/// across workers: each worker runs [`read_evtx_chunks`] on its range and posts the parts;
+/// this side pushes them in order, then finishes with the file's tail and its SHA-256 (which
+/// only a reader of every byte in order can compute).
+pub struct EvtxMerge<'a> {
+    out: Output<'a>,
+    summary: EvtxSummary,
+    layout: EvtxLayout,
+    next: u64,
+    no_crc_chunks: u64,
+}
+
+impl std::fmt::Debug for EvtxMerge<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvtxMerge")
+            .field("layout", &self.layout)
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> EvtxMerge<'a> {
+    /// Starts an input named `name` of `len` bytes whose first 4096 bytes (or all, when
+    /// shorter) are `head`: the header is checked here.
+    pub fn new(
+        name: &str,
+        head: &[u8],
+        len: u64,
+        sink: &'a mut dyn EventSink,
+        progress: &'a mut dyn FnMut(Progress) -> ControlFlow<()>,
+    ) -> EvtxMerge<'a> {
+        let mut out = Output::new(name, len, sink, progress);
+        let (summary, layout) = begin(head, len, &mut out);
+        EvtxMerge {
+            out,
+            summary,
+            layout,
+            next: 0,
+            no_crc_chunks: 0,
+        }
+    }
+
+    /// Where the chunks are (to split them into ranges).
+    pub fn layout(&self) -> EvtxLayout {
+        self.layout
+    }
+
+    /// What [`read_evtx_chunks`] must be given as `details`: what the sink asks.
+    pub fn details(&self) -> Details {
+        self.out.details()
+    }
+
+    /// Adds the next chunk's part. Parts must come in chunk order, each once; `Break` when
+    /// the progress callback cancelled or a part came out of order (the report says which).
+    pub fn push(&mut self, part: ChunkPart) -> ControlFlow<()> {
+        if part.number != self.next {
+            self.out.report.error(
+                IssueKind::BadChunkHeader,
+                Some(IssueLocation::Chunk {
+                    chunk: part.number,
+                    offset: part.offset,
+                }),
+                format!(
+                    "chunk {} arrived while chunk {} was expected; reading stopped",
+                    part.number, self.next
+                ),
+            );
+            return ControlFlow::Break(());
+        }
+        self.out.tick(part.offset)?;
+        self.next += 1;
+        let raw = RawChunk {
+            number: part.number,
+            offset: part.offset,
+            issues: part.issues,
+            truncated: part.truncated,
+            data: None,
+        };
+        let mut assembler = Assembler {
+            summary: &mut self.summary,
+            no_crc_chunks: self.no_crc_chunks,
+        };
+        assembler.apply(raw, part.outcome, &mut self.out);
+        self.no_crc_chunks = assembler.no_crc_chunks;
+        ControlFlow::Continue(())
+    }
+
+    /// The input's report. `tail`: the bytes at [`EvtxLayout::tail`] (empty when none);
+    /// `sha256`: the whole file's digest in lowercase hex, when known (`None` leaves it empty).
+    pub fn finish(mut self, tail: &[u8], sha256: Option<String>) -> InputReport {
+        if !self.out.report.cancelled && self.next >= self.layout.chunks {
+            end(
+                self.summary,
+                self.no_crc_chunks,
+                tail,
+                sha256.unwrap_or_default(),
+                &mut self.out,
+            );
+        }
+        self.out.finish()
+    }
+}

@@ -1,0 +1,547 @@
+//! Counting a chunk's records without building them: the walk behind [`Details::Counted`].
+//!
+//! Nearly every record of a real log is one template instance (a definition stored once
+//! per chunk plus the record's values), and a record no rule lists only has to be counted
+//! by provider, channel, computer and time. So this walk reads each record's header and its
+//! substitution table, takes those four values straight from the chunk bytes, and groups
+//! the records into [`Tally`]s — no per-record allocation, no UTF-16 decoding but once per
+//! group, nothing rendered. The `evtx` crate's record build, several times slower, is what
+//! it replaces.
+//!
+//! Which records are readable stays the `evtx` crate's call: the walk is tried only on a
+//! chunk whose CRC32s match, and it gives up on the whole chunk ([`None`]) at the first
+//! thing it does not fully understand — a damaged or unusual record, a value that does not
+//! check out, a string table or definition it cannot read, a field it would have to render,
+//! or a record some rule lists. The caller then parses that chunk with the crate, as before.
+//! A chunk the walk accepts is one the crate reads whole; the tests check that both give
+//! the same counts on every chunk of the corpus.
+//!
+//! [`Details::Counted`]: super::super::Details::Counted
+
+use std::collections::HashSet;
+
+use evtx::{ChunkFlags, EvtxChunkHeader};
+use jiff::Timestamp;
+
+use super::super::Tally;
+use super::super::limits::cap_field;
+use super::template::{Field, Source, SystemMap, TemplateCache, utf16};
+
+const CHUNK_HEADER_SIZE: usize = 512;
+const RECORD_HEADER_SIZE: usize = 24;
+const RECORD_MAGIC: [u8; 4] = [0x2a, 0x2a, 0, 0];
+
+/// Value types (MS-EVEN6 2.2.3.1.11) this walk reads.
+mod ty {
+    pub(super) const NULL: u8 = 0x00;
+    pub(super) const STRING: u8 = 0x01;
+    pub(super) const UINT16: u8 = 0x06;
+    pub(super) const FILETIME: u8 = 0x11;
+}
+
+/// 100 ns FILETIME ticks of 1601-01-01 and 9999-01-01 UTC: times outside are left to the
+/// crate (which renders them through text this walk does not reproduce).
+const FILETIME_MIN: u64 = 0;
+const FILETIME_MAX: u64 = 2_650_467_744_000_000_000;
+
+/// A `<System>` value as found: where its text is, not yet decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Text<'a> {
+    /// UTF-16LE code units in the chunk.
+    Utf16(&'a [u8]),
+    /// A string written in the template at this offset.
+    Literal { definition: u32, field: Field },
+}
+
+/// The records of one chunk with the same provider, channel and computer.
+#[derive(Debug)]
+struct Group<'a> {
+    provider: Text<'a>,
+    channel: Option<Text<'a>>,
+    computer: Option<Text<'a>>,
+    events: u64,
+    undated: u64,
+    oldest: u64,
+    newest: u64,
+}
+
+/// What the walk of a chunk found, in record order: tallies (each where its group first
+/// appears) and the records some rule lists, which the caller reads whole.
+#[derive(Debug)]
+pub(super) struct Walk {
+    pub(super) items: Vec<Walked>,
+    /// Where the last record ends.
+    pub(super) end: usize,
+}
+
+#[derive(Debug)]
+pub(super) enum Walked {
+    Tally(Tally),
+    /// A record to read whole: where it starts in the chunk, and its id.
+    Needed {
+        offset: usize,
+        id: u64,
+    },
+}
+
+/// Walks a chunk's records: tallies for those not listed in `needed`, the places of those
+/// listed. `None` leaves the chunk to the `evtx` crate: when its CRC32s do not match (or it
+/// has none) and when the walk does not fully understand it.
+pub(super) fn walk_intact_chunk(data: &[u8], needed: &HashSet<u16>) -> Option<Walk> {
+    let header = EvtxChunkHeader::from_bytes(data).ok()?;
+    if header.flags.contains(ChunkFlags::NO_CRC32) {
+        return None;
+    }
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(data.get(..120)?);
+    crc.update(data.get(128..CHUNK_HEADER_SIZE)?);
+    let records = data.get(CHUNK_HEADER_SIZE..usize::try_from(header.free_space_offset).ok()?)?;
+    if crc.finalize() != header.header_chunk_checksum
+        || crc32fast::hash(records) != header.events_checksum
+        || !string_table_reads(data)
+    {
+        return None;
+    }
+    let mut templates = TemplateCache::default();
+    walk_chunk(data, &header, needed, &mut templates)
+}
+
+/// A place in a chunk's record order: a group (where it first appears) or a needed record.
+enum Slot {
+    Group(usize),
+    Needed { offset: usize, id: u64 },
+}
+
+fn walk_chunk(
+    data: &[u8],
+    header: &EvtxChunkHeader,
+    needed: &HashSet<u16>,
+    templates: &mut TemplateCache,
+) -> Option<Walk> {
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    let mut order: Vec<Slot> = Vec::new();
+    let mut plans = Plans::default();
+    let live_end = usize::try_from(header.free_space_offset)
+        .ok()?
+        .min(data.len());
+    let mut offset = CHUNK_HEADER_SIZE;
+    while offset < live_end {
+        let record = read_record(data, offset)?;
+        let fields = read_instance(data, record.binxml.clone(), &mut plans, templates)?;
+        if needed.contains(&fields.event_id) {
+            order.push(Slot::Needed {
+                offset,
+                id: record.id,
+            });
+        } else if let Some(new) = add(&mut groups, &fields) {
+            order.push(Slot::Group(new));
+        }
+        offset = record.end;
+        if record.id == header.last_event_record_id {
+            break;
+        }
+    }
+    let mut tallies = groups
+        .iter()
+        .map(|group| finish(group, templates).map(Some))
+        .collect::<Option<Vec<Option<Tally>>>>()?;
+    let items = order
+        .into_iter()
+        .map(|slot| match slot {
+            Slot::Group(i) => tallies.get_mut(i)?.take().map(Walked::Tally),
+            Slot::Needed { offset, id } => Some(Walked::Needed { offset, id }),
+        })
+        .collect::<Option<Vec<Walked>>>()?;
+    Some(Walk { items, end: offset })
+}
+
+/// A record's id, its BinXML and where the next one starts.
+struct Record {
+    id: u64,
+    binxml: std::ops::Range<usize>,
+    end: usize,
+}
+
+fn read_record(data: &[u8], offset: usize) -> Option<Record> {
+    let head = data.get(offset..offset.checked_add(RECORD_HEADER_SIZE)?)?;
+    if head.get(..4)? != RECORD_MAGIC {
+        return None;
+    }
+    let size = usize::try_from(le_u32(head, 4)?).ok()?;
+    let id = le_u64(head, 8)?;
+    if !(FILETIME_MIN..FILETIME_MAX).contains(&le_u64(head, 16)?) {
+        return None;
+    }
+    let binxml_start = offset + RECORD_HEADER_SIZE;
+    let binxml_end = binxml_start.checked_add(size.checked_sub(RECORD_HEADER_SIZE + 4)?)?;
+    if binxml_end > data.len() {
+        return None;
+    }
+    Some(Record {
+        id,
+        binxml: binxml_start..binxml_end,
+        end: offset + size,
+    })
+}
+
+/// The values of one record that its tally needs.
+struct Fields<'a> {
+    event_id: u16,
+    provider: Text<'a>,
+    channel: Option<Text<'a>>,
+    computer: Option<Text<'a>>,
+    /// `None`: the record has no time.
+    time: Option<u64>,
+}
+
+/// A substitution value: its type and bytes.
+#[derive(Clone, Copy)]
+struct Value<'a> {
+    kind: u8,
+    bytes: &'a [u8],
+}
+
+/// Where the five values a tally needs come from in records of one template: provider,
+/// event ID, time, channel, computer (in [`WANTED`] order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum From {
+    Absent,
+    Literal,
+    Value,
+    /// Made of several parts: left to the crate.
+    Complex,
+}
+
+const WANTED: [Field; 5] = [
+    Field::Provider,
+    Field::EventId,
+    Field::Time,
+    Field::Channel,
+    Field::Computer,
+];
+
+/// No wanted field in [`Plan::slot_of`].
+const NOT_WANTED: u8 = u8::MAX;
+
+/// What a template definition means for the walk, worked out once per chunk.
+#[derive(Debug)]
+struct Plan {
+    from: [From; 5],
+    /// Per substitution index: which of the wanted fields it fills ([`NOT_WANTED`]: none).
+    slot_of: Vec<u8>,
+}
+
+impl Plan {
+    /// `None` for a definition the walk leaves to the crate: unreadable, or whose event ID
+    /// is not a value of the record.
+    fn new(map: &SystemMap) -> Option<Plan> {
+        let mut from = [From::Absent; 5];
+        let mut slot_of = Vec::new();
+        for ((slot, field), from) in WANTED.into_iter().enumerate().zip(&mut from) {
+            *from = match map.source(field) {
+                Source::Absent => From::Absent,
+                Source::Literal(_) => From::Literal,
+                Source::Complex => From::Complex,
+                Source::Value(i) => {
+                    let i = usize::from(*i);
+                    if slot_of.len() <= i {
+                        slot_of.resize(i + 1, NOT_WANTED);
+                    }
+                    *slot_of.get_mut(i)? = u8::try_from(slot).ok()?;
+                    From::Value
+                }
+            };
+        }
+        (from[1] == From::Value).then_some(Plan { from, slot_of })
+    }
+}
+
+/// The plans of one chunk's definitions (`None`: left to the crate), the last used first.
+#[derive(Default)]
+struct Plans {
+    plans: Vec<(u32, Option<Plan>)>,
+    last: usize,
+}
+
+impl Plans {
+    fn get(
+        &mut self,
+        data: &[u8],
+        definition: u32,
+        templates: &mut TemplateCache,
+    ) -> Option<&Plan> {
+        let found = match self.plans.get(self.last) {
+            Some((d, _)) if *d == definition => Some(self.last),
+            _ => self.plans.iter().position(|(d, _)| *d == definition),
+        };
+        self.last = match found {
+            Some(i) => i,
+            None => {
+                let plan = templates.map(data, definition).and_then(Plan::new);
+                self.plans.push((definition, plan));
+                self.plans.len() - 1
+            }
+        };
+        self.plans.get(self.last)?.1.as_ref()
+    }
+}
+
+/// Reads a record that is a single template instance (what the crate's fast shape check
+/// accepts) and picks its `<System>` values.
+fn read_instance<'a>(
+    data: &'a [u8],
+    binxml: std::ops::Range<usize>,
+    plans: &mut Plans,
+    templates: &mut TemplateCache,
+) -> Option<Fields<'a>> {
+    let bytes = data.get(binxml.clone())?;
+    let body = match bytes {
+        [0x0f, _, _, _, 0x0c, _, ..] => 5,
+        [0x0c, ..] => 1,
+        _ => return None,
+    };
+    let mut pos = binxml.start + body + 1; // the instance's unknown byte
+    pos += 4; // template id
+    let definition = le_u32(data, pos)?;
+    pos += 4;
+    if usize::try_from(definition).ok()? == pos {
+        // The definition follows inline (its first use in the chunk): next offset, GUID,
+        // size, then the definition itself.
+        let size = usize::try_from(le_u32(data, pos + 20)?).ok()?;
+        pos = pos.checked_add(24)?.checked_add(size)?;
+    }
+    let plan = plans.get(data, definition, templates)?;
+    let count = usize::try_from(le_u32(data, pos)?).ok()?;
+    pos += 4;
+    let descriptors = data.get(pos..pos.checked_add(count.checked_mul(4)?)?)?;
+    pos += descriptors.len();
+    let mut found: [Option<Value<'a>>; 5] = [None; 5];
+    for (index, descriptor) in descriptors.chunks_exact(4).enumerate() {
+        let (size, kind) = (usize::from(le_u16(descriptor, 0)?), *descriptor.get(2)?);
+        let value = data.get(pos..pos.checked_add(size)?)?;
+        if !value_reads(kind, value) {
+            return None;
+        }
+        pos += size;
+        if let Some(&slot) = plan.slot_of.get(index)
+            && let Some(found) = found.get_mut(usize::from(slot))
+        {
+            *found = Some(Value { kind, bytes: value });
+        }
+    }
+    // The instance must end the record (or be followed by an end-of-stream token).
+    match data.get(pos..binxml.end)? {
+        [] | [0x00, ..] => {}
+        _ => return None,
+    }
+    let [provider, event_id, time, channel, computer] = found;
+    let [from_provider, _, from_time, from_channel, from_computer] = plan.from;
+    let text = |from: From, field: Field, value: Option<Value<'a>>| match from {
+        From::Absent => Some(None),
+        From::Literal => Some(Some(Text::Literal { definition, field })),
+        From::Value => match value? {
+            Value {
+                kind: ty::STRING,
+                bytes,
+            } => Some(Some(Text::Utf16(bytes))),
+            Value { kind: ty::NULL, .. } => Some(None),
+            _ => None,
+        },
+        From::Complex => None,
+    };
+    let event_id = match event_id? {
+        Value {
+            kind: ty::UINT16,
+            bytes,
+        } => le_u16(bytes, 0)?,
+        _ => return None,
+    };
+    let time = match (from_time, time) {
+        (From::Absent, _) => None,
+        (From::Value, Some(Value { kind: ty::NULL, .. })) => None,
+        (
+            From::Value,
+            Some(Value {
+                kind: ty::FILETIME,
+                bytes,
+            }),
+        ) => Some(le_u64(bytes, 0).filter(|t| (FILETIME_MIN..FILETIME_MAX).contains(t))?),
+        _ => return None,
+    };
+    Some(Fields {
+        event_id,
+        provider: text(from_provider, Field::Provider, provider)??,
+        channel: text(from_channel, Field::Channel, channel)?,
+        computer: text(from_computer, Field::Computer, computer)?,
+        time,
+    })
+}
+
+/// Whether the `evtx` crate reads a value of type `kind` stored in `bytes` as it is (the
+/// sizes its deserialiser expects; anything else is left to it).
+fn value_reads(kind: u8, bytes: &[u8]) -> bool {
+    let len = bytes.len();
+    match kind {
+        // Null, binary, nested BinXML, ANSI text: any size.
+        0x00 | 0x0e | 0x21 | 0x02 => true,
+        // UTF-16 text, and arrays of it.
+        0x01 | 0x81 => len.is_multiple_of(2),
+        0x03 | 0x04 => len == 1,
+        0x05 | 0x06 => len == 2,
+        0x07 | 0x08 | 0x0b | 0x0d | 0x14 => len == 4,
+        0x09 | 0x0a | 0x0c | 0x11 | 0x15 => len == 8,
+        0x0f | 0x12 => len == 16,
+        0x10 => len == 4 || len == 8,
+        0x13 => sid_reads(bytes),
+        // Arrays of fixed-size values: whole elements.
+        0x83 | 0x84 => true,
+        0x85 | 0x86 => len.is_multiple_of(2),
+        0x87 | 0x88 | 0x8b | 0x8d | 0x94 => len.is_multiple_of(4),
+        0x89 | 0x8a | 0x8c | 0x91 | 0x95 => len.is_multiple_of(8),
+        0x8f | 0x92 => len.is_multiple_of(16),
+        _ => false,
+    }
+}
+
+/// A SID: revision, sub-authority count, 6-byte authority, 4 bytes per sub-authority.
+fn sid_reads(bytes: &[u8]) -> bool {
+    bytes
+        .get(1)
+        .is_some_and(|n| bytes.len() == 8 + 4 * usize::from(*n))
+}
+
+/// Whether every string-table chain of the chunk reads as the crate reads it (it skips a
+/// chunk whose table does not).
+fn string_table_reads(data: &[u8]) -> bool {
+    let mut seen: Vec<usize> = Vec::new();
+    for bucket in 0..64 {
+        let Some(mut offset) = le_u32(data, 128 + 4 * bucket) else {
+            return false;
+        };
+        while offset > 0 {
+            let Ok(at) = usize::try_from(offset) else {
+                return false;
+            };
+            if seen.contains(&at) {
+                break;
+            }
+            seen.push(at);
+            // next (4), hash (2), length (2), UTF-16 characters, NUL (2)
+            let (Some(next), Some(len)) = (le_u32(data, at), le_u16(data, at + 6)) else {
+                return false;
+            };
+            let chars = at + 8..at + 8 + 2 * usize::from(len);
+            if data.get(chars.start..chars.end + 2).is_none()
+                || data.get(chars).and_then(utf16).is_none()
+            {
+                return false;
+            }
+            offset = next;
+        }
+    }
+    true
+}
+
+/// Counts a record in its group; the group's index when the record started it.
+fn add<'a>(groups: &mut Vec<Group<'a>>, fields: &Fields<'a>) -> Option<usize> {
+    let mut new = None;
+    let group = match groups.iter_mut().position(|g| {
+        g.provider == fields.provider
+            && g.channel == fields.channel
+            && g.computer == fields.computer
+    }) {
+        Some(i) => groups.get_mut(i),
+        None => {
+            new = Some(groups.len());
+            groups.push(Group {
+                provider: fields.provider,
+                channel: fields.channel,
+                computer: fields.computer,
+                events: 0,
+                undated: 0,
+                oldest: u64::MAX,
+                newest: 0,
+            });
+            groups.last_mut()
+        }
+    };
+    if let Some(group) = group {
+        group.events += 1;
+        match fields.time {
+            Some(t) => {
+                group.oldest = group.oldest.min(t);
+                group.newest = group.newest.max(t);
+            }
+            None => group.undated += 1,
+        }
+    }
+    new
+}
+
+/// A group's tally, its names normalised as an event's are (`None` when one cannot be, or
+/// the provider is empty: the crate's read reports those).
+fn finish(group: &Group<'_>, templates: &TemplateCache) -> Option<Tally> {
+    let decode = |text: Text<'_>, field: Field| -> Option<String> {
+        let mut s = match text {
+            Text::Utf16(bytes) => utf16(bytes)?,
+            Text::Literal { definition, field } => match templates.get(definition)?.source(field) {
+                Source::Literal(s) => s.clone(),
+                _ => return None,
+            },
+        };
+        if field.is_text() {
+            cap_field(&mut s);
+        }
+        Some(s.trim().to_owned())
+    };
+    let provider = decode(group.provider, Field::Provider).filter(|p| !p.is_empty())?;
+    let optional = |text: Option<Text<'_>>, field| match text {
+        None => Some(None),
+        Some(text) => decode(text, field).map(|s| Some(s).filter(|s| !s.is_empty())),
+    };
+    let dated = group.events > group.undated;
+    Some(Tally {
+        provider,
+        channel: optional(group.channel, Field::Channel)?,
+        computer: optional(group.computer, Field::Computer)?,
+        events: group.events,
+        undated: group.undated,
+        oldest: if dated {
+            Some(filetime(group.oldest)?)
+        } else {
+            None
+        },
+        newest: if dated {
+            Some(filetime(group.newest)?)
+        } else {
+            None
+        },
+    })
+}
+
+/// The instant a FILETIME (100 ns ticks since 1601-01-01 UTC) counts to.
+fn filetime(ticks: u64) -> Option<Timestamp> {
+    const TICKS_PER_SECOND: u64 = 10_000_000;
+    const UNIX_EPOCH_SECONDS: i64 = 11_644_473_600;
+    let seconds = i64::try_from(ticks / TICKS_PER_SECOND).ok()? - UNIX_EPOCH_SECONDS;
+    let nanos = i32::try_from((ticks % TICKS_PER_SECOND) * 100).ok()?;
+    Timestamp::new(seconds, nanos).ok()
+}
+
+fn le_u16(data: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(
+        data.get(at..at.checked_add(2)?)?.try_into().ok()?,
+    ))
+}
+
+fn le_u32(data: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(
+        data.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+
+fn le_u64(data: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(
+        data.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
+}
