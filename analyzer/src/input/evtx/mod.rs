@@ -226,6 +226,9 @@ pub(crate) struct RawChunk {
     pub(crate) truncated: bool,
     /// `None`: the chunk is all zeros (never written).
     pub(crate) data: Option<Vec<u8>>,
+    /// How many of the chunk's bytes came from the file (and are hashed): its start when the
+    /// file ends inside it; for a file without a header, chunk 0 counts the bytes read first.
+    pub(crate) read: usize,
 }
 
 impl<R: Read> ChunkSource<'_, R> {
@@ -241,6 +244,7 @@ impl<R: Read> ChunkSource<'_, R> {
         chunk.resize(CHUNK_SIZE, 0);
         let mut issues = Vec::new();
         let mut truncated = false;
+        let read;
         if self.chunks_start == 0 && number == 0 && !self.header.is_empty() {
             // The bytes already read as a "header" are this chunk's start.
             if let Some(dst) = chunk.get_mut(..self.header.len()) {
@@ -249,17 +253,11 @@ impl<R: Read> ChunkSource<'_, R> {
             let rest = chunk.get_mut(self.header.len()..).unwrap_or_default();
             let more = read_full(self.reader, rest);
             rest.get_mut(more..).unwrap_or_default().fill(0);
-            if let (Some(bytes), Some(hasher)) =
-                (chunk.get(..self.header.len() + more), self.hasher.as_mut())
-            {
-                hasher.update(bytes);
-            }
+            read = self.header.len() + more;
         } else {
             let got = read_full(self.reader, &mut chunk);
             chunk.get_mut(got..).unwrap_or_default().fill(0);
-            if let (Some(bytes), Some(hasher)) = (chunk.get(..got), self.hasher.as_mut()) {
-                hasher.update(bytes);
-            }
+            read = got;
             if got < CHUNK_SIZE {
                 truncated = true;
                 issues.push(InputIssue {
@@ -276,6 +274,9 @@ impl<R: Read> ChunkSource<'_, R> {
                 });
             }
         }
+        if let (Some(bytes), Some(hasher)) = (chunk.get(..read), self.hasher.as_mut()) {
+            hasher.update(bytes);
+        }
         let data = chunk.iter().any(|b| *b != 0).then_some(chunk);
         RawChunk {
             number,
@@ -283,6 +284,7 @@ impl<R: Read> ChunkSource<'_, R> {
             issues,
             truncated,
             data,
+            read,
         }
     }
 }
@@ -452,13 +454,33 @@ mod parallel {
     ) -> ControlFlow<()> {
         use std::collections::VecDeque;
         use std::sync::mpsc;
+        // The digest is taken on a thread of its own, off the reading thread: SHA-256 is as
+        // costly as the rest of the work on an intact log.
+        let hasher = source.hasher.take();
+        let hashing = hasher.is_some();
         std::thread::scope(|scope| {
             let mut inboxes = Vec::with_capacity(workers);
             let mut outboxes = Vec::with_capacity(workers);
-            // Chunk buffers come back once parsed, to be read into again.
-            let (give_back, spare) = mpsc::channel::<Vec<u8>>();
+            // Chunk buffers come back once parsed and hashed, to be read into again.
+            let (give_back, spare) = mpsc::channel::<Arc<Vec<u8>>>();
+            let (send_hash, to_hash) = mpsc::channel::<(Option<Arc<Vec<u8>>>, usize)>();
+            if let Some(hasher) = hasher {
+                let give_back = give_back.clone();
+                scope.spawn(move || {
+                    for (data, read) in to_hash {
+                        match data {
+                            Some(data) => {
+                                hasher.update(data.get(..read).unwrap_or_default());
+                                let _ = give_back.send(data);
+                            }
+                            // A chunk of zeros: hashed as such.
+                            None => hasher.update(vec![0u8; read]),
+                        }
+                    }
+                });
+            }
             for _ in 0..workers {
-                let (send_chunk, chunks_in) = mpsc::channel::<(u64, u64, Vec<u8>)>();
+                let (send_chunk, chunks_in) = mpsc::channel::<(u64, u64, Arc<Vec<u8>>)>();
                 let (send_outcome, outcomes) = mpsc::channel::<ChunkOutcome>();
                 let give_back = give_back.clone();
                 scope.spawn(move || {
@@ -474,6 +496,10 @@ mod parallel {
                 inboxes.push(send_chunk);
                 outboxes.push(outcomes);
             }
+            drop(give_back);
+            // A buffer both the hasher and a parser are done with (each gives it back; the
+            // last one to do so makes it free).
+            let free_buffer = || spare.try_iter().find_map(|b| Arc::try_unwrap(b).ok());
             // Each worker takes every `workers`-th chunk with records and answers in the order
             // it was given them, so the outcome of the oldest pending chunk is the next one
             // its worker sends.
@@ -481,9 +507,13 @@ mod parallel {
             let (mut next, mut turn) = (0u64, 0usize);
             loop {
                 while next < chunks && pending.len() < READ_AHEAD {
-                    let mut raw = source.next(next, spare.try_recv().ok());
+                    let mut raw = source.next(next, free_buffer());
                     next += 1;
-                    let worker = raw.data.take().and_then(|data| {
+                    let data = raw.data.take().map(Arc::new);
+                    if hashing {
+                        let _ = send_hash.send((data.clone(), raw.read));
+                    }
+                    let worker = data.and_then(|data| {
                         let w = turn % workers;
                         turn += 1;
                         let inbox = inboxes.get(w)?;

@@ -161,6 +161,8 @@ impl<'a> EvtxMerge<'a> {
             issues: part.issues,
             truncated: part.truncated,
             data: None,
+            // Hashed, if at all, by whoever read it.
+            read: 0,
         };
         let mut assembler = Assembler {
             summary: &mut self.summary,
