@@ -463,7 +463,9 @@ mod parallel {
             let mut outboxes = Vec::with_capacity(workers);
             // Chunk buffers come back once parsed and hashed, to be read into again.
             let (give_back, spare) = mpsc::channel::<Arc<Vec<u8>>>();
-            let (send_hash, to_hash) = mpsc::channel::<(Option<Arc<Vec<u8>>>, usize)>();
+            // Bounded: when the hasher falls behind, reading waits (memory stays flat).
+            let (send_hash, to_hash) =
+                mpsc::sync_channel::<(Option<Arc<Vec<u8>>>, usize)>(READ_AHEAD);
             if let Some(hasher) = hasher {
                 let give_back = give_back.clone();
                 scope.spawn(move || {
