@@ -8,7 +8,7 @@ const ready = init({ module_or_path: new URL('./pkg/web_bg.wasm', import.meta.ur
 self.onmessage = async (event) => {
   try {
     await ready;
-    worker_analyse(event.data);
+    await worker_analyse(event.data);
   } catch (err) {
     self.postMessage(JSON.stringify({
       kind: 'failed',

@@ -37,6 +37,8 @@ async function assertSameAsNative(page, files) {
     assert.equal(row.format, input.format ?? 'none', input.name);
     assert.equal(row.events, input.events, `${input.name}: events`);
     assert.equal(row.skipped, input.skipped, `${input.name}: skipped`);
+    assert.equal(row.errors, input.errors, `${input.name}: errors`);
+    assert.equal(row.sha256, input.sha256, `${input.name}: sha256`);
   }
   return native;
 }

@@ -174,6 +174,8 @@ export async function inputStatus(page) {
       format: r.getAttribute('data-format'),
       events: Number(r.getAttribute('data-events')),
       skipped: Number(r.getAttribute('data-skipped')),
+      errors: Number(r.getAttribute('data-errors')),
+      sha256: r.getAttribute('data-sha256'),
       parseMs: Number(r.getAttribute('data-parse-ms')),
       diagnoseMs: Number(r.getAttribute('data-diagnose-ms')),
       wasmMemoryBytes: Number(r.getAttribute('data-wasm-memory-bytes')),

@@ -5,7 +5,7 @@
 // artifact (large-10mib.json) and printed; it is a measurement, not a pass/fail threshold.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -18,6 +18,8 @@ import {
   findingIds,
   fixture,
   sampleFile,
+  inputStatus,
+  errorTexts,
   ARTIFACTS,
 } from './harness.mjs';
 import { makeLargeEvtx } from './evtx.mjs';
@@ -44,6 +46,9 @@ test('a 10 MiB real-content .evtx chosen through the file input gives its findin
     assert.deepEqual(m.findings, native.findings.map((f) => f.id).sort());
     assert.deepEqual(m.findings, ['rdp-cert-keys']);
     assert.equal(m.events, native.inputs[0].events);
+    const [row] = await inputStatus(page);
+    assert.equal(row.skipped, native.inputs[0].skipped);
+    assert.equal(row.sha256, native.inputs[0].sha256);
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();
@@ -79,6 +84,44 @@ test('a large file shows progress and can be cancelled; the page then works as b
       'done',
     );
     assert.deepEqual(await findingIds(page), ['rdp-broker-renamed']);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    rmSync(out, { force: true });
+  }
+});
+
+// Read batch by batch (a .evtx of more than 16 chunks): a damaged real log (records the
+// parser rejects, from the corpus) repeated, the sample's chunks, then the file cut inside
+// its last chunk. Every figure the input row shows, and its SHA-256, equal the native read.
+test('a damaged, truncated large .evtx read batch by batch reads as natively', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'rdpfix-split-')), 'RdpCoreTS-damaged.evtx');
+  makeLargeEvtx({
+    out,
+    bytes: 6 * 1024 * 1024,
+    filler: fixture('corpus/2-vss_0-Microsoft-Windows-RemoteDesktopServices-RdpCoreTS%4Operational.evtx'),
+    tail: sampleFile('rdp-cert-keys.evtx'),
+  });
+  truncateSync(out, statSync(out).size - 40_000);
+  const native = diagnoseNative([out]);
+  const [input] = native.inputs;
+  assert.ok(input.skipped > 0, 'the filler has records the parser rejects');
+  assert.ok(input.truncated, 'the file is cut inside a chunk');
+  const browser = await launch();
+  try {
+    const { page, problems } = await openPage(browser);
+    await appReady(page);
+    assert.equal(await analyse(page, () => chooseFiles(page, [out])), 'done');
+    assert.deepEqual(await findingIds(page), native.findings.map((f) => f.id).sort());
+    const [row] = await inputStatus(page);
+    assert.equal(row.events, input.events);
+    assert.equal(row.skipped, input.skipped);
+    assert.equal(row.errors, input.errors);
+    assert.equal(row.sha256, input.sha256);
+    assert.ok(
+      (await errorTexts(page)).some((e) => e.includes('RdpCoreTS-damaged.evtx')),
+      'the damage is said in words',
+    );
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();

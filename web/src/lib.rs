@@ -10,6 +10,8 @@ pub mod fetch;
 pub mod keys;
 pub mod params;
 pub mod protocol;
+pub mod read;
+pub mod split;
 pub mod views;
 pub mod worker;
 

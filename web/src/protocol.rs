@@ -173,6 +173,9 @@ pub struct InputRow {
     pub tried: Vec<String>,
     /// Reading this input, in milliseconds.
     pub parse_ms: f64,
+    /// The input's SHA-256 (lowercase hex; empty when it was not read to the end).
+    #[serde(default)]
+    pub sha256: String,
 }
 
 /// One problem with an input, in words.
@@ -212,6 +215,7 @@ impl InputRow {
                 .map(|a| format!("{}: {}", a.format, a.why_not))
                 .collect(),
             parse_ms,
+            sha256: report.sha256.clone(),
         }
     }
 }

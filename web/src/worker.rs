@@ -1,8 +1,10 @@
-//! The worker's side: reads the inputs it is handed (a `.evtx` slice by slice through
-//! `FileReaderSync`, so a large file is never held whole), runs the diagnosis, and posts
-//! progress and the outcome back as JSON. Runs in `static/worker.js`'s module worker.
+//! The worker's side: reads the inputs it is handed, runs the diagnosis, and posts progress
+//! and the outcome back as JSON. Runs in `static/worker.js`'s module worker. A `.evtx` is
+//! split across parsing workers ([`crate::split`]); other files are read through
+//! `FileReaderSync` (text exports are read whole anyway, up to the analyzer's cap).
 
 use crate::protocol::{FromWorker, InputRow, Outcome, PlanBase};
+use crate::{read, split};
 use analyzer::diagnose::{DiagnoseOptions, Session};
 use analyzer::input::Progress;
 use js_sys::{Reflect, Uint8Array};
@@ -14,13 +16,15 @@ use web_sys::{Blob, DedicatedWorkerGlobalScope, FileReaderSync};
 
 /// How much of a `Blob` one `FileReaderSync` call reads.
 const SLICE_BYTES: u64 = 1024 * 1024;
+/// How much of a file tells whether it is an `.evtx` ([`split::looks_like_evtx`]).
+const SNIFF_BYTES: u64 = 4104;
 /// Progress messages are posted at most this often (milliseconds).
 const PROGRESS_EVERY_MS: f64 = 80.0;
 
 /// Handles one request: `{ items: [{ name, blob } | { name, text }] }`.
 #[wasm_bindgen]
-pub fn worker_analyse(request: JsValue) {
-    let message = match analyse(&request) {
+pub async fn worker_analyse(request: JsValue) {
+    let message = match analyse(&request).await {
         Ok(outcome) => FromWorker::Done(Box::new(outcome)),
         Err(message) => FromWorker::Failed {
             message,
@@ -30,7 +34,7 @@ pub fn worker_analyse(request: JsValue) {
     post(&message);
 }
 
-fn analyse(request: &JsValue) -> Result<Outcome, String> {
+async fn analyse(request: &JsValue) -> Result<Outcome, String> {
     let items = Reflect::get(request, &"items".into())
         .ok()
         .and_then(|v| v.dyn_into::<js_sys::Array>().ok())
@@ -63,9 +67,18 @@ fn analyse(request: &JsValue) -> Result<Outcome, String> {
                 .ok()
                 .and_then(|v| v.dyn_into::<Blob>().ok())
                 .ok_or_else(|| format!("{name}: the page sent neither a file nor text"))?;
-            let reader = BlobReader::new(blob)?;
-            let len = reader.len;
-            session.add_seekable(&name, reader, len, &mut progress);
+            let len = read::blob_len(&blob);
+            let mut head = Vec::new();
+            read::read_range(&blob, 0, SNIFF_BYTES.min(len), &mut head)
+                .await
+                .map_err(|e| format!("{name}: {e}"))?;
+            if split::looks_like_evtx(&head) {
+                split::read_evtx(&mut session, &name, &blob, &head, &mut progress)
+                    .await
+                    .map_err(|e| format!("{name}: {e}"))?;
+            } else {
+                session.add_seekable(&name, BlobReader::new(blob)?, len, &mut progress);
+            }
         }
         rows_ms.push(now_ms() - started);
     }
@@ -129,9 +142,7 @@ impl BlobReader {
     fn new(blob: Blob) -> Result<BlobReader, String> {
         let reader = FileReaderSync::new()
             .map_err(|_| "this browser cannot read files in a worker (no FileReaderSync)")?;
-        // A Blob's size is an integral number of bytes below 2^53.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let len = blob.size() as u64;
+        let len = read::blob_len(&blob);
         Ok(BlobReader {
             blob,
             reader,
