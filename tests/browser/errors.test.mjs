@@ -99,6 +99,25 @@ test('an empty paste is refused in words and nothing breaks', async () => {
   await page.context().close();
 });
 
+test('a worker whose script cannot be loaded is reported in words, not waited for', async () => {
+  const { page } = await fresh();
+  // A failed script load fires a plain `Event` at the worker, not an `ErrorEvent`.
+  await page.route('**/worker.js', (route) => route.fulfill({ status: 404, body: 'gone' }));
+  assert.equal(
+    await analyse(page, () => page.locator('button[data-sample="rdp-cert-keys"]').click()),
+    'error',
+  );
+  const errors = await errorTexts(page);
+  assert.ok(errors.some((e) => /worker|crash/i.test(e)), JSON.stringify(errors));
+  await page.unroute('**/worker.js');
+  assert.equal(
+    await analyse(page, () => page.locator('button[data-sample="rdp-cert-keys"]').click()),
+    'done',
+  );
+  assert.deepEqual(await findingIds(page), ['rdp-cert-keys']);
+  await page.context().close();
+});
+
 test('a worker that crashes is reported in words, and the next analysis works', async () => {
   const { page, problems } = await fresh();
   // The analysis worker's script throws as it starts, as a broken deployment or an

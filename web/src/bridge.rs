@@ -29,7 +29,7 @@ pub enum Event {
 pub struct Analysis {
     worker: Worker,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
 }
 
 impl Drop for Analysis {
@@ -60,9 +60,14 @@ pub fn start(items: &[Item], on_event: Callback<Event>) -> Result<Analysis, Stri
             ))),
         }
     });
-    let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |e: ErrorEvent| {
+    // An exception in the worker is an `ErrorEvent`; a script that cannot be loaded fires a
+    // plain `Event` (no message to read, and reading one would throw).
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
         e.prevent_default();
-        let message = e.message();
+        let message = e
+            .dyn_ref::<ErrorEvent>()
+            .map(ErrorEvent::message)
+            .unwrap_or_default();
         on_event.emit(Event::Crashed(if message.is_empty() {
             "the analysis worker crashed".to_owned()
         } else {
