@@ -10,9 +10,9 @@ use super::super::Details;
 use super::super::Tally;
 use super::super::report::{InputIssue, IssueKind, IssueLocation, Severity, hex};
 use super::super::xml::{record_event_from_system, record_event_from_xml};
-use super::ChunkJob;
 use super::template::TemplateCache;
 use super::walk::{Walk, Walked, walk_intact_chunk};
+use super::{CHUNK_HEADER_SIZE, ChunkJob};
 use crate::event::{Event, Location, Origin};
 
 /// Whether a chunk's records were read.
@@ -287,9 +287,9 @@ fn read_needed(
         let mut copy = data.to_vec();
         let mut starts: Vec<usize> = needed.iter().map(|(offset, _)| *offset).collect();
         // The first record, when not needed, spans the records before the first needed one.
-        let mut spanning_first = starts.first() != Some(&CHUNK_RECORDS_START);
+        let mut spanning_first = starts.first() != Some(&CHUNK_HEADER_SIZE);
         if spanning_first {
-            starts.insert(0, CHUNK_RECORDS_START);
+            starts.insert(0, CHUNK_HEADER_SIZE);
         }
         for (i, &start) in starts.iter().enumerate() {
             let next = starts.get(i + 1).copied().unwrap_or(walk.end);
@@ -352,8 +352,7 @@ fn read_needed(
     Some(outcome)
 }
 
-/// Where a chunk's first record starts, and where its header keeps the free space offset.
-const CHUNK_RECORDS_START: usize = 512;
+/// Where a chunk's header keeps the free space offset.
 const FREE_SPACE_OFFSET: usize = 48;
 
 /// The kind and the reason, in words, of a chunk that cannot be read.

@@ -27,6 +27,7 @@ pub use range::{ChunkPart, EvtxMerge, read_evtx_chunks};
 
 const FILE_HEADER_SIZE: u64 = 4096;
 const CHUNK_SIZE: usize = 64 * 1024;
+/// A chunk's header; its first record starts right after it.
 const CHUNK_HEADER_SIZE: usize = 512;
 const FILE_MAGIC: &[u8; 8] = b"ElfFile\0";
 const CHUNK_MAGIC: &[u8; 8] = b"ElfChnk\0";
@@ -289,6 +290,26 @@ impl<R: Read> ChunkSource<'_, R> {
     }
 }
 
+impl<R: Read> ChunkSource<'_, R> {
+    /// Reads chunk `number` into `buffer` (reused from one chunk to the next) and parses it
+    /// on this thread: the chunk, and its outcome unless it is all zeros.
+    fn next_parsed(
+        &mut self,
+        number: u64,
+        buffer: &mut Option<Vec<u8>>,
+        settings: &Arc<ParserSettings>,
+        job: &ChunkJob,
+    ) -> (RawChunk, Option<ChunkOutcome>) {
+        let mut raw = self.next(number, buffer.take());
+        let outcome = raw.data.take().map(|data| {
+            let outcome = parse_chunk(&data, raw.number, raw.offset, settings, job);
+            *buffer = Some(data);
+            outcome
+        });
+        (raw, outcome)
+    }
+}
+
 /// What every chunk's parse needs to know, shared by the threads that parse.
 #[derive(Debug, Clone)]
 pub(crate) struct ChunkJob {
@@ -432,12 +453,7 @@ mod parallel {
         let mut buffer = None;
         for number in 0..chunks {
             out.tick(source.offset(number))?;
-            let mut raw = source.next(number, buffer.take());
-            let outcome = raw.data.take().map(|data| {
-                let outcome = parse_chunk(&data, raw.number, raw.offset, &settings, job);
-                buffer = Some(data);
-                outcome
-            });
+            let (raw, outcome) = source.next_parsed(number, &mut buffer, &settings, job);
             assembler.apply(raw, outcome, out);
         }
         ControlFlow::Continue(())

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::super::report::{EvtxSummary, InputIssue, IssueKind, IssueLocation};
 use super::super::{Details, EventSink, InputReport, Output, Progress};
-use super::chunk::{ChunkOutcome, parse_chunk};
+use super::chunk::ChunkOutcome;
 use super::{Assembler, ChunkJob, ChunkSource, EvtxLayout, RawChunk, begin, end, settings};
 
 /// One chunk read and parsed by [`read_evtx_chunks`]: what it adds to the input's events and
@@ -64,12 +64,7 @@ pub fn read_evtx_chunks<R: Read + Seek>(
     let settings = settings();
     let mut buffer = None;
     for number in first..last {
-        let mut raw = source.next(number, buffer.take());
-        let outcome = raw.data.take().map(|data| {
-            let outcome = parse_chunk(&data, raw.number, raw.offset, &settings, &job);
-            buffer = Some(data);
-            outcome
-        });
+        let (raw, outcome) = source.next_parsed(number, &mut buffer, &settings, &job);
         let part = ChunkPart {
             number,
             offset: raw.offset,

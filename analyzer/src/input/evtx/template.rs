@@ -84,8 +84,11 @@ pub(crate) struct SystemMap {
 impl SystemMap {
     /// Where `field` comes from.
     pub(super) fn source(&self, field: Field) -> &Source {
-        let index = ALL_FIELDS.iter().position(|f| *f == field).unwrap_or(0);
-        self.sources.get(index).unwrap_or(&Source::Complex)
+        ALL_FIELDS
+            .iter()
+            .position(|f| *f == field)
+            .and_then(|i| self.sources.get(i))
+            .unwrap_or(&Source::Complex)
     }
 }
 

@@ -25,9 +25,9 @@ use jiff::Timestamp;
 
 use super::super::Tally;
 use super::super::limits::cap_field;
+use super::CHUNK_HEADER_SIZE;
 use super::template::{Field, Source, SystemMap, TemplateCache, utf16};
 
-const CHUNK_HEADER_SIZE: usize = 512;
 const RECORD_HEADER_SIZE: usize = 24;
 const RECORD_MAGIC: [u8; 4] = [0x2a, 0x2a, 0, 0];
 
