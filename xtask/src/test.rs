@@ -22,10 +22,69 @@ pub struct TestArgs {
 
 pub fn run(args: TestArgs) -> Result<()> {
     let root = shell::repo_root();
+    let target = target_dir(&root);
+    if let Some(free) = free_bytes(&root)
+        && free < MIN_FREE
+    {
+        eprintln!(
+            "xtask: warning: only {:.1} GiB free on the disk of {}; a clean `cargo xtask test` \
+             writes about {:.0} GiB into {}",
+            gib(free),
+            root.display(),
+            gib(MIN_FREE),
+            target.display()
+        );
+    }
     let mut t = Timings::default();
     let result = run_steps(&args, &root, &mut t);
     t.print();
+    eprintln!(
+        "disk: {:.1} GiB in {}, {} free",
+        gib(dir_bytes(&target)),
+        target.display(),
+        free_bytes(&root).map_or_else(|| "? GiB".to_owned(), |f| format!("{:.1} GiB", gib(f)))
+    );
     result
+}
+
+/// What a clean run writes into `target/`, with room to spare (measured: BENCHMARKS.md,
+/// "CI disk").
+const MIN_FREE: u64 = 8 << 30;
+
+fn gib(bytes: u64) -> f64 {
+    bytes as f64 / f64::from(1u32 << 30)
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
+}
+
+/// Bytes available to this user on the file system holding `path` (`df -Pk`), if `df` answers.
+fn free_bytes(path: &Path) -> Option<u64> {
+    let out = shell::read(Command::new("df").arg("-Pk").arg(path))?;
+    let kib: u64 = out
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// Total size of the files under `dir` (symlinks not followed); 0 if it does not exist.
+fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
 }
 
 fn run_steps(args: &TestArgs, root: &Path, t: &mut Timings) -> Result<()> {
@@ -115,9 +174,7 @@ fn wasm_tests(root: &Path, tc: &bootstrap::Toolchains) -> Result<()> {
 /// `fixer trust add` and `fixer verify`.
 fn browser_tests(root: &Path, dist: &Path) -> Result<()> {
     shell::run(Command::new("cargo").args(["build", "-p", "fixer", "--bin", "fixer"]))?;
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let fixer = root.join(target).join("debug/fixer");
+    let fixer = target_dir(root).join("debug/fixer");
     let addr = serve::spawn(dist)?;
     let dir = root.join("tests/browser");
     let artifacts = dir.join("artifacts");
