@@ -1,19 +1,62 @@
 // The analysis worker: the same wasm module as the page, loaded in a module worker, so
 // parsing and diagnosis never block the page. Requests are queued until the module is ready;
 // a crash is reported to the page in words (the page also listens for the worker's errors).
-import init, { worker_analyse } from './pkg/web.js';
+//
+// The same script, named 'hash', is the analysis worker's helper (js/read.js): handed the
+// compiled module with its first message, it hashes the buffers it is lent, in order, and
+// lends them back, so the file's SHA-256 is computed beside the parsing.
+import init, { worker_analyse, hash_begin, hash_update, hash_end } from './pkg/web.js';
 
-const ready = init({ module_or_path: new URL('./pkg/web_bg.wasm', import.meta.url) });
+let ready =
+  self.name === 'hash' ? null : init({ module_or_path: new URL('./pkg/web_bg.wasm', import.meta.url) });
+
+const describe = (err) => (err && err.message ? err.message : `${err}`);
+
+// Milliseconds the helper spent on each hash (reported with its answer).
+const busy = new Map();
+
+async function helperStep(d) {
+  const t0 = performance.now();
+  try {
+    if (d.begin) {
+      ready ??= init({ module_or_path: d.module });
+      await ready;
+      hash_begin(d.id);
+    } else if (d.bytes) {
+      await ready;
+      hash_update(d.id, new Uint8Array(d.bytes, 0, d.len));
+      busy.set(d.id, (busy.get(d.id) ?? 0) + performance.now() - t0);
+    } else if (d.end) {
+      await ready;
+      const sha256 = await hash_end(d.id, d.blob, d.from);
+      const busyMs = (busy.get(d.id) ?? 0) + performance.now() - t0;
+      busy.delete(d.id);
+      self.postMessage({ id: d.id, sha256, busyMs });
+    }
+  } catch (err) {
+    self.postMessage({ id: d.id, error: describe(err) });
+  } finally {
+    if (d.bytes && !d.copy) self.postMessage({ back: d.bytes }, [d.bytes]);
+  }
+}
+
+// The helper's messages are handled one after the other, in order.
+let steps = Promise.resolve();
 
 self.onmessage = async (event) => {
+  const data = event.data;
+  if (self.name === 'hash') {
+    steps = steps.then(() => helperStep(data));
+    return;
+  }
   try {
     await ready;
-    await worker_analyse(event.data);
+    await worker_analyse(data);
   } catch (err) {
     self.postMessage(JSON.stringify({
       kind: 'failed',
       crashed: true,
-      message: `the analysis stopped: ${err && err.message ? err.message : err}`,
+      message: `the analysis stopped: ${describe(err)}`,
     }));
   }
 };

@@ -181,3 +181,14 @@ test('the header file and the <meta> tag state the same policy', () => {
   assert.equal(m.get('default-src'), "default-src 'none'");
   assert.ok(!/'unsafe-inline'|'unsafe-eval'|\*/.test(meta[1]), meta[1]);
 });
+
+// The site's headers (staticwebapp.config.json, also sent by `cargo xtask serve`) make it
+// cross-origin isolated: its own process, no cross-origin window can hold a reference to
+// it, and performance.measureUserAgentSpecificMemory() works (the benchmark's memory).
+test('the page is cross-origin isolated by the headers the site ships', async () => {
+  const { page, problems } = await openPage(browser);
+  await appReady(page);
+  assert.equal(await page.evaluate(() => self.crossOriginIsolated), true);
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});

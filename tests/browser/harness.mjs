@@ -179,6 +179,7 @@ export async function inputStatus(page) {
       parseMs: Number(r.getAttribute('data-parse-ms')),
       diagnoseMs: Number(r.getAttribute('data-diagnose-ms')),
       wasmMemoryBytes: Number(r.getAttribute('data-wasm-memory-bytes')),
+      spent: r.hasAttribute('data-spent') ? JSON.parse(r.getAttribute('data-spent')) : null,
     })),
   );
 }

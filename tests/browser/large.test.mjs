@@ -93,7 +93,8 @@ test('a large file shows progress and can be cancelled; the page then works as b
 
 // Read batch by batch (a .evtx of more than 16 chunks): a damaged real log (records the
 // parser rejects, from the corpus) repeated, the sample's chunks, then the file cut inside
-// its last chunk. Every figure the input row shows, and its SHA-256, equal the native read.
+// its last chunk. Every figure the input row shows, and its SHA-256, equal the native read,
+// whether the worker hashes the bytes on the way or lends them to its hashing helper.
 test('a damaged, truncated large .evtx read batch by batch reads as natively', async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'rdpfix-split-')), 'RdpCoreTS-damaged.evtx');
   makeLargeEvtx({
@@ -109,20 +110,25 @@ test('a damaged, truncated large .evtx read batch by batch reads as natively', a
   assert.ok(input.truncated, 'the file is cut inside a chunk');
   const browser = await launch();
   try {
-    const { page, problems } = await openPage(browser);
-    await appReady(page);
-    assert.equal(await analyse(page, () => chooseFiles(page, [out])), 'done');
-    assert.deepEqual(await findingIds(page), native.findings.map((f) => f.id).sort());
-    const [row] = await inputStatus(page);
-    assert.equal(row.events, input.events);
-    assert.equal(row.skipped, input.skipped);
-    assert.equal(row.errors, input.errors);
-    assert.equal(row.sha256, input.sha256);
-    assert.ok(
-      (await errorTexts(page)).some((e) => e.includes('RdpCoreTS-damaged.evtx')),
-      'the damage is said in words',
-    );
-    assert.deepEqual(problems, []);
+    for (const hashing of ['here', 'helper']) {
+      const { page, problems } = await openPage(browser, `?hashing=${hashing}`);
+      await appReady(page);
+      assert.equal(await analyse(page, () => chooseFiles(page, [out])), 'done');
+      assert.deepEqual(await findingIds(page), native.findings.map((f) => f.id).sort());
+      const [row] = await inputStatus(page);
+      assert.equal(row.events, input.events);
+      assert.equal(row.skipped, input.skipped);
+      assert.equal(row.errors, input.errors);
+      assert.equal(row.sha256, input.sha256, `${hashing}: sha256`);
+      if (hashing === 'helper') assert.ok(row.spent.helper_ms > 0, 'the helper hashed it');
+      else assert.equal(row.spent.helper_ms, 0, 'hashed in the analysis worker');
+      assert.ok(
+        (await errorTexts(page)).some((e) => e.includes('RdpCoreTS-damaged.evtx')),
+        'the damage is said in words',
+      );
+      assert.deepEqual(problems, []);
+      await page.context().close();
+    }
   } finally {
     await browser.close();
     rmSync(out, { force: true });

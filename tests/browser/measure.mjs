@@ -5,8 +5,8 @@
 // from outside:
 // - the page's and the analysis worker's peak JS heap, sampled with
 //   performance.measureUserAgentSpecificMemory() (which needs a cross-origin isolated page:
-//   the measuring page gets COOP/COEP headers added to the site's responses, and Chromium
-//   runs with ForceEagerMeasureMemory so each sample is taken at once, not at the next GC);
+//   the site sends COOP/COEP headers; Chromium runs with ForceEagerMeasureMemory so each
+//   sample is taken at once, not at the next GC);
 // - the renderer process's peak resident memory (VmHWM, Linux), which also holds the wasm
 //   memory and everything else the page and its workers use.
 import { readFileSync, readdirSync } from 'node:fs';
@@ -27,21 +27,12 @@ export function launchForMeasuring() {
   return launch({ args: ['--enable-blink-features=ForceEagerMeasureMemory'] });
 }
 
-/** Opens the page cross-origin isolated (for the memory sampler) and waits for the app. */
+/**
+ * Opens the page and waits for the app. The site is cross-origin isolated (its COOP/COEP
+ * headers, staticwebapp.config.json), which the memory sampler needs.
+ */
 export async function openMeasuredPage(browser) {
-  const opened = await openPage(browser, 'about:blank');
-  await opened.page.route('**/*', async (route) => {
-    const response = await route.fetch();
-    await route.fulfill({
-      response,
-      headers: {
-        ...response.headers(),
-        'cross-origin-opener-policy': 'same-origin',
-        'cross-origin-embedder-policy': 'require-corp',
-      },
-    });
-  });
-  await opened.page.goto(BASE_URL);
+  const opened = await openPage(browser);
   await appReady(opened.page);
   return opened;
 }
@@ -87,8 +78,8 @@ function rendererPeakRss() {
 }
 
 /** In the page: the timing hooks and, when it is isolated, the memory sampler. */
-function instrument() {
-  window.__rdpfix = { chosenAt: null, shownAt: null, sampling: true, page: 0, worker: 0 };
+function instrument(sample) {
+  window.__rdpfix = { chosenAt: null, shownAt: null, sampling: sample, page: 0, worker: 0 };
   const m = window.__rdpfix;
   document.addEventListener(
     'change',
@@ -112,7 +103,7 @@ function instrument() {
     attributes: true,
     attributeFilter: ['data-state'],
   });
-  if (!self.crossOriginIsolated || !performance.measureUserAgentSpecificMemory) {
+  if (!sample || !self.crossOriginIsolated || !performance.measureUserAgentSpecificMemory) {
     m.page = null;
     m.worker = null;
     return;
@@ -135,9 +126,20 @@ function instrument() {
   })();
 }
 
-/** Chooses `file` in a page opened by `openMeasuredPage` and measures until it is done. */
-export async function measureAnalysis(page, file, { timeout = ANALYSIS_TIMEOUT } = {}) {
-  await page.evaluate(instrument);
+/**
+ * Chooses `file` in a page opened by `openMeasuredPage` and measures until it is done. With
+ * `sampleMemory`, the JS heaps are sampled throughout; each sample is a full garbage
+ * collection in the page and its workers, which slows the analysis: time it without.
+ * `settleMs`: how long the page has been open before the file is chosen (a person takes
+ * longer than that; the page starts its analysis worker when it loads).
+ */
+export async function measureAnalysis(
+  page,
+  file,
+  { timeout = ANALYSIS_TIMEOUT, sampleMemory = true, settleMs = 0 } = {},
+) {
+  if (settleMs > 0) await page.waitForTimeout(settleMs);
+  await page.evaluate(instrument, sampleMemory);
   await chooseFiles(page, [file]);
   const state = await analysisFinished(page, timeout);
   await page.waitForFunction(() => window.__rdpfix.shownAt !== null, null, { timeout: 10_000 });
@@ -155,6 +157,10 @@ export async function measureAnalysis(page, file, { timeout = ANALYSIS_TIMEOUT }
     events: sum('events'),
     chosen_to_findings_ms: Math.round((m.shownAt - m.chosenAt) * 10) / 10,
     parse_ms: sum('parseMs'),
+    spent_ms: rows.reduce((s, r) => {
+      for (const [k, v] of Object.entries(r.spent ?? {})) s[k] = Math.round(((s[k] ?? 0) + v) * 10) / 10;
+      return s;
+    }, {}),
     diagnose_ms: max('diagnoseMs'),
     wasm_memory_bytes: max('wasmMemoryBytes'),
     page_js_heap_peak_bytes: m.page,

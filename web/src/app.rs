@@ -113,6 +113,7 @@ impl Controller {
                 let current = Rc::clone(&current);
                 wasm_bindgen_futures::spawn_local(async move {
                     current.borrow_mut().take();
+                    bridge::warm();
                 });
             }
         });
@@ -125,6 +126,7 @@ impl Controller {
     /// Ends the running analysis.
     pub fn cancel(&self) {
         self.current.borrow_mut().take();
+        bridge::warm();
         self.page.dispatch(Action::Cancel);
     }
 
@@ -150,6 +152,7 @@ pub fn app() -> Html {
         Callback::from(move |t: remote::AzureTarget| azure.set(t))
     };
     let fixer = remote::use_fixer();
+    use_effect_with((), |()| bridge::warm());
     html! {
         <div class="app" data-testid="app-ready">
             <header class="masthead">

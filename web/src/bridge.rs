@@ -1,8 +1,11 @@
 //! The page's side of the worker: one module worker per analysis (`worker.js`), so
-//! cancelling is ending it and a crashed one is simply replaced.
+//! cancelling is ending it and a crashed one is simply replaced. The next one is started
+//! ahead, when the page loads and when an analysis ends ([`warm`]).
 
 use crate::protocol::FromWorker;
 use js_sys::{Array, Object, Reflect};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 use yew::Callback;
@@ -40,16 +43,71 @@ impl Drop for Analysis {
     }
 }
 
-/// Starts a worker and hands it `items`.
-pub fn start(items: &[Item], on_event: Callback<Event>) -> Result<Analysis, String> {
+/// A worker started before it is needed: its script and the wasm module load while the admin
+/// picks files, not after (measured: ~300 ms of the 100 MiB benchmark went there).
+#[derive(Debug)]
+struct Spare {
+    worker: Worker,
+    /// Set by `_on_error` if the worker failed to load while it waited.
+    failed: Rc<Cell<bool>>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+thread_local! {
+    static SPARE: RefCell<Option<Spare>> = const { RefCell::new(None) };
+}
+
+/// Starts a spare worker for the next analysis, unless one is waiting.
+pub fn warm() {
+    if SPARE.with_borrow(Option::is_some) {
+        return;
+    }
+    let Ok(worker) = spawn() else {
+        return; // `start` will try again and say why
+    };
+    let failed = Rc::new(Cell::new(false));
+    let on_error = {
+        let failed = Rc::clone(&failed);
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            e.prevent_default();
+            failed.set(true);
+        })
+    };
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    SPARE.set(Some(Spare {
+        worker,
+        failed,
+        _on_error: on_error,
+    }));
+}
+
+fn spawn() -> Result<Worker, String> {
     let options = WorkerOptions::new();
     options.set_type(WorkerType::Module);
-    let worker = Worker::new_with_options("worker.js", &options).map_err(|e| {
+    Worker::new_with_options("worker.js", &options).map_err(|e| {
         format!(
             "the analysis worker could not start: {}",
             crate::keys::describe(&e)
         )
-    })?;
+    })
+}
+
+/// The spare worker if it is still sound, else a new one (whose failure to load, if it
+/// fails again, reaches the handlers `start` sets).
+fn take_worker() -> Result<Worker, String> {
+    if let Some(spare) = SPARE.take() {
+        spare.worker.set_onerror(None);
+        if !spare.failed.get() {
+            return Ok(spare.worker);
+        }
+        spare.worker.terminate();
+    }
+    spawn()
+}
+
+/// Hands `items` to a worker (the spare one, see [`warm`]).
+pub fn start(items: &[Item], on_event: Callback<Event>) -> Result<Analysis, String> {
+    let worker = take_worker()?;
     let events = on_event.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
         let text = e.data().as_string().unwrap_or_default();
@@ -103,6 +161,11 @@ fn request(items: &[Item]) -> Result<JsValue, String> {
     }
     let request = Object::new();
     set(&request, "items", &list)?;
+    // `?hashing=helper|here` on the page's address: where the worker hashes a `.evtx`
+    // (default: by the number of cores). For tests and measurements.
+    if let Some(hashing) = query_param("hashing") {
+        set(&request, "hashing", &hashing.into())?;
+    }
     Ok(request.into())
 }
 
@@ -110,4 +173,15 @@ fn set(target: &Object, key: &str, value: &JsValue) -> Result<(), String> {
     Reflect::set(target, &key.into(), value)
         .map(|_| ())
         .map_err(|e| crate::keys::describe(&e))
+}
+
+/// The value of `name` in the page's query string.
+fn query_param(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
 }

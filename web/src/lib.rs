@@ -1,12 +1,14 @@
 //! The rdpfix page: Yew views over the analyzer. `static/app.js` mounts the app with
 //! [`run_app`]; `static/worker.js` loads the same module in a Web Worker, where
-//! [`worker::worker_analyse`] reads the inputs and runs the diagnosis off the main thread.
+//! [`worker::worker_analyse`] reads the inputs and runs the diagnosis off the main thread,
+//! and a second time as its helper, where [`hash::worker_hash`] hashes a `.evtx` beside it.
 #![forbid(unsafe_code)]
 
 pub mod app;
 pub mod bridge;
 pub mod catalog;
 pub mod fetch;
+pub mod hash;
 pub mod keys;
 pub mod params;
 pub mod protocol;

@@ -176,6 +176,23 @@ pub struct InputRow {
     /// The input's SHA-256 (lowercase hex; empty when it was not read to the end).
     #[serde(default)]
     pub sha256: String,
+    /// Where a `.evtx`'s reading time went (for the benchmark); `None` for other inputs.
+    #[serde(default)]
+    pub spent: Option<Spent>,
+}
+
+/// Milliseconds of one `.evtx`'s reading in the worker, by kind of work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spent {
+    /// Waiting for the file's bytes (the browser reading them) and copying them into wasm.
+    pub read_ms: f64,
+    /// Computing the file's SHA-256 here, or waiting for the helper's once parsing is done.
+    pub hash_ms: f64,
+    /// What the hashing helper spent on it, beside the parsing.
+    #[serde(default)]
+    pub helper_ms: f64,
+    /// Parsing the chunks and merging their parts.
+    pub parse_ms: f64,
 }
 
 /// One problem with an input, in words.
@@ -188,7 +205,7 @@ pub struct IssueRow {
 }
 
 impl InputRow {
-    pub fn new(report: &InputReport, parse_ms: f64) -> InputRow {
+    pub fn new(report: &InputReport, parse_ms: f64, spent: Option<Spent>) -> InputRow {
         InputRow {
             name: report.name.clone(),
             format: report.format.map(|f| f.to_string()),
@@ -216,6 +233,7 @@ impl InputRow {
                 .collect(),
             parse_ms,
             sha256: report.sha256.clone(),
+            spent,
         }
     }
 }

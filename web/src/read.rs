@@ -11,6 +11,13 @@ use web_sys::Blob;
 extern "C" {
     #[wasm_bindgen(js_name = readRange, catch)]
     async fn read_range_js(blob: &Blob, start: f64, end: f64) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = readDone)]
+    fn read_done_js();
+}
+
+/// Lets go of the stream [`read_range`] keeps open for the next read in order.
+pub fn read_done() {
+    read_done_js();
 }
 
 /// A `Blob`'s size in bytes.
@@ -22,7 +29,8 @@ pub fn blob_len(blob: &Blob) -> u64 {
 }
 
 /// Reads bytes `[start, end)` of `blob` into `out` (replacing what it held); shorter only
-/// where the blob ends.
+/// where the blob ends. A read that starts where the last one stopped goes on through the
+/// same stream (`js/read.js`), so reading a file in order costs one stream.
 pub async fn read_range(
     blob: &Blob,
     start: u64,

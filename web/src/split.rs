@@ -1,21 +1,21 @@
 //! One `.evtx` read in the analysis worker through the analyzer's chunk-range API: the
-//! header checked by [`EvtxMerge::new`], then batches of 16 chunks (1 MiB) read through one
-//! reused buffer ([`crate::read`]), parsed by [`read_evtx_chunks`] with the sink's
-//! [`Details`](analyzer::input::Details) and merged in order, the same bytes hashed for the input's SHA-256 on the way,
-//! so memory stays flat whatever the file's size. The batches are the unit several parsing
-//! workers would share; the page reads with this one worker for now.
+//! header checked by [`EvtxMerge::new`], then batches of 16 chunks (1 MiB) read in order
+//! through one stream and one reused buffer ([`crate::read`]), parsed by
+//! [`read_evtx_chunks`] with the sink's [`Details`](analyzer::input::Details) and merged in
+//! order, so memory stays flat whatever the file's size. The file's SHA-256 is computed
+//! meanwhile on a helper worker ([`crate::hash`]).
 
-use crate::read::{Window, blob_len, read_range};
+use crate::hash::{Hashing, Tee};
+use crate::protocol::Spent;
+use crate::read::{Window, blob_len, read_done, read_range};
+use crate::worker::now_ms;
 use analyzer::diagnose::Session;
 use analyzer::input::{EvtxLayout, EvtxMerge, Progress, read_evtx_chunks};
-use sha2::{Digest, Sha256};
 use std::ops::ControlFlow;
 use web_sys::Blob;
 
 /// Chunks per batch: 1 MiB read and parsed at a time.
 const BATCH: u64 = 16;
-/// How much of the file is read at a time for its SHA-256 alone (the header, the tail).
-const HASH_STEP: u64 = 2 * 1024 * 1024;
 /// What a file header occupies: the head handed to [`EvtxMerge::new`].
 const FILE_HEADER: usize = 4096;
 
@@ -37,9 +37,11 @@ pub async fn read_evtx(
     name: &str,
     blob: &Blob,
     head: &[u8],
+    hashing: Hashing,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
-) -> Result<(), String> {
+) -> Result<Spent, String> {
     let len = blob_len(blob);
+    let mut tee = Tee::start(hashing);
     let mut sink = session.input_sink();
     let mut merge = EvtxMerge::new(
         name,
@@ -49,44 +51,56 @@ pub async fn read_evtx(
         progress,
     );
     let layout = merge.layout();
-    let batches = layout.chunks.div_ceil(BATCH);
-    let mut hash = Hashing::new(blob, len);
-    let merged = parse_here(&mut merge, &mut hash, name, &layout, batches).await?;
-    let sha256 = if merged {
-        hash.rest().await?;
-        Some(hash.hex())
-    } else {
-        None
-    };
+    let first_chunk = usize::try_from(layout.chunk_offset(0)).unwrap_or(usize::MAX);
+    tee.give(0, head.get(..first_chunk).unwrap_or(head));
+    let mut spent = Spent::default();
+    let merged = parse_here(&mut merge, &mut tee, blob, name, &layout, &mut spent).await?;
     let (tail_at, tail_len) = layout.tail();
     let mut tail = Vec::new();
     if merged && tail_len > 0 {
+        let t = now_ms();
         read_range(blob, tail_at, tail_at + tail_len, &mut tail).await?;
+        let t = lap(&mut spent.read_ms, t);
+        tee.take_last_read(tail_at, &tail);
+        lap(&mut spent.hash_ms, t);
     }
+    read_done();
+    let sha256 = if merged {
+        let t = now_ms();
+        let (hex, helper_ms) = tee.finish(blob).await?;
+        lap(&mut spent.hash_ms, t);
+        spent.helper_ms = helper_ms;
+        Some(hex)
+    } else {
+        None
+    };
     let report = merge.finish(&tail, sha256);
     drop(sink);
     session.add_report(report);
-    Ok(())
+    Ok(spent)
 }
 
-/// Reads, hashes, parses and merges the file batch by batch. `Ok(false)`: merging stopped.
+/// Reads, parses and merges the file batch by batch. `Ok(false)`: merging stopped.
 async fn parse_here(
     merge: &mut EvtxMerge<'_>,
-    hash: &mut Hashing<'_>,
+    tee: &mut Tee,
+    blob: &Blob,
     name: &str,
     layout: &EvtxLayout,
-    batches: u64,
+    spent: &mut Spent,
 ) -> Result<bool, String> {
-    hash.upto(layout.chunk_offset(0)).await?;
     let details = merge.details();
     let mut bytes = Vec::new();
-    for batch in 0..batches {
+    for batch in 0..layout.chunks.div_ceil(BATCH) {
         let from = batch * BATCH;
         let to = (from + BATCH).min(layout.chunks);
         let start = layout.chunk_offset(from);
-        let end = layout.chunk_offset(to).min(hash.len);
-        read_range(hash.blob, start, end, &mut bytes).await?;
-        hash.feed(start, &bytes);
+        let end = layout.chunk_offset(to).min(blob_len(blob));
+        let t = now_ms();
+        read_range(blob, start, end, &mut bytes).await?;
+        let t = lap(&mut spent.read_ms, t);
+        tee.take_last_read(start, &bytes);
+        let t = lap(&mut spent.hash_ms, t);
         let mut merged = true;
         read_evtx_chunks(
             Window {
@@ -104,6 +118,7 @@ async fn parse_here(
                 go
             },
         );
+        lap(&mut spent.parse_ms, t);
         if !merged {
             return Ok(false);
         }
@@ -111,72 +126,9 @@ async fn parse_here(
     Ok(true)
 }
 
-/// The whole file's SHA-256, read in order through the reused buffer.
-struct Hashing<'b> {
-    blob: &'b Blob,
-    len: u64,
-    hasher: Sha256,
-    done: u64,
-    buf: Vec<u8>,
-}
-
-impl<'b> Hashing<'b> {
-    fn new(blob: &'b Blob, len: u64) -> Hashing<'b> {
-        Hashing {
-            blob,
-            len,
-            hasher: Sha256::new(),
-            done: 0,
-            buf: Vec::new(),
-        }
-    }
-
-    /// Bytes read elsewhere starting at `at`: hashed when they are the next ones.
-    fn feed(&mut self, at: u64, bytes: &[u8]) {
-        if at == self.done {
-            self.hasher.update(bytes);
-            self.done += bytes.len() as u64;
-        }
-    }
-
-    /// Reads and hashes the next [`HASH_STEP`] bytes, at most up to `until`.
-    async fn step_to(&mut self, until: u64) -> Result<(), String> {
-        let end = (self.done + HASH_STEP).min(until).min(self.len);
-        if end <= self.done {
-            return Ok(());
-        }
-        let mut buf = std::mem::take(&mut self.buf);
-        read_range(self.blob, self.done, end, &mut buf).await?;
-        if buf.is_empty() {
-            self.buf = buf;
-            return Err(format!(
-                "the file ended at byte {} while it should hold {}",
-                self.done, self.len
-            ));
-        }
-        let at = self.done;
-        self.feed(at, &buf);
-        self.buf = buf;
-        Ok(())
-    }
-
-    async fn upto(&mut self, until: u64) -> Result<(), String> {
-        while self.done < until.min(self.len) {
-            self.step_to(until).await?;
-        }
-        Ok(())
-    }
-
-    async fn rest(&mut self) -> Result<(), String> {
-        self.upto(self.len).await
-    }
-
-    fn hex(&self) -> String {
-        self.hasher
-            .clone()
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    }
+/// Adds the milliseconds since `since` to `total`; returns now.
+fn lap(total: &mut f64, since: f64) -> f64 {
+    let now = now_ms();
+    *total += now - since;
+    now
 }

@@ -3,6 +3,7 @@
 //! split across parsing workers ([`crate::split`]); other files are read through
 //! `FileReaderSync` (text exports are read whole anyway, up to the analyzer's cap).
 
+use crate::hash::Hashing;
 use crate::protocol::{FromWorker, InputRow, Outcome, PlanBase};
 use crate::{read, split};
 use analyzer::diagnose::{DiagnoseOptions, Session};
@@ -21,7 +22,8 @@ const SNIFF_BYTES: u64 = 4104;
 /// Progress messages are posted at most this often (milliseconds).
 const PROGRESS_EVERY_MS: f64 = 80.0;
 
-/// Handles one request: `{ items: [{ name, blob } | { name, text }] }`.
+/// Handles one request: `{ items: [{ name, blob } | { name, text }], hashing? }`
+/// (`hashing`: where a `.evtx` is hashed, [`Hashing::named`]).
 #[wasm_bindgen]
 pub async fn worker_analyse(request: JsValue) {
     let message = match analyse(&request).await {
@@ -40,14 +42,21 @@ async fn analyse(request: &JsValue) -> Result<Outcome, String> {
         .and_then(|v| v.dyn_into::<js_sys::Array>().ok())
         .ok_or("the page sent the worker no inputs")?;
     let count = items.length() as usize;
+    let hashing = Hashing::named(
+        Reflect::get(request, &"hashing".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .as_deref(),
+    );
     let mut session = Session::new();
-    let mut rows_ms = Vec::with_capacity(count);
+    let mut rows = Vec::with_capacity(count);
     for (index, item) in items.iter().enumerate() {
         let name = Reflect::get(&item, &"name".into())
             .ok()
             .and_then(|v| v.as_string())
             .unwrap_or_else(|| format!("input {}", index + 1));
         let started = now_ms();
+        let mut spent = None;
         let mut last_post = f64::NEG_INFINITY;
         let mut progress = |p: Progress| {
             let t = now_ms();
@@ -73,14 +82,16 @@ async fn analyse(request: &JsValue) -> Result<Outcome, String> {
                 .await
                 .map_err(|e| format!("{name}: {e}"))?;
             if split::looks_like_evtx(&head) {
-                split::read_evtx(&mut session, &name, &blob, &head, &mut progress)
+                let s = split::read_evtx(&mut session, &name, &blob, &head, hashing, &mut progress)
                     .await
                     .map_err(|e| format!("{name}: {e}"))?;
+                spent = Some(s);
             } else {
+                read::read_done();
                 session.add_seekable(&name, BlobReader::new(blob)?, len, &mut progress);
             }
         }
-        rows_ms.push(now_ms() - started);
+        rows.push((now_ms() - started, spent));
     }
     let started = now_ms();
     let diagnosis = session.finish(&DiagnoseOptions::default());
@@ -88,8 +99,8 @@ async fn analyse(request: &JsValue) -> Result<Outcome, String> {
     let inputs = session
         .inputs()
         .iter()
-        .zip(rows_ms)
-        .map(|(report, ms)| InputRow::new(report, ms))
+        .zip(rows)
+        .map(|(report, (ms, spent))| InputRow::new(report, ms, spent))
         .collect();
     let plan_base = PlanBase::of(&diagnosis);
     Ok(Outcome {
@@ -113,7 +124,7 @@ fn post(message: &FromWorker) {
     let _ = scope.post_message(&JsValue::from_str(&json));
 }
 
-fn now_ms() -> f64 {
+pub(crate) fn now_ms() -> f64 {
     let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
     scope
         .performance()

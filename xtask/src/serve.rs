@@ -33,7 +33,7 @@ fn bind(port: u16) -> Result<TcpListener> {
 
 fn accept_loop(listener: TcpListener, dir: PathBuf) {
     let site = Arc::new(Site {
-        csp: csp_header(&dir),
+        headers: global_headers(&dir),
         dir,
     });
     for stream in listener.incoming().flatten() {
@@ -47,7 +47,8 @@ fn accept_loop(listener: TcpListener, dir: PathBuf) {
 #[derive(Debug)]
 struct Site {
     dir: PathBuf,
-    csp: Option<String>,
+    /// `Name: value\r\n` lines sent with every answer.
+    headers: String,
 }
 
 fn handle(mut stream: TcpStream, site: &Site) -> std::io::Result<()> {
@@ -127,15 +128,24 @@ fn mime(path: &Path) -> &'static str {
     }
 }
 
-/// The header twin of the page's CSP `<meta>` tag, read from the Azure Static Web Apps
-/// config shipped with the site so both stay one definition.
-fn csp_header(dir: &Path) -> Option<String> {
-    let cfg = std::fs::read_to_string(dir.join("staticwebapp.config.json")).ok()?;
-    let key = "\"content-security-policy\": \"";
-    let lower = cfg.to_ascii_lowercase();
-    let start = lower.find(key)? + key.len();
-    let len = cfg.get(start..)?.find('"')?;
-    cfg.get(start..start + len).map(str::to_owned)
+/// The headers the Azure Static Web Apps config shipped with the site sends with every
+/// answer (`globalHeaders`: the CSP, cross-origin isolation, …), so the local server and
+/// the real host stay one definition. Without the config: `nosniff` alone.
+fn global_headers(dir: &Path) -> String {
+    let config = std::fs::read_to_string(dir.join("staticwebapp.config.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+    let Some(headers) = config
+        .as_ref()
+        .and_then(|c| c.get("globalHeaders"))
+        .and_then(|h| h.as_object())
+    else {
+        return "X-Content-Type-Options: nosniff\r\n".to_owned();
+    };
+    headers
+        .iter()
+        .filter_map(|(name, value)| Some(format!("{name}: {}\r\n", value.as_str()?)))
+        .collect()
 }
 
 #[derive(Debug)]
@@ -146,18 +156,14 @@ struct Reply<'a> {
 }
 
 fn respond(stream: &mut TcpStream, site: &Site, r: &Reply<'_>, head: bool) -> std::io::Result<()> {
-    let csp = site
-        .csp
-        .as_deref()
-        .map(|c| format!("Content-Security-Policy: {c}\r\n"))
-        .unwrap_or_default();
     write!(
         stream,
         "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
-         Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n{csp}\r\n",
+         Cache-Control: no-cache\r\n{}\r\n",
         r.status,
         r.mime,
-        r.body.len()
+        r.body.len(),
+        site.headers
     )?;
     if !head {
         stream.write_all(r.body)?;

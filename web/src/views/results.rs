@@ -205,6 +205,7 @@ fn input_table(props: &OutcomeProps) -> Html {
             <tr data-testid="input-status" data-format={format.clone()} data-events={i.events.to_string()}
                 data-skipped={i.skipped.to_string()} data-errors={i.errors.to_string()}
                 data-sha256={i.sha256.clone()} data-parse-ms={format!("{:.1}", i.parse_ms)}
+                data-spent={i.spent.and_then(|s| serde_json::to_string(&s).ok())}
                 data-diagnose-ms={format!("{:.1}", o.diagnose_ms)}
                 data-wasm-memory-bytes={o.wasm_memory_bytes.to_string()}>
                 <th scope="row">{ i.name.clone() }</th>

@@ -1,0 +1,234 @@
+//! A `.evtx`'s SHA-256 for its input report, computed from the bytes the analysis worker
+//! reads ([`Tee`]), so the file is read once: on the way, or, on a machine with cores to
+//! spare, beside the parsing on a helper worker (`js/read.js`: the same `worker.js`, named
+//! `hash`), which is lent each read's buffer once the bytes are copied into wasm and runs
+//! [`hash_begin`], [`hash_update`] and [`hash_end`]. Where the helper fails, the analysis
+//! worker reads the file again and hashes it itself.
+
+use crate::read::{blob_len, read_done, read_range};
+use js_sys::{Reflect, Uint8Array};
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::Blob;
+
+/// How much of the file one read brings when hashing alone.
+const STEP: u64 = 1024 * 1024;
+
+#[wasm_bindgen(module = "/js/read.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = hashBegin)]
+    fn hash_begin_js(module: &JsValue, hashing: &str) -> i32;
+    #[wasm_bindgen(js_name = hashLendLast)]
+    fn hash_lend_last_js(id: i32, len: u32) -> bool;
+    #[wasm_bindgen(js_name = hashGive)]
+    fn hash_give_js(id: i32, bytes: Uint8Array) -> bool;
+    #[wasm_bindgen(js_name = hashEnd)]
+    fn hash_end_js(id: i32, blob: &Blob, from: f64) -> js_sys::Promise;
+}
+
+thread_local! {
+    /// The helper's hashes in progress, by the id the analysis worker gave them.
+    static HASHES: RefCell<HashMap<u32, Sha256>> = RefCell::new(HashMap::new());
+}
+
+/// Helper: starts hash `id`.
+#[wasm_bindgen]
+pub fn hash_begin(id: u32) {
+    HASHES.with_borrow_mut(|h| h.insert(id, Sha256::new()));
+}
+
+/// Helper: the next bytes of hash `id`.
+#[wasm_bindgen]
+pub fn hash_update(id: u32, bytes: &[u8]) {
+    HASHES.with_borrow_mut(|h| {
+        if let Some(hasher) = h.get_mut(&id) {
+            hasher.update(bytes);
+        }
+    });
+}
+
+/// Helper: reads bytes `from..` of `blob` into hash `id` and gives its SHA-256.
+#[wasm_bindgen]
+pub async fn hash_end(id: u32, blob: Blob, from: f64) -> Result<String, JsValue> {
+    let hasher = HASHES
+        .with_borrow_mut(|h| h.remove(&id))
+        .ok_or_else(|| JsValue::from_str("no such hash was begun"))?;
+    // A byte offset the analysis worker counted: integral, below 2^53.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let from = from as u64;
+    hash_rest(hasher, &blob, from)
+        .await
+        .map_err(|e| JsValue::from_str(&e))
+}
+
+/// Where a `.evtx`'s SHA-256 is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hashing {
+    /// On the helper where the machine has cores to spare (4 or more), else here.
+    Auto,
+    /// On the helper (falling back to here where none can start).
+    Helper,
+    /// Here, on the way: on 2 cores a helper only competes with the parsing and with the
+    /// browser reading the file (measured: BENCHMARKS.md).
+    Here,
+}
+
+impl Hashing {
+    /// `"helper"`, `"here"`, anything else: auto.
+    pub fn named(name: Option<&str>) -> Hashing {
+        match name {
+            Some("helper") => Hashing::Helper,
+            Some("here") => Hashing::Here,
+            _ => Hashing::Auto,
+        }
+    }
+
+    fn js_name(self) -> &'static str {
+        match self {
+            Hashing::Auto => "auto",
+            Hashing::Helper => "helper",
+            Hashing::Here => "here",
+        }
+    }
+}
+
+/// The analysis worker's side: the bytes it reads, in file order, go into the hash, on the
+/// helper or here.
+#[derive(Debug)]
+pub struct Tee {
+    at: Hasher,
+    /// The hash has bytes `0..fed`.
+    fed: u64,
+}
+
+#[derive(Debug)]
+enum Hasher {
+    Helper(i32),
+    Here(Box<Sha256>),
+}
+
+impl Tee {
+    /// Begins a hash where `hashing` says (here where no helper can start).
+    pub fn start(hashing: Hashing) -> Tee {
+        let id = if hashing == Hashing::Here {
+            -1
+        } else {
+            hash_begin_js(&wasm_bindgen::module(), hashing.js_name())
+        };
+        Tee {
+            at: if id >= 0 {
+                Hasher::Helper(id)
+            } else {
+                Hasher::Here(Box::default())
+            },
+            fed: 0,
+        }
+    }
+
+    /// Whether the helper computes it.
+    pub fn on_helper(&self) -> bool {
+        matches!(self.at, Hasher::Helper(_))
+    }
+
+    /// Bytes at file offset `at`: the hash takes (a copy of) those it lacks next.
+    pub fn give(&mut self, at: u64, bytes: &[u8]) {
+        let skip = self
+            .fed
+            .checked_sub(at)
+            .and_then(|s| usize::try_from(s).ok());
+        let Some(new) = skip.and_then(|s| bytes.get(s..)).filter(|b| !b.is_empty()) else {
+            return;
+        };
+        let taken = match &mut self.at {
+            Hasher::Helper(id) => hash_give_js(*id, Uint8Array::from(new)),
+            Hasher::Here(hasher) => {
+                hasher.update(new);
+                true
+            }
+        };
+        if taken {
+            self.fed += new.len() as u64;
+        }
+    }
+
+    /// The last [`read_range`] read `bytes` at `at` (a copy of its buffer): if they are the
+    /// next ones, the helper is lent that buffer, or they are hashed here.
+    pub fn take_last_read(&mut self, at: u64, bytes: &[u8]) {
+        if at != self.fed || bytes.is_empty() {
+            return;
+        }
+        let taken = match &mut self.at {
+            Hasher::Helper(id) => {
+                u32::try_from(bytes.len()).is_ok_and(|n| hash_lend_last_js(*id, n))
+            }
+            Hasher::Here(hasher) => {
+                hasher.update(bytes);
+                true
+            }
+        };
+        if taken {
+            self.fed += bytes.len() as u64;
+        }
+    }
+
+    /// The SHA-256 of the whole of `blob` in lowercase hex (what the hash was not given is
+    /// read for it), and the milliseconds the helper spent on it (0 when computed here).
+    pub async fn finish(self, blob: &Blob) -> Result<(String, f64), String> {
+        match self.at {
+            Hasher::Here(hasher) => Ok((hash_rest(*hasher, blob, self.fed).await?, 0.0)),
+            Hasher::Helper(id) => {
+                // Offsets below 2^53 are exact as f64.
+                #[allow(clippy::cast_precision_loss)]
+                let answer = JsFuture::from(hash_end_js(id, blob, self.fed as f64)).await;
+                let field = |v: &JsValue, key: &str| Reflect::get(v, &key.into()).ok();
+                if let Ok(answer) = answer
+                    && let Some(hex) = field(&answer, "sha256")
+                        .and_then(|v| v.as_string())
+                        .filter(|h| is_sha256_hex(h))
+                {
+                    let busy = field(&answer, "busyMs")
+                        .and_then(|v| v.as_f64())
+                        .unwrap_or(0.0);
+                    return Ok((hex, busy));
+                }
+                // The helper failed: the file is read again, here.
+                Ok((hash_rest(Sha256::new(), blob, 0).await?, 0.0))
+            }
+        }
+    }
+}
+
+fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Reads bytes `from..` of `blob` in order into `hasher` and finishes it.
+async fn hash_rest(mut hasher: Sha256, blob: &Blob, from: u64) -> Result<String, String> {
+    let len = blob_len(blob);
+    let mut buf = Vec::new();
+    let mut at = from;
+    while at < len {
+        let read = read_range(blob, at, (at + STEP).min(len), &mut buf).await;
+        if let Err(e) = read {
+            read_done();
+            return Err(e);
+        }
+        if buf.is_empty() {
+            read_done();
+            return Err(format!(
+                "the file ended at byte {at} while it should hold {len}"
+            ));
+        }
+        hasher.update(&buf);
+        at += buf.len() as u64;
+    }
+    read_done();
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
