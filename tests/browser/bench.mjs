@@ -1,7 +1,7 @@
 // Browser benchmark of one .evtx file: from choosing it in the page's file input to the
 // findings on screen, in Debian's headless Chromium. Not run by `cargo xtask test`;
 // `cargo xtask bench` calls it. Prints one JSON line (see measure.mjs for each figure):
-//   {"file", "bytes", "state", "findings", "events", "chosen_to_findings_ms", "parse_ms",
+//   {"file", "bytes", "state", "findings", "events", "chosen_to_findings_ms", "chosen_to_hashed_ms", "parse_ms",
 //    "diagnose_ms", "wasm_memory_bytes", "page_js_heap_peak_bytes",
 //    "worker_js_heap_peak_bytes", "renderer_peak_rss_bytes", "chromium"}
 //

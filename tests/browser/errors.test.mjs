@@ -100,9 +100,11 @@ test('an empty paste is refused in words and nothing breaks', async () => {
 });
 
 test('a worker whose script cannot be loaded is reported in words, not waited for', async () => {
-  const { page } = await fresh();
-  // A failed script load fires a plain `Event` at the worker, not an `ErrorEvent`.
-  await page.route('**/worker.js', (route) => route.fulfill({ status: 404, body: 'gone' }));
+  // A failed script load fires a plain `Event` at the worker, not an `ErrorEvent`. The page
+  // starts its worker as it loads, so the script is gone from the start.
+  const { page } = await fresh({
+    routes: [['**/worker.js', (route) => route.fulfill({ status: 404, body: 'gone' })]],
+  });
   assert.equal(
     await analyse(page, () => page.locator('button[data-sample="rdp-cert-keys"]').click()),
     'error',
@@ -119,15 +121,20 @@ test('a worker whose script cannot be loaded is reported in words, not waited fo
 });
 
 test('a worker that crashes is reported in words, and the next analysis works', async () => {
-  const { page, problems } = await fresh();
   // The analysis worker's script throws as it starts, as a broken deployment or an
-  // out-of-memory kill would end it.
-  await page.route('**/worker.js', (route) =>
-    route.fulfill({
-      contentType: 'text/javascript',
-      body: "throw new Error('rdpfix test: the worker died');",
-    }),
-  );
+  // out-of-memory kill would end it (from the start: the page starts its worker as it loads).
+  const { page, problems } = await fresh({
+    routes: [
+      [
+        '**/worker.js',
+        (route) =>
+          route.fulfill({
+            contentType: 'text/javascript',
+            body: "throw new Error('rdpfix test: the worker died');",
+          }),
+      ],
+    ],
+  });
   assert.equal(
     await analyse(page, () => page.locator('button[data-sample="rdp-cert-keys"]').click()),
     'error',

@@ -75,6 +75,9 @@ export async function openPage(browser, path = '', options = {}) {
     if (m.type() === 'error') problems.push(`console: ${m.text()}`);
   });
   context.on('request', (r) => requests.push(r.url()));
+  // Routes that must hold from the first request (the page starts its analysis worker as
+  // it loads): [[pattern, handler], …].
+  for (const [pattern, handler] of options.routes ?? []) await page.route(pattern, handler);
   await page.goto(new URL(path, BASE_URL).href);
   return { page, problems, requests };
 }
@@ -115,14 +118,15 @@ export async function chooseFiles(page, paths) {
 }
 
 /**
- * Waits until the analysis has finished (`data-state` done, error or cancelled) and returns
- * that state.
+ * Waits until the analysis has finished (`data-state` done, error or cancelled; when done,
+ * also the logs' SHA-256 digests that follow the findings) and returns that state.
  */
 export async function analysisFinished(page, timeout = ANALYSIS_TIMEOUT) {
   const state = await page.waitForFunction(
     () => {
       const r = document.querySelector('[data-testid="results"]');
       const s = r?.getAttribute('data-state');
+      if (s === 'done' && r.getAttribute('data-hashing') === 'true') return null;
       return ['done', 'error', 'cancelled'].includes(s) ? s : null;
     },
     null,

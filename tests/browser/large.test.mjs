@@ -94,7 +94,8 @@ test('a large file shows progress and can be cancelled; the page then works as b
 // Read batch by batch (a .evtx of more than 16 chunks): a damaged real log (records the
 // parser rejects, from the corpus) repeated, the sample's chunks, then the file cut inside
 // its last chunk. Every figure the input row shows, and its SHA-256, equal the native read,
-// whether the worker hashes the bytes on the way or lends them to its hashing helper.
+// whether the worker hashes the file after posting the findings or lends the bytes it reads
+// to its hashing helper.
 test('a damaged, truncated large .evtx read batch by batch reads as natively', async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'rdpfix-split-')), 'RdpCoreTS-damaged.evtx');
   makeLargeEvtx({
@@ -110,7 +111,7 @@ test('a damaged, truncated large .evtx read batch by batch reads as natively', a
   assert.ok(input.truncated, 'the file is cut inside a chunk');
   const browser = await launch();
   try {
-    for (const hashing of ['here', 'helper']) {
+    for (const hashing of ['after', 'helper']) {
       const { page, problems } = await openPage(browser, `?hashing=${hashing}`);
       await appReady(page);
       assert.equal(await analyse(page, () => chooseFiles(page, [out])), 'done');
@@ -121,7 +122,7 @@ test('a damaged, truncated large .evtx read batch by batch reads as natively', a
       assert.equal(row.errors, input.errors);
       assert.equal(row.sha256, input.sha256, `${hashing}: sha256`);
       if (hashing === 'helper') assert.ok(row.spent.helper_ms > 0, 'the helper hashed it');
-      else assert.equal(row.spent.helper_ms, 0, 'hashed in the analysis worker');
+      else assert.equal(row.spent.helper_ms, 0, 'hashed in the analysis worker, after');
       assert.ok(
         (await errorTexts(page)).some((e) => e.includes('RdpCoreTS-damaged.evtx')),
         'the damage is said in words',
@@ -129,6 +130,48 @@ test('a damaged, truncated large .evtx read batch by batch reads as natively', a
       assert.deepEqual(problems, []);
       await page.context().close();
     }
+  } finally {
+    await browser.close();
+    rmSync(out, { force: true });
+  }
+});
+
+// The findings do not wait for the logs' SHA-256: the worker posts them, then the digests,
+// which only the signed plan needs. Until they come the fix panel says so and offers no
+// signing; then the plan is there and names the same digest as the native read.
+test('the findings come before the hashes, and the plan waits for them', async () => {
+  const out = join(mkdtempSync(join(tmpdir(), 'rdpfix-hashing-')), 'System-32MiB.evtx');
+  makeLargeEvtx({
+    out,
+    bytes: 32 * 1024 * 1024,
+    filler: fixture('corpus/system.evtx'),
+    tail: sampleFile('rdp-cert-keys.evtx'),
+  });
+  const native = diagnoseNative([out]);
+  const browser = await launch();
+  try {
+    const { page, problems } = await openPage(browser, '?hashing=after');
+    await appReady(page);
+    await page.evaluate(() => {
+      const seen = { hashing: false, placeholder: false, signWhileHashing: false };
+      window.__seen = seen;
+      new MutationObserver(() => {
+        const r = document.querySelector('[data-testid="results"]');
+        if (r?.getAttribute('data-state') !== 'done' || r.getAttribute('data-hashing') !== 'true') return;
+        seen.hashing = true;
+        seen.placeholder ||= document.querySelector('[data-testid="hashing"]') !== null;
+        seen.signWhileHashing ||= document.querySelector('[data-testid="sign"]') !== null;
+      }).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+    assert.equal(await analyse(page, () => chooseFiles(page, [out])), 'done');
+    const seen = await page.evaluate(() => window.__seen);
+    assert.deepEqual(seen, { hashing: true, placeholder: true, signWhileHashing: false });
+    assert.deepEqual(await findingIds(page), ['rdp-cert-keys']);
+    await page.getByTestId('sign').waitFor();
+    assert.equal(await page.getByTestId('hashing').count(), 0);
+    const [row] = await inputStatus(page);
+    assert.equal(row.sha256, native.inputs[0].sha256);
+    assert.deepEqual(problems, []);
   } finally {
     await browser.close();
     rmSync(out, { force: true });

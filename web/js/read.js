@@ -134,9 +134,9 @@ function startHelper() {
 
 /**
  * Starts a SHA-256 on the helper (started on first use with `module`, this worker's wasm
- * module); returns its id, or -1 (the caller hashes itself) where no helper can start or,
- * with `hashing` 'auto', where the machine has fewer than 4 cores: on 2 a helper only
- * competes with the parsing and the browser's reading of the file.
+ * module); returns its id, or -1 (the caller hashes after parsing) where no helper can
+ * start or, with `hashing` 'auto', where the machine has fewer than 4 cores: on 2 a helper
+ * only competes with the parsing and the browser's reading of the file.
  */
 export function hashBegin(module, hashing) {
   if (hashing === 'auto' && (self.navigator?.hardwareConcurrency ?? 2) < 4) return -1;

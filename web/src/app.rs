@@ -62,10 +62,20 @@ impl Reducible for Page {
                 });
             }
             Action::Worker(generation, _) if generation != self.generation => return self,
+            // The digests that follow the findings.
+            Action::Worker(_, bridge::Event::Message(FromWorker::Hashed(hashed))) => {
+                match &self.run {
+                    Run::Done(outcome) if outcome.hashing => {
+                        Run::Done(Rc::new(outcome.with_hashes(*hashed)))
+                    }
+                    _ => return self,
+                }
+            }
             Action::Worker(_, _) if !matches!(self.run, Run::Running(_)) => return self,
             Action::Worker(_, bridge::Event::Message(message)) => match message {
                 FromWorker::Progress(progress) => Run::Running(Some(progress)),
                 FromWorker::Done(outcome) => Run::Done(Rc::new(*outcome)),
+                FromWorker::Hashed(_) => return self,
                 FromWorker::Failed { message, .. } => Run::Failed(message),
             },
             Action::Worker(_, bridge::Event::Crashed(message)) => Run::Failed(message),
@@ -106,7 +116,12 @@ impl Controller {
         let page = self.page.clone();
         let current = Rc::clone(&self.current);
         let on_event = Callback::from(move |event: bridge::Event| {
-            let finished = !matches!(event, bridge::Event::Message(FromWorker::Progress(_)));
+            // The worker goes on after findings whose digests are still to come.
+            let finished = match &event {
+                bridge::Event::Message(FromWorker::Progress(_)) => false,
+                bridge::Event::Message(FromWorker::Done(outcome)) => !outcome.hashing,
+                _ => true,
+            };
             page.dispatch(Action::Worker(generation, event));
             if finished {
                 // Not from inside the worker's own callback: end it once this event is handled.
@@ -169,7 +184,10 @@ pub fn app() -> Html {
             }
             <results::Results run={page.run.clone()} />
             if let Run::Done(outcome) = &page.run {
-                if !outcome.diagnosis.findings.is_empty() {
+                if outcome.diagnosis.findings.is_empty() {
+                } else if outcome.hashing {
+                    <plan::Hashing />
+                } else {
                     <plan::Fix key={page.generation} outcome={Rc::clone(outcome)}
                         target={(*azure).clone()} fixer={fixer.clone()} />
                 }

@@ -1,9 +1,10 @@
-//! A `.evtx`'s SHA-256 for its input report, computed from the bytes the analysis worker
-//! reads ([`Tee`]), so the file is read once: on the way, or, on a machine with cores to
-//! spare, beside the parsing on a helper worker (`js/read.js`: the same `worker.js`, named
-//! `hash`), which is lent each read's buffer once the bytes are copied into wasm and runs
-//! [`hash_begin`], [`hash_update`] and [`hash_end`]. Where the helper fails, the analysis
-//! worker reads the file again and hashes it itself.
+//! A `.evtx`'s SHA-256 for its input report. The findings do not wait for it: the worker
+//! posts them, then the hashes ([`crate::protocol::Hashed`]), which only the plan needs.
+//! On a machine with cores to spare it is computed beside the parsing, on a helper worker
+//! (`js/read.js`: the same `worker.js`, named `hash`) lent each read's buffer once its bytes
+//! are copied into wasm ([`Tee`]), so the file is read once; the helper runs
+//! [`hash_begin`], [`hash_update`] and [`hash_end`]. Otherwise, or where the helper fails,
+//! the analysis worker reads the file again after the findings are out and hashes it.
 
 use crate::read::{blob_len, read_done, read_range};
 use js_sys::{Reflect, Uint8Array};
@@ -64,77 +65,57 @@ pub async fn hash_end(id: u32, blob: Blob, from: f64) -> Result<String, JsValue>
         .map_err(|e| JsValue::from_str(&e))
 }
 
-/// Where a `.evtx`'s SHA-256 is computed.
+/// Where and when a `.evtx`'s SHA-256 is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hashing {
-    /// On the helper where the machine has cores to spare (4 or more), else here.
+    /// On the helper where the machine has cores to spare (4 or more), else after.
     Auto,
-    /// On the helper (falling back to here where none can start).
+    /// On the helper, beside the parsing (after, where no helper can start).
     Helper,
-    /// Here, on the way: on 2 cores a helper only competes with the parsing and with the
-    /// browser reading the file (measured: BENCHMARKS.md).
-    Here,
+    /// After the findings are shown, by reading the file again: on 2 cores a helper only
+    /// competes with the parsing and with the browser reading the file, and hashing on the
+    /// way delays the findings by the hash (measured: BENCHMARKS.md).
+    After,
 }
 
 impl Hashing {
-    /// `"helper"`, `"here"`, anything else: auto.
+    /// `"helper"`, `"after"`, anything else: auto.
     pub fn named(name: Option<&str>) -> Hashing {
         match name {
             Some("helper") => Hashing::Helper,
-            Some("here") => Hashing::Here,
+            Some("after") => Hashing::After,
             _ => Hashing::Auto,
         }
     }
-
-    fn js_name(self) -> &'static str {
-        match self {
-            Hashing::Auto => "auto",
-            Hashing::Helper => "helper",
-            Hashing::Here => "here",
-        }
-    }
 }
 
-/// The analysis worker's side: the bytes it reads, in file order, go into the hash, on the
-/// helper or here.
+/// The analysis worker's side: the bytes it reads, in file order, are lent to the helper;
+/// without one the hash waits for [`Tee::finish`].
 #[derive(Debug)]
 pub struct Tee {
-    at: Hasher,
-    /// The hash has bytes `0..fed`.
+    /// The helper's id for this hash; `None`: hashed at the end, here.
+    helper: Option<i32>,
+    /// The helper has bytes `0..fed`.
     fed: u64,
 }
 
-#[derive(Debug)]
-enum Hasher {
-    Helper(i32),
-    Here(Box<Sha256>),
-}
-
 impl Tee {
-    /// Begins a hash where `hashing` says (here where no helper can start).
+    /// Begins a hash on the helper where `hashing` says and one can start.
     pub fn start(hashing: Hashing) -> Tee {
-        let id = if hashing == Hashing::Here {
-            -1
-        } else {
-            hash_begin_js(&wasm_bindgen::module(), hashing.js_name())
+        let id = match hashing {
+            Hashing::After => -1,
+            Hashing::Auto => hash_begin_js(&wasm_bindgen::module(), "auto"),
+            Hashing::Helper => hash_begin_js(&wasm_bindgen::module(), "helper"),
         };
         Tee {
-            at: if id >= 0 {
-                Hasher::Helper(id)
-            } else {
-                Hasher::Here(Box::default())
-            },
+            helper: (id >= 0).then_some(id),
             fed: 0,
         }
     }
 
-    /// Whether the helper computes it.
-    pub fn on_helper(&self) -> bool {
-        matches!(self.at, Hasher::Helper(_))
-    }
-
-    /// Bytes at file offset `at`: the hash takes (a copy of) those it lacks next.
+    /// Bytes at file offset `at`: the helper gets a copy of those it lacks next.
     pub fn give(&mut self, at: u64, bytes: &[u8]) {
+        let Some(id) = self.helper else { return };
         let skip = self
             .fed
             .checked_sub(at)
@@ -142,62 +123,41 @@ impl Tee {
         let Some(new) = skip.and_then(|s| bytes.get(s..)).filter(|b| !b.is_empty()) else {
             return;
         };
-        let taken = match &mut self.at {
-            Hasher::Helper(id) => hash_give_js(*id, Uint8Array::from(new)),
-            Hasher::Here(hasher) => {
-                hasher.update(new);
-                true
-            }
-        };
-        if taken {
+        if hash_give_js(id, Uint8Array::from(new)) {
             self.fed += new.len() as u64;
         }
     }
 
-    /// The last [`read_range`] read `bytes` at `at` (a copy of its buffer): if they are the
-    /// next ones, the helper is lent that buffer, or they are hashed here.
-    pub fn take_last_read(&mut self, at: u64, bytes: &[u8]) {
-        if at != self.fed || bytes.is_empty() {
-            return;
-        }
-        let taken = match &mut self.at {
-            Hasher::Helper(id) => {
-                u32::try_from(bytes.len()).is_ok_and(|n| hash_lend_last_js(*id, n))
-            }
-            Hasher::Here(hasher) => {
-                hasher.update(bytes);
-                true
-            }
-        };
-        if taken {
-            self.fed += bytes.len() as u64;
+    /// The last [`read_range`] read `len` bytes at `at` (and they were copied): if they are
+    /// the next ones, the helper is lent its buffer.
+    pub fn lend_last_read(&mut self, at: u64, len: usize) {
+        let Some(id) = self.helper else { return };
+        if at == self.fed && len > 0 && u32::try_from(len).is_ok_and(|n| hash_lend_last_js(id, n)) {
+            self.fed += len as u64;
         }
     }
 
-    /// The SHA-256 of the whole of `blob` in lowercase hex (what the hash was not given is
-    /// read for it), and the milliseconds the helper spent on it (0 when computed here).
+    /// The SHA-256 of the whole of `blob` in lowercase hex, and the milliseconds the helper
+    /// spent on it: the helper's (it reads what it was not lent), or, without one or where
+    /// it failed, computed here by reading the file (again).
     pub async fn finish(self, blob: &Blob) -> Result<(String, f64), String> {
-        match self.at {
-            Hasher::Here(hasher) => Ok((hash_rest(*hasher, blob, self.fed).await?, 0.0)),
-            Hasher::Helper(id) => {
-                // Offsets below 2^53 are exact as f64.
-                #[allow(clippy::cast_precision_loss)]
-                let answer = JsFuture::from(hash_end_js(id, blob, self.fed as f64)).await;
-                let field = |v: &JsValue, key: &str| Reflect::get(v, &key.into()).ok();
-                if let Ok(answer) = answer
-                    && let Some(hex) = field(&answer, "sha256")
-                        .and_then(|v| v.as_string())
-                        .filter(|h| is_sha256_hex(h))
-                {
-                    let busy = field(&answer, "busyMs")
-                        .and_then(|v| v.as_f64())
-                        .unwrap_or(0.0);
-                    return Ok((hex, busy));
-                }
-                // The helper failed: the file is read again, here.
-                Ok((hash_rest(Sha256::new(), blob, 0).await?, 0.0))
+        if let Some(id) = self.helper {
+            // Offsets below 2^53 are exact as f64.
+            #[allow(clippy::cast_precision_loss)]
+            let answer = JsFuture::from(hash_end_js(id, blob, self.fed as f64)).await;
+            let field = |v: &JsValue, key: &str| Reflect::get(v, &key.into()).ok();
+            if let Ok(answer) = answer
+                && let Some(hex) = field(&answer, "sha256")
+                    .and_then(|v| v.as_string())
+                    .filter(|h| is_sha256_hex(h))
+            {
+                let busy = field(&answer, "busyMs")
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(0.0);
+                return Ok((hex, busy));
             }
         }
+        Ok((hash_rest(Sha256::new(), blob, 0).await?, 0.0))
     }
 }
 

@@ -16,6 +16,9 @@ pub enum FromWorker {
     /// Reading input `index` of `inputs`.
     Progress(InputProgress),
     Done(Box<Outcome>),
+    /// After a `Done` whose `hashing` is set: the inputs' SHA-256 digests, and with them
+    /// the plan's identity.
+    Hashed(Box<Hashed>),
     /// The request itself was unusable (never a log's content: that is in the reports).
     Failed {
         message: String,
@@ -62,6 +65,31 @@ pub struct Outcome {
     /// [`PlanParams::for_diagnosis_on`] (the constructor `fixer plan` uses) names it, or why
     /// no plan can be built.
     pub plan_base: Result<PlanBase, String>,
+    /// The findings came first: some inputs' SHA-256 digests (so `evidence_sha256` and
+    /// `plan_base`) follow in a [`Hashed`].
+    #[serde(default)]
+    pub hashing: bool,
+}
+
+/// What a [`FromWorker::Hashed`] brings to the [`Outcome`] before it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hashed {
+    /// The input rows again, with their digests and the time the hashing took.
+    pub inputs: Vec<InputRow>,
+    pub evidence_sha256: String,
+    pub plan_base: Result<PlanBase, String>,
+}
+
+impl Outcome {
+    /// This outcome completed by `hashed`.
+    pub fn with_hashes(&self, hashed: Hashed) -> Outcome {
+        let mut done = self.clone();
+        done.inputs = hashed.inputs;
+        done.diagnosis.evidence_sha256 = hashed.evidence_sha256;
+        done.plan_base = hashed.plan_base;
+        done.hashing = false;
+        done
+    }
 }
 
 /// The identity [`PlanParams::for_diagnosis_on`] gives a plan for a diagnosis, for each
@@ -248,8 +276,59 @@ fn severity_name(s: analyzer::input::Severity) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
     use super::*;
+    use analyzer::diagnose::{DiagnoseOptions, Session};
+    use std::ops::ControlFlow;
+
+    #[test]
+    fn the_hashes_that_follow_complete_the_outcome_and_nothing_else() {
+        let mut session = Session::new();
+        let mut progress = |_: Progress| ControlFlow::Continue(());
+        session.add_bytes("paste.txt", b"not a log at all", &mut progress);
+        let diagnosis = session.finish(&DiagnoseOptions::default());
+        let rows: Vec<InputRow> = session
+            .inputs()
+            .iter()
+            .map(|r| InputRow::new(r, 1.5, None))
+            .collect();
+        let first = Outcome {
+            plan_base: Err("the logs are still being hashed".to_owned()),
+            diagnosis: diagnosis.into(),
+            inputs: rows.clone(),
+            diagnose_ms: 2.0,
+            wasm_memory_bytes: 3,
+            hashing: true,
+        };
+        let mut hashed_rows = rows;
+        hashed_rows[0].sha256 = "ab".repeat(32);
+        let message = FromWorker::Hashed(Box::new(Hashed {
+            inputs: hashed_rows.clone(),
+            evidence_sha256: "cd".repeat(32),
+            plan_base: Err("no computer is named".to_owned()),
+        }));
+        let json = serde_json::to_value(&message).unwrap();
+        assert_eq!(json["kind"], "hashed");
+        let FromWorker::Hashed(back) = serde_json::from_value(json).unwrap() else {
+            panic!("not read back as hashed");
+        };
+        let done = first.with_hashes(*back);
+        assert!(!done.hashing);
+        assert_eq!(done.inputs, hashed_rows);
+        assert_eq!(done.diagnosis.evidence_sha256, "cd".repeat(32));
+        assert_eq!(done.plan_base, Err("no computer is named".to_owned()));
+        let untouched = Outcome {
+            inputs: first.inputs.clone(),
+            plan_base: first.plan_base.clone(),
+            hashing: true,
+            diagnosis: DiagnosisView {
+                evidence_sha256: first.diagnosis.evidence_sha256.clone(),
+                ..done.diagnosis.clone()
+            },
+            ..done
+        };
+        assert_eq!(untouched, first, "nothing else changed");
+    }
 
     #[test]
     fn progress_is_one_flat_tagged_object_and_reads_back() {

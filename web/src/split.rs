@@ -2,8 +2,8 @@
 //! header checked by [`EvtxMerge::new`], then batches of 16 chunks (1 MiB) read in order
 //! through one stream and one reused buffer ([`crate::read`]), parsed by
 //! [`read_evtx_chunks`] with the sink's [`Details`](analyzer::input::Details) and merged in
-//! order, so memory stays flat whatever the file's size. The file's SHA-256 is computed
-//! meanwhile on a helper worker ([`crate::hash`]).
+//! order, so memory stays flat whatever the file's size. The file's SHA-256 is left to
+//! [`crate::hash`].
 
 use crate::hash::{Hashing, Tee};
 use crate::protocol::Spent;
@@ -30,8 +30,10 @@ pub fn looks_like_evtx(head: &[u8]) -> bool {
         || head.get(FILE_HEADER..FILE_HEADER + 8) == Some(CHUNK_MAGIC)
 }
 
-/// Reads one `.evtx` `blob` whose first bytes are `head` into `session`. `Err`: the file
-/// could not be read — the analysis as a whole fails.
+/// Reads one `.evtx` `blob` whose first bytes are `head` into `session`, its report without
+/// its SHA-256: that is the returned [`Tee`]'s to finish (`None`: the file was not read to
+/// the end, so it has none). `Err`: the file could not be read — the analysis as a whole
+/// fails.
 pub async fn read_evtx(
     session: &mut Session,
     name: &str,
@@ -39,7 +41,7 @@ pub async fn read_evtx(
     head: &[u8],
     hashing: Hashing,
     progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
-) -> Result<Spent, String> {
+) -> Result<(Spent, Option<Tee>), String> {
     let len = blob_len(blob);
     let mut tee = Tee::start(hashing);
     let mut sink = session.input_sink();
@@ -60,24 +62,14 @@ pub async fn read_evtx(
     if merged && tail_len > 0 {
         let t = now_ms();
         read_range(blob, tail_at, tail_at + tail_len, &mut tail).await?;
-        let t = lap(&mut spent.read_ms, t);
-        tee.take_last_read(tail_at, &tail);
-        lap(&mut spent.hash_ms, t);
+        tee.lend_last_read(tail_at, tail.len());
+        lap(&mut spent.read_ms, t);
     }
     read_done();
-    let sha256 = if merged {
-        let t = now_ms();
-        let (hex, helper_ms) = tee.finish(blob).await?;
-        lap(&mut spent.hash_ms, t);
-        spent.helper_ms = helper_ms;
-        Some(hex)
-    } else {
-        None
-    };
-    let report = merge.finish(&tail, sha256);
+    let report = merge.finish(&tail, None);
     drop(sink);
     session.add_report(report);
-    Ok(spent)
+    Ok((spent, merged.then_some(tee)))
 }
 
 /// Reads, parses and merges the file batch by batch. `Ok(false)`: merging stopped.
@@ -98,9 +90,8 @@ async fn parse_here(
         let end = layout.chunk_offset(to).min(blob_len(blob));
         let t = now_ms();
         read_range(blob, start, end, &mut bytes).await?;
+        tee.lend_last_read(start, bytes.len());
         let t = lap(&mut spent.read_ms, t);
-        tee.take_last_read(start, &bytes);
-        let t = lap(&mut spent.hash_ms, t);
         let mut merged = true;
         read_evtx_chunks(
             Window {
@@ -127,7 +118,7 @@ async fn parse_here(
 }
 
 /// Adds the milliseconds since `since` to `total`; returns now.
-fn lap(total: &mut f64, since: f64) -> f64 {
+pub fn lap(total: &mut f64, since: f64) -> f64 {
     let now = now_ms();
     *total += now - since;
     now

@@ -3,10 +3,10 @@
 //! split across parsing workers ([`crate::split`]); other files are read through
 //! `FileReaderSync` (text exports are read whole anyway, up to the analyzer's cap).
 
-use crate::hash::Hashing;
-use crate::protocol::{FromWorker, InputRow, Outcome, PlanBase};
+use crate::hash::{Hashing, Tee};
+use crate::protocol::{FromWorker, Hashed, InputRow, Outcome, PlanBase};
 use crate::{read, split};
-use analyzer::diagnose::{DiagnoseOptions, Session};
+use analyzer::diagnose::{DiagnoseOptions, Diagnosis, Session, evidence_sha256};
 use analyzer::input::Progress;
 use js_sys::{Reflect, Uint8Array};
 use std::io::{self, Read, Seek, SeekFrom};
@@ -24,19 +24,70 @@ const PROGRESS_EVERY_MS: f64 = 80.0;
 
 /// Handles one request: `{ items: [{ name, blob } | { name, text }], hashing? }`
 /// (`hashing`: where a `.evtx` is hashed, [`Hashing::named`]).
+/// Posts the findings as soon as they are known, then, when a `.evtx`'s SHA-256 was left
+/// for later ([`crate::hash`]), the digests and the plan's identity.
 #[wasm_bindgen]
 pub async fn worker_analyse(request: JsValue) {
-    let message = match analyse(&request).await {
-        Ok(outcome) => FromWorker::Done(Box::new(outcome)),
-        Err(message) => FromWorker::Failed {
+    match analyse(&request).await {
+        Ok((outcome, later)) => {
+            post(&FromWorker::Done(Box::new(outcome)));
+            if let Some(later) = later {
+                post(&FromWorker::Hashed(Box::new(later.hash().await)));
+            }
+        }
+        Err(message) => post(&FromWorker::Failed {
             message,
             crashed: false,
-        },
-    };
-    post(&message);
+        }),
+    }
 }
 
-async fn analyse(request: &JsValue) -> Result<Outcome, String> {
+/// What is left once the findings are out: the SHA-256 of each `.evtx` read to the end.
+struct Later {
+    diagnosis: Diagnosis,
+    rows: Vec<InputRow>,
+    /// Input index, the file, its hash.
+    pending: Vec<(usize, Blob, Tee)>,
+}
+
+impl Later {
+    async fn hash(mut self) -> Hashed {
+        let mut failed = Vec::new();
+        for (index, blob, tee) in self.pending {
+            let started = now_ms();
+            let result = tee.finish(&blob).await;
+            let (Some(report), Some(row)) = (
+                self.diagnosis.inputs.get_mut(index),
+                self.rows.get_mut(index),
+            ) else {
+                continue;
+            };
+            match result {
+                Ok((hex, helper_ms)) => {
+                    report.sha256.clone_from(&hex);
+                    row.sha256 = hex;
+                    if let Some(spent) = &mut row.spent {
+                        spent.helper_ms = helper_ms;
+                        split::lap(&mut spent.hash_ms, started);
+                    }
+                }
+                Err(e) => failed.push(format!("{} could not be hashed: {e}", row.name)),
+            }
+        }
+        self.diagnosis.evidence_sha256 = evidence_sha256(&self.diagnosis.inputs);
+        let plan_base = match failed.first() {
+            Some(why) => Err(why.clone()),
+            None => PlanBase::of(&self.diagnosis),
+        };
+        Hashed {
+            inputs: self.rows,
+            evidence_sha256: self.diagnosis.evidence_sha256,
+            plan_base,
+        }
+    }
+}
+
+async fn analyse(request: &JsValue) -> Result<(Outcome, Option<Later>), String> {
     let items = Reflect::get(request, &"items".into())
         .ok()
         .and_then(|v| v.dyn_into::<js_sys::Array>().ok())
@@ -50,6 +101,7 @@ async fn analyse(request: &JsValue) -> Result<Outcome, String> {
     );
     let mut session = Session::new();
     let mut rows = Vec::with_capacity(count);
+    let mut pending = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let name = Reflect::get(&item, &"name".into())
             .ok()
@@ -82,10 +134,14 @@ async fn analyse(request: &JsValue) -> Result<Outcome, String> {
                 .await
                 .map_err(|e| format!("{name}: {e}"))?;
             if split::looks_like_evtx(&head) {
-                let s = split::read_evtx(&mut session, &name, &blob, &head, hashing, &mut progress)
-                    .await
-                    .map_err(|e| format!("{name}: {e}"))?;
+                let (s, tee) =
+                    split::read_evtx(&mut session, &name, &blob, &head, hashing, &mut progress)
+                        .await
+                        .map_err(|e| format!("{name}: {e}"))?;
                 spent = Some(s);
+                if let Some(tee) = tee {
+                    pending.push((index, blob, tee));
+                }
             } else {
                 read::read_done();
                 session.add_seekable(&name, BlobReader::new(blob)?, len, &mut progress);
@@ -96,20 +152,35 @@ async fn analyse(request: &JsValue) -> Result<Outcome, String> {
     let started = now_ms();
     let diagnosis = session.finish(&DiagnoseOptions::default());
     let diagnose_ms = now_ms() - started;
-    let inputs = session
+    let inputs: Vec<InputRow> = session
         .inputs()
         .iter()
         .zip(rows)
         .map(|(report, (ms, spent))| InputRow::new(report, ms, spent))
         .collect();
-    let plan_base = PlanBase::of(&diagnosis);
-    Ok(Outcome {
+    let hashing = !pending.is_empty();
+    let (plan_base, later) = if hashing {
+        let later = Later {
+            diagnosis: diagnosis.clone(),
+            rows: inputs.clone(),
+            pending,
+        };
+        (
+            Err("the logs are still being hashed".to_owned()),
+            Some(later),
+        )
+    } else {
+        (PlanBase::of(&diagnosis), None)
+    };
+    let outcome = Outcome {
         plan_base,
         diagnosis: diagnosis.into(),
         inputs,
         diagnose_ms,
         wasm_memory_bytes: wasm_memory_bytes(),
-    })
+        hashing,
+    };
+    Ok((outcome, later))
 }
 
 fn post(message: &FromWorker) {

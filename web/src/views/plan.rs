@@ -44,6 +44,20 @@ struct Signed {
     json: String,
 }
 
+/// The fix panel while the logs' SHA-256 digests, which the plan names, are computed (the
+/// findings are shown before them).
+#[function_component(Hashing)]
+pub fn hashing() -> Html {
+    html! {
+        <section class="panel fix" aria-labelledby="fix-title">
+            <h2 id="fix-title">{ "3. The fix" }</h2>
+            <p data-testid="hashing" role="status" aria-live="polite">
+                { "Hashing the logs: a signed plan names the evidence it was built from by its SHA-256. A moment…" }
+            </p>
+        </section>
+    }
+}
+
 #[function_component(Fix)]
 pub fn fix(props: &FixProps) -> Html {
     let diagnosis = &props.outcome.diagnosis;

@@ -43,6 +43,7 @@ pub fn results(props: &ResultsProps) -> Html {
     };
     html! {
         <section class="panel results" data-testid="results" data-state={props.run.state_name()}
+            data-hashing={matches!(&props.run, Run::Done(o) if o.hashing).to_string()}
             aria-labelledby="results-title" aria-busy={matches!(props.run, Run::Running(_)).to_string()}>
             <h2 id="results-title" tabindex="-1" ref={heading}>{ "2. Diagnosis" }</h2>
             <p class="visually-hidden" role="status" aria-live="polite" data-testid="results-announcement">
