@@ -153,19 +153,22 @@ test('the findings come before the hashes, and the plan waits for them', async (
     const { page, problems } = await openPage(browser, '?hashing=after');
     await appReady(page);
     await page.evaluate(() => {
-      const seen = { hashing: false, placeholder: false, signWhileHashing: false };
+      const seen = { findingsWhileHashing: false, placeholder: false, signWithPlaceholder: false };
       window.__seen = seen;
       new MutationObserver(() => {
         const r = document.querySelector('[data-testid="results"]');
-        if (r?.getAttribute('data-state') !== 'done' || r.getAttribute('data-hashing') !== 'true') return;
-        seen.hashing = true;
-        seen.placeholder ||= document.querySelector('[data-testid="hashing"]') !== null;
-        seen.signWhileHashing ||= document.querySelector('[data-testid="sign"]') !== null;
+        const placeholder = document.querySelector('[data-testid="hashing"]') !== null;
+        seen.placeholder ||= placeholder;
+        seen.signWithPlaceholder ||= placeholder && document.querySelector('[data-testid="sign"]') !== null;
+        seen.findingsWhileHashing ||=
+          r?.getAttribute('data-state') === 'done' &&
+          r.getAttribute('data-hashing') === 'true' &&
+          document.querySelector('[data-finding-id]') !== null;
       }).observe(document.body, { subtree: true, childList: true, attributes: true });
     });
     assert.equal(await analyse(page, () => chooseFiles(page, [out])), 'done');
     const seen = await page.evaluate(() => window.__seen);
-    assert.deepEqual(seen, { hashing: true, placeholder: true, signWhileHashing: false });
+    assert.deepEqual(seen, { findingsWhileHashing: true, placeholder: true, signWithPlaceholder: false });
     assert.deepEqual(await findingIds(page), ['rdp-cert-keys']);
     await page.getByTestId('sign').waitFor();
     assert.equal(await page.getByTestId('hashing').count(), 0);
