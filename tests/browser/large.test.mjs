@@ -137,8 +137,9 @@ test('a damaged, truncated large .evtx read batch by batch reads as natively', a
 });
 
 // The findings do not wait for the logs' SHA-256: the worker posts them, then the digests,
-// which only the signed plan needs. Until they come the fix panel says so and offers no
-// signing; then the plan is there and names the same digest as the native read.
+// which only the signed plan needs. Until they come the fix panel says so, and how far the
+// hashing is, and offers no signing; then the plan is there and names the same digest as
+// the native read.
 test('the findings come before the hashes, and the plan waits for them', async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'rdpfix-hashing-')), 'System-32MiB.evtx');
   makeLargeEvtx({
@@ -153,12 +154,20 @@ test('the findings come before the hashes, and the plan waits for them', async (
     const { page, problems } = await openPage(browser, '?hashing=after');
     await appReady(page);
     await page.evaluate(() => {
-      const seen = { findingsWhileHashing: false, placeholder: false, signWithPlaceholder: false };
+      const seen = {
+        findingsWhileHashing: false,
+        placeholder: false,
+        signWithPlaceholder: false,
+        howFar: false,
+      };
       window.__seen = seen;
       new MutationObserver(() => {
         const r = document.querySelector('[data-testid="results"]');
-        const placeholder = document.querySelector('[data-testid="hashing"]') !== null;
+        const hashing = document.querySelector('[data-testid="hashing"]');
+        const placeholder = hashing !== null;
         seen.placeholder ||= placeholder;
+        // The worker says how far it is ("… 1.0 MiB of 32.0 MiB …") after its first MiB.
+        seen.howFar ||= / of 32\.0 MiB/.test(hashing?.textContent ?? '');
         seen.signWithPlaceholder ||= placeholder && document.querySelector('[data-testid="sign"]') !== null;
         seen.findingsWhileHashing ||=
           r?.getAttribute('data-state') === 'done' &&
@@ -168,7 +177,12 @@ test('the findings come before the hashes, and the plan waits for them', async (
     });
     assert.equal(await analyse(page, () => chooseFiles(page, [out])), 'done');
     const seen = await page.evaluate(() => window.__seen);
-    assert.deepEqual(seen, { findingsWhileHashing: true, placeholder: true, signWithPlaceholder: false });
+    assert.deepEqual(seen, {
+      findingsWhileHashing: true,
+      placeholder: true,
+      signWithPlaceholder: false,
+      howFar: true,
+    });
     assert.deepEqual(await findingIds(page), ['rdp-cert-keys']);
     await page.getByTestId('sign').waitFor();
     assert.equal(await page.getByTestId('hashing').count(), 0);

@@ -2,7 +2,7 @@
 //! the diagnosis, sign the fix, carry it to the VM.
 
 use crate::bridge::{self, Analysis, Item};
-use crate::protocol::{FromWorker, InputProgress, Outcome};
+use crate::protocol::{FromWorker, HashProgress, InputProgress, Outcome};
 use crate::views::{intake, plan, remote, results};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -40,6 +40,8 @@ pub struct Page {
     /// Which analysis the current one is: events of older workers are ignored, and the
     /// fix panel starts afresh for each.
     pub generation: u32,
+    /// How far the hashing after the findings is (while `run` is done and hashing).
+    pub hashed: Option<HashProgress>,
 }
 
 #[derive(Debug)]
@@ -59,9 +61,20 @@ impl Reducible for Page {
                 return Rc::new(Page {
                     run: Run::Running(None),
                     generation,
+                    hashed: None,
                 });
             }
             Action::Worker(generation, _) if generation != self.generation => return self,
+            Action::Worker(_, bridge::Event::Message(FromWorker::HashProgress(progress))) => {
+                return match &self.run {
+                    Run::Done(outcome) if outcome.hashing => Rc::new(Page {
+                        run: self.run.clone(),
+                        generation: self.generation,
+                        hashed: Some(progress),
+                    }),
+                    _ => self,
+                };
+            }
             // The digests that follow the findings.
             Action::Worker(_, bridge::Event::Message(FromWorker::Hashed(hashed))) => {
                 match &self.run {
@@ -75,7 +88,7 @@ impl Reducible for Page {
             Action::Worker(_, bridge::Event::Message(message)) => match message {
                 FromWorker::Progress(progress) => Run::Running(Some(progress)),
                 FromWorker::Done(outcome) => Run::Done(Rc::new(*outcome)),
-                FromWorker::Hashed(_) => return self,
+                FromWorker::Hashed(_) | FromWorker::HashProgress(_) => return self,
                 FromWorker::Failed { message, .. } => Run::Failed(message),
             },
             Action::Worker(_, bridge::Event::Crashed(message)) => Run::Failed(message),
@@ -85,6 +98,7 @@ impl Reducible for Page {
         Rc::new(Page {
             run,
             generation: self.generation,
+            hashed: None,
         })
     }
 }
@@ -118,7 +132,9 @@ impl Controller {
         let on_event = Callback::from(move |event: bridge::Event| {
             // The worker goes on after findings whose digests are still to come.
             let finished = match &event {
-                bridge::Event::Message(FromWorker::Progress(_)) => false,
+                bridge::Event::Message(FromWorker::Progress(_) | FromWorker::HashProgress(_)) => {
+                    false
+                }
                 bridge::Event::Message(FromWorker::Done(outcome)) => !outcome.hashing,
                 _ => true,
             };
@@ -186,7 +202,7 @@ pub fn app() -> Html {
             if let Run::Done(outcome) = &page.run {
                 if outcome.diagnosis.findings.is_empty() {
                 } else if outcome.hashing {
-                    <plan::Hashing />
+                    <plan::Hashing progress={page.hashed} />
                 } else {
                     <plan::Fix key={page.generation} outcome={Rc::clone(outcome)}
                         target={(*azure).clone()} fixer={fixer.clone()} />

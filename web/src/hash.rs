@@ -60,7 +60,7 @@ pub async fn hash_end(id: u32, blob: Blob, from: f64) -> Result<String, JsValue>
     // A byte offset the analysis worker counted: integral, below 2^53.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let from = from as u64;
-    hash_rest(hasher, &blob, from)
+    hash_rest(hasher, &blob, from, &mut |_| {})
         .await
         .map_err(|e| JsValue::from_str(&e))
 }
@@ -139,8 +139,13 @@ impl Tee {
 
     /// The SHA-256 of the whole of `blob` in lowercase hex, and the milliseconds the helper
     /// spent on it: the helper's (it reads what it was not lent), or, without one or where
-    /// it failed, computed here by reading the file (again).
-    pub async fn finish(self, blob: &Blob) -> Result<(String, f64), String> {
+    /// it failed, computed here by reading the file (again), telling `hashed` how many bytes
+    /// are done as it goes.
+    pub async fn finish(
+        self,
+        blob: &Blob,
+        hashed: &mut dyn FnMut(u64),
+    ) -> Result<(String, f64), String> {
         if let Some(id) = self.helper {
             // Offsets below 2^53 are exact as f64.
             #[allow(clippy::cast_precision_loss)]
@@ -157,7 +162,7 @@ impl Tee {
                 return Ok((hex, busy));
             }
         }
-        Ok((hash_rest(Sha256::new(), blob, 0).await?, 0.0))
+        Ok((hash_rest(Sha256::new(), blob, 0, hashed).await?, 0.0))
     }
 }
 
@@ -165,8 +170,14 @@ fn is_sha256_hex(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// Reads bytes `from..` of `blob` in order into `hasher` and finishes it.
-async fn hash_rest(mut hasher: Sha256, blob: &Blob, from: u64) -> Result<String, String> {
+/// Reads bytes `from..` of `blob` in order into `hasher` and finishes it; `hashed` hears
+/// how far it is.
+async fn hash_rest(
+    mut hasher: Sha256,
+    blob: &Blob,
+    from: u64,
+    hashed: &mut dyn FnMut(u64),
+) -> Result<String, String> {
     let len = blob_len(blob);
     let mut buf = Vec::new();
     let mut at = from;
@@ -184,6 +195,7 @@ async fn hash_rest(mut hasher: Sha256, blob: &Blob, from: u64) -> Result<String,
         }
         hasher.update(&buf);
         at += buf.len() as u64;
+        hashed(at);
     }
     read_done();
     Ok(hasher

@@ -16,6 +16,8 @@ pub enum FromWorker {
     /// Reading input `index` of `inputs`.
     Progress(InputProgress),
     Done(Box<Outcome>),
+    /// After a `Done` whose `hashing` is set, now and then: how much of the logs is hashed.
+    HashProgress(HashProgress),
     /// After a `Done` whose `hashing` is set: the inputs' SHA-256 digests, and with them
     /// the plan's identity.
     Hashed(Box<Hashed>),
@@ -69,6 +71,13 @@ pub struct Outcome {
     /// `plan_base`) follow in a [`Hashed`].
     #[serde(default)]
     pub hashing: bool,
+}
+
+/// How far the hashing after the findings is, over all the logs it has to hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HashProgress {
+    pub bytes_done: u64,
+    pub bytes_total: u64,
 }
 
 /// What a [`FromWorker::Hashed`] brings to the [`Outcome`] before it.

@@ -4,7 +4,7 @@
 //! `FileReaderSync` (text exports are read whole anyway, up to the analyzer's cap).
 
 use crate::hash::{Hashing, Tee};
-use crate::protocol::{FromWorker, Hashed, InputRow, Outcome, PlanBase};
+use crate::protocol::{FromWorker, HashProgress, Hashed, InputRow, Outcome, PlanBase};
 use crate::{read, split};
 use analyzer::diagnose::{DiagnoseOptions, Diagnosis, Session, evidence_sha256};
 use analyzer::input::Progress;
@@ -53,9 +53,27 @@ struct Later {
 impl Later {
     async fn hash(mut self) -> Hashed {
         let mut failed = Vec::new();
+        let total: u64 = self
+            .pending
+            .iter()
+            .map(|(_, blob, _)| read::blob_len(blob))
+            .sum();
+        let mut before = 0;
+        let mut last_post = f64::NEG_INFINITY;
         for (index, blob, tee) in self.pending {
             let started = now_ms();
-            let result = tee.finish(&blob).await;
+            let mut hashed = |done: u64| {
+                let t = now_ms();
+                if t - last_post >= PROGRESS_EVERY_MS {
+                    last_post = t;
+                    post(&FromWorker::HashProgress(HashProgress {
+                        bytes_done: before + done,
+                        bytes_total: total,
+                    }));
+                }
+            };
+            let result = tee.finish(&blob, &mut hashed).await;
+            before += read::blob_len(&blob);
             let (Some(report), Some(row)) = (
                 self.diagnosis.inputs.get_mut(index),
                 self.rows.get_mut(index),

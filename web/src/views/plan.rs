@@ -4,8 +4,8 @@
 
 use crate::keys::{self, PageKey};
 use crate::params;
-use crate::protocol::{Outcome, PlanBase};
-use crate::views::common::Command;
+use crate::protocol::{HashProgress, Outcome, PlanBase};
+use crate::views::common::{Command, bytes};
 use crate::views::remote::{AzureTarget, Fixer};
 use analyzer::envelope::{FixCommand, PreparedPlan, Shell};
 use analyzer::plan::{Proposal, powershell};
@@ -44,16 +44,30 @@ struct Signed {
     json: String,
 }
 
+#[derive(Debug, Properties, PartialEq)]
+pub struct HashingProps {
+    pub progress: Option<HashProgress>,
+}
+
 /// The fix panel while the logs' SHA-256 digests, which the plan names, are computed (the
-/// findings are shown before them).
+/// findings are shown before them), with how far that is when the worker says.
 #[function_component(Hashing)]
-pub fn hashing() -> Html {
+pub fn hashing(props: &HashingProps) -> Html {
+    let (max, value, done) = match props.progress {
+        Some(p) if p.bytes_total > 0 => (
+            p.bytes_total.to_string(),
+            Some(p.bytes_done.min(p.bytes_total).to_string()),
+            format!(" ({} of {})", bytes(p.bytes_done), bytes(p.bytes_total)),
+        ),
+        _ => ("1".to_owned(), None, String::new()),
+    };
     html! {
         <section class="panel fix" aria-labelledby="fix-title">
             <h2 id="fix-title">{ "3. The fix" }</h2>
-            <p data-testid="hashing" role="status" aria-live="polite">
-                { "Hashing the logs: a signed plan names the evidence it was built from by its SHA-256. A moment…" }
-            </p>
+            <div class="progress" data-testid="hashing" role="status" aria-live="polite">
+                <progress {max} {value} aria-label="hashing progress"></progress>
+                <p>{ format!("Hashing the logs{done}: a signed plan names the evidence it was built from by its SHA-256.") }</p>
+            </div>
         </section>
     }
 }
