@@ -202,7 +202,7 @@ pub fn app() -> Html {
             if let Run::Done(outcome) = &page.run {
                 if outcome.diagnosis.findings.is_empty() {
                 } else if outcome.hashing {
-                    <plan::Hashing progress={page.hashed} />
+                    <plan::HashingPanel progress={page.hashed} />
                 } else {
                     <plan::Fix key={page.generation} outcome={Rc::clone(outcome)}
                         target={(*azure).clone()} fixer={fixer.clone()} />

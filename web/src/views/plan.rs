@@ -51,8 +51,8 @@ pub struct HashingProps {
 
 /// The fix panel while the logs' SHA-256 digests, which the plan names, are computed (the
 /// findings are shown before them), with how far that is when the worker says.
-#[function_component(Hashing)]
-pub fn hashing(props: &HashingProps) -> Html {
+#[function_component(HashingPanel)]
+pub fn hashing_panel(props: &HashingProps) -> Html {
     let (max, value, done) = match props.progress {
         Some(p) if p.bytes_total > 0 => (
             p.bytes_total.to_string(),
