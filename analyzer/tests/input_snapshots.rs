@@ -86,10 +86,15 @@ fn every_input_fixture_reads_as_its_snapshot() {
     }
 }
 
-/// Every fixture is also exercised by `input_text.rs`, which runs on wasm32 too.
+/// Every fixture is also exercised by `input_text.rs` or `input_structured.rs`, which run
+/// on wasm32 too.
 #[test]
 fn every_input_fixture_is_checked_on_wasm_too() {
-    let shared = include_str!("input_text.rs");
+    let shared = [
+        include_str!("input_text.rs"),
+        include_str!("input_structured.rs"),
+    ]
+    .concat();
     let readme = std::fs::read_to_string(testkit::fixture("inputs/README.md")).unwrap();
     for entry in std::fs::read_dir(testkit::fixture("inputs")).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
@@ -98,7 +103,7 @@ fn every_input_fixture_is_checked_on_wasm_too() {
         }
         assert!(
             shared.contains(&format!("fixture!(\"{name}\")")),
-            "{name} is not used by input_text.rs"
+            "{name} is used by neither input_text.rs nor input_structured.rs"
         );
         assert!(
             readme.contains(&format!("`{name}`")),

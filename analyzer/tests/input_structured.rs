@@ -1,0 +1,314 @@
+//! Structured exports (tests/fixtures/inputs): wevtutil and Event Viewer XML, Event
+//! Viewer CSV and tab-delimited text, PowerShell's Format-List, and what is not an export
+//! at all. Runs natively and on wasm32.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+#[macro_use]
+mod text_common;
+
+use analyzer::input::{Dialect, Format, IssueKind, IssueLocation, TextEncoding};
+use analyzer::{Event, Level};
+use text_common::*;
+
+// ---- XML ---------------------------------------------------------------------------------
+
+#[test]
+fn reads_wevtutil_xml_without_a_root() {
+    let (report, events) = read("x.xml", fixture!("xml-wevtutil.xml"));
+    assert_eq!(report.dialect, Some(Dialect::WevtutilXml));
+    assert_eq!(
+        ids(&events),
+        [("EventLog", 6009), ("EventLog", 6005), (RCM, 1149)]
+    );
+    assert_eq!(events[0].qualifiers, Some(32768));
+    assert_eq!(events[0].data_value("Param2"), Some("15063"));
+    assert_eq!(events[2].data_value("Param1"), Some("mpowers"));
+    assert_eq!(events[2].data_value("Param3"), Some("174.127.93.2"));
+    assert_eq!(events[2].user_sid.as_deref(), Some("S-1-5-20"));
+}
+
+#[test]
+fn reads_rendered_xml_message_as_display_text() {
+    let (report, events) = read("r.xml", fixture!("xml-rendered.xml"));
+    assert_eq!(report.dialect, Some(Dialect::RenderedXml));
+    assert_eq!(
+        ids(&events),
+        [
+            ("Service Control Manager", 7036),
+            ("Microsoft-Windows-Security-Auditing", 4689)
+        ]
+    );
+    assert_eq!(events[0].qualifiers, Some(16384));
+    assert_eq!(
+        events[0].data_value("param1"),
+        Some("AppX Deployment Service (AppXSVC)")
+    );
+    assert_eq!(
+        events[0].message.as_deref(),
+        Some("The AppX Deployment Service (AppXSVC) service entered the running state.")
+    );
+    assert!(
+        events[1]
+            .message
+            .as_deref()
+            .unwrap()
+            .starts_with("A process has exited.\n\nSubject:\n\tSecurity ID:")
+    );
+    // RenderingInfo's Level is display text only: the numeric level stays.
+    assert_eq!(events[1].level, Some(Level::LogAlways));
+}
+
+#[test]
+fn reads_event_viewer_saved_xml_in_utf16() {
+    let (report, events) = read("saved.xml", fixture!("xml-eventviewer-utf16.xml"));
+    let (_, expected) = read("x.xml", fixture!("xml-wevtutil.xml"));
+    assert_eq!(report.dialect, Some(Dialect::EventViewerXml));
+    assert_eq!(report.encoding, Some(TextEncoding::Utf16Le));
+    assert_eq!(ids(&events), ids(&expected));
+    assert_eq!(events[2].data, expected[2].data);
+}
+
+#[test]
+fn malformed_xml_event_is_skipped_with_its_line() {
+    let xml = text(fixture!("xml-wevtutil.xml"));
+    let mut lines: Vec<String> = xml.lines().map(str::to_owned).collect();
+    lines[1] = lines[1].replace("</System>", "</Sys>");
+    let (report, events) = read("bad.xml", lines.join("\n").as_bytes());
+    assert_eq!(ids(&events), [("EventLog", 6009), (RCM, 1149)]);
+    assert_eq!(report.skipped, 1);
+    let bad = report
+        .issues
+        .iter()
+        .find(|i| i.kind == IssueKind::Malformed)
+        .unwrap();
+    assert_eq!(bad.at, Some(IssueLocation::Line { line: 2 }));
+}
+
+#[test]
+fn xml_cut_short_is_reported_as_truncated() {
+    let xml = text(fixture!("xml-wevtutil.xml"));
+    let cut = &xml[..xml.len() - 200];
+    let (report, events) = read("cut.xml", cut.as_bytes());
+    assert_eq!(events.len(), 2);
+    assert!(report.truncated);
+}
+
+// ---- CSV and tab-delimited ----------------------------------------------------------------
+
+#[test]
+fn reads_event_viewer_csv_with_its_unnamed_description_column() {
+    let (report, events) = read("ev.csv", fixture!("csv-eventviewer-en.csv"));
+    assert_eq!(report.dialect, Some(Dialect::EventViewerCsv));
+    assert_eq!(
+        ids(&events),
+        [
+            ("Microsoft-Windows-Security-Auditing", 4658),
+            ("Microsoft-Windows-Security-Auditing", 4656),
+            ("Microsoft-Windows-DistributedCOM", 10016)
+        ]
+    );
+    assert_eq!(
+        time(&events[0]),
+        "2016-10-07T18:38:24Z",
+        "month first: the US culture's AM/PM"
+    );
+    assert_eq!(events[2].level, Some(Level::Warning));
+    let msg = events[0].message.as_deref().unwrap();
+    assert!(
+        msg.starts_with("The handle to an object was closed.\n\nSubject :"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn reads_event_viewer_csv_with_german_headers_by_position() {
+    let (report, events) = read("de.csv", fixture!("csv-eventviewer-de.csv"));
+    assert_eq!(report.dialect, Some(Dialect::EventViewerCsv));
+    assert_eq!(
+        ids(&events),
+        [("Microsoft-SharePoint Products-SharePoint Foundation", 2137)]
+    );
+    assert_eq!(time(&events[0]), "2010-07-20T00:00:01Z");
+    assert_eq!(events[0].level, Some(Level::Error));
+}
+
+#[test]
+fn reads_event_viewer_tab_delimited_utf16() {
+    let (report, events) = read("ev.txt", fixture!("tsv-eventviewer-en.txt"));
+    assert_eq!(report.dialect, Some(Dialect::EventViewerTabs));
+    assert_eq!(
+        ids(&events),
+        [
+            ("Microsoft-Windows-Security-Auditing", 4658),
+            ("Microsoft-Windows-DistributedCOM", 10016)
+        ]
+    );
+    assert!(
+        events[1]
+            .message
+            .as_deref()
+            .unwrap()
+            .ends_with("Component Services administrative tool.")
+    );
+}
+
+#[test]
+fn reads_export_csv_with_and_without_the_type_line() {
+    let (typed_report, typed) = read("typed.csv", fixture!("csv-export-typed.csv"));
+    let (semi_report, semi) = read("de.csv", fixture!("csv-export-notype-semicolon.csv"));
+    for (report, events) in [(&typed_report, &typed), (&semi_report, &semi)] {
+        assert_eq!(report.dialect, Some(Dialect::ExportCsv));
+        assert_eq!(
+            ids(events),
+            [
+                ("Microsoft-Windows-DistributedCOM", 10016),
+                ("Microsoft-Windows-TaskScheduler", 110)
+            ]
+        );
+        let dcom = &events[0];
+        assert_eq!(dcom.qualifiers, Some(0));
+        assert_eq!(dcom.level, Some(Level::Warning));
+        assert_eq!(dcom.record_id, Some(2132));
+        assert_eq!(dcom.channel.as_deref(), Some("System"));
+        assert_eq!(dcom.computer.as_deref(), Some("DESKTOP-0DEIIFH"));
+        assert_eq!(
+            dcom.user_sid.as_deref(),
+            Some("S-1-5-21-3472141054-596731019-3949029117-1001")
+        );
+        assert_eq!(time(dcom), "2021-12-10T09:58:30Z");
+        assert_eq!(time(&events[1]), "2018-09-05T00:48:37Z");
+        assert!(
+            dcom.message
+                .as_deref()
+                .unwrap()
+                .contains("{2593F8B9-4EAF-457C-B68A-50F6B8EA6B54}")
+        );
+    }
+    let essence = |e: &Event| {
+        (
+            e.provider.clone(),
+            e.event_id,
+            e.qualifiers,
+            e.time_created,
+            e.data.clone(),
+            e.message.clone(),
+        )
+    };
+    assert_eq!(
+        typed.iter().map(essence).collect::<Vec<_>>(),
+        semi.iter().map(essence).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn reads_get_eventlog_export_with_its_32_bit_instance_id() {
+    let (report, events) = read("el.csv", fixture!("csv-export-eventlog.csv"));
+    assert_eq!(report.dialect, Some(Dialect::EventLogExportCsv));
+    assert_eq!(ids(&events), [("TermService", 1058)]);
+    assert_eq!(events[0].qualifiers, Some(0xC000));
+    assert_eq!(events[0].record_id, Some(4242));
+    assert_eq!(events[0].level, Some(Level::Error));
+}
+
+// ---- Format-List --------------------------------------------------------------------------
+
+#[test]
+fn reads_format_list_star_in_utf16() {
+    let (report, events) = read("fl.txt", fixture!("formatlist-star.txt"));
+    assert_eq!(report.format, Some(Format::FormatList));
+    assert_eq!(report.encoding, Some(TextEncoding::Utf16Le));
+    assert_eq!(
+        ids(&events),
+        [
+            ("Microsoft-Windows-DistributedCOM", 10016),
+            ("Microsoft-Windows-TaskScheduler", 110)
+        ]
+    );
+    let dcom = &events[0];
+    assert_eq!(
+        (dcom.qualifiers, dcom.level, dcom.record_id),
+        (Some(0), Some(Level::Warning), Some(2132))
+    );
+    assert_eq!(time(dcom), "2021-12-10T09:58:30Z");
+    let msg = dcom.message.as_deref().unwrap();
+    assert!(
+        msg.starts_with("The application-specific permission settings")
+            && msg.ends_with("Services administrative tool."),
+        "{msg}"
+    );
+    assert_eq!(events[1].qualifiers, None);
+    assert_eq!(time(&events[1]), "2018-09-05T00:48:37Z");
+}
+
+#[test]
+fn reads_format_list_default_view_after_a_prompt() {
+    let (report, events) = read("fl.txt", fixture!("formatlist-default.txt"));
+    assert_eq!(report.dialect, Some(Dialect::FormatList));
+    assert_eq!(
+        ids(&events),
+        [
+            ("Microsoft-Windows-Sysmon", 1),
+            ("Microsoft-Windows-Sysmon", 1)
+        ]
+    );
+    assert_eq!(time(&events[0]), "2023-05-29T00:44:58Z");
+    assert_eq!(
+        events[0].message.as_deref().unwrap().lines().nth(1),
+        Some("RuleName: -")
+    );
+    assert_eq!(report.errors, 0);
+}
+
+// ---- not an export -------------------------------------------------------------------------
+
+#[test]
+fn unknown_content_is_reported_with_what_was_tried() {
+    for (name, bytes) in [
+        (
+            "notes.txt",
+            b"Meeting notes\nTODO: call the vendor\nnothing to see here\n".as_slice(),
+        ),
+        ("empty.txt", b"".as_slice()),
+        (
+            "random.bin",
+            &[0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x02, 0xff, 0x13, 0x37][..],
+        ),
+    ] {
+        let (report, events) = read(name, bytes);
+        assert!(events.is_empty(), "{name}");
+        assert_eq!(report.format, None, "{name}");
+        let issue = report
+            .issues
+            .iter()
+            .find(|i| i.kind == IssueKind::Unrecognised)
+            .unwrap();
+        assert!(
+            issue
+                .message
+                .starts_with("this is not an event log export I can read"),
+            "{name}: {}",
+            issue.message
+        );
+        assert_eq!(report.tried.len(), 4, "{name}");
+        assert_eq!(report.sha256.len(), 64);
+    }
+}
+
+#[test]
+fn report_serialises_as_the_diagnose_json_contract() {
+    let (report, _) = read("system.txt", fixture!("wevtutil-en-2016.txt"));
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["name"], "system.txt");
+    assert_eq!(json["format"], "wevtutil-text");
+    assert_eq!(json["events"], 2);
+    assert_eq!(json["errors"], 0);
+    assert_eq!(json["sha256"].as_str().unwrap().len(), 64);
+}
