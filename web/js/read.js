@@ -10,16 +10,16 @@
 // (measured: 100 MiB in 330–530 ms against 130–150 ms through one stream, headless
 // Chromium 156 on the 2-core machine).
 //
-// The file's SHA-256 is computed beside the parsing by a helper worker (the same
-// `worker.js`, named 'hash', handed this worker's compiled wasm module): once the analysis
-// worker has copied a read's bytes into wasm, the buffer is transferred to the helper,
-// which hashes it and transfers it back. The file is read once; at most MAX_LENT buffers
+// With 4 cores or more, the file's SHA-256 is computed beside the parsing by a helper
+// worker (the same `worker.js`, named 'hash', handed this worker's compiled wasm module):
+// once the analysis worker has copied a read's bytes into wasm, the buffer is transferred
+// to the helper, which hashes it and transfers it back. The file is read once; at most MAX_LENT buffers
 // are out with the helper (a read waits for one to come back), so memory stays flat.
 
 const SIZE = 1 << 20;
 const MAX_LENT = 8;
 const pool = [];
-let last = null; // the buffer holding the last read's bytes, until the next read or lendLast
+let last = null; // the buffer holding the last read's bytes, until the next read or hashLendLast
 let lent = 0;
 let waiting = []; // reads waiting for a buffer to come back
 
@@ -60,7 +60,7 @@ function bufferBack(buf) {
 
 /**
  * Reads bytes [start, end) of `blob`; resolves to a view over a reused buffer, valid until
- * the next call or `lendLast` (the caller copies it). Shorter than asked only at the end of
+ * the next call or `hashLendLast` (the caller copies it). Shorter than asked only at the end of
  * the blob.
  */
 export async function readRange(blob, start, end) {

@@ -161,7 +161,7 @@ fn request(items: &[Item]) -> Result<JsValue, String> {
     }
     let request = Object::new();
     set(&request, "items", &list)?;
-    // `?hashing=helper|here` on the page's address: where the worker hashes a `.evtx`
+    // `?hashing=helper|after` on the page's address: where the worker hashes a `.evtx`
     // (default: by the number of cores). For tests and measurements.
     if let Some(hashing) = query_param("hashing") {
         set(&request, "hashing", &hashing.into())?;

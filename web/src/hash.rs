@@ -181,23 +181,23 @@ async fn hash_rest(
     let len = blob_len(blob);
     let mut buf = Vec::new();
     let mut at = from;
-    while at < len {
-        let read = read_range(blob, at, (at + STEP).min(len), &mut buf).await;
-        if let Err(e) = read {
-            read_done();
-            return Err(e);
+    let read = async {
+        while at < len {
+            read_range(blob, at, (at + STEP).min(len), &mut buf).await?;
+            if buf.is_empty() {
+                return Err(format!(
+                    "the file ended at byte {at} while it should hold {len}"
+                ));
+            }
+            hasher.update(&buf);
+            at += buf.len() as u64;
+            hashed(at);
         }
-        if buf.is_empty() {
-            read_done();
-            return Err(format!(
-                "the file ended at byte {at} while it should hold {len}"
-            ));
-        }
-        hasher.update(&buf);
-        at += buf.len() as u64;
-        hashed(at);
+        Ok(())
     }
+    .await;
     read_done();
+    read?;
     Ok(hasher
         .finalize()
         .iter()

@@ -82,12 +82,13 @@ async fn parse_here(
     spent: &mut Spent,
 ) -> Result<bool, String> {
     let details = merge.details();
+    let len = blob_len(blob);
     let mut bytes = Vec::new();
     for batch in 0..layout.chunks.div_ceil(BATCH) {
         let from = batch * BATCH;
         let to = (from + BATCH).min(layout.chunks);
         let start = layout.chunk_offset(from);
-        let end = layout.chunk_offset(to).min(blob_len(blob));
+        let end = layout.chunk_offset(to).min(len);
         let t = now_ms();
         read_range(blob, start, end, &mut bytes).await?;
         tee.lend_last_read(start, bytes.len());

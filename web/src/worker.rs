@@ -59,13 +59,11 @@ impl Later {
             .map(|(_, blob, _)| read::blob_len(blob))
             .sum();
         let mut before = 0;
-        let mut last_post = f64::NEG_INFINITY;
+        let mut every = Throttle::default();
         for (index, blob, tee) in self.pending {
             let started = now_ms();
             let mut hashed = |done: u64| {
-                let t = now_ms();
-                if t - last_post >= PROGRESS_EVERY_MS {
-                    last_post = t;
+                if every.due(false) {
                     post(&FromWorker::HashProgress(HashProgress {
                         bytes_done: before + done,
                         bytes_total: total,
@@ -127,11 +125,9 @@ async fn analyse(request: &JsValue) -> Result<(Outcome, Option<Later>), String> 
             .unwrap_or_else(|| format!("input {}", index + 1));
         let started = now_ms();
         let mut spent = None;
-        let mut last_post = f64::NEG_INFINITY;
+        let mut every = Throttle::default();
         let mut progress = |p: Progress| {
-            let t = now_ms();
-            if t - last_post >= PROGRESS_EVERY_MS || p.bytes_done == p.bytes_total {
-                last_post = t;
+            if every.due(p.bytes_done == p.bytes_total) {
                 post(&FromWorker::progress(index, count, &name, p));
             }
             ControlFlow::Continue(())
@@ -211,6 +207,31 @@ fn post(message: &FromWorker) {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     // Posting a string cannot fail; if the page is gone there is no one to tell.
     let _ = scope.post_message(&JsValue::from_str(&json));
+}
+
+/// Progress messages at most every [`PROGRESS_EVERY_MS`], the first at once.
+struct Throttle {
+    last: f64,
+}
+
+impl Default for Throttle {
+    fn default() -> Throttle {
+        Throttle {
+            last: f64::NEG_INFINITY,
+        }
+    }
+}
+
+impl Throttle {
+    /// Whether a message is due now (always for the `final_one`).
+    fn due(&mut self, final_one: bool) -> bool {
+        let t = now_ms();
+        let due = final_one || t - self.last >= PROGRESS_EVERY_MS;
+        if due {
+            self.last = t;
+        }
+        due
+    }
 }
 
 pub(crate) fn now_ms() -> f64 {
