@@ -18,7 +18,9 @@ pub enum Exit {
     RolledBack = 4,
     /// A step failed and undoing did not fully succeed: read the journal; act now.
     RollbackIncomplete = 5,
-    /// The state directory or trust store is writable by non-administrators: refused.
+    /// A folder the fixer must trust (the state directory and trust store, the rollback
+    /// task's folder, the collect folder) is writable by non-administrators or holds a
+    /// junction: refused.
     UnsafeStateDir = 6,
     /// An earlier plan is unfinished (the fixer was interrupted): roll it back first.
     Unfinished = 7,
@@ -28,6 +30,8 @@ pub enum Exit {
     ConsentNeeded = 9,
     /// `fixer plan`: the logs show no failure rdpfix knows how to fix; no plan was made.
     NothingToFix = 10,
+    /// Another fixer holds the machine-wide lock (applying, rolling back or confirming).
+    Busy = 11,
 }
 
 impl Exit {
@@ -45,8 +49,10 @@ Exit codes:
   3  plan rejected by a check; nothing was changed
   4  a step failed and every completed step was undone
   5  a step failed and undoing was incomplete; see `fixer journal`
-  6  the state directory or trust store is writable by non-administrators
+  6  a folder the fixer must trust (state directory, task or collect folder) is
+     writable by non-administrators or holds a junction: nothing was changed
   7  an earlier plan is unfinished; run `fixer rollback <plan_id>`
   8  this command reads or changes Windows: run it with fixer.exe on the VM
   9  consent needed: review the dry-run, then add --yes
- 10  fixer plan: the logs show nothing to fix; no plan was made";
+ 10  fixer plan: the logs show nothing to fix; no plan was made
+ 11  another fixer is applying, rolling back or confirming a plan: try again later";

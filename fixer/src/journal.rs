@@ -57,6 +57,11 @@ pub enum Record {
     Confirmed {
         at: Timestamp,
     },
+    /// The last line had been cut short by a crash; those bytes were removed before this
+    /// record was written, so records never glue onto a broken one.
+    TornTailRemoved {
+        bytes: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,17 +143,26 @@ fn journal_file(plan_id: &str) -> String {
 pub struct Journal<'h> {
     host: &'h dyn Host,
     plan_id: String,
+    /// The tail was checked (and mended) before this process's first append.
+    tail_checked: std::cell::Cell<bool>,
 }
 
 impl<'h> Journal<'h> {
     /// Starts a plan's journal: the envelope as received, then the `begin` record.
     pub fn create(host: &'h dyn Host, begin: Begin, envelope: &[u8]) -> Result<Self, JournalError> {
         let plan_id = begin.plan_id.clone();
-        if !host.state_list(&dir(&plan_id))?.is_empty() {
-            return Err(JournalError::Exists(plan_id));
+        // Made here or not at all: of two runs of one plan, only one gets the folder.
+        match host.state_create_dir(&dir(&plan_id)) {
+            Ok(()) => {}
+            Err(HostError::Exists { .. }) => return Err(JournalError::Exists(plan_id)),
+            Err(e) => return Err(e.into()),
         }
         host.state_write(&format!("{}/plan.dsse", dir(&plan_id)), envelope)?;
-        let j = Journal { host, plan_id };
+        let j = Journal {
+            host,
+            plan_id,
+            tail_checked: std::cell::Cell::new(true),
+        };
         j.append(&Record::Begin(begin))?;
         Ok(j)
     }
@@ -158,7 +172,26 @@ impl<'h> Journal<'h> {
         Journal {
             host,
             plan_id: plan_id.to_owned(),
+            tail_checked: std::cell::Cell::new(false),
         }
+    }
+
+    /// Cuts a torn last line (a crash while it was written) back to the last complete
+    /// record and records how many bytes went: `Some(bytes)` when it did.
+    pub fn repair_tail(&self) -> Result<Option<u64>, HostError> {
+        self.tail_checked.set(true);
+        let rel = journal_file(&self.plan_id);
+        let Some(bytes) = self.host.state_read(&rel)? else {
+            return Ok(None);
+        };
+        if bytes.is_empty() || bytes.ends_with(b"\n") {
+            return Ok(None);
+        }
+        let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let removed = (bytes.len() - keep) as u64;
+        self.host.state_truncate(&rel, keep as u64)?;
+        self.append(&Record::TornTailRemoved { bytes: removed })?;
+        Ok(Some(removed))
     }
 
     pub fn plan_id(&self) -> &str {
@@ -166,6 +199,9 @@ impl<'h> Journal<'h> {
     }
 
     pub fn append(&self, record: &Record) -> Result<(), HostError> {
+        if !self.tail_checked.get() {
+            self.repair_tail()?;
+        }
         let mut line = serde_json::to_vec(record)
             .map_err(|e| HostError::failed("journal record", e.to_string()))?;
         line.push(b'\n');

@@ -13,6 +13,7 @@ pub mod host;
 pub mod journal;
 pub mod operator;
 pub mod report;
+pub mod safe_folder;
 pub mod sddl;
 pub mod state_dir;
 pub mod token;

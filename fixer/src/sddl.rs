@@ -166,6 +166,18 @@ impl Ace {
         self.kind == "A"
     }
 
+    /// Whether the entry may grant access: plain, object, conditional (`XA`) and callback
+    /// object (`ZA`) allow entries, and any type this parser does not know. Only deny
+    /// entries and the audit, alarm, label and attribute entries of a SACL never grant.
+    fn may_grant(&self) -> bool {
+        const NEVER_GRANT: [&str; 14] = [
+            "D", "OD", "XD", "AU", "AL", "OU", "OL", "ML", "XU", "RA", "SP", "TL", "FL", "SA",
+        ];
+        !NEVER_GRANT
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(self.kind.trim()))
+    }
+
     fn is_inherit_only(&self) -> bool {
         flag_set(&self.flags, "IO")
     }
@@ -244,7 +256,7 @@ impl SecurityDescriptor {
                 out.push("Everyone (no DACL)".into())
             }
             Some(acl) => {
-                for ace in acl.aces.iter().filter(|a| a.is_allow()) {
+                for ace in acl.aces.iter().filter(|a| a.may_grant()) {
                     let sid = canonical_sid(&ace.sid);
                     let writes = ace.mask().is_none_or(|m| file_mask(m) & WRITE_RIGHTS != 0);
                     let label = sid_label(&ace.sid);
@@ -347,6 +359,25 @@ fn section_end(s: &str, from: usize) -> usize {
     bytes.len()
 }
 
+/// Where the entry that opens `s` (at its first `(`) closes: a conditional entry's
+/// expression holds parentheses of its own.
+fn matching_close(s: &str) -> Option<usize> {
+    let mut depth = 0u32;
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 fn parse_acl(body: &str, offset: usize) -> Result<Acl, SddlError> {
     let flags_end = body.find('(').unwrap_or(body.len());
     let flags = body.get(..flags_end).unwrap_or_default().to_owned();
@@ -354,7 +385,7 @@ fn parse_acl(body: &str, offset: usize) -> Result<Acl, SddlError> {
     let mut rest = body.get(flags_end..).unwrap_or_default();
     let mut at = offset + flags_end;
     while !rest.is_empty() {
-        let close = rest.find(')').ok_or(SddlError::Malformed {
+        let close = matching_close(rest).ok_or(SddlError::Malformed {
             offset: at,
             what: "unclosed ace",
         })?;
@@ -482,6 +513,26 @@ mod tests {
             everyone.writers_besides_admins(None),
             vec!["Everyone".to_owned()]
         );
+    }
+
+    #[test]
+    fn conditional_and_object_allow_entries_count_as_writers() {
+        for ace in [
+            "(XA;;FA;;;BU;(WIN://SYSAPPID Contains \"x\"))",
+            "(OA;;FA;;;BU)",
+            "(ZA;;FA;;;BU)",
+            "(QQ;;FA;;;BU)",
+        ] {
+            let sd = SecurityDescriptor::parse(&format!("O:SYD:P(A;;FA;;;SY){ace}")).unwrap();
+            assert_eq!(
+                sd.writers_besides_admins(None),
+                vec!["Users".to_owned()],
+                "{ace}"
+            );
+        }
+        let deny =
+            SecurityDescriptor::parse("O:SYD:P(A;;FA;;;SY)(D;;FA;;;BU)(XD;;FA;;;WD)").unwrap();
+        assert!(deny.writers_besides_admins(None).is_empty());
     }
 
     #[test]

@@ -10,12 +10,17 @@ use super::{CommandError, CommandResult};
 use crate::cli::ApplyArgs;
 use crate::executor::{self, Mode, RunOutcome, RunReport, StepReport, StepStatus};
 use crate::exit::Exit;
-use crate::host::{Host, HostError};
+use crate::host::{Host, HostError, MachineLock};
 use crate::journal::JournalError;
 use crate::operator::{Answer, Operator};
 use crate::report::{Report, ascii_lines, wrap};
+use crate::state_dir;
 use crate::verification;
 use jiff::SignedDuration;
+use std::time::Duration;
+
+/// How long an apply waits for another fixer to finish before giving up.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
 use serde::Serialize;
 
 /// Read before check 10 to learn whether this host reaches Windows at all.
@@ -31,26 +36,8 @@ pub fn run(host: &dyn Host, args: &ApplyArgs, operator: &dyn Operator) -> Comman
         Err(rejection) => return Ok(Box::new(Rejected::new(&rejection))),
     };
     let view = PlanView::new(&verified);
-    if !args.dry_run
-        && let Some(p) = verified.journal.blocking().first()
-    {
-        return Err(CommandError::new(
-            Exit::Unfinished,
-            anyhow::anyhow!(
-                "plan {id} is {state}: roll it back first (fixer rollback {id}){confirm}; \
-                 nothing was changed",
-                id = p.begin.plan_id,
-                state = match p.state {
-                    crate::journal::PlanState::AwaitingConfirm => "awaiting confirmation",
-                    _ => "unfinished (the fixer stopped while applying it)",
-                },
-                confirm = if p.state == crate::journal::PlanState::AwaitingConfirm {
-                    format!(" or keep it (fixer confirm {})", p.begin.plan_id)
-                } else {
-                    String::new()
-                }
-            ),
-        ));
+    if !args.dry_run {
+        refuse_if_blocked(&verified)?;
     }
 
     // Check 10 reads the machine. Off Windows (the Linux build) that is not the plan's fault:
@@ -93,7 +80,16 @@ pub fn run(host: &dyn Host, args: &ApplyArgs, operator: &dyn Operator) -> Comman
         return Ok(report(dry, consent));
     }
 
-    // Consent may have taken a while: the plan must still be valid now.
+    // Under the machine-wide lock, everything that decided whether this plan may run is
+    // decided again: consent may have taken a while, and another fixer may have applied
+    // this plan, a newer one, or left one unfinished meanwhile.
+    state_dir::prepare(host)?;
+    let _lock = MachineLock::acquire(host, LOCK_WAIT)?;
+    let verified = match verification::verify(host, &token.text).map_err(verify_err)? {
+        Ok(v) => v,
+        Err(rejection) => return Ok(Box::new(Rejected::new(&rejection))),
+    };
+    refuse_if_blocked(&verified)?;
     if let Err(rejection) = verification::still_fresh(&verified, host.now()) {
         return Ok(Box::new(Rejected::new(&rejection)));
     }
@@ -104,6 +100,33 @@ pub fn run(host: &dyn Host, args: &ApplyArgs, operator: &dyn Operator) -> Comman
     let run =
         executor::run(host, &runnable, Mode::Apply { confirm_within }).map_err(journal_err)?;
     Ok(report(run, Consent::Given))
+}
+
+/// A plan that stopped mid-way, or waits for `fixer confirm`, must be settled first.
+fn refuse_if_blocked(verified: &verification::Verified) -> Result<(), CommandError> {
+    let blocking = verified.journal.blocking();
+    let Some(p) = blocking.first() else {
+        return Ok(());
+    };
+    let awaiting = p.state == crate::journal::PlanState::AwaitingConfirm;
+    Err(CommandError::new(
+        Exit::Unfinished,
+        anyhow::anyhow!(
+            "plan {id} is {state}: roll it back first (fixer rollback {id}){confirm}; \
+             nothing was changed",
+            id = p.begin.plan_id,
+            state = if awaiting {
+                "awaiting confirmation"
+            } else {
+                "unfinished (the fixer stopped while applying it)"
+            },
+            confirm = if awaiting {
+                format!(" or keep it (fixer confirm {})", p.begin.plan_id)
+            } else {
+                String::new()
+            }
+        ),
+    ))
 }
 
 fn journal_err(e: JournalError) -> CommandError {

@@ -11,6 +11,7 @@ use crate::cli::CollectArgs;
 use crate::exit::Exit;
 use crate::host::{Host, HostError, LogExport};
 use crate::report::{Report, ascii_lines};
+use crate::safe_folder;
 use serde::Serialize;
 
 /// One channel to export, and the XPath predicate (inside `System[…]`) for its events worth
@@ -111,6 +112,9 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
     }
     let mut exports = Vec::new();
     if !args.text_only {
+        // `wevtutil epl … /ow:true` runs as SYSTEM: into a folder made for it, or one that
+        // only SYSTEM and Administrators could have written (never a user's junction).
+        safe_folder::ensure(host, &args.out)?;
         for s in SOURCES {
             let export = LogExport {
                 channel: s.channel.into(),

@@ -3,12 +3,13 @@
 use super::{CommandError, CommandResult};
 use crate::executor::{self, ConfirmError, RollbackError, RollbackOutcome, RollbackReport};
 use crate::exit::Exit;
-use crate::host::Host;
+use crate::host::{Host, MachineLock};
 use crate::journal::{self, JournalError, PlanState};
 use crate::report::{Report, ascii_lines, ascii_safe};
 use crate::state_dir;
 use jiff::Timestamp;
 use serde::Serialize;
+use std::time::Duration;
 
 fn journal_err(e: JournalError) -> CommandError {
     match e {
@@ -120,12 +121,19 @@ impl Report for RollbackReport {
 
     fn text(&self) -> String {
         let mut out = String::new();
+        if let Some(bytes) = self.torn_tail_removed {
+            out.push_str(&format!(
+                "journal: its last line was cut short by a crash; those {bytes} bytes were \
+                 removed first\n"
+            ));
+        }
         for s in &self.steps {
             out.push_str(&format!("step {}: {}\n", s.step, s.result));
         }
         out.push_str(&match self.outcome {
             RollbackOutcome::RolledBack => format!(
-                "ROLLED BACK plan {}: every change it made is restored.\n",
+                "ROLLED BACK plan {}: every change it made is restored and reads back as \
+                 before.\n",
                 self.plan_id
             ),
             RollbackOutcome::NothingToDo => format!(
@@ -155,6 +163,8 @@ pub fn rollback(
     force: bool,
 ) -> CommandResult {
     state_dir::check(host)?;
+    // The rollback task may fire while an apply still runs: it waits for it.
+    let _lock = MachineLock::acquire(host, Duration::from_secs(120))?;
     match executor::rollback(host, plan_id, unless_confirmed, force) {
         Ok(r) => Ok(Box::new(r)),
         Err(RollbackError::NoSuchPlan(id)) => Err(CommandError::new(
@@ -191,6 +201,7 @@ impl Report for ConfirmReport {
 
 pub fn confirm(host: &dyn Host, plan_id: &str) -> CommandResult {
     state_dir::check(host)?;
+    let _lock = MachineLock::acquire(host, Duration::from_secs(30))?;
     match executor::confirm(host, plan_id) {
         Ok(at) => Ok(Box::new(ConfirmReport {
             plan_id: plan_id.into(),

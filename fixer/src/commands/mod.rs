@@ -39,6 +39,7 @@ impl From<HostError> for CommandError {
     fn from(e: HostError) -> Self {
         let exit = match e {
             HostError::NeedsWindows { .. } => Exit::NeedsWindows,
+            HostError::Busy { .. } => Exit::Busy,
             _ => Exit::Failure,
         };
         CommandError::new(exit, e)

@@ -10,6 +10,7 @@ pub mod op;
 use crate::host::overlay::DryRun;
 use crate::host::{Host, HostError};
 use crate::journal::{self, Begin, Journal, JournalError, Outcome, PlanState, Record};
+use crate::safe_folder;
 use analyzer::plan::{AllowedStep, Labels, Reversibility};
 use jiff::{SignedDuration, Timestamp};
 use op::{Backup, Op, Snapshot, snapshot_text};
@@ -80,6 +81,12 @@ pub struct StepReport {
     pub current: String,
     pub desired: String,
     pub status: StepStatus,
+    /// Every file or folder the step acts on (ACL steps), by path.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<String>,
+    /// Objects of the step's target it leaves alone, and why (a junction, a hard link).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_alone: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -125,16 +132,50 @@ pub fn run(host: &dyn Host, plan: &Runnable, mode: Mode) -> Result<RunReport, Jo
     }
 }
 
-fn step_report(index: usize, s: &PlannedStep, current: String, status: StepStatus) -> StepReport {
+/// What a step saw before it acted: its "now" in words, and the objects it touches.
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    current: String,
+    objects: Vec<String>,
+    left_alone: Vec<String>,
+}
+
+impl Seen {
+    fn of(op: &Op, now: &Snapshot) -> Seen {
+        let left_alone = match now {
+            Snapshot::Acl { skipped, .. } => skipped
+                .iter()
+                .map(|s| format!("{}: {}", s.path, s.reason))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Seen {
+            current: op.current_text(now),
+            objects: Op::objects(now),
+            left_alone,
+        }
+    }
+
+    fn unknown() -> Seen {
+        Seen {
+            current: "?".into(),
+            ..Seen::default()
+        }
+    }
+}
+
+fn step_report(index: usize, s: &PlannedStep, seen: Seen, status: StepStatus) -> StepReport {
     StepReport {
         index,
         summary: s.summary.clone(),
         reversibility: s.labels.reversibility,
         drops_rdp_sessions: s.labels.drops_rdp_sessions,
         manual: s.labels.manual,
-        current,
+        current: seen.current,
         desired: s.op.desired_text(),
         status,
+        objects: seen.objects,
+        left_alone: seen.left_alone,
     }
 }
 
@@ -150,58 +191,71 @@ fn execute(
     let plan_id = begin.plan_id.clone();
     let journal = Journal::create(host, begin, &plan.envelope)?;
     let mut reports: Vec<StepReport> = Vec::new();
-    let mut changed = false;
-    let mut failure: Option<(usize, String, bool)> = None;
+    let not_reached = |reports: &mut Vec<StepReport>| {
+        for (i, step) in plan.steps.iter().enumerate().skip(reports.len()) {
+            reports.push(step_report(
+                i + 1,
+                step,
+                Seen::default(),
+                StepStatus::NotReached,
+            ));
+        }
+    };
 
+    // Commit-confirm is armed before the first change, so that whatever cuts the admin off
+    // — a restart that drops RDP, or the fixer dying half-way — the timer still rolls back.
+    if let Some(deadline) = confirm_by
+        && let Err(e) = arm_confirm_timer(host, &plan_id, deadline)
+    {
+        let _ = journal.append(&Record::Failed {
+            step: 0,
+            error: e.clone(),
+        });
+        let _ = journal.append(&Record::Finished {
+            outcome: Outcome::RolledBack,
+            at: host.now(),
+        });
+        not_reached(&mut reports);
+        return Ok(RunReport {
+            plan_id,
+            dry_run: false,
+            outcome: RunOutcome::Refused,
+            steps: reports,
+            error: Some(format!(
+                "cannot arrange the confirm timeout, so nothing was changed: {e}"
+            )),
+            confirm_by: None,
+            changes: Vec::new(),
+        });
+    }
+
+    let mut changed = false;
+    let mut failure: Option<(usize, String)> = None;
     for (i, step) in plan.steps.iter().enumerate() {
         let index = i + 1;
         match run_step(host, &journal, index, step, changed) {
-            Ok((current, status)) => {
+            Ok((seen, status)) => {
                 changed |= status == StepStatus::Changed;
-                reports.push(step_report(index, step, current, status));
+                reports.push(step_report(index, step, seen, status));
             }
-            Err(StepError {
-                current,
-                error,
-                started,
-            }) => {
+            Err(StepError { seen, error }) => {
                 reports.push(step_report(
                     index,
                     step,
-                    current,
+                    seen,
                     StepStatus::Failed {
                         error: error.clone(),
                     },
                 ));
-                failure = Some((index, error, started));
+                failure = Some((index, error));
                 break;
             }
         }
     }
-    for (i, step) in plan.steps.iter().enumerate().skip(reports.len()) {
-        reports.push(step_report(
-            i + 1,
-            step,
-            String::new(),
-            StepStatus::NotReached,
-        ));
-    }
+    not_reached(&mut reports);
 
-    let Some((failed_step, error, _)) = failure else {
-        let outcome = if let Some(deadline) = confirm_by {
-            if let Err(e) = host.schedule_rollback(&plan_id, deadline) {
-                // Without the timer, commit-confirm cannot keep its promise: undo now.
-                let report = undo_all(host, &journal, &mut reports, host.now())?;
-                return Ok(RunReport {
-                    plan_id,
-                    dry_run: false,
-                    outcome: report,
-                    steps: reports,
-                    error: Some(format!("cannot arrange the confirm timeout: {e}")),
-                    confirm_by: None,
-                    changes: Vec::new(),
-                });
-            }
+    let Some((failed_step, error)) = failure else {
+        let outcome = if confirm_by.is_some() {
             Outcome::AwaitingConfirm
         } else {
             Outcome::Applied
@@ -233,6 +287,10 @@ fn execute(
     let nothing_started =
         journal::load(host, &plan_id)?.is_some_and(|r| r.steps_to_undo().is_empty());
     let outcome = undo_all(host, &journal, &mut reports, host.now())?;
+    if confirm_by.is_some() {
+        // Rolled back already: the timer has nothing left to do.
+        let _ = host.cancel_scheduled_rollback(&plan_id);
+    }
     let outcome = if nothing_started && outcome == RunOutcome::RolledBack && !changed {
         RunOutcome::Refused
     } else {
@@ -249,10 +307,16 @@ fn execute(
     })
 }
 
+/// Registers the rollback task, from a copy of fixer.exe in an admin-only folder.
+fn arm_confirm_timer(host: &dyn Host, plan_id: &str, deadline: Timestamp) -> Result<(), String> {
+    safe_folder::ensure(host, &host.task_dir()).map_err(|e| e.to_string())?;
+    host.schedule_rollback(plan_id, deadline)
+        .map_err(|e| e.to_string())
+}
+
 struct StepError {
-    current: String,
+    seen: Seen,
     error: String,
-    started: bool,
 }
 
 fn run_step(
@@ -261,82 +325,64 @@ fn run_step(
     index: usize,
     step: &PlannedStep,
     changed_before: bool,
-) -> Result<(String, StepStatus), StepError> {
-    let fail = |current: &str, e: String, started| StepError {
-        current: current.to_owned(),
+) -> Result<(Seen, StepStatus), StepError> {
+    let now = step.op.probe(host).map_err(|e| StepError {
+        seen: Seen::unknown(),
+        error: e.to_string(),
+    })?;
+    let seen = Seen::of(&step.op, &now);
+    let fail = |e: String| StepError {
+        seen: seen.clone(),
         error: e,
-        started,
     };
-    let now = step
-        .op
-        .probe(host)
-        .map_err(|e| fail("?", e.to_string(), false))?;
-    let current = step.op.current_text(&now);
     if step.op.is_read_only() {
         // A read-only step still records what it saw (SaveAcl: the ACLs, in full).
         if let Op::SaveAcl { .. } = step.op {
             let backup = step
                 .op
                 .backup(host, &now)
-                .map_err(|e| fail(&current, e.to_string(), false))?;
+                .map_err(|e| fail(e.to_string()))?;
             journal
                 .write_backup(index, &backup)
-                .map_err(|e| fail(&current, e.to_string(), false))?;
-            if let Some(bytes) = backup.icacls_save() {
-                journal
-                    .write_side_file(&format!("step-{index:02}.acl"), &bytes)
-                    .map_err(|e| fail(&current, e.to_string(), false))?;
-            }
+                .map_err(|e| fail(e.to_string()))?;
+            write_side_files(journal, index, &backup).map_err(|e| fail(e.to_string()))?;
         }
-        return Ok((current, StepStatus::Info));
+        return Ok((seen, StepStatus::Info));
     }
     if step.op.is_compliant(&now, changed_before) {
         journal
             .append(&Record::Skipped { step: index })
-            .map_err(|e| fail(&current, e.to_string(), false))?;
-        return Ok((current, StepStatus::Compliant));
+            .map_err(|e| fail(e.to_string()))?;
+        return Ok((seen, StepStatus::Compliant));
     }
     step.op.check_expect(&now).map_err(|e| {
-        fail(
-            &current,
-            format!("precondition not met: {e}; the machine changed since the plan was made"),
-            false,
-        )
+        fail(format!(
+            "precondition not met: {e}; the machine changed since the plan was made"
+        ))
     })?;
     let backup = step
         .op
         .backup(host, &now)
-        .map_err(|e| fail(&current, e.to_string(), false))?;
+        .map_err(|e| fail(e.to_string()))?;
     journal
         .write_backup(index, &backup)
-        .map_err(|e| fail(&current, e.to_string(), false))?;
-    write_side_files(journal, index, &backup).map_err(|e| fail(&current, e.to_string(), false))?;
+        .map_err(|e| fail(e.to_string()))?;
+    write_side_files(journal, index, &backup).map_err(|e| fail(e.to_string()))?;
     journal
         .append(&Record::Started { step: index })
-        .map_err(|e| fail(&current, e.to_string(), false))?;
-    step.op
-        .apply(host, &now)
-        .map_err(|e| fail(&current, e.to_string(), true))?;
-    if !step
-        .op
-        .verify(host)
-        .map_err(|e| fail(&current, e.to_string(), true))?
-    {
+        .map_err(|e| fail(e.to_string()))?;
+    step.op.apply(host, &now).map_err(|e| fail(e.to_string()))?;
+    if !step.op.verify(host).map_err(|e| fail(e.to_string()))? {
         return Err(fail(
-            &current,
             "the change did not take: the setting reads back differently".into(),
-            true,
         ));
     }
-    let after = step
-        .op
-        .probe(host)
-        .map_err(|e| fail(&current, e.to_string(), true))?;
+    let after = step.op.probe(host).map_err(|e| fail(e.to_string()))?;
     let after = serde_json::to_value(&after).unwrap_or_default();
     journal
         .append(&Record::Done { step: index, after })
-        .map_err(|e| fail(&current, e.to_string(), true))?;
-    Ok((current, StepStatus::Changed))
+        .map_err(|e| fail(e.to_string()))?;
+    Ok((seen, StepStatus::Changed))
 }
 
 fn write_side_files(journal: &Journal<'_>, index: usize, backup: &Backup) -> Result<(), HostError> {
@@ -352,6 +398,7 @@ fn write_side_files(journal: &Journal<'_>, index: usize, backup: &Backup) -> Res
 }
 
 /// Undoes every started step of the journal's plan, latest first, marking the reports.
+/// A step counts as undone only when it reads back as it was.
 fn undo_all(
     host: &dyn Host,
     journal: &Journal<'_>,
@@ -369,9 +416,7 @@ fn undo_all(
                 Ok(()) if !failed => r.status = StepStatus::Undone,
                 Ok(()) => {}
                 Err(e) => {
-                    r.status = StepStatus::UndoFailed {
-                        error: e.to_string(),
-                    }
+                    r.status = StepStatus::UndoFailed { error: e.clone() };
                 }
             }
         }
@@ -390,20 +435,51 @@ fn undo_all(
     })
 }
 
-fn undo_step(host: &dyn Host, journal: &Journal<'_>, step: usize) -> Result<(), JournalError> {
-    journal.append(&Record::UndoStarted { step })?;
-    let backup: Backup = journal.read_backup(step)?;
-    match backup.undo(host) {
-        Ok(()) => {
-            journal.append(&Record::Undone { step })?;
-            Ok(())
-        }
+/// Restores one step from its backup: read, checked against the allowlist, undone, read
+/// back. `Err` says why the step is not as it was; the journal records it either way.
+fn undo_step(host: &dyn Host, journal: &Journal<'_>, step: usize) -> Result<(), String> {
+    let backup: Backup = match journal.read_backup(step) {
+        Ok(b) => b,
         Err(e) => {
+            let error = e.to_string();
             let _ = journal.append(&Record::UndoFailed {
                 step,
-                error: e.to_string(),
+                error: error.clone(),
             });
-            Err(e.into())
+            return Err(error);
+        }
+    };
+    if let Err(why) = backup.check_allowed(host) {
+        let reason = format!("its backup names what no plan may touch ({why}); left alone");
+        let _ = journal.append(&Record::UndoRefused {
+            step,
+            reason: reason.clone(),
+        });
+        return Err(reason);
+    }
+    journal
+        .append(&Record::UndoStarted { step })
+        .map_err(|e| e.to_string())?;
+    let checked = backup.undo(host).map_err(|e| e.to_string()).and_then(|()| {
+        match backup.check_restored(host) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(differs)) => Err(format!("undone, but it reads back differently: {differs}")),
+            Err(e) => Err(format!("undone, but it cannot be read back: {e}")),
+        }
+    });
+    match checked {
+        Ok(()) => {
+            journal
+                .append(&Record::Undone { step })
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        Err(error) => {
+            let _ = journal.append(&Record::UndoFailed {
+                step,
+                error: error.clone(),
+            });
+            Err(error)
         }
     }
 }
@@ -422,6 +498,10 @@ pub struct RollbackReport {
     pub before: PlanState,
     pub outcome: RollbackOutcome,
     pub steps: Vec<RollbackStep>,
+    /// Bytes of a torn last journal line (a crash while writing it) that were cut off
+    /// before anything else was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub torn_tail_removed: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -455,17 +535,19 @@ pub fn rollback(
     let record =
         journal::load(host, plan_id)?.ok_or_else(|| RollbackError::NoSuchPlan(plan_id.into()))?;
     let before = record.state;
+    let journal = Journal::open(host, plan_id);
+    let torn_tail_removed = journal.repair_tail()?;
     let report = |outcome, steps| RollbackReport {
         plan_id: plan_id.into(),
         before,
         outcome,
         steps,
+        torn_tail_removed,
     };
     if unless_confirmed && (record.confirmed || before == PlanState::Applied) {
         return Ok(report(RollbackOutcome::KeptConfirmed, Vec::new()));
     }
     let todo = record.steps_to_undo();
-    let journal = Journal::open(host, plan_id);
     if todo.is_empty() {
         if before != PlanState::RolledBack {
             journal.append(&Record::Finished {
@@ -477,46 +559,23 @@ pub fn rollback(
     }
     let mut steps = Vec::new();
     let mut complete = true;
+    // Step by step, never stopping at the first problem: one missing key file or service
+    // must not keep every other step from being restored.
     for step in todo {
-        let backup: Backup = journal.read_backup(step)?;
-        if let Some(after) = record
-            .after(step)
-            .and_then(|a| serde_json::from_value::<Snapshot>(a.clone()).ok())
-        {
-            let now = backup.probe(host).map_err(JournalError::from)?;
-            if !force && !backup.unchanged_since(&after, &now) {
-                let reason = format!(
-                    "changed since the plan ran (now {}); left alone, use --force to restore anyway",
-                    snapshot_text(&now)
-                );
-                journal.append(&Record::UndoRefused {
-                    step,
-                    reason: reason.clone(),
-                })?;
-                steps.push(RollbackStep {
-                    step,
-                    result: reason,
-                    ok: false,
-                });
-                complete = false;
-                continue;
-            }
-        }
-        match undo_step(host, &journal, step) {
-            Ok(()) => steps.push(RollbackStep {
+        let result = rollback_step(host, &journal, &record, step, force);
+        complete &= result.is_ok();
+        steps.push(match result {
+            Ok(()) => RollbackStep {
                 step,
-                result: "restored".into(),
+                result: "restored, and read back as it was".into(),
                 ok: true,
-            }),
-            Err(e) => {
-                steps.push(RollbackStep {
-                    step,
-                    result: e.to_string(),
-                    ok: false,
-                });
-                complete = false;
-            }
-        }
+            },
+            Err(reason) => RollbackStep {
+                step,
+                result: reason,
+                ok: false,
+            },
+        });
     }
     let outcome = if complete {
         Outcome::RolledBack
@@ -539,6 +598,48 @@ pub fn rollback(
         },
         steps,
     ))
+}
+
+/// One step of a rollback: unless `force`, a step whose setting was changed again since the
+/// plan ran (or cannot be read now) is left alone, and said so.
+fn rollback_step(
+    host: &dyn Host,
+    journal: &Journal<'_>,
+    record: &journal::PlanRecord,
+    step: usize,
+    force: bool,
+) -> Result<(), String> {
+    let after = record
+        .after(step)
+        .and_then(|a| serde_json::from_value::<Snapshot>(a.clone()).ok());
+    if let (Some(after), false) = (after, force) {
+        let refuse = |reason: String| {
+            let _ = journal.append(&Record::UndoRefused {
+                step,
+                reason: reason.clone(),
+            });
+            Err(reason)
+        };
+        let backup: Backup = match journal.read_backup(step) {
+            Ok(b) => b,
+            Err(e) => return refuse(e.to_string()),
+        };
+        match backup.probe(host) {
+            Ok(now) if !backup.unchanged_since(&after, &now) => {
+                return refuse(format!(
+                    "changed since the plan ran (now {}); left alone, use --force to restore anyway",
+                    snapshot_text(&now)
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return refuse(format!(
+                    "its current state cannot be read ({e}); left alone, use --force to restore anyway"
+                ));
+            }
+        }
+    }
+    undo_step(host, journal, step)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -14,6 +14,7 @@
 pub mod overlay;
 pub mod posix;
 pub mod sim;
+pub mod state_files;
 mod types;
 #[cfg(windows)]
 pub mod windows;
@@ -52,6 +53,19 @@ pub enum HostError {
     Crashed { what: String },
     #[error("{what}: injected fault")]
     Injected { what: String },
+    /// Not done because it would not be safe: a reparse point, a file swapped since it was
+    /// read, a descriptor changed under the fixer, a folder someone else can write.
+    #[error("{what}: refused: {reason}")]
+    Refused { what: String, reason: String },
+    /// The object a call must create is already there.
+    #[error("{what}: already exists")]
+    Exists { what: String },
+    /// Another fixer holds the machine-wide lock.
+    #[error(
+        "{what}: another fixer is applying, rolling back or confirming a plan on this machine; \
+         try again when it has finished"
+    )]
+    Busy { what: String },
 }
 
 fn reading_or_changing(change: bool) -> &'static str {
@@ -65,9 +79,36 @@ impl HostError {
             message: message.into(),
         }
     }
+
+    pub fn refused(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        HostError::Refused {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
 }
 
 pub type HostResult<T> = Result<T, HostError>;
+
+/// The machine-wide lock, held until dropped: apply, rollback and confirm each run under
+/// it, so two fixers never interleave their changes or their journal writes.
+#[derive(Debug)]
+pub struct MachineLock<'h> {
+    host: &'h dyn Host,
+}
+
+impl<'h> MachineLock<'h> {
+    pub fn acquire(host: &'h dyn Host, wait: Duration) -> HostResult<Self> {
+        host.lock(wait)?;
+        Ok(MachineLock { host })
+    }
+}
+
+impl Drop for MachineLock<'_> {
+    fn drop(&mut self) {
+        self.host.unlock();
+    }
+}
 
 /// The machine, as the fixer sees it. Reads are `probe`s; everything else is a change.
 ///
@@ -98,11 +139,17 @@ pub trait Host: std::fmt::Debug {
 
     // --- services
     fn service_status(&self, name: &str) -> HostResult<ServiceStatus>;
+    /// Every service that depends on `name`, running or not.
+    fn service_dependents(&self, name: &str) -> HostResult<Vec<String>>;
     /// Running services that depend on `name` (they must stop before it does).
     fn service_running_dependents(&self, name: &str) -> HostResult<Vec<String>>;
+    /// Stops and waits; a service that stops with an error is reported as it happens.
     fn service_stop(&self, name: &str, wait: Duration) -> HostResult<()>;
+    /// Starts and waits for it to run; a service that stops instead fails at once, with its
+    /// exit code (0 too), rather than at the end of the wait.
     fn service_start(&self, name: &str, wait: Duration) -> HostResult<()>;
     fn service_set_start_type(&self, name: &str, start: StartType) -> HostResult<()>;
+    fn service_set_delayed_auto_start(&self, name: &str, delayed: bool) -> HostResult<()>;
     /// The account the service logs on as (`LocalSystem`, `NT AUTHORITY\NetworkService`).
     fn service_account(&self, name: &str) -> HostResult<String>;
     /// Sets a built-in account (no password).
@@ -111,33 +158,53 @@ pub trait Host: std::fmt::Debug {
     // --- certificates (LocalMachine only)
     fn cert_list(&self, store: CertStore) -> HostResult<Vec<CertInfo>>;
     fn cert_delete(&self, store: CertStore, thumbprint: &str) -> HostResult<()>;
+    /// Adds `cert` (its DER) back to the store and links it to its private key
+    /// (`cert.key`), creating the store when missing.
+    fn cert_add(&self, store: CertStore, cert: &CertInfo) -> HostResult<()>;
 
-    // --- security descriptors on files and folders, as SDDL
+    // --- files and folders, by handle (see `FsObject`)
     /// `%ProgramData%` on this machine (MachineKeys lives under it).
     fn program_data(&self) -> PathBuf;
-    /// Owner, group and DACL of `path` as SDDL.
-    fn sd_get(&self, path: &Path) -> HostResult<String>;
-    /// Sets owner (when the SDDL has `O:`) and DACL (with its protection flag) of `path`.
-    fn sd_set(&self, path: &Path, sddl: &str) -> HostResult<()>;
-    /// Every file and folder under `path` (not `path` itself), sorted, for recursive steps.
-    fn list_tree(&self, path: &Path) -> HostResult<Vec<PathBuf>>;
+    /// `path` itself, opened without following a reparse point: refused
+    /// ([`HostError::Refused`]) when it is one, or when its final path is not `path` (a
+    /// junction higher up).
+    fn fs_object(&self, path: &Path) -> HostResult<FsObject>;
+    /// The direct children of `folder` that are plain files (one link) or plain folders;
+    /// reparse points and hard-linked files are listed as skipped, never touched.
+    fn fs_children(&self, folder: &FsObject) -> HostResult<FsListing>;
+    /// Owner, group and DACL as SDDL, read through a handle opened on `obj` without
+    /// following a reparse point, after checking it is still `obj` (same final path, same
+    /// file id): [`HostError::Refused`] otherwise.
+    fn sd_read(&self, obj: &FsObject) -> HostResult<String>;
+    /// Through one such handle: reads the descriptor, refuses unless it still equals
+    /// `expect` (as `sd_read` gave it), then writes only the parts `write` names. The
+    /// privileges this needs are enabled for the call and dropped after it.
+    fn sd_write(&self, obj: &FsObject, expect: &str, write: &SdWrite) -> HostResult<()>;
+    /// Creates the folder `path` (its parent must exist) with a protected DACL that only
+    /// SYSTEM and Administrators can write; [`Made::Existed`] when something was already
+    /// there (then nothing was changed, and the caller must judge it).
+    fn create_admin_dir(&self, path: &Path) -> HostResult<Made>;
 
     // --- the state directory: trust store, journal, backups
-    /// Where the state directory is, for messages.
+    /// Where the state directory is (it is judged with `fs_*` and `sd_read` like any folder).
     fn state_dir(&self) -> PathBuf;
-    /// Creates the state directory, when missing, with a DACL that only SYSTEM and
-    /// Administrators can write.
-    fn state_init(&self) -> HostResult<()>;
-    /// The SDDL of the state directory or of a file in it (`""` = the directory), or `None`
-    /// when it does not exist.
-    fn state_sd(&self, rel: &str) -> HostResult<Option<String>>;
     fn state_read(&self, rel: &str) -> HostResult<Option<Vec<u8>>>;
     /// Replaces a file atomically (write beside, flush, rename).
     fn state_write(&self, rel: &str, bytes: &[u8]) -> HostResult<()>;
     /// Appends and flushes to disk before returning: the journal's write-ahead guarantee.
     fn state_append(&self, rel: &str, bytes: &[u8]) -> HostResult<()>;
+    /// Cuts a file to `len` bytes and flushes (a torn journal line is removed this way).
+    fn state_truncate(&self, rel: &str, len: u64) -> HostResult<()>;
+    /// Creates a folder that must not exist yet (its parents are made as needed):
+    /// [`HostError::Exists`] when it does. Two runs cannot both create it.
+    fn state_create_dir(&self, rel: &str) -> HostResult<()>;
     /// File and folder names directly inside `rel`, sorted; empty when it does not exist.
     fn state_list(&self, rel: &str) -> HostResult<Vec<String>>;
+    /// Takes the machine-wide lock (a file in the state directory opened exclusively,
+    /// released by the OS if the process dies), waiting up to `wait` for another fixer to
+    /// let go: [`HostError::Busy`] after that.
+    fn lock(&self, wait: Duration) -> HostResult<()>;
+    fn unlock(&self);
 
     // --- event logs
     /// `wevtutil epl <channel> <dir>\<file> /q:<query> /ow:true`, creating `dir`;
@@ -147,8 +214,59 @@ pub trait Host: std::fmt::Debug {
     fn log_query_text(&self, export: &LogExport, max: u32) -> HostResult<String>;
 
     // --- commit-confirm
+    /// The admin-only folder (under `%ProgramFiles%`) the rollback task's fixer.exe runs
+    /// from: a task that runs as SYSTEM must never run a file a user could replace.
+    fn task_dir(&self) -> PathBuf;
     /// Arranges for `fixer rollback <plan_id> --unless-confirmed` to run at `deadline` even
     /// if this process is gone (a scheduled task on Windows).
     fn schedule_rollback(&self, plan_id: &str, deadline: Timestamp) -> HostResult<()>;
     fn cancel_scheduled_rollback(&self, plan_id: &str) -> HostResult<()>;
+}
+
+/// The descriptor a [`Host::sd_write`] leaves on an object whose descriptor is `current`:
+/// refused unless `current` still equals `expect`, and unless the DACL written is a real
+/// one (a missing DACL, or `NO_ACCESS_CONTROL`, would let everyone do everything). The
+/// simulated and dry-run hosts use this; the Windows host does the same through one handle.
+pub fn sd_after_write(
+    what: &str,
+    current: &str,
+    expect: &str,
+    write: &SdWrite,
+) -> HostResult<String> {
+    use crate::sddl::{SecurityDescriptor, sid_text};
+    if current != expect {
+        return Err(HostError::refused(
+            what,
+            format!("its security changed since rdpfix read it (now {current})"),
+        ));
+    }
+    let bad = |e: crate::sddl::SddlError| HostError::failed(what, e.to_string());
+    let mut sd = SecurityDescriptor::parse(current).map_err(bad)?;
+    if let Some(owner) = &write.owner {
+        sd.owner = Some(sid_text(owner));
+    }
+    if let Some(dacl) = &write.dacl {
+        sd.dacl = Some(checked_dacl(what, dacl)?);
+    }
+    Ok(sd.to_string())
+}
+
+/// A `D:…` SDDL string that holds a DACL and nothing else; anything that would end as a
+/// NULL DACL is refused.
+pub fn checked_dacl(what: &str, dacl: &str) -> HostResult<crate::sddl::Acl> {
+    use crate::sddl::SecurityDescriptor;
+    let parsed =
+        SecurityDescriptor::parse(dacl).map_err(|e| HostError::failed(what, e.to_string()))?;
+    match parsed {
+        SecurityDescriptor {
+            owner: None,
+            group: None,
+            sacl: None,
+            dacl: Some(acl),
+        } if !acl.flags.contains("NO_ACCESS_CONTROL") => Ok(acl),
+        _ => Err(HostError::refused(
+            what,
+            format!("{dacl:?} is not a DACL; rdpfix never writes a missing (NULL) DACL"),
+        )),
+    }
 }

@@ -23,9 +23,11 @@ struct Overlay {
     services: BTreeMap<String, ServiceStatus>,
     accounts: BTreeMap<String, String>,
     deleted_certs: BTreeSet<String>,
+    added_certs: Vec<CertInfo>,
     security: BTreeMap<String, String>,
+    made_dirs: BTreeSet<String>,
     state_files: BTreeMap<String, Vec<u8>>,
-    state_initialised: bool,
+    state_dirs: BTreeSet<String>,
     changes: Vec<String>,
 }
 
@@ -138,6 +140,10 @@ impl Host for DryRun<'_> {
         self.inner.service_status(name)
     }
 
+    fn service_dependents(&self, name: &str) -> HostResult<Vec<String>> {
+        self.inner.service_dependents(name)
+    }
+
     fn service_running_dependents(&self, name: &str) -> HostResult<Vec<String>> {
         let deps = self.inner.service_running_dependents(name)?;
         let o = self.overlay.borrow();
@@ -184,6 +190,17 @@ impl Host for DryRun<'_> {
         Ok(())
     }
 
+    fn service_set_delayed_auto_start(&self, name: &str, delayed: bool) -> HostResult<()> {
+        let mut status = self.service_status(name)?;
+        status.delayed_auto_start = delayed;
+        self.overlay
+            .borrow_mut()
+            .services
+            .insert(lower(name), status);
+        self.record(format!("service config {name} delayed= {delayed}"));
+        Ok(())
+    }
+
     fn service_account(&self, name: &str) -> HostResult<String> {
         if let Some(a) = self.overlay.borrow().accounts.get(&lower(name)) {
             return Ok(a.clone());
@@ -206,56 +223,80 @@ impl Host for DryRun<'_> {
 
     fn cert_list(&self, store: CertStore) -> HostResult<Vec<CertInfo>> {
         let o = self.overlay.borrow();
-        Ok(self
+        let mut certs: Vec<CertInfo> = self
             .inner
             .cert_list(store)?
             .into_iter()
             .filter(|c| !o.deleted_certs.contains(&c.thumbprint.to_uppercase()))
-            .collect())
+            .collect();
+        certs.extend(o.added_certs.iter().cloned());
+        Ok(certs)
     }
 
     fn cert_delete(&self, store: CertStore, thumbprint: &str) -> HostResult<()> {
-        self.overlay
-            .borrow_mut()
-            .deleted_certs
-            .insert(thumbprint.to_uppercase());
+        let mut o = self.overlay.borrow_mut();
+        o.deleted_certs.insert(thumbprint.to_uppercase());
+        o.added_certs
+            .retain(|c| !c.thumbprint.eq_ignore_ascii_case(thumbprint));
+        drop(o);
         self.record(format!("cert delete {} {thumbprint}", store.name()));
         Ok(())
     }
 
-    fn sd_get(&self, path: &Path) -> HostResult<String> {
-        let key = lower(&path.to_string_lossy());
-        if let Some(s) = self.overlay.borrow().security.get(&key) {
-            return Ok(s.clone());
-        }
-        self.inner.sd_get(path)
-    }
-
-    fn sd_set(&self, path: &Path, sddl: &str) -> HostResult<()> {
-        let key = lower(&path.to_string_lossy());
-        self.overlay
-            .borrow_mut()
-            .security
-            .insert(key, sddl.to_owned());
-        self.record(format!("acl set {} {sddl}", path.display()));
+    fn cert_add(&self, store: CertStore, cert: &CertInfo) -> HostResult<()> {
+        let mut o = self.overlay.borrow_mut();
+        o.deleted_certs.insert(cert.thumbprint.to_uppercase());
+        o.added_certs.push(cert.clone());
+        drop(o);
+        self.record(format!("cert add {} {}", store.name(), cert.thumbprint));
         Ok(())
     }
 
-    fn list_tree(&self, path: &Path) -> HostResult<Vec<PathBuf>> {
-        self.inner.list_tree(path)
+    fn fs_object(&self, path: &Path) -> HostResult<FsObject> {
+        self.inner.fs_object(path)
+    }
+
+    fn fs_children(&self, folder: &FsObject) -> HostResult<FsListing> {
+        self.inner.fs_children(folder)
+    }
+
+    fn sd_read(&self, obj: &FsObject) -> HostResult<String> {
+        if let Some(s) = self.overlay.borrow().security.get(&lower(&obj.path)) {
+            return Ok(s.clone());
+        }
+        self.inner.sd_read(obj)
+    }
+
+    fn sd_write(&self, obj: &FsObject, expect: &str, write: &SdWrite) -> HostResult<()> {
+        let current = self.sd_read(obj)?;
+        let new = super::sd_after_write(&obj.path, &current, expect, write)?;
+        self.overlay
+            .borrow_mut()
+            .security
+            .insert(lower(&obj.path), new.clone());
+        self.record(format!("acl set {} {new}", obj.path));
+        Ok(())
+    }
+
+    fn create_admin_dir(&self, path: &Path) -> HostResult<Made> {
+        let key = lower(&path.to_string_lossy());
+        if self.overlay.borrow().made_dirs.contains(&key) {
+            return Ok(Made::Existed);
+        }
+        match self.inner.fs_object(path) {
+            Err(HostError::NotFound { .. }) => {}
+            _ => return Ok(Made::Existed),
+        }
+        self.overlay.borrow_mut().made_dirs.insert(key);
+        self.record(format!(
+            "mkdir {} (SYSTEM and Administrators only)",
+            path.display()
+        ));
+        Ok(Made::Created)
     }
 
     fn state_dir(&self) -> PathBuf {
         self.inner.state_dir()
-    }
-
-    fn state_init(&self) -> HostResult<()> {
-        self.overlay.borrow_mut().state_initialised = true;
-        Ok(())
-    }
-
-    fn state_sd(&self, rel: &str) -> HostResult<Option<String>> {
-        self.inner.state_sd(rel)
     }
 
     fn state_read(&self, rel: &str) -> HostResult<Option<Vec<u8>>> {
@@ -283,6 +324,31 @@ impl Host for DryRun<'_> {
         Ok(())
     }
 
+    fn state_truncate(&self, rel: &str, len: u64) -> HostResult<()> {
+        let mut current = self.state_read(rel)?.unwrap_or_default();
+        current.truncate(usize::try_from(len).unwrap_or(usize::MAX));
+        self.overlay
+            .borrow_mut()
+            .state_files
+            .insert(rel.to_owned(), current);
+        Ok(())
+    }
+
+    fn state_create_dir(&self, rel: &str) -> HostResult<()> {
+        if !self.state_list(rel)?.is_empty() || self.overlay.borrow().state_dirs.contains(rel) {
+            return Err(HostError::Exists { what: rel.into() });
+        }
+        self.overlay.borrow_mut().state_dirs.insert(rel.to_owned());
+        Ok(())
+    }
+
+    /// A dry-run changes nothing, so it needs no lock.
+    fn lock(&self, _wait: Duration) -> HostResult<()> {
+        Ok(())
+    }
+
+    fn unlock(&self) {}
+
     fn state_list(&self, rel: &str) -> HostResult<Vec<String>> {
         let mut names: BTreeSet<String> = self.inner.state_list(rel)?.into_iter().collect();
         let prefix = if rel.is_empty() {
@@ -290,7 +356,8 @@ impl Host for DryRun<'_> {
         } else {
             format!("{rel}/")
         };
-        for k in self.overlay.borrow().state_files.keys() {
+        let o = self.overlay.borrow();
+        for k in o.state_files.keys().chain(o.state_dirs.iter()) {
             if let Some(first) = k.strip_prefix(&prefix).and_then(|r| r.split('/').next()) {
                 names.insert(first.to_owned());
             }
@@ -310,6 +377,10 @@ impl Host for DryRun<'_> {
 
     fn log_query_text(&self, export: &LogExport, max: u32) -> HostResult<String> {
         self.inner.log_query_text(export, max)
+    }
+
+    fn task_dir(&self) -> PathBuf {
+        self.inner.task_dir()
     }
 
     fn schedule_rollback(&self, plan_id: &str, deadline: Timestamp) -> HostResult<()> {

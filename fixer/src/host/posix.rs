@@ -5,18 +5,20 @@
 //! directory's permission bits are mapped onto the SDDL the safety check reads: writable by
 //! group → `BU` (Users) may write, by others → `WD` (Everyone) may write.
 
+use super::state_files::{StateFiles, io_err};
 use super::*;
 use std::fs;
-use std::io::Write;
 
 #[derive(Debug)]
 pub struct PosixHost {
-    state_dir: PathBuf,
+    files: StateFiles,
 }
 
 impl PosixHost {
     pub fn new(state_dir: PathBuf) -> Self {
-        PosixHost { state_dir }
+        PosixHost {
+            files: StateFiles::new(state_dir),
+        }
     }
 
     /// `$RDPFIX_STATE_DIR`, else `$XDG_STATE_HOME/rdpfix`, else `~/.local/state/rdpfix`.
@@ -32,14 +34,40 @@ impl PosixHost {
             .unwrap_or_default();
         home.join(".local/state/rdpfix")
     }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.state_dir.join(rel)
-    }
 }
 
-fn io_err(what: impl Into<String>, e: &std::io::Error) -> HostError {
-    HostError::failed(what, e.to_string().to_lowercase())
+/// The permission bits mapped onto the SDDL the safety check reads: the owner is taken as
+/// an administrator; writable by group → Users (`BU`) may write, by others → Everyone.
+fn mode_sddl(meta: &fs::Metadata) -> String {
+    #[cfg_attr(not(unix), allow(unused_mut))]
+    let mut sddl = String::from("O:BAD:P(A;OICI;FA;;;BA)");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode();
+        if mode & 0o020 != 0 {
+            sddl.push_str("(A;OICI;FA;;;BU)");
+        }
+        if mode & 0o002 != 0 {
+            sddl.push_str("(A;OICI;FA;;;WD)");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    sddl
+}
+
+fn object_id(meta: &fs::Metadata) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        format!("{:x}-{:x}", meta.dev(), meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        String::new()
+    }
 }
 
 /// Reading Windows state this build cannot reach.
@@ -97,8 +125,14 @@ impl Host for PosixHost {
     fn service_status(&self, name: &str) -> HostResult<ServiceStatus> {
         reads(&format!("service {name}"))
     }
+    fn service_dependents(&self, name: &str) -> HostResult<Vec<String>> {
+        reads(&format!("service {name}"))
+    }
     fn service_running_dependents(&self, name: &str) -> HostResult<Vec<String>> {
         reads(&format!("service {name}"))
+    }
+    fn service_set_delayed_auto_start(&self, name: &str, _delayed: bool) -> HostResult<()> {
+        changes(&format!("service {name}"))
     }
     fn service_stop(&self, name: &str, _wait: Duration) -> HostResult<()> {
         changes(&format!("service {name}"))
@@ -124,109 +158,130 @@ impl Host for PosixHost {
     fn cert_delete(&self, store: CertStore, _thumbprint: &str) -> HostResult<()> {
         changes(&format!("certificate store {}", store.name()))
     }
-    fn sd_get(&self, path: &Path) -> HostResult<String> {
-        reads(&format!("security of {}", path.display()))
+    fn cert_add(&self, store: CertStore, _cert: &CertInfo) -> HostResult<()> {
+        changes(&format!("certificate store {}", store.name()))
     }
-    fn sd_set(&self, path: &Path, _sddl: &str) -> HostResult<()> {
-        changes(&format!("security of {}", path.display()))
+
+    /// Any path (the state directory is judged through these): a symbolic link, or a
+    /// path whose canonical form differs (a link higher up), is refused.
+    fn fs_object(&self, path: &Path) -> HostResult<FsObject> {
+        let what = path.display().to_string();
+        let meta = match fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(HostError::NotFound { what });
+            }
+            Err(e) => return Err(io_err(what, &e)),
+        };
+        if meta.file_type().is_symlink() {
+            return Err(HostError::refused(
+                what,
+                "it is a symbolic link; rdpfix never acts through one",
+            ));
+        }
+        let real = fs::canonicalize(path).map_err(|e| io_err(&what, &e))?;
+        let absolute = std::path::absolute(path).map_err(|e| io_err(&what, &e))?;
+        if real != absolute {
+            return Err(HostError::refused(
+                what,
+                format!(
+                    "its final path is {}: a symbolic link on the way",
+                    real.display()
+                ),
+            ));
+        }
+        Ok(FsObject {
+            path: what,
+            id: object_id(&meta),
+            dir: meta.is_dir(),
+        })
     }
-    fn list_tree(&self, path: &Path) -> HostResult<Vec<PathBuf>> {
-        reads(&format!("folder {}", path.display()))
+
+    fn fs_children(&self, folder: &FsObject) -> HostResult<FsListing> {
+        let entries = fs::read_dir(&folder.path).map_err(|e| io_err(&folder.path, &e))?;
+        let mut listing = FsListing::default();
+        for entry in entries {
+            let entry = entry.map_err(|e| io_err(&folder.path, &e))?;
+            let path = entry.path();
+            match self.fs_object(&path) {
+                Ok(obj) => listing.objects.push(obj),
+                Err(HostError::Refused { reason, .. }) => listing.skipped.push(FsSkipped {
+                    path: path.display().to_string(),
+                    reason,
+                }),
+                Err(HostError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        listing.objects.sort();
+        Ok(listing)
+    }
+
+    fn sd_read(&self, obj: &FsObject) -> HostResult<String> {
+        let now = self.fs_object(Path::new(&obj.path))?;
+        if now.id != obj.id {
+            return Err(HostError::refused(
+                &obj.path,
+                "it was replaced by another file since it was listed",
+            ));
+        }
+        let meta = fs::symlink_metadata(&obj.path).map_err(|e| io_err(&obj.path, &e))?;
+        Ok(mode_sddl(&meta))
+    }
+
+    fn sd_write(&self, obj: &FsObject, _expect: &str, _write: &SdWrite) -> HostResult<()> {
+        changes(&format!("security of {}", obj.path))
+    }
+
+    /// The state directory only: every other folder the fixer makes is on Windows.
+    fn create_admin_dir(&self, path: &Path) -> HostResult<Made> {
+        if path != self.files.root() {
+            return changes(&format!("folder {}", path.display()));
+        }
+        let what = format!("create {}", path.display());
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| io_err(&what, &e))?;
+        }
+        match fs::create_dir(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(Made::Existed),
+            Err(e) => return Err(io_err(what, &e)),
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(path, fs::Permissions::from_mode(0o700))
+                .map_err(|e| io_err(&what, &e))?;
+        }
+        Ok(Made::Created)
     }
 
     fn state_dir(&self) -> PathBuf {
-        self.state_dir.clone()
+        self.files.root().to_path_buf()
     }
-
-    fn state_init(&self) -> HostResult<()> {
-        let what = format!("create {}", self.state_dir.display());
-        fs::create_dir_all(&self.state_dir).map_err(|e| io_err(&what, &e))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(&self.state_dir, fs::Permissions::from_mode(0o700))
-                .map_err(|e| io_err(&what, &e))?;
-        }
-        Ok(())
-    }
-
-    fn state_sd(&self, rel: &str) -> HostResult<Option<String>> {
-        let path = self.path(rel);
-        let meta = match fs::metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_err(path.display().to_string(), &e)),
-        };
-        #[cfg_attr(not(unix), allow(unused_mut))]
-        let mut sddl = String::from("O:BAD:P(A;OICI;FA;;;BA)");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = meta.permissions().mode();
-            if mode & 0o020 != 0 {
-                sddl.push_str("(A;OICI;FA;;;BU)");
-            }
-            if mode & 0o002 != 0 {
-                sddl.push_str("(A;OICI;FA;;;WD)");
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = meta;
-        Ok(Some(sddl))
-    }
-
     fn state_read(&self, rel: &str) -> HostResult<Option<Vec<u8>>> {
-        match fs::read(self.path(rel)) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_err(format!("read {}", self.path(rel).display()), &e)),
-        }
+        self.files.read(rel)
     }
-
     fn state_write(&self, rel: &str, bytes: &[u8]) -> HostResult<()> {
-        let path = self.path(rel);
-        let what = format!("write {}", path.display());
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| io_err(&what, &e))?;
-        }
-        let tmp = path.with_extension("tmp~");
-        let mut f = fs::File::create(&tmp).map_err(|e| io_err(&what, &e))?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| io_err(&what, &e))?;
-        fs::rename(&tmp, &path).map_err(|e| io_err(&what, &e))
+        self.files.write(rel, bytes)
     }
-
     fn state_append(&self, rel: &str, bytes: &[u8]) -> HostResult<()> {
-        let path = self.path(rel);
-        let what = format!("append to {}", path.display());
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| io_err(&what, &e))?;
-        }
-        let mut f = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| io_err(&what, &e))?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_data())
-            .map_err(|e| io_err(&what, &e))
+        self.files.append(rel, bytes)
     }
-
+    fn state_truncate(&self, rel: &str, len: u64) -> HostResult<()> {
+        self.files.truncate(rel, len)
+    }
+    fn state_create_dir(&self, rel: &str) -> HostResult<()> {
+        self.files.create_dir(rel)
+    }
     fn state_list(&self, rel: &str) -> HostResult<Vec<String>> {
-        let dir = self.path(rel);
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_err(format!("list {}", dir.display()), &e)),
-        };
-        let mut names: Vec<String> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| !n.ends_with(".tmp~"))
-            .collect();
-        names.sort();
-        Ok(names)
+        self.files.list(rel)
+    }
+    fn lock(&self, wait: Duration) -> HostResult<()> {
+        self.files.lock(wait)
+    }
+    fn unlock(&self) {
+        self.files.unlock();
     }
 
     fn log_export(&self, export: &LogExport, _dir: &Path, _file: &str) -> HostResult<PathBuf> {
@@ -234,6 +289,9 @@ impl Host for PosixHost {
     }
     fn log_query_text(&self, export: &LogExport, _max: u32) -> HostResult<String> {
         reads(&format!("event log {}", export.channel))
+    }
+    fn task_dir(&self) -> PathBuf {
+        PathBuf::from(r"C:\Program Files\rdpfix")
     }
     fn schedule_rollback(&self, plan_id: &str, _deadline: Timestamp) -> HostResult<()> {
         changes(&format!("scheduled rollback of {plan_id}"))

@@ -163,6 +163,26 @@ impl fmt::Display for ServiceState {
 pub struct ServiceStatus {
     pub state: ServiceState,
     pub start_type: StartType,
+    /// "Automatic (Delayed Start)": kept beside the start type, which Windows stores apart
+    /// (`SERVICE_CONFIG_DELAYED_AUTO_START_INFO`), so a restore puts both back.
+    #[serde(default)]
+    pub delayed_auto_start: bool,
+}
+
+/// The accounts a service may be switched from and back to by rdpfix: the built-in ones
+/// that have no password. Any other account's password is unknown to the fixer, so a change
+/// away from it could never be undone.
+pub fn is_passwordless_account(account: &str) -> bool {
+    const BUILT_IN: [&str; 7] = [
+        "LocalSystem",
+        r".\LocalSystem",
+        r"NT AUTHORITY\SYSTEM",
+        r"NT AUTHORITY\NetworkService",
+        r"NT AUTHORITY\NETWORK SERVICE",
+        r"NT AUTHORITY\LocalService",
+        r"NT AUTHORITY\LOCAL SERVICE",
+    ];
+    BUILT_IN.iter().any(|b| b.eq_ignore_ascii_case(account))
 }
 
 /// The machine's names: a plan's target must equal one of them (case-insensitive).
@@ -202,6 +222,63 @@ pub struct CertInfo {
     /// The certificate itself (DER), exported as `.cer` before a deletion.
     #[serde(with = "hex_bytes")]
     pub der: Vec<u8>,
+    /// Where its private key is (`CERT_KEY_PROV_INFO_PROP_ID`): what re-adding the
+    /// certificate needs so it is usable again. `None`: no key linked, and a restore cannot
+    /// give it one.
+    #[serde(default)]
+    pub key: Option<KeyLink>,
+}
+
+/// A certificate's link to its private key (`CRYPT_KEY_PROV_INFO`); the key itself stays
+/// in MachineKeys when the certificate is deleted from the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyLink {
+    /// The key container, `TSSecKeySet1` for RDP's self-signed certificate.
+    pub container: String,
+    pub provider: String,
+    pub provider_type: u32,
+    pub flags: u32,
+    pub key_spec: u32,
+}
+
+/// A file or folder as the fixer found it, identified by more than its path: the volume's
+/// serial number and the file index (`GetFileInformationByHandle`), so a file swapped for
+/// another (or for a junction) between two calls is noticed before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FsObject {
+    pub path: String,
+    /// `<volume serial>-<file index>`, hex.
+    pub id: String,
+    pub dir: bool,
+}
+
+/// A child of a folder that the fixer will not touch, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FsSkipped {
+    pub path: String,
+    pub reason: String,
+}
+
+/// The direct children of a folder: plain files and folders, and what was left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FsListing {
+    pub objects: Vec<FsObject>,
+    pub skipped: Vec<FsSkipped>,
+}
+
+/// What one security write changes, and nothing else: the owner (a SID), the DACL (SDDL
+/// `D:…`, never absent — a missing DACL would grant everyone everything).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SdWrite {
+    pub owner: Option<String>,
+    pub dacl: Option<String>,
+}
+
+/// Whether a folder was made just now or was already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Made {
+    Created,
+    Existed,
 }
 
 /// One event log channel to export, with the XPath query that selects what to keep.

@@ -1,9 +1,11 @@
-//! Putting a step back from its backup, and what the backup holds.
+//! Putting a step back from its backup, checking it is back, and what the backup holds.
 
 use super::*;
 
 impl Backup {
-    /// Puts the step back exactly. Idempotent: undoing twice is undoing once.
+    /// Puts the step back, writing only what the step changed. Idempotent: undoing twice
+    /// is undoing once. Every object is tried even when one fails; the error names each
+    /// that could not be restored.
     pub fn undo(&self, host: &dyn Host) -> HostResult<()> {
         match self {
             Backup::Registry {
@@ -26,16 +28,38 @@ impl Backup {
                 }
                 Ok(())
             }
-            Backup::StartType { service, before } => host.service_set_start_type(service, *before),
-            Backup::Account { service, before } => host.service_set_account(service, before),
-            Backup::Acl { entries } => entries.iter().rev().try_for_each(|(path, sddl)| {
-                let p = std::path::Path::new(path);
-                if host.sd_get(p)? == *sddl {
-                    Ok(())
-                } else {
-                    host.sd_set(p, sddl)
+            Backup::StartType {
+                service,
+                before,
+                delayed,
+            } => {
+                let now = host.service_status(service)?;
+                if now.start_type != *before {
+                    host.service_set_start_type(service, *before)?;
                 }
-            }),
+                if now.delayed_auto_start != *delayed {
+                    host.service_set_delayed_auto_start(service, *delayed)?;
+                }
+                Ok(())
+            }
+            Backup::Account { service, before } => {
+                if !is_passwordless_account(before) {
+                    return Err(HostError::refused(
+                        format!("account of service {service}"),
+                        format!("{before} has a password rdpfix does not know"),
+                    ));
+                }
+                host.service_set_account(service, before)
+            }
+            Backup::Acl { entries, restore } => {
+                if !restore.owner && !restore.dacl {
+                    return Ok(());
+                }
+                every(
+                    "restore permissions",
+                    entries.iter().rev().map(|e| restore_acl(host, e, *restore)),
+                )
+            }
             Backup::Restart {
                 service,
                 was_running,
@@ -55,8 +79,138 @@ impl Backup {
                 }
                 Ok(())
             }
-            Backup::Certs { .. } | Backup::Nothing => Ok(()),
+            Backup::Certs { certs } => {
+                let present = host.cert_list(CertStore::RemoteDesktop)?;
+                let missing = certs.iter().filter(|c| {
+                    !present
+                        .iter()
+                        .any(|p| p.thumbprint.eq_ignore_ascii_case(&c.thumbprint))
+                });
+                every(
+                    "restore certificates",
+                    missing.map(|c| host.cert_add(CertStore::RemoteDesktop, c)),
+                )
+            }
+            Backup::Nothing => Ok(()),
         }
+    }
+
+    /// Reads back what [`undo`](Self::undo) should have restored: `Err` says what differs.
+    /// Only after this passes may a report say the step is as it was.
+    pub fn check_restored(&self, host: &dyn Host) -> HostResult<Result<(), String>> {
+        Ok(match self {
+            Backup::Registry {
+                key,
+                values,
+                created_keys,
+            } => {
+                let mut differs = Vec::new();
+                for (name, want) in values {
+                    let have = host.reg_get(key, name)?;
+                    if have != *want {
+                        differs.push(format!(
+                            "{name} is {}, was {}",
+                            value_text(have.as_ref()),
+                            value_text(want.as_ref())
+                        ));
+                    }
+                }
+                for k in created_keys {
+                    if host.reg_key_exists(k)? {
+                        differs.push(format!(
+                            "key {k}, which the step created, is still there (not empty)"
+                        ));
+                    }
+                }
+                joined(differs)
+            }
+            Backup::StartType {
+                service,
+                before,
+                delayed,
+            } => {
+                let now = host.service_status(service)?;
+                if now.start_type == *before && now.delayed_auto_start == *delayed {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{service} starts {}{}, was {before}{}",
+                        now.start_type,
+                        delayed_text(now.delayed_auto_start),
+                        delayed_text(*delayed)
+                    ))
+                }
+            }
+            Backup::Account { service, before } => {
+                let now = host.service_account(service)?;
+                if now.eq_ignore_ascii_case(before) {
+                    Ok(())
+                } else {
+                    Err(format!("{service} runs as {now}, was {before}"))
+                }
+            }
+            Backup::Acl { entries, restore } => {
+                let mut differs = Vec::new();
+                for e in entries {
+                    let now = match host.sd_read(&e.object) {
+                        Ok(now) => now,
+                        Err(err) => {
+                            differs.push(err.to_string());
+                            continue;
+                        }
+                    };
+                    if !same_parts(&now, &e.sddl, *restore) {
+                        differs.push(format!("{}: {now}, was {}", e.object.path, e.sddl));
+                    }
+                }
+                joined(differs)
+            }
+            Backup::Restart {
+                service,
+                was_running,
+                dependents,
+            } => {
+                let mut differs = Vec::new();
+                let wanted = was_running.then_some(service).into_iter().chain(dependents);
+                for s in wanted {
+                    if host.service_status(s)?.state != crate::host::ServiceState::Running {
+                        differs.push(format!("{s} is not running, it was"));
+                    }
+                }
+                joined(differs)
+            }
+            Backup::Certs { certs } => {
+                let now = host.cert_list(CertStore::RemoteDesktop)?;
+                let mut differs = Vec::new();
+                for c in certs {
+                    match now
+                        .iter()
+                        .find(|n| n.thumbprint.eq_ignore_ascii_case(&c.thumbprint))
+                    {
+                        None => differs.push(format!("certificate {} is missing", c.thumbprint)),
+                        Some(n) if n.key != c.key => differs.push(format!(
+                            "certificate {} is back without its private key link",
+                            c.thumbprint
+                        )),
+                        Some(_) => {}
+                    }
+                }
+                for n in &now {
+                    if !certs
+                        .iter()
+                        .any(|c| c.thumbprint.eq_ignore_ascii_case(&n.thumbprint))
+                    {
+                        differs.push(format!(
+                            "the store also holds {}, made since (Windows makes one when \
+                             SessionEnv starts)",
+                            n.thumbprint
+                        ));
+                    }
+                }
+                joined(differs)
+            }
+            Backup::Nothing => Ok(()),
+        })
     }
 
     /// The state this backup's step controls, read now: compared with what the step left
@@ -69,54 +223,129 @@ impl Backup {
                     .map(|(n, _)| Ok((n.clone(), host.reg_get(key, n)?)))
                     .collect::<HostResult<_>>()?,
             },
-            Backup::StartType { service, .. } => {
-                let s = host.service_status(service)?;
-                Snapshot::Service {
-                    start_type: s.start_type,
-                    running: s.state == crate::host::ServiceState::Running,
-                }
-            }
+            Backup::StartType { service, .. } => service_snapshot(host, service)?,
             Backup::Account { service, .. } => Snapshot::Account {
                 account: host.service_account(service)?,
             },
-            Backup::Acl { entries } => Snapshot::Acl {
+            Backup::Acl { entries, .. } => Snapshot::Acl {
                 entries: entries
                     .iter()
-                    .map(|(p, _)| Ok((p.clone(), host.sd_get(std::path::Path::new(p))?)))
+                    .map(|e| {
+                        Ok(AclEntry {
+                            sddl: host.sd_read(&e.object)?,
+                            object: e.object.clone(),
+                        })
+                    })
                     .collect::<HostResult<_>>()?,
+                skipped: Vec::new(),
             },
             Backup::Restart { .. } | Backup::Certs { .. } | Backup::Nothing => Snapshot::Nothing,
         })
     }
 
-    /// Whether `drifted` (probed now) still matches what the step left (`after`), in the
-    /// fields that matter: a service's running state is not a setting the step owned.
+    /// Whether `now` still matches what the step left (`after`), in the fields the step
+    /// owns: a service's running state is not a setting a start-type step owned, and the
+    /// objects a step left alone are not compared.
     pub fn unchanged_since(&self, after: &Snapshot, now: &Snapshot) -> bool {
         match (after, now) {
-            (_, Snapshot::Nothing) => true,
-            (Snapshot::Service { start_type: a, .. }, Snapshot::Service { start_type: b, .. }) => {
-                a == b
-            }
-            (Snapshot::Nothing, _) => true,
+            (_, Snapshot::Nothing) | (Snapshot::Nothing, _) => true,
+            (
+                Snapshot::Service {
+                    start_type: a,
+                    delayed: da,
+                    ..
+                },
+                Snapshot::Service {
+                    start_type: b,
+                    delayed: db,
+                    ..
+                },
+            ) => a == b && da == db,
+            (Snapshot::Acl { entries: a, .. }, Snapshot::Acl { entries: b, .. }) => a == b,
             _ => after == now,
         }
     }
 
-    /// `icacls /save` text (UTF-16LE, CRLF): each object's path and its SDDL, so an admin can
-    /// also restore by hand with `icacls <parent> /restore <file>`.
+    /// `icacls /save`-style text (UTF-16LE, CRLF): each object's path and its SDDL, so an
+    /// admin can also restore by hand with `icacls <parent> /restore <file>`.
     pub fn icacls_save(&self) -> Option<Vec<u8>> {
-        let Backup::Acl { entries } = self else {
+        let Backup::Acl { entries, .. } = self else {
             return None;
         };
         let mut text = String::new();
-        for (path, sddl) in entries {
-            text.push_str(path);
+        for e in entries {
+            text.push_str(&e.object.path);
             text.push_str("\r\n");
-            text.push_str(sddl);
+            text.push_str(&e.sddl);
             text.push_str("\r\n");
         }
         let mut bytes = vec![0xFF, 0xFE];
         bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
         Some(bytes)
     }
+}
+
+/// Runs every one of `results` (none stops the others) and names each that failed.
+fn every(what: &str, results: impl Iterator<Item = HostResult<()>>) -> HostResult<()> {
+    let failures: Vec<String> = results
+        .filter_map(Result::err)
+        .map(|e| e.to_string())
+        .collect();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(HostError::failed(what, failures.join("; ")))
+    }
+}
+
+fn joined(differs: Vec<String>) -> Result<(), String> {
+    if differs.is_empty() {
+        Ok(())
+    } else {
+        Err(differs.join("; "))
+    }
+}
+
+fn delayed_text(delayed: bool) -> &'static str {
+    if delayed { " (delayed)" } else { "" }
+}
+
+/// Whether two descriptors agree in the parts a step changed.
+fn same_parts(now: &str, was: &str, parts: AclParts) -> bool {
+    match (
+        SecurityDescriptor::parse(now),
+        SecurityDescriptor::parse(was),
+    ) {
+        (Ok(n), Ok(w)) => {
+            (!parts.owner
+                || n.owner.as_deref().map(sddl::canonical_sid)
+                    == w.owner.as_deref().map(sddl::canonical_sid))
+                && (!parts.dacl || n.dacl == w.dacl)
+        }
+        _ => now == was,
+    }
+}
+
+/// Writes back one object's owner and/or DACL from its backup, through its handle, after
+/// checking it is still the object the backup was taken of.
+fn restore_acl(host: &dyn Host, e: &AclEntry, parts: AclParts) -> HostResult<()> {
+    let now = host.sd_read(&e.object)?;
+    if same_parts(&now, &e.sddl, parts) {
+        return Ok(());
+    }
+    let was = parse_sd(e)?;
+    let mut write = SdWrite::default();
+    if parts.owner {
+        write.owner = was.owner.clone().map(|o| sddl::canonical_sid(&o));
+    }
+    if parts.dacl {
+        let Some(acl) = was.dacl else {
+            return Err(HostError::refused(
+                &e.object.path,
+                "its backup holds no DACL; rdpfix never writes a NULL DACL",
+            ));
+        };
+        write.dacl = Some(dacl_text(acl));
+    }
+    host.sd_write(&e.object, &now, &write)
 }

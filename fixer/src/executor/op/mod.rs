@@ -3,8 +3,11 @@
 //! mapping from the plan's [`AllowedStep`] is one exhaustive `match`: a new step kind does
 //! not compile until it is handled here.
 
-use crate::host::{CertStore, Host, HostError, HostResult, RegValue, StartType};
-use crate::sddl::{self, SecurityDescriptor};
+use crate::host::{
+    CertStore, FsObject, FsSkipped, Host, HostError, HostResult, RegValue, SdWrite, StartType,
+    is_passwordless_account,
+};
+use crate::sddl::{self, Acl, SecurityDescriptor};
 use analyzer::plan::{
     AclTarget, AllowedStep, CertificateExpect, Expect, RegistryData, RegistryExpect, Rights,
     ServiceAccount,
@@ -13,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod allowed;
 mod backup;
 mod text;
 
@@ -20,7 +24,7 @@ pub use text::{snapshot_text, value_text};
 
 const SERVICE_WAIT: Duration = Duration::from_secs(60);
 /// The RDP listener's key files in MachineKeys.
-const RDP_KEY_PREFIX: &str = "f686aace6942fb7f7ceb231212eef4a4_";
+pub const RDP_KEY_PREFIX: &str = "f686aace6942fb7f7ceb231212eef4a4_";
 
 /// One executable step, as the host sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +81,8 @@ pub enum Snapshot {
     Service {
         start_type: StartType,
         running: bool,
+        #[serde(default)]
+        delayed: bool,
     },
     Account {
         account: String,
@@ -85,9 +91,26 @@ pub enum Snapshot {
         thumbprints: Vec<String>,
     },
     Acl {
-        entries: Vec<(String, String)>,
+        entries: Vec<AclEntry>,
+        /// Objects of the target the step leaves alone, and why (a junction, a hard link).
+        #[serde(default)]
+        skipped: Vec<FsSkipped>,
     },
     Nothing,
+}
+
+/// One file or folder and its descriptor (owner, group, DACL) as read through its handle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AclEntry {
+    pub object: FsObject,
+    pub sddl: String,
+}
+
+/// Which parts of a descriptor a step changed, so its undo writes back those and no others.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AclParts {
+    pub owner: bool,
+    pub dacl: bool,
 }
 
 /// Everything needed to put a step back, written before the step changes anything.
@@ -103,19 +126,21 @@ pub enum Backup {
     StartType {
         service: String,
         before: StartType,
+        #[serde(default)]
+        delayed: bool,
     },
-    Account {
-        service: String,
-        before: String,
-    },
-    /// The certificates as they were (DER, also saved as `.cer`): a record, not restorable
-    /// — Windows makes a new self-signed certificate when SessionEnv starts.
-    Certs {
-        certs: Vec<crate::host::CertInfo>,
-    },
-    /// Owner and DACL of each object, in SDDL, as `icacls /save` keeps them.
+    /// Only ever a built-in account without a password, so the undo restores it exactly.
+    Account { service: String, before: String },
+    /// The certificates as they were (DER, also saved as `.cer`) with their private keys'
+    /// links: the undo adds them back. One without a key link cannot be made usable again
+    /// (Windows makes a new self-signed certificate when SessionEnv starts) and is said so.
+    Certs { certs: Vec<crate::host::CertInfo> },
+    /// Each object with its descriptor as it was (also saved `icacls /save`-style), and
+    /// the parts the step changes: the undo writes back only those.
     Acl {
-        entries: Vec<(String, String)>,
+        entries: Vec<AclEntry>,
+        #[serde(default)]
+        restore: AclParts,
     },
     /// A restart: if it fails half-way, the service (and the dependents it stopped) must
     /// run again as they did.
@@ -256,8 +281,19 @@ impl Op {
     pub fn probe(&self, host: &dyn Host) -> HostResult<Snapshot> {
         Ok(match self {
             Op::SaveAcl { target } | Op::Owner { target, .. } | Op::Grant { target, .. } => {
+                let with_children = matches!(self, Op::SaveAcl { .. });
+                let (objects, skipped) = acl_objects(host, *target, with_children)?;
                 Snapshot::Acl {
-                    entries: acl_entries(host, *target, matches!(self, Op::SaveAcl { .. }))?,
+                    entries: objects
+                        .into_iter()
+                        .map(|object| {
+                            Ok(AclEntry {
+                                sddl: host.sd_read(&object)?,
+                                object,
+                            })
+                        })
+                        .collect::<HostResult<_>>()?,
+                    skipped,
                 }
             }
             Op::DeleteCerts { .. } => Snapshot::Certs {
@@ -268,11 +304,7 @@ impl Op {
                     .collect(),
             },
             Op::Restart { service } | Op::StartType { service, .. } => {
-                let s = host.service_status(service)?;
-                Snapshot::Service {
-                    start_type: s.start_type,
-                    running: s.state == crate::host::ServiceState::Running,
-                }
+                service_snapshot(host, service)?
             }
             Op::Account { service, .. } => Snapshot::Account {
                 account: host.service_account(service)?,
@@ -295,15 +327,14 @@ impl Op {
     pub fn is_compliant(&self, now: &Snapshot, changed_before: bool) -> bool {
         match (self, now) {
             (Op::SaveAcl { .. } | Op::QueryRegistry { .. } | Op::Manual { .. }, _) => true,
-            (Op::Owner { sid, .. }, Snapshot::Acl { entries }) => entries
+            (Op::Owner { sid, .. }, Snapshot::Acl { entries, .. }) => entries
                 .iter()
-                .all(|(_, s)| SecurityDescriptor::parse(s).is_ok_and(|sd| sd.owner_is(sid))),
-            (Op::Grant { grants, .. }, Snapshot::Acl { entries }) => {
-                entries.iter().all(|(_, s)| {
-                    SecurityDescriptor::parse(s)
-                        .is_ok_and(|sd| grants.iter().all(|(sid, m)| sd.grants(sid, *m)))
+                .all(|e| SecurityDescriptor::parse(&e.sddl).is_ok_and(|sd| sd.owner_is(sid))),
+            (Op::Grant { grants, .. }, Snapshot::Acl { entries, .. }) => entries.iter().all(|e| {
+                SecurityDescriptor::parse(&e.sddl).is_ok_and(|sd| {
+                    sd.dacl.is_some() && grants.iter().all(|(sid, m)| sd.grants(sid, *m))
                 })
-            }
+            }),
             (Op::DeleteCerts { .. }, Snapshot::Certs { thumbprints }) => thumbprints.is_empty(),
             (Op::Restart { .. }, Snapshot::Service { running, .. }) => *running && !changed_before,
             (Op::StartType { desired, .. }, Snapshot::Service { start_type, .. }) => {
@@ -327,8 +358,8 @@ impl Op {
         )
     }
 
-    /// The plan's precondition (`expect`), checked on a step about to change something:
-    /// `Err` says what was found instead.
+    /// What must hold before a step changes anything: the plan's precondition (`expect`),
+    /// and what rdpfix needs to undo the change exactly. `Err` says what was found instead.
     pub fn check_expect(&self, now: &Snapshot) -> Result<(), String> {
         match (self, now) {
             (
@@ -337,13 +368,33 @@ impl Op {
                 },
                 Snapshot::Service { start_type, .. },
             ) if start_type != e => Err(format!("expected start type {e}, found {start_type}")),
-            (
-                Op::Account {
-                    expect: Some(e), ..
-                },
-                Snapshot::Account { account },
-            ) if !account.eq_ignore_ascii_case(e) => {
-                Err(format!("expected account {e}, found {account}"))
+            (Op::Account { expect, .. }, Snapshot::Account { account }) => {
+                if let Some(e) = expect
+                    && !account.eq_ignore_ascii_case(e)
+                {
+                    return Err(format!("expected account {e}, found {account}"));
+                }
+                if !is_passwordless_account(account) {
+                    return Err(format!(
+                        "the service runs as {account}, an account with a password rdpfix \
+                         does not know, so the change could not be undone; change the account \
+                         by hand (services.msc) if it must change"
+                    ));
+                }
+                Ok(())
+            }
+            (Op::Grant { .. }, Snapshot::Acl { entries, .. }) => {
+                match entries
+                    .iter()
+                    .find(|e| SecurityDescriptor::parse(&e.sddl).is_ok_and(|sd| sd.dacl.is_none()))
+                {
+                    Some(e) => Err(format!(
+                        "{} has no DACL (a NULL DACL: everyone has full access); rdpfix does \
+                         not edit one: set its permissions by hand",
+                        e.object.path
+                    )),
+                    None => Ok(()),
+                }
             }
             (
                 Op::Registry {
@@ -401,12 +452,18 @@ impl Op {
                     created_keys: created,
                 }
             }
-            (Op::StartType { service, .. }, Snapshot::Service { start_type, .. }) => {
-                Backup::StartType {
-                    service: service.clone(),
-                    before: *start_type,
-                }
-            }
+            (
+                Op::StartType { service, .. },
+                Snapshot::Service {
+                    start_type,
+                    delayed,
+                    ..
+                },
+            ) => Backup::StartType {
+                service: service.clone(),
+                before: *start_type,
+                delayed: *delayed,
+            },
             (Op::Account { service, .. }, Snapshot::Account { account }) => Backup::Account {
                 service: service.clone(),
                 before: account.clone(),
@@ -421,9 +478,13 @@ impl Op {
             },
             (
                 Op::Owner { .. } | Op::Grant { .. } | Op::SaveAcl { .. },
-                Snapshot::Acl { entries },
+                Snapshot::Acl { entries, .. },
             ) => Backup::Acl {
                 entries: entries.clone(),
+                restore: AclParts {
+                    owner: matches!(self, Op::Owner { .. }),
+                    dacl: matches!(self, Op::Grant { .. }),
+                },
             },
             _ => Backup::Nothing,
         })
@@ -457,15 +518,37 @@ impl Op {
             (Op::DeleteCerts { .. }, Snapshot::Certs { thumbprints }) => thumbprints
                 .iter()
                 .try_for_each(|t| host.cert_delete(CertStore::RemoteDesktop, t)),
-            (Op::Owner { sid, .. }, Snapshot::Acl { entries }) => edit_acls(host, entries, |sd| {
-                sd.owner = Some(sddl::sid_text(sid));
-            }),
-            (Op::Grant { grants, .. }, Snapshot::Acl { entries }) => {
-                edit_acls(host, entries, |sd| {
+            (Op::Owner { sid, .. }, Snapshot::Acl { entries, .. }) => {
+                for e in entries {
+                    let sd = parse_sd(e)?;
+                    if !sd.owner_is(sid) {
+                        let write = SdWrite {
+                            owner: Some(sid.clone()),
+                            dacl: None,
+                        };
+                        host.sd_write(&e.object, &e.sddl, &write)?;
+                    }
+                }
+                Ok(())
+            }
+            (Op::Grant { grants, .. }, Snapshot::Acl { entries, .. }) => {
+                for e in entries {
+                    let mut sd = parse_sd(e)?;
+                    let Some(before) = sd.dacl.clone() else {
+                        return Err(HostError::refused(&e.object.path, "it has no DACL"));
+                    };
                     for (sid, mask) in grants {
                         sd.grant(sid, *mask, "");
                     }
-                })
+                    if let Some(after) = sd.dacl.filter(|a| *a != before) {
+                        let write = SdWrite {
+                            owner: None,
+                            dacl: Some(dacl_text(after)),
+                        };
+                        host.sd_write(&e.object, &e.sddl, &write)?;
+                    }
+                }
+                Ok(())
             }
             _ => Ok(()),
         }
@@ -479,60 +562,102 @@ impl Op {
             _ => self.is_compliant(&now, false),
         })
     }
+
+    /// The objects a step acts on, for the dry-run: every one, by path.
+    pub fn objects(now: &Snapshot) -> Vec<String> {
+        match now {
+            Snapshot::Acl { entries, .. } => {
+                entries.iter().map(|e| e.object.path.clone()).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
 }
 
-/// The objects a target names, with their SDDL. `with_tree`: everything beneath too.
-fn acl_entries(
-    host: &dyn Host,
-    target: AclTarget,
-    with_tree: bool,
-) -> HostResult<Vec<(String, String)>> {
+pub(crate) fn service_snapshot(host: &dyn Host, service: &str) -> HostResult<Snapshot> {
+    let s = host.service_status(service)?;
+    Ok(Snapshot::Service {
+        start_type: s.start_type,
+        running: s.state == crate::host::ServiceState::Running,
+        delayed: s.delayed_auto_start,
+    })
+}
+
+fn parse_sd(e: &AclEntry) -> HostResult<SecurityDescriptor> {
+    SecurityDescriptor::parse(&e.sddl)
+        .map_err(|err| HostError::failed(format!("security of {}", e.object.path), err.to_string()))
+}
+
+/// A DACL alone, as SDDL (`D:PAI(…)`), for [`SdWrite::dacl`].
+pub(crate) fn dacl_text(acl: Acl) -> String {
+    SecurityDescriptor {
+        owner: None,
+        group: None,
+        dacl: Some(acl),
+        sacl: None,
+    }
+    .to_string()
+}
+
+/// `%ProgramData%\Microsoft\Crypto\RSA\MachineKeys` on this host.
+pub(crate) fn machine_keys(host: &dyn Host) -> PathBuf {
     // Joined with `\` by hand: the same on Windows and in the simulator on Linux.
-    let folder = PathBuf::from(format!(
+    PathBuf::from(format!(
         "{}\\{}",
         host.program_data().display(),
         AclTarget::MachineKeysFolder.relative_to_program_data()
-    ));
-    let paths: Vec<PathBuf> = match target {
-        AclTarget::MachineKeysFolder if with_tree => std::iter::once(folder.clone())
-            .chain(host.list_tree(&folder)?)
-            .collect(),
-        AclTarget::MachineKeysFolder => vec![folder],
-        AclTarget::RdpKeyFiles => host
-            .list_tree(&folder)?
-            .into_iter()
-            .filter(|p| {
-                let name = p.to_string_lossy();
-                let name = name
-                    .rsplit(['\\', '/'])
-                    .next()
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
-                name.starts_with(RDP_KEY_PREFIX)
-            })
-            .collect(),
-    };
-    paths
-        .into_iter()
-        .map(|p| Ok((p.display().to_string(), host.sd_get(&p)?)))
-        .collect()
+    ))
 }
 
-fn edit_acls(
+/// The final component of a Windows path.
+pub(crate) fn file_name(path: &str) -> &str {
+    path.rsplit(['\\', '/']).next().unwrap_or(path)
+}
+
+/// Whether `name` is an RDP listener key file's name.
+pub(crate) fn is_rdp_key_name(name: &str) -> bool {
+    name.get(..RDP_KEY_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(RDP_KEY_PREFIX))
+}
+
+/// The objects a target names, opened by handle: the MachineKeys folder itself, and for
+/// `with_children` (saving) or the key files its direct children — never deeper, never
+/// through a junction, never a hard-linked file. What is left out is returned with why.
+fn acl_objects(
     host: &dyn Host,
-    entries: &[(String, String)],
-    f: impl Fn(&mut SecurityDescriptor),
-) -> HostResult<()> {
-    for (path, text) in entries {
-        let mut sd = SecurityDescriptor::parse(text)
-            .map_err(|e| HostError::failed(format!("security of {path}"), e.to_string()))?;
-        f(&mut sd);
-        let new = sd.to_string();
-        if new != *text {
-            host.sd_set(std::path::Path::new(path), &new)?;
+    target: AclTarget,
+    with_children: bool,
+) -> HostResult<(Vec<FsObject>, Vec<FsSkipped>)> {
+    let folder = host.fs_object(&machine_keys(host))?;
+    if target == AclTarget::MachineKeysFolder && !with_children {
+        return Ok((vec![folder], Vec::new()));
+    }
+    let listing = host.fs_children(&folder)?;
+    if target == AclTarget::MachineKeysFolder {
+        let mut objects = vec![folder];
+        objects.extend(listing.objects);
+        return Ok((objects, listing.skipped));
+    }
+    let mut skipped: Vec<FsSkipped> = listing
+        .skipped
+        .into_iter()
+        .filter(|s| is_rdp_key_name(file_name(&s.path)))
+        .collect();
+    let mut files = Vec::new();
+    for obj in listing.objects {
+        if !is_rdp_key_name(file_name(&obj.path)) {
+            continue;
+        }
+        if obj.dir {
+            skipped.push(FsSkipped {
+                path: obj.path,
+                reason: "a folder named like a key file; key files are files".into(),
+            });
+        } else {
+            files.push(obj);
         }
     }
-    Ok(())
+    Ok((files, skipped))
 }
 
 /// Stop running dependents, stop, start, start the dependents again (Restart-Service -Force).

@@ -1,6 +1,6 @@
 //! The dry-run's words for a step: what it wants, what is there now, and the snapshots.
 
-use super::{Op, Snapshot, rights_mask};
+use super::{AclEntry, Op, Snapshot, rights_mask};
 use crate::host::RegValue;
 use crate::sddl::{self, SecurityDescriptor};
 use analyzer::plan::Rights;
@@ -50,12 +50,17 @@ impl Op {
     /// the owner or the rights of exactly the accounts it grants, so "now" and "want"
     /// compare like with like.
     pub fn current_text(&self, now: &Snapshot) -> String {
-        let Snapshot::Acl { entries } = now else {
+        let Snapshot::Acl { entries, .. } = now else {
             return snapshot_text(now);
         };
-        let Some((path, first)) = entries.first() else {
+        let Some(AclEntry {
+            object,
+            sddl: first,
+        }) = entries.first()
+        else {
             return "no matching file".into();
         };
+        let path = &object.path;
         let many = if entries.len() > 1 {
             format!(" (first of {} objects)", entries.len())
         } else {
@@ -107,9 +112,11 @@ pub fn snapshot_text(s: &Snapshot) -> String {
         Snapshot::Service {
             start_type,
             running,
+            delayed,
         } => {
             format!(
-                "start={start_type}, {}",
+                "start={start_type}{}, {}",
+                if *delayed { " (delayed)" } else { "" },
                 if *running { "running" } else { "not running" }
             )
         }
@@ -120,15 +127,20 @@ pub fn snapshot_text(s: &Snapshot) -> String {
             thumbprints.len(),
             thumbprints.join(", ")
         ),
-        Snapshot::Acl { entries } => acl_summary(entries),
+        Snapshot::Acl { entries, .. } => acl_summary(entries),
         Snapshot::Nothing => "-".into(),
     }
 }
 
-fn acl_summary(entries: &[(String, String)]) -> String {
-    let Some((path, first)) = entries.first() else {
+fn acl_summary(entries: &[AclEntry]) -> String {
+    let Some(AclEntry {
+        object,
+        sddl: first,
+    }) = entries.first()
+    else {
         return "no matching file".into();
     };
+    let path = &object.path;
     let owner = SecurityDescriptor::parse(first)
         .ok()
         .and_then(|sd| sd.owner)

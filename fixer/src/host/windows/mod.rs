@@ -13,53 +13,43 @@ mod service;
 mod tools;
 mod wide;
 
+use super::state_files::StateFiles;
 use super::*;
-use std::fs;
-use std::io::Write;
 
 #[derive(Debug)]
 pub struct WindowsHost {
     program_data: PathBuf,
-    state_dir: PathBuf,
+    program_files: PathBuf,
+    files: StateFiles,
 }
 
 impl WindowsHost {
-    /// The host, with the privileges a restore of owners and ACLs needs enabled (held by
-    /// Administrators and SYSTEM; enabling is per process).
+    /// The host. No privilege is enabled here: each call that needs one enables it for
+    /// itself and drops it after (`security::Privileges`).
     pub fn new() -> HostResult<Self> {
-        let program_data = std::env::var_os("ProgramData")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(r"C:\ProgramData"));
-        for p in [
-            "SeRestorePrivilege",
-            "SeTakeOwnershipPrivilege",
-            "SeBackupPrivilege",
-        ] {
-            // Missing privileges surface later as "access denied" on the call that needs them.
-            let _ = security::enable_privilege(p);
-        }
+        let env_dir = |name: &str, default: &str| {
+            std::env::var_os(name).map_or_else(|| PathBuf::from(default), PathBuf::from)
+        };
+        let program_data = env_dir("ProgramData", r"C:\ProgramData");
         Ok(WindowsHost {
-            state_dir: program_data.join("rdpfix"),
+            files: StateFiles::new(program_data.join("rdpfix")),
+            program_files: env_dir("ProgramFiles", r"C:\Program Files"),
             program_data,
         })
     }
 
     fn path(&self, rel: &str) -> PathBuf {
-        rel.split('/')
-            .filter(|p| !p.is_empty())
-            .fold(self.state_dir.clone(), |p, part| p.join(part))
+        self.files.path(rel)
     }
 }
 
-fn io_err(what: impl Into<String>, e: &std::io::Error) -> HostError {
-    match e.raw_os_error() {
-        Some(code) => HostError::Os {
-            what: what.into(),
-            code: code as u32,
-            message: wide::message(code as u32),
-        },
-        None => HostError::failed(what, e.to_string()),
-    }
+/// Windows' own text for an error code.
+pub fn message(code: u32) -> String {
+    wide::message(code)
+}
+
+pub(crate) fn io_err(what: impl Into<String>, e: &std::io::Error) -> HostError {
+    super::state_files::io_err(what, e)
 }
 
 impl Host for WindowsHost {
@@ -102,8 +92,12 @@ impl Host for WindowsHost {
         service::status(name)
     }
 
+    fn service_dependents(&self, name: &str) -> HostResult<Vec<String>> {
+        service::dependents(name, false)
+    }
+
     fn service_running_dependents(&self, name: &str) -> HostResult<Vec<String>> {
-        service::running_dependents(name)
+        service::dependents(name, true)
     }
 
     fn service_stop(&self, name: &str, wait: Duration) -> HostResult<()> {
@@ -118,16 +112,16 @@ impl Host for WindowsHost {
         service::set_start_type(name, start)
     }
 
+    fn service_set_delayed_auto_start(&self, name: &str, delayed: bool) -> HostResult<()> {
+        service::set_delayed_auto_start(name, delayed)
+    }
+
     fn service_account(&self, name: &str) -> HostResult<String> {
         service::account(name)
     }
 
     fn service_set_account(&self, name: &str, account: &str) -> HostResult<()> {
         service::set_account(name, account)
-    }
-
-    fn program_data(&self) -> PathBuf {
-        self.program_data.clone()
     }
 
     fn cert_list(&self, store: CertStore) -> HostResult<Vec<CertInfo>> {
@@ -138,114 +132,72 @@ impl Host for WindowsHost {
         cert::delete(store, thumbprint)
     }
 
-    fn sd_get(&self, path: &Path) -> HostResult<String> {
-        security::get(path)?.ok_or_else(|| HostError::NotFound {
-            what: path.display().to_string(),
-        })
+    fn cert_add(&self, store: CertStore, c: &CertInfo) -> HostResult<()> {
+        cert::add(store, c)
     }
 
-    fn sd_set(&self, path: &Path, sddl: &str) -> HostResult<()> {
-        security::set(path, sddl)
+    fn program_data(&self) -> PathBuf {
+        self.program_data.clone()
     }
 
-    fn list_tree(&self, path: &Path) -> HostResult<Vec<PathBuf>> {
-        fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> HostResult<()> {
-            let entries =
-                fs::read_dir(dir).map_err(|e| io_err(format!("list {}", dir.display()), &e))?;
-            for entry in entries {
-                let entry = entry.map_err(|e| io_err(format!("list {}", dir.display()), &e))?;
-                let path = entry.path();
-                let is_dir = entry
-                    .file_type()
-                    .is_ok_and(|t| t.is_dir() && !t.is_symlink());
-                out.push(path.clone());
-                if is_dir {
-                    walk(&path, out)?;
-                }
-            }
-            Ok(())
-        }
-        let mut out = Vec::new();
-        walk(path, &mut out)?;
-        out.sort();
-        Ok(out)
+    fn fs_object(&self, path: &Path) -> HostResult<FsObject> {
+        security::object(path)
+    }
+
+    fn fs_children(&self, folder: &FsObject) -> HostResult<FsListing> {
+        security::children(folder)
+    }
+
+    fn sd_read(&self, obj: &FsObject) -> HostResult<String> {
+        security::read(obj)
+    }
+
+    fn sd_write(&self, obj: &FsObject, expect: &str, write: &SdWrite) -> HostResult<()> {
+        security::write(obj, expect, write)
+    }
+
+    fn create_admin_dir(&self, path: &Path) -> HostResult<Made> {
+        security::create_dir_with_sddl(path, super::sim::SAFE_STATE_SDDL)
     }
 
     fn state_dir(&self) -> PathBuf {
-        self.state_dir.clone()
-    }
-
-    fn state_init(&self) -> HostResult<()> {
-        if self.state_dir.is_dir() {
-            return Ok(());
-        }
-        security::create_dir_with_sddl(&self.state_dir, super::sim::SAFE_STATE_SDDL)
-    }
-
-    fn state_sd(&self, rel: &str) -> HostResult<Option<String>> {
-        security::get(&self.path(rel))
+        self.files.root().to_path_buf()
     }
 
     fn state_read(&self, rel: &str) -> HostResult<Option<Vec<u8>>> {
-        let path = self.path(rel);
-        match fs::read(&path) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_err(format!("read {}", path.display()), &e)),
-        }
+        self.files.read(rel)
     }
 
     fn state_write(&self, rel: &str, bytes: &[u8]) -> HostResult<()> {
-        let path = self.path(rel);
-        let what = format!("write {}", path.display());
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| io_err(&what, &e))?;
-        }
-        let tmp = path.with_extension("tmp~");
-        let mut f = fs::File::create(&tmp).map_err(|e| io_err(&what, &e))?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| io_err(&what, &e))?;
-        drop(f);
-        // MoveFileExW(MOVEFILE_REPLACE_EXISTING): the old file or the new one, never half.
-        fs::rename(&tmp, &path).map_err(|e| io_err(&what, &e))
+        self.files.write(rel, bytes)
     }
 
     fn state_append(&self, rel: &str, bytes: &[u8]) -> HostResult<()> {
-        let path = self.path(rel);
-        let what = format!("append to {}", path.display());
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| io_err(&what, &e))?;
-        }
-        let mut f = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| io_err(&what, &e))?;
-        // FlushFileBuffers: on disk before the change it announces is made.
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| io_err(&what, &e))
+        self.files.append(rel, bytes)
+    }
+
+    fn state_truncate(&self, rel: &str, len: u64) -> HostResult<()> {
+        self.files.truncate(rel, len)
+    }
+
+    fn state_create_dir(&self, rel: &str) -> HostResult<()> {
+        self.files.create_dir(rel)
     }
 
     fn state_list(&self, rel: &str) -> HostResult<Vec<String>> {
-        let dir = self.path(rel);
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_err(format!("list {}", dir.display()), &e)),
-        };
-        let mut names: Vec<String> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| !n.ends_with(".tmp~"))
-            .collect();
-        names.sort();
-        Ok(names)
+        self.files.list(rel)
     }
 
+    fn lock(&self, wait: Duration) -> HostResult<()> {
+        self.files.lock(wait)
+    }
+
+    fn unlock(&self) {
+        self.files.unlock();
+    }
+
+    /// Into a folder `collect` made or judged first (`safe_folder::ensure`).
     fn log_export(&self, export: &LogExport, dir: &Path, file: &str) -> HostResult<PathBuf> {
-        fs::create_dir_all(dir).map_err(|e| io_err(format!("create {}", dir.display()), &e))?;
         let dest = dir.join(file);
         tools::wevtutil_export(export, &dest)?;
         Ok(dest)
@@ -253,6 +205,10 @@ impl Host for WindowsHost {
 
     fn log_query_text(&self, export: &LogExport, max: u32) -> HostResult<String> {
         tools::wevtutil_query_text(export, max)
+    }
+
+    fn task_dir(&self) -> PathBuf {
+        self.program_files.join("rdpfix")
     }
 
     fn schedule_rollback(&self, plan_id: &str, deadline: Timestamp) -> HostResult<()> {

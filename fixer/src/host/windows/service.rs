@@ -7,14 +7,15 @@ use windows_sys::Win32::Foundation::{
     ERROR_INSUFFICIENT_BUFFER, ERROR_MORE_DATA, ERROR_SERVICE_NOT_ACTIVE,
 };
 use windows_sys::Win32::System::Services::{
-    ChangeServiceConfigW, CloseServiceHandle, ControlService, ENUM_SERVICE_STATUSW,
-    EnumDependentServicesW, OpenSCManagerW, OpenServiceW, QUERY_SERVICE_CONFIGW,
-    QueryServiceConfigW, QueryServiceStatusEx, SC_HANDLE, SC_MANAGER_CONNECT,
-    SC_STATUS_PROCESS_INFO, SERVICE_ACTIVE, SERVICE_AUTO_START, SERVICE_BOOT_START,
-    SERVICE_CHANGE_CONFIG, SERVICE_CONTROL_STOP, SERVICE_DEMAND_START, SERVICE_DISABLED,
+    ChangeServiceConfig2W, ChangeServiceConfigW, CloseServiceHandle, ControlService,
+    ENUM_SERVICE_STATUSW, EnumDependentServicesW, OpenSCManagerW, OpenServiceW,
+    QUERY_SERVICE_CONFIGW, QueryServiceConfig2W, QueryServiceConfigW, QueryServiceStatusEx,
+    SC_HANDLE, SC_MANAGER_CONNECT, SC_STATUS_PROCESS_INFO, SERVICE_ACTIVE, SERVICE_AUTO_START,
+    SERVICE_BOOT_START, SERVICE_CHANGE_CONFIG, SERVICE_CONFIG_DELAYED_AUTO_START_INFO,
+    SERVICE_CONTROL_STOP, SERVICE_DELAYED_AUTO_START_INFO, SERVICE_DEMAND_START, SERVICE_DISABLED,
     SERVICE_ENUMERATE_DEPENDENTS, SERVICE_NO_CHANGE, SERVICE_QUERY_CONFIG, SERVICE_QUERY_STATUS,
-    SERVICE_START, SERVICE_STATUS, SERVICE_STATUS_PROCESS, SERVICE_STOP, SERVICE_SYSTEM_START,
-    StartServiceW,
+    SERVICE_START, SERVICE_STATE_ALL, SERVICE_STATUS, SERVICE_STATUS_PROCESS, SERVICE_STOP,
+    SERVICE_SYSTEM_START, StartServiceW,
 };
 
 struct Handle(SC_HANDLE);
@@ -154,10 +155,59 @@ pub fn status(name: &str) -> HostResult<ServiceStatus> {
     Ok(ServiceStatus {
         state: state_of(raw_status(&h, name)?.dwCurrentState),
         start_type: start_type(&h, name)?,
+        delayed_auto_start: delayed_auto_start(&h, name)?,
     })
 }
 
-pub fn running_dependents(name: &str) -> HostResult<Vec<String>> {
+/// `SERVICE_CONFIG_DELAYED_AUTO_START_INFO`. Windows keeps it apart from the start type
+/// (the service key's `DelayedAutostart` value), so a restore must read and write it too.
+fn delayed_auto_start(h: &Handle, name: &str) -> HostResult<bool> {
+    let mut info = SERVICE_DELAYED_AUTO_START_INFO {
+        fDelayedAutostart: 0,
+    };
+    let mut needed = 0u32;
+    // SAFETY: `info` is the structure this level fills, of the size given.
+    let ok = unsafe {
+        QueryServiceConfig2W(
+            h.0,
+            SERVICE_CONFIG_DELAYED_AUTO_START_INFO,
+            (&raw mut info).cast(),
+            std::mem::size_of::<SERVICE_DELAYED_AUTO_START_INFO>() as u32,
+            &mut needed,
+        )
+    };
+    if ok == 0 {
+        return Err(last_error(format!("query delayed start of service {name}")));
+    }
+    Ok(info.fDelayedAutostart != 0)
+}
+
+pub fn set_delayed_auto_start(name: &str, delayed: bool) -> HostResult<()> {
+    let h = open(name, SERVICE_CHANGE_CONFIG)?;
+    let info = SERVICE_DELAYED_AUTO_START_INFO {
+        fDelayedAutostart: i32::from(delayed),
+    };
+    // SAFETY: the structure this level takes.
+    if unsafe {
+        ChangeServiceConfig2W(
+            h.0,
+            SERVICE_CONFIG_DELAYED_AUTO_START_INFO,
+            (&raw const info).cast(),
+        )
+    } == 0
+    {
+        return Err(last_error(format!("set delayed start of service {name}")));
+    }
+    Ok(())
+}
+
+/// The services that depend on `name`: only the running ones, or all of them.
+pub fn dependents(name: &str, running_only: bool) -> HostResult<Vec<String>> {
+    let state = if running_only {
+        SERVICE_ACTIVE
+    } else {
+        SERVICE_STATE_ALL
+    };
     let h = open(name, SERVICE_ENUMERATE_DEPENDENTS)?;
     let (mut needed, mut count) = (0u32, 0u32);
     let mut buf = vec![0u64; 512];
@@ -165,9 +215,7 @@ pub fn running_dependents(name: &str) -> HostResult<Vec<String>> {
         let size = (buf.len() * 8) as u32;
         let list = buf.as_mut_ptr().cast::<ENUM_SERVICE_STATUSW>();
         // SAFETY: `buf` holds `size` bytes, aligned for the struct array.
-        let ok = unsafe {
-            EnumDependentServicesW(h.0, SERVICE_ACTIVE, list, size, &mut needed, &mut count)
-        };
+        let ok = unsafe { EnumDependentServicesW(h.0, state, list, size, &mut needed, &mut count) };
         if ok != 0 {
             // SAFETY: the call wrote `count` entries whose strings live in `buf`.
             let entries = unsafe { std::slice::from_raw_parts(list, count as usize) };
@@ -193,11 +241,18 @@ fn wait_for(h: &Handle, name: &str, want: u32, wait: Duration, what: &str) -> Ho
         if st.dwCurrentState == want {
             return Ok(());
         }
-        if want == 4 && st.dwCurrentState == 1 && st.dwWin32ExitCode != 0 {
-            return Err(os_error(
-                format!("{what} service {name} (it stopped)"),
-                st.dwWin32ExitCode,
-            ));
+        // Waiting for it to run and it stopped: it started and exited (a broken
+        // configuration), whatever its exit code, 0 included. Say so now, not after the wait.
+        if want == 4 && st.dwCurrentState == 1 {
+            return Err(HostError::Os {
+                what: format!("{what} service {name} (it stopped right after starting)"),
+                code: st.dwWin32ExitCode,
+                message: if st.dwWin32ExitCode == 0 {
+                    "the service stopped with exit code 0".into()
+                } else {
+                    super::wide::message(st.dwWin32ExitCode)
+                },
+            });
         }
         if Instant::now() >= deadline {
             return Err(HostError::Timeout {

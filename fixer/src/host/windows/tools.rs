@@ -111,9 +111,8 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// The task definition: run as SYSTEM at `deadline` (or at the next boot if the machine was
-/// off then), `fixer.exe rollback <id> --unless-confirmed --yes`, from a copy of fixer.exe
-/// inside the state directory — only administrators can replace that copy, which matters
-/// for a task that runs as SYSTEM.
+/// off then), `fixer.exe rollback <id> --unless-confirmed --yes`, from the copy of fixer.exe
+/// in the admin-only task folder.
 pub fn task_xml(exe: &Path, plan_id: &str, deadline: Timestamp) -> String {
     let start = deadline.strftime("%Y-%m-%dT%H:%M:%SZ");
     format!(
@@ -137,15 +136,22 @@ pub fn task_xml(exe: &Path, plan_id: &str, deadline: Timestamp) -> String {
     )
 }
 
+/// Registers the task. Its fixer.exe is a copy of this one in `task_dir` (under
+/// `%ProgramFiles%`), which the executor made or judged admin-only just before
+/// (`safe_folder::ensure`): a task that runs as SYSTEM must never run a file a user could
+/// replace. The copy is written beside and renamed over, so it is never half a file.
 pub fn schedule_rollback(host: &WindowsHost, plan_id: &str, deadline: Timestamp) -> HostResult<()> {
+    use crate::host::Host;
     let name = task_name(plan_id)?;
     let what = format!("schedule rollback of {plan_id}");
-    let bin = host.path("bin");
-    std::fs::create_dir_all(&bin).map_err(|e| super::io_err(&what, &e))?;
-    let exe = bin.join("fixer.exe");
+    let exe = host.task_dir().join("fixer.exe");
     let me = std::env::current_exe().map_err(|e| super::io_err(&what, &e))?;
-    if me != exe {
-        std::fs::copy(&me, &exe).map_err(|e| super::io_err(&what, &e))?;
+    let mine = std::fs::read(&me).map_err(|e| super::io_err(&what, &e))?;
+    if std::fs::read(&exe).ok().as_deref() != Some(mine.as_slice()) {
+        let tmp = exe.with_extension("exe.tmp~");
+        std::fs::write(&tmp, &mine)
+            .and_then(|()| std::fs::rename(&tmp, &exe))
+            .map_err(|e| super::io_err(&what, &e))?;
     }
     let xml_path = host.path(&format!("journal/{plan_id}/rollback-task.xml"));
     let mut bytes = vec![0xFF, 0xFE];

@@ -1,0 +1,167 @@
+//! The allowlist, applied again to what a rollback is about to restore.
+//!
+//! A plan's steps pass `analyzer::plan::check_step` before they run; their backups are
+//! written by the fixer into the admin-only state directory. Still, a rollback restores
+//! whatever a backup file says, as SYSTEM, long after: so each backup read from the journal
+//! must name only what a plan may touch, or it is left alone and reported.
+
+use super::*;
+use analyzer::plan::{RdpService, RegistryValue, TlsProtocol};
+
+/// Keys below this many components (`SYSTEM\CurrentControlSet\Control\X` has four) are
+/// never deleted by a rollback, even when a backup says the step created them.
+const MIN_CREATED_KEY_DEPTH: usize = 5;
+
+impl Backup {
+    /// `Err` names what in this backup no plan may touch.
+    pub fn check_allowed(&self, host: &dyn Host) -> Result<(), String> {
+        match self {
+            Backup::Registry {
+                key,
+                values,
+                created_keys,
+            } => {
+                let names = allowed_value_names(key)
+                    .ok_or_else(|| format!("registry key {key} is not one a plan may change"))?;
+                if let Some((n, _)) = values
+                    .iter()
+                    .find(|(n, _)| !names.iter().any(|a| a.eq_ignore_ascii_case(n)))
+                {
+                    return Err(format!(
+                        "registry value {key}\\{n} is not one a plan may change"
+                    ));
+                }
+                match created_keys.iter().find(|k| !may_delete_key(key, k)) {
+                    Some(k) => Err(format!("key {k} is not one a rollback may delete")),
+                    None => Ok(()),
+                }
+            }
+            Backup::StartType { service, .. } => rdp_service(service),
+            Backup::Account { service, before } => {
+                rdp_service(service)?;
+                if is_passwordless_account(before) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{before} is not a built-in account without a password"
+                    ))
+                }
+            }
+            Backup::Restart {
+                service,
+                dependents,
+                ..
+            } => {
+                rdp_service(service)?;
+                let real = host
+                    .service_dependents(service)
+                    .map_err(|e| e.to_string())?;
+                match dependents.iter().find(|d| {
+                    rdp_service(d).is_err() && !real.iter().any(|r| r.eq_ignore_ascii_case(d))
+                }) {
+                    Some(d) => Err(format!("{d} is not a service that depends on {service}")),
+                    None => Ok(()),
+                }
+            }
+            Backup::Acl { entries, restore } => {
+                if !restore.owner && !restore.dacl {
+                    return Ok(());
+                }
+                let folder = machine_keys(host).display().to_string();
+                match entries
+                    .iter()
+                    .find(|e| !may_restore_acl(&folder, &e.object.path))
+                {
+                    Some(e) => Err(format!(
+                        "{} is neither MachineKeys nor an RDP key file in it",
+                        e.object.path
+                    )),
+                    None => Ok(()),
+                }
+            }
+            // The store is fixed by the type; the certificates are the ones deleted.
+            Backup::Certs { .. } | Backup::Nothing => Ok(()),
+        }
+    }
+}
+
+fn rdp_service(name: &str) -> Result<(), String> {
+    if RdpService::ALL
+        .iter()
+        .any(|s| s.name().eq_ignore_ascii_case(name))
+    {
+        Ok(())
+    } else {
+        Err(format!("service {name} is not one a plan may change"))
+    }
+}
+
+/// The value names a plan may change under `key` (below `HKLM\`), if any.
+fn allowed_value_names(key: &str) -> Option<Vec<&'static str>> {
+    if TlsProtocol::ALL
+        .iter()
+        .any(|p| p.server_subkey().eq_ignore_ascii_case(key))
+    {
+        return Some(vec!["Enabled", "DisabledByDefault"]);
+    }
+    let names: Vec<&'static str> = RegistryValue::ALL
+        .iter()
+        .filter(|v| v.subkey().eq_ignore_ascii_case(key))
+        .map(|v| v.name())
+        .collect();
+    (!names.is_empty()).then_some(names)
+}
+
+/// `created` is `key` or one of its parents, deep enough to be the plan's own.
+fn may_delete_key(key: &str, created: &str) -> bool {
+    let depth = created.split('\\').count();
+    let is_prefix = key.len() >= created.len()
+        && key
+            .get(..created.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(created))
+        && matches!(key.as_bytes().get(created.len()), None | Some(b'\\'));
+    is_prefix && depth >= MIN_CREATED_KEY_DEPTH
+}
+
+/// The MachineKeys folder itself, or an RDP key file directly in it.
+fn may_restore_acl(folder: &str, path: &str) -> bool {
+    if path.eq_ignore_ascii_case(folder) {
+        return true;
+    }
+    path.len() > folder.len() + 1
+        && path
+            .get(..folder.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(folder))
+        && path.as_bytes().get(folder.len()) == Some(&b'\\')
+        && path
+            .get(folder.len() + 1..)
+            .is_some_and(|name| !name.contains(['\\', '/']) && is_rdp_key_name(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_plans_own_keys_values_and_files_pass() {
+        assert!(allowed_value_names(TlsProtocol::Tls12.server_subkey()).is_some());
+        assert!(allowed_value_names(r"SYSTEM\CurrentControlSet\Services\TermService").is_none());
+        let tls10 = TlsProtocol::Tls10.server_subkey();
+        let parent = tls10.trim_end_matches(r"\Server");
+        assert!(may_delete_key(tls10, parent));
+        assert!(!may_delete_key(tls10, r"SYSTEM\CurrentControlSet\Control"));
+        assert!(!may_delete_key(
+            tls10,
+            r"SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1"
+        ));
+        let mk = r"C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys";
+        assert!(may_restore_acl(mk, &format!(r"{mk}\{RDP_KEY_PREFIX}abc")));
+        assert!(may_restore_acl(mk, mk));
+        assert!(!may_restore_acl(
+            mk,
+            &format!(r"{mk}\u\{RDP_KEY_PREFIX}abc")
+        ));
+        assert!(!may_restore_acl(mk, &format!(r"{mk}\other")));
+        assert!(!may_restore_acl(mk, r"C:\Windows\System32\config\SAM"));
+    }
+}
