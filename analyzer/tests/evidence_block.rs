@@ -1,6 +1,9 @@
 //! `RDPFIX-EVIDENCE v1`: the block `fixer collect --compact` prints, read back by the paste
 //! box. Round trips over the page's sample logs (each seed scenario buried in ~3,000
-//! ordinary events), corruption and truncation, and the 4,000-byte cap under a flood.
+//! ordinary events), corruption and truncation, the 4,000-byte cap under a flood, and
+//! hostile headers. Runs natively and on wasm32 (the page's worker), under an allocator that
+//! refuses any allocation over testkit's cap: a length taken from a paste on trust aborts
+//! the test even where memory is overcommitted.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -8,15 +11,22 @@
     clippy::indexing_slicing
 )]
 
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 use analyzer::diagnose::{DiagnoseOptions, Diagnosis, Session};
 use analyzer::evidence_block::{
-    BlockBuilder, BlockError, EvidenceBlock, MAX_BLOCK_BYTES, decode, find_blocks,
+    BlockBuilder, BlockError, EvidenceBlock, MAX_BLOCK_BYTES, MAX_BODY_CHARS, decode, find_blocks,
 };
-use analyzer::input::{Format, no_progress};
+use analyzer::input::{Format, IssueLocation, Severity, no_progress};
 use analyzer::rules::Catalog;
 use analyzer::{Event, Level, Location, Origin};
 use jiff::{SignedDuration, Timestamp};
+use testkit::alloc::{Capped, MAX_ALLOCATION_BYTES};
 use testkit::samples;
+
+#[global_allocator]
+static ALLOC: Capped = Capped::new(MAX_ALLOCATION_BYTES);
 
 fn catalog() -> Catalog {
     Catalog::builtin().expect("the built-in catalog loads")
@@ -306,6 +316,76 @@ fn two_blocks_pasted_one_after_another_are_both_read() {
         ids.contains(&"rdp-cert-keys") && ids.contains(&"rdp-tls-disabled"),
         "{ids:?}"
     );
+}
+
+/// Issue 14's four lines, announcing `announced` characters.
+fn announcing(announced: &str) -> String {
+    format!(
+        "RDPFIX-EVIDENCE v1\nsha256 0123456789abcdef, {announced} chars\nAAAA\nEND RDPFIX-EVIDENCE\n"
+    )
+}
+
+#[test]
+fn a_block_announcing_more_than_a_block_holds_is_refused_naming_the_line() {
+    // 99999999999999 aborted `fixer diagnose` (it reserved that many bytes); 4000000000
+    // killed the page's worker (over wasm32's address space). Both are fuzz seeds.
+    let seeds = [
+        include_str!("../../fuzz/seeds/evidence_block/issue-14-announces-99999999999999-chars.txt"),
+        include_str!("../../fuzz/seeds/evidence_block/issue-14-announces-4000000000-chars.txt"),
+    ];
+    assert_eq!(
+        seeds,
+        [announcing("99999999999999"), announcing("4000000000")]
+    );
+    let huge = [
+        "99999999999999",
+        "4000000000",
+        "1048577",
+        "123456789012345678901234567890",
+    ];
+    for announced in huge {
+        let paste = announcing(announced);
+        match decode(&paste, "pasted") {
+            Err(BlockError::TooLarge { line: 2, .. }) => {}
+            other => panic!("{announced}: expected TooLarge on line 2, got {other:?}"),
+        }
+        let d = diagnose("pasted text", paste.as_bytes());
+        let input = d.inputs.first().expect("one input");
+        assert_eq!(input.format, Some(Format::EvidenceBlock), "{announced}");
+        assert_eq!(input.errors, 1, "{announced}: {:?}", input.issues);
+        let error = input
+            .issues
+            .iter()
+            .find(|i| i.severity == Severity::Error)
+            .expect("an error");
+        assert_eq!(
+            error.at,
+            Some(IssueLocation::Line { line: 2 }),
+            "{announced}"
+        );
+        assert!(
+            error.message.starts_with("the block announces ")
+                && error.message.contains("more than a block ever holds")
+                && error
+                    .message
+                    .contains("(line 2) was changed, copy the block again"),
+            "{announced}: {}",
+            error.message
+        );
+    }
+    // Among other output the line is counted in the whole paste; a count at the cap is
+    // only a cut block.
+    let paste = format!("Collected 3 logs.\n{}", announcing("99999999999999"));
+    match decode(&paste, "pasted") {
+        Err(BlockError::TooLarge { line: 3, announced }) => {
+            assert_eq!(announced, "99999999999999")
+        }
+        other => panic!("expected TooLarge on line 3, got {other:?}"),
+    }
+    match decode(&announcing(&MAX_BODY_CHARS.to_string()), "pasted") {
+        Err(BlockError::Truncated { expected, got: 4 }) => assert_eq!(expected, MAX_BODY_CHARS),
+        other => panic!("expected a truncation, got {other:?}"),
+    }
 }
 
 #[test]

@@ -7,11 +7,16 @@
     clippy::indexing_slicing
 )]
 
-use analyzer::evidence_block::{BlockBuilder, decode, find_blocks};
+use analyzer::evidence_block::{BlockBuilder, BlockError, MAX_BODY_CHARS, decode, find_blocks};
 use analyzer::input::{no_progress, read_bytes};
 use analyzer::rules::Catalog;
 use analyzer::{Event, Location, Origin};
 use proptest::prelude::*;
+use testkit::alloc::{Capped, MAX_ALLOCATION_BYTES};
+
+// A length taken from the text on trust aborts the run, even where memory is overcommitted.
+#[global_allocator]
+static ALLOC: Capped = Capped::new(MAX_ALLOCATION_BYTES);
 
 fn arb_event() -> impl Strategy<Value = Event> {
     (
@@ -49,6 +54,25 @@ proptest! {
     fn any_text_is_read_without_panic(text in ".{0,400}", marker in prop::bool::ANY) {
         let text = if marker { format!("RDPFIX-EVIDENCE v1: 1 events\n{text}\nEND RDPFIX-EVIDENCE") } else { text };
         let _ = find_blocks(&text, "p");
+        let _ = read_bytes("p", text.as_bytes(), &mut Vec::new(), &mut no_progress);
+    }
+
+    #[test]
+    fn any_announced_length_is_checked_before_it_sizes_anything(
+        digits in "[0-9]{1,40}",
+        body in "[A-Za-z0-9+/=]{0,200}",
+        before in "[ -~]{0,40}\n",
+    ) {
+        prop_assume!(!before.contains("RDPFIX-EVIDENCE"));
+        let text = format!("{before}RDPFIX-EVIDENCE v1: 1 events\nsha256 0123456789abcdef, {digits} chars\n{body}\nEND RDPFIX-EVIDENCE\n");
+        let over = digits.parse::<usize>().map_or(true, |n| n > MAX_BODY_CHARS);
+        match decode(&text, "p") {
+            Err(BlockError::TooLarge { line, .. }) => {
+                prop_assert!(over);
+                prop_assert_eq!(line, 3);
+            }
+            _ => prop_assert!(!over),
+        }
         let _ = read_bytes("p", text.as_bytes(), &mut Vec::new(), &mut no_progress);
     }
 

@@ -272,6 +272,11 @@ pub fn load(host: &dyn Host, plan_id: &str) -> Result<Option<PlanRecord>, Journa
         }
     }
     let Some(Record::Begin(begin)) = records.first().cloned() else {
+        if records.is_empty() {
+            // The fixer died writing its first record, before any change: a plan that
+            // never began. Its folder still counts for replay (`JournalIndex::has_plan`).
+            return Ok(None);
+        }
         return Err(JournalError::NoBegin { path });
     };
     let mut state = PlanState::Unfinished;
@@ -332,6 +337,14 @@ impl PlanRecord {
         }
         started.reverse();
         started
+    }
+
+    /// Whether an undo of `step` began (and may have stopped half-way): its settings then
+    /// differ from what the step left because of the undo itself, not because of someone else.
+    pub fn undo_began(&self, step: usize) -> bool {
+        self.records
+            .iter()
+            .any(|r| matches!(r, Record::UndoStarted { step: s } if *s == step))
     }
 
     /// What step `step` left behind when it was done, if it finished.

@@ -154,7 +154,7 @@ fn without_windows_or_files_it_says_to_use_from() {
     assert_eq!(out.code, 8, "{out:?}");
     assert!(
         out.stderr
-            .contains("event log System: reading it needs fixer.exe on Windows"),
+            .contains(r"folder C:\rdpfix-logs: changing it needs fixer.exe on Windows"),
         "{out:?}"
     );
     assert!(

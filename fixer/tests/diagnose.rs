@@ -130,6 +130,31 @@ fn reads_wevtutil_text_piped_on_standard_input() {
 }
 
 #[test]
+fn an_evidence_block_announcing_more_than_a_block_holds_is_an_error_not_a_crash() {
+    // Issue 14: these four lines made `fixer diagnose -` reserve 99,999,999,999,999 bytes
+    // and abort. The fuzz seed is the fixture.
+    let paste = std::fs::read(
+        testkit::repo_root()
+            .join("fuzz/seeds/evidence_block/issue-14-announces-99999999999999-chars.txt"),
+    )
+    .unwrap();
+    let out = fixer(&["diagnose", "-"], Some(&paste));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = text(&out);
+    assert!(
+        report.contains(
+            "line 2: the block announces 99999999999999 characters, more than a block ever holds"
+        ) && report.contains("copy the block again"),
+        "{report}"
+    );
+    assert!(report.contains("\nVERDICT: "), "{report}");
+}
+
+#[test]
 fn now_moves_the_window_and_is_reported_as_given() {
     let f = fixture("rdp-cert-keys/rcm-1058.en.txt");
     let out = fixer(

@@ -7,28 +7,13 @@
 mod support;
 
 use analyzer::plan::{AllowedStep, RegistryExpect, RegistryValue};
-use fixer::executor::{self, Mode, PlannedStep, RollbackOutcome, RunOutcome, Runnable, StepStatus};
+use fixer::executor::{self, Mode, RollbackOutcome, RunOutcome, StepStatus};
 use fixer::host::RegValue;
 use fixer::host::sim::{Fault, FaultAt, FaultKind, SimHost};
-use fixer::journal::{self, Begin, PlanState};
-use support::{KEY_FILE, OTHER_KEY, RDP_TCP, TLS10, TLS12, broken_vm, restorable, s1_s2_steps};
-
-fn runnable(plan_id: &str, steps: &[AllowedStep]) -> Runnable {
-    Runnable {
-        begin: Begin {
-            plan_id: plan_id.into(),
-            key_fingerprint: "TEST".into(),
-            key_label: "test".into(),
-            computer: "WEB01".into(),
-            seq: 1,
-            at: "2026-11-25T10:00:00Z".parse().unwrap(),
-            steps: steps.iter().map(|s| s.summary()).collect(),
-            confirm_by: None,
-        },
-        envelope: b"{}".to_vec(),
-        steps: steps.iter().map(PlannedStep::new).collect(),
-    }
-}
+use fixer::journal::{self, PlanState};
+use support::{
+    KEY_FILE, OTHER_KEY, RDP_TCP, TLS10, TLS12, broken_vm, restorable, runnable, s1_s2_steps,
+};
 
 const APPLY: Mode = Mode::Apply {
     confirm_within: None,
@@ -190,45 +175,104 @@ fn a_failure_at_step_k_reports_it_and_undoes_steps_before_it() {
     }
 }
 
+/// Kill the process before any write of an apply — or half-way through a journal append —
+/// then start again: `rollback` finishes from the journal alone, the machine is exactly as
+/// before, and the journal stays usable (a torn line is cut, never glued onto).
 #[test]
 fn a_crash_at_any_call_is_undone_by_rollback_from_the_journal() {
     let initial = broken_vm();
     let calls = apply_call_count();
-    for n in 1..=calls {
-        let host = SimHost::new(initial.clone());
-        host.inject(Fault {
-            at: FaultAt::Call(n),
-            kind: FaultKind::Crash,
-        });
-        let _ = executor::run(&host, &runnable("p1", &s1_s2_steps()), APPLY);
-        assert!(host.crashed(), "call {n}");
-        host.restart();
-        let Some(record) = journal::load(&host, "p1").unwrap() else {
-            assert_eq!(
-                host.machine().without_state(),
-                initial.without_state(),
-                "call {n}"
+    for kind in [FaultKind::Crash, FaultKind::Torn] {
+        for n in 1..=calls {
+            let host = SimHost::new(initial.clone());
+            host.inject(Fault {
+                at: FaultAt::Call(n),
+                kind,
+            });
+            let _ = executor::run(&host, &runnable("p1", &s1_s2_steps()), APPLY);
+            assert!(host.crashed(), "{kind:?} at call {n}");
+            host.restart();
+            let Some(record) = journal::load(&host, "p1").unwrap() else {
+                // It died before its first record was whole: nothing changed, nothing blocks.
+                assert_eq!(
+                    host.machine().without_state(),
+                    initial.without_state(),
+                    "{kind:?} at call {n}"
+                );
+                let next = executor::run(&host, &runnable("p2", &s1_s2_steps()), APPLY).unwrap();
+                assert_eq!(next.outcome, RunOutcome::Applied, "{kind:?} at call {n}");
+                continue;
+            };
+            assert_eq!(record.state, PlanState::Unfinished, "{kind:?} at call {n}");
+            let r = executor::rollback(&host, "p1", false, false).unwrap();
+            assert!(
+                matches!(
+                    r.outcome,
+                    RollbackOutcome::RolledBack | RollbackOutcome::NothingToDo
+                ),
+                "{kind:?} at call {n}: {r:?}"
             );
-            continue;
-        };
-        assert_eq!(record.state, PlanState::Unfinished, "call {n}");
-        let r = executor::rollback(&host, "p1", false, false).unwrap();
-        assert!(
-            matches!(
-                r.outcome,
-                RollbackOutcome::RolledBack | RollbackOutcome::NothingToDo
-            ),
-            "call {n}: {r:?}"
-        );
-        assert_eq!(
-            restorable(&host.machine()),
-            restorable(&initial),
-            "call {n}: {r:?}"
-        );
-        assert_eq!(
-            journal::load(&host, "p1").unwrap().unwrap().state,
-            PlanState::RolledBack
-        );
+            assert_eq!(
+                restorable(&host.machine()),
+                restorable(&initial),
+                "{kind:?} at call {n}: {r:?}"
+            );
+            let after = journal::load(&host, "p1").unwrap().unwrap();
+            assert_eq!(after.state, PlanState::RolledBack, "{kind:?} at call {n}");
+            assert!(
+                !after.torn_tail,
+                "{kind:?} at call {n}: the torn line stayed"
+            );
+            if record.torn_tail {
+                assert!(r.torn_tail_removed.is_some(), "{kind:?} at call {n}: {r:?}");
+            }
+            // Not locked out: the next plan applies.
+            let next = executor::run(&host, &runnable("p2", &s1_s2_steps()), APPLY).unwrap();
+            assert_eq!(next.outcome, RunOutcome::Applied, "{kind:?} at call {n}");
+        }
+    }
+}
+
+/// Kill the rollback itself at any write, then run it again: it finishes.
+#[test]
+fn a_rollback_killed_at_any_call_finishes_when_run_again() {
+    let initial = broken_vm();
+    let applied = SimHost::new(initial.clone());
+    executor::run(&applied, &runnable("p1", &s1_s2_steps()), APPLY).unwrap();
+    let after_apply = applied.machine();
+    let calls = {
+        let host = SimHost::new(after_apply.clone());
+        host.inject(Fault {
+            at: FaultAt::Call(u64::MAX),
+            kind: FaultKind::Fail,
+        });
+        executor::rollback(&host, "p1", false, false).unwrap();
+        host.change_count()
+    };
+    assert!(calls > 10, "{calls}");
+    for kind in [FaultKind::Crash, FaultKind::Torn] {
+        for n in 1..=calls {
+            let host = SimHost::new(after_apply.clone());
+            host.inject(Fault {
+                at: FaultAt::Call(n),
+                kind,
+            });
+            let _ = executor::rollback(&host, "p1", false, false);
+            host.restart();
+            let r = executor::rollback(&host, "p1", false, false).unwrap();
+            assert!(
+                matches!(
+                    r.outcome,
+                    RollbackOutcome::RolledBack | RollbackOutcome::NothingToDo
+                ),
+                "{kind:?} at call {n}: {r:?}"
+            );
+            assert_eq!(
+                restorable(&host.machine()),
+                restorable(&initial),
+                "{kind:?} at call {n}: {r:?}"
+            );
+        }
     }
 }
 

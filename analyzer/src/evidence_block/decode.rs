@@ -3,7 +3,9 @@
 
 use super::encode::hex;
 use super::wire::{self, Summary, WireEvent};
-use super::{BLOCK_END, BLOCK_MARKER, BLOCK_VERSION, CHECK_BYTES, MAX_INFLATED_BYTES};
+use super::{
+    BLOCK_END, BLOCK_MARKER, BLOCK_VERSION, CHECK_BYTES, MAX_BODY_CHARS, MAX_INFLATED_BYTES,
+};
 use crate::event::Event;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -21,6 +23,15 @@ pub enum BlockError {
         "the block's second line should read `sha256 <16 hex digits>, <N> chars`: copy the whole block again, from its RDPFIX-EVIDENCE line to END RDPFIX-EVIDENCE"
     )]
     BadHeader,
+    #[error(
+        "the block announces {announced} characters, more than a block ever holds ({MAX_BODY_CHARS}): its sha256 line (line {line}) was changed, copy the block again"
+    )]
+    TooLarge {
+        /// 1-based line of the text that announces it.
+        line: u32,
+        /// The announced count as written (its first 24 digits).
+        announced: String,
+    },
     #[error(
         "the block was cut: it announces {expected} characters and has {got}; copy it again whole (Run Command keeps only the last 4,096 bytes of output: run `fixer collect --compact` alone)"
     )]
@@ -128,8 +139,22 @@ fn read_block(
         };
         return (end, Err(BlockError::UnknownVersion { found }));
     }
-    let Some((check, expected)) = lines.get(start + 1).and_then(|l| parse_check(l)) else {
+    let Some((check, announced)) = lines.get(start + 1).and_then(|l| parse_check(l)) else {
         return (block_end(lines, start), Err(BlockError::BadHeader));
+    };
+    // Checked before the count sizes anything.
+    let Some(expected) = announced.parse().ok().filter(|n| *n <= MAX_BODY_CHARS) else {
+        let announced = match announced.char_indices().nth(24) {
+            Some((at, _)) => format!("{}…", announced.get(..at).unwrap_or_default()),
+            None => announced.to_owned(),
+        };
+        return (
+            block_end(lines, start),
+            Err(BlockError::TooLarge {
+                line: line_number(start + 1),
+                announced,
+            }),
+        );
     };
     let mut data = String::with_capacity(expected);
     let mut last = start + 1;
@@ -202,14 +227,18 @@ fn block_end(lines: &[&str], start: usize) -> usize {
     last
 }
 
-/// `sha256 <hex>, <N> chars`.
-fn parse_check(line: &str) -> Option<(String, usize)> {
+/// `sha256 <hex>, <N> chars`: the checksum and `N`'s digits (any number of them: the
+/// caller checks the count against [`MAX_BODY_CHARS`]).
+fn parse_check(line: &str) -> Option<(String, &str)> {
     let rest = line.trim().strip_prefix("sha256 ")?;
     let (check, count) = rest.split_once(',')?;
-    let count = count.trim().strip_suffix("chars")?.trim().parse().ok()?;
+    let count = count.trim().strip_suffix("chars")?.trim();
     let check = check.trim().to_ascii_lowercase();
-    (check.len() == 2 * CHECK_BYTES && check.chars().all(|c| c.is_ascii_hexdigit()))
-        .then_some((check, count))
+    (!count.is_empty()
+        && count.bytes().all(|b| b.is_ascii_digit())
+        && check.len() == 2 * CHECK_BYTES
+        && check.chars().all(|c| c.is_ascii_hexdigit()))
+    .then_some((check, count))
 }
 
 fn body(data: &str, check: &str, input: &str, line: u32) -> Result<DecodedBlock, BlockError> {

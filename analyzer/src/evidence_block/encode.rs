@@ -3,7 +3,7 @@
 //! (thousands of failed logons) cannot crowd out a single certificate error — and render.
 
 use super::wire::{Summary, WireEvent};
-use super::{BLOCK_END, BLOCK_MARKER, BLOCK_VERSION, CHECK_BYTES, LINE_WIDTH};
+use super::{BLOCK_END, BLOCK_MARKER, BLOCK_VERSION, CHECK_BYTES, LINE_WIDTH, MAX_BODY_CHARS};
 use crate::event::Event;
 use crate::input::EventSink;
 use crate::rules::catalog::Catalog;
@@ -167,8 +167,10 @@ impl BlockBuilder {
     }
 
     /// Writes the block: as many relevant events as fit in `max_bytes` (counted as a
-    /// Windows console prints it, CR LF line ends), the context events first.
+    /// Windows console prints it, CR LF line ends; at most [`MAX_BODY_CHARS`], what a
+    /// reader accepts), the context events first.
     pub fn finish(mut self, max_bytes: usize) -> EvidenceBlock {
+        let max_bytes = max_bytes.min(MAX_BODY_CHARS);
         for list in &mut self.kinds {
             newest_first(list);
             list.truncate(KEEP_PER_KIND);

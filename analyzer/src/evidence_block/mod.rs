@@ -48,3 +48,7 @@ pub const LINE_WIDTH: usize = 76;
 const CHECK_BYTES: usize = 8;
 /// The most a block's body may inflate to: a hostile paste cannot exhaust memory.
 const MAX_INFLATED_BYTES: usize = 4 * 1024 * 1024;
+/// The most base64 characters a block's body may announce on its second line. A larger
+/// count is refused before anything is read or reserved for it (a changed line must not
+/// size an allocation); [`BlockBuilder::finish`] never writes a block that large.
+pub const MAX_BODY_CHARS: usize = 1024 * 1024;

@@ -4,7 +4,7 @@
 
 use super::report::{Dialect, IssueKind, IssueLocation};
 use super::{Format, Output};
-use crate::evidence_block::{BLOCK_END, BLOCK_MARKER, find_blocks};
+use crate::evidence_block::{BLOCK_END, BLOCK_MARKER, BlockError, find_blocks};
 
 /// Reads the blocks in `text`. `None` when there is none; otherwise the text with the
 /// blocks' lines blanked.
@@ -18,7 +18,12 @@ pub(crate) fn read(text: &str, out: &mut Output<'_>) -> Option<String> {
         return None;
     }
     for block in &blocks {
-        let at = Some(IssueLocation::Line { line: block.line });
+        // A refused count is named where it is written; anything else where the block starts.
+        let line = match &block.result {
+            Err(BlockError::TooLarge { line, .. }) => *line,
+            _ => block.line,
+        };
+        let at = Some(IssueLocation::Line { line });
         match &block.result {
             Ok(decoded) => {
                 out.report.format.get_or_insert(Format::EvidenceBlock);
@@ -49,11 +54,8 @@ pub(crate) fn read(text: &str, out: &mut Output<'_>) -> Option<String> {
                 out.report.format.get_or_insert(Format::EvidenceBlock);
                 out.report.dialect.get_or_insert(Dialect::EvidenceBlock);
                 out.skip();
-                out.report.truncated |= matches!(
-                    e,
-                    crate::evidence_block::BlockError::Truncated { .. }
-                        | crate::evidence_block::BlockError::MissingStart
-                );
+                out.report.truncated |=
+                    matches!(e, BlockError::Truncated { .. } | BlockError::MissingStart);
                 out.report.error(IssueKind::Malformed, at, e.to_string());
             }
         }

@@ -102,6 +102,28 @@ pub fn run(host: &dyn Host, args: &ApplyArgs, operator: &dyn Operator) -> Comman
     Ok(report(run, Consent::Given))
 }
 
+/// Objects listed at most by name in the text report; `--json` lists every one.
+const OBJECTS_NAMED: usize = 3;
+
+/// The files a step acts on, by name (their folder is in the step's summary).
+fn objects_text(objects: &[String]) -> Option<String> {
+    let name = |p: &String| p.rsplit('\\').next().unwrap_or(p).to_owned();
+    match objects.len() {
+        0 => None,
+        n if n <= OBJECTS_NAMED => Some(objects.iter().map(name).collect::<Vec<_>>().join(", ")),
+        n => Some(format!(
+            "{n} objects: {}, ... (every one in --json and, once applied, in the journal's \
+             step files)",
+            objects
+                .iter()
+                .take(OBJECTS_NAMED)
+                .map(name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 /// A plan that stopped mid-way, or waits for `fixer confirm`, must be settled first.
 fn refuse_if_blocked(verified: &verification::Verified) -> Result<(), CommandError> {
     let blocking = verified.journal.blocking();
@@ -296,6 +318,12 @@ impl Report for ApplyReport {
             if s.status != StepStatus::NotReached && !s.manual {
                 out.push_str(&wrap(&s.current, "   now:  ", "         "));
                 out.push_str(&wrap(&s.desired, "   want: ", "         "));
+            }
+            if let Some(touches) = objects_text(&s.objects) {
+                out.push_str(&wrap(&touches, "   on:   ", "         "));
+            }
+            for left in &s.left_alone {
+                out.push_str(&wrap(left, "   LEFT ALONE: ", "     "));
             }
             out.push_str(&wrap(&self.status_text(s), "   -> ", "      "));
         }

@@ -14,6 +14,7 @@ use crate::cli::CollectArgs;
 use crate::exit::Exit;
 use crate::host::{Host, HostError, LogExport};
 use crate::report::{Report, ascii_lines};
+use crate::safe_folder;
 use analyzer::evidence_block::{BlockBuilder, EvidenceBlock, MAX_BLOCK_BYTES};
 use analyzer::input::{InputReport, no_progress, read_seekable};
 use analyzer::rules::{Catalog, collection};
@@ -28,6 +29,8 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
     let mut builder = BlockBuilder::new(&catalog);
     let mut sources = Vec::new();
     if args.from.is_empty() {
+        // Exported as SYSTEM, then read back: only in a folder no user could have prepared.
+        safe_folder::ensure(host, &args.out)?;
         let guide = collection::guide(&catalog, args.hours);
         for export in &guide.exports {
             let query = LogExport {

@@ -586,8 +586,9 @@ pub fn rollback(
         outcome,
         at: host.now(),
     })?;
-    if before == PlanState::AwaitingConfirm {
-        // Also when the task itself runs this: a fired one-shot task is left registered.
+    if record.begin.confirm_by.is_some() {
+        // Also when the task itself runs this (a fired one-shot task stays registered), and
+        // for a plan the fixer died applying, whose timer was armed before its first change.
         let _ = host.cancel_scheduled_rollback(plan_id);
     }
     Ok(report(
@@ -609,8 +610,10 @@ fn rollback_step(
     step: usize,
     force: bool,
 ) -> Result<(), String> {
+    // A rollback that was itself interrupted left this step half-restored: finish it.
     let after = record
         .after(step)
+        .filter(|_| !record.undo_began(step))
         .and_then(|a| serde_json::from_value::<Snapshot>(a.clone()).ok());
     if let (Some(after), false) = (after, force) {
         let refuse = |reason: String| {

@@ -47,6 +47,10 @@ pub struct Machine {
     /// The machine-wide lock is held (by another process, when a test sets it).
     #[serde(default)]
     pub lock_held: bool,
+    /// Key containers whose key Windows has replaced since (a new self-signed certificate
+    /// was made): a certificate linked to one no longer matches its key.
+    #[serde(default)]
+    pub replaced_keys: BTreeSet<String>,
     /// Event log text per channel, returned by `log_query_text`; exports land in `exported`.
     pub logs: BTreeMap<String, String>,
     pub exported: BTreeMap<String, String>,
@@ -180,6 +184,7 @@ impl Machine {
             state_dir_sddl: None,
             state_dirs: BTreeSet::new(),
             lock_held: false,
+            replaced_keys: BTreeSet::new(),
             logs: BTreeMap::new(),
             exported: BTreeMap::new(),
             scheduled: BTreeMap::new(),
@@ -724,7 +729,22 @@ impl Host for SimHost {
 
     fn cert_add(&self, store: CertStore, cert: &CertInfo) -> HostResult<()> {
         let what = format!("cert add {} {}", store.name(), cert.thumbprint);
-        self.change(what, |m| {
+        self.change(what.clone(), |m| {
+            // As Windows checks with CRYPT_ACQUIRE_COMPARE_KEY_FLAG after adding it back.
+            if let Some(k) = cert
+                .key
+                .as_ref()
+                .filter(|k| m.replaced_keys.contains(&k.container))
+            {
+                return Err(HostError::refused(
+                    what,
+                    format!(
+                        "its private key ({}) is no longer the one it was made with; Windows \
+                         made a new certificate and key, which RDP uses",
+                        k.container
+                    ),
+                ));
+            }
             m.certs
                 .retain(|c| !c.thumbprint.eq_ignore_ascii_case(&cert.thumbprint));
             m.certs.push(cert.clone());

@@ -187,6 +187,25 @@ pub fn plan(steps: &[AllowedStep], spec: &PlanSpec) -> Plan {
         .unwrap()
 }
 
+/// Steps ready for the executor, as `verify` hands them over (no envelope checks).
+pub fn runnable(plan_id: &str, steps: &[AllowedStep]) -> fixer::executor::Runnable {
+    use fixer::executor::{PlannedStep, Runnable};
+    Runnable {
+        begin: fixer::journal::Begin {
+            plan_id: plan_id.into(),
+            key_fingerprint: "TEST".into(),
+            key_label: "test".into(),
+            computer: "WEB01".into(),
+            seq: 1,
+            at: now(),
+            steps: steps.iter().map(|s| s.summary()).collect(),
+            confirm_by: None,
+        },
+        envelope: b"{}".to_vec(),
+        steps: steps.iter().map(PlannedStep::new).collect(),
+    }
+}
+
 /// The fix token, signed as the page signs it.
 pub fn token(plan: &Plan, signer: &SecretKey) -> String {
     PreparedPlan::new(plan)

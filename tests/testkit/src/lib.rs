@@ -5,7 +5,9 @@
 //! - [`seed`]: the seed article's events, per scenario.
 //! - [`samples`]: the page's sample logs (deterministic generator).
 //! - [`fuzz`]: the bodies of the `cargo fuzz` targets, replayed natively on their seeds.
+//! - [`alloc`]: an allocator refusing any allocation over a cap, for tests of parsers.
 
+pub mod alloc;
 pub mod evtx_writer;
 pub mod fuzz;
 pub mod samples;
