@@ -141,19 +141,21 @@ fn mostly_utf8(bytes: &[u8]) -> bool {
 /// characters cost. (cp850 turns the ANSI "é" of "événement" into "Ú", an upper-case letter
 /// inside a lower-case word; ANSI turns cp850's "É" into a control character.)
 fn single_byte(bytes: &[u8]) -> DecodedText {
-    let candidates = [
-        (TextEncoding::Cp850, decode_table(bytes, &CP850)),
-        (
-            TextEncoding::Windows1252,
-            WINDOWS_1252
+    // Decoded one at a time, only the best kept: a large export is not held three times.
+    let mut best: Option<(i64, TextEncoding, String)> = None;
+    for encoding in [
+        TextEncoding::Cp850,
+        TextEncoding::Windows1252,
+        TextEncoding::Cp437,
+    ] {
+        let text = match encoding {
+            TextEncoding::Cp850 => decode_table(bytes, &CP850),
+            TextEncoding::Cp437 => decode_table(bytes, &CP437),
+            _ => WINDOWS_1252
                 .decode_without_bom_handling(bytes)
                 .0
                 .into_owned(),
-        ),
-        (TextEncoding::Cp437, decode_table(bytes, &CP437)),
-    ];
-    let mut best: Option<(i64, TextEncoding, String)> = None;
-    for (encoding, text) in candidates {
+        };
         let score = wordlike_score(&text);
         // Ties keep the earlier candidate: cp850 first (the default OEM code page of the
         // locales whose accented text matters here), then ANSI.
@@ -184,9 +186,13 @@ fn decode_table(bytes: &[u8], high: &[char; 128]) -> String {
 }
 
 fn wordlike_score(text: &str) -> i64 {
-    let chars: Vec<char> = text.chars().collect();
     let mut score = 0i64;
-    for (i, &c) in chars.iter().enumerate() {
+    // Each character with its neighbours, without collecting the text's characters.
+    let mut prev = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let before = prev.replace(c);
         if c.is_ascii() {
             continue;
         }
@@ -194,8 +200,6 @@ fn wordlike_score(text: &str) -> i64 {
             score -= 2;
             continue;
         }
-        let prev = i.checked_sub(1).and_then(|j| chars.get(j)).copied();
-        let next = chars.get(i + 1).copied();
         let same_case = |n: Option<char>| {
             n.is_some_and(|n| {
                 n.is_alphabetic()
@@ -203,7 +207,7 @@ fn wordlike_score(text: &str) -> i64 {
                         || n.is_uppercase() == c.is_uppercase())
             })
         };
-        score += if same_case(prev) || same_case(next) {
+        score += if same_case(before) || same_case(next) {
             2
         } else {
             1

@@ -166,7 +166,8 @@ pub fn no_progress(_: Progress) -> ControlFlow<()> {
     ControlFlow::Continue(())
 }
 
-/// Reads one input held in memory: any supported format.
+/// Reads one input held in memory: any supported format (text up to
+/// [`MAX_TEXT_INPUT_BYTES`], as [`read_seekable`]).
 pub fn read_bytes(
     name: &str,
     bytes: &[u8],
@@ -177,10 +178,32 @@ pub fn read_bytes(
     let mut out = Output::new(name, len, sink, progress);
     if evtx::looks_like_evtx(bytes) {
         evtx::read(std::io::Cursor::new(bytes), len, &mut out);
-    } else {
+    } else if !text_over_cap(len, &mut out) {
         read_text_bytes(bytes, &mut out);
     }
     out.finish()
+}
+
+/// Whether a text input of `len` bytes is over [`MAX_TEXT_INPUT_BYTES`] (then the report
+/// says so and nothing is read: decoding it would hold several copies).
+fn text_over_cap(len: u64, out: &mut Output<'_>) -> bool {
+    if len <= MAX_TEXT_INPUT_BYTES as u64 {
+        return false;
+    }
+    out.report.error(
+        IssueKind::Limit,
+        None,
+        format!(
+            "this text export is {len} bytes, over the {} MiB cap on text inputs; export \
+             fewer events (wevtutil /c:<count>, or a time filter) or save the log as .evtx",
+            MAX_TEXT_INPUT_BYTES / (1024 * 1024)
+        ),
+    );
+    out.report.tried.push(Attempt {
+        format: Format::WevtutilText,
+        why_not: "too large to read as text".to_owned(),
+    });
+    true
 }
 
 /// Reads one input from a seekable source of `len` bytes (a file, or in the browser a
@@ -202,20 +225,7 @@ pub fn read_seekable<R: Read + Seek>(
         evtx::read(reader, len, &mut out);
         return out.finish();
     }
-    if len > MAX_TEXT_INPUT_BYTES as u64 {
-        out.report.error(
-            IssueKind::Limit,
-            None,
-            format!(
-                "this text export is {len} bytes, over the {} MiB cap on text inputs; export \
-                 fewer events (wevtutil /c:<count>, or a time filter) or save the log as .evtx",
-                MAX_TEXT_INPUT_BYTES / (1024 * 1024)
-            ),
-        );
-        out.report.tried.push(Attempt {
-            format: Format::WevtutilText,
-            why_not: "too large to read as text".to_owned(),
-        });
+    if text_over_cap(len, &mut out) {
         return out.finish();
     }
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).min(MAX_TEXT_INPUT_BYTES));
