@@ -15,8 +15,16 @@
 //! - the state directory's security (GetNamedSecurityInfoW): partly — Wine ignores the
 //!   descriptor given to CreateDirectoryW and reports every file as owned by the prefix's
 //!   user, which the fixer trusts only under Wine (`wine_prefix_owner`).
-//! - see `records_what_wine_cannot_exercise` for services, certificates, ACL restore, event
-//!   log export and the commit-confirm task.
+//! - the service control manager: yes — Wine ships a `TermService` (termsv.exe) that really
+//!   starts and stops; its start type, delayed auto-start and account are set, restarted and
+//!   rolled back below, checked against the service's registry key, which Wine's SCM keeps.
+//! - crypt32's "Remote Desktop" system store: yes — a registry store under
+//!   `HKLM\SOFTWARE\Microsoft\SystemCertificates`; a certificate the test writes there is
+//!   deleted by a plan and put back by its rollback.
+//! - not exercised here: file ownership (Wine reports every file as owned by the prefix's
+//!   user and does not keep an owner written to it), so MachineKeys steps, junctions and the
+//!   folder checks run on the simulated host (`tests/attacks.rs`); `wevtutil epl` and
+//!   `schtasks` (Wine's are stubs), so `collect` and the commit-confirm task are not run.
 
 #![allow(
     clippy::unwrap_used,
@@ -27,7 +35,10 @@
 
 mod support;
 
-use analyzer::plan::{AllowedStep, RegistryData, RegistryExpect, RegistryValue, TlsProtocol};
+use analyzer::plan::{
+    AllowedStep, CertStore, CertificateExpect, Expect, RdpService, RegistryData, RegistryExpect,
+    RegistryValue, ServiceAccount, StartType, Thumbprint, TlsProtocol,
+};
 use jiff::{SignedDuration, Timestamp};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -242,6 +253,10 @@ fn registry_steps() -> Vec<AllowedStep> {
 
 /// A plan for this machine, issued now by Wine's clock (the host's).
 fn plan_for(computer: &str, id: u8) -> String {
+    plan_of(computer, id, &registry_steps())
+}
+
+fn plan_of(computer: &str, id: u8, steps: &[AllowedStep]) -> String {
     let spec = PlanSpec {
         computer: computer.to_owned(),
         id,
@@ -249,7 +264,183 @@ fn plan_for(computer: &str, id: u8) -> String {
         issued_at: Timestamp::now() - SignedDuration::from_mins(1),
         lifetime: SignedDuration::from_hours(1),
     };
-    token(&plan(&registry_steps(), &spec), &key(1))
+    token(&plan(steps, &spec), &key(1))
+}
+
+impl Wine {
+    /// Enrols the test key, as the admin does once.
+    fn trust(&self) {
+        let r = self.fixer(&[
+            "trust",
+            "add",
+            &key(1).public_key().to_string(),
+            "--label",
+            "ci",
+        ]);
+        assert_eq!(r.code, 0, "{r:?}");
+    }
+
+    /// Applies `steps` as a signed plan with `--yes`; returns the plan's id.
+    fn apply(&self, id: u8, steps: &[AllowedStep]) -> Ran {
+        let token = plan_of(&self.computer_name(), id, steps);
+        let file = self.c_file(&format!("plan-{id}.txt"), &format!("{token}\r\n"));
+        self.fixer(&["apply", "--yes", &file])
+    }
+
+    /// Stops every Wine process of the prefix and starts them again, as a reboot would.
+    fn reboot(&self) {
+        let server = ["/usr/lib/wine/wineserver", "/usr/bin/wineserver"];
+        for arg in ["-k", "-p"] {
+            let status = self
+                .program(&server)
+                .arg(arg)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(
+                arg == "-k" || status.success(),
+                "wineserver {arg}: {status}"
+            );
+        }
+        let boot = self.tool(&["cmd", "/c", "ver"]);
+        assert_eq!(boot.code, 0, "wine could not start again: {boot:?}");
+    }
+
+    /// `sc query <name>`'s STATE word (`RUNNING`, `STOPPED`…).
+    fn service_state(&self, name: &str) -> String {
+        let r = self.tool(&["sc", "query", name]);
+        r.stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("STATE"))
+            .and_then(|rest| rest.split_whitespace().nth(2))
+            .unwrap_or("?")
+            .to_owned()
+    }
+}
+
+const TERMSERVICE: &str = r"HKLM\SYSTEM\CurrentControlSet\Services\TermService";
+const RD_CERTS: &str = r"HKLM\SOFTWARE\Microsoft\SystemCertificates\Remote Desktop\Certificates";
+
+/// Wine's own TermService: start type (with delayed auto-start), account and a restart,
+/// applied through the service control manager and rolled back exactly.
+#[test]
+#[ignore = "needs Wine and fixer.exe: run by `cargo xtask test`"]
+fn applies_and_rolls_back_service_steps_in_wines_service_manager() {
+    let wine = Wine::new("services");
+    wine.trust();
+    // Automatic (delayed), as some hardening baselines set it. The service manager reads its
+    // configuration at boot (Wine's `sc config` fails), so: the values, then a reboot.
+    wine.reg_add(TERMSERVICE, "Start", "REG_DWORD", "2");
+    wine.reg_add(TERMSERVICE, "DelayedAutostart", "REG_DWORD", "1");
+    wine.reboot();
+    let r = wine.tool(&["sc", "start", "TermService"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(wine.service_state("TermService"), "RUNNING");
+    let before = wine.reg_query(TERMSERVICE).unwrap();
+    assert_eq!(before["ObjectName"].1, "LocalSystem", "{before:?}");
+
+    let steps = vec![
+        AllowedStep::SetServiceStart {
+            service: RdpService::TermService,
+            desired: StartType::Manual,
+            expect: Expect::Equals(StartType::Automatic),
+        },
+        AllowedStep::SetServiceAccount {
+            service: RdpService::TermService,
+            desired: ServiceAccount::NetworkService,
+            expect: Expect::Any,
+        },
+        AllowedStep::RestartService {
+            service: RdpService::TermService,
+        },
+    ];
+    let r = wine.apply(1, &steps);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.flat().contains("APPLIED plan"), "{r:?}");
+    let after = wine.reg_query(TERMSERVICE).unwrap();
+    assert_eq!(after["Start"].1, "0x3", "{after:?}");
+    assert!(
+        after["ObjectName"]
+            .1
+            .eq_ignore_ascii_case(r"NT AUTHORITY\NetworkService"),
+        "{after:?}"
+    );
+    assert_eq!(wine.service_state("TermService"), "RUNNING");
+
+    let r = wine.fixer(&["rollback", &plan_id(1)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.flat().contains("ROLLED BACK"), "{r:?}");
+    assert_eq!(wine.reg_query(TERMSERVICE).unwrap(), before, "{r:?}");
+    assert_eq!(wine.service_state("TermService"), "RUNNING");
+}
+
+/// A certificate in crypt32's "Remote Desktop" registry store: the plan exports and deletes
+/// it; the rollback adds it back, the same bytes under the same thumbprint.
+#[test]
+#[ignore = "needs Wine and fixer.exe: run by `cargo xtask test`"]
+fn deletes_and_restores_a_certificate_in_wines_remote_desktop_store() {
+    let der = std::fs::read(testkit::fixture("certs/rdp-selfsigned.cer")).unwrap();
+    let thumbprint = std::fs::read_to_string(testkit::fixture("certs/rdp-selfsigned.cer.sha1"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let wine = Wine::new("certs");
+    wine.trust();
+    // A registry store keeps each certificate as its serialized properties: CERT_CERT_PROP_ID
+    // (32), a reserved 1, the length, then the DER.
+    let mut blob = Vec::new();
+    for n in [32u32, 1, der.len() as u32] {
+        blob.extend(n.to_le_bytes());
+    }
+    blob.extend(&der);
+    let hex: String = blob.iter().map(|b| format!("{b:02X}")).collect();
+    let cert_key = format!(r"{RD_CERTS}\{thumbprint}");
+    wine.reg_add(&cert_key, "Blob", "REG_BINARY", &hex);
+    let before = wine.reg_query(&cert_key).unwrap();
+
+    let mut bytes = [0u8; 20];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&thumbprint[i * 2..i * 2 + 2], 16).unwrap();
+    }
+    let steps = vec![AllowedStep::ExportDeleteCertificates {
+        store: CertStore::RemoteDesktop,
+        expect: CertificateExpect::Thumbprint(Thumbprint(bytes)),
+    }];
+    let token = plan_of(&wine.computer_name(), 1, &steps);
+    let r = wine.fixer(&["apply", "--dry-run", &token]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // What crypt32 under Wine read is the certificate openssl made, by its thumbprint.
+    assert!(
+        r.flat()
+            .contains(&format!("now: 1 certificate(s): {thumbprint}")),
+        "{r:?}"
+    );
+
+    let r = wine.apply(1, &steps);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        wine.reg_query(&cert_key),
+        None,
+        "the certificate is still there"
+    );
+    let cer = wine
+        .prefix
+        .join("drive_c/ProgramData/rdpfix/journal")
+        .join(plan_id(1))
+        .join(format!("step-01-{thumbprint}.cer"));
+    assert_eq!(std::fs::read(&cer).unwrap(), der, "{}", cer.display());
+
+    let r = wine.fixer(&["rollback", &plan_id(1)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.flat().contains("ROLLED BACK"), "{r:?}");
+    let back = wine.reg_query(&cert_key).expect("the certificate is back");
+    // crypt32 may store more properties than the test wrote (the SHA-1 hash it computed);
+    // the certificate itself is the same bytes.
+    assert!(
+        back["Blob"].1.contains(&hex[24..]),
+        "{back:?} vs {before:?}"
+    );
 }
 
 #[test]

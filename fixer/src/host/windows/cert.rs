@@ -1,4 +1,9 @@
-//! LocalMachine certificate stores through CertOpenStore / CertEnumCertificatesInStore /
+//! The LocalMachine "Remote Desktop" store, opened as the registry store it is
+//! (`CERT_STORE_PROV_SYSTEM_REGISTRY_W`: `HKLM\SOFTWARE\Microsoft\SystemCertificates\Remote
+//! Desktop`, where RDP keeps its self-signed certificate; `Cert:\LocalMachine\Remote Desktop`
+//! is a view over it and any policy store). Under Wine a deletion through the system-store
+//! view reported success and did not persist; through the registry store it does. Through
+//! CertOpenStore / CertEnumCertificatesInStore /
 //! CertDeleteCertificateFromStore, and CertAddEncodedCertificateToStore with the key link
 //! (`CERT_KEY_PROV_INFO_PROP_ID`) to put one back.
 
@@ -8,13 +13,14 @@ use crate::host::{CertInfo, CertStore, HostError, HostResult, KeyLink};
 use jiff::Timestamp;
 use windows_sys::Win32::Security::Cryptography::{
     CERT_CONTEXT, CERT_KEY_PROV_INFO_PROP_ID, CERT_SHA1_HASH_PROP_ID, CERT_STORE_ADD_NEW,
-    CERT_STORE_OPEN_EXISTING_FLAG, CERT_STORE_PROV_SYSTEM_W, CERT_SYSTEM_STORE_LOCAL_MACHINE,
-    CERT_X500_NAME_STR, CRYPT_ACQUIRE_COMPARE_KEY_FLAG, CRYPT_ACQUIRE_SILENT_FLAG,
-    CRYPT_KEY_PROV_INFO, CertAddEncodedCertificateToStore, CertCloseStore,
-    CertDeleteCertificateFromStore, CertDuplicateCertificateContext, CertEnumCertificatesInStore,
-    CertFreeCertificateContext, CertGetCertificateContextProperty, CertNameToStrW, CertOpenStore,
-    CertSetCertificateContextProperty, CryptAcquireCertificatePrivateKey, CryptReleaseContext,
-    HCERTSTORE, NCryptFreeObject, PKCS_7_ASN_ENCODING, X509_ASN_ENCODING,
+    CERT_STORE_OPEN_EXISTING_FLAG, CERT_STORE_PROV_SYSTEM_REGISTRY_W,
+    CERT_SYSTEM_STORE_LOCAL_MACHINE, CERT_X500_NAME_STR, CRYPT_ACQUIRE_COMPARE_KEY_FLAG,
+    CRYPT_ACQUIRE_SILENT_FLAG, CRYPT_KEY_PROV_INFO, CertAddEncodedCertificateToStore,
+    CertCloseStore, CertDeleteCertificateFromStore, CertDuplicateCertificateContext,
+    CertEnumCertificatesInStore, CertFreeCertificateContext, CertGetCertificateContextProperty,
+    CertNameToStrW, CertOpenStore, CertSetCertificateContextProperty,
+    CryptAcquireCertificatePrivateKey, CryptReleaseContext, HCERTSTORE, NCryptFreeObject,
+    PKCS_7_ASN_ENCODING, X509_ASN_ENCODING,
 };
 
 struct Store(HCERTSTORE);
@@ -36,7 +42,7 @@ fn open_with(store: CertStore, flags: u32) -> HostResult<Option<Store>> {
     // SAFETY: the system store provider takes a NUL-terminated UTF-16 store name.
     let h = unsafe {
         CertOpenStore(
-            CERT_STORE_PROV_SYSTEM_W,
+            CERT_STORE_PROV_SYSTEM_REGISTRY_W,
             0,
             0,
             CERT_SYSTEM_STORE_LOCAL_MACHINE | flags,

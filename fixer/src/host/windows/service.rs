@@ -4,7 +4,7 @@ use super::wide::{from_wide_ptr, last_error, os_error, wide};
 use crate::host::{HostError, HostResult, ServiceState, ServiceStatus, StartType};
 use std::time::{Duration, Instant};
 use windows_sys::Win32::Foundation::{
-    ERROR_INSUFFICIENT_BUFFER, ERROR_MORE_DATA, ERROR_SERVICE_NOT_ACTIVE,
+    ERROR_INSUFFICIENT_BUFFER, ERROR_INVALID_LEVEL, ERROR_MORE_DATA, ERROR_SERVICE_NOT_ACTIVE,
 };
 use windows_sys::Win32::System::Services::{
     ChangeServiceConfig2W, ChangeServiceConfigW, CloseServiceHandle, ControlService,
@@ -177,9 +177,26 @@ fn delayed_auto_start(h: &Handle, name: &str) -> HostResult<bool> {
         )
     };
     if ok == 0 {
-        return Err(last_error(format!("query delayed start of service {name}")));
+        let code = std::io::Error::last_os_error().raw_os_error().unwrap_or(0) as u32;
+        if code == ERROR_INVALID_LEVEL {
+            return delayed_in_registry(name);
+        }
+        return Err(os_error(
+            format!("query delayed start of service {name}"),
+            code,
+        ));
     }
     Ok(info.fDelayedAutostart != 0)
+}
+
+/// Where the SCM keeps the flag: the service key's `DelayedAutostart` (absent = 0). Read
+/// here only when the API does not know the level: never on Windows since Vista, but under
+/// Wine 8, whose QueryServiceConfig2W answers ERROR_INVALID_LEVEL.
+fn delayed_in_registry(name: &str) -> HostResult<bool> {
+    let key = format!(r"SYSTEM\CurrentControlSet\Services\{name}");
+    Ok(super::registry::get(&key, "DelayedAutostart")?
+        .and_then(|v| v.as_dword())
+        .is_some_and(|v| v != 0))
 }
 
 pub fn set_delayed_auto_start(name: &str, delayed: bool) -> HostResult<()> {
@@ -196,7 +213,20 @@ pub fn set_delayed_auto_start(name: &str, delayed: bool) -> HostResult<()> {
         )
     } == 0
     {
-        return Err(last_error(format!("set delayed start of service {name}")));
+        let code = std::io::Error::last_os_error().raw_os_error().unwrap_or(0) as u32;
+        if code == ERROR_INVALID_LEVEL {
+            // Wine, as above: the value the SCM reads at its next start.
+            let key = format!(r"SYSTEM\CurrentControlSet\Services\{name}");
+            return super::registry::set(
+                &key,
+                "DelayedAutostart",
+                &crate::host::RegValue::dword(u32::from(delayed)),
+            );
+        }
+        return Err(os_error(
+            format!("set delayed start of service {name}"),
+            code,
+        ));
     }
     Ok(())
 }
