@@ -15,6 +15,7 @@ pub mod overlay;
 pub mod posix;
 pub mod sim;
 pub mod state_files;
+pub mod task;
 mod types;
 #[cfg(windows)]
 pub mod windows;

@@ -5,6 +5,7 @@
 
 use super::WindowsHost;
 use super::wide::message;
+use crate::host::task::{task_name, task_xml};
 use crate::host::{HostError, HostResult, LogExport};
 use jiff::Timestamp;
 use std::path::{Path, PathBuf};
@@ -86,53 +87,6 @@ pub fn wevtutil_query_text(export: &LogExport, max: u32) -> HostResult<String> {
             .args(["/f:text", "/rd:true"])
             .arg(format!("/c:{max}")),
         format!("wevtutil qe {}", export.channel),
-    )
-}
-
-fn task_name(plan_id: &str) -> HostResult<String> {
-    if plan_id.is_empty()
-        || !plan_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-')
-    {
-        return Err(HostError::failed(
-            "scheduled rollback",
-            format!("unexpected plan id {plan_id:?}"),
-        ));
-    }
-    Ok(format!(r"\rdpfix\rollback-{plan_id}"))
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// The task definition: run as SYSTEM at `deadline` (or at the next boot if the machine was
-/// off then), `fixer.exe rollback <id> --unless-confirmed --yes`, from the copy of fixer.exe
-/// in the admin-only task folder.
-pub fn task_xml(exe: &Path, plan_id: &str, deadline: Timestamp) -> String {
-    let start = deadline.strftime("%Y-%m-%dT%H:%M:%SZ");
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-16"?>
-<Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">
-  <RegistrationInfo><Description>rdpfix: roll back plan {plan_id} unless `fixer confirm {plan_id}` ran first</Description></RegistrationInfo>
-  <Triggers><TimeTrigger><StartBoundary>{start}</StartBoundary><Enabled>true</Enabled></TimeTrigger></Triggers>
-  <Principals><Principal id="System"><UserId>S-1-5-18</UserId><RunLevel>HighestAvailable</RunLevel></Principal></Principals>
-  <Settings>
-    <MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>
-    <DisallowStartIfOnBatteries>false</DisallowStartIfOnBatteries>
-    <StopIfGoingOnBatteries>false</StopIfGoingOnBatteries>
-    <StartWhenAvailable>true</StartWhenAvailable>
-    <ExecutionTimeLimit>PT30M</ExecutionTimeLimit>
-    <Enabled>true</Enabled>
-  </Settings>
-  <Actions Context="System"><Exec><Command>{}</Command><Arguments>rollback {plan_id} --unless-confirmed --yes</Arguments></Exec></Actions>
-</Task>
-"#,
-        xml_escape(&exe.display().to_string())
     )
 }
 
