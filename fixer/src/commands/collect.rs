@@ -1,92 +1,25 @@
-//! `fixer collect`: what the admin runs first. Exports the last hours of the System log and
-//! the RDP channels with `wevtutil epl` into one folder (to drop into the page), and prints
+//! `fixer collect`: what the admin runs first. Exports the last hours of every channel the
+//! rule catalog reads with `wevtutil epl` into one folder (to drop into the page), and prints
 //! the few events that matter as `wevtutil qe /f:text`, cut to fit what Run Command returns.
 //!
-//! The channel list and the "relevant" queries follow RDP-SCENARIOS.md (S1–S4, S9, S10) and
-//! the corrected Scenario 3 queries (the SessionBroker events live in their Operational
-//! channels, and provider names carry no spaces).
+//! The channels and export queries come from the catalog (`analyzer::rules::collection`),
+//! the "relevant events" queries are the Run Command script's (`analyzer::remote`): a
+//! channel or event a new rule reads is collected without a change here.
 
-use super::CommandResult;
+use super::{CommandError, CommandResult};
 use crate::cli::CollectArgs;
 use crate::exit::Exit;
 use crate::host::{Host, HostError, LogExport};
 use crate::report::{Report, ascii_lines};
 use crate::safe_folder;
+use analyzer::remote;
+use analyzer::rules::{Catalog, collection};
 use serde::Serialize;
-
-/// One channel to export, and the XPath predicate (inside `System[…]`) for its events worth
-/// printing as text; `None` when the whole channel is evidence only.
-#[derive(Debug, Clone, Copy)]
-pub struct Source {
-    pub channel: &'static str,
-    pub file: &'static str,
-    pub relevant: Option<&'static str>,
-}
-
-pub const SOURCES: &[Source] = &[
-    Source {
-        channel: "System",
-        file: "System.evtx",
-        relevant: Some(
-            "(Provider[@Name='Microsoft-Windows-TerminalServices-RemoteConnectionManager'] and \
-             ((EventID>=1050 and EventID<=1059) or EventID=1068 or EventID=1069 or EventID=1128)) or \
-             (Provider[@Name='Schannel'] and EventID>=36870 and EventID<=36872) or \
-             (Provider[@Name='Service Control Manager'] and EventID=7022) or \
-             (Provider[@Name='TermDD'] and EventID=50)",
-        ),
-    },
-    Source {
-        channel: "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational",
-        file: "RemoteConnectionManager-Operational.evtx",
-        relevant: None,
-    },
-    Source {
-        channel: "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational",
-        file: "LocalSessionManager-Operational.evtx",
-        relevant: None,
-    },
-    Source {
-        channel: "Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational",
-        file: "RdpCoreTS-Operational.evtx",
-        relevant: None,
-    },
-    Source {
-        channel: "Microsoft-Windows-TerminalServices-SessionBroker/Operational",
-        file: "SessionBroker-Operational.evtx",
-        relevant: Some(
-            "Provider[@Name='Microsoft-Windows-TerminalServices-SessionBroker'] and EventID=2056",
-        ),
-    },
-    Source {
-        channel: "Microsoft-Windows-TerminalServices-SessionBroker-Client/Operational",
-        file: "SessionBroker-Client-Operational.evtx",
-        relevant: Some(
-            "Provider[@Name='Microsoft-Windows-TerminalServices-SessionBroker-Client'] and EventID=1296",
-        ),
-    },
-];
 
 /// Bytes of event text printed at most, leaving room in Run Command's 4,096 for the rest.
 pub const TEXT_BUDGET: usize = 2600;
 /// Events asked of each channel; the budget usually stops sooner.
 const EVENTS_PER_CHANNEL: u32 = 6;
-
-fn within(hours: u32) -> String {
-    format!(
-        "TimeCreated[timediff(@SystemTime) <= {}]",
-        u64::from(hours) * 3_600_000
-    )
-}
-
-/// The query that exports a channel's last `hours`.
-pub fn export_query(hours: u32) -> String {
-    format!("*[System[{}]]", within(hours))
-}
-
-/// The query that selects a channel's relevant events in the last `hours`.
-pub fn relevant_query(predicate: &str, hours: u32) -> String {
-    format!("*[System[({predicate}) and {}]]", within(hours))
-}
 
 #[derive(Debug, Serialize)]
 struct Exported {
@@ -110,22 +43,24 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
     if args.compact {
         return super::compact::run(host, args);
     }
+    let catalog = Catalog::builtin().map_err(|e| CommandError::new(Exit::Failure, e))?;
+    let guide = collection::guide(&catalog, args.hours);
     let mut exports = Vec::new();
     if !args.text_only {
         // `wevtutil epl … /ow:true` runs as SYSTEM: into a folder made for it, or one that
         // only SYSTEM and Administrators could have written (never a user's junction).
         safe_folder::ensure(host, &args.out)?;
-        for s in SOURCES {
+        for e in &guide.exports {
             let export = LogExport {
-                channel: s.channel.into(),
-                query: export_query(args.hours),
+                channel: e.channel.clone(),
+                query: e.xpath.clone(),
             };
-            let result = host.log_export(&export, &args.out, s.file);
+            let result = host.log_export(&export, &args.out, &e.file_name);
             if let Err(e @ HostError::NeedsWindows { .. }) = result {
                 return Err(e.into());
             }
             exports.push(Exported {
-                channel: s.channel.into(),
+                channel: e.channel.clone(),
                 file: result.as_ref().ok().map(|p| p.display().to_string()),
                 error: result.err().map(|e| e.to_string()),
             });
@@ -133,11 +68,12 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
     }
     let mut events_text = String::new();
     let (mut shown, mut left_out) = (0, 0);
-    for s in SOURCES {
-        let Some(pred) = s.relevant else { continue };
+    // The Run Command script's queries: exactly the providers and IDs the rules read,
+    // within the event log's 20-expression limit, most relevant first.
+    for q in remote::remote_collection(&catalog, args.hours).queries {
         let query = LogExport {
-            channel: s.channel.into(),
-            query: relevant_query(pred, args.hours),
+            channel: q.channel,
+            query: q.xpath,
         };
         let text = match host.log_query_text(&query, EVENTS_PER_CHANNEL) {
             Ok(t) => t,
@@ -215,7 +151,10 @@ impl Report for CollectReport {
             }
             out.push_str("---\n");
         } else {
-            out.push_str(&format!("No RDP failure events (RCM, Schannel, SCM 7022, SessionBroker) in the last {} h.\n", self.hours));
+            out.push_str(&format!(
+                "No event any rdpfix rule reads in the last {} h.\n",
+                self.hours
+            ));
         }
         for e in &self.exports {
             match (&e.file, &e.error) {
@@ -271,36 +210,47 @@ mod tests {
     }
 
     #[test]
-    fn queries_use_corrected_channels_and_a_24_hour_window() {
-        assert_eq!(
-            export_query(24),
-            "*[System[TimeCreated[timediff(@SystemTime) <= 86400000]]]"
-        );
-        let broker = SOURCES
+    fn every_channel_the_catalog_reads_is_exported_with_its_window() {
+        let mut m = Machine::new("VM1", "vm1", "2026-11-25T10:00:00Z".parse().unwrap());
+        m.logs.insert("System".into(), EVENT.into());
+        let host = SimHost::new(m);
+        run(&host, &args(false)).unwrap();
+        let exported: Vec<String> = host.machine().exported.into_keys().collect();
+        // Only System exists on this machine; every other channel was tried and skipped.
+        assert_eq!(exported, vec![r"C:\rdpfix-logs\System.evtx".to_owned()]);
+        let catalog = Catalog::builtin().unwrap();
+        let guide = collection::guide(&catalog, 24);
+        for channel in ["System", "Security"] {
+            assert!(
+                guide.exports.iter().any(|e| e.channel == channel),
+                "{channel} is read by a rule, so collect exports it"
+            );
+        }
+        let broker = guide
+            .exports
             .iter()
-            .find(|s| s.file.starts_with("SessionBroker-Operational"))
+            .find(|e| e.channel.contains("SessionBroker/"))
             .unwrap();
         assert!(broker.channel.ends_with("/Operational"));
         assert!(
-            !broker.relevant.unwrap().contains("' "),
+            !broker.text_command.contains("' "),
             "no spaces inside provider names"
         );
+        assert!(broker.xpath.contains("86400000"), "{}", broker.xpath);
     }
 
     #[test]
     fn exports_every_channel_and_skips_missing_ones() {
         let mut m = Machine::new("VM1", "vm1", "2026-11-25T10:00:00Z".parse().unwrap());
         m.logs.insert("System".into(), EVENT.into());
-        m.logs.insert(
-            "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational".into(),
-            String::new(),
-        );
+        m.logs.insert("Security".into(), String::new());
         let host = SimHost::new(m);
         let report = run(&host, &args(false)).unwrap();
         assert_eq!(report.exit(), Exit::Success);
         let exported = host.machine().exported;
         assert!(exported.contains_key(r"C:\rdpfix-logs\System.evtx"));
-        assert_eq!(exported.len(), 2);
+        assert!(exported.contains_key(r"C:\rdpfix-logs\Security.evtx"));
+        assert_eq!(exported.len(), 2, "{exported:?}");
         let text = report.text();
         assert!(text.contains("Event ID: 36871"), "{text}");
         assert!(
