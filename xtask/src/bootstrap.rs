@@ -31,6 +31,16 @@ impl Needs {
         }
     }
 
+    /// fixer.exe alone.
+    pub fn exe() -> Needs {
+        Needs {
+            wasm: false,
+            windows: true,
+            browser: false,
+            wine: false,
+        }
+    }
+
     pub fn build(windows: bool) -> Needs {
         Needs {
             wasm: true,
@@ -222,17 +232,9 @@ fn is_root() -> bool {
     shell::read(Command::new("id").arg("-u")).is_some_and(|s| s.trim() == "0")
 }
 
-fn cargo_home_bin() -> PathBuf {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .unwrap_or_else(|| PathBuf::from(".cargo"));
-    home.join("bin")
-}
-
 /// Installs a cargo-provided tool unless the same version is already there. Returns its path.
 fn ensure_cargo_tool(bin: &str, krate: &str, version: Option<&str>) -> Result<PathBuf> {
-    let path = cargo_home_bin().join(bin);
+    let path = shell::cargo_home().join("bin").join(bin);
     let current = shell::read(Command::new(&path).arg("--version"));
     let ok = match (&current, version) {
         (Some(out), Some(v)) => out.split_whitespace().any(|w| w == v),

@@ -1,8 +1,9 @@
 //! Builds the static site into `dist/`: the page (index.html, CSS, JS glue, `.wasm`), its
 //! sample logs, and `fixer.exe` with its SHA-256 so the page offers the very binary it was
-//! built with.
+//! built with (and says in `build-info.json` what it was built from, to rebuild it).
 
 use crate::bootstrap::Toolchains;
+use crate::exe::{self, Exe};
 use crate::shell;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -26,13 +27,16 @@ pub fn build(tc: &Toolchains, with_exe: bool) -> Result<Built> {
     copy_tree(&root.join("static"), &dist)?;
     build_wasm(tc, &dist)?;
     let exe = if with_exe {
-        Some(build_exe(tc, &dist)?)
+        Some(build_exe(&root, tc, &dist)?)
     } else {
         None
     };
-    write_build_info(&dist)?;
+    write_build_info(&dist, exe.as_ref())?;
     report_sizes(&dist)?;
-    Ok(Built { dist, exe })
+    Ok(Built {
+        exe: exe.map(|_| dist.join("fixer.exe")),
+        dist,
+    })
 }
 
 fn build_wasm(tc: &Toolchains, dist: &Path) -> Result<()> {
@@ -94,34 +98,28 @@ fn optimise_wasm(wasm: &Path) -> Result<PathBuf> {
     }
 }
 
-fn build_exe(tc: &Toolchains, dist: &Path) -> Result<PathBuf> {
+fn build_exe(root: &Path, tc: &Toolchains, dist: &Path) -> Result<Exe> {
     let cc = tc.windows.as_ref().context("no Windows toolchain")?;
-    shell::run(
-        cc.command("build")
-            .args(["--profile", "win-release", "-p", "fixer"]),
+    let exe = exe::build(root, cc)?;
+    fs::copy(&exe.path, dist.join("fixer.exe")).context("cannot copy fixer.exe into dist/")?;
+    fs::write(
+        dist.join("fixer.exe.sha256"),
+        format!("{}  fixer.exe\n", exe.sha256),
     )?;
-    let exe = cc.out_dir("win-release").join("fixer.exe");
-    let bytes = fs::read(&exe).with_context(|| format!("cannot read {}", exe.display()))?;
-    let out = dist.join("fixer.exe");
-    fs::write(&out, &bytes)?;
-    let hex = sha256_hex(&bytes);
-    fs::write(dist.join("fixer.exe.sha256"), format!("{hex}  fixer.exe\n"))?;
-    eprintln!("dist: fixer.exe {} bytes, SHA-256 {hex}", bytes.len());
-    Ok(out)
+    eprintln!("dist:\n{}", exe::describe(&exe));
+    Ok(exe)
 }
 
 /// `build-info.json`: what the page reads to offer `fixer.exe` (its SHA-256, or `null` when
-/// this build has none), so the page never requests a file that is not there.
-fn write_build_info(dist: &Path) -> Result<()> {
-    let sha = match fs::read(dist.join("fixer.exe")) {
-        Ok(bytes) => format!("\"{}\"", sha256_hex(&bytes)),
-        Err(_) => "null".to_owned(),
-    };
-    fs::write(
-        dist.join("build-info.json"),
-        format!("{{\"fixer_sha256\": {sha}}}\n"),
-    )
-    .context("cannot write dist/build-info.json")
+/// this build has none), so the page never requests a file that is not there; and
+/// `fixer_build`, the commit and toolchain that rebuild the same bytes.
+fn write_build_info(dist: &Path, exe: Option<&Exe>) -> Result<()> {
+    let info = serde_json::json!({
+        "fixer_sha256": exe.map(|e| &e.sha256),
+        "fixer_build": exe.map(|e| &e.provenance),
+    });
+    let text = serde_json::to_string_pretty(&info)? + "\n";
+    fs::write(dist.join("build-info.json"), text).context("cannot write dist/build-info.json")
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -4,7 +4,9 @@
 mod bench;
 mod bootstrap;
 mod dist;
+mod exe;
 mod fuzz;
+mod repro;
 mod serve;
 mod shell;
 mod test;
@@ -31,6 +33,16 @@ enum Cmd {
         #[arg(long)]
         no_exe: bool,
     },
+    /// Build fixer.exe alone (the same bytes as `dist/fixer.exe`) and print its SHA-256 and
+    /// the toolchain a rebuild must match.
+    Exe {
+        /// Also copy it here.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Build fixer.exe in two fresh clones of HEAD at different paths and check that both,
+    /// and `dist/fixer.exe` when built from HEAD, have the same SHA-256 (about 5 minutes).
+    Repro(repro::ReproArgs),
     /// Serve `dist/` on http://127.0.0.1:<port>/.
     Serve {
         #[arg(long, default_value_t = 8080)]
@@ -75,6 +87,8 @@ fn run(cli: Cli) -> Result<()> {
             let tc = bootstrap::run(bootstrap::Needs::build(!no_exe))?;
             dist::build(&tc, !no_exe).map(drop)
         }
+        Cmd::Exe { out } => exe::run(&root, out.as_deref()),
+        Cmd::Repro(args) => repro::run(&root, &args),
         Cmd::Serve { port } => serve::serve_forever(&root.join("dist"), port),
         Cmd::Run { port } => {
             let tc = bootstrap::run(bootstrap::Needs::build(true))?;

@@ -8,7 +8,8 @@
 //!
 //! `fixer.exe` targets `x86_64-win7-windows-gnu` (tier 3: always built with `-Zbuild-std`),
 //! which runs under Wine 8 and on Windows Server 2008 R2 and later. It uses Debian's compiler
-//! when present, otherwise rustup's nightly with the `rust-src` component.
+//! when present, otherwise rustup's nightly with the `rust-src` component, and is built so
+//! that anyone with the same toolchain gets the same bytes ([`exe_rustflags`]).
 
 use crate::shell;
 use std::path::{Path, PathBuf};
@@ -28,7 +29,9 @@ pub struct CrossCargo {
     /// How it was chosen, for the log.
     pub via: &'static str,
     program: PathBuf,
+    rustc: PathBuf,
     toolchain_arg: Option<&'static str>,
+    linker: Option<&'static str>,
     env: Vec<(String, String)>,
     build_std: bool,
     target_dir: PathBuf,
@@ -55,9 +58,63 @@ impl CrossCargo {
         ] {
             cmd.env_remove(var);
         }
+        // Profile settings from the environment would change what the profiles in Cargo.toml
+        // say (and fixer.exe's bytes).
+        for (var, _) in std::env::vars_os() {
+            if var.to_string_lossy().starts_with("CARGO_PROFILE_") {
+                cmd.env_remove(var);
+            }
+        }
         cmd.env("CARGO_TARGET_DIR", &self.target_dir);
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
+    }
+
+    /// The versions a rebuild must match to get the same bytes: `rustc -vV`'s first line and
+    /// commit, cargo's, the linker's and its `ld`'s, and on Debian the packages they come
+    /// from. For the log and `build-info.json`.
+    pub fn versions(&self) -> Vec<(String, String)> {
+        let first_line = |cmd: &mut Command| {
+            shell::read(cmd).and_then(|out| out.lines().next().map(|l| l.trim().to_owned()))
+        };
+        let mut out = Vec::new();
+        let mut push = |name: &str, value: Option<String>| {
+            if let Some(v) = value {
+                out.push((name.to_owned(), v));
+            }
+        };
+        let info = rustc_info(&self.rustc, self.toolchain_arg);
+        push("rustc", info.as_ref().map(|i| i.version.clone()));
+        push("rustc_commit", info.map(|i| i.commit));
+        let mut cargo = Command::new(&self.program);
+        cargo.args(self.toolchain_arg).arg("-V");
+        push("cargo", first_line(&mut cargo));
+        if let Some(linker) = self.linker {
+            push("linker", first_line(Command::new(linker).arg("--version")));
+            let ld = shell::read(Command::new(linker).arg("-print-prog-name=ld"))
+                .map(|s| s.trim().to_owned());
+            push(
+                "ld",
+                ld.and_then(|ld| first_line(Command::new(ld).arg("--version"))),
+            );
+        }
+        let mut packages = Vec::new();
+        if self.toolchain_arg.is_none() {
+            packages.extend(["rustc-web", "cargo-web", "rust-web-src"]);
+        }
+        if self.linker.is_some() {
+            packages.extend([
+                "gcc-mingw-w64-x86-64-win32",
+                "binutils-mingw-w64-x86-64",
+                "mingw-w64-x86-64-dev",
+            ]);
+        }
+        for pkg in packages {
+            let version =
+                shell::read(Command::new("dpkg-query").args(["-W", "-f=${Version}", pkg]));
+            push(&format!("deb:{pkg}"), version.filter(|v| !v.is_empty()));
+        }
+        out
     }
 
     /// Where `profile` artifacts for this target land.
@@ -96,6 +153,75 @@ pub fn debian_ready() -> bool {
             .is_some_and(|p| p.is_dir())
 }
 
+/// What `rustc -vV` and `--print sysroot` say.
+#[derive(Debug, Clone)]
+pub struct RustcInfo {
+    /// `rustc 1.96.0 (ac68faa20 2026-05-25) …`
+    pub version: String,
+    pub commit: String,
+    pub sysroot: PathBuf,
+}
+
+fn rustc_info(rustc: &Path, toolchain_arg: Option<&str>) -> Option<RustcInfo> {
+    let ask = |args: &[&str]| {
+        let mut cmd = Command::new(rustc);
+        cmd.args(toolchain_arg).args(args);
+        shell::read(&mut cmd)
+    };
+    let vv = ask(&["-vV"])?;
+    let commit = vv
+        .lines()
+        .find_map(|l| l.strip_prefix("commit-hash: "))
+        .unwrap_or("unknown")
+        .trim()
+        .to_owned();
+    Some(RustcInfo {
+        version: vv.lines().next()?.trim().to_owned(),
+        commit,
+        sysroot: PathBuf::from(ask(&["--print", "sysroot"])?.trim()),
+    })
+}
+
+/// The flags that make fixer.exe the same bytes wherever it is built (README, "Reproduce
+/// fixer.exe"), as `CARGO_ENCODED_RUSTFLAGS`, which outranks `RUSTFLAGS` and every config
+/// `rustflags`, so nothing on the builder's machine adds to them:
+/// - panic messages name their source files: those under the workspace, `$CARGO_HOME` (the
+///   registry's sources) and the compiler's std sources (built here by `-Zbuild-std`) are
+///   remapped to `/rdpfix`, `/cargo` and `/rustc/<commit>` (where rustup's prebuilt std
+///   says it was built); workspace members are already named relative to it;
+/// - MinGW's ld writes the link time into the PE header (and so into its checksum);
+///   `--no-insert-timestamp` writes 0 instead.
+///
+/// Cargo leaves `--remap-path-prefix` out of its hashes (the folder's name changes no file
+/// name in the target dir). Changing these flags rebuilds the Windows units of
+/// `target/debian` (or `target/nightly`), which only this build uses, not the native ones.
+pub fn exe_rustflags(root: &Path, cargo_home: &Path, rustc: &RustcInfo) -> String {
+    let mut remaps: Vec<(PathBuf, String)> = Vec::new();
+    let mut remap = |from: PathBuf, to: String| {
+        // Both spellings, when a symlink makes the one cargo passes differ from the other.
+        if let Ok(real) = from.canonicalize()
+            && real != from
+        {
+            remaps.push((real, to.clone()));
+        }
+        remaps.push((from, to));
+    };
+    remap(root.to_path_buf(), "/rdpfix".to_owned());
+    remap(cargo_home.to_path_buf(), "/cargo".to_owned());
+    remap(
+        rustc.sysroot.join("lib/rustlib/src/rust"),
+        format!("/rustc/{}", rustc.commit),
+    );
+    // rustc applies the last prefix that matches: the longest (most specific) goes last.
+    remaps.sort_by_key(|(from, _)| from.as_os_str().len());
+    let mut flags: Vec<String> = remaps
+        .iter()
+        .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
+        .collect();
+    flags.push("-Clink-arg=-Wl,--no-insert-timestamp".to_owned());
+    flags.join("\u{1f}")
+}
+
 fn debian(target: &'static str, root: &Path, extra: &[(&str, &str)]) -> CrossCargo {
     let mut env = vec![
         ("RUSTC".to_owned(), DEBIAN_RUSTC.to_owned()),
@@ -111,7 +237,9 @@ fn debian(target: &'static str, root: &Path, extra: &[(&str, &str)]) -> CrossCar
         target,
         via: "Debian rustc-web + -Zbuild-std",
         program: PathBuf::from(DEBIAN_CARGO),
+        rustc: PathBuf::from(DEBIAN_RUSTC),
         toolchain_arg: None,
+        linker: None,
         env,
         build_std: true,
         // Its own target dir: mixing two compilers in one rebuilds everything at each switch.
@@ -127,7 +255,9 @@ pub fn wasm_rustup(root: &Path) -> Option<CrossCargo> {
         target: WASM_TARGET,
         via: "rustup stable target",
         program: PathBuf::from("cargo"),
+        rustc: PathBuf::from("rustc"),
         toolchain_arg: Some("+stable"),
+        linker: None,
         env: vec![("RUSTFLAGS".to_owned(), WASM_RUSTFLAGS.to_owned())],
         build_std: false,
         target_dir: root.join("target"),
@@ -148,24 +278,43 @@ pub fn wasm_debian(root: &Path) -> Option<CrossCargo> {
     })
 }
 
-/// How to build fixer.exe here, if at all.
+/// How to build fixer.exe here, if at all: reproducibly ([`exe_rustflags`]).
 pub fn windows(root: &Path) -> Option<CrossCargo> {
     if !shell::has(MINGW_GCC) {
         return None;
     }
-    let linker = ("CARGO_TARGET_X86_64_WIN7_WINDOWS_GNU_LINKER", MINGW_GCC);
-    if debian_ready() {
-        return Some(debian(WIN_TARGET, root, &[linker]));
-    }
-    (shell::has("rustup") && rustup_has_rust_src("nightly")).then(|| CrossCargo {
-        target: WIN_TARGET,
-        via: "rustup nightly + rust-src + -Zbuild-std",
-        program: PathBuf::from("cargo"),
-        toolchain_arg: Some("+nightly"),
-        env: vec![(linker.0.to_owned(), linker.1.to_owned())],
-        build_std: true,
-        target_dir: root.join("target/nightly"),
-    })
+    let mut cc = if debian_ready() {
+        debian(WIN_TARGET, root, &[])
+    } else if shell::has("rustup") && rustup_has_rust_src("nightly") {
+        CrossCargo {
+            target: WIN_TARGET,
+            via: "rustup nightly + rust-src + -Zbuild-std",
+            program: PathBuf::from("cargo"),
+            rustc: PathBuf::from("rustc"),
+            toolchain_arg: Some("+nightly"),
+            linker: None,
+            env: Vec::new(),
+            build_std: true,
+            target_dir: root.join("target/nightly"),
+        }
+    } else {
+        return None;
+    };
+    let rustc = rustc_info(&cc.rustc, cc.toolchain_arg)?;
+    cc.linker = Some(MINGW_GCC);
+    cc.env.extend([
+        (
+            "CARGO_TARGET_X86_64_WIN7_WINDOWS_GNU_LINKER".to_owned(),
+            MINGW_GCC.to_owned(),
+        ),
+        (
+            "CARGO_ENCODED_RUSTFLAGS".to_owned(),
+            exe_rustflags(root, &shell::cargo_home(), &rustc),
+        ),
+        // Release profiles build without it; a developer's `CARGO_INCREMENTAL=1` would not.
+        ("CARGO_INCREMENTAL".to_owned(), "0".to_owned()),
+    ]);
+    Some(cc)
 }
 
 /// The `wasm-bindgen` crate version pinned in Cargo.lock; the CLI must equal it.
