@@ -5,12 +5,25 @@
 //! so CI exercises them without nightly.
 //!
 //! Steered targets read the input as it is, then behind a prefix that makes the format
-//! sniffer pick their format, so mutations reach that parser's depths.
+//! sniffer pick their format, so mutations reach that parser's depths. The targets take the
+//! paths real diagnoses take: a [`Session`] (whose sink asks for
+//! [`Details::Counted`](analyzer::input::Details)) as `fixer diagnose` and the page run it,
+//! the chunk-range API the page splits a `.evtx` with, the paste box's whole pipeline.
+//! `cargo xtask fuzz` runs them under an allocation cap ([`crate::alloc`]).
 
-use analyzer::envelope::{PublicKey, SecretKey, TokenReader, TrustEntry, receive, token};
+use crate::evtx_writer::seal_chunks;
+use analyzer::diagnose::{DiagnoseOptions, Session};
+use analyzer::envelope::{
+    PreparedPlan, PublicKey, SecretKey, TokenReader, TrustEntry, receive, token,
+};
 use analyzer::evidence_block::find_blocks;
-use analyzer::input::{InputReport, no_progress, read_bytes, read_seekable};
+use analyzer::input::{
+    EvtxMerge, InputReport, no_progress, read_bytes, read_evtx_chunks, read_seekable,
+};
+use analyzer::plan::{PlanId, PlanParams, Proposal, computer_choices, powershell};
+use analyzer::rules::Catalog;
 use std::io::Cursor;
+use std::sync::OnceLock;
 
 /// A target's body: any bytes in, nothing out, never a panic.
 pub type Body = fn(&[u8]);
@@ -22,6 +35,8 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("plan_envelope", plan_envelope),
     ("input_sniff", input_sniff),
     ("evtx", evtx),
+    ("evtx_chunks", evtx_chunks),
+    ("paste", paste),
     ("wevtutil_text", wevtutil_text),
     ("xml", xml),
     ("csv", csv),
@@ -34,9 +49,22 @@ fn read(data: &[u8]) -> InputReport {
 }
 
 fn read_prefixed(prefix: &[u8], data: &[u8]) -> InputReport {
+    read(&prefixed(prefix, data))
+}
+
+fn prefixed(prefix: &[u8], data: &[u8]) -> Vec<u8> {
     let mut text = prefix.to_vec();
     text.extend_from_slice(data);
-    read(&text)
+    text
+}
+
+/// A session as `fixer diagnose` and the page start one; the catalog is parsed once.
+fn session() -> Session {
+    static CATALOG: OnceLock<Option<Catalog>> = OnceLock::new();
+    match CATALOG.get_or_init(|| Catalog::builtin().ok()) {
+        Some(catalog) => Session::with_catalog(catalog.clone()),
+        None => Session::new(),
+    }
 }
 
 /// Pasted text as Run Command and Serial Console return it: `az` JSON (whole or cut),
@@ -60,11 +88,16 @@ pub fn channel_paste(data: &[u8]) {
 /// `RDPFIX-EVIDENCE` blocks: finding and decoding them, and the reader around them.
 /// Proptests of the same: `analyzer/tests/evidence_block_props.rs`.
 pub fn evidence_block(data: &[u8]) {
-    // A head start: most inputs should reach past the marker.
-    let mut text = b"RDPFIX-EVIDENCE v1: 1 events, 0 left out\n".to_vec();
-    text.extend_from_slice(data);
-    let _ = find_blocks(&String::from_utf8_lossy(&text), "fuzz");
-    read(&text);
+    // Head starts: most inputs should reach past the marker, many past the checksum to the
+    // announced length.
+    for head in [
+        b"RDPFIX-EVIDENCE v1: 1 events, 0 left out\n".as_slice(),
+        b"RDPFIX-EVIDENCE v1: 1 events, 0 left out\nsha256 0123456789abcdef, ",
+    ] {
+        let text = prefixed(head, data);
+        let _ = find_blocks(&String::from_utf8_lossy(&text), "fuzz");
+        read(&text);
+    }
     read(data);
 }
 
@@ -123,6 +156,95 @@ pub fn evtx(data: &[u8]) {
             &mut Vec::new(),
             &mut no_progress,
         );
+    }
+    // As every diagnosis reads: the rules' sink counts what no rule lists. Mutated chunks
+    // fail their CRC32s and go to the `evtx` crate; sealed again, they reach the walk.
+    let mut sealed = data.to_vec();
+    seal_chunks(&mut sealed);
+    for bytes in [data, &sealed] {
+        let mut diagnosis = session();
+        diagnosis.add_seekable(
+            "fuzz.evtx",
+            Cursor::new(bytes),
+            bytes.len() as u64,
+            &mut no_progress,
+        );
+        let _ = diagnosis.finish(&DiagnoseOptions::default());
+    }
+}
+
+/// A `.evtx` as the page reads it (`web/src/split.rs`): [`EvtxMerge`] checks the header,
+/// [`read_evtx_chunks`] parses batches of chunks (1 to 16, from the input's length) with
+/// the session's `Details`, the parts are merged in order into the session, the tail and
+/// the report go last. The chunks' CRC32s are sealed first (see `evtx`), so mutations reach
+/// the walk. Seeds are whole small files, as for `evtx`.
+pub fn evtx_chunks(data: &[u8]) {
+    let mut sealed = data.to_vec();
+    seal_chunks(&mut sealed);
+    let data = sealed.as_slice();
+    let batch = (data.len() % 16) as u64 + 1;
+    let len = data.len() as u64;
+    let mut diagnosis = session();
+    let report = {
+        let mut sink = diagnosis.input_sink();
+        let mut progress = no_progress;
+        let head = data.get(..4096).unwrap_or(data);
+        let mut merge = EvtxMerge::new("fuzz.evtx", head, len, &mut sink, &mut progress);
+        let layout = merge.layout();
+        let details = merge.details();
+        let mut merged = true;
+        let mut from = 0;
+        while merged && from < layout.chunks {
+            let to = (from + batch).min(layout.chunks);
+            read_evtx_chunks(
+                Cursor::new(data),
+                &layout,
+                from..to,
+                "fuzz.evtx",
+                &details,
+                &mut |part| {
+                    let go = merge.push(part);
+                    merged &= go.is_continue();
+                    go
+                },
+            );
+            from = to;
+        }
+        let (at, n) = layout.tail();
+        let tail = usize::try_from(at)
+            .ok()
+            .zip(usize::try_from(at.saturating_add(n)).ok())
+            .and_then(|(a, b)| data.get(a..b))
+            .unwrap_or_default();
+        merge.finish(tail, None)
+    };
+    diagnosis.add_report(report);
+    let _ = diagnosis.finish(&DiagnoseOptions::default());
+}
+
+/// The paste box's whole pipeline (`web/src/worker.rs` and the fix panel): pasted text (a
+/// JavaScript string, so UTF-8) read into a session, the diagnosis, the computers a plan
+/// may name and each one's plan identity, the proposal, the plan and its PowerShell preview.
+/// Seeds are pastes: evidence blocks, Run Command output, text exports.
+pub fn paste(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut diagnosis = session();
+    diagnosis.add_bytes("pasted text", text.as_bytes(), &mut no_progress);
+    let found = diagnosis.finish(&DiagnoseOptions::default());
+    let proposal = Proposal::for_diagnosis(diagnosis.catalog(), &found);
+    for choice in computer_choices(&found) {
+        let params = PlanParams::for_diagnosis_on(
+            &found,
+            Some(&choice.name),
+            jiff::Timestamp::UNIX_EPOCH,
+            PlanId::from_random([0; 16]),
+        );
+        if let (Ok(proposal), Ok(params)) = (&proposal, params)
+            && let Ok(plan) = proposal.to_plan(&params)
+            && let Ok(prepared) = PreparedPlan::new(&plan)
+        {
+            let _ = powershell::render(prepared.plan(), prepared.steps());
+        }
     }
 }
 

@@ -15,7 +15,7 @@ pub mod seed;
 
 use std::path::PathBuf;
 
-pub use evtx_writer::{DataLayout, EvtxWriter, Record, bury, event};
+pub use evtx_writer::{DataLayout, EvtxWriter, Record, bury, event, seal_chunks};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {

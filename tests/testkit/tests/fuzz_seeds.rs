@@ -1,11 +1,17 @@
 //! Every `cargo fuzz` target's seed corpus, replayed on stable through the very functions
 //! the targets call (`testkit::fuzz`), whole and cut short: CI exercises each parser of
-//! untrusted input on its seeds without nightly. Also keeps the fuzz crate, its targets and
-//! their seeds in step.
+//! untrusted input on its seeds without nightly, under the allocation cap `cargo xtask fuzz`
+//! gives libFuzzer (an input that makes a parser reserve what it announces aborts this test
+//! even where memory is overcommitted). Also keeps the fuzz crate, its targets and their
+//! seeds in step.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::path::PathBuf;
+use testkit::alloc::{Capped, MAX_ALLOCATION_BYTES};
 use testkit::fuzz::TARGETS;
+
+#[global_allocator]
+static ALLOC: Capped = Capped::new(MAX_ALLOCATION_BYTES);
 
 fn fuzz_dir() -> PathBuf {
     testkit::repo_root().join("fuzz")

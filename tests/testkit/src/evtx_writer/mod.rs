@@ -576,6 +576,47 @@ impl ChunkBuilder {
     }
 }
 
+/// Makes every chunk's two CRC32s (its records', its header's) match its bytes again, as if
+/// Windows had written the chunk so: a damaged or mutated chunk then reaches what the
+/// reader does with an intact one (the [`Details::Counted`] walk) instead of being left to
+/// the `evtx` crate at the checksum. Chunks sit at 0 (a file without a header) or 4096, every
+/// 64 KiB; a chunk's records run from its 512-byte header to its free space offset (clipped
+/// to the chunk). The NO_CRC32 flag is left as it is.
+///
+/// [`Details::Counted`]: analyzer::input::Details::Counted
+pub fn seal_chunks(bytes: &mut [u8]) {
+    let first = if bytes.starts_with(b"ElfChnk\0") {
+        0
+    } else {
+        FILE_HEADER_SIZE
+    };
+    for chunk in bytes
+        .get_mut(first..)
+        .unwrap_or_default()
+        .chunks_mut(CHUNK_SIZE)
+    {
+        if !chunk.starts_with(b"ElfChnk\0") || chunk.len() < CHUNK_HEADER_SIZE {
+            continue;
+        }
+        let free = chunk
+            .get(48..52)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, |b| u32::from_le_bytes(b) as usize)
+            .clamp(CHUNK_HEADER_SIZE, chunk.len());
+        let records = crc32fast::hash(chunk.get(CHUNK_HEADER_SIZE..free).unwrap_or_default());
+        if let Some(slot) = chunk.get_mut(52..56) {
+            slot.copy_from_slice(&records.to_le_bytes());
+        }
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(chunk.get(..120).unwrap_or_default());
+        hasher.update(chunk.get(128..CHUNK_HEADER_SIZE).unwrap_or_default());
+        let header = hasher.finalize();
+        if let Some(slot) = chunk.get_mut(124..128) {
+            slot.copy_from_slice(&header.to_le_bytes());
+        }
+    }
+}
+
 fn file_header(chunk_count: u16, next_record_id: u64, dirty: bool) -> Vec<u8> {
     let mut h = Vec::with_capacity(FILE_HEADER_SIZE);
     h.extend_from_slice(b"ElfFile\0");
