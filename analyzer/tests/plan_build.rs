@@ -36,7 +36,7 @@ fn params(computer: &str) -> PlanParams {
 }
 
 fn proposal(catalog: &Catalog, ids: &[&str]) -> Proposal {
-    Proposal::from_catalog(catalog, ids.iter().copied()).unwrap()
+    catalog.proposal(ids.iter().copied()).unwrap()
 }
 
 #[test]
@@ -49,7 +49,7 @@ fn every_rule_of_the_catalog_yields_a_signable_plan() {
         PreparedPlan::new(&plan).unwrap_or_else(|e| panic!("{}: {e}", rule.id));
     }
     assert!(matches!(
-        Proposal::from_catalog(&catalog, ["rdp-no-such-rule"]),
+        catalog.proposal(["rdp-no-such-rule"]),
         Err(BuildError::UnknownFinding(_))
     ));
 }

@@ -3,11 +3,9 @@
 //! cannot say what to fix or for which computer.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
-use analyzer::diagnose::{DiagnoseOptions, Diagnosis, Session};
+use analyzer::diagnose::{DiagnoseOptions, Diagnosis, PlanOffer, Session, computer_choices};
 use analyzer::input::no_progress;
-use analyzer::plan::{
-    BuildError, DEFAULT_LIFETIME, PlanId, PlanParams, Proposal, computer_choices,
-};
+use analyzer::plan::{BuildError, DEFAULT_LIFETIME, PlanId, PlanParams, Proposal};
 use analyzer::rules::Catalog;
 use jiff::Timestamp;
 use testkit::samples::{self, SampleLog};
@@ -238,4 +236,56 @@ fn logs_naming_no_computer_offer_no_choice() {
         "**Log Name:** System <br />\n**Source:** Schannel <br />\n**Event ID:** 36870 <br />\n";
     let d = diagnose(&[("paste", text.to_owned())]);
     assert!(computer_choices(&d).is_empty());
+}
+
+/// What the page's worker sends: the offer survives its JSON trip unchanged, and its
+/// parameters for a computer are `for_diagnosis_on`'s, so the page signs what `fixer plan`
+/// would.
+#[test]
+fn a_plan_offer_travels_as_json_and_gives_the_parameters_fixer_plan_would() {
+    let catalog = Catalog::builtin().unwrap();
+    for sample in samples::all().iter().filter(|s| s.expected.is_some()) {
+        let d = diagnose_evtx(sample);
+        let offer = PlanOffer::for_diagnosis(&catalog, &d);
+        let json = serde_json::to_string(&offer).unwrap();
+        let back: PlanOffer = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, offer, "{}", sample.name);
+        assert_eq!(
+            back.proposal.unwrap(),
+            Proposal::for_diagnosis(&catalog, &d).unwrap()
+        );
+        let targets = back.targets.unwrap();
+        let id = PlanId::from_random([3; 16]);
+        let chosen = &targets.computers[0].name;
+        assert_eq!(
+            targets.params(chosen, issued(), id).unwrap(),
+            PlanParams::for_diagnosis_on(&d, Some(chosen), issued(), id).unwrap()
+        );
+        let err = targets.params("another-vm", issued(), id).unwrap_err();
+        assert!(matches!(err, BuildError::ComputerNotInLogs { .. }), "{err}");
+    }
+    let healthy = PlanOffer::for_diagnosis(&catalog, &diagnose_evtx(&samples::healthy()));
+    assert_eq!(healthy.proposal, Err(BuildError::NoFinding.to_string()));
+    // Logs that name no computer (the article's rendering): the steps are offered, the
+    // target is not, and why is said.
+    let text = "**Log Name:** System <br />\n**Source:** Schannel <br />\n**Event ID:** 36870 <br />\n\
+                **Level:** Error <br />\n**Description:** A fatal error occurred when attempting to \
+                access the TLS server credential private key. The error code returned from the \
+                cryptographic module is 0x8009030D. The internal error state is 10001. <br />\n";
+    let offer = PlanOffer::for_diagnosis(&catalog, &diagnose(&[("paste", text.to_owned())]));
+    assert!(offer.proposal.is_ok(), "{offer:?}");
+    assert_eq!(offer.targets, Err(BuildError::NoComputer.to_string()));
+}
+
+/// A proposal read back from JSON is checked against the allowlist again: a step edited on
+/// the way (another registry key) is refused, not carried into a plan.
+#[test]
+fn a_proposal_edited_on_its_way_is_refused_when_read() {
+    let catalog = Catalog::builtin().unwrap();
+    let offer = PlanOffer::for_diagnosis(&catalog, &diagnose_evtx(&samples::cert_keys()));
+    let json = serde_json::to_string(&offer).unwrap();
+    assert!(json.contains("Terminal Server"), "{json}");
+    let edited = json.replace("Terminal Server", "Terminal Server2");
+    let err = serde_json::from_str::<PlanOffer>(&edited).unwrap_err();
+    assert!(err.to_string().contains("allow"), "{err}");
 }

@@ -11,7 +11,7 @@
 )]
 
 use analyzer::envelope::{MAX_COMMAND_CHARS, PreparedPlan, SecretKey, token};
-use analyzer::plan::{PlanId, PlanParams, Proposal, Sha256Digest};
+use analyzer::plan::{PlanId, PlanParams, Sha256Digest};
 use analyzer::remote::collect::{COLLECTION_BUDGET_BYTES, typical_event_bytes};
 use analyzer::remote::{
     NameError, ResourceGroup, SerialLine, VmName, fix_delivery, remote_collection, run_command,
@@ -39,7 +39,8 @@ const FIXER_SHA: &str = "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9
 fn token_for(rules: &[&str], computer: &str) -> String {
     let catalog = catalog();
     let issued: Timestamp = "2026-03-01T12:00:00Z".parse().unwrap();
-    let plan = Proposal::from_catalog(&catalog, rules.iter().copied())
+    let plan = catalog
+        .proposal(rules.iter().copied())
         .unwrap()
         .to_plan(&PlanParams {
             computer: computer.into(),

@@ -171,7 +171,7 @@ fn token_in(line: &str) -> String {
 #[test]
 fn each_seed_scenario_goes_out_and_its_fix_comes_back_in() {
     use analyzer::envelope::{PreparedPlan, SecretKey, TrustEntry, verify};
-    use analyzer::plan::{PlanId, PlanParams, Proposal, Sha256Digest};
+    use analyzer::plan::{PlanId, PlanParams, Sha256Digest};
     use analyzer::remote::{SerialLine, fix_delivery};
     let signer = SecretKey::from_seed([3; 32]);
     let store = [TrustEntry {
@@ -194,7 +194,8 @@ fn each_seed_scenario_goes_out_and_its_fix_comes_back_in() {
         assert_eq!(Some(finding.id.as_str()), sample.expected);
         // The page's plan for it, signed.
         let issued = d.now.unwrap();
-        let plan = Proposal::from_catalog(&catalog, [finding.id.as_str()])
+        let plan = catalog
+            .proposal([finding.id.as_str()])
             .unwrap()
             .to_plan(&PlanParams {
                 computer: sample.computer.into(),

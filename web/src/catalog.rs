@@ -1,5 +1,7 @@
-//! The built-in rule catalog, parsed once per thread (the page's; the worker has its own
-//! in its session).
+//! The built-in rule catalog, parsed once per thread, for the one thing the page itself
+//! makes from it: the collection commands shown before any log is analysed (a worker runs
+//! only with inputs). Everything about a diagnosis — findings, the proposal, the plan's
+//! targets — comes from the worker's session.
 
 use analyzer::rules::Catalog;
 

@@ -156,3 +156,10 @@ pub fn describe(e: &JsValue) -> String {
     }
     e.as_string().unwrap_or_else(|| format!("{e:?}"))
 }
+
+/// 16 bytes from the browser's CSPRNG: a plan's id.
+pub fn random_id() -> Result<[u8; 16], String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| format!("this browser gave no random numbers: {e}"))?;
+    Ok(bytes)
+}

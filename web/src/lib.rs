@@ -10,7 +10,6 @@ pub mod catalog;
 pub mod fetch;
 pub mod hash;
 pub mod keys;
-pub mod params;
 pub mod protocol;
 pub mod read;
 pub mod split;

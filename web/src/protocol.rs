@@ -1,10 +1,9 @@
 //! What the page and its worker say to each other. Inputs go in as `File`/`Blob` objects
 //! or text (see [`crate::bridge`]); everything coming back is one of these, as JSON.
 
-use analyzer::diagnose::Diagnosis;
 use analyzer::diagnose::coverage::{Hint, LookedFor, Seen};
+use analyzer::diagnose::{Diagnosis, PlanOffer, PlanTargets};
 use analyzer::input::{InputReport, Progress};
-use analyzer::plan::{ComputerChoice, PlanId, PlanParams, computer_choices};
 use analyzer::rules::finding::{Finding, Window};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -63,12 +62,12 @@ pub struct Outcome {
     pub diagnose_ms: f64,
     /// The worker's wasm memory at the end: wasm memory only grows, so this is its peak.
     pub wasm_memory_bytes: u64,
-    /// The computers a plan for this diagnosis can be for, each named as
-    /// [`PlanParams::for_diagnosis_on`] (the constructor `fixer plan` uses) names it, or why
-    /// no plan can be built.
-    pub plan_base: Result<PlanBase, String>,
+    /// What a plan for this diagnosis proposes and may be for: made here in the worker by
+    /// the analyzer (`PlanOffer::for_diagnosis`, as `fixer plan` does); the page only adds the
+    /// admin's choices, its clock and random bytes.
+    pub offer: PlanOffer,
     /// The findings came first: some inputs' SHA-256 digests (so `evidence_sha256` and
-    /// `plan_base`) follow in a [`Hashed`].
+    /// `offer.targets`) follow in a [`Hashed`].
     #[serde(default)]
     pub hashing: bool,
 }
@@ -86,7 +85,7 @@ pub struct Hashed {
     /// The input rows again, with their digests and the time the hashing took.
     pub inputs: Vec<InputRow>,
     pub evidence_sha256: String,
-    pub plan_base: Result<PlanBase, String>,
+    pub targets: Result<PlanTargets, String>,
 }
 
 impl Outcome {
@@ -95,61 +94,9 @@ impl Outcome {
         let mut done = self.clone();
         done.inputs = hashed.inputs;
         done.diagnosis.evidence_sha256 = hashed.evidence_sha256;
-        done.plan_base = hashed.plan_base;
+        done.offer.targets = hashed.targets;
         done.hashing = false;
         done
-    }
-}
-
-/// The identity [`PlanParams::for_diagnosis_on`] gives a plan for a diagnosis, for each
-/// computer its logs name; the page adds the chosen computer, the issue time and a random
-/// id when it signs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanBase {
-    /// At least one; the sensible default first ([`computer_choices`]).
-    pub computers: Vec<ComputerChoice>,
-    pub evidence_sha256: String,
-    /// Names in the logs no plan can target (not a computer name), with why.
-    pub unusable: Vec<String>,
-}
-
-impl PlanBase {
-    pub fn of(diagnosis: &Diagnosis) -> Result<PlanBase, String> {
-        let params = |computer: Option<&str>| {
-            PlanParams::for_diagnosis_on(
-                diagnosis,
-                computer,
-                Timestamp::UNIX_EPOCH,
-                PlanId::from_random([0; 16]),
-            )
-        };
-        let (mut computers, mut unusable) = (Vec::new(), Vec::new());
-        let mut evidence_sha256 = None;
-        for choice in computer_choices(diagnosis) {
-            match params(Some(&choice.name)) {
-                Ok(p) => {
-                    evidence_sha256 = Some(p.evidence_sha256.to_string());
-                    computers.push(ComputerChoice {
-                        name: p.computer,
-                        ..choice
-                    });
-                }
-                Err(e) => unusable.push(e.to_string()),
-            }
-        }
-        match (evidence_sha256, unusable.first()) {
-            (Some(evidence_sha256), _) => Ok(PlanBase {
-                computers,
-                evidence_sha256,
-                unusable,
-            }),
-            (None, Some(why)) => Err(why.clone()),
-            // No computer at all: the constructor says so in its words.
-            (None, None) => Err(params(None).err().map_or_else(
-                || "the logs name no computer a plan can be for".to_owned(),
-                |e| e.to_string(),
-            )),
-        }
     }
 }
 
@@ -302,7 +249,10 @@ mod tests {
             .map(|r| InputRow::new(r, 1.5, None))
             .collect();
         let first = Outcome {
-            plan_base: Err("the logs are still being hashed".to_owned()),
+            offer: PlanOffer {
+                proposal: Err("nothing to fix".to_owned()),
+                targets: Err("the logs are still being hashed".to_owned()),
+            },
             diagnosis: diagnosis.into(),
             inputs: rows.clone(),
             diagnose_ms: 2.0,
@@ -314,7 +264,7 @@ mod tests {
         let message = FromWorker::Hashed(Box::new(Hashed {
             inputs: hashed_rows.clone(),
             evidence_sha256: "cd".repeat(32),
-            plan_base: Err("no computer is named".to_owned()),
+            targets: Err("no computer is named".to_owned()),
         }));
         let json = serde_json::to_value(&message).unwrap();
         assert_eq!(json["kind"], "hashed");
@@ -325,10 +275,10 @@ mod tests {
         assert!(!done.hashing);
         assert_eq!(done.inputs, hashed_rows);
         assert_eq!(done.diagnosis.evidence_sha256, "cd".repeat(32));
-        assert_eq!(done.plan_base, Err("no computer is named".to_owned()));
+        assert_eq!(done.offer.targets, Err("no computer is named".to_owned()));
         let untouched = Outcome {
             inputs: first.inputs.clone(),
-            plan_base: first.plan_base.clone(),
+            offer: first.offer.clone(),
             hashing: true,
             diagnosis: DiagnosisView {
                 evidence_sha256: first.diagnosis.evidence_sha256.clone(),

@@ -4,9 +4,11 @@
 //! `FileReaderSync` (text exports are read whole anyway, up to the analyzer's cap).
 
 use crate::hash::{Hashing, Tee};
-use crate::protocol::{FromWorker, HashProgress, Hashed, InputRow, Outcome, PlanBase};
+use crate::protocol::{FromWorker, HashProgress, Hashed, InputRow, Outcome};
 use crate::{read, split};
-use analyzer::diagnose::{DiagnoseOptions, Diagnosis, Session, evidence_sha256};
+use analyzer::diagnose::{
+    DiagnoseOptions, Diagnosis, PlanOffer, PlanTargets, Session, evidence_sha256,
+};
 use analyzer::input::Progress;
 use js_sys::{Reflect, Uint8Array};
 use std::io::{self, Read, Seek, SeekFrom};
@@ -91,14 +93,14 @@ impl Later {
             }
         }
         self.diagnosis.evidence_sha256 = evidence_sha256(&self.diagnosis.inputs);
-        let plan_base = match failed.first() {
+        let targets = match failed.first() {
             Some(why) => Err(why.clone()),
-            None => PlanBase::of(&self.diagnosis),
+            None => PlanTargets::for_diagnosis(&self.diagnosis).map_err(|e| e.to_string()),
         };
         Hashed {
             inputs: self.rows,
             evidence_sha256: self.diagnosis.evidence_sha256,
-            plan_base,
+            targets,
         }
     }
 }
@@ -173,21 +175,18 @@ async fn analyse(request: &JsValue) -> Result<(Outcome, Option<Later>), String> 
         .map(|(report, (ms, spent))| InputRow::new(report, ms, spent))
         .collect();
     let hashing = !pending.is_empty();
-    let (plan_base, later) = if hashing {
-        let later = Later {
+    let mut offer = PlanOffer::for_diagnosis(session.catalog(), &diagnosis);
+    let later = hashing.then(|| {
+        // A plan names the evidence by its digest: the targets come with the hashes.
+        offer.targets = Err("the logs are still being hashed".to_owned());
+        Later {
             diagnosis: diagnosis.clone(),
             rows: inputs.clone(),
             pending,
-        };
-        (
-            Err("the logs are still being hashed".to_owned()),
-            Some(later),
-        )
-    } else {
-        (PlanBase::of(&diagnosis), None)
-    };
+        }
+    });
     let outcome = Outcome {
-        plan_base,
+        offer,
         diagnosis: diagnosis.into(),
         inputs,
         diagnose_ms,

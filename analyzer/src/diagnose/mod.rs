@@ -5,11 +5,16 @@
 //! - [`verdict`]: the most likely finding and why.
 //! - [`Session`]: inputs read one by one into the rules' collector, then judged against a
 //!   "now" into a [`Diagnosis`].
+//! - [`plan`]: a diagnosis → its [`Proposal`](crate::plan::Proposal), the computers a plan
+//!   may be for and the plan's parameters ([`PlanOffer`], [`PlanTargets`]): the one way the page and
+//!   `fixer plan` build plans.
 
 pub mod coverage;
+pub mod plan;
 mod session;
 pub mod verdict;
 
+pub use plan::{ComputerChoice, PlanOffer, PlanTargets, computer_choices, computer_of};
 pub use session::{
     DEFAULT_WINDOW_HOURS, DiagnoseOptions, Diagnosis, NowSource, Session, evidence_sha256,
 };

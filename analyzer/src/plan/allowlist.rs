@@ -17,7 +17,9 @@ use thiserror::Error;
 
 /// A step whose kind, target and desired state are on the allowlist, with typed targets.
 /// The fixer executes only this form; labels and the PowerShell preview derive from it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// In JSON it is its [`Step`], checked again whenever it is read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(into = "Step", try_from = "Step")]
 pub enum AllowedStep {
     SaveAcl {
         target: AclTarget,
@@ -65,6 +67,20 @@ pub enum AllowedStep {
     Manual {
         action: ManualAction,
     },
+}
+
+impl From<AllowedStep> for Step {
+    fn from(step: AllowedStep) -> Step {
+        step.to_step()
+    }
+}
+
+impl TryFrom<Step> for AllowedStep {
+    type Error = AllowlistError;
+
+    fn try_from(step: Step) -> Result<AllowedStep, AllowlistError> {
+        check_step(0, &step)
+    }
 }
 
 impl AllowedStep {

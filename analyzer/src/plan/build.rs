@@ -1,13 +1,12 @@
-//! From findings to a plan: the catalog's remediation of each finding, merged, ordered,
-//! checked against the allowlist; the admin leaves out optional steps; the rest becomes
-//! the [`Plan`] to sign.
+//! From findings to a plan: each finding's remediation steps (the rule catalog's, handed in
+//! by the caller: this module knows no catalog), merged, ordered, checked against the
+//! allowlist; the admin leaves out optional steps; the rest becomes the [`Plan`] to sign.
 
-use super::allowlist::{AllowedStep, AllowlistError, EscapedText, check_step};
+use super::allowlist::{AllowedStep, AllowlistError, check_step};
 use super::ids::{AnalyzerVersion, FindingId, IdError, PlanId, Sha256Digest};
 use super::payload::{MAX_FINDINGS, MAX_STEPS, PLAN_VERSION, Plan, PlanTarget};
 use super::step::{ManualAction, Step};
 use super::target::RdpService;
-use crate::rules::Catalog;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -38,7 +37,7 @@ impl RemediationStep {
 }
 
 /// A proposed step: what the page lists, with a checkbox when `optional`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProposedStep {
     pub step: AllowedStep,
     pub optional: bool,
@@ -50,8 +49,10 @@ pub struct ProposedStep {
     pub included: bool,
 }
 
-/// The steps rdpfix proposes for a set of findings, before the admin's choice.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The steps rdpfix proposes for a set of findings, before the admin's choice. It travels
+/// from the page's analysis worker to the page as JSON; every step is checked against the
+/// allowlist again as it is read back ([`AllowedStep`]'s serde form is its [`Step`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proposal {
     findings: Vec<FindingId>,
     steps: Vec<ProposedStep>,
@@ -145,24 +146,6 @@ impl Proposal {
             findings: ids,
             steps,
         })
-    }
-
-    /// The catalog's remediation for each finding id, most likely first: what the page and
-    /// `fixer plan` propose for a diagnosis.
-    pub fn from_catalog<'a>(
-        catalog: &'a Catalog,
-        finding_ids: impl IntoIterator<Item = &'a str>,
-    ) -> Result<Proposal, BuildError> {
-        let findings = finding_ids
-            .into_iter()
-            .map(|id| {
-                catalog
-                    .rule(id)
-                    .map(|rule| (id, rule.remediation.as_slice()))
-                    .ok_or_else(|| BuildError::UnknownFinding(EscapedText::new(id).0))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Proposal::from_findings(findings)
     }
 
     pub fn steps(&self) -> &[ProposedStep] {

@@ -74,7 +74,7 @@ impl Caveat {
                 "services that depend on it (UmRdpService) are restarted with it"
             }
             Caveat::CertificateNotRestorable => {
-                "Windows creates a new self-signed certificate when SessionEnv restarts; the old one is exported as .cer for the record, but its private key may not be exportable, so the old certificate cannot be put back"
+                "Windows creates a new self-signed certificate when SessionEnv restarts; the old one is exported as .cer first, and a rollback puts it back only while its private key is still the one it was made with (Windows may have replaced it with the new one's)"
             }
             Caveat::MachineKeysGuidanceConflicts => {
                 "Microsoft's articles disagree: the Azure article grants these rights recursively on every machine key; a Windows Server article gives the folder Administrators Full and Everyone read/write, and the RDP key file SYSTEM Full and NETWORK SERVICE Read only. rdpfix touches only the folder itself and the RDP key files, after saving every ACL"
@@ -108,6 +108,29 @@ pub struct Labels {
     /// Needs a separate, explicit consent.
     pub destructive: bool,
     pub caveats: Vec<Caveat>,
+}
+
+impl Labels {
+    /// The labels as the words every view shows them in (the page's tags, the fixer's
+    /// `[…]`, the PowerShell preview's comment), most important first. A manual step is
+    /// never run by rdpfix, so what running it would do is not said.
+    pub fn tags(&self) -> Vec<&'static str> {
+        let mut tags = vec![self.reversibility.as_str()];
+        if self.manual {
+            tags.push("manual, not run");
+        } else {
+            if self.drops_rdp_sessions {
+                tags.push("drops RDP sessions");
+            }
+            if self.needs_reboot {
+                tags.push("needs a reboot");
+            }
+        }
+        if self.destructive {
+            tags.push("destructive");
+        }
+        tags
+    }
 }
 
 impl AllowedStep {

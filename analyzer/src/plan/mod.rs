@@ -11,13 +11,15 @@
 //! - [`ids`]: the validated values a plan carries (plan id, computer name, finding ids).
 //! - [`payload`]: [`Plan`], the signed JSON object.
 //! - [`powershell`]: the plan as a PowerShell script, for review and manual use.
-//! - [`build`]: findings + catalog remediation → [`Proposal`] → the admin's choice → [`Plan`].
-//! - [`from_diagnosis`]: a [`Diagnosis`](crate::diagnose::Diagnosis) → its [`Proposal`] and
-//!   [`PlanParams`]; the one way the page and `fixer plan` build plans.
+//! - [`build`]: findings + their remediation steps → [`Proposal`] → the admin's choice →
+//!   [`Plan`].
+//!
+//! This module knows neither the rule catalog nor a diagnosis: the catalog holds its steps
+//! (`rules::Catalog::proposal`), and `diagnose::plan` turns a diagnosis into a proposal and
+//! the plan's parameters.
 
 pub mod allowlist;
 pub mod build;
-pub mod from_diagnosis;
 pub mod ids;
 pub mod labels;
 pub mod payload;
@@ -29,7 +31,6 @@ pub use allowlist::{AllowedStep, AllowlistError, AllowlistReason, check_step, ch
 pub use build::{
     BuildError, DEFAULT_LIFETIME, PlanParams, Proposal, ProposedStep, RemediationStep,
 };
-pub use from_diagnosis::{ComputerChoice, computer_choices, computer_of};
 pub use ids::{AnalyzerVersion, ComputerName, FindingId, IdError, PlanId, Sha256Digest};
 pub use labels::{Caveat, Labels, Reversibility};
 pub use payload::{MAX_FINDINGS, MAX_STEPS, PLAN_VERSION, Plan, PlanTarget};

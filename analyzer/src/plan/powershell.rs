@@ -94,19 +94,7 @@ function Test-Native([int]$Step, [string]$What) {{
 }
 
 fn labels_comment(out: &mut String, labels: &Labels) {
-    let mut tags = vec![labels.reversibility.as_str()];
-    if labels.drops_rdp_sessions {
-        tags.push("drops RDP sessions");
-    }
-    if labels.needs_reboot {
-        tags.push("needs a reboot");
-    }
-    if labels.destructive {
-        tags.push("destructive");
-    }
-    if labels.manual {
-        tags.push("manual");
-    }
+    let tags = labels.tags();
     let _ = writeln!(out, "#     {}", tags.join(" | "));
     for caveat in &labels.caveats {
         let _ = writeln!(out, "#     ! {}", comment_safe(caveat.text()));

@@ -6,7 +6,8 @@
 //! the analyzer (`include_str!`); [`Catalog::from_toml`] reads and validates any other
 //! (the checks of one rule and its signals are in `catalog/validate.rs`).
 
-use crate::plan::RemediationStep;
+use crate::plan::allowlist::EscapedText;
+use crate::plan::{BuildError, Proposal, RemediationStep};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use thiserror::Error;
@@ -297,6 +298,23 @@ impl Catalog {
     /// The rule with this id.
     pub fn rule(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The remediation of each finding id, most likely first, as one [`Proposal`]: what
+    /// the page and `fixer plan` propose for a diagnosis.
+    pub fn proposal<'a>(
+        &'a self,
+        finding_ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Proposal, BuildError> {
+        let findings = finding_ids
+            .into_iter()
+            .map(|id| {
+                self.rule(id)
+                    .map(|rule| (id, rule.remediation.as_slice()))
+                    .ok_or_else(|| BuildError::UnknownFinding(EscapedText::new(id).0))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Proposal::from_findings(findings)
     }
 
     /// Every channel some rule reads, in catalog order, without repeats.

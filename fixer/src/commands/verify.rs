@@ -148,17 +148,7 @@ fn step_view(index: usize, step: &AllowedStep) -> StepView {
 
 /// `[reversible, drops RDP sessions]`: what consent is given to.
 pub fn label_tag(l: &Labels) -> String {
-    let mut parts = vec![l.reversibility.as_str().to_owned()];
-    if l.manual {
-        parts.push("manual, not run".into());
-    }
-    if l.drops_rdp_sessions && !l.manual {
-        parts.push("drops RDP sessions".into());
-    }
-    if l.needs_reboot && !l.manual {
-        parts.push("needs a reboot".into());
-    }
-    format!("[{}]", parts.join(", "))
+    format!("[{}]", l.tags().join(", "))
 }
 
 #[derive(Debug, Serialize)]

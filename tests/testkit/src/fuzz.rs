@@ -12,7 +12,7 @@
 //! `cargo xtask fuzz` runs them under an allocation cap ([`crate::alloc`]).
 
 use crate::evtx_writer::seal_chunks;
-use analyzer::diagnose::{DiagnoseOptions, Session};
+use analyzer::diagnose::{DiagnoseOptions, Session, computer_choices};
 use analyzer::envelope::{
     PreparedPlan, PublicKey, SecretKey, TokenReader, TrustEntry, receive, token,
 };
@@ -20,7 +20,7 @@ use analyzer::evidence_block::find_blocks;
 use analyzer::input::{
     EvtxMerge, InputReport, no_progress, read_bytes, read_evtx_chunks, read_seekable,
 };
-use analyzer::plan::{PlanId, PlanParams, Proposal, computer_choices, powershell};
+use analyzer::plan::{PlanId, PlanParams, Proposal, powershell};
 use analyzer::rules::Catalog;
 use std::io::Cursor;
 use std::sync::OnceLock;

@@ -3,12 +3,12 @@
 //! to carry it to the VM (Run Command script, its az form, the Serial Console line).
 
 use crate::keys::{self, PageKey};
-use crate::params;
-use crate::protocol::{HashProgress, Outcome, PlanBase};
+use crate::protocol::{HashProgress, Outcome};
 use crate::views::common::{Command, bytes};
 use crate::views::remote::{AzureTarget, Fixer};
+use analyzer::diagnose::PlanTargets;
 use analyzer::envelope::{FixCommand, PreparedPlan, Shell};
-use analyzer::plan::{Proposal, powershell};
+use analyzer::plan::{PlanId, PlanParams, Proposal, powershell};
 use analyzer::remote::{self, SerialLine};
 use base64::Engine;
 use std::rc::Rc;
@@ -72,89 +72,132 @@ pub fn hashing_panel(props: &HashingProps) -> Html {
     }
 }
 
+/// Everything the fix panel holds, changed only by [`FixAction`]s: anything that changes
+/// what would be signed (a step left out, another computer, another key) drops the signed
+/// plan here, in one place.
+#[derive(Debug, Clone, PartialEq)]
+struct FixState {
+    proposal: Proposal,
+    /// The computer the plan is for: the worker's first choice until the admin picks another.
+    computer: String,
+    key: KeyState,
+    signed: Option<Signed>,
+    sign_error: String,
+}
+
+#[derive(Debug)]
+enum FixAction {
+    ToggleStep {
+        index: usize,
+        included: bool,
+    },
+    ChooseComputer(String),
+    /// The key was looked for, made, forgotten, or failed to be.
+    Key(KeyState),
+    Signed(Box<Signed>),
+    SignFailed(String),
+}
+
+impl Reducible for FixState {
+    type Action = FixAction;
+
+    fn reduce(self: Rc<Self>, action: FixAction) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            FixAction::ToggleStep { index, included } => {
+                if next.proposal.set_included(index, included).is_ok() {
+                    next.signed = None;
+                }
+            }
+            FixAction::ChooseComputer(name) => {
+                next.computer = name;
+                next.signed = None;
+            }
+            FixAction::Key(key) => {
+                if !matches!(key, KeyState::Ready(..)) {
+                    next.signed = None;
+                }
+                next.key = key;
+            }
+            FixAction::Signed(s) => {
+                next.signed = Some(*s);
+                next.sign_error.clear();
+            }
+            FixAction::SignFailed(e) => {
+                next.signed = None;
+                next.sign_error = e;
+            }
+        }
+        Rc::new(next)
+    }
+}
+
 #[function_component(Fix)]
 pub fn fix(props: &FixProps) -> Html {
-    let diagnosis = &props.outcome.diagnosis;
-    let proposal = use_state(|| {
-        crate::catalog::with(|c| {
-            // What `Proposal::for_diagnosis` does with the worker's `Diagnosis`.
-            Proposal::from_catalog(c, diagnosis.findings.iter().map(|f| f.id.as_str()))
-                .map_err(|e| e.to_string())
-        })
-        .unwrap_or_else(|| Err("the rule catalog could not be loaded".to_owned()))
-    });
-    // The computer the plan is for: the worker's first choice until the admin picks another.
-    let computer = use_state(|| {
-        props
-            .outcome
-            .plan_base
+    match &props.outcome.offer.proposal {
+        Ok(proposal) => html! {
+            <FixPanel proposal={proposal.clone()} outcome={props.outcome.clone()}
+                target={props.target.clone()} fixer={props.fixer.clone()} />
+        },
+        Err(e) => html! {
+            <section class="panel fix"><h2>{ "3. The fix" }</h2>
+                <p class="error" data-testid="error" role="alert">{ format!("No plan can be built: {e}") }</p>
+            </section>
+        },
+    }
+}
+
+#[derive(Debug, Properties, PartialEq)]
+struct FixPanelProps {
+    proposal: Proposal,
+    outcome: Rc<Outcome>,
+    target: AzureTarget,
+    fixer: Fixer,
+}
+
+#[function_component(FixPanel)]
+fn fix_panel(props: &FixPanelProps) -> Html {
+    let targets = &props.outcome.offer.targets;
+    let state = use_reducer(|| FixState {
+        proposal: props.proposal.clone(),
+        computer: targets
             .as_ref()
             .ok()
-            .and_then(|b| b.computers.first())
+            .and_then(|t| t.computers.first())
             .map(|c| c.name.clone())
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        key: KeyState::Loading,
+        signed: None,
+        sign_error: String::new(),
     });
     // The preview's id and time; signing makes fresh ones.
-    let preview_id = use_state(|| params::random_id().map(|id| (id, crate::fetch::now())));
-    let key = use_state(|| KeyState::Loading);
-    let signed = use_state(|| None::<Signed>);
-    let sign_error = use_state(String::new);
+    let preview_id = use_state(|| keys::random_id().map(|id| (id, crate::fetch::now())));
     {
-        let key = key.clone();
+        let state = state.dispatcher();
         use_effect_with((), move |()| {
             wasm_bindgen_futures::spawn_local(async move {
-                key.set(match keys::load().await {
+                state.dispatch(FixAction::Key(match keys::load().await {
                     Ok(Some(k)) => KeyState::Ready(Box::new(k), None),
                     Ok(None) => KeyState::Absent,
                     Err(e) => KeyState::Failed(format!("the stored key could not be read: {e}")),
-                });
+                }));
             });
         });
     }
 
-    let proposal_ref = match &*proposal {
-        Ok(p) => p,
-        Err(e) => {
-            return html! {
-                <section class="panel fix"><h2>{ "3. The fix" }</h2>
-                    <p class="error" data-testid="error" role="alert">{ format!("No plan can be built: {e}") }</p>
-                </section>
-            };
-        }
-    };
-    let steps = proposal_ref.steps().iter().enumerate().map(|(i, s)| {
+    let steps = state.proposal.steps().iter().enumerate().map(|(i, s)| {
         let labels = s.step.labels();
         let toggle = {
-            let proposal = proposal.clone();
-            let signed = signed.clone();
+            let state = state.dispatcher();
             Callback::from(move |e: Event| {
-                let Some(input) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else {
-                    return;
-                };
-                if let Ok(p) = &*proposal {
-                    let mut next = p.clone();
-                    if next.set_included(i, input.checked()).is_ok() {
-                        proposal.set(Ok(next));
-                        signed.set(None);
-                    }
+                if let Some(input) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
+                    state.dispatch(FixAction::ToggleStep { index: i, included: input.checked() });
                 }
             })
         };
         let id = format!("step-{i}");
-        let mut tags = vec![labels.reversibility.as_str().to_owned()];
-        if labels.drops_rdp_sessions {
-            tags.push("drops RDP sessions".to_owned());
-        }
-        if labels.needs_reboot {
-            tags.push("needs a reboot".to_owned());
-        }
-        if labels.manual {
-            tags.push("manual".to_owned());
-        }
-        if labels.destructive {
-            tags.push("destructive".to_owned());
-        }
-        tags.push(if s.optional { "optional" } else { "required" }.to_owned());
+        let mut tags: Vec<&str> = labels.tags();
+        tags.push(if s.optional { "optional" } else { "required" });
         html! {
             <li data-testid="plan-step" class={classes!("step", (!s.included).then_some("left-out"))}>
                 <div class="step-head">
@@ -174,82 +217,63 @@ pub fn fix(props: &FixProps) -> Html {
             </li>
         }
     });
-    let preview_params = (*preview_id)
+    let computer = state.computer.clone();
+    let preview = (*preview_id)
         .clone()
-        .and_then(|(id, at)| params::plan_params(&props.outcome.plan_base, &computer, at, id));
-    let preview = match &preview_params {
-        Ok(params) => proposal_ref
-            .to_plan(params)
-            .map_err(|e| e.to_string())
-            .and_then(|plan| PreparedPlan::new(&plan).map_err(|e| e.to_string()))
-            .map(|prepared| powershell::render(prepared.plan(), prepared.steps())),
-        // Said above the steps when the worker could not make the plan's identity.
-        Err(e) => Err(e.clone()),
-    };
+        .and_then(|(id, at)| plan_params(targets, &computer, at, id))
+        .and_then(|params| state.proposal.to_plan(&params).map_err(|e| e.to_string()))
+        .and_then(|plan| PreparedPlan::new(&plan).map_err(|e| e.to_string()))
+        .map(|prepared| powershell::render(prepared.plan(), prepared.steps()));
     let on_computer = {
-        let computer = computer.clone();
-        let signed = signed.clone();
-        Callback::from(move |name: String| {
-            computer.set(name);
-            signed.set(None);
-        })
+        let state = state.dispatcher();
+        Callback::from(move |name: String| state.dispatch(FixAction::ChooseComputer(name)))
     };
 
     let on_create = {
-        let key = key.clone();
+        let state = state.dispatcher();
         Callback::from(move |_: MouseEvent| {
-            let key = key.clone();
-            key.set(KeyState::Loading);
+            let state = state.clone();
+            state.dispatch(FixAction::Key(KeyState::Loading));
             wasm_bindgen_futures::spawn_local(async move {
-                key.set(match keys::create().await {
+                state.dispatch(FixAction::Key(match keys::create().await {
                     Ok((k, why)) => KeyState::Ready(Box::new(k), why),
                     Err(e) => KeyState::Failed(e),
-                });
+                }));
             });
         })
     };
     let on_forget = {
-        let key = key.clone();
-        let signed = signed.clone();
+        let state = state.dispatcher();
         Callback::from(move |_: MouseEvent| {
-            let key = key.clone();
-            signed.set(None);
+            let state = state.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                key.set(match keys::forget().await {
+                state.dispatch(FixAction::Key(match keys::forget().await {
                     Ok(()) => KeyState::Absent,
                     Err(e) => KeyState::Failed(format!("the key could not be deleted: {e}")),
-                });
+                }));
             });
         })
     };
     let on_sign = {
-        let key = key.clone();
-        let signed = signed.clone();
-        let sign_error = sign_error.clone();
-        let proposal = proposal.clone();
-        let base = props.outcome.plan_base.clone();
-        let computer = computer.clone();
+        let state = state.clone();
+        let targets = targets.clone();
         Callback::from(move |_: MouseEvent| {
-            let KeyState::Ready(page_key, _) = &*key else {
-                sign_error.set("Create a signing key first.".to_owned());
+            let KeyState::Ready(page_key, _) = &state.key else {
+                state.dispatch(FixAction::SignFailed(
+                    "Create a signing key first.".to_owned(),
+                ));
                 return;
             };
-            let Ok(proposal) = &*proposal else { return };
-            let (page_key, proposal, base) = (**page_key, proposal.clone(), base.clone());
-            let computer = (*computer).clone();
-            let signed = signed.clone();
-            let sign_error = sign_error.clone();
+            let (page_key, proposal, computer) =
+                (**page_key, state.proposal.clone(), state.computer.clone());
+            let (targets, state) = (targets.clone(), state.dispatcher());
             wasm_bindgen_futures::spawn_local(async move {
-                match sign(&page_key, &proposal, &base, &computer).await {
-                    Ok(s) => {
-                        sign_error.set(String::new());
-                        signed.set(Some(s));
-                    }
-                    Err(e) => {
-                        signed.set(None);
-                        sign_error.set(format!("Not signed: {e}"));
-                    }
-                }
+                state.dispatch(
+                    match sign(&page_key, &proposal, &targets, &computer).await {
+                        Ok(s) => FixAction::Signed(Box::new(s)),
+                        Err(e) => FixAction::SignFailed(format!("Not signed: {e}")),
+                    },
+                );
             });
         })
     };
@@ -261,11 +285,11 @@ pub fn fix(props: &FixProps) -> Html {
             { snapshot(&props.target) }
             <h3 id="plan-title">
                 if computer.is_empty() { { "The plan" } } else {
-                    { "The plan for " }<span data-testid="plan-computer-name">{ (*computer).clone() }</span>
+                    { "The plan for " }<span data-testid="plan-computer-name">{ computer.clone() }</span>
                 }
             </h3>
-            { match &props.outcome.plan_base {
-                Ok(base) => computer_choice(base, &props.outcome, &computer, on_computer),
+            { match targets {
+                Ok(t) => computer_choice(t, &props.outcome, &computer, on_computer),
                 Err(e) => html! { <p class="error" data-testid="error" role="alert">{ format!("This plan cannot be signed: {e}") }</p> },
             } }
             <ol class="steps">{ for steps }</ol>
@@ -276,28 +300,42 @@ pub fn fix(props: &FixProps) -> Html {
                     Err(e) => html! { <p class="error" data-testid="error" role="alert">{ format!("No plan: {e}") }</p> },
                 } }
             </details>
-            { key_panel(&key, on_create, on_forget) }
+            { key_panel(&state.key, on_create, on_forget) }
             <div class="sign">
                 <button type="button" data-testid="sign" onclick={on_sign}
-                    disabled={!matches!(*key, KeyState::Ready(..))}>{ "Sign the plan" }</button>
-                if !sign_error.is_empty() {
-                    <p class="error" data-testid="error" role="alert">{ (*sign_error).clone() }</p>
+                    disabled={!matches!(state.key, KeyState::Ready(..))}>{ "Sign the plan" }</button>
+                if !state.sign_error.is_empty() {
+                    <p class="error" data-testid="error" role="alert">{ state.sign_error.clone() }</p>
                 }
             </div>
-            if let Some(s) = &*signed {
+            if let Some(s) = &state.signed {
                 { signed_view(s, &props.target, &props.fixer) }
             }
         </section>
     }
 }
 
+/// The parameters of a plan for `computer` at `issued_at` with a random id: the analyzer's
+/// ([`PlanTargets::params`]), as `fixer plan --computer` makes them.
+fn plan_params(
+    targets: &Result<PlanTargets, String>,
+    computer: &str,
+    issued_at: jiff::Timestamp,
+    random: [u8; 16],
+) -> Result<PlanParams, String> {
+    let targets = targets.as_ref().map_err(Clone::clone)?;
+    targets
+        .params(computer, issued_at, PlanId::from_random(random))
+        .map_err(|e| e.to_string())
+}
+
 async fn sign(
     key: &PageKey,
     proposal: &Proposal,
-    base: &Result<PlanBase, String>,
+    targets: &Result<PlanTargets, String>,
     computer: &str,
 ) -> Result<Signed, String> {
-    let params = params::plan_params(base, computer, crate::fetch::now(), params::random_id()?)?;
+    let params = plan_params(targets, computer, crate::fetch::now(), keys::random_id()?)?;
     let plan = proposal.to_plan(&params).map_err(|e| e.to_string())?;
     let prepared = PreparedPlan::new(&plan).map_err(|e| e.to_string())?;
     let signature = key.sign(prepared.bytes_to_sign()).await?;
@@ -317,7 +355,7 @@ async fn sign(
 /// Which computer the plan is for: said when the logs name one, chosen when they name
 /// several (the worker's default first), with what the evidence of each finding names.
 fn computer_choice(
-    base: &PlanBase,
+    base: &PlanTargets,
     outcome: &Outcome,
     chosen: &str,
     on_change: Callback<String>,

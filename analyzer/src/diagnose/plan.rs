@@ -4,10 +4,11 @@
 //! `seq`). The page and `fixer plan` both build plans this way, so the same inputs, key and
 //! time give the same signed payload, the random `plan_id` aside.
 
-use super::allowlist::EscapedText;
-use super::build::{BuildError, DEFAULT_LIFETIME, PlanParams, Proposal};
-use super::ids::{ComputerName, PlanId, Sha256Digest};
-use crate::diagnose::Diagnosis;
+use super::Diagnosis;
+use crate::plan::allowlist::EscapedText;
+use crate::plan::{
+    BuildError, ComputerName, DEFAULT_LIFETIME, PlanId, PlanParams, Proposal, Sha256Digest,
+};
 use crate::rules::Catalog;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -20,7 +21,7 @@ impl Proposal {
         if diagnosis.findings.is_empty() {
             return Err(BuildError::NoFinding);
         }
-        Proposal::from_catalog(catalog, diagnosis.findings.iter().map(|f| f.id.as_str()))
+        catalog.proposal(diagnosis.findings.iter().map(|f| f.id.as_str()))
     }
 }
 
@@ -53,6 +54,97 @@ impl PlanParams {
         Ok(PlanParams {
             computer: computer.to_string(),
             evidence_sha256,
+            plan_id,
+            issued_at,
+            lifetime: DEFAULT_LIFETIME,
+            seq: PlanParams::seq_for(issued_at),
+        })
+    }
+}
+
+/// Everything the page needs to offer a plan for a diagnosis, made beside the diagnosis
+/// (in the analysis worker, as `fixer plan` does): the [`Proposal`], and the computers a
+/// plan may be for with the evidence digest every plan names ([`PlanTargets`]). Each half
+/// says in words why it is missing, when it is. The page adds only what it alone has: the
+/// admin's choices, its clock and random bytes ([`PlanTargets::params`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanOffer {
+    pub proposal: Result<Proposal, String>,
+    pub targets: Result<PlanTargets, String>,
+}
+
+impl PlanOffer {
+    pub fn for_diagnosis(catalog: &Catalog, diagnosis: &Diagnosis) -> PlanOffer {
+        PlanOffer {
+            proposal: Proposal::for_diagnosis(catalog, diagnosis).map_err(|e| e.to_string()),
+            targets: PlanTargets::for_diagnosis(diagnosis).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// The computers a plan for a diagnosis may be for (the sensible default first,
+/// [`computer_choices`]), the evidence digest, and the names in the logs no plan can
+/// target, with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanTargets {
+    /// At least one.
+    pub computers: Vec<ComputerChoice>,
+    pub evidence_sha256: Sha256Digest,
+    pub unusable: Vec<String>,
+}
+
+impl PlanTargets {
+    /// `Err` says why no plan can name a computer (none in the logs, none usable) or the
+    /// evidence (its digest is not ready).
+    pub fn for_diagnosis(diagnosis: &Diagnosis) -> Result<PlanTargets, BuildError> {
+        let (mut computers, mut unusable, mut first_error) = (Vec::new(), Vec::new(), None);
+        for choice in computer_choices(diagnosis) {
+            match computer_of(diagnosis, Some(&choice.name)) {
+                Ok(name) => computers.push(ComputerChoice {
+                    name: name.to_string(),
+                    ..choice
+                }),
+                Err(e) => {
+                    unusable.push(e.to_string());
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if computers.is_empty() {
+            return Err(match first_error {
+                Some(e) => e,
+                // No computer at all: the constructor says so in its words.
+                None => computer_of(diagnosis, None)
+                    .err()
+                    .unwrap_or(BuildError::NoComputer),
+            });
+        }
+        Ok(PlanTargets {
+            computers,
+            evidence_sha256: diagnosis.evidence_sha256.parse()?,
+            unusable,
+        })
+    }
+
+    /// The parameters of a plan for `computer` (one of [`PlanTargets::computers`]), issued
+    /// at `issued_at` with `plan_id`: what [`PlanParams::for_diagnosis_on`] gives.
+    pub fn params(
+        &self,
+        computer: &str,
+        issued_at: Timestamp,
+        plan_id: PlanId,
+    ) -> Result<PlanParams, BuildError> {
+        let chosen = self
+            .computers
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(computer.trim()))
+            .ok_or_else(|| BuildError::ComputerNotInLogs {
+                chosen: EscapedText::new(computer).0,
+                names: self.computers.iter().map(|c| c.name.clone()).collect(),
+            })?;
+        Ok(PlanParams {
+            computer: chosen.name.clone(),
+            evidence_sha256: self.evidence_sha256,
             plan_id,
             issued_at,
             lifetime: DEFAULT_LIFETIME,
