@@ -87,3 +87,13 @@ fn the_fuzz_crate_registers_every_target_and_nothing_else() {
         );
     }
 }
+
+#[test]
+fn cargo_xtask_fuzz_caps_allocations_as_this_replay_does() {
+    let xtask = std::fs::read_to_string(testkit::repo_root().join("xtask/src/fuzz.rs")).unwrap();
+    let mb = MAX_ALLOCATION_BYTES / (1024 * 1024);
+    assert!(
+        xtask.contains(&format!("pub const MALLOC_LIMIT_MB: u32 = {mb};")),
+        "xtask/src/fuzz.rs must give libFuzzer -malloc_limit_mb={mb} (testkit::alloc's cap)"
+    );
+}
