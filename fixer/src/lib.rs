@@ -10,6 +10,7 @@ pub mod commands;
 pub mod executor;
 pub mod exit;
 pub mod host;
+pub mod inputs;
 pub mod journal;
 pub mod operator;
 pub mod report;

@@ -19,17 +19,6 @@ const BATCH: u64 = 16;
 /// What a file header occupies: the head handed to [`EvtxMerge::new`].
 const FILE_HEADER: usize = 4096;
 
-/// Whether `head` (the first 4104 bytes, or all) starts an `.evtx`: the file magic, or a
-/// chunk's where the header was lost (at 0, or at 4096 behind a destroyed header). The same
-/// test the analyzer's own reader makes.
-pub fn looks_like_evtx(head: &[u8]) -> bool {
-    const FILE_MAGIC: &[u8] = b"ElfFile\0";
-    const CHUNK_MAGIC: &[u8] = b"ElfChnk\0";
-    head.starts_with(FILE_MAGIC)
-        || head.starts_with(CHUNK_MAGIC)
-        || head.get(FILE_HEADER..FILE_HEADER + 8) == Some(CHUNK_MAGIC)
-}
-
 /// Reads one `.evtx` `blob` whose first bytes are `head` into `session`, its report without
 /// its SHA-256: that is the returned [`Tee`]'s to finish (`None`: the file was not read to
 /// the end, so it has none). `Err`: the file could not be read — the analysis as a whole

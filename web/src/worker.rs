@@ -9,7 +9,7 @@ use crate::{read, split};
 use analyzer::diagnose::{
     DiagnoseOptions, Diagnosis, PlanOffer, PlanTargets, Session, evidence_sha256,
 };
-use analyzer::input::Progress;
+use analyzer::input::{Progress, SNIFF_BYTES, looks_like_evtx};
 use js_sys::{Reflect, Uint8Array};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
@@ -19,8 +19,6 @@ use web_sys::{Blob, DedicatedWorkerGlobalScope, FileReaderSync};
 
 /// How much of a `Blob` one `FileReaderSync` call reads.
 const SLICE_BYTES: u64 = 1024 * 1024;
-/// How much of a file tells whether it is an `.evtx` ([`split::looks_like_evtx`]).
-const SNIFF_BYTES: u64 = 4104;
 /// Progress messages are posted at most this often (milliseconds).
 const PROGRESS_EVERY_MS: f64 = 80.0;
 
@@ -146,10 +144,10 @@ async fn analyse(request: &JsValue) -> Result<(Outcome, Option<Later>), String> 
                 .ok_or_else(|| format!("{name}: the page sent neither a file nor text"))?;
             let len = read::blob_len(&blob);
             let mut head = Vec::new();
-            read::read_range(&blob, 0, SNIFF_BYTES.min(len), &mut head)
+            read::read_range(&blob, 0, (SNIFF_BYTES as u64).min(len), &mut head)
                 .await
                 .map_err(|e| format!("{name}: {e}"))?;
-            if split::looks_like_evtx(&head) {
+            if looks_like_evtx(&head) {
                 let (s, tee) =
                     split::read_evtx(&mut session, &name, &blob, &head, hashing, &mut progress)
                         .await

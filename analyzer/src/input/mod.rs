@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::Event;
 
 pub use decode::decode_text;
-pub use evtx::{ChunkPart, EvtxLayout, EvtxMerge, read_evtx_chunks};
+pub use evtx::{ChunkPart, EvtxLayout, EvtxMerge, SNIFF_BYTES, looks_like_evtx, read_evtx_chunks};
 pub use limits::{MAX_EVENT_BYTES, MAX_FIELD_CHARS, MAX_TEXT_INPUT_BYTES, MAX_XML_DEPTH};
 pub use report::{
     Attempt, Dialect, EvtxSummary, InputIssue, InputReport, IssueKind, IssueLocation, MAX_ISSUES,

@@ -8,15 +8,15 @@
 //! newest first, and says how many it left out; a one-line summary follows it, so the
 //! output's last 4,096 bytes hold both.
 
-use super::diagnose::each_input;
 use super::{CommandError, CommandResult};
 use crate::cli::CollectArgs;
 use crate::exit::Exit;
 use crate::host::{Host, HostError, LogExport};
+use crate::inputs;
 use crate::report::{Report, ascii_lines};
 use crate::safe_folder;
 use analyzer::evidence_block::{BlockBuilder, EvidenceBlock, MAX_BLOCK_BYTES};
-use analyzer::input::{InputReport, no_progress, read_seekable};
+use analyzer::input::InputReport;
 use analyzer::rules::{Catalog, collection};
 use serde::Serialize;
 use std::path::Path;
@@ -47,10 +47,10 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
             sources.push(source);
         }
     } else {
-        each_input(&args.from, &mut |name, reader, len| {
-            let report = read_seekable(name, reader, len, &mut builder, &mut no_progress);
+        for input in inputs::inputs(&args.from)? {
+            let report = input.read(&mut builder)?;
             sources.push(Source::read(&report));
-        })?;
+        }
     }
     Ok(Box::new(CompactReport {
         hours: args.hours,
@@ -62,14 +62,8 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
 /// Reads an exported `.evtx` back into the block.
 fn read_export(path: &Path, builder: &mut BlockBuilder) -> Source {
     let name = path.display().to_string();
-    let opened = std::fs::File::open(path).and_then(|f| Ok((f.metadata()?.len(), f)));
-    match opened {
-        Ok((len, file)) => {
-            let reader = std::io::BufReader::new(file);
-            let mut report = read_seekable(&name, reader, len, builder, &mut no_progress);
-            report.name = name;
-            Source::read(&report)
-        }
+    match inputs::read_file(&name, path, builder) {
+        Ok(report) => Source::read(&report),
         Err(e) => Source::skipped(&name, &format!("cannot read the export: {e}")),
     }
 }

@@ -32,16 +32,17 @@ const CHUNK_HEADER_SIZE: usize = 512;
 const FILE_MAGIC: &[u8; 8] = b"ElfFile\0";
 const CHUNK_MAGIC: &[u8; 8] = b"ElfChnk\0";
 
-/// An `.evtx` file starts with `ElfFile\0`; one whose header was destroyed still has
-/// `ElfChnk\0` where its first chunk starts.
-pub(crate) fn looks_like_evtx(head: &[u8]) -> bool {
+/// Whether `head` (the first [`SNIFF_BYTES`] of an input, or all of it) starts an `.evtx`:
+/// the file magic `ElfFile\0`, or — where the header was destroyed — `ElfChnk\0` where the
+/// first chunk starts (at 0, or at 4096 behind the lost header).
+pub fn looks_like_evtx(head: &[u8]) -> bool {
     head.starts_with(FILE_MAGIC)
         || head.starts_with(CHUNK_MAGIC)
         || head.get(4096..4104) == Some(CHUNK_MAGIC.as_slice())
 }
 
 /// How many bytes of an input [`looks_like_evtx`] wants to see.
-pub(crate) const SNIFF_BYTES: usize = 4104;
+pub const SNIFF_BYTES: usize = 4104;
 
 pub(crate) fn read<R: Read + Seek>(mut reader: R, len: u64, out: &mut Output<'_>) {
     let mut hasher = Sha256::new();
@@ -76,7 +77,7 @@ pub(crate) fn read<R: Read + Seek>(mut reader: R, len: u64, out: &mut Output<'_>
         summary: &mut summary,
         no_crc_chunks: 0,
     };
-    let finished = parallel::run(&mut source, layout.chunks, &job, &mut assembler, out);
+    let finished = sequential::run(&mut source, layout.chunks, &job, &mut assembler, out);
     let no_crc_chunks = assembler.no_crc_chunks;
     if finished.is_break() {
         return;
@@ -227,11 +228,6 @@ pub(crate) struct RawChunk {
     pub(crate) truncated: bool,
     /// `None`: the chunk is all zeros (never written).
     pub(crate) data: Option<Vec<u8>>,
-    /// How many of the chunk's bytes came from the file (and are hashed): its start when the
-    /// file ends inside it; for a file without a header, chunk 0 counts the bytes read first.
-    /// Read by the hashing thread, which wasm32 has not.
-    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-    pub(crate) read: usize,
 }
 
 impl<R: Read> ChunkSource<'_, R> {
@@ -287,7 +283,6 @@ impl<R: Read> ChunkSource<'_, R> {
             issues,
             truncated,
             data,
-            read,
         }
     }
 }
@@ -312,7 +307,7 @@ impl<R: Read> ChunkSource<'_, R> {
     }
 }
 
-/// What every chunk's parse needs to know, shared by the threads that parse.
+/// What every chunk's parse needs to know.
 #[derive(Debug, Clone)]
 pub(crate) struct ChunkJob {
     /// The input's name, for each event's origin.
@@ -427,14 +422,11 @@ fn settings() -> Arc<ParserSettings> {
     Arc::new(ParserSettings::new().indent(false))
 }
 
-/// Chunks read ahead of the one being applied (bounds memory when parsing in parallel).
-#[cfg(not(target_arch = "wasm32"))]
-const READ_AHEAD: usize = 16;
-
-/// Reading, parsing and applying every chunk: on one thread, or natively with the parsing
-/// spread over the machine's cores (the file is still read and hashed in order by the
-/// caller's thread, and outcomes are applied in chunk order, so the result is the same).
-mod parallel {
+/// Reading, parsing and applying every chunk, in order, on the caller's thread. The analyzer
+/// starts no thread: a caller that wants every core splits the file into ranges of chunks
+/// ([`read_evtx_chunks`]) and merges them ([`EvtxMerge`]), as the page's workers and the
+/// native fixer do.
+mod sequential {
     use super::*;
 
     pub(super) fn run<R: Read>(
@@ -444,13 +436,6 @@ mod parallel {
         assembler: &mut Assembler<'_>,
         out: &mut Output<'_>,
     ) -> ControlFlow<()> {
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-            if threads > 1 && chunks >= 4 {
-                return threaded(source, chunks, job, assembler, out, threads.min(4));
-            }
-        }
         let settings = settings();
         let mut buffer = None;
         for number in 0..chunks {
@@ -459,124 +444,5 @@ mod parallel {
             assembler.apply(raw, outcome, out);
         }
         ControlFlow::Continue(())
-    }
-
-    #[cfg(not(target_arch = "wasm32"))]
-    fn threaded<R: Read>(
-        source: &mut ChunkSource<'_, R>,
-        chunks: u64,
-        job: &ChunkJob,
-        assembler: &mut Assembler<'_>,
-        out: &mut Output<'_>,
-        workers: usize,
-    ) -> ControlFlow<()> {
-        use std::collections::VecDeque;
-        use std::sync::mpsc;
-        // The digest is taken on a thread of its own, off the reading thread: SHA-256 is as
-        // costly as the rest of the work on an intact log.
-        let hasher = source.hasher.take();
-        let hashing = hasher.is_some();
-        std::thread::scope(|scope| {
-            let mut inboxes = Vec::with_capacity(workers);
-            let mut outboxes = Vec::with_capacity(workers);
-            // Chunk buffers come back once parsed and hashed, to be read into again.
-            let (give_back, spare) = mpsc::channel::<Arc<Vec<u8>>>();
-            // Bounded: when the hasher falls behind, reading waits (memory stays flat).
-            let (send_hash, to_hash) =
-                mpsc::sync_channel::<(Option<Arc<Vec<u8>>>, usize)>(READ_AHEAD);
-            if let Some(hasher) = hasher {
-                let give_back = give_back.clone();
-                scope.spawn(move || {
-                    for (data, read) in to_hash {
-                        match data {
-                            Some(data) => {
-                                hasher.update(data.get(..read).unwrap_or_default());
-                                let _ = give_back.send(data);
-                            }
-                            // A chunk of zeros: hashed as such.
-                            None => hasher.update(vec![0u8; read]),
-                        }
-                    }
-                });
-            }
-            for _ in 0..workers {
-                let (send_chunk, chunks_in) = mpsc::channel::<(u64, u64, Arc<Vec<u8>>)>();
-                let (send_outcome, outcomes) = mpsc::channel::<ChunkOutcome>();
-                let give_back = give_back.clone();
-                scope.spawn(move || {
-                    let settings = settings();
-                    for (number, offset, data) in chunks_in {
-                        let outcome = parse_chunk(&data, number, offset, &settings, job);
-                        let _ = give_back.send(data);
-                        if send_outcome.send(outcome).is_err() {
-                            break;
-                        }
-                    }
-                });
-                inboxes.push(send_chunk);
-                outboxes.push(outcomes);
-            }
-            drop(give_back);
-            // A buffer both the hasher and a parser are done with (each gives it back; the
-            // last one to do so makes it free).
-            let free_buffer = || spare.try_iter().find_map(|b| Arc::try_unwrap(b).ok());
-            // Each worker takes every `workers`-th chunk with records and answers in the order
-            // it was given them, so the outcome of the oldest pending chunk is the next one
-            // its worker sends.
-            let mut pending: VecDeque<(RawChunk, Option<usize>)> = VecDeque::new();
-            let (mut next, mut turn) = (0u64, 0usize);
-            loop {
-                while next < chunks && pending.len() < READ_AHEAD {
-                    let mut raw = source.next(next, free_buffer());
-                    next += 1;
-                    let data = raw.data.take().map(Arc::new);
-                    if hashing {
-                        let _ = send_hash.send((data.clone(), raw.read));
-                    }
-                    let worker = data.and_then(|data| {
-                        let w = turn % workers;
-                        turn += 1;
-                        let inbox = inboxes.get(w)?;
-                        inbox.send((raw.number, raw.offset, data)).ok().map(|()| w)
-                    });
-                    pending.push_back((raw, worker));
-                }
-                let Some((raw, worker)) = pending.pop_front() else {
-                    return ControlFlow::Continue(());
-                };
-                // Dropping the inboxes on return lets the workers finish and end.
-                out.tick(raw.offset)?;
-                let outcome = worker.map(|w| {
-                    outboxes
-                        .get(w)
-                        .and_then(|o| o.recv().ok())
-                        .unwrap_or_else(|| lost_chunk(raw.number, raw.offset))
-                });
-                assembler.apply(raw, outcome, out);
-            }
-        })
-    }
-
-    /// The outcome of a chunk whose parsing thread ended without answering (never expected:
-    /// parsing does not panic).
-    #[cfg(not(target_arch = "wasm32"))]
-    fn lost_chunk(number: u64, offset: u64) -> ChunkOutcome {
-        let mut outcome = ChunkOutcome {
-            items: Vec::new(),
-            issues: Vec::new(),
-            skipped: 0,
-            state: ChunkState::Skipped,
-            no_crc: false,
-        };
-        outcome.issue(
-            Severity::Error,
-            IssueKind::BadChunkHeader,
-            Some(IssueLocation::Chunk {
-                chunk: number,
-                offset,
-            }),
-            format!("chunk {number} was skipped: the thread parsing it stopped"),
-        );
-        outcome
     }
 }

@@ -155,9 +155,8 @@ impl<'a> EvtxMerge<'a> {
             offset: part.offset,
             issues: part.issues,
             truncated: part.truncated,
-            data: None,
             // Hashed, if at all, by whoever read it.
-            read: 0,
+            data: None,
         };
         let mut assembler = Assembler {
             summary: &mut self.summary,

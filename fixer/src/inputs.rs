@@ -1,0 +1,329 @@
+//! The inputs of `diagnose`, `plan` and `collect --compact --from`: files, the files of a
+//! folder (what `fixer collect` writes), `-` for standard input. A `.evtx` is read on every
+//! core through the analyzer's chunk-range API, exactly as the page's workers use it
+//! (`analyzer::input::{EvtxMerge, read_evtx_chunks}`): batches of chunks are parsed on
+//! threads, each with its own file handle, and merged in chunk order; the file's SHA-256 is
+//! taken on a thread of its own. The analyzer itself starts no thread and opens no file.
+
+use crate::commands::CommandError;
+use crate::exit::Exit;
+use analyzer::input::{
+    ChunkPart, EventSink, EvtxMerge, InputReport, SNIFF_BYTES, looks_like_evtx, no_progress,
+    read_evtx_chunks, read_seekable,
+};
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+/// What the file header of an `.evtx` occupies: the head [`EvtxMerge::new`] checks.
+const FILE_HEADER: usize = 4096;
+/// Chunks a thread parses at a time (256 KiB).
+const BATCH: u64 = 4;
+/// Batches a thread may run ahead of the merge: memory stays flat whatever the file's size.
+const AHEAD: usize = 4;
+/// Parsing threads at most: past four, the merge and the disk are the limit.
+const MAX_THREADS: usize = 4;
+
+/// One input as the command line names it.
+#[derive(Debug)]
+pub enum Input {
+    File {
+        name: String,
+        path: PathBuf,
+    },
+    /// Standard input, read whole.
+    Bytes {
+        name: String,
+        bytes: Vec<u8>,
+    },
+}
+
+impl Input {
+    pub fn name(&self) -> &str {
+        match self {
+            Input::File { name, .. } | Input::Bytes { name, .. } => name,
+        }
+    }
+
+    /// Reads the input into `sink`; the report says what was read and skipped.
+    pub fn read(&self, sink: &mut dyn EventSink) -> Result<InputReport, CommandError> {
+        match self {
+            Input::Bytes { name, bytes } => {
+                let len = bytes.len() as u64;
+                Ok(read_seekable(
+                    name,
+                    std::io::Cursor::new(bytes),
+                    len,
+                    sink,
+                    &mut no_progress,
+                ))
+            }
+            Input::File { name, path } => read_file(name, path, sink).map_err(|e| {
+                CommandError::new(
+                    Exit::Failure,
+                    anyhow::Error::new(e).context(format!(
+                        "cannot read {}; check the path and that you may read it",
+                        path.display()
+                    )),
+                )
+            }),
+        }
+    }
+}
+
+/// The inputs `files` names: files, the files of folders, and `-` for standard input.
+pub fn inputs(files: &[PathBuf]) -> Result<Vec<Input>, CommandError> {
+    let mut out = Vec::new();
+    for file in files {
+        if file.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut bytes)
+                .context("cannot read standard input; pipe an export into it")
+                .map_err(|e| CommandError::new(Exit::Failure, e))?;
+            out.push(Input::Bytes {
+                name: "(stdin)".into(),
+                bytes,
+            });
+        } else if file.is_dir() {
+            // `fixer collect` writes one folder: take every file in it.
+            out.extend(folder_files(file)?.into_iter().map(file_input));
+        } else {
+            out.push(file_input(file.clone()));
+        }
+    }
+    Ok(out)
+}
+
+fn file_input(path: PathBuf) -> Input {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    Input::File { name, path }
+}
+
+/// The files of a folder (not its subfolders), in name order.
+fn folder_files(dir: &Path) -> Result<Vec<PathBuf>, CommandError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        CommandError::new(
+            Exit::Failure,
+            anyhow::Error::new(e).context(format!(
+                "cannot list {}; check the path and that you may read it",
+                dir.display()
+            )),
+        )
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(CommandError::new(
+            Exit::Failure,
+            anyhow::anyhow!(
+                "{} holds no files; export the logs into it first (fixer collect)",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(files)
+}
+
+/// Reads one file: a `.evtx` on every core, anything else through the analyzer's reader.
+/// `Err` only when the file cannot be opened or its start read; damage inside is reported.
+pub fn read_file(
+    name: &str,
+    path: &Path,
+    sink: &mut dyn EventSink,
+) -> std::io::Result<InputReport> {
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut head = vec![0u8; SNIFF_BYTES];
+    let got = read_up_to(&mut file, &mut head)?;
+    head.truncate(got);
+    if !looks_like_evtx(&head) {
+        file.seek(SeekFrom::Start(0))?;
+        return Ok(read_seekable(
+            name,
+            BufReader::new(file),
+            len,
+            sink,
+            &mut no_progress,
+        ));
+    }
+    let hashing = spawn_hash(path.to_path_buf());
+    let mut progress = no_progress;
+    let mut merge = EvtxMerge::new(
+        name,
+        head.get(..FILE_HEADER).unwrap_or(&head),
+        len,
+        sink,
+        &mut progress,
+    );
+    let layout = merge.layout();
+    let details = merge.details();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_THREADS);
+    let batches = layout.chunks.div_ceil(BATCH);
+    let merged = std::thread::scope(|scope| -> std::io::Result<bool> {
+        let mut outboxes = Vec::with_capacity(threads);
+        for worker in 0..threads {
+            let (send, parts) = mpsc::sync_channel::<Vec<ChunkPart>>(AHEAD);
+            let mut reader = BufReader::new(File::open(path)?);
+            let details = &details;
+            scope.spawn(move || {
+                // Batches worker, worker + threads, …: in order, so its channel answers in
+                // the order the merge asks.
+                for batch in (worker as u64..batches).step_by(threads) {
+                    let chunks = batch * BATCH..((batch + 1) * BATCH).min(layout.chunks);
+                    let mut parts = Vec::new();
+                    read_evtx_chunks(&mut reader, &layout, chunks, name, details, &mut |p| {
+                        parts.push(p);
+                        std::ops::ControlFlow::Continue(())
+                    });
+                    if send.send(parts).is_err() {
+                        return;
+                    }
+                }
+            });
+            outboxes.push(parts);
+        }
+        for batch in 0..batches {
+            let outbox = outboxes.get(batch as usize % threads);
+            // A worker that stopped (never expected) leaves its chunks missing: the merge
+            // then reports the gap at the next chunk.
+            let parts = outbox.and_then(|o| o.recv().ok()).unwrap_or_default();
+            for part in parts {
+                if merge.push(part).is_break() {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    })?;
+    let (tail_at, tail_len) = layout.tail();
+    let mut tail = Vec::new();
+    if merged && tail_len > 0 {
+        file.seek(SeekFrom::Start(tail_at))?;
+        (&mut file).take(tail_len).read_to_end(&mut tail)?;
+    }
+    let sha256 = hashing.join().ok().and_then(Result::ok);
+    Ok(merge.finish(&tail, sha256))
+}
+
+/// The file's SHA-256 in lowercase hex, read on a thread of its own.
+fn spawn_hash(path: PathBuf) -> std::thread::JoinHandle<std::io::Result<String>> {
+    std::thread::spawn(move || {
+        let mut file = File::open(path)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(buf.get(..n).unwrap_or_default());
+        }
+        Ok(hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect())
+    })
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read(buf.get_mut(got..).unwrap_or_default())? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    Ok(got)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use analyzer::Event;
+
+    #[derive(Default)]
+    struct Collect(Vec<Event>);
+
+    impl EventSink for Collect {
+        fn event(&mut self, event: Event) {
+            self.0.push(event);
+        }
+    }
+
+    /// The analyzer's own one-thread read of the same file.
+    fn sequential(name: &str, path: &Path) -> (InputReport, Vec<Event>) {
+        let bytes = std::fs::read(path).unwrap();
+        let len = bytes.len() as u64;
+        let mut sink = Collect::default();
+        let report = read_seekable(
+            name,
+            std::io::Cursor::new(bytes),
+            len,
+            &mut sink,
+            &mut no_progress,
+        );
+        (report, sink.0)
+    }
+
+    /// Every core or one: the same events in the same order, the same report and digest —
+    /// on real logs, damaged ones included (a bad chunk magic, no CRC32s, a bad string cache).
+    #[test]
+    fn reading_on_every_core_gives_what_one_thread_gives() {
+        let dir = testkit::fixture("corpus");
+        let mut read = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "evtx") {
+                continue;
+            }
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let mut sink = Collect::default();
+            let report = read_file(&name, &path, &mut sink).unwrap();
+            let (expected, events) = sequential(&name, &path);
+            assert_eq!(report, expected, "{name}");
+            assert!(sink.0 == events, "{name}: the events differ");
+            assert_eq!(report.sha256.len(), 64, "{name}");
+            read += 1;
+        }
+        assert!(read >= 5, "{read} corpus files");
+    }
+
+    /// A file cut short inside a chunk, and a text export: read as the analyzer reads them.
+    #[test]
+    fn a_truncated_log_and_a_text_export_read_as_one_thread_reads_them() {
+        let scratch = std::env::temp_dir().join(format!("fixer-inputs-{}", std::process::id()));
+        std::fs::create_dir_all(&scratch).unwrap();
+        let whole = std::fs::read(testkit::fixture("corpus/system.evtx")).unwrap();
+        let cut = scratch.join("cut.evtx");
+        std::fs::write(&cut, &whole[..whole.len() - 30_000]).unwrap();
+        let text = scratch.join("export.txt");
+        std::fs::write(
+            &text,
+            "Event[0]:\r\n  Log Name: System\r\n  Source: Schannel\r\n",
+        )
+        .unwrap();
+        for path in [&cut, &text] {
+            let mut sink = Collect::default();
+            let report = read_file("x", path, &mut sink).unwrap();
+            let (expected, events) = sequential("x", path);
+            assert_eq!(report, expected, "{}", path.display());
+            assert!(sink.0 == events, "{}: the events differ", path.display());
+        }
+        std::fs::remove_dir_all(&scratch).unwrap();
+    }
+}
