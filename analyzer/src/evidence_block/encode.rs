@@ -2,17 +2,21 @@
 //! fit the byte budget — every kind's newest first, round-robin, so a burst of one kind
 //! (thousands of failed logons) cannot crowd out a single certificate error — and render.
 
-use super::wire::{Summary, WireEvent};
-use super::{BLOCK_END, BLOCK_MARKER, BLOCK_VERSION, CHECK_BYTES, LINE_WIDTH, MAX_BODY_CHARS};
 use crate::event::Event;
+use crate::event::Level;
 use crate::input::EventSink;
+use crate::input::evidence::wire::{DATA_ITEMS, MESSAGE_CHARS, Summary, VALUE_CHARS, WireEvent};
+use crate::input::evidence::{
+    BLOCK_END, BLOCK_MARKER, BLOCK_VERSION, CHECK_BYTES, LINE_WIDTH, MAX_BODY_CHARS,
+};
+use crate::input::hex;
 use crate::rules::catalog::Catalog;
+use crate::rules::matching::shorten;
 use crate::rules::matching::{channel_key, provider_key};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 
 /// Newest events kept per kind (provider and event ID) before choosing what fits: far more
 /// than any budget holds, small enough to bound memory on a log of millions of events.
@@ -182,7 +186,7 @@ impl BlockBuilder {
             .chain(self.contexts.iter_mut().map(|c| c.event.take()))
             .flatten();
         for event in candidates {
-            let wire = WireEvent::from_event(&event, true);
+            let wire = wire_event(&event, true);
             if !context.contains(&wire) {
                 context.push(wire);
             }
@@ -192,7 +196,7 @@ impl BlockBuilder {
         for depth in 0..deepest {
             for list in &self.kinds {
                 if let Some(event) = list.get(depth) {
-                    relevant.push(WireEvent::from_event(event, false));
+                    relevant.push(wire_event(event, false));
                 }
             }
         }
@@ -277,11 +281,32 @@ fn render(summary: &Summary, lines: &[String]) -> String {
     text
 }
 
-pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+/// An event as a block keeps it: long values and messages shortened.
+fn wire_event(event: &Event, context: bool) -> WireEvent {
+    WireEvent {
+        p: event.provider.clone(),
+        i: event.event_id,
+        q: event.qualifiers,
+        l: event.level.map(Level::number),
+        t: event.time_created,
+        lt: event.time_is_local,
+        r: event.record_id,
+        c: event.channel.clone(),
+        m: event.computer.clone(),
+        s: event.user_sid.clone(),
+        d: event
+            .data
+            .iter()
+            .take(DATA_ITEMS)
+            .map(|(k, v)| (shorten(k, 64), shorten(v, VALUE_CHARS)))
+            .collect(),
+        // A message is only needed when the export had no data to match on.
+        x: match (&event.message, context, event.data.is_empty()) {
+            (Some(m), false, true) => Some(shorten(m, MESSAGE_CHARS)),
+            _ => None,
+        },
+        k: context,
+    }
 }
 
 fn console_bytes(text: &str) -> usize {

@@ -23,32 +23,21 @@
 //! - [`BlockBuilder`] (an [`EventSink`](crate::input::EventSink)) collects events and
 //!   [`BlockBuilder::finish`] writes the block within a byte budget
 //!   ([`MAX_BLOCK_BYTES`] for Run Command);
-//! - [`decode`] reads one block back; [`find_blocks`] finds every block in a pasted text
-//!   (the paste box reads them through [`crate::input`]).
+//! - [`decode`] reads one block back; [`find_blocks`] finds every block in a pasted text.
+//!   Reading blocks is an input format like any other, so the reading side and the body's
+//!   wire format live in `input::evidence` and are re-exported here; this module (the
+//!   writing side) needs the input's sink and the rule catalog, never the other way.
 
-mod decode;
 mod encode;
-pub mod wire;
 
-pub use decode::{BlockError, DecodedBlock, FoundBlock, decode, find_blocks};
+pub use crate::input::evidence::decode::{
+    BlockError, DecodedBlock, FoundBlock, decode, find_blocks,
+};
+pub use crate::input::evidence::{
+    BLOCK_END, BLOCK_MARKER, BLOCK_VERSION, LINE_WIDTH, MAX_BODY_CHARS, wire,
+};
 pub use encode::{BlockBuilder, EvidenceBlock};
 
-/// The first words of every block's first line.
-pub const BLOCK_MARKER: &str = "RDPFIX-EVIDENCE v";
-/// The block's last line.
-pub const BLOCK_END: &str = "END RDPFIX-EVIDENCE";
-/// The version this code writes and reads.
-pub const BLOCK_VERSION: u32 = 1;
 /// The default budget: what Run Command returns (4,096 bytes) less room for a line of
 /// output before the block.
 pub const MAX_BLOCK_BYTES: usize = 4000;
-/// Body characters per line, as MIME base64.
-pub const LINE_WIDTH: usize = 76;
-/// Bytes of SHA-256 kept as the checksum.
-const CHECK_BYTES: usize = 8;
-/// The most a block's body may inflate to: a hostile paste cannot exhaust memory.
-const MAX_INFLATED_BYTES: usize = 4 * 1024 * 1024;
-/// The most base64 characters a block's body may announce on its second line. A larger
-/// count is refused before anything is read or reserved for it (a changed line must not
-/// size an allocation); [`BlockBuilder::finish`] never writes a block that large.
-pub const MAX_BODY_CHARS: usize = 1024 * 1024;

@@ -13,7 +13,7 @@ mod channel;
 mod csv;
 mod datetime;
 mod decode;
-mod evidence;
+pub(crate) mod evidence;
 mod evtx;
 mod format_list;
 mod labels;
@@ -35,6 +35,7 @@ use crate::event::Event;
 pub use decode::decode_text;
 pub use evtx::{ChunkPart, EvtxLayout, EvtxMerge, SNIFF_BYTES, looks_like_evtx, read_evtx_chunks};
 pub use limits::{MAX_EVENT_BYTES, MAX_FIELD_CHARS, MAX_TEXT_INPUT_BYTES, MAX_XML_DEPTH};
+pub(crate) use report::hex;
 pub use report::{
     Attempt, Dialect, EvtxSummary, InputIssue, InputReport, IssueKind, IssueLocation, MAX_ISSUES,
     Severity, TextEncoding,

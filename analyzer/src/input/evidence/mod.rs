@@ -1,10 +1,31 @@
-//! `RDPFIX-EVIDENCE` blocks in a pasted text (see [`crate::evidence_block`]): each block's
+//! `RDPFIX-EVIDENCE` blocks in a pasted text (the format is described in `evidence_block`, whose
+//! builder writes them; reading them is this module's): each block's
 //! events are emitted, a damaged block is an error naming its line and what to do, and the
 //! text around the blocks is handed back for the other readers.
 
+pub mod decode;
+pub mod wire;
+
 use super::report::{Dialect, IssueKind, IssueLocation};
 use super::{Format, Output};
-use crate::evidence_block::{BLOCK_END, BLOCK_MARKER, BlockError, find_blocks};
+use decode::{BlockError, find_blocks};
+
+/// The first words of every block's first line.
+pub const BLOCK_MARKER: &str = "RDPFIX-EVIDENCE v";
+/// The block's last line.
+pub const BLOCK_END: &str = "END RDPFIX-EVIDENCE";
+/// The version this code writes and reads.
+pub const BLOCK_VERSION: u32 = 1;
+/// Body characters per line, as MIME base64.
+pub const LINE_WIDTH: usize = 76;
+/// Bytes of SHA-256 kept as the checksum.
+pub(crate) const CHECK_BYTES: usize = 8;
+/// The most a block's body may inflate to: a hostile paste cannot exhaust memory.
+pub(crate) const MAX_INFLATED_BYTES: usize = 4 * 1024 * 1024;
+/// The most base64 characters a block's body may announce on its second line. A larger
+/// count is refused before anything is read or reserved for it (a changed line must not
+/// size an allocation); the block builder never writes a block that large.
+pub const MAX_BODY_CHARS: usize = 1024 * 1024;
 
 /// Reads the blocks in `text`. `None` when there is none; otherwise the text with the
 /// blocks' lines blanked.

@@ -3,7 +3,6 @@
 //! budget is small.
 
 use crate::event::{Event, Level, Location, Origin};
-use crate::rules::matching::shorten;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -80,34 +79,6 @@ pub struct WireEvent {
 }
 
 impl WireEvent {
-    /// The event as a block keeps it: long values and messages shortened.
-    pub fn from_event(event: &Event, context: bool) -> WireEvent {
-        WireEvent {
-            p: event.provider.clone(),
-            i: event.event_id,
-            q: event.qualifiers,
-            l: event.level.map(Level::number),
-            t: event.time_created,
-            lt: event.time_is_local,
-            r: event.record_id,
-            c: event.channel.clone(),
-            m: event.computer.clone(),
-            s: event.user_sid.clone(),
-            d: event
-                .data
-                .iter()
-                .take(DATA_ITEMS)
-                .map(|(k, v)| (shorten(k, 64), shorten(v, VALUE_CHARS)))
-                .collect(),
-            // A message is only needed when the export had no data to match on.
-            x: match (&event.message, context, event.data.is_empty()) {
-                (Some(m), false, true) => Some(shorten(m, MESSAGE_CHARS)),
-                _ => None,
-            },
-            k: context,
-        }
-    }
-
     /// The event again, read from `origin`.
     pub fn into_event(self, origin: Origin) -> Event {
         Event {

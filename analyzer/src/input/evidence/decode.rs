@@ -1,12 +1,12 @@
 //! Reading blocks back from pasted text: find each block, check its length and checksum
 //! before inflating anything, then read its lines (a bad line is skipped and named).
 
-use super::encode::hex;
 use super::wire::{self, Summary, WireEvent};
 use super::{
     BLOCK_END, BLOCK_MARKER, BLOCK_VERSION, CHECK_BYTES, MAX_BODY_CHARS, MAX_INFLATED_BYTES,
 };
 use crate::event::Event;
+use crate::input::hex;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
