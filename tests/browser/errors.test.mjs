@@ -152,3 +152,30 @@ test('a worker that crashes is reported in words, and the next analysis works', 
   assert.ok(problems.every((p) => p.includes('rdpfix test: the worker died')), problems.join('\n'));
   await page.context().close();
 });
+
+// Issue 14: four pasted lines that announce a block of 99,999,999,999,999 (or 4,000,000,000)
+// characters used to abort the native analyzer and trap the page's worker. The page now
+// says what is wrong with the block, on which line, and keeps working.
+for (const chars of ['99999999999999', '4000000000']) {
+  test(`a pasted block announcing ${chars} characters is refused in words`, async () => {
+    const { page, problems } = await fresh();
+    const paste = `RDPFIX-EVIDENCE v1\nsha256 0123456789abcdef, ${chars} chars\nAAAA\nEND RDPFIX-EVIDENCE\n`;
+    await page.getByTestId('paste-box').fill(paste);
+    const state = await analyse(page, () => page.getByTestId('paste-analyse').click());
+    assert.ok(['done', 'error'].includes(state), state);
+    // In words: the paste is damaged, and its row says why, naming the line.
+    const errors = await errorTexts(page);
+    assert.ok(errors.some((e) => /damaged/.test(e)), JSON.stringify(errors));
+    const rows = await inputStatus(page);
+    assert.equal(rows.length, 1);
+    assert.ok(
+      rows[0].text.includes(`announces ${chars} characters`) && /line 2/.test(rows[0].text),
+      rows[0].text,
+    );
+    const next = await analyse(page, () => chooseFiles(page, [sampleFile('rdp-cert-keys.evtx')]));
+    assert.equal(next, 'done');
+    assert.deepEqual(await findingIds(page), ['rdp-cert-keys']);
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+}
