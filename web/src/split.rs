@@ -8,10 +8,10 @@
 use crate::hash::{Hashing, Tee};
 use crate::protocol::Spent;
 use crate::read::{Window, blob_len, read_done, read_range};
-use crate::worker::now_ms;
 use analyzer::diagnose::Session;
 use analyzer::input::{EvtxLayout, EvtxMerge, Progress, read_evtx_chunks};
 use std::ops::ControlFlow;
+use wasm_bindgen::JsCast;
 use web_sys::Blob;
 
 /// Chunks per batch: 1 MiB read and parsed at a time.
@@ -105,6 +105,15 @@ async fn parse_here(
         }
     }
     Ok(true)
+}
+
+/// The worker's clock, in milliseconds (its `performance.now()`), for the times an input
+/// row reports.
+pub(crate) fn now_ms() -> f64 {
+    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    scope
+        .performance()
+        .map_or_else(js_sys::Date::now, |p| p.now())
 }
 
 /// Adds the milliseconds since `since` to `total`; returns now.

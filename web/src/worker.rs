@@ -5,6 +5,7 @@
 
 use crate::hash::{Hashing, Tee};
 use crate::protocol::{FromWorker, HashProgress, Hashed, InputRow, Outcome};
+use crate::split::now_ms;
 use crate::{read, split};
 use analyzer::diagnose::{
     DiagnoseOptions, Diagnosis, PlanOffer, PlanTargets, Session, evidence_sha256,
@@ -229,13 +230,6 @@ impl Throttle {
         }
         due
     }
-}
-
-pub(crate) fn now_ms() -> f64 {
-    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    scope
-        .performance()
-        .map_or_else(js_sys::Date::now, |p| p.now())
 }
 
 fn wasm_memory_bytes() -> u64 {
