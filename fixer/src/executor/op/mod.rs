@@ -602,9 +602,10 @@ pub(crate) fn dacl_text(acl: Acl) -> String {
 /// `%ProgramData%\Microsoft\Crypto\RSA\MachineKeys` on this host.
 pub(crate) fn machine_keys(host: &dyn Host) -> PathBuf {
     // Joined with `\` by hand: the same on Windows and in the simulator on Linux.
+    // A `%ProgramData%` ending in `\` would make a path whose final path differs.
     PathBuf::from(format!(
         "{}\\{}",
-        host.program_data().display(),
+        host.program_data().display().to_string().trim_end_matches('\\'),
         AclTarget::MachineKeysFolder.relative_to_program_data()
     ))
 }
