@@ -1,8 +1,9 @@
-//! The commands that carry logs out and the fix in through Run Command and Serial Console:
-//! snapshots pin the text; the assertions check what must hold for any input — the `az`
-//! line split as bash splits it (`shlex`) and the PowerShell line read by a tokeniser of
-//! PowerShell's verbatim strings give back exactly the script; the cmd.exe lines carry
-//! nothing cmd.exe would read; sizes stay within the channels' limits.
+//! The commands that carry logs out through Run Command and Serial Console, the snapshot and
+//! the Azure names: snapshots pin the text; the assertions check what must hold for any
+//! input — the `az` line split as bash splits it (`shlex`) and the PowerShell line read by a
+//! tokeniser of PowerShell's verbatim strings give back exactly the script; the cmd.exe
+//! lines carry nothing cmd.exe would read; sizes stay within the channels' limits. The
+//! enrolment and fix scripts: `remote_scripts.rs`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -10,89 +11,14 @@
     clippy::indexing_slicing
 )]
 
-use analyzer::envelope::{MAX_COMMAND_CHARS, PreparedPlan, SecretKey, token};
-use analyzer::plan::{PlanId, PlanParams, Sha256Digest};
+mod remote_common;
+
 use analyzer::remote::collect::{COLLECTION_BUDGET_BYTES, typical_event_bytes};
 use analyzer::remote::{
-    NameError, ResourceGroup, SerialLine, VmName, fix_delivery, remote_collection, run_command,
-    snapshot,
+    NameError, ResourceGroup, VmName, remote_collection, run_command, snapshot,
 };
-use analyzer::rules::Catalog;
 use jiff::Timestamp;
-
-fn catalog() -> Catalog {
-    Catalog::builtin().unwrap()
-}
-
-fn group() -> ResourceGroup {
-    ResourceGroup::parse("rg-prod(weu)_01.a").unwrap()
-}
-
-fn vm() -> VmName {
-    VmName::parse("rdp-vm01").unwrap()
-}
-
-const FIXER_URL: &str = "https://rdpfix.example.net/fixer.exe";
-const FIXER_SHA: &str = "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b";
-
-/// A real fix token: `rules` signed as the page would sign them.
-fn token_for(rules: &[&str], computer: &str) -> String {
-    let catalog = catalog();
-    let issued: Timestamp = "2026-03-01T12:00:00Z".parse().unwrap();
-    let plan = catalog
-        .proposal(rules.iter().copied())
-        .unwrap()
-        .to_plan(&PlanParams {
-            computer: computer.into(),
-            evidence_sha256: Sha256Digest([0xab; 32]),
-            plan_id: PlanId::from_random([0x5c; 16]),
-            issued_at: issued,
-            lifetime: analyzer::plan::DEFAULT_LIFETIME,
-            seq: PlanParams::seq_for(issued),
-        })
-        .unwrap();
-    PreparedPlan::new(&plan)
-        .unwrap()
-        .sign_with(&SecretKey::from_seed([9; 32]))
-        .unwrap()
-        .token()
-}
-
-/// PowerShell's verbatim string at the start of `text`: returns its value and the rest.
-/// Any of `'` U+2018 U+2019 U+201A U+201B opens and closes it; two in a row stand for the
-/// second one (about_Quoting_Rules).
-fn powershell_verbatim(text: &str) -> Option<(String, &str)> {
-    const QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
-    let mut chars = text.char_indices().peekable();
-    let (_, first) = chars.next()?;
-    if !QUOTES.contains(&first) {
-        return None;
-    }
-    let mut value = String::new();
-    while let Some((i, c)) = chars.next() {
-        if QUOTES.contains(&c) {
-            match chars.peek() {
-                Some((_, next)) if QUOTES.contains(next) => {
-                    value.push(*next);
-                    chars.next();
-                }
-                _ => return Some((value, &text[i + c.len_utf8()..])),
-            }
-        } else {
-            value.push(c);
-        }
-    }
-    None
-}
-
-/// The value of `-Name '<verbatim>'` in a PowerShell command line.
-fn powershell_argument(line: &str, name: &str) -> String {
-    let at = line
-        .find(&format!("{name} "))
-        .unwrap_or_else(|| panic!("{name} in {line}"));
-    let (value, _) = powershell_verbatim(&line[at + name.len() + 1..]).unwrap();
-    value
-}
+use remote_common::{catalog, group, powershell_argument, powershell_verbatim, vm};
 
 #[test]
 fn the_powershell_tokeniser_follows_the_quoting_rules() {
@@ -317,88 +243,4 @@ fn azure_names_are_checked_before_they_reach_a_command() {
         e.contains("`;`") && e.starts_with("the virtual machine name"),
         "{e}"
     );
-}
-
-#[test]
-fn fix_script_checks_the_hash_before_running_and_enrols_nothing() {
-    let token = token_for(&["rdp-cert-keys"], "rdp-vm01");
-    let fix = fix_delivery(FIXER_URL, FIXER_SHA, &token).unwrap();
-    let script = &fix.script;
-    assert!(script.is_ascii());
-    let hash_check = script.find("if ($got -ne $sha)").unwrap();
-    let apply = script.find("& $exe apply --yes").unwrap();
-    assert!(hash_check < apply);
-    assert!(!script.to_lowercase().contains("trust add"));
-    assert!(script.contains(&format!("$sha = '{}'", FIXER_SHA.to_uppercase())));
-    assert!(script.contains(&format!("-Uri '{FIXER_URL}'")));
-    // The token goes in verbatim and decodes to the signed envelope.
-    let quoted = &script[apply + "& $exe apply --yes ".len()..];
-    let (value, _) = powershell_verbatim(quoted).unwrap();
-    assert_eq!(value, token);
-    assert!(token::decode(&value).is_ok());
-    insta::assert_snapshot!("fix_script", script.replace(&token, "<TOKEN>"));
-}
-
-#[test]
-fn serial_console_line_carries_the_same_statements_within_cmds_limit() {
-    let token = token_for(&["rdp-cert-keys"], "rdp-vm01");
-    let fix = fix_delivery(FIXER_URL, FIXER_SHA, &token).unwrap();
-    let SerialLine::Line(line) = &fix.serial_console else {
-        panic!("{:?}", fix.serial_console)
-    };
-    assert!(line.len() < MAX_COMMAND_CHARS);
-    // cmd.exe: one double-quoted argument; nothing cmd expands inside it.
-    let (head, rest) = line.split_once(" -Command \"").unwrap();
-    assert_eq!(head, "powershell -NoProfile -ExecutionPolicy Bypass");
-    let command = rest.strip_suffix('"').unwrap();
-    assert!(!command.contains(['"', '%', '\n', '\r']));
-    let statements: Vec<&str> = fix.script.lines().filter(|l| !l.starts_with('#')).collect();
-    assert_eq!(command, statements.join("; "));
-    insta::assert_snapshot!("serial_console_line", line.replace(&token, "<TOKEN>"));
-}
-
-#[test]
-fn fix_forms_for_the_largest_plan_fit_the_channels() {
-    let catalog = catalog();
-    let ids: Vec<&str> = catalog.rules.iter().map(|r| r.id.as_str()).collect();
-    let token = token_for(&ids, &"v".repeat(analyzer::plan::ComputerName::MAX));
-    let fix = fix_delivery(FIXER_URL, FIXER_SHA, &token).unwrap();
-    let forms = run_command(&group(), &vm(), &fix.script);
-    let line = match &fix.serial_console {
-        SerialLine::Line(l) => l.len(),
-        SerialLine::TooLong { chars } => panic!("{chars} characters"),
-    };
-    eprintln!(
-        "largest plan: token {} chars, fix script {} bytes, az form {} bytes, Invoke-AzVMRunCommand form {} bytes, Serial Console line {line} chars (limit {MAX_COMMAND_CHARS})",
-        token.len(),
-        fix.script.len(),
-        forms.az.len(),
-        forms.powershell.len()
-    );
-    assert!(line < MAX_COMMAND_CHARS);
-    let words = shlex::split(&forms.az).unwrap();
-    assert_eq!(words.last().unwrap(), &fix.script);
-    assert_eq!(
-        powershell_argument(&forms.powershell, "-ScriptString"),
-        fix.script
-    );
-}
-
-#[test]
-fn fix_script_refuses_what_cannot_go_into_a_command() {
-    let token = token_for(&["rdp-tls-disabled"], "rdp-vm01");
-    for url in [
-        "http://rdpfix.example.net/fixer.exe",
-        "https://x/fix'er.exe",
-        "https://x/a%20b.exe",
-        "https://x/a b.exe",
-        "ftp://x/fixer.exe",
-        "https:///fixer.exe",
-    ] {
-        assert!(fix_delivery(url, FIXER_SHA, &token).is_err(), "{url}");
-    }
-    assert!(fix_delivery("http://localhost:8080/fixer.exe", FIXER_SHA, &token).is_ok());
-    assert!(fix_delivery(FIXER_URL, "abc", &token).is_err());
-    assert!(fix_delivery(FIXER_URL, FIXER_SHA, "rdpfix1.5.ab'cd").is_err());
-    assert!(fix_delivery(FIXER_URL, FIXER_SHA, "Remove-Item C:\\").is_err());
 }

@@ -162,21 +162,27 @@ impl analyzer::envelope::ReplayJournal for NoneApplied {
     }
 }
 
-/// The token a PowerShell command line hands to `fixer.exe apply --yes '<token>'`.
-fn token_in(line: &str) -> String {
-    let at = line.find("apply --yes '").unwrap() + "apply --yes '".len();
-    line[at..].split('\'').next().unwrap().to_owned()
+/// The verbatim string a script gives `name` (`$plan = '<token>'`, `trust add '<key>'`).
+fn verbatim_after(script: &str, name: &str) -> String {
+    let at = script.find(&format!("{name} '")).unwrap() + name.len() + 2;
+    script[at..].split('\'').next().unwrap().to_owned()
 }
 
 #[test]
 fn each_seed_scenario_goes_out_and_its_fix_comes_back_in() {
-    use analyzer::envelope::{PreparedPlan, SecretKey, TrustEntry, verify};
+    use analyzer::envelope::{PreparedPlan, PublicKey, SecretKey, TrustEntry, verify};
     use analyzer::plan::{PlanId, PlanParams, Sha256Digest};
-    use analyzer::remote::{SerialLine, fix_delivery};
+    use analyzer::remote::{FixerSource, KeyLabel, SerialLine, enrol_delivery, fix_delivery};
     let signer = SecretKey::from_seed([3; 32]);
+    let source =
+        FixerSource::new("https://rdpfix.example.net/fixer.exe", &"ab".repeat(32)).unwrap();
+    // Step 1: what the enrolment script enrols is the page's key, nothing else.
+    let enrol = enrol_delivery(&source, &signer.public_key(), &KeyLabel::page());
+    let enrolled: PublicKey = verbatim_after(&enrol.script, "trust add").parse().unwrap();
+    assert_eq!(enrolled, signer.public_key());
     let store = [TrustEntry {
-        public_key: signer.public_key(),
-        label: "page key".into(),
+        public_key: enrolled,
+        label: KeyLabel::PAGE.into(),
         expires_at: None,
         revoked: false,
     }];
@@ -211,19 +217,17 @@ fn each_seed_scenario_goes_out_and_its_fix_comes_back_in() {
             .sign_with(&signer)
             .unwrap()
             .token();
-        // In: the Run Command script and the Serial Console line carry it intact, and it
-        // passes every check `fixer verify` makes on the VM.
-        let fix = fix_delivery(
-            "https://rdpfix.example.net/fixer.exe",
-            &"ab".repeat(32),
-            &token,
-        )
-        .unwrap();
+        // Step 2: the Run Command script and the Serial Console line carry it intact, and
+        // once the key is enrolled it passes every check `fixer verify` makes on the VM.
+        let fix = fix_delivery(&source, &token).unwrap();
         let SerialLine::Line(line) = &fix.serial_console else {
             panic!("{}: {:?}", sample.name, fix.serial_console)
         };
         let at = issued + SignedDuration::from_mins(5);
-        for carried in [token_in(&fix.script), token_in(line)] {
+        for carried in [
+            verbatim_after(&fix.script, "$plan ="),
+            verbatim_after(line, "$plan ="),
+        ] {
             assert_eq!(carried, token);
             let verified = verify(
                 carried.as_bytes(),

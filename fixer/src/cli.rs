@@ -132,6 +132,10 @@ Examples (on your workstation, with the logs `fixer collect` exported):
   fixer plan --key ops.key C:\\rdpfix-logs
   fixer plan --key ops.key --leave-out 3 --out plan.json System.evtx
   fixer --json plan --key ops.key --now 2024-05-14T09:50:00Z logs/ | jq -r .cmd
+  fixer plan --key ops.key --fixer-url https://rdpfix.example.net/fixer.exe
+    --fixer-sha256 <hex> --resource-group rg-prod --vm vm-app-01 logs/
+                                             also the Run Command / Serial Console
+                                             enrolment (step 1) and fix (step 2) scripts
 
 The plan is for the computer the logs name (--computer when they name several), valid for
 24 hours from --now (default: this machine's clock). Exit code 10: the logs show nothing to
@@ -158,6 +162,25 @@ pub struct PlanArgs {
     /// The computer the plan is for, when the logs name several (one of their names).
     #[arg(long, value_name = "NAME")]
     pub computer: Option<String>,
+    /// The label the enrolment commands give the key on the VM (default: the key file's
+    /// name without its extension, else rdpfix-plan).
+    #[arg(long, value_name = "NAME")]
+    pub label: Option<String>,
+    /// Where the VM downloads fixer.exe (the hosted page's fixer.exe): with --fixer-sha256,
+    /// also print the enrolment and fix scripts for Run Command and Serial Console.
+    #[arg(long, value_name = "URL", requires = "fixer_sha256")]
+    pub fixer_url: Option<String>,
+    /// The SHA-256 of that fixer.exe (the page's fixer.exe.sha256): the scripts refuse any
+    /// other.
+    #[arg(long, value_name = "HEX", requires = "fixer_url")]
+    pub fixer_sha256: Option<String>,
+    /// With --vm and --fixer-url: also print the scripts as `az vm run-command invoke` and
+    /// `Invoke-AzVMRunCommand` commands for this resource group.
+    #[arg(long, value_name = "NAME", requires_all = ["vm", "fixer_url"])]
+    pub resource_group: Option<String>,
+    /// The Azure VM's name, for those commands.
+    #[arg(long, value_name = "NAME", requires = "resource_group")]
+    pub vm: Option<String>,
 }
 
 #[derive(Debug, Args)]

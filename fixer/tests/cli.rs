@@ -41,6 +41,11 @@ fn trust_add_then_list_through_the_binary() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("ENROLLED key \"ops laptop\""), "{out}");
+    // The fingerprint comes last, on its own line: what the admin compares with the page's
+    // (and what the Run Command enrolment script's output ends with).
+    let fingerprint = key(1).public_key().fingerprint().to_string();
+    assert_eq!(out.lines().last(), Some(fingerprint.as_str()), "{out}");
+    assert!(out.lines().all(|l| l.len() <= 80), "{out}");
     let (code, out, _) = fixer(&sim, &["trust", "list"]);
     assert_eq!(code, 0);
     assert!(out.contains("expires 2027-02-23T10:00:00Z"), "{out}");

@@ -1,7 +1,9 @@
 //! `fixer plan` through the binary: each seed scenario's log gives a signed plan whose fix
 //! command `fixer verify` accepts once the key is enrolled; the same inputs, key and time
 //! give the page's payload byte for byte (plan_id aside); a healthy log has nothing to fix;
-//! a bad key file or a required step left out is refused clearly.
+//! a bad key file or a required step left out is refused clearly. Given where fixer.exe
+//! comes from, it prints the page's enrolment and fix scripts, and the fixer carries out
+//! what they run, in their order, up to the applied plan.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -11,6 +13,12 @@ use analyzer::diagnose::{DiagnoseOptions, Session};
 use analyzer::envelope::{MAX_COMMAND_CHARS, PreparedPlan, SecretKey, receive};
 use analyzer::input::no_progress;
 use analyzer::plan::{PlanId, PlanParams, Proposal};
+use analyzer::remote::fix::{FIXER_EXIT_REJECTED, NOT_TRUSTED_HINT, UNKNOWN_KEY_CODE};
+use analyzer::remote::{
+    FixerSource, KeyLabel, ResourceGroup, SerialLine, VmName, enrol_delivery, fix_delivery,
+    run_command, trust_command,
+};
+use fixer::exit::Exit;
 use fixer::host::sim::Machine;
 use std::path::{Path, PathBuf};
 use support::{Run, Sim, fixer};
@@ -75,18 +83,23 @@ fn seeds() -> Vec<SampleLog> {
         .collect()
 }
 
-/// The sample's VM at VM_NOW, trusting the workstation's key.
-fn vm(name: &str, sample: &SampleLog, public_key: &str) -> Sim {
+/// The sample's VM at VM_NOW, trusting no key yet.
+fn untrusting_vm(name: &str, sample: &SampleLog) -> Sim {
     let host = sample.computer.split('.').next().unwrap();
     let fqdn = if sample.computer.contains('.') {
         sample.computer.to_owned()
     } else {
         format!("{host}.internal.cloudapp.net")
     };
-    let sim = Sim::new(
+    Sim::new(
         name,
         Machine::new(&host.to_ascii_uppercase(), &fqdn, VM_NOW.parse().unwrap()),
-    );
+    )
+}
+
+/// The sample's VM at VM_NOW, trusting the workstation's key.
+fn vm(name: &str, sample: &SampleLog, public_key: &str) -> Sim {
+    let sim = untrusting_vm(name, sample);
     let r = sim.run(&["trust", "add", public_key, "--label", "ops"]);
     assert_eq!(r.code, 0, "{r:?}");
     sim
@@ -336,4 +349,170 @@ fn logs_of_several_computers_need_computer() {
         out.stdout
             .contains(&format!("for {}", samples::tls_disabled().computer))
     );
+}
+
+fn args(words: &[String]) -> Vec<&str> {
+    words.iter().map(String::as_str).collect()
+}
+
+/// The words a script's `& $exe …` statement gives fixer.exe: bare words and verbatim
+/// strings (the values these scripts quote hold no quote of their own).
+fn fixer_words(statement: &str) -> Vec<String> {
+    let mut rest = statement.strip_prefix("& $exe ").unwrap().trim();
+    let mut words = Vec::new();
+    while !rest.is_empty() {
+        let (word, tail) = match rest.strip_prefix('\'') {
+            Some(quoted) => {
+                let (word, tail) = quoted.split_once('\'').unwrap();
+                assert!(!tail.starts_with('\''), "a doubled quote in {statement}");
+                (word, tail)
+            }
+            None => rest.split_once(' ').unwrap_or((rest, "")),
+        };
+        words.push(word.to_owned());
+        rest = tail.trim_start();
+    }
+    words
+}
+
+/// With where fixer.exe comes from and the VM's names, `fixer plan` prints the page's two
+/// runs (the same analyzer functions, the same text); what they run, carried out by this
+/// fixer on a VM that trusts nothing yet, goes: fix refused and the script's question
+/// answered `unknown_key` (so its last line names the enrolment script), enrolment printing
+/// the fingerprint last, the same fix applied.
+#[test]
+fn prints_the_enrolment_and_fix_scripts_and_what_they_run_applies_the_plan() {
+    const URL: &str = "https://rdpfix.example.net/fixer.exe";
+    let sha = "c0".repeat(32);
+    let ws = Workstation::new("scripts");
+    let sample = samples::tls_disabled();
+    let log = ws.log(&sample);
+    #[rustfmt::skip]
+    let extra = [
+        "--fixer-url", URL, "--fixer-sha256", &sha, "--resource-group", "rg-prod",
+        "--vm", "vm-app-02", "--label", "ops-laptop",
+    ];
+    let out = ws.plan(true, &extra, &log);
+    assert_eq!(out.code, 0, "{out:?}");
+    let r = out.json();
+    let token = r["token"].as_str().unwrap();
+    let public: analyzer::envelope::PublicKey = ws.public_key.parse().unwrap();
+    let label = KeyLabel::parse("ops-laptop").unwrap();
+    let source = FixerSource::new(URL, &sha).unwrap();
+    let azure = (
+        ResourceGroup::parse("rg-prod").unwrap(),
+        VmName::parse("vm-app-02").unwrap(),
+    );
+    assert_eq!(r["label"], "ops-laptop");
+    assert_eq!(r["trust_command"], trust_command(&public, &label));
+    for (name, d) in [
+        ("enrol", enrol_delivery(&source, &public, &label)),
+        ("fix", fix_delivery(&source, token).unwrap()),
+    ] {
+        let forms = run_command(&azure.0, &azure.1, &d.script);
+        assert_eq!(r[name]["script"], d.script, "{name}");
+        let SerialLine::Line(line) = &d.serial_console else {
+            panic!("{name}: {:?}", d.serial_console)
+        };
+        assert_eq!(r[name]["serial_console"]["value"], *line, "{name}");
+        assert_eq!(r[name]["az"], forms.az, "{name}");
+        assert_eq!(r[name]["powershell"], forms.powershell, "{name}");
+    }
+    assert!(r["preview"].as_str().unwrap().contains("TLS 1.2"), "{r}");
+
+    // Text: step 1 (the trust line, the enrolment forms) before step 2 (the fix forms),
+    // the fix commands still last.
+    let text = ws.plan(false, &extra, &log).stdout;
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle} in {text}"))
+    };
+    assert!(at("Step 1") < at(r["trust_command"].as_str().unwrap()));
+    assert!(at(r["trust_command"].as_str().unwrap()) < at("The enrolment script for Run Command"));
+    assert!(at("The enrolment line for Serial Console") < at("Step 2"));
+    assert!(at("Step 2") < at("The fix script for Run Command"));
+    // The enrolment does not change from run to run; the fix carries another plan_id.
+    assert!(text.contains(r["enrol"]["script"].as_str().unwrap()));
+    assert!(text.contains(r["enrol"]["az"].as_str().unwrap()));
+    assert!(text.contains(
+        "The fix script from Azure Cloud Shell (bash):\naz vm run-command invoke -g 'rg-prod' -n 'vm-app-02'"
+    ));
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .starts_with("fixer.exe apply rdpfix1.")
+    );
+
+    // On the VM, what the scripts run, in their order.
+    let script = |name: &str| r[name]["script"].as_str().unwrap().to_owned();
+    let (enrol, fix) = (script("enrol"), script("fix"));
+    let run_of = |script: &str, verb: &str| {
+        let line = script
+            .lines()
+            .find(|l| l.starts_with(&format!("& $exe {verb}")))
+            .unwrap_or_else(|| panic!("{verb} in {script}"));
+        fixer_words(&line.replace("$plan", &format!("'{token}'")))
+    };
+    let apply = run_of(&fix, "apply");
+    assert_eq!(apply, ["apply", "--yes", token]);
+    let sim = untrusting_vm("scripts", &sample);
+    let refused = sim.run(&args(&apply));
+    assert_eq!(refused.code, FIXER_EXIT_REJECTED, "{refused:?}");
+    assert_eq!(i32::from(Exit::Rejected.code()), FIXER_EXIT_REJECTED);
+    let question = fix
+        .lines()
+        .find(|l| l.contains("--json verify $plan"))
+        .unwrap()
+        .split("(& $exe ")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap()
+        .replace("$plan", token);
+    let why = sim.run(&question.split(' ').collect::<Vec<_>>());
+    assert_eq!(why.json()["code"], UNKNOWN_KEY_CODE, "{why:?}");
+    assert!(fix.contains(&NOT_TRUSTED_HINT.replace('\'', "''")));
+
+    let enrolled = sim.run(&args(&run_of(&enrol, "trust add")));
+    assert_eq!(enrolled.code, 0, "{enrolled:?}");
+    let fingerprint = public.fingerprint().to_string();
+    assert_eq!(enrolled.stdout.lines().last(), Some(fingerprint.as_str()));
+    eprintln!(
+        "trust add prints {} bytes (Run Command returns the last 4,096)",
+        enrolled.stdout.len()
+    );
+    assert!(enrolled.stdout.len() < 1024, "{enrolled:?}");
+
+    let applied = sim.run(&args(&apply));
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert!(applied.stdout.contains("APPLIED plan"), "{applied:?}");
+}
+
+#[test]
+fn a_label_or_fixer_source_a_command_cannot_hold_is_a_usage_error() {
+    let ws = Workstation::new("bad-label");
+    let log = ws.log(&samples::tls_disabled());
+    for extra in [
+        &["--label", "ops laptop"][..],
+        &[
+            "--fixer-url",
+            "https://x/a b.exe",
+            "--fixer-sha256",
+            &"ab".repeat(32),
+        ],
+        &[
+            "--fixer-url",
+            "https://x/fixer.exe",
+            "--fixer-sha256",
+            "abc",
+        ],
+    ] {
+        let out = ws.plan(false, extra, &log);
+        assert_eq!(out.code, 2, "{extra:?}: {out:?}");
+    }
+    // Half of the fixer's source is a usage error too (clap).
+    let out = ws.plan(false, &["--fixer-url", "https://x/fixer.exe"], &log);
+    assert_eq!(out.code, 2, "{out:?}");
 }

@@ -44,15 +44,6 @@ impl PageKey {
         matches!(self.kind, KeyKind::Fallback(_))
     }
 
-    /// The line that enrols this key on the VM.
-    pub fn trust_command(&self) -> String {
-        format!(
-            "fixer.exe trust add {} --label rdpfix-page --fingerprint \"{}\"",
-            self.public,
-            self.public.fingerprint()
-        )
-    }
-
     /// An Ed25519 signature over `message` (the plan's PAE bytes).
     pub async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
         match self.kind {

@@ -7,13 +7,19 @@
 //!   rule catalog, and the Run Command script that prints what fits;
 //! - [`azure`]: any script as `az vm run-command invoke` (bash) and `Invoke-AzVMRunCommand`
 //!   (PowerShell); the step-0 OS disk snapshot;
-//! - [`fix`]: the Run Command fix script (download, SHA-256 check, `apply --yes`) and its
-//!   Serial Console line;
+//! - [`deliver`]: what the enrolment and fix scripts share: `fixer.exe` put in place
+//!   (download, SHA-256 check) and a script rendered for Run Command and Serial Console;
+//! - [`enrol`]: step 1, once per VM: the enrolment script (`trust add` of the page's key)
+//!   and the console `trust add` line;
+//! - [`fix`]: step 2: the fix script (`apply --yes`), which names the enrolment script when
+//!   the VM does not trust the plan's key;
 //! - [`names`]: resource group and VM names checked against Azure's rules;
 //! - [`quote`]: bash, PowerShell and cmd.exe quoting.
 
 pub mod azure;
 pub mod collect;
+pub mod deliver;
+pub mod enrol;
 pub mod fix;
 pub mod names;
 pub mod quote;
@@ -23,5 +29,7 @@ pub use collect::{
     COLLECTION_BUDGET_BYTES, ChannelQuery, RUN_COMMAND_OUTPUT_BYTES, RemoteCollection,
     remote_collection,
 };
-pub use fix::{FixDelivery, FixScriptError, SerialLine, fix_delivery};
+pub use deliver::{Delivery, FixerSource, ScriptError, SerialLine};
+pub use enrol::{KeyLabel, enrol_delivery, trust_command};
+pub use fix::fix_delivery;
 pub use names::{NameError, ResourceGroup, VmName};

@@ -4,7 +4,10 @@
 //! for, signs with a key file from `fixer keygen`, and returns the fix command for cmd.exe
 //! and PowerShell — or, when the command would pass cmd.exe's 8,191 characters, the plan
 //! file to copy instead. Same inputs, key and time: the same payload as the page, its
-//! random `plan_id` aside.
+//! random `plan_id` aside. Like the page it prints the two runs a VM needs in order: step 1
+//! enrols the key (the `trust add` line, and with `--fixer-url`/`--fixer-sha256` the
+//! enrolment script for Run Command and Serial Console), step 2 applies the plan (the fix
+//! commands, and the fix script), all from `analyzer::remote`.
 
 use super::diagnose::read_inputs;
 use super::verify::label_tag;
@@ -14,7 +17,10 @@ use crate::exit::Exit;
 use crate::report::{Report, ascii_lines, ascii_safe, wrap};
 use analyzer::diagnose::DiagnoseOptions;
 use analyzer::envelope::{FixCommand, MAX_COMMAND_CHARS, PreparedPlan, SecretKey, Shell};
-use analyzer::plan::{BuildError, Labels, PlanId, PlanParams, Proposal};
+use analyzer::plan::{BuildError, Labels, PlanId, PlanParams, Proposal, powershell};
+use analyzer::remote::{
+    self, Delivery, FixerSource, KeyLabel, ResourceGroup, RunCommandForms, SerialLine, VmName,
+};
 use anyhow::{Context, anyhow};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -23,6 +29,8 @@ use std::path::{Path, PathBuf};
 pub fn run(args: &PlanArgs) -> CommandResult {
     // The key first: a bad key file should not wait for a large log to be read.
     let key = read_key(&args.key)?;
+    let label = key_label(args)?;
+    let channels = channels(args)?;
     let session = read_inputs(&args.files)?;
     let diagnosis = session.finish(&DiagnoseOptions { now: args.now });
     let mut proposal = match Proposal::for_diagnosis(session.catalog(), &diagnosis) {
@@ -57,8 +65,10 @@ pub fn run(args: &PlanArgs) -> CommandResult {
     let plan = proposal
         .to_plan(&params)
         .map_err(|e| CommandError::new(Exit::Failure, e))?;
-    let signed = PreparedPlan::new(&plan)
-        .and_then(|p| p.sign_with(&key))
+    let prepared = PreparedPlan::new(&plan).map_err(|e| CommandError::new(Exit::Failure, e))?;
+    let preview = powershell::render(prepared.plan(), prepared.steps());
+    let signed = prepared
+        .sign_with(&key)
         .map_err(|e| CommandError::new(Exit::Failure, e))?;
 
     let commands = [Shell::Cmd, Shell::PowerShell].map(|shell| signed.fix_command(shell));
@@ -80,6 +90,24 @@ pub fn run(args: &PlanArgs) -> CommandResult {
         FixCommand::TooLong { .. } => None,
     };
     let public = key.public_key();
+    let token = signed.token();
+    let (enrol, fix) = match &channels {
+        Some((source, azure)) => {
+            let forms = |d: Delivery| ScriptForms {
+                run_command: azure
+                    .as_ref()
+                    .map(|(rg, vm)| remote::run_command(rg, vm, &d.script)),
+                delivery: d,
+            };
+            let fix = remote::fix_delivery(source, &token)
+                .map_err(|e| CommandError::new(Exit::Failure, e))?;
+            (
+                Some(forms(remote::enrol_delivery(source, &public, &label))),
+                Some(forms(fix)),
+            )
+        }
+        None => (None, None),
+    };
     Ok(Box::new(PlanReport {
         verdict: diagnosis.verdict,
         plan_id,
@@ -111,7 +139,12 @@ pub fn run(args: &PlanArgs) -> CommandResult {
             .collect(),
         public_key: public.to_string(),
         fingerprint: public.fingerprint().to_string(),
-        token: signed.token(),
+        label: label.to_string(),
+        trust_command: remote::trust_command(&public, &label),
+        enrol,
+        fix,
+        preview,
+        token,
         cmd: line(&commands[0]),
         powershell: line(&commands[1]),
         command_chars: too_long,
@@ -138,6 +171,36 @@ fn read_key(path: &Path) -> Result<SecretKey, CommandError> {
             )),
         )
     })
+}
+
+/// `--label`, else the key file's name when it is a usable label, else `rdpfix-plan`.
+fn key_label(args: &PlanArgs) -> Result<KeyLabel, CommandError> {
+    if let Some(label) = &args.label {
+        return KeyLabel::parse(label).map_err(|e| CommandError::new(Exit::Usage, e));
+    }
+    let stem = args.key.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    KeyLabel::parse(stem)
+        .or_else(|_| KeyLabel::parse("rdpfix-plan"))
+        .map_err(|e| CommandError::new(Exit::Failure, e))
+}
+
+/// Where the scripts fetch fixer.exe from, and the VM they go to, as far as given.
+type Channels = Option<(FixerSource, Option<(ResourceGroup, VmName)>)>;
+
+fn channels(args: &PlanArgs) -> Result<Channels, CommandError> {
+    let usage = |e: String| CommandError::new(Exit::Usage, anyhow!(e));
+    let (Some(url), Some(sha)) = (&args.fixer_url, &args.fixer_sha256) else {
+        return Ok(None);
+    };
+    let source = FixerSource::new(url, sha).map_err(|e| usage(e.to_string()))?;
+    let azure = match (&args.resource_group, &args.vm) {
+        (Some(rg), Some(vm)) => Some((
+            ResourceGroup::parse(rg).map_err(|e| usage(e.to_string()))?,
+            VmName::parse(vm).map_err(|e| usage(e.to_string()))?,
+        )),
+        _ => None,
+    };
+    Ok(Some((source, azure)))
 }
 
 /// `--leave-out` names a required step or none: say which steps may be left out.
@@ -191,6 +254,16 @@ struct ProposedView {
     included: bool,
 }
 
+/// A script for Run Command and Serial Console, and its az / Invoke-AzVMRunCommand forms
+/// when the VM was named.
+#[derive(Debug, Serialize)]
+struct ScriptForms {
+    #[serde(flatten)]
+    delivery: Delivery,
+    #[serde(flatten)]
+    run_command: Option<RunCommandForms>,
+}
+
 #[derive(Debug, Serialize)]
 struct PlanReport {
     verdict: String,
@@ -204,6 +277,16 @@ struct PlanReport {
     steps: Vec<ProposedView>,
     public_key: String,
     fingerprint: String,
+    /// The label the enrolment gives the key.
+    label: String,
+    /// Step 1 at a prompt with fixer.exe.
+    trust_command: String,
+    /// Step 1 through Run Command and Serial Console (with --fixer-url and --fixer-sha256).
+    enrol: Option<ScriptForms>,
+    /// Step 2 the same way.
+    fix: Option<ScriptForms>,
+    /// What the fixer will run, as PowerShell (the page's preview).
+    preview: String,
     token: String,
     /// The one-line fix commands; `None` when too long for cmd.exe (use the plan file).
     cmd: Option<String>,
@@ -211,6 +294,35 @@ struct PlanReport {
     /// The fix command's length when it is too long.
     command_chars: Option<usize>,
     plan_file: Option<String>,
+}
+
+impl ScriptForms {
+    /// Each form under a heading saying what it is.
+    fn text(&self, what: &str) -> String {
+        let mut out = format!(
+            "The {what} script for Run Command (RunPowerShellScript, {} bytes):\n{}",
+            self.delivery.script.len(),
+            self.delivery.script
+        );
+        match &self.delivery.serial_console {
+            SerialLine::Line(line) => out.push_str(&format!(
+                "The {what} line for Serial Console (cmd.exe, {} characters):\n{line}\n",
+                line.len()
+            )),
+            SerialLine::TooLong { chars } => out.push_str(&format!(
+                "No {what} line for Serial Console: it would be {chars} characters, more \
+                 than cmd.exe's {MAX_COMMAND_CHARS}.\n"
+            )),
+        }
+        if let Some(forms) = &self.run_command {
+            out.push_str(&format!(
+                "The {what} script from Azure Cloud Shell (bash):\n{}\n\
+                 The {what} script from PowerShell (Az module):\n{}\n",
+                forms.az, forms.powershell
+            ));
+        }
+        out
+    }
 }
 
 impl Report for PlanReport {
@@ -255,12 +367,20 @@ impl Report for PlanReport {
             "",
             "  ",
         ));
-        out.push_str(&format!(
-            "Enrol the key on the VM once, and compare the fingerprint it prints:\n  \
-             fixer.exe trust add {} --label <name>\n",
-            self.public_key
-        ));
         let mut out = ascii_lines(&out);
+        // Step 1 before step 2, as the VM needs them; commands whole on their own lines.
+        out.push_str(&format!(
+            "Step 1, once per VM: enrol the key (the VM prints its fingerprint last;\n\
+             compare it with the one above). At a prompt with fixer.exe:\n{}\n",
+            self.trust_command
+        ));
+        if let Some(enrol) = &self.enrol {
+            out.push_str(&enrol.text("enrolment"));
+        }
+        out.push_str("Step 2: apply the plan.\n");
+        if let Some(fix) = &self.fix {
+            out.push_str(&fix.text("fix"));
+        }
         if let Some(file) = &self.plan_file {
             let file = ascii_safe(file);
             if let Some(chars) = self.command_chars {

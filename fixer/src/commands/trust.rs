@@ -4,7 +4,7 @@ use super::{CommandError, CommandResult};
 use crate::cli::TrustCommand;
 use crate::exit::Exit;
 use crate::host::Host;
-use crate::report::{Report, ascii_lines, ascii_safe};
+use crate::report::{Report, ascii_lines, ascii_safe, wrap};
 use crate::trust::{KeyStanding, TrustStore, TrustedKey};
 use jiff::{Timestamp, ToSpan};
 use serde::Serialize;
@@ -104,6 +104,11 @@ struct TrustReport {
     keys: Vec<KeyView>,
 }
 
+fn expiry_text(k: &KeyView) -> String {
+    k.expires_at
+        .map_or("no expiry".into(), |t| format!("expires {t}"))
+}
+
 fn standing_text(s: &KeyStanding) -> String {
     match s {
         KeyStanding::Trusted => "trusted".into(),
@@ -118,27 +123,36 @@ impl Report for TrustReport {
     }
 
     fn text(&self) -> String {
+        if let (Action::Added, [k]) = (&self.action, self.keys.as_slice()) {
+            // The fingerprint last, on its own line: what the admin compares with the page's,
+            // and what the Run Command enrolment script's output ends with.
+            let label = ascii_safe(&k.label);
+            let mut out = wrap(
+                &format!(
+                    "ENROLLED key \"{label}\" ({}, {}). If the fingerprint below differs from \
+                     the page's, run: fixer trust remove \"{label}\"",
+                    standing_text(&k.standing),
+                    expiry_text(k)
+                ),
+                "",
+                "  ",
+            );
+            out.push_str(&k.fingerprint);
+            out.push('\n');
+            return ascii_lines(&out);
+        }
         let mut out = String::new();
         for k in &self.keys {
-            // Two lines per key fit 80 columns: the fingerprint is 79 characters.
+            // Two lines per key fit 80 columns: the fingerprint is 64 characters.
             out.push_str(&format!("{}\n", k.fingerprint));
-            let expiry = k
-                .expires_at
-                .map_or("no expiry".into(), |t| format!("expires {t}"));
             out.push_str(&format!(
                 "  \"{}\"  {}  {}\n",
                 ascii_safe(&k.label),
                 standing_text(&k.standing),
-                expiry
+                expiry_text(k)
             ));
         }
         match (&self.action, self.keys.first()) {
-            (Action::Added, Some(k)) => out.push_str(&format!(
-                "ENROLLED key \"{}\". Compare the fingerprint above with the page's;\n\
-                 if they differ, run: fixer trust remove \"{}\"\n",
-                ascii_safe(&k.label),
-                ascii_safe(&k.label)
-            )),
             (Action::Revoked, Some(k)) => out.push_str(&format!(
                 "REVOKED key \"{}\": plans it signs are refused from now on.\n",
                 ascii_safe(&k.label)

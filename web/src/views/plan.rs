@@ -1,6 +1,8 @@
 //! The fix: step 0 (snapshot), the plan's steps with their labels (optional ones can be
-//! left out), the PowerShell preview, the signing key, the signed fix command and the ways
-//! to carry it to the VM (Run Command script, its az form, the Serial Console line).
+//! left out), the PowerShell preview, the signing key, and each way onto the VM (a prompt
+//! with fixer.exe, Run Command, Serial Console) in two runs: enrol the key, then apply the
+//! signed plan. Nothing about the VM is kept beyond the names the admin typed: whether it
+//! already trusts the key is for the fix script to say.
 
 use crate::keys::{self, PageKey};
 use crate::protocol::{HashProgress, Outcome};
@@ -9,7 +11,7 @@ use crate::views::remote::{AzureTarget, Fixer};
 use analyzer::diagnose::PlanTargets;
 use analyzer::envelope::{FixCommand, PreparedPlan, Shell};
 use analyzer::plan::{PlanId, PlanParams, Proposal, powershell};
-use analyzer::remote::{self, SerialLine};
+use analyzer::remote::{self, Delivery, FixerSource, KeyLabel, SerialLine};
 use base64::Engine;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -308,8 +310,8 @@ fn fix_panel(props: &FixPanelProps) -> Html {
                     <p class="error" data-testid="error" role="alert">{ state.sign_error.clone() }</p>
                 }
             </div>
-            if let Some(s) = &state.signed {
-                { signed_view(s, &props.target, &props.fixer) }
+            if let KeyState::Ready(k, _) = &state.key {
+                { on_the_vm(k, state.signed.as_ref(), &props.target, &props.fixer) }
             }
         </section>
     }
@@ -472,8 +474,7 @@ fn key_panel(
                 }
                 <p>{ "Fingerprint (compare it with what fixer.exe prints): " }
                     <code data-testid="key-fingerprint">{ k.public.fingerprint().to_string() }</code></p>
-                <p>{ "Enrol it on the VM once, as administrator (this line checks the fingerprint too):" }</p>
-                <Command text={k.trust_command()} label="Copy the trust command" testid="trust-command" />
+                <p class="hint">{ "The VM must trust it once before it applies a plan it signs: step 1 of each way onto the VM below." }</p>
                 <button type="button" class="secondary" data-testid="forget-key" onclick={on_forget}>{ "Forget this key" }</button>
             </>
         },
@@ -489,68 +490,150 @@ fn key_panel(
     }
 }
 
-fn command_or_reason(cmd: &FixCommand, label: &'static str, testid: &'static str) -> Html {
-    match cmd {
-        FixCommand::Line(line) => {
-            html! { <Command text={line.clone()} label={label} testid={testid} /> }
-        }
-        FixCommand::TooLong { chars } => html! {
-            <p class="note" data-testid={testid}>{ format!("The command would be {chars} characters, more than cmd.exe takes: download the plan file and run fixer.exe apply <file>.") }</p>
-        },
+/// A one-line command with its copy button, or why there is none (`Err`: the note).
+fn line_or_note(line: Result<&str, String>, label: &'static str, testid: &'static str) -> Html {
+    match line {
+        Ok(line) => html! { <Command text={line.to_owned()} label={label} testid={testid} /> },
+        Err(note) => html! { <p class="note" data-testid={testid}>{ note }</p> },
     }
 }
 
-fn signed_view(s: &Signed, target: &AzureTarget, fixer: &Fixer) -> Html {
+fn command_or_reason(cmd: &FixCommand, label: &'static str, testid: &'static str) -> Html {
+    let line = match cmd {
+        FixCommand::Line(line) => Ok(line.as_str()),
+        FixCommand::TooLong { chars } => Err(format!(
+            "The command would be {chars} characters, more than cmd.exe takes: download the plan file and run fixer.exe apply <file>."
+        )),
+    };
+    line_or_note(line, label, testid)
+}
+
+/// Each way onto the VM, in the order the VM needs them: step 1 enrols the key (once per
+/// VM), step 2 applies the signed plan (once signed).
+fn on_the_vm(key: &PageKey, signed: Option<&Signed>, target: &AzureTarget, fixer: &Fixer) -> Html {
+    let fingerprint = key.public.fingerprint().to_string();
+    let label = KeyLabel::page();
+    let source = match fixer {
+        Fixer::Ready { url, sha256 } => FixerSource::new(url, sha256).map_err(|e| e.to_string()),
+        Fixer::Loading => Err("the fixer's SHA-256 is still loading".to_owned()),
+        Fixer::Missing(why) => Err(why.clone()),
+    };
+    let enrol = source
+        .as_ref()
+        .map(|s| remote::enrol_delivery(s, &key.public, &label));
+    let fix = match (&source, signed) {
+        (Ok(source), Some(s)) => {
+            Some(remote::fix_delivery(source, &s.token).map_err(|e| e.to_string()))
+        }
+        _ => None,
+    };
+    let origin = crate::fetch::site_url("");
+    html! {
+        <div class="on-the-vm">
+            <h3>{ "Run it on the VM: enrol the key, then apply the plan" }</h3>
+            <p>{ "Every way below takes two runs: step 1 makes the VM trust this browser's key (once per VM; it applies nothing), step 2 applies the signed plan. This page does not know whether a VM trusts the key already: if step 2 says it does not, run step 1, then step 2 again." }</p>
+            <h4>{ "In a prompt with fixer.exe (cmd.exe or PowerShell, as administrator)" }</h4>
+            <p>{ "1. Enrol the key (the line checks the fingerprint too):" }</p>
+            <Command text={remote::trust_command(&key.public, &label)} label="Copy the trust command" testid="trust-command" />
+            <div aria-live="polite">
+                if let Some(s) = signed {
+                    { prompt_fix(s) }
+                } else {
+                    <p class="hint">{ "2. Apply the plan: sign it above for the fix command." }</p>
+                }
+            </div>
+            <h4>{ "Without a prompt: Run Command" }</h4>
+            { match &enrol {
+                Ok(enrol) => html! {
+                    <>
+                        <p>{ format!("1. Enrol the key: the enrolment script downloads fixer.exe from this site to C:\\Program Files\\rdpfix, refuses it unless its SHA-256 matches, and enrols this browser's key. Its output ends with the fingerprint the VM computed: compare it with {fingerprint}. Paste it into the portal's Run command → RunPowerShellScript:") }</p>
+                        { run_command_forms(enrol, target, "enrol", "enrolment") }
+                    </>
+                },
+                Err(e) => html! { <p class="note">{ format!("No Run Command or Serial Console script: {e}.") }</p> },
+            } }
+            <div aria-live="polite">
+                { match &fix {
+                    Some(Ok(fix)) => html! {
+                        <>
+                            <p>{ "2. Apply the plan: the fix script checks fixer.exe the same way and applies the plan; if the VM does not trust the key yet, its last line says to run the enrolment script first." }</p>
+                            { run_command_forms(fix, target, "fix", "fix") }
+                        </>
+                    },
+                    Some(Err(e)) => html! { <p class="note">{ format!("No fix script: {e}.") }</p> },
+                    None if enrol.is_ok() => html! { <p class="hint">{ "2. Apply the plan: sign it above for the fix script." }</p> },
+                    None => html! {},
+                } }
+            </div>
+            if let Ok(enrol) = &enrol {
+                <h4>{ "Serial Console (cmd.exe prompt)" }</h4>
+                <p>{ "1. Enrol the key (the same as the enrolment script, as one line):" }</p>
+                { serial_line(&enrol.serial_console, "use the Run Command enrolment script", "Copy the Serial Console enrolment line", "serial-enrol") }
+                <div aria-live="polite">
+                    if let Some(Ok(fix)) = &fix {
+                        <p>{ "2. Apply the plan:" }</p>
+                        { serial_line(&fix.serial_console, "use the Run Command fix script, or run fixer.exe apply - and paste the token in pieces", "Copy the Serial Console line", "serial-fix") }
+                    } else {
+                        <p class="hint">{ "2. Apply the plan: sign it above for the Serial Console line." }</p>
+                    }
+                </div>
+            }
+            <p class="hint">{ format!("If the VM cannot reach {origin}: download fixer.exe here, compare its SHA-256 with the one below, and put it at C:\\Program Files\\rdpfix\\fixer.exe another way (a file share, a storage account, a data disk). The scripts then find it, check the hash and download nothing; or use the prompt's commands in that folder.") }</p>
+        </div>
+    }
+}
+
+/// Step 2 at a prompt: the fix command for cmd.exe and PowerShell, and the plan file.
+fn prompt_fix(s: &Signed) -> Html {
     let href = format!(
         "data:application/json;base64,{}",
         base64::engine::general_purpose::STANDARD.encode(s.json.as_bytes())
     );
-    let delivery = match fixer {
-        Fixer::Ready { url, sha256 } => {
-            remote::fix_delivery(url, sha256, &s.token).map_err(|e| e.to_string())
-        }
-        Fixer::Loading => Err("the fixer's SHA-256 is still loading".to_owned()),
-        Fixer::Missing(why) => Err(why.clone()),
-    };
-    let origin = crate::fetch::site_url("");
     html! {
-        <div class="signed" aria-live="polite">
-            <h3>{ "Run it on the VM" }</h3>
-            <p data-testid="signed-for">{ format!("Plan {} is signed for {}: it runs on that computer only. In cmd.exe (Serial Console's CMD channel), in the folder with fixer.exe:", s.plan_id, s.computer) }</p>
+        <>
+            <p data-testid="signed-for">{ format!("2. Apply the plan: plan {} is signed for {}: it runs on that computer only. In cmd.exe (Serial Console's CMD channel), in the folder with fixer.exe:", s.plan_id, s.computer) }</p>
             { command_or_reason(&s.cmd, "Copy the fix command for cmd.exe", "fix-command") }
             <p>{ "In PowerShell:" }</p>
             { command_or_reason(&s.powershell, "Copy the fix command for PowerShell", "fix-command-ps") }
             <p><a data-testid="plan-download" href={href} download={format!("rdpfix-plan-{}.json", s.plan_id)}>
                 { "Download the plan file" }</a>{ " (run fixer.exe apply <file>)." }</p>
-            <h3>{ "Without a prompt: Run Command" }</h3>
-            { match delivery {
-                Ok(d) => {
-                    let forms = target.parsed().map(|(rg, vm)| remote::run_command(&rg, &vm, &d.script));
-                    html! {
-                        <>
-                            <p>{ "This script downloads fixer.exe from this site, refuses it unless its SHA-256 matches, and applies the plan (the key must already be trusted on the VM). Paste it into the portal's Run command → RunPowerShellScript:" }</p>
-                            <Command text={d.script.clone()} label="Copy the Run Command fix script" testid="runcommand-fix" />
-                            if let Some(forms) = forms {
-                                <p>{ "From Azure Cloud Shell (bash):" }</p>
-                                <Command text={forms.az} label="Copy the az run-command fix command" testid="az-fix" />
-                                <p>{ "From PowerShell (Az module):" }</p>
-                                <Command text={forms.powershell} label="Copy the Invoke-AzVMRunCommand fix command" testid="azps-fix" />
-                            } else {
-                                <p class="hint">{ "Enter the resource group and VM name above for the az and Invoke-AzVMRunCommand forms." }</p>
-                            }
-                            <h3>{ "Serial Console (cmd.exe prompt)" }</h3>
-                            { match d.serial_console {
-                                SerialLine::Line(line) => html! { <Command text={line} label="Copy the Serial Console line" testid="serial-fix" /> },
-                                SerialLine::TooLong { chars } => html! {
-                                    <p class="note" data-testid="serial-fix">{ format!("The line would be {chars} characters, more than cmd.exe takes: use the Run Command script, or run fixer.exe apply - and paste the token in pieces.") }</p>
-                                },
-                            } }
-                        </>
-                    }
-                }
-                Err(e) => html! { <p class="note">{ format!("No Run Command or Serial Console script: {e}.") }</p> },
-            } }
-            <p class="hint">{ format!("If the VM cannot reach {origin}: download fixer.exe here, compare its SHA-256 with the one below, and put it at C:\\Program Files\\rdpfix\\fixer.exe another way (a file share, a storage account, a data disk). The script then finds it, checks the hash and downloads nothing; or run the fix command above in that folder.") }</p>
-        </div>
+        </>
     }
+}
+
+/// A script for the portal, and its az and Invoke-AzVMRunCommand forms when the VM is named;
+/// `what` names the copy buttons, `id` the test ids (`runcommand-<id>`, `az-<id>`, `azps-<id>`).
+fn run_command_forms(d: &Delivery, target: &AzureTarget, id: &str, what: &str) -> Html {
+    let forms = target
+        .parsed()
+        .map(|(rg, vm)| remote::run_command(&rg, &vm, &d.script));
+    html! {
+        <>
+            <Command text={d.script.clone()} label={format!("Copy the Run Command {what} script")} testid={format!("runcommand-{id}")} />
+            if let Some(forms) = forms {
+                <p>{ "From Azure Cloud Shell (bash):" }</p>
+                <Command text={forms.az} label={format!("Copy the az run-command {what} command")} testid={format!("az-{id}")} />
+                <p>{ "From PowerShell (Az module):" }</p>
+                <Command text={forms.powershell} label={format!("Copy the Invoke-AzVMRunCommand {what} command")} testid={format!("azps-{id}")} />
+            } else {
+                <p class="hint">{ "Enter the resource group and VM name above for the az and Invoke-AzVMRunCommand forms." }</p>
+            }
+        </>
+    }
+}
+
+/// The Serial Console line, or (`instead`) what to do when it would pass cmd.exe's limit.
+fn serial_line(
+    line: &SerialLine,
+    instead: &str,
+    label: &'static str,
+    testid: &'static str,
+) -> Html {
+    let line = match line {
+        SerialLine::Line(line) => Ok(line.as_str()),
+        SerialLine::TooLong { chars } => Err(format!(
+            "The line would be {chars} characters, more than cmd.exe takes: {instead}."
+        )),
+    };
+    line_or_note(line, label, testid)
 }
