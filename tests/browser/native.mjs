@@ -14,29 +14,59 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { ROOT } from './harness.mjs';
 
-let built;
+const built = new Map();
+
+/**
+ * A binary of this workspace: `env` names the variable `cargo xtask test` sets to its
+ * path; else it is built here with cargo (`cargoArgs` after `cargo build`; a no-op when up
+ * to date) and found by its target `name` and `kind` (`bin`, `example`).
+ */
+function workspaceBinary(env, cargoArgs, name, kind) {
+  if (process.env[env]) return process.env[env];
+  if (built.has(name)) return built.get(name);
+  const out = execFileSync(
+    'cargo',
+    ['build', ...cargoArgs, '--message-format=json-render-diagnostics'],
+    { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 },
+  );
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const msg = JSON.parse(line);
+    if (
+      msg.reason === 'compiler-artifact' &&
+      msg.target?.name === name &&
+      msg.target?.kind?.includes(kind) &&
+      msg.executable
+    ) {
+      built.set(name, msg.executable);
+    }
+  }
+  const path = built.get(name);
+  if (!path || !existsSync(path)) throw new Error(`cargo build ${cargoArgs.join(' ')} produced no binary`);
+  return path;
+}
 
 /**
  * The native fixer binary: `RDPFIX_FIXER` (set by `cargo xtask test`), else built here with
  * cargo (a no-op when it is up to date).
  */
 export function fixerBinary() {
-  if (process.env.RDPFIX_FIXER) return process.env.RDPFIX_FIXER;
-  if (built) return built;
-  const out = execFileSync(
-    'cargo',
-    ['build', '-p', 'fixer', '--bin', 'fixer', '--message-format=json-render-diagnostics'],
-    { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 },
+  return workspaceBinary('RDPFIX_FIXER', ['-p', 'fixer', '--bin', 'fixer'], 'fixer', 'bin');
+}
+
+/**
+ * Every PowerShell text the analyzer generates, as `[{ name, form, text }]`: the output of
+ * `analyzer/examples/generated_scripts.rs` (`RDPFIX_SCRIPTS`, set by `cargo xtask test`,
+ * else built here).
+ */
+export function generatedScripts() {
+  const bin = workspaceBinary(
+    'RDPFIX_SCRIPTS',
+    ['-p', 'analyzer', '--example', 'generated_scripts'],
+    'generated_scripts',
+    'example',
   );
-  for (const line of out.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    const msg = JSON.parse(line);
-    if (msg.reason === 'compiler-artifact' && msg.target?.name === 'fixer' && msg.executable) {
-      built = msg.executable;
-    }
-  }
-  if (!built || !existsSync(built)) throw new Error('cargo build -p fixer produced no binary');
-  return built;
+  return JSON.parse(execFileSync(bin, { encoding: 'utf8', maxBuffer: 64 << 20 }));
 }
 
 /** Runs the fixer; returns its exit code and output (never throws on a non-zero exit). */
@@ -131,6 +161,21 @@ export function tokenOf(line) {
   const token = args.find((a) => a.startsWith('rdpfix1.'));
   assert.ok(token, `no rdpfix1. token in ${line}`);
   return token;
+}
+
+/**
+ * What a generated script (or the PowerShell of a Serial Console line) has fixer.exe run, in
+ * order: the words of each `& $exe …`, with `$plan` read from `$plan = '…'`. The values
+ * these scripts quote hold no quote of their own.
+ */
+export function fixerRuns(powershell) {
+  const plan = powershell.match(/\$plan = '([^']*)'/)?.[1];
+  const runs = [];
+  for (const m of powershell.matchAll(/& \$exe((?: (?:'[^']*'|[^\s;'(){}]+))+)/g)) {
+    const words = [...m[1].matchAll(/'([^']*)'|([^\s']+)/g)].map((w) => w[1] ?? w[2]);
+    runs.push(words.map((w) => (w === '$plan' ? plan : w)));
+  }
+  return runs;
 }
 
 /** `fixer --json verify` of a token or plan file on `machine`: exit code and the report. */

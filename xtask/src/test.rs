@@ -171,10 +171,19 @@ fn wasm_tests(root: &Path, tc: &bootstrap::Toolchains) -> Result<()> {
 /// Runs `tests/browser/*.test.mjs` (node's test runner + playwright-core driving Debian's
 /// Chromium) against `dist/` served on a loopback port. The native `fixer` is built for them:
 /// they check the page's findings against `fixer diagnose` and its fix command with
-/// `fixer trust add` and `fixer verify`.
+/// `fixer trust add` and `fixer verify`; so is the analyzer's `generated_scripts` example,
+/// whose every PowerShell text they parse.
 fn browser_tests(root: &Path, dist: &Path) -> Result<()> {
     shell::run(Command::new("cargo").args(["build", "-p", "fixer", "--bin", "fixer"]))?;
+    shell::run(Command::new("cargo").args([
+        "build",
+        "-p",
+        "analyzer",
+        "--example",
+        "generated_scripts",
+    ]))?;
     let fixer = target_dir(root).join("debug/fixer");
+    let scripts = target_dir(root).join("debug/examples/generated_scripts");
     let addr = serve::spawn(dist)?;
     let dir = root.join("tests/browser");
     let artifacts = dir.join("artifacts");
@@ -188,7 +197,8 @@ fn browser_tests(root: &Path, dist: &Path) -> Result<()> {
             .env("RDPFIX_CHROMIUM", chromium)
             .env("RDPFIX_ARTIFACTS", &artifacts)
             .env("RDPFIX_ROOT", root)
-            .env("RDPFIX_FIXER", fixer),
+            .env("RDPFIX_FIXER", fixer)
+            .env("RDPFIX_SCRIPTS", scripts),
     )
 }
 
