@@ -605,7 +605,10 @@ pub(crate) fn machine_keys(host: &dyn Host) -> PathBuf {
     // A `%ProgramData%` ending in `\` would make a path whose final path differs.
     PathBuf::from(format!(
         "{}\\{}",
-        host.program_data().display().to_string().trim_end_matches('\\'),
+        host.program_data()
+            .display()
+            .to_string()
+            .trim_end_matches('\\'),
         AclTarget::MachineKeysFolder.relative_to_program_data()
     ))
 }
