@@ -243,7 +243,8 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct CollectArgs {
-    /// Folder for the .evtx files (created if missing).
+    /// Folder for the .evtx files and rdpfix-logs.zip, the one file to copy off the VM
+    /// (created if missing).
     #[arg(long, value_name = "DIR", default_value = r"C:\rdpfix-logs")]
     pub out: PathBuf,
     /// How far back to export, in hours.

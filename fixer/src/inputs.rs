@@ -1,5 +1,7 @@
 //! The inputs of `diagnose`, `plan` and `collect --compact --from`: files, the files of a
-//! folder (what `fixer collect` writes), `-` for standard input. A `.evtx` is read on every
+//! folder (what `fixer collect` writes), `-` for standard input; a zip archive's members are
+//! inputs of their own (`analyzer::input::read_any`), read one after the other (an `.evtx`
+//! inside one on this thread: its bytes come from one decompressing stream). A `.evtx` is read on every
 //! core through the analyzer's chunk-range API, exactly as the page's workers use it
 //! (`analyzer::input::{EvtxMerge, read_evtx_chunks}`): batches of chunks are parsed on
 //! threads, each with its own file handle, and merged in chunk order; the file's SHA-256 is
@@ -8,8 +10,9 @@
 use crate::commands::CommandError;
 use crate::exit::Exit;
 use analyzer::input::{
-    ChunkPart, EventSink, EvtxMerge, InputReport, SNIFF_BYTES, looks_like_evtx, no_progress,
-    read_evtx_chunks, read_seekable,
+    ChunkPart, EventSink, EvtxMerge, InputReport, SNIFF_BYTES, archive_left_out, folder_reads,
+    looks_like_evtx, looks_like_zip, no_progress, read_any, read_evtx_chunks, read_seekable,
+    read_zip,
 };
 use anyhow::Context;
 use sha2::{Digest, Sha256};
@@ -39,21 +42,29 @@ pub enum Input {
         name: String,
         bytes: Vec<u8>,
     },
+    /// An archive beside the other files of a folder, left out ([`folder_reads`]).
+    LeftOut {
+        name: String,
+        bytes: u64,
+    },
 }
 
 impl Input {
     pub fn name(&self) -> &str {
         match self {
-            Input::File { name, .. } | Input::Bytes { name, .. } => name,
+            Input::File { name, .. } | Input::Bytes { name, .. } | Input::LeftOut { name, .. } => {
+                name
+            }
         }
     }
 
-    /// Reads the input into `sink`; the report says what was read and skipped.
-    pub fn read(&self, sink: &mut dyn EventSink) -> Result<InputReport, CommandError> {
+    /// Reads the input into `sink`; the reports say what was read and skipped: one, or an
+    /// archive's and then its members'.
+    pub fn read(&self, sink: &mut dyn EventSink) -> Result<Vec<InputReport>, CommandError> {
         match self {
             Input::Bytes { name, bytes } => {
                 let len = bytes.len() as u64;
-                Ok(read_seekable(
+                Ok(read_any(
                     name,
                     std::io::Cursor::new(bytes),
                     len,
@@ -61,6 +72,7 @@ impl Input {
                     &mut no_progress,
                 ))
             }
+            Input::LeftOut { name, bytes } => Ok(vec![archive_left_out(name, *bytes)]),
             Input::File { name, path } => read_file(name, path, sink).map_err(|e| {
                 CommandError::new(
                     Exit::Failure,
@@ -90,8 +102,19 @@ pub fn inputs(files: &[PathBuf]) -> Result<Vec<Input>, CommandError> {
                 bytes,
             });
         } else if file.is_dir() {
-            // `fixer collect` writes one folder: take every file in it.
-            out.extend(folder_files(file)?.into_iter().map(file_input));
+            // `fixer collect` writes one folder: take every file in it, but the archive it
+            // also writes there (which holds the same logs).
+            let files = folder_files(file)?;
+            let names: Vec<String> = files.iter().map(|p| file_name(p)).collect();
+            let reads = folder_reads(&names.iter().map(String::as_str).collect::<Vec<_>>());
+            for ((path, name), read) in files.into_iter().zip(names).zip(reads) {
+                out.push(if read {
+                    Input::File { name, path }
+                } else {
+                    let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+                    Input::LeftOut { name, bytes }
+                });
+            }
         } else {
             out.push(file_input(file.clone()));
         }
@@ -100,11 +123,15 @@ pub fn inputs(files: &[PathBuf]) -> Result<Vec<Input>, CommandError> {
 }
 
 fn file_input(path: PathBuf) -> Input {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string());
+    let name = file_name(&path);
     Input::File { name, path }
+}
+
+/// An input's name: its file name.
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 /// The files of a folder (not its subfolders), in name order.
@@ -135,13 +162,14 @@ fn folder_files(dir: &Path) -> Result<Vec<PathBuf>, CommandError> {
     Ok(files)
 }
 
-/// Reads one file: a `.evtx` on every core, anything else through the analyzer's reader.
-/// `Err` only when the file cannot be opened or its start read; damage inside is reported.
+/// Reads one file: a `.evtx` on every core, a zip archive's members one after the other
+/// (the archive's report first), anything else through the analyzer's reader. `Err` only
+/// when the file cannot be opened or its start read; damage inside is reported.
 pub fn read_file(
     name: &str,
     path: &Path,
     sink: &mut dyn EventSink,
-) -> std::io::Result<InputReport> {
+) -> std::io::Result<Vec<InputReport>> {
     let mut file = File::open(path)?;
     let len = file.metadata()?.len();
     let mut head = vec![0u8; SNIFF_BYTES];
@@ -149,13 +177,12 @@ pub fn read_file(
     head.truncate(got);
     if !looks_like_evtx(&head) {
         file.seek(SeekFrom::Start(0))?;
-        return Ok(read_seekable(
-            name,
-            BufReader::new(file),
-            len,
-            sink,
-            &mut no_progress,
-        ));
+        let reader = BufReader::new(file);
+        return Ok(if looks_like_zip(&head) {
+            read_zip(name, reader, len, sink, &mut no_progress)
+        } else {
+            vec![read_seekable(name, reader, len, sink, &mut no_progress)]
+        });
     }
     let hashing = spawn_hash(path.to_path_buf());
     let mut progress = no_progress;
@@ -215,7 +242,7 @@ pub fn read_file(
         (&mut file).take(tail_len).read_to_end(&mut tail)?;
     }
     let sha256 = hashing.join().ok().and_then(Result::ok);
-    Ok(merge.finish(&tail, sha256))
+    Ok(vec![merge.finish(&tail, sha256)])
 }
 
 /// The file's SHA-256 in lowercase hex, read on a thread of its own.
@@ -293,7 +320,7 @@ mod tests {
             }
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             let mut sink = Collect::default();
-            let report = read_file(&name, &path, &mut sink).unwrap();
+            let report = read_file(&name, &path, &mut sink).unwrap().remove(0);
             let (expected, events) = sequential(&name, &path);
             assert_eq!(report, expected, "{name}");
             assert!(sink.0 == events, "{name}: the events differ");
@@ -319,7 +346,7 @@ mod tests {
         .unwrap();
         for path in [&cut, &text] {
             let mut sink = Collect::default();
-            let report = read_file("x", path, &mut sink).unwrap();
+            let report = read_file("x", path, &mut sink).unwrap().remove(0);
             let (expected, events) = sequential("x", path);
             assert_eq!(report, expected, "{}", path.display());
             assert!(sink.0 == events, "{}: the events differ", path.display());

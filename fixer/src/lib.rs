@@ -5,6 +5,7 @@
 //! Win32 calls need it.
 #![deny(unsafe_code)]
 
+pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod executor;

@@ -265,3 +265,78 @@ fn a_folder_is_read_file_by_file() {
     assert_eq!(toml["events"], 0);
     assert_eq!(v["findings"][0]["id"], "rdp-tls-disabled");
 }
+
+/// `fixer diagnose --json` of `paths`, checked to have succeeded.
+fn diagnose_json(paths: &[&std::path::Path]) -> serde_json::Value {
+    let mut args = vec!["diagnose", "--json"];
+    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+    let out = fixer(&args, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn finding_ids(v: &serde_json::Value) -> Vec<String> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A zip of `fixer collect`'s folder (Explorer's and Compress-Archive's layouts), the folder
+/// itself with the `rdpfix-logs.zip` collect writes beside the logs, and a zip piped on
+/// standard input: the loose files' findings, events and evidence digest each time.
+#[test]
+fn archives_and_the_collect_folder_give_the_loose_files_findings() {
+    let root = testkit::repo_root();
+    let system = root.join("static/samples/rdp-cert-keys.evtx");
+    let application = testkit::fixture("corpus/Application_no_crc32.evtx");
+    let loose = diagnose_json(&[&application, &system]);
+    assert_eq!(finding_ids(&loose), ["rdp-cert-keys"]);
+    let folder = std::env::temp_dir()
+        .join(format!("fixer-collect-folder-{}", std::process::id()))
+        .join("rdpfix-logs");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::copy(&application, folder.join("Application.evtx")).unwrap();
+    std::fs::copy(&system, folder.join("System.evtx")).unwrap();
+    let explorer = testkit::fixture("archives/explorer.zip");
+    std::fs::copy(&explorer, folder.join("rdpfix-logs.zip")).unwrap();
+    let compress = testkit::fixture("archives/compress-archive.zip");
+    for (what, v) in [
+        ("explorer.zip", diagnose_json(&[&explorer])),
+        ("compress-archive.zip", diagnose_json(&[&compress])),
+        ("the folder", diagnose_json(&[&folder])),
+    ] {
+        assert_eq!(finding_ids(&v), finding_ids(&loose), "{what}");
+        assert_eq!(v["events"], loose["events"], "{what}");
+        assert_eq!(v["evidence_sha256"], loose["evidence_sha256"], "{what}");
+        let kinds: Vec<&str> = v["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["format"].as_str().unwrap_or("none"))
+            .collect();
+        assert_eq!(kinds.iter().filter(|k| **k == "evtx").count(), 2, "{what}");
+        assert_eq!(kinds.iter().filter(|k| **k == "zip").count(), 1, "{what}");
+    }
+    let piped = fixer(
+        &["diagnose", "--json", "-"],
+        Some(&std::fs::read(&compress).unwrap()),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&piped.stdout).unwrap();
+    assert_eq!(
+        finding_ids(&v),
+        finding_ids(&loose),
+        "a zip on standard input"
+    );
+    assert_eq!(
+        v["inputs"][2]["name"],
+        "(stdin) \u{203a} rdpfix-logs/System.evtx"
+    );
+    std::fs::remove_dir_all(folder.parent().unwrap()).unwrap();
+}

@@ -17,6 +17,9 @@ pub enum Item {
     Blob { name: String, blob: Blob },
     /// Pasted text.
     Text { name: String, text: String },
+    /// An archive of a dropped folder that is not opened (it lies beside the folder's
+    /// other files: `analyzer::input::folder_reads`); listed with its size.
+    LeftOut { name: String, bytes: f64 },
 }
 
 /// What the page hears from an analysis.
@@ -154,6 +157,7 @@ fn request(items: &[Item]) -> Result<JsValue, String> {
         let (name, key, value): (&str, &str, JsValue) = match item {
             Item::Blob { name, blob } => (name, "blob", blob.into()),
             Item::Text { name, text } => (name, "text", text.into()),
+            Item::LeftOut { name, bytes } => (name, "left_out", (*bytes).into()),
         };
         set(&entry, "name", &name.into())?;
         set(&entry, key, &value)?;

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod bridge;
 pub mod catalog;
+pub mod drop;
 pub mod fetch;
 pub mod hash;
 pub mod keys;

@@ -86,13 +86,7 @@ impl Read for Window<'_> {
 impl Seek for Window<'_> {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
         let end = self.base + self.bytes.len() as u64;
-        let target = match to {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => end.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        self.pos = target
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        self.pos = analyzer::input::seek_target(self.pos, end, to)?;
         Ok(self.pos)
     }
 }

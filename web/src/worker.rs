@@ -10,7 +10,7 @@ use crate::{read, split};
 use analyzer::diagnose::{
     DiagnoseOptions, Diagnosis, PlanOffer, PlanTargets, Session, evidence_sha256,
 };
-use analyzer::input::{Progress, SNIFF_BYTES, looks_like_evtx};
+use analyzer::input::{Progress, SNIFF_BYTES, archive_left_out, looks_like_evtx, seek_target};
 use js_sys::{Reflect, Uint8Array};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
@@ -23,7 +23,8 @@ const SLICE_BYTES: u64 = 1024 * 1024;
 /// Progress messages are posted at most this often (milliseconds).
 const PROGRESS_EVERY_MS: f64 = 80.0;
 
-/// Handles one request: `{ items: [{ name, blob } | { name, text }], hashing? }`
+/// Handles one request: `{ items: [{ name, blob } | { name, text } | { name, left_out }],
+/// hashing? }` (`left_out`: the size of an archive of a dropped folder that is not opened).
 /// (`hashing`: where a `.evtx` is hashed, [`Hashing::named`]).
 /// Posts the findings as soon as they are known, then, when a `.evtx`'s SHA-256 was left
 /// for later ([`crate::hash`]), the digests and the plan's identity.
@@ -136,8 +137,16 @@ async fn analyse(request: &JsValue) -> Result<(Outcome, Option<Later>), String> 
         let text = Reflect::get(&item, &"text".into())
             .ok()
             .and_then(|v| v.as_string());
+        let left_out = Reflect::get(&item, &"left_out".into())
+            .ok()
+            .and_then(|v| v.as_f64());
+        // An archive's members are inputs of their own: rows from `first` on.
+        let first = session.inputs().len();
         if let Some(text) = text {
             session.add_bytes(&name, text.as_bytes(), &mut progress);
+        } else if let Some(bytes) = left_out {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            session.add_report(archive_left_out(&name, bytes as u64));
         } else {
             let blob = Reflect::get(&item, &"blob".into())
                 .ok()
@@ -155,14 +164,18 @@ async fn analyse(request: &JsValue) -> Result<(Outcome, Option<Later>), String> 
                         .map_err(|e| format!("{name}: {e}"))?;
                 spent = Some(s);
                 if let Some(tee) = tee {
-                    pending.push((index, blob, tee));
+                    pending.push((first, blob, tee));
                 }
             } else {
                 read::read_done();
                 session.add_seekable(&name, BlobReader::new(blob)?, len, &mut progress);
             }
         }
+        // The time goes to the input's first row (an archive's own).
         rows.push((now_ms() - started, spent));
+        for _ in first + 1..session.inputs().len() {
+            rows.push((0.0, None));
+        }
     }
     let started = now_ms();
     let diagnosis = session.finish(&DiagnoseOptions::default());
@@ -317,13 +330,7 @@ impl Read for BlobReader {
 
 impl Seek for BlobReader {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let target = match to {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => self.len.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        self.pos = target
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
+        self.pos = seek_target(self.pos, self.len, to)?;
         Ok(self.pos)
     }
 }

@@ -135,16 +135,19 @@ impl Session {
     }
 
     /// Reads one input from a seekable source of `len` bytes; `.evtx` stays bounded in
-    /// memory whatever its size.
+    /// memory whatever its size. A zip archive is opened ([`input::read_any`]): the reports
+    /// returned are the archive's, then its members', each an input of its own.
     pub fn add_seekable<R: Read + Seek>(
         &mut self,
         name: &str,
         reader: R,
         len: u64,
         progress: &mut dyn FnMut(Progress) -> ControlFlow<()>,
-    ) -> &InputReport {
-        let report = input::read_seekable(name, reader, len, &mut self.sink(), progress);
-        self.push(report)
+    ) -> &[InputReport] {
+        let reports = input::read_any(name, reader, len, &mut self.sink(), progress);
+        let first = self.inputs.len();
+        self.inputs.extend(reports);
+        self.inputs.get(first..).unwrap_or_default()
     }
 
     /// The sink of an input read outside the session — a page that merges the chunks several

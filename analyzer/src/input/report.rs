@@ -221,6 +221,8 @@ pub enum IssueKind {
     /// What a channel wrapped around the export (Run Command's JSON or PowerShell listing,
     /// Serial Console prompts) was set aside; the message says what.
     Wrapper,
+    /// An archive's member, or an archive, was not read; the message says why.
+    Skipped,
 }
 
 /// A position inside one input.
@@ -297,6 +299,8 @@ pub enum Dialect {
     EventLogFormatList,
     /// An `RDPFIX-EVIDENCE` block (`fixer collect --compact`).
     EvidenceBlock,
+    /// A zip archive (its members are inputs of their own).
+    Zip,
 }
 
 impl std::fmt::Display for Dialect {
@@ -316,6 +320,7 @@ impl std::fmt::Display for Dialect {
             Dialect::FormatList => "Get-WinEvent | Format-List",
             Dialect::EventLogFormatList => "Get-EventLog | Format-List",
             Dialect::EvidenceBlock => "RDPFIX-EVIDENCE block (fixer collect --compact)",
+            Dialect::Zip => "zip archive",
         })
     }
 }

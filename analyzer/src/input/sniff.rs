@@ -42,7 +42,7 @@ pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
             Format::Xml => xml::read(text, &index, out),
             Format::Csv => csv::read(&lines, &index, out),
             Format::FormatList => format_list::read(&lines, &index, out),
-            Format::Evtx | Format::EvidenceBlock => continue,
+            Format::Evtx | Format::EvidenceBlock | Format::Zip => continue,
         }
         // A format recognised by its features owns the input even when nothing in it could
         // be read (the report says why); one merely tried must read something.
@@ -70,6 +70,7 @@ fn why_not(format: Format) -> &'static str {
         Format::FormatList => "no `Name : value` records with Id and ProviderName (or Source)",
         Format::Evtx => "no ElfFile signature",
         Format::EvidenceBlock => "no RDPFIX-EVIDENCE line",
+        Format::Zip => "no zip signature",
     }
 }
 

@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 /// Where exports are written on the VM. An absolute path: `%TEMP%` does not expand in
 /// PowerShell, which Azure Run Command uses.
 pub const EXPORT_DIR: &str = r"C:\rdpfix-logs";
+/// The archive `fixer collect` writes in its export folder: the exports, zipped, the one file
+/// to copy off the VM (the page and `fixer diagnose` read it as they read the loose files).
+pub const EXPORT_ZIP: &str = "rdpfix-logs.zip";
 
 /// The Windows event log accepts at most 20 expressions in a plain XPath query.
 pub const MAX_XPATH_EXPRESSIONS: usize = 20;

@@ -1,12 +1,15 @@
 //! `fixer collect`: what the admin runs first. Exports the last hours of every channel the
-//! rule catalog reads with `wevtutil epl` into one folder (to drop into the page), and prints
-//! the few events that matter as `wevtutil qe /f:text`, cut to fit what Run Command returns.
+//! rule catalog reads with `wevtutil epl` into one folder (to drop into the page), zips them
+//! into `rdpfix-logs.zip` there (the one file to copy off the VM: [`crate::bundle`]), and
+//! prints the few events that matter as `wevtutil qe /f:text`, cut to fit what Run Command
+//! returns.
 //!
 //! The channels and export queries come from the catalog (`analyzer::rules::collection`),
 //! the "relevant events" queries are the Run Command script's (`analyzer::remote`): a
 //! channel or event a new rule reads is collected without a change here.
 
 use super::{CommandError, CommandResult};
+use crate::bundle::{self, Bundle};
 use crate::cli::CollectArgs;
 use crate::exit::Exit;
 use crate::host::{Host, HostError, LogExport};
@@ -15,6 +18,7 @@ use crate::safe_folder;
 use analyzer::remote;
 use analyzer::rules::{Catalog, collection};
 use serde::Serialize;
+use std::path::{Path, PathBuf};
 
 /// Bytes of event text printed at most, leaving room in Run Command's 4,096 for the rest.
 pub const TEXT_BUDGET: usize = 2600;
@@ -33,19 +37,31 @@ struct CollectReport {
     out: Option<String>,
     hours: u32,
     exports: Vec<Exported>,
+    /// The exports zipped into one file, or why they could not be.
+    zip: Option<Bundle>,
+    zip_error: Option<String>,
     /// `wevtutil qe /f:text` of the relevant events, newest first, whole events only.
     events_text: String,
     events_shown: usize,
     events_left_out: usize,
 }
 
+/// Writes the archive of the exports ([`bundle::write`]; tests pass another).
+pub type Zipper<'a> = &'a dyn Fn(&Path, &[PathBuf]) -> std::io::Result<Bundle>;
+
 pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
+    run_zipping(host, args, &bundle::write)
+}
+
+/// [`run`], the exports zipped by `zip`.
+pub fn run_zipping(host: &dyn Host, args: &CollectArgs, zip: Zipper<'_>) -> CommandResult {
     if args.compact {
         return super::compact::run(host, args);
     }
     let catalog = Catalog::builtin().map_err(|e| CommandError::new(Exit::Failure, e))?;
     let guide = collection::guide(&catalog, args.hours);
     let mut exports = Vec::new();
+    let mut files = Vec::new();
     if !args.text_only {
         // `wevtutil epl … /ow:true` runs as SYSTEM: into a folder made for it, or one that
         // only SYSTEM and Administrators could have written (never a user's junction).
@@ -59,6 +75,9 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
             if let Err(e @ HostError::NeedsWindows { .. }) = result {
                 return Err(e.into());
             }
+            if let Ok(path) = &result {
+                files.push(path.clone());
+            }
             exports.push(Exported {
                 channel: e.channel.clone(),
                 file: result.as_ref().ok().map(|p| p.display().to_string()),
@@ -66,6 +85,8 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
             });
         }
     }
+    // After the exports, into the folder just judged safe (see `bundle`).
+    let zipped = (!files.is_empty()).then(|| zip(&args.out, &files));
     let mut events_text = String::new();
     let (mut shown, mut left_out) = (0, 0);
     // The Run Command script's queries: exactly the providers and IDs the rules read,
@@ -95,6 +116,10 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
         out: (!args.text_only).then(|| args.out.display().to_string()),
         hours: args.hours,
         exports,
+        zip_error: zipped
+            .as_ref()
+            .and_then(|z| z.as_ref().err().map(|e| e.to_string())),
+        zip: zipped.and_then(Result::ok),
         events_text,
         events_shown: shown,
         events_left_out: left_out,
@@ -163,13 +188,29 @@ impl Report for CollectReport {
                 (None, None) => {}
             }
         }
-        match &self.out {
-            Some(dir) if self.exit() == Exit::Success => out.push_str(&format!(
-                "NEXT: copy {dir} to your computer and drop the .evtx files into the page;\n\
+        if let Some(zip) = &self.zip {
+            out.push_str(&format!(
+                "zipped   {} ({} KB): the one file to copy off the VM\n",
+                zip.path,
+                zip.bytes.div_ceil(1024)
+            ));
+        } else if let Some(e) = &self.zip_error {
+            out.push_str(&format!("not zipped ({e}): copy the .evtx files instead\n"));
+        }
+        match (&self.out, &self.zip) {
+            (Some(_), Some(zip)) if self.exit() == Exit::Success => out.push_str(&format!(
+                "NEXT: copy {} to your computer and drop it on the page;\n\
+                 or paste the events above into the page's text box.\n",
+                zip.path
+            )),
+            (Some(dir), None) if self.exit() == Exit::Success => out.push_str(&format!(
+                "NEXT: copy {dir} to your computer and drop the folder on the page;\n\
                  or paste the events above into the page's text box.\n"
             )),
-            Some(_) => out.push_str("FAILED: no log could be exported; run as Administrator.\n"),
-            None => out.push_str("NEXT: paste the events above into the page's text box.\n"),
+            (Some(_), _) => {
+                out.push_str("FAILED: no log could be exported; run as Administrator.\n")
+            }
+            (None, _) => out.push_str("NEXT: paste the events above into the page's text box.\n"),
         }
         ascii_lines(&out)
     }
@@ -184,7 +225,6 @@ mod tests {
     use super::*;
     use crate::cli::CollectArgs;
     use crate::host::sim::{Machine, SimHost};
-    use std::path::PathBuf;
 
     const EVENT: &str = "Event[0]:\r\n  Log Name: System\r\n  Source: Schannel\r\n  Event ID: 36871\r\n  Description: \r\nA fatal error occurred while creating a TLS server credential. The internal error state is 10013.\r\n";
 
@@ -257,6 +297,56 @@ mod tests {
             text.contains("skipped  Microsoft-Windows-TerminalServices-SessionBroker/Operational")
         );
         assert!(text.trim_end().ends_with("text box."), "{text}");
+    }
+
+    #[test]
+    fn the_exports_are_zipped_into_one_file_to_copy_off_the_vm() {
+        let mut m = Machine::new("VM1", "vm1", "2026-11-25T10:00:00Z".parse().unwrap());
+        m.logs.insert("System".into(), EVENT.into());
+        m.logs.insert("Security".into(), String::new());
+        let host = SimHost::new(m);
+        let asked = std::cell::RefCell::new(Vec::new());
+        let zip = |dir: &Path, files: &[PathBuf]| {
+            asked.borrow_mut().push((dir.to_path_buf(), files.to_vec()));
+            Ok(Bundle {
+                path: format!(r"{}\rdpfix-logs.zip", dir.display()),
+                bytes: 300_000,
+                members: Vec::new(),
+            })
+        };
+        let report = run_zipping(&host, &args(false), &zip).unwrap();
+        let asked = asked.into_inner();
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0].0, PathBuf::from(r"C:\rdpfix-logs"));
+        let zipped: Vec<String> = asked[0].1.iter().map(|p| p.display().to_string()).collect();
+        assert_eq!(
+            zipped,
+            [
+                r"C:\rdpfix-logs\System.evtx",
+                r"C:\rdpfix-logs\Security.evtx"
+            ],
+            "every export, and nothing else"
+        );
+        let text = report.text();
+        assert!(
+            text.contains(
+                "zipped   C:\\rdpfix-logs\\rdpfix-logs.zip (293 KB): the one file to copy off the VM"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("NEXT: copy C:\\rdpfix-logs\\rdpfix-logs.zip to your computer"),
+            "{text}"
+        );
+        assert_eq!(report.json()["zip"]["bytes"], 300_000);
+
+        // When zipping fails, the folder is what to copy.
+        let failing = |_: &Path, _: &[PathBuf]| Err(std::io::Error::other("disk full"));
+        let report = run_zipping(&host, &args(false), &failing).unwrap();
+        let text = report.text();
+        assert!(text.contains("not zipped (disk full)"), "{text}");
+        assert!(text.contains("drop the folder on the page"), "{text}");
+        assert_eq!(report.exit(), Exit::Success);
     }
 
     #[test]

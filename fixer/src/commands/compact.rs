@@ -37,19 +37,19 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
                 channel: export.channel.clone(),
                 query: export.xpath.clone(),
             };
-            let source = match host.log_export(&query, &args.out, &export.file_name) {
-                Ok(path) => read_export(&path, &mut builder),
+            match host.log_export(&query, &args.out, &export.file_name) {
+                Ok(path) => sources.extend(read_export(&path, &mut builder)),
                 // What to do instead is added by `commands::run`.
                 Err(e @ HostError::NeedsWindows { .. }) => return Err(e.into()),
                 // A channel this VM does not have (no Connection Broker role) is no error.
-                Err(e) => Source::skipped(&export.channel, &e.to_string()),
-            };
-            sources.push(source);
+                Err(e) => sources.push(Source::skipped(&export.channel, &e.to_string())),
+            }
         }
     } else {
         for input in inputs::inputs(&args.from)? {
-            let report = input.read(&mut builder)?;
-            sources.push(Source::read(&report));
+            for report in input.read(&mut builder)? {
+                sources.push(Source::read(&report));
+            }
         }
     }
     Ok(Box::new(CompactReport {
@@ -60,11 +60,14 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
 }
 
 /// Reads an exported `.evtx` back into the block.
-fn read_export(path: &Path, builder: &mut BlockBuilder) -> Source {
+fn read_export(path: &Path, builder: &mut BlockBuilder) -> Vec<Source> {
     let name = path.display().to_string();
     match inputs::read_file(&name, path, builder) {
-        Ok(report) => Source::read(&report),
-        Err(e) => Source::skipped(&name, &format!("cannot read the export: {e}")),
+        Ok(reports) => reports.iter().map(Source::read).collect(),
+        Err(e) => vec![Source::skipped(
+            &name,
+            &format!("cannot read the export: {e}"),
+        )],
     }
 }
 

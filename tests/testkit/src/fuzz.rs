@@ -18,7 +18,7 @@ use analyzer::envelope::{
 };
 use analyzer::evidence_block::find_blocks;
 use analyzer::input::{
-    EvtxMerge, InputReport, no_progress, read_bytes, read_evtx_chunks, read_seekable,
+    EvtxMerge, InputReport, no_progress, read_any, read_bytes, read_evtx_chunks, read_seekable,
 };
 use analyzer::plan::{PlanId, PlanParams, Proposal, powershell};
 use analyzer::rules::Catalog;
@@ -34,6 +34,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("evidence_block", evidence_block),
     ("plan_envelope", plan_envelope),
     ("input_sniff", input_sniff),
+    ("archive", archive),
     ("evtx", evtx),
     ("evtx_chunks", evtx_chunks),
     ("paste", paste),
@@ -142,6 +143,30 @@ pub fn input_sniff(data: &[u8]) {
         &mut Vec::new(),
         &mut no_progress,
     );
+}
+
+/// Zip archives: the central directory (or, when it is damaged, the local headers one
+/// after the other), each member through the normal readers, the checks against path tricks,
+/// bombs and damage. Read alone, and into a session as the page and `fixer diagnose` read
+/// an archive; also with a length that disagrees with the bytes.
+pub fn archive(data: &[u8]) {
+    for len in [data.len() as u64, (data.len() as u64).saturating_mul(2)] {
+        let _ = read_any(
+            "fuzz.zip",
+            Cursor::new(data),
+            len,
+            &mut Vec::new(),
+            &mut no_progress,
+        );
+    }
+    let mut diagnosis = session();
+    diagnosis.add_seekable(
+        "fuzz.zip",
+        Cursor::new(data),
+        data.len() as u64,
+        &mut no_progress,
+    );
+    let _ = diagnosis.finish(&DiagnoseOptions::default());
 }
 
 /// Binary `.evtx`: file header, chunks, records, BinXML, damage reports. Seeds are whole

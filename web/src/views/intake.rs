@@ -3,6 +3,7 @@
 
 use crate::app::{Controller, Run};
 use crate::bridge::Item;
+use crate::drop::{Dropped, file_item};
 use crate::views::common::bytes;
 use wasm_bindgen::JsCast;
 use web_sys::{DragEvent, FileList, HtmlInputElement, HtmlTextAreaElement};
@@ -79,10 +80,17 @@ pub fn intake(props: &IntakeProps) -> Html {
         Callback::from(move |e: DragEvent| {
             e.prevent_default();
             dragging.set(false);
-            let items = file_items(e.data_transfer().and_then(|d| d.files()));
-            if !items.is_empty() {
-                controller.analyse(items);
-            }
+            let Some(dropped) = e.data_transfer().map(|d| Dropped::take(&d)) else {
+                return;
+            };
+            let controller = controller.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                match dropped.items().await {
+                    Ok(items) if !items.is_empty() => controller.analyse(items),
+                    Ok(_) => {}
+                    Err(e) => controller.fail(e),
+                }
+            });
         })
     };
     let on_paste = {
@@ -132,10 +140,10 @@ pub fn intake(props: &IntakeProps) -> Html {
             <h2 id="intake-title">{ "1. Your VM's event logs" }</h2>
             <div class={zone_class} data-testid="drop-zone"
                 ondragover={on_dragover} ondragleave={on_dragleave} ondrop={on_drop}>
-                <p>{ "Drop .evtx files or text exports here (several at once), or " }</p>
+                <p>{ "Drop .evtx files or text exports here (several at once), a .zip of them, or the folder fixer.exe collect wrote; or " }</p>
                 <label for="file-input" class="file-label">{ "choose files" }</label>
                 <input id="file-input" class="file-input" type="file" multiple=true
-                    accept=".evtx,.txt,.xml,.csv,.log,text/plain" onchange={on_files} />
+                    accept=".evtx,.txt,.xml,.csv,.log,.zip,text/plain,application/zip" onchange={on_files} />
                 <p class="hint">{ "System.evtx, Application.evtx and the TerminalServices / RemoteDesktopServices logs; the text of wevtutil, Get-WinEvent or Event Viewer; Run Command and Serial Console output." }</p>
             </div>
             <div class="paste">
@@ -203,9 +211,6 @@ fn file_items(files: Option<FileList>) -> Vec<Item> {
     };
     (0..files.length())
         .filter_map(|i| files.get(i))
-        .map(|f| Item::Blob {
-            name: f.name(),
-            blob: f.into(),
-        })
+        .map(file_item)
         .collect()
 }

@@ -124,7 +124,7 @@ pub fn collect(props: &CollectProps) -> Html {
         <section class="panel collect" data-testid="collect-commands" aria-labelledby="collect-title">
             <h2 id="collect-title">{ "How to get the logs" }</h2>
             <h3>{ "You can open a prompt on the VM (Serial Console, or RDP as another admin)" }</h3>
-            <p>{ format!("With fixer.exe on the VM: it exports the last {} hours of every log the rules read to {}.", guide.window_hours, guide.export_dir) }</p>
+            <p>{ format!("With fixer.exe on the VM: it exports the last {} hours of every log the rules read to {}, and zips them there into {}: the one file to copy off the VM and drop here.", guide.window_hours, guide.export_dir, collection::EXPORT_ZIP) }</p>
             <Command text="fixer.exe collect" label="Copy the fixer collect command" />
             <p>{ "Without it, export each log with wevtutil (cmd.exe or PowerShell), then drop the .evtx files here:" }</p>
             <Command text={export_all} label="Copy all export commands" />

@@ -158,7 +158,16 @@ fn done(outcome: &Outcome) -> Html {
 fn input_errors(inputs: &[InputRow]) -> Vec<Html> {
     let mut out = Vec::new();
     for input in inputs {
-        let text = if input.format.is_none() {
+        let text = if input.format.as_deref() == Some("zip") {
+            // An archive's own problems are about its members: each said as it is.
+            let errors: Vec<&str> = input
+                .issues
+                .iter()
+                .filter(|i| i.severity == "error")
+                .map(|i| i.message.as_str())
+                .collect();
+            (!errors.is_empty()).then(|| format!("{}: {}.", input.name, errors.join("; ")))
+        } else if input.format.is_none() {
             let tried = if input.tried.is_empty() {
                 String::new()
             } else {

@@ -31,8 +31,10 @@ pub fn run(args: &DiagnoseArgs) -> CommandResult {
 pub fn read_inputs(files: &[PathBuf]) -> Result<Session, CommandError> {
     let mut session = Session::new();
     for input in inputs::inputs(files)? {
-        let report = input.read(&mut session.input_sink())?;
-        session.add_report(report);
+        let reports = input.read(&mut session.input_sink())?;
+        for report in reports {
+            session.add_report(report);
+        }
     }
     Ok(session)
 }
