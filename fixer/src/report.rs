@@ -14,16 +14,46 @@ pub trait Report: Debug {
     fn json(&self) -> serde_json::Value;
 }
 
-/// Replaces anything outside printable ASCII (and control characters) so a label or a
-/// path from the machine cannot garble a console or smuggle escape sequences.
+/// Makes text safe for a console that must stay ASCII. The punctuation rdpfix's own words
+/// use (dashes, `×`, `…`, `›`, arrows, curly quotes, `≥`) is written as ASCII (`-`, `x`,
+/// `...`, `>`, `->`, quotes, `>=`), so the project's sentences read as sentences; anything
+/// else outside printable ASCII — a label or a path from the machine, text from the logs,
+/// control characters — is escaped (`\u{c9}`), so it cannot garble a console or smuggle
+/// escape sequences.
 pub fn ascii_safe(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            ' '..='~' => c.to_string(),
-            '\t' => " ".into(),
-            c => format!("\\u{{{:x}}}", c as u32),
-        })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            ' '..='~' => out.push(c),
+            '\t' => out.push(' '),
+            c => match ascii_punctuation(c) {
+                Some(plain) => out.push_str(plain),
+                None => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            },
+        }
+    }
+    out
+}
+
+/// The ASCII for the punctuation rdpfix writes in its own text (the analyzer's messages,
+/// the rule catalog, these reports); `None` for any other character.
+fn ascii_punctuation(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{2014}' | '\u{2013}' | '\u{2012}' | '\u{2011}' | '\u{2010}' | '\u{2212}' => "-",
+        '\u{d7}' => "x",
+        '\u{2026}' => "...",
+        '\u{203a}' => ">",
+        '\u{2039}' => "<",
+        '\u{2192}' => "->",
+        '\u{2190}' => "<-",
+        '\u{2265}' => ">=",
+        '\u{2264}' => "<=",
+        '\u{2018}' | '\u{2019}' => "'",
+        '\u{201c}' | '\u{201d}' => "\"",
+        '\u{b7}' | '\u{2022}' => "*",
+        '\u{a0}' | '\u{202f}' | '\u{2009}' => " ",
+        _ => return None,
+    })
 }
 
 /// Keeps the whole text ASCII-safe, line by line.
@@ -104,6 +134,27 @@ mod tests {
             "SERVICE R\\u{c9}SEAU\\u{1b}[31m"
         );
         assert_eq!(ascii_lines("a\r\nb"), "a\nb\n");
+    }
+
+    /// The project's own punctuation reads as ASCII; everything else stays escaped.
+    #[test]
+    fn the_projects_punctuation_is_ascii_and_the_logs_text_escaped() {
+        assert_eq!(
+            ascii_safe("wevtutil-text \u{2014} no Event[N]: blocks (Source, Event ID \u{2026})"),
+            "wevtutil-text - no Event[N]: blocks (Source, Event ID ...)"
+        );
+        assert_eq!(
+            ascii_safe("the burst is 2\u{d7} the threshold; lines 3\u{2013}9"),
+            "the burst is 2x the threshold; lines 3-9"
+        );
+        assert_eq!(
+            ascii_safe("logs.zip \u{203a} rdpfix-logs/System.evtx"),
+            "logs.zip > rdpfix-logs/System.evtx"
+        );
+        assert_eq!(
+            ascii_safe("NETZWERKDIENST \u{e9}\u{4e2d}"),
+            "NETZWERKDIENST \\u{e9}\\u{4e2d}"
+        );
     }
 
     #[test]

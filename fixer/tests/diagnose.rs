@@ -340,3 +340,35 @@ fn archives_and_the_collect_folder_give_the_loose_files_findings() {
     );
     std::fs::remove_dir_all(folder.parent().unwrap()).unwrap();
 }
+
+/// The console text is ASCII with the project's own punctuation written as ASCII: a report
+/// that names an archive's members, an input that is not a log (whose message lists what
+/// was tried, with dashes and ellipses) and a burst (`2x the threshold`) carries no escape.
+#[test]
+fn the_console_report_carries_no_escapes_of_the_projects_own_text() {
+    let dir = std::env::temp_dir().join(format!("fixer-ascii-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let note = dir.join("notes.txt");
+    std::fs::write(&note, "Remember to restart the VM after lunch.\n").unwrap();
+    let burst = fixture("rdp-brute-force/security-4625-burst.xml");
+    let zip = testkit::fixture("archives/stored.zip");
+    let out = fixer(
+        &[
+            "diagnose",
+            note.to_str().unwrap(),
+            burst.to_str().unwrap(),
+            zip.to_str().unwrap(),
+        ],
+        None,
+    );
+    let report = text(&out);
+    assert!(report.is_ascii());
+    assert!(!report.contains("\\u{"), "{report}");
+    assert!(
+        report.contains("stored.zip > rdpfix-logs/Application.evtx"),
+        "{report}"
+    );
+    assert!(report.contains("wevtutil-text - no Event[N]:"), "{report}");
+    assert!(report.contains("the burst is 2x the threshold"), "{report}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
