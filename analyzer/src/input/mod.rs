@@ -238,7 +238,14 @@ pub fn read_seekable<R: Read + Seek>(
     if text_over_cap(len, &mut out) {
         return out.finish();
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).min(MAX_TEXT_INPUT_BYTES));
+    // `len` may be what an archive's header says, not what the reader holds: it sizes the
+    // buffer only up to `PREALLOCATE`; past that the buffer grows as the bytes come.
+    let mut bytes = Vec::with_capacity(
+        usize::try_from(len)
+            .unwrap_or(0)
+            .min(MAX_TEXT_INPUT_BYTES)
+            .min(PREALLOCATE),
+    );
     let read = reader.seek(SeekFrom::Start(0)).and_then(|_| {
         reader
             .take(MAX_TEXT_INPUT_BYTES as u64)
@@ -269,6 +276,9 @@ pub fn seek_target(pos: u64, len: u64, to: SeekFrom) -> std::io::Result<u64> {
     }
     .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start"))
 }
+
+/// The most a text input's stated length reserves at once (see [`read_seekable`]).
+const PREALLOCATE: usize = 16 * 1024 * 1024;
 
 fn read_up_to<R: Read>(reader: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
