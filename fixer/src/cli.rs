@@ -58,8 +58,9 @@ pub enum Command {
     #[command(after_help = DIAGNOSE_EXAMPLES)]
     Diagnose(DiagnoseArgs),
 
-    /// Export the last hours of the System and RDP event logs into one folder, to drop
-    /// into the page; also prints the few relevant events as text (fits Run Command).
+    /// Export the last hours of the System and RDP event logs into one folder and zip them
+    /// there (rdpfix-logs.zip: one file to copy off the VM and drop into the page); also
+    /// prints the few relevant events as text (fits Run Command).
     #[command(
         after_help = "Examples:\n  fixer.exe collect --out C:\\rdpfix-logs\n  \
         fixer.exe collect --compact        one block for Run Command / Serial Console\n  \
@@ -194,13 +195,14 @@ pub struct KeygenArgs {
 
 const DIAGNOSE_EXAMPLES: &str = "\
 Examples:
-  fixer.exe diagnose C:\\rdpfix-logs          every file the folder holds
+  fixer.exe diagnose C:\\rdpfix-logs          every file the folder holds (but the zip of them)
   fixer.exe diagnose C:\\rdpfix-logs\\System.evtx C:\\rdpfix-logs\\Security.evtx
+  fixer diagnose rdpfix-logs.zip       every log in the archive
   wevtutil qe System /f:text /q:\"*[System[TimeCreated[timediff(@SystemTime) <= 86400000]]]\" | fixer.exe diagnose -
   fixer diagnose --json --now 2024-05-14T09:30:00Z System.evtx
   fixer diagnose --kql                 Azure Monitor queries for a Log Analytics workspace
 
-Inputs: .evtx, wevtutil text or XML, Event Viewer XML or CSV, Get-WinEvent Format-List or Export-Csv, in any language. The evidence is judged over the 24 hours before --now (default: the newest event in the inputs).";
+Inputs: .evtx, wevtutil text or XML, Event Viewer XML or CSV, Get-WinEvent Format-List or Export-Csv, in any language; .zip archives of them. The evidence is judged over the 24 hours before --now (default: the newest event in the inputs).";
 
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {

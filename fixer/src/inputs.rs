@@ -10,9 +10,9 @@
 use crate::commands::CommandError;
 use crate::exit::Exit;
 use analyzer::input::{
-    ChunkPart, EventSink, EvtxMerge, InputReport, SNIFF_BYTES, archive_left_out, folder_reads,
-    looks_like_evtx, looks_like_zip, no_progress, read_any, read_evtx_chunks, read_seekable,
-    read_zip,
+    ChunkPart, EventSink, EvtxMerge, InputReport, MAX_FOLDER_FILES, SNIFF_BYTES, archive_left_out,
+    folder_reads, looks_like_evtx, looks_like_zip, no_progress, read_any, read_evtx_chunks,
+    read_seekable, read_zip,
 };
 use anyhow::Context;
 use sha2::{Digest, Sha256};
@@ -105,9 +105,9 @@ pub fn inputs(files: &[PathBuf]) -> Result<Vec<Input>, CommandError> {
             // `fixer collect` writes one folder: take every file in it, but the archive it
             // also writes there (which holds the same logs).
             let files = folder_files(file)?;
-            let names: Vec<String> = files.iter().map(|p| file_name(p)).collect();
-            let reads = folder_reads(&names.iter().map(String::as_str).collect::<Vec<_>>());
-            for ((path, name), read) in files.into_iter().zip(names).zip(reads) {
+            let names: Vec<&str> = files.iter().map(|(_, name)| name.as_str()).collect();
+            let reads = folder_reads(&names);
+            for ((path, name), read) in files.into_iter().zip(reads) {
                 out.push(if read {
                     Input::File { name, path }
                 } else {
@@ -134,30 +134,49 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-/// The files of a folder (not its subfolders), in name order.
-fn folder_files(dir: &Path) -> Result<Vec<PathBuf>, CommandError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        CommandError::new(
-            Exit::Failure,
-            anyhow::Error::new(e).context(format!(
+/// The files of a folder and its subfolders (links not followed), in path order, each
+/// named by its path below the folder (`System.evtx`, `vm2/System.evtx`), as the page
+/// names a dropped folder's files; at most [`MAX_FOLDER_FILES`].
+fn folder_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, CommandError> {
+    let failed = |what: anyhow::Error| CommandError::new(Exit::Failure, what);
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let entries = std::fs::read_dir(&folder).map_err(|e| {
+            failed(anyhow::Error::new(e).context(format!(
                 "cannot list {}; check the path and that you may read it",
-                dir.display()
-            )),
-        )
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
+                folder.display()
+            )))
+        })?;
+        for entry in entries.filter_map(Result::ok) {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let path = entry.path();
+            if kind.is_dir() {
+                folders.push(path);
+            } else if kind.is_file() {
+                if files.len() == MAX_FOLDER_FILES {
+                    return Err(failed(anyhow::anyhow!(
+                        "{} holds more than {MAX_FOLDER_FILES} files; name the folder of logs \
+                         itself (fixer collect's), or the log files",
+                        dir.display()
+                    )));
+                }
+                let name = path.strip_prefix(dir).map_or_else(
+                    |_| file_name(&path),
+                    |p| p.to_string_lossy().replace('\\', "/"),
+                );
+                files.push((path, name));
+            }
+        }
+    }
     files.sort();
     if files.is_empty() {
-        return Err(CommandError::new(
-            Exit::Failure,
-            anyhow::anyhow!(
-                "{} holds no files; export the logs into it first (fixer collect)",
-                dir.display()
-            ),
-        ));
+        return Err(failed(anyhow::anyhow!(
+            "{} holds no files; export the logs into it first (fixer collect)",
+            dir.display()
+        )));
     }
     Ok(files)
 }
@@ -328,6 +347,31 @@ mod tests {
             read += 1;
         }
         assert!(read >= 5, "{read} corpus files");
+    }
+
+    /// A folder's subfolders are walked, files named by their path below it, the archive
+    /// beside the logs left out (as the page does with a dropped folder).
+    #[test]
+    fn a_folder_is_walked_and_its_archive_beside_the_logs_left_out() {
+        let dir = std::env::temp_dir().join(format!("fixer-walk-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("vm2")).unwrap();
+        for name in ["System.evtx", "rdpfix-logs.zip", "vm2/System.evtx"] {
+            std::fs::write(dir.join(name), "x").unwrap();
+        }
+        let listed: Vec<(String, bool)> = inputs(std::slice::from_ref(&dir))
+            .unwrap()
+            .iter()
+            .map(|i| (i.name().to_owned(), matches!(i, Input::File { .. })))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("System.evtx".to_owned(), true),
+                ("rdpfix-logs.zip".to_owned(), false),
+                ("vm2/System.evtx".to_owned(), true),
+            ]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A file cut short inside a chunk, and a text export: read as the analyzer reads them.

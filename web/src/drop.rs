@@ -6,7 +6,7 @@
 //! zip beside the logs it holds).
 
 use crate::bridge::Item;
-use analyzer::input::folder_reads;
+use analyzer::input::{MAX_FOLDER_FILES, folder_reads};
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -15,10 +15,6 @@ use web_sys::{
     DataTransfer, File, FileSystemDirectoryEntry, FileSystemDirectoryReader, FileSystemEntry,
     FileSystemFileEntry,
 };
-
-/// Files taken from one dropped folder at most: a folder of logs holds a few; past this,
-/// the wrong folder was dropped.
-pub const MAX_FOLDER_FILES: usize = 1_000;
 
 /// What was dropped, taken while the drop event runs (the browser empties the data
 /// afterwards): directory entries when the browser gives them, else the plain file list.

@@ -35,8 +35,8 @@ use serde::{Deserialize, Serialize};
 use crate::event::Event;
 
 pub use archive::{
-    MAX_DIRECTORY_BYTES, MAX_EXPANDED_BYTES, MAX_MEMBERS, MEMBER_SEPARATOR, archive_left_out,
-    folder_reads, is_archive_name, looks_like_zip, read_any, read_zip,
+    MAX_DIRECTORY_BYTES, MAX_EXPANDED_BYTES, MAX_FOLDER_FILES, MAX_MEMBERS, MEMBER_SEPARATOR,
+    archive_left_out, folder_reads, is_archive_name, looks_like_zip, read_any, read_zip,
 };
 pub use decode::decode_text;
 pub use evtx::{ChunkPart, EvtxLayout, EvtxMerge, SNIFF_BYTES, looks_like_evtx, read_evtx_chunks};

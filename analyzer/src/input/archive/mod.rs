@@ -53,6 +53,11 @@ pub fn is_archive_name(name: &str) -> bool {
         .is_some_and(|ext| ext.eq_ignore_ascii_case("zip") && name.len() > 4)
 }
 
+/// Files taken from one folder and its subfolders at most (by the page from a dropped
+/// folder, by `fixer diagnose` from a named one): a folder of logs holds a few; past this,
+/// the wrong folder was named.
+pub const MAX_FOLDER_FILES: usize = 1_000;
+
 /// Which files of a folder (by name, in order) are read: all of them, except archives
 /// when the folder also holds other files. `fixer collect` writes `rdpfix-logs.zip` beside
 /// the logs it zipped, so a folder copied whole holds every log twice; an archive alone in
