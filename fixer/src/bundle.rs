@@ -2,7 +2,8 @@
 //! logs deflated under the folder's name (`rdpfix-logs/System.evtx`), which the page and
 //! `fixer diagnose` read as they read the loose files.
 //!
-//! It is written with `std` into the export folder itself, after the exports: a folder
+//! The Windows host writes it (`Host::zip_logs`) into the export folder itself, after the
+//! exports: a folder
 //! `safe_folder` made or judged writable by SYSTEM and Administrators alone, so no one else
 //! can have planted a link where the file goes (beside the folder, in its parent, anyone
 //! may have). Written under a temporary name and renamed, so an interrupted run never
@@ -16,14 +17,7 @@ use zip::write::SimpleFileOptions;
 /// The archive's file name, in the export folder.
 pub use analyzer::rules::collection::EXPORT_ZIP as FILE_NAME;
 
-/// What was written.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Bundle {
-    pub path: String,
-    pub bytes: u64,
-    /// The files zipped, as named in the archive.
-    pub members: Vec<String>,
-}
+pub use crate::host::LogBundle as Bundle;
 
 /// Zips `files` (in `dir`) into `dir\rdpfix-logs.zip`.
 pub fn write(dir: &Path, files: &[PathBuf]) -> io::Result<Bundle> {

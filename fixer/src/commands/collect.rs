@@ -9,7 +9,7 @@
 //! channel or event a new rule reads is collected without a change here.
 
 use super::{CommandError, CommandResult};
-use crate::bundle::{self, Bundle};
+use crate::bundle::Bundle;
 use crate::cli::CollectArgs;
 use crate::exit::Exit;
 use crate::host::{Host, HostError, LogExport};
@@ -18,7 +18,6 @@ use crate::safe_folder;
 use analyzer::remote;
 use analyzer::rules::{Catalog, collection};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
 
 /// Bytes of event text printed at most, leaving room in Run Command's 4,096 for the rest.
 pub const TEXT_BUDGET: usize = 2600;
@@ -46,15 +45,7 @@ struct CollectReport {
     events_left_out: usize,
 }
 
-/// Writes the archive of the exports ([`bundle::write`]; tests pass another).
-pub type Zipper<'a> = &'a dyn Fn(&Path, &[PathBuf]) -> std::io::Result<Bundle>;
-
 pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
-    run_zipping(host, args, &bundle::write)
-}
-
-/// [`run`], the exports zipped by `zip`.
-pub fn run_zipping(host: &dyn Host, args: &CollectArgs, zip: Zipper<'_>) -> CommandResult {
     if args.compact {
         return super::compact::run(host, args);
     }
@@ -86,7 +77,7 @@ pub fn run_zipping(host: &dyn Host, args: &CollectArgs, zip: Zipper<'_>) -> Comm
         }
     }
     // After the exports, into the folder just judged safe (see `bundle`).
-    let zipped = (!files.is_empty()).then(|| zip(&args.out, &files));
+    let zipped = (!files.is_empty()).then(|| host.zip_logs(&args.out, &files));
     let mut events_text = String::new();
     let (mut shown, mut left_out) = (0, 0);
     // The Run Command script's queries: exactly the providers and IDs the rules read,
@@ -224,7 +215,8 @@ impl Report for CollectReport {
 mod tests {
     use super::*;
     use crate::cli::CollectArgs;
-    use crate::host::sim::{Machine, SimHost};
+    use crate::host::sim::{Fault, FaultAt, FaultKind, Machine, SimHost};
+    use std::path::PathBuf;
 
     const EVENT: &str = "Event[0]:\r\n  Log Name: System\r\n  Source: Schannel\r\n  Event ID: 36871\r\n  Description: \r\nA fatal error occurred while creating a TLS server credential. The internal error state is 10013.\r\n";
 
@@ -257,7 +249,13 @@ mod tests {
         run(&host, &args(false)).unwrap();
         let exported: Vec<String> = host.machine().exported.into_keys().collect();
         // Only System exists on this machine; every other channel was tried and skipped.
-        assert_eq!(exported, vec![r"C:\rdpfix-logs\System.evtx".to_owned()]);
+        assert_eq!(
+            exported,
+            [
+                r"C:\rdpfix-logs\System.evtx",
+                r"C:\rdpfix-logs\rdpfix-logs.zip"
+            ]
+        );
         let catalog = Catalog::builtin().unwrap();
         let guide = collection::guide(&catalog, 24);
         for channel in ["System", "Security"] {
@@ -290,7 +288,8 @@ mod tests {
         let exported = host.machine().exported;
         assert!(exported.contains_key(r"C:\rdpfix-logs\System.evtx"));
         assert!(exported.contains_key(r"C:\rdpfix-logs\Security.evtx"));
-        assert_eq!(exported.len(), 2, "{exported:?}");
+        assert!(exported.contains_key(r"C:\rdpfix-logs\rdpfix-logs.zip"));
+        assert_eq!(exported.len(), 3, "{exported:?}");
         let text = report.text();
         assert!(text.contains("Event ID: 36871"), "{text}");
         assert!(
@@ -305,32 +304,17 @@ mod tests {
         m.logs.insert("System".into(), EVENT.into());
         m.logs.insert("Security".into(), String::new());
         let host = SimHost::new(m);
-        let asked = std::cell::RefCell::new(Vec::new());
-        let zip = |dir: &Path, files: &[PathBuf]| {
-            asked.borrow_mut().push((dir.to_path_buf(), files.to_vec()));
-            Ok(Bundle {
-                path: format!(r"{}\rdpfix-logs.zip", dir.display()),
-                bytes: 300_000,
-                members: Vec::new(),
-            })
-        };
-        let report = run_zipping(&host, &args(false), &zip).unwrap();
-        let asked = asked.into_inner();
-        assert_eq!(asked.len(), 1);
-        assert_eq!(asked[0].0, PathBuf::from(r"C:\rdpfix-logs"));
-        let zipped: Vec<String> = asked[0].1.iter().map(|p| p.display().to_string()).collect();
+        let report = run(&host, &args(false)).unwrap();
+        let exported = host.machine().exported;
         assert_eq!(
-            zipped,
-            [
-                r"C:\rdpfix-logs\System.evtx",
-                r"C:\rdpfix-logs\Security.evtx"
-            ],
+            exported[r"C:\rdpfix-logs\rdpfix-logs.zip"],
+            "rdpfix-logs/System.evtx\nrdpfix-logs/Security.evtx",
             "every export, and nothing else"
         );
         let text = report.text();
         assert!(
             text.contains(
-                "zipped   C:\\rdpfix-logs\\rdpfix-logs.zip (293 KB): the one file to copy off the VM"
+                "zipped   C:\\rdpfix-logs\\rdpfix-logs.zip (1 KB): the one file to copy off the VM"
             ),
             "{text}"
         );
@@ -338,13 +322,16 @@ mod tests {
             text.contains("NEXT: copy C:\\rdpfix-logs\\rdpfix-logs.zip to your computer"),
             "{text}"
         );
-        assert_eq!(report.json()["zip"]["bytes"], 300_000);
+        assert_eq!(report.json()["zip"]["bytes"], EVENT.len());
 
         // When zipping fails, the folder is what to copy.
-        let failing = |_: &Path, _: &[PathBuf]| Err(std::io::Error::other("disk full"));
-        let report = run_zipping(&host, &args(false), &failing).unwrap();
+        host.inject(Fault {
+            at: FaultAt::Target("zip logs".into()),
+            kind: FaultKind::Fail,
+        });
+        let report = run(&host, &args(false)).unwrap();
         let text = report.text();
-        assert!(text.contains("not zipped (disk full)"), "{text}");
+        assert!(text.contains("not zipped (zip logs"), "{text}");
         assert!(text.contains("drop the folder on the page"), "{text}");
         assert_eq!(report.exit(), Exit::Success);
     }

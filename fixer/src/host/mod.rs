@@ -211,6 +211,9 @@ pub trait Host: std::fmt::Debug {
     /// `wevtutil epl <channel> <dir>\<file> /q:<query> /ow:true`, creating `dir`;
     /// returns the file's path.
     fn log_export(&self, export: &LogExport, dir: &Path, file: &str) -> HostResult<PathBuf>;
+    /// Zips `files` (exports in `dir`, a folder `safe_folder` made or judged) into
+    /// `dir\rdpfix-logs.zip`, under a temporary name first ([`crate::bundle`]).
+    fn zip_logs(&self, dir: &Path, files: &[PathBuf]) -> HostResult<LogBundle>;
     /// `wevtutil qe <channel> /q:<query> /f:text /rd:true /c:<max>`: newest first.
     fn log_query_text(&self, export: &LogExport, max: u32) -> HostResult<String>;
 

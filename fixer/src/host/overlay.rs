@@ -375,6 +375,16 @@ impl Host for DryRun<'_> {
         Ok(dest)
     }
 
+    fn zip_logs(&self, dir: &Path, files: &[PathBuf]) -> HostResult<LogBundle> {
+        let path = dir.join(crate::bundle::FILE_NAME);
+        self.record(format!("zip {} file(s) -> {}", files.len(), path.display()));
+        Ok(LogBundle {
+            path: path.display().to_string(),
+            bytes: 0,
+            members: Vec::new(),
+        })
+    }
+
     fn log_query_text(&self, export: &LogExport, max: u32) -> HostResult<String> {
         self.inner.log_query_text(export, max)
     }

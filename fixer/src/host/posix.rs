@@ -287,6 +287,9 @@ impl Host for PosixHost {
     fn log_export(&self, export: &LogExport, _dir: &Path, _file: &str) -> HostResult<PathBuf> {
         reads(&format!("event log {}", export.channel))
     }
+    fn zip_logs(&self, dir: &Path, _files: &[PathBuf]) -> HostResult<LogBundle> {
+        changes(&format!("folder {}", dir.display()))
+    }
     fn log_query_text(&self, export: &LogExport, _max: u32) -> HostResult<String> {
         reads(&format!("event log {}", export.channel))
     }

@@ -949,6 +949,38 @@ impl Host for SimHost {
         })
     }
 
+    /// Recorded in `exported` under the archive's path: its members, one per line.
+    fn zip_logs(&self, dir: &Path, files: &[PathBuf]) -> HostResult<LogBundle> {
+        let dest = format!("{}\\{}", path_key(dir), crate::bundle::FILE_NAME);
+        let folder = path_key(dir)
+            .rsplit('\\')
+            .next()
+            .unwrap_or("rdpfix-logs")
+            .to_owned();
+        self.change(format!("zip logs -> {dest}"), |m| {
+            let mut members = Vec::new();
+            let mut bytes = 0u64;
+            for f in files {
+                let key = path_key(f);
+                let text = m
+                    .exported
+                    .get(&key)
+                    .ok_or_else(|| HostError::NotFound { what: key.clone() })?;
+                bytes += text.len() as u64;
+                members.push(format!(
+                    "{folder}/{}",
+                    key.rsplit('\\').next().unwrap_or(&key)
+                ));
+            }
+            m.exported.insert(dest.clone(), members.join("\n"));
+            Ok(LogBundle {
+                path: dest.clone(),
+                bytes,
+                members,
+            })
+        })
+    }
+
     fn log_query_text(&self, export: &LogExport, _max: u32) -> HostResult<String> {
         self.read(|m| {
             m.logs

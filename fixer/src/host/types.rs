@@ -281,6 +281,15 @@ pub enum Made {
     Existed,
 }
 
+/// The exported logs zipped into one file (`fixer collect`): where, how large, what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogBundle {
+    pub path: String,
+    pub bytes: u64,
+    /// The files zipped, as named in the archive.
+    pub members: Vec<String>,
+}
+
 /// One event log channel to export, with the XPath query that selects what to keep.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogExport {

@@ -203,6 +203,11 @@ impl Host for WindowsHost {
         Ok(dest)
     }
 
+    fn zip_logs(&self, dir: &Path, files: &[PathBuf]) -> HostResult<LogBundle> {
+        crate::bundle::write(dir, files)
+            .map_err(|e| io_err(format!("zip the logs in {}", dir.display()), &e))
+    }
+
     fn log_query_text(&self, export: &LogExport, max: u32) -> HostResult<String> {
         tools::wevtutil_query_text(export, max)
     }
