@@ -16,13 +16,12 @@ use fixer::host::sim::{Machine, STATE_DIR, SimHost, TASK_DIR};
 use fixer::host::{Host, HostError, StartType};
 use fixer::operator::{Nobody, Operator};
 use fixer::state_dir;
-use fixer::trust::TrustStore;
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::time::Duration;
 use support::{
     KEY_FILE, MACHINE_KEYS, PlanSpec, broken_vm, key, now, plan, restorable, runnable, s1_s2_steps,
-    token,
+    token, trusted,
 };
 
 const APPLY: Mode = Mode::Apply {
@@ -45,16 +44,6 @@ fn vm_with_sam() -> Machine {
     let mut m = broken_vm();
     m.security.insert(SAM.into(), SAM_SDDL.into());
     m
-}
-
-fn trusted(m: Machine) -> SimHost {
-    let host = SimHost::new(m);
-    let mut store = TrustStore::load(&host).unwrap();
-    store
-        .add(&key(1).public_key().to_string(), "ops", None, None, now())
-        .unwrap();
-    store.save(&host).unwrap();
-    host
 }
 
 fn args(plan: &str, yes: bool) -> ApplyArgs {

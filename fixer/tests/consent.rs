@@ -11,11 +11,10 @@ use fixer::commands::apply;
 use fixer::exit::Exit;
 use fixer::host::sim::SimHost;
 use fixer::operator::Operator;
-use fixer::trust::TrustStore;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::time::Duration;
-use support::{PlanSpec, broken_vm, key, now, plan, restorable, s1_s2_steps, token};
+use support::{PlanSpec, broken_vm, key, plan, restorable, s1_s2_steps, token};
 
 /// A terminal whose operator types `lines`, in order.
 struct Scripted {
@@ -47,13 +46,7 @@ impl Operator for Scripted {
 }
 
 fn host() -> SimHost {
-    let host = SimHost::new(broken_vm());
-    let mut store = TrustStore::load(&host).unwrap();
-    store
-        .add(&key(1).public_key().to_string(), "ops", None, None, now())
-        .unwrap();
-    store.save(&host).unwrap();
-    host
+    support::trusted(broken_vm())
 }
 
 fn args(plan: &str) -> ApplyArgs {

@@ -17,7 +17,6 @@ use fixer::exit::Exit;
 use fixer::host::sim::{Machine, SimHost};
 use fixer::host::{CertInfo, RegValue};
 use fixer::operator::Nobody;
-use fixer::trust::TrustStore;
 use jiff::{SignedDuration, Timestamp};
 use support::{KEY_FILE, MACHINE_KEYS, OTHER_KEY, RDP_TCP, TLS12, key};
 use testkit::samples::{self, SampleLog};
@@ -110,13 +109,7 @@ fn vm(sample: &SampleLog) -> SimHost {
             );
         }
     }
-    let host = SimHost::new(m);
-    let mut store = TrustStore::load(&host).unwrap();
-    store
-        .add(&key(1).public_key().to_string(), "ops", None, None, now())
-        .unwrap();
-    store.save(&host).unwrap();
-    host
+    support::trusted(m)
 }
 
 fn args(plan: &str, dry_run: bool) -> ApplyArgs {

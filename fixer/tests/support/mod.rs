@@ -187,6 +187,17 @@ pub fn plan(steps: &[AllowedStep], spec: &PlanSpec) -> Plan {
         .unwrap()
 }
 
+/// A simulated machine whose trust store holds the test key (`key(1)`, label "ops").
+pub fn trusted(m: Machine) -> SimHost {
+    let host = SimHost::new(m);
+    let mut store = fixer::trust::TrustStore::load(&host).unwrap();
+    store
+        .add(&key(1).public_key().to_string(), "ops", None, None, now())
+        .unwrap();
+    store.save(&host).unwrap();
+    host
+}
+
 /// Steps ready for the executor, as `verify` hands them over (no envelope checks).
 pub fn runnable(plan_id: &str, steps: &[AllowedStep]) -> fixer::executor::Runnable {
     use fixer::executor::{PlannedStep, Runnable};
