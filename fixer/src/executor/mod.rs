@@ -435,20 +435,31 @@ fn undo_all(
     })
 }
 
-/// Restores one step from its backup: read, checked against the allowlist, undone, read
-/// back. `Err` says why the step is not as it was; the journal records it either way.
+/// Restores one step from its backup, read from the journal ([`restore`]).
 fn undo_step(host: &dyn Host, journal: &Journal<'_>, step: usize) -> Result<(), String> {
-    let backup: Backup = match journal.read_backup(step) {
-        Ok(b) => b,
-        Err(e) => {
-            let error = e.to_string();
-            let _ = journal.append(&Record::UndoFailed {
-                step,
-                error: error.clone(),
-            });
-            return Err(error);
-        }
-    };
+    match journal.read_backup(step) {
+        Ok(backup) => restore(host, journal, step, &backup),
+        Err(e) => undo_failed(journal, step, e.to_string()),
+    }
+}
+
+/// Records that step `step` could not be restored, and why.
+fn undo_failed(journal: &Journal<'_>, step: usize, error: String) -> Result<(), String> {
+    let _ = journal.append(&Record::UndoFailed {
+        step,
+        error: error.clone(),
+    });
+    Err(error)
+}
+
+/// Restores one step from `backup`: checked against the allowlist, undone, read back.
+/// `Err` says why the step is not as it was; the journal records it either way.
+fn restore(
+    host: &dyn Host,
+    journal: &Journal<'_>,
+    step: usize,
+    backup: &Backup,
+) -> Result<(), String> {
     if let Err(why) = backup.check_allowed(host) {
         let reason = format!("its backup names what no plan may touch ({why}); left alone");
         let _ = journal.append(&Record::UndoRefused {
@@ -474,13 +485,7 @@ fn undo_step(host: &dyn Host, journal: &Journal<'_>, step: usize) -> Result<(), 
                 .map_err(|e| e.to_string())?;
             Ok(())
         }
-        Err(error) => {
-            let _ = journal.append(&Record::UndoFailed {
-                step,
-                error: error.clone(),
-            });
-            Err(error)
-        }
+        Err(error) => undo_failed(journal, step, error),
     }
 }
 
@@ -615,18 +620,21 @@ fn rollback_step(
         .after(step)
         .filter(|_| !record.undo_began(step))
         .and_then(|a| serde_json::from_value::<Snapshot>(a.clone()).ok());
-    if let (Some(after), false) = (after, force) {
-        let refuse = |reason: String| {
-            let _ = journal.append(&Record::UndoRefused {
-                step,
-                reason: reason.clone(),
-            });
-            Err(reason)
-        };
-        let backup: Backup = match journal.read_backup(step) {
-            Ok(b) => b,
-            Err(e) => return refuse(e.to_string()),
-        };
+    let check_drift = after.is_some() && !force;
+    let refuse = |reason: String| {
+        let _ = journal.append(&Record::UndoRefused {
+            step,
+            reason: reason.clone(),
+        });
+        Err(reason)
+    };
+    // Read once: for the drift check, then for the restore.
+    let backup: Backup = match journal.read_backup(step) {
+        Ok(b) => b,
+        Err(e) if check_drift => return refuse(e.to_string()),
+        Err(e) => return undo_failed(journal, step, e.to_string()),
+    };
+    if let (Some(after), true) = (after, check_drift) {
         match backup.probe(host) {
             Ok(now) if !backup.unchanged_since(&after, &now) => {
                 return refuse(format!(
@@ -642,7 +650,7 @@ fn rollback_step(
             }
         }
     }
-    undo_step(host, journal, step)
+    restore(host, journal, step, &backup)
 }
 
 #[derive(Debug, thiserror::Error)]
