@@ -193,10 +193,16 @@ fn delayed_auto_start(h: &Handle, name: &str) -> HostResult<bool> {
 /// here only when the API does not know the level: never on Windows since Vista, but under
 /// Wine 8, whose QueryServiceConfig2W answers ERROR_INVALID_LEVEL.
 fn delayed_in_registry(name: &str) -> HostResult<bool> {
-    let key = format!(r"SYSTEM\CurrentControlSet\Services\{name}");
-    Ok(super::registry::get(&key, "DelayedAutostart")?
-        .and_then(|v| v.as_dword())
-        .is_some_and(|v| v != 0))
+    Ok(
+        super::registry::get(&service_key(name), "DelayedAutostart")?
+            .and_then(|v| v.as_dword())
+            .is_some_and(|v| v != 0),
+    )
+}
+
+/// The service's key, where the SCM keeps its configuration.
+fn service_key(name: &str) -> String {
+    format!(r"SYSTEM\CurrentControlSet\Services\{name}")
 }
 
 pub fn set_delayed_auto_start(name: &str, delayed: bool) -> HostResult<()> {
@@ -216,9 +222,8 @@ pub fn set_delayed_auto_start(name: &str, delayed: bool) -> HostResult<()> {
         let code = std::io::Error::last_os_error().raw_os_error().unwrap_or(0) as u32;
         if code == ERROR_INVALID_LEVEL {
             // Wine, as above: the value the SCM reads at its next start.
-            let key = format!(r"SYSTEM\CurrentControlSet\Services\{name}");
             return super::registry::set(
-                &key,
+                &service_key(name),
                 "DelayedAutostart",
                 &crate::host::RegValue::dword(u32::from(delayed)),
             );
