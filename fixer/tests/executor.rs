@@ -7,9 +7,9 @@
 mod support;
 
 use analyzer::plan::{AllowedStep, RegistryExpect, RegistryValue};
-use fixer::executor::{self, Mode, RollbackOutcome, RunOutcome, StepStatus};
+use fixer::executor::{self, Mode, RollbackOutcome, RollbackReport, RunOutcome, StepStatus};
 use fixer::host::RegValue;
-use fixer::host::sim::{Fault, FaultAt, FaultKind, SimHost};
+use fixer::host::sim::{Fault, FaultAt, FaultKind, Machine, SimHost};
 use fixer::journal::{self, PlanState};
 use support::{
     KEY_FILE, OTHER_KEY, RDP_TCP, TLS10, TLS12, broken_vm, restorable, runnable, s1_s2_steps,
@@ -199,24 +199,11 @@ fn a_crash_at_any_call_is_undone_by_rollback_from_the_journal() {
                     initial.without_state(),
                     "{kind:?} at call {n}"
                 );
-                let next = executor::run(&host, &runnable("p2", &s1_s2_steps()), APPLY).unwrap();
-                assert_eq!(next.outcome, RunOutcome::Applied, "{kind:?} at call {n}");
+                next_plan_applies(&host, &format!("{kind:?} at call {n}"));
                 continue;
             };
             assert_eq!(record.state, PlanState::Unfinished, "{kind:?} at call {n}");
-            let r = executor::rollback(&host, "p1", false, false).unwrap();
-            assert!(
-                matches!(
-                    r.outcome,
-                    RollbackOutcome::RolledBack | RollbackOutcome::NothingToDo
-                ),
-                "{kind:?} at call {n}: {r:?}"
-            );
-            assert_eq!(
-                restorable(&host.machine()),
-                restorable(&initial),
-                "{kind:?} at call {n}: {r:?}"
-            );
+            let r = rollback_restores(&host, &initial, &format!("{kind:?} at call {n}"));
             let after = journal::load(&host, "p1").unwrap().unwrap();
             assert_eq!(after.state, PlanState::RolledBack, "{kind:?} at call {n}");
             assert!(
@@ -227,10 +214,33 @@ fn a_crash_at_any_call_is_undone_by_rollback_from_the_journal() {
                 assert!(r.torn_tail_removed.is_some(), "{kind:?} at call {n}: {r:?}");
             }
             // Not locked out: the next plan applies.
-            let next = executor::run(&host, &runnable("p2", &s1_s2_steps()), APPLY).unwrap();
-            assert_eq!(next.outcome, RunOutcome::Applied, "{kind:?} at call {n}");
+            next_plan_applies(&host, &format!("{kind:?} at call {n}"));
         }
     }
+}
+
+/// Rolls plan p1 back and checks the machine is exactly as `initial`; `at` names the case.
+fn rollback_restores(host: &SimHost, initial: &Machine, at: &str) -> RollbackReport {
+    let r = executor::rollback(host, "p1", false, false).unwrap();
+    assert!(
+        matches!(
+            r.outcome,
+            RollbackOutcome::RolledBack | RollbackOutcome::NothingToDo
+        ),
+        "{at}: {r:?}"
+    );
+    assert_eq!(
+        restorable(&host.machine()),
+        restorable(initial),
+        "{at}: {r:?}"
+    );
+    r
+}
+
+/// Another plan applies on `host`: whatever happened before did not lock rdpfix out.
+fn next_plan_applies(host: &SimHost, at: &str) {
+    let next = executor::run(host, &runnable("p2", &s1_s2_steps()), APPLY).unwrap();
+    assert_eq!(next.outcome, RunOutcome::Applied, "{at}");
 }
 
 /// Kill the rollback itself at any write, then run it again: it finishes.
@@ -259,19 +269,7 @@ fn a_rollback_killed_at_any_call_finishes_when_run_again() {
             });
             let _ = executor::rollback(&host, "p1", false, false);
             host.restart();
-            let r = executor::rollback(&host, "p1", false, false).unwrap();
-            assert!(
-                matches!(
-                    r.outcome,
-                    RollbackOutcome::RolledBack | RollbackOutcome::NothingToDo
-                ),
-                "{kind:?} at call {n}: {r:?}"
-            );
-            assert_eq!(
-                restorable(&host.machine()),
-                restorable(&initial),
-                "{kind:?} at call {n}: {r:?}"
-            );
+            rollback_restores(&host, &initial, &format!("{kind:?} at call {n}"));
         }
     }
 }
