@@ -191,17 +191,25 @@ impl AllowedStep {
             AllowedStep::Manual { action } => {
                 labels.manual = true;
                 labels.caveats.push(Caveat::NeverExecuted);
-                labels.reversibility = match action {
-                    ManualAction::ReinstallConnectionBroker | ManualAction::RepairSecureChannel => {
-                        Reversibility::Irreversible
-                    }
-                    ManualAction::RestartComputer => Reversibility::Transient,
-                    ManualAction::ReviewTlsGroupPolicy
-                    | ManualAction::ReviewRemoteDesktopGroupPolicy => Reversibility::ReadOnly,
-                    ManualAction::ConfigureRdLicensing | ManualAction::RestrictRdpExposure => {
-                        Reversibility::Reversible
-                    }
-                };
+                labels.reversibility =
+                    match action {
+                        ManualAction::ReinstallConnectionBroker
+                        | ManualAction::RepairSecureChannel => Reversibility::Irreversible,
+                        ManualAction::RestartComputer => Reversibility::Transient,
+                        ManualAction::ReviewTlsGroupPolicy
+                        | ManualAction::ReviewRemoteDesktopGroupPolicy => Reversibility::ReadOnly,
+                        ManualAction::ConfigureRdLicensing
+                        | ManualAction::RestrictRdpExposure
+                        | ManualAction::GrantRemoteDesktopLogon
+                        | ManualAction::EnableRdpFirewallRules
+                        | ManualAction::FreeRdpPort
+                        | ManualAction::ReviewCipherSuitePolicy
+                        | ManualAction::RestoreNetworkServices => Reversibility::Reversible,
+                        ManualAction::ResyncClock => Reversibility::Transient,
+                        // The old password, and files deleted to free space, are gone.
+                        ManualAction::ResetPasswordVmAccess
+                        | ManualAction::FreeSystemDriveSpace => Reversibility::Irreversible,
+                    };
                 if matches!(
                     action,
                     ManualAction::ReinstallConnectionBroker | ManualAction::RestartComputer
@@ -295,6 +303,28 @@ impl AllowedStep {
                     "restrict who can reach RDP from the network (manual)".to_owned()
                 }
                 ManualAction::RestartComputer => "restart the VM (manual)".to_owned(),
+                ManualAction::ResetPasswordVmAccess => {
+                    "reset the password through the VM access extension (manual)".to_owned()
+                }
+                ManualAction::GrantRemoteDesktopLogon => {
+                    "allow the user to log on through Remote Desktop (manual)".to_owned()
+                }
+                ManualAction::ResyncClock => "resynchronise the clock (manual)".to_owned(),
+                ManualAction::EnableRdpFirewallRules => {
+                    "enable the guest firewall's Remote Desktop rules (manual)".to_owned()
+                }
+                ManualAction::FreeRdpPort => {
+                    "free the RDP port or set it back to 3389 (manual)".to_owned()
+                }
+                ManualAction::ReviewCipherSuitePolicy => {
+                    "check the SSL Cipher Suite Order policy (manual)".to_owned()
+                }
+                ManualAction::FreeSystemDriveSpace => {
+                    "free space on the system drive (manual)".to_owned()
+                }
+                ManualAction::RestoreNetworkServices => {
+                    "start the network services RDP needs (manual)".to_owned()
+                }
             },
         }
     }

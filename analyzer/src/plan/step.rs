@@ -396,10 +396,27 @@ pub enum ManualAction {
     RestrictRdpExposure,
     /// Restart the VM so a change takes effect.
     RestartComputer,
+    /// Account state (expired, must change, disabled, locked): reset the password through
+    /// the VM access extension from Azure (`az vm user update`).
+    ResetPasswordVmAccess,
+    /// The user may not log on through Remote Desktop: group membership and user rights.
+    GrantRemoteDesktopLogon,
+    /// Kerberos clock skew: resynchronise the clock.
+    ResyncClock,
+    /// The guest firewall blocks RDP: enable the built-in Remote Desktop rules.
+    EnableRdpFirewallRules,
+    /// The RDP port is taken or was changed.
+    FreeRdpPort,
+    /// The SSL Cipher Suite Order policy leaves no suite the client offers.
+    ReviewCipherSuitePolicy,
+    /// The system drive is full.
+    FreeSystemDriveSpace,
+    /// A network service RDP needs (DHCP Client, NSI, Netlogon, BFE, firewall) is down.
+    RestoreNetworkServices,
 }
 
 impl ManualAction {
-    pub const ALL: [ManualAction; 7] = [
+    pub const ALL: [ManualAction; 15] = [
         ManualAction::ReinstallConnectionBroker,
         ManualAction::ReviewTlsGroupPolicy,
         ManualAction::ReviewRemoteDesktopGroupPolicy,
@@ -407,6 +424,14 @@ impl ManualAction {
         ManualAction::ConfigureRdLicensing,
         ManualAction::RestrictRdpExposure,
         ManualAction::RestartComputer,
+        ManualAction::ResetPasswordVmAccess,
+        ManualAction::GrantRemoteDesktopLogon,
+        ManualAction::ResyncClock,
+        ManualAction::EnableRdpFirewallRules,
+        ManualAction::FreeRdpPort,
+        ManualAction::ReviewCipherSuitePolicy,
+        ManualAction::FreeSystemDriveSpace,
+        ManualAction::RestoreNetworkServices,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -418,6 +443,14 @@ impl ManualAction {
             ManualAction::ConfigureRdLicensing => "configure_rd_licensing",
             ManualAction::RestrictRdpExposure => "restrict_rdp_exposure",
             ManualAction::RestartComputer => "restart_computer",
+            ManualAction::ResetPasswordVmAccess => "reset_password_vm_access",
+            ManualAction::GrantRemoteDesktopLogon => "grant_remote_desktop_logon",
+            ManualAction::ResyncClock => "resync_clock",
+            ManualAction::EnableRdpFirewallRules => "enable_rdp_firewall_rules",
+            ManualAction::FreeRdpPort => "free_rdp_port",
+            ManualAction::ReviewCipherSuitePolicy => "review_cipher_suite_policy",
+            ManualAction::FreeSystemDriveSpace => "free_system_drive_space",
+            ManualAction::RestoreNetworkServices => "restore_network_services",
         }
     }
 
@@ -452,6 +485,41 @@ impl ManualAction {
             ],
             ManualAction::RestartComputer => &[
                 "Restart the VM (shutdown /r /t 0, or Restart from the Azure portal) so the changes above take effect.",
+            ],
+            ManualAction::ResetPasswordVmAccess => &[
+                "Reset the account's password from Azure through the VM access extension: az vm user update --resource-group <group> --name <vm> --username <user> --password <new password> (or Reset password in the portal). It works while nobody can log on, and it also enables a disabled local account.",
+                "With Network Level Authentication Windows cannot show the \"change your password\" dialog, so an expired password, or one that must be changed, is reset this way.",
+                "A locked-out account unlocks when the lockout duration ends. A domain account is reset in Active Directory, not on the VM.",
+            ],
+            ManualAction::GrantRemoteDesktopLogon => &[
+                "Add the user to Remote Desktop Users (SID S-1-5-32-555; the group's name is localised): net localgroup \"Remote Desktop Users\" <user> /add on English Windows.",
+                "\"Allow log on through Remote Desktop Services\" (SeRemoteInteractiveLogonRight) must include Administrators and Remote Desktop Users; \"Deny log on through Remote Desktop Services\" (SeDenyRemoteInteractiveLogonRight) must not name the user or a group of it, such as Local account (S-1-5-113), which security baselines add. secedit /export /cfg %TEMP%\\rights.inf /areas USER_RIGHTS shows both.",
+                "If a domain Group Policy sets these rights, a local change is reverted at the next refresh: change the GPO.",
+            ],
+            ManualAction::ResyncClock => &[
+                "Resynchronise the clock: w32tm /resync /force, then check w32tm /query /status.",
+                "Kerberos refuses tickets when the clocks differ by more than 5 minutes. A domain member takes its time from the domain hierarchy (NT5DS); check that the VM reaches a domain controller.",
+            ],
+            ManualAction::EnableRdpFirewallRules => &[
+                "Enable the built-in Remote Desktop rules: Enable-NetFirewallRule -Name RemoteDesktop-UserMode-In-TCP,RemoteDesktop-UserMode-In-UDP (rule names are not localised).",
+                "Look for a rule that blocks the RDP port: Get-NetFirewallRule -Direction Inbound -Action Block -Enabled True | Get-NetFirewallPortFilter.",
+                "If Group Policy manages the firewall, change the GPO: a local change is reverted.",
+            ],
+            ManualAction::FreeRdpPort => &[
+                "Find the port RDP uses (PortNumber under HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp, 3389 by default) and what listens on it: netstat -anob.",
+                "Stop or reconfigure the other program, or set PortNumber back to 3389 and restart TermService. Another port needs matching guest firewall and network security group rules.",
+            ],
+            ManualAction::ReviewCipherSuitePolicy => &[
+                "Read the SSL Cipher Suite Order policy: reg query HKLM\\SOFTWARE\\Policies\\Microsoft\\Cryptography\\Configuration\\SSL\\00010002 /v Functions.",
+                "If it leaves no suite the RDP client offers, set the policy to Not Configured (Computer Configuration > Administrative Templates > Network > SSL Configuration Settings) or add suites the client supports, then restart the VM. A domain GPO must be changed on the domain.",
+            ],
+            ManualAction::FreeSystemDriveSpace => &[
+                "Free space on the system drive: delete what you know is not needed (old crash dumps, C:\\Windows\\Temp, logs), or expand the OS disk in Azure and extend C: (Resize-Partition). A disk can grow, not shrink.",
+                "Windows needs free space on the system drive to load profiles and start sessions.",
+            ],
+            ManualAction::RestoreNetworkServices => &[
+                "Query each service RDP needs: sc query and sc qc for Dhcp, nsi, Netlogon, BFE and MpsSvc.",
+                "Defaults: DHCP Client automatic as NT Authority\\LocalService; Network Store Interface Service, Base Filtering Engine and Windows Defender Firewall automatic; Netlogon automatic on a domain member. Set one back with sc config <name> start= auto and start it with sc start <name>.",
             ],
         }
     }
