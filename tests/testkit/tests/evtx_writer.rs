@@ -12,7 +12,7 @@ use analyzer::input::{IssueKind, no_progress, read_bytes};
 use evtx::{EvtxParser, ParserSettings};
 use jiff::{SignedDuration, Timestamp};
 use testkit::event;
-use testkit::evtx_writer::{DataLayout, EvtxWriter, Record, bury, filler_events};
+use testkit::evtx_writer::{DataLayout, DataType, EvtxWriter, Record, bury, filler_events};
 
 fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
@@ -166,6 +166,51 @@ fn user_data_layout_is_written_under_its_element() {
     );
     let (_, got) = analyzer_events(&bytes);
     assert_eq!(got[0].data_value("Param3"), Some("10.0.0.4"));
+}
+
+#[test]
+fn typed_values_are_stored_as_their_types_and_read_back_as_written() {
+    let mut w = EvtxWriter::new();
+    let types = [
+        DataType::Sid,
+        DataType::Hex64,
+        DataType::Hex32,
+        DataType::U32,
+        DataType::Guid,
+        DataType::Str,
+        DataType::Hex32,
+    ];
+    w.push(Record {
+        event: event("Microsoft-Windows-Security-Auditing", 4625)
+            .channel("Security")
+            .data("SubjectUserSid", "S-1-5-18")
+            .data("SubjectLogonId", "0x3e7")
+            .data("Status", "0xc000006d")
+            .data("LogonType", "10")
+            .data("LogonGuid", "{54849625-5478-4994-a5ba-3e3b0328c30d}")
+            .data("IpAddress", "203.0.113.7")
+            // Not hex: stored as text.
+            .data("SubStatus", "n/a")
+            .build(),
+        layout: DataLayout::Typed(types.to_vec()),
+    });
+    let bytes = w.to_bytes().unwrap();
+    let xml = xml_records(&bytes, true);
+    assert!(
+        xml[0].contains(r#"<Data Name="Status">0xc000006d</Data>"#),
+        "{}",
+        xml[0]
+    );
+    // The value types in the template instance: SID, HexInt64, HexInt32, UInt32, GUID.
+    let mut found = Vec::new();
+    for (ty, len) in [(0x13u8, 12u16), (0x15, 8), (0x14, 4), (0x08, 4), (0x0f, 16)] {
+        let descriptor = [len.to_le_bytes()[0], len.to_le_bytes()[1], ty, 0];
+        found.push(bytes.windows(4).any(|w| w == descriptor));
+    }
+    assert_eq!(found, [true; 5], "typed substitution descriptors");
+    let (report, got) = analyzer_events(&bytes);
+    assert!(report.issues.is_empty(), "{:#?}", report.issues);
+    assert_eq!(got[0].data, w.events()[0].data);
 }
 
 #[test]

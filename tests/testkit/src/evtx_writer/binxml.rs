@@ -13,8 +13,11 @@ pub(crate) enum Value {
     U16(u16),
     U32(u32),
     U64(u64),
+    Hex32(u32),
     Hex64(u64),
     FileTime(u64),
+    /// A GUID's 16 bytes as stored (first three groups little-endian).
+    Guid([u8; 16]),
     /// A binary SID (revision, count, authority, sub-authorities).
     Sid(Vec<u8>),
     /// Slot `index` of the template, of `ty`; `optional` slots may hold `Null`.
@@ -34,8 +37,10 @@ impl Value {
             Value::U16(_) => 0x06,
             Value::U32(_) => 0x08,
             Value::U64(_) => 0x0a,
+            Value::Guid(_) => 0x0f,
             Value::FileTime(_) => 0x11,
             Value::Sid(_) => 0x13,
+            Value::Hex32(_) => 0x14,
             Value::Hex64(_) => 0x15,
             Value::Sub { ty, .. } => *ty,
         }
@@ -47,9 +52,10 @@ impl Value {
             Value::Str(s) => s.encode_utf16().flat_map(u16::to_le_bytes).collect(),
             Value::U8(v) => vec![*v],
             Value::U16(v) => v.to_le_bytes().to_vec(),
-            Value::U32(v) => v.to_le_bytes().to_vec(),
+            Value::U32(v) | Value::Hex32(v) => v.to_le_bytes().to_vec(),
             Value::U64(v) | Value::Hex64(v) | Value::FileTime(v) => v.to_le_bytes().to_vec(),
             Value::Sid(b) => b.clone(),
+            Value::Guid(b) => b.to_vec(),
             Value::Sub { .. } => Vec::new(),
         }
     }
@@ -318,6 +324,31 @@ pub(crate) fn sid_bytes(sid: &str) -> Option<Vec<u8>> {
     out.extend_from_slice(authority.to_be_bytes().get(2..).unwrap_or_default());
     for sub in subs {
         out.extend_from_slice(&sub.to_le_bytes());
+    }
+    Some(out)
+}
+
+/// A GUID string (`{54849625-5478-4994-a5ba-3e3b0328c30d}`, braces optional) as Windows
+/// stores it; `None` when it is not one.
+pub(crate) fn guid_bytes(guid: &str) -> Option<[u8; 16]> {
+    let hex: String = guid
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .split('-')
+        .collect();
+    let groups: Vec<&str> = guid.trim_matches(['{', '}']).split('-').collect();
+    if hex.len() != 32 || groups.iter().map(|g| g.len()).ne([8, 4, 4, 4, 12]) {
+        return None;
+    }
+    let mut plain = [0u8; 16];
+    for (i, byte) in plain.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    // The first three groups are stored little-endian.
+    const ORDER: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+    let mut out = [0u8; 16];
+    for (slot, from) in out.iter_mut().zip(ORDER) {
+        *slot = *plain.get(from)?;
     }
     Some(out)
 }

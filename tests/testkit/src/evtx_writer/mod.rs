@@ -16,7 +16,7 @@ mod binxml;
 mod filler;
 
 use analyzer::{Event, Level, Location, Origin};
-use binxml::{ChunkTables, Element, Encoder, Value, sid_bytes};
+use binxml::{ChunkTables, Element, Encoder, Value, guid_bytes, sid_bytes};
 use jiff::Timestamp;
 use std::collections::HashSet;
 
@@ -39,6 +39,46 @@ pub enum DataLayout {
     Unnamed,
     /// `<UserData><{element} xmlns="Event_NS"><{name}>…` (RemoteConnectionManager 1149 …).
     UserData { element: String },
+    /// `<EventData><Data Name="…">` with each value stored as the type Windows gives it
+    /// (the Security log's SIDs, hex status codes, GUIDs), in data order; a value that does
+    /// not parse as its type, or past the list, is stored as text.
+    Typed(Vec<DataType>),
+}
+
+/// How a [`DataLayout::Typed`] value is stored; it reads back as the same text when written
+/// as the `evtx` crate renders it (`0xc000006d`, `S-1-5-18`, lower-case GUIDs in braces).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataType {
+    Str,
+    /// `S-1-5-18`.
+    Sid,
+    /// Decimal.
+    U32,
+    /// `0x…`, lower case.
+    Hex32,
+    /// `0x…`, lower case.
+    Hex64,
+    /// `{…}`, lower case.
+    Guid,
+}
+
+impl DataType {
+    fn value(self, text: &str) -> Value {
+        let hex = |t: &str| t.strip_prefix("0x").map(str::to_owned);
+        let typed = match self {
+            DataType::Str => None,
+            DataType::Sid => sid_bytes(text).map(Value::Sid),
+            DataType::U32 => text.parse().ok().map(Value::U32),
+            DataType::Hex32 => hex(text)
+                .and_then(|h| u32::from_str_radix(&h, 16).ok())
+                .map(Value::Hex32),
+            DataType::Hex64 => hex(text)
+                .and_then(|h| u64::from_str_radix(&h, 16).ok())
+                .map(Value::Hex64),
+            DataType::Guid => guid_bytes(text).map(Value::Guid),
+        };
+        typed.unwrap_or_else(|| Value::Str(text.to_owned()))
+    }
 }
 
 impl DataLayout {
@@ -423,6 +463,19 @@ fn event_tree(record: &Record, slots: bool) -> (Element, Vec<Value>) {
                         .text(v(Value::Str(value.clone()), false)),
                 )
             }),
+        DataLayout::Typed(types) => {
+            e.data
+                .iter()
+                .enumerate()
+                .fold(Element::new("EventData"), |acc, (i, (name, value))| {
+                    let ty = types.get(i).copied().unwrap_or(DataType::Str);
+                    acc.child(
+                        Element::new("Data")
+                            .attr("Name", Value::Str(name.clone()))
+                            .text(v(ty.value(value), false)),
+                    )
+                })
+        }
         DataLayout::Unnamed => e
             .data
             .iter()
