@@ -267,15 +267,19 @@ fn missing_channels(catalog: &Catalog, seen: &NameCounts, guide: &CollectionGuid
         if seen.contains(&export.channel) {
             continue;
         }
-        let reads = |r: &&crate::rules::Rule| {
-            r.signals.iter().any(|s| {
-                s.role == Role::Primary
-                    && s.channels
-                        .iter()
-                        .any(|c| c.eq_ignore_ascii_case(&export.channel))
+        // The rules reading this channel with a primary signal, in catalog order.
+        let rules: Vec<&crate::rules::Rule> = catalog
+            .index()
+            .channels()
+            .iter()
+            .find(|c| c.channel.eq_ignore_ascii_case(&export.channel))
+            .map(|c| {
+                c.primary_rules
+                    .iter()
+                    .filter_map(|id| catalog.rule(id))
+                    .collect()
             })
-        };
-        let rules: Vec<&crate::rules::Rule> = catalog.rules.iter().filter(reads).collect();
+            .unwrap_or_default();
         let Some(tier) = rules.iter().map(|r| r.tier).min() else {
             continue;
         };

@@ -11,12 +11,14 @@ use crate::input::evidence::{
 };
 use crate::input::hex;
 use crate::rules::catalog::Catalog;
+use crate::rules::index::Index;
 use crate::rules::matching::shorten;
 use crate::rules::matching::{channel_key, provider_key};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Newest events kept per kind (provider and event ID) before choosing what fits: far more
 /// than any budget holds, small enough to bound memory on a log of millions of events.
@@ -50,11 +52,13 @@ impl EvidenceBlock {
 /// Collects events (it is an [`EventSink`]) and writes the block.
 #[derive(Debug)]
 pub struct BlockBuilder {
-    /// Event ID → (provider key, kind index) pairs some signal reads.
-    by_id: HashMap<u16, Vec<(String, usize)>>,
-    /// Kinds in catalog order (seed rules first): their newest events.
+    /// The catalog's index: which (provider, event ID) kinds some signal reads.
+    index: Arc<Index>,
+    /// One list per kind of the index, in catalog order (seed rules first): its newest
+    /// events.
     kinds: Vec<Vec<Event>>,
-    contexts: Vec<ContextSlot>,
+    /// One per catalog context: its newest event.
+    contexts: Vec<Option<Event>>,
     newest: Option<Event>,
     oldest: Option<Event>,
     by_channel: BTreeMap<String, Event>,
@@ -63,54 +67,14 @@ pub struct BlockBuilder {
     times: Option<(jiff::Timestamp, jiff::Timestamp)>,
 }
 
-#[derive(Debug)]
-struct ContextSlot {
-    provider_keys: Vec<String>,
-    channel_keys: Vec<String>,
-    event: Option<Event>,
-}
-
 impl BlockBuilder {
     /// A builder that keeps what `catalog`'s rules read.
     pub fn new(catalog: &Catalog) -> BlockBuilder {
-        let mut by_id: HashMap<u16, Vec<(String, usize)>> = HashMap::new();
-        let mut kinds = 0;
-        let mut kind_of: HashMap<(String, u16), usize> = HashMap::new();
-        for signal in catalog.rules.iter().flat_map(|r| &r.signals) {
-            for name in catalog.provider_names(&signal.provider) {
-                let key = provider_key(name);
-                for id in &signal.event_ids {
-                    let kind = *kind_of
-                        .entry((provider_key(&signal.provider), *id))
-                        .or_insert_with(|| {
-                            kinds += 1;
-                            kinds - 1
-                        });
-                    let entry = by_id.entry(*id).or_default();
-                    if !entry.iter().any(|(k, _)| *k == key) {
-                        entry.push((key.clone(), kind));
-                    }
-                }
-            }
-        }
-        let contexts = catalog
-            .contexts
-            .iter()
-            .map(|c| ContextSlot {
-                provider_keys: c
-                    .providers
-                    .iter()
-                    .flat_map(|p| catalog.provider_names(p))
-                    .map(provider_key)
-                    .collect(),
-                channel_keys: c.channels.iter().map(|ch| channel_key(ch)).collect(),
-                event: None,
-            })
-            .collect();
+        let index = Arc::clone(catalog.index());
         BlockBuilder {
-            by_id,
-            kinds: vec![Vec::new(); kinds],
-            contexts,
+            kinds: vec![Vec::new(); index.kinds().len()],
+            contexts: vec![None; index.contexts().len()],
+            index,
             newest: None,
             oldest: None,
             by_channel: BTreeMap::new(),
@@ -130,11 +94,7 @@ impl BlockBuilder {
             });
         }
         let provider = provider_key(&event.provider);
-        let kind = self.by_id.get(&event.event_id).and_then(|keys| {
-            keys.iter()
-                .find(|(k, _)| *k == provider)
-                .map(|(_, kind)| *kind)
-        });
+        let kind = self.index.kind_of(&provider, event.event_id);
         if let Some(list) = kind.and_then(|k| self.kinds.get_mut(k)) {
             self.relevant += 1;
             list.push(event.clone());
@@ -159,13 +119,10 @@ impl BlockBuilder {
             }
         }
         let channel = event.channel.as_deref().map(channel_key);
-        for slot in &mut self.contexts {
-            let hit = slot.provider_keys.contains(&provider)
-                || channel
-                    .as_ref()
-                    .is_some_and(|c| slot.channel_keys.contains(c));
-            if hit && is_newer(event, slot.event.as_ref()) {
-                slot.event = Some(event.clone());
+        for (context, kept) in self.index.contexts().iter().zip(&mut self.contexts) {
+            if context.revealed_by(&provider, channel.as_deref()) && is_newer(event, kept.as_ref())
+            {
+                *kept = Some(event.clone());
             }
         }
     }
@@ -183,7 +140,7 @@ impl BlockBuilder {
         let candidates = [self.newest.take(), self.oldest.take()]
             .into_iter()
             .chain(std::mem::take(&mut self.by_channel).into_values().map(Some))
-            .chain(self.contexts.iter_mut().map(|c| c.event.take()))
+            .chain(self.contexts.iter_mut().map(Option::take))
             .flatten();
         for event in candidates {
             let wire = wire_event(&event, true);

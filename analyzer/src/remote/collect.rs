@@ -6,16 +6,15 @@
 
 use super::quote;
 use crate::rules::catalog::{Catalog, Tier};
-use crate::rules::collection::{provider_and_ids, time_clause};
+pub use crate::rules::collection::MAX_XPATH_EXPRESSIONS;
+use crate::rules::collection::{providers_xpath, time_clause};
+use crate::rules::index::ProviderReads;
 use serde::Serialize;
 
 /// What Azure Run Command returns of a script's output: its last 4,096 bytes.
 pub const RUN_COMMAND_OUTPUT_BYTES: usize = 4096;
 /// What collection output may use, leaving room for a line the console adds.
 pub const COLLECTION_BUDGET_BYTES: usize = 3900;
-/// The event log accepts at most 20 expressions in a plain XPath query (Microsoft,
-/// "Consuming Events": more needs a structured XML query).
-pub const MAX_XPATH_EXPRESSIONS: usize = 20;
 /// Events each query of the Run Command script fetches before the script keeps what fits.
 pub const SCRIPT_FETCH_PER_QUERY: u32 = 30;
 
@@ -79,63 +78,10 @@ pub fn remote_collection(catalog: &Catalog, window_hours: u32) -> RemoteCollecti
     }
 }
 
-struct ChannelPlan {
-    channel: String,
-    tier: Tier,
-    providers: Vec<(String, Vec<u16>, Vec<String>)>,
-}
-
 fn queries(catalog: &Catalog, window_hours: u32) -> Vec<ChannelQuery> {
-    // Seed rules first, so their events lead each channel's first query.
-    let mut rules: Vec<_> = catalog.rules.iter().collect();
-    rules.sort_by_key(|r| r.tier);
-    let mut plans: Vec<ChannelPlan> = Vec::new();
-    for rule in rules {
-        for signal in &rule.signals {
-            for channel in &signal.channels {
-                // One plan per channel and tier: a query never mixes seed events with
-                // derived ones, so the script can rank whole queries.
-                let plan = match plans
-                    .iter_mut()
-                    .position(|p| p.channel.eq_ignore_ascii_case(channel) && p.tier == rule.tier)
-                {
-                    Some(i) => plans.get_mut(i),
-                    None => {
-                        plans.push(ChannelPlan {
-                            channel: channel.clone(),
-                            tier: rule.tier,
-                            providers: Vec::new(),
-                        });
-                        plans.last_mut()
-                    }
-                };
-                let Some(plan) = plan else { continue };
-                let entry = match plan
-                    .providers
-                    .iter()
-                    .position(|(p, _, _)| p.eq_ignore_ascii_case(&signal.provider))
-                {
-                    Some(i) => plan.providers.get_mut(i),
-                    None => {
-                        plan.providers
-                            .push((signal.provider.clone(), Vec::new(), Vec::new()));
-                        plan.providers.last_mut()
-                    }
-                };
-                let Some((_, ids, rule_ids)) = entry else {
-                    continue;
-                };
-                for id in &signal.event_ids {
-                    if !ids.contains(id) {
-                        ids.push(*id);
-                    }
-                }
-                if !rule_ids.contains(&rule.id) {
-                    rule_ids.push(rule.id.clone());
-                }
-            }
-        }
-    }
+    // One group per channel and tier, seed rules' first: a query never mixes seed events
+    // with derived ones, so the script can rank whole queries.
+    let plans = catalog.index().channels_by_tier();
     let time = time_clause(window_hours);
     let mut out = Vec::new();
     for plan in plans {
@@ -165,13 +111,13 @@ fn queries(catalog: &Catalog, window_hours: u32) -> Vec<ChannelQuery> {
 
 /// Splits a channel's providers into queries of at most [`MAX_XPATH_EXPRESSIONS`]
 /// expressions (each provider test, each event ID test, and the time test count one).
-fn pack(providers: &[(String, Vec<u16>, Vec<String>)]) -> Vec<(Vec<ProviderIds>, Vec<String>)> {
+fn pack(providers: &[ProviderReads]) -> Vec<(Vec<ProviderIds>, Vec<String>)> {
     let mut out: Vec<(Vec<ProviderIds>, Vec<String>)> = Vec::new();
     let mut current: Vec<ProviderIds> = Vec::new();
     let mut rules: Vec<String> = Vec::new();
     let mut cost = 1; // the time test
-    for (provider, ids, provider_rules) in providers {
-        let mut rest: &[u16] = ids;
+    for reads in providers {
+        let mut rest: &[u16] = &reads.event_ids;
         while !rest.is_empty() {
             if cost + 2 > MAX_XPATH_EXPRESSIONS {
                 out.push((std::mem::take(&mut current), std::mem::take(&mut rules)));
@@ -181,10 +127,10 @@ fn pack(providers: &[(String, Vec<u16>, Vec<String>)]) -> Vec<(Vec<ProviderIds>,
             let take = room.min(rest.len());
             let (now, later) = rest.split_at(take);
             current.push(ProviderIds {
-                provider: provider.clone(),
+                provider: reads.provider.clone(),
                 event_ids: now.to_vec(),
             });
-            for r in provider_rules {
+            for r in &reads.rules {
                 if !rules.contains(r) {
                     rules.push(r.clone());
                 }
@@ -200,15 +146,10 @@ fn pack(providers: &[(String, Vec<u16>, Vec<String>)]) -> Vec<(Vec<ProviderIds>,
 }
 
 fn xpath(selects: &[ProviderIds], time: &str) -> String {
-    let clauses: Vec<String> = selects
+    let selects = selects
         .iter()
-        .map(|s| format!("({})", provider_and_ids(&s.provider, &s.event_ids)))
-        .collect();
-    let selection = match clauses.as_slice() {
-        [one] => one.clone(),
-        many => format!("({})", many.join(" or ")),
-    };
-    format!("*[System[{selection} and {time}]]")
+        .map(|s| (s.provider.as_str(), s.event_ids.as_slice()));
+    providers_xpath(selects, time)
 }
 
 /// `wevtutil qe`, valid as typed in cmd.exe and in PowerShell: the XPath sits in double

@@ -6,10 +6,12 @@
 //! the analyzer (`include_str!`); [`Catalog::from_toml`] reads and validates any other
 //! (the checks of one rule and its signals are in `catalog/validate.rs`).
 
+use super::index::Index;
 use crate::plan::allowlist::EscapedText;
 use crate::plan::{BuildError, Proposal, RemediationStep};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use thiserror::Error;
 use validate::{catalog_problem, syntax_error, unique_ids, validate_rule};
 
@@ -26,13 +28,21 @@ pub const CATALOG_VERSION: u32 = 1;
 /// Ids the rest of the product relies on (DESIGN.md): the three seed scenarios.
 pub const SEED_RULE_IDS: [&str; 3] = ["rdp-cert-keys", "rdp-tls-disabled", "rdp-broker-renamed"];
 
-/// A validated rule catalog.
+/// A validated rule catalog and its [`Index`], compiled once when it was read.
+///
+/// A catalog is made only by [`Catalog::from_toml`] (or [`Catalog::builtin`],
+/// [`Catalog::empty`]) and never changed afterwards: its fields are public to be read, and the
+/// index is compiled from them.
 #[derive(Debug, Clone, Serialize)]
 pub struct Catalog {
     pub version: u32,
     pub providers: Vec<ProviderNames>,
     pub contexts: Vec<Context>,
     pub rules: Vec<Rule>,
+    /// Shared, so a consumer that outlives a borrow (the evidence block's builder) keeps it
+    /// without compiling it again.
+    #[serde(skip)]
+    index: Arc<Index>,
 }
 
 /// The names one provider goes by in exports: Event Viewer shows manifest providers without
@@ -274,13 +284,15 @@ impl Catalog {
                 found: file.version,
             });
         }
-        let catalog = Catalog {
+        let mut catalog = Catalog {
             version: file.version,
             providers: file.providers,
             contexts: file.contexts,
             rules: file.rules,
+            index: Arc::default(),
         };
         catalog.validate()?;
+        catalog.index = Arc::new(Index::compile(&catalog)?);
         Ok(catalog)
     }
 
@@ -292,7 +304,13 @@ impl Catalog {
             providers: Vec::new(),
             contexts: Vec::new(),
             rules: Vec::new(),
+            index: Arc::default(),
         }
+    }
+
+    /// The compiled index: typed conditions and the lookup tables every consumer shares.
+    pub fn index(&self) -> &Arc<Index> {
+        &self.index
     }
 
     /// The rule with this id.
@@ -319,16 +337,11 @@ impl Catalog {
 
     /// Every channel some rule reads, in catalog order, without repeats.
     pub fn channels(&self) -> Vec<&str> {
-        let mut seen = BTreeSet::new();
-        let mut out = Vec::new();
-        for signal in self.rules.iter().flat_map(|r| &r.signals) {
-            for channel in &signal.channels {
-                if seen.insert(channel.to_ascii_lowercase()) {
-                    out.push(channel.as_str());
-                }
-            }
-        }
-        out
+        self.index
+            .channels()
+            .iter()
+            .map(|c| c.channel.as_str())
+            .collect()
     }
 
     /// The names exports may give `provider`: itself and its aliases.

@@ -5,9 +5,9 @@
 //! Unlike the source article's Scenario 3 queries, provider names are never padded with
 //! spaces and every query reads the channel the events are logged to.
 
-use super::catalog::{Catalog, Signal};
+use super::catalog::Catalog;
+use super::index::ChannelReads;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// Where exports are written on the VM. An absolute path: `%TEMP%` does not expand in
 /// PowerShell, which Azure Run Command uses.
@@ -62,7 +62,6 @@ pub struct SignalQuery {
 /// Builds the guide for a catalog and a window.
 pub fn guide(catalog: &Catalog, window_hours: u32) -> CollectionGuide {
     let time = time_clause(window_hours);
-    let mut by_channel: Vec<(String, Vec<(&str, &Signal)>)> = Vec::new();
     let mut queries = Vec::new();
     for rule in &catalog.rules {
         for signal in &rule.signals {
@@ -80,30 +79,24 @@ pub fn guide(catalog: &Catalog, window_hours: u32) -> CollectionGuide {
                     ),
                     xpath,
                 });
-                match by_channel
-                    .iter_mut()
-                    .find(|(c, _)| c.eq_ignore_ascii_case(channel))
-                {
-                    Some((_, signals)) => signals.push((rule.id.as_str(), signal)),
-                    None => by_channel.push((channel.clone(), vec![(rule.id.as_str(), signal)])),
-                }
             }
         }
     }
-    let exports = by_channel
-        .into_iter()
-        .map(|(channel, signals)| {
+    let exports = catalog
+        .index()
+        .channels()
+        .iter()
+        .map(|reads| {
+            let channel = reads.channel.clone();
             let file_name = format!("{}.evtx", channel.replace(['/', '\\', ' '], "-"));
             let xpath = format!("*[System[{time}]]");
-            let mut rules: Vec<String> = signals.iter().map(|(r, _)| r.to_string()).collect();
-            rules.dedup();
             ChannelExport {
                 export_command: format!(
                     "wevtutil epl \"{channel}\" \"{EXPORT_DIR}\\{file_name}\" /q:\"{xpath}\" /ow:true"
                 ),
                 text_command: format!(
                     "wevtutil qe \"{channel}\" /f:text /q:\"{}\"",
-                    channel_text_xpath(&signals, &time)
+                    channel_text_xpath(reads, &time)
                 ),
                 note: channel.contains('/').then(|| {
                     "Operational logs exist only where their role is installed; wevtutil answers \"channel not found\" otherwise".to_string()
@@ -111,7 +104,7 @@ pub fn guide(catalog: &Catalog, window_hours: u32) -> CollectionGuide {
                 channel,
                 file_name,
                 xpath,
-                rules,
+                rules: reads.rules.clone(),
             }
         })
         .collect();
@@ -157,33 +150,40 @@ pub fn provider_and_ids(provider: &str, ids: &[u16]) -> String {
 /// One clause per provider: with its event IDs when they are few (a chatty provider such as
 /// Security auditing must not flood the output), the provider alone otherwise; within the
 /// event log's 20-expression limit.
-fn channel_text_xpath(signals: &[(&str, &Signal)], time: &str) -> String {
-    let mut ids: BTreeMap<&str, Vec<u16>> = BTreeMap::new();
-    let mut order: Vec<&str> = Vec::new();
-    for (_, s) in signals {
-        if !order.contains(&s.provider.as_str()) {
-            order.push(&s.provider);
-        }
-        let list = ids.entry(&s.provider).or_default();
-        for id in &s.event_ids {
-            if !list.contains(id) {
-                list.push(*id);
-            }
-        }
-    }
-    let clauses: Vec<String> = order
+fn channel_text_xpath(reads: &ChannelReads, time: &str) -> String {
+    let clauses: Vec<String> = reads
+        .providers
         .iter()
-        .map(|p| match ids.get(p).map(Vec::as_slice) {
-            Some(list @ [_, ..]) if list.len() <= 3 => format!("({})", provider_and_ids(p, list)),
-            _ => format!("Provider[@Name='{p}']"),
+        .map(|p| match p.event_ids.as_slice() {
+            list @ [_, ..] if list.len() <= 3 => {
+                format!("({})", provider_and_ids(&p.provider, list))
+            }
+            _ => format!("Provider[@Name='{}']", p.provider),
         })
         .collect();
-    let selection = if clauses.len() == 1 {
-        clauses.concat()
-    } else {
-        format!("({})", clauses.join(" or "))
+    selection_xpath(&clauses, time)
+}
+
+/// `*[System[… and time]]` over clauses joined by `or`: the one shape of every query the
+/// catalog's collection commands run.
+pub fn selection_xpath(clauses: &[String], time: &str) -> String {
+    let selection = match clauses {
+        [one] => one.clone(),
+        many => format!("({})", many.join(" or ")),
     };
     format!("*[System[{selection} and {time}]]")
+}
+
+/// The XPath selecting each provider with its event IDs.
+pub fn providers_xpath<'a>(
+    selects: impl IntoIterator<Item = (&'a str, &'a [u16])>,
+    time: &str,
+) -> String {
+    let clauses: Vec<String> = selects
+        .into_iter()
+        .map(|(provider, ids)| format!("({})", provider_and_ids(provider, ids)))
+        .collect();
+    selection_xpath(&clauses, time)
 }
 
 /// Counts the expressions of an XPath query the way the event log's limit counts them:

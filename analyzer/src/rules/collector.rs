@@ -6,7 +6,7 @@ use super::matching::{self, Check};
 use crate::Event;
 use crate::input::Tally;
 use jiff::Timestamp;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Candidate events kept per signal: the newest ones, the oldest ones, undated ones.
 const KEEP_NEWEST: usize = 40;
@@ -23,31 +23,23 @@ const MAX_NEAR_MISS: usize = 16;
 const EXCERPT_CHARS: usize = 300;
 const MAX_DATA_ITEMS: usize = 24;
 
-/// Collects candidate events for every rule of a catalog.
+/// Collects candidate events for every rule of a catalog, matching through its
+/// [`Index`](super::index::Index).
 #[derive(Debug)]
 pub struct Collector {
     catalog: Catalog,
-    /// Event ID → the signals that list it.
-    by_id: HashMap<u16, Vec<usize>>,
+    /// One per signal of the index, in the same order.
     signals: Vec<SignalSlot>,
-    contexts: Vec<ContextSlot>,
     stats: Stats,
 }
 
-/// A signal's compiled matcher and what it has collected.
+/// What one signal (of [`Index::signals`](super::index::Index::signals), same position)
+/// has collected.
 #[derive(Debug)]
 pub(crate) struct SignalSlot {
     pub rule: usize,
     pub signal: usize,
-    provider_keys: Vec<String>,
-    channel_keys: Vec<String>,
     pub state: SignalState,
-}
-
-#[derive(Debug)]
-struct ContextSlot {
-    provider_keys: Vec<String>,
-    channel_keys: Vec<String>,
 }
 
 /// What one signal has collected.
@@ -161,58 +153,24 @@ impl NameCounts {
 
 impl Collector {
     pub fn new(catalog: Catalog) -> Collector {
-        let mut by_id: HashMap<u16, Vec<usize>> = HashMap::new();
-        let mut signals = Vec::new();
-        for (r, rule) in catalog.rules.iter().enumerate() {
-            for (s, signal) in rule.signals.iter().enumerate() {
-                let index = signals.len();
-                for id in &signal.event_ids {
-                    by_id.entry(*id).or_default().push(index);
-                }
-                signals.push(SignalSlot {
-                    rule: r,
-                    signal: s,
-                    provider_keys: catalog
-                        .provider_names(&signal.provider)
-                        .iter()
-                        .map(|n| matching::provider_key(n))
-                        .collect(),
-                    channel_keys: signal
-                        .channels
-                        .iter()
-                        .map(|c| matching::channel_key(c))
-                        .collect(),
-                    state: SignalState {
-                        complete: true,
-                        bucket_minutes: 1,
-                        tallies: vec![ConditionTally::default(); signal.conditions.len()],
-                        ..SignalState::default()
-                    },
-                });
-            }
-        }
-        let contexts = catalog
-            .contexts
+        let signals = catalog
+            .index()
+            .signals()
             .iter()
-            .map(|c| ContextSlot {
-                provider_keys: c
-                    .providers
-                    .iter()
-                    .flat_map(|p| catalog.provider_names(p))
-                    .map(matching::provider_key)
-                    .collect(),
-                channel_keys: c
-                    .channels
-                    .iter()
-                    .map(|ch| matching::channel_key(ch))
-                    .collect(),
+            .map(|signal| SignalSlot {
+                rule: signal.rule,
+                signal: signal.signal,
+                state: SignalState {
+                    complete: true,
+                    bucket_minutes: 1,
+                    tallies: vec![ConditionTally::default(); signal.conditions.len()],
+                    ..SignalState::default()
+                },
             })
             .collect();
         Collector {
             catalog,
-            by_id,
             signals,
-            contexts,
             stats: Stats::default(),
         }
     }
@@ -228,7 +186,7 @@ impl Collector {
     /// The event IDs some signal lists: only those events are looked at beyond the
     /// statistics (provider, channel, computer, time).
     pub(crate) fn detail_ids(&self) -> impl Iterator<Item = u16> + '_ {
-        self.by_id.keys().copied()
+        self.catalog.index().detail_ids()
     }
 
     pub(crate) fn slots(&self) -> &[SignalSlot] {
@@ -238,25 +196,19 @@ impl Collector {
     /// Sees one event: updates the statistics and keeps it if some signal matches.
     pub fn observe(&mut self, event: &Event) {
         self.count(event);
-        let Some(candidates) = self.by_id.get(&event.event_id) else {
+        let index = self.catalog.index();
+        let Some(candidates) = index.signals_listing(event.event_id) else {
             return;
         };
         let provider = matching::provider_key(&event.provider);
         let channel = event.channel.as_deref().map(matching::channel_key);
-        for &index in candidates {
-            let Some(slot) = self.signals.get_mut(index) else {
-                continue;
-            };
-            let Some(signal) = self
-                .catalog
-                .rules
-                .get(slot.rule)
-                .and_then(|r| r.signals.get(slot.signal))
+        for &at in candidates {
+            let (Some(slot), Some(signal)) = (self.signals.get_mut(at), index.signals().get(at))
             else {
                 continue;
             };
             let state = &mut slot.state;
-            if !slot.provider_keys.contains(&provider) {
+            if !signal.provider_keys.contains(&provider) {
                 let name = event.provider.trim().to_string();
                 if let Some(n) = state.other_providers.get_mut(&name) {
                     *n += 1;
@@ -266,7 +218,7 @@ impl Collector {
                 continue;
             }
             if let Some(channel) = &channel
-                && !slot.channel_keys.contains(channel)
+                && !signal.channel_keys.contains(channel)
             {
                 state.other_channel += 1;
                 continue;
@@ -366,12 +318,10 @@ impl Collector {
             stats.computers.add(computer, n);
         }
         let channel = channel_name.map(matching::channel_key);
-        for (context, slot) in self.catalog.contexts.iter().zip(&self.contexts) {
+        let compiled = self.catalog.index().contexts();
+        for (context, slot) in self.catalog.contexts.iter().zip(compiled) {
             let by_provider = slot.provider_keys.contains(&provider);
-            let by_channel = channel
-                .as_ref()
-                .is_some_and(|c| slot.channel_keys.contains(c));
-            if by_provider || by_channel {
+            if by_provider || slot.revealed_by(&provider, channel.as_deref()) {
                 let entry = stats.contexts.entry(context.id.clone()).or_insert_with(|| {
                     let by = if by_provider {
                         format!("provider {}", provider_name.trim())

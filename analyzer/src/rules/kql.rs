@@ -20,12 +20,11 @@ pub fn queries(catalog: &Catalog) -> String {
 /// The query of one rule: a comment block, then the KQL.
 pub fn rule_query(catalog: &Catalog, rule: &Rule) -> String {
     let mut out = format!("// {} ({}): {}\n", rule.id, rule.scenario, rule.title);
-    let mut channels: Vec<&str> = Vec::new();
-    for c in rule.signals.iter().flat_map(|s| &s.channels) {
-        if !channels.contains(&c.as_str()) {
-            channels.push(c);
-        }
-    }
+    let channels: Vec<&str> = catalog
+        .index()
+        .rule(&rule.id)
+        .map(|r| r.channels.iter().map(String::as_str).collect())
+        .unwrap_or_default();
     out.push_str(&format!(
         "// Needs the {} log{} in the workspace's data collection rule.\n",
         channels.join(", "),

@@ -2,7 +2,8 @@
 //! conditions. Message text is consulted only for language-neutral tokens (status codes,
 //! error states) or for identifiers the catalog lists in several languages.
 
-use super::catalog::{Compare, Condition, InMessage};
+use super::catalog::InMessage;
+use super::index::{EventCondition, Values};
 use crate::Event;
 use serde::{Deserialize, Serialize};
 
@@ -57,8 +58,8 @@ impl Check {
     }
 }
 
-/// Evaluates one condition on an event.
-pub fn check(condition: &Condition, event: &Event) -> Check {
+/// Evaluates one condition (its values parsed when the catalog was read) on an event.
+pub fn check(condition: &EventCondition, event: &Event) -> Check {
     // Every named field present is consulted: a service's localised display name may not be
     // listed while its key name in <Binary> is.
     let present: Vec<&str> = condition
@@ -94,10 +95,7 @@ pub fn check(condition: &Condition, event: &Event) -> Check {
         InMessage::Token => message_tokens(message).any(|t| value_matches(condition, t)),
         InMessage::Phrase => {
             let hay = message.to_lowercase();
-            condition
-                .values
-                .iter()
-                .any(|v| hay.contains(&v.to_lowercase()))
+            condition.phrases.iter().any(|v| hay.contains(v.as_str()))
         }
     };
     if found {
@@ -109,17 +107,13 @@ pub fn check(condition: &Condition, event: &Event) -> Check {
     }
 }
 
-fn value_matches(condition: &Condition, value: &str) -> bool {
-    match condition.compare {
-        Compare::Number => match parse_number(value) {
-            Some(n) => condition.values.iter().any(|v| parse_number(v) == Some(n)),
-            None => false,
-        },
-        Compare::Text => {
+fn value_matches(condition: &EventCondition, value: &str) -> bool {
+    match &condition.values {
+        Values::Numbers(numbers) => parse_number(value).is_some_and(|n| numbers.contains(&n)),
+        Values::Texts(texts) => {
             let value = value.trim();
             let decoded = decode_utf16_hex(value);
-            condition.values.iter().any(|v| {
-                let v = v.trim();
+            texts.iter().any(|v| {
                 v.eq_ignore_ascii_case(value)
                     || decoded
                         .as_deref()

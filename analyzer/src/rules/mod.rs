@@ -1,6 +1,8 @@
 //! The RDP rule catalog and the engine that applies it.
 //!
 //! - [`catalog`]: the data model of `catalog.toml` (embedded at build time) and its validation.
+//! - [`index`]: the catalog compiled once when it is read — typed condition values and the
+//!   lookup tables (event ID → signals, channel → providers → IDs) every consumer shares.
 //! - [`matching`]: how one event is compared with a signal (providers, channels, conditions).
 //! - [`collector`]: the streaming side — keeps only candidate events, bounded, plus statistics.
 //! - [`evaluate`](mod@evaluate): candidates + "now" → ranked [`Finding`]s with reasons.
@@ -12,6 +14,7 @@ pub mod collection;
 pub mod collector;
 pub mod evaluate;
 pub mod finding;
+pub mod index;
 pub mod kql;
 pub mod matching;
 
@@ -24,4 +27,5 @@ pub use evaluate::{evaluate, rank};
 pub use finding::{
     Age, CheckNote, Confidence, Evidence, Finding, Peak, Reason, SignalSummary, Window,
 };
+pub use index::Index;
 pub use matching::Check;

@@ -1,6 +1,7 @@
 //! The catalog's validation, one broken catalog at a time, and the built-in catalog.
 
 use super::*;
+use std::collections::BTreeSet;
 
 /// A valid minimal catalog with the three seed rules; tests break it one way each.
 fn minimal() -> String {
@@ -216,4 +217,110 @@ fn channels_are_listed_once_in_catalog_order() {
     sorted.sort();
     sorted.dedup();
     assert_eq!(sorted.len(), channels.len());
+}
+
+/// `minimal()` with one condition on the first rule's signal.
+fn with_condition(values: &str, compare: &str) -> String {
+    minimal().replacen(
+        "event_ids = [36870]\n",
+        &format!("event_ids = [36870]\n[[rule.signal.condition]]\nlabel = \"status\"\nfields = [\"Status\"]\nvalues = [{values}]\ncompare = \"{compare}\"\n"),
+        1,
+    )
+}
+
+#[test]
+fn a_bad_number_is_refused_at_load_naming_the_rule_signal_and_condition() {
+    for bad in ["\"0x8009030G\"", "\"0x1FFFFFFFFFFFFFFFF\"", "\"-\"", "\"\""] {
+        let err = Catalog::from_toml(&with_condition(&format!("\"0x10\", {bad}"), "number")).err();
+        match &err {
+            Some(CatalogError::Rule { rule, problem }) => {
+                assert_eq!(rule, "rdp-cert-keys", "{bad}");
+                assert!(
+                    problem.starts_with("signal `a`: condition `status`: `"),
+                    "{bad}: {problem}"
+                );
+                assert!(problem.ends_with("` is not a number"), "{bad}: {problem}");
+            }
+            other => panic!("{bad}: expected a rule error, got {other:?}"),
+        }
+        assert!(
+            err.is_some_and(|e| e.to_string().starts_with("rule `rdp-cert-keys`: ")),
+            "the message names the rule"
+        );
+    }
+    // The same values compared as text are not numbers and are accepted.
+    assert!(Catalog::from_toml(&with_condition("\"0x8009030G\"", "text")).is_ok());
+}
+
+/// The first signal's first condition, as compiled.
+fn first_condition(text: &str) -> crate::rules::index::EventCondition {
+    let catalog = Catalog::from_toml(text).unwrap_or_else(|e| panic!("{e}"));
+    catalog
+        .index()
+        .signals()
+        .first()
+        .and_then(|s| s.conditions.first())
+        .cloned()
+        .unwrap_or_else(|| panic!("no compiled condition"))
+}
+
+#[test]
+fn condition_values_are_parsed_once_into_typed_values() {
+    use crate::rules::index::Values;
+    let values = "\"0x8009030D\", \"2148074253\", \"-2146893043\", \"%%2313\"";
+    let condition = first_condition(&with_condition(values, "number"));
+    assert_eq!(
+        condition.values,
+        Values::Numbers(vec![0x8009_030D, 0x8009_030D, 0x8009_030D, 2313])
+    );
+    let condition = first_condition(&with_condition("\" TermService \"", "text"));
+    assert_eq!(condition.values, Values::Texts(vec!["TermService".into()]));
+    assert_eq!(condition.phrases, [" termservice "]);
+}
+
+#[test]
+fn the_index_tables_follow_the_catalog() {
+    let catalog = Catalog::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let index = catalog.index();
+    assert_eq!(index.rules().len(), catalog.rules.len());
+    let signals: usize = catalog.rules.iter().map(|r| r.signals.len()).sum();
+    assert_eq!(index.signals().len(), signals);
+    for (r, rule) in catalog.rules.iter().enumerate() {
+        let compiled = index
+            .rule(&rule.id)
+            .unwrap_or_else(|| panic!("{}", rule.id));
+        let ids: BTreeSet<u16> = rule
+            .signals
+            .iter()
+            .flat_map(|s| s.event_ids.clone())
+            .collect();
+        assert_eq!(compiled.event_ids, ids, "{}", rule.id);
+        for (s, signal) in rule.signals.iter().enumerate() {
+            let at = compiled.signals.start + s;
+            let entry = index.signals().get(at).unwrap_or_else(|| panic!("{at}"));
+            assert_eq!((entry.rule, entry.signal), (r, s));
+            for id in &signal.event_ids {
+                let listing = index.signals_listing(*id).unwrap_or_default();
+                assert!(listing.contains(&at), "{} {id}", rule.id);
+            }
+        }
+    }
+    // Every (provider, ID) pair is one kind, found under the provider's aliases too.
+    let tls = index.kind_of("termservice", 1057);
+    assert!(tls.is_some());
+    assert_eq!(
+        index.kind_of("terminalservices-remoteconnectionmanager", 1057),
+        tls
+    );
+    assert_eq!(index.kind_of("schannel", 1057), None);
+    // Per tier, seed first; a tier's channels never hold another tier's rules.
+    let tiers: Vec<Tier> = index.channels_by_tier().iter().map(|c| c.tier).collect();
+    let mut sorted = tiers.clone();
+    sorted.sort();
+    assert_eq!(tiers, sorted);
+    for reads in index.channels_by_tier() {
+        for id in &reads.rules {
+            assert_eq!(catalog.rule(id).map(|r| r.tier), Some(reads.tier), "{id}");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The checks of one rule and its signals, and the words of catalog errors.
 
 use super::*;
+use std::collections::BTreeSet;
 
 pub(super) fn validate_rule(rule: &Rule, context_ids: &BTreeSet<&str>) -> Result<(), CatalogError> {
     let problem = |p: String| CatalogError::Rule {
@@ -100,15 +101,8 @@ fn validate_signal(
                 condition.label
             ));
         }
-        let not_a_number = |v: &&String| crate::rules::matching::parse_number(v).is_none();
-        if condition.compare == Compare::Number
-            && let Some(bad) = condition.values.iter().find(not_a_number)
-        {
-            return Err(format!(
-                "condition `{}`: `{bad}` is not a number",
-                condition.label
-            ));
-        }
+        // Values are parsed (a number that is not one is refused) when the index is
+        // compiled: `rules::index`.
     }
     for doubt in &signal.doubts {
         if !context_ids.contains(doubt.context.as_str()) {

@@ -1,0 +1,395 @@
+//! The catalog compiled once, when it is read: the typed lookup tables every consumer of the
+//! rules shares, so none derives its own.
+//!
+//! [`Catalog`] is the TOML model (the words, the remediation); an [`Index`] is made from it
+//! by [`Catalog::from_toml`] and read through [`Catalog::index`]:
+//!
+//! - each condition's values parsed into typed [`Values`] (numbers, `0x` status codes, text
+//!   already trimmed) — a value that does not parse is a load-time error naming the rule;
+//! - per signal, the comparison keys of its provider (with the catalog's aliases) and its
+//!   channels; event ID → the signals that list it; per rule, the set of IDs it lists;
+//! - what the catalog reads, per channel and per provider ([`ChannelReads`]): what the
+//!   collection guide, the Run Command queries, `fixer collect` and the coverage hints use;
+//! - the (provider, event ID) *kinds* some signal lists, in catalog order, for the
+//!   evidence block.
+//!
+//! Conditions on events are the one kind of condition today. A rule's conditions on a
+//! configuration snapshot (issue 15) would be a second list beside [`RuleIndex::signals`],
+//! reusing [`Values`] for the accepted values; nothing here assumes every condition reads an
+//! event.
+
+use super::catalog::{Catalog, CatalogError, Compare, Condition, InMessage, Rule, Signal, Tier};
+use super::matching::{channel_key, parse_number, provider_key};
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
+
+/// The compiled catalog: made once per [`Catalog`], read by every consumer.
+#[derive(Debug, Clone, Default)]
+pub struct Index {
+    rules: Vec<RuleIndex>,
+    signals: Vec<SignalIndex>,
+    /// Event ID → indexes into `signals` of the signals that list it.
+    by_event_id: HashMap<u16, Vec<usize>>,
+    contexts: Vec<ContextIndex>,
+    /// Every (provider, event ID) some signal lists, in catalog order.
+    kinds: Vec<Kind>,
+    /// Event ID → (provider key or alias key, index into `kinds`).
+    kinds_by_id: HashMap<u16, Vec<(String, usize)>>,
+    /// What the catalog reads, per channel, in catalog order.
+    channels: Vec<ChannelReads>,
+    /// The same, once per tier (most trusted first), for queries that never mix tiers.
+    channels_by_tier: Vec<ChannelReads>,
+}
+
+/// One rule, compiled.
+#[derive(Debug, Clone)]
+pub struct RuleIndex {
+    pub id: String,
+    /// Its signals: a range of [`Index::signals`].
+    pub signals: Range<usize>,
+    /// Every event ID its signals list.
+    pub event_ids: BTreeSet<u16>,
+    /// The channels its signals read, in order, without repeats.
+    pub channels: Vec<String>,
+}
+
+/// One signal, compiled: how an event is matched against it.
+#[derive(Debug, Clone)]
+pub struct SignalIndex {
+    /// The rule (index into [`Catalog::rules`]) and the signal (index into its signals).
+    pub rule: usize,
+    pub signal: usize,
+    /// [`provider_key`]s of its provider and the provider's aliases.
+    pub provider_keys: Vec<String>,
+    /// [`channel_key`]s of its channels.
+    pub channel_keys: Vec<String>,
+    /// Its conditions, in catalog order.
+    pub conditions: Vec<EventCondition>,
+}
+
+/// A structured-data condition on an event, its values parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventCondition {
+    /// Event-data items to read, first present wins.
+    pub fields: Vec<String>,
+    pub values: Values,
+    pub required: bool,
+    pub in_message: InMessage,
+    /// The values lowercased, for [`InMessage::Phrase`].
+    pub phrases: Vec<String>,
+}
+
+/// The values a condition accepts, typed by how they are compared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Values {
+    /// [`Compare::Number`]: `0x8009030D`, `2148074253` and `-2146893043` are one value.
+    Numbers(Vec<u64>),
+    /// [`Compare::Text`]: trimmed, compared ignoring ASCII case.
+    Texts(Vec<String>),
+}
+
+/// A catalog context, compiled.
+#[derive(Debug, Clone)]
+pub struct ContextIndex {
+    /// [`provider_key`]s of its providers and their aliases.
+    pub provider_keys: Vec<String>,
+    pub channel_keys: Vec<String>,
+}
+
+impl ContextIndex {
+    /// Whether an event with this provider key and channel key reveals the context.
+    pub fn revealed_by(&self, provider_key: &str, channel_key: Option<&str>) -> bool {
+        self.provider_keys.iter().any(|k| k == provider_key)
+            || channel_key.is_some_and(|c| self.channel_keys.iter().any(|k| k == c))
+    }
+}
+
+/// A provider and event ID some signal lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kind {
+    /// The [`provider_key`] of the provider as the signal names it.
+    pub provider_key: String,
+    pub event_id: u16,
+}
+
+/// What the catalog reads from one channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelReads {
+    /// As the first signal reading it names it.
+    pub channel: String,
+    /// The most trusted tier among the rules reading it.
+    pub tier: Tier,
+    /// Its providers, in catalog order, each with the event IDs read from it.
+    pub providers: Vec<ProviderReads>,
+    /// The ids of the rules reading it, in catalog order.
+    pub rules: Vec<String>,
+    /// The ids of the rules reading it with a primary signal.
+    pub primary_rules: Vec<String>,
+}
+
+/// One provider of a channel and what is read from it: the provider → event IDs table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderReads {
+    /// The provider's name exactly as logged (as the signal names it).
+    pub provider: String,
+    /// In catalog order, without repeats.
+    pub event_ids: Vec<u16>,
+    /// The ids of the rules these events serve.
+    pub rules: Vec<String>,
+}
+
+impl Index {
+    /// Compiles a catalog whose model is already validated; a condition value that does not
+    /// parse is an error naming its rule, signal and condition.
+    pub fn compile(catalog: &Catalog) -> Result<Index, CatalogError> {
+        let mut index = Index::default();
+        for (r, rule) in catalog.rules.iter().enumerate() {
+            let first = index.signals.len();
+            let mut channels: Vec<String> = Vec::new();
+            let mut event_ids = BTreeSet::new();
+            for (s, signal) in rule.signals.iter().enumerate() {
+                let conditions = signal
+                    .conditions
+                    .iter()
+                    .map(compile_condition)
+                    .collect::<Result<Vec<_>, String>>()
+                    .map_err(|problem| CatalogError::Rule {
+                        rule: rule.id.clone(),
+                        problem: format!("signal `{}`: {problem}", signal.id),
+                    })?;
+                let at = index.signals.len();
+                for id in &signal.event_ids {
+                    index.by_event_id.entry(*id).or_default().push(at);
+                    event_ids.insert(*id);
+                }
+                for channel in &signal.channels {
+                    if !channels.contains(channel) {
+                        channels.push(channel.clone());
+                    }
+                }
+                index.add_kinds(catalog, signal);
+                index.signals.push(SignalIndex {
+                    rule: r,
+                    signal: s,
+                    provider_keys: catalog
+                        .provider_names(&signal.provider)
+                        .into_iter()
+                        .map(provider_key)
+                        .collect(),
+                    channel_keys: signal.channels.iter().map(|c| channel_key(c)).collect(),
+                    conditions,
+                });
+            }
+            index.rules.push(RuleIndex {
+                id: rule.id.clone(),
+                signals: first..index.signals.len(),
+                event_ids,
+                channels,
+            });
+        }
+        index.contexts = catalog
+            .contexts
+            .iter()
+            .map(|c| ContextIndex {
+                provider_keys: c
+                    .providers
+                    .iter()
+                    .flat_map(|p| catalog.provider_names(p))
+                    .map(provider_key)
+                    .collect(),
+                channel_keys: c.channels.iter().map(|ch| channel_key(ch)).collect(),
+            })
+            .collect();
+        index.channels = channel_reads(catalog.rules.iter());
+        let mut tiers: Vec<Tier> = catalog.rules.iter().map(|r| r.tier).collect();
+        tiers.sort();
+        tiers.dedup();
+        for tier in tiers {
+            let rules = catalog.rules.iter().filter(|r| r.tier == tier);
+            index.channels_by_tier.extend(channel_reads(rules));
+        }
+        Ok(index)
+    }
+
+    /// Records the kinds `signal` lists, under every name of its provider.
+    fn add_kinds(&mut self, catalog: &Catalog, signal: &Signal) {
+        let own = provider_key(&signal.provider);
+        for name in catalog.provider_names(&signal.provider) {
+            let key = provider_key(name);
+            for id in &signal.event_ids {
+                let kind = match self
+                    .kinds
+                    .iter()
+                    .position(|k| k.event_id == *id && k.provider_key == own)
+                {
+                    Some(kind) => kind,
+                    None => {
+                        self.kinds.push(Kind {
+                            provider_key: own.clone(),
+                            event_id: *id,
+                        });
+                        self.kinds.len() - 1
+                    }
+                };
+                let entry = self.kinds_by_id.entry(*id).or_default();
+                if !entry.iter().any(|(k, _)| *k == key) {
+                    entry.push((key.clone(), kind));
+                }
+            }
+        }
+    }
+
+    /// The rules, in catalog order.
+    pub fn rules(&self) -> &[RuleIndex] {
+        &self.rules
+    }
+
+    /// The rule with this id.
+    pub fn rule(&self, id: &str) -> Option<&RuleIndex> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// Every signal, rule by rule in catalog order.
+    pub fn signals(&self) -> &[SignalIndex] {
+        &self.signals
+    }
+
+    /// The signals listing `event_id` (indexes into [`Index::signals`]).
+    pub fn signals_listing(&self, event_id: u16) -> Option<&[usize]> {
+        self.by_event_id.get(&event_id).map(Vec::as_slice)
+    }
+
+    /// The event IDs some signal lists: only those events are looked at beyond the
+    /// statistics (provider, channel, computer, time).
+    pub fn detail_ids(&self) -> impl Iterator<Item = u16> + '_ {
+        self.by_event_id.keys().copied()
+    }
+
+    /// The catalog's contexts, compiled, in catalog order.
+    pub fn contexts(&self) -> &[ContextIndex] {
+        &self.contexts
+    }
+
+    /// Every (provider, event ID) some signal lists, in catalog order.
+    pub fn kinds(&self) -> &[Kind] {
+        &self.kinds
+    }
+
+    /// The kind (index into [`Index::kinds`]) of an event with this provider key and ID.
+    pub fn kind_of(&self, provider_key: &str, event_id: u16) -> Option<usize> {
+        self.kinds_by_id
+            .get(&event_id)?
+            .iter()
+            .find(|(k, _)| k == provider_key)
+            .map(|(_, kind)| *kind)
+    }
+
+    /// What the catalog reads, per channel (first spelling), in catalog order.
+    pub fn channels(&self) -> &[ChannelReads] {
+        &self.channels
+    }
+
+    /// What the catalog reads per channel and tier: the most trusted tier first, within a
+    /// tier in the order its rules first read each channel.
+    pub fn channels_by_tier(&self) -> &[ChannelReads] {
+        &self.channels_by_tier
+    }
+}
+
+/// Parses a condition's values by how they are compared.
+fn compile_condition(condition: &Condition) -> Result<EventCondition, String> {
+    let values = match condition.compare {
+        Compare::Number => Values::Numbers(
+            condition
+                .values
+                .iter()
+                .map(|v| {
+                    parse_number(v).ok_or_else(|| {
+                        format!("condition `{}`: `{v}` is not a number", condition.label)
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        Compare::Text => Values::Texts(
+            condition
+                .values
+                .iter()
+                .map(|v| v.trim().to_string())
+                .collect(),
+        ),
+    };
+    Ok(EventCondition {
+        fields: condition.fields.clone(),
+        values,
+        required: condition.required,
+        in_message: condition.in_message,
+        phrases: condition.values.iter().map(|v| v.to_lowercase()).collect(),
+    })
+}
+
+/// Groups what `rules` read by channel (ASCII case ignored), then provider, keeping the
+/// order in which each is first read.
+fn channel_reads<'a>(rules: impl Iterator<Item = &'a Rule>) -> Vec<ChannelReads> {
+    let mut out: Vec<ChannelReads> = Vec::new();
+    for rule in rules {
+        for signal in &rule.signals {
+            for channel in &signal.channels {
+                let at = match out
+                    .iter()
+                    .position(|c| c.channel.eq_ignore_ascii_case(channel))
+                {
+                    Some(at) => at,
+                    None => {
+                        out.push(ChannelReads {
+                            channel: channel.clone(),
+                            tier: rule.tier,
+                            providers: Vec::new(),
+                            rules: Vec::new(),
+                            primary_rules: Vec::new(),
+                        });
+                        out.len() - 1
+                    }
+                };
+                let Some(reads) = out.get_mut(at) else {
+                    continue;
+                };
+                reads.tier = reads.tier.min(rule.tier);
+                push_new(&mut reads.rules, &rule.id);
+                if signal.role == super::catalog::Role::Primary {
+                    push_new(&mut reads.primary_rules, &rule.id);
+                }
+                let at = match reads
+                    .providers
+                    .iter()
+                    .position(|p| p.provider.eq_ignore_ascii_case(&signal.provider))
+                {
+                    Some(at) => at,
+                    None => {
+                        reads.providers.push(ProviderReads {
+                            provider: signal.provider.clone(),
+                            event_ids: Vec::new(),
+                            rules: Vec::new(),
+                        });
+                        reads.providers.len() - 1
+                    }
+                };
+                let Some(provider) = reads.providers.get_mut(at) else {
+                    continue;
+                };
+                for id in &signal.event_ids {
+                    if !provider.event_ids.contains(id) {
+                        provider.event_ids.push(*id);
+                    }
+                }
+                push_new(&mut provider.rules, &rule.id);
+            }
+        }
+    }
+    out
+}
+
+fn push_new(list: &mut Vec<String>, id: &str) {
+    if !list.iter().any(|r| r == id) {
+        list.push(id.to_string());
+    }
+}
