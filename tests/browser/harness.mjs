@@ -3,9 +3,10 @@
 // test hooks (data-testid / data-finding-id / data-sample) in one place.
 import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BASE_URL = process.env.RDPFIX_URL ?? 'http://127.0.0.1:8080/';
@@ -14,6 +15,9 @@ export const ARTIFACTS = process.env.RDPFIX_ARTIFACTS ?? join(tmpdir(), 'rdpfix-
 export const ROOT =
   process.env.RDPFIX_ROOT ?? resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 mkdirSync(ARTIFACTS, { recursive: true });
+
+/** The built site (`cargo xtask test` passes the `dist/` it built). */
+export const DIST = process.env.RDPFIX_DIST ?? join(ROOT, 'dist');
 
 /** A path under `tests/fixtures/`. */
 export const fixture = (rel) => join(ROOT, 'tests/fixtures', rel);
@@ -57,14 +61,19 @@ export async function launch({ args = [] } = {}) {
  * CSP violations, so a test can assert there were none. `requests` lists every URL the page
  * asked for, to prove nothing went anywhere but the page's own origin.
  * `options.clipboard` grants clipboard read/write to the page's origin (for copy buttons).
+ * The page's service worker (the offline copy) is blocked unless `options.serviceWorkers`
+ * is 'allow': a page it controls would answer from its cache, past the test's routes.
+ * `options.base`: another server than `BASE_URL` (see `serveDir`).
  */
 export async function openPage(browser, path = '', options = {}) {
+  const base = options.base ?? BASE_URL;
   const context = await browser.newContext({
     viewport: options.viewport ?? { width: 1280, height: 900 },
+    serviceWorkers: options.serviceWorkers ?? 'block',
   });
   if (options.clipboard) {
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], {
-      origin: new URL(BASE_URL).origin,
+      origin: new URL(base).origin,
     });
   }
   const page = await context.newPage();
@@ -78,8 +87,8 @@ export async function openPage(browser, path = '', options = {}) {
   // Routes that must hold from the first request (the page starts its analysis worker as
   // it loads): [[pattern, handler], …].
   for (const [pattern, handler] of options.routes ?? []) await page.route(pattern, handler);
-  await page.goto(new URL(path, BASE_URL).href);
-  return { page, problems, requests };
+  await page.goto(new URL(path, base).href);
+  return { page, problems, requests, context };
 }
 
 /**
@@ -227,4 +236,50 @@ export function foreignRequests(requests) {
     const url = new URL(u);
     return url.origin !== origin && url.protocol !== 'data:' && url.protocol !== 'blob:';
   });
+}
+
+const MIME = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+};
+
+/**
+ * Serves `dir` on a loopback port as a host that sends no headers of its own would (GitHub
+ * Pages, an Azure Storage static website): `Content-Type` and `Content-Length` only — no
+ * CSP, no COOP/COEP, no nosniff. Files are read at each request, so a test may change them.
+ * Returns `{ url, close(), hits }`; `hits` lists the paths asked for.
+ */
+export async function serveDir(dir) {
+  const hits = [];
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    hits.push(path);
+    let file = normalize(join(dir, path));
+    try {
+      if (!file.startsWith(dir + sep) && file !== dir) throw new Error('outside');
+      if (statSync(file).isDirectory()) file = join(file, 'index.html');
+      const body = readFileSync(file);
+      res.writeHead(200, {
+        'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
+        'Content-Length': body.length,
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    } catch {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('not found');
+    }
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/`,
+    hits,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((ok) => server.close(ok));
+    },
+  };
 }

@@ -6,6 +6,7 @@ mod bootstrap;
 mod dist;
 mod exe;
 mod fuzz;
+mod release;
 mod repro;
 mod serve;
 mod shell;
@@ -43,10 +44,16 @@ enum Cmd {
     /// Build fixer.exe in two fresh clones of HEAD at different paths and check that both,
     /// and `dist/fixer.exe` when built from HEAD, have the same SHA-256 (about 5 minutes).
     Repro(repro::ReproArgs),
+    /// The release artifacts from a clean tree: the site's tarball, fixer.exe, build-info.json
+    /// and SHA256SUMS, all versioned (`--twice`: from two fresh clones, compared).
+    Release(release::ReleaseArgs),
     /// Serve `dist/` on http://127.0.0.1:<port>/.
     Serve {
         #[arg(long, default_value_t = 8080)]
         port: u16,
+        /// Send no security headers (as GitHub Pages or Azure Storage would serve the site).
+        #[arg(long)]
+        no_headers: bool,
     },
     /// Bootstrap, build `dist/`, and serve it: the README's "run" command.
     Run {
@@ -89,11 +96,14 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Exe { out } => exe::run(&root, out.as_deref()),
         Cmd::Repro(args) => repro::run(&root, &args),
-        Cmd::Serve { port } => serve::serve_forever(&root.join("dist"), port),
+        Cmd::Release(args) => release::run(&root, &args),
+        Cmd::Serve { port, no_headers } => {
+            serve::serve_forever(&root.join("dist"), port, !no_headers)
+        }
         Cmd::Run { port } => {
             let tc = bootstrap::run(bootstrap::Needs::build(true))?;
             dist::build(&tc, true)?;
-            serve::serve_forever(&root.join("dist"), port)
+            serve::serve_forever(&root.join("dist"), port, true)
         }
         Cmd::Test(args) => test::run(args),
         Cmd::Fuzz { target, seconds } => fuzz::run(&root, target.as_deref(), seconds),

@@ -90,20 +90,7 @@ pub fn run(root: &Path, args: &ReproArgs) -> Result<()> {
 
 fn build_in_clone(root: &Path, head: &str, clone: &Path, out: &Path) -> Result<Build> {
     let start = Instant::now();
-    let parent = clone.parent().context("clone path has no parent")?;
-    fs::create_dir_all(parent)?;
-    shell::run(
-        Command::new("git")
-            .args(["clone", "--quiet", "--no-checkout"])
-            .arg(root)
-            .arg(clone),
-    )?;
-    shell::run(
-        Command::new("git")
-            .arg("-C")
-            .arg(clone)
-            .args(["checkout", "--quiet", "--detach", head]),
-    )?;
+    clone_at(root, head, clone)?;
     // The clone's own xtask, in its own target dirs.
     shell::run(
         Command::new("cargo")
@@ -119,6 +106,24 @@ fn build_in_clone(root: &Path, head: &str, clone: &Path, out: &Path) -> Result<B
         sha256: crate::dist::sha256_hex(&bytes),
         secs: start.elapsed().as_secs_f64(),
     })
+}
+
+/// A fresh clone of `root` at `clone`, `head` checked out (detached): only what is committed.
+pub fn clone_at(root: &Path, head: &str, clone: &Path) -> Result<()> {
+    let parent = clone.parent().context("clone path has no parent")?;
+    fs::create_dir_all(parent)?;
+    shell::run(
+        Command::new("git")
+            .args(["clone", "--quiet", "--no-checkout"])
+            .arg(root)
+            .arg(clone),
+    )?;
+    shell::run(
+        Command::new("git")
+            .arg("-C")
+            .arg(clone)
+            .args(["checkout", "--quiet", "--detach", head]),
+    )
 }
 
 /// `dist/fixer.exe` must be the same bytes when `dist/` was built from this commit with

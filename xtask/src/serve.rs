@@ -1,6 +1,7 @@
 //! A small static file server for `dist/`: GET and HEAD, correct MIME types (browsers only
 //! stream-compile `.wasm` served as `application/wasm`), the same security headers a real
-//! host would send, loopback only.
+//! host would send — or none at all (`--no-headers`: what GitHub Pages or an Azure Storage
+//! static website sends) — loopback only.
 
 use anyhow::{Context, Result};
 use std::io::{BufRead, BufReader, Write};
@@ -8,21 +9,32 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-/// Serves `dir` on 127.0.0.1:`port` until the process ends.
-pub fn serve_forever(dir: &Path, port: u16) -> Result<()> {
+/// Serves `dir` on 127.0.0.1:`port` until the process ends; `headers`: the site's security
+/// headers, else only `Content-Type` and `Content-Length`.
+pub fn serve_forever(dir: &Path, port: u16, headers: bool) -> Result<()> {
     let listener = bind(port)?;
     let addr = listener.local_addr()?;
-    println!("rdpfix is served at http://{addr}/  (Ctrl-C stops it)");
-    accept_loop(listener, dir.to_path_buf());
+    let how = if headers {
+        ""
+    } else {
+        " with no security headers"
+    };
+    println!("rdpfix is served{how} at http://{addr}/  (Ctrl-C stops it)");
+    accept_loop(listener, dir.to_path_buf(), headers);
     Ok(())
 }
 
-/// Serves `dir` on an ephemeral loopback port from a background thread.
+/// Serves `dir` with its headers on an ephemeral loopback port from a background thread.
 pub fn spawn(dir: &Path) -> Result<SocketAddr> {
+    spawn_with(dir, true)
+}
+
+/// [`spawn`], with or without the site's security headers.
+pub fn spawn_with(dir: &Path, headers: bool) -> Result<SocketAddr> {
     let listener = bind(0)?;
     let addr = listener.local_addr()?;
     let dir = dir.to_path_buf();
-    std::thread::spawn(move || accept_loop(listener, dir));
+    std::thread::spawn(move || accept_loop(listener, dir, headers));
     Ok(addr)
 }
 
@@ -31,9 +43,13 @@ fn bind(port: u16) -> Result<TcpListener> {
         .with_context(|| format!("cannot listen on 127.0.0.1:{port} (is something else there?)"))
 }
 
-fn accept_loop(listener: TcpListener, dir: PathBuf) {
+fn accept_loop(listener: TcpListener, dir: PathBuf, headers: bool) {
     let site = Arc::new(Site {
-        headers: global_headers(&dir),
+        headers: if headers {
+            "Cache-Control: no-cache\r\n".to_owned() + &global_headers(&dir)
+        } else {
+            String::new()
+        },
         dir,
     });
     for stream in listener.incoming().flatten() {
@@ -47,7 +63,7 @@ fn accept_loop(listener: TcpListener, dir: PathBuf) {
 #[derive(Debug)]
 struct Site {
     dir: PathBuf,
-    /// `Name: value\r\n` lines sent with every answer.
+    /// `Name: value\r\n` lines sent with every answer (none: a host that sends no headers).
     headers: String,
 }
 
@@ -158,8 +174,7 @@ struct Reply<'a> {
 fn respond(stream: &mut TcpStream, site: &Site, r: &Reply<'_>, head: bool) -> std::io::Result<()> {
     write!(
         stream,
-        "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
-         Cache-Control: no-cache\r\n{}\r\n",
+        "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}\r\n",
         r.status,
         r.mime,
         r.body.len(),
