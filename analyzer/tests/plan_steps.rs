@@ -3,10 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use analyzer::plan::{
-    AclTarget, AllowedStep, AllowlistReason, CertStore, CertificateExpect, Expect, Grant, HexBytes,
-    ManualAction, RdpService, RegistryData, RegistryExpect, RegistryTarget, RegistryValue,
-    Reversibility, Rights, ServiceAccount, Sid, StartType, Step, StepKind, Thumbprint, TlsProtocol,
-    check_step,
+    AccountSid, AclTarget, AllowedStep, AllowlistReason, CertStore, CertificateExpect, Expect,
+    FirewallRule, Grant, HexBytes, LocalGroup, LogonRight, ManualAction, RdpService, RegistryData,
+    RegistryExpect, RegistryTarget, RegistryValue, RemediationStep, Reversibility, Rights,
+    ServiceAccount, Sid, SidError, StartType, Step, StepKind, Thumbprint, TlsProtocol, check_step,
 };
 
 /// One allowed step of every kind and every target, the way rdpfix writes them.
@@ -59,10 +59,13 @@ fn every_allowed_step() -> Vec<AllowedStep> {
         expect: CertificateExpect::Thumbprint(Thumbprint([0xAB; 20])),
     });
     for service in RdpService::ALL {
-        steps.push(AllowedStep::RestartService { service });
+        if service.allows_restart() {
+            steps.push(AllowedStep::RestartService { service });
+        }
+        steps.push(AllowedStep::StartService { service });
         steps.push(AllowedStep::SetServiceStart {
             service,
-            desired: StartType::Manual,
+            desired: StartType::Automatic,
             expect: Expect::Equals(StartType::Disabled),
         });
         steps.push(AllowedStep::SetServiceAccount {
@@ -97,8 +100,49 @@ fn every_allowed_step() -> Vec<AllowedStep> {
         desired: RegistryData::Dword(0),
         expect: RegistryExpect::Equals(RegistryData::Dword(1)),
     });
+    for value in [
+        RegistryValue::UserAuthentication,
+        RegistryValue::SecurityLayer,
+    ] {
+        steps.push(AllowedStep::SetRegistryValue {
+            value,
+            desired: RegistryData::Dword(0),
+            expect: RegistryExpect::Any,
+        });
+    }
     for protocol in TlsProtocol::ALL {
         steps.push(AllowedStep::EnableTlsServerProtocol { protocol });
+    }
+    for member in [
+        "S-1-5-21-1-2-3-1001",
+        "S-1-5-21-1-2-3-500",
+        "S-1-12-1-1-2-3-4",
+    ] {
+        steps.push(AllowedStep::AddGroupMember {
+            group: LocalGroup::RemoteDesktopUsers,
+            member: AccountSid::parse(member).unwrap(),
+        });
+    }
+    for sid in ["S-1-5-32-544", "S-1-5-32-555"] {
+        steps.push(AllowedStep::GrantLogonRight {
+            sid: AccountSid::parse(sid).unwrap(),
+            right: LogonRight::RemoteInteractive,
+        });
+    }
+    for sid in [
+        "S-1-5-113",
+        "S-1-5-114",
+        "S-1-5-32-544",
+        "S-1-5-32-555",
+        "S-1-5-21-1-2-3-1001",
+    ] {
+        steps.push(AllowedStep::RevokeLogonRight {
+            sid: AccountSid::parse(sid).unwrap(),
+            right: LogonRight::DenyRemoteInteractive,
+        });
+    }
+    for rule in FirewallRule::ALL {
+        steps.push(AllowedStep::EnableFirewallRule { rule });
     }
     for action in ManualAction::ALL {
         steps.push(AllowedStep::Manual { action });
@@ -283,7 +327,7 @@ fn rejects_allowlist_escapes() {
             |r| *r == PathTraversal,
         ),
         (
-            format!(r#"{{"kind":"set_registry_value","target":{{"key":"{rdp_tcp}","value":"PortNumber"}},"desired":{{"type":"dword","data":3389}}}}"#),
+            format!(r#"{{"kind":"set_registry_value","target":{{"key":"{rdp_tcp}","value":"fAllowSecProtocolNegotiation"}},"desired":{{"type":"dword","data":1}}}}"#),
             |r| *r == TargetNotAllowed,
         ),
         (
@@ -508,4 +552,359 @@ fn binary_data_is_bounded_and_hex() {
         r#"{"type":"binary","data":"0AFF"}"#
     );
     assert!(serde_json::from_str::<RegistryTarget>(r#"{"key":"a"}"#).is_err());
+}
+
+/// Every SID a step of the new kinds may name, and what it may not: the allowlist is the
+/// list in SECURITY.md ("Who may be named").
+#[test]
+fn accounts_are_named_by_canonical_sid_and_never_widen_to_everyone_or_guests() {
+    use AllowlistReason::*;
+    let member = |sid: &str| {
+        format!(r#"{{"kind":"add_group_member","target":"S-1-5-32-555","desired":"{sid}"}}"#)
+    };
+    let grant = |sid: &str| {
+        format!(
+            r#"{{"kind":"grant_logon_right","target":"{sid}","desired":"SeRemoteInteractiveLogonRight"}}"#
+        )
+    };
+    let revoke = |sid: &str| {
+        format!(
+            r#"{{"kind":"revoke_logon_right","target":"{sid}","desired":"SeDenyRemoteInteractiveLogonRight"}}"#
+        )
+    };
+    // Everyone, Anonymous, Guests, Users, Authenticated Users, the built-in Guest, Domain
+    // Users and Domain Guests: never a member, never granted, never freed of a deny.
+    for wide in [
+        "S-1-1-0",
+        "S-1-5-7",
+        "S-1-5-32-546",
+        "S-1-5-32-545",
+        "S-1-5-11",
+        "S-1-5-21-1-2-3-501",
+        "S-1-5-21-1-2-3-513",
+        "S-1-5-21-1-2-3-514",
+    ] {
+        assert!(
+            matches!(reason(&member(wide)), MemberNotAllowed(_)),
+            "{wide}"
+        );
+        assert!(
+            matches!(reason(&grant(wide)), RightGrantNotAllowed { .. }),
+            "{wide}"
+        );
+        assert!(
+            matches!(reason(&revoke(wide)), RightRevokeNotAllowed { .. }),
+            "{wide}"
+        );
+    }
+    // A grant goes to the two groups only; an account joins Remote Desktop Users instead.
+    assert!(matches!(
+        reason(&grant("S-1-5-21-1-2-3-1001")),
+        RightGrantNotAllowed { .. }
+    ));
+    // Groups are not members; the right kinds are not swapped.
+    assert!(matches!(
+        reason(&member("S-1-5-32-544")),
+        MemberNotAllowed(_)
+    ));
+    assert!(matches!(
+        reason(
+            r#"{"kind":"grant_logon_right","target":"S-1-5-32-555","desired":"SeDenyRemoteInteractiveLogonRight"}"#
+        ),
+        RightGrantNotAllowed { .. }
+    ));
+    assert!(matches!(
+        reason(
+            r#"{"kind":"revoke_logon_right","target":"S-1-5-32-555","desired":"SeRemoteInteractiveLogonRight"}"#
+        ),
+        RightRevokeNotAllowed { .. }
+    ));
+    // Another group than Remote Desktop Users: Administrators.
+    assert_eq!(
+        reason(
+            r#"{"kind":"add_group_member","target":"S-1-5-32-544","desired":"S-1-5-21-1-2-3-1001"}"#
+        ),
+        TargetNotAllowed
+    );
+    // Not canonical: lower-case s, leading zeros, names, spaces, too many parts.
+    for text in [
+        "s-1-5-21-1-2-3-1001",
+        "S-1-5-21-1-2-3-01001",
+        "S-1-05-21-1-2-3-1001",
+        "CONTOSO\\\\alice",
+        " S-1-5-21-1-2-3-1001",
+        "S-1-5-21-1-2-3-1001 ",
+        "S-1-5",
+        "S-1-5-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16",
+        "S-1-5-21-1-2-3-4294967296",
+        "*S-1-5-21-1-2-3-1001",
+    ] {
+        assert!(matches!(reason(&member(text)), NotASid(_)), "{text}");
+    }
+}
+
+#[test]
+fn a_sid_parses_only_in_its_canonical_form() {
+    assert_eq!(
+        AccountSid::parse("S-1-5-32-555").unwrap().sub_authorities(),
+        [32, 555]
+    );
+    assert_eq!(
+        AccountSid::parse("s-1-5-32-555"),
+        Err(SidError::NotCanonical)
+    );
+    assert_eq!(AccountSid::parse("S-1-5-032"), Err(SidError::NotCanonical));
+    assert_eq!(AccountSid::parse("S-2-5-32"), Err(SidError::Syntax));
+    assert_eq!(
+        AccountSid::parse("S-1-281474976710656-1"),
+        Err(SidError::NotCanonical)
+    );
+    assert!(AccountSid::parse("S-1-281474976710655-1").is_ok());
+    assert_eq!(AccountSid::parse("S-1--5"), Err(SidError::Syntax));
+    assert_eq!(AccountSid::parse("S-1-+5-1"), Err(SidError::Syntax));
+}
+
+proptest::proptest! {
+    /// Any text: no panic, and accepted only if it is exactly the canonical rendering of
+    /// the numbers it holds.
+    #[test]
+    fn sid_parsing_accepts_exactly_canonical_text(text in "\\PC{0,60}|S-1-[0-9]{1,16}(-[0-9]{1,11}){0,17}") {
+        if let Ok(sid) = AccountSid::parse(&text) {
+            let mut canonical = format!("S-1-{}", text.split('-').nth(2).unwrap().parse::<u64>().unwrap());
+            for sub in sid.sub_authorities() {
+                canonical.push_str(&format!("-{sub}"));
+            }
+            proptest::prop_assert_eq!(canonical, text);
+        }
+    }
+
+    /// Canonical SIDs built from numbers always parse back to those numbers.
+    #[test]
+    fn canonical_sids_round_trip(authority in 0u64..(1 << 48), subs in proptest::collection::vec(proptest::num::u32::ANY, 1..=15)) {
+        let text = format!("S-1-{authority}{}", subs.iter().map(|s| format!("-{s}")).collect::<String>());
+        let sid = AccountSid::parse(&text).unwrap();
+        proptest::prop_assert_eq!(sid.sub_authorities(), subs.as_slice());
+        proptest::prop_assert_eq!(sid.as_str(), text.as_str());
+    }
+}
+
+#[test]
+fn listener_values_go_back_to_their_defaults_only_and_security_only_down_to_zero() {
+    use AllowlistReason::*;
+    let set = |name: &str, data: u32| {
+        format!(
+            r#"{{"kind":"set_registry_value","target":{{"key":"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp","value":"{name}"}},"desired":{{"type":"dword","data":{data}}}}}"#
+        )
+    };
+    let ok = |json: &str| check_step(0, &serde_json::from_str::<Step>(json).unwrap()).is_ok();
+    assert!(ok(&set("PortNumber", 3389)));
+    assert!(matches!(
+        reason(&set("PortNumber", 3390)),
+        DataNotAllowed(_)
+    ));
+    assert!(ok(&set("LanAdapter", 0)));
+    assert!(matches!(reason(&set("LanAdapter", 1)), DataNotAllowed(_)));
+    assert!(ok(&set("MaxInstanceCount", u32::MAX)));
+    assert!(matches!(
+        reason(&set("MaxInstanceCount", 2)),
+        DataNotAllowed(_)
+    ));
+    // NLA and the security layer: only lowered to 0, never "reset" to a disputed default,
+    // never raised by a plan (that would lock out the client the admin is using).
+    assert!(ok(&set("UserAuthentication", 0)));
+    assert!(matches!(
+        reason(&set("UserAuthentication", 1)),
+        DataNotAllowed(_)
+    ));
+    assert!(ok(&set("SecurityLayer", 0)));
+    for layer in [1, 2] {
+        assert!(matches!(
+            reason(&set("SecurityLayer", layer)),
+            DataNotAllowed(_)
+        ));
+    }
+    // The policy key's fDenyTSConnections, to 0 only; no other policy value.
+    let policy = |name: &str, data: u32| {
+        format!(
+            r#"{{"kind":"set_registry_value","target":{{"key":"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services","value":"{name}"}},"desired":{{"type":"dword","data":{data}}}}}"#
+        )
+    };
+    assert!(ok(&policy("fDenyTSConnections", 0)));
+    assert!(matches!(
+        reason(&policy("fDenyTSConnections", 1)),
+        DataNotAllowed(_)
+    ));
+    assert_eq!(reason(&policy("UserAuthentication", 0)), TargetNotAllowed);
+}
+
+#[test]
+fn network_services_are_started_never_restarted_nor_set_to_manual() {
+    use AllowlistReason::*;
+    for name in ["Dhcp", "nsi", "BFE", "MpsSvc", "Netlogon"] {
+        assert_eq!(
+            reason(&format!(
+                r#"{{"kind":"restart_service","target":"{name}"}}"#
+            )),
+            RestartNotAllowed,
+            "{name}"
+        );
+        let start: Step =
+            serde_json::from_str(&format!(r#"{{"kind":"start_service","target":"{name}"}}"#))
+                .unwrap();
+        assert!(check_step(0, &start).is_ok(), "{name}");
+        assert_eq!(
+            reason(&format!(
+                r#"{{"kind":"set_service_start","target":"{name}","desired":"disabled"}}"#
+            )),
+            StartTypeNotAllowed
+        );
+    }
+    for name in ["Dhcp", "nsi", "BFE", "MpsSvc"] {
+        assert_eq!(
+            reason(&format!(
+                r#"{{"kind":"set_service_start","target":"{name}","desired":"manual"}}"#
+            )),
+            StartTypeNotAllowed,
+            "{name}"
+        );
+    }
+    assert!(matches!(
+        reason(r#"{"kind":"start_service","target":"Dnscache"}"#),
+        ServiceNotAllowed(_)
+    ));
+    assert_eq!(
+        reason(r#"{"kind":"set_service_account","target":"Dhcp","desired":"local_system"}"#),
+        AccountNotAllowed(r"NT AUTHORITY\LocalService")
+    );
+}
+
+#[test]
+fn firewall_rules_are_named_by_rule_id_only() {
+    use AllowlistReason::*;
+    assert!(
+        check_step(
+            0,
+            &serde_json::from_str(
+                r#"{"kind":"enable_firewall_rule","target":"remotedesktop-usermode-in-tcp"}"#
+            )
+            .unwrap()
+        )
+        .is_ok()
+    );
+    for target in [
+        "Remote Desktop - User Mode (TCP-In)",
+        "RemoteDesktop-UserMode-In-TCP ",
+        "FPS-SMB-In-TCP",
+        "RemoteDesktop-*",
+    ] {
+        assert_eq!(
+            reason(&format!(
+                r#"{{"kind":"enable_firewall_rule","target":"{target}"}}"#
+            )),
+            TargetNotAllowed,
+            "{target}"
+        );
+    }
+}
+
+/// Lowering NLA or the security layer is labelled "lowers security, temporary", and the
+/// catalog may offer it only as an optional step.
+#[test]
+fn lowering_security_is_labelled_and_only_ever_optional() {
+    let lower = AllowedStep::SetRegistryValue {
+        value: RegistryValue::UserAuthentication,
+        desired: RegistryData::Dword(0),
+        expect: RegistryExpect::Any,
+    };
+    let labels = lower.labels();
+    assert!(labels.lowers_security);
+    assert!(labels.tags().contains(&"lowers security, temporary"));
+    assert_eq!(labels.reversibility, Reversibility::Reversible);
+    let entry = |optional| RemediationStep {
+        step: lower.to_step(),
+        optional,
+        why: "NLA fails".into(),
+    };
+    assert!(entry(true).check(0).is_ok());
+    assert_eq!(
+        entry(false).check(0).unwrap_err().reason,
+        AllowlistReason::LowersSecurityNotOptional
+    );
+    // Nothing else lowers security.
+    for step in every_allowed_step() {
+        let is_lowering = matches!(
+            &step,
+            AllowedStep::SetRegistryValue {
+                value: RegistryValue::UserAuthentication | RegistryValue::SecurityLayer,
+                ..
+            }
+        );
+        assert_eq!(step.labels().lowers_security, is_lowering, "{step:?}");
+    }
+}
+
+/// With a configuration snapshot that shows a value under the policy key, the plan offers
+/// the Group Policy step instead of a local change that would be reverted or overridden.
+#[test]
+fn a_value_held_by_policy_becomes_the_manual_group_policy_step() {
+    use analyzer::plan::Proposal;
+    let steps = [
+        RemediationStep {
+            step: AllowedStep::SetRegistryValue {
+                value: RegistryValue::DenyTsConnections,
+                desired: RegistryData::Dword(0),
+                expect: RegistryExpect::Any,
+            }
+            .to_step(),
+            optional: false,
+            why: "RDP is disabled".into(),
+        },
+        RemediationStep {
+            step: AllowedStep::SetRegistryValue {
+                value: RegistryValue::PolicyDenyTsConnections,
+                desired: RegistryData::Dword(0),
+                expect: RegistryExpect::Any,
+            }
+            .to_step(),
+            optional: false,
+            why: "RDP is disabled by policy".into(),
+        },
+        RemediationStep {
+            step: AllowedStep::SetRegistryValue {
+                value: RegistryValue::PortNumber,
+                desired: RegistryData::Dword(3389),
+                expect: RegistryExpect::Any,
+            }
+            .to_step(),
+            optional: false,
+            why: "port moved".into(),
+        },
+    ];
+    let fresh = || Proposal::from_findings([("rdp-logons-disabled", &steps[..])]).unwrap();
+    // No snapshot, or one whose policy key holds nothing: the steps stay.
+    let mut none = fresh();
+    assert_eq!(none.defer_to_policy(&[]), 0);
+    assert_eq!(none, fresh());
+    let mut held = fresh();
+    assert_eq!(held.defer_to_policy(&["fdenytsconnections"]), 2);
+    let kinds: Vec<AllowedStep> = held.steps().iter().map(|s| s.step.clone()).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            steps[2].check(0).unwrap(),
+            AllowedStep::Manual {
+                action: ManualAction::ReviewRemoteDesktopGroupPolicy
+            }
+        ]
+    );
+    let manual = &held.steps()[1];
+    assert!(!manual.optional);
+    assert!(
+        manual
+            .why
+            .iter()
+            .all(|w| w.contains("Group Policy holds it")),
+        "{:?}",
+        manual.why
+    );
 }

@@ -12,7 +12,8 @@ use fixer::host::RegValue;
 use fixer::host::sim::{Fault, FaultAt, FaultKind, Machine, SimHost};
 use fixer::journal::{self, PlanState};
 use support::{
-    KEY_FILE, OTHER_KEY, RDP_TCP, TLS10, TLS12, broken_vm, restorable, runnable, s1_s2_steps,
+    KEY_FILE, OTHER_KEY, RDP_TCP, TERMINAL_SERVER, TLS10, TLS12, TS_POLICY, USER_SID, broken_vm,
+    config_broken_vm, config_steps, restorable, runnable, s1_s2_steps,
 };
 
 const APPLY: Mode = Mode::Apply {
@@ -90,25 +91,37 @@ fn apply_fixes_the_machine_and_apply_again_changes_nothing() {
     assert_eq!(restorable(&host.machine()), restorable(&m));
 }
 
-/// Every changing call of the apply, journal writes included.
-fn apply_call_count() -> u64 {
-    let host = SimHost::new(broken_vm());
-    executor::run(&host, &runnable("p1", &s1_s2_steps()), APPLY).unwrap();
+/// Every changing call of the apply of `steps` on `initial`, journal writes included.
+fn apply_call_count(initial: &Machine, steps: &[AllowedStep]) -> u64 {
+    let host = SimHost::new(initial.clone());
+    let r = executor::run(&host, &runnable("p1", steps), APPLY).unwrap();
+    assert_eq!(r.outcome, RunOutcome::Applied, "{r:?}");
     host.change_count()
 }
 
 #[test]
 fn a_failure_at_any_call_restores_every_earlier_step_exactly() {
-    let initial = broken_vm();
-    let calls = apply_call_count();
-    assert!(calls > 30, "{calls}");
+    fails_at_every_call(&broken_vm(), &s1_s2_steps(), 30);
+}
+
+/// The same for the configuration step kinds: registry values, services, group, rights,
+/// firewall.
+#[test]
+fn a_failure_at_any_call_of_the_configuration_kinds_restores_everything() {
+    fails_at_every_call(&config_broken_vm(), &config_steps(), 40);
+}
+
+fn fails_at_every_call(initial: &Machine, steps: &[AllowedStep], at_least: u64) {
+    let initial = initial.clone();
+    let calls = apply_call_count(&initial, steps);
+    assert!(calls > at_least, "{calls}");
     for n in 1..=calls {
         let host = SimHost::new(initial.clone());
         host.inject(Fault {
             at: FaultAt::Call(n),
             kind: FaultKind::Fail,
         });
-        let report = executor::run(&host, &runnable("p1", &s1_s2_steps()), APPLY);
+        let report = executor::run(&host, &runnable("p1", steps), APPLY);
         let m = host.machine();
         match report {
             Ok(r) if r.outcome == RunOutcome::Applied => {
@@ -180,8 +193,18 @@ fn a_failure_at_step_k_reports_it_and_undoes_steps_before_it() {
 /// before, and the journal stays usable (a torn line is cut, never glued onto).
 #[test]
 fn a_crash_at_any_call_is_undone_by_rollback_from_the_journal() {
-    let initial = broken_vm();
-    let calls = apply_call_count();
+    crashes_at_every_call(&broken_vm(), &s1_s2_steps());
+}
+
+/// The same for the configuration step kinds.
+#[test]
+fn a_crash_at_any_call_of_the_configuration_kinds_is_undone_by_rollback() {
+    crashes_at_every_call(&config_broken_vm(), &config_steps());
+}
+
+fn crashes_at_every_call(initial: &Machine, steps: &[AllowedStep]) {
+    let initial = initial.clone();
+    let calls = apply_call_count(&initial, steps);
     for kind in [FaultKind::Crash, FaultKind::Torn] {
         for n in 1..=calls {
             let host = SimHost::new(initial.clone());
@@ -189,7 +212,7 @@ fn a_crash_at_any_call_is_undone_by_rollback_from_the_journal() {
                 at: FaultAt::Call(n),
                 kind,
             });
-            let _ = executor::run(&host, &runnable("p1", &s1_s2_steps()), APPLY);
+            let _ = executor::run(&host, &runnable("p1", steps), APPLY);
             assert!(host.crashed(), "{kind:?} at call {n}");
             host.restart();
             let Some(record) = journal::load(&host, "p1").unwrap() else {
@@ -199,7 +222,7 @@ fn a_crash_at_any_call_is_undone_by_rollback_from_the_journal() {
                     initial.without_state(),
                     "{kind:?} at call {n}"
                 );
-                next_plan_applies(&host, &format!("{kind:?} at call {n}"));
+                next_plan_applies(&host, steps, &format!("{kind:?} at call {n}"));
                 continue;
             };
             assert_eq!(record.state, PlanState::Unfinished, "{kind:?} at call {n}");
@@ -214,7 +237,7 @@ fn a_crash_at_any_call_is_undone_by_rollback_from_the_journal() {
                 assert!(r.torn_tail_removed.is_some(), "{kind:?} at call {n}: {r:?}");
             }
             // Not locked out: the next plan applies.
-            next_plan_applies(&host, &format!("{kind:?} at call {n}"));
+            next_plan_applies(&host, steps, &format!("{kind:?} at call {n}"));
         }
     }
 }
@@ -238,17 +261,26 @@ fn rollback_restores(host: &SimHost, initial: &Machine, at: &str) -> RollbackRep
 }
 
 /// Another plan applies on `host`: whatever happened before did not lock rdpfix out.
-fn next_plan_applies(host: &SimHost, at: &str) {
-    let next = executor::run(host, &runnable("p2", &s1_s2_steps()), APPLY).unwrap();
+fn next_plan_applies(host: &SimHost, steps: &[AllowedStep], at: &str) {
+    let next = executor::run(host, &runnable("p2", steps), APPLY).unwrap();
     assert_eq!(next.outcome, RunOutcome::Applied, "{at}");
 }
 
 /// Kill the rollback itself at any write, then run it again: it finishes.
 #[test]
 fn a_rollback_killed_at_any_call_finishes_when_run_again() {
-    let initial = broken_vm();
+    rollback_killed_at_every_call(&broken_vm(), &s1_s2_steps());
+}
+
+#[test]
+fn a_rollback_of_the_configuration_kinds_killed_at_any_call_finishes() {
+    rollback_killed_at_every_call(&config_broken_vm(), &config_steps());
+}
+
+fn rollback_killed_at_every_call(initial: &Machine, steps: &[AllowedStep]) {
+    let initial = initial.clone();
     let applied = SimHost::new(initial.clone());
-    executor::run(&applied, &runnable("p1", &s1_s2_steps()), APPLY).unwrap();
+    executor::run(&applied, &runnable("p1", steps), APPLY).unwrap();
     let after_apply = applied.machine();
     let calls = {
         let host = SimHost::new(after_apply.clone());
@@ -369,4 +401,154 @@ fn an_unconfirmed_plan_is_rolled_back_when_the_timer_fires() {
     let r = executor::rollback(&host, "p1", true, false).unwrap();
     assert_eq!(r.outcome, RollbackOutcome::RolledBack, "{r:?}");
     assert_eq!(restorable(&host.machine()), restorable(&initial));
+}
+
+#[test]
+fn the_configuration_kinds_apply_reapply_as_no_op_and_roll_back_exactly() {
+    use fixer::host::{ServiceState, StartType};
+    let initial = config_broken_vm();
+    let host = SimHost::new(initial.clone());
+    let dry = executor::run(&host, &runnable("p0", &config_steps()), Mode::DryRun).unwrap();
+    assert_eq!(dry.outcome, RunOutcome::WouldApply, "{dry:?}");
+    assert_eq!(host.change_count(), 0, "a dry-run changed the machine");
+    assert!(
+        dry.changes
+            .iter()
+            .any(|c| c == "group add S-1-5-32-555 S-1-5-21-1-2-3-1001"),
+        "{:?}",
+        dry.changes
+    );
+
+    let r = executor::run(&host, &runnable("p1", &config_steps()), APPLY).unwrap();
+    assert_eq!(r.outcome, RunOutcome::Applied, "{r:?}");
+    let m = host.machine();
+    assert_eq!(
+        m.reg(TERMINAL_SERVER, "fDenyTSConnections"),
+        Some(&RegValue::dword(0))
+    );
+    assert_eq!(
+        m.reg(TS_POLICY, "fDenyTSConnections"),
+        Some(&RegValue::dword(0))
+    );
+    assert_eq!(m.reg(RDP_TCP, "PortNumber"), Some(&RegValue::dword(3389)));
+    assert_eq!(m.reg(RDP_TCP, "LanAdapter"), Some(&RegValue::dword(0)));
+    assert_eq!(
+        m.reg(RDP_TCP, "UserAuthentication"),
+        Some(&RegValue::dword(0))
+    );
+    assert!(m.groups["S-1-5-32-555"].contains(USER_SID));
+    assert!(m.rights["S-1-5-32-555"].contains("SeRemoteInteractiveLogonRight"));
+    assert!(!m.rights.contains_key("S-1-5-113"));
+    assert!(m.firewall["RemoteDesktop-UserMode-In-TCP"]);
+    for (name, start) in [
+        ("dhcp", StartType::Auto),
+        ("bfe", StartType::Auto),
+        ("mpssvc", StartType::Auto),
+    ] {
+        assert_eq!(
+            m.services[name].status.state,
+            ServiceState::Running,
+            "{name}"
+        );
+        assert_eq!(m.services[name].status.start_type, start, "{name}");
+    }
+    // NSI was running: compliant, never restarted.
+    assert!(
+        !host
+            .change_log()
+            .iter()
+            .any(|c| c.contains("service stop nsi") || c.contains("service start nsi")),
+        "{:?}",
+        host.change_log()
+    );
+
+    let log_len = host.change_log().len();
+    let again = executor::run(&host, &runnable("p2", &config_steps()), APPLY).unwrap();
+    assert_eq!(again.outcome, RunOutcome::Applied);
+    assert!(
+        host.change_log()[log_len..]
+            .iter()
+            .all(|c| c.starts_with("state ")),
+        "{:?}",
+        &host.change_log()[log_len..]
+    );
+
+    let back = executor::rollback(&host, "p1", false, false).unwrap();
+    assert_eq!(back.outcome, RollbackOutcome::RolledBack, "{back:?}");
+    assert_eq!(restorable(&host.machine()), restorable(&initial));
+}
+
+/// A rule id Windows does not have (the rule deleted, or a Windows without it): its step
+/// fails before changing anything, and the steps before it are undone.
+#[test]
+fn a_missing_firewall_rule_fails_its_step_and_the_plan_rolls_back() {
+    let mut initial = config_broken_vm();
+    initial.firewall.remove("RemoteDesktop-UserMode-In-TCP");
+    let host = SimHost::new(initial.clone());
+    let r = executor::run(&host, &runnable("p1", &config_steps()), APPLY).unwrap();
+    assert_eq!(r.outcome, RunOutcome::RolledBack, "{r:?}");
+    assert!(
+        matches!(r.steps[9].status, StepStatus::Failed { .. }),
+        "{r:?}"
+    );
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("no firewall rule RemoteDesktop-UserMode-In-TCP"),
+        "{r:?}"
+    );
+    assert_eq!(host.machine().without_state(), initial.without_state());
+}
+
+/// What Windows refuses half-way — access denied to LSA or the firewall, an account the
+/// machine cannot resolve — fails that step, and every earlier one is undone exactly.
+#[test]
+fn what_windows_refuses_half_way_rolls_back_every_earlier_step() {
+    for (case, edit) in [
+        (
+            "LSA access denied",
+            Box::new(|m: &mut Machine| {
+                m.access_denied.insert("lsa".into());
+            }) as Box<dyn Fn(&mut Machine)>,
+        ),
+        (
+            "firewall access denied",
+            Box::new(|m: &mut Machine| {
+                m.access_denied.insert("firewall".into());
+            }),
+        ),
+        (
+            "unknown account",
+            Box::new(|m: &mut Machine| {
+                m.accounts.clear();
+            }),
+        ),
+    ] {
+        let initial = config_broken_vm();
+        let host = SimHost::new(initial.clone());
+        // The machine refuses only once the plan has started (after its probes).
+        host.tamper("reg set", edit);
+        let r = executor::run(&host, &runnable("p1", &config_steps()), APPLY).unwrap();
+        assert_eq!(r.outcome, RunOutcome::RolledBack, "{case}: {r:?}");
+        let mut expected = initial.clone();
+        edit_copy(case, &mut expected);
+        assert_eq!(
+            restorable(&host.machine()),
+            restorable(&expected),
+            "{case}: {r:?}"
+        );
+    }
+}
+
+fn edit_copy(case: &str, m: &mut Machine) {
+    match case {
+        "LSA access denied" => {
+            m.access_denied.insert("lsa".into());
+        }
+        "firewall access denied" => {
+            m.access_denied.insert("firewall".into());
+        }
+        _ => m.accounts.clear(),
+    }
 }

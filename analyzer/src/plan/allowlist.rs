@@ -7,10 +7,13 @@
 //! service, a Unicode look-alike, a trailing space — is rejected with the reason.
 
 use super::step::{
-    CertificateExpect, Expect, Grant, ManualAction, RegistryData, RegistryExpect, RegistryTarget,
-    ServiceAccount, Sid, StartType, Step, StepKind,
+    CertificateExpect, Expect, Grant, LogonRight, ManualAction, RegistryData, RegistryExpect,
+    RegistryTarget, ServiceAccount, Sid, StartType, Step, StepKind,
 };
-use super::target::{AclTarget, CertStore, RdpService, RegistryValue, TlsProtocol};
+use super::target::{
+    AccountSid, AclTarget, CertStore, FirewallRule, LocalGroup, RdpService, RegistryValue,
+    SidError, TlsProtocol,
+};
 use serde::Serialize;
 use std::fmt;
 use thiserror::Error;
@@ -64,6 +67,24 @@ pub enum AllowedStep {
     EnableTlsServerProtocol {
         protocol: TlsProtocol,
     },
+    StartService {
+        service: RdpService,
+    },
+    AddGroupMember {
+        group: LocalGroup,
+        member: AccountSid,
+    },
+    GrantLogonRight {
+        sid: AccountSid,
+        right: LogonRight,
+    },
+    RevokeLogonRight {
+        sid: AccountSid,
+        right: LogonRight,
+    },
+    EnableFirewallRule {
+        rule: FirewallRule,
+    },
     Manual {
         action: ManualAction,
     },
@@ -97,6 +118,11 @@ impl AllowedStep {
             AllowedStep::SetRegistryValue { .. } => StepKind::SetRegistryValue,
             AllowedStep::DeleteRegistryValue { .. } => StepKind::DeleteRegistryValue,
             AllowedStep::EnableTlsServerProtocol { .. } => StepKind::EnableTlsServerProtocol,
+            AllowedStep::StartService { .. } => StepKind::StartService,
+            AllowedStep::AddGroupMember { .. } => StepKind::AddGroupMember,
+            AllowedStep::GrantLogonRight { .. } => StepKind::GrantLogonRight,
+            AllowedStep::RevokeLogonRight { .. } => StepKind::RevokeLogonRight,
+            AllowedStep::EnableFirewallRule { .. } => StepKind::EnableFirewallRule,
             AllowedStep::Manual { .. } => StepKind::Manual,
         }
     }
@@ -161,6 +187,24 @@ impl AllowedStep {
             AllowedStep::EnableTlsServerProtocol { protocol } => Step::EnableTlsServerProtocol {
                 target: protocol.server_key().to_owned(),
             },
+            AllowedStep::StartService { service } => Step::StartService {
+                target: service.name().to_owned(),
+            },
+            AllowedStep::AddGroupMember { group, member } => Step::AddGroupMember {
+                target: group.sid().to_owned(),
+                desired: member.as_str().to_owned(),
+            },
+            AllowedStep::GrantLogonRight { sid, right } => Step::GrantLogonRight {
+                target: sid.as_str().to_owned(),
+                desired: *right,
+            },
+            AllowedStep::RevokeLogonRight { sid, right } => Step::RevokeLogonRight {
+                target: sid.as_str().to_owned(),
+                desired: *right,
+            },
+            AllowedStep::EnableFirewallRule { rule } => Step::EnableFirewallRule {
+                target: rule.id().to_owned(),
+            },
             AllowedStep::Manual { action } => Step::Manual { target: *action },
         }
     }
@@ -215,6 +259,24 @@ pub enum AllowlistReason {
     ExpectWrongType,
     #[error("this registry value may not be deleted")]
     DeleteNotAllowed,
+    #[error("a step that lowers security must be optional: the admin chooses it")]
+    LowersSecurityNotOptional,
+    #[error("a plan may restart only Remote Desktop's own services; it only starts the others")]
+    RestartNotAllowed,
+    #[error("`{0}` is not a SID in canonical form (S-1-5-21-…; accounts are named by SID only)")]
+    NotASid(EscapedText),
+    #[error(
+        "{0} may not be added to this group: only a named account (S-1-5-21-…-<500 or ≥1000>, or a Microsoft Entra ID account), never everyone, anonymous or a guest"
+    )]
+    MemberNotAllowed(String),
+    #[error(
+        "{right} may not be granted to {sid}: only Allow log on through Remote Desktop Services, to Administrators or Remote Desktop Users"
+    )]
+    RightGrantNotAllowed { sid: String, right: &'static str },
+    #[error(
+        "{right} may not be revoked from {sid}: only the deny right, from Local account, Administrators, Remote Desktop Users or a named account"
+    )]
+    RightRevokeNotAllowed { sid: String, right: &'static str },
 }
 
 /// Text from a plan, made safe to print: control and non-ASCII characters escaped, cut at
@@ -304,8 +366,58 @@ pub fn check_step(index: usize, step: &Step) -> Result<AllowedStep, AllowlistErr
                 expect: expect.clone(),
             })
         }
-        Step::RestartService { target } => Ok(AllowedStep::RestartService {
+        Step::RestartService { target } => {
+            let service = service(target).map_err(fail)?;
+            if !service.allows_restart() {
+                return Err(fail(AllowlistReason::RestartNotAllowed));
+            }
+            Ok(AllowedStep::RestartService { service })
+        }
+        Step::StartService { target } => Ok(AllowedStep::StartService {
             service: service(target).map_err(fail)?,
+        }),
+        Step::AddGroupMember { target, desired } => {
+            let group = LocalGroup::ALL
+                .into_iter()
+                .find(|g| g.sid() == target)
+                .ok_or_else(|| fail(AllowlistReason::TargetNotAllowed))?;
+            let member = sid(desired).map_err(fail)?;
+            if !group.may_add(&member) {
+                return Err(fail(AllowlistReason::MemberNotAllowed(member.to_string())));
+            }
+            Ok(AllowedStep::AddGroupMember { group, member })
+        }
+        Step::GrantLogonRight { target, desired } => {
+            let sid = sid(target).map_err(fail)?;
+            if !desired.may_grant_to(&sid) {
+                return Err(fail(AllowlistReason::RightGrantNotAllowed {
+                    sid: sid.to_string(),
+                    right: desired.as_str(),
+                }));
+            }
+            Ok(AllowedStep::GrantLogonRight {
+                sid,
+                right: *desired,
+            })
+        }
+        Step::RevokeLogonRight { target, desired } => {
+            let sid = sid(target).map_err(fail)?;
+            if !desired.may_revoke_from(&sid) {
+                return Err(fail(AllowlistReason::RightRevokeNotAllowed {
+                    sid: sid.to_string(),
+                    right: desired.as_str(),
+                }));
+            }
+            Ok(AllowedStep::RevokeLogonRight {
+                sid,
+                right: *desired,
+            })
+        }
+        Step::EnableFirewallRule { target } => Ok(AllowedStep::EnableFirewallRule {
+            rule: FirewallRule::ALL
+                .into_iter()
+                .find(|r| matches_canonical(target, r.id()))
+                .ok_or_else(|| fail(AllowlistReason::TargetNotAllowed))?,
         }),
         Step::SetServiceStart {
             target,
@@ -411,6 +523,12 @@ fn service(text: &str) -> Result<RdpService, AllowlistReason> {
         .into_iter()
         .find(|s| matches_canonical(text, s.name()))
         .ok_or_else(|| AllowlistReason::ServiceNotAllowed(EscapedText::new(text)))
+}
+
+/// A SID in canonical form; SIDs are compared exactly (no case to ignore but the `S`,
+/// which must be upper-case).
+fn sid(text: &str) -> Result<AccountSid, AllowlistReason> {
+    AccountSid::parse(text).map_err(|_: SidError| AllowlistReason::NotASid(EscapedText::new(text)))
 }
 
 fn registry_value(target: &RegistryTarget) -> Result<RegistryValue, AllowlistReason> {

@@ -2,11 +2,10 @@
 //! by the caller: this module knows no catalog), merged, ordered, checked against the
 //! allowlist; the admin leaves out optional steps; the rest becomes the [`Plan`] to sign.
 
-use super::allowlist::{AllowedStep, AllowlistError, check_step};
+use super::allowlist::{AllowedStep, AllowlistError, AllowlistReason, EscapedText, check_step};
 use super::ids::{AnalyzerVersion, FindingId, IdError, PlanId, Sha256Digest};
 use super::payload::{MAX_FINDINGS, MAX_STEPS, PLAN_VERSION, Plan, PlanTarget};
 use super::step::{ManualAction, Step};
-use super::target::RdpService;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -30,9 +29,19 @@ pub struct RemediationStep {
 }
 
 impl RemediationStep {
-    /// The catalog's validation: the step must be on the allowlist.
+    /// The catalog's validation: the step must be on the allowlist, and a step that lowers
+    /// security (NLA or TLS off) must be optional: the admin chooses it, never the catalog.
     pub fn check(&self, index: usize) -> Result<AllowedStep, AllowlistError> {
-        check_step(index, &self.step)
+        let step = check_step(index, &self.step)?;
+        if step.labels().lowers_security && !self.optional {
+            return Err(AllowlistError {
+                index,
+                kind: step.kind(),
+                target: EscapedText::new(&self.step.target_text()),
+                reason: AllowlistReason::LowersSecurityNotOptional,
+            });
+        }
+        Ok(step)
     }
 }
 
@@ -156,6 +165,68 @@ impl Proposal {
         &self.findings
     }
 
+    /// Defers to Group Policy: `held` names the values found under the policy key
+    /// ([`TS_POLICY`](super::target::TS_POLICY)) on this machine — known only from a
+    /// configuration snapshot, so the caller (the diagnosis) passes them, and passes none
+    /// when it has no snapshot. Every registry step on a setting the policy key holds is
+    /// replaced by the manual step that changes the GPO: a local value loses to the policy
+    /// one, and a change to the policy key is reverted at the next refresh when a domain
+    /// GPO wrote it. Returns how many steps were replaced. Without a snapshot the steps
+    /// stay, labelled "a domain Group Policy may revert this".
+    pub fn defer_to_policy(&mut self, held: &[&str]) -> usize {
+        let manual = AllowedStep::Manual {
+            action: ManualAction::ReviewRemoteDesktopGroupPolicy,
+        };
+        let mut replaced = 0;
+        let mut moved: Vec<ProposedStep> = Vec::new();
+        self.steps.retain(|s| {
+            let policy = match &s.step {
+                AllowedStep::SetRegistryValue { value, .. }
+                | AllowedStep::DeleteRegistryValue { value, .. } => value.policy_name(),
+                _ => None,
+            };
+            match policy {
+                Some(name) if held.iter().any(|h| h.eq_ignore_ascii_case(name)) => {
+                    replaced += 1;
+                    let mut step = s.clone();
+                    step.why = vec![format!(
+                        "{name} is set under {}: Group Policy holds it, so a local change \
+                         would be reverted or overridden; change the policy instead",
+                        super::target::TS_POLICY
+                    )];
+                    moved.push(step);
+                    false
+                }
+                _ => true,
+            }
+        });
+        for m in moved {
+            if let Some(existing) = self.steps.iter_mut().find(|s| s.step == manual) {
+                existing.optional &= m.optional;
+                for w in m.why {
+                    if !existing.why.contains(&w) {
+                        existing.why.push(w);
+                    }
+                }
+                for f in m.findings {
+                    if !existing.findings.contains(&f) {
+                        existing.findings.push(f);
+                    }
+                }
+            } else {
+                self.steps.push(ProposedStep {
+                    step: manual.clone(),
+                    optional: m.optional,
+                    why: m.why,
+                    findings: m.findings,
+                    included: true,
+                });
+            }
+        }
+        self.steps.sort_by_key(|s| phase(&s.step));
+        replaced
+    }
+
     /// Includes or leaves out optional step `index` (0-based, in [`Proposal::steps`] order).
     pub fn set_included(&mut self, index: usize, included: bool) -> Result<(), BuildError> {
         let step = self
@@ -234,7 +305,8 @@ impl PlanParams {
     }
 }
 
-/// Execution phase of a step; lower runs first.
+/// Execution phase of a step; lower runs first. Services start and restart in
+/// [`RdpService::start_order`], after every change they are meant to pick up.
 fn phase(step: &AllowedStep) -> u8 {
     match step {
         AllowedStep::SaveAcl { .. } | AllowedStep::QueryRegistryValue { .. } => 0,
@@ -244,16 +316,18 @@ fn phase(step: &AllowedStep) -> u8 {
         | AllowedStep::DeleteRegistryValue { .. }
         | AllowedStep::EnableTlsServerProtocol { .. }
         | AllowedStep::SetServiceStart { .. }
-        | AllowedStep::SetServiceAccount { .. } => 3,
+        | AllowedStep::SetServiceAccount { .. }
+        | AllowedStep::AddGroupMember { .. }
+        | AllowedStep::GrantLogonRight { .. }
+        | AllowedStep::RevokeLogonRight { .. }
+        | AllowedStep::EnableFirewallRule { .. } => 3,
         AllowedStep::ExportDeleteCertificates { .. } => 4,
-        AllowedStep::RestartService { service } => match service {
-            RdpService::TermService => 5,
-            RdpService::UmRdpService => 6,
-            RdpService::SessionEnv => 7,
-        },
+        AllowedStep::StartService { service } | AllowedStep::RestartService { service } => {
+            10 + service.start_order()
+        }
         AllowedStep::Manual { action } => match action {
-            ManualAction::RestartComputer => 9,
-            _ => 8,
+            ManualAction::RestartComputer => 31,
+            _ => 30,
         },
     }
 }

@@ -4,7 +4,7 @@
 
 use super::allowlist::AllowedStep;
 use super::step::{ManualAction, StartType};
-use super::target::{AclTarget, RdpService, RegistryValue};
+use super::target::{AccountSid, AclTarget, RdpService, RegistryValue};
 use serde::Serialize;
 use std::fmt;
 
@@ -62,6 +62,12 @@ pub enum Caveat {
     Destructive,
     /// rdpfix never executes this step.
     NeverExecuted,
+    /// Turns off Network Level Authentication or TLS for RDP: a way in, to be undone.
+    LowersSecurity,
+    /// Lets more accounts log on over RDP than before.
+    WidensLogon,
+    /// Opens the RDP port in the guest firewall.
+    OpensFirewall,
 }
 
 impl Caveat {
@@ -87,6 +93,15 @@ impl Caveat {
                 "destroys configuration that cannot be recovered and needs reboots: needs its own explicit consent"
             }
             Caveat::NeverExecuted => "manual: rdpfix shows it and never executes it",
+            Caveat::LowersSecurity => {
+                "lowers security, temporary: RDP then accepts connections without Network Level Authentication or TLS; once you are in and the cause is fixed, undo it (fixer rollback <plan id>, or apply with --confirm-within and let the timer roll it back)"
+            }
+            Caveat::WidensLogon => {
+                "lets these accounts log on over RDP; a security baseline (CIS, Microsoft's) may have refused them on purpose"
+            }
+            Caveat::OpensFirewall => {
+                "opens the RDP port in the guest firewall for the profiles the rule covers; the network security group still decides who can reach it"
+            }
         }
     }
 }
@@ -107,6 +122,8 @@ pub struct Labels {
     pub manual: bool,
     /// Needs a separate, explicit consent.
     pub destructive: bool,
+    /// Turns off a protection (NLA, TLS) to let the admin in: optional, to be undone.
+    pub lowers_security: bool,
     pub caveats: Vec<Caveat>,
 }
 
@@ -129,6 +146,9 @@ impl Labels {
         if self.destructive {
             tags.push("destructive");
         }
+        if self.lowers_security {
+            tags.push("lowers security, temporary");
+        }
         tags
     }
 }
@@ -142,6 +162,7 @@ impl AllowedStep {
             needs_reboot: false,
             manual: false,
             destructive: false,
+            lowers_security: false,
             caveats: Vec::new(),
         };
         match self {
@@ -171,16 +192,25 @@ impl AllowedStep {
                     labels.caveats.push(Caveat::GroupPolicyMayRevert);
                 }
             }
-            AllowedStep::SetServiceAccount { .. } => {}
-            AllowedStep::SetRegistryValue { value, .. }
-            | AllowedStep::DeleteRegistryValue { value, .. } => {
-                if value_needs_restart(*value) {
-                    labels.needs_reboot = true;
-                    labels.caveats.push(Caveat::TakesEffectAfterRestart);
+            AllowedStep::SetServiceAccount { .. } | AllowedStep::StartService { .. } => {}
+            AllowedStep::SetRegistryValue { value, desired, .. } => {
+                registry_labels(&mut labels, *value);
+                if value.lowers_security(desired) {
+                    labels.lowers_security = true;
+                    labels.caveats.push(Caveat::LowersSecurity);
                 }
-                if *value == RegistryValue::DenyTsConnections {
-                    labels.caveats.push(Caveat::GroupPolicyMayRevert);
-                }
+            }
+            AllowedStep::DeleteRegistryValue { value, .. } => registry_labels(&mut labels, *value),
+            AllowedStep::AddGroupMember { .. }
+            | AllowedStep::GrantLogonRight { .. }
+            | AllowedStep::RevokeLogonRight { .. } => {
+                // Restricted Groups and User Rights Assignment are Group Policy settings.
+                labels.caveats.push(Caveat::WidensLogon);
+                labels.caveats.push(Caveat::GroupPolicyMayRevert);
+            }
+            AllowedStep::EnableFirewallRule { .. } => {
+                labels.caveats.push(Caveat::OpensFirewall);
+                labels.caveats.push(Caveat::GroupPolicyMayRevert);
             }
             AllowedStep::EnableTlsServerProtocol { .. } => {
                 // SCHANNEL reads its protocol settings at boot.
@@ -279,6 +309,27 @@ impl AllowedStep {
                 format!("set {value} to {desired}")
             }
             AllowedStep::DeleteRegistryValue { value, .. } => format!("delete {value}"),
+            AllowedStep::StartService { service } => format!(
+                "start {} ({service}) if it is not running",
+                service.display_name()
+            ),
+            AllowedStep::AddGroupMember { group, member } => {
+                format!("add the account {member} to {group}")
+            }
+            AllowedStep::GrantLogonRight { sid, right } => format!(
+                "grant \"{}\" ({right}) to {}",
+                right.english_name(),
+                sid_noun(sid)
+            ),
+            AllowedStep::RevokeLogonRight { sid, right } => format!(
+                "revoke \"{}\" ({right}) from {}",
+                right.english_name(),
+                sid_noun(sid)
+            ),
+            AllowedStep::EnableFirewallRule { rule } => format!(
+                "enable the firewall rule {rule} (\"{}\")",
+                rule.display_name()
+            ),
             AllowedStep::EnableTlsServerProtocol { protocol } => format!(
                 "enable {protocol} for servers (Enabled = 1, DisabledByDefault = 0 under {})",
                 protocol.server_key()
@@ -330,8 +381,32 @@ impl AllowedStep {
     }
 }
 
+/// A registry step's labels that come from its value alone.
+fn registry_labels(labels: &mut Labels, value: RegistryValue) {
+    if value_needs_restart(value) {
+        labels.needs_reboot = true;
+        labels.caveats.push(Caveat::TakesEffectAfterRestart);
+    }
+    if value.policy_name().is_some() {
+        labels.caveats.push(Caveat::GroupPolicyMayRevert);
+    }
+}
+
+/// A SID with the English name of the well-known groups a plan names.
+fn sid_noun(sid: &AccountSid) -> String {
+    let name = match sid.as_str() {
+        "S-1-5-32-544" => "Administrators",
+        "S-1-5-32-555" => "Remote Desktop Users",
+        "S-1-5-113" => "Local account",
+        "S-1-5-114" => "Local account and member of Administrators group",
+        _ => return format!("the account {sid}"),
+    };
+    format!("{name} ({sid})")
+}
+
 /// The articles restart the VM after these changes (Scenario 5's switches, Scenario 10's
-/// licensing certificate); fDenyTSConnections and the certificate hash apply at once.
+/// licensing certificate), and the listener restarts (port, adapter) with TermService or
+/// the VM; fDenyTSConnections and the certificate hash apply at once.
 fn value_needs_restart(value: RegistryValue) -> bool {
     matches!(
         value,
@@ -344,6 +419,8 @@ fn value_needs_restart(value: RegistryValue) -> bool {
             | RegistryValue::RcmX509Certificate
             | RegistryValue::RcmX509CertificateId
             | RegistryValue::RcmX509Certificate2
+            | RegistryValue::PortNumber
+            | RegistryValue::LanAdapter
     )
 }
 

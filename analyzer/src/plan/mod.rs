@@ -35,7 +35,11 @@ pub use ids::{AnalyzerVersion, ComputerName, FindingId, IdError, PlanId, Sha256D
 pub use labels::{Caveat, Labels, Reversibility};
 pub use payload::{MAX_FINDINGS, MAX_STEPS, PLAN_VERSION, Plan, PlanTarget};
 pub use step::{
-    CertificateExpect, Expect, Grant, HexBytes, ManualAction, RegistryData, RegistryExpect,
-    RegistryTarget, Rights, ServiceAccount, Sid, StartType, Step, StepKind, Thumbprint,
+    CertificateExpect, Expect, Grant, HexBytes, LogonRight, ManualAction, RegistryData,
+    RegistryExpect, RegistryTarget, Rights, ServiceAccount, Sid, StartType, Step, StepKind,
+    Thumbprint,
 };
-pub use target::{AclTarget, CertStore, RdpService, RegistryType, RegistryValue, TlsProtocol};
+pub use target::{
+    AccountSid, AclTarget, CertStore, FirewallRule, LocalGroup, RdpService, RegistryType,
+    RegistryValue, SidError, TS_POLICY, TlsProtocol,
+};

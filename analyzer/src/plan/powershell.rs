@@ -11,7 +11,9 @@
 use super::allowlist::AllowedStep;
 use super::labels::Labels;
 use super::payload::Plan;
-use super::step::{CertificateExpect, Expect, ManualAction, RegistryData, RegistryExpect};
+use super::step::{
+    CertificateExpect, Expect, LogonRight, ManualAction, RegistryData, RegistryExpect,
+};
 use super::target::{AclTarget, RegistryValue};
 use std::fmt::Write;
 
@@ -312,6 +314,64 @@ fn body(out: &mut String, n: usize, step: &AllowedStep) {
             let _ = writeln!(out, "    Test-Native {n} 'reg add'");
             let _ = writeln!(out, "}}");
         }
+        AllowedStep::StartService { service } => {
+            let name = service.name();
+            let _ = writeln!(out, "$status = (Get-Service -Name '{name}').Status");
+            let _ = writeln!(
+                out,
+                "if ($status -eq 'Running') {{ Write-Host 'step {n}: {name} is already running' }} else {{"
+            );
+            let _ = writeln!(
+                out,
+                "    \"{name}|$status\" | Set-Content -LiteralPath \"$backup\\step{n}-state.txt\""
+            );
+            let _ = writeln!(out, "    Start-Service -Name '{name}'");
+            let _ = writeln!(out, "}}");
+        }
+        AllowedStep::AddGroupMember { group, member } => {
+            let _ = writeln!(
+                out,
+                "# Get-LocalGroupMember / Add-LocalGroupMember: Windows Server 2016 or later."
+            );
+            let _ = writeln!(out, "$group = Get-LocalGroup -SID '{}'", group.sid());
+            let _ = writeln!(
+                out,
+                "$members = @(Get-LocalGroupMember -Group $group | ForEach-Object {{ $_.SID.Value }})"
+            );
+            let _ = writeln!(
+                out,
+                "if ($members -contains '{member}') {{ Write-Host 'step {n}: {member} is already a member' }} else {{"
+            );
+            let _ = writeln!(
+                out,
+                "    $members -join ',' | Set-Content -LiteralPath \"$backup\\step{n}-members.txt\""
+            );
+            let _ = writeln!(
+                out,
+                "    Add-LocalGroupMember -Group $group -Member '{member}'"
+            );
+            let _ = writeln!(out, "}}");
+        }
+        AllowedStep::GrantLogonRight { sid, right } => {
+            logon_right(out, n, sid.as_str(), *right, true);
+        }
+        AllowedStep::RevokeLogonRight { sid, right } => {
+            logon_right(out, n, sid.as_str(), *right, false);
+        }
+        AllowedStep::EnableFirewallRule { rule } => {
+            let id = rule.id();
+            let _ = writeln!(out, "$rule = Get-NetFirewallRule -Name '{id}'");
+            let _ = writeln!(
+                out,
+                "if ($rule.Enabled -eq 'True') {{ Write-Host 'step {n}: {id} is already enabled' }} else {{"
+            );
+            let _ = writeln!(
+                out,
+                "    \"{id}|$($rule.Enabled)\" | Set-Content -LiteralPath \"$backup\\step{n}-rule.txt\""
+            );
+            let _ = writeln!(out, "    Enable-NetFirewallRule -Name '{id}'");
+            let _ = writeln!(out, "}}");
+        }
         AllowedStep::Manual { action } => {
             let _ = writeln!(
                 out,
@@ -327,6 +387,53 @@ fn body(out: &mut String, n: usize, step: &AllowedStep) {
             let _ = writeln!(out, "Write-Host 'step {n}: {note}'");
         }
     }
+}
+
+/// A logon right granted to (`grant`) or revoked from `sid`, through `secedit`: export the
+/// user rights (the backup), then configure the one line with the SID added or removed.
+fn logon_right(out: &mut String, n: usize, sid: &str, right: LogonRight, grant: bool) {
+    let name = right.as_str();
+    let _ = writeln!(
+        out,
+        "secedit /export /cfg \"$backup\\step{n}-rights.inf\" /areas USER_RIGHTS | Out-Null"
+    );
+    let _ = writeln!(out, "Test-Native {n} 'secedit /export'");
+    let _ = writeln!(
+        out,
+        "$line = Select-String -LiteralPath \"$backup\\step{n}-rights.inf\" -Pattern '^{name}\\s*=' | Select-Object -First 1"
+    );
+    let _ = writeln!(
+        out,
+        "$holders = @(if ($line) {{ ($line.Line -split '=', 2)[1].Split(',') | ForEach-Object {{ $_.Trim() }} | Where-Object {{ $_ }} }})"
+    );
+    let (compliant, already, holders) = if grant {
+        (
+            format!("$holders -contains '*{sid}'"),
+            "already holds",
+            format!("@($holders) + '*{sid}'"),
+        )
+    } else {
+        (
+            format!("$holders -notcontains '*{sid}'"),
+            "already lacks",
+            format!("@($holders | Where-Object {{ $_ -ne '*{sid}' }})"),
+        )
+    };
+    let _ = writeln!(
+        out,
+        "if ({compliant}) {{ Write-Host 'step {n}: {sid} {already} {name}' }} else {{"
+    );
+    let _ = writeln!(out, "    $new = ({holders}) -join ','");
+    let _ = writeln!(
+        out,
+        "    \"[Unicode]`r`nUnicode=yes`r`n[Version]`r`nsignature=`\"`$CHICAGO`$`\"`r`nRevision=1`r`n[Privilege Rights]`r`n{name} = $new\" | Set-Content -LiteralPath \"$backup\\step{n}-apply.inf\" -Encoding Unicode"
+    );
+    let _ = writeln!(
+        out,
+        "    secedit /configure /db \"$backup\\step{n}.sdb\" /cfg \"$backup\\step{n}-apply.inf\" /areas USER_RIGHTS | Out-Null"
+    );
+    let _ = writeln!(out, "    Test-Native {n} 'secedit /configure'");
+    let _ = writeln!(out, "}}");
 }
 
 /// A registry value set (`desired: Some`) or deleted (`None`), with its precondition.

@@ -72,6 +72,19 @@ pub enum Step {
     /// `SCHANNEL\Protocols\<version>\Server`, `Enabled = 1` and `DisabledByDefault = 0`.
     /// The target is that `Server` key.
     EnableTlsServerProtocol { target: String },
+    /// Start a service that is not running; a running one is left alone (never
+    /// restarted). The undo stops it again.
+    StartService { target: String },
+    /// Add an account, by SID, to a local group (the target, by SID: `S-1-5-32-555`,
+    /// Remote Desktop Users). The undo removes it again.
+    AddGroupMember { target: String, desired: String },
+    /// Grant a logon right to an account or group, by SID (the target).
+    GrantLogonRight { target: String, desired: LogonRight },
+    /// Take a logon right away from an account or group, by SID (the target).
+    RevokeLogonRight { target: String, desired: LogonRight },
+    /// Enable one of Windows' built-in firewall rules, by its rule id (not its display
+    /// name, which is localised): `RemoteDesktop-UserMode-In-TCP`.
+    EnableFirewallRule { target: String },
     /// A fix that must stay manual. The fixer shows it and never executes it.
     Manual { target: ManualAction },
 }
@@ -91,6 +104,11 @@ impl Step {
             Step::SetRegistryValue { .. } => StepKind::SetRegistryValue,
             Step::DeleteRegistryValue { .. } => StepKind::DeleteRegistryValue,
             Step::EnableTlsServerProtocol { .. } => StepKind::EnableTlsServerProtocol,
+            Step::StartService { .. } => StepKind::StartService,
+            Step::AddGroupMember { .. } => StepKind::AddGroupMember,
+            Step::GrantLogonRight { .. } => StepKind::GrantLogonRight,
+            Step::RevokeLogonRight { .. } => StepKind::RevokeLogonRight,
+            Step::EnableFirewallRule { .. } => StepKind::EnableFirewallRule,
             Step::Manual { .. } => StepKind::Manual,
         }
     }
@@ -105,7 +123,12 @@ impl Step {
             | Step::RestartService { target }
             | Step::SetServiceStart { target, .. }
             | Step::SetServiceAccount { target, .. }
-            | Step::EnableTlsServerProtocol { target } => target.clone(),
+            | Step::EnableTlsServerProtocol { target }
+            | Step::StartService { target }
+            | Step::GrantLogonRight { target, .. }
+            | Step::RevokeLogonRight { target, .. }
+            | Step::EnableFirewallRule { target } => target.clone(),
+            Step::AddGroupMember { target, desired } => format!("{target} += {desired}"),
             Step::QueryRegistryValue { target }
             | Step::SetRegistryValue { target, .. }
             | Step::DeleteRegistryValue { target, .. } => target.to_string(),
@@ -129,11 +152,16 @@ pub enum StepKind {
     SetRegistryValue,
     DeleteRegistryValue,
     EnableTlsServerProtocol,
+    StartService,
+    AddGroupMember,
+    GrantLogonRight,
+    RevokeLogonRight,
+    EnableFirewallRule,
     Manual,
 }
 
 impl StepKind {
-    pub const ALL: [StepKind; 12] = [
+    pub const ALL: [StepKind; 17] = [
         StepKind::SaveAcl,
         StepKind::TakeOwnership,
         StepKind::GrantAccess,
@@ -145,6 +173,11 @@ impl StepKind {
         StepKind::SetRegistryValue,
         StepKind::DeleteRegistryValue,
         StepKind::EnableTlsServerProtocol,
+        StepKind::StartService,
+        StepKind::AddGroupMember,
+        StepKind::GrantLogonRight,
+        StepKind::RevokeLogonRight,
+        StepKind::EnableFirewallRule,
         StepKind::Manual,
     ];
 
@@ -161,6 +194,11 @@ impl StepKind {
             StepKind::SetRegistryValue => "set_registry_value",
             StepKind::DeleteRegistryValue => "delete_registry_value",
             StepKind::EnableTlsServerProtocol => "enable_tls_server_protocol",
+            StepKind::StartService => "start_service",
+            StepKind::AddGroupMember => "add_group_member",
+            StepKind::GrantLogonRight => "grant_logon_right",
+            StepKind::RevokeLogonRight => "revoke_logon_right",
+            StepKind::EnableFirewallRule => "enable_firewall_rule",
             StepKind::Manual => "manual",
         }
     }
@@ -372,6 +410,41 @@ impl ServiceAccount {
     }
 }
 
+/// The logon rights a plan may grant or revoke, by their constant names (not localised).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum LogonRight {
+    /// "Allow log on through Remote Desktop Services".
+    #[serde(rename = "SeRemoteInteractiveLogonRight")]
+    RemoteInteractive,
+    /// "Deny log on through Remote Desktop Services".
+    #[serde(rename = "SeDenyRemoteInteractiveLogonRight")]
+    DenyRemoteInteractive,
+}
+
+impl LogonRight {
+    /// The constant name `LsaAddAccountRights` and `secedit` take.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogonRight::RemoteInteractive => "SeRemoteInteractiveLogonRight",
+            LogonRight::DenyRemoteInteractive => "SeDenyRemoteInteractiveLogonRight",
+        }
+    }
+
+    /// The English name the policy editor shows, for people.
+    pub fn english_name(self) -> &'static str {
+        match self {
+            LogonRight::RemoteInteractive => "Allow log on through Remote Desktop Services",
+            LogonRight::DenyRemoteInteractive => "Deny log on through Remote Desktop Services",
+        }
+    }
+}
+
+impl fmt::Display for LogonRight {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Fixes that must stay manual: rdpfix explains them and never executes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -470,6 +543,7 @@ impl ManualAction {
             ManualAction::ReviewRemoteDesktopGroupPolicy => &[
                 "fDenyTSConnections under HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services wins over the local value and is set by Group Policy.",
                 "If it is 1, enable \"Allow users to connect remotely by using Remote Desktop Services\" in the GPO (Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Connections).",
+                "UserAuthentication, SecurityLayer and MaxInstanceCount under the same key come from \"Require user authentication for remote connections by using Network Level Authentication\", \"Require use of specific security layer for remote (RDP) connections\" (Security) and \"Limit number of connections\" (Connections): change them in the GPO too. gpresult /h %TEMP%\\gp.html names the GPO.",
             ],
             ManualAction::RepairSecureChannel => &[
                 "Log on with a local administrator account and run Test-ComputerSecureChannel -Repair -Credential <domain admin>.",

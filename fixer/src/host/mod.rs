@@ -156,6 +156,33 @@ pub trait Host: std::fmt::Debug {
     /// Sets a built-in account (no password).
     fn service_set_account(&self, name: &str, account: &str) -> HostResult<()>;
 
+    // --- local groups, by SID (names are localised)
+    /// The members of the local group `group` (a SID, `S-1-5-32-555`), as SID strings
+    /// (`NetLocalGroupGetMembers` level 0).
+    fn group_members(&self, group: &str) -> HostResult<Vec<String>>;
+    /// Adds `member` (a SID) to the local group `group` (a SID)
+    /// (`NetLocalGroupAddMembers` with `LOCALGROUP_MEMBERS_INFO_0`).
+    fn group_add_member(&self, group: &str, member: &str) -> HostResult<()>;
+    /// Removes `member` from `group` (`NetLocalGroupDelMembers`).
+    fn group_remove_member(&self, group: &str, member: &str) -> HostResult<()>;
+
+    // --- user rights (LSA policy), by SID and constant right name
+    /// The rights and privileges `sid` holds directly (`LsaEnumerateAccountRights`); empty
+    /// when it holds none.
+    fn account_rights(&self, sid: &str) -> HostResult<Vec<String>>;
+    /// Every SID that holds `right` directly (`LsaEnumerateAccountsWithUserRight`).
+    fn right_holders(&self, right: &str) -> HostResult<Vec<String>>;
+    /// Grants `right` to `sid` (`LsaAddAccountRights`).
+    fn account_rights_add(&self, sid: &str, right: &str) -> HostResult<()>;
+    /// Takes `right` away from `sid` (`LsaRemoveAccountRights`).
+    fn account_rights_remove(&self, sid: &str, right: &str) -> HostResult<()>;
+
+    // --- the guest firewall's rules, by rule id
+    /// Whether the rule with this id is enabled; `None` when there is no such rule.
+    fn firewall_rule_enabled(&self, rule_id: &str) -> HostResult<Option<bool>>;
+    /// Enables or disables the rule with this id; [`HostError::NotFound`] when there is none.
+    fn firewall_rule_set_enabled(&self, rule_id: &str, enabled: bool) -> HostResult<()>;
+
     // --- certificates (LocalMachine only)
     fn cert_list(&self, store: CertStore) -> HostResult<Vec<CertInfo>>;
     fn cert_delete(&self, store: CertStore, thumbprint: &str) -> HostResult<()>;

@@ -28,6 +28,11 @@ struct Overlay {
     made_dirs: BTreeSet<String>,
     state_files: BTreeMap<String, Vec<u8>>,
     state_dirs: BTreeSet<String>,
+    /// (group, member) → member after the dry-run's changes.
+    members: BTreeMap<(String, String), bool>,
+    /// (SID, right) → held after the dry-run's changes.
+    rights: BTreeMap<(String, String), bool>,
+    firewall: BTreeMap<String, bool>,
     changes: Vec<String>,
 }
 
@@ -214,6 +219,107 @@ impl Host for DryRun<'_> {
             .accounts
             .insert(lower(name), account.to_owned());
         self.record(format!("service config {name} obj= {account}"));
+        Ok(())
+    }
+
+    fn group_members(&self, group: &str) -> HostResult<Vec<String>> {
+        let mut members = self.inner.group_members(group)?;
+        for ((g, member), now) in &self.overlay.borrow().members {
+            if g == group {
+                members.retain(|m| m != member);
+                if *now {
+                    members.push(member.clone());
+                }
+            }
+        }
+        Ok(members)
+    }
+
+    fn group_add_member(&self, group: &str, member: &str) -> HostResult<()> {
+        self.overlay
+            .borrow_mut()
+            .members
+            .insert((group.to_owned(), member.to_owned()), true);
+        self.record(format!("group add {group} {member}"));
+        Ok(())
+    }
+
+    fn group_remove_member(&self, group: &str, member: &str) -> HostResult<()> {
+        self.overlay
+            .borrow_mut()
+            .members
+            .insert((group.to_owned(), member.to_owned()), false);
+        self.record(format!("group remove {group} {member}"));
+        Ok(())
+    }
+
+    fn account_rights(&self, sid: &str) -> HostResult<Vec<String>> {
+        let mut rights = self.inner.account_rights(sid)?;
+        for ((s, right), now) in &self.overlay.borrow().rights {
+            if s == sid {
+                rights.retain(|r| r != right);
+                if *now {
+                    rights.push(right.clone());
+                }
+            }
+        }
+        Ok(rights)
+    }
+
+    fn right_holders(&self, right: &str) -> HostResult<Vec<String>> {
+        let mut holders = self.inner.right_holders(right)?;
+        for ((sid, r), now) in &self.overlay.borrow().rights {
+            if r == right {
+                holders.retain(|h| h != sid);
+                if *now {
+                    holders.push(sid.clone());
+                }
+            }
+        }
+        Ok(holders)
+    }
+
+    fn account_rights_add(&self, sid: &str, right: &str) -> HostResult<()> {
+        self.overlay
+            .borrow_mut()
+            .rights
+            .insert((sid.to_owned(), right.to_owned()), true);
+        self.record(format!("rights add {sid} {right}"));
+        Ok(())
+    }
+
+    fn account_rights_remove(&self, sid: &str, right: &str) -> HostResult<()> {
+        self.overlay
+            .borrow_mut()
+            .rights
+            .insert((sid.to_owned(), right.to_owned()), false);
+        self.record(format!("rights remove {sid} {right}"));
+        Ok(())
+    }
+
+    fn firewall_rule_enabled(&self, rule_id: &str) -> HostResult<Option<bool>> {
+        let now = self.inner.firewall_rule_enabled(rule_id)?;
+        Ok(now.map(|real| {
+            self.overlay
+                .borrow()
+                .firewall
+                .get(rule_id)
+                .copied()
+                .unwrap_or(real)
+        }))
+    }
+
+    fn firewall_rule_set_enabled(&self, rule_id: &str, enabled: bool) -> HostResult<()> {
+        if self.inner.firewall_rule_enabled(rule_id)?.is_none() {
+            return Err(HostError::NotFound {
+                what: format!("firewall rule {rule_id}"),
+            });
+        }
+        self.overlay
+            .borrow_mut()
+            .firewall
+            .insert(rule_id.to_owned(), enabled);
+        self.record(format!("firewall rule {rule_id} enabled= {enabled}"));
         Ok(())
     }
 

@@ -152,6 +152,42 @@ impl Host for PosixHost {
     fn program_data(&self) -> PathBuf {
         PathBuf::from(r"C:\ProgramData")
     }
+    fn group_members(&self, group: &str) -> HostResult<Vec<String>> {
+        reads(&format!("members of group {group}"))
+    }
+
+    fn group_add_member(&self, group: &str, member: &str) -> HostResult<()> {
+        changes(&format!("add {member} to group {group}"))
+    }
+
+    fn group_remove_member(&self, group: &str, member: &str) -> HostResult<()> {
+        changes(&format!("remove {member} from group {group}"))
+    }
+
+    fn account_rights(&self, sid: &str) -> HostResult<Vec<String>> {
+        reads(&format!("rights of {sid}"))
+    }
+
+    fn right_holders(&self, right: &str) -> HostResult<Vec<String>> {
+        reads(&format!("holders of {right}"))
+    }
+
+    fn account_rights_add(&self, sid: &str, right: &str) -> HostResult<()> {
+        changes(&format!("grant {right} to {sid}"))
+    }
+
+    fn account_rights_remove(&self, sid: &str, right: &str) -> HostResult<()> {
+        changes(&format!("revoke {right} from {sid}"))
+    }
+
+    fn firewall_rule_enabled(&self, rule_id: &str) -> HostResult<Option<bool>> {
+        reads(&format!("firewall rule {rule_id}"))
+    }
+
+    fn firewall_rule_set_enabled(&self, rule_id: &str, _enabled: bool) -> HostResult<()> {
+        changes(&format!("firewall rule {rule_id}"))
+    }
+
     fn cert_list(&self, store: CertStore) -> HostResult<Vec<CertInfo>> {
         reads(&format!("certificate store {}", store.name()))
     }

@@ -131,6 +131,135 @@ pub fn s1_s2_steps() -> Vec<AllowedStep> {
     ]
 }
 
+pub const TERMINAL_SERVER: &str = r"SYSTEM\CurrentControlSet\Control\Terminal Server";
+pub const TS_POLICY: &str = r"SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services";
+/// A local account of the test machine, not yet in Remote Desktop Users.
+pub const USER_SID: &str = "S-1-5-21-1-2-3-1001";
+
+/// A VM that refuses RDP for the configuration causes of issue 15 (RDP-CAUSES.md 4, 11,
+/// 13, 14, 15): RDP denied locally and by policy, the listener moved to another port and
+/// bound to a missing adapter, NLA on, DHCP disabled, BFE and the firewall service stopped,
+/// the user outside Remote Desktop Users, the group without its logon right, local accounts
+/// denied RDP, the RDP firewall rule off.
+pub fn config_broken_vm() -> Machine {
+    use fixer::host::sim::SimService;
+    use fixer::host::{ServiceState, ServiceStatus, StartType};
+    let mut m = Machine::new("WEB01", "web01.contoso.local", now());
+    m.set_reg(TERMINAL_SERVER, "fDenyTSConnections", RegValue::dword(1));
+    m.set_reg(TS_POLICY, "fDenyTSConnections", RegValue::dword(1));
+    m.set_reg(RDP_TCP, "PortNumber", RegValue::dword(3390));
+    m.set_reg(RDP_TCP, "LanAdapter", RegValue::dword(2));
+    m.set_reg(RDP_TCP, "UserAuthentication", RegValue::dword(1));
+    let service = |start_type, state, dependents: &[&str], account: &str| SimService {
+        status: ServiceStatus {
+            state,
+            start_type,
+            delayed_auto_start: false,
+        },
+        exits_after_start: None,
+        dependents: dependents.iter().map(|s| (*s).to_owned()).collect(),
+        fails_to_start: false,
+        account: account.into(),
+    };
+    let local_service = r"NT AUTHORITY\LocalService";
+    m.services.insert(
+        "nsi".into(),
+        service(
+            StartType::Auto,
+            ServiceState::Running,
+            &["Dhcp"],
+            local_service,
+        ),
+    );
+    m.services.insert(
+        "dhcp".into(),
+        service(
+            StartType::Disabled,
+            ServiceState::Stopped,
+            &[],
+            local_service,
+        ),
+    );
+    m.services.insert(
+        "bfe".into(),
+        service(
+            StartType::Auto,
+            ServiceState::Stopped,
+            &["MpsSvc"],
+            local_service,
+        ),
+    );
+    m.services.insert(
+        "mpssvc".into(),
+        service(StartType::Auto, ServiceState::Stopped, &[], local_service),
+    );
+    m.accounts.insert(USER_SID.into());
+    m.rights.remove("S-1-5-32-555");
+    m.rights.insert(
+        "S-1-5-113".into(),
+        ["SeDenyRemoteInteractiveLogonRight".to_owned()].into(),
+    );
+    m.firewall
+        .insert("RemoteDesktop-UserMode-In-TCP".into(), false);
+    m
+}
+
+/// The fix for [`config_broken_vm`], one step of every new kind, services started last in
+/// the order they depend on each other.
+pub fn config_steps() -> Vec<AllowedStep> {
+    use analyzer::plan::{
+        AccountSid, Expect, FirewallRule, LocalGroup, LogonRight, RegistryData, StartType,
+    };
+    let set = |value, data| AllowedStep::SetRegistryValue {
+        value,
+        desired: RegistryData::Dword(data),
+        expect: RegistryExpect::Any,
+    };
+    vec![
+        AllowedStep::SetRegistryValue {
+            value: RegistryValue::DenyTsConnections,
+            desired: RegistryData::Dword(0),
+            expect: RegistryExpect::Equals(RegistryData::Dword(1)),
+        },
+        set(RegistryValue::PolicyDenyTsConnections, 0),
+        set(RegistryValue::PortNumber, 3389),
+        set(RegistryValue::LanAdapter, 0),
+        set(RegistryValue::UserAuthentication, 0),
+        AllowedStep::SetServiceStart {
+            service: RdpService::Dhcp,
+            desired: StartType::Automatic,
+            expect: Expect::Equals(StartType::Disabled),
+        },
+        AllowedStep::AddGroupMember {
+            group: LocalGroup::RemoteDesktopUsers,
+            member: AccountSid::parse(USER_SID).unwrap(),
+        },
+        AllowedStep::GrantLogonRight {
+            sid: AccountSid::parse("S-1-5-32-555").unwrap(),
+            right: LogonRight::RemoteInteractive,
+        },
+        AllowedStep::RevokeLogonRight {
+            sid: AccountSid::parse("S-1-5-113").unwrap(),
+            right: LogonRight::DenyRemoteInteractive,
+        },
+        AllowedStep::EnableFirewallRule {
+            rule: FirewallRule::UserModeInTcp,
+        },
+        AllowedStep::StartService {
+            service: RdpService::Nsi,
+        },
+        AllowedStep::StartService {
+            service: RdpService::Dhcp,
+        },
+        AllowedStep::StartService {
+            service: RdpService::Bfe,
+        },
+        AllowedStep::StartService {
+            service: RdpService::MpsSvc,
+        },
+    ]
+}
+
 /// The machine without the fixer's own folders (state directory, task folder): what a
 /// rollback must restore exactly, certificates included.
 pub fn restorable(m: &Machine) -> Machine {

@@ -6,7 +6,9 @@
 //! must name only what a plan may touch, or it is left alone and reported.
 
 use super::*;
-use analyzer::plan::{RdpService, RegistryValue, TlsProtocol};
+use analyzer::plan::{
+    AccountSid, FirewallRule, LocalGroup, LogonRight, RdpService, RegistryValue, TlsProtocol,
+};
 
 /// Keys below this many components (`SYSTEM\CurrentControlSet\Control\X` has four) are
 /// never deleted by a rollback, even when a backup says the step created them.
@@ -53,6 +55,12 @@ impl Backup {
                 ..
             } => {
                 rdp_service(service)?;
+                if !RdpService::ALL
+                    .iter()
+                    .any(|s| s.allows_restart() && s.name().eq_ignore_ascii_case(service))
+                {
+                    return Err(format!("service {service} is not one a plan may restart"));
+                }
                 let real = host
                     .service_dependents(service)
                     .map_err(|e| e.to_string())?;
@@ -77,6 +85,44 @@ impl Backup {
                         e.object.path
                     )),
                     None => Ok(()),
+                }
+            }
+            Backup::Started { service, .. } => rdp_service(service),
+            Backup::Member { group, member } => {
+                let group = LocalGroup::ALL
+                    .into_iter()
+                    .find(|g| g.sid() == group)
+                    .ok_or_else(|| format!("group {group} is not one a plan may change"))?;
+                match AccountSid::parse(member) {
+                    Ok(sid) if group.may_add(&sid) => Ok(()),
+                    _ => Err(format!("{member} is not an account a plan may add")),
+                }
+            }
+            // The undo puts back what was: after a grant it removes the right, after a
+            // revoke it adds the deny right back. Either way the SID and the right must
+            // be ones the step itself may name.
+            Backup::Right { sid, right, .. } => {
+                let parsed = AccountSid::parse(sid).map_err(|_| format!("{sid} is not a SID"))?;
+                let ok = match right.as_str() {
+                    r if r == LogonRight::RemoteInteractive.as_str() => {
+                        LogonRight::RemoteInteractive.may_grant_to(&parsed)
+                    }
+                    r if r == LogonRight::DenyRemoteInteractive.as_str() => {
+                        LogonRight::DenyRemoteInteractive.may_revoke_from(&parsed)
+                    }
+                    _ => false,
+                };
+                if ok {
+                    Ok(())
+                } else {
+                    Err(format!("{right} of {sid} is not one a plan may change"))
+                }
+            }
+            Backup::Firewall { rule, .. } => {
+                if FirewallRule::ALL.iter().any(|r| r.id() == rule) {
+                    Ok(())
+                } else {
+                    Err(format!("firewall rule {rule} is not one a plan may change"))
                 }
             }
             // The store is fixed by the type; the certificates are the ones deleted.

@@ -91,6 +91,36 @@ impl Backup {
                     missing.map(|c| host.cert_add(CertStore::RemoteDesktop, c)),
                 )
             }
+            Backup::Started {
+                service,
+                was_running,
+            } => {
+                let state = host.service_status(service)?.state;
+                if !*was_running && state != crate::host::ServiceState::Stopped {
+                    host.service_stop(service, SERVICE_WAIT)?;
+                }
+                Ok(())
+            }
+            Backup::Member { group, member } => {
+                if has_sid(&host.group_members(group)?, member) {
+                    host.group_remove_member(group, member)?;
+                }
+                Ok(())
+            }
+            Backup::Right { sid, right, held } => {
+                let now = has_right(&host.account_rights(sid)?, right);
+                match (held, now) {
+                    (true, false) => host.account_rights_add(sid, right),
+                    (false, true) => host.account_rights_remove(sid, right),
+                    _ => Ok(()),
+                }
+            }
+            Backup::Firewall { rule, enabled } => {
+                if host.firewall_rule_enabled(rule)? != Some(*enabled) {
+                    host.firewall_rule_set_enabled(rule, *enabled)?;
+                }
+                Ok(())
+            }
             Backup::Nothing => Ok(()),
         }
     }
@@ -209,6 +239,50 @@ impl Backup {
                 }
                 joined(differs)
             }
+            Backup::Started {
+                service,
+                was_running,
+            } => {
+                let running =
+                    host.service_status(service)?.state == crate::host::ServiceState::Running;
+                if running == *was_running {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{service} is {}, it was {}",
+                        running_text(running),
+                        running_text(*was_running)
+                    ))
+                }
+            }
+            Backup::Member { group, member } => {
+                if has_sid(&host.group_members(group)?, member) {
+                    Err(format!("{member} is still a member of {group}"))
+                } else {
+                    Ok(())
+                }
+            }
+            Backup::Right { sid, right, held } => {
+                let now = has_right(&host.account_rights(sid)?, right);
+                if now == *held {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{sid} {} {right}, it {}",
+                        if now { "holds" } else { "lacks" },
+                        if *held { "held it" } else { "did not" }
+                    ))
+                }
+            }
+            Backup::Firewall { rule, enabled } => match host.firewall_rule_enabled(rule)? {
+                Some(now) if now == *enabled => Ok(()),
+                Some(now) => Err(format!(
+                    "firewall rule {rule} is {}, was {}",
+                    enabled_text(now),
+                    enabled_text(*enabled)
+                )),
+                None => Err(format!("firewall rule {rule} is gone")),
+            },
             Backup::Nothing => Ok(()),
         })
     }
@@ -239,7 +313,19 @@ impl Backup {
                     .collect::<HostResult<_>>()?,
                 skipped: Vec::new(),
             },
-            Backup::Restart { .. } | Backup::Certs { .. } | Backup::Nothing => Snapshot::Nothing,
+            Backup::Member { group, .. } => Snapshot::Members {
+                members: host.group_members(group)?,
+            },
+            Backup::Right { sid, .. } => Snapshot::Rights {
+                rights: host.account_rights(sid)?,
+            },
+            Backup::Firewall { rule, .. } => Snapshot::Firewall {
+                enabled: host.firewall_rule_enabled(rule)?,
+            },
+            Backup::Restart { .. }
+            | Backup::Started { .. }
+            | Backup::Certs { .. }
+            | Backup::Nothing => Snapshot::Nothing,
         })
     }
 
@@ -247,6 +333,21 @@ impl Backup {
     /// owns: a service's running state is not a setting a start-type step owned, and the
     /// objects a step left alone are not compared.
     pub fn unchanged_since(&self, after: &Snapshot, now: &Snapshot) -> bool {
+        match (self, after, now) {
+            // Others may join or leave the group, or hold other rights, meanwhile: only the
+            // member and the right the step owns count.
+            (
+                Backup::Member { member, .. },
+                Snapshot::Members { members: a },
+                Snapshot::Members { members: b },
+            ) => return has_sid(a, member) == has_sid(b, member),
+            (
+                Backup::Right { right, .. },
+                Snapshot::Rights { rights: a },
+                Snapshot::Rights { rights: b },
+            ) => return has_right(a, right) == has_right(b, right),
+            _ => {}
+        }
         match (after, now) {
             (_, Snapshot::Nothing) | (Snapshot::Nothing, _) => true,
             (
@@ -304,6 +405,14 @@ fn joined(differs: Vec<String>) -> Result<(), String> {
     } else {
         Err(differs.join("; "))
     }
+}
+
+fn running_text(running: bool) -> &'static str {
+    if running { "running" } else { "not running" }
+}
+
+fn enabled_text(enabled: bool) -> &'static str {
+    if enabled { "enabled" } else { "disabled" }
 }
 
 fn delayed_text(delayed: bool) -> &'static str {

@@ -66,6 +66,25 @@ pub enum Op {
         values: Vec<(String, Option<RegValue>)>,
         expect: Option<(String, Option<RegValue>)>,
     },
+    /// Start a service that is not running (never restart it).
+    Start {
+        service: String,
+    },
+    /// Make `member` a member of the local group `group` (both SIDs).
+    Member {
+        group: String,
+        member: String,
+    },
+    /// Make `sid` hold (`grant`) or not hold `right`.
+    Right {
+        sid: String,
+        right: String,
+        grant: bool,
+    },
+    /// Enable a firewall rule, by rule id.
+    Firewall {
+        rule: String,
+    },
     Manual {
         text: String,
     },
@@ -95,6 +114,18 @@ pub enum Snapshot {
         /// Objects of the target the step leaves alone, and why (a junction, a hard link).
         #[serde(default)]
         skipped: Vec<FsSkipped>,
+    },
+    /// A local group's members (SIDs).
+    Members {
+        members: Vec<String>,
+    },
+    /// The rights one SID holds.
+    Rights {
+        rights: Vec<String>,
+    },
+    /// A firewall rule: enabled, or `None` when there is no such rule.
+    Firewall {
+        enabled: Option<bool>,
     },
     Nothing,
 }
@@ -149,6 +180,20 @@ pub enum Backup {
         was_running: bool,
         dependents: Vec<String>,
     },
+    /// A service a step started: the undo stops it again if it was not running before.
+    Started { service: String, was_running: bool },
+    /// A member a step added: the undo removes it (it was not a member before).
+    Member { group: String, member: String },
+    /// A right a step granted or revoked, and whether the SID held it before: the undo
+    /// puts that back.
+    Right {
+        sid: String,
+        right: String,
+        held: bool,
+    },
+    /// A firewall rule a step enabled, and whether it was enabled before: the undo
+    /// disables exactly the rule it enabled.
+    Firewall { rule: String, enabled: bool },
     /// Nothing to restore (a read).
     Nothing,
 }
@@ -270,6 +315,26 @@ impl Op {
                 ],
                 expect: None,
             },
+            AllowedStep::StartService { service } => Op::Start {
+                service: service.name().to_owned(),
+            },
+            AllowedStep::AddGroupMember { group, member } => Op::Member {
+                group: group.sid().to_owned(),
+                member: member.as_str().to_owned(),
+            },
+            AllowedStep::GrantLogonRight { sid, right } => Op::Right {
+                sid: sid.as_str().to_owned(),
+                right: right.as_str().to_owned(),
+                grant: true,
+            },
+            AllowedStep::RevokeLogonRight { sid, right } => Op::Right {
+                sid: sid.as_str().to_owned(),
+                right: right.as_str().to_owned(),
+                grant: false,
+            },
+            AllowedStep::EnableFirewallRule { rule } => Op::Firewall {
+                rule: rule.id().to_owned(),
+            },
             AllowedStep::Manual { action } => Op::Manual {
                 text: action.as_str().replace('_', " "),
             },
@@ -303,9 +368,18 @@ impl Op {
                     .map(|c| c.thumbprint)
                     .collect(),
             },
-            Op::Restart { service } | Op::StartType { service, .. } => {
+            Op::Restart { service } | Op::StartType { service, .. } | Op::Start { service } => {
                 service_snapshot(host, service)?
             }
+            Op::Member { group, .. } => Snapshot::Members {
+                members: host.group_members(group)?,
+            },
+            Op::Right { sid, .. } => Snapshot::Rights {
+                rights: host.account_rights(sid)?,
+            },
+            Op::Firewall { rule } => Snapshot::Firewall {
+                enabled: host.firewall_rule_enabled(rule)?,
+            },
             Op::Account { service, .. } => Snapshot::Account {
                 account: host.service_account(service)?,
             },
@@ -346,6 +420,12 @@ impl Op {
             (Op::Registry { values: want, .. }, Snapshot::Registry { values: have }) => {
                 want == have
             }
+            (Op::Start { .. }, Snapshot::Service { running, .. }) => *running,
+            (Op::Member { member, .. }, Snapshot::Members { members }) => has_sid(members, member),
+            (Op::Right { right, grant, .. }, Snapshot::Rights { rights }) => {
+                has_right(rights, right) == *grant
+            }
+            (Op::Firewall { .. }, Snapshot::Firewall { enabled }) => *enabled == Some(true),
             _ => false,
         }
     }
@@ -417,6 +497,10 @@ impl Op {
                     ))
                 }
             }
+            (Op::Firewall { rule }, Snapshot::Firewall { enabled: None }) => Err(format!(
+                "this machine has no firewall rule {rule} (a Windows without the Remote \
+                 Desktop feature, or the rule was deleted): add the rule by hand"
+            )),
             (Op::DeleteCerts { expect: Some(t) }, Snapshot::Certs { thumbprints }) => {
                 if thumbprints.iter().any(|x| x.eq_ignore_ascii_case(t)) {
                     Ok(())
@@ -473,6 +557,23 @@ impl Op {
                 was_running: *running,
                 dependents: host.service_running_dependents(service)?,
             },
+            (Op::Start { service }, Snapshot::Service { running, .. }) => Backup::Started {
+                service: service.clone(),
+                was_running: *running,
+            },
+            (Op::Member { group, member }, _) => Backup::Member {
+                group: group.clone(),
+                member: member.clone(),
+            },
+            (Op::Right { sid, right, .. }, Snapshot::Rights { rights }) => Backup::Right {
+                sid: sid.clone(),
+                right: right.clone(),
+                held: has_right(rights, right),
+            },
+            (Op::Firewall { rule }, Snapshot::Firewall { enabled }) => Backup::Firewall {
+                rule: rule.clone(),
+                enabled: enabled.unwrap_or(false),
+            },
             (Op::DeleteCerts { .. }, _) => Backup::Certs {
                 certs: host.cert_list(CertStore::RemoteDesktop)?,
             },
@@ -515,6 +616,25 @@ impl Op {
                 _,
             ) => host.service_set_account(service, desired),
             (Op::Restart { service }, _) => restart(host, service),
+            (Op::Start { service }, _) => host.service_start(service, SERVICE_WAIT),
+            (Op::Member { group, member }, _) => host.group_add_member(group, member),
+            (
+                Op::Right {
+                    sid,
+                    right,
+                    grant: true,
+                },
+                _,
+            ) => host.account_rights_add(sid, right),
+            (
+                Op::Right {
+                    sid,
+                    right,
+                    grant: false,
+                },
+                _,
+            ) => host.account_rights_remove(sid, right),
+            (Op::Firewall { rule }, _) => host.firewall_rule_set_enabled(rule, true),
             (Op::DeleteCerts { .. }, Snapshot::Certs { thumbprints }) => thumbprints
                 .iter()
                 .try_for_each(|t| host.cert_delete(CertStore::RemoteDesktop, t)),
@@ -572,6 +692,17 @@ impl Op {
             _ => Vec::new(),
         }
     }
+}
+
+/// SIDs compare ignoring the case of the `S` (Windows prints `S-1-…`; nothing else has
+/// letters).
+pub(crate) fn has_sid(list: &[String], sid: &str) -> bool {
+    list.iter().any(|s| s.eq_ignore_ascii_case(sid))
+}
+
+/// Right names are constants; LSA returns them as written, compared ignoring case.
+pub(crate) fn has_right(list: &[String], right: &str) -> bool {
+    list.iter().any(|r| r.eq_ignore_ascii_case(right))
 }
 
 pub(crate) fn service_snapshot(host: &dyn Host, service: &str) -> HostResult<Snapshot> {

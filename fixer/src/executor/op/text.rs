@@ -28,6 +28,19 @@ impl Op {
                 .map(|(n, v)| format!("{n}={}", value_text(v.as_ref())))
                 .collect::<Vec<_>>()
                 .join(", "),
+            Op::Start { .. } => "running".into(),
+            Op::Member { group, member } => format!("{member} a member of {group}"),
+            Op::Right {
+                sid,
+                right,
+                grant: true,
+            } => format!("{sid} holds {right}"),
+            Op::Right {
+                sid,
+                right,
+                grant: false,
+            } => format!("{sid} does not hold {right}"),
+            Op::Firewall { rule } => format!("{rule} enabled"),
             Op::Manual { text } => format!("manual: {text}"),
         }
     }
@@ -128,6 +141,12 @@ pub fn snapshot_text(s: &Snapshot) -> String {
             thumbprints.join(", ")
         ),
         Snapshot::Acl { entries, .. } => acl_summary(entries),
+        Snapshot::Members { members } if members.is_empty() => "no member".into(),
+        Snapshot::Members { members } => format!("members: {}", members.join(", ")),
+        Snapshot::Rights { rights } if rights.is_empty() => "no right".into(),
+        Snapshot::Rights { rights } => format!("holds {}", rights.join(", ")),
+        Snapshot::Firewall { enabled: Some(e) } => (if *e { "enabled" } else { "disabled" }).into(),
+        Snapshot::Firewall { enabled: None } => "no such rule".into(),
         Snapshot::Nothing => "-".into(),
     }
 }

@@ -53,7 +53,32 @@ pub struct Machine {
     pub exported: BTreeMap<String, String>,
     /// Commit-confirm rollbacks waiting to fire: plan id → deadline.
     pub scheduled: BTreeMap<String, Timestamp>,
+    /// Local groups: group SID → member SIDs. A group exists iff present.
+    #[serde(default)]
+    pub groups: BTreeMap<String, BTreeSet<String>>,
+    /// The SIDs of the accounts this machine (or its domain) can resolve: only these can
+    /// join a group (`ERROR_NO_SUCH_MEMBER` otherwise).
+    #[serde(default)]
+    pub accounts: BTreeSet<String>,
+    /// User rights: SID → the rights it holds (LSA policy).
+    #[serde(default)]
+    pub rights: BTreeMap<String, BTreeSet<String>>,
+    /// Firewall rules: rule id → enabled. A rule exists iff present.
+    #[serde(default)]
+    pub firewall: BTreeMap<String, bool>,
+    /// Areas the fixer is refused access to (`ERROR_ACCESS_DENIED`): `group`, `lsa`,
+    /// `firewall` — as a hardened or broken machine may.
+    #[serde(default)]
+    pub access_denied: BTreeSet<String>,
 }
+
+/// The user rights Windows knows, of those a test names: LSA refuses any other name.
+pub const KNOWN_RIGHTS: [&str; 4] = [
+    "SeRemoteInteractiveLogonRight",
+    "SeDenyRemoteInteractiveLogonRight",
+    "SeInteractiveLogonRight",
+    "SeNetworkLogonRight",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimService {
@@ -121,7 +146,53 @@ impl Machine {
             logs: BTreeMap::new(),
             exported: BTreeMap::new(),
             scheduled: BTreeMap::new(),
+            // As Windows installs them: Remote Desktop Users empty, Administrators and
+            // Remote Desktop Users allowed to log on through RDP, the RDP rules on.
+            groups: BTreeMap::from([
+                (
+                    "S-1-5-32-544".to_owned(),
+                    BTreeSet::from(["S-1-5-21-1-2-3-500".to_owned()]),
+                ),
+                ("S-1-5-32-555".to_owned(), BTreeSet::new()),
+            ]),
+            accounts: BTreeSet::from(["S-1-5-21-1-2-3-500".to_owned()]),
+            rights: BTreeMap::from([
+                (
+                    "S-1-5-32-544".to_owned(),
+                    BTreeSet::from(["SeRemoteInteractiveLogonRight".to_owned()]),
+                ),
+                (
+                    "S-1-5-32-555".to_owned(),
+                    BTreeSet::from(["SeRemoteInteractiveLogonRight".to_owned()]),
+                ),
+            ]),
+            firewall: BTreeMap::from([
+                ("RemoteDesktop-UserMode-In-TCP".to_owned(), true),
+                ("RemoteDesktop-UserMode-In-UDP".to_owned(), true),
+                ("RemoteDesktop-Shadow-In-TCP".to_owned(), false),
+            ]),
+            access_denied: BTreeSet::new(),
         }
+    }
+
+    /// `ERROR_ACCESS_DENIED` when `area` is refused on this machine.
+    pub(super) fn check_access(&self, area: &str, what: &str) -> HostResult<()> {
+        if self.access_denied.contains(area) {
+            return Err(HostError::Os {
+                what: what.to_owned(),
+                code: 5,
+                message: "access is denied".into(),
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) fn group(&self, sid: &str) -> HostResult<&BTreeSet<String>> {
+        self.groups.get(sid).ok_or_else(|| group_not_found(sid))
+    }
+
+    pub(super) fn group_mut(&mut self, sid: &str) -> HostResult<&mut BTreeSet<String>> {
+        self.groups.get_mut(sid).ok_or_else(|| group_not_found(sid))
     }
 
     /// Sets a value, creating the key and its parents as a real registry has them.
@@ -358,4 +429,12 @@ pub(super) fn service_mut<'m>(m: &'m mut Machine, name: &str) -> HostResult<&'m 
         .ok_or_else(|| HostError::NotFound {
             what: format!("service {name}"),
         })
+}
+
+fn group_not_found(sid: &str) -> HostError {
+    HostError::Os {
+        what: format!("local group {sid}"),
+        code: 2220,
+        message: "the group name could not be found".into(),
+    }
 }

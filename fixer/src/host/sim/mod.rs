@@ -8,7 +8,7 @@
 
 mod machine;
 
-pub use machine::{Machine, SimService};
+pub use machine::{KNOWN_RIGHTS, Machine, SimService};
 use machine::{find, is_child, path_key, same_path, service, service_mut, state_abs};
 
 use super::*;
@@ -358,6 +358,127 @@ impl Host for SimHost {
     fn service_set_account(&self, name: &str, account: &str) -> HostResult<()> {
         self.change(format!("service config {name} obj= {account}"), |m| {
             service_mut(m, name)?.account = account.to_owned();
+            Ok(())
+        })
+    }
+
+    fn group_members(&self, group: &str) -> HostResult<Vec<String>> {
+        self.read(|m| {
+            m.check_access("group", &format!("members of {group}"))?;
+            Ok(m.group(group)?.iter().cloned().collect())
+        })
+    }
+
+    fn group_add_member(&self, group: &str, member: &str) -> HostResult<()> {
+        let what = format!("group add {group} {member}");
+        self.change(what.clone(), |m| {
+            m.check_access("group", &what)?;
+            if !m.accounts.contains(member) {
+                return Err(HostError::Os {
+                    what,
+                    code: 1387,
+                    message: "a member could not be added to or removed from the local group because the member does not exist".into(),
+                });
+            }
+            if !m.group_mut(group)?.insert(member.to_owned()) {
+                return Err(HostError::Os {
+                    what,
+                    code: 1378,
+                    message: "the specified account name is already a member of the group"
+                        .into(),
+                });
+            }
+            Ok(())
+        })
+    }
+
+    fn group_remove_member(&self, group: &str, member: &str) -> HostResult<()> {
+        let what = format!("group remove {group} {member}");
+        self.change(what.clone(), |m| {
+            m.check_access("group", &what)?;
+            if !m.group_mut(group)?.remove(member) {
+                return Err(HostError::Os {
+                    what,
+                    code: 1377,
+                    message: "the specified account name is not a member of the group".into(),
+                });
+            }
+            Ok(())
+        })
+    }
+
+    fn account_rights(&self, sid: &str) -> HostResult<Vec<String>> {
+        self.read(|m| {
+            m.check_access("lsa", &format!("rights of {sid}"))?;
+            Ok(m.rights
+                .get(sid)
+                .map(|r| r.iter().cloned().collect())
+                .unwrap_or_default())
+        })
+    }
+
+    fn right_holders(&self, right: &str) -> HostResult<Vec<String>> {
+        self.read(|m| {
+            m.check_access("lsa", &format!("holders of {right}"))?;
+            Ok(m.rights
+                .iter()
+                .filter(|(_, r)| r.contains(right))
+                .map(|(sid, _)| sid.clone())
+                .collect())
+        })
+    }
+
+    fn account_rights_add(&self, sid: &str, right: &str) -> HostResult<()> {
+        let what = format!("rights add {sid} {right}");
+        self.change(what.clone(), |m| {
+            m.check_access("lsa", &what)?;
+            if !KNOWN_RIGHTS.contains(&right) {
+                return Err(HostError::Os {
+                    what,
+                    code: 1313,
+                    message: "a specified privilege does not exist".into(),
+                });
+            }
+            m.rights
+                .entry(sid.to_owned())
+                .or_default()
+                .insert(right.to_owned());
+            Ok(())
+        })
+    }
+
+    fn account_rights_remove(&self, sid: &str, right: &str) -> HostResult<()> {
+        let what = format!("rights remove {sid} {right}");
+        self.change(what.clone(), |m| {
+            m.check_access("lsa", &what)?;
+            if let Some(held) = m.rights.get_mut(sid) {
+                held.remove(right);
+                if held.is_empty() {
+                    m.rights.remove(sid);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn firewall_rule_enabled(&self, rule_id: &str) -> HostResult<Option<bool>> {
+        self.read(|m| {
+            m.check_access("firewall", &format!("firewall rule {rule_id}"))?;
+            Ok(m.firewall.get(rule_id).copied())
+        })
+    }
+
+    fn firewall_rule_set_enabled(&self, rule_id: &str, enabled: bool) -> HostResult<()> {
+        let what = format!("firewall rule {rule_id} enabled= {enabled}");
+        self.change(what.clone(), |m| {
+            m.check_access("firewall", &what)?;
+            let rule = m
+                .firewall
+                .get_mut(rule_id)
+                .ok_or_else(|| HostError::NotFound {
+                    what: format!("firewall rule {rule_id}"),
+                })?;
+            *rule = enabled;
             Ok(())
         })
     }

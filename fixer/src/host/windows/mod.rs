@@ -6,6 +6,7 @@
 //! status into a [`HostError`] that names the object and the Windows error.
 #![allow(unsafe_code)]
 
+mod accounts;
 mod cert;
 mod registry;
 mod security;
@@ -122,6 +123,42 @@ impl Host for WindowsHost {
 
     fn service_set_account(&self, name: &str, account: &str) -> HostResult<()> {
         service::set_account(name, account)
+    }
+
+    fn group_members(&self, group: &str) -> HostResult<Vec<String>> {
+        accounts::group_members(group)
+    }
+
+    fn group_add_member(&self, group: &str, member: &str) -> HostResult<()> {
+        accounts::group_add_member(group, member)
+    }
+
+    fn group_remove_member(&self, group: &str, member: &str) -> HostResult<()> {
+        accounts::group_remove_member(group, member)
+    }
+
+    fn account_rights(&self, sid: &str) -> HostResult<Vec<String>> {
+        accounts::account_rights(sid)
+    }
+
+    fn right_holders(&self, right: &str) -> HostResult<Vec<String>> {
+        accounts::right_holders(right)
+    }
+
+    fn account_rights_add(&self, sid: &str, right: &str) -> HostResult<()> {
+        accounts::account_rights_change(sid, right, true)
+    }
+
+    fn account_rights_remove(&self, sid: &str, right: &str) -> HostResult<()> {
+        accounts::account_rights_change(sid, right, false)
+    }
+
+    fn firewall_rule_enabled(&self, rule_id: &str) -> HostResult<Option<bool>> {
+        tools::firewall_rule_enabled(rule_id)
+    }
+
+    fn firewall_rule_set_enabled(&self, rule_id: &str, enabled: bool) -> HostResult<()> {
+        tools::firewall_rule_set_enabled(rule_id, enabled)
     }
 
     fn cert_list(&self, store: CertStore) -> HostResult<Vec<CertInfo>> {

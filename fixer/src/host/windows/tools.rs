@@ -133,3 +133,66 @@ pub fn cancel_rollback(plan_id: &str) -> HostResult<()> {
     )
     .map(drop)
 }
+
+/// The firewall rule ids the fixer may read or change: exactly the allowlist's, so nothing
+/// else ever reaches a command line.
+fn firewall_rule_id(rule_id: &str) -> HostResult<&'static str> {
+    analyzer::plan::FirewallRule::ALL
+        .iter()
+        .map(|r| r.id())
+        .find(|id| *id == rule_id)
+        .ok_or_else(|| {
+            HostError::refused(
+                format!("firewall rule {rule_id}"),
+                "not a rule id a plan may name",
+            )
+        })
+}
+
+/// The NetSecurity cmdlets: the documented interface that selects a rule by its rule id
+/// (`-Name`); `INetFwPolicy2` knows rules only by their localised display name.
+fn powershell(script: &str, what: String) -> HostResult<String> {
+    let exe = system32(r"WindowsPowerShell\v1.0\powershell.exe");
+    run(
+        Command::new(exe)
+            .args([
+                "-NoProfile",
+                "-NonInteractive",
+                "-ExecutionPolicy",
+                "Bypass",
+            ])
+            .args(["-Command", script]),
+        what,
+    )
+}
+
+pub fn firewall_rule_enabled(rule_id: &str) -> HostResult<Option<bool>> {
+    let id = firewall_rule_id(rule_id)?;
+    let what = format!("firewall rule {id}");
+    let out = powershell(
+        &format!(
+            "$r = Get-NetFirewallRule -Name '{id}' -ErrorAction SilentlyContinue; \
+             if ($r) {{ [string]$r.Enabled }} else {{ 'absent' }}"
+        ),
+        what.clone(),
+    )?;
+    match out.trim() {
+        "True" => Ok(Some(true)),
+        "False" => Ok(Some(false)),
+        "absent" => Ok(None),
+        other => Err(HostError::failed(
+            what,
+            format!("unexpected answer {other:?}"),
+        )),
+    }
+}
+
+pub fn firewall_rule_set_enabled(rule_id: &str, enabled: bool) -> HostResult<()> {
+    let id = firewall_rule_id(rule_id)?;
+    let value = if enabled { "True" } else { "False" };
+    powershell(
+        &format!("Set-NetFirewallRule -Name '{id}' -Enabled {value} -ErrorAction Stop"),
+        format!("firewall rule {id} enabled= {value}"),
+    )
+    .map(drop)
+}
