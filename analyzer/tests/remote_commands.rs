@@ -109,6 +109,9 @@ fn wevtutil_lines_are_valid_in_cmd_and_powershell() {
     for q in remote_collection(&catalog(), 24).queries {
         // cmd.exe: outside the quotes nothing it reads (< > | & ^ %); inside, no % or ".
         let (before, rest) = q.wevtutil.split_once("/q:\"").unwrap();
+        // A channel name with spaces (the firewall's) is quoted as a whole.
+        let before = before.replace(&format!("\"{}\"", q.channel), &q.channel);
+        let before = before.as_str();
         let (inside, after) = rest.split_once('"').unwrap();
         assert_eq!(inside, q.xpath);
         for outside in [before, after] {
