@@ -14,6 +14,7 @@ pub mod keys;
 pub mod protocol;
 pub mod read;
 pub mod split;
+pub mod state;
 pub mod views;
 pub mod worker;
 

@@ -1,9 +1,9 @@
 //! Getting logs in: the drop zone with its file input, the paste box, the samples, and the
 //! progress of the analysis with its cancel button.
 
-use crate::app::{Controller, Run};
 use crate::bridge::Item;
 use crate::drop::{Dropped, file_item};
+use crate::state::Run;
 use crate::views::common::bytes;
 use wasm_bindgen::JsCast;
 use web_sys::{DragEvent, FileList, HtmlInputElement, HtmlTextAreaElement};
@@ -36,8 +36,13 @@ const SAMPLES: [(&str, &str, &str); 5] = [
 
 #[derive(Debug, Properties, PartialEq)]
 pub struct IntakeProps {
-    pub controller: Controller,
     pub run: Run,
+    /// Analyse these inputs (ending any analysis still running).
+    pub on_analyse: Callback<Vec<Item>>,
+    /// End the running analysis.
+    pub on_cancel: Callback<()>,
+    /// A problem found before any analysis started (a sample that did not load).
+    pub on_fail: Callback<String>,
 }
 
 #[function_component(Intake)]
@@ -47,7 +52,7 @@ pub fn intake(props: &IntakeProps) -> Html {
     let paste_note = use_state(String::new);
 
     let on_files = {
-        let controller = props.controller.clone();
+        let on_analyse = props.on_analyse.clone();
         Callback::from(move |e: Event| {
             let Some(input) = e
                 .target()
@@ -59,7 +64,7 @@ pub fn intake(props: &IntakeProps) -> Html {
             // Choosing the same file again must fire `change` again.
             input.set_value("");
             if !items.is_empty() {
-                controller.analyse(items);
+                on_analyse.emit(items);
             }
         })
     };
@@ -76,25 +81,26 @@ pub fn intake(props: &IntakeProps) -> Html {
     };
     let on_drop = {
         let dragging = dragging.clone();
-        let controller = props.controller.clone();
+        let on_analyse = props.on_analyse.clone();
+        let on_fail = props.on_fail.clone();
         Callback::from(move |e: DragEvent| {
             e.prevent_default();
             dragging.set(false);
             let Some(dropped) = e.data_transfer().map(|d| Dropped::take(&d)) else {
                 return;
             };
-            let controller = controller.clone();
+            let (on_analyse, on_fail) = (on_analyse.clone(), on_fail.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 match dropped.items().await {
-                    Ok(items) if !items.is_empty() => controller.analyse(items),
+                    Ok(items) if !items.is_empty() => on_analyse.emit(items),
                     Ok(_) => {}
-                    Err(e) => controller.fail(e),
+                    Err(e) => on_fail.emit(e),
                 }
             });
         })
     };
     let on_paste = {
-        let controller = props.controller.clone();
+        let on_analyse = props.on_analyse.clone();
         let paste = paste.clone();
         let paste_note = paste_note.clone();
         Callback::from(move |_: MouseEvent| {
@@ -107,25 +113,24 @@ pub fn intake(props: &IntakeProps) -> Html {
                 return;
             }
             paste_note.set(String::new());
-            controller.analyse(vec![Item::Text {
+            on_analyse.emit(vec![Item::Text {
                 name: "pasted text".to_owned(),
                 text,
             }]);
         })
     };
     let samples = SAMPLES.iter().map(|(name, file, what)| {
-        let controller = props.controller.clone();
+        let on_analyse = props.on_analyse.clone();
+        let on_fail = props.on_fail.clone();
         let onclick = Callback::from(move |_: MouseEvent| {
-            let controller = controller.clone();
+            let (on_analyse, on_fail) = (on_analyse.clone(), on_fail.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 match crate::fetch::blob(&format!("samples/{file}")).await {
-                    Ok(blob) => controller.analyse(vec![Item::Blob {
+                    Ok(blob) => on_analyse.emit(vec![Item::Blob {
                         name: (*file).to_owned(),
                         blob,
                     }]),
-                    Err(e) => {
-                        controller.fail(format!("the sample {file} could not be loaded: {e}"))
-                    }
+                    Err(e) => on_fail.emit(format!("the sample {file} could not be loaded: {e}")),
                 }
             });
         });
@@ -158,7 +163,7 @@ pub fn intake(props: &IntakeProps) -> Html {
                 <ul class="sample-list">{ for samples }</ul>
             </div>
             if let Run::Running(progress) = &props.run {
-                <ProgressView progress={progress.clone()} controller={props.controller.clone()} />
+                <ProgressView progress={progress.clone()} on_cancel={props.on_cancel.clone()} />
             }
         </section>
     }
@@ -167,15 +172,12 @@ pub fn intake(props: &IntakeProps) -> Html {
 #[derive(Debug, Properties, PartialEq)]
 struct ProgressProps {
     progress: Option<crate::protocol::InputProgress>,
-    controller: Controller,
+    on_cancel: Callback<()>,
 }
 
 #[function_component(ProgressView)]
 fn progress_view(props: &ProgressProps) -> Html {
-    let cancel = {
-        let controller = props.controller.clone();
-        Callback::from(move |_: MouseEvent| controller.cancel())
-    };
+    let cancel = props.on_cancel.reform(|_: MouseEvent| ());
     let (text, max, value) = match &props.progress {
         None => ("Starting the analysis…".to_owned(), 1.0, None),
         Some(p) => {

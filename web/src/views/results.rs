@@ -2,8 +2,8 @@
 //! table, timeline, explanation, what to check next), or what was looked for when nothing
 //! was found. Log text is only ever a text node.
 
-use crate::app::Run;
 use crate::protocol::{DiagnosisView, InputRow, Outcome};
+use crate::state::Run;
 use crate::views::common::{bytes, time};
 use crate::views::timeline::Timeline;
 use analyzer::rules::finding::{Age, Finding};
