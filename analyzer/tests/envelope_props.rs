@@ -4,44 +4,26 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use analyzer::envelope::{
-    PreparedPlan, PublicKey, Rejection, SecretKey, TokenProgress, TokenReader, TrustEntry, receive,
-    token_lines,
+    PublicKey, Rejection, SecretKey, TokenProgress, TokenReader, TrustEntry, receive, token_lines,
 };
-use analyzer::plan::{
-    AclTarget, AllowedStep, PlanId, PlanParams, Proposal, RdpService, RemediationStep, Sha256Digest,
-};
+use analyzer::plan::{AclTarget, AllowedStep, RdpService};
 use jiff::Timestamp;
 use proptest::prelude::*;
+use testkit::plans::{self, PlanSpec};
 
 fn now() -> Timestamp {
     "2026-03-01T12:00:00Z".parse().unwrap()
 }
 
 fn signed_token(seed: u8, steps: &[AllowedStep]) -> String {
-    let remediation: Vec<RemediationStep> = steps
-        .iter()
-        .map(|s| RemediationStep {
-            step: s.to_step(),
-            optional: false,
-            why: String::new(),
-        })
-        .collect();
-    let plan = Proposal::from_findings([("rdp-cert-keys", remediation.as_slice())])
-        .unwrap()
-        .to_plan(&PlanParams {
-            computer: "vm".into(),
-            evidence_sha256: Sha256Digest([1; 32]),
-            plan_id: PlanId::from_random([seed; 16]),
-            issued_at: now(),
-            lifetime: analyzer::plan::DEFAULT_LIFETIME,
-            seq: 1,
-        })
-        .unwrap();
-    PreparedPlan::new(&plan)
-        .unwrap()
-        .sign_with(&SecretKey::from_seed([seed; 32]))
-        .unwrap()
-        .token()
+    let spec = PlanSpec {
+        computer: "vm".into(),
+        id: seed,
+        seq: 1,
+        issued_at: now(),
+        lifetime: analyzer::plan::DEFAULT_LIFETIME,
+    };
+    plans::token(&plans::plan(steps, &spec), &plans::key(seed))
 }
 
 fn token() -> String {
@@ -60,7 +42,7 @@ fn token() -> String {
 
 fn store() -> Vec<TrustEntry> {
     vec![TrustEntry {
-        public_key: SecretKey::from_seed([4; 32]).public_key(),
+        public_key: plans::key(4).public_key(),
         label: "k".into(),
         expires_at: None,
         revoked: false,

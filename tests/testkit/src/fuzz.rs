@@ -106,7 +106,7 @@ pub fn evidence_block(data: &[u8]) {
 /// through every check that needs no host; key texts. Never accepts anything not signed
 /// by the trusted key. Proptests of the same: `analyzer/tests/envelope_props.rs`.
 pub fn plan_envelope(data: &[u8]) {
-    let key = SecretKey::from_seed([7; 32]);
+    let key = crate::plans::key(7);
     let store = vec![TrustEntry {
         public_key: key.public_key(),
         label: "fuzz".into(),
