@@ -82,6 +82,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     push("collection script", "powershell", &collect.script);
     forms("collection script", &collect.script, &mut push);
+    push(
+        "configuration snapshot script",
+        "powershell",
+        &remote::config::script(),
+    );
     let snapshot = remote::snapshot(&group, &vm, "2026-03-01T12:00:00Z".parse()?);
     push(
         "snapshot (New-AzSnapshot)",

@@ -12,6 +12,7 @@
 
 mod archive;
 mod channel;
+pub(crate) mod config;
 mod csv;
 mod datetime;
 mod decode;
@@ -63,6 +64,8 @@ pub enum Format {
     FormatList,
     /// `RDPFIX-EVIDENCE` blocks written by `fixer collect --compact`.
     EvidenceBlock,
+    /// `RDPFIX-CONFIG` configuration snapshots (`docs/config-snapshot.md`).
+    ConfigSnapshot,
     /// A zip archive: its members are read as inputs of their own ([`read_any`]).
     Zip,
 }
@@ -76,6 +79,7 @@ impl std::fmt::Display for Format {
             Format::Csv => "csv",
             Format::FormatList => "format-list",
             Format::EvidenceBlock => "rdpfix-evidence",
+            Format::ConfigSnapshot => "rdpfix-config",
             Format::Zip => "zip",
         })
     }

@@ -48,6 +48,9 @@ pub struct InputReport {
     /// When no format fitted: what was tried and why each did not fit.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tried: Vec<Attempt>,
+    /// Configuration snapshots (`RDPFIX-CONFIG` blocks) found in the input, in input order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<crate::config::ConfigSnapshot>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -72,6 +75,7 @@ impl InputReport {
             cancelled: false,
             evtx: None,
             tried: Vec::new(),
+            configs: Vec::new(),
         }
     }
 
@@ -299,6 +303,8 @@ pub enum Dialect {
     EventLogFormatList,
     /// An `RDPFIX-EVIDENCE` block (`fixer collect --compact`).
     EvidenceBlock,
+    /// An `RDPFIX-CONFIG` configuration snapshot.
+    ConfigSnapshot,
     /// A zip archive (its members are inputs of their own).
     Zip,
 }
@@ -320,6 +326,7 @@ impl std::fmt::Display for Dialect {
             Dialect::FormatList => "Get-WinEvent | Format-List",
             Dialect::EventLogFormatList => "Get-EventLog | Format-List",
             Dialect::EvidenceBlock => "RDPFIX-EVIDENCE block (fixer collect --compact)",
+            Dialect::ConfigSnapshot => "RDPFIX-CONFIG configuration snapshot",
             Dialect::Zip => "zip archive",
         })
     }

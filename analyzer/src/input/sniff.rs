@@ -4,7 +4,7 @@
 
 use super::report::{Attempt, InputReport, IssueKind, IssueLocation};
 use super::text::{LineIndex, clean_lines};
-use super::{Format, Output, channel, csv, evidence, format_list, wevtutil_text, xml};
+use super::{Format, Output, channel, config, csv, evidence, format_list, wevtutil_text, xml};
 
 pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
     // What Run Command and Serial Console wrap around an export is set aside first.
@@ -22,7 +22,10 @@ pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
     // `RDPFIX-EVIDENCE` blocks are read next; whatever was pasted around them is read as
     // any other text (their lines blanked, so line numbers stay true).
     let rest = evidence::read(text, out);
-    let had_blocks = rest.is_some();
+    // `RDPFIX-CONFIG` snapshots likewise (the collection script prints one beside the events).
+    let configs = config::read(rest.as_deref().unwrap_or(text), out);
+    let had_blocks = rest.is_some() || configs.is_some();
+    let rest = configs.or(rest);
     let text = match &rest {
         Some(rest) if rest.trim().is_empty() => return,
         Some(rest) => rest.as_str(),
@@ -42,7 +45,7 @@ pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
             Format::Xml => xml::read(text, &index, out),
             Format::Csv => csv::read(&lines, &index, out),
             Format::FormatList => format_list::read(&lines, &index, out),
-            Format::Evtx | Format::EvidenceBlock | Format::Zip => continue,
+            Format::Evtx | Format::EvidenceBlock | Format::ConfigSnapshot | Format::Zip => continue,
         }
         // A format recognised by its features owns the input even when nothing in it could
         // be read (the report says why); one merely tried must read something.
@@ -70,6 +73,7 @@ fn why_not(format: Format) -> &'static str {
         Format::FormatList => "no `Name : value` records with Id and ProviderName (or Source)",
         Format::Evtx => "no ElfFile signature",
         Format::EvidenceBlock => "no RDPFIX-EVIDENCE line",
+        Format::ConfigSnapshot => "no RDPFIX-CONFIG line",
         Format::Zip => "no zip signature",
     }
 }

@@ -231,3 +231,17 @@ mod tests {
         assert_eq!(idx.byte_progress(5), 10);
     }
 }
+
+/// `text` with the lines inside any of `spans` (1-based, first and last inclusive) blanked,
+/// so what is left keeps its line numbers: what the other readers get around a block.
+pub(crate) fn blank_spans(text: &str, spans: &[(u32, u32)]) -> String {
+    let mut rest = String::with_capacity(text.len());
+    for (i, line) in text.lines().enumerate() {
+        let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        if !spans.iter().any(|(first, last)| *first <= n && n <= *last) {
+            rest.push_str(line);
+        }
+        rest.push('\n');
+    }
+    rest
+}

@@ -182,10 +182,12 @@ fn collection_script(queries: &[ChannelQuery], window_hours: u32) -> String {
         "# rdpfix: the events the rdpfix rules read, from the last {window_hours} hours, as event XML\n\
          # (XML keeps the event data and UTC times that /f:text loses).\n\
          # Prints at most {COLLECTION_BUDGET_BYTES} bytes (Run Command returns the last {RUN_COMMAND_OUTPUT_BYTES}), the most relevant events last.\n\
-         # Paste the whole output into the rdpfix page. PowerShell 5.1; reads logs only.\n"
+         # Paste the whole output into the rdpfix page. PowerShell 5.1; reads logs and settings only.\n"
     ));
+    // The configuration snapshot is built first and printed last; the events get the rest.
+    s.push_str(&super::config::fragment());
     s.push_str(&format!(
-        "$budget = {COLLECTION_BUDGET_BYTES}\n$queries = @(\n"
+        "$budget = {COLLECTION_BUDGET_BYTES} - $rdpfixConfigBytes\n$queries = @(\n"
     ));
     // One `,@(…)` per line: each query stays a pair however many there are.
     for q in queries {
@@ -237,6 +239,7 @@ for ($i = $kept.Count - 1; $i -ge 0; $i--) {{
     Write-Output $kept[$i]
     Write-Output ''
 }}
+Write-Output $rdpfixConfig
 "#
     ));
     s

@@ -18,6 +18,7 @@
 
 pub mod azure;
 pub mod collect;
+pub mod config;
 pub mod deliver;
 pub mod enrol;
 pub mod fix;

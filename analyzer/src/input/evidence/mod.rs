@@ -81,13 +81,6 @@ pub(crate) fn read(text: &str, out: &mut Output<'_>) -> Option<String> {
             }
         }
     }
-    let mut rest = String::with_capacity(text.len());
-    for (i, line) in text.lines().enumerate() {
-        let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        if !blocks.iter().any(|b| b.lines.0 <= n && n <= b.lines.1) {
-            rest.push_str(line);
-        }
-        rest.push('\n');
-    }
-    Some(rest)
+    let spans: Vec<(u32, u32)> = blocks.iter().map(|b| b.lines).collect();
+    Some(super::text::blank_spans(text, &spans))
 }

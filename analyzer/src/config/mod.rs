@@ -1,0 +1,27 @@
+//! Configuration snapshots (`RDPFIX-CONFIG v1`): what the VM *is*, beside what it logged.
+//!
+//! A snapshot holds the settings that decide whether RDP can work: the `Terminal Server`
+//! and policy keys, the `RDP-Tcp` listener, Schannel, CredSSP and LSA values, the services
+//! RDP needs, the firewall, who listens on the port, the certificate, logon rights and
+//! Remote Desktop Users, disk, time, setup and safe mode. The format is
+//! `docs/config-snapshot.md`.
+//!
+//! - [`schema`]: sections, keys, their kinds and the OS defaults per release.
+//! - [`model`]: a snapshot as read ([`ConfigSnapshot`]); a section not in it is "not
+//!   collected", a registry value written `-` is absent (Windows applies its default).
+//! - [`text`]: the block's text, and the [`text::Writer`] `fixer collect` uses.
+//!
+//! Reading blocks is an input format (`input::config`): a snapshot lands in its input's
+//! report (`InputReport::configs`).
+
+pub mod model;
+pub mod schema;
+pub mod text;
+
+pub use crate::input::config::{
+    FoundSnapshot, Gravity, Issue, MAX_LINES, MAX_SNAPSHOTS, MAX_VALUE_BYTES, find_snapshots,
+};
+pub use model::{
+    ConfigSnapshot, Effective, Entry, NotCollected, Reading, Value, newest_per_computer,
+};
+pub use schema::{Release, Section};

@@ -1,0 +1,309 @@
+//! The configuration snapshot (`RDPFIX-CONFIG v1`, `docs/config-snapshot.md`) produced on
+//! the VM without installing anything: a PowerShell fragment the Run Command collection
+//! script runs first (its output goes last, where Run Command keeps it, and the events get
+//! what it leaves of the budget), the same fragment as a script of its own, and Serial
+//! Console lines (`reg query`) whose output the reader also accepts.
+//!
+//! The registry values read come from one table ([`REGISTRY`]), checked against the
+//! snapshot's schema by the tests.
+
+use crate::config::schema::Section;
+use crate::config::text::{END, LINE_WIDTH, MARKER, VERSION};
+
+/// The most bytes a snapshot takes, CR LF line ends included (the largest the fragment can
+/// write, every value at its longest, is 2,690: tested; a healthy Windows Server 2022 VM's
+/// is 1,567). The collection script subtracts the real size from the events' budget, which
+/// keeps at least one typical event's room (1,000 bytes) beside the largest.
+pub const MAX_SNAPSHOT_BYTES: usize = 2_700;
+
+const TS: &str = r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server";
+const TSP: &str = r"HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services";
+const RDP: &str = r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp";
+const LSA: &str = r"HKLM\SYSTEM\CurrentControlSet\Control\Lsa";
+const CREDSSP: &str =
+    r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System\CredSSP\Parameters";
+
+/// The registry values of the sections read from one key each: (section, snapshot key,
+/// registry key, value name).
+pub const REGISTRY: &[(Section, &str, &str, &str)] = &[
+    (Section::Ts, "deny", TS, "fDenyTSConnections"),
+    (Section::Ts, "drain", TS, "TSServerDrainMode"),
+    (Section::Tsp, "deny", TSP, "fDenyTSConnections"),
+    (Section::Tsp, "sec", TSP, "SecurityLayer"),
+    (Section::Tsp, "nla", TSP, "UserAuthentication"),
+    (Section::Tsp, "enc", TSP, "MinEncryptionLevel"),
+    (Section::Rdp, "port", RDP, "PortNumber"),
+    (Section::Rdp, "sec", RDP, "SecurityLayer"),
+    (Section::Rdp, "nla", RDP, "UserAuthentication"),
+    (Section::Rdp, "enc", RDP, "MinEncryptionLevel"),
+    (Section::Rdp, "on", RDP, "fEnableWinStation"),
+    (Section::Rdp, "nologon", RDP, "fLogonDisabled"),
+    (Section::Rdp, "lan", RDP, "LanAdapter"),
+    (Section::Rdp, "max", RDP, "MaxInstanceCount"),
+    (Section::Rdp, "neg", RDP, "fAllowSecProtocolNegotiation"),
+    (Section::Rdp, "cert", RDP, "SSLCertificateSHA1Hash"),
+    (Section::Lsa, "oracle", CREDSSP, "AllowEncryptionOracle"),
+    (Section::Lsa, "nodomcreds", LSA, "disabledomaincreds"),
+    (
+        Section::Lsa,
+        "fips",
+        r"HKLM\SYSTEM\CurrentControlSet\Control\Lsa\FIPSAlgorithmPolicy",
+        "Enabled",
+    ),
+    (Section::Lsa, "lm", LSA, "LmCompatibilityLevel"),
+];
+
+/// The services whose start type, state, account and type the snapshot holds.
+pub const SERVICES: &[&str] = &[
+    "TermService",
+    "UmRdpService",
+    "SessionEnv",
+    "Dhcp",
+    "NSI",
+    "Netlogon",
+    "BFE",
+    "MpsSvc",
+];
+
+/// The built-in Remote Desktop firewall rules whose state the snapshot holds.
+pub const FIREWALL_RULES: &[&str] = &[
+    "RemoteDesktop-UserMode-In-TCP",
+    "RemoteDesktop-UserMode-In-UDP",
+];
+
+/// Schannel protocols (registry key names) whose server side the snapshot holds.
+pub const PROTOCOLS: &[&str] = &["TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"];
+
+/// The MachineKeys folder's expected SDDL (Microsoft's vmassist).
+pub const MACHINE_KEYS_SDDL: &str = "O:SYG:SYD:PAI(A;;0x12019f;;;WD)(A;;FA;;;BA)";
+
+/// The PowerShell (5.1, and 4.0 on Windows Server 2012 R2) that builds the snapshot into
+/// `$rdpfixConfig` (its text, lines ending in LF) and `$rdpfixConfigBytes` (its UTF-8
+/// size). It prints nothing; each section that fails is written as not collected with the
+/// error's first words. It reads only, apart from `secedit /export`'s temporary file, which
+/// it deletes.
+pub fn fragment() -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "# rdpfix: the configuration that decides whether RDP can work, as an {MARKER}{VERSION} block\n\
+         # (docs/config-snapshot.md); built first, printed last.\n"
+    ));
+    // Only the block's text leaves the script block, whatever a command there prints.
+    s.push_str("$rdpfixConfig = [string](& {\n");
+    s.push_str("$lines = New-Object System.Collections.ArrayList\n");
+    s.push_str(HELPERS.replace("{WIDTH}", &LINE_WIDTH.to_string()).as_str());
+    s.push_str("$registry = @(\n");
+    for (section, key, path, value) in REGISTRY {
+        s.push_str(&format!(
+            "    ,@({}, {}, {}, {})\n",
+            ps(section.word()),
+            ps(key),
+            ps(path),
+            ps(value)
+        ));
+    }
+    s.push_str(")\n");
+    s.push_str(&format!("$services = @({})\n", list(SERVICES)));
+    s.push_str(&format!("$fwRules = @({})\n", list(FIREWALL_RULES)));
+    s.push_str(&format!("$protocols = @({})\n", list(PROTOCOLS)));
+    s.push_str(&format!("$machineKeysSddl = {}\n", ps(MACHINE_KEYS_SDDL)));
+    s.push_str(SECTIONS_PS);
+    s.push_str(&format!(
+        "$head = '{MARKER}{VERSION} host=' + (E $env:COMPUTERNAME) + ' at=' + (Get-Date).ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ') + ' os=' + [Environment]::OSVersion.Version.Build\n\
+         (@($head) + @($lines) + @(\"{END} lines=$($lines.Count)\")) -join \"`n\"\n\
+         }} | Select-Object -Last 1)\n\
+         $rdpfixConfigBytes = (New-Object System.Text.UTF8Encoding $false).GetByteCount($rdpfixConfig) + 2\n"
+    ));
+    s
+}
+
+/// The snapshot as a Run Command script of its own: the fragment, then the block.
+pub fn script() -> String {
+    let mut s = fragment();
+    s.push_str("Write-Output $rdpfixConfig\n");
+    s
+}
+
+/// One Serial Console line per registry key the snapshot reads (cmd.exe, nothing
+/// installed): `reg query` prints the values, and the page reads that output as the
+/// snapshot's registry sections.
+pub fn serial_console_lines() -> Vec<String> {
+    let mut keys: Vec<&str> = Vec::new();
+    for (_, _, path, _) in REGISTRY {
+        if !keys.contains(path) {
+            keys.push(path);
+        }
+    }
+    let mut out: Vec<String> = keys.iter().map(|k| format!("reg query \"{k}\"")).collect();
+    for p in PROTOCOLS {
+        out.push(format!(
+            "reg query \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\{p}\\Server\""
+        ));
+    }
+    for s in SERVICES {
+        out.push(format!(
+            "reg query \"HKLM\\SYSTEM\\CurrentControlSet\\Services\\{s}\" /v Start"
+        ));
+    }
+    out
+}
+
+fn ps(text: &str) -> String {
+    super::quote::powershell(text)
+}
+
+fn list(items: &[&str]) -> String {
+    items.iter().map(|i| ps(i)).collect::<Vec<_>>().join(", ")
+}
+
+/// Helpers: `E` encodes a value as `config::text::encode` does, `R` reads a registry value
+/// (`-` when it or its key does not exist, `?` when it cannot be read; DWORDs unsigned,
+/// binary values as hex), `W` adds a section's items in lines of at most {WIDTH}
+/// characters, `N` marks a section not collected.
+const HELPERS: &str = r#"function E($v) {
+    if ($null -eq $v) { return '-' }
+    $t = [string]$v
+    if ($t -eq '-' -or $t -eq '?') { return '%{0:X2}' -f [int][char]$t }
+    [regex]::Replace($t, '[^A-Za-z0-9\-._~:\\/@+]', { param($m) (([Text.Encoding]::UTF8.GetBytes($m.Value)) | ForEach-Object { '%{0:X2}' -f $_ }) -join '' })
+}
+function R($path, $name) {
+    if (-not (Test-Path -LiteralPath "Registry::$path")) { return '-' }
+    try { $v = (Get-Item -LiteralPath "Registry::$path" -ErrorAction Stop).GetValue($name, $null) } catch { return '?' }
+    if ($null -eq $v) { return '-' }
+    if ($v -is [int]) { return [string][BitConverter]::ToUInt32([BitConverter]::GetBytes([int]$v), 0) }
+    if ($v -is [byte[]]) { return (($v | ForEach-Object { '{0:X2}' -f $_ }) -join '') }
+    if ($v -is [array]) { return E ($v -join ',') }
+    E $v
+}
+function W($prefix, $items) {
+    $line = $prefix
+    foreach ($i in $items) {
+        if ($line.Length -gt $prefix.Length -and $line.Length + 1 + $i.Length -gt {WIDTH}) { [void]$lines.Add($line); $line = $prefix }
+        $line += ' ' + $i
+    }
+    [void]$lines.Add($line)
+}
+function N($prefix, $err) {
+    $m = [string]$err
+    if ($m.Length -gt 60) { $m = $m.Substring(0, 60) }
+    W $prefix @('!', ('why=' + (E $m)))
+}
+function OnOff($v) { if ([string]$v -eq 'True') { 'on' } else { 'off' } }
+"#;
+
+/// The sections, in the schema's order, each in its own `try`.
+const SECTIONS_PS: &str = r#"foreach ($word in 'ts', 'tsp', 'rdp') {
+    W $word @($registry | Where-Object { $_[0] -eq $word } | ForEach-Object { $_[1] + '=' + (R $_[2] $_[3]) })
+}
+$port = R 'HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' 'PortNumber'
+if ($port -notmatch '^\d+$') { $port = '3389' }
+foreach ($p in $protocols) {
+    $k = "HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\$p\Server"
+    W ('tls ' + $p.Replace(' ', '')) @(('en=' + (R $k 'Enabled')), ('dbd=' + (R $k 'DisabledByDefault')))
+}
+$suites = R 'HKLM\SOFTWARE\Policies\Microsoft\Cryptography\Configuration\SSL\00010002' 'Functions'
+if ($suites -ne '-' -and $suites -ne '?') { $suites = @([uri]::UnescapeDataString($suites).Split(',') | Where-Object { $_ }).Count }
+W 'ciphers' @("policy=$suites")
+W 'lsa' @($registry | Where-Object { $_[0] -eq 'lsa' } | ForEach-Object { $_[1] + '=' + (R $_[2] $_[3]) })
+$states = @{ Running = 'running'; Stopped = 'stopped'; StartPending = 'starting'; StopPending = 'stopping'; Paused = 'paused'; PausePending = 'pausing'; ContinuePending = 'resuming' }
+foreach ($n in $services) {
+    $k = "HKLM\SYSTEM\CurrentControlSet\Services\$n"
+    $svc = Get-Service -Name $n -ErrorAction SilentlyContinue
+    $state = '-'
+    if ($svc) { $state = $states[[string]$svc.Status]; if (-not $state) { $state = '?' } }
+    W "svc $n" @(('start=' + (R $k 'Start')), "state=$state", ('acct=' + (R $k 'ObjectName')), ('type=' + (R $k 'Type')))
+}
+try {
+    foreach ($p in @(Get-NetFirewallProfile -PolicyStore ActiveStore -ErrorAction Stop)) {
+        $in = 'block'; if ([string]$p.DefaultInboundAction -eq 'Allow') { $in = 'allow' }
+        W "fw $($p.Name)" @(('on=' + (OnOff $p.Enabled)), "in=$in")
+    }
+    foreach ($id in $fwRules) {
+        $r = Get-NetFirewallRule -PolicyStore ActiveStore -Name $id -ErrorAction SilentlyContinue
+        if ($r) {
+            $prof = (([string]$r.Profile) -split ',\s*' | ForEach-Object { E $_ }) -join ','
+            W "fwrule $id" @(('on=' + (OnOff $r.Enabled)), ('act=' + ([string]$r.Action).ToLower()), "prof=$prof")
+        } else { W "fwrule $id" @('on=-') }
+    }
+    $blocking = @(Get-NetFirewallRule -PolicyStore ActiveStore -Direction Inbound -Action Block -Enabled True -ErrorAction SilentlyContinue | Where-Object {
+        $f = $_ | Get-NetFirewallPortFilter
+        ([string]$f.Protocol -eq 'TCP' -or [string]$f.Protocol -eq 'Any') -and @($f.LocalPort | Where-Object {
+            $_ -eq 'Any' -or $_ -eq $port -or ($_ -match '^(\d+)-(\d+)$' -and [int]$matches[1] -le [int]$port -and [int]$port -le [int]$matches[2])
+        }).Count -gt 0
+    })
+    foreach ($r in @($blocking | Select-Object -First 2)) {
+        $name = [string]$r.DisplayName; if ($name.Length -gt 32) { $name = $name.Substring(0, 32) }
+        $prof = (([string]$r.Profile) -split ',\s*' | ForEach-Object { E $_ }) -join ','
+        W ('fwblock ' + (E $r.Name)) @(('name=' + (E $name)), "prof=$prof")
+    }
+    W 'fwblock' @('more=' + [Math]::Max(0, $blocking.Count - 2))
+} catch { N 'fw' $_ }
+try {
+    $owner = @(Get-NetTCPConnection -State Listen -LocalPort ([int]$port) -ErrorAction SilentlyContinue | Select-Object -First 1)
+    if ($owner.Count -gt 0) {
+        $id = $owner[0].OwningProcess
+        $proc = Get-Process -Id $id -ErrorAction SilentlyContinue
+        $names = @(Get-WmiObject Win32_Service -Filter "ProcessId=$id" -ErrorAction SilentlyContinue | Select-Object -First 2 | ForEach-Object { E $_.Name }) -join ','
+        W 'listen' @("port=$port", "pid=$id", ('proc=' + (E $proc.ProcessName)), "svc=$names")
+    } else { W 'listen' @("port=$port", 'pid=-') }
+} catch { N 'listen' $_ }
+try {
+    $ts = Get-WmiObject -Namespace 'root\cimv2\TerminalServices' -Class Win32_TSGeneralSetting -Filter "TerminalName='RDP-Tcp'" -ErrorAction Stop
+    $thumb = [string]$ts.SSLCertificateSHA1Hash
+    $store = 'none'; $c = $null
+    foreach ($s in @(@('rd', 'Remote Desktop'), @('my', 'My'))) {
+        if (-not $c -and $thumb) { $c = Get-Item -LiteralPath "Cert:\LocalMachine\$($s[1])\$thumb" -ErrorAction SilentlyContinue; if ($c) { $store = $s[0] } }
+    }
+    $items = @(('thumb=' + $(if ($thumb) { $thumb } else { '-' })), "store=$store")
+    if ($c) {
+        $ok = 0
+        try { if ($null -ne [Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($c)) { $ok = 1 } } catch { try { if ($null -ne $c.PrivateKey) { $ok = 1 } } catch { $ok = 0 } }
+        $eku = @($c.Extensions | Where-Object { $_.Oid.Value -eq '2.5.29.37' })
+        $sa = 1; if ($eku.Count -gt 0 -and -not @($eku[0].EnhancedKeyUsages | Where-Object { $_.Value -eq '1.3.6.1.5.5.7.3.1' }).Count) { $sa = 0 }
+        $items += @(('until=' + $c.NotAfter.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ')), ('key=' + [int]$c.HasPrivateKey), "keyok=$ok", "sa=$sa")
+    }
+    $mk = 'changed'; if ((Get-Acl "$env:ProgramData\Microsoft\Crypto\RSA\MachineKeys").Sddl -eq $machineKeysSddl) { $mk = 'default' }
+    W 'cert' ($items + @("mk=$mk"))
+} catch { N 'cert' $_ }
+try {
+    $tmp = Join-Path $env:TEMP ('rdpfix-rights-' + [guid]::NewGuid().ToString('N') + '.inf')
+    & secedit.exe /export /areas USER_RIGHTS /cfg $tmp /quiet | Out-Null
+    if (-not (Test-Path $tmp)) { throw 'secedit /export wrote nothing' }
+    $allow = '-'; $deny = '-'
+    foreach ($l in Get-Content $tmp) {
+        if ($l -match '^(SeRemoteInteractiveLogonRight|SeDenyRemoteInteractiveLogonRight)\s*=\s*(.*)$') {
+            $v = (($matches[2] -split ',') | ForEach-Object { E ($_.Trim().TrimStart('*')) }) -join ','
+            if ($matches[1] -eq 'SeRemoteInteractiveLogonRight') { $allow = $v } else { $deny = $v }
+        }
+    }
+    Remove-Item -LiteralPath $tmp -Force -ErrorAction SilentlyContinue
+    W 'rights' @("allow=$allow", "deny=$deny")
+} catch { N 'rights' $_ }
+try {
+    $group = ([Security.Principal.SecurityIdentifier]'S-1-5-32-555').Translate([Security.Principal.NTAccount]).Value.Split('\')[-1]
+    $members = @(([ADSI]"WinNT://$env:COMPUTERNAME/$group,group").psbase.Invoke('Members') | ForEach-Object {
+        $sid = $_.GetType().InvokeMember('objectSid', 'GetProperty', $null, $_, $null)
+        (New-Object Security.Principal.SecurityIdentifier($sid, 0)).Value
+    })
+    W 'rdu' @(('m=' + ((@($members | Select-Object -First 3) | ForEach-Object { E $_ }) -join ',')), ('more=' + [Math]::Max(0, $members.Count - 3)))
+} catch { N 'rdu' $_ }
+try {
+    $d = Get-WmiObject Win32_LogicalDisk -Filter "DeviceID='$env:SystemDrive'" -ErrorAction Stop
+    W 'disk' @(('drive=' + (E $env:SystemDrive)), ('free=' + [Math]::Floor($d.FreeSpace / 1048576)), ('size=' + [Math]::Floor($d.Size / 1048576)))
+} catch { N 'disk' $_ }
+try {
+    $src = (& w32tm.exe /query /source 2>$null | Out-String).Trim()
+    if ($LASTEXITCODE -ne 0 -or -not $src) { $src = '?' } else { $src = E $src }
+    $off = '?'
+    foreach ($l in @(& w32tm.exe /query /status 2>$null)) { if ($l -match '^Phase Offset:\s*(-?[0-9.]+)s') { $off = $matches[1] } }
+    W 'time' @("src=$src", "off=$off")
+} catch { N 'time' $_ }
+try {
+    $bcd = '?'
+    $enum = @(& bcdedit.exe /enum '{current}' 2>$null)
+    if (@($enum | Where-Object { $_ -match '^identifier\s' }).Count -gt 0) {
+        $bcd = '-'; foreach ($l in $enum) { if ($l -match '^safeboot\s+(\S+)') { $bcd = E $matches[1] } }
+    }
+    W 'boot' @(('setup=' + (R 'HKLM\SYSTEM\Setup' 'SystemSetupInProgress')), ('oobe=' + (R 'HKLM\SYSTEM\Setup' 'OOBEInProgress')), ('safe=' + (R 'HKLM\SYSTEM\CurrentControlSet\Control\SafeBoot\Option' 'OptionValue')), "bcdsafe=$bcd")
+} catch { N 'boot' $_ }
+"#;

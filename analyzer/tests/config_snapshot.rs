@@ -1,0 +1,251 @@
+//! `RDPFIX-CONFIG v1` snapshots read from the fixtures (`tests/fixtures/config/`, made by
+//! `make.py` after what the collection script prints), bare and wrapped by Run Command;
+//! errors named by line; unknown keys kept; the newest snapshot per computer.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+use analyzer::config::{
+    ConfigSnapshot, Reading, Section, Value, find_snapshots, newest_per_computer, text::Writer,
+};
+use analyzer::input::{Format, InputReport, IssueLocation, Severity, no_progress, read_bytes};
+use std::path::PathBuf;
+
+fn fixture(case: &str, file: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/config")
+        .join(case)
+        .join(file);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn read(name: &str, bytes: &[u8]) -> InputReport {
+    read_bytes(name, bytes, &mut Vec::new(), &mut no_progress)
+}
+
+fn only_snapshot(report: &InputReport) -> &ConfigSnapshot {
+    assert_eq!(report.configs.len(), 1, "{report:#?}");
+    &report.configs[0]
+}
+
+#[test]
+fn reads_the_healthy_snapshot_with_every_section() {
+    let report = read("snapshot.txt", &fixture("healthy", "snapshot.txt"));
+    assert_eq!(report.format, Some(Format::ConfigSnapshot));
+    assert_eq!(report.errors, 0, "{:#?}", report.issues);
+    assert!(report.issues.is_empty(), "{:#?}", report.issues);
+    let s = only_snapshot(&report);
+    assert_eq!(s.computer, "vm-app-01");
+    assert_eq!(s.os_build, Some(20348));
+    assert_eq!(s.taken, Some("2026-11-20T09:41:07Z".parse().unwrap()));
+    for section in analyzer::config::schema::SECTIONS {
+        assert!(s.has(section), "{section:?} missing");
+    }
+    assert_eq!(s.dword(Section::Rdp, None, "port"), Reading::Value(3389));
+    assert_eq!(s.dword(Section::Rdp, None, "max"), Reading::Value(u32::MAX));
+    assert_eq!(s.dword(Section::Ts, None, "drain"), Reading::Absent);
+    // A value wrapped onto a second line of its section is still its service's.
+    assert_eq!(
+        s.dword(Section::Svc, Some("termservice"), "type"),
+        Reading::Value(32)
+    );
+    assert_eq!(
+        s.text(Section::Svc, Some("TermService"), "acct"),
+        Reading::Value(r"NT Authority\NetworkService")
+    );
+    assert_eq!(
+        s.list(Section::Rights, None, "allow"),
+        ["S-1-5-32-544", "S-1-5-32-555"]
+    );
+    assert!(s.list(Section::Rdu, None, "m").is_empty());
+    assert_eq!(s.subjects(Section::Fw), ["Domain", "Private", "Public"]);
+    // The drain mode's default applies when its value is absent; the port is set.
+    let drain = s.effective(Section::Ts, "drain").unwrap();
+    assert!(drain.by_default && drain.value == 0);
+    let port = s.effective(Section::Rdp, "port").unwrap();
+    assert!(!port.by_default && port.line == Some(4));
+}
+
+#[test]
+fn every_case_reads_without_errors_bare_and_from_az_json() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/config");
+    let mut cases = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.is_dir() {
+            continue;
+        }
+        cases += 1;
+        let case = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let bare = read("snapshot.txt", &fixture(&case, "snapshot.txt"));
+        let wrapped = read("az.json", &fixture(&case, "az-run-command.json"));
+        for report in [&bare, &wrapped] {
+            assert_eq!(report.errors, 0, "{case}: {:#?}", report.issues);
+            assert_eq!(report.format, Some(Format::ConfigSnapshot), "{case}");
+        }
+        let (a, b) = (only_snapshot(&bare), only_snapshot(&wrapped));
+        assert_eq!(a.entries.len(), b.entries.len(), "{case}");
+        // The JSON's message starts on a line of its own: lines differ, nothing else.
+        let why = |s: &ConfigSnapshot| -> Vec<(Section, Option<String>)> {
+            s.not_collected
+                .iter()
+                .map(|n| (n.section, n.why.clone()))
+                .collect()
+        };
+        assert_eq!(why(a), why(b), "{case}");
+    }
+    assert!(cases >= 10, "{cases} cases");
+}
+
+#[test]
+fn reads_the_snapshot_inside_invoke_azvmruncommands_listing() {
+    let bytes = fixture("rdp-disabled-policy", "invoke-azvmruncommand.txt");
+    let report = read("invoke.txt", &bytes);
+    assert_eq!(report.errors, 0, "{:#?}", report.issues);
+    let s = only_snapshot(&report);
+    assert_eq!(s.dword(Section::Tsp, None, "deny"), Reading::Value(1));
+    assert_eq!(s.subjects(Section::Svc).len(), 8);
+}
+
+#[test]
+fn a_section_not_collected_says_why_and_reads_as_not_collected() {
+    let report = read("nc.txt", &fixture("rdp-not-collected", "snapshot.txt"));
+    let s = only_snapshot(&report);
+    assert!(!s.has(Section::Fw) && !s.has(Section::Rights));
+    let fw = s
+        .not_collected
+        .iter()
+        .find(|n| n.section == Section::Fw)
+        .unwrap();
+    assert!(
+        fw.why
+            .as_deref()
+            .unwrap()
+            .contains("Get-NetFirewallProfile")
+    );
+    assert_eq!(
+        s.dword(Section::Fw, Some("Public"), "on"),
+        Reading::NotCollected
+    );
+    assert_eq!(s.effective(Section::Rights, "allow"), None);
+}
+
+const SMALL: &str = "RDPFIX-CONFIG v1 host=vm1 at=2026-11-20T09:00:00Z os=17763\n\
+                     rdp port=3389 colour=4\n\
+                     quux a=1\n\
+                     rdp nla=yes\n\
+                     END RDPFIX-CONFIG lines=3\n";
+
+#[test]
+fn unknown_keys_and_sections_are_kept_and_reported_by_line() {
+    let report = read("small.txt", SMALL.as_bytes());
+    let s = only_snapshot(&report);
+    let unknown: Vec<(u32, &str)> = s
+        .unknown
+        .iter()
+        .map(|u| (u.line, u.text.as_str()))
+        .collect();
+    assert_eq!(unknown, [(2, "rdp colour=4"), (3, "quux a=1")]);
+    assert_eq!(s.dword(Section::Rdp, None, "port"), Reading::Value(3389));
+    // A value of the wrong kind is reported at its line and read as unreadable.
+    assert_eq!(s.dword(Section::Rdp, None, "nla"), Reading::Unreadable);
+    let at = |line| Some(IssueLocation::Line { line });
+    let bad = report.issues.iter().find(|i| i.at == at(4)).unwrap();
+    assert_eq!(bad.severity, Severity::Warning);
+    assert!(
+        bad.message.contains("UserAuthentication"),
+        "{}",
+        bad.message
+    );
+    assert!(
+        report
+            .issues
+            .iter()
+            .any(|i| i.at == at(2) && i.severity == Severity::Info)
+    );
+    assert_eq!(report.errors, 0);
+}
+
+#[test]
+fn a_cut_block_is_an_error_and_its_last_half_line_is_dropped() {
+    let text = "RDPFIX-CONFIG v1 host=vm1 os=20348\nts deny=0 drain=-\nrdp port=33";
+    let report = read("cut.txt", text.as_bytes());
+    assert_eq!(report.errors, 1, "{:#?}", report.issues);
+    assert!(report.truncated);
+    let s = only_snapshot(&report);
+    assert_eq!(s.dword(Section::Ts, None, "deny"), Reading::Value(0));
+    assert_eq!(s.dword(Section::Rdp, None, "port"), Reading::NotCollected);
+    let issue = &report.issues[0];
+    assert_eq!(issue.at, Some(IssueLocation::Line { line: 3 }));
+}
+
+#[test]
+fn lines_lost_from_a_block_are_counted_against_its_end_line() {
+    let text = SMALL.replace("quux a=1\n", "");
+    let report = read("lost.txt", text.as_bytes());
+    assert_eq!(report.errors, 1, "{:#?}", report.issues);
+    assert!(
+        report
+            .issues
+            .iter()
+            .any(|i| i.message.contains("announces 3"))
+    );
+}
+
+#[test]
+fn only_the_end_of_a_block_or_another_version_is_named_and_not_used() {
+    let report = read("end.txt", b"rdp port=3389\nEND RDPFIX-CONFIG lines=1\n");
+    assert!(report.configs.is_empty());
+    assert_eq!(report.errors, 1);
+    assert!(
+        report.issues[0]
+            .message
+            .contains("first lines were cut off")
+    );
+    let report = read(
+        "v2.txt",
+        b"RDPFIX-CONFIG v2 host=a\nrdp port=1\nEND RDPFIX-CONFIG lines=1\n",
+    );
+    assert!(report.configs.is_empty());
+    assert!(
+        report.issues[0].message.contains("version `2`"),
+        "{:?}",
+        report.issues
+    );
+}
+
+#[test]
+fn the_newest_snapshot_per_computer_wins() {
+    let block = |host: &str, at: &str, port: u32| {
+        let mut w = Writer::new(host, Some(at.parse().unwrap()), Some(20348));
+        w.value(Section::Rdp, None, "port", &Value::Set(port.to_string()));
+        w.finish()
+    };
+    let text = [
+        block("vm1", "2026-11-20T09:00:00Z", 1),
+        block("vm2", "2026-11-20T08:00:00Z", 2),
+        block("VM1", "2026-11-20T10:00:00Z", 3),
+        block("vm1", "2026-11-20T07:00:00Z", 4),
+    ]
+    .concat();
+    let found = find_snapshots(&text, "pasted");
+    assert_eq!(found.len(), 4);
+    let snapshots: Vec<ConfigSnapshot> = found.into_iter().filter_map(|f| f.snapshot).collect();
+    let newest = newest_per_computer(&snapshots);
+    let ports: Vec<Reading<u32>> = newest
+        .iter()
+        .map(|s| s.dword(Section::Rdp, None, "port"))
+        .collect();
+    assert_eq!(ports, [Reading::Value(3), Reading::Value(2)]);
+}
+
+#[test]
+fn a_snapshot_beside_event_text_leaves_the_events_to_their_reader() {
+    let mut text = String::from_utf8(fixture("healthy", "snapshot.txt")).unwrap();
+    text.push_str(
+        "\r\nEvent[0]:\r\n  Log Name: System\r\n  Source: Service Control Manager\r\n  \
+         Date: 2026-11-20T09:30:00.000\r\n  Event ID: 7036\r\n  Level: Information\r\n  \
+         Computer: vm-app-01\r\n  Description: \r\nThe Remote Desktop Services service entered the running state.\r\n",
+    );
+    let report = read("both.txt", text.as_bytes());
+    assert_eq!(report.configs.len(), 1);
+    assert_eq!(report.events, 1, "{:#?}", report.issues);
+}

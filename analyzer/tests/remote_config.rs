@@ -1,0 +1,242 @@
+//! The configuration snapshot's producers: the PowerShell fragment's registry table agrees
+//! with the snapshot's schema, the collection script gives the events only what the block
+//! leaves of the budget and prints the block last, and the largest block a VM can give fits.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+use analyzer::config::schema::{self, Section};
+use analyzer::config::text::Writer;
+use analyzer::config::{Value, find_snapshots};
+use analyzer::remote::config::{
+    FIREWALL_RULES, MAX_SNAPSHOT_BYTES, PROTOCOLS, REGISTRY, SERVICES, fragment, script,
+    serial_console_lines,
+};
+use analyzer::remote::{COLLECTION_BUDGET_BYTES, RUN_COMMAND_OUTPUT_BYTES, remote_collection};
+use analyzer::rules::Catalog;
+
+#[test]
+fn every_registry_value_read_is_a_schema_key_of_the_same_name() {
+    for (section, key, path, value) in REGISTRY {
+        let spec = schema::lookup(*section, key).unwrap_or_else(|| panic!("{key}"));
+        assert_eq!(spec.name.rsplit('\\').next(), Some(*value), "{key}");
+        assert!(path.starts_with(r"HKLM\"), "{path}");
+        assert!(fragment().contains(&format!("'{path}'")), "{path}");
+    }
+    // Every key of the registry sections is read.
+    for k in schema::KEYS {
+        if matches!(
+            k.section,
+            Section::Ts | Section::Tsp | Section::Rdp | Section::Lsa
+        ) {
+            assert!(
+                REGISTRY
+                    .iter()
+                    .any(|(s, key, _, _)| *s == k.section && *key == k.key),
+                "{:?} {} is never read",
+                k.section,
+                k.key
+            );
+        }
+    }
+}
+
+#[test]
+fn the_collection_script_gives_the_events_what_the_block_leaves_and_prints_it_last() {
+    let collection = remote_collection(&Catalog::builtin().unwrap(), 24).script;
+    let built = collection.find("$rdpfixConfigBytes = ").unwrap();
+    let budget = collection
+        .find(&format!(
+            "$budget = {COLLECTION_BUDGET_BYTES} - $rdpfixConfigBytes\n"
+        ))
+        .unwrap();
+    assert!(built < budget);
+    assert!(
+        collection
+            .trim_end()
+            .ends_with("Write-Output $rdpfixConfig")
+    );
+    assert_eq!(collection.matches("Write-Output $rdpfixConfig").count(), 1);
+    // The fragment itself prints nothing: only its block leaves the script block.
+    assert!(!fragment().contains("Write-Output"));
+    assert!(script().trim_end().ends_with("Write-Output $rdpfixConfig"));
+}
+
+/// The largest snapshot a VM gives: every section, long account names, two blocking rules
+/// with 32-character names, three members with domain SIDs, two services in the listener.
+fn largest_snapshot() -> String {
+    let set = |v: &str| Value::Set(v.to_owned());
+    let mut w = Writer::new(
+        "a-fifteen-chars",
+        Some("2026-11-20T09:41:07Z".parse().unwrap()),
+        Some(26100),
+    );
+    for (section, key, _, _) in REGISTRY {
+        let v = if *key == "cert" {
+            "8E2C6D0A4B1F37C95D7E06A1B3C4D5E6F7081922"
+        } else {
+            "4294967295"
+        };
+        w.value(*section, None, key, &set(v));
+    }
+    for p in PROTOCOLS {
+        let p = p.replace(' ', "");
+        w.value(Section::Tls, Some(&p), "en", &set("4294967295"));
+        w.value(Section::Tls, Some(&p), "dbd", &set("0"));
+    }
+    w.value(Section::Ciphers, None, "policy", &set("24"));
+    for s in SERVICES {
+        w.value(Section::Svc, Some(s), "start", &set("2"));
+        w.value(Section::Svc, Some(s), "state", &set("stopping"));
+        w.value(
+            Section::Svc,
+            Some(s),
+            "acct",
+            &set(r"NT Authority\NetworkService"),
+        );
+        w.value(Section::Svc, Some(s), "type", &set("32"));
+    }
+    for p in ["Domain", "Private", "Public"] {
+        w.value(Section::Fw, Some(p), "on", &set("off"));
+        w.value(Section::Fw, Some(p), "in", &set("allow"));
+    }
+    for r in FIREWALL_RULES {
+        w.value(Section::Fwrule, Some(r), "on", &set("off"));
+        w.value(Section::Fwrule, Some(r), "act", &set("block"));
+        w.list(
+            Section::Fwrule,
+            Some(r),
+            "prof",
+            &["Domain".into(), "Private".into(), "Public".into()],
+        );
+    }
+    for i in 0..2 {
+        let id = format!("{{3F1E2B7C-0D9A-4C55-9B0E-6A2F6E7D1C3{i}}}");
+        w.value(
+            Section::Fwblock,
+            Some(&id),
+            "name",
+            &set(&"Block remote desktop (hardening baseline)"[..32]),
+        );
+        w.list(
+            Section::Fwblock,
+            Some(&id),
+            "prof",
+            &["Domain".into(), "Private".into(), "Public".into()],
+        );
+    }
+    w.value(Section::Fwblock, None, "more", &set("12"));
+    w.value(Section::Listen, None, "port", &set("65535"));
+    w.value(Section::Listen, None, "pid", &set("4294967295"));
+    w.value(
+        Section::Listen,
+        None,
+        "proc",
+        &set("a-process-name-of-some-length"),
+    );
+    w.list(
+        Section::Listen,
+        None,
+        "svc",
+        &["TermService".into(), "UmRdpService".into()],
+    );
+    for (k, v) in [
+        ("thumb", "8E2C6D0A4B1F37C95D7E06A1B3C4D5E6F7081922"),
+        ("store", "my"),
+        ("until", "2027-05-30T10:12:44Z"),
+        ("key", "1"),
+        ("keyok", "0"),
+        ("sa", "0"),
+        ("mk", "changed"),
+    ] {
+        w.value(Section::Cert, None, k, &set(v));
+    }
+    let domain = |n: u32| format!("S-1-5-21-3623811015-3361044348-30300820-{n}");
+    w.list(
+        Section::Rights,
+        None,
+        "allow",
+        &["S-1-5-32-544".into(), "S-1-5-32-555".into(), domain(1013)],
+    );
+    w.list(
+        Section::Rights,
+        None,
+        "deny",
+        &["S-1-5-113".into(), "S-1-5-32-546".into()],
+    );
+    w.list(
+        Section::Rdu,
+        None,
+        "m",
+        &(1001..1004).map(domain).collect::<Vec<_>>(),
+    );
+    w.value(Section::Rdu, None, "more", &set("40"));
+    for (k, v) in [
+        ("drive", "C:"),
+        ("free", "4294967295"),
+        ("size", "4294967295"),
+    ] {
+        w.value(Section::Disk, None, k, &set(v));
+    }
+    w.value(
+        Section::Time,
+        None,
+        "src",
+        &set("VM IC Time Synchronization Provider"),
+    );
+    w.value(Section::Time, None, "off", &set("-0.0001234567"));
+    for (k, v) in [
+        ("setup", "0"),
+        ("oobe", "0"),
+        ("safe", "2"),
+        ("bcdsafe", "Network"),
+    ] {
+        w.value(Section::Boot, None, k, &set(v));
+    }
+    w.finish()
+}
+
+#[test]
+fn the_largest_snapshot_fits_its_bound_and_leaves_room_for_events() {
+    let text = largest_snapshot();
+    let found = find_snapshots(&text, "largest");
+    assert_eq!(found.len(), 1);
+    assert!(found[0].issues.is_empty(), "{:?}", found[0].issues);
+    for section in schema::SECTIONS {
+        assert!(
+            found[0].snapshot.as_ref().unwrap().has(section),
+            "{section:?}"
+        );
+    }
+    // CR LF line ends, as Run Command returns them.
+    let bytes = text.len() + text.lines().count();
+    assert!(bytes <= MAX_SNAPSHOT_BYTES, "{bytes} bytes");
+    // What the events keep beside the largest block: the script's 200-byte margin (the
+    // note) and one typical event.
+    let left = COLLECTION_BUDGET_BYTES - MAX_SNAPSHOT_BYTES - 200;
+    assert!(
+        left >= analyzer::remote::collect::typical_event_bytes("Schannel"),
+        "{left}"
+    );
+    assert!(COLLECTION_BUDGET_BYTES < RUN_COMMAND_OUTPUT_BYTES);
+    // Lines stay within the width unless one item alone is longer (a blocking rule's id
+    // and name): then it has a line of its own.
+    for line in text.lines() {
+        let items = line.split(' ').filter(|w| w.contains('=')).count();
+        assert!(
+            line.len() <= analyzer::config::text::LINE_WIDTH || items == 1,
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn serial_console_lines_are_plain_reg_queries() {
+    let lines = serial_console_lines();
+    assert!(lines.len() >= 5 + PROTOCOLS.len() + SERVICES.len());
+    for l in &lines {
+        assert!(l.starts_with("reg query \"HKLM\\"), "{l}");
+        assert!(
+            l.len() <= 200 && !l.contains(['%', '&', '|', '<', '>', '^']),
+            "{l}"
+        );
+    }
+}
