@@ -570,6 +570,47 @@ mod coverage_and_verdict {
     }
 
     #[test]
+    fn a_security_log_without_any_4625_says_logon_auditing_may_be_off() {
+        let security = "Microsoft-Windows-Security-Auditing";
+        let window = Window::ending_at(Some(now()), 24);
+        let auditing = |events: &[Event]| {
+            let collector = collect(events);
+            let guide = collection::guide(collector.catalog(), 24);
+            coverage::hints(&collector, &window, &guide)
+                .into_iter()
+                .filter(|h| h.kind == HintKind::LogonAuditing)
+                .collect::<Vec<_>>()
+        };
+        // Successful logons only: the hint, with the commands that turn failures on.
+        let hints = auditing(&[event(security, 4624, "Security", hours_ago(2))]);
+        assert_eq!(hints.len(), 1);
+        assert!(hints[0].text.contains("logon auditing may be off"));
+        assert!(hints[0].commands.iter().any(|c| c
+            == "auditpol /set /subcategory:{0CCE9215-69AE-11D9-BED3-505054503030} /failure:enable"));
+        let verdict = verdict::summary(&[], None, &window, 1, 19, &hints);
+        assert!(verdict.starts_with("no documented RDP failure found"));
+        assert!(verdict.contains("logon auditing may be off"), "{verdict}");
+        // One failed logon, even one no rule keeps (a bad password), and the hint is gone.
+        let bad_password = with_data(
+            event(security, 4625, "Security", hours_ago(2)),
+            &[
+                ("Status", "0xc000006d"),
+                ("SubStatus", "0xc000006a"),
+                ("LogonType", "3"),
+            ],
+        );
+        assert!(
+            auditing(&[
+                event(security, 4624, "Security", hours_ago(2)),
+                bad_password
+            ])
+            .is_empty()
+        );
+        // No Security log read: the missing-channel hint speaks, not this one.
+        assert!(auditing(&[event("EventLog", 6005, "System", hours_ago(2))]).is_empty());
+    }
+
+    #[test]
     fn a_log_starting_inside_the_window_is_reported_as_partial() {
         let collector = collect(&[
             event("EventLog", 6005, "System", hours_ago(5)),
@@ -645,9 +686,17 @@ mod coverage_and_verdict {
             &Window::ending_at(Some(now()), 24),
             3,
             10,
+            &[],
         );
         assert!(line.starts_with("most likely: rdp-cert-keys"), "{line}");
-        let none = verdict::summary(&[], None, &Window::ending_at(Some(now()), 24), 1881, 10);
+        let none = verdict::summary(
+            &[],
+            None,
+            &Window::ending_at(Some(now()), 24),
+            1881,
+            10,
+            &[],
+        );
         assert!(
             none.starts_with("no documented RDP failure found: 10 rules looked between"),
             "{none}"

@@ -73,6 +73,10 @@ pub enum HintKind {
     /// Times were exported without a UTC offset and read as if they were UTC.
     LocalTimes,
     SeveralComputers,
+    /// The Security log was read but holds no failed logon (4625) at all: logon auditing may
+    /// be off, so the causes only 4625 shows (account state, logon rights, clock skew) could
+    /// not show either.
+    LogonAuditing,
 }
 
 /// A name seen in the inputs and how many events carried it.
@@ -234,6 +238,18 @@ pub fn hints(collector: &Collector, window: &Window, guide: &CollectionGuide) ->
             commands: Vec::new(),
         });
     }
+    if stats.channels.contains(SECURITY) && !failed_logon_seen(collector) {
+        hints.push(Hint {
+            kind: HintKind::LogonAuditing,
+            text: format!(
+                "the Security log holds no failed logon (4625) at all: logon auditing may be off, which is not the same as healthy; refused logons (an expired or disabled account, a missing Remote Desktop right, clock skew) leave no event then. Turn the auditing of failed logons on and try to connect again (the Logon subcategory by its GUID, which is not localised: {LOGON_SUBCATEGORY})"
+            ),
+            commands: vec![
+                format!("auditpol /get /subcategory:{LOGON_SUBCATEGORY}"),
+                format!("auditpol /set /subcategory:{LOGON_SUBCATEGORY} /failure:enable"),
+            ],
+        });
+    }
     let computers = stats.computers.ranked();
     if computers.len() > 1 {
         let names: Vec<&str> = computers.iter().take(5).map(|(n, _)| *n).collect();
@@ -248,6 +264,26 @@ pub fn hints(collector: &Collector, window: &Window, guide: &CollectionGuide) ->
         });
     }
     hints
+}
+
+const SECURITY: &str = "Security";
+/// The audit policy's Logon subcategory ("Audit Logon"), whose failures are 4625.
+const LOGON_SUBCATEGORY: &str = "{0CCE9215-69AE-11D9-BED3-505054503030}";
+const FAILED_LOGON: u16 = 4625;
+
+/// Whether any signal listing 4625 saw one from the Security auditing provider, in any
+/// channel, kept or set aside by a condition.
+fn failed_logon_seen(collector: &Collector) -> bool {
+    let catalog = collector.catalog();
+    collector.slots().iter().any(|slot| {
+        let listed = catalog
+            .rules
+            .get(slot.rule)
+            .and_then(|r| r.signals.get(slot.signal))
+            .is_some_and(|s| s.event_ids.contains(&FAILED_LOGON));
+        let st = &slot.state;
+        listed && st.total() + st.rejected + st.other_channel > 0
+    })
 }
 
 /// Missing channels that block the same rules.

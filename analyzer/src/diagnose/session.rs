@@ -216,6 +216,7 @@ impl Session {
             &window,
             stats.events,
             catalog.rules.len(),
+            &hints,
         );
         Diagnosis {
             analyzer_version: crate::VERSION.to_string(),

@@ -1,5 +1,6 @@
 //! The verdict: which finding is most likely and why, in words an admin reads last.
 
+use super::coverage::{Hint, HintKind};
 use crate::rules::finding::{Confidence, Finding, Window};
 use serde::{Deserialize, Serialize};
 
@@ -54,13 +55,15 @@ fn strongest_reasons(f: &Finding) -> Vec<String> {
         .collect()
 }
 
-/// The last line of a report: the verdict in one sentence.
+/// The last line of a report: the verdict in one sentence. With nothing found, a hint
+/// that logon auditing may be off is said here too: no failed logon is not "healthy".
 pub fn summary(
     findings: &[Finding],
     most_likely: Option<&MostLikely>,
     window: &Window,
     events: u64,
     rules: usize,
+    hints: &[Hint],
 ) -> String {
     match most_likely {
         Some(m) => {
@@ -82,8 +85,13 @@ pub fn summary(
                 (Some(s), Some(e)) => format!("between {s} and {e}"),
                 _ => "at any time (no time could be established)".to_string(),
             };
+            let auditing = if hints.iter().any(|h| h.kind == HintKind::LogonAuditing) {
+                "; the Security log holds no failed logon (4625), so logon auditing may be off and refused logons could not show"
+            } else {
+                ""
+            };
             format!(
-                "no documented RDP failure found: {rules} rules looked {range} in {events} events; see what was looked for and the hints about missing logs"
+                "no documented RDP failure found: {rules} rules looked {range} in {events} events{auditing}; see what was looked for and the hints about missing logs"
             )
         }
     }
