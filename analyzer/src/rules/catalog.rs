@@ -183,6 +183,22 @@ pub struct Condition {
     /// Where to look when the export carries no event data (text exports).
     #[serde(default)]
     pub in_message: InMessage,
+    /// What a required condition does with an event that cannot show its value (neither
+    /// the field nor a message to look in): it costs points (the default), or, when the
+    /// value is what defines the failure (a failed logon's status), the event is set aside.
+    #[serde(default)]
+    pub unknown: WhenUnknown,
+}
+
+/// How a required condition treats an event that cannot show its value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenUnknown {
+    /// The event counts, and the finding loses points and says why.
+    #[default]
+    Costs,
+    /// The event is set aside like one with another value.
+    Rejects,
 }
 
 /// How condition values are compared.

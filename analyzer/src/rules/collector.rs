@@ -228,15 +228,24 @@ impl Collector {
                 .iter()
                 .map(|c| matching::check(c, event))
                 .collect();
-            let rejected = signal
-                .conditions
-                .iter()
-                .zip(&checks)
-                .find(|(c, check)| c.required && matches!(check, Check::Failed { .. }));
-            if let Some((_, Check::Failed { value })) = rejected {
+            let rejected = signal.conditions.iter().zip(&checks).find(|(c, check)| {
+                c.required
+                    && match check {
+                        Check::Failed { .. } => true,
+                        Check::Unknown => c.unknown_rejects,
+                        Check::Held { .. } | Check::HeldInMessage => false,
+                    }
+            });
+            if let Some((_, check)) = rejected {
+                let value = match check {
+                    Check::Failed { value } => value.as_str(),
+                    _ => "(not in the export)",
+                };
                 state.rejected += 1;
-                if state.rejected_values.len() < 4 && !state.rejected_values.contains(value) {
-                    state.rejected_values.push(value.clone());
+                if state.rejected_values.len() < 4
+                    && !state.rejected_values.iter().any(|v| v == value)
+                {
+                    state.rejected_values.push(value.to_owned());
                 }
                 continue;
             }

@@ -75,6 +75,9 @@ pub struct EventCondition {
     pub values: Values,
     pub required: bool,
     pub in_message: InMessage,
+    /// A required condition that sets aside an event which cannot show its value
+    /// ([`WhenUnknown::Rejects`](super::catalog::WhenUnknown::Rejects)).
+    pub unknown_rejects: bool,
     /// The values lowercased, for [`InMessage::Phrase`].
     pub phrases: Vec<String>,
 }
@@ -323,6 +326,8 @@ fn compile_condition(condition: &Condition) -> Result<EventCondition, String> {
         values,
         required: condition.required,
         in_message: condition.in_message,
+        unknown_rejects: condition.required
+            && condition.unknown == super::catalog::WhenUnknown::Rejects,
         phrases: condition.values.iter().map(|v| v.to_lowercase()).collect(),
     })
 }

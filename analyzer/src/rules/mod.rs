@@ -20,7 +20,7 @@ pub mod matching;
 
 pub use catalog::{
     Catalog, CatalogError, Combine, Compare, Condition, Context, Doubt, InMessage, Rate, Reference,
-    Role, Rule, Signal, Tier,
+    Role, Rule, Signal, Tier, WhenUnknown,
 };
 pub use collector::{Collector, NameCounts, Stats};
 pub use evaluate::{evaluate, rank};

@@ -154,6 +154,18 @@ fn rejects_non_numeric_values_of_a_number_condition() {
 }
 
 #[test]
+fn rejects_an_optional_condition_that_would_set_aside_what_it_cannot_check() {
+    let condition = "event_ids = [36870]\n[[rule.signal.condition]]\nlabel = \"c\"\nfields = [\"ErrorState\"]\nvalues = [\"10001\"]\ncompare = \"number\"\nunknown = \"rejects\"\n";
+    let text = minimal().replacen("event_ids = [36870]\n", condition, 1);
+    assert!(
+        matches!(Catalog::from_toml(&text), Err(CatalogError::Rule { problem, .. }) if problem.contains("needs required = true"))
+    );
+    let required = condition.replace("unknown =", "required = true\nunknown =");
+    let text = minimal().replacen("event_ids = [36870]\n", &required, 1);
+    assert!(Catalog::from_toml(&text).is_ok());
+}
+
+#[test]
 fn rejects_bad_rule_ids_and_versions() {
     let text = minimal().replace("id = \"rdp-tls-disabled\"", "id = \"RDP_TLS\"");
     assert!(

@@ -101,6 +101,12 @@ fn validate_signal(
                 condition.label
             ));
         }
+        if condition.unknown == WhenUnknown::Rejects && !condition.required {
+            return Err(format!(
+                "condition `{}`: unknown = \"rejects\" needs required = true",
+                condition.label
+            ));
+        }
         // Values are parsed (a number that is not one is refused) when the index is
         // compiled: `rules::index`.
     }
