@@ -8,18 +8,22 @@
     clippy::panic
 )]
 
-use analyzer::envelope::{PAYLOAD_TYPE, PreparedPlan, PublicKey, SecretKey, Signer, pae};
+use analyzer::envelope::{PAYLOAD_TYPE, SecretKey};
 use analyzer::plan::{
-    AclTarget, AllowedStep, CertificateExpect, Grant, Plan, PlanId, PlanParams, Proposal,
-    RdpService, RegistryExpect, RegistryValue, RemediationStep, Rights, Sha256Digest, Sid,
-    TlsProtocol,
+    AclTarget, AllowedStep, CertificateExpect, Grant, Plan, PlanId, RdpService, RegistryExpect,
+    RegistryValue, Rights, Sid, TlsProtocol,
 };
 use fixer::SimFile;
 use fixer::host::sim::{Machine, SimHost};
 use fixer::host::{CertInfo, KeyLink, RegValue};
-use jiff::{SignedDuration, Timestamp};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+/// Plans, keys, tokens and envelopes: one builder for every crate's tests (each test file
+/// uses a part of it).
+#[allow(unused_imports)]
+pub use testkit::plans::{
+    NOW, PlanSpec, envelope_json, envelope_json_with_sig, key, now, plan, token,
+};
 
 pub const RDP_TCP: &str = r"SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp";
 pub const TLS12: &str =
@@ -29,13 +33,6 @@ pub const TLS10: &str =
 pub const MACHINE_KEYS: &str = r"C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys";
 pub const KEY_FILE: &str = r"C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\f686aace6942fb7f7ceb231212eef4a4_5e3a3f5c-1f0d-4b8e-9f1e-2b7c1d0e9a11";
 pub const OTHER_KEY: &str = r"C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\9c2b7a1e0d3f4e5a6b7c8d9e0f1a2b3c_5e3a3f5c-1f0d-4b8e-9f1e-2b7c1d0e9a11";
-
-/// The simulated machine's clock.
-pub const NOW: &str = "2026-11-25T10:00:00Z";
-
-pub fn now() -> Timestamp {
-    NOW.parse().unwrap()
-}
 
 /// A VM with Scenario 1 and 2 damage: the RDP key file owned by a user with no access for
 /// NETWORK SERVICE, a custom certificate hash, TLS 1.2 server disabled, TLS 1.0 keys absent.
@@ -266,56 +263,6 @@ pub fn restorable(m: &Machine) -> Machine {
     m.without_state()
 }
 
-pub fn key(seed: u8) -> SecretKey {
-    SecretKey::from_seed([seed; 32])
-}
-
-/// What a plan is made of besides its steps.
-#[derive(Debug, Clone)]
-pub struct PlanSpec {
-    pub computer: String,
-    pub id: u8,
-    pub seq: u64,
-    pub issued_at: Timestamp,
-    pub lifetime: SignedDuration,
-}
-
-impl Default for PlanSpec {
-    /// For WEB01, issued ten minutes before the simulated clock, valid a day.
-    fn default() -> Self {
-        PlanSpec {
-            computer: "WEB01".into(),
-            id: 1,
-            seq: 1000,
-            issued_at: now() - SignedDuration::from_mins(10),
-            lifetime: SignedDuration::from_hours(24),
-        }
-    }
-}
-
-/// A plan as the page builds it, through the analyzer's plan builder.
-pub fn plan(steps: &[AllowedStep], spec: &PlanSpec) -> Plan {
-    let remediation: Vec<RemediationStep> = steps
-        .iter()
-        .map(|s| RemediationStep {
-            step: s.to_step(),
-            optional: false,
-            why: "test".into(),
-        })
-        .collect();
-    Proposal::from_findings([("rdp-cert-keys", remediation.as_slice())])
-        .unwrap()
-        .to_plan(&PlanParams {
-            computer: spec.computer.clone(),
-            evidence_sha256: Sha256Digest([7; 32]),
-            plan_id: PlanId::from_random([spec.id; 16]),
-            issued_at: spec.issued_at,
-            lifetime: spec.lifetime,
-            seq: spec.seq,
-        })
-        .unwrap()
-}
-
 /// A simulated machine whose trust store holds the test key (`key(1)`, label "ops").
 pub fn trusted(m: Machine) -> SimHost {
     let host = SimHost::new(m);
@@ -346,40 +293,8 @@ pub fn runnable(plan_id: &str, steps: &[AllowedStep]) -> fixer::executor::Runnab
     }
 }
 
-/// The fix token, signed as the page signs it.
-pub fn token(plan: &Plan, signer: &SecretKey) -> String {
-    PreparedPlan::new(plan)
-        .unwrap()
-        .sign_with(signer)
-        .unwrap()
-        .token()
-}
-
 pub fn plan_id(id: u8) -> String {
     PlanId::from_random([id; 16]).to_string()
-}
-
-/// A DSSE envelope (the plan file) with arbitrary parts, signed by `signer` over exactly
-/// those parts: for payloads the plan builder would refuse to sign.
-pub fn envelope_json(payload_type: &str, payload: &[u8], signer: &SecretKey) -> String {
-    let sig = signer.sign(&pae(payload_type.as_bytes(), payload)).unwrap();
-    envelope_json_with_sig(payload_type, payload, &signer.public_key(), &sig)
-}
-
-pub fn envelope_json_with_sig(
-    payload_type: &str,
-    payload: &[u8],
-    key: &PublicKey,
-    sig: &[u8],
-) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    serde_json::json!({
-        "payloadType": payload_type,
-        "payload": b64.encode(payload),
-        "signatures": [{"keyid": key.keyid().to_string(), "sig": b64.encode(sig)}],
-    })
-    .to_string()
 }
 
 /// A plan's signed payload with a change made to its JSON before signing.

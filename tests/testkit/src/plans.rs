@@ -17,6 +17,16 @@ use analyzer::plan::{
 use base64::Engine;
 use jiff::{SignedDuration, Timestamp};
 
+/// The clock of the tests' simulated machine (the fixer's `Machine`): what
+/// [`PlanSpec::default`] issues plans against.
+pub const NOW: &str = "2026-11-25T10:00:00Z";
+
+/// [`NOW`] as a time.
+pub fn now() -> Timestamp {
+    NOW.parse()
+        .unwrap_or_else(|e| panic!("testkit::plans::NOW is not a time: {e}"))
+}
+
 /// A test key: the same seed, the same key.
 pub fn key(seed: u8) -> SecretKey {
     SecretKey::from_seed([seed; 32])
@@ -43,6 +53,13 @@ impl PlanSpec {
             issued_at: now - SignedDuration::from_mins(10),
             lifetime: SignedDuration::from_hours(24),
         }
+    }
+}
+
+impl Default for PlanSpec {
+    /// For `WEB01` (the fixer tests' simulated machine), issued ten minutes before [`NOW`].
+    fn default() -> Self {
+        PlanSpec::new("WEB01", now())
     }
 }
 
