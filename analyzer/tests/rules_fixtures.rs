@@ -273,3 +273,29 @@ fn the_real_corpus_yields_no_finding_alone_or_together() {
     assert!(ignored > 0);
     assert!(d.verdict.starts_with("no documented RDP failure found"));
 }
+
+#[test]
+fn the_readme_lists_every_rule_with_its_scenario_and_tier() {
+    let readme = std::fs::read_to_string(testkit::repo_root().join("README.md")).unwrap();
+    let rows: Vec<Vec<&str>> = readme
+        .lines()
+        .filter(|l| l.starts_with("| `rdp-"))
+        .map(|l| l.split('|').map(str::trim).collect())
+        .collect();
+    let catalog = Catalog::builtin().unwrap();
+    for rule in &catalog.rules {
+        let id = format!("`{}`", rule.id);
+        let row = rows
+            .iter()
+            .find(|r| r.get(1) == Some(&id.as_str()))
+            .unwrap_or_else(|| panic!("README.md's rule table lacks {id}"));
+        let tier = format!("{:?}", rule.tier).to_lowercase();
+        assert_eq!(row.get(2), Some(&rule.scenario.as_str()), "{id}");
+        assert_eq!(row.get(5), Some(&tier.as_str()), "{id}");
+    }
+    assert_eq!(
+        rows.len(),
+        catalog.rules.len(),
+        "README.md lists a rule the catalog lacks"
+    );
+}
