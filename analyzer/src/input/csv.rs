@@ -384,10 +384,18 @@ pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) 
 fn columns(headers: &[String], body: &[Line<'_>], delimiter: char) -> Option<Vec<Role>> {
     let named: Vec<Option<Role>> = headers.iter().map(|h| role_for_header(h)).collect();
     // Event Viewer's five columns (a sixth, the description, has no header): known by
-    // their English names, or by position and shape in other languages.
-    let level_first = matches!(named.first(), Some(Some(Role::Level | Role::LevelName)));
-    let id_fourth = matches!(named.get(3), Some(Some(Role::EventId)));
-    if (5..=6).contains(&headers.len()) && level_first && id_fourth {
+    // their English names, or by position and shape in other languages. The Security log
+    // has Keywords ("Audit Failure") where the other logs have Level.
+    let level_first = matches!(
+        named.first(),
+        Some(Some(Role::Level | Role::LevelName) | None)
+    ) || headers
+        .first()
+        .is_some_and(|h| h.trim().eq_ignore_ascii_case("keywords"));
+    let date_source_id = matches!(named.get(1), Some(Some(Role::Time) | None))
+        && matches!(named.get(2), Some(Some(Role::Provider) | None))
+        && matches!(named.get(3), Some(Some(Role::EventId)));
+    if (5..=6).contains(&headers.len()) && level_first && date_source_id {
         return Some(EVENT_VIEWER_COLUMNS.to_vec());
     }
     let has = |role: Role| named.contains(&Some(role));
@@ -519,6 +527,47 @@ mod tests {
         let mut rec = RecordParser::new(',');
         assert!(rec.feed("a,,\"\","));
         assert_eq!(rec.fields, vec!["a", "", "", ""]);
+    }
+
+    fn read_csv(text: &str) -> (Vec<Event>, crate::input::InputReport) {
+        let mut events = Vec::new();
+        let report = crate::input::read_bytes("t.csv", text.as_bytes(), &mut events, &mut |_| {
+            std::ops::ControlFlow::Continue(())
+        });
+        (events, report)
+    }
+
+    #[test]
+    fn security_log_with_keywords_first_keeps_the_description() {
+        // Event Viewer's "Save as CSV" of the Security log: Keywords, not Level, first.
+        let text = "Keywords,Date and Time,Source,Event ID,Task Category\r\n\
+            Audit Failure,5/14/2024 8:00:05 AM,Microsoft-Windows-Security-Auditing,4625,\
+            Logon,\"An account failed to log on.\r\n\r\nLogon Type:\t\t\t10\r\n\
+            \tStatus:\t\t\t0xC000015B\"\r\n";
+        let (events, report) = read_csv(text);
+        assert_eq!(events.len(), 1, "{report:?}");
+        let message = events[0].message.as_deref().unwrap_or_default();
+        assert!(message.contains("0xC000015B"), "{message:?}");
+        assert_eq!(report.dialect, Some(Dialect::EventViewerCsv));
+    }
+
+    #[test]
+    fn equal_length_records_are_not_taken_for_console_wrapping() {
+        // Export-Csv writes the same columns for every event: with multi-line messages, the
+        // last line of each record is often exactly as long as the others, the signature
+        // of a console wrapping its output. Every record must still be read.
+        let header = "\"Message\",\"Id\",\"ProviderName\",\"TimeCreated\",\"LogName\"";
+        let mut text =
+            format!("#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord\r\n{header}\r\n");
+        for i in 0..20 {
+            text.push_str(&format!(
+                "\"An account failed to log on.\r\n\r\n\tSource Port:\t\t{:02}\",\"4625\",\
+                 \"Microsoft-Windows-Security-Auditing\",\"5/14/2024 7:30:{:02} AM\",\"Security\"\r\n",
+                i, i
+            ));
+        }
+        let (events, report) = read_csv(&text);
+        assert_eq!(events.len(), 20, "{report:?}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! parser in turn until one reads something. What was tried is kept for the report.
 
 use super::report::{Attempt, InputReport, IssueKind, IssueLocation};
-use super::text::{LineIndex, clean_lines};
+use super::text::{LineIndex, rejoin_wrapped, split_lines};
 use super::{Format, Output, channel, config, csv, evidence, format_list, wevtutil_text, xml};
 
 pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
@@ -32,7 +32,16 @@ pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
         None => text,
     };
     let index = LineIndex::new(text, out.report.bytes);
-    let lines = clean_lines(text);
+    let lines = split_lines(text);
+    // A CSV's records are long lines, often all of one length (Export-Csv writes the same
+    // columns for every event), and its quoted fields span lines by design: that is the
+    // signature of a console's wrapping, and joining would glue each record's first line to
+    // the one before. A CSV is read as it is.
+    let lines = if csv::looks_like(&lines) {
+        lines
+    } else {
+        rejoin_wrapped(lines)
+    };
     for (format, detected) in candidates(text, &lines) {
         // Beside evidence blocks, only text that looks like an export is read: a line of
         // other output must not be taken for a damaged event.

@@ -60,7 +60,14 @@ pub(crate) struct Line<'a> {
 
 /// Splits `text` into cleaned lines: no CR, no terminal escapes or control characters, and
 /// lines a console wrapped at its width joined back together.
+#[cfg(test)]
 pub(crate) fn clean_lines(text: &str) -> Vec<Line<'_>> {
+    rejoin_wrapped(split_lines(text))
+}
+
+/// Splits `text` into cleaned lines (no CR, terminal escapes or control characters), as
+/// they are: lines a console wrapped stay apart ([`rejoin_wrapped`]).
+pub(crate) fn split_lines(text: &str) -> Vec<Line<'_>> {
     let mut lines: Vec<Line<'_>> = Vec::new();
     let mut start = 0usize;
     for (i, raw) in text.split('\n').enumerate() {
@@ -72,10 +79,15 @@ pub(crate) fn clean_lines(text: &str) -> Vec<Line<'_>> {
         });
         start += raw.len() + 1;
     }
-    if let Some(width) = wrap_width(&lines) {
-        lines = unwrap(lines, width);
-    }
     lines
+}
+
+/// Joins back lines a console wrapped at its width, when the lines show that signature.
+pub(crate) fn rejoin_wrapped(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
+    match wrap_width(&lines) {
+        Some(width) => unwrap(lines, width),
+        None => lines,
+    }
 }
 
 fn clean(raw: &str) -> Cow<'_, str> {
@@ -170,6 +182,20 @@ pub(crate) fn block_header_number(line: &str) -> Option<u64> {
         .flatten()
 }
 
+/// `text` with the lines inside any of `spans` (1-based, first and last inclusive) blanked,
+/// so what is left keeps its line numbers: what the other readers get around a block.
+pub(crate) fn blank_spans(text: &str, spans: &[(u32, u32)]) -> String {
+    let mut rest = String::with_capacity(text.len());
+    for (i, line) in text.lines().enumerate() {
+        let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        if !spans.iter().any(|(first, last)| *first <= n && n <= *last) {
+            rest.push_str(line);
+        }
+        rest.push('\n');
+    }
+    rest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,18 +256,4 @@ mod tests {
         assert_eq!(idx.line_of(5), 3);
         assert_eq!(idx.byte_progress(5), 10);
     }
-}
-
-/// `text` with the lines inside any of `spans` (1-based, first and last inclusive) blanked,
-/// so what is left keeps its line numbers: what the other readers get around a block.
-pub(crate) fn blank_spans(text: &str, spans: &[(u32, u32)]) -> String {
-    let mut rest = String::with_capacity(text.len());
-    for (i, line) in text.lines().enumerate() {
-        let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        if !spans.iter().any(|(first, last)| *first <= n && n <= *last) {
-            rest.push_str(line);
-        }
-        rest.push('\n');
-    }
-    rest
 }
