@@ -1,5 +1,5 @@
 // Loads the wasm module and mounts the Yew app. No inline script: the CSP forbids it.
-import init, { run_app } from './pkg/web.js';
+import init, { run_app, run_about } from './pkg/web.js';
 
 const wasm = new URL('./pkg/web_bg.wasm', import.meta.url);
 // The module's SHA-384, written into index.html by `cargo xtask dist` beside this script's
@@ -10,6 +10,7 @@ try {
   await init({ module_or_path: integrity ? fetch(wasm, { integrity }) : wasm });
   document.getElementById('loading')?.remove();
   run_app();
+  run_about();
 } catch (err) {
   const p = document.getElementById('loading') ?? document.body.appendChild(document.createElement('p'));
   p.className = 'banner error';

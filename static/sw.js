@@ -23,9 +23,16 @@ async function keep(cache, path) {
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
-    caches.open(CACHE).then((cache) =>
-      Promise.all(Object.keys(FILES).filter((p) => !LAZY.test(p)).map((p) => keep(cache, p))),
-    ),
+    caches
+      .open(CACHE)
+      .then((cache) =>
+        Promise.all(Object.keys(FILES).filter((p) => !LAZY.test(p)).map((p) => keep(cache, p))),
+      )
+      // A release that cannot be kept whole leaves nothing behind.
+      .catch(async (err) => {
+        await caches.delete(CACHE);
+        throw err;
+      }),
   );
 });
 

@@ -148,20 +148,27 @@ fn mime(path: &Path) -> &'static str {
 /// answer (`globalHeaders`: the CSP, cross-origin isolation, …), so the local server and
 /// the real host stay one definition. Without the config: `nosniff` alone.
 fn global_headers(dir: &Path) -> String {
-    let config = std::fs::read_to_string(dir.join("staticwebapp.config.json"))
-        .ok()
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
-    let Some(headers) = config
-        .as_ref()
-        .and_then(|c| c.get("globalHeaders"))
-        .and_then(|h| h.as_object())
-    else {
+    let Some(headers) = site_headers(dir) else {
         return "X-Content-Type-Options: nosniff\r\n".to_owned();
     };
     headers
         .iter()
-        .filter_map(|(name, value)| Some(format!("{name}: {}\r\n", value.as_str()?)))
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
         .collect()
+}
+
+/// `globalHeaders` of `dir/staticwebapp.config.json`, in its order: the site's header set,
+/// which the nginx and Caddy snippets in `docs/hosting/` repeat (checked below).
+pub fn site_headers(dir: &Path) -> Option<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(dir.join("staticwebapp.config.json")).ok()?;
+    let config = serde_json::from_str::<serde_json::Value>(&text).ok()?;
+    let headers = config.get("globalHeaders")?.as_object()?;
+    Some(
+        headers
+            .iter()
+            .filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_owned())))
+            .collect(),
+    )
 }
 
 #[derive(Debug)]
@@ -184,4 +191,60 @@ fn respond(stream: &mut TcpStream, site: &Site, r: &Reply<'_>, head: bool) -> st
         stream.write_all(r.body)?;
     }
     stream.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> PathBuf {
+        crate::shell::repo_root()
+    }
+
+    /// `Name "value"` pairs of the lines of `text` that start with `prefix` (after spaces).
+    fn quoted(text: &str, prefix: &str) -> Vec<(String, String)> {
+        text.lines()
+            .filter_map(|l| l.trim().strip_prefix(prefix))
+            .filter_map(|rest| {
+                let (name, value) = rest.trim().split_once(' ')?;
+                let value = value.trim().trim_end_matches(" always;");
+                let value = value.strip_prefix('"')?.strip_suffix('"')?;
+                Some((name.to_owned(), value.to_owned()))
+            })
+            .collect()
+    }
+
+    fn sorted(mut v: Vec<(String, String)>) -> Vec<(String, String)> {
+        v.sort();
+        v
+    }
+
+    /// The nginx and Caddy recipes send exactly the site's headers (one source of truth:
+    /// staticwebapp.config.json).
+    #[test]
+    fn hosting_snippets_send_the_site_headers() {
+        let expected = sorted(site_headers(&root().join("static")).unwrap());
+        assert_eq!(expected.len(), 6, "{expected:?}");
+        let nginx = std::fs::read_to_string(root().join("docs/hosting/nginx.conf")).unwrap();
+        assert_eq!(
+            sorted(quoted(&nginx, "add_header ")),
+            expected,
+            "nginx.conf"
+        );
+        let caddy = std::fs::read_to_string(root().join("docs/hosting/Caddyfile")).unwrap();
+        let block = caddy
+            .split_once("header {")
+            .and_then(|(_, rest)| rest.split_once('}'))
+            .unwrap()
+            .0;
+        let caddy_headers: Vec<_> = block
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let (name, value) = l.trim().split_once(' ').unwrap();
+                (name.to_owned(), value.trim_matches('"').to_owned())
+            })
+            .collect();
+        assert_eq!(sorted(caddy_headers), expected, "Caddyfile");
+    }
 }

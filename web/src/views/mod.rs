@@ -1,5 +1,6 @@
 //! The page's panels.
 
+pub mod about;
 pub mod common;
 pub mod intake;
 pub mod plan;
