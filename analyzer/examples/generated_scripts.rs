@@ -17,7 +17,7 @@
 use analyzer::diagnose::DEFAULT_WINDOW_HOURS;
 use analyzer::envelope::{FixCommand, PreparedPlan, SecretKey, Shell};
 use analyzer::plan::{
-    ComputerName, DEFAULT_LIFETIME, PlanId, PlanParams, Sha256Digest, powershell,
+    ComputerName, DEFAULT_LIFETIME, Plan, PlanId, PlanParams, Sha256Digest, powershell,
 };
 use analyzer::remote::{self, Delivery, FixerSource, KeyLabel, ResourceGroup, SerialLine, VmName};
 use analyzer::rules::{Catalog, collection};
@@ -29,6 +29,51 @@ struct Script {
     name: String,
     form: &'static str,
     text: String,
+}
+
+/// A plan like `plan` holding one step of each kind the catalog may not use: services
+/// started, a member added, rights granted and revoked, a firewall rule enabled, the listener
+/// reset and NLA lowered.
+fn every_kind_plan(plan: &Plan) -> Result<PreparedPlan, Box<dyn Error>> {
+    use analyzer::plan::{
+        AccountSid, AllowedStep, FirewallRule, LocalGroup, LogonRight, RdpService, RegistryData,
+        RegistryExpect, RegistryValue,
+    };
+    let set = |value, data| AllowedStep::SetRegistryValue {
+        value,
+        desired: RegistryData::Dword(data),
+        expect: RegistryExpect::Any,
+    };
+    let steps = vec![
+        set(RegistryValue::PolicyDenyTsConnections, 0),
+        set(RegistryValue::PortNumber, 3389),
+        set(RegistryValue::LanAdapter, 0),
+        set(RegistryValue::MaxInstanceCount, u32::MAX),
+        set(RegistryValue::UserAuthentication, 0),
+        set(RegistryValue::SecurityLayer, 0),
+        AllowedStep::AddGroupMember {
+            group: LocalGroup::RemoteDesktopUsers,
+            member: AccountSid::parse("S-1-5-21-3623811015-3361044348-30300820-1013")
+                .map_err(|e| format!("{e:?}"))?,
+        },
+        AllowedStep::GrantLogonRight {
+            sid: AccountSid::parse("S-1-5-32-555").map_err(|e| format!("{e:?}"))?,
+            right: LogonRight::RemoteInteractive,
+        },
+        AllowedStep::RevokeLogonRight {
+            sid: AccountSid::parse("S-1-5-113").map_err(|e| format!("{e:?}"))?,
+            right: LogonRight::DenyRemoteInteractive,
+        },
+        AllowedStep::EnableFirewallRule {
+            rule: FirewallRule::UserModeInTcp,
+        },
+        AllowedStep::StartService {
+            service: RdpService::MpsSvc,
+        },
+    ];
+    let mut every = plan.clone();
+    every.steps = steps.iter().map(AllowedStep::to_step).collect();
+    Ok(PreparedPlan::new(&every)?)
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -112,6 +157,13 @@ fn main() -> Result<(), Box<dyn Error>> {
         "PowerShell preview",
         "powershell",
         &powershell::render(prepared.plan(), prepared.steps()),
+    );
+    // Every step kind, whether or not the catalog uses it yet (issue 15's kinds).
+    let every = every_kind_plan(&plan)?;
+    push(
+        "PowerShell preview (every step kind)",
+        "powershell",
+        &powershell::render(every.plan(), every.steps()),
     );
     let key = SecretKey::from_seed([9; 32]);
     let signed = prepared.sign_with(&key)?;

@@ -377,6 +377,64 @@ fn a_backup_naming_what_no_plan_may_touch_is_not_restored() {
     );
 }
 
+/// The same for the configuration kinds: a journal edited so that the rollback would
+/// grant Everyone "Allow log on through Remote Desktop Services" and enable the SMB rule.
+/// Both backups are left alone and named; every other step is restored.
+#[test]
+fn a_backup_widening_logon_or_the_firewall_is_not_restored() {
+    let mut initial = support::config_broken_vm();
+    initial.firewall.insert("FPS-SMB-In-TCP".into(), false);
+    let host = SimHost::new(initial.clone());
+    let r = executor::run(&host, &runnable("p1", &support::config_steps()), APPLY).unwrap();
+    assert_eq!(r.outcome, RunOutcome::Applied, "{r:?}");
+    host.edit(|m| {
+        let mut edit = |file: &str, from: &[(&str, &str)]| {
+            let bytes = m.state_files.get_mut(file).unwrap();
+            let mut text = String::from_utf8(bytes.clone()).unwrap();
+            for (a, b) in from {
+                assert!(text.contains(a), "{file}: {text}");
+                text = text.replace(a, b);
+            }
+            *bytes = text.into_bytes();
+        };
+        edit(
+            "journal/p1/step-08.json",
+            &[
+                ("S-1-5-32-555", "S-1-1-0"),
+                ("\"held\": false", "\"held\": true"),
+            ],
+        );
+        edit(
+            "journal/p1/step-10.json",
+            &[
+                ("RemoteDesktop-UserMode-In-TCP", "FPS-SMB-In-TCP"),
+                ("\"enabled\": false", "\"enabled\": true"),
+            ],
+        );
+    });
+    // Forced, so the drift check (the edited backup names a right nobody holds) does not
+    // stop it first: the allowlist does.
+    let r = executor::rollback(&host, "p1", false, true).unwrap();
+    assert_eq!(r.outcome, RollbackOutcome::Incomplete, "{r:?}");
+    for n in [8, 10] {
+        let step = r.steps.iter().find(|s| s.step == n).unwrap();
+        assert!(
+            !step.ok && step.result.contains("no plan may touch"),
+            "{step:?}"
+        );
+    }
+    assert!(
+        r.steps
+            .iter()
+            .filter(|s| ![8, 10].contains(&s.step))
+            .all(|s| s.ok),
+        "{r:?}"
+    );
+    let m = host.machine();
+    assert!(!m.rights.contains_key("S-1-1-0"), "{:?}", m.rights);
+    assert!(!m.firewall["FPS-SMB-In-TCP"]);
+}
+
 // --- concurrency ----------------------------------------------------------------------
 
 /// An operator who, while the first apply waits for consent, runs a second apply on the

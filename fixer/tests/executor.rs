@@ -552,3 +552,28 @@ fn edit_copy(case: &str, m: &mut Machine) {
         _ => m.accounts.clear(),
     }
 }
+
+/// A machine without any Microsoft policy (a fresh Wine prefix is one): the step makes the
+/// policy key and its parents below `SOFTWARE\Policies`, and a rollback (from the journal)
+/// removes them again.
+#[test]
+fn the_policy_key_a_step_created_is_removed_by_the_rollback() {
+    use analyzer::plan::RegistryData;
+    let mut initial = Machine::new("WEB01", "web01.contoso.local", support::now());
+    initial.add_key(r"SOFTWARE\Policies");
+    let steps = [AllowedStep::SetRegistryValue {
+        value: RegistryValue::PolicyDenyTsConnections,
+        desired: RegistryData::Dword(0),
+        expect: RegistryExpect::Absent,
+    }];
+    let host = SimHost::new(initial.clone());
+    let r = executor::run(&host, &runnable("p1", &steps), APPLY).unwrap();
+    assert_eq!(r.outcome, RunOutcome::Applied, "{r:?}");
+    assert_eq!(
+        host.machine().reg(TS_POLICY, "fDenyTSConnections"),
+        Some(&RegValue::dword(0))
+    );
+    let back = executor::rollback(&host, "p1", false, false).unwrap();
+    assert_eq!(back.outcome, RollbackOutcome::RolledBack, "{back:?}");
+    assert_eq!(restorable(&host.machine()), restorable(&initial));
+}

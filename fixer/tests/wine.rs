@@ -21,6 +21,14 @@
 //! - crypt32's "Remote Desktop" system store: yes — a registry store under
 //!   `HKLM\SOFTWARE\Microsoft\SystemCertificates`; a certificate the test writes there is
 //!   deleted by a plan and put back by its rollback.
+//! - issue 15's registry values (the policy key, which a fresh prefix lacks up to
+//!   `SOFTWARE\Policies\Microsoft`, the listener values, NLA lowered): yes, below.
+//! - `start_service`: yes, on Wine's TermService (stopped, started, stopped by the rollback).
+//! - local groups (netapi32), user rights (LSA) and firewall rules: no. Wine 8.0's
+//!   `NetLocalGroupAddMembers` and `LsaAddAccountRights` answer success and keep nothing,
+//!   and its `powershell.exe` has no NetSecurity cmdlets; the test below checks the fixer
+//!   notices (read-back fails → rolled back; unreadable rule → refused before any change).
+//!   These kinds run on the simulated host only.
 //! - not exercised here: file ownership (Wine reports every file as owned by the prefix's
 //!   user and does not keep an owner written to it), so MachineKeys steps, junctions and the
 //!   folder checks run on the simulated host (`tests/attacks.rs`); `wevtutil epl` and
@@ -552,4 +560,147 @@ fn applies_and_rolls_back_registry_steps_in_wines_registry() {
     );
     assert_eq!(wine.reg_query(&tls10), None);
     assert_eq!(wine.reg_query(&format!(r"{PROTOCOLS}\TLS 1.0")), None);
+}
+
+const TS_POLICY: &str = r"HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services";
+
+/// The registry-valued kinds of issue 15 in Wine's registry: fDenyTSConnections under the
+/// policy key (a key a fresh prefix does not have), the listener back to its defaults, NLA
+/// lowered; then the rollback puts back every value and removes the policy keys it made.
+#[test]
+#[ignore = "needs Wine and fixer.exe: run by `cargo xtask test`"]
+fn applies_and_rolls_back_listener_and_policy_values_in_wines_registry() {
+    let wine = Wine::new("listener");
+    wine.trust();
+    wine.reg_add(TERMINAL_SERVER, "fDenyTSConnections", "REG_DWORD", "1");
+    wine.reg_add(RDP_TCP, "PortNumber", "REG_DWORD", "3390");
+    wine.reg_add(RDP_TCP, "LanAdapter", "REG_DWORD", "2");
+    wine.reg_add(RDP_TCP, "UserAuthentication", "REG_DWORD", "1");
+    let policies = r"HKLM\SOFTWARE\Policies\Microsoft\Windows NT";
+    assert_eq!(
+        wine.reg_query(TS_POLICY),
+        None,
+        "a fresh prefix has no policy"
+    );
+    let keys = [TERMINAL_SERVER, RDP_TCP, TS_POLICY, policies];
+    let snapshot = || -> BTreeMap<&str, Option<Values>> {
+        keys.iter().map(|k| (*k, wine.reg_query(k))).collect()
+    };
+    let before = snapshot();
+
+    let set = |value, data| AllowedStep::SetRegistryValue {
+        value,
+        desired: RegistryData::Dword(data),
+        expect: RegistryExpect::Any,
+    };
+    let steps = vec![
+        set(RegistryValue::DenyTsConnections, 0),
+        set(RegistryValue::PolicyDenyTsConnections, 0),
+        set(RegistryValue::PortNumber, 3389),
+        set(RegistryValue::LanAdapter, 0),
+        set(RegistryValue::UserAuthentication, 0),
+    ];
+    let r = wine.apply(1, &steps);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.flat().contains("lowers security, temporary"), "{r:?}");
+    let dword = |v: &str| Some(("REG_DWORD".to_owned(), v.to_owned()));
+    assert_eq!(wine.value(TS_POLICY, "fDenyTSConnections"), dword("0x0"));
+    assert_eq!(
+        wine.value(TERMINAL_SERVER, "fDenyTSConnections"),
+        dword("0x0")
+    );
+    assert_eq!(wine.value(RDP_TCP, "PortNumber"), dword("0xd3d"));
+    assert_eq!(wine.value(RDP_TCP, "LanAdapter"), dword("0x0"));
+    assert_eq!(wine.value(RDP_TCP, "UserAuthentication"), dword("0x0"));
+
+    let r = wine.fixer(&["rollback", &plan_id(1)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.flat().contains("ROLLED BACK"), "{r:?}");
+    assert_eq!(snapshot(), before, "{r:?}");
+}
+
+/// Wine 8.0 keeps no local groups, user rights or firewall rules: `NetLocalGroupAddMembers`
+/// and `LsaAddAccountRights` answer success and change nothing, and its `powershell.exe` is
+/// a stub without the NetSecurity cmdlets. What this shows is the fixer's side: it never
+/// takes a call's word for it. The member and the right read back absent, so the step fails
+/// and the plan is rolled back ("the change did not take", exit 4); the firewall rule's state
+/// cannot be read, so the plan is refused before any change (exit 3). These kinds' apply and
+/// rollback are tested on the simulated host (`tests/executor.rs`).
+#[test]
+#[ignore = "needs Wine and fixer.exe: run by `cargo xtask test`"]
+fn wine_keeps_no_groups_rights_or_firewall_rules_and_the_fixer_notices() {
+    use analyzer::plan::{AccountSid, FirewallRule, LocalGroup, LogonRight};
+    let wine = Wine::new("accounts");
+    wine.trust();
+    let sid = |s: &str| AccountSid::parse(s).unwrap();
+    // The prefix's user is S-1-5-21-0-0-0-1000 under Wine.
+    for (id, step) in [
+        (
+            1,
+            AllowedStep::AddGroupMember {
+                group: LocalGroup::RemoteDesktopUsers,
+                member: sid("S-1-5-21-0-0-0-1000"),
+            },
+        ),
+        (
+            2,
+            AllowedStep::GrantLogonRight {
+                sid: sid("S-1-5-32-555"),
+                right: LogonRight::RemoteInteractive,
+            },
+        ),
+    ] {
+        let r = wine.apply(id, &[step]);
+        assert_eq!(r.code, 4, "{r:?}");
+        let flat = r.flat();
+        assert!(flat.contains("the change did not take"), "{r:?}");
+        assert!(flat.contains("ROLLED BACK"), "{r:?}");
+    }
+    // Nothing to revoke: Wine's LSA lists no right for anyone, so the step is compliant.
+    let r = wine.apply(
+        3,
+        &[AllowedStep::RevokeLogonRight {
+            sid: sid("S-1-5-113"),
+            right: LogonRight::DenyRemoteInteractive,
+        }],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.flat().contains("already as wanted: skipped"), "{r:?}");
+
+    let r = wine.apply(
+        4,
+        &[AllowedStep::EnableFirewallRule {
+            rule: FirewallRule::UserModeInTcp,
+        }],
+    );
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.flat().contains("REJECTED by check 10 (preconditions)"),
+        "{r:?}"
+    );
+    assert!(r.flat().contains("Nothing was changed"), "{r:?}");
+}
+
+/// `start_service` against Wine's own TermService: started when it is stopped, and stopped
+/// again by the rollback, both read back with Wine's `sc query`.
+#[test]
+#[ignore = "needs Wine and fixer.exe: run by `cargo xtask test`"]
+fn starts_a_stopped_service_and_the_rollback_stops_it_in_wines_service_manager() {
+    let wine = Wine::new("start");
+    wine.trust();
+    if wine.service_state("TermService") != "STOPPED" {
+        let r = wine.tool(&["sc", "stop", "TermService"]);
+        assert_eq!(r.code, 0, "{r:?}");
+    }
+    assert_eq!(wine.service_state("TermService"), "STOPPED");
+    let steps = [AllowedStep::StartService {
+        service: RdpService::TermService,
+    }];
+    let r = wine.apply(1, &steps);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(wine.service_state("TermService"), "RUNNING", "{r:?}");
+    let r = wine.fixer(&["rollback", &plan_id(1)]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.flat().contains("ROLLED BACK"), "{r:?}");
+    assert_eq!(wine.service_state("TermService"), "STOPPED", "{r:?}");
 }

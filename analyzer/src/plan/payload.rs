@@ -12,8 +12,9 @@ use std::marker::PhantomData;
 pub const PLAN_VERSION: u32 = 1;
 /// The most steps one plan may carry. The whole catalog's remediation is far below it.
 pub const MAX_STEPS: usize = 64;
-/// The most finding ids one plan may name.
-pub const MAX_FINDINGS: usize = 32;
+/// The most finding ids one plan may name: twice the catalog's 33 rules (issue 15 took it
+/// past 32).
+pub const MAX_FINDINGS: usize = 64;
 
 /// A remediation plan, exactly the fields that are signed. Parsing denies unknown fields;
 /// `v` must be [`PLAN_VERSION`] (checked by the envelope's verification, which says so

@@ -510,7 +510,11 @@ fn registry_change(
 /// A PowerShell test that `$var` holds `data`.
 fn ps_equals(var: &str, data: &RegistryData) -> String {
     match data {
-        RegistryData::Dword(d) => format!("{var} -is [int] -and {var} -eq {d}"),
+        // .NET reads a REG_DWORD as a signed Int32: 4294967295 comes back as -1.
+        RegistryData::Dword(d) => format!(
+            "{var} -is [int] -and {var} -eq {}",
+            i32::from_ne_bytes(d.to_ne_bytes())
+        ),
         RegistryData::Binary(bytes) => format!(
             "{var} -is [byte[]] -and (($({var} | ForEach-Object {{ '{{0:X2}}' -f $_ }})) -join '') -eq '{bytes}'"
         ),

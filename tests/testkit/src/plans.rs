@@ -69,7 +69,9 @@ pub fn remediation(steps: &[AllowedStep]) -> Vec<RemediationStep> {
         .iter()
         .map(|s| RemediationStep {
             step: s.to_step(),
-            optional: false,
+            // The catalog may offer a step that lowers security only as an optional one;
+            // the page includes optional steps unless the admin leaves them out.
+            optional: s.labels().lowers_security,
             why: "test".into(),
         })
         .collect()

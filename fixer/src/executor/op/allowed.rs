@@ -158,15 +158,27 @@ fn allowed_value_names(key: &str) -> Option<Vec<&'static str>> {
     (!names.is_empty()).then_some(names)
 }
 
+/// The policy key's parents that a machine without any Microsoft or Windows NT policy does
+/// not have (a fresh Wine prefix has neither): a rollback may remove them, empty, when a
+/// step made them. Deeper than `SOFTWARE\Policies`, which every Windows has.
+const POLICY_PARENTS: [&str; 2] = [
+    r"SOFTWARE\Policies\Microsoft",
+    r"SOFTWARE\Policies\Microsoft\Windows NT",
+];
+
 /// `created` is `key` or one of its parents, deep enough to be the plan's own.
 fn may_delete_key(key: &str, created: &str) -> bool {
     let depth = created.split('\\').count();
+    let deep_enough = depth >= MIN_CREATED_KEY_DEPTH
+        || POLICY_PARENTS
+            .iter()
+            .any(|p| created.eq_ignore_ascii_case(p));
     let is_prefix = key.len() >= created.len()
         && key
             .get(..created.len())
             .is_some_and(|p| p.eq_ignore_ascii_case(created))
         && matches!(key.as_bytes().get(created.len()), None | Some(b'\\'));
-    is_prefix && depth >= MIN_CREATED_KEY_DEPTH
+    is_prefix && deep_enough
 }
 
 /// The MachineKeys folder itself, or an RDP key file directly in it.
@@ -196,6 +208,13 @@ mod tests {
         let parent = tls10.trim_end_matches(r"\Server");
         assert!(may_delete_key(tls10, parent));
         assert!(!may_delete_key(tls10, r"SYSTEM\CurrentControlSet\Control"));
+        let policy = analyzer::plan::RegistryValue::PolicyDenyTsConnections.subkey();
+        assert!(may_delete_key(policy, policy));
+        for parent in POLICY_PARENTS {
+            assert!(may_delete_key(policy, parent));
+            assert!(!may_delete_key(tls10, parent));
+        }
+        assert!(!may_delete_key(policy, r"SOFTWARE\Policies"));
         assert!(!may_delete_key(
             tls10,
             r"SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1"
