@@ -169,7 +169,9 @@ fn wasm_tests(root: &Path, tc: &bootstrap::Toolchains) -> Result<()> {
 }
 
 /// Runs `tests/browser/*.test.mjs` (node's test runner + playwright-core driving Debian's
-/// Chromium) against `dist/` served on a loopback port. The native `fixer` is built for them:
+/// Chromium) against `dist/` served on a loopback port with the site's headers; the hosting
+/// and offline tests also serve `RDPFIX_DIST` themselves, with no headers at all (as GitHub
+/// Pages or an Azure Storage static website would). The native `fixer` is built for them:
 /// they check the page's findings against `fixer diagnose` and its fix command with
 /// `fixer trust add` and `fixer verify`; so is the analyzer's `generated_scripts` example,
 /// whose every PowerShell text they parse.
@@ -196,6 +198,7 @@ fn browser_tests(root: &Path, dist: &Path) -> Result<()> {
             .env("RDPFIX_URL", format!("http://{addr}/"))
             .env("RDPFIX_CHROMIUM", chromium)
             .env("RDPFIX_ARTIFACTS", &artifacts)
+            .env("RDPFIX_DIST", dist)
             .env("RDPFIX_ROOT", root)
             .env("RDPFIX_FIXER", fixer)
             .env("RDPFIX_SCRIPTS", scripts),
