@@ -908,3 +908,33 @@ fn a_value_held_by_policy_becomes_the_manual_group_policy_step() {
         manual.why
     );
 }
+
+proptest::proptest! {
+    /// Any text in the new kinds' targets: the allowlist never panics, and what it lets
+    /// through is written back exactly as it came (one spelling per account and rule).
+    #[test]
+    fn the_new_kinds_admit_only_their_canonical_text(
+        target in "\\PC{0,40}|S-1-5-(21|32|113|114|11|7)(-[0-9]{1,10}){0,5}",
+        desired in "\\PC{0,40}|S-1-5-21(-[0-9]{1,10}){3,4}|S-1-12-1(-[0-9]{1,10}){4}",
+        rule in "\\PC{0,30}|RemoteDesktop-(UserMode|Shadow)-In-(TCP|UDP|tcp)",
+    ) {
+        let steps = [
+            Step::AddGroupMember { target: "S-1-5-32-555".into(), desired: desired.clone() },
+            Step::AddGroupMember { target: target.clone(), desired: desired.clone() },
+            Step::GrantLogonRight { target: target.clone(), desired: LogonRight::RemoteInteractive },
+            Step::RevokeLogonRight { target: target.clone(), desired: LogonRight::DenyRemoteInteractive },
+            Step::EnableFirewallRule { target: rule.clone() },
+        ];
+        for step in &steps {
+            if let Ok(allowed) = check_step(0, step) {
+                let back = allowed.to_step();
+                match (step, &back) {
+                    (Step::EnableFirewallRule { target: a }, Step::EnableFirewallRule { target: b }) => {
+                        proptest::prop_assert!(a.eq_ignore_ascii_case(b));
+                    }
+                    _ => proptest::prop_assert_eq!(step, &back),
+                }
+            }
+        }
+    }
+}

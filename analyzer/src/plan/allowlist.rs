@@ -241,7 +241,9 @@ pub enum AllowlistReason {
     OtherHive,
     #[error("the target is not one a plan may touch with this kind of step")]
     TargetNotAllowed,
-    #[error("{0} is not a service a plan may touch (TermService, SessionEnv, UmRdpService)")]
+    #[error(
+        "{0} is not a service a plan may touch (TermService, SessionEnv, UmRdpService, Dhcp, nsi, Netlogon, BFE, MpsSvc)"
+    )]
     ServiceNotAllowed(EscapedText),
     #[error("the ownership may only go to Administrators (*S-1-5-32-544)")]
     OwnerNotAllowed,
