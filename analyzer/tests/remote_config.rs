@@ -216,7 +216,7 @@ fn the_largest_snapshot_fits_its_bound_and_leaves_room_for_events() {
         left >= analyzer::remote::collect::typical_event_bytes("Schannel"),
         "{left}"
     );
-    assert!(COLLECTION_BUDGET_BYTES < RUN_COMMAND_OUTPUT_BYTES);
+    const { assert!(COLLECTION_BUDGET_BYTES < RUN_COMMAND_OUTPUT_BYTES) };
     // Lines stay within the width unless one item alone is longer (a blocking rule's id
     // and name): then it has a line of its own.
     for line in text.lines() {

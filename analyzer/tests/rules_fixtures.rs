@@ -189,7 +189,9 @@ fn every_rule_has_positive_and_negative_fixtures_in_two_formats() {
             formats.insert("evtx");
         }
     }
-    for rule in &catalog.rules {
+    // Rules of configuration conditions only have their cases in tests/fixtures/config/
+    // (analyzer/tests/config_rules.rs).
+    for rule in catalog.rules.iter().filter(|r| !r.signals.is_empty()) {
         let p = positive.get(&rule.id).map(BTreeSet::len).unwrap_or(0);
         let n = negative.get(&rule.id).map(BTreeSet::len).unwrap_or(0);
         assert!(p >= 2, "{}: positive fixtures in {p} format(s)", rule.id);

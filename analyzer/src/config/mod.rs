@@ -10,10 +10,12 @@
 //! - [`model`]: a snapshot as read ([`ConfigSnapshot`]); a section not in it is "not
 //!   collected", a registry value written `-` is absent (Windows applies its default).
 //! - [`text`]: the block's text, and the [`text::Writer`] `fixer collect` uses.
+//! - [`condition`]: conditions on a snapshot, as catalog rules state them.
 //!
 //! Reading blocks is an input format (`input::config`): a snapshot lands in its input's
 //! report (`InputReport::configs`).
 
+pub mod condition;
 pub mod model;
 pub mod schema;
 pub mod text;

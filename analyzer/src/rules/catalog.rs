@@ -96,8 +96,12 @@ pub struct Rule {
     pub source: Reference,
     #[serde(default)]
     pub references: Vec<Reference>,
-    #[serde(rename = "signal")]
+    #[serde(rename = "signal", default)]
     pub signals: Vec<Signal>,
+    /// Conditions on a configuration snapshot (`RDPFIX-CONFIG`), beside or instead of the
+    /// event signals: a finding may rest on events, on configuration, or on both.
+    #[serde(rename = "config", default, skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<crate::config::condition::ConfigCondition>,
     /// The fix, as typed steps of the plan model (checked against its allowlist when the
     /// catalog is read); the plan builder merges and orders the steps of several findings.
     #[serde(default)]

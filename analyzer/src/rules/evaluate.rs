@@ -4,9 +4,11 @@
 use super::catalog::{Combine, Role, Rule, Signal, Tier};
 use super::collector::{Candidate, Collector, ConditionTally, SignalSlot, SignalState};
 use super::finding::{
-    Age, CheckNote, Confidence, Evidence, Finding, Peak, Reason, SignalSummary, Window,
+    Age, CheckNote, Confidence, ConfigEvidence, Evidence, Finding, Peak, Reason, SignalSummary,
+    Window,
 };
 use super::matching;
+use crate::config::ConfigSnapshot;
 use jiff::Timestamp;
 use std::collections::BTreeSet;
 
@@ -26,7 +28,19 @@ const DERIVED_CAP: i16 = 55;
 /// Evaluates every rule of the collector's catalog against `now`; findings come back ranked,
 /// the most likely first.
 pub fn evaluate(collector: &Collector, now: Option<Timestamp>) -> Vec<Finding> {
+    evaluate_with_config(collector, &[], now)
+}
+
+/// [`evaluate`], with the rules' configuration conditions checked against `snapshots` (one
+/// per computer: [`crate::config::newest_per_computer`]). A rule fires on its events, on its
+/// configuration, or on both; what holds of the configuration adds its points and reasons.
+pub fn evaluate_with_config(
+    collector: &Collector,
+    snapshots: &[&ConfigSnapshot],
+    now: Option<Timestamp>,
+) -> Vec<Finding> {
     let catalog = collector.catalog();
+    let index = catalog.index();
     let contexts = &collector.stats().contexts;
     let mut findings: Vec<Finding> = catalog
         .rules
@@ -35,13 +49,174 @@ pub fn evaluate(collector: &Collector, now: Option<Timestamp>) -> Vec<Finding> {
         .filter_map(|(r, rule)| {
             let slots: Vec<&SignalSlot> =
                 collector.slots().iter().filter(|s| s.rule == r).collect();
-            evaluate_rule(rule, &slots, now, |id| {
-                contexts.get(id).map(|(by, _)| by.as_str())
-            })
+            // A rule of configuration conditions only has no event side to fire.
+            let events = (!rule.signals.is_empty())
+                .then(|| {
+                    evaluate_rule(rule, &slots, now, |id| {
+                        contexts.get(id).map(|(by, _)| by.as_str())
+                    })
+                })
+                .flatten();
+            let configs = index
+                .rules()
+                .get(r)
+                .map_or(&[][..], |i| i.configs.as_slice());
+            let config = config_side(rule, configs, snapshots, now);
+            merge(rule, events, config, now)
         })
         .collect();
     rank(&mut findings);
     findings
+}
+
+/// What a rule's configuration conditions found on the snapshots.
+struct ConfigSide {
+    /// Its primary conditions hold (combined as the rule says) on some snapshot.
+    fires: bool,
+    reasons: Vec<Reason>,
+    evidence: Vec<ConfigEvidence>,
+}
+
+fn config_side(
+    rule: &Rule,
+    compiled: &[crate::config::condition::CompiledCondition],
+    snapshots: &[&ConfigSnapshot],
+    now: Option<Timestamp>,
+) -> Option<ConfigSide> {
+    let mut side = ConfigSide {
+        fires: false,
+        reasons: Vec::new(),
+        evidence: Vec::new(),
+    };
+    if !rule.configs.iter().any(|c| c.role == Role::Primary) {
+        return None;
+    }
+    let mut counted = BTreeSet::new();
+    for snapshot in snapshots {
+        let held: Vec<_> = compiled
+            .iter()
+            .filter_map(|c| {
+                let spec = rule.configs.get(c.index)?;
+                let h = c.check(snapshot, now);
+                (!h.is_empty()).then_some((c, spec, h))
+            })
+            .collect();
+        let mut primaries = compiled.iter().filter(|c| {
+            rule.configs
+                .get(c.index)
+                .is_some_and(|s| s.role == Role::Primary)
+        });
+        let fires = match rule.combine {
+            Combine::Any => primaries.any(|c| held.iter().any(|(h, _, _)| h.index == c.index)),
+            Combine::All => primaries.all(|c| held.iter().any(|(h, _, _)| h.index == c.index)),
+        };
+        if !fires {
+            continue;
+        }
+        side.fires = true;
+        for (c, spec, holds) in held {
+            for h in holds {
+                let source = h.section.source();
+                let subject = h
+                    .subject
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default();
+                let at = match h.line {
+                    Some(line) => format!(", line {line}"),
+                    None => String::new(),
+                };
+                if counted.insert(c.index) {
+                    side.reasons.push(Reason {
+                        points: i16::from(spec.weight),
+                        text: format!(
+                            "{}: {} = {} under {source}{subject} on {}{at}",
+                            spec.label, c.name, h.value, snapshot.computer
+                        ),
+                    });
+                }
+                let mut origin = snapshot.origin.clone();
+                if let Some(line) = h.line {
+                    origin.location = crate::Location::Line { line };
+                }
+                side.evidence.push(ConfigEvidence {
+                    condition: spec.id.clone(),
+                    label: spec.label.clone(),
+                    role: spec.role,
+                    computer: snapshot.computer.clone(),
+                    source: source.to_owned(),
+                    name: c.name.to_owned(),
+                    subject: h.subject,
+                    value: h.value,
+                    origin,
+                    taken: snapshot.taken,
+                });
+            }
+        }
+    }
+    side.fires.then_some(side)
+}
+
+/// A rule's finding from its event side, its configuration side, or both.
+fn merge(
+    rule: &Rule,
+    events: Option<Finding>,
+    config: Option<ConfigSide>,
+    now: Option<Timestamp>,
+) -> Option<Finding> {
+    let Some(config) = config else {
+        return events;
+    };
+    let mut finding = events.unwrap_or_else(|| Finding {
+        id: rule.id.clone(),
+        title: rule.title.clone(),
+        scenario: rule.scenario.clone(),
+        tier: rule.tier,
+        confidence: Confidence::Low,
+        score: 0,
+        reasons: Vec::new(),
+        evidence: Vec::new(),
+        signals: Vec::new(),
+        config: Vec::new(),
+        window: Window::ending_at(now, rule.window_hours),
+        explanation: rule.explanation.clone(),
+        check_next: rule.check_next.clone(),
+        source: rule.source.clone(),
+        references: rule.references.clone(),
+    });
+    // The cap's own reason is set again over the whole.
+    finding
+        .reasons
+        .retain(|r| !r.text.starts_with("capped at "));
+    finding.reasons.extend(config.reasons);
+    finding.config = config.evidence;
+    let (reasons, score) = capped(rule, std::mem::take(&mut finding.reasons));
+    finding.reasons = reasons;
+    finding.score = score;
+    finding.confidence = Confidence::from_score(score);
+    Some(finding)
+}
+
+/// The reasons with the cap applied (a reason says so), and the score they add up to.
+fn capped(rule: &Rule, mut reasons: Vec<Reason>) -> (Vec<Reason>, u8) {
+    let total: i16 = reasons.iter().map(|r| r.points).sum();
+    let cap = if rule.tier == Tier::Derived {
+        DERIVED_CAP
+    } else {
+        100
+    };
+    if total > cap {
+        let why = if rule.tier == Tier::Derived {
+            "this rule's event IDs come from a derived, unverified source"
+        } else {
+            "the most a score can be"
+        };
+        reasons.push(Reason {
+            points: cap - total,
+            text: format!("capped at {cap}: {why}"),
+        });
+    }
+    (reasons, u8::try_from(total.clamp(0, cap)).unwrap_or(0))
 }
 
 /// Orders findings: derived rules after the others whatever their score, then by score,
@@ -91,26 +266,7 @@ fn evaluate_rule<'a>(
     if !fires {
         return None;
     }
-    let reasons = score(rule, &views, &window, context);
-    let total: i16 = reasons.iter().map(|r| r.points).sum();
-    let cap = if rule.tier == Tier::Derived {
-        DERIVED_CAP
-    } else {
-        100
-    };
-    let mut reasons = reasons;
-    if total > cap {
-        let why = if rule.tier == Tier::Derived {
-            "this rule's event IDs come from a derived, unverified source"
-        } else {
-            "the most a score can be"
-        };
-        reasons.push(Reason {
-            points: cap - total,
-            text: format!("capped at {cap}: {why}"),
-        });
-    }
-    let score = u8::try_from(total.clamp(0, cap)).unwrap_or(0);
+    let (reasons, score) = capped(rule, score(rule, &views, &window, context));
     Some(Finding {
         id: rule.id.clone(),
         title: rule.title.clone(),
@@ -125,6 +281,7 @@ fn evaluate_rule<'a>(
             .filter(|v| v.summary_worth_showing())
             .map(|v| v.summary.clone())
             .collect(),
+        config: Vec::new(),
         window,
         explanation: rule.explanation.clone(),
         check_next: rule.check_next.clone(),

@@ -24,6 +24,9 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     /// Counts per kind of evidence, exact even when `evidence` shows only some events.
     pub signals: Vec<SignalSummary>,
+    /// The configuration conditions that hold, with the values read (`[[rule.config]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config: Vec<ConfigEvidence>,
     pub window: Window,
     pub explanation: String,
     pub check_next: Vec<String>,
@@ -178,4 +181,28 @@ pub struct Peak {
     pub min_events: u32,
     /// Whether the burst lies within the window.
     pub in_window: bool,
+}
+
+/// A configuration condition that holds on a snapshot: the value read and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigEvidence {
+    /// The condition's id.
+    pub condition: String,
+    pub label: String,
+    pub role: Role,
+    /// The computer the snapshot describes.
+    pub computer: String,
+    /// Where the value lives on Windows, and its name (`fDenyTSConnections`).
+    pub source: String,
+    pub name: String,
+    /// The service, profile or rule, for sections that have them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The value as read, or `absent, so the default …`.
+    pub value: String,
+    /// The snapshot's input and the line the value was read at (the block's first line when
+    /// a default was compared).
+    pub origin: Origin,
+    /// When the snapshot was taken.
+    pub taken: Option<Timestamp>,
 }

@@ -51,6 +51,8 @@ pub struct RuleIndex {
     pub event_ids: BTreeSet<u16>,
     /// The channels its signals read, in order, without repeats.
     pub channels: Vec<String>,
+    /// Its conditions on a configuration snapshot, compiled (`[[rule.config]]`).
+    pub configs: Vec<crate::config::condition::CompiledCondition>,
 }
 
 /// One signal, compiled: how an event is matched against it.
@@ -183,11 +185,22 @@ impl Index {
                     conditions,
                 });
             }
+            let configs = rule
+                .configs
+                .iter()
+                .enumerate()
+                .map(|(i, c)| c.compile(i))
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(|problem| CatalogError::Rule {
+                    rule: rule.id.clone(),
+                    problem,
+                })?;
             index.rules.push(RuleIndex {
                 id: rule.id.clone(),
                 signals: first..index.signals.len(),
                 event_ids,
                 channels,
+                configs,
             });
         }
         index.contexts = catalog

@@ -23,9 +23,10 @@ pub use catalog::{
     Role, Rule, Signal, Tier, WhenUnknown,
 };
 pub use collector::{Collector, NameCounts, Stats};
-pub use evaluate::{evaluate, rank};
+pub use evaluate::{evaluate, evaluate_with_config, rank};
 pub use finding::{
-    Age, CheckNote, Confidence, Evidence, Finding, Peak, Reason, SignalSummary, Window,
+    Age, CheckNote, ConfigEvidence, Confidence, Evidence, Finding, Peak, Reason, SignalSummary,
+    Window,
 };
 pub use index::Index;
 pub use matching::Check;

@@ -41,10 +41,20 @@ pub(super) fn validate_rule(rule: &Rule, context_ids: &BTreeSet<&str>) -> Result
             )));
         }
     }
-    let signal_ids = unique_ids(rule.signals.iter().map(|s| s.id.as_str()), "signal")
-        .map_err(|e| problem(e.to_string()))?;
-    if !rule.signals.iter().any(|s| s.role == Role::Primary) {
-        return Err(problem("needs at least one primary signal".into()));
+    let signal_ids = unique_ids(
+        rule.signals
+            .iter()
+            .map(|s| s.id.as_str())
+            .chain(rule.configs.iter().map(|c| c.id.as_str())),
+        "signal",
+    )
+    .map_err(|e| problem(e.to_string()))?;
+    if !rule.signals.iter().any(|s| s.role == Role::Primary)
+        && !rule.configs.iter().any(|c| c.role == Role::Primary)
+    {
+        return Err(problem(
+            "needs at least one primary signal or configuration condition".into(),
+        ));
     }
     if rule.remediation.is_empty() {
         return Err(problem(
