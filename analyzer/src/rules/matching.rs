@@ -176,6 +176,16 @@ pub fn decode_utf16_hex(hex: &str) -> Option<String> {
 
 /// At most `max` characters of `text`, whitespace runs collapsed, with `…` when cut.
 pub fn shorten(text: &str, max: usize) -> String {
+    // Most values (an address, a status, a user name) are short single words or single
+    // spaces between words: copied as they are.
+    if text.len() <= max && is_collapsed(text) {
+        return text.to_owned();
+    }
+    collapse(text, max)
+}
+
+/// [`shorten`] word by word.
+fn collapse(text: &str, max: usize) -> String {
     let mut out = String::new();
     let mut count = 0;
     for word in text.split_whitespace() {
@@ -193,4 +203,58 @@ pub fn shorten(text: &str, max: usize) -> String {
         }
     }
     out
+}
+
+/// Whether `text` has no whitespace but single spaces between words (what [`shorten`]
+/// leaves as it is).
+fn is_collapsed(text: &str) -> bool {
+    let mut after_space = true;
+    for c in text.chars() {
+        if c == ' ' {
+            if after_space {
+                return false;
+            }
+            after_space = true;
+        } else if c.is_whitespace() {
+            return false;
+        } else {
+            after_space = false;
+        }
+    }
+    !after_space || text.is_empty()
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn the_shortcut_gives_what_the_word_walk_gives(
+            text in "[ a-zé\t\n\u{a0}\u{2003}x]{0,12}",
+            max in 0usize..10,
+        ) {
+            prop_assert_eq!(shorten(&text, max), collapse(&text, max));
+        }
+    }
+
+    #[test]
+    fn shortcut_cases() {
+        for text in [
+            "",
+            "a",
+            "a b",
+            " a",
+            "a ",
+            "a  b",
+            "a\tb",
+            "é b",
+            "0xc000006d",
+        ] {
+            for max in [0, 1, 3, 64] {
+                assert_eq!(shorten(text, max), collapse(text, max), "{text:?} {max}");
+            }
+        }
+    }
 }

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::report::{Dialect, EvtxSummary, InputIssue, IssueKind, IssueLocation, Severity, hex};
 use super::{Details, Format, Output};
 
+mod build;
 mod chunk;
 mod range;
 mod template;

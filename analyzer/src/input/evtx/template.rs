@@ -14,11 +14,12 @@
 //! and the caller renders the record in full as before.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use evtx::EvtxRecord;
 use evtx::binxml::value_variant::BinXmlValue;
 
-use super::super::limits::cap_field;
+use super::super::limits::{MAX_DATA_ITEMS, cap_field};
 use super::super::xml::SystemText;
 
 /// The `<System>` fields this module fills, as (element, attribute) paths.
@@ -75,10 +76,64 @@ pub(super) enum Source {
     Complex,
 }
 
-/// What a template definition says about the `<System>` fields.
+/// What a template definition says about the `<System>` fields, and where its event data
+/// comes from.
 #[derive(Debug, Clone)]
 pub(crate) struct SystemMap {
     sources: [Source; FIELDS],
+    /// `None`: the event data cannot be built from the values here (the record is
+    /// rendered instead).
+    data: Option<Vec<DataEntry>>,
+    /// The values elements of `<System>` depend on (left out when NULL).
+    system_dependencies: Vec<u16>,
+}
+
+/// What the event data holds, in document order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum DataEntry {
+    Item(DataItem),
+    /// The value with this index, BinXML spliced in under `<Event>` (how Windows writes the
+    /// `EventData` of most records: a template of its own, nested in the record's).
+    Splice(u16),
+}
+
+/// One `EventData`/`UserData` value as the XML reader names it: a `<Data>`, a non-empty
+/// `<Binary>`, or a leaf under `<UserData>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct DataItem {
+    /// `Name="…"`, `Param<n>` for an unnamed `<Data>`, `Binary`, or the leaf's name.
+    pub(super) name: String,
+    /// The element's text, in order.
+    pub(super) parts: Vec<Part>,
+    /// `<Binary>`: left out when its text is blank.
+    pub(super) unless_blank: bool,
+    /// Under `<UserData>`: a value only while it has no child elements.
+    leaf: bool,
+    /// The values the element and its parents depend on: left out when one is NULL.
+    pub(super) depends_on: Vec<u16>,
+    /// Dropped: a `<UserData>` element that turned out to have children.
+    removed: bool,
+}
+
+impl DataItem {
+    fn new(name: String) -> DataItem {
+        DataItem {
+            name,
+            parts: Vec::new(),
+            unless_blank: false,
+            leaf: false,
+            depends_on: Vec::new(),
+            removed: false,
+        }
+    }
+}
+
+/// A piece of an element's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Part {
+    Literal(String),
+    /// The record's substitution value with this index.
+    Value(u16),
 }
 
 impl SystemMap {
@@ -90,12 +145,40 @@ impl SystemMap {
             .and_then(|i| self.sources.get(i))
             .unwrap_or(&Source::Complex)
     }
+
+    /// Every `<System>` field and where it comes from.
+    pub(super) fn sources(&self) -> impl Iterator<Item = (Field, &Source)> {
+        ALL_FIELDS.into_iter().zip(&self.sources)
+    }
+
+    /// The event data's values in document order, or `None` when they cannot be built from
+    /// the record's values (the record is then rendered).
+    pub(super) fn data(&self) -> Option<impl Iterator<Item = &DataEntry>> {
+        Some(self.data.as_ref()?.iter().filter(|entry| match entry {
+            DataEntry::Item(item) => !item.removed,
+            DataEntry::Splice(_) => true,
+        }))
+    }
+
+    /// The values elements of `<System>` depend on: left out when one is NULL.
+    pub(super) fn system_dependencies(&self) -> &[u16] {
+        &self.system_dependencies
+    }
+
+    /// Whether the value with this index is spliced in as BinXML.
+    pub(super) fn splices(&self, index: usize) -> bool {
+        self.data.iter().flatten().any(|entry| match entry {
+            DataEntry::Splice(i) => usize::from(*i) == index,
+            DataEntry::Item(_) => false,
+        })
+    }
 }
 
 /// Template definitions seen in one chunk, by offset (`None`: not readable here).
 #[derive(Debug, Default)]
 pub(crate) struct TemplateCache {
-    maps: HashMap<u32, Option<SystemMap>>,
+    /// By offset and whether the definition is nested (rooted under `<Event>`).
+    maps: HashMap<(u32, bool), Option<Rc<SystemMap>>>,
 }
 
 impl TemplateCache {
@@ -103,14 +186,28 @@ impl TemplateCache {
     /// (read once per chunk), or `None` when it cannot be read here.
     pub(super) fn map(&mut self, data: &[u8], offset: u32) -> Option<&SystemMap> {
         self.maps
-            .entry(offset)
-            .or_insert_with(|| read_definition(data, offset))
-            .as_ref()
+            .entry((offset, false))
+            .or_insert_with(|| read_definition(data, offset, false).map(Rc::new))
+            .as_deref()
     }
 
     /// A definition already read by [`TemplateCache::map`].
     pub(super) fn get(&self, offset: u32) -> Option<&SystemMap> {
-        self.maps.get(&offset)?.as_ref()
+        self.maps.get(&(offset, false))?.as_deref()
+    }
+
+    /// [`TemplateCache::map`] of a record's template (`nested: false`) or of a template
+    /// nested in one of its values, spliced in under `<Event>` (`nested: true`), shared.
+    pub(super) fn shared(
+        &mut self,
+        data: &[u8],
+        offset: u32,
+        nested: bool,
+    ) -> Option<Rc<SystemMap>> {
+        self.maps
+            .entry((offset, nested))
+            .or_insert_with(|| read_definition(data, offset, nested).map(Rc::new))
+            .clone()
     }
 
     /// The record's `<System>` fields as text, or `None` when the record must be rendered.
@@ -200,7 +297,7 @@ struct Cursor<'a> {
     pos: usize,
 }
 
-impl Cursor<'_> {
+impl<'a> Cursor<'a> {
     fn u8(&mut self) -> Option<u8> {
         let b = *self.data.get(self.pos)?;
         self.pos += 1;
@@ -240,6 +337,11 @@ impl Cursor<'_> {
     /// inline (then it is skipped). Returns the name when it is one of [`KNOWN_NAMES`], `""`
     /// for any other (valid) name.
     fn name(&mut self) -> Option<&'static str> {
+        Some(self.name_and_text()?.0)
+    }
+
+    /// [`Cursor::name`] and the name's UTF-16LE bytes.
+    fn name_and_text(&mut self) -> Option<(&'static str, &'a [u8])> {
         let offset = usize::try_from(self.u32()?).ok()?;
         if offset == self.pos {
             // next string (4), hash (2), length (2), UTF-16 characters, NUL (2)
@@ -258,14 +360,19 @@ impl Cursor<'_> {
         let bytes = self
             .data
             .get(c.pos..c.pos.checked_add(len.checked_mul(2)?)?)?;
-        known_name(bytes)
+        Some((known_name(bytes)?, bytes))
     }
 }
 
 /// The element and attribute names [`Field::of`] looks for.
-const KNOWN_NAMES: [&str; 14] = [
+const KNOWN_NAMES: [&str; 19] = [
     "Event",
     "System",
+    "EventData",
+    "UserData",
+    "Data",
+    "Binary",
+    "RenderingInfo",
     "Provider",
     "EventID",
     "Level",
@@ -317,30 +424,196 @@ pub(super) fn utf16(bytes: &[u8]) -> Option<String> {
 
 /// Which field a value part goes to, if any: an attribute of an element directly under
 /// `<Event><System>` while its start tag is read, or such an element's text.
-fn target(stack: &[&str], open: Option<&str>, attribute: Option<&str>) -> Option<Field> {
+fn target(stack: &[(&str, &[u8])], open: Option<&str>, attribute: Option<&str>) -> Option<Field> {
     let in_system =
-        |depth: usize| stack.len() == depth && stack.get(1).is_some_and(|s| *s == "System");
+        |depth: usize| stack.len() == depth && stack.get(1).is_some_and(|(s, _)| *s == "System");
     match (open, attribute) {
         (Some(element), Some(attr)) if in_system(2) => Field::of(element, Some(attr)),
-        (None, _) if in_system(3) => Field::of(stack.get(2)?, None),
+        (None, _) if in_system(3) => Field::of(stack.get(2)?.0, None),
         _ => None,
     }
 }
 
+/// The event data of a definition as it is read: one [`DataItem`] per value the XML
+/// reader would give, or `None` once something is met that only a rendering gets right.
+struct DataLayout {
+    items: Option<Vec<DataEntry>>,
+    /// Per element on the stack: the item its text goes to.
+    item_of: Vec<Option<usize>>,
+    /// Per element on the stack: the value it depends on (none for the template's root).
+    dependencies: Vec<Option<u16>>,
+    /// The values elements of `<System>` depend on.
+    system_dependencies: Vec<u16>,
+    /// The `Name` of the `<Data>` whose start tag is being read.
+    pending_name: Option<String>,
+    unnamed: usize,
+}
+
+impl DataLayout {
+    fn give_up(&mut self) {
+        self.items = None;
+    }
+
+    /// An element starts (its name read, its start tag not yet closed): an element under a
+    /// `<UserData>` item has children, so it is no leaf.
+    fn open(&mut self, raw_name: &[u8]) {
+        // A prefixed name (`x:Data`) is matched by its local name by the XML reader.
+        if utf16_units(raw_name).any(|u| u == u16::from(b':')) {
+            self.give_up();
+        }
+        self.pending_name = None;
+        // The reader ignores a `<Data>`'s children; a `<UserData>` element with children is
+        // not a value.
+        if let (Some(items), Some(Some(parent))) = (self.items.as_mut(), self.item_of.last())
+            && let Some(DataEntry::Item(item)) = items.get_mut(*parent)
+            && item.leaf
+        {
+            item.removed = true;
+        }
+    }
+
+    /// The element `stack`'s last is pushed (its start tag closed): the item it is, if any.
+    fn push(&mut self, stack: &[(&'static str, &[u8])], dependency: Option<u16>) {
+        self.dependencies.push(dependency);
+        let section = stack.get(1).map(|(known, _)| *known);
+        if let (Some("System"), Some(d)) = (section, dependency) {
+            self.system_dependencies.push(d);
+        }
+        let depth = stack.len();
+        let element = stack.last().map_or("", |(known, _)| *known);
+        let item = match (section, depth) {
+            (Some("EventData"), 3) if element == "Data" => {
+                let name = match self.pending_name.take() {
+                    Some(name) => name,
+                    None => {
+                        self.unnamed += 1;
+                        format!("Param{}", self.unnamed)
+                    }
+                };
+                Some(DataItem::new(name))
+            }
+            (Some("EventData"), 3) if element == "Binary" => Some(DataItem {
+                unless_blank: true,
+                ..DataItem::new("Binary".to_owned())
+            }),
+            (Some("UserData"), 4..) => match stack.last().and_then(|(_, raw)| utf16(raw)) {
+                Some(name) => Some(DataItem {
+                    leaf: true,
+                    ..DataItem::new(name)
+                }),
+                None => {
+                    self.give_up();
+                    None
+                }
+            },
+            (Some("RenderingInfo"), _) => {
+                self.give_up();
+                None
+            }
+            _ => None,
+        };
+        let item = item.map(|item| DataItem {
+            depends_on: self.dependencies.iter().flatten().copied().collect(),
+            ..item
+        });
+        let index = match (item, self.items.as_mut()) {
+            (Some(item), Some(items)) if items.len() < MAX_DATA_ITEMS => {
+                items.push(DataEntry::Item(item));
+                Some(items.len() - 1)
+            }
+            (Some(_), Some(_)) => {
+                self.give_up();
+                None
+            }
+            _ => None,
+        };
+        self.item_of.push(index);
+    }
+
+    fn pop(&mut self) {
+        self.item_of.pop();
+        self.dependencies.pop();
+    }
+
+    /// A piece of text (`None`: one the reader would read otherwise than this module) in
+    /// the start tag of `open` under `stack`, or in the element on top of `stack`.
+    fn part(
+        &mut self,
+        part: Option<Part>,
+        stack: &[(&'static str, &[u8])],
+        open: Option<&str>,
+        attribute: Option<&str>,
+    ) {
+        if let Some(element) = open {
+            let in_event_data =
+                stack.len() == 2 && stack.get(1).is_some_and(|(n, _)| *n == "EventData");
+            if in_event_data && element == "Data" && attribute == Some("Name") {
+                match part {
+                    // An empty attribute may be left out by the rendering.
+                    Some(Part::Literal(name))
+                        if self.pending_name.is_none() && !name.is_empty() =>
+                    {
+                        self.pending_name = Some(name);
+                    }
+                    _ => self.give_up(),
+                }
+            }
+            return;
+        }
+        if stack.len() == 1 {
+            // Text of `<Event>` itself is ignored by the reader; a value there may be BinXML.
+            if let (Some(Part::Value(i)), Some(items)) = (part, self.items.as_mut()) {
+                items.push(DataEntry::Splice(i));
+            }
+            return;
+        }
+        let Some(Some(index)) = self.item_of.last() else {
+            return;
+        };
+        match (
+            part,
+            self.items.as_mut().and_then(|items| items.get_mut(*index)),
+        ) {
+            (Some(part), Some(DataEntry::Item(item))) => item.parts.push(part),
+            (None, _) => self.give_up(),
+            (Some(_), _) => {}
+        }
+    }
+}
+
 /// Walks a template definition (header at `offset`: next offset, GUID, data size; then
-/// BinXML with dependency ids) and maps the `<System>` fields to their sources.
-fn read_definition(data: &[u8], offset: u32) -> Option<SystemMap> {
+/// BinXML with dependency ids) and maps the `<System>` fields and the event data to their
+/// sources. A `nested` definition is one spliced in under `<Event>` (its elements are
+/// `<Event>`'s children).
+fn read_definition(data: &[u8], offset: u32, nested: bool) -> Option<SystemMap> {
     let start = usize::try_from(offset).ok()?;
     let mut c = Cursor { data, pos: start };
     c.skip(20)?;
     let size = usize::try_from(c.u32()?).ok()?;
     let end = c.pos.checked_add(size)?;
     let mut sources: [Source; FIELDS] = std::array::from_fn(|_| Source::Absent);
-    // Element names from the root; `open` is the element whose start tag is being read.
-    let mut stack: Vec<&str> = Vec::new();
-    let mut open: Option<&str> = None;
+    // Element names from the root (known name, UTF-16 bytes); `open` is the element whose
+    // start tag is being read.
+    let mut stack: Vec<(&'static str, &[u8])> = Vec::new();
+    let mut open: Option<(&'static str, &[u8])> = None;
     let mut attribute: Option<&str> = None;
     let mut root_seen = false;
+    let mut open_dependency: Option<u16> = None;
+    let mut layout = DataLayout {
+        items: Some(Vec::new()),
+        item_of: Vec::new(),
+        dependencies: Vec::new(),
+        system_dependencies: Vec::new(),
+        pending_name: None,
+        unnamed: 0,
+    };
+    if nested {
+        stack.push(("Event", &[]));
+        layout.item_of.push(None);
+        layout.dependencies.push(None);
+        root_seen = true;
+    }
+    let base = stack.len();
     while c.pos < end {
         let token = c.u8()?;
         let part = match token {
@@ -350,33 +623,46 @@ fn read_definition(data: &[u8], offset: u32) -> Option<SystemMap> {
                 None
             }
             0x01 | 0x41 => {
-                c.skip(2 + 4)?; // dependency id, data size
-                let name = c.name()?;
+                // An element whose dependency names a NULL value is left out.
+                let dependency = c.u16()?;
+                open_dependency =
+                    (dependency != u16::MAX && stack.len() > base).then_some(dependency);
+                c.skip(4)?; // data size
+                let name = c.name_and_text()?;
                 if token == 0x41 {
                     c.skip(4)?; // attribute list size
                 }
                 if stack.is_empty() {
-                    if root_seen || name != "Event" {
+                    if root_seen || name.0 != "Event" {
                         return None;
                     }
                     root_seen = true;
                 }
                 attribute = None;
+                layout.open(name.1);
                 open = Some(name);
                 None
             }
             0x02 => {
                 stack.push(open.take()?);
+                layout.push(&stack, open_dependency.take());
                 attribute = None;
                 None
             }
             0x03 => {
-                open.take()?;
+                stack.push(open.take()?);
+                layout.push(&stack, open_dependency.take());
+                stack.pop();
+                layout.pop();
                 attribute = None;
                 None
             }
             0x04 => {
+                if stack.len() <= base {
+                    return None;
+                }
                 stack.pop()?;
+                layout.pop();
                 None
             }
             0x05 | 0x45 => {
@@ -423,9 +709,17 @@ fn read_definition(data: &[u8], offset: u32) -> Option<SystemMap> {
             }
             _ => return None,
         };
-        if let Some(part) = part
-            && let Some(field) = target(&stack, open, attribute)
-        {
+        let Some(part) = part else {
+            continue;
+        };
+        let open_name = open.map(|(known, _)| known);
+        let data_part = match &part {
+            Source::Literal(s) => Some(Part::Literal(s.clone())),
+            Source::Value(i) => Some(Part::Value(*i)),
+            Source::Absent | Source::Complex => None,
+        };
+        layout.part(data_part, &stack, open_name, attribute);
+        if let Some(field) = target(&stack, open_name, attribute) {
             let slot = sources
                 .iter_mut()
                 .zip(ALL_FIELDS)
@@ -441,5 +735,9 @@ fn read_definition(data: &[u8], offset: u32) -> Option<SystemMap> {
     }
     // A `<Provider>` element with text instead of a Name attribute is read by the XML path's
     // fallback; those rare templates are rendered.
-    (root_seen && stack.is_empty()).then_some(SystemMap { sources })
+    (root_seen && stack.len() == base).then_some(SystemMap {
+        sources,
+        system_dependencies: layout.system_dependencies,
+        data: layout.items,
+    })
 }

@@ -26,7 +26,9 @@ use jiff::Timestamp;
 use super::super::Tally;
 use super::super::limits::cap_field;
 use super::CHUNK_HEADER_SIZE;
+use super::build::{Value, build_event};
 use super::template::{Field, Source, SystemMap, TemplateCache, utf16};
+use crate::event::{Event, Location, Origin};
 
 const RECORD_HEADER_SIZE: usize = 24;
 const RECORD_MAGIC: [u8; 4] = [0x2a, 0x2a, 0, 0];
@@ -66,7 +68,7 @@ struct Group<'a> {
 }
 
 /// What the walk of a chunk found, in record order: tallies (each where its group first
-/// appears) and the records some rule lists, which the caller reads whole.
+/// appears), and the records some rule lists — built, or left for the caller to read whole.
 #[derive(Debug)]
 pub(super) struct Walk {
     pub(super) items: Vec<Walked>,
@@ -77,6 +79,8 @@ pub(super) struct Walk {
 #[derive(Debug)]
 pub(super) enum Walked {
     Tally(Tally),
+    /// A record some rule lists, built from its template and values.
+    Event(Event),
     /// A record to read whole: where it starts in the chunk, and its id.
     Needed {
         offset: usize,
@@ -84,10 +88,22 @@ pub(super) enum Walked {
     },
 }
 
-/// Walks a chunk's records: tallies for those not listed in `needed`, the places of those
-/// listed. `None` leaves the chunk to the `evtx` crate: when its CRC32s do not match (or it
-/// has none) and when the walk does not fully understand it.
-pub(super) fn walk_intact_chunk(data: &[u8], needed: &HashSet<u16>) -> Option<Walk> {
+/// Where the events of a chunk are read from: the input's name and the chunk's number.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Place<'a> {
+    pub(super) input: &'a str,
+    pub(super) chunk: u32,
+}
+
+/// Walks a chunk's records: tallies for those not listed in `needed`, the events of those
+/// listed (or their places, for the records only the crate reads right). `None` leaves the
+/// chunk to the `evtx` crate: when its CRC32s do not match (or it has none) and when the walk
+/// does not fully understand it.
+pub(super) fn walk_intact_chunk(
+    data: &[u8],
+    needed: &HashSet<u16>,
+    place: Place<'_>,
+) -> Option<Walk> {
     let header = EvtxChunkHeader::from_bytes(data).ok()?;
     if header.flags.contains(ChunkFlags::NO_CRC32) {
         return None;
@@ -103,13 +119,18 @@ pub(super) fn walk_intact_chunk(data: &[u8], needed: &HashSet<u16>) -> Option<Wa
         return None;
     }
     let mut templates = TemplateCache::default();
-    walk_chunk(data, &header, needed, &mut templates)
+    walk_chunk(data, &header, needed, &mut templates, place)
 }
 
 /// A place in a chunk's record order: a group (where it first appears) or a needed record.
 enum Slot {
     Group(usize),
-    Needed { offset: usize, id: u64 },
+    /// The next of the built events.
+    Event,
+    Needed {
+        offset: usize,
+        id: u64,
+    },
 }
 
 fn walk_chunk(
@@ -117,10 +138,14 @@ fn walk_chunk(
     header: &EvtxChunkHeader,
     needed: &HashSet<u16>,
     templates: &mut TemplateCache,
+    place: Place<'_>,
 ) -> Option<Walk> {
     let mut groups: Vec<Group<'_>> = Vec::new();
     let mut order: Vec<Slot> = Vec::new();
     let mut plans = Plans::default();
+    // A needed record's values, reused from one record to the next.
+    let mut values: Vec<Value<'_>> = Vec::new();
+    let mut events: Vec<Event> = Vec::new();
     let live_end = usize::try_from(header.free_space_offset)
         .ok()?
         .min(data.len());
@@ -129,9 +154,32 @@ fn walk_chunk(
         let record = read_record(data, offset)?;
         let fields = read_instance(data, record.binxml.clone(), &mut plans, templates)?;
         if needed.contains(&fields.event_id) {
-            order.push(Slot::Needed {
-                offset,
-                id: record.id,
+            let origin = || Origin {
+                input: place.input.to_owned(),
+                location: Location::Record {
+                    record_id: record.id,
+                    chunk: place.chunk,
+                },
+            };
+            values.clear();
+            let built = match (
+                templates.shared(data, fields.definition, false),
+                fields.values(data, &mut values),
+            ) {
+                (Some(map), Some(())) => {
+                    build_event(data, templates, &map, &values, record.id, origin())
+                }
+                _ => None,
+            };
+            order.push(match built {
+                Some(event) => {
+                    events.push(event);
+                    Slot::Event
+                }
+                None => Slot::Needed {
+                    offset,
+                    id: record.id,
+                },
             });
         } else if let Some(new) = add(&mut groups, &fields) {
             order.push(Slot::Group(new));
@@ -145,10 +193,12 @@ fn walk_chunk(
         .iter()
         .map(|group| finish(group, templates).map(Some))
         .collect::<Option<Vec<Option<Tally>>>>()?;
+    let mut events = events.into_iter();
     let items = order
         .into_iter()
         .map(|slot| match slot {
             Slot::Group(i) => tallies.get_mut(i)?.take().map(Walked::Tally),
+            Slot::Event => events.next().map(Walked::Event),
             Slot::Needed { offset, id } => Some(Walked::Needed { offset, id }),
         })
         .collect::<Option<Vec<Walked>>>()?;
@@ -184,8 +234,12 @@ fn read_record(data: &[u8], offset: usize) -> Option<Record> {
     })
 }
 
-/// The values of one record that its tally needs.
+/// The values of one record that its tally needs, and where all its values are.
 struct Fields<'a> {
+    /// The template definition's offset.
+    definition: u32,
+    /// Where the value count is.
+    values_at: usize,
     event_id: u16,
     provider: Text<'a>,
     channel: Option<Text<'a>>,
@@ -194,11 +248,11 @@ struct Fields<'a> {
     time: Option<u64>,
 }
 
-/// A substitution value: its type and bytes.
-#[derive(Clone, Copy)]
-struct Value<'a> {
-    kind: u8,
-    bytes: &'a [u8],
+impl<'a> Fields<'a> {
+    /// Every value of the record, in order (checked by [`read_instance`]).
+    fn values(&self, data: &'a [u8], out: &mut Vec<Value<'a>>) -> Option<()> {
+        instance_values(data, self.values_at, |_, v| out.push(v)).map(|_| ())
+    }
 }
 
 /// Where the five values a tally needs come from in records of one template: provider,
@@ -294,6 +348,72 @@ fn read_instance<'a>(
     plans: &mut Plans,
     templates: &mut TemplateCache,
 ) -> Option<Fields<'a>> {
+    let (definition, descriptors_at) = instance_header(data, binxml.clone())?;
+    let plan = plans.get(data, definition, templates)?;
+    let mut found: [Option<Value<'a>>; 5] = [None; 5];
+    let (_, end) = instance_values(data, descriptors_at, |index, value| {
+        if let Some(&slot) = plan.slot_of.get(index)
+            && let Some(found) = found.get_mut(usize::from(slot))
+        {
+            *found = Some(value);
+        }
+    })?;
+    // The instance must end the record (or be followed by an end-of-stream token).
+    match data.get(end..binxml.end)? {
+        [] | [0x00, ..] => {}
+        _ => return None,
+    }
+    let [provider, event_id, time, channel, computer] = found;
+    let [from_provider, _, from_time, from_channel, from_computer] = plan.from;
+    let text = |from: From, field: Field, value: Option<Value<'a>>| match from {
+        From::Absent => Some(None),
+        From::Literal => Some(Some(Text::Literal { definition, field })),
+        From::Value => match value? {
+            Value {
+                kind: ty::STRING,
+                bytes,
+                ..
+            } => Some(Some(Text::Utf16(bytes))),
+            Value { kind: ty::NULL, .. } => Some(None),
+            _ => None,
+        },
+        From::Complex => None,
+    };
+    let event_id = match event_id? {
+        Value {
+            kind: ty::UINT16,
+            bytes,
+            ..
+        } => le_u16(bytes, 0)?,
+        _ => return None,
+    };
+    let time = match (from_time, time) {
+        (From::Absent, _) => None,
+        (From::Value, Some(Value { kind: ty::NULL, .. })) => None,
+        (
+            From::Value,
+            Some(Value {
+                kind: ty::FILETIME,
+                bytes,
+                ..
+            }),
+        ) => Some(le_u64(bytes, 0).filter(|t| (FILETIME_MIN..FILETIME_MAX).contains(t))?),
+        _ => return None,
+    };
+    Some(Fields {
+        definition,
+        values_at: descriptors_at,
+        event_id,
+        provider: text(from_provider, Field::Provider, provider)??,
+        channel: text(from_channel, Field::Channel, channel)?,
+        computer: text(from_computer, Field::Computer, computer)?,
+        time,
+    })
+}
+
+/// A template instance at the start of `binxml` (a fragment header first, or not): its
+/// definition's offset and where its value count is (after an inline definition).
+fn instance_header(data: &[u8], binxml: std::ops::Range<usize>) -> Option<(u32, usize)> {
     let bytes = data.get(binxml.clone())?;
     let body = match bytes {
         [0x0f, _, _, _, 0x0c, _, ..] => 5,
@@ -310,71 +430,53 @@ fn read_instance<'a>(
         let size = usize::try_from(le_u32(data, pos + 20)?).ok()?;
         pos = pos.checked_add(24)?.checked_add(size)?;
     }
-    let plan = plans.get(data, definition, templates)?;
+    Some((definition, pos))
+}
+
+/// The values of the instance whose value count is at `pos`, each with its index, checked
+/// as the crate reads them: how many there are and where they end.
+fn instance_values<'a>(
+    data: &'a [u8],
+    mut pos: usize,
+    mut each: impl FnMut(usize, Value<'a>),
+) -> Option<(usize, usize)> {
     let count = usize::try_from(le_u32(data, pos)?).ok()?;
     pos += 4;
     let descriptors = data.get(pos..pos.checked_add(count.checked_mul(4)?)?)?;
     pos += descriptors.len();
-    let mut found: [Option<Value<'a>>; 5] = [None; 5];
     for (index, descriptor) in descriptors.chunks_exact(4).enumerate() {
         let (size, kind) = (usize::from(le_u16(descriptor, 0)?), *descriptor.get(2)?);
         let value = data.get(pos..pos.checked_add(size)?)?;
         if !value_reads(kind, value) {
             return None;
         }
-        pos += size;
-        if let Some(&slot) = plan.slot_of.get(index)
-            && let Some(found) = found.get_mut(usize::from(slot))
-        {
-            *found = Some(Value { kind, bytes: value });
-        }
-    }
-    // The instance must end the record (or be followed by an end-of-stream token).
-    match data.get(pos..binxml.end)? {
-        [] | [0x00, ..] => {}
-        _ => return None,
-    }
-    let [provider, event_id, time, channel, computer] = found;
-    let [from_provider, _, from_time, from_channel, from_computer] = plan.from;
-    let text = |from: From, field: Field, value: Option<Value<'a>>| match from {
-        From::Absent => Some(None),
-        From::Literal => Some(Some(Text::Literal { definition, field })),
-        From::Value => match value? {
+        each(
+            index,
             Value {
-                kind: ty::STRING,
-                bytes,
-            } => Some(Some(Text::Utf16(bytes))),
-            Value { kind: ty::NULL, .. } => Some(None),
-            _ => None,
-        },
-        From::Complex => None,
-    };
-    let event_id = match event_id? {
-        Value {
-            kind: ty::UINT16,
-            bytes,
-        } => le_u16(bytes, 0)?,
-        _ => return None,
-    };
-    let time = match (from_time, time) {
-        (From::Absent, _) => None,
-        (From::Value, Some(Value { kind: ty::NULL, .. })) => None,
-        (
-            From::Value,
-            Some(Value {
-                kind: ty::FILETIME,
-                bytes,
-            }),
-        ) => Some(le_u64(bytes, 0).filter(|t| (FILETIME_MIN..FILETIME_MAX).contains(t))?),
-        _ => return None,
-    };
-    Some(Fields {
-        event_id,
-        provider: text(from_provider, Field::Provider, provider)??,
-        channel: text(from_channel, Field::Channel, channel)?,
-        computer: text(from_computer, Field::Computer, computer)?,
-        time,
-    })
+                kind,
+                bytes: value,
+                at: pos,
+            },
+        );
+        pos += size;
+    }
+    Some((count, pos))
+}
+
+/// The template instance a BinXML value holds (a fragment header, one instance, nothing
+/// after it but an end-of-stream token): its definition, its values into `out`.
+pub(super) fn nested_instance<'a>(
+    data: &'a [u8],
+    value: Value<'a>,
+    out: &mut Vec<Value<'a>>,
+) -> Option<u32> {
+    let range = value.at..value.at.checked_add(value.bytes.len())?;
+    let (definition, at) = instance_header(data, range.clone())?;
+    let (_, end) = instance_values(data, at, |_, v| out.push(v))?;
+    match data.get(end..range.end)? {
+        [] | [0x00] => Some(definition),
+        _ => None,
+    }
 }
 
 /// Whether the `evtx` crate reads a value of type `kind` stored in `bytes` as it is (the
@@ -520,7 +622,7 @@ fn finish(group: &Group<'_>, templates: &TemplateCache) -> Option<Tally> {
 }
 
 /// The instant a FILETIME (100 ns ticks since 1601-01-01 UTC) counts to.
-fn filetime(ticks: u64) -> Option<Timestamp> {
+pub(super) fn filetime(ticks: u64) -> Option<Timestamp> {
     const TICKS_PER_SECOND: u64 = 10_000_000;
     const UNIX_EPOCH_SECONDS: i64 = 11_644_473_600;
     let seconds = i64::try_from(ticks / TICKS_PER_SECOND).ok()? - UNIX_EPOCH_SECONDS;
