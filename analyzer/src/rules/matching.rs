@@ -209,6 +209,22 @@ fn collapse(text: &str, max: usize) -> String {
 /// leaves as it is).
 fn is_collapsed(text: &str) -> bool {
     let mut after_space = true;
+    for &b in text.as_bytes() {
+        match b {
+            b' ' if after_space => return false,
+            b' ' => after_space = true,
+            b'\t' | b'\n' | 0x0b | 0x0c | b'\r' => return false,
+            // Other whitespace is outside ASCII: ask each character.
+            0x80.. => return is_collapsed_text(text),
+            _ => after_space = false,
+        }
+    }
+    !after_space || text.is_empty()
+}
+
+/// [`is_collapsed`] character by character.
+fn is_collapsed_text(text: &str) -> bool {
+    let mut after_space = true;
     for c in text.chars() {
         if c == ' ' {
             if after_space {

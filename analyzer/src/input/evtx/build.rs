@@ -71,9 +71,9 @@ pub(super) fn build_event(
     {
         return None;
     }
-    let mut event = match typed_system(map, values, &origin) {
-        Some(event) => event,
-        None => text_system(map, values, origin)?,
+    let mut event = match typed_system(map, values, origin) {
+        Ok(event) => event,
+        Err(origin) => text_system(map, values, origin)?,
     };
     if event.provider.is_empty() {
         // Kept with an empty provider and a warning by the rendering path.
@@ -89,9 +89,43 @@ pub(super) fn build_event(
 }
 
 /// The `<System>` fields of the usual value types straight into an event, normalised as
-/// the XML reader normalises their text; `None` for any other shape (then
+/// the XML reader normalises their text; for any other shape, `origin` back (for
 /// [`text_system`]).
-fn typed_system(map: &SystemMap, values: &[Value<'_>], origin: &Origin) -> Option<Event> {
+fn typed_system(map: &SystemMap, values: &[Value<'_>], origin: Origin) -> Result<Event, Origin> {
+    match typed_fields(map, values) {
+        Some(fields) => Ok(fields.into_event(origin)),
+        None => Err(origin),
+    }
+}
+
+/// What [`typed_system`] reads, before the event is made.
+struct TypedFields {
+    provider: String,
+    id: u16,
+    qualifiers: Option<u16>,
+    level: Option<Level>,
+    time: Option<jiff::Timestamp>,
+    record_id: Option<u64>,
+    channel: Option<String>,
+    computer: Option<String>,
+    user_sid: Option<String>,
+}
+
+impl TypedFields {
+    fn into_event(self, origin: Origin) -> Event {
+        let mut event = Event::new(self.provider, self.id, origin);
+        event.qualifiers = self.qualifiers;
+        event.level = self.level;
+        event.time_created = self.time;
+        event.record_id = self.record_id;
+        event.channel = self.channel;
+        event.computer = self.computer;
+        event.user_sid = self.user_sid;
+        event
+    }
+}
+
+fn typed_fields(map: &SystemMap, values: &[Value<'_>]) -> Option<TypedFields> {
     let value = |source: &Source| match source {
         Source::Value(i) => values.get(usize::from(*i)).copied(),
         _ => None,
@@ -135,28 +169,27 @@ fn typed_system(map: &SystemMap, values: &[Value<'_>], origin: &Origin) -> Optio
     };
     let id = u16::try_from(le(value(map.source(Field::EventId))?, ty::UINT16)?).ok()?;
     let provider = text(map.source(Field::Provider), false)??;
-    let mut event = Event::new(provider, id, origin.clone());
-    event.qualifiers = match map.source(Field::Qualifiers) {
+    let qualifiers = match map.source(Field::Qualifiers) {
         Source::Absent => None,
         source => Some(u16::try_from(le(value(source)?, ty::UINT16)?).ok()?),
     };
-    event.level = match map.source(Field::Level) {
+    let level = match map.source(Field::Level) {
         Source::Absent => None,
         source => Some(Level::from_number(
             u8::try_from(le(value(source)?, ty::UINT8)?).ok()?,
         )),
     };
-    event.time_created = match map.source(Field::Time) {
+    let time = match map.source(Field::Time) {
         Source::Absent => None,
         source => Some(filetime(le(value(source)?, ty::FILETIME)?)?),
     };
-    event.record_id = match map.source(Field::RecordId) {
+    let record_id = match map.source(Field::RecordId) {
         Source::Absent => None,
         source => Some(le(value(source)?, ty::UINT64)?),
     };
-    event.channel = text(map.source(Field::Channel), true)?;
-    event.computer = text(map.source(Field::Computer), true)?;
-    event.user_sid = match map.source(Field::UserSid) {
+    let channel = text(map.source(Field::Channel), true)?;
+    let computer = text(map.source(Field::Computer), true)?;
+    let user_sid = match map.source(Field::UserSid) {
         Source::Absent => None,
         source => {
             let v = value(source)?;
@@ -171,7 +204,17 @@ fn typed_system(map: &SystemMap, values: &[Value<'_>], origin: &Origin) -> Optio
             }
         }
     };
-    Some(event)
+    Some(TypedFields {
+        provider,
+        id,
+        qualifiers,
+        level,
+        time,
+        record_id,
+        channel,
+        computer,
+        user_sid,
+    })
 }
 
 /// The `<System>` fields as the text the rendering gives, read by the XML reader's
