@@ -577,3 +577,32 @@ fn the_policy_key_a_step_created_is_removed_by_the_rollback() {
     assert_eq!(back.outcome, RollbackOutcome::RolledBack, "{back:?}");
     assert_eq!(restorable(&host.machine()), restorable(&initial));
 }
+
+/// Starting a disabled service is refused at its precondition, before any change to it,
+/// with what to do; the same plan with the start type set first applies.
+#[test]
+fn a_disabled_service_is_not_started_unless_the_plan_enables_it_first() {
+    use analyzer::plan::{RdpService, StartType};
+    let initial = config_broken_vm();
+    let start = AllowedStep::StartService {
+        service: RdpService::Dhcp,
+    };
+    let host = SimHost::new(initial.clone());
+    let r = executor::run(&host, &runnable("p1", std::slice::from_ref(&start)), APPLY).unwrap();
+    assert_eq!(r.outcome, RunOutcome::Refused, "{r:?}");
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Dhcp is disabled"),
+        "{r:?}"
+    );
+    assert_eq!(restorable(&host.machine()), restorable(&initial));
+    let enable = AllowedStep::SetServiceStart {
+        service: RdpService::Dhcp,
+        desired: StartType::Automatic,
+        expect: analyzer::plan::Expect::Any,
+    };
+    let r = executor::run(&host, &runnable("p2", &[enable, start]), APPLY).unwrap();
+    assert_eq!(r.outcome, RunOutcome::Applied, "{r:?}");
+}

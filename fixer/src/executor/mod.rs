@@ -357,7 +357,7 @@ fn run_step(
     }
     step.op.check_expect(&now).map_err(|e| {
         fail(format!(
-            "precondition not met: {e}; the machine changed since the plan was made"
+            "precondition not met: {e}; the machine is not as the plan expects"
         ))
     })?;
     let backup = step

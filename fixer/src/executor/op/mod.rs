@@ -497,6 +497,17 @@ impl Op {
                     ))
                 }
             }
+            (
+                Op::Start { service },
+                Snapshot::Service {
+                    start_type: StartType::Disabled,
+                    running: false,
+                    ..
+                },
+            ) => Err(format!(
+                "{service} is disabled, so Windows will not start it: the plan must set its \
+                 start type first (set_service_start)"
+            )),
             (Op::Firewall { rule }, Snapshot::Firewall { enabled: None }) => Err(format!(
                 "this machine has no firewall rule {rule} (a Windows without the Remote \
                  Desktop feature, or the rule was deleted): add the rule by hand"
