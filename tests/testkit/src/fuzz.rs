@@ -32,6 +32,7 @@ pub type Body = fn(&[u8]);
 pub const TARGETS: &[(&str, Body)] = &[
     ("channel_paste", channel_paste),
     ("evidence_block", evidence_block),
+    ("config_snapshot", config_snapshot),
     ("plan_envelope", plan_envelope),
     ("input_sniff", input_sniff),
     ("archive", archive),
@@ -98,6 +99,24 @@ pub fn evidence_block(data: &[u8]) {
         let text = prefixed(head, data);
         let _ = find_blocks(&String::from_utf8_lossy(&text), "fuzz");
         read(&text);
+    }
+    read(data);
+}
+
+/// `RDPFIX-CONFIG` snapshots: finding and reading blocks, the reader around them, and the
+/// configuration conditions of the catalog checked against what was read (a session's
+/// diagnosis). Proptests of the same: `analyzer/tests/config_snapshot_props.rs`.
+pub fn config_snapshot(data: &[u8]) {
+    // Head starts, so that most inputs reach the body's lines and the rules that read them.
+    for head in [
+        b"RDPFIX-CONFIG v1 host=fuzz at=2026-11-20T09:41:07Z os=20348\n".as_slice(),
+        b"RDPFIX-CONFIG v1 host=fuzz os=9600\nrdp ".as_slice(),
+    ] {
+        let text = prefixed(head, data);
+        let _ = analyzer::config::find_snapshots(&String::from_utf8_lossy(&text), "fuzz");
+        let mut s = session();
+        s.add_bytes("fuzz", &text, &mut analyzer::input::no_progress);
+        let _ = s.finish(&DiagnoseOptions::default());
     }
     read(data);
 }
