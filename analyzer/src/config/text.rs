@@ -135,13 +135,15 @@ impl Writer {
             .push(format!("{key}={}", v.join(",")));
     }
 
-    /// Marks a section (or one subject of it) as not collected, and why.
+    /// Marks a section (or one subject of it) as not collected, and why (one item: the
+    /// two words stay on one line).
     pub fn not_collected(&mut self, section: Section, subject: Option<&str>, why: &str) {
-        let items = self.items(section, subject);
-        items.push("!".to_owned());
-        if !why.is_empty() {
-            items.push(format!("why={}", encode(why)));
-        }
+        let item = if why.is_empty() {
+            "!".to_owned()
+        } else {
+            format!("! why={}", encode(why))
+        };
+        self.items(section, subject).push(item);
     }
 
     /// The block's text, each line ending in `\n`.

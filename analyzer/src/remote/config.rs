@@ -186,7 +186,7 @@ function W($prefix, $items) {
 function N($prefix, $err) {
     $m = [string]$err
     if ($m.Length -gt 60) { $m = $m.Substring(0, 60) }
-    W $prefix @('!', ('why=' + (E $m)))
+    W $prefix @('! why=' + (E $m))
 }
 function OnOff($v) { if ([string]$v -eq 'True') { 'on' } else { 'off' } }
 "#;

@@ -43,6 +43,8 @@ struct CollectReport {
     events_text: String,
     events_shown: usize,
     events_left_out: usize,
+    /// The configuration snapshot (`RDPFIX-CONFIG`), printed last: [`super::collect_config`].
+    config: String,
 }
 
 pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
@@ -78,6 +80,9 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
     }
     // After the exports, into the folder just judged safe (see `bundle`).
     let zipped = (!files.is_empty()).then(|| host.zip_logs(&args.out, &files));
+    let config = super::collect_config::snapshot(host);
+    // The snapshot is printed too: the events get what it leaves of their budget.
+    let budget = TEXT_BUDGET.saturating_sub(super::compact::console_bytes(&config));
     let mut events_text = String::new();
     let (mut shown, mut left_out) = (0, 0);
     // The Run Command script's queries: exactly the providers and IDs the rules read,
@@ -94,7 +99,7 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
             Err(_) => continue,
         };
         for event in split_events(&text) {
-            if events_text.len() + event.len() <= TEXT_BUDGET {
+            if events_text.len() + event.len() <= budget {
                 events_text.push_str(event.trim_end());
                 events_text.push('\n');
                 shown += 1;
@@ -114,6 +119,7 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
         events_text,
         events_shown: shown,
         events_left_out: left_out,
+        config,
     }))
 }
 
@@ -172,6 +178,9 @@ impl Report for CollectReport {
                 self.hours
             ));
         }
+        // The snapshot between the events and what to do next: ASCII by construction
+        // (percent-encoded values), so `ascii_lines` leaves it as it is.
+        out.push_str(&self.config);
         for e in &self.exports {
             match (&e.file, &e.error) {
                 (Some(f), _) => out.push_str(&format!("exported {f}\n")),

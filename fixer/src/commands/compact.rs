@@ -4,7 +4,9 @@
 //!
 //! On Windows the channels the catalog reads are exported for the window (`wevtutil epl`,
 //! as `fixer collect` does) and read back whole; with `--from`, exported files are read
-//! instead (any machine, any format). The block keeps as many relevant events as fit,
+//! instead (any machine, any format). On the VM the configuration snapshot
+//! (`RDPFIX-CONFIG`, [`super::collect_config`]) is printed first and the block gets what it
+//! leaves of the 4,000 bytes. The block keeps as many relevant events as fit,
 //! newest first, and says how many it left out; a one-line summary follows it, so the
 //! output's last 4,096 bytes hold both.
 
@@ -52,11 +54,23 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
             }
         }
     }
+    // On the VM, the configuration snapshot goes first; the block gets what it leaves.
+    let config = args
+        .from
+        .is_empty()
+        .then(|| super::collect_config::snapshot(host));
+    let budget = MAX_BLOCK_BYTES.saturating_sub(config.as_deref().map_or(0, console_bytes));
     Ok(Box::new(CompactReport {
         hours: args.hours,
         sources,
-        block: builder.finish(MAX_BLOCK_BYTES),
+        config,
+        block: builder.finish(budget),
     }))
+}
+
+/// Bytes of `text` on a Windows console (CR LF line ends).
+pub fn console_bytes(text: &str) -> usize {
+    text.len() + text.lines().count()
 }
 
 /// Reads an exported `.evtx` back into the block.
@@ -106,6 +120,8 @@ impl Source {
 struct CompactReport {
     hours: u32,
     sources: Vec<Source>,
+    /// The `RDPFIX-CONFIG` snapshot (on the VM only: `--from` reads files elsewhere).
+    config: Option<String>,
     block: EvidenceBlock,
 }
 
@@ -152,7 +168,11 @@ impl Report for CompactReport {
         if out.trim().is_empty() {
             out.clear();
         }
-        // ASCII by construction (base64 and fixed words), printed as is so its checksum holds.
+        // ASCII by construction (percent-encoded values), as is the evidence block (base64
+        // and fixed words), printed as is so its checksum holds.
+        if let Some(config) = &self.config {
+            out.push_str(config);
+        }
         out.push_str(&self.block.text);
         out.push_str(&self.summary());
         out.push('\n');
@@ -165,6 +185,7 @@ impl Report for CompactReport {
             "hours": self.hours,
             "sources": self.sources,
             "block": self.block.text,
+            "config": self.config,
             "block_console_bytes": self.block.console_bytes(),
             "seen": self.block.seen,
             "relevant": self.block.relevant,
@@ -186,6 +207,7 @@ mod tests {
         let report = CompactReport {
             hours: 24,
             sources: Vec::new(),
+            config: None,
             block: EvidenceBlock {
                 text: String::new(),
                 seen: big,

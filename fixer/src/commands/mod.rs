@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod collect;
+pub mod collect_config;
 pub mod compact;
 pub mod diagnose;
 pub mod journal;

@@ -1,0 +1,335 @@
+//! The configuration snapshot (`RDPFIX-CONFIG v1`, `docs/config-snapshot.md`) as the fixer
+//! reads it through [`Host`]: what `fixer collect` and `fixer collect --compact` print
+//! beside the events. The registry values, services, Remote Desktop firewall rules, logon
+//! rights, Remote Desktop Users, the RDP certificate and the MachineKeys ACL come from the
+//! host's reads; what no host method reads yet (firewall profiles, blocking rules, the
+//! port's listener, disk, time, bcdedit) is written as not collected, and the collection
+//! script (`analyzer::remote::config`) is the way to get it.
+
+use crate::host::{CertStore, Host, HostError, RegValue, ServiceState};
+use analyzer::config::Value;
+use analyzer::config::schema::Section;
+use analyzer::config::text::Writer;
+use analyzer::remote::config::{FIREWALL_RULES, MACHINE_KEYS_SDDL, PROTOCOLS, REGISTRY, SERVICES};
+
+/// Why a section is left to the collection script.
+const NO_HOST_READ: &str = "read by the collection script only";
+
+/// The snapshot's text, LF line ends.
+pub fn snapshot(host: &dyn Host) -> String {
+    let computer = host.computer_names().map(|n| n.netbios).unwrap_or_default();
+    let build = reg(
+        host,
+        r"SOFTWARE\Microsoft\Windows NT\CurrentVersion",
+        "CurrentBuildNumber",
+    )
+    .ok()
+    .flatten()
+    .and_then(|v| text(&v))
+    .and_then(|t| t.trim().parse().ok());
+    let mut w = Writer::new(&computer, Some(host.now()), build);
+    for (section, key, path, name) in REGISTRY {
+        let value = read_value(host, path.trim_start_matches(r"HKLM\"), name);
+        w.value(*section, None, key, &value);
+    }
+    for p in PROTOCOLS {
+        let key = format!(
+            r"SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\{p}\Server"
+        );
+        let subject = p.replace(' ', "");
+        w.value(
+            Section::Tls,
+            Some(&subject),
+            "en",
+            &read_value(host, &key, "Enabled"),
+        );
+        w.value(
+            Section::Tls,
+            Some(&subject),
+            "dbd",
+            &read_value(host, &key, "DisabledByDefault"),
+        );
+    }
+    let suites = match reg(
+        host,
+        r"SOFTWARE\Policies\Microsoft\Cryptography\Configuration\SSL\00010002",
+        "Functions",
+    ) {
+        Ok(None) => Value::Absent,
+        Ok(Some(v)) => text(&v).map_or(Value::Unreadable, |t| {
+            Value::Set(
+                t.split([',', '\0'])
+                    .filter(|s| !s.is_empty())
+                    .count()
+                    .to_string(),
+            )
+        }),
+        Err(_) => Value::Unreadable,
+    };
+    w.value(Section::Ciphers, None, "policy", &suites);
+    services(host, &mut w);
+    w.not_collected(Section::Fw, None, NO_HOST_READ);
+    for id in FIREWALL_RULES {
+        let on = match host.firewall_rule_enabled(id) {
+            Ok(Some(true)) => Value::Set("on".into()),
+            Ok(Some(false)) => Value::Set("off".into()),
+            Ok(None) => Value::Absent,
+            Err(_) => Value::Unreadable,
+        };
+        w.value(Section::Fwrule, Some(id), "on", &on);
+    }
+    w.not_collected(Section::Fwblock, None, NO_HOST_READ);
+    w.not_collected(Section::Listen, None, NO_HOST_READ);
+    certificate(host, &mut w);
+    rights(host, &mut w);
+    match host.group_members("S-1-5-32-555") {
+        Ok(members) => {
+            let listed: Vec<String> = members.iter().take(3).cloned().collect();
+            w.list(Section::Rdu, None, "m", &listed);
+            let more = members.len().saturating_sub(listed.len());
+            w.value(Section::Rdu, None, "more", &Value::Set(more.to_string()));
+        }
+        Err(e) => w.not_collected(Section::Rdu, None, &short(&e)),
+    }
+    w.not_collected(Section::Disk, None, NO_HOST_READ);
+    w.not_collected(Section::Time, None, NO_HOST_READ);
+    let setup = r"SYSTEM\Setup";
+    w.value(
+        Section::Boot,
+        None,
+        "setup",
+        &read_value(host, setup, "SystemSetupInProgress"),
+    );
+    w.value(
+        Section::Boot,
+        None,
+        "oobe",
+        &read_value(host, setup, "OOBEInProgress"),
+    );
+    w.value(
+        Section::Boot,
+        None,
+        "safe",
+        &read_value(
+            host,
+            r"SYSTEM\CurrentControlSet\Control\SafeBoot\Option",
+            "OptionValue",
+        ),
+    );
+    w.finish()
+}
+
+fn services(host: &dyn Host, w: &mut Writer) {
+    for name in SERVICES {
+        let key = format!(r"SYSTEM\CurrentControlSet\Services\{name}");
+        let start = read_value(host, &key, "Start");
+        let installed = start != Value::Absent;
+        w.value(Section::Svc, Some(name), "start", &start);
+        let state = match host.service_status(name) {
+            Ok(s) => Value::Set(state_word(s.state).to_owned()),
+            Err(HostError::NotFound { .. }) => Value::Absent,
+            Err(_) if !installed => Value::Absent,
+            Err(_) => Value::Unreadable,
+        };
+        w.value(Section::Svc, Some(name), "state", &state);
+        w.value(
+            Section::Svc,
+            Some(name),
+            "acct",
+            &read_value(host, &key, "ObjectName"),
+        );
+        w.value(
+            Section::Svc,
+            Some(name),
+            "type",
+            &read_value(host, &key, "Type"),
+        );
+    }
+}
+
+fn state_word(state: ServiceState) -> &'static str {
+    match state {
+        ServiceState::Running => "running",
+        ServiceState::Stopped => "stopped",
+        ServiceState::StartPending => "starting",
+        ServiceState::StopPending => "stopping",
+        ServiceState::Paused => "paused",
+        ServiceState::PausePending => "pausing",
+        ServiceState::ContinuePending => "resuming",
+    }
+}
+
+/// The certificate in use: the one `SSLCertificateSHA1Hash` names, else the newest
+/// self-signed one in `Remote Desktop`. Only that store is readable here: a configured
+/// certificate found nowhere in it may still sit in `My`, so `store` is then not written.
+fn certificate(host: &dyn Host, w: &mut Writer) {
+    let rdp = r"SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp";
+    let configured = match reg(host, rdp, "SSLCertificateSHA1Hash") {
+        Ok(Some(v)) => Some(hex(&v.data)),
+        _ => None,
+    };
+    match host.cert_list(CertStore::RemoteDesktop) {
+        Ok(certs) => {
+            let cert = match &configured {
+                Some(t) => certs.iter().find(|c| c.thumbprint.eq_ignore_ascii_case(t)),
+                None => certs.iter().max_by_key(|c| c.not_after),
+            };
+            let thumb = cert
+                .map(|c| c.thumbprint.clone())
+                .or(configured.clone())
+                .map_or(Value::Absent, Value::Set);
+            w.value(Section::Cert, None, "thumb", &thumb);
+            if let Some(c) = cert {
+                w.value(Section::Cert, None, "store", &Value::Set("rd".into()));
+                if let Some(t) = c.not_after {
+                    let until = t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+                    w.value(Section::Cert, None, "until", &Value::Set(until));
+                }
+                let key = if c.key.is_some() { "1" } else { "0" };
+                w.value(Section::Cert, None, "key", &Value::Set(key.into()));
+            }
+        }
+        // The store could not be read: only the configured thumbprint is known.
+        Err(_) => w.value(
+            Section::Cert,
+            None,
+            "thumb",
+            &configured.map_or(Value::Unreadable, Value::Set),
+        ),
+    }
+    let folder = host
+        .program_data()
+        .join(r"Microsoft\Crypto\RSA\MachineKeys");
+    let mk = host
+        .fs_object(&folder)
+        .and_then(|o| host.sd_read(&o))
+        .map_or(Value::Unreadable, |sddl| {
+            Value::Set(
+                if sddl == MACHINE_KEYS_SDDL {
+                    "default"
+                } else {
+                    "changed"
+                }
+                .into(),
+            )
+        });
+    w.value(Section::Cert, None, "mk", &mk);
+}
+
+fn rights(host: &dyn Host, w: &mut Writer) {
+    for (key, right) in [
+        ("allow", "SeRemoteInteractiveLogonRight"),
+        ("deny", "SeDenyRemoteInteractiveLogonRight"),
+    ] {
+        match host.right_holders(right) {
+            Ok(holders) if holders.is_empty() => {
+                w.value(Section::Rights, None, key, &Value::Absent);
+            }
+            Ok(holders) => w.list(Section::Rights, None, key, &holders),
+            Err(e) => {
+                w.not_collected(Section::Rights, None, &short(&e));
+                return;
+            }
+        }
+    }
+}
+
+fn reg(host: &dyn Host, key: &str, name: &str) -> Result<Option<RegValue>, HostError> {
+    host.reg_get(key, name)
+}
+
+/// A registry value as the snapshot writes it: DWORDs in decimal, binary as hex, strings as
+/// they are; `-` when it does not exist, `?` when it cannot be read.
+fn read_value(host: &dyn Host, key: &str, name: &str) -> Value {
+    match reg(host, key, name) {
+        Ok(None) => Value::Absent,
+        Ok(Some(v)) => match v.as_dword() {
+            Some(d) => Value::Set(d.to_string()),
+            None if v.kind == crate::host::REG_BINARY => Value::Set(hex(&v.data)),
+            None => text(&v).map_or(Value::Unreadable, Value::Set),
+        },
+        Err(_) => Value::Unreadable,
+    }
+}
+
+/// A `REG_SZ`, `REG_EXPAND_SZ` or `REG_MULTI_SZ` as text (the strings of a multi-string
+/// joined by commas).
+fn text(v: &RegValue) -> Option<String> {
+    if !matches!(v.kind, 1 | 2 | 7) {
+        return None;
+    }
+    let units: Vec<u16> = v
+        .data
+        .chunks_exact(2)
+        .filter_map(|c| c.try_into().ok().map(u16::from_le_bytes))
+        .collect();
+    let s = String::from_utf16_lossy(&units);
+    let parts: Vec<&str> = s.split('\0').filter(|p| !p.is_empty()).collect();
+    Some(parts.join(","))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// A host error's first words, for a `why=`.
+fn short(e: &HostError) -> String {
+    e.to_string().chars().take(60).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::sim::{Machine, SimHost};
+    use analyzer::config::{Reading, find_snapshots};
+    use analyzer::diagnose::{DiagnoseOptions, Session};
+
+    fn machine() -> Machine {
+        Machine::new("VM1", "vm1", "2026-11-25T10:00:00Z".parse().unwrap())
+    }
+
+    #[test]
+    fn the_snapshot_reads_back_and_says_what_the_fixer_cannot_read() {
+        let host = SimHost::new(machine());
+        let text = snapshot(&host);
+        let found = find_snapshots(&text, "fixer");
+        assert_eq!(found.len(), 1, "{text}");
+        assert!(found[0].issues.is_empty(), "{:?}\n{text}", found[0].issues);
+        let s = found[0].snapshot.as_ref().unwrap();
+        assert_eq!(s.computer, "VM1");
+        assert_eq!(s.taken, Some("2026-11-25T10:00:00Z".parse().unwrap()));
+        for section in [
+            Section::Fw,
+            Section::Fwblock,
+            Section::Listen,
+            Section::Disk,
+            Section::Time,
+        ] {
+            assert!(
+                s.not_collected.iter().any(|n| n.section == section),
+                "{section:?}\n{text}"
+            );
+        }
+        assert!(s.has(Section::Rdp) && s.has(Section::Svc) && s.has(Section::Boot));
+        assert!(text.lines().all(|l| l.len() <= 76), "{text}");
+    }
+
+    #[test]
+    fn a_policy_that_denies_rdp_is_read_and_found() {
+        let mut m = machine();
+        let policy = r"SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services";
+        m.set_reg(policy, "fDenyTSConnections", RegValue::dword(1));
+        let host = SimHost::new(m);
+        let text = snapshot(&host);
+        let s = find_snapshots(&text, "fixer").remove(0).snapshot.unwrap();
+        assert_eq!(s.dword(Section::Tsp, None, "deny"), Reading::Value(1));
+        let mut session = Session::new();
+        session.add_bytes("fixer", text.as_bytes(), &mut analyzer::input::no_progress);
+        let d = session.finish(&DiagnoseOptions::default());
+        let ids: Vec<&str> = d.findings.iter().map(|f| f.id.as_str()).collect();
+        assert!(
+            ids.contains(&"rdp-config-disabled-by-policy"),
+            "{ids:?}\n{text}"
+        );
+    }
+}
