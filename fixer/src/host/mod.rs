@@ -183,6 +183,15 @@ pub trait Host: std::fmt::Debug {
     /// Enables or disables the rule with this id; [`HostError::NotFound`] when there is none.
     fn firewall_rule_set_enabled(&self, rule_id: &str, enabled: bool) -> HostResult<()>;
 
+    /// The firewall's profiles: on or off, and their default inbound action.
+    fn firewall_profiles(&self) -> HostResult<Vec<FirewallProfile>>;
+
+    // --- what else the configuration snapshot reads
+    /// Who listens on TCP `port` (any address); `None` when nothing does.
+    fn port_listener(&self, port: u16) -> HostResult<Option<PortListener>>;
+    /// Free and total space of the system drive (`%SystemDrive%`).
+    fn system_drive_space(&self) -> HostResult<DiskSpace>;
+
     // --- certificates (LocalMachine only)
     fn cert_list(&self, store: CertStore) -> HostResult<Vec<CertInfo>>;
     fn cert_delete(&self, store: CertStore, thumbprint: &str) -> HostResult<()>;

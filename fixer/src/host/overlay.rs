@@ -323,6 +323,18 @@ impl Host for DryRun<'_> {
         Ok(())
     }
 
+    fn firewall_profiles(&self) -> HostResult<Vec<FirewallProfile>> {
+        self.inner.firewall_profiles()
+    }
+
+    fn port_listener(&self, port: u16) -> HostResult<Option<PortListener>> {
+        self.inner.port_listener(port)
+    }
+
+    fn system_drive_space(&self) -> HostResult<DiskSpace> {
+        self.inner.system_drive_space()
+    }
+
     fn program_data(&self) -> PathBuf {
         self.inner.program_data()
     }

@@ -188,6 +188,18 @@ impl Host for PosixHost {
         changes(&format!("firewall rule {rule_id}"))
     }
 
+    fn firewall_profiles(&self) -> HostResult<Vec<FirewallProfile>> {
+        reads("firewall profiles")
+    }
+
+    fn port_listener(&self, port: u16) -> HostResult<Option<PortListener>> {
+        reads(&format!("listener of TCP port {port}"))
+    }
+
+    fn system_drive_space(&self) -> HostResult<DiskSpace> {
+        reads("free space of the system drive")
+    }
+
     fn cert_list(&self, store: CertStore) -> HostResult<Vec<CertInfo>> {
         reads(&format!("certificate store {}", store.name()))
     }

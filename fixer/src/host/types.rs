@@ -290,6 +290,36 @@ pub struct LogBundle {
     pub members: Vec<String>,
 }
 
+/// One firewall profile's state (`Get-NetFirewallProfile`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirewallProfile {
+    /// `Domain`, `Private` or `Public`.
+    pub name: String,
+    pub enabled: bool,
+    /// The default inbound action is block (also when it is not configured: Windows blocks).
+    pub inbound_block: bool,
+}
+
+/// The process listening on a TCP port, and the services it hosts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortListener {
+    pub pid: u32,
+    /// The process's name (`svchost`).
+    pub process: String,
+    /// The services running in that process (`TermService`).
+    #[serde(default)]
+    pub services: Vec<String>,
+}
+
+/// Free and total space of the system drive, in bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskSpace {
+    /// `C:`.
+    pub drive: String,
+    pub free: u64,
+    pub size: u64,
+}
+
 /// One event log channel to export, with the XPath query that selects what to keep.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogExport {

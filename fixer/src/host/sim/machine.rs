@@ -66,6 +66,15 @@ pub struct Machine {
     /// Firewall rules: rule id → enabled. A rule exists iff present.
     #[serde(default)]
     pub firewall: BTreeMap<String, bool>,
+    /// The firewall's profiles (empty: the firewall could not be queried).
+    #[serde(default)]
+    pub firewall_profiles: Vec<FirewallProfile>,
+    /// TCP port → who listens on it.
+    #[serde(default)]
+    pub listeners: BTreeMap<u16, PortListener>,
+    /// The system drive's space (`None`: unknown, the read fails).
+    #[serde(default)]
+    pub disk: Option<DiskSpace>,
     /// Areas the fixer is refused access to (`ERROR_ACCESS_DENIED`): `group`, `lsa`,
     /// `firewall` — as a hardened or broken machine may.
     #[serde(default)]
@@ -171,6 +180,27 @@ impl Machine {
                 ("RemoteDesktop-UserMode-In-UDP".to_owned(), true),
                 ("RemoteDesktop-Shadow-In-TCP".to_owned(), false),
             ]),
+            firewall_profiles: ["Domain", "Private", "Public"]
+                .into_iter()
+                .map(|name| FirewallProfile {
+                    name: name.into(),
+                    enabled: true,
+                    inbound_block: true,
+                })
+                .collect(),
+            listeners: BTreeMap::from([(
+                3389,
+                PortListener {
+                    pid: 1044,
+                    process: "svchost".into(),
+                    services: vec!["TermService".into()],
+                },
+            )]),
+            disk: Some(DiskSpace {
+                drive: "C:".into(),
+                free: 40 << 30,
+                size: 127 << 30,
+            }),
             access_denied: BTreeSet::new(),
         }
     }

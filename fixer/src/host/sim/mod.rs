@@ -483,6 +483,25 @@ impl Host for SimHost {
         })
     }
 
+    fn firewall_profiles(&self) -> HostResult<Vec<FirewallProfile>> {
+        self.read(|m| {
+            m.check_access("firewall", "firewall profiles")?;
+            Ok(m.firewall_profiles.clone())
+        })
+    }
+
+    fn port_listener(&self, port: u16) -> HostResult<Option<PortListener>> {
+        self.read(|m| Ok(m.listeners.get(&port).cloned()))
+    }
+
+    fn system_drive_space(&self) -> HostResult<DiskSpace> {
+        self.read(|m| {
+            m.disk.clone().ok_or_else(|| HostError::NotFound {
+                what: "the system drive".into(),
+            })
+        })
+    }
+
     fn cert_list(&self, _store: CertStore) -> HostResult<Vec<CertInfo>> {
         self.read(|m| Ok(m.certs.clone()))
     }

@@ -56,3 +56,91 @@ fn a_write_to_a_swapped_file_or_a_changed_descriptor_is_refused() {
     ));
     assert_eq!(host.machine().security[r"C:\f"], "O:BUD:(A;;FA;;;BU)");
 }
+
+/// The reads the configuration snapshot makes, and what the simulated Windows refuses:
+/// access denied (error 5), an unknown group (2220), a member already there (1378) or not
+/// there (1377), an account it cannot resolve (1387), a right it does not know (1313).
+/// A dry-run sees its own changes and passes the rest through.
+#[test]
+fn accounts_rights_firewall_and_snapshot_reads_fail_as_windows_does() {
+    let code = |r: HostResult<()>| match r {
+        Err(HostError::Os { code, .. }) => code,
+        other => panic!("{other:?}"),
+    };
+    let mut m = Machine::new("A", "a", Timestamp::UNIX_EPOCH);
+    m.accounts.insert("S-1-5-21-1-2-3-1001".into());
+    let host = SimHost::new(m);
+    let rdu = "S-1-5-32-555";
+    assert_eq!(
+        code(host.group_add_member("S-1-5-32-999", "S-1-5-21-1-2-3-1001")),
+        2220
+    );
+    assert_eq!(
+        code(host.group_add_member(rdu, "S-1-5-21-9-9-9-1001")),
+        1387
+    );
+    host.group_add_member(rdu, "S-1-5-21-1-2-3-1001").unwrap();
+    assert_eq!(
+        code(host.group_add_member(rdu, "S-1-5-21-1-2-3-1001")),
+        1378
+    );
+    host.group_remove_member(rdu, "S-1-5-21-1-2-3-1001")
+        .unwrap();
+    assert_eq!(
+        code(host.group_remove_member(rdu, "S-1-5-21-1-2-3-1001")),
+        1377
+    );
+    assert_eq!(code(host.account_rights_add(rdu, "SeNoSuchRight")), 1313);
+    assert_eq!(
+        host.right_holders("SeRemoteInteractiveLogonRight").unwrap(),
+        ["S-1-5-32-544", "S-1-5-32-555"]
+    );
+    assert_eq!(
+        host.port_listener(3389).unwrap().unwrap().services,
+        ["TermService"]
+    );
+    assert_eq!(host.port_listener(3390).unwrap(), None);
+    assert_eq!(host.system_drive_space().unwrap().drive, "C:");
+    assert_eq!(host.firewall_profiles().unwrap().len(), 3);
+
+    let before = host.change_count();
+    let dry = overlay::DryRun::new(&host);
+    dry.account_rights_remove(rdu, "SeRemoteInteractiveLogonRight")
+        .unwrap();
+    dry.firewall_rule_set_enabled("RemoteDesktop-Shadow-In-TCP", true)
+        .unwrap();
+    assert_eq!(
+        dry.right_holders("SeRemoteInteractiveLogonRight").unwrap(),
+        ["S-1-5-32-544"]
+    );
+    assert_eq!(
+        dry.firewall_rule_enabled("RemoteDesktop-Shadow-In-TCP")
+            .unwrap(),
+        Some(true)
+    );
+    assert!(matches!(
+        dry.firewall_rule_set_enabled("No-Such-Rule", true),
+        Err(HostError::NotFound { .. })
+    ));
+    assert_eq!(host.change_count(), before, "the dry-run wrote through");
+
+    host.edit(|m| {
+        m.access_denied
+            .extend(["group".into(), "lsa".into(), "firewall".into()]);
+        m.disk = None;
+    });
+    assert_eq!(code(host.group_members(rdu).map(drop)), 5);
+    assert_eq!(code(host.account_rights(rdu).map(drop)), 5);
+    assert_eq!(code(host.firewall_profiles().map(drop)), 5);
+    assert_eq!(
+        code(
+            host.firewall_rule_enabled("RemoteDesktop-UserMode-In-TCP")
+                .map(drop)
+        ),
+        5
+    );
+    assert!(matches!(
+        host.system_drive_space(),
+        Err(HostError::NotFound { .. })
+    ));
+}

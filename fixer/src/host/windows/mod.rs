@@ -161,6 +161,33 @@ impl Host for WindowsHost {
         tools::firewall_rule_set_enabled(rule_id, enabled)
     }
 
+    fn firewall_profiles(&self) -> HostResult<Vec<FirewallProfile>> {
+        tools::firewall_profiles()
+    }
+
+    fn port_listener(&self, port: u16) -> HostResult<Option<PortListener>> {
+        tools::port_listener(port)
+    }
+
+    fn system_drive_space(&self) -> HostResult<DiskSpace> {
+        let drive = std::env::var("SystemDrive").unwrap_or_else(|_| "C:".to_owned());
+        let root = wide::wide(&format!("{drive}\\"));
+        let (mut caller, mut size, mut free) = (0u64, 0u64, 0u64);
+        // SAFETY: a NUL-terminated root path and three out-parameters.
+        let ok = unsafe {
+            windows_sys::Win32::Storage::FileSystem::GetDiskFreeSpaceExW(
+                root.as_ptr(),
+                &mut caller,
+                &mut size,
+                &mut free,
+            )
+        };
+        if ok == 0 {
+            return Err(wide::last_error(format!("free space of {drive}")));
+        }
+        Ok(DiskSpace { drive, free, size })
+    }
+
     fn cert_list(&self, store: CertStore) -> HostResult<Vec<CertInfo>> {
         cert::list(store)
     }

@@ -6,7 +6,7 @@
 use super::WindowsHost;
 use super::wide::message;
 use crate::host::task::{task_name, task_xml};
-use crate::host::{HostError, HostResult, LogExport};
+use crate::host::{FirewallProfile, HostError, HostResult, LogExport, PortListener};
 use jiff::Timestamp;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -195,4 +195,69 @@ pub fn firewall_rule_set_enabled(rule_id: &str, enabled: bool) -> HostResult<()>
         format!("firewall rule {id} enabled= {value}"),
     )
     .map(drop)
+}
+
+/// `Get-NetFirewallProfile`: each profile's state and default inbound action
+/// (`NotConfigured` is block: what Windows does).
+pub fn firewall_profiles() -> HostResult<Vec<FirewallProfile>> {
+    let what = "firewall profiles".to_owned();
+    let out = powershell(
+        "Get-NetFirewallProfile | ForEach-Object { '{0}|{1}|{2}' -f $_.Name, $_.Enabled, \
+         $_.DefaultInboundAction }",
+        what.clone(),
+    )?;
+    out.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(
+            |line| match line.split('|').collect::<Vec<_>>().as_slice() {
+                [name, enabled, inbound] => Ok(FirewallProfile {
+                    name: (*name).to_owned(),
+                    enabled: *enabled == "True",
+                    inbound_block: *inbound != "Allow",
+                }),
+                _ => Err(HostError::failed(
+                    &what,
+                    format!("unexpected line {line:?}"),
+                )),
+            },
+        )
+        .collect()
+}
+
+/// `Get-NetTCPConnection -State Listen`: the first process listening on `port`, its name
+/// and the services it hosts.
+pub fn port_listener(port: u16) -> HostResult<Option<PortListener>> {
+    let what = format!("listener of TCP port {port}");
+    let out = powershell(
+        &format!(
+            "$c = Get-NetTCPConnection -LocalPort {port} -State Listen -ErrorAction \
+             SilentlyContinue | Select-Object -First 1; if ($c) {{ $id = $c.OwningProcess; \
+             $p = (Get-Process -Id $id -ErrorAction SilentlyContinue).ProcessName; \
+             $s = @(Get-CimInstance Win32_Service -Filter \"ProcessId=$id\" | ForEach-Object \
+             {{ $_.Name }}) -join ','; '{{0}}|{{1}}|{{2}}' -f $id, $p, $s }} else {{ 'none' }}"
+        ),
+        what.clone(),
+    )?;
+    let line = out.trim();
+    if line == "none" {
+        return Ok(None);
+    }
+    match line.split('|').collect::<Vec<_>>().as_slice() {
+        [pid, process, services] => Ok(Some(PortListener {
+            pid: pid
+                .parse()
+                .map_err(|_| HostError::failed(&what, format!("unexpected answer {line:?}")))?,
+            process: (*process).to_owned(),
+            services: services
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        })),
+        _ => Err(HostError::failed(
+            what,
+            format!("unexpected answer {line:?}"),
+        )),
+    }
 }
