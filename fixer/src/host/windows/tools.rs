@@ -150,7 +150,9 @@ fn firewall_rule_id(rule_id: &str) -> HostResult<&'static str> {
 }
 
 /// The NetSecurity cmdlets: the documented interface that selects a rule by its rule id
-/// (`-Name`); `INetFwPolicy2` knows rules only by their localised display name.
+/// (`-Name`, the `InstanceID` of the `MSFT_NetFirewallRule` CIM class they wrap).
+/// `INetFwPolicy2` / `INetFwRule` name a built-in rule by its display name, which is
+/// localised; calling the CIM class directly would mean COM/WMI by hand from `windows-sys`.
 fn powershell(script: &str, what: String) -> HostResult<String> {
     let exe = system32(r"WindowsPowerShell\v1.0\powershell.exe");
     run(
