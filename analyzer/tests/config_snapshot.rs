@@ -70,7 +70,7 @@ fn every_case_reads_without_errors_bare_and_from_az_json() {
     let mut cases = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        if !path.is_dir() {
+        if !path.join("snapshot.txt").exists() {
             continue;
         }
         cases += 1;
@@ -248,4 +248,33 @@ fn a_snapshot_beside_event_text_leaves_the_events_to_their_reader() {
     let report = read("both.txt", text.as_bytes());
     assert_eq!(report.configs.len(), 1);
     assert_eq!(report.events, 1, "{:#?}", report.issues);
+}
+
+#[test]
+fn serial_console_reg_query_output_reads_as_the_registry_sections() {
+    let report = read("reg-query.txt", &fixture("serial-console", "reg-query.txt"));
+    assert_eq!(report.format, Some(Format::ConfigSnapshot));
+    assert_eq!(report.errors, 0, "{:#?}", report.issues);
+    let s = only_snapshot(&report);
+    assert_eq!(s.computer, "");
+    assert_eq!(s.dword(Section::Ts, None, "deny"), Reading::Value(1));
+    // The policy key does not exist: `echo` printed its name, `reg query` an error.
+    assert_eq!(s.dword(Section::Tsp, None, "deny"), Reading::Absent);
+    // Keys wrapped at 80 columns by the console are joined again.
+    assert_eq!(s.dword(Section::Rdp, None, "max"), Reading::Value(u32::MAX));
+    assert_eq!(s.dword(Section::Lsa, None, "fips"), Reading::Value(0));
+    assert_eq!(s.dword(Section::Tls, Some("TLS1.2"), "en"), Reading::Absent);
+    assert_eq!(
+        s.dword(Section::Svc, Some("TermService"), "start"),
+        Reading::Value(3)
+    );
+    // `/v Start` prints Start alone: the type is not collected, not absent.
+    assert_eq!(
+        s.dword(Section::Svc, Some("Dhcp"), "type"),
+        Reading::NotCollected
+    );
+    // Nothing `reg query` cannot show is made up.
+    for section in [Section::Fw, Section::Cert, Section::Rights, Section::Disk] {
+        assert!(!s.has(section), "{section:?}");
+    }
 }

@@ -233,10 +233,13 @@ fn serial_console_lines_are_plain_reg_queries() {
     let lines = serial_console_lines();
     assert!(lines.len() >= 5 + PROTOCOLS.len() + SERVICES.len());
     for l in &lines {
-        assert!(l.starts_with("reg query \"HKLM\\"), "{l}");
+        let (echo, query) = l.split_once(" & ").unwrap();
+        assert!(echo.starts_with("echo HKEY_LOCAL_MACHINE\\"), "{l}");
+        assert!(query.starts_with("reg query \"HKLM\\"), "{l}");
         assert!(
-            l.len() <= 200 && !l.contains(['%', '&', '|', '<', '>', '^']),
+            l.len() <= 250 && !l.contains(['%', '|', '<', '>', '^', '(', ')']),
             "{l}"
         );
+        assert_eq!(l.matches('&').count(), 1, "{l}");
     }
 }

@@ -11,6 +11,7 @@
 //!   collected", a registry value written `-` is absent (Windows applies its default).
 //! - [`text`]: the block's text, and the [`text::Writer`] `fixer collect` uses.
 //! - [`condition`]: conditions on a snapshot, as catalog rules state them.
+//! - [`sources`]: where on Windows each value is read.
 //!
 //! Reading blocks is an input format (`input::config`): a snapshot lands in its input's
 //! report (`InputReport::configs`).
@@ -18,6 +19,7 @@
 pub mod condition;
 pub mod model;
 pub mod schema;
+pub mod sources;
 pub mod text;
 
 pub use crate::input::config::{

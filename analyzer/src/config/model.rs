@@ -116,6 +116,14 @@ impl ConfigSnapshot {
         self.os_build.map(Release::of_build)
     }
 
+    /// The line the snapshot starts at.
+    pub fn origin_line(&self) -> u32 {
+        match self.origin.location {
+            crate::Location::Line { line } => line,
+            crate::Location::Record { .. } => 0,
+        }
+    }
+
     /// Whether any value of `section` was collected.
     pub fn has(&self, section: Section) -> bool {
         self.entries.iter().any(|e| e.section == section)

@@ -8,6 +8,7 @@ use super::report::{Dialect, IssueKind, IssueLocation};
 use super::{Format, Output};
 use crate::config::model::{ConfigSnapshot, Entry, NotCollected, Unknown, Value};
 use crate::config::schema::{self, Kind, Section};
+use crate::config::sources::{PROTOCOLS, REGISTRY, SERVICES};
 use crate::config::text::{END, MARKER, VERSION, decode};
 use crate::{Location, Origin};
 
@@ -89,7 +90,7 @@ pub fn find_snapshots(text: &str, input: &str) -> Vec<FoundSnapshot> {
 /// text with the blocks' lines blanked (line numbers stay true).
 pub(crate) fn read(text: &str, out: &mut Output<'_>) -> Option<String> {
     if !text.contains(MARKER) && !text.contains(END) {
-        return None;
+        return read_registry(text, out);
     }
     let name = out.input_name().to_owned();
     let blocks = find_snapshots(text, &name);
@@ -114,6 +115,28 @@ pub(crate) fn read(text: &str, out: &mut Output<'_>) -> Option<String> {
         }
     }
     let spans: Vec<(u32, u32)> = blocks.iter().map(|b| b.lines).collect();
+    Some(super::text::blank_spans(text, &spans))
+}
+
+/// `reg query` output of the snapshot's keys (Serial Console), read as a snapshot.
+fn read_registry(text: &str, out: &mut Output<'_>) -> Option<String> {
+    if !text.contains(REG_ROOT) || !text.contains("    REG_") {
+        return None;
+    }
+    let name = out.input_name().to_owned();
+    let (snapshot, spans) = read_reg_query(text, &name)?;
+    out.report.format.get_or_insert(Format::ConfigSnapshot);
+    out.report.dialect.get_or_insert(Dialect::ConfigSnapshot);
+    out.report.info(
+        IssueKind::Wrapper,
+        Some(IssueLocation::Line {
+            line: snapshot.origin_line(),
+        }),
+        "read `reg query` output as a configuration snapshot of the registry: it names no \
+         computer, and keys it does not show count as not collected"
+            .to_owned(),
+    );
+    out.report.configs.push(snapshot);
     Some(super::text::blank_spans(text, &spans))
 }
 
@@ -494,5 +517,167 @@ fn shorten(text: &str) -> String {
     match text.char_indices().nth(80) {
         Some((at, _)) => format!("{}…", text.get(..at).unwrap_or_default()),
         None => text.to_owned(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// `reg query` output (the Serial Console lines of `remote::config`)
+
+/// What `reg query` prints for a key: `HKEY_LOCAL_MACHINE\…` alone on a line.
+const REG_ROOT: &str = "HKEY_LOCAL_MACHINE\\";
+/// The width Serial Console wraps lines at.
+const WRAP_WIDTH: usize = 80;
+
+/// `reg query` output of the keys the snapshot reads, as one snapshot of the registry
+/// sections: a value printed under its key is set, a value missing under a printed key is
+/// absent, a key never printed is not collected. `reg query` names no computer and no
+/// time: the snapshot's `computer` is empty. The lines read are returned as spans.
+pub fn read_reg_query(text: &str, input: &str) -> Option<(ConfigSnapshot, Vec<(u32, u32)>)> {
+    let mut keys: Vec<(String, Vec<RegLine>)> = Vec::new();
+    let mut spans: Vec<(u32, u32)> = Vec::new();
+    let mut current: Option<usize> = None;
+    let lines: Vec<&str> = text.lines().collect();
+    let mut joined = 0;
+    for (i, raw) in lines.iter().enumerate() {
+        if joined > 0 {
+            joined -= 1;
+            continue;
+        }
+        let n = line_number(i);
+        let line = raw.trim_end();
+        if let Some(path) = line.trim_start().strip_prefix(REG_ROOT) {
+            // A console wraps a key longer than its width (80 columns) onto the next line.
+            let mut path = path.trim().to_owned();
+            if line.len() >= WRAP_WIDTH
+                && let Some(next) = lines.get(i + 1)
+                && !next.starts_with(' ')
+                && !next.trim().is_empty()
+                && !next.starts_with(REG_ROOT)
+            {
+                path.push_str(next.trim_end());
+                joined = 1;
+            }
+            let key = format!("hklm\\{}", path.to_ascii_lowercase());
+            current = Some(match keys.iter().position(|(k, _)| *k == key) {
+                Some(at) => at,
+                None => {
+                    keys.push((key, Vec::new()));
+                    keys.len() - 1
+                }
+            });
+            spans.push((n, n + joined));
+            continue;
+        }
+        let Some(at) = current else { continue };
+        let Some((name, kind, data)) = reg_value_line(line) else {
+            if !line.trim().is_empty() {
+                current = None;
+            }
+            continue;
+        };
+        if let Some((_, values)) = keys.get_mut(at) {
+            values.push((
+                name.to_ascii_lowercase(),
+                kind.to_owned(),
+                data.to_owned(),
+                n,
+            ));
+        }
+        if let Some(last) = spans.last_mut() {
+            last.1 = n;
+        }
+    }
+    let first = spans.first()?.0;
+    let mut snapshot = ConfigSnapshot {
+        computer: String::new(),
+        taken: None,
+        os_build: None,
+        origin: Origin {
+            input: input.to_owned(),
+            location: Location::Line { line: first },
+        },
+        entries: Vec::new(),
+        not_collected: Vec::new(),
+        unknown: Vec::new(),
+    };
+    let lookup = |path: &str, name: &str| {
+        let path = path.to_ascii_lowercase();
+        let (_, values) = keys.iter().find(|(k, _)| *k == path)?;
+        let name = name.to_ascii_lowercase();
+        Some(
+            values
+                .iter()
+                .find(|(v, _, _, _)| *v == name)
+                .map(|(_, kind, data, line)| (reg_data(kind, data), *line)),
+        )
+    };
+    let mut add =
+        |section, subject: Option<&str>, key: &str, found: Option<Option<(Value, u32)>>| {
+            let Some(found) = found else { return };
+            let (value, line) = found.unwrap_or((Value::Absent, first));
+            snapshot.entries.push(Entry {
+                section,
+                subject: subject.map(str::to_owned),
+                key: key.to_owned(),
+                value,
+                line,
+            });
+        };
+    for (section, key, path, name) in REGISTRY {
+        add(*section, None, key, lookup(path, name));
+    }
+    for p in PROTOCOLS {
+        let path = format!(
+            r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\{p}\Server"
+        );
+        let subject = p.replace(' ', "");
+        add(Section::Tls, Some(&subject), "en", lookup(&path, "Enabled"));
+        add(
+            Section::Tls,
+            Some(&subject),
+            "dbd",
+            lookup(&path, "DisabledByDefault"),
+        );
+    }
+    for s in SERVICES {
+        let path = format!(r"HKLM\SYSTEM\CurrentControlSet\Services\{s}");
+        // `/v Start` prints only Start: the other values are not collected, not absent.
+        for (key, name) in [("start", "Start"), ("type", "Type"), ("acct", "ObjectName")] {
+            let found = lookup(&path, name);
+            if key == "start" || matches!(found, Some(Some(_))) {
+                add(Section::Svc, Some(s), key, found);
+            }
+        }
+    }
+    (!snapshot.entries.is_empty()).then_some((snapshot, spans))
+}
+
+/// A value `reg query` printed under a key: its name lowercased, type, data and line.
+type RegLine = (String, String, String, u32);
+
+/// A `reg query` value line: four spaces, the name, four spaces, `REG_…`, four spaces, the
+/// data (names may hold spaces; the type is one of a few words).
+fn reg_value_line(line: &str) -> Option<(&str, &str, &str)> {
+    let body = line.strip_prefix("    ")?;
+    let at = body.find("    REG_")?;
+    let name = body.get(..at)?.trim();
+    let rest = body.get(at + 4..)?;
+    let (kind, data) = rest.split_once("    ").unwrap_or((rest, ""));
+    (!name.is_empty() && kind.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')).then_some((
+        name,
+        kind,
+        data.trim(),
+    ))
+}
+
+/// A `reg query` datum as the snapshot writes it: DWORDs (printed `0x…`) in decimal,
+/// binary data as it is (hex), text as it is.
+fn reg_data(kind: &str, data: &str) -> Value {
+    match kind {
+        "REG_DWORD" | "REG_QWORD" => data
+            .strip_prefix("0x")
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+            .map_or(Value::Unreadable, |n| Value::Set(n.to_string())),
+        _ => Value::Set(data.to_owned()),
     }
 }

@@ -4,10 +4,9 @@
 //! what it leaves of the budget), the same fragment as a script of its own, and Serial
 //! Console lines (`reg query`) whose output the reader also accepts.
 //!
-//! The registry values read come from one table ([`REGISTRY`]), checked against the
-//! snapshot's schema by the tests.
+//! The registry values read come from one table (`config::sources::REGISTRY`), checked
+//! against the snapshot's schema by the tests.
 
-use crate::config::schema::Section;
 use crate::config::text::{END, LINE_WIDTH, MARKER, VERSION};
 
 /// The most bytes a snapshot takes, CR LF line ends included (the largest the fragment can
@@ -16,66 +15,9 @@ use crate::config::text::{END, LINE_WIDTH, MARKER, VERSION};
 /// keeps at least one typical event's room (1,000 bytes) beside the largest.
 pub const MAX_SNAPSHOT_BYTES: usize = 2_700;
 
-const TS: &str = r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server";
-const TSP: &str = r"HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services";
-const RDP: &str = r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp";
-const LSA: &str = r"HKLM\SYSTEM\CurrentControlSet\Control\Lsa";
-const CREDSSP: &str =
-    r"HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System\CredSSP\Parameters";
-
-/// The registry values of the sections read from one key each: (section, snapshot key,
-/// registry key, value name).
-pub const REGISTRY: &[(Section, &str, &str, &str)] = &[
-    (Section::Ts, "deny", TS, "fDenyTSConnections"),
-    (Section::Ts, "drain", TS, "TSServerDrainMode"),
-    (Section::Tsp, "deny", TSP, "fDenyTSConnections"),
-    (Section::Tsp, "sec", TSP, "SecurityLayer"),
-    (Section::Tsp, "nla", TSP, "UserAuthentication"),
-    (Section::Tsp, "enc", TSP, "MinEncryptionLevel"),
-    (Section::Rdp, "port", RDP, "PortNumber"),
-    (Section::Rdp, "sec", RDP, "SecurityLayer"),
-    (Section::Rdp, "nla", RDP, "UserAuthentication"),
-    (Section::Rdp, "enc", RDP, "MinEncryptionLevel"),
-    (Section::Rdp, "on", RDP, "fEnableWinStation"),
-    (Section::Rdp, "nologon", RDP, "fLogonDisabled"),
-    (Section::Rdp, "lan", RDP, "LanAdapter"),
-    (Section::Rdp, "max", RDP, "MaxInstanceCount"),
-    (Section::Rdp, "neg", RDP, "fAllowSecProtocolNegotiation"),
-    (Section::Rdp, "cert", RDP, "SSLCertificateSHA1Hash"),
-    (Section::Lsa, "oracle", CREDSSP, "AllowEncryptionOracle"),
-    (Section::Lsa, "nodomcreds", LSA, "disabledomaincreds"),
-    (
-        Section::Lsa,
-        "fips",
-        r"HKLM\SYSTEM\CurrentControlSet\Control\Lsa\FIPSAlgorithmPolicy",
-        "Enabled",
-    ),
-    (Section::Lsa, "lm", LSA, "LmCompatibilityLevel"),
-];
-
-/// The services whose start type, state, account and type the snapshot holds.
-pub const SERVICES: &[&str] = &[
-    "TermService",
-    "UmRdpService",
-    "SessionEnv",
-    "Dhcp",
-    "NSI",
-    "Netlogon",
-    "BFE",
-    "MpsSvc",
-];
-
-/// The built-in Remote Desktop firewall rules whose state the snapshot holds.
-pub const FIREWALL_RULES: &[&str] = &[
-    "RemoteDesktop-UserMode-In-TCP",
-    "RemoteDesktop-UserMode-In-UDP",
-];
-
-/// Schannel protocols (registry key names) whose server side the snapshot holds.
-pub const PROTOCOLS: &[&str] = &["TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"];
-
-/// The MachineKeys folder's expected SDDL (Microsoft's vmassist).
-pub const MACHINE_KEYS_SDDL: &str = "O:SYG:SYD:PAI(A;;0x12019f;;;WD)(A;;FA;;;BA)";
+pub use crate::config::sources::{
+    FIREWALL_RULES, MACHINE_KEYS_SDDL, PROTOCOLS, REGISTRY, SERVICES,
+};
 
 /// The PowerShell (5.1, and 4.0 on Windows Server 2012 R2) that builds the snapshot into
 /// `$rdpfixConfig` (its text, lines ending in LF) and `$rdpfixConfigBytes` (its UTF-8
@@ -125,27 +67,36 @@ pub fn script() -> String {
 }
 
 /// One Serial Console line per registry key the snapshot reads (cmd.exe, nothing
-/// installed): `reg query` prints the values, and the page reads that output as the
-/// snapshot's registry sections.
+/// installed), whose output the page reads as the snapshot's registry sections
+/// (`input::config`): `echo` prints the key's name first, so a key that does not exist
+/// (`reg query` prints only a localised error) reads as present with every value absent,
+/// not as "not collected".
 pub fn serial_console_lines() -> Vec<String> {
-    let mut keys: Vec<&str> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
     for (_, _, path, _) in REGISTRY {
-        if !keys.contains(path) {
-            keys.push(path);
+        if !keys.iter().any(|k| k == path) {
+            keys.push((*path).to_owned());
         }
     }
-    let mut out: Vec<String> = keys.iter().map(|k| format!("reg query \"{k}\"")).collect();
     for p in PROTOCOLS {
-        out.push(format!(
-            "reg query \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\{p}\\Server\""
+        keys.push(format!(
+            r"HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\{p}\Server"
         ));
     }
+    let mut out: Vec<String> = keys.iter().map(|k| line(k, "")).collect();
     for s in SERVICES {
-        out.push(format!(
-            "reg query \"HKLM\\SYSTEM\\CurrentControlSet\\Services\\{s}\" /v Start"
+        out.push(line(
+            &format!(r"HKLM\SYSTEM\CurrentControlSet\Services\{s}"),
+            " /v Start",
         ));
     }
     out
+}
+
+/// `echo HKEY_LOCAL_MACHINE\<key> & reg query "HKLM\<key>"<rest>`.
+fn line(key: &str, rest: &str) -> String {
+    let long = key.replacen(r"HKLM\", r"HKEY_LOCAL_MACHINE\", 1);
+    format!("echo {long} & reg query \"{key}\"{rest}")
 }
 
 fn ps(text: &str) -> String {
