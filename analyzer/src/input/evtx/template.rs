@@ -177,8 +177,17 @@ impl SystemMap {
 /// Template definitions seen in one chunk, by offset (`None`: not readable here).
 #[derive(Debug, Default)]
 pub(crate) struct TemplateCache {
-    /// By offset and whether the definition is nested (rooted under `<Event>`).
-    maps: HashMap<(u32, bool), Option<Rc<SystemMap>>>,
+    /// By offset and how the definition is read.
+    maps: HashMap<(u32, Reading), Option<Rc<SystemMap>>>,
+}
+
+/// How much of a definition is read: its `<System>` fields alone (all that counting needs),
+/// or its event data too, as a record's template or as one nested in a record's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Reading {
+    System,
+    Record,
+    Nested,
 }
 
 impl TemplateCache {
@@ -186,14 +195,14 @@ impl TemplateCache {
     /// (read once per chunk), or `None` when it cannot be read here.
     pub(super) fn map(&mut self, data: &[u8], offset: u32) -> Option<&SystemMap> {
         self.maps
-            .entry((offset, false))
-            .or_insert_with(|| read_definition(data, offset, false).map(Rc::new))
+            .entry((offset, Reading::System))
+            .or_insert_with(|| read_definition(data, offset, Reading::System).map(Rc::new))
             .as_deref()
     }
 
     /// A definition already read by [`TemplateCache::map`].
     pub(super) fn get(&self, offset: u32) -> Option<&SystemMap> {
-        self.maps.get(&(offset, false))?.as_deref()
+        self.maps.get(&(offset, Reading::System))?.as_deref()
     }
 
     /// [`TemplateCache::map`] of a record's template (`nested: false`) or of a template
@@ -204,9 +213,14 @@ impl TemplateCache {
         offset: u32,
         nested: bool,
     ) -> Option<Rc<SystemMap>> {
+        let reading = if nested {
+            Reading::Nested
+        } else {
+            Reading::Record
+        };
         self.maps
-            .entry((offset, nested))
-            .or_insert_with(|| read_definition(data, offset, nested).map(Rc::new))
+            .entry((offset, reading))
+            .or_insert_with(|| read_definition(data, offset, reading).map(Rc::new))
             .clone()
     }
 
@@ -457,6 +471,9 @@ impl DataLayout {
     /// An element starts (its name read, its start tag not yet closed): an element under a
     /// `<UserData>` item has children, so it is no leaf.
     fn open(&mut self, raw_name: &[u8]) {
+        if self.items.is_none() {
+            return;
+        }
         // A prefixed name (`x:Data`) is matched by its local name by the XML reader.
         if utf16_units(raw_name).any(|u| u == u16::from(b':')) {
             self.give_up();
@@ -478,6 +495,10 @@ impl DataLayout {
         let section = stack.get(1).map(|(known, _)| *known);
         if let (Some("System"), Some(d)) = (section, dependency) {
             self.system_dependencies.push(d);
+        }
+        if self.items.is_none() {
+            self.item_of.push(None);
+            return;
         }
         let depth = stack.len();
         let element = stack.last().map_or("", |(known, _)| *known);
@@ -544,6 +565,9 @@ impl DataLayout {
         open: Option<&str>,
         attribute: Option<&str>,
     ) {
+        if self.items.is_none() {
+            return;
+        }
         if let Some(element) = open {
             let in_event_data =
                 stack.len() == 2 && stack.get(1).is_some_and(|(n, _)| *n == "EventData");
@@ -582,10 +606,11 @@ impl DataLayout {
 }
 
 /// Walks a template definition (header at `offset`: next offset, GUID, data size; then
-/// BinXML with dependency ids) and maps the `<System>` fields and the event data to their
-/// sources. A `nested` definition is one spliced in under `<Event>` (its elements are
-/// `<Event>`'s children).
-fn read_definition(data: &[u8], offset: u32, nested: bool) -> Option<SystemMap> {
+/// BinXML with dependency ids) and maps the `<System>` fields, and the event data unless
+/// `reading` is [`Reading::System`], to their sources. A [`Reading::Nested`] definition is
+/// one spliced in under `<Event>` (its elements are `<Event>`'s children).
+fn read_definition(data: &[u8], offset: u32, reading: Reading) -> Option<SystemMap> {
+    let nested = reading == Reading::Nested;
     let start = usize::try_from(offset).ok()?;
     let mut c = Cursor { data, pos: start };
     c.skip(20)?;
@@ -600,7 +625,7 @@ fn read_definition(data: &[u8], offset: u32, nested: bool) -> Option<SystemMap> 
     let mut root_seen = false;
     let mut open_dependency: Option<u16> = None;
     let mut layout = DataLayout {
-        items: Some(Vec::new()),
+        items: (reading != Reading::System).then(Vec::new),
         item_of: Vec::new(),
         dependencies: Vec::new(),
         system_dependencies: Vec::new(),
@@ -714,6 +739,7 @@ fn read_definition(data: &[u8], offset: u32, nested: bool) -> Option<SystemMap> 
         };
         let open_name = open.map(|(known, _)| known);
         let data_part = match &part {
+            _ if layout.items.is_none() => None,
             Source::Literal(s) => Some(Part::Literal(s.clone())),
             Source::Value(i) => Some(Part::Value(*i)),
             Source::Absent | Source::Complex => None,
