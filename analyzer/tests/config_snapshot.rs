@@ -278,3 +278,35 @@ fn serial_console_reg_query_output_reads_as_the_registry_sections() {
         assert!(!s.has(section), "{section:?}");
     }
 }
+
+#[test]
+fn the_summary_lists_what_deviates_from_the_release_defaults_and_what_is_missing() {
+    use analyzer::config::deviation::summary;
+    let healthy = read("h.txt", &fixture("healthy", "snapshot.txt"));
+    let s = summary(only_snapshot(&healthy));
+    assert_eq!(s.release.as_deref(), Some("Windows Server 2022"));
+    // Azure images allow RDP; a fresh install's default refuses it.
+    let names: Vec<(&str, &str, &str)> = s
+        .deviations
+        .iter()
+        .map(|d| (d.name.as_str(), d.value.as_str(), d.default.as_str()))
+        .collect();
+    assert_eq!(names, [("fDenyTSConnections", "0", "1")]);
+    assert!(s.not_collected.is_empty(), "{:?}", s.not_collected);
+
+    let changed = read("p.txt", &fixture("rdp-port-changed", "snapshot.txt"));
+    let s = summary(only_snapshot(&changed));
+    assert!(
+        s.deviations.iter().any(|d| d.name == "PortNumber"
+            && d.value == "3390"
+            && d.default == "3389"
+            && d.line == 4),
+        "{:?}",
+        s.deviations
+    );
+    let missing = read("n.txt", &fixture("rdp-not-collected", "snapshot.txt"));
+    let s = summary(only_snapshot(&missing));
+    let sections: Vec<Section> = s.not_collected.iter().map(|(s, _)| *s).collect();
+    assert!(sections.contains(&Section::Fw) && sections.contains(&Section::Rights));
+    assert!(sections.contains(&Section::Fwrule), "{sections:?}");
+}

@@ -12,11 +12,13 @@
 //! - [`text`]: the block's text, and the [`text::Writer`] `fixer collect` uses.
 //! - [`condition`]: conditions on a snapshot, as catalog rules state them.
 //! - [`sources`]: where on Windows each value is read.
+//! - [`deviation`]: what a snapshot shows off the defaults, for people.
 //!
 //! Reading blocks is an input format (`input::config`): a snapshot lands in its input's
 //! report (`InputReport::configs`).
 
 pub mod condition;
+pub mod deviation;
 pub mod model;
 pub mod schema;
 pub mod sources;

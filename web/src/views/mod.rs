@@ -2,6 +2,7 @@
 
 pub mod about;
 pub mod common;
+pub mod config;
 pub mod intake;
 pub mod plan;
 pub mod remote;
