@@ -174,7 +174,8 @@ fn merge(
         tier: rule.tier,
         confidence: Confidence::Low,
         score: 0,
-        reasons: Vec::new(),
+        // The tier's starting score, as for a finding on events.
+        reasons: vec![base_reason(rule)],
         evidence: Vec::new(),
         signals: Vec::new(),
         config: Vec::new(),
@@ -365,13 +366,9 @@ fn view<'a>(signal: &'a Signal, state: &'a SignalState, window: &Window) -> Sign
     }
 }
 
-fn score<'a>(
-    rule: &Rule,
-    views: &[SignalView<'_>],
-    window: &Window,
-    context: impl Fn(&str) -> Option<&'a str>,
-) -> Vec<Reason> {
-    let mut reasons = vec![Reason {
+/// A finding's first reason: the score its tier starts from.
+fn base_reason(rule: &Rule) -> Reason {
+    Reason {
         points: match rule.tier {
             Tier::Seed => 40,
             Tier::Documented => 35,
@@ -388,7 +385,16 @@ fn score<'a>(
                 rule.scenario
             ),
         },
-    }];
+    }
+}
+
+fn score<'a>(
+    rule: &Rule,
+    views: &[SignalView<'_>],
+    window: &Window,
+    context: impl Fn(&str) -> Option<&'a str>,
+) -> Vec<Reason> {
+    let mut reasons = vec![base_reason(rule)];
     let hours = window.hours;
     for v in views.iter().filter(|v| v.present) {
         let weight = i16::from(v.signal.weight);
