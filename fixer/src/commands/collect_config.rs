@@ -1,10 +1,10 @@
 //! The configuration snapshot (`RDPFIX-CONFIG v1`, `docs/config-snapshot.md`) as the fixer
 //! reads it through [`Host`]: what `fixer collect` and `fixer collect --compact` print
-//! beside the events. The registry values, services, Remote Desktop firewall rules, logon
-//! rights, Remote Desktop Users, the RDP certificate and the MachineKeys ACL come from the
-//! host's reads; what no host method reads yet (firewall profiles, blocking rules, the
-//! port's listener, disk, time, bcdedit) is written as not collected, and the collection
-//! script (`analyzer::remote::config`) is the way to get it.
+//! beside the events. The registry values, services, firewall profiles and Remote Desktop
+//! rules, the port's listener, logon rights, Remote Desktop Users, the RDP certificate, the
+//! MachineKeys ACL and the system drive's space come from the host's reads; what no host
+//! method reads (blocking firewall rules, time, bcdedit) is written as not collected, and
+//! the collection script (`analyzer::remote::config`) is the way to get it.
 
 use crate::host::{CertStore, Host, HostError, RegValue, ServiceState};
 use analyzer::config::Value;
@@ -68,7 +68,22 @@ pub fn snapshot(host: &dyn Host) -> String {
     };
     w.value(Section::Ciphers, None, "policy", &suites);
     services(host, &mut w);
-    w.not_collected(Section::Fw, None, NO_HOST_READ);
+    match host.firewall_profiles() {
+        Ok(profiles) => {
+            for p in profiles {
+                let on = if p.enabled { "on" } else { "off" };
+                let inbound = if p.inbound_block { "block" } else { "allow" };
+                w.value(Section::Fw, Some(&p.name), "on", &Value::Set(on.into()));
+                w.value(
+                    Section::Fw,
+                    Some(&p.name),
+                    "in",
+                    &Value::Set(inbound.into()),
+                );
+            }
+        }
+        Err(e) => w.not_collected(Section::Fw, None, &short(&e)),
+    }
     for id in FIREWALL_RULES {
         let on = match host.firewall_rule_enabled(id) {
             Ok(Some(true)) => Value::Set("on".into()),
@@ -79,7 +94,7 @@ pub fn snapshot(host: &dyn Host) -> String {
         w.value(Section::Fwrule, Some(id), "on", &on);
     }
     w.not_collected(Section::Fwblock, None, NO_HOST_READ);
-    w.not_collected(Section::Listen, None, NO_HOST_READ);
+    listener(host, &mut w);
     certificate(host, &mut w);
     rights(host, &mut w);
     match host.group_members("S-1-5-32-555") {
@@ -91,7 +106,14 @@ pub fn snapshot(host: &dyn Host) -> String {
         }
         Err(e) => w.not_collected(Section::Rdu, None, &short(&e)),
     }
-    w.not_collected(Section::Disk, None, NO_HOST_READ);
+    match host.system_drive_space() {
+        Ok(d) => {
+            w.value(Section::Disk, None, "drive", &Value::Set(d.drive));
+            w.value(Section::Disk, None, "free", &Value::Set(mib(d.free)));
+            w.value(Section::Disk, None, "size", &Value::Set(mib(d.size)));
+        }
+        Err(e) => w.not_collected(Section::Disk, None, &short(&e)),
+    }
     w.not_collected(Section::Time, None, NO_HOST_READ);
     let setup = r"SYSTEM\Setup";
     w.value(
@@ -117,6 +139,37 @@ pub fn snapshot(host: &dyn Host) -> String {
         ),
     );
     w.finish()
+}
+
+/// Who listens on the RDP port (`PortNumber`, 3389 when absent or unreadable).
+fn listener(host: &dyn Host, w: &mut Writer) {
+    let rdp = r"SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp";
+    let port = reg(host, rdp, "PortNumber")
+        .ok()
+        .flatten()
+        .and_then(|v| v.as_dword())
+        .and_then(|p| u16::try_from(p).ok())
+        .unwrap_or(3389);
+    match host.port_listener(port) {
+        Ok(found) => {
+            w.value(Section::Listen, None, "port", &Value::Set(port.to_string()));
+            match found {
+                None => w.value(Section::Listen, None, "pid", &Value::Absent),
+                Some(l) => {
+                    w.value(Section::Listen, None, "pid", &Value::Set(l.pid.to_string()));
+                    w.value(Section::Listen, None, "proc", &Value::Set(l.process));
+                    let services: Vec<String> = l.services.into_iter().take(2).collect();
+                    w.list(Section::Listen, None, "svc", &services);
+                }
+            }
+        }
+        Err(e) => w.not_collected(Section::Listen, None, &short(&e)),
+    }
+}
+
+/// Bytes as whole MiB, rounded down.
+fn mib(bytes: u64) -> String {
+    (bytes / (1024 * 1024)).to_string()
 }
 
 fn services(host: &dyn Host, w: &mut Writer) {
@@ -281,6 +334,7 @@ fn short(e: &HostError) -> String {
 mod tests {
     use super::*;
     use crate::host::sim::{Machine, SimHost};
+    use crate::host::{DiskSpace, PortListener};
     use analyzer::config::{Reading, find_snapshots};
     use analyzer::diagnose::{DiagnoseOptions, Session};
 
@@ -298,19 +352,21 @@ mod tests {
         let s = found[0].snapshot.as_ref().unwrap();
         assert_eq!(s.computer, "VM1");
         assert_eq!(s.taken, Some("2026-11-25T10:00:00Z".parse().unwrap()));
-        for section in [
-            Section::Fw,
-            Section::Fwblock,
-            Section::Listen,
-            Section::Disk,
-            Section::Time,
-        ] {
+        for section in [Section::Fwblock, Section::Time] {
             assert!(
                 s.not_collected.iter().any(|n| n.section == section),
                 "{section:?}\n{text}"
             );
         }
-        assert!(s.has(Section::Rdp) && s.has(Section::Svc) && s.has(Section::Boot));
+        for section in [
+            Section::Rdp,
+            Section::Svc,
+            Section::Fw,
+            Section::Listen,
+            Section::Disk,
+        ] {
+            assert!(s.has(section), "{section:?}\n{text}");
+        }
         assert!(text.lines().all(|l| l.len() <= 76), "{text}");
     }
 
@@ -331,5 +387,54 @@ mod tests {
             ids.contains(&"rdp-config-disabled-by-policy"),
             "{ids:?}\n{text}"
         );
+    }
+
+    fn findings(m: Machine) -> Vec<String> {
+        let text = snapshot(&SimHost::new(m));
+        let mut session = Session::new();
+        session.add_bytes("fixer", text.as_bytes(), &mut analyzer::input::no_progress);
+        let d = session.finish(&DiagnoseOptions::default());
+        d.findings.into_iter().map(|f| f.id).collect()
+    }
+
+    #[test]
+    fn a_disabled_remote_desktop_rule_behind_a_blocking_firewall_is_found() {
+        let mut m = machine();
+        m.firewall
+            .insert("RemoteDesktop-UserMode-In-TCP".into(), false);
+        let ids = findings(m);
+        assert!(
+            ids.contains(&"rdp-config-firewall-rule-off".to_owned()),
+            "{ids:?}"
+        );
+    }
+
+    #[test]
+    fn another_program_on_the_port_and_a_full_drive_are_found() {
+        let mut m = machine();
+        m.listeners.insert(
+            3389,
+            PortListener {
+                pid: 4312,
+                process: "nginx".into(),
+                services: Vec::new(),
+            },
+        );
+        m.disk = Some(DiskSpace {
+            drive: "C:".into(),
+            free: 50 * 1024 * 1024,
+            size: 128 * 1024 * 1024 * 1024,
+        });
+        let ids = findings(m);
+        for id in ["rdp-config-port-taken", "rdp-config-system-drive-full"] {
+            assert!(ids.contains(&id.to_owned()), "{id}: {ids:?}");
+        }
+    }
+
+    #[test]
+    fn an_empty_registry_reads_as_rdp_disabled_by_the_default() {
+        let ids = findings(machine());
+        // Its registry is empty: fDenyTSConnections absent reads as the default, RDP off.
+        assert_eq!(ids, ["rdp-config-disabled"], "{ids:?}");
     }
 }
