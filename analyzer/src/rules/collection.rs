@@ -98,8 +98,11 @@ pub fn guide(catalog: &Catalog, window_hours: u32) -> CollectionGuide {
                     "wevtutil qe \"{channel}\" /f:text /q:\"{}\"",
                     channel_text_xpath(reads, &time)
                 ),
-                note: channel.contains('/').then(|| {
-                    "Operational logs exist only where their role is installed; wevtutil answers \"channel not found\" otherwise".to_string()
+                // The Connection Broker's logs are the catalog's only role-specific channels:
+                // the Remote Connection Manager's Operational log and the firewall's exist on
+                // every Windows.
+                note: channel.contains("SessionBroker").then(|| {
+                    "the Connection Broker's logs exist only where that role is installed; wevtutil answers \"channel not found\" otherwise".to_string()
                 }),
                 channel,
                 file_name,

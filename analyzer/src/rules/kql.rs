@@ -7,11 +7,13 @@
 
 use super::catalog::{Catalog, Rule, Signal};
 
-/// All rules' queries, one block per rule, separated by blank lines.
+/// All rules' queries, one block per rule, separated by blank lines. A rule that rests only
+/// on a configuration snapshot reads no event and has no query.
 pub fn queries(catalog: &Catalog) -> String {
     catalog
         .rules
         .iter()
+        .filter(|r| !r.signals.is_empty())
         .map(|r| rule_query(catalog, r))
         .collect::<Vec<_>>()
         .join("\n")
@@ -31,7 +33,14 @@ pub fn rule_query(catalog: &Catalog, rule: &Rule) -> String {
         if channels.len() > 1 { "s" } else { "" }
     ));
     for c in channels.iter().filter(|c| c.contains('/')) {
-        out.push_str(&format!("// {c} is an Operational channel: it is in the Event table only if collected explicitly.\n"));
+        let kind = if c.ends_with("/Operational") {
+            "an Operational channel"
+        } else {
+            "a channel of its own, not a classic log"
+        };
+        out.push_str(&format!(
+            "// {c} is {kind}: it is in the Event table only if collected explicitly.\n"
+        ));
     }
     let hours = rule.window_hours;
     match rule.signals.iter().find(|s| s.rate.is_some()) {
