@@ -10,14 +10,13 @@
 //! - [`model`]: a snapshot as read ([`ConfigSnapshot`]); a section not in it is "not
 //!   collected", a registry value written `-` is absent (Windows applies its default).
 //! - [`text`]: the block's text, and the [`text::Writer`] `fixer collect` uses.
-//! - [`condition`]: conditions on a snapshot, as catalog rules state them.
 //! - [`sources`]: where on Windows each value is read.
 //! - [`deviation`]: what a snapshot shows off the defaults, for people.
 //!
-//! Reading blocks is an input format (`input::config`): a snapshot lands in its input's
-//! report (`InputReport::configs`).
+//! Reading blocks is an input format (`input::config`, with `reg query` output; re-exported
+//! here): a snapshot lands in its input's report (`InputReport::configs`). Rules state
+//! conditions on it (`rules::config_condition`).
 
-pub mod condition;
 pub mod deviation;
 pub mod model;
 pub mod schema;
@@ -26,6 +25,7 @@ pub mod text;
 
 pub use crate::input::config::{
     FoundSnapshot, Gravity, Issue, MAX_LINES, MAX_SNAPSHOTS, MAX_VALUE_BYTES, find_snapshots,
+    read_reg_query,
 };
 pub use model::{
     ConfigSnapshot, Effective, Entry, NotCollected, Reading, Value, newest_per_computer,

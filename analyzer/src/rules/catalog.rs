@@ -101,7 +101,7 @@ pub struct Rule {
     /// Conditions on a configuration snapshot (`RDPFIX-CONFIG`), beside or instead of the
     /// event signals: a finding may rest on events, on configuration, or on both.
     #[serde(rename = "config", default, skip_serializing_if = "Vec::is_empty")]
-    pub configs: Vec<crate::config::condition::ConfigCondition>,
+    pub configs: Vec<super::config_condition::ConfigCondition>,
     /// The fix, as typed steps of the plan model (checked against its allowlist when the
     /// catalog is read); the plan builder merges and orders the steps of several findings.
     #[serde(default)]

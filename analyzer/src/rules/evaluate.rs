@@ -79,7 +79,7 @@ struct ConfigSide {
 
 fn config_side(
     rule: &Rule,
-    compiled: &[crate::config::condition::CompiledCondition],
+    compiled: &[super::config_condition::CompiledCondition],
     snapshots: &[&ConfigSnapshot],
     now: Option<Timestamp>,
 ) -> Option<ConfigSide> {

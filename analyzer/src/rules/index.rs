@@ -52,7 +52,7 @@ pub struct RuleIndex {
     /// The channels its signals read, in order, without repeats.
     pub channels: Vec<String>,
     /// Its conditions on a configuration snapshot, compiled (`[[rule.config]]`).
-    pub configs: Vec<crate::config::condition::CompiledCondition>,
+    pub configs: Vec<super::config_condition::CompiledCondition>,
 }
 
 /// One signal, compiled: how an event is matched against it.

@@ -4,6 +4,7 @@
 //! - [`index`]: the catalog compiled once when it is read — typed condition values and the
 //!   lookup tables (event ID → signals, channel → providers → IDs) every consumer shares.
 //! - [`matching`]: how one event is compared with a signal (providers, channels, conditions).
+//! - [`config_condition`]: conditions on a configuration snapshot (`[[rule.config]]`).
 //! - [`collector`]: the streaming side — keeps only candidate events, bounded, plus statistics.
 //! - [`evaluate`](mod@evaluate): candidates + "now" → ranked [`Finding`]s with reasons.
 //! - [`collection`] and [`kql`]: evidence-collection commands (`wevtutil`) and Azure Monitor
@@ -12,6 +13,7 @@
 pub mod catalog;
 pub mod collection;
 pub mod collector;
+pub mod config_condition;
 pub mod evaluate;
 pub mod finding;
 pub mod index;
@@ -25,7 +27,7 @@ pub use catalog::{
 pub use collector::{Collector, NameCounts, Stats};
 pub use evaluate::{evaluate, evaluate_with_config, rank};
 pub use finding::{
-    Age, CheckNote, ConfigEvidence, Confidence, Evidence, Finding, Peak, Reason, SignalSummary,
+    Age, CheckNote, Confidence, ConfigEvidence, Evidence, Finding, Peak, Reason, SignalSummary,
     Window,
 };
 pub use index::Index;
