@@ -55,8 +55,10 @@ pub enum Test {
     Outside,
     /// The time lies before the snapshot was taken (before "now" when it has no time).
     BeforeNow,
-    /// The list holds none of `values` (compared without case).
+    /// The list holds none of `values` (compared without case); an absent list holds none.
     Lacks,
+    /// The list holds one of `values` (compared without case).
+    Holds,
 }
 
 /// A condition compiled: its values typed by the key's kind.
@@ -216,7 +218,7 @@ impl CompiledCondition {
         let (value, line) = match reading {
             Reading::NotCollected | Reading::Unreadable => return None,
             Reading::Absent => {
-                if self.test == Test::Equal && self.absent {
+                if (self.test == Test::Equal && self.absent) || self.test == Test::Lacks {
                     return Some(held("absent".to_owned(), line));
                 }
                 let default = schema::lookup(section, &self.key)
@@ -254,9 +256,12 @@ impl CompiledCondition {
                     _ => false,
                 }
             }
-            Test::Lacks => !split_list(value)
-                .iter()
-                .any(|item| self.texts.iter().any(|t| t.eq_ignore_ascii_case(item))),
+            Test::Lacks | Test::Holds => {
+                let holds = split_list(value)
+                    .iter()
+                    .any(|item| self.texts.iter().any(|t| t.eq_ignore_ascii_case(item)));
+                holds == (self.test == Test::Holds)
+            }
         }
     }
 }
