@@ -19,6 +19,7 @@ mod decode;
 pub(crate) mod evidence;
 mod evtx;
 mod format_list;
+pub mod hive;
 mod labels;
 mod limits;
 mod normalise;
@@ -68,6 +69,8 @@ pub enum Format {
     ConfigSnapshot,
     /// A zip archive: its members are read as inputs of their own ([`read_any`]).
     Zip,
+    /// An offline registry hive (`SYSTEM`, `SOFTWARE`): read into a configuration snapshot.
+    RegistryHive,
 }
 
 impl std::fmt::Display for Format {
@@ -81,6 +84,7 @@ impl std::fmt::Display for Format {
             Format::EvidenceBlock => "rdpfix-evidence",
             Format::ConfigSnapshot => "rdpfix-config",
             Format::Zip => "zip",
+            Format::RegistryHive => "registry-hive",
         })
     }
 }
@@ -192,6 +196,8 @@ pub fn read_bytes(
     let mut out = Output::new(name, len, sink, progress);
     if evtx::looks_like_evtx(bytes) {
         evtx::read(std::io::Cursor::new(bytes), len, &mut out);
+    } else if hive::looks_like_hive(bytes) {
+        hive::read(std::io::Cursor::new(bytes), len, &mut out);
     } else if !text_over_cap(len, &mut out) {
         read_text_bytes(bytes, &mut out);
     }
@@ -237,6 +243,10 @@ pub fn read_seekable<R: Read + Seek>(
     let head = head.get(..head_len).unwrap_or_default();
     if evtx::looks_like_evtx(head) {
         evtx::read(reader, len, &mut out);
+        return out.finish();
+    }
+    if hive::looks_like_hive(head) {
+        hive::read(reader, len, &mut out);
         return out.finish();
     }
     if text_over_cap(len, &mut out) {

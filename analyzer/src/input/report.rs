@@ -307,6 +307,8 @@ pub enum Dialect {
     ConfigSnapshot,
     /// A zip archive (its members are inputs of their own).
     Zip,
+    /// An offline registry hive (`SYSTEM`, `SOFTWARE`).
+    RegistryHive,
 }
 
 impl std::fmt::Display for Dialect {
@@ -328,6 +330,7 @@ impl std::fmt::Display for Dialect {
             Dialect::EvidenceBlock => "RDPFIX-EVIDENCE block (fixer collect --compact)",
             Dialect::ConfigSnapshot => "RDPFIX-CONFIG configuration snapshot",
             Dialect::Zip => "zip archive",
+            Dialect::RegistryHive => "offline registry hive",
         })
     }
 }

@@ -54,7 +54,11 @@ pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
             Format::Xml => xml::read(text, &index, out),
             Format::Csv => csv::read(&lines, &index, out),
             Format::FormatList => format_list::read(&lines, &index, out),
-            Format::Evtx | Format::EvidenceBlock | Format::ConfigSnapshot | Format::Zip => continue,
+            Format::Evtx
+            | Format::EvidenceBlock
+            | Format::ConfigSnapshot
+            | Format::Zip
+            | Format::RegistryHive => continue,
         }
         // A format recognised by its features owns the input even when nothing in it could
         // be read (the report says why); one merely tried must read something.
@@ -84,6 +88,7 @@ fn why_not(format: Format) -> &'static str {
         Format::EvidenceBlock => "no RDPFIX-EVIDENCE line",
         Format::ConfigSnapshot => "no RDPFIX-CONFIG line",
         Format::Zip => "no zip signature",
+        Format::RegistryHive => "no regf signature",
     }
 }
 

@@ -5,12 +5,14 @@
 //! - [`seed`]: the seed article's events, per scenario.
 //! - [`samples`]: the page's sample logs (deterministic generator).
 //! - [`fuzz`]: the bodies of the `cargo fuzz` targets, replayed natively on their seeds.
+//! - [`hive_writer`]: registry hives (`regf`) for fixtures, which hivex cannot create.
 //! - [`plans`]: plans, keys, fix tokens and DSSE envelopes as the page makes them.
 //! - [`alloc`]: an allocator refusing any allocation over a cap, for tests of parsers.
 
 pub mod alloc;
 pub mod evtx_writer;
 pub mod fuzz;
+pub mod hive_writer;
 pub mod plans;
 pub mod samples;
 pub mod seed;

@@ -1,0 +1,368 @@
+//! Offline registry hives as an input: the fixtures of `tests/fixtures/hives/` (written by
+//! `testkit::hive_writer`, checked here to read back with `hivexsh` as well), the snapshot
+//! they give, the control set `Select\Current` names, dirty and damaged hives, and the
+//! findings a session draws from them.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use analyzer::config::{ConfigSnapshot, Section, Value};
+use analyzer::input::{Format, InputReport, IssueKind, Severity, no_progress, read_bytes};
+use std::path::PathBuf;
+use std::process::Command;
+use testkit::hive_writer::{self, HiveWriter};
+
+fn dir() -> PathBuf {
+    testkit::fixture("hives")
+}
+
+fn read(name: &str, bytes: &[u8]) -> InputReport {
+    read_bytes(name, bytes, &mut Vec::new(), &mut no_progress)
+}
+
+fn fixture(rel: &str) -> Vec<u8> {
+    std::fs::read(dir().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn value<'a>(
+    s: &'a ConfigSnapshot,
+    section: Section,
+    subject: Option<&str>,
+    key: &str,
+) -> &'a Value {
+    &s.entry(section, subject, key)
+        .unwrap_or_else(|| panic!("{section:?} {subject:?} {key} not in the snapshot"))
+        .value
+}
+
+fn set(v: &str) -> Value {
+    Value::Set(v.to_owned())
+}
+
+/// Set `RDPFIX_BLESS_HIVES=1` to rewrite `tests/fixtures/hives/` from the writer.
+#[test]
+fn the_committed_hives_are_the_writers_output() {
+    for (rel, bytes) in hive_writer::fixtures()
+        .into_iter()
+        .chain(hive_writer::damaged())
+    {
+        let path = dir().join(rel);
+        if std::env::var_os("RDPFIX_BLESS_HIVES").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        let committed = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (RDPFIX_BLESS_HIVES=1 writes it)", path.display()));
+        assert!(
+            committed == bytes,
+            "{rel} differs from the writer; RDPFIX_BLESS_HIVES=1 rewrites it"
+        );
+    }
+}
+
+/// What `hivexsh` prints for a script run on a hive.
+fn hivexsh(path: &std::path::Path, script: &str) -> Option<String> {
+    // Commands on standard input (not `-f /dev/stdin`: some sandboxes have no /dev/stdin).
+    let out = Command::new("hivexsh")
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(script.as_bytes())?;
+            child.wait_with_output()
+        });
+    match out {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => panic!("hivexsh: {e}"),
+        Ok(o) => {
+            assert!(
+                o.status.success(),
+                "hivexsh failed on {}: {}",
+                path.display(),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            Some(String::from_utf8_lossy(&o.stdout).into_owned())
+        }
+    }
+}
+
+#[test]
+fn every_fixture_reads_back_with_hivexsh_as_with_the_reader() {
+    for (rel, _) in hive_writer::fixtures() {
+        let path = dir().join(rel);
+        let (script, want) = if rel.ends_with("SYSTEM") {
+            (
+                "cd Select\nlsval Current\ncd \\ControlSet002\\Control\\Terminal Server\\WinStations\\RDP-Tcp\nlsval PortNumber\ncd \\ControlSet001\\Services\\TermService\nlsval ObjectName\nlsval DependOnService\n",
+                vec!["3390", "NT Authority\\NetworkService", "RPCSS"],
+            )
+        } else {
+            (
+                "cd Microsoft\\Windows NT\\CurrentVersion\nlsval ProductName\nlsval CurrentBuild\ncd \\Microsoft\\SystemCertificates\\Remote Desktop\\Certificates\nls\n",
+                vec![
+                    "Windows Server 2022 Datacenter",
+                    "20348",
+                    "3A8F2C4B5D6E7F8091A2B3C4D5E6F708192A3B4C",
+                ],
+            )
+        };
+        let Some(printed) = hivexsh(&path, script) else {
+            eprintln!(
+                "SKIPPED: hivexsh is not installed (apt-get install libhivex-bin); the fixtures were not checked with it"
+            );
+            return;
+        };
+        for w in want {
+            assert!(
+                printed.contains(w),
+                "{rel}: hivexsh printed {printed:?}, without {w:?}"
+            );
+        }
+        let report = read(rel, &fixture(rel));
+        assert_eq!(report.format, Some(Format::RegistryHive), "{rel}");
+        assert_eq!(report.configs.len(), 1, "{rel}: {:?}", report.issues);
+    }
+}
+
+#[test]
+fn a_system_hive_gives_the_control_set_select_current_names() {
+    let healthy = read("SYSTEM", &fixture("healthy/SYSTEM"));
+    let s = &healthy.configs[0];
+    assert_eq!(s.computer, "VM-APP-01");
+    assert_eq!(value(s, Section::Rdp, None, "port"), &set("3389"));
+    assert!(healthy.issues.iter().any(|i| {
+        i.message
+            .contains("control set 001 (named by Select\\Current)")
+    }));
+    // ControlSet002 is the one named: its port is read, not ControlSet001's.
+    let moved = read("SYSTEM", &fixture("port-changed/SYSTEM"));
+    assert_eq!(
+        value(&moved.configs[0], Section::Rdp, None, "port"),
+        &set("3390")
+    );
+    assert!(
+        moved
+            .issues
+            .iter()
+            .any(|i| i.message.contains("control set 002"))
+    );
+}
+
+#[test]
+fn a_system_hive_gives_every_registry_value_of_the_snapshot_and_says_what_it_cannot() {
+    let report = read("SYSTEM", &fixture("healthy/SYSTEM"));
+    assert_eq!(report.errors, 0, "{:?}", report.issues);
+    assert!(!report.sha256.is_empty());
+    let s = &report.configs[0];
+    assert_eq!(value(s, Section::Ts, None, "deny"), &set("0"));
+    assert_eq!(value(s, Section::Rdp, None, "max"), &set("4294967295"));
+    assert_eq!(value(s, Section::Rdp, None, "cert"), &Value::Absent);
+    assert_eq!(value(s, Section::Lsa, None, "lm"), &set("5"));
+    assert_eq!(value(s, Section::Lsa, None, "nodomcreds"), &Value::Absent);
+    assert_eq!(value(s, Section::Tls, Some("TLS1.2"), "en"), &set("1"));
+    assert_eq!(value(s, Section::Tls, Some("TLS1.0"), "en"), &Value::Absent);
+    assert_eq!(
+        value(s, Section::Svc, Some("TermService"), "start"),
+        &set("3")
+    );
+    assert_eq!(
+        value(s, Section::Svc, Some("TermService"), "acct"),
+        &set("NT Authority\\NetworkService")
+    );
+    assert_eq!(value(s, Section::Boot, None, "setup"), &set("0"));
+    // No state offline; the live sections are not collected, with the reason.
+    assert!(
+        s.entry(Section::Svc, Some("TermService"), "state")
+            .is_none()
+    );
+    assert!(s.not_collected.iter().any(|n| n.section == Section::Svc
+        && n.subject.as_deref() == Some("TermService")
+        && n.why.as_deref() == Some("offline hive: not running")));
+    for section in [Section::Fw, Section::Listen, Section::Disk, Section::Time] {
+        assert!(
+            s.not_collected
+                .iter()
+                .any(|n| n.section == section && n.why.as_deref() == Some("offline hive")),
+            "{section:?}"
+        );
+    }
+    // The SOFTWARE hive's sections are not in a SYSTEM hive.
+    assert!(!s.has(Section::Tsp));
+}
+
+#[test]
+fn a_software_hive_gives_the_release_the_policy_and_the_certificate_store() {
+    let report = read("SOFTWARE", &fixture("rdp-disabled-policy/SOFTWARE"));
+    assert_eq!(report.errors, 0, "{:?}", report.issues);
+    let s = &report.configs[0];
+    assert_eq!(s.os_build, Some(20348));
+    assert_eq!(s.computer, "");
+    assert_eq!(value(s, Section::Tsp, None, "deny"), &set("1"));
+    assert_eq!(value(s, Section::Tsp, None, "nla"), &Value::Absent);
+    assert_eq!(value(s, Section::Ciphers, None, "policy"), &Value::Absent);
+    assert_eq!(
+        value(s, Section::Cert, None, "thumb"),
+        &set("3A8F2C4B5D6E7F8091A2B3C4D5E6F708192A3B4C")
+    );
+    assert_eq!(value(s, Section::Cert, None, "store"), &set("rd"));
+    assert!(report.issues.iter().any(|i| {
+        i.message
+            .contains("Windows Server 2022 Datacenter, build 20348")
+    }));
+}
+
+#[test]
+fn a_system_and_a_software_hive_merge_into_one_snapshot_of_the_computer() {
+    let system = read("SYSTEM", &fixture("healthy/SYSTEM"));
+    let software = read("SOFTWARE", &fixture("rdp-disabled-policy/SOFTWARE"));
+    let merged = analyzer::input::hive::merge(system.configs.iter().chain(&software.configs));
+    assert_eq!(merged.len(), 1);
+    let s = &merged[0];
+    assert_eq!(
+        (s.computer.as_str(), s.os_build),
+        ("VM-APP-01", Some(20348))
+    );
+    assert_eq!(value(s, Section::Tsp, None, "deny"), &set("1"));
+    assert_eq!(value(s, Section::Ts, None, "deny"), &set("0"));
+    // Two computers: the SOFTWARE hive cannot be placed and stays on its own.
+    let mut other = system.configs[0].clone();
+    other.computer = "VM-OTHER".to_owned();
+    let apart = analyzer::input::hive::merge(
+        system
+            .configs
+            .iter()
+            .chain([&other])
+            .chain(&software.configs),
+    );
+    assert_eq!(apart.len(), 3);
+}
+
+#[test]
+fn a_dirty_hive_is_read_and_says_its_logs_hold_newer_changes() {
+    let report = read("SYSTEM", &fixture("dirty/SYSTEM"));
+    let dirty: Vec<_> = report
+        .issues
+        .iter()
+        .filter(|i| i.kind == IssueKind::DirtyHeader)
+        .collect();
+    assert_eq!(dirty.len(), 1, "{:?}", report.issues);
+    assert_eq!(dirty[0].severity, Severity::Warning);
+    assert!(dirty[0].message.contains("9 and 8 differ") && dirty[0].message.contains(".LOG1"));
+    assert_eq!(
+        value(&report.configs[0], Section::Rdp, None, "port"),
+        &set("3389")
+    );
+    let clean = read("SYSTEM", &fixture("healthy/SYSTEM"));
+    assert!(!clean.has_issue(IssueKind::DirtyHeader));
+}
+
+#[test]
+fn a_bad_checksum_is_reported_and_the_hive_still_read() {
+    let report = read("SYSTEM", &fixture("damaged/bad-checksum-SYSTEM"));
+    assert!(
+        report.has_issue(IssueKind::HeaderChecksum),
+        "{:?}",
+        report.issues
+    );
+    assert_eq!(report.configs.len(), 1);
+}
+
+#[test]
+fn a_truncated_hive_reads_what_it_holds_and_says_it_is_cut() {
+    let committed = read("SYSTEM", &fixture("damaged/truncated-SYSTEM"));
+    assert!(
+        committed.truncated && committed.has_issue(IssueKind::Truncated),
+        "{:?}",
+        committed.issues
+    );
+    // The root's subkey list was in the lost bins: nothing could be reached, and it says so.
+    assert!(committed.configs.is_empty());
+    assert!(
+        committed
+            .issues
+            .iter()
+            .any(|i| i.message.contains("root key or its list of subkeys"))
+    );
+    let bytes = fixture("healthy/SYSTEM");
+    for cut in [
+        0usize,
+        3,
+        100,
+        4096,
+        4096 + 4096,
+        bytes.len() / 2,
+        bytes.len() - 1,
+    ] {
+        let report = read("SYSTEM", &bytes[..cut]);
+        assert!(
+            report.errors > 0 || cut < 4,
+            "cut at {cut}: {:?}",
+            report.issues
+        );
+        if cut >= 4096 {
+            assert!(report.truncated, "cut at {cut}");
+        }
+    }
+}
+
+#[test]
+fn a_cell_outside_its_bin_is_skipped_and_named_and_the_rest_is_read() {
+    // The RDP-Tcp key's value list points far past the last bin.
+    let report = read("SYSTEM", &fixture("damaged/cell-outside-bin-SYSTEM"));
+    let bad: Vec<_> = report
+        .issues
+        .iter()
+        .filter(|i| i.kind == IssueKind::BadRecord)
+        .collect();
+    assert_eq!(bad.len(), 1, "{:?}", report.issues);
+    assert!(bad[0].message.contains("outside every hive bin"));
+    let s = &report.configs[0];
+    assert_eq!(value(s, Section::Rdp, None, "port"), &Value::Unreadable);
+    assert_eq!(value(s, Section::Ts, None, "deny"), &set("0"));
+}
+
+#[test]
+fn big_data_and_every_value_type_read_as_written() {
+    let mut h = HiveWriter::new("TEST");
+    let big: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+    h.root
+        .key("K")
+        .set("big", hive_writer::REG_BINARY, big.clone())
+        .set(
+            "q",
+            hive_writer::REG_QWORD,
+            0x0102_0304_0506_0708u64.to_le_bytes().to_vec(),
+        )
+        .set(
+            "m",
+            hive_writer::REG_MULTI_SZ,
+            hive_writer::multi_sz(&["a", "bé"]),
+        )
+        .string("s", "text");
+    let bytes = h.write().bytes;
+    let header = analyzer::input::hive::regf::parse_header(&bytes[..4096]).unwrap();
+    let mut hive = analyzer::input::hive::regf::Hive::new(bytes.as_slice(), header);
+    let _ = hive.map_bins(bytes.len() as u64);
+    let root = hive.root().unwrap();
+    let k = hive.subkey(&root, "k").unwrap().unwrap();
+    assert_eq!(hive.value(&k, "BIG").unwrap().unwrap().bytes, big);
+    assert_eq!(
+        hive.value(&k, "q").unwrap().unwrap().qword(),
+        Some(0x0102_0304_0506_0708)
+    );
+    assert_eq!(
+        hive.value(&k, "m").unwrap().unwrap().strings(),
+        Some(vec!["a".to_owned(), "bé".to_owned()])
+    );
+    assert_eq!(
+        hive.value(&k, "s").unwrap().unwrap().string().as_deref(),
+        Some("text")
+    );
+    assert_eq!(hive.value(&k, "none").unwrap(), None);
+    assert!(hive.damage.is_empty());
+}
