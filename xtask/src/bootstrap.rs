@@ -97,6 +97,8 @@ pub fn run(needs: Needs) -> Result<Toolchains> {
     if needs.wine {
         apt.extend(["wine64", "wine"]);
     }
+    // `hivexsh`: the analyzer's tests read every registry hive fixture back with it.
+    apt.push("libhivex-bin");
     apt.sort_unstable();
     apt.dedup();
     apt_install(&apt)?;
@@ -222,6 +224,7 @@ fn tool_present(pkg: &str) -> bool {
         "gcc-mingw-w64-x86-64" => toolchain::MINGW_GCC,
         "chromium-driver" => "chromedriver",
         "wine64" => "wine64",
+        "libhivex-bin" => "hivexsh",
         "lld-22" => toolchain::WASM_LD,
         other => other,
     };

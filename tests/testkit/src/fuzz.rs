@@ -44,6 +44,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("csv", csv),
     ("format_list", format_list),
     ("fix_token", fix_token),
+    ("registry_hive", registry_hive),
 ];
 
 fn read(data: &[u8]) -> InputReport {
@@ -343,5 +344,29 @@ pub fn fix_token(data: &[u8]) {
     let mut reader = TokenReader::new();
     for line in text.lines() {
         let _ = reader.push(line);
+    }
+}
+
+/// Offline registry hives: the base block's checks, the walk over the hive bins, cells,
+/// subkey and value lists, values and big data, into a snapshot and a session's diagnosis
+/// (a SYSTEM and a SOFTWARE hive joined). The input is read as a whole file, and as the
+/// hive bins behind a valid base block (the fixtures' SYSTEM header, its bins' size set to
+/// the input's and resealed), so mutations reach the cells. Proptests of the same:
+/// `analyzer/tests/hive_props.rs`.
+pub fn registry_hive(data: &[u8]) {
+    static SOFTWARE: OnceLock<Vec<u8>> = OnceLock::new();
+    let software = SOFTWARE.get_or_init(|| crate::hive_writer::software(|_| {}).write().bytes);
+    let behind = crate::hive_writer::behind_base_block(data);
+    for hive in [data, behind.as_slice()] {
+        input_sniff(hive);
+        let mut s = session();
+        s.add_seekable(
+            "SYSTEM",
+            Cursor::new(hive),
+            hive.len() as u64,
+            &mut no_progress,
+        );
+        s.add_bytes("SOFTWARE", software, &mut no_progress);
+        let _ = s.finish(&DiagnoseOptions::default());
     }
 }
