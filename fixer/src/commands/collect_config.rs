@@ -335,8 +335,21 @@ mod tests {
     use super::*;
     use crate::host::sim::{Machine, SimHost};
     use crate::host::{DiskSpace, PortListener};
+    use analyzer::config::newest_per_computer;
     use analyzer::config::{Reading, find_snapshots};
-    use analyzer::diagnose::{DiagnoseOptions, Session};
+    use analyzer::input::{no_progress, read_bytes};
+    use analyzer::rules::{Catalog, Collector, evaluate_with_config};
+
+    /// The findings of `text` as the rules judge it, configuration conditions included.
+    fn findings_of(text: &str) -> Vec<String> {
+        let mut collector = Collector::new(Catalog::builtin().unwrap());
+        let report = read_bytes("fixer", text.as_bytes(), &mut collector, &mut no_progress);
+        let snapshots = newest_per_computer(&report.configs);
+        evaluate_with_config(&collector, &snapshots, None)
+            .into_iter()
+            .map(|f| f.id)
+            .collect()
+    }
 
     fn machine() -> Machine {
         Machine::new("VM1", "vm1", "2026-11-25T10:00:00Z".parse().unwrap())
@@ -379,22 +392,15 @@ mod tests {
         let text = snapshot(&host);
         let s = find_snapshots(&text, "fixer").remove(0).snapshot.unwrap();
         assert_eq!(s.dword(Section::Tsp, None, "deny"), Reading::Value(1));
-        let mut session = Session::new();
-        session.add_bytes("fixer", text.as_bytes(), &mut analyzer::input::no_progress);
-        let d = session.finish(&DiagnoseOptions::default());
-        let ids: Vec<&str> = d.findings.iter().map(|f| f.id.as_str()).collect();
+        let ids = findings_of(&text);
         assert!(
-            ids.contains(&"rdp-config-disabled-by-policy"),
+            ids.contains(&"rdp-config-disabled-by-policy".to_owned()),
             "{ids:?}\n{text}"
         );
     }
 
     fn findings(m: Machine) -> Vec<String> {
-        let text = snapshot(&SimHost::new(m));
-        let mut session = Session::new();
-        session.add_bytes("fixer", text.as_bytes(), &mut analyzer::input::no_progress);
-        let d = session.finish(&DiagnoseOptions::default());
-        d.findings.into_iter().map(|f| f.id).collect()
+        findings_of(&snapshot(&SimHost::new(m)))
     }
 
     #[test]
