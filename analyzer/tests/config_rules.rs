@@ -1,0 +1,205 @@
+//! Configuration conditions in rules: each snapshot case of `tests/fixtures/config/`
+//! (bare, and as Run Command and Serial Console return it) yields exactly the findings its
+//! `cases.toml` lists: read as any input is, judged by `rules::evaluate_with_config` on the
+//! newest snapshot per computer (what `Session::finish` calls).
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+use analyzer::config::newest_per_computer;
+use analyzer::input::{no_progress, read_bytes};
+use analyzer::rules::{Catalog, Collector, Finding, evaluate_with_config};
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Cases {
+    case: Vec<Case>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    folder: String,
+    findings: Vec<String>,
+    #[allow(dead_code)]
+    why: String,
+}
+
+/// The files a case folder may hold: the block bare, as `az` and `Invoke-AzVMRunCommand`
+/// return it, and the Serial Console `reg query` lines' output.
+const FILES: [&str; 4] = [
+    "snapshot.txt",
+    "az-run-command.json",
+    "invoke-azvmruncommand.txt",
+    "reg-query.txt",
+];
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/config")
+}
+
+/// The findings of `inputs` under `catalog`, configuration conditions included.
+fn judge(catalog: &Catalog, inputs: &[(&str, &[u8])]) -> Vec<Finding> {
+    let mut collector = Collector::new(catalog.clone());
+    let mut snapshots = Vec::new();
+    for (name, bytes) in inputs {
+        let report = read_bytes(name, bytes, &mut collector, &mut no_progress);
+        snapshots.extend(report.configs);
+    }
+    let newest = newest_per_computer(&snapshots);
+    let now = collector.stats().newest;
+    evaluate_with_config(&collector, &newest, now)
+}
+
+fn diagnose(name: &str, bytes: &[u8]) -> Vec<Finding> {
+    judge(&Catalog::builtin().unwrap(), &[(name, bytes)])
+}
+
+#[test]
+fn every_snapshot_case_yields_exactly_its_findings() {
+    let cases: Cases =
+        toml::from_str(&std::fs::read_to_string(dir().join("cases.toml")).unwrap()).unwrap();
+    let mut failures = Vec::new();
+    for case in &cases.case {
+        let mut read = 0;
+        for file in FILES {
+            let Ok(bytes) = std::fs::read(dir().join(&case.folder).join(file)) else {
+                continue;
+            };
+            read += 1;
+            let findings = diagnose(file, &bytes);
+            let ids: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+            if ids != case.findings {
+                let why: Vec<_> = findings.iter().map(|f| (&f.id, &f.reasons)).collect();
+                failures.push(format!(
+                    "{}/{file}: expected {:?}, got {ids:?}: {why:#?}",
+                    case.folder, case.findings
+                ));
+            }
+        }
+        assert!(read > 0, "{}: none of {FILES:?}", case.folder);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn every_folder_is_a_case_and_every_configuration_rule_has_one_positive() {
+    let cases: Cases =
+        toml::from_str(&std::fs::read_to_string(dir().join("cases.toml")).unwrap()).unwrap();
+    for entry in std::fs::read_dir(dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            assert!(
+                cases.case.iter().any(|c| c.folder == name),
+                "{name} has no case"
+            );
+        }
+    }
+    let catalog = Catalog::builtin().unwrap();
+    for rule in catalog.rules.iter().filter(|r| !r.configs.is_empty()) {
+        assert!(
+            cases.case.iter().any(|c| c.findings.contains(&rule.id)),
+            "{} has no positive case",
+            rule.id
+        );
+    }
+}
+
+#[test]
+fn a_configuration_finding_says_what_was_read_and_where() {
+    let bytes = std::fs::read(dir().join("rdp-disabled-policy/snapshot.txt")).unwrap();
+    let findings = diagnose("snapshot.txt", &bytes);
+    let f = &findings[0];
+    assert_eq!(f.reasons.len(), 2);
+    assert_eq!(
+        f.reasons[0].text,
+        "C4: documented in a Microsoft troubleshooting article"
+    );
+    assert_eq!(
+        f.reasons[1].text,
+        "RDP is disabled by policy: fDenyTSConnections = 1 under \
+         HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services on vm-app-01, line 3"
+    );
+    assert_eq!(f.score, 85);
+    assert!(f.evidence.is_empty());
+    let e = &f.config[0];
+    assert_eq!(
+        (e.name.as_str(), e.value.as_str()),
+        ("fDenyTSConnections", "1")
+    );
+    assert_eq!(e.origin.location, analyzer::Location::Line { line: 3 });
+    // An absent value is compared as the release's default, and says so.
+    let bytes = std::fs::read(dir().join("rdp-listener-off/snapshot.txt")).unwrap();
+    let findings = diagnose("snapshot.txt", &bytes);
+    assert!(
+        findings[0]
+            .config
+            .iter()
+            .any(|e| e.value == "0" && e.name == "fEnableWinStation"),
+        "{:#?}",
+        findings[0].config
+    );
+}
+
+/// A rule with an event signal and a configuration condition: either alone raises it, both
+/// add up.
+#[test]
+fn a_rule_rests_on_events_configuration_or_both() {
+    let rule = r#"
+[[rule]]
+id = "rdp-both"
+scenario = "C4"
+title = "t"
+tier = "documented"
+window_hours = 24
+explanation = "e"
+check_next = ["c"]
+source = { title = "s", url = "https://learn.microsoft.com/" }
+
+[[rule.signal]]
+id = "refused"
+label = "refused"
+role = "primary"
+weight = 30
+provider = "Microsoft-Windows-TerminalServices-RemoteConnectionManager"
+channels = ["System"]
+event_ids = [1070]
+
+[[rule.config]]
+id = "denied"
+label = "RDP is disabled"
+role = "primary"
+weight = 20
+section = "ts"
+key = "deny"
+test = "equal"
+values = ["1"]
+
+[[rule.remediation]]
+why = "w"
+step = { kind = "manual", target = "restart_computer" }
+"#;
+    let builtin = Catalog::builtin_source();
+    let catalog = Catalog::from_toml(&format!("{builtin}\n{rule}")).unwrap();
+    let event = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>\
+        <Provider Name='Microsoft-Windows-TerminalServices-RemoteConnectionManager'/>\
+        <EventID>1070</EventID><Level>2</Level><TimeCreated SystemTime='2026-11-20T09:00:00Z'/>\
+        <Channel>System</Channel><Computer>vm-app-01</Computer></System></Event>\n";
+    let snapshot = "RDPFIX-CONFIG v1 host=vm-app-01 at=2026-11-20T09:41:07Z os=20348\n\
+                    ts deny=1 drain=-\nEND RDPFIX-CONFIG lines=1\n";
+    let score = |inputs: &[&str]| {
+        let named: Vec<(&str, &[u8])> = inputs.iter().map(|t| ("input", t.as_bytes())).collect();
+        judge(&catalog, &named)
+            .iter()
+            .find(|f| f.id == "rdp-both")
+            .map(|f| (f.score, f.evidence.len(), f.config.len()))
+    };
+    assert_eq!(score(&[event]).map(|s| s.0 > 0), Some(true));
+    assert_eq!(score(&[snapshot]), Some((35 + 20, 0, 1)));
+    let (events, _, _) = score(&[event]).unwrap();
+    assert!(events + 20 <= 100, "{events}");
+    assert_eq!(score(&[event, snapshot]), Some((events + 20, 1, 1)));
+    let healthy = snapshot.replace("deny=1", "deny=0");
+    assert_eq!(score(&[&healthy]), None);
+}
