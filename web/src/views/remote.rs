@@ -115,6 +115,15 @@ pub fn collect(props: &CollectProps) -> Html {
             </li>
         }
     });
+    // The configuration snapshot's registry part from cmd.exe (their output reads as one).
+    let config_lines = remote::config::serial_console_lines()
+        .into_iter()
+        .enumerate()
+        .map(|(i, line)| {
+            html! {
+                <li><Command text={line} label={format!("Copy configuration line {}", i + 1)} /></li>
+            }
+        });
     let forms = props
         .target
         .parsed()
@@ -133,12 +142,16 @@ pub fn collect(props: &CollectProps) -> Html {
                 <ul class="commands">{ for exports }</ul>
             </details>
             <h3>{ "Only text comes back (Run Command, Serial Console)" }</h3>
-            <p>{ format!("These print only the events the rules need, newest first, within the {} bytes Run Command returns; paste their output into the box above.", remote::RUN_COMMAND_OUTPUT_BYTES) }</p>
-            <p>{ "With fixer.exe on the VM, one block holds every event the rules read (deflated, checksummed, within 4,000 bytes); paste it as it is:" }</p>
+            <p>{ format!("These print only the events the rules need, newest first, and the VM's configuration (an RDPFIX-CONFIG block), within the {} bytes Run Command returns; paste their output into the box above.", remote::RUN_COMMAND_OUTPUT_BYTES) }</p>
+            <p>{ "With fixer.exe on the VM, it prints the configuration and one block with every event the rules read (deflated, checksummed, within 4,000 bytes together); paste them as they are:" }</p>
             <Command text="fixer.exe collect --compact" label="Copy the fixer collect --compact command" testid="collect-compact" />
             <details>
                 <summary>{ "One query per log" }</summary>
                 <ul class="commands">{ for queries }</ul>
+            </details>
+            <details data-testid="config-lines">
+                <summary>{ "The VM's configuration from a Serial Console cmd.exe prompt: one line per registry key" }</summary>
+                <ul class="commands">{ for config_lines }</ul>
             </details>
             <h4>{ "Run Command script (portal: VM → Run command → RunPowerShellScript)" }</h4>
             <Command text={remote.script.clone()} label="Copy the Run Command collection script" testid="runcommand-collect" />
