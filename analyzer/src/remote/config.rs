@@ -51,7 +51,7 @@ pub fn fragment() -> String {
     s.push_str(&format!("$machineKeysSddl = {}\n", ps(MACHINE_KEYS_SDDL)));
     s.push_str(SECTIONS_PS);
     s.push_str(&format!(
-        "$head = '{MARKER}{VERSION} host=' + (E $env:COMPUTERNAME) + ' at=' + (Get-Date).ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ') + ' os=' + [Environment]::OSVersion.Version.Build\n\
+        "$head = '{MARKER}{VERSION} host=' + (E $env:COMPUTERNAME) + ' at=' + (Get-Date).ToUniversalTime().ToString('s') + 'Z' + ' os=' + [Environment]::OSVersion.Version.Build\n\
          (@($head) + @($lines) + @(\"{END} lines=$($lines.Count)\")) -join \"`n\"\n\
          }} | Select-Object -Last 1)\n\
          $rdpfixConfigBytes = (New-Object System.Text.UTF8Encoding $false).GetByteCount($rdpfixConfig) + 2\n"
@@ -211,7 +211,7 @@ try {
         try { if ($null -ne [Security.Cryptography.X509Certificates.RSACertificateExtensions]::GetRSAPrivateKey($c)) { $ok = 1 } } catch { try { if ($null -ne $c.PrivateKey) { $ok = 1 } } catch { $ok = 0 } }
         $eku = @($c.Extensions | Where-Object { $_.Oid.Value -eq '2.5.29.37' })
         $sa = 1; if ($eku.Count -gt 0 -and -not @($eku[0].EnhancedKeyUsages | Where-Object { $_.Value -eq '1.3.6.1.5.5.7.3.1' }).Count) { $sa = 0 }
-        $items += @(('until=' + $c.NotAfter.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ')), ('key=' + [int]$c.HasPrivateKey), "keyok=$ok", "sa=$sa")
+        $items += @(('until=' + $c.NotAfter.ToUniversalTime().ToString('s') + 'Z'), ('key=' + [int]$c.HasPrivateKey), "keyok=$ok", "sa=$sa")
     }
     $mk = 'changed'; if ((Get-Acl "$env:ProgramData\Microsoft\Crypto\RSA\MachineKeys").Sddl -eq $machineKeysSddl) { $mk = 'default' }
     W 'cert' ($items + @("mk=$mk"))
