@@ -262,9 +262,13 @@ fn push_data(
             return None;
         }
     }
-    let entries = map.data()?;
-    out.reserve(entries.size_hint().1.unwrap_or(0));
-    for entry in entries {
+    // Room for this template's own values at once (a nested one reserves its own).
+    out.reserve(
+        map.data()?
+            .filter(|entry| matches!(entry, DataEntry::Item(_)))
+            .count(),
+    );
+    for entry in map.data()? {
         let item = match entry {
             DataEntry::Item(item) => item,
             DataEntry::Splice(i) => {
