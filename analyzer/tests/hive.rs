@@ -366,3 +366,31 @@ fn big_data_and_every_value_type_read_as_written() {
     assert_eq!(hive.value(&k, "none").unwrap(), None);
     assert!(hive.damage.is_empty());
 }
+
+#[test]
+fn a_system_hive_of_600_services_takes_few_cell_reads() {
+    // A real SYSTEM hive has some 600 services: each lookup goes by the lh name hash to the
+    // one key, and the snapshot's keys are each found once.
+    let bytes = hive_writer::system(1, |cs| {
+        for i in 0..600 {
+            cs.key(&format!(r"Services\Svc{i:03}")).dword("Start", 3);
+        }
+    })
+    .write()
+    .bytes;
+    let header = analyzer::input::hive::regf::parse_header(&bytes[..4096]).unwrap();
+    let mut hive = analyzer::input::hive::regf::Hive::new(bytes.as_slice(), header);
+    let _ = hive.map_bins(bytes.len() as u64);
+    let mut snapshot = read("SYSTEM", &bytes).configs.remove(0);
+    snapshot.entries.clear();
+    let _ = analyzer::input::hive::snapshot::read(&mut hive, &mut snapshot);
+    assert_eq!(
+        value(&snapshot, Section::Svc, Some("MpsSvc"), "start"),
+        &set("2")
+    );
+    assert!(
+        hive.cells_read() < 1_000,
+        "{} cells read",
+        hive.cells_read()
+    );
+}

@@ -251,7 +251,15 @@ pub struct Hive<S> {
     reads: u32,
     /// Whether [`MAX_CELL_READS`] was reached (further reads fail).
     pub exhausted: bool,
+    /// Paths already looked up: (key cell, uppercased path) → what was found.
+    paths: Vec<((u32, String), Found)>,
 }
+
+/// What looking a key up found.
+type Found = Result<Option<Key>, CellError>;
+
+/// Most paths [`Hive::path`] remembers.
+const MAX_REMEMBERED_PATHS: usize = 256;
 
 /// How far the bins go, as the walk over them found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,6 +281,7 @@ impl<S: Source> Hive<S> {
             damage: Vec::new(),
             reads: 0,
             exhausted: false,
+            paths: Vec::new(),
         }
     }
 
@@ -347,6 +356,11 @@ impl<S: Source> Hive<S> {
             found: at,
             short: at < declared,
         }
+    }
+
+    /// How many cells have been read so far.
+    pub fn cells_read(&self) -> u32 {
+        self.reads
     }
 
     /// Bytes of bins mapped.
@@ -438,7 +452,8 @@ impl<S: Source> Hive<S> {
     }
 
     /// The cell offsets of a key's subkeys, following `ri` index roots one level.
-    fn subkey_cells(&mut self, key: &Key) -> Result<Vec<u32>, CellError> {
+    /// A key's subkey cells, each with its `lh` name hash where the list has one.
+    fn subkey_cells(&mut self, key: &Key) -> Result<Vec<(u32, Option<u32>)>, CellError> {
         if key.subkeys == 0 {
             return Ok(Vec::new());
         }
@@ -447,7 +462,12 @@ impl<S: Source> Hive<S> {
         Ok(out)
     }
 
-    fn list_cells(&mut self, offset: u32, depth: u8, out: &mut Vec<u32>) -> Result<(), CellError> {
+    fn list_cells(
+        &mut self,
+        offset: u32,
+        depth: u8,
+        out: &mut Vec<(u32, Option<u32>)>,
+    ) -> Result<(), CellError> {
         let c = self.cell(offset)?;
         let abs = BASE_BLOCK + u64::from(offset);
         let sig = c.get(..2).unwrap_or_default();
@@ -463,14 +483,18 @@ impl<S: Source> Hive<S> {
                 format!("a subkey list of {count} items longer than its cell"),
             );
         }
-        let items: Vec<u32> = (0..count)
-            .map_while(|i| u32_at(&c, 4 + i * stride))
+        let items: Vec<(u32, Option<u32>)> = (0..count)
+            .map_while(|i| {
+                let cell = u32_at(&c, 4 + i * stride)?;
+                let hash = (sig == b"lh").then(|| u32_at(&c, 8 + i * stride)).flatten();
+                Some((cell, hash))
+            })
             .collect();
         if sig == b"ri" {
             if depth > 0 {
                 return Err(self.note(abs, "an index root inside an index root".to_owned()));
             }
-            for list in items {
+            for (list, _) in items {
                 // A damaged sub-list is recorded and skipped; its siblings are still read.
                 let _ = self.list_cells(list, depth + 1, out);
             }
@@ -487,13 +511,21 @@ impl<S: Source> Hive<S> {
     /// A key's subkeys (a damaged one is recorded and left out).
     pub fn subkeys(&mut self, key: &Key) -> Result<Vec<Key>, CellError> {
         let cells = self.subkey_cells(key)?;
-        Ok(cells.into_iter().filter_map(|c| self.key(c).ok()).collect())
+        Ok(cells
+            .into_iter()
+            .filter_map(|(c, _)| self.key(c).ok())
+            .collect())
     }
 
     /// The subkey named `name` (compared without case, as Windows does).
+    /// The cells whose `lh` hash matches are tried first (one cell read instead of one per
+    /// sibling); when none has the name, every cell is (a damaged hash must not hide a key).
     pub fn subkey(&mut self, key: &Key, name: &str) -> Result<Option<Key>, CellError> {
         let cells = self.subkey_cells(key)?;
-        for c in cells {
+        let hash = lh_hash(name);
+        let (likely, rest): (Vec<_>, Vec<_>) =
+            cells.into_iter().partition(|(_, h)| *h == Some(hash));
+        for (c, _) in likely.into_iter().chain(rest) {
             if let Ok(k) = self.key(c)
                 && eq_names(&k.name, name)
             {
@@ -503,8 +535,21 @@ impl<S: Source> Hive<S> {
         Ok(None)
     }
 
-    /// The key at a `\`-separated path below `key`.
+    /// The key at a `\`-separated path below `key` (remembered: the snapshot reads several
+    /// values of one key, each by its path).
     pub fn path(&mut self, key: &Key, path: &str) -> Result<Option<Key>, CellError> {
+        let id = (key.cell, path.to_uppercase());
+        if let Some((_, found)) = self.paths.iter().find(|(k, _)| *k == id) {
+            return found.clone();
+        }
+        let found = self.walk(key, path);
+        if self.paths.len() < MAX_REMEMBERED_PATHS {
+            self.paths.push((id, found.clone()));
+        }
+        found
+    }
+
+    fn walk(&mut self, key: &Key, path: &str) -> Result<Option<Key>, CellError> {
         let mut at = key.clone();
         for part in path.split('\\').filter(|p| !p.is_empty()) {
             match self.subkey(&at, part)? {
@@ -605,6 +650,14 @@ impl<S: Source> Hive<S> {
         }
         Ok(bytes.get(..size as usize).unwrap_or_default().to_vec())
     }
+}
+
+/// The name hash of `lh` subkey lists: for each UTF-16 unit of the uppercased name,
+/// hash * 37 + unit.
+pub fn lh_hash(name: &str) -> u32 {
+    name.to_uppercase()
+        .encode_utf16()
+        .fold(0u32, |h, c| h.wrapping_mul(37).wrapping_add(u32::from(c)))
 }
 
 /// Registry names compare without case (Windows uppercases both).
