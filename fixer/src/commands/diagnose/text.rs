@@ -230,7 +230,14 @@ fn evidence_line(e: &Evidence) -> String {
 fn nothing_found(out: &mut String, d: &Diagnosis, detail: Detail) {
     let _ = writeln!(out, "\nNo documented RDP failure found. Looked for:");
     if detail.looked_for {
-        for l in &d.looked_for {
+        // Rules of configuration conditions only: one line for all (they read a snapshot).
+        let config_only: Vec<&str> = d
+            .looked_for
+            .iter()
+            .filter(|l| l.signals.is_empty())
+            .map(|l| l.rule.as_str())
+            .collect();
+        for l in d.looked_for.iter().filter(|l| !l.signals.is_empty()) {
             let ids: Vec<String> = l
                 .signals
                 .iter()
@@ -246,6 +253,18 @@ fn nothing_found(out: &mut String, d: &Diagnosis, detail: Detail) {
                 l.rule,
                 l.scenario,
                 ids.join("/")
+            );
+        }
+        if !config_only.is_empty() {
+            let snapshot = if d.inputs.iter().any(|i| !i.configs.is_empty()) {
+                ""
+            } else {
+                " - none was in the inputs"
+            };
+            let _ = writeln!(
+                out,
+                "  {} rules on an RDPFIX-CONFIG configuration snapshot (rdp-config-*){snapshot}",
+                config_only.len()
             );
         }
     } else {
