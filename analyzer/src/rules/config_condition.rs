@@ -207,7 +207,11 @@ impl CompiledCondition {
             }
             _ => (self.section, snapshot.text(self.section, sub, &self.key)),
         };
-        let line = snapshot.entry(section, sub, &self.key).map(|e| e.line);
+        // A value read from a registry hive has no line (0): none is named.
+        let line = snapshot
+            .entry(section, sub, &self.key)
+            .map(|e| e.line)
+            .filter(|l| *l > 0);
         let held = |value: String, line: Option<u32>| Held {
             subject: subject.clone(),
             value,
