@@ -136,8 +136,9 @@ fn a_system_hive_gives_the_control_set_select_current_names() {
     assert_eq!(s.computer, "VM-APP-01");
     assert_eq!(value(s, Section::Rdp, None, "port"), &set("3389"));
     assert!(healthy.issues.iter().any(|i| {
-        i.message
-            .contains("control set 001 (named by Select\\Current)")
+        i.kind == IssueKind::Hive
+            && i.message
+                .contains("control set 001 (named by Select\\Current), computer VM-APP-01")
     }));
     // ControlSet002 is the one named: its port is read, not ControlSet001's.
     let moved = read("SYSTEM", &fixture("port-changed/SYSTEM"));
@@ -317,7 +318,7 @@ fn a_cell_outside_its_bin_is_skipped_and_named_and_the_rest_is_read() {
     let bad: Vec<_> = report
         .issues
         .iter()
-        .filter(|i| i.kind == IssueKind::BadRecord)
+        .filter(|i| i.kind == IssueKind::BadCell)
         .collect();
     assert_eq!(bad.len(), 1, "{:?}", report.issues);
     assert!(bad[0].message.contains("outside every hive bin"));

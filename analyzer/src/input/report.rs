@@ -184,11 +184,14 @@ pub enum Severity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IssueKind {
-    /// EVTX: the file header's CRC32 does not match.
+    /// EVTX: the file header's CRC32 does not match; a registry hive: the base block's
+    /// checksum does not match.
     HeaderChecksum,
-    /// EVTX: the log was not closed cleanly; the header's counts may be stale.
+    /// EVTX: the log was not closed cleanly; the header's counts may be stale. A registry
+    /// hive: its sequence numbers differ (changes still in its `.LOG1`/`.LOG2`).
     DirtyHeader,
-    /// EVTX: the file header is damaged or missing.
+    /// EVTX: the file header is damaged or missing; a registry hive: its base block, or its
+    /// root key.
     BadHeader,
     /// EVTX: a chunk does not start with `ElfChnk`.
     BadChunkSignature,
@@ -227,6 +230,12 @@ pub enum IssueKind {
     Wrapper,
     /// An archive's member, or an archive, was not read; the message says why.
     Skipped,
+    /// A registry hive's cell cannot be read (outside its hive bin, free, without its
+    /// signature, too large): what needed it reads as unreadable.
+    BadCell,
+    /// Which registry hive it is: SYSTEM (its control set and computer) or SOFTWARE (its
+    /// release).
+    Hive,
 }
 
 /// A position inside one input.

@@ -110,7 +110,7 @@ pub(crate) fn read<R: Read + Seek>(mut reader: R, len: u64, out: &mut Output<'_>
     for d in &hive.damage {
         out.report.skipped += 1;
         out.report.error(
-            IssueKind::BadRecord,
+            IssueKind::BadCell,
             Some(IssueLocation::Byte { offset: d.offset }),
             format!(
                 "{}: skipped; what needed it reads as unreadable (?)",
@@ -218,7 +218,7 @@ fn describe(read: &snapshot::Read, out: &mut Output<'_>) {
             return;
         }
     };
-    out.report.info(IssueKind::Wrapper, None, note);
+    out.report.info(IssueKind::Hive, None, note);
 }
 
 /// Joins the snapshots of one machine's offline hives: a snapshot that names no computer
