@@ -1,11 +1,8 @@
 //! What the page and its worker say to each other. Inputs go in as `File`/`Blob` objects
 //! or text (see [`crate::bridge`]); everything coming back is one of these, as JSON.
 
-use analyzer::diagnose::coverage::{Hint, LookedFor, Seen};
 use analyzer::diagnose::{Diagnosis, PlanOffer, PlanTargets};
 use analyzer::input::{InputReport, Progress};
-use analyzer::rules::finding::{Finding, Window};
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// A message from the worker.
@@ -56,7 +53,9 @@ impl FromWorker {
 /// The diagnosis of one request and what it cost the worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
-    pub diagnosis: DiagnosisView,
+    /// The analyzer's own diagnosis, as `fixer diagnose --json` writes it.
+    pub diagnosis: Diagnosis,
+    /// The inputs as the page lists them: each report with what reading it cost here.
     pub inputs: Vec<InputRow>,
     /// `Session::finish`, in milliseconds.
     pub diagnose_ms: f64,
@@ -92,6 +91,7 @@ impl Outcome {
     /// This outcome completed by `hashed`.
     pub fn with_hashes(&self, hashed: Hashed) -> Outcome {
         let mut done = self.clone();
+        done.diagnosis.inputs = hashed.inputs.iter().map(|r| r.report.clone()).collect();
         done.inputs = hashed.inputs;
         done.diagnosis.evidence_sha256 = hashed.evidence_sha256;
         done.offer.targets = hashed.targets;
@@ -100,66 +100,14 @@ impl Outcome {
     }
 }
 
-/// The part of [`Diagnosis`] the page shows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DiagnosisView {
-    pub now: Option<Timestamp>,
-    pub window: Window,
-    pub events: u64,
-    pub oldest: Option<Timestamp>,
-    pub newest: Option<Timestamp>,
-    pub findings: Vec<Finding>,
-    pub verdict: String,
-    pub looked_for: Vec<LookedFor>,
-    pub hints: Vec<Hint>,
-    pub computers: Vec<Seen>,
-    pub channels: Vec<Seen>,
-    pub evidence_sha256: String,
-}
-
-impl From<Diagnosis> for DiagnosisView {
-    fn from(d: Diagnosis) -> DiagnosisView {
-        DiagnosisView {
-            now: d.now,
-            window: d.window,
-            events: d.events,
-            oldest: d.oldest,
-            newest: d.newest,
-            findings: d.findings,
-            verdict: d.verdict,
-            looked_for: d.looked_for,
-            hints: d.hints,
-            computers: d.computers,
-            channels: d.channels,
-            evidence_sha256: d.evidence_sha256,
-        }
-    }
-}
-
-/// One input as the page lists it.
+/// One input as the page lists it: the analyzer's report and what reading it cost this
+/// worker. Not a copy of the report: the costs are the worker's own measurements (its clock),
+/// which the analyzer, having no clock, cannot know.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputRow {
-    pub name: String,
-    /// `evtx`, `wevtutil-text`, … (`fixer diagnose --json`'s names); `None`: not a log.
-    pub format: Option<String>,
-    /// The variant, for people.
-    pub dialect: Option<String>,
-    pub bytes: u64,
-    pub events: u64,
-    /// Events seen but not read: the damage.
-    pub skipped: u64,
-    pub errors: u64,
-    pub truncated: bool,
-    pub cancelled: bool,
-    pub issues: Vec<IssueRow>,
-    pub issues_dropped: u64,
-    /// When no format fitted: what was tried and why not.
-    pub tried: Vec<String>,
+    pub report: InputReport,
     /// Reading this input, in milliseconds.
     pub parse_ms: f64,
-    /// The input's SHA-256 (lowercase hex; empty when it was not read to the end).
-    #[serde(default)]
-    pub sha256: String,
     /// Where a `.evtx`'s reading time went (for the benchmark); `None` for other inputs.
     #[serde(default)]
     pub spent: Option<Spent>,
@@ -179,54 +127,13 @@ pub struct Spent {
     pub parse_ms: f64,
 }
 
-/// One problem with an input, in words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IssueRow {
-    /// `info`, `warning` or `error`.
-    pub severity: String,
-    pub at: Option<String>,
-    pub message: String,
-}
-
 impl InputRow {
     pub fn new(report: &InputReport, parse_ms: f64, spent: Option<Spent>) -> InputRow {
         InputRow {
-            name: report.name.clone(),
-            format: report.format.map(|f| f.to_string()),
-            dialect: report.dialect.map(|d| d.to_string()),
-            bytes: report.bytes,
-            events: report.events,
-            skipped: report.skipped,
-            errors: report.errors,
-            truncated: report.truncated,
-            cancelled: report.cancelled,
-            issues: report
-                .issues
-                .iter()
-                .map(|i| IssueRow {
-                    severity: severity_name(i.severity).to_owned(),
-                    at: i.at.map(|a| a.to_string()),
-                    message: i.message.clone(),
-                })
-                .collect(),
-            issues_dropped: report.issues_dropped,
-            tried: report
-                .tried
-                .iter()
-                .map(|a| format!("{}: {}", a.format, a.why_not))
-                .collect(),
+            report: report.clone(),
             parse_ms,
-            sha256: report.sha256.clone(),
             spent,
         }
-    }
-}
-
-fn severity_name(s: analyzer::input::Severity) -> &'static str {
-    match s {
-        analyzer::input::Severity::Info => "info",
-        analyzer::input::Severity::Warning => "warning",
-        analyzer::input::Severity::Error => "error",
     }
 }
 
@@ -253,14 +160,14 @@ mod tests {
                 proposal: Err("nothing to fix".to_owned()),
                 targets: Err("the logs are still being hashed".to_owned()),
             },
-            diagnosis: diagnosis.into(),
+            diagnosis,
             inputs: rows.clone(),
             diagnose_ms: 2.0,
             wasm_memory_bytes: 3,
             hashing: true,
         };
         let mut hashed_rows = rows;
-        hashed_rows[0].sha256 = "ab".repeat(32);
+        hashed_rows[0].report.sha256 = "ab".repeat(32);
         let message = FromWorker::Hashed(Box::new(Hashed {
             inputs: hashed_rows.clone(),
             evidence_sha256: "cd".repeat(32),
@@ -274,19 +181,66 @@ mod tests {
         let done = first.with_hashes(*back);
         assert!(!done.hashing);
         assert_eq!(done.inputs, hashed_rows);
+        assert_eq!(done.diagnosis.inputs[0].sha256, "ab".repeat(32));
         assert_eq!(done.diagnosis.evidence_sha256, "cd".repeat(32));
         assert_eq!(done.offer.targets, Err("no computer is named".to_owned()));
         let untouched = Outcome {
             inputs: first.inputs.clone(),
             offer: first.offer.clone(),
             hashing: true,
-            diagnosis: DiagnosisView {
+            diagnosis: Diagnosis {
                 evidence_sha256: first.diagnosis.evidence_sha256.clone(),
+                inputs: first.diagnosis.inputs.clone(),
                 ..done.diagnosis.clone()
             },
             ..done
         };
         assert_eq!(untouched, first, "nothing else changed");
+    }
+
+    #[test]
+    fn the_analyzers_own_diagnosis_reaches_the_page_whole() {
+        // The page's samples: a `.evtx` with a finding (its chunk summary), a text export
+        // (its encoding), and something no reader takes (what was tried).
+        let mut session = Session::new();
+        let mut progress = |_: Progress| ControlFlow::Continue(());
+        let inputs: [(&str, &[u8]); 3] = [
+            (
+                "rdp-cert-keys.evtx",
+                include_bytes!("../../static/samples/rdp-cert-keys.evtx"),
+            ),
+            (
+                "rdp-cert-keys.txt",
+                include_bytes!("../../static/samples/rdp-cert-keys.txt"),
+            ),
+            ("notes.txt", b"not a log at all"),
+        ];
+        for (name, bytes) in inputs {
+            session.add_bytes(name, bytes, &mut progress);
+        }
+        let diagnosis = session.finish(&DiagnoseOptions::default());
+        assert!(!diagnosis.findings.is_empty());
+        assert!(diagnosis.inputs[0].evtx.is_some());
+        assert!(diagnosis.inputs[1].encoding.is_some());
+        assert!(!diagnosis.inputs[2].tried.is_empty());
+        let offer = PlanOffer::for_diagnosis(session.catalog(), &diagnosis);
+        let outcome = Outcome {
+            inputs: session
+                .inputs()
+                .iter()
+                .map(|r| InputRow::new(r, 1.0, Some(Spent::default())))
+                .collect(),
+            diagnosis,
+            diagnose_ms: 2.0,
+            wasm_memory_bytes: 3,
+            offer,
+            hashing: false,
+        };
+        let json = serde_json::to_string(&FromWorker::Done(Box::new(outcome.clone()))).unwrap();
+        let FromWorker::Done(back) = serde_json::from_str(&json).unwrap() else {
+            panic!("not read back as done");
+        };
+        assert_eq!(*back, outcome);
     }
 
     #[test]

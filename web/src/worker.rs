@@ -83,13 +83,13 @@ impl Later {
             match result {
                 Ok((hex, helper_ms)) => {
                     report.sha256.clone_from(&hex);
-                    row.sha256 = hex;
+                    row.report.sha256 = hex;
                     if let Some(spent) = &mut row.spent {
                         spent.helper_ms = helper_ms;
                         split::lap(&mut spent.hash_ms, started);
                     }
                 }
-                Err(e) => failed.push(format!("{} could not be hashed: {e}", row.name)),
+                Err(e) => failed.push(format!("{} could not be hashed: {e}", row.report.name)),
             }
         }
         self.diagnosis.evidence_sha256 = evidence_sha256(&self.diagnosis.inputs);
@@ -199,7 +199,7 @@ async fn analyse(request: &JsValue) -> Result<(Outcome, Option<Later>), String> 
     });
     let outcome = Outcome {
         offer,
-        diagnosis: diagnosis.into(),
+        diagnosis,
         inputs,
         diagnose_ms,
         wasm_memory_bytes: wasm_memory_bytes(),

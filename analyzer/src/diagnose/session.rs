@@ -51,8 +51,9 @@ pub enum NowSource {
     Unknown,
 }
 
-/// Everything the page and `fixer diagnose` show.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Everything the page and `fixer diagnose` show. It reads back (`Deserialize`): the page's
+/// worker sends it to the page as it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Diagnosis {
     pub analyzer_version: String,
     pub catalog_version: u32,

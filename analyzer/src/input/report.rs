@@ -11,7 +11,7 @@ use super::Format;
 pub const MAX_ISSUES: usize = 200;
 
 /// The result of reading one input (a file or a pasted text).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputReport {
     /// The input's display name (a file name, or "pasted text").
     pub name: String,
@@ -20,7 +20,7 @@ pub struct InputReport {
     /// Which variant of the format, for people: "wevtutil /f:text", "Event Viewer CSV", …
     pub dialect: Option<Dialect>,
     /// The text encoding found, for text formats.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<TextEncoding>,
     /// Size of the input in bytes.
     pub bytes: u64,
@@ -36,17 +36,17 @@ pub struct InputReport {
     /// Problems found, in input order; at most [`MAX_ISSUES`].
     pub issues: Vec<InputIssue>,
     /// Issues beyond [`MAX_ISSUES`], counted only.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub issues_dropped: u64,
     /// The input looks cut short (at its start or its end): events may be missing.
     pub truncated: bool,
     /// The reader was stopped by the caller before the end.
     pub cancelled: bool,
     /// For `.evtx`: the file's chunks and header state.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evtx: Option<EvtxSummary>,
     /// When no format fitted: what was tried and why each did not fit.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tried: Vec<Attempt>,
     /// Configuration snapshots (`RDPFIX-CONFIG` blocks) found in the input, in input order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -281,7 +281,7 @@ impl std::fmt::Display for IssueLocation {
 }
 
 /// The variant of a format, for people and for tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Dialect {
     /// A binary `.evtx` log.
@@ -345,7 +345,7 @@ impl std::fmt::Display for Dialect {
 }
 
 /// The text encoding of a text export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TextEncoding {
     Utf8,
@@ -365,7 +365,7 @@ pub enum TextEncoding {
 }
 
 /// The EVTX file's structure as read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct EvtxSummary {
     /// Whole 64 KiB chunks in the file (from its size, not its header).
     pub chunks: u64,
@@ -388,7 +388,7 @@ pub struct EvtxSummary {
 }
 
 /// One format tried on an unrecognised input, and why it did not fit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
     pub format: Format,
     pub why_not: String,

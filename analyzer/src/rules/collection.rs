@@ -7,7 +7,7 @@
 
 use super::catalog::Catalog;
 use super::index::ChannelReads;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where exports are written on the VM. An absolute path: `%TEMP%` does not expand in
 /// PowerShell, which Azure Run Command uses.
@@ -20,7 +20,7 @@ pub const EXPORT_ZIP: &str = "rdpfix-logs.zip";
 pub const MAX_XPATH_EXPRESSIONS: usize = 20;
 
 /// Everything an admin (or `fixer collect`) needs to fetch the evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollectionGuide {
     pub window_hours: u32,
     /// The folder the export commands write to.
@@ -32,7 +32,7 @@ pub struct CollectionGuide {
 }
 
 /// Exporting one channel to `.evtx`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelExport {
     pub channel: String,
     pub file_name: String,
@@ -50,7 +50,7 @@ pub struct ChannelExport {
 }
 
 /// Looking at one signal's events, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignalQuery {
     pub rule: String,
     pub signal: String,

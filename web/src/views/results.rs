@@ -2,10 +2,12 @@
 //! table, timeline, explanation, what to check next), or what was looked for when nothing
 //! was found. Log text is only ever a text node.
 
-use crate::protocol::{DiagnosisView, InputRow, Outcome};
+use crate::protocol::{InputRow, Outcome};
 use crate::state::Run;
 use crate::views::common::{bytes, time};
 use crate::views::timeline::Timeline;
+use analyzer::diagnose::Diagnosis;
+use analyzer::input::{Format, Severity};
 use analyzer::rules::finding::{Age, Finding};
 use wasm_bindgen::JsCast;
 use web_sys::{
@@ -142,6 +144,9 @@ fn done(outcome: &Outcome) -> Html {
             { for errors }
             <p class="verdict" role="status">{ d.verdict.clone() }</p>
             <InputTable outcome={outcome.clone()} />
+            <crate::views::config::ConfigSection
+                snapshots={outcome.inputs.iter().flat_map(|r| r.report.configs.clone()).collect::<Vec<_>>()}
+                findings={d.findings.clone()} />
             if d.findings.is_empty() {
                 { nothing_found(d) }
             } else {
@@ -157,13 +162,13 @@ fn done(outcome: &Outcome) -> Html {
 /// Problems with the inputs themselves, in words.
 fn input_errors(inputs: &[InputRow]) -> Vec<Html> {
     let mut out = Vec::new();
-    for input in inputs {
-        let text = if input.format.as_deref() == Some("zip") {
+    for input in inputs.iter().map(|row| &row.report) {
+        let text = if input.format == Some(Format::Zip) {
             // An archive's own problems are about its members: each said as it is.
             let errors: Vec<&str> = input
                 .issues
                 .iter()
-                .filter(|i| i.severity == "error")
+                .filter(|i| i.severity == Severity::Error)
                 .map(|i| i.message.as_str())
                 .collect();
             (!errors.is_empty()).then(|| format!("{}: {}.", input.name, errors.join("; ")))
@@ -171,7 +176,12 @@ fn input_errors(inputs: &[InputRow]) -> Vec<Html> {
             let tried = if input.tried.is_empty() {
                 String::new()
             } else {
-                format!(" (tried: {})", input.tried.join("; "))
+                let tried: Vec<String> = input
+                    .tried
+                    .iter()
+                    .map(|a| format!("{}: {}", a.format, a.why_not))
+                    .collect();
+                format!(" (tried: {})", tried.join("; "))
             };
             Some(format!(
                 "{} is not an event log export this page can read: save the log as .evtx, or export it with wevtutil qe /f:text{tried}.",
@@ -197,6 +207,15 @@ fn input_errors(inputs: &[InputRow]) -> Vec<Html> {
     out
 }
 
+/// A severity as the page's issue list names it (and styles it: `issue info`, …).
+fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "info",
+        Severity::Warning => "warning",
+        Severity::Error => "error",
+    }
+}
+
 #[derive(Debug, Properties, PartialEq)]
 struct OutcomeProps {
     outcome: Outcome,
@@ -205,21 +224,23 @@ struct OutcomeProps {
 #[function_component(InputTable)]
 fn input_table(props: &OutcomeProps) -> Html {
     let o = &props.outcome;
-    let rows = o.inputs.iter().map(|i| {
-        let format = i.format.clone().unwrap_or_else(|| "none".to_owned());
+    let rows = o.inputs.iter().map(|row| {
+        let i = &row.report;
+        let format = i.format.map_or_else(|| "none".to_owned(), |f| f.to_string());
         let issues = i.issues.iter().map(|issue| {
-            let at = issue.at.as_deref().map(|a| format!("{a}: ")).unwrap_or_default();
-            html! { <li class={classes!("issue", issue.severity.clone())}>{ format!("{}: {at}{}", issue.severity, issue.message) }</li> }
+            let severity = severity_name(issue.severity);
+            let at = issue.at.map(|a| format!("{a}: ")).unwrap_or_default();
+            html! { <li class={classes!("issue", severity)}>{ format!("{severity}: {at}{}", issue.message) }</li> }
         });
         html! {
             <tr data-testid="input-status" data-format={format.clone()} data-events={i.events.to_string()}
                 data-skipped={i.skipped.to_string()} data-errors={i.errors.to_string()}
-                data-sha256={i.sha256.clone()} data-parse-ms={format!("{:.1}", i.parse_ms)}
-                data-spent={i.spent.and_then(|s| serde_json::to_string(&s).ok())}
+                data-sha256={i.sha256.clone()} data-parse-ms={format!("{:.1}", row.parse_ms)}
+                data-spent={row.spent.and_then(|s| serde_json::to_string(&s).ok())}
                 data-diagnose-ms={format!("{:.1}", o.diagnose_ms)}
                 data-wasm-memory-bytes={o.wasm_memory_bytes.to_string()}>
                 <th scope="row">{ i.name.clone() }</th>
-                <td>{ i.dialect.clone().unwrap_or_else(|| "not a readable log".to_owned()) }</td>
+                <td>{ i.dialect.map_or_else(|| "not a readable log".to_owned(), |d| d.to_string()) }</td>
                 <td>{ bytes(i.bytes) }</td>
                 <td>{ i.events }</td>
                 <td>{ format!("{} skipped, {} errors{}{}", i.skipped, i.errors,
@@ -232,7 +253,7 @@ fn input_table(props: &OutcomeProps) -> Html {
                         </details>
                     }
                 </td>
-                <td>{ format!("{:.0} ms", i.parse_ms) }</td>
+                <td>{ format!("{:.0} ms", row.parse_ms) }</td>
             </tr>
         }
     });
@@ -323,7 +344,7 @@ fn finding_card(props: &FindingProps) -> Html {
     }
 }
 
-fn nothing_found(d: &DiagnosisView) -> Html {
+fn nothing_found(d: &Diagnosis) -> Html {
     let rules = d.looked_for.iter().map(|l| {
         let signals = l.signals.iter().map(|s| {
             let ids = s.event_ids.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
@@ -352,7 +373,7 @@ fn nothing_found(d: &DiagnosisView) -> Html {
     }
 }
 
-fn hints(d: &DiagnosisView) -> Html {
+fn hints(d: &Diagnosis) -> Html {
     if d.hints.is_empty() {
         return html! {};
     }
