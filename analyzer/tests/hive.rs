@@ -241,6 +241,11 @@ fn a_system_and_a_software_hive_merge_into_one_snapshot_of_the_computer() {
             .chain(&software.configs),
     );
     assert_eq!(apart.len(), 3);
+    // A nameless snapshot that is not a hive's (a `reg query` paste) is not joined.
+    let mut pasted = software.configs[0].clone();
+    pasted.origin.location = analyzer::Location::Line { line: 5 };
+    let kept = analyzer::input::hive::merge(system.configs.iter().chain([&pasted]));
+    assert_eq!(kept.len(), 2);
 }
 
 #[test]

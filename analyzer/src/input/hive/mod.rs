@@ -221,14 +221,18 @@ fn describe(read: &snapshot::Read, out: &mut Output<'_>) {
     out.report.info(IssueKind::Hive, None, note);
 }
 
-/// Joins the snapshots of one machine's offline hives: a snapshot that names no computer
-/// (read from a SOFTWARE hive) joins the snapshots of the one computer the others name
-/// (read from its SYSTEM hive); with none or several computers it stays on its own. The
-/// others are returned as they are, in order.
+/// Joins the snapshots of one machine's offline hives: a hive's snapshot that names no
+/// computer (read from a SOFTWARE hive) joins the hive snapshots of the one computer the
+/// others name (read from its SYSTEM hive); with none or several computers it stays on its
+/// own. The others are returned as they are, in order.
 pub fn merge<'a>(snapshots: impl IntoIterator<Item = &'a ConfigSnapshot>) -> Vec<ConfigSnapshot> {
     let all: Vec<&ConfigSnapshot> = snapshots.into_iter().collect();
-    let (nameless, named): (Vec<&ConfigSnapshot>, Vec<&ConfigSnapshot>) =
-        all.iter().partition(|s| s.computer.is_empty());
+    // Only a hive's snapshots (origin line 0) are joined; a nameless `reg query` paste
+    // stays on its own.
+    let from_hive = |s: &ConfigSnapshot| s.origin.location == Location::Line { line: 0 };
+    let (nameless, named): (Vec<&ConfigSnapshot>, Vec<&ConfigSnapshot>) = all
+        .iter()
+        .partition(|s| s.computer.is_empty() && from_hive(s));
     let mut out: Vec<ConfigSnapshot> = named.iter().map(|s| (*s).clone()).collect();
     let mut computers: Vec<&str> = named.iter().map(|s| s.computer.as_str()).collect();
     computers.sort_by_key(|c| c.to_uppercase());
@@ -236,7 +240,7 @@ pub fn merge<'a>(snapshots: impl IntoIterator<Item = &'a ConfigSnapshot>) -> Vec
     let hives: Vec<usize> = out
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.origin.location == Location::Line { line: 0 })
+        .filter(|(_, s)| from_hive(s))
         .map(|(i, _)| i)
         .collect();
     if computers.len() != 1 || hives.is_empty() {
