@@ -196,7 +196,11 @@ impl Session {
             (None, None) => (None, NowSource::Unknown),
         };
         let window = Window::ending_at(now, DEFAULT_WINDOW_HOURS);
-        let findings = crate::rules::evaluate(&self.collector, now);
+        // Configuration snapshots: a SOFTWARE hive joined to its SYSTEM hive's, then the
+        // newest of each computer.
+        let joined = crate::input::hive::merge(self.inputs.iter().flat_map(|i| &i.configs));
+        let snapshots = crate::config::newest_per_computer(&joined);
+        let findings = crate::rules::evaluate_with_config(&self.collector, &snapshots, now);
         let most_likely = verdict::most_likely(&findings);
         let catalog = self.collector.catalog();
         let collection = collection::guide(catalog, DEFAULT_WINDOW_HOURS);
