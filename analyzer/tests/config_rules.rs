@@ -203,3 +203,21 @@ step = { kind = "manual", target = "restart_computer" }
     let healthy = snapshot.replace("deny=1", "deny=0");
     assert_eq!(score(&[&healthy]), None);
 }
+
+/// The page's and `fixer diagnose`'s path: a `Session`, its diagnosis, its verdict.
+#[test]
+fn a_pasted_collection_output_gives_configuration_findings_through_the_session() {
+    use analyzer::diagnose::{DiagnoseOptions, Session};
+    let bytes = std::fs::read(dir().join("collection-script/az-run-command.json")).unwrap();
+    let mut session = Session::new();
+    session.add_bytes("pasted text", &bytes, &mut no_progress);
+    let d = session.finish(&DiagnoseOptions::default());
+    let ids: Vec<&str> = d.findings.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["rdp-config-disabled-by-policy", "rdp-tls-disabled"]);
+    assert_eq!(d.inputs[0].configs.len(), 1);
+    let why = &d.most_likely.as_ref().unwrap().why;
+    assert!(
+        why.contains("fDenyTSConnections = 1 under HKLM\\SOFTWARE\\Policies"),
+        "{why}"
+    );
+}
