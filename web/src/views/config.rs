@@ -18,7 +18,10 @@ pub struct ConfigProps {
 /// Nothing when no input held a snapshot.
 #[function_component(ConfigSection)]
 pub fn config_section(props: &ConfigProps) -> Html {
-    let newest = newest_per_computer(&props.snapshots);
+    // As `Session::finish` judges them: a SOFTWARE hive joined to its SYSTEM hive, then the
+    // newest snapshot of each computer.
+    let joined = analyzer::input::hive::merge(&props.snapshots);
+    let newest = newest_per_computer(&joined);
     if newest.is_empty() {
         return html! {};
     }
