@@ -13,7 +13,7 @@ use analyzer::config::{ConfigSnapshot, Section, Value};
 use analyzer::input::{Format, InputReport, IssueKind, Severity, no_progress, read_bytes};
 use std::path::PathBuf;
 use std::process::Command;
-use testkit::hive_writer::{self, HiveWriter};
+use testkit::hive_writer::{self, HiveWriter, KeySpec};
 
 fn dir() -> PathBuf {
     testkit::fixture("hives")
@@ -92,40 +92,99 @@ fn hivexsh(path: &std::path::Path, script: &str) -> Option<String> {
     }
 }
 
-#[test]
-fn every_fixture_reads_back_with_hivexsh_as_with_the_reader() {
-    for (rel, _) in hive_writer::fixtures() {
-        let path = dir().join(rel);
-        let (script, want) = if rel.ends_with("SYSTEM") {
-            (
-                "cd Select\nlsval Current\ncd \\ControlSet002\\Control\\Terminal Server\\WinStations\\RDP-Tcp\nlsval PortNumber\ncd \\ControlSet001\\Services\\TermService\nlsval ObjectName\nlsval DependOnService\n",
-                vec!["3390", "NT Authority\\NetworkService", "RPCSS"],
-            )
-        } else {
-            (
-                "cd Microsoft\\Windows NT\\CurrentVersion\nlsval ProductName\nlsval CurrentBuild\ncd \\Microsoft\\SystemCertificates\\Remote Desktop\\Certificates\nls\n",
-                vec![
-                    "Windows Server 2022 Datacenter",
-                    "20348",
-                    "3A8F2C4B5D6E7F8091A2B3C4D5E6F708192A3B4C",
-                ],
-            )
+/// What `hivexsh`'s `ls` and `lsval` print for a key as written: its subkeys' names in
+/// list order, then each value (`"Name"=dword:…`, `"Name"="text"`, else
+/// `"Name"=str(2):"…"` or `"Name"=hex(T):..,..`).
+fn hivexsh_listing(key: &KeySpec) -> String {
+    let mut out = String::new();
+    let mut subkeys: Vec<&KeySpec> = key.subkeys.iter().collect();
+    subkeys.sort_by_key(|k| k.name.to_uppercase());
+    for k in subkeys {
+        out.push_str(&k.name);
+        out.push('\n');
+    }
+    for (name, kind, data) in &key.values {
+        let text = |d: &[u8]| {
+            let units: Vec<u16> = d
+                .chunks_exact(2)
+                .map(|p| u16::from_le_bytes([p[0], p[1]]))
+                .take_while(|u| *u != 0)
+                .collect();
+            String::from_utf16_lossy(&units).replace('\\', "\\\\")
         };
-        let Some(printed) = hivexsh(&path, script) else {
+        let shown = match *kind {
+            hive_writer::REG_DWORD => format!(
+                "dword:{:08x}",
+                u32::from_le_bytes(data[..4].try_into().unwrap())
+            ),
+            hive_writer::REG_SZ => format!("\"{}\"", text(data)),
+            hive_writer::REG_EXPAND_SZ => format!("str(2):\"{}\"", text(data)),
+            k => format!(
+                "hex({k}):{}",
+                data.iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        };
+        out.push_str(&format!("\"{name}\"={shown}\n"));
+    }
+    out
+}
+
+/// Every key of a tree with its path below the root (`\` for the root).
+fn keys<'a>(key: &'a KeySpec, path: String, out: &mut Vec<(String, &'a KeySpec)>) {
+    for k in &key.subkeys {
+        keys(k, format!("{path}\\{}", k.name), out);
+    }
+    out.push((path, key));
+}
+
+#[test]
+fn every_fixture_reads_back_whole_with_hivexsh_as_with_the_reader() {
+    for (rel, writer) in hive_writer::fixture_writers() {
+        let path = dir().join(rel);
+        let mut all = Vec::new();
+        keys(&writer.root, String::new(), &mut all);
+        // hivexsh: every key's subkeys and values, as written.
+        let script: String = all
+            .iter()
+            .map(|(p, _)| format!("cd \\{}\nls\nlsval\n", p.trim_start_matches('\\')))
+            .collect();
+        let want: String = all.iter().map(|(_, k)| hivexsh_listing(k)).collect();
+        let Some(printed) = hivexsh(&path, &script) else {
             eprintln!(
-                "SKIPPED: hivexsh is not installed (apt-get install libhivex-bin); the fixtures were not checked with it"
+                "SKIPPED: hivexsh is not installed (apt-get install libhivex-bin); the fixtures \
+                 were not checked with it"
             );
             return;
         };
-        for w in want {
-            assert!(
-                printed.contains(w),
-                "{rel}: hivexsh printed {printed:?}, without {w:?}"
+        assert!(
+            printed == want,
+            "{rel}: hivexsh printed\n{printed}\nwanted\n{want}"
+        );
+        // The reader: every key found by its path, every value's type and bytes.
+        let bytes = fixture(rel);
+        let header = analyzer::input::hive::regf::parse_header(&bytes[..4096]).unwrap();
+        let mut hive = analyzer::input::hive::regf::Hive::new(bytes.as_slice(), header);
+        let _ = hive.map_bins(bytes.len() as u64);
+        let root = hive.root().unwrap();
+        for (p, spec) in &all {
+            let key = hive.path(&root, p).unwrap().unwrap();
+            assert_eq!(
+                hive.subkeys(&key).unwrap().len(),
+                spec.subkeys.len(),
+                "{rel} {p}"
             );
+            for (name, kind, data) in &spec.values {
+                let got = hive.value(&key, name).unwrap().unwrap();
+                assert_eq!((got.kind, &got.bytes), (*kind, data), "{rel} {p} {name}");
+            }
         }
-        let report = read(rel, &fixture(rel));
+        assert!(hive.damage.is_empty(), "{rel}: {:?}", hive.damage);
+        let report = read(rel, &bytes);
         assert_eq!(report.format, Some(Format::RegistryHive), "{rel}");
-        assert_eq!(report.configs.len(), 1, "{rel}: {:?}", report.issues);
+        assert_eq!(report.configs.len(), 1, "{rel}");
     }
 }
 

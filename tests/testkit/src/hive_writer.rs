@@ -411,33 +411,37 @@ pub fn behind_base_block(bins: &[u8]) -> Vec<u8> {
 /// The fixture hives of `tests/fixtures/hives/` (`analyzer/tests/hive.rs` checks the
 /// committed files are these bytes): (file name, bytes).
 pub fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
+    fixture_writers()
+        .into_iter()
+        .map(|(name, w)| (name, w.write().bytes))
+        .collect()
+}
+
+/// The writers of [`fixtures`], for tests that compare a hive with what was written.
+pub fn fixture_writers() -> Vec<(&'static str, HiveWriter)> {
     let healthy = system(1, |_| {});
     let mut dirty = healthy.clone();
     dirty.primary_sequence = 9;
     dirty.secondary_sequence = 8;
     vec![
-        ("healthy/SYSTEM", healthy.write().bytes),
-        ("healthy/SOFTWARE", software(|_| {}).write().bytes),
+        ("healthy/SYSTEM", healthy),
+        ("healthy/SOFTWARE", software(|_| {})),
         (
             "rdp-disabled-policy/SOFTWARE",
             software(|s| {
                 s.key(r"Policies\Microsoft\Windows NT\Terminal Services")
                     .dword("fDenyTSConnections", 1);
-            })
-            .write()
-            .bytes,
+            }),
         ),
         // Select\Current names ControlSet002, whose listener moved to 3390.
-        ("port-changed/SYSTEM", system(2, |_| {}).write().bytes),
+        ("port-changed/SYSTEM", system(2, |_| {})),
         (
             "termservice-disabled/SYSTEM",
             system(1, |cs| {
                 cs.key(r"Services\TermService").dword("Start", 4);
-            })
-            .write()
-            .bytes,
+            }),
         ),
-        ("dirty/SYSTEM", dirty.write().bytes),
+        ("dirty/SYSTEM", dirty),
     ]
 }
 
