@@ -459,3 +459,56 @@ fn a_system_hive_of_600_services_takes_few_cell_reads() {
         hive.cells_read()
     );
 }
+
+#[test]
+fn a_list_naming_one_large_cell_many_times_stops_at_the_byte_budget() {
+    use analyzer::input::hive::regf::{Hive, MAX_BYTES_READ, parse_header};
+    // A 1,000,000-byte cell (one cell: hive version 1.3 has no big data) and a subkey list
+    // of 65,535 entries all naming it, made the root's list: 65 GB if read in full.
+    let build = |big_at: u32| {
+        let mut list = b"lh\xff\xff".to_vec();
+        for _ in 0..0xFFFF {
+            list.extend_from_slice(&big_at.to_le_bytes());
+            list.extend_from_slice(&0u32.to_le_bytes());
+        }
+        let mut big = b"BIGCELL!".to_vec();
+        big.resize(1_000_000, 0);
+        let mut h = HiveWriter::new("TEST");
+        h.minor = 3;
+        h.root
+            .key("K")
+            .set("big", hive_writer::REG_BINARY, big)
+            .set("list", hive_writer::REG_BINARY, list);
+        h.write()
+    };
+    let find = |bytes: &[u8], marker: &[u8]| {
+        let at = bytes
+            .windows(marker.len())
+            .position(|w| w == marker)
+            .unwrap();
+        u32::try_from(at - 4 - 4096).unwrap()
+    };
+    let first = build(0);
+    let big_at = find(&first.bytes, b"BIGCELL!");
+    let written = build(big_at);
+    let mut bytes = written.bytes.clone();
+    let list_at = find(&bytes, b"lh\xff\xff");
+    let root = 4096 + written.keys[""] as usize + 4;
+    bytes[root + 20..root + 24].copy_from_slice(&0xFFFFu32.to_le_bytes());
+    bytes[root + 28..root + 32].copy_from_slice(&list_at.to_le_bytes());
+    let header = parse_header(&bytes[..4096]).unwrap();
+    let mut hive = Hive::new(bytes.as_slice(), header);
+    let _ = hive.map_bins(bytes.len() as u64);
+    let top = hive.root().unwrap();
+    assert_eq!(hive.subkey(&top, "X").unwrap(), None);
+    assert!(hive.exhausted);
+    // 64 MiB of 1 MB cells, and the few before them.
+    assert!(
+        u64::from(hive.cells_read()) <= MAX_BYTES_READ / 1_000_000 + 5,
+        "{} cells",
+        hive.cells_read()
+    );
+    // Through the input: reported, not fatal.
+    let report = read("TEST", &bytes);
+    assert!(report.has_issue(IssueKind::Limit), "{:?}", report.issues);
+}

@@ -123,8 +123,9 @@ pub(crate) fn read<R: Read + Seek>(mut reader: R, len: u64, out: &mut Output<'_>
             IssueKind::Limit,
             None,
             format!(
-                "more than {} cells read: the rest of the hive was not read",
-                regf::MAX_CELL_READS
+                "more than {} cells or {} MiB of cells read: the rest of the hive was not read",
+                regf::MAX_CELL_READS,
+                regf::MAX_BYTES_READ / (1024 * 1024)
             ),
         );
     }

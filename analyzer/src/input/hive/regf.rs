@@ -24,6 +24,9 @@ pub const MAX_CELL_BYTES: u32 = 1024 * 1024;
 pub const MAX_VALUE_BYTES: u32 = 1024 * 1024;
 /// Most cells read from one hive (a subkey list can point into itself).
 pub const MAX_CELL_READS: u32 = 200_000;
+/// Most bytes of cells read from one hive (a hostile list can name one large cell many
+/// times; a SYSTEM hive's snapshot reads some tens of KiB).
+pub const MAX_BYTES_READ: u64 = 64 * 1024 * 1024;
 /// Most hive bins mapped (a 2 GiB hive of 4 KiB bins).
 pub const MAX_BINS: usize = 1 << 19;
 /// Most entries of one key's subkey or value list that are looked at.
@@ -249,7 +252,8 @@ pub struct Hive<S> {
     bins: Vec<(u32, u32)>,
     pub damage: Vec<Damage>,
     reads: u32,
-    /// Whether [`MAX_CELL_READS`] was reached (further reads fail).
+    bytes_read: u64,
+    /// Whether [`MAX_CELL_READS`] or [`MAX_BYTES_READ`] was reached (further reads fail).
     pub exhausted: bool,
     /// Paths already looked up: (key cell, uppercased path) → what was found.
     paths: Vec<((u32, String), Found)>,
@@ -280,6 +284,7 @@ impl<S: Source> Hive<S> {
             bins: Vec::new(),
             damage: Vec::new(),
             reads: 0,
+            bytes_read: 0,
             exhausted: false,
             paths: Vec::new(),
         }
@@ -371,11 +376,14 @@ impl<S: Source> Hive<S> {
     /// A cell's payload (without its size field).
     pub fn cell(&mut self, offset: u32) -> Result<Vec<u8>, CellError> {
         let abs = BASE_BLOCK + u64::from(offset);
-        if self.reads >= MAX_CELL_READS {
+        if self.reads >= MAX_CELL_READS || self.bytes_read >= MAX_BYTES_READ {
             self.exhausted = true;
             return Err(CellError {
                 offset: abs,
-                what: format!("more than {MAX_CELL_READS} cells read: reading stopped"),
+                what: format!(
+                    "more than {MAX_CELL_READS} cells or {} MiB read: reading stopped",
+                    MAX_BYTES_READ / (1024 * 1024)
+                ),
             });
         }
         self.reads += 1;
@@ -415,6 +423,7 @@ impl<S: Source> Hive<S> {
         if size > MAX_CELL_BYTES {
             return Err(self.note(abs, format!("a cell of {size} bytes, over the cap")));
         }
+        self.bytes_read += u64::from(size);
         let mut data = vec![0u8; (size - 4) as usize];
         if !self.src.read_at(abs + 4, &mut data) {
             return Err(self.note(abs, "the input could not be read here".to_owned()));
