@@ -145,10 +145,11 @@ fn check_header(header: &regf::Header, out: &mut Output<'_>) {
             Some(IssueLocation::Byte { offset: 4 }),
             format!(
                 "the hive is dirty (sequence numbers {} and {} differ): Windows had not \
-                 written all its changes into this file, they are still in the .LOG1/.LOG2 \
-                 files beside it, so values read here may be older than the machine's. \
-                 Load the hive once on Windows (reg load HKLM\\BROKENSYSTEM <file>, then \
-                 reg unload HKLM\\BROKENSYSTEM) to replay the logs, and read it again",
+                 written all its changes into this file; they are in the .LOG1/.LOG2 files \
+                 beside it, which this reader does not apply, so values read here may be \
+                 older than the machine's. Read the hive again from a disk whose VM was shut \
+                 down cleanly, or check these values on Windows with the .LOG1/.LOG2 files \
+                 kept beside the hive",
                 header.primary_sequence, header.secondary_sequence
             ),
         );
