@@ -3,7 +3,7 @@
 
 use super::catalog::Catalog;
 use super::matching::{self, Check};
-use crate::Event;
+use crate::event::{Event, Origin};
 use crate::input::Tally;
 use jiff::Timestamp;
 use std::collections::BTreeMap;
@@ -31,6 +31,36 @@ pub struct Collector {
     /// One per signal of the index, in the same order.
     signals: Vec<SignalSlot>,
     stats: Stats,
+    /// The last provider and channel names seen and their comparison keys: most events
+    /// repeat the previous event's names.
+    provider: KeyCache,
+    channel: KeyCache,
+    /// The conditions' checks of the event being observed.
+    checks: Vec<Check>,
+    /// Candidates pruned away, their allocations reused for the next ones kept.
+    spare: Vec<Candidate>,
+}
+
+/// Candidates kept for reuse, at most (one prune's worth).
+const MAX_SPARE: usize = KEEP_NEWEST + KEEP_OLDEST + 1;
+
+/// A name and its comparison key, computed again only when the name changes.
+#[derive(Debug, Default)]
+struct KeyCache {
+    name: String,
+    key: String,
+}
+
+impl KeyCache {
+    /// `make(name)`; `make("")` must be empty (the cache starts empty).
+    fn key(&mut self, name: &str, make: fn(&str) -> String) -> &str {
+        if self.name != name {
+            self.name.clear();
+            self.name.push_str(name);
+            self.key = make(name);
+        }
+        &self.key
+    }
 }
 
 /// What one signal (of [`Index::signals`](super::index::Index::signals), same position)
@@ -115,16 +145,21 @@ pub struct NameCounts {
     counts: BTreeMap<String, (String, u64)>,
     /// Events whose name did not fit in the bound.
     pub other: u64,
+    /// The key being looked up (reused, so a name already counted costs no allocation).
+    key: String,
 }
 
 impl NameCounts {
     /// Counts `n` events named `name`.
     fn add(&mut self, name: &str, n: u64) {
-        let key = name.trim().to_ascii_lowercase();
-        if let Some(entry) = self.counts.get_mut(&key) {
+        let name = name.trim();
+        self.key.clear();
+        self.key.push_str(name);
+        self.key.make_ascii_lowercase();
+        if let Some(entry) = self.counts.get_mut(self.key.as_str()) {
             entry.1 += n;
         } else if self.counts.len() < MAX_NAMES {
-            self.counts.insert(key, (name.trim().to_string(), n));
+            self.counts.insert(self.key.clone(), (name.to_string(), n));
         } else {
             self.other += n;
         }
@@ -172,6 +207,10 @@ impl Collector {
             catalog,
             signals,
             stats: Stats::default(),
+            provider: KeyCache::default(),
+            channel: KeyCache::default(),
+            checks: Vec::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -196,19 +235,30 @@ impl Collector {
     /// Sees one event: updates the statistics and keeps it if some signal matches.
     pub fn observe(&mut self, event: &Event) {
         self.count(event);
-        let index = self.catalog.index();
+        let Collector {
+            catalog,
+            signals,
+            provider,
+            channel,
+            checks,
+            spare,
+            ..
+        } = self;
+        let index = catalog.index();
         let Some(candidates) = index.signals_listing(event.event_id) else {
             return;
         };
-        let provider = matching::provider_key(&event.provider);
-        let channel = event.channel.as_deref().map(matching::channel_key);
+        let provider = provider.key(&event.provider, matching::provider_key);
+        let channel = event
+            .channel
+            .as_deref()
+            .map(|name| channel.key(name, matching::channel_key));
         for &at in candidates {
-            let (Some(slot), Some(signal)) = (self.signals.get_mut(at), index.signals().get(at))
-            else {
+            let (Some(slot), Some(signal)) = (signals.get_mut(at), index.signals().get(at)) else {
                 continue;
             };
             let state = &mut slot.state;
-            if !signal.provider_keys.contains(&provider) {
+            if !signal.provider_keys.iter().any(|k| k == provider) {
                 let name = event.provider.trim().to_string();
                 if let Some(n) = state.other_providers.get_mut(&name) {
                     *n += 1;
@@ -217,25 +267,26 @@ impl Collector {
                 }
                 continue;
             }
-            if let Some(channel) = &channel
-                && !signal.channel_keys.contains(channel)
+            if let Some(channel) = channel
+                && !signal.channel_keys.iter().any(|k| k == channel)
             {
                 state.other_channel += 1;
                 continue;
             }
-            let checks: Vec<Check> = signal
+            checks.clear();
+            checks.extend(signal.conditions.iter().map(|c| matching::check(c, event)));
+            let rejected = signal
                 .conditions
                 .iter()
-                .map(|c| matching::check(c, event))
-                .collect();
-            let rejected = signal.conditions.iter().zip(&checks).find(|(c, check)| {
-                c.required
-                    && match check {
-                        Check::Failed { .. } => true,
-                        Check::Unknown => c.unknown_rejects,
-                        Check::Held { .. } | Check::HeldInMessage => false,
-                    }
-            });
+                .zip(checks.iter())
+                .find(|(c, check)| {
+                    c.required
+                        && match check {
+                            Check::Failed { .. } => true,
+                            Check::Unknown => c.unknown_rejects,
+                            Check::Held { .. } | Check::HeldInMessage => false,
+                        }
+                });
             if let Some((_, check)) = rejected {
                 let value = match check {
                     Check::Failed { value } => value.as_str(),
@@ -249,7 +300,7 @@ impl Collector {
                 }
                 continue;
             }
-            for (tally, check) in state.tallies.iter_mut().zip(&checks) {
+            for (tally, check) in state.tallies.iter_mut().zip(checks.iter()) {
                 match check {
                     Check::Held { .. } => tally.held += 1,
                     Check::HeldInMessage => tally.held_in_message += 1,
@@ -257,10 +308,7 @@ impl Collector {
                     Check::Unknown => tally.unknown += 1,
                 }
             }
-            state.keep(Candidate {
-                event: trimmed(event),
-                checks,
-            });
+            state.keep(event, checks, spare);
         }
     }
 
@@ -311,7 +359,7 @@ impl Collector {
         n: u64,
     ) {
         let stats = &mut self.stats;
-        let provider = matching::provider_key(provider_name);
+        let provider = self.provider.key(provider_name, matching::provider_key);
         stats.providers.add(provider_name, n);
         if let Some(channel) = channel_name {
             stats.channels.add(channel, n);
@@ -326,11 +374,11 @@ impl Collector {
         if let Some(computer) = computer {
             stats.computers.add(computer, n);
         }
-        let channel = channel_name.map(matching::channel_key);
+        let channel = channel_name.map(|name| self.channel.key(name, matching::channel_key));
         let compiled = self.catalog.index().contexts();
         for (context, slot) in self.catalog.contexts.iter().zip(compiled) {
-            let by_provider = slot.provider_keys.contains(&provider);
-            if by_provider || slot.revealed_by(&provider, channel.as_deref()) {
+            let by_provider = slot.provider_keys.iter().any(|k| k == provider);
+            if by_provider || slot.revealed_by(provider, channel) {
                 let entry = stats.contexts.entry(context.id.clone()).or_insert_with(|| {
                     let by = if by_provider {
                         format!("provider {}", provider_name.trim())
@@ -346,22 +394,38 @@ impl Collector {
 }
 
 impl SignalState {
-    fn keep(&mut self, candidate: Candidate) {
-        let Some(time) = candidate.event.time_created else {
+    /// Keeps a trimmed copy of `event` with its `checks` (moved out), made in a `spare`
+    /// candidate's allocations when there is one; what pruning drops goes to `spare`. The
+    /// time is looked at first: an undated event beyond those kept is not copied.
+    fn keep(&mut self, event: &Event, checks: &mut Vec<Check>, spare: &mut Vec<Candidate>) {
+        let candidate = |spare: &mut Vec<Candidate>, checks: &mut Vec<Check>| {
+            let mut candidate = spare.pop().unwrap_or_else(|| Candidate {
+                event: Event::new(String::new(), 0, event.origin.clone()),
+                checks: Vec::new(),
+            });
+            copy_trimmed(&mut candidate.event, event);
+            candidate.checks.clear();
+            candidate.checks.append(checks);
+            candidate
+        };
+        let Some(time) = event.time_created else {
             self.undated_total += 1;
             if self.undated.len() < KEEP_UNDATED {
-                self.undated.push(candidate);
+                self.undated.push(candidate(spare, checks));
             }
             return;
         };
         self.dated_total += 1;
         self.bucket(time);
-        self.dated.push(candidate);
+        self.dated.push(candidate(spare, checks));
         if self.dated.len() > 2 * (KEEP_NEWEST + KEEP_OLDEST) {
             self.dated.sort_by_key(|c| c.event.time_created);
             let len = self.dated.len();
-            self.dated
+            let dropped = self
+                .dated
                 .drain(KEEP_OLDEST..len.saturating_sub(KEEP_NEWEST));
+            let room = MAX_SPARE.saturating_sub(spare.len());
+            spare.extend(dropped.take(room));
             self.complete = false;
         }
     }
@@ -458,24 +522,151 @@ impl SignalState {
     }
 }
 
-/// A copy of `event` small enough to keep: message and data cut to excerpts.
-fn trimmed(event: &Event) -> Event {
-    Event {
-        message: event
-            .message
-            .as_deref()
-            .map(|m| matching::shorten(m, EXCERPT_CHARS)),
-        data: event
-            .data
-            .iter()
-            .take(MAX_DATA_ITEMS)
-            .map(|(k, v)| {
-                (
-                    matching::shorten(k, 64),
-                    matching::shorten(v, EXCERPT_CHARS),
-                )
-            })
-            .collect(),
-        ..event.clone()
+/// Makes `into` a copy of `event` small enough to keep (message and data cut to excerpts),
+/// reusing the strings `into` already holds.
+fn copy_trimmed(into: &mut Event, event: &Event) {
+    // Every field named, so a field added to `Event` is not forgotten here.
+    let Event {
+        provider,
+        event_id,
+        qualifiers,
+        level,
+        time_created,
+        time_is_local,
+        record_id,
+        channel,
+        computer,
+        user_sid,
+        user_name,
+        data,
+        message,
+        origin,
+    } = event;
+    into.provider.clone_from(provider);
+    into.event_id = *event_id;
+    into.qualifiers = *qualifiers;
+    into.level = *level;
+    into.time_created = *time_created;
+    into.time_is_local = *time_is_local;
+    into.record_id = *record_id;
+    into.channel.clone_from(channel);
+    into.computer.clone_from(computer);
+    into.user_sid.clone_from(user_sid);
+    into.user_name.clone_from(user_name);
+    match (&mut into.message, message) {
+        (Some(to), Some(from)) => matching::shorten_into(to, from, EXCERPT_CHARS),
+        (to, from) => *to = from.as_deref().map(|m| matching::shorten(m, EXCERPT_CHARS)),
+    }
+    let items = data.len().min(MAX_DATA_ITEMS);
+    into.data.truncate(items);
+    for (at, (k, v)) in data.iter().take(MAX_DATA_ITEMS).enumerate() {
+        if let Some((key, value)) = into.data.get_mut(at) {
+            matching::shorten_into(key, k, 64);
+            matching::shorten_into(value, v, EXCERPT_CHARS);
+        } else {
+            into.data.push((
+                matching::shorten(k, 64),
+                matching::shorten(v, EXCERPT_CHARS),
+            ));
+        }
+    }
+    let Origin { input, location } = origin;
+    into.origin.input.clone_from(input);
+    into.origin.location = *location;
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::event::Location;
+    use proptest::prelude::*;
+
+    /// What the collector kept before it reused pruned candidates: a fresh trimmed copy.
+    fn fresh_copy(event: &Event) -> Event {
+        Event {
+            message: event
+                .message
+                .as_deref()
+                .map(|m| matching::shorten(m, EXCERPT_CHARS)),
+            data: event
+                .data
+                .iter()
+                .take(MAX_DATA_ITEMS)
+                .map(|(k, v)| {
+                    (
+                        matching::shorten(k, 64),
+                        matching::shorten(v, EXCERPT_CHARS),
+                    )
+                })
+                .collect(),
+            ..event.clone()
+        }
+    }
+
+    /// A 4625 of the burst signal, with `items` data values of `width` characters.
+    fn failure(n: u64, second: Option<i64>, items: usize, width: usize, message: bool) -> Event {
+        let origin = Origin {
+            input: format!("input-{}", n % 3),
+            location: Location::Record {
+                record_id: n,
+                chunk: 0,
+            },
+        };
+        let mut event = Event::new("Microsoft-Windows-Security-Auditing", 4625, origin);
+        event.channel = Some("Security".into());
+        event.computer = n.is_multiple_of(2).then(|| format!("vm-{n}"));
+        event.record_id = Some(n);
+        event.time_created = second.and_then(|s| Timestamp::from_second(s).ok());
+        event.data.push(("Status".into(), "0xc000006d".into()));
+        for i in 0..items {
+            let value = format!("{i}  {}", "x ".repeat(width * (i + 1) % 200));
+            event.data.push((format!("Field{i}"), value));
+        }
+        event.message = message.then(|| "An account failed to log on.\n\n".repeat(width % 20));
+        event
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn reused_candidates_hold_what_fresh_copies_held(
+            events in prop::collection::vec(
+                (prop::option::weighted(0.9, 0i64..5_000), 0usize..30, 0usize..400, any::<bool>()),
+                0..400,
+            ),
+        ) {
+            let catalog = Catalog::builtin().unwrap_or_else(|e| panic!("{e}"));
+            let at = catalog
+                .index()
+                .signals()
+                .iter()
+                .position(|s| catalog.rules[s.rule].signals[s.signal].id == "failed-logon-burst")
+                .unwrap_or_else(|| panic!("no failed-logon-burst signal"));
+            let mut collector = Collector::new(catalog);
+            // The old way, side by side: fresh copies, pruned as `keep` prunes.
+            let (mut dated, mut undated) = (Vec::new(), Vec::new());
+            for (n, (second, items, width, message)) in events.into_iter().enumerate() {
+                let event = failure(n as u64, second.map(|s| s * 7), items, width, message);
+                collector.observe(&event);
+                if event.time_created.is_some() {
+                    dated.push(fresh_copy(&event));
+                    if dated.len() > 2 * (KEEP_NEWEST + KEEP_OLDEST) {
+                        dated.sort_by_key(|e| e.time_created);
+                        let len = dated.len();
+                        dated.drain(KEEP_OLDEST..len.saturating_sub(KEEP_NEWEST));
+                    }
+                } else if undated.len() < KEEP_UNDATED {
+                    undated.push(fresh_copy(&event));
+                }
+            }
+            let state = &collector.slots()[at].state;
+            let kept = |c: &[Candidate]| c.iter().map(|c| c.event.clone()).collect::<Vec<_>>();
+            prop_assert_eq!(kept(&state.dated), dated);
+            prop_assert_eq!(kept(&state.undated), undated);
+            let held = |c: &Candidate| {
+                matches!(c.checks.as_slice(), [Check::Held { value }] if value == "0xc000006d")
+            };
+            prop_assert!(state.dated.iter().chain(&state.undated).all(held));
+        }
     }
 }

@@ -181,12 +181,31 @@ pub fn shorten(text: &str, max: usize) -> String {
     if text.len() <= max && is_collapsed(text) {
         return text.to_owned();
     }
-    collapse(text, max)
+    let mut out = String::new();
+    collapse_into(&mut out, text, max);
+    out
+}
+
+/// [`shorten`] into `out`, replacing what it held and reusing its allocation.
+pub fn shorten_into(out: &mut String, text: &str, max: usize) {
+    out.clear();
+    if text.len() <= max && is_collapsed(text) {
+        out.push_str(text);
+    } else {
+        collapse_into(out, text, max);
+    }
 }
 
 /// [`shorten`] word by word.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 fn collapse(text: &str, max: usize) -> String {
     let mut out = String::new();
+    collapse_into(&mut out, text, max);
+    out
+}
+
+/// [`shorten`] word by word, appended to `out`.
+fn collapse_into(out: &mut String, text: &str, max: usize) {
     let mut count = 0;
     for word in text.split_whitespace() {
         if count > 0 {
@@ -196,13 +215,12 @@ fn collapse(text: &str, max: usize) -> String {
         for c in word.chars() {
             if count >= max {
                 out.push('…');
-                return out;
+                return;
             }
             out.push(c);
             count += 1;
         }
     }
-    out
 }
 
 /// Whether `text` has no whitespace but single spaces between words (what [`shorten`]
@@ -252,6 +270,9 @@ mod tests {
             max in 0usize..10,
         ) {
             prop_assert_eq!(shorten(&text, max), collapse(&text, max));
+            let mut reused = String::from("left over");
+            shorten_into(&mut reused, &text, max);
+            prop_assert_eq!(reused, collapse(&text, max));
         }
     }
 
