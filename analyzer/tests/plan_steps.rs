@@ -886,18 +886,20 @@ fn a_value_held_by_policy_becomes_the_manual_group_policy_step() {
     assert_eq!(none.defer_to_policy(&[]), 0);
     assert_eq!(none, fresh());
     let mut held = fresh();
-    assert_eq!(held.defer_to_policy(&["fdenytsconnections"]), 2);
+    // The local value is replaced; the step on the policy key itself stays.
+    assert_eq!(held.defer_to_policy(&["fdenytsconnections"]), 1);
     let kinds: Vec<AllowedStep> = held.steps().iter().map(|s| s.step.clone()).collect();
     assert_eq!(
         kinds,
         vec![
+            steps[1].check(0).unwrap(),
             steps[2].check(0).unwrap(),
             AllowedStep::Manual {
                 action: ManualAction::ReviewRemoteDesktopGroupPolicy
             }
         ]
     );
-    let manual = &held.steps()[1];
+    let manual = &held.steps()[2];
     assert!(!manual.optional);
     assert!(
         manual

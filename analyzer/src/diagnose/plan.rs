@@ -21,8 +21,34 @@ impl Proposal {
         if diagnosis.findings.is_empty() {
             return Err(BuildError::NoFinding);
         }
-        catalog.proposal(diagnosis.findings.iter().map(|f| f.id.as_str()))
+        let mut proposal = catalog.proposal(diagnosis.findings.iter().map(|f| f.id.as_str()))?;
+        proposal.defer_to_policy(&policy_held(diagnosis));
+        Ok(proposal)
     }
+}
+
+/// The registry names of the values the Remote Desktop policy key holds on the analysed
+/// computers, as their newest configuration snapshots show them (`tsp` entries that exist:
+/// set, or present but unreadable). Empty without a snapshot: then the plan keeps its
+/// local steps. Several computers' snapshots are joined: a plan is for one of them, and a
+/// manual step is the safe side when any of them has a policy value.
+pub fn policy_held(diagnosis: &Diagnosis) -> Vec<&'static str> {
+    use crate::config::{Section, Value, schema};
+    let joined = super::session::joined_snapshots(&diagnosis.inputs);
+    let mut held: Vec<&'static str> = Vec::new();
+    for snapshot in crate::config::newest_per_computer(&joined) {
+        for entry in &snapshot.entries {
+            if entry.section != Section::Tsp || entry.value == Value::Absent {
+                continue;
+            }
+            if let Some(key) = schema::lookup(Section::Tsp, &entry.key)
+                && !held.contains(&key.name)
+            {
+                held.push(key.name);
+            }
+        }
+    }
+    held
 }
 
 impl PlanParams {

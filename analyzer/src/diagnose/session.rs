@@ -198,7 +198,7 @@ impl Session {
         let window = Window::ending_at(now, DEFAULT_WINDOW_HOURS);
         // Configuration snapshots: a SOFTWARE hive joined to its SYSTEM hive's, then the
         // newest of each computer.
-        let joined = crate::input::hive::merge(self.inputs.iter().flat_map(|i| &i.configs));
+        let joined = joined_snapshots(&self.inputs);
         let snapshots = crate::config::newest_per_computer(&joined);
         let findings = crate::rules::evaluate_with_config(&self.collector, &snapshots, now);
         let most_likely = verdict::most_likely(&findings);
@@ -319,4 +319,11 @@ pub fn evidence_sha256(inputs: &[InputReport]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// The configuration snapshots of the inputs, a SOFTWARE hive's joined to its SYSTEM
+/// hive's: what [`Session::finish`] judges (the newest of each computer) and what the plan
+/// reads the policy key from.
+pub(crate) fn joined_snapshots(inputs: &[InputReport]) -> Vec<crate::config::ConfigSnapshot> {
+    crate::input::hive::merge(inputs.iter().flat_map(|i| &i.configs))
 }

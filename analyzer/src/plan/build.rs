@@ -171,8 +171,10 @@ impl Proposal {
     /// when it has no snapshot. Every registry step on a setting the policy key holds is
     /// replaced by the manual step that changes the GPO: a local value loses to the policy
     /// one, and a change to the policy key is reverted at the next refresh when a domain
-    /// GPO wrote it. Returns how many steps were replaced. Without a snapshot the steps
-    /// stay, labelled "a domain Group Policy may revert this".
+    /// GPO wrote it. A step that writes the policy key itself stays: it is the documented
+    /// way back in (the Azure article sets the policy value to 0), and the rules that
+    /// propose it pair it with that manual step. Returns how many steps were replaced.
+    /// Without a snapshot the steps stay, labelled "a domain Group Policy may revert this".
     pub fn defer_to_policy(&mut self, held: &[&str]) -> usize {
         let manual = AllowedStep::Manual {
             action: ManualAction::ReviewRemoteDesktopGroupPolicy,
@@ -182,7 +184,11 @@ impl Proposal {
         self.steps.retain(|s| {
             let policy = match &s.step {
                 AllowedStep::SetRegistryValue { value, .. }
-                | AllowedStep::DeleteRegistryValue { value, .. } => value.policy_name(),
+                | AllowedStep::DeleteRegistryValue { value, .. }
+                    if value.key() != super::target::TS_POLICY =>
+                {
+                    value.policy_name()
+                }
                 _ => None,
             };
             match policy {
