@@ -186,7 +186,7 @@ pub fn computer_of(
     diagnosis: &Diagnosis,
     chosen: Option<&str>,
 ) -> Result<ComputerName, BuildError> {
-    let seen = &diagnosis.computers;
+    let seen = computers_seen(diagnosis);
     let names = || {
         seen.iter()
             .map(|s| EscapedText::new(&s.name).0)
@@ -233,7 +233,8 @@ pub struct ComputerChoice {
 pub fn computer_choices(diagnosis: &Diagnosis) -> Vec<ComputerChoice> {
     // Spellings of each computer; `computers` is ranked, most events first.
     let mut groups: Vec<(Vec<&str>, u64)> = Vec::new();
-    for seen in &diagnosis.computers {
+    let all = computers_seen(diagnosis);
+    for seen in &all {
         match groups
             .iter_mut()
             .find(|(names, _)| names.iter().any(|n| same_computer(n, &seen.name)))
@@ -283,6 +284,23 @@ pub fn computer_choices(diagnosis: &Diagnosis) -> Vec<ComputerChoice> {
 
 /// `VM01`, `vm01` and `vm01.contoso.com` are one computer; `vm01.a.com` and `vm01.b.com`
 /// are not.
+/// The computers the logs name, ranked by their events, then those only a configuration
+/// snapshot names (its `host=`, with no event): a snapshot pasted alone still says which
+/// VM its findings, and so a plan, are for.
+fn computers_seen(diagnosis: &Diagnosis) -> Vec<super::coverage::Seen> {
+    let mut seen = diagnosis.computers.clone();
+    for snapshot in super::session::joined_snapshots(&diagnosis.inputs) {
+        let name = snapshot.computer.trim();
+        if !name.is_empty() && !seen.iter().any(|s| same_computer(&s.name, name)) {
+            seen.push(super::coverage::Seen {
+                name: name.to_owned(),
+                events: 0,
+            });
+        }
+    }
+    seen
+}
+
 fn same_computer(a: &str, b: &str) -> bool {
     let host = |n: &str| n.split('.').next().unwrap_or(n).to_owned();
     a.eq_ignore_ascii_case(b)
