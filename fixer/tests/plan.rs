@@ -3,7 +3,8 @@
 //! give the page's payload byte for byte (plan_id aside); a healthy log has nothing to fix;
 //! a bad key file or a required step left out is refused clearly. Given where fixer.exe
 //! comes from, it prints the page's enrolment and fix scripts, and the fixer carries out
-//! what they run, in their order, up to the applied plan.
+//! what they run, in their order, up to the applied plan. A pasted collection output's
+//! configuration findings plan typed steps that apply and roll back on the simulated VM.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
@@ -515,4 +516,113 @@ fn a_label_or_fixer_source_a_command_cannot_hold_is_a_usage_error() {
     // Half of the fixer's source is a usage error too (clap).
     let out = ws.plan(false, &["--fixer-url", "https://x/fixer.exe"], &log);
     assert_eq!(out.code, 2, "{out:?}");
+}
+
+/// The configuration findings' plans on the simulated VM: `fixer plan` on a pasted Run
+/// Command output of the collection script (`tests/fixtures/config/`) signs typed steps,
+/// `fixer apply` changes the values the snapshot showed broken, and `fixer rollback`
+/// restores every one of them.
+#[test]
+fn a_collection_output_plans_typed_steps_that_apply_and_roll_back() {
+    use fixer::host::RegValue;
+    const POLICY: &str = r"SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services";
+    const RDP_TCP: &str = r"SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp";
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/config");
+    let ws = Workstation::new("config");
+    // Each case: its fixture, and the VM in the state its snapshot shows.
+    type Breaks = fn(&mut Machine);
+    let cases: [(&str, Breaks); 4] = [
+        // The whole script's output: two Schannel events besides the snapshot.
+        ("collection-script/az-run-command.json", |m| {
+            m.set_reg(POLICY, "fDenyTSConnections", RegValue::dword(1));
+            // Windows has this key; the TLS steps create the versions' keys beneath it.
+            m.add_key(r"SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols");
+        }),
+        ("rdp-disabled-policy/invoke-azvmruncommand.txt", |m| {
+            m.set_reg(POLICY, "fDenyTSConnections", RegValue::dword(1));
+        }),
+        ("rdp-firewall-rule-off/az-run-command.json", |m| {
+            m.firewall
+                .insert("RemoteDesktop-UserMode-In-TCP".into(), false);
+            m.firewall
+                .insert("RemoteDesktop-UserMode-In-UDP".into(), false);
+        }),
+        ("rdp-listener-off/snapshot.txt", |m| {
+            m.set_reg(RDP_TCP, "fEnableWinStation", RegValue::dword(0));
+            m.set_reg(RDP_TCP, "LanAdapter", RegValue::dword(2));
+        }),
+    ];
+    for (fixture, broken) in cases {
+        let log = ws.dir.join(fixture.replace('/', "-"));
+        std::fs::copy(fixtures.join(fixture), &log).unwrap();
+        let args = [
+            "--json",
+            "plan",
+            "--key",
+            ws.key.to_str().unwrap(),
+            "--now",
+            "2026-11-20T10:00:00Z",
+            log.to_str().unwrap(),
+        ];
+        let out = fixer(&args, None);
+        assert_eq!(out.code, 0, "{fixture}: {out:?}");
+        let report = out.json();
+        assert_eq!(report["computer"], "vm-app-01", "{fixture}");
+        // The signed payload's steps: typed kinds, not only manual ones.
+        let received = receive(report["token"].as_str().unwrap().as_bytes()).unwrap();
+        let payload: serde_json::Value =
+            serde_json::from_slice(received.envelope().payload()).unwrap();
+        let kinds: Vec<&str> = payload["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["kind"].as_str().unwrap())
+            .collect();
+        assert!(
+            kinds
+                .iter()
+                .any(|k| *k == "set_registry_value" || *k == "enable_firewall_rule"),
+            "{fixture}: {kinds:?}"
+        );
+
+        let mut machine = Machine::new(
+            "VM-APP-01",
+            "vm-app-01.internal.cloudapp.net",
+            "2026-11-20T10:10:00Z".parse().unwrap(),
+        );
+        broken(&mut machine);
+        let sim = Sim::new(&format!("config-{}", fixture.replace('/', "-")), machine);
+        let trusted = sim.run(&["trust", "add", &ws.public_key, "--label", "ops"]);
+        assert_eq!(trusted.code, 0, "{trusted:?}");
+        let before = support::restorable(&sim.machine());
+        let applied = sim.run(&[
+            "--json",
+            "apply",
+            "--yes",
+            report["token"].as_str().unwrap(),
+        ]);
+        assert_eq!(applied.code, 0, "{fixture}: {applied:?}");
+        let after = sim.machine();
+        match fixture.split('/').next().unwrap() {
+            "rdp-disabled-policy" | "collection-script" => assert_eq!(
+                after.reg(POLICY, "fDenyTSConnections"),
+                Some(&RegValue::dword(0))
+            ),
+            "rdp-firewall-rule-off" => {
+                assert!(after.firewall["RemoteDesktop-UserMode-In-TCP"]);
+                assert!(after.firewall["RemoteDesktop-UserMode-In-UDP"]);
+            }
+            _ => {
+                assert_eq!(
+                    after.reg(RDP_TCP, "fEnableWinStation"),
+                    Some(&RegValue::dword(1))
+                );
+                assert_eq!(after.reg(RDP_TCP, "LanAdapter"), Some(&RegValue::dword(0)));
+            }
+        }
+        let plan_id = report["plan_id"].as_str().unwrap().to_owned();
+        let rolled = sim.run(&["rollback", &plan_id]);
+        assert_eq!(rolled.code, 0, "{fixture}: {rolled:?}");
+        assert_eq!(support::restorable(&sim.machine()), before, "{fixture}");
+    }
 }
