@@ -201,19 +201,25 @@ Examples:
   wevtutil qe System /f:text /q:\"*[System[TimeCreated[timediff(@SystemTime) <= 86400000]]]\" | fixer.exe diagnose -
   fixer diagnose --json --now 2024-05-14T09:30:00Z System.evtx
   fixer diagnose --kql                 Azure Monitor queries for a Log Analytics workspace
+  fixer.exe diagnose --offline F:      the OS disk of a VM attached to a rescue VM
 
 Inputs: .evtx, wevtutil text or XML, Event Viewer XML or CSV, Get-WinEvent Format-List or Export-Csv, in any language; .zip archives of them. The evidence is judged over the 24 hours before --now (default: the newest event in the inputs).";
 
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {
     /// Exported logs, or folders of them; `-` reads standard input.
-    #[arg(value_name = "FILE", required_unless_present = "kql")]
+    #[arg(value_name = "FILE", required_unless_present_any = ["kql", "offline"])]
     pub files: Vec<PathBuf>,
+    /// Read an OS disk attached to this (rescue) VM: its event logs and SYSTEM and
+    /// SOFTWARE hives, straight from the disk (F:, or a folder holding a copy of its
+    /// Windows folder). Links on the disk are not followed; nothing on it is written.
+    #[arg(long, value_name = "DRIVE")]
+    pub offline: Option<PathBuf>,
     /// Judge the evidence against this moment (RFC 3339, e.g. 2024-05-14T09:30:00Z).
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<jiff::Timestamp>,
     /// Print the Azure Monitor (Log Analytics) queries of every rule instead.
-    #[arg(long, conflicts_with_all = ["files", "now"])]
+    #[arg(long, conflicts_with_all = ["files", "now", "offline"])]
     pub kql: bool,
 }
 

@@ -13,6 +13,7 @@ pub mod exit;
 pub mod host;
 pub mod inputs;
 pub mod journal;
+pub mod offline;
 pub mod operator;
 pub mod report;
 pub mod safe_folder;

@@ -1,6 +1,7 @@
 //! `fixer diagnose`: the same analysis the page runs, on the VM or any machine — exported
 //! logs in (files, or `-` for text piped from `wevtutil qe … /f:text`), a report out. With
-//! `--kql`, the Azure Monitor queries of the rule catalog instead.
+//! `--kql`, the Azure Monitor queries of the rule catalog instead. With `--offline <drive>`,
+//! the logs and hives of an OS disk attached to a rescue VM ([`crate::offline`]).
 
 mod text;
 
@@ -8,6 +9,7 @@ use super::{CommandError, CommandResult};
 use crate::cli::DiagnoseArgs;
 use crate::exit::Exit;
 use crate::inputs;
+use crate::offline::{self, OfflineDisk};
 use crate::report::{Report, ascii_lines};
 use analyzer::diagnose::{DiagnoseOptions, Diagnosis, Session};
 use analyzer::rules::{Catalog, kql};
@@ -21,9 +23,22 @@ pub fn run(args: &DiagnoseArgs) -> CommandResult {
             text: kql::queries(&catalog),
         }));
     }
-    let session = read_inputs(&args.files)?;
+    let mut files = args.files.clone();
+    let disk = match &args.offline {
+        Some(root) => {
+            let catalog = Catalog::builtin().map_err(|e| CommandError::new(Exit::Failure, e))?;
+            let disk = offline::locate(&offline::drive_root(root), &catalog)?;
+            files.extend(disk.files.iter().cloned());
+            Some(disk)
+        }
+        None => None,
+    };
+    let session = read_inputs(&files)?;
     let diagnosis = session.finish(&DiagnoseOptions { now: args.now });
-    Ok(Box::new(DiagnoseReport { diagnosis }))
+    Ok(Box::new(DiagnoseReport {
+        diagnosis,
+        offline: disk,
+    }))
 }
 
 /// Reads every input into a new session: files, folders of them (what `fixer collect`
@@ -43,6 +58,8 @@ pub fn read_inputs(files: &[PathBuf]) -> Result<Session, CommandError> {
 #[derive(Debug)]
 pub struct DiagnoseReport {
     pub diagnosis: Diagnosis,
+    /// With `--offline`: what was read from the disk, missing and refused.
+    pub offline: Option<OfflineDisk>,
 }
 
 impl Report for DiagnoseReport {
@@ -51,11 +68,26 @@ impl Report for DiagnoseReport {
     }
 
     fn text(&self) -> String {
-        text::render(&self.diagnosis)
+        match &self.offline {
+            // First: the verdict stays last, in what Run Command's tail keeps.
+            Some(disk) => {
+                let head = ascii_lines(&disk.lines(&self.diagnosis));
+                let budget = text::MAX_BYTES.saturating_sub(head.len());
+                format!("{head}{}", text::render_within(&self.diagnosis, budget))
+            }
+            None => text::render(&self.diagnosis),
+        }
     }
 
     fn json(&self) -> serde_json::Value {
-        serde_json::to_value(&self.diagnosis).unwrap_or_default()
+        let mut json = serde_json::to_value(&self.diagnosis).unwrap_or_default();
+        if let (Some(disk), Some(map)) = (&self.offline, json.as_object_mut()) {
+            map.insert(
+                "offline".into(),
+                serde_json::to_value(disk).unwrap_or_default(),
+            );
+        }
+        json
     }
 }
 

@@ -62,15 +62,20 @@ const DETAILS: [Detail; 4] = [
 /// Renders a diagnosis as ASCII console text of at most [`MAX_BYTES`] (log text outside
 /// ASCII is escaped, so a console cannot be garbled).
 pub fn render(d: &Diagnosis) -> String {
+    render_within(d, MAX_BYTES)
+}
+
+/// [`render`] in at most `max` bytes (what a heading before it leaves).
+pub fn render_within(d: &Diagnosis, max: usize) -> String {
     let mut last = String::new();
     for detail in DETAILS {
         last = ascii_lines(&render_with(d, detail));
-        if last.len() <= MAX_BYTES {
+        if last.len() <= max {
             return last;
         }
     }
     // Still too long (very long names): keep the end, which holds the verdict.
-    let cut = last.len().saturating_sub(MAX_BYTES);
+    let cut = last.len().saturating_sub(max);
     let start = (cut..last.len())
         .find(|i| last.is_char_boundary(*i))
         .unwrap_or(last.len());

@@ -1,0 +1,229 @@
+//! `--offline <drive>`: the files of an OS disk attached to a rescue VM (`az vm repair
+//! create`), found where Windows keeps them, for `diagnose` and `collect` to read as if
+//! they had been exported: `Windows\System32\winevt\Logs\<channel>.evtx` for every channel
+//! the catalog reads (`/` written `%4` in the file name) and the `SYSTEM` and `SOFTWARE`
+//! hives of `Windows\System32\config`.
+//!
+//! The disk is untrusted. Below the root the admin names, every folder and file on the way
+//! is looked at with `symlink_metadata` (never followed) and refused when it is a link or
+//! any reparse point: `FileType::is_symlink` (which on Windows covers symbolic links and
+//! junctions, the name-surrogate reparse points) and, on Windows, the
+//! `FILE_ATTRIBUTE_REPARSE_POINT` attribute (every other kind). Names are matched without
+//! regard to ASCII case, as NTFS does, so a disk mounted case-sensitively reads the same.
+//! Nothing on the disk is written. What this module hands on is a list of paths; the files
+//! are then opened by path by `inputs` (a link swapped in between the check and the open is
+//! not guarded against: the disk is detached from its VM, nothing runs on it).
+
+use crate::commands::CommandError;
+use crate::exit::Exit;
+use analyzer::diagnose::Diagnosis;
+use analyzer::rules::Catalog;
+use serde::Serialize;
+use std::fs::Metadata;
+use std::path::{Path, PathBuf};
+
+/// Where event logs live below a Windows disk's root.
+const LOGS: [&str; 4] = ["Windows", "System32", "winevt", "Logs"];
+/// Where the registry hives live below a Windows disk's root.
+const CONFIG: [&str; 3] = ["Windows", "System32", "config"];
+/// The hives read: the configuration snapshot's values and the computer's name.
+const HIVES: [&str; 2] = ["SYSTEM", "SOFTWARE"];
+
+/// What was found on the disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OfflineDisk {
+    /// The root as given.
+    pub root: String,
+    /// The files to read, logs first, then the hives.
+    #[serde(skip)]
+    pub files: Vec<PathBuf>,
+    /// The same files, below the root (`Windows/System32/config/SYSTEM`).
+    pub found: Vec<String>,
+    /// Files expected and absent (a channel this Windows never logged to, no Broker role).
+    pub missing: Vec<String>,
+    /// Paths not read, and why: a link or reparse point, or not a plain file.
+    pub refused: Vec<Refused>,
+}
+
+/// A path on the disk that was not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refused {
+    pub path: String,
+    pub why: String,
+}
+
+/// The root a drive names: `F:` alone is the drive's current folder to Windows, so it
+/// becomes `F:\`; anything else is taken as given.
+pub fn drive_root(given: &Path) -> PathBuf {
+    let text = given.to_string_lossy();
+    let bytes = text.as_bytes();
+    if bytes.len() == 2
+        && bytes.first().is_some_and(u8::is_ascii_alphabetic)
+        && bytes.get(1) == Some(&b':')
+    {
+        PathBuf::from(format!("{text}\\"))
+    } else {
+        given.to_path_buf()
+    }
+}
+
+/// The file name Windows gives a channel's log: `/` becomes `%4`.
+pub fn log_file_name(channel: &str) -> String {
+    format!("{}.evtx", channel.replace('/', "%4"))
+}
+
+/// The files of the OS disk at `root` that the catalog's rules read. `Err` when the root
+/// is not a folder or holds none of them (not a Windows disk's root).
+pub fn locate(root: &Path, catalog: &Catalog) -> Result<OfflineDisk, CommandError> {
+    let mut disk = OfflineDisk {
+        root: root.display().to_string(),
+        files: Vec::new(),
+        found: Vec::new(),
+        missing: Vec::new(),
+        refused: Vec::new(),
+    };
+    if !std::fs::metadata(root).is_ok_and(|m| m.is_dir()) {
+        return Err(not_a_disk(
+            root,
+            "it is not a folder or drive that can be read",
+        ));
+    }
+    let mut logs: Vec<String> = Vec::new();
+    for channel in catalog.index().channels() {
+        let name = log_file_name(&channel.channel);
+        if !logs.iter().any(|l| l.eq_ignore_ascii_case(&name)) {
+            logs.push(name);
+        }
+    }
+    let wanted = logs
+        .iter()
+        .map(|log| (&LOGS[..], log.as_str()))
+        .chain(HIVES.iter().map(|hive| (&CONFIG[..], *hive)));
+    for (folders, file) in wanted {
+        disk.look_up(root, folders, file);
+    }
+    if disk.files.is_empty() && disk.refused.is_empty() {
+        return Err(not_a_disk(
+            root,
+            r"it holds none of Windows\System32\winevt\Logs\*.evtx, Windows\System32\config\SYSTEM, SOFTWARE",
+        ));
+    }
+    Ok(disk)
+}
+
+fn not_a_disk(root: &Path, why: &str) -> CommandError {
+    CommandError::new(
+        Exit::Failure,
+        anyhow::anyhow!(
+            "{} is not the root of an attached Windows disk: {why}; name its drive letter (F:) \
+             as Disk Management shows it on the rescue VM",
+            root.display()
+        ),
+    )
+}
+
+impl OfflineDisk {
+    /// Walks `folders` then `file` below `root`, one name at a time, refusing links.
+    fn look_up(&mut self, root: &Path, folders: &[&str], file: &str) {
+        let mut at = root.to_path_buf();
+        let mut shown = String::new();
+        let last = folders.len();
+        for (depth, want) in folders.iter().chain(std::iter::once(&file)).enumerate() {
+            if !shown.is_empty() {
+                shown.push('/');
+            }
+            let Some(name) = entry_named(&at, want) else {
+                let expected: Vec<&str> = folders.iter().copied().chain([file]).collect();
+                self.missing.push(expected.join("/"));
+                return;
+            };
+            shown.push_str(&name);
+            at.push(&name);
+            let why = match std::fs::symlink_metadata(&at) {
+                Err(e) => format!("cannot be read ({e})"),
+                Ok(m) if is_link(&m) => "a link or reparse point; not followed".to_owned(),
+                Ok(m) if depth < last && !m.is_dir() => "not a folder".to_owned(),
+                Ok(m) if depth == last && !m.is_file() => "not a plain file".to_owned(),
+                Ok(_) => continue,
+            };
+            // A refused folder is said once, not once per file below it.
+            if !self.refused.iter().any(|r| r.path == shown) {
+                self.refused.push(Refused { path: shown, why });
+            }
+            return;
+        }
+        self.found.push(shown);
+        self.files.push(at);
+    }
+
+    /// The report's lines: that the disk is offline, what was read, the SYSTEM hive's
+    /// control set (as its reader reported it), what was missing and refused.
+    pub fn lines(&self, diagnosis: &Diagnosis) -> String {
+        let mut out = format!(
+            "Offline disk {} (a Windows that is not running): {} of {} expected files read\n",
+            self.root,
+            self.found.len(),
+            self.found.len() + self.missing.len() + self.refused.len()
+        );
+        let control_sets = diagnosis
+            .inputs
+            .iter()
+            .flat_map(|i| &i.issues)
+            .filter(|issue| issue.message.starts_with("SYSTEM hive: control set"));
+        for issue in control_sets {
+            out.push_str(&format!("  {}\n", issue.message));
+        }
+        if !self.missing.is_empty() {
+            out.push_str(&format!("  missing: {}\n", self.missing.join(", ")));
+        }
+        for r in &self.refused {
+            out.push_str(&format!("  refused: {} ({})\n", r.path, r.why));
+        }
+        out
+    }
+}
+
+/// The name of `folder`'s entry equal to `want`, else equal but for ASCII case.
+fn entry_named(folder: &Path, want: &str) -> Option<String> {
+    let names: Vec<String> = std::fs::read_dir(folder)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names
+        .iter()
+        .find(|n| *n == want)
+        .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(want)))
+        .cloned()
+}
+
+/// A symbolic link, a junction, or (on Windows) any other reparse point.
+fn is_link(meta: &Metadata) -> bool {
+    meta.file_type().is_symlink() || reparse_point(meta)
+}
+
+#[cfg(windows)]
+fn reparse_point(meta: &Metadata) -> bool {
+    use std::os::windows::fs::MetadataExt;
+    const FILE_ATTRIBUTE_REPARSE_POINT: u32 = 0x400;
+    meta.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0
+}
+
+#[cfg(not(windows))]
+fn reparse_point(_meta: &Metadata) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_channel_s_slash_is_written_percent_four() {
+        assert_eq!(
+            log_file_name("Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational"),
+            "Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Operational.evtx"
+        );
+        assert_eq!(log_file_name("System"), "System.evtx");
+    }
+}

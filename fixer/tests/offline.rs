@@ -1,0 +1,280 @@
+//! `fixer diagnose --offline <drive>` end to end: a folder laid out like an OS disk attached
+//! to a rescue VM (logs in `Windows/System32/winevt/Logs`, hives in `config`), read through
+//! the binary as an admin runs it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use testkit::{EvtxWriter, samples};
+
+const RCM_OPERATIONAL: &str =
+    "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational";
+const RCM_FILE: &str =
+    "Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Operational.evtx";
+
+fn fixer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fixer"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("fixer-offline-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn logs(disk: &Path) -> PathBuf {
+    disk.join("Windows/System32/winevt/Logs")
+}
+
+fn config(disk: &Path) -> PathBuf {
+    disk.join("Windows/System32/config")
+}
+
+/// An `.evtx` of `events` whose header says one chunk and that the log was not closed:
+/// Windows stopped while writing it, the header behind the chunks written after it.
+fn stale_header_log(events: Vec<analyzer::Event>) -> Vec<u8> {
+    let mut bytes = EvtxWriter::new().extend(events).to_bytes().unwrap();
+    let chunks = (bytes.len() - 4096) / 65536;
+    assert!(chunks > 2, "{chunks} chunks: the header must fall behind");
+    bytes[16..24].copy_from_slice(&0u64.to_le_bytes()); // last chunk: 0
+    bytes[42..44].copy_from_slice(&1u16.to_le_bytes()); // chunk count: 1
+    bytes[120..124].copy_from_slice(&1u32.to_le_bytes()); // dirty
+    let crc = crc32(&bytes[..120]);
+    bytes[124..128].copy_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+/// CRC-32 (IEEE), as the `.evtx` header's checksum.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for b in bytes {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A disk with a stale System log (Scenario 1's events), the RCM Operational log under its
+/// `%4` name, and the healthy SYSTEM and SOFTWARE hives; every other log missing.
+fn attached_disk(name: &str) -> (PathBuf, usize) {
+    let disk = scratch(name);
+    std::fs::create_dir_all(logs(&disk)).unwrap();
+    std::fs::create_dir_all(config(&disk)).unwrap();
+    let sample = samples::cert_keys();
+    let system = stale_header_log(sample.events.clone());
+    std::fs::write(logs(&disk).join("System.evtx"), system).unwrap();
+    let operational: Vec<analyzer::Event> = testkit::evtx_writer::filler_events(7, 40)
+        .into_iter()
+        .map(|mut e| {
+            e.channel = Some(RCM_OPERATIONAL.to_owned());
+            e
+        })
+        .collect();
+    let operational = EvtxWriter::new().extend(operational).to_bytes().unwrap();
+    std::fs::write(logs(&disk).join(RCM_FILE), operational).unwrap();
+    for hive in ["SYSTEM", "SOFTWARE"] {
+        std::fs::copy(
+            testkit::fixture(&format!("hives/healthy/{hive}")),
+            config(&disk).join(hive),
+        )
+        .unwrap();
+    }
+    (disk, sample.events.len())
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn input<'a>(json: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    json["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == name)
+        .unwrap_or_else(|| panic!("no input {name}: {:#}", json["inputs"]))
+}
+
+#[test]
+fn an_attached_disk_is_diagnosed_from_its_logs_and_hives() {
+    let (disk, events) = attached_disk("whole");
+    let out = fixer(&[
+        "--json",
+        "diagnose",
+        "--offline",
+        disk.to_str().unwrap(),
+        "--now",
+        samples::SAMPLE_END,
+    ]);
+    let json = json(&out);
+    let offline = &json["offline"];
+    assert_eq!(
+        offline["found"],
+        serde_json::json!([
+            "Windows/System32/winevt/Logs/System.evtx",
+            format!("Windows/System32/winevt/Logs/{RCM_FILE}"),
+            "Windows/System32/config/SYSTEM",
+            "Windows/System32/config/SOFTWARE",
+        ])
+    );
+    let missing: Vec<&str> = offline["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert!(
+        missing.contains(&"Windows/System32/winevt/Logs/Security.evtx"),
+        "{missing:?}"
+    );
+    assert!(
+        missing.contains(
+            &"Windows/System32/winevt/Logs/Microsoft-Windows-TerminalServices-SessionBroker%4Operational.evtx"
+        ),
+        "{missing:?}"
+    );
+    assert_eq!(offline["refused"], serde_json::json!([]));
+
+    // The header said one chunk; every chunk written after it was read.
+    let system = input(&json, "System.evtx");
+    assert_eq!(system["events"], events as u64, "{system:#}");
+    assert_eq!(input(&json, RCM_FILE)["events"], 40);
+    // Both hives read into one snapshot of the disk's computer.
+    input(&json, "SYSTEM");
+    input(&json, "SOFTWARE");
+    let findings: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap_or_default())
+        .collect();
+    assert!(findings.contains(&"rdp-cert-keys"), "{findings:?}");
+}
+
+#[test]
+fn the_text_says_offline_disk_control_set_and_missing_and_ends_with_the_verdict() {
+    let (disk, _) = attached_disk("text");
+    let out = fixer(&[
+        "diagnose",
+        "--offline",
+        disk.to_str().unwrap(),
+        "--now",
+        samples::SAMPLE_END,
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.len() <= 4096, "{} bytes", text.len());
+    let head = text.lines().next().unwrap();
+    assert!(
+        head.starts_with("Offline disk ") && head.ends_with(": 4 of 8 expected files read"),
+        "{head}"
+    );
+    assert!(text.contains("SYSTEM hive: control set 001"), "{text}");
+    let missing = text.lines().find(|l| l.starts_with("  missing: ")).unwrap();
+    assert!(
+        missing.contains("Windows/System32/winevt/Logs/Security.evtx"),
+        "{missing}"
+    );
+    let verdict = text.rfind("\nVERDICT: most likely: rdp-cert-keys").unwrap();
+    assert!(
+        !text[verdict..].contains("\n["),
+        "no finding after the verdict"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn links_on_the_disk_are_refused_and_not_followed() {
+    let (disk, _) = attached_disk("links");
+    // Outside the disk: a log a link on the disk points at, which must not be read.
+    let outside = scratch("links-outside");
+    std::fs::write(
+        outside.join("Security.evtx"),
+        EvtxWriter::new()
+            .extend(testkit::evtx_writer::filler_events(3, 5))
+            .to_bytes()
+            .unwrap(),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        outside.join("Security.evtx"),
+        logs(&disk).join("Security.evtx"),
+    )
+    .unwrap();
+    // A linked folder: the hives behind it are not read either.
+    std::fs::rename(config(&disk), outside.join("config")).unwrap();
+    std::os::unix::fs::symlink(outside.join("config"), config(&disk)).unwrap();
+
+    let out = fixer(&["--json", "diagnose", "--offline", disk.to_str().unwrap()]);
+    let json = json(&out);
+    assert_eq!(
+        json["offline"]["refused"],
+        serde_json::json!([
+            { "path": "Windows/System32/winevt/Logs/Security.evtx",
+              "why": "a link or reparse point; not followed" },
+            { "path": "Windows/System32/config",
+              "why": "a link or reparse point; not followed" },
+        ])
+    );
+    let names: Vec<&str> = json["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["System.evtx", RCM_FILE]);
+}
+
+#[test]
+fn a_folder_that_is_not_a_windows_disk_is_refused_with_what_to_name() {
+    let empty = scratch("empty");
+    let out = fixer(&["diagnose", "--offline", empty.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is not the root of an attached Windows disk"),
+        "{err}"
+    );
+}
+
+#[test]
+fn names_are_found_whatever_their_case() {
+    let (disk, _) = attached_disk("case");
+    std::fs::rename(
+        logs(&disk).join("System.evtx"),
+        logs(&disk).join("SYSTEM.EVTX"),
+    )
+    .unwrap();
+    let json = json(&fixer(&[
+        "--json",
+        "diagnose",
+        "--offline",
+        disk.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        json["offline"]["found"][0],
+        "Windows/System32/winevt/Logs/SYSTEM.EVTX"
+    );
+    input(&json, "SYSTEM.EVTX");
+}
