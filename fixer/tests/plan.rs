@@ -626,3 +626,61 @@ fn a_collection_output_plans_typed_steps_that_apply_and_roll_back() {
         assert_eq!(support::restorable(&sim.machine()), before, "{fixture}");
     }
 }
+
+/// Logs that name no computer (the article's rendering, as Event Viewer's CSV and
+/// Format-List): `--computer NAME` is taken as typed, with a warning, once it is a NetBIOS
+/// or DNS name; the VM of that name verifies the plan and another refuses it.
+#[test]
+fn a_typed_computer_name_targets_logs_that_name_none() {
+    let ws = Workstation::new("typed");
+    let log = ws.dir.join("article.txt");
+    std::fs::write(
+        &log,
+        "**Log Name:** System <br />\n**Source:** Schannel <br />\n**Event ID:** 36870 <br />\n\
+         **Level:** Error <br />\n**Description:** A fatal error occurred when attempting to \
+         access the TLS server credential private key. The error code returned from the \
+         cryptographic module is 0x8009030D. The internal error state is 10001. <br />\n",
+    )
+    .unwrap();
+    let refused = ws.plan(true, &[], &log);
+    assert_ne!(refused.code, 0, "{refused:?}");
+    assert!(
+        refused.stdout.contains("name no computer") && refused.stdout.contains("--computer <name>"),
+        "{refused:?}"
+    );
+    let bad = ws.plan(true, &["--computer", "vm 01"], &log);
+    assert_ne!(bad.code, 0, "{bad:?}");
+
+    let out = ws.plan(true, &["--computer", "vm-typed-01"], &log);
+    assert_eq!(out.code, 0, "{out:?}");
+    let report = out.json();
+    assert_eq!(report["computer"], "vm-typed-01");
+    assert!(
+        report["warning"].as_str().unwrap().contains("as typed"),
+        "{report}"
+    );
+    let text = ws.plan(false, &["--computer", "vm-typed-01"], &log);
+    assert!(
+        text.stdout.contains("WARNING: the logs name no computer"),
+        "{text:?}"
+    );
+
+    let token = report["token"].as_str().unwrap();
+    for (computer, code) in [("vm-typed-01", 0), ("vm-other-02", 3)] {
+        let sim = Sim::new(
+            &format!("typed-{computer}"),
+            Machine::new(
+                &computer.to_ascii_uppercase(),
+                &format!("{computer}.internal.cloudapp.net"),
+                VM_NOW.parse().unwrap(),
+            ),
+        );
+        assert_eq!(
+            sim.run(&["trust", "add", &ws.public_key, "--label", "ops"])
+                .code,
+            0
+        );
+        let verified = sim.run(&["--json", "verify", token]);
+        assert_eq!(verified.code, code, "{computer}: {verified:?}");
+    }
+}

@@ -181,7 +181,9 @@ impl PlanTargets {
 
 /// The computer a plan for `diagnosis` is for: the one its logs name (spellings that differ
 /// only in case, or a bare name beside its FQDN, are one computer: the most frequent
-/// spelling is kept), or `chosen` among the names they show.
+/// spelling is kept), or `chosen` among the names they show. When they name none (Event
+/// Viewer's CSV, Format-List), `chosen` is the name the admin typed: taken as it is once
+/// it is a NetBIOS or DNS name ([`typed_computer`]); say so with [`typed_computer_warning`].
 pub fn computer_of(
     diagnosis: &Diagnosis,
     chosen: Option<&str>,
@@ -193,6 +195,7 @@ pub fn computer_of(
             .collect::<Vec<_>>()
     };
     let name = match chosen {
+        Some(chosen) if seen.is_empty() => return typed_computer(chosen),
         Some(chosen) => {
             let chosen = chosen.trim();
             seen.iter()
@@ -284,6 +287,43 @@ pub fn computer_choices(diagnosis: &Diagnosis) -> Vec<ComputerChoice> {
 
 /// `VM01`, `vm01` and `vm01.contoso.com` are one computer; `vm01.a.com` and `vm01.b.com`
 /// are not.
+/// A computer name the admin typed: a NetBIOS name (1 to 15 letters, digits, `-` and `_`,
+/// no dot) or a DNS name (labels of 1 to 63 letters, digits and `-`, `-` neither first nor
+/// last, at most 253 characters in all), as a plan holds it.
+pub fn typed_computer(name: &str) -> Result<ComputerName, BuildError> {
+    let name = name.trim();
+    let label_ok = |l: &str, underscore: bool| {
+        (1..=63).contains(&l.len())
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || (underscore && c == b'_'))
+    };
+    let ok = if name.contains('.') {
+        name.len() <= 253 && name.split('.').all(|l| label_ok(l, false))
+    } else {
+        // Windows lets a computer name hold `_` (it warns that DNS will not).
+        name.len() <= 15 && label_ok(name, true)
+    };
+    if !ok {
+        return Err(crate::plan::IdError::ComputerName(EscapedText::new(name).0).into());
+    }
+    Ok(name.parse()?)
+}
+
+/// The warning a plan for a typed computer name carries: the logs could not confirm it.
+/// `None` when the logs or a snapshot name a computer (the name is then one of theirs).
+pub fn typed_computer_warning(diagnosis: &Diagnosis, chosen: Option<&str>) -> Option<String> {
+    let chosen = chosen?.trim();
+    computers_seen(diagnosis).is_empty().then(|| {
+        format!(
+            "the logs name no computer, so the plan is for `{}` as typed: nothing here could \
+             check that name; fixer.exe checks it on the VM and refuses the plan on any other",
+            EscapedText::new(chosen).0
+        )
+    })
+}
+
 /// The computers the logs name, ranked by their events, then those only a configuration
 /// snapshot names (its `host=`, with no event): a snapshot pasted alone still says which
 /// VM its findings, and so a plan, are for.

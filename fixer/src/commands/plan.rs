@@ -55,6 +55,8 @@ pub fn run(args: &PlanArgs) -> CommandResult {
     let mut random = [0u8; 16];
     getrandom::fill(&mut random)
         .map_err(|e| CommandError::new(Exit::Failure, anyhow!("no OS randomness: {e}")))?;
+    let warning =
+        analyzer::diagnose::plan::typed_computer_warning(&diagnosis, args.computer.as_deref());
     let params = PlanParams::for_diagnosis_on(
         &diagnosis,
         args.computer.as_deref(),
@@ -110,6 +112,7 @@ pub fn run(args: &PlanArgs) -> CommandResult {
     };
     Ok(Box::new(PlanReport {
         verdict: diagnosis.verdict,
+        warning,
         plan_id,
         computer: plan.target.computer.to_string(),
         issued_at: plan.issued_at,
@@ -220,11 +223,14 @@ fn leave_out_help(e: BuildError, proposal: &Proposal) -> anyhow::Error {
     anyhow!(e).context(format!("cannot leave that step out ({may})"))
 }
 
-/// The logs name several computers: say how to pick one.
+/// The logs name several computers, or none: say how to pick or name one.
 fn computer_help(e: BuildError) -> anyhow::Error {
     match e {
         BuildError::SeveralComputers { .. } | BuildError::ComputerNotInLogs { .. } => {
             anyhow!("{e}; pick it with --computer <name>")
+        }
+        BuildError::NoComputer => {
+            anyhow!("{e}; or name the VM with --computer <name> (taken as typed, with a warning)")
         }
         other => anyhow!(other),
     }
@@ -267,6 +273,8 @@ struct ScriptForms {
 #[derive(Debug, Serialize)]
 struct PlanReport {
     verdict: String,
+    /// Set when the logs name no computer and the plan is for the name `--computer` gave.
+    warning: Option<String>,
     plan_id: String,
     computer: String,
     issued_at: Timestamp,
@@ -332,6 +340,9 @@ impl Report for PlanReport {
 
     fn text(&self) -> String {
         let mut out = wrap(&self.verdict, "", "  ");
+        if let Some(warning) = &self.warning {
+            out.push_str(&wrap(&format!("WARNING: {warning}"), "", "  "));
+        }
         let findings: Vec<String> = self
             .findings
             .iter()
