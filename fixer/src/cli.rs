@@ -64,7 +64,8 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  fixer.exe collect --out C:\\rdpfix-logs\n  \
         fixer.exe collect --compact        one block for Run Command / Serial Console\n  \
-        fixer collect --compact --from System.evtx   a block from exported logs"
+        fixer collect --compact --from System.evtx   a block from exported logs\n  \
+        fixer.exe collect --offline F:     an attached OS disk's logs and hives (rescue VM)"
     )]
     Collect(CollectArgs),
 
@@ -266,6 +267,11 @@ pub struct CollectArgs {
     /// or Serial Console. The exports stay in --out.
     #[arg(long)]
     pub compact: bool,
+    /// Zip an attached OS disk's event logs and SYSTEM and SOFTWARE hives (F: on a rescue
+    /// VM) into rdpfix-logs.zip in --out, instead of this machine's logs. Links on the disk
+    /// are not followed; nothing on it is written.
+    #[arg(long, value_name = "DRIVE", conflicts_with_all = ["compact", "text_only", "hours"])]
+    pub offline: Option<PathBuf>,
     /// With --compact: make the block from these exported logs (files, folders, or - for
     /// standard input) instead of this machine's event logs.
     #[arg(long, value_name = "FILE", num_args = 1.., requires = "compact")]

@@ -10,12 +10,18 @@
 //! junctions, the name-surrogate reparse points) and, on Windows, the
 //! `FILE_ATTRIBUTE_REPARSE_POINT` attribute (every other kind). Names are matched without
 //! regard to ASCII case, as NTFS does, so a disk mounted case-sensitively reads the same.
-//! Nothing on the disk is written. What this module hands on is a list of paths; the files
+//! Nothing on the disk is written. `collect --offline` zips the files found into
+//! `rdpfix-logs.zip` in the collection folder (`Host::zip_logs`, in a folder `safe_folder`
+//! made or judged, as `collect` does), straight from the disk: no loose copies. What this module hands on is a list of paths; the files
 //! are then opened by path by `inputs` (a link swapped in between the check and the open is
 //! not guarded against: the disk is detached from its VM, nothing runs on it).
 
-use crate::commands::CommandError;
+use crate::bundle::Bundle;
+use crate::commands::{CommandError, CommandResult};
 use crate::exit::Exit;
+use crate::host::{Host, HostError};
+use crate::report::{Report, ascii_lines};
+use crate::safe_folder;
 use analyzer::diagnose::Diagnosis;
 use analyzer::rules::Catalog;
 use serde::Serialize;
@@ -159,20 +165,29 @@ impl OfflineDisk {
     /// The report's lines: that the disk is offline, what was read, the SYSTEM hive's
     /// control set (as its reader reported it), what was missing and refused.
     pub fn lines(&self, diagnosis: &Diagnosis) -> String {
+        let control_sets = diagnosis
+            .inputs
+            .iter()
+            .flat_map(|i| &i.issues)
+            .filter(|issue| issue.message.starts_with("SYSTEM hive: control set"));
+        let mut heading = self.heading();
+        let first_line = heading.find('\n').map_or(heading.len(), |n| n + 1);
+        let mut sets = String::new();
+        for issue in control_sets {
+            sets.push_str(&format!("  {}\n", issue.message));
+        }
+        heading.insert_str(first_line, &sets);
+        heading
+    }
+
+    /// What was read, missing and refused.
+    fn heading(&self) -> String {
         let mut out = format!(
             "Offline disk {} (a Windows that is not running): {} of {} expected files read\n",
             self.root,
             self.found.len(),
             self.found.len() + self.missing.len() + self.refused.len()
         );
-        let control_sets = diagnosis
-            .inputs
-            .iter()
-            .flat_map(|i| &i.issues)
-            .filter(|issue| issue.message.starts_with("SYSTEM hive: control set"));
-        for issue in control_sets {
-            out.push_str(&format!("  {}\n", issue.message));
-        }
         if !self.missing.is_empty() {
             out.push_str(&format!("  missing: {}\n", self.missing.join(", ")));
         }
@@ -180,6 +195,74 @@ impl OfflineDisk {
             out.push_str(&format!("  refused: {} ({})\n", r.path, r.why));
         }
         out
+    }
+}
+
+/// `fixer collect --offline <drive> --out <folder>`: the disk's files found, zipped into
+/// `<folder>\rdpfix-logs.zip` to copy off the rescue VM (or to read with `fixer diagnose`).
+pub fn collect(host: &dyn Host, root: &Path, out: &Path) -> CommandResult {
+    let catalog = Catalog::builtin().map_err(|e| CommandError::new(Exit::Failure, e))?;
+    let disk = locate(&drive_root(root), &catalog)?;
+    // The zip is written by SYSTEM-trusted code: into a folder made for it, or one that
+    // only SYSTEM and Administrators could have written.
+    safe_folder::ensure(host, out)?;
+    let zipped = if disk.files.is_empty() {
+        None
+    } else {
+        match host.zip_logs(out, &disk.files) {
+            Err(e @ HostError::NeedsWindows { .. }) => return Err(e.into()),
+            zipped => Some(zipped),
+        }
+    };
+    Ok(Box::new(OfflineCollect {
+        out: out.display().to_string(),
+        zip_error: zipped
+            .as_ref()
+            .and_then(|z| z.as_ref().err().map(|e| e.to_string())),
+        zip: zipped.and_then(Result::ok),
+        offline: disk,
+    }))
+}
+
+/// What `collect --offline` did.
+#[derive(Debug, Serialize)]
+struct OfflineCollect {
+    out: String,
+    offline: OfflineDisk,
+    zip: Option<Bundle>,
+    zip_error: Option<String>,
+}
+
+impl Report for OfflineCollect {
+    fn exit(&self) -> Exit {
+        if self.zip.is_some() {
+            Exit::Success
+        } else {
+            Exit::Failure
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = self.offline.heading();
+        match (&self.zip, &self.zip_error) {
+            (Some(zip), _) => out.push_str(&format!(
+                "zipped   {} ({} KB)\nNEXT: copy it to your computer and drop it on the page, or \
+                 run fixer diagnose {} here.\n",
+                zip.path,
+                zip.bytes.div_ceil(1024),
+                zip.path
+            )),
+            (None, Some(e)) => out.push_str(&format!(
+                "FAILED: not zipped ({e}); run fixer diagnose --offline {} instead.\n",
+                self.offline.root
+            )),
+            (None, None) => out.push_str("FAILED: no file of the disk could be read.\n"),
+        }
+        ascii_lines(&out)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
     }
 }
 

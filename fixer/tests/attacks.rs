@@ -299,6 +299,7 @@ fn collect_args(out: &str) -> CollectArgs {
         hours: 24,
         text_only: false,
         compact: false,
+        offline: None,
         from: Vec::new(),
     }
 }

@@ -8,6 +8,8 @@
     clippy::indexing_slicing
 )]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use testkit::{EvtxWriter, samples};
@@ -107,6 +109,18 @@ fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `fixer --json diagnose --offline <disk>` at the samples' end.
+fn diagnose_disk(disk: &Path) -> serde_json::Value {
+    json(&fixer(&[
+        "--json",
+        "diagnose",
+        "--offline",
+        disk.to_str().unwrap(),
+        "--now",
+        samples::SAMPLE_END,
+    ]))
+}
+
 fn input<'a>(json: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     json["inputs"]
         .as_array()
@@ -119,15 +133,7 @@ fn input<'a>(json: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
 #[test]
 fn an_attached_disk_is_diagnosed_from_its_logs_and_hives() {
     let (disk, events) = attached_disk("whole");
-    let out = fixer(&[
-        "--json",
-        "diagnose",
-        "--offline",
-        disk.to_str().unwrap(),
-        "--now",
-        samples::SAMPLE_END,
-    ]);
-    let json = json(&out);
+    let json = diagnose_disk(&disk);
     let offline = &json["offline"];
     assert_eq!(
         offline["found"],
@@ -277,4 +283,101 @@ fn names_are_found_whatever_their_case() {
         "Windows/System32/winevt/Logs/SYSTEM.EVTX"
     );
     input(&json, "SYSTEM.EVTX");
+}
+
+/// What `Host::zip_logs` writes on Windows (`bundle::write`), made from the disk's files:
+/// its logs read as the disk's do. (Its hives do not yet: a hive inside a zip is read
+/// forward-only and reported damaged; see README, the rescue VM.)
+#[test]
+fn the_disk_s_files_zipped_read_as_the_disk() {
+    let (disk, events) = attached_disk("zip");
+    let catalog = analyzer::rules::Catalog::builtin().unwrap();
+    let found = fixer::offline::locate(&disk, &catalog).unwrap();
+    let out = scratch("zip-out").join("rdpfix-logs");
+    std::fs::create_dir_all(&out).unwrap();
+    let bundle = fixer::bundle::write(&out, &found.files).unwrap();
+    assert_eq!(
+        bundle.members,
+        [
+            "rdpfix-logs/System.evtx".to_owned(),
+            format!("rdpfix-logs/{RCM_FILE}"),
+            "rdpfix-logs/SYSTEM".to_owned(),
+            "rdpfix-logs/SOFTWARE".to_owned(),
+        ]
+    );
+    let from_zip = json(&fixer(&[
+        "--json",
+        "diagnose",
+        &bundle.path,
+        "--now",
+        samples::SAMPLE_END,
+    ]));
+    let from_disk = diagnose_disk(&disk);
+    assert_eq!(
+        input(&from_zip, "rdpfix-logs.zip › rdpfix-logs/System.evtx")["events"],
+        events as u64
+    );
+    // The same findings, scored alike (their evidence names the zip's members instead).
+    let scored = |json: &serde_json::Value| -> Vec<(String, u64)> {
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["id"].as_str().unwrap().to_owned(),
+                    f["score"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(scored(&from_zip), [("rdp-cert-keys".to_owned(), 100)]);
+    assert_eq!(scored(&from_zip), scored(&from_disk));
+}
+
+/// `collect --offline` on a simulated machine: the safe folder made, the disk's files (and
+/// only those) handed to `zip_logs`, what was missing said.
+#[test]
+fn collect_offline_zips_the_disk_s_files_into_the_safe_folder() {
+    let (disk, _) = attached_disk("collect");
+    let catalog = analyzer::rules::Catalog::builtin().unwrap();
+    let files = fixer::offline::locate(&disk, &catalog).unwrap().files;
+    let machine =
+        fixer::host::sim::Machine::new("VM1", "vm1", "2026-11-25T10:00:00Z".parse().unwrap());
+    let sim = support::Sim::new("offline-collect", machine);
+    // The simulated host zips what its machine holds: the disk's files, by path.
+    sim.edit(|m| {
+        for f in &files {
+            m.exported.insert(f.display().to_string(), "bytes".into());
+        }
+    });
+    let run = sim.run(&[
+        "--json",
+        "collect",
+        "--offline",
+        disk.to_str().unwrap(),
+        "--out",
+        r"C:\rdpfix-logs",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let json = run.json();
+    assert_eq!(json["zip"]["path"], r"C:\rdpfix-logs\rdpfix-logs.zip");
+    assert!(
+        json["offline"]["missing"]
+            .as_array()
+            .unwrap()
+            .contains(&"Windows/System32/winevt/Logs/Security.evtx".into())
+    );
+    // The simulated zip names members by what follows the last `\`; a Linux path has none.
+    let m = sim.machine();
+    let members: Vec<&str> = m.exported[r"C:\rdpfix-logs\rdpfix-logs.zip"]
+        .lines()
+        .map(|l| l.rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(members, ["System.evtx", RCM_FILE, "SYSTEM", "SOFTWARE"]);
+    let text = sim
+        .run(&["collect", "--offline", disk.to_str().unwrap()])
+        .stdout;
+    assert!(text.starts_with("Offline disk "), "{text}");
+    assert!(text.contains("NEXT: copy it to your computer"), "{text}");
 }

@@ -51,6 +51,9 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
     if args.compact {
         return super::compact::run(host, args);
     }
+    if let Some(disk) = &args.offline {
+        return crate::offline::collect(host, disk, &args.out);
+    }
     let catalog = Catalog::builtin().map_err(|e| CommandError::new(Exit::Failure, e))?;
     let guide = collection::guide(&catalog, args.hours);
     let mut exports = Vec::new();
@@ -235,6 +238,7 @@ mod tests {
             hours: 24,
             text_only,
             compact: false,
+            offline: None,
             from: Vec::new(),
         }
     }
