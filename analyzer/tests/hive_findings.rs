@@ -83,3 +83,44 @@ fn a_reason_read_from_a_hive_names_no_line() {
         "{reasons:?}"
     );
 }
+
+/// A zip of the hives (what `fixer collect --offline` writes, or Explorer's "Compressed
+/// folder"): each member is decompressed forward only, yet the hive reader reads at random.
+fn zipped_findings(files: &[&str], method: zip::CompressionMethod) -> (Vec<String>, String) {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut w = zip::ZipWriter::new(&mut out);
+    for f in files {
+        let options = zip::write::SimpleFileOptions::default().compression_method(method);
+        w.start_file(format!("rdpfix-logs/{f}"), options).unwrap();
+        std::io::Write::write_all(&mut w, &fixture(f)).unwrap();
+    }
+    w.finish().unwrap();
+    let bytes = out.into_inner();
+    let mut session = Session::new();
+    let reports = session.add_seekable(
+        "logs.zip",
+        std::io::Cursor::new(&bytes),
+        bytes.len() as u64,
+        &mut no_progress,
+    );
+    let issues = format!("{reports:#?}");
+    let d = session.finish(&DiagnoseOptions::default());
+    (d.findings.iter().map(|f| f.id.clone()).collect(), issues)
+}
+
+#[test]
+fn hives_in_a_zip_give_what_the_loose_hives_give() {
+    for method in [
+        zip::CompressionMethod::Deflated,
+        zip::CompressionMethod::Stored,
+    ] {
+        for files in [
+            &["port-changed/SYSTEM"][..],
+            &["healthy/SYSTEM", "rdp-disabled-policy/SOFTWARE"][..],
+        ] {
+            let (zipped, issues) = zipped_findings(files, method);
+            assert_eq!(zipped, findings(files), "{method:?} {files:?}: {issues}");
+            assert!(!zipped.is_empty(), "{files:?}");
+        }
+    }
+}

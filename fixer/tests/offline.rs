@@ -286,8 +286,7 @@ fn names_are_found_whatever_their_case() {
 }
 
 /// What `Host::zip_logs` writes on Windows (`bundle::write`), made from the disk's files:
-/// its logs read as the disk's do. (Its hives do not yet: a hive inside a zip is read
-/// forward-only and reported damaged; see README, the rescue VM.)
+/// its logs and its hives read as the disk's do.
 #[test]
 fn the_disk_s_files_zipped_read_as_the_disk() {
     let (disk, events) = attached_disk("zip");
@@ -331,6 +330,16 @@ fn the_disk_s_files_zipped_read_as_the_disk() {
             })
             .collect()
     };
+    for hive in ["SYSTEM", "SOFTWARE"] {
+        let member = input(&from_zip, &format!("rdpfix-logs.zip › rdpfix-logs/{hive}"));
+        assert_eq!(member["errors"], 0, "{hive}: {member:#}");
+        let loose = &input(&from_disk, hive)["configs"][0];
+        let zipped = &member["configs"][0];
+        for part in ["computer", "entries", "not_collected"] {
+            assert!(!loose[part].is_null(), "{hive}: {part} in {loose:#}");
+            assert_eq!(zipped[part], loose[part], "{hive}: {part} as from the disk");
+        }
+    }
     assert_eq!(scored(&from_zip), [("rdp-cert-keys".to_owned(), 100)]);
     assert_eq!(scored(&from_zip), scored(&from_disk));
 }

@@ -16,7 +16,7 @@ mod directory;
 mod member;
 
 use std::cell::Cell;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 use std::rc::Rc;
 
@@ -35,6 +35,9 @@ pub const MAX_DIRECTORY_BYTES: u64 = 8 * 1024 * 1024;
 pub const MAX_EXPANDED_BYTES: u64 = 16 * 1024 * 1024 * 1024;
 /// What separates an archive's name from a member's in the member's input name.
 pub const MEMBER_SEPARATOR: &str = " › ";
+/// Largest registry hive read from inside an archive: a hive is read at random, so a
+/// member is held in memory whole (a SYSTEM hive is tens of MiB, SOFTWARE up to about 150).
+pub const MAX_HIVE_BYTES: u64 = 256 * 1024 * 1024;
 /// Deflate turns at most 258 bytes into 2 bits (a ratio of 1,032); a member declaring
 /// more is lying about its size.
 const MAX_DEFLATE_RATIO: u64 = 1_032;
@@ -434,6 +437,31 @@ impl Reading<'_, '_> {
             );
             return ControlFlow::Continue(());
         }
+        // A registry hive is read at random (its cells point anywhere in it), which a
+        // decompressed member cannot give: it is read into memory first, up to a cap.
+        let hive = super::hive::looks_like_hive(member.head()).then(Vec::new);
+        let mut hive = match hive {
+            Some(_) if meta.size > MAX_HIVE_BYTES => {
+                self.archive.error(
+                    IssueKind::Limit,
+                    None,
+                    format!(
+                        "{shown}: skipped: a registry hive of {} bytes, over the {} MiB read \
+                         from inside an archive; unzip it and drop the hive on its own",
+                        meta.size,
+                        MAX_HIVE_BYTES / (1024 * 1024)
+                    ),
+                );
+                return ControlFlow::Continue(());
+            }
+            Some(mut bytes) => {
+                // A short read is the member's damage: `checked_end` reports it below, and
+                // the hive reader says what the bytes read hold.
+                let _ = (&mut member).take(meta.size).read_to_end(&mut bytes);
+                Some(bytes)
+            }
+            None => None,
+        };
         let name = format!("{}{MEMBER_SEPARATOR}{shown}", self.archive.name);
         let (at, before, total) = (Rc::clone(&self.at), self.events, self.archive.bytes);
         let outer = &mut *self.progress;
@@ -444,7 +472,13 @@ impl Reading<'_, '_> {
                 events: before + p.events,
             })
         };
-        let mut report = read_seekable(&name, &mut member, meta.size, self.sink, &mut progress);
+        let mut report = match hive.take() {
+            Some(bytes) => {
+                let len = bytes.len() as u64;
+                read_seekable(&name, Cursor::new(bytes), len, self.sink, &mut progress)
+            }
+            None => read_seekable(&name, &mut member, meta.size, self.sink, &mut progress),
+        };
         if report.cancelled {
             self.archive.cancelled = true;
             self.members.push(report);
