@@ -137,14 +137,44 @@ fn sanitize_path(s: &str) -> String {
         .collect()
 }
 
-/// Writes the artifacts of `dist` into `out` (emptied first); returns `(name, sha256)` of
-/// each, as `SHA256SUMS` lists them.
+/// Whether a file name is one a release writes (what [`clear_out`] may delete).
+fn is_artifact_name(name: &str) -> bool {
+    name == "SHA256SUMS"
+        || name == "build-info.json"
+        || (name.starts_with("rdpfix-site-") && name.ends_with(".tar.gz"))
+        || (name.starts_with("fixer-") && name.ends_with("-x86_64-windows.exe"))
+}
+
+/// Empties `out` of an earlier release's artifacts, and refuses a folder holding anything
+/// else: `--out .` or a typo must never delete a working tree or a home folder.
+fn clear_out(out: &Path) -> Result<()> {
+    if !out.exists() {
+        return Ok(fs::create_dir_all(out)?);
+    }
+    let mut artifacts = Vec::new();
+    for entry in fs::read_dir(out).with_context(|| format!("cannot list {}", out.display()))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !entry.file_type()?.is_file() || !is_artifact_name(&name) {
+            bail!(
+                "{} holds {name}, which is not a release artifact: give --out an empty or new \
+                 folder (nothing was deleted)",
+                out.display()
+            );
+        }
+        artifacts.push(entry.path());
+    }
+    for path in artifacts {
+        fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Writes the artifacts of `dist` into `out` (an earlier release's removed first); returns
+/// `(name, sha256)` of each, as `SHA256SUMS` lists them.
 fn write_artifacts(dist: &Path, out: &Path, version: &Version) -> Result<Vec<(String, String)>> {
     let v = sanitize_path(&version.text);
-    if out.exists() {
-        fs::remove_dir_all(out).with_context(|| format!("cannot clear {}", out.display()))?;
-    }
-    fs::create_dir_all(out)?;
+    clear_out(out)?;
     let mut written = Vec::new();
     let mut put = |name: String, bytes: &[u8]| -> Result<()> {
         fs::write(out.join(&name), bytes).with_context(|| format!("cannot write {name}"))?;
@@ -373,6 +403,37 @@ fn twice(root: &Path, args: &ReleaseArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn out_is_cleared_of_artifacts_only_and_anything_else_refused() {
+        let dir = std::env::temp_dir().join(format!("rdpfix-release-out-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        for name in [
+            "SHA256SUMS",
+            "build-info.json",
+            "rdpfix-site-0.1.0+g1.tar.gz",
+            "fixer-0.1.0+g1-x86_64-windows.exe",
+        ] {
+            fs::write(dir.join(name), b"old").unwrap();
+        }
+        clear_out(&dir).unwrap();
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        // A working tree, a home folder, a typo: refused, and nothing deleted.
+        fs::write(dir.join("SHA256SUMS"), b"old").unwrap();
+        fs::write(dir.join("Cargo.toml"), b"[workspace]").unwrap();
+        let err = clear_out(&dir).unwrap_err().to_string();
+        assert!(err.contains("Cargo.toml"), "{err}");
+        assert!(dir.join("SHA256SUMS").exists() && dir.join("Cargo.toml").exists());
+        fs::remove_file(dir.join("Cargo.toml")).unwrap();
+        fs::create_dir(dir.join(".git")).unwrap();
+        assert!(
+            clear_out(&dir).is_err(),
+            "a folder inside is not an artifact"
+        );
+        assert!(dir.join(".git").exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     fn site() -> Vec<(String, Vec<u8>)> {
         vec![
