@@ -310,3 +310,89 @@ fn the_summary_lists_what_deviates_from_the_release_defaults_and_what_is_missing
     assert!(sections.contains(&Section::Fw) && sections.contains(&Section::Rights));
     assert!(sections.contains(&Section::Fwrule), "{sections:?}");
 }
+
+#[test]
+fn a_value_line_wrapped_by_the_console_is_joined_and_the_values_after_it_read() {
+    // The RDP-Tcp key at 80 columns: the binary certificate hash's line is 84 long.
+    let bytes = fixture("serial-console", "reg-query-wrapped.txt");
+    let report = read("reg-query-wrapped.txt", &bytes);
+    assert_eq!(report.errors, 0, "{:#?}", report.issues);
+    let s = only_snapshot(&report);
+    assert_eq!(
+        s.text(Section::Rdp, None, "cert"),
+        Reading::Value("6F2B0E8A1C4D93B7E05A2F8C61D47E39B0A5C2D8")
+    );
+    // The values after the wrapped line are read, not absent.
+    assert_eq!(s.dword(Section::Rdp, None, "max"), Reading::Value(u32::MAX));
+    assert_eq!(s.dword(Section::Rdp, None, "port"), Reading::Value(3389));
+    assert_eq!(s.dword(Section::Rdp, None, "sec"), Reading::Value(2));
+    assert_eq!(s.dword(Section::Rdp, None, "nla"), Reading::Value(1));
+    assert_eq!(s.dword(Section::Rdp, None, "neg"), Reading::Value(1));
+}
+
+#[test]
+fn a_long_text_value_wrapped_over_several_lines_is_joined_whole() {
+    let key = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Terminal Server";
+    let data = "x".repeat(150) + " y";
+    let whole = format!("    TSServerDrainMode    REG_SZ    {data}");
+    let mut text = format!("{key}\r\n\r\n{key}\r\n");
+    for chunk in whole.as_bytes().chunks(80) {
+        text.push_str(std::str::from_utf8(chunk).unwrap());
+        text.push_str("\r\n");
+    }
+    text.push_str("    fDenyTSConnections    REG_DWORD    0x1\r\n");
+    let report = read("wrapped.txt", text.as_bytes());
+    let s = only_snapshot(&report);
+    assert_eq!(
+        s.text(Section::Ts, None, "drain"),
+        Reading::Value(data.as_str())
+    );
+    assert_eq!(s.dword(Section::Ts, None, "deny"), Reading::Value(1));
+}
+
+#[test]
+fn blocks_past_the_most_one_input_holds_are_named_not_dropped_silently() {
+    use analyzer::config::MAX_SNAPSHOTS;
+    let block = |i: usize| {
+        let mut w = Writer::new(
+            &format!("vm{i}"),
+            Some("2026-11-20T09:00:00Z".parse().unwrap()),
+            None,
+        );
+        w.value(Section::Rdp, None, "port", &Value::Set("3389".to_owned()));
+        w.finish()
+    };
+    let blocks: Vec<String> = (0..=MAX_SNAPSHOTS).map(block).collect();
+    let text = blocks.join("\n");
+    let first_skipped = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("RDPFIX-CONFIG v1"))
+        .nth(MAX_SNAPSHOTS)
+        .map(|(i, _)| u32::try_from(i + 1).unwrap())
+        .unwrap();
+    let report = read("many.txt", text.as_bytes());
+    assert_eq!(report.configs.len(), MAX_SNAPSHOTS);
+    let limit: Vec<_> = report
+        .issues
+        .iter()
+        .filter(|i| i.kind == analyzer::input::IssueKind::Limit)
+        .collect();
+    assert_eq!(limit.len(), 1, "{:#?}", report.issues);
+    assert_eq!(
+        limit[0].at,
+        Some(IssueLocation::Line {
+            line: first_skipped
+        })
+    );
+    // Exactly the most: nothing to name.
+    let report = read("32.txt", blocks[..MAX_SNAPSHOTS].join("\n").as_bytes());
+    assert!(
+        report
+            .issues
+            .iter()
+            .all(|i| i.kind != analyzer::input::IssueKind::Limit),
+        "{:#?}",
+        report.issues
+    );
+}

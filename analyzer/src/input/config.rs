@@ -56,6 +56,7 @@ pub fn find_snapshots(text: &str, input: &str) -> Vec<FoundSnapshot> {
     let mut i = 0;
     while let Some(line) = lines.get(i) {
         if found.len() >= MAX_SNAPSHOTS {
+            skipped(&lines, i, &mut found);
             break;
         }
         if let Some(at) = line.find(MARKER) {
@@ -84,6 +85,27 @@ pub fn find_snapshots(text: &str, input: &str) -> Vec<FoundSnapshot> {
         i += 1;
     }
     found
+}
+
+/// Names the first block at or after `from` that [`MAX_SNAPSHOTS`] leaves unread, on the
+/// last block read (nothing when no block follows).
+fn skipped(lines: &[&str], from: usize, found: &mut [FoundSnapshot]) {
+    let rest = lines.get(from..).unwrap_or_default();
+    let Some(at) = rest.iter().position(|l| l.contains(MARKER)) else {
+        return;
+    };
+    let n = line_number(from + at);
+    if let Some(last) = found.last_mut() {
+        last.issues.push(Issue {
+            line: n,
+            gravity: Gravity::Error,
+            kind: IssueKind::Limit,
+            message: format!(
+                "more than {MAX_SNAPSHOTS} RDPFIX-CONFIG blocks in one input: the blocks \
+                 from this line on were not read (paste fewer runs at once)"
+            ),
+        });
+    }
 }
 
 /// Reads the blocks in `text` into the report. `None` when there is none; otherwise the
@@ -527,6 +549,16 @@ fn shorten(text: &str) -> String {
 const REG_ROOT: &str = "HKEY_LOCAL_MACHINE\\";
 /// The width Serial Console wraps lines at.
 const WRAP_WIDTH: usize = 80;
+/// The shortest line taken as cut by a console's wrapping when the next line continues
+/// it: Serial Console wraps at 80 columns, a wider console later; a line that ends short
+/// of this was not wrapped.
+const MIN_WRAP_WIDTH: usize = 76;
+
+/// A line that can only be the rest of a wrapped value line: not another value (those
+/// start with four spaces), not a key, not empty (the blank line that ends a key's values).
+fn is_value_continuation(line: &str) -> bool {
+    !line.starts_with("    ") && !line.trim().is_empty() && !line.trim_start().starts_with(REG_ROOT)
+}
 
 /// `reg query` output of the keys the snapshot reads, as one snapshot of the registry
 /// sections: a value printed under its key is set, a value missing under a printed key is
@@ -537,7 +569,7 @@ pub fn read_reg_query(text: &str, input: &str) -> Option<(ConfigSnapshot, Vec<(u
     let mut spans: Vec<(u32, u32)> = Vec::new();
     let mut current: Option<usize> = None;
     let lines: Vec<&str> = text.lines().collect();
-    let mut joined = 0;
+    let mut joined: usize = 0;
     for (i, raw) in lines.iter().enumerate() {
         if joined > 0 {
             joined -= 1;
@@ -565,11 +597,25 @@ pub fn read_reg_query(text: &str, input: &str) -> Option<(ConfigSnapshot, Vec<(u
                     keys.len() - 1
                 }
             });
-            spans.push((n, n + joined));
+            spans.push((n, n + u32::try_from(joined).unwrap_or(0)));
             continue;
         }
         let Some(at) = current else { continue };
-        let Some((name, kind, data)) = reg_value_line(line) else {
+        // A console wraps a value line longer than its width (a binary certificate hash,
+        // a long REG_SZ) onto the lines below: join them back before reading it.
+        let mut whole = line.to_owned();
+        let mut width = raw.chars().count();
+        while raw.starts_with("    ")
+            && width >= MIN_WRAP_WIDTH
+            && let Some(next) = lines.get(i + 1 + joined)
+            && is_value_continuation(next)
+        {
+            whole.push_str(next.trim_end());
+            width = next.chars().count();
+            joined += 1;
+        }
+        let n_last = n + u32::try_from(joined).unwrap_or(0);
+        let Some((name, kind, data)) = reg_value_line(&whole) else {
             if !line.trim().is_empty() {
                 current = None;
             }
@@ -584,7 +630,7 @@ pub fn read_reg_query(text: &str, input: &str) -> Option<(ConfigSnapshot, Vec<(u
             ));
         }
         if let Some(last) = spans.last_mut() {
-            last.1 = n;
+            last.1 = n_last;
         }
     }
     let first = spans.first()?.0;
