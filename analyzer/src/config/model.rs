@@ -203,14 +203,20 @@ impl ConfigSnapshot {
 
 /// Of several snapshots, the newest per computer (names compared without case; one
 /// without a time loses to one with a time), in the order their computers first appear.
+/// A snapshot naming no computer (a `reg query` paste, a hive without a readable name) is
+/// kept on its own: nothing says two of them are of one machine.
 pub fn newest_per_computer<'a>(
     snapshots: impl IntoIterator<Item = &'a ConfigSnapshot>,
 ) -> Vec<&'a ConfigSnapshot> {
     let mut out: Vec<&ConfigSnapshot> = Vec::new();
     for s in snapshots {
+        if s.computer.is_empty() {
+            out.push(s);
+            continue;
+        }
         match out
             .iter_mut()
-            .find(|o| o.computer.eq_ignore_ascii_case(&s.computer))
+            .find(|o| !o.computer.is_empty() && o.computer.eq_ignore_ascii_case(&s.computer))
         {
             Some(kept) => {
                 if s.taken >= kept.taken {

@@ -193,6 +193,9 @@ fn describe(read: &snapshot::Read, out: &mut Output<'_>) {
                 .map_or("no computer name found".to_owned(), |c| {
                     format!("computer {c}")
                 });
+            if let Some(why) = &read.set_error {
+                out.report.error(IssueKind::BadCell, None, why.clone());
+            }
             format!("SYSTEM hive: control set {n:03} ({how}), {computer}")
         }
         HiveKind::Software => {
@@ -229,12 +232,13 @@ fn describe(read: &snapshot::Read, out: &mut Output<'_>) {
 /// own. The others are returned as they are, in order.
 pub fn merge<'a>(snapshots: impl IntoIterator<Item = &'a ConfigSnapshot>) -> Vec<ConfigSnapshot> {
     let all: Vec<&ConfigSnapshot> = snapshots.into_iter().collect();
-    // Only a hive's snapshots (origin line 0) are joined; a nameless `reg query` paste
-    // stays on its own.
+    // Only a hive's snapshots (origin line 0) are joined, and of the nameless ones only a
+    // SOFTWARE hive's (a nameless `reg query` paste, or a SYSTEM hive whose name could not
+    // be read, stays on its own: it may be another machine's).
     let from_hive = |s: &ConfigSnapshot| s.origin.location == Location::Line { line: 0 };
     let (nameless, named): (Vec<&ConfigSnapshot>, Vec<&ConfigSnapshot>) = all
         .iter()
-        .partition(|s| s.computer.is_empty() && from_hive(s));
+        .partition(|s| s.computer.is_empty() && from_hive(s) && software_hive(s));
     let mut out: Vec<ConfigSnapshot> = named.iter().map(|s| (*s).clone()).collect();
     let mut computers: Vec<&str> = named.iter().map(|s| s.computer.as_str()).collect();
     computers.sort_by_key(|c| c.to_uppercase());
@@ -257,6 +261,13 @@ pub fn merge<'a>(snapshots: impl IntoIterator<Item = &'a ConfigSnapshot>) -> Vec
         }
     }
     out
+}
+
+/// Whether a hive's snapshot was read from a SOFTWARE hive: `snapshot::read` gives it the
+/// cipher suite policy, and gives a SYSTEM hive's the `boot` values, never the other's.
+fn software_hive(s: &ConfigSnapshot) -> bool {
+    let has = |section: Section| s.entries.iter().any(|e| e.section == section);
+    has(Section::Ciphers) && !has(Section::Boot) && !has(Section::Svc)
 }
 
 fn join(target: &mut ConfigSnapshot, part: &ConfigSnapshot) {

@@ -259,6 +259,9 @@ pub struct Hive<S> {
     paths: Vec<((u32, String), Found)>,
 }
 
+/// A key's subkey cells with their `lh` hashes, and what left some out.
+type SubkeyCells = (Vec<(u32, Option<u32>)>, Option<CellError>);
+
 /// What looking a key up found.
 type Found = Result<Option<Key>, CellError>;
 
@@ -462,13 +465,16 @@ impl<S: Source> Hive<S> {
 
     /// The cell offsets of a key's subkeys, following `ri` index roots one level.
     /// A key's subkey cells, each with its `lh` name hash where the list has one.
-    fn subkey_cells(&mut self, key: &Key) -> Result<Vec<(u32, Option<u32>)>, CellError> {
+    /// Besides them, the first error that left some out (a damaged `ri` sub-list, a list
+    /// longer than its cell): a key not among them may still exist.
+    fn subkey_cells(&mut self, key: &Key) -> Result<SubkeyCells, CellError> {
         if key.subkeys == 0 {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         let mut out = Vec::new();
-        self.list_cells(key.subkey_list, 0, &mut out)?;
-        Ok(out)
+        let mut missing = None;
+        self.list_cells(key.subkey_list, 0, &mut out, &mut missing)?;
+        Ok((out, missing))
     }
 
     fn list_cells(
@@ -476,6 +482,7 @@ impl<S: Source> Hive<S> {
         offset: u32,
         depth: u8,
         out: &mut Vec<(u32, Option<u32>)>,
+        missing: &mut Option<CellError>,
     ) -> Result<(), CellError> {
         let c = self.cell(offset)?;
         let abs = BASE_BLOCK + u64::from(offset);
@@ -487,10 +494,11 @@ impl<S: Source> Hive<S> {
             _ => return Err(self.note(abs, "a subkey list without a known signature".to_owned())),
         };
         if 4 + count * stride > c.len() {
-            let _ = self.note(
+            let e = self.note(
                 abs,
                 format!("a subkey list of {count} items longer than its cell"),
             );
+            missing.get_or_insert(e);
         }
         let items: Vec<(u32, Option<u32>)> = (0..count)
             .map_while(|i| {
@@ -505,7 +513,9 @@ impl<S: Source> Hive<S> {
             }
             for (list, _) in items {
                 // A damaged sub-list is recorded and skipped; its siblings are still read.
-                let _ = self.list_cells(list, depth + 1, out);
+                if let Err(e) = self.list_cells(list, depth + 1, out, missing) {
+                    missing.get_or_insert(e);
+                }
             }
         } else {
             out.extend(items);
@@ -517,31 +527,36 @@ impl<S: Source> Hive<S> {
         Ok(())
     }
 
-    /// A key's subkeys (a damaged one is recorded and left out).
+    /// A key's subkeys; `Err` when any of them, or a part of the list, could not be read
+    /// (a list with keys left out must not read as whole).
     pub fn subkeys(&mut self, key: &Key) -> Result<Vec<Key>, CellError> {
-        let cells = self.subkey_cells(key)?;
-        Ok(cells
-            .into_iter()
-            .filter_map(|(c, _)| self.key(c).ok())
-            .collect())
+        let (cells, missing) = self.subkey_cells(key)?;
+        if let Some(e) = missing {
+            return Err(e);
+        }
+        cells.into_iter().map(|(c, _)| self.key(c)).collect()
     }
 
     /// The subkey named `name` (compared without case, as Windows does).
     /// The cells whose `lh` hash matches are tried first (one cell read instead of one per
     /// sibling); when none has the name, every cell is (a damaged hash must not hide a key).
+    /// `Ok(None)` only when every subkey was read and none has the name: when one could
+    /// not be (damaged, or the read budget ran out) it may be the one, so that is `Err`.
     pub fn subkey(&mut self, key: &Key, name: &str) -> Result<Option<Key>, CellError> {
-        let cells = self.subkey_cells(key)?;
+        let (cells, mut failed) = self.subkey_cells(key)?;
         let hash = lh_hash(name);
         let (likely, rest): (Vec<_>, Vec<_>) =
             cells.into_iter().partition(|(_, h)| *h == Some(hash));
         for (c, _) in likely.into_iter().chain(rest) {
-            if let Ok(k) = self.key(c)
-                && eq_names(&k.name, name)
-            {
-                return Ok(Some(k));
+            match self.key(c) {
+                Ok(k) if eq_names(&k.name, name) => return Ok(Some(k)),
+                Ok(_) => {}
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
             }
         }
-        Ok(None)
+        failed.map_or(Ok(None), Err)
     }
 
     /// The key at a `\`-separated path below `key` (remembered: the snapshot reads several
@@ -569,8 +584,11 @@ impl<S: Source> Hive<S> {
         Ok(Some(at))
     }
 
-    /// The value named `name` of a key (`""` is the default value); `Ok(None)` when it does
-    /// not exist.
+    /// The value named `name` of a key (`""` is the default value); `Ok(None)` only when
+    /// every value cell was read and none has the name. When one could not be (damaged,
+    /// without its `vk` signature, its name longer than its cell, the list cut short, the
+    /// read budget spent) it may be the one, so that is `Err`: the value is unreadable,
+    /// never absent (absent would apply the Windows default).
     pub fn value(&mut self, key: &Key, name: &str) -> Result<Option<Data>, CellError> {
         if key.values == 0 {
             return Ok(None);
@@ -578,24 +596,36 @@ impl<S: Source> Hive<S> {
         let list = self.cell(key.value_list)?;
         let count = (key.values as usize).min(MAX_LIST_ITEMS);
         let abs = BASE_BLOCK + u64::from(key.value_list);
-        if count * 4 > list.len() {
-            let _ = self.note(
+        let mut failed = None;
+        if count * 4 > list.len() || key.values as usize > MAX_LIST_ITEMS {
+            failed = Some(self.note(
                 abs,
-                format!("a value list of {count} items longer than its cell"),
-            );
+                format!(
+                    "a value list of {} items longer than its cell or the cap",
+                    key.values
+                ),
+            ));
         }
         let cells: Vec<u32> = (0..count).map_while(|i| u32_at(&list, i * 4)).collect();
         for c in cells {
-            let Ok(vk) = self.cell(c) else { continue };
+            let vk = match self.cell(c) {
+                Ok(vk) => vk,
+                Err(e) => {
+                    failed.get_or_insert(e);
+                    continue;
+                }
+            };
             let vabs = BASE_BLOCK + u64::from(c);
             if !vk.starts_with(b"vk") || vk.len() < 20 {
-                let _ = self.note(vabs, "a value cell without the vk signature".to_owned());
+                let e = self.note(vabs, "a value cell without the vk signature".to_owned());
+                failed.get_or_insert(e);
                 continue;
             }
             let name_len = usize::from(u16_at(&vk, 2).unwrap_or(0));
             let flags = u16_at(&vk, 16).unwrap_or(0);
             let Some(raw) = vk.get(20..20 + name_len) else {
-                let _ = self.note(vabs, "a value name longer than its cell".to_owned());
+                let e = self.note(vabs, "a value name longer than its cell".to_owned());
+                failed.get_or_insert(e);
                 continue;
             };
             let vname = decode_name(raw, flags & 1 != 0);
@@ -608,7 +638,7 @@ impl<S: Source> Hive<S> {
             let bytes = self.value_data(vabs, size, data_at)?;
             return Ok(Some(Data { kind, bytes }));
         }
-        Ok(None)
+        failed.map_or(Ok(None), Err)
     }
 
     fn value_data(&mut self, vabs: u64, size: u32, data_at: u32) -> Result<Vec<u8>, CellError> {

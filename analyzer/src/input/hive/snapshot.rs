@@ -30,6 +30,8 @@ pub struct Read {
     /// SYSTEM: the control set read (`Select\Current`), and whether it was taken from
     /// there (`false`: `Select` could not be read and `ControlSet001` was used).
     pub control_set: Option<(u32, bool)>,
+    /// SYSTEM: why the control set could not be read (not in the hive, or its key damaged).
+    pub set_error: Option<String>,
     /// The computer name the hive holds (SYSTEM).
     pub computer: Option<String>,
     /// SOFTWARE: `ProductName` and `CurrentBuild`.
@@ -46,6 +48,7 @@ pub fn read<S: Source>(hive: &mut Hive<S>, snapshot: &mut ConfigSnapshot) -> Rea
     let mut out = Read {
         kind: HiveKind::Other,
         control_set: None,
+        set_error: None,
         computer: None,
         product: None,
         build: None,
@@ -68,7 +71,23 @@ pub fn read<S: Source>(hive: &mut Hive<S>, snapshot: &mut ConfigSnapshot) -> Rea
             .filter(|n| (1..=999).contains(n));
         let (n, from_select) = current.map_or((1, false), |n| (n, true));
         out.control_set = Some((n, from_select));
-        let set = hive.subkey(&root, &format!("ControlSet{n:03}"));
+        // A control set that is not there (or whose key cannot be read) leaves every
+        // SYSTEM value unreadable: read as absent, the defaults would make findings.
+        let set = match hive.subkey(&root, &format!("ControlSet{n:03}")) {
+            Ok(Some(set)) => Ok(Some(set)),
+            Ok(None) => Err(CellError {
+                offset: 0,
+                what: format!("ControlSet{n:03} is not in the hive"),
+            }),
+            Err(e) => Err(e),
+        };
+        out.set_error = set.as_ref().err().map(|e| {
+            format!(
+                "control set ControlSet{n:03} could not be read ({}): every value of it reads \
+                 as unreadable (?)",
+                e.what
+            )
+        });
         system(hive, &root, set, snapshot, &mut out);
     } else if let Ok(Some(_)) = hive.path(&root, r"Microsoft\Windows NT\CurrentVersion") {
         out.kind = HiveKind::Software;
