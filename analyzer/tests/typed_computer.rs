@@ -3,8 +3,8 @@
 //! NetBIOS or DNS name, with a warning; when they name one, only their names are accepted.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
-use analyzer::diagnose::plan::{typed_computer, typed_computer_warning};
-use analyzer::diagnose::{DiagnoseOptions, Diagnosis, Session, computer_of};
+use analyzer::diagnose::plan::{takes_typed_computer, typed_computer, typed_computer_warning};
+use analyzer::diagnose::{DiagnoseOptions, Diagnosis, PlanTargets, Session, computer_of};
 use analyzer::input::no_progress;
 use analyzer::plan::{BuildError, PlanId, PlanParams, Proposal};
 use analyzer::rules::Catalog;
@@ -34,6 +34,12 @@ fn a_typed_name_targets_the_plan_when_the_logs_name_none() {
     let id = PlanId::from_random([3; 16]);
     assert_eq!(
         PlanParams::for_diagnosis_on(&d, None, issued, id).unwrap_err(),
+        BuildError::NoComputer
+    );
+    // The page offers its text field on this: no targets, a typed name taken.
+    assert!(takes_typed_computer(&d));
+    assert_eq!(
+        PlanTargets::for_diagnosis(&d).unwrap_err(),
         BuildError::NoComputer
     );
     for name in ["vm-app-01", " VM01 ", "vm01.contoso.local"] {
@@ -92,6 +98,7 @@ fn logs_naming_a_computer_keep_their_names() {
     .unwrap();
     let d = diagnose(&text);
     let named = d.computers[0].name.clone();
+    assert!(!takes_typed_computer(&d));
     assert_eq!(typed_computer_warning(&d, Some(&named)), None);
     assert!(matches!(
         computer_of(&d, Some("some-other-vm")),

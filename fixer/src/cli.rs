@@ -139,9 +139,9 @@ Examples (on your workstation, with the logs `fixer collect` exported):
                                              also the Run Command / Serial Console
                                              enrolment (step 1) and fix (step 2) scripts
 
-The plan is for the computer the logs name (--computer when they name several), valid for
-24 hours from --now (default: this machine's clock). Exit code 10: the logs show nothing to
-fix, no plan was made.";
+The plan is for the computer the logs name (--computer when they name several, or a name
+the logs do not give (checked on the VM)), valid for 24 hours from --now (default: this
+machine's clock). Exit code 10: the logs show nothing to fix, no plan was made.";
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -161,7 +161,8 @@ pub struct PlanArgs {
     /// Also write the plan file (DSSE JSON, what `fixer apply <file>` takes) here.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// The computer the plan is for, when the logs name several (one of their names).
+    /// The computer the plan is for, when the logs name several (one of their names), or
+    /// a name the logs do not give (checked on the VM).
     #[arg(long, value_name = "NAME")]
     pub computer: Option<String>,
     /// The label the enrolment commands give the key on the VM (default: the key file's

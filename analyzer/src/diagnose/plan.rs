@@ -311,6 +311,14 @@ pub fn typed_computer(name: &str) -> Result<ComputerName, BuildError> {
     Ok(name.parse()?)
 }
 
+/// Whether a plan for `diagnosis` is for a computer name the admin types: its logs and
+/// snapshots name none (Event Viewer's CSV, Format-List), so [`computer_of`] takes the
+/// chosen name as typed, and [`PlanTargets::for_diagnosis`] fails with
+/// [`BuildError::NoComputer`]. `false` when they name any, usable or not.
+pub fn takes_typed_computer(diagnosis: &Diagnosis) -> bool {
+    computers_seen(diagnosis).is_empty()
+}
+
 /// The warning a plan for a typed computer name carries: the logs could not confirm it.
 /// `None` when the logs or a snapshot name a computer (the name is then one of theirs).
 pub fn typed_computer_warning(diagnosis: &Diagnosis, chosen: Option<&str>) -> Option<String> {
