@@ -9,6 +9,7 @@ use crate::protocol::{HashProgress, Outcome};
 use crate::views::common::{Command, bytes};
 use crate::views::remote::{AzureTarget, Fixer};
 use analyzer::diagnose::PlanTargets;
+use analyzer::diagnose::plan::{takes_typed_computer, typed_computer, typed_computer_warning};
 use analyzer::envelope::{FixCommand, PreparedPlan, Shell};
 use analyzer::plan::{PlanId, PlanParams, Proposal, powershell};
 use analyzer::remote::{self, Delivery, FixerSource, KeyLabel, SerialLine};
@@ -44,6 +45,8 @@ struct Signed {
     cmd: FixCommand,
     powershell: FixCommand,
     json: String,
+    /// The analyzer's warning when the computer name was typed, not read in the logs.
+    typed_warning: Option<String>,
 }
 
 #[derive(Debug, Properties, PartialEq)]
@@ -80,7 +83,8 @@ pub fn hashing_panel(props: &HashingProps) -> Html {
 #[derive(Debug, Clone, PartialEq)]
 struct FixState {
     proposal: Proposal,
-    /// The computer the plan is for: the worker's first choice until the admin picks another.
+    /// The computer the plan is for: the worker's first choice until the admin picks another,
+    /// or the name the admin types when the logs name none.
     computer: String,
     key: KeyState,
     signed: Option<Signed>,
@@ -93,6 +97,7 @@ enum FixAction {
         index: usize,
         included: bool,
     },
+    /// Another computer picked, or the typed name changed.
     ChooseComputer(String),
     /// The key was looked for, made, forgotten, or failed to be.
     Key(KeyState),
@@ -220,9 +225,11 @@ fn fix_panel(props: &FixPanelProps) -> Html {
         }
     });
     let computer = state.computer.clone();
+    // The logs name no computer: the admin types it.
+    let typed = targets.is_err() && takes_typed_computer(&props.outcome.diagnosis);
     let preview = (*preview_id)
         .clone()
-        .and_then(|(id, at)| plan_params(targets, &computer, at, id))
+        .and_then(|(id, at)| plan_params(&props.outcome, &computer, at, id))
         .and_then(|params| state.proposal.to_plan(&params).map_err(|e| e.to_string()))
         .and_then(|plan| PreparedPlan::new(&plan).map_err(|e| e.to_string()))
         .map(|prepared| powershell::render(prepared.plan(), prepared.steps()));
@@ -258,7 +265,7 @@ fn fix_panel(props: &FixPanelProps) -> Html {
     };
     let on_sign = {
         let state = state.clone();
-        let targets = targets.clone();
+        let outcome = Rc::clone(&props.outcome);
         Callback::from(move |_: MouseEvent| {
             let KeyState::Ready(page_key, _) = &state.key else {
                 state.dispatch(FixAction::SignFailed(
@@ -268,10 +275,10 @@ fn fix_panel(props: &FixPanelProps) -> Html {
             };
             let (page_key, proposal, computer) =
                 (**page_key, state.proposal.clone(), state.computer.clone());
-            let (targets, state) = (targets.clone(), state.dispatcher());
+            let (outcome, state) = (Rc::clone(&outcome), state.dispatcher());
             wasm_bindgen_futures::spawn_local(async move {
                 state.dispatch(
-                    match sign(&page_key, &proposal, &targets, &computer).await {
+                    match sign(&page_key, &proposal, &outcome, &computer).await {
                         Ok(s) => FixAction::Signed(Box::new(s)),
                         Err(e) => FixAction::SignFailed(format!("Not signed: {e}")),
                     },
@@ -286,12 +293,13 @@ fn fix_panel(props: &FixPanelProps) -> Html {
             <h3>{ "Step 0: snapshot the OS disk" }</h3>
             { snapshot(&props.target) }
             <h3 id="plan-title">
-                if computer.is_empty() { { "The plan" } } else {
+                if computer.is_empty() || (typed && typed_computer(&computer).is_err()) { { "The plan" } } else {
                     { "The plan for " }<span data-testid="plan-computer-name">{ computer.clone() }</span>
                 }
             </h3>
             { match targets {
                 Ok(t) => computer_choice(t, &props.outcome, &computer, on_computer),
+                Err(_) if typed => typed_computer_field(&computer, on_computer),
                 Err(e) => html! { <p class="error" data-testid="error" role="alert">{ format!("This plan cannot be signed: {e}") }</p> },
             } }
             <ol class="steps">{ for steps }</ol>
@@ -318,26 +326,32 @@ fn fix_panel(props: &FixPanelProps) -> Html {
 }
 
 /// The parameters of a plan for `computer` at `issued_at` with a random id: the analyzer's
-/// ([`PlanTargets::params`]), as `fixer plan --computer` makes them.
+/// ([`PlanTargets::params`]; for a name typed when the logs name none,
+/// [`PlanParams::for_diagnosis_on`]), as `fixer plan --computer` makes them.
 fn plan_params(
-    targets: &Result<PlanTargets, String>,
+    outcome: &Outcome,
     computer: &str,
     issued_at: jiff::Timestamp,
     random: [u8; 16],
 ) -> Result<PlanParams, String> {
-    let targets = targets.as_ref().map_err(Clone::clone)?;
-    targets
-        .params(computer, issued_at, PlanId::from_random(random))
-        .map_err(|e| e.to_string())
+    let plan_id = PlanId::from_random(random);
+    match &outcome.offer.targets {
+        Ok(targets) => targets.params(computer, issued_at, plan_id),
+        Err(_) if takes_typed_computer(&outcome.diagnosis) => {
+            PlanParams::for_diagnosis_on(&outcome.diagnosis, Some(computer), issued_at, plan_id)
+        }
+        Err(e) => return Err(e.clone()),
+    }
+    .map_err(|e| e.to_string())
 }
 
 async fn sign(
     key: &PageKey,
     proposal: &Proposal,
-    targets: &Result<PlanTargets, String>,
+    outcome: &Outcome,
     computer: &str,
 ) -> Result<Signed, String> {
-    let params = plan_params(targets, computer, crate::fetch::now(), keys::random_id()?)?;
+    let params = plan_params(outcome, computer, crate::fetch::now(), keys::random_id()?)?;
     let plan = proposal.to_plan(&params).map_err(|e| e.to_string())?;
     let prepared = PreparedPlan::new(&plan).map_err(|e| e.to_string())?;
     let signature = key.sign(prepared.bytes_to_sign()).await?;
@@ -351,7 +365,41 @@ async fn sign(
         cmd: signed.fix_command(Shell::Cmd),
         powershell: signed.fix_command(Shell::PowerShell),
         json: signed.to_json(),
+        typed_warning: typed_computer_warning(&outcome.diagnosis, Some(computer)),
     })
+}
+
+/// The computer name the admin types when the logs name none: checked by the analyzer as
+/// it is typed (its words when it is not a name a plan can hold); each change is another
+/// computer, so it drops a signed plan.
+fn typed_computer_field(typed: &str, on_change: Callback<String>) -> Html {
+    let error = (!typed.trim().is_empty())
+        .then(|| typed_computer(typed).err())
+        .flatten()
+        .map(|e| e.to_string());
+    let oninput = Callback::from(move |e: InputEvent| {
+        if let Some(input) = e
+            .target()
+            .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+        {
+            on_change.emit(input.value());
+        }
+    });
+    html! {
+        <div class="computer-choice" data-testid="typed-computer">
+            <label for="typed-computer">{ "Computer name (as the VM calls itself)" }</label>
+            <input type="text" id="typed-computer" data-testid="typed-computer-input"
+                value={typed.to_owned()} {oninput} autocomplete="off" spellcheck="false"
+                aria-invalid={error.is_some().to_string()}
+                aria-describedby={if error.is_some() { "typed-computer-hint typed-computer-error" } else { "typed-computer-hint" }} />
+            <p class="hint" id="typed-computer-hint">
+                { "The logs name no computer (Event Viewer's CSV and Format-List leave it out): type the VM's own name, as hostname prints it on the VM. Nothing here can check it; fixer.exe checks it on the VM and refuses the plan on any other computer." }
+            </p>
+            if let Some(e) = error {
+                <p class="error" id="typed-computer-error" data-testid="typed-computer-error" role="alert">{ format!("Not a computer name a plan can hold: {e}") }</p>
+            }
+        </div>
+    }
 }
 
 /// Which computer the plan is for: said when the logs name one, chosen when they name
@@ -592,6 +640,9 @@ fn prompt_fix(s: &Signed) -> Html {
     html! {
         <>
             <p data-testid="signed-for">{ format!("2. Apply the plan: plan {} is signed for {}: it runs on that computer only. In cmd.exe (Serial Console's CMD channel), in the folder with fixer.exe:", s.plan_id, s.computer) }</p>
+            if let Some(w) = &s.typed_warning {
+                <p class="warning" data-testid="typed-computer-warning" role="note">{ format!("Warning: {w}.") }</p>
+            }
             { command_or_reason(&s.cmd, "Copy the fix command for cmd.exe", "fix-command") }
             <p>{ "In PowerShell:" }</p>
             { command_or_reason(&s.powershell, "Copy the fix command for PowerShell", "fix-command-ps") }
