@@ -436,6 +436,80 @@ fn a_backup_widening_logon_or_the_firewall_is_not_restored() {
     assert!(!m.firewall["FPS-SMB-In-TCP"]);
 }
 
+/// A backup edited to name another target of the allowlist than its own step's: each
+/// would pass the allowlist alone. A rollback of the first ten configuration steps would
+/// then stop the firewall service (the step set Dhcp's start type), remove another
+/// account from Remote Desktop Users (the step added USER_SID), deny RDP to
+/// Administrators (the step revoked it from Local account) and disable the UDP RDP rule
+/// (the step enabled the TCP one). Each backup is compared with the signed step at its
+/// index and left alone; every other step is restored.
+#[test]
+fn a_backup_naming_another_allowed_target_than_its_step_is_not_restored() {
+    const OTHER: &str = "S-1-5-21-1-2-3-1002";
+    const UDP: &str = "RemoteDesktop-UserMode-In-UDP";
+    let mut initial = support::config_broken_vm();
+    initial.services.get_mut("mpssvc").unwrap().status.state = fixer::host::ServiceState::Running;
+    initial.accounts.insert(OTHER.into());
+    initial
+        .groups
+        .entry("S-1-5-32-555".into())
+        .or_default()
+        .insert(OTHER.into());
+    initial.firewall.insert(UDP.into(), true);
+    let steps: Vec<AllowedStep> = support::config_steps().into_iter().take(10).collect();
+    let attacks: [(usize, &str); 4] = [
+        (
+            6,
+            r#"{"kind":"started","service":"MpsSvc","was_running":false}"#,
+        ),
+        (
+            7,
+            &format!(r#"{{"kind":"member","group":"S-1-5-32-555","member":"{OTHER}"}}"#),
+        ),
+        (
+            9,
+            r#"{"kind":"right","sid":"S-1-5-32-544","right":"SeDenyRemoteInteractiveLogonRight","held":true}"#,
+        ),
+        (
+            10,
+            &format!(r#"{{"kind":"firewall","rule":"{UDP}","enabled":false}}"#),
+        ),
+    ];
+    for (n, backup) in attacks {
+        let host = SimHost::new(initial.clone());
+        let r = executor::run(&host, &runnable("p1", &steps), APPLY).unwrap();
+        assert_eq!(r.outcome, RunOutcome::Applied, "{r:?}");
+        host.edit(|m| {
+            let file = m
+                .state_files
+                .get_mut(&format!("journal/p1/step-{n:02}.json"))
+                .unwrap();
+            *file = backup.as_bytes().to_vec();
+        });
+        // Forced, so the drift check does not stop it first.
+        let r = executor::rollback(&host, "p1", false, true).unwrap();
+        assert_eq!(r.outcome, RollbackOutcome::Incomplete, "step {n}: {r:?}");
+        let step = r.steps.iter().find(|s| s.step == n).unwrap();
+        assert!(!step.ok && step.result.contains("did not save"), "{step:?}");
+        assert!(
+            r.steps.iter().filter(|s| s.step != n).all(|s| s.ok),
+            "{r:?}"
+        );
+        let m = host.machine();
+        assert_eq!(
+            m.services["mpssvc"].status.state,
+            fixer::host::ServiceState::Running
+        );
+        assert!(m.groups["S-1-5-32-555"].contains(OTHER), "{:?}", m.groups);
+        assert!(
+            !m.rights
+                .get("S-1-5-32-544")
+                .is_some_and(|r| r.contains("SeDenyRemoteInteractiveLogonRight"))
+        );
+        assert!(m.firewall[UDP]);
+    }
+}
+
 // --- concurrency ----------------------------------------------------------------------
 
 /// An operator who, while the first apply waits for consent, runs a second apply on the

@@ -286,7 +286,8 @@ fn execute(
     });
     let nothing_started =
         journal::load(host, &plan_id)?.is_some_and(|r| r.steps_to_undo().is_empty());
-    let outcome = undo_all(host, &journal, &mut reports, host.now())?;
+    let ops: Vec<Op> = plan.steps.iter().map(|s| s.op.clone()).collect();
+    let outcome = undo_all(host, &journal, &ops, &mut reports, host.now())?;
     if confirm_by.is_some() {
         // Rolled back already: the timer has nothing left to do.
         let _ = host.cancel_scheduled_rollback(&plan_id);
@@ -402,6 +403,7 @@ fn write_side_files(journal: &Journal<'_>, index: usize, backup: &Backup) -> Res
 fn undo_all(
     host: &dyn Host,
     journal: &Journal<'_>,
+    ops: &[Op],
     reports: &mut [StepReport],
     at: Timestamp,
 ) -> Result<RunOutcome, JournalError> {
@@ -409,7 +411,7 @@ fn undo_all(
     let steps = record.map(|r| r.steps_to_undo()).unwrap_or_default();
     let mut complete = true;
     for step in steps {
-        let result = undo_step(host, journal, step);
+        let result = undo_step(host, journal, ops, step);
         if let Some(r) = reports.iter_mut().find(|r| r.index == step) {
             let failed = matches!(r.status, StepStatus::Failed { .. });
             match &result {
@@ -436,9 +438,14 @@ fn undo_all(
 }
 
 /// Restores one step from its backup, read from the journal ([`restore`]).
-fn undo_step(host: &dyn Host, journal: &Journal<'_>, step: usize) -> Result<(), String> {
+fn undo_step(
+    host: &dyn Host,
+    journal: &Journal<'_>,
+    ops: &[Op],
+    step: usize,
+) -> Result<(), String> {
     match journal.read_backup(step) {
-        Ok(backup) => restore(host, journal, step, &backup),
+        Ok(backup) => restore(host, journal, Ok(ops), step, &backup),
         Err(e) => undo_failed(journal, step, e.to_string()),
     }
 }
@@ -452,15 +459,43 @@ fn undo_failed(journal: &Journal<'_>, step: usize, error: String) -> Result<(), 
     Err(error)
 }
 
-/// Restores one step from `backup`: checked against the allowlist, undone, read back.
+/// The steps of the plan the journal keeps (`plan.dsse`, as received and verified before
+/// it ran), as ops by index: what a rollback compares each backup with.
+fn journal_ops(host: &dyn Host, plan_id: &str) -> Result<Vec<Op>, String> {
+    let rel = format!("{}/{plan_id}/plan.dsse", crate::state_dir::JOURNAL_DIR);
+    let bytes = host
+        .state_read(&rel)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("{rel} is missing"))?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("{rel} is not UTF-8"))?;
+    let envelope = analyzer::envelope::Envelope::from_json(&text)
+        .map_err(|e| format!("{rel} is not an envelope: {e}"))?;
+    let plan: analyzer::plan::Plan = serde_json::from_slice(envelope.payload())
+        .map_err(|e| format!("{rel} holds no plan: {e}"))?;
+    let steps = analyzer::plan::check_steps(&plan.steps)
+        .map_err(|e| format!("{rel} holds a step off the allowlist: {e}"))?;
+    Ok(steps.iter().map(Op::from_step).collect())
+}
+
+/// Restores one step from `backup`: checked against the allowlist and against the plan's
+/// step at its index (`ops`, or why they cannot be read), undone, read back.
 /// `Err` says why the step is not as it was; the journal records it either way.
 fn restore(
     host: &dyn Host,
     journal: &Journal<'_>,
+    ops: Result<&[Op], &str>,
     step: usize,
     backup: &Backup,
 ) -> Result<(), String> {
-    if let Err(why) = backup.check_allowed(host) {
+    let belongs = ops.map_err(str::to_owned).and_then(|ops| {
+        // Steps are numbered from 1, as the reports and backup files number them.
+        let op = step
+            .checked_sub(1)
+            .and_then(|i| ops.get(i))
+            .ok_or_else(|| format!("the plan has no step {step}"))?;
+        backup.belongs_to(op)
+    });
+    if let Err(why) = backup.check_allowed(host).and(belongs) {
         let reason = format!("its backup names what no plan may touch ({why}); left alone");
         let _ = journal.append(&Record::UndoRefused {
             step,
@@ -562,12 +597,14 @@ pub fn rollback(
         }
         return Ok(report(RollbackOutcome::NothingToDo, Vec::new()));
     }
+    let ops = journal_ops(host, plan_id);
+    let ops = ops.as_deref().map_err(String::as_str);
     let mut steps = Vec::new();
     let mut complete = true;
     // Step by step, never stopping at the first problem: one missing key file or service
     // must not keep every other step from being restored.
     for step in todo {
-        let result = rollback_step(host, &journal, &record, step, force);
+        let result = rollback_step(host, &journal, &record, ops, step, force);
         complete &= result.is_ok();
         steps.push(match result {
             Ok(()) => RollbackStep {
@@ -612,6 +649,7 @@ fn rollback_step(
     host: &dyn Host,
     journal: &Journal<'_>,
     record: &journal::PlanRecord,
+    ops: Result<&[Op], &str>,
     step: usize,
     force: bool,
 ) -> Result<(), String> {
@@ -650,7 +688,7 @@ fn rollback_step(
             }
         }
     }
-    restore(host, journal, step, &backup)
+    restore(host, journal, ops, step, &backup)
 }
 
 #[derive(Debug, thiserror::Error)]

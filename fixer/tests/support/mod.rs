@@ -288,7 +288,15 @@ pub fn runnable(plan_id: &str, steps: &[AllowedStep]) -> fixer::executor::Runnab
             steps: steps.iter().map(|s| s.summary()).collect(),
             confirm_by: None,
         },
-        envelope: b"{}".to_vec(),
+        // The plan the journal keeps: a rollback compares each backup with its steps.
+        envelope: envelope_json(
+            PAYLOAD_TYPE,
+            serde_json::to_string(&plan(steps, &PlanSpec::default()))
+                .unwrap()
+                .as_bytes(),
+            &key(1),
+        )
+        .into_bytes(),
         steps: steps.iter().map(PlannedStep::new).collect(),
     }
 }

@@ -131,6 +131,86 @@ impl Backup {
     }
 }
 
+impl Backup {
+    /// `Err` says how this backup differs from what the plan's step at its index could
+    /// have saved: another kind, another target (service, group and member, SID and
+    /// right, rule, registry key or value, ACL part), or a prior state the step's own
+    /// change rules out (a right granted was not held before, a deny right revoked was;
+    /// a rule enabled was disabled). The allowlist alone would let an edited backup stop
+    /// any RDP service, deny RDP to any allowed SID or disable any RDP rule.
+    pub fn belongs_to(&self, op: &Op) -> Result<(), String> {
+        let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+        let ok = match (self, op) {
+            (Backup::Nothing, _) => true,
+            (
+                Backup::Registry { key, values, .. },
+                Op::Registry {
+                    key: k, values: vs, ..
+                },
+            ) => {
+                same(key, k)
+                    && values
+                        .iter()
+                        .all(|(n, _)| vs.iter().any(|(m, _)| same(n, m)))
+            }
+            (Backup::StartType { service, .. }, Op::StartType { service: s, .. })
+            | (Backup::Account { service, .. }, Op::Account { service: s, .. })
+            | (Backup::Restart { service, .. }, Op::Restart { service: s })
+            | (Backup::Started { service, .. }, Op::Start { service: s }) => same(service, s),
+            (
+                Backup::Member { group, member },
+                Op::Member {
+                    group: g,
+                    member: m,
+                },
+            ) => same(group, g) && same(member, m),
+            (
+                Backup::Right { sid, right, held },
+                Op::Right {
+                    sid: s,
+                    right: r,
+                    grant,
+                },
+            ) => same(sid, s) && same(right, r) && *held != *grant,
+            (Backup::Firewall { rule, enabled }, Op::Firewall { rule: r }) => {
+                same(rule, r) && !*enabled
+            }
+            (Backup::Certs { .. }, Op::DeleteCerts { .. }) => true,
+            (Backup::Acl { restore, .. }, op) => {
+                *restore
+                    == match op {
+                        Op::Owner { .. } => AclParts {
+                            owner: true,
+                            dacl: false,
+                        },
+                        Op::Grant { .. } => AclParts {
+                            owner: false,
+                            dacl: true,
+                        },
+                        Op::SaveAcl { .. } => AclParts::default(),
+                        _ => return Err(mismatch(self, op)),
+                    }
+            }
+            _ => false,
+        };
+        if ok { Ok(()) } else { Err(mismatch(self, op)) }
+    }
+}
+
+fn mismatch(backup: &Backup, op: &Op) -> String {
+    let kind = |v: &str| {
+        v.split([' ', '{', '('])
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    format!(
+        "a {} backup that the signed step ({}) did not save",
+        kind(&format!("{backup:?}")),
+        kind(&format!("{op:?}"))
+    )
+}
+
 fn rdp_service(name: &str) -> Result<(), String> {
     if RdpService::ALL
         .iter()
@@ -199,6 +279,60 @@ fn may_restore_acl(folder: &str, path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The prior state must be the one the step changes: a grant's backup says "not held",
+    /// a revoke's "held", an enabled rule's "disabled". The target must be the step's.
+    #[test]
+    fn a_backup_belongs_only_to_its_own_step() {
+        let deny = LogonRight::DenyRemoteInteractive.as_str().to_owned();
+        let revoke = Op::Right {
+            sid: "S-1-5-113".into(),
+            right: deny.clone(),
+            grant: false,
+        };
+        let right = |sid: &str, held| Backup::Right {
+            sid: sid.into(),
+            right: deny.clone(),
+            held,
+        };
+        assert!(right("S-1-5-113", true).belongs_to(&revoke).is_ok());
+        assert!(right("s-1-5-113", true).belongs_to(&revoke).is_ok());
+        assert!(right("S-1-5-113", false).belongs_to(&revoke).is_err());
+        assert!(right("S-1-5-32-544", true).belongs_to(&revoke).is_err());
+        let enable = Op::Firewall {
+            rule: FirewallRule::UserModeInTcp.id().into(),
+        };
+        let rule = |r: FirewallRule, enabled| Backup::Firewall {
+            rule: r.id().into(),
+            enabled,
+        };
+        assert!(
+            rule(FirewallRule::UserModeInTcp, false)
+                .belongs_to(&enable)
+                .is_ok()
+        );
+        assert!(
+            rule(FirewallRule::UserModeInTcp, true)
+                .belongs_to(&enable)
+                .is_err()
+        );
+        assert!(
+            rule(FirewallRule::ShadowInTcp, false)
+                .belongs_to(&enable)
+                .is_err()
+        );
+        let start = Op::Start {
+            service: "nsi".into(),
+        };
+        let started = |s: &str| Backup::Started {
+            service: s.into(),
+            was_running: false,
+        };
+        assert!(started("nsi").belongs_to(&start).is_ok());
+        assert!(started("BFE").belongs_to(&start).is_err());
+        assert!(started("nsi").belongs_to(&enable).is_err());
+        assert!(Backup::Nothing.belongs_to(&start).is_ok());
+    }
 
     #[test]
     fn only_the_plans_own_keys_values_and_files_pass() {
