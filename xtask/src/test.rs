@@ -110,7 +110,11 @@ fn run_steps(args: &TestArgs, root: &Path, t: &mut Timings) -> Result<()> {
         })?;
     }
     t.step("native tests", || {
-        shell::run(Command::new("cargo").args(["test", "--workspace", "--all-targets"]))?;
+        shell::run(
+            Command::new("cargo")
+                .args(["test", "--workspace", "--all-targets"])
+                .env("RDPFIX_REQUIRE_TOOLS", "1"),
+        )?;
         shell::run(Command::new("cargo").args(["test", "--workspace", "--doc"]))
     })?;
     let built = t.step("dist: wasm bundle and fixer.exe", || dist::build(&tc, true))?;
