@@ -69,7 +69,13 @@ fn a_typed_name_must_be_a_netbios_or_dns_name() {
         "vm01;calc",
         "ｖｍ01",
     ] {
-        assert!(typed_computer(bad).is_err(), "{bad:?}");
+        // Refused in words that say what a computer name is, not a generic id error.
+        let refused = typed_computer(bad).unwrap_err();
+        assert!(
+            matches!(refused, BuildError::NotAComputerName(_)),
+            "{bad:?}: {refused}"
+        );
+        assert!(refused.to_string().contains("1 to 15"), "{refused}");
         assert!(computer_of(&nameless(), Some(bad)).is_err(), "{bad:?}");
     }
     let long_label = format!("{}.contoso.local", "a".repeat(64));

@@ -285,8 +285,6 @@ pub fn computer_choices(diagnosis: &Diagnosis) -> Vec<ComputerChoice> {
     ranked.into_iter().map(|(_, c)| c).collect()
 }
 
-/// `VM01`, `vm01` and `vm01.contoso.com` are one computer; `vm01.a.com` and `vm01.b.com`
-/// are not.
 /// A computer name the admin typed: a NetBIOS name (1 to 15 letters, digits, `-` and `_`,
 /// no dot) or a DNS name (labels of 1 to 63 letters, digits and `-`, `-` neither first nor
 /// last, at most 253 characters in all), as a plan holds it.
@@ -306,7 +304,7 @@ pub fn typed_computer(name: &str) -> Result<ComputerName, BuildError> {
         name.len() <= 15 && label_ok(name, true)
     };
     if !ok {
-        return Err(crate::plan::IdError::ComputerName(EscapedText::new(name).0).into());
+        return Err(BuildError::NotAComputerName(EscapedText::new(name).0));
     }
     Ok(name.parse()?)
 }
@@ -349,6 +347,8 @@ fn computers_seen(diagnosis: &Diagnosis) -> Vec<super::coverage::Seen> {
     seen
 }
 
+/// `VM01`, `vm01` and `vm01.contoso.com` are one computer; `vm01.a.com` and `vm01.b.com`
+/// are not.
 fn same_computer(a: &str, b: &str) -> bool {
     let host = |n: &str| n.split('.').next().unwrap_or(n).to_owned();
     a.eq_ignore_ascii_case(b)

@@ -103,6 +103,10 @@ pub enum BuildError {
     SeveralComputers { names: Vec<String> },
     #[error("the logs name no computer `{chosen}`; they name: {}", names.join(", "))]
     ComputerNotInLogs { chosen: String, names: Vec<String> },
+    #[error(
+        "`{0}` is not a computer name: give the name the VM calls itself, 1 to 15 letters, digits, `-` or `_` (or a DNS name: labels of 1 to 63 letters, digits or `-`, separated by dots)"
+    )]
+    NotAComputerName(String),
 }
 
 impl Proposal {
