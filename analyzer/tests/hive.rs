@@ -382,7 +382,7 @@ fn a_truncated_hive_reads_what_it_holds_and_says_it_is_cut() {
         committed
             .issues
             .iter()
-            .any(|i| i.message.contains("root key or its list of subkeys"))
+            .any(|i| i.message.contains("root key, its list of subkeys"))
     );
     let bytes = fixture("healthy/SYSTEM");
     for cut in [

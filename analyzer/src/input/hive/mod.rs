@@ -216,8 +216,9 @@ fn describe(read: &snapshot::Read, out: &mut Output<'_>) {
             out.report.error(
                 IssueKind::BadHeader,
                 None,
-                "the hive's root key or its list of subkeys could not be read (see the damage \
-                 above): nothing of the configuration snapshot could be read"
+                "the hive's root key, its list of subkeys or one of them (`Select` may be that \
+                 one) could not be read (see the damage above): nothing of the configuration \
+                 snapshot could be read"
                     .to_owned(),
             );
             return;

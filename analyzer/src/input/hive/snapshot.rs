@@ -19,7 +19,8 @@ pub enum HiveKind {
     Software,
     /// Another hive (NTUSER.DAT, SAM, SECURITY …): nothing of the snapshot is in it.
     Other,
-    /// Its root key or the root's subkey list could not be read.
+    /// Its root key, the root's subkey list or, `Select` not found, one of the root's
+    /// subkeys could not be read.
     Unreadable,
 }
 
