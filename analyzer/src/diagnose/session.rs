@@ -269,7 +269,7 @@ struct CollectorSink<'a> {
 
 impl EventSink for CollectorSink<'_> {
     fn event(&mut self, event: Event) {
-        self.collector.observe(&event);
+        self.collector.observe_owned(event);
     }
 
     fn tally(&mut self, input: &str, tally: &Tally) {
@@ -287,7 +287,7 @@ impl EventSink for CollectorSink<'_> {
 
 impl EventSink for Collector {
     fn event(&mut self, event: Event) {
-        self.observe(&event);
+        self.observe_owned(event);
     }
 
     fn tally(&mut self, input: &str, tally: &Tally) {

@@ -39,6 +39,26 @@ pub struct Collector {
     checks: Vec<Check>,
     /// Candidates pruned away, their allocations reused for the next ones kept.
     spare: Vec<Candidate>,
+    /// The signals keeping the event being observed (their positions) and its checks.
+    keepers: Vec<(usize, Vec<Check>)>,
+}
+
+/// An event to observe: lent (a kept one is copied) or given (the last signal keeping it
+/// takes it, trimmed in place).
+// Lives on the stack for one call: boxing the event would cost the allocation this saves.
+#[allow(clippy::large_enum_variant)]
+enum Given<'a> {
+    Lent(&'a Event),
+    Owned(Event),
+}
+
+impl Given<'_> {
+    fn event(&self) -> &Event {
+        match self {
+            Given::Lent(event) => event,
+            Given::Owned(event) => event,
+        }
+    }
 }
 
 /// Candidates kept for reuse, at most (one prune's worth).
@@ -211,6 +231,7 @@ impl Collector {
             channel: KeyCache::default(),
             checks: Vec::new(),
             spare: Vec::new(),
+            keepers: Vec::new(),
         }
     }
 
@@ -234,6 +255,35 @@ impl Collector {
 
     /// Sees one event: updates the statistics and keeps it if some signal matches.
     pub fn observe(&mut self, event: &Event) {
+        self.observe_given(Given::Lent(event));
+    }
+
+    /// [`Collector::observe`] of an event given away: kept, it is not copied.
+    pub fn observe_owned(&mut self, event: Event) {
+        self.observe_given(Given::Owned(event));
+    }
+
+    fn observe_given(&mut self, given: Given<'_>) {
+        self.find_keepers(given.event());
+        let mut keepers = std::mem::take(&mut self.keepers);
+        let last = keepers.pop();
+        for (at, mut checks) in keepers.drain(..) {
+            if let Some(slot) = self.signals.get_mut(at) {
+                let lent = Given::Lent(given.event());
+                slot.state.keep(lent, &mut checks, &mut self.spare);
+            }
+        }
+        if let Some((at, mut checks)) = last
+            && let Some(slot) = self.signals.get_mut(at)
+        {
+            slot.state.keep(given, &mut checks, &mut self.spare);
+        }
+        self.keepers = keepers;
+    }
+
+    /// Counts `event`, tallies it per signal listing it, and lists in `keepers` the
+    /// signals that keep it.
+    fn find_keepers(&mut self, event: &Event) {
         self.count(event);
         let Collector {
             catalog,
@@ -241,7 +291,7 @@ impl Collector {
             provider,
             channel,
             checks,
-            spare,
+            keepers,
             ..
         } = self;
         let index = catalog.index();
@@ -308,7 +358,7 @@ impl Collector {
                     Check::Unknown => tally.unknown += 1,
                 }
             }
-            state.keep(event, checks, spare);
+            keepers.push((at, std::mem::take(checks)));
         }
     }
 
@@ -397,27 +447,37 @@ impl SignalState {
     /// Keeps a trimmed copy of `event` with its `checks` (moved out), made in a `spare`
     /// candidate's allocations when there is one; what pruning drops goes to `spare`. The
     /// time is looked at first: an undated event beyond those kept is not copied.
-    fn keep(&mut self, event: &Event, checks: &mut Vec<Check>, spare: &mut Vec<Candidate>) {
-        let candidate = |spare: &mut Vec<Candidate>, checks: &mut Vec<Check>| {
-            let mut candidate = spare.pop().unwrap_or_else(|| Candidate {
-                event: Event::new(String::new(), 0, event.origin.clone()),
-                checks: Vec::new(),
-            });
-            copy_trimmed(&mut candidate.event, event);
-            candidate.checks.clear();
-            candidate.checks.append(checks);
-            candidate
-        };
-        let Some(time) = event.time_created else {
+    fn keep(&mut self, given: Given<'_>, checks: &mut Vec<Check>, spare: &mut Vec<Candidate>) {
+        let candidate =
+            |given: Given<'_>, spare: &mut Vec<Candidate>, checks: &mut Vec<Check>| match given {
+                Given::Lent(event) => {
+                    let mut candidate = spare.pop().unwrap_or_else(|| Candidate {
+                        event: Event::new(String::new(), 0, event.origin.clone()),
+                        checks: Vec::new(),
+                    });
+                    copy_trimmed(&mut candidate.event, event);
+                    candidate.checks.clear();
+                    candidate.checks.append(checks);
+                    candidate
+                }
+                Given::Owned(mut event) => {
+                    trim(&mut event);
+                    Candidate {
+                        event,
+                        checks: std::mem::take(checks),
+                    }
+                }
+            };
+        let Some(time) = given.event().time_created else {
             self.undated_total += 1;
             if self.undated.len() < KEEP_UNDATED {
-                self.undated.push(candidate(spare, checks));
+                self.undated.push(candidate(given, spare, checks));
             }
             return;
         };
         self.dated_total += 1;
         self.bucket(time);
-        self.dated.push(candidate(spare, checks));
+        self.dated.push(candidate(given, spare, checks));
         if self.dated.len() > 2 * (KEEP_NEWEST + KEEP_OLDEST) {
             self.dated.sort_by_key(|c| c.event.time_created);
             let len = self.dated.len();
@@ -519,6 +579,18 @@ impl SignalState {
         time.as_second()
             .div_euclid(60)
             .div_euclid(self.bucket_minutes)
+    }
+}
+
+/// Cuts `event`'s message and data to excerpts, in place: what [`copy_trimmed`] copies.
+fn trim(event: &mut Event) {
+    if let Some(message) = &mut event.message {
+        matching::shorten_in_place(message, EXCERPT_CHARS);
+    }
+    event.data.truncate(MAX_DATA_ITEMS);
+    for (key, value) in &mut event.data {
+        matching::shorten_in_place(key, 64);
+        matching::shorten_in_place(value, EXCERPT_CHARS);
     }
 }
 
@@ -642,12 +714,14 @@ mod tests {
                 .iter()
                 .position(|s| catalog.rules[s.rule].signals[s.signal].id == "failed-logon-burst")
                 .unwrap_or_else(|| panic!("no failed-logon-burst signal"));
+            let mut given = Collector::new(catalog.clone());
             let mut collector = Collector::new(catalog);
             // The old way, side by side: fresh copies, pruned as `keep` prunes.
             let (mut dated, mut undated) = (Vec::new(), Vec::new());
             for (n, (second, items, width, message)) in events.into_iter().enumerate() {
                 let event = failure(n as u64, second.map(|s| s * 7), items, width, message);
                 collector.observe(&event);
+                given.observe_owned(event.clone());
                 if event.time_created.is_some() {
                     dated.push(fresh_copy(&event));
                     if dated.len() > 2 * (KEEP_NEWEST + KEEP_OLDEST) {
@@ -663,10 +737,14 @@ mod tests {
             let kept = |c: &[Candidate]| c.iter().map(|c| c.event.clone()).collect::<Vec<_>>();
             prop_assert_eq!(kept(&state.dated), dated);
             prop_assert_eq!(kept(&state.undated), undated);
+            let owned = &given.slots()[at].state;
+            prop_assert_eq!(kept(&owned.dated), kept(&state.dated));
+            prop_assert_eq!(kept(&owned.undated), kept(&state.undated));
             let held = |c: &Candidate| {
                 matches!(c.checks.as_slice(), [Check::Held { value }] if value == "0xc000006d")
             };
             prop_assert!(state.dated.iter().chain(&state.undated).all(held));
+            prop_assert!(owned.dated.iter().chain(&owned.undated).all(held));
         }
     }
 }

@@ -196,6 +196,15 @@ pub fn shorten_into(out: &mut String, text: &str, max: usize) {
     }
 }
 
+/// [`shorten`] of `text`, in place (no allocation when it is kept as it is).
+pub fn shorten_in_place(text: &mut String, max: usize) {
+    if text.len() > max || !is_collapsed(text) {
+        let mut out = String::new();
+        collapse_into(&mut out, text, max);
+        *text = out;
+    }
+}
+
 /// [`shorten`] word by word.
 #[cfg(all(test, not(target_arch = "wasm32")))]
 fn collapse(text: &str, max: usize) -> String {
@@ -273,6 +282,9 @@ mod tests {
             let mut reused = String::from("left over");
             shorten_into(&mut reused, &text, max);
             prop_assert_eq!(reused, collapse(&text, max));
+            let mut in_place = text.clone();
+            shorten_in_place(&mut in_place, max);
+            prop_assert_eq!(in_place, collapse(&text, max));
         }
     }
 
