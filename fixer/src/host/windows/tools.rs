@@ -10,11 +10,48 @@ use crate::host::{FirewallProfile, HostError, HostResult, LogExport, PortListene
 use jiff::Timestamp;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use windows_sys::Win32::System::SystemInformation::{
+    GetSystemDirectoryW, GetSystemWindowsDirectoryW,
+};
+
+/// The System32 folder as Windows reports it (`GetSystemDirectoryW`), never from the
+/// environment: `SystemRoot` can be set per user (`HKCU\Environment`) by a process of the
+/// same user without elevation, and an elevated prompt inherits it.
+fn system_dir() -> PathBuf {
+    // SAFETY: the buffer is writable for the length passed.
+    from_windows(|buf, len| unsafe { GetSystemDirectoryW(buf, len) })
+        .unwrap_or_else(|| PathBuf::from(r"C:\Windows\System32"))
+}
+
+/// The Windows folder (`GetSystemWindowsDirectoryW`, the shared one on Terminal Server).
+fn windows_dir() -> PathBuf {
+    // SAFETY: the buffer is writable for the length passed.
+    from_windows(|buf, len| unsafe { GetSystemWindowsDirectoryW(buf, len) })
+        .unwrap_or_else(|| PathBuf::from(r"C:\Windows"))
+}
+
+/// A path from a `Get…DirectoryW` call: it returns the length written (without the NUL), or
+/// the size needed (with it) when the buffer is too small, or 0 on failure.
+fn from_windows(call: impl Fn(*mut u16, u32) -> u32) -> Option<PathBuf> {
+    use std::os::windows::ffi::OsStringExt;
+    let mut buf = vec![0u16; 261];
+    for _ in 0..2 {
+        let len = u32::try_from(buf.len()).ok()?;
+        let n = usize::try_from(call(buf.as_mut_ptr(), len)).ok()?;
+        if n == 0 {
+            return None;
+        }
+        if n < buf.len() {
+            buf.truncate(n);
+            return Some(PathBuf::from(std::ffi::OsString::from_wide(&buf)));
+        }
+        buf.resize(n, 0);
+    }
+    None
+}
 
 fn system32(exe: &str) -> PathBuf {
-    let root =
-        std::env::var_os("SystemRoot").map_or_else(|| PathBuf::from(r"C:\Windows"), PathBuf::from);
-    root.join("System32").join(exe)
+    system_dir().join(exe)
 }
 
 /// Tool output in whatever encoding it came: UTF-16LE (with or without BOM), else UTF-8,
@@ -153,17 +190,52 @@ fn firewall_rule_id(rule_id: &str) -> HostResult<&'static str> {
 /// (`-Name`, the `InstanceID` of the `MSFT_NetFirewallRule` CIM class they wrap).
 /// `INetFwPolicy2` / `INetFwRule` name a built-in rule by its display name, which is
 /// localised; calling the CIM class directly would mean COM/WMI by hand from `windows-sys`.
-fn powershell(script: &str, what: String) -> HostResult<String> {
-    let exe = system32(r"WindowsPowerShell\v1.0\powershell.exe");
+///
+/// The child gets no inherited environment: `PSModulePath` (a user's Documents modules
+/// folder, or one set in `HKCU\Environment`) could put a planted module before the
+/// system's. It gets the Windows folders from Windows, `PSModulePath` = the system's
+/// modules only, `TEMP`/`TMP` = the Windows `Temp` folder (admin-writable, where SYSTEM's
+/// own temp is; a user's temp folder is writable by that user's unelevated processes) and
+/// a `PATH` of the system folders. `module` (under `PSModulePath`) is imported by its full
+/// path first, so its cmdlets are the system's even if auto-loading looked elsewhere.
+fn powershell(module: &str, script: &str, what: String) -> HostResult<String> {
+    let windows = windows_dir();
+    let system = system_dir();
+    let ps_home = system.join(r"WindowsPowerShell\v1.0");
+    let modules = ps_home.join("Modules");
+    let temp = windows.join("Temp");
+    let path = std::env::join_paths([
+        system.clone(),
+        windows.clone(),
+        system.join("Wbem"),
+        ps_home.clone(),
+    ])
+    .unwrap_or_else(|_| system.clone().into_os_string());
+    let import = format!(
+        "Import-Module -Name '{}' -ErrorAction Stop; ",
+        modules
+            .join(module)
+            .display()
+            .to_string()
+            .replace('\'', "''")
+    );
     run(
-        Command::new(exe)
+        Command::new(ps_home.join("powershell.exe"))
+            .env_clear()
+            .env("SystemRoot", &windows)
+            .env("windir", &windows)
+            .env("PSModulePath", &modules)
+            .env("TEMP", &temp)
+            .env("TMP", &temp)
+            .env("PATH", path)
+            .env("ComSpec", system.join("cmd.exe"))
             .args([
                 "-NoProfile",
                 "-NonInteractive",
                 "-ExecutionPolicy",
                 "Bypass",
             ])
-            .args(["-Command", script]),
+            .args(["-Command", &format!("{import}{script}")]),
         what,
     )
 }
@@ -172,6 +244,7 @@ pub fn firewall_rule_enabled(rule_id: &str) -> HostResult<Option<bool>> {
     let id = firewall_rule_id(rule_id)?;
     let what = format!("firewall rule {id}");
     let out = powershell(
+        "NetSecurity",
         &format!(
             "$r = Get-NetFirewallRule -Name '{id}' -ErrorAction SilentlyContinue; \
              if ($r) {{ [string]$r.Enabled }} else {{ 'absent' }}"
@@ -193,6 +266,7 @@ pub fn firewall_rule_set_enabled(rule_id: &str, enabled: bool) -> HostResult<()>
     let id = firewall_rule_id(rule_id)?;
     let value = if enabled { "True" } else { "False" };
     powershell(
+        "NetSecurity",
         &format!("Set-NetFirewallRule -Name '{id}' -Enabled {value} -ErrorAction Stop"),
         format!("firewall rule {id} enabled= {value}"),
     )
@@ -204,6 +278,7 @@ pub fn firewall_rule_set_enabled(rule_id: &str, enabled: bool) -> HostResult<()>
 pub fn firewall_profiles() -> HostResult<Vec<FirewallProfile>> {
     let what = "firewall profiles".to_owned();
     let out = powershell(
+        "NetSecurity",
         "Get-NetFirewallProfile | ForEach-Object { '{0}|{1}|{2}' -f $_.Name, $_.Enabled, \
          $_.DefaultInboundAction }",
         what.clone(),
@@ -232,6 +307,7 @@ pub fn firewall_profiles() -> HostResult<Vec<FirewallProfile>> {
 pub fn port_listener(port: u16) -> HostResult<Option<PortListener>> {
     let what = format!("listener of TCP port {port}");
     let out = powershell(
+        "NetTCPIP",
         &format!(
             "$c = Get-NetTCPConnection -LocalPort {port} -State Listen -ErrorAction \
              SilentlyContinue | Select-Object -First 1; if ($c) {{ $id = $c.OwningProcess; \
