@@ -7,8 +7,8 @@ use analyzer::config::schema::{self, Section};
 use analyzer::config::text::Writer;
 use analyzer::config::{Value, find_snapshots};
 use analyzer::remote::config::{
-    FIREWALL_RULES, MAX_SNAPSHOT_BYTES, PROTOCOLS, REGISTRY, SERVICES, fragment, script,
-    serial_console_lines,
+    FIREWALL_RULES, MAX_HOLDER_BYTES, MAX_SNAPSHOT_BYTES, PROTOCOLS, REGISTRY, SERVICES,
+    capped_holders, fragment, script, serial_console_lines,
 };
 use analyzer::remote::{COLLECTION_BUDGET_BYTES, RUN_COMMAND_OUTPUT_BYTES, remote_collection};
 use analyzer::rules::Catalog;
@@ -58,6 +58,24 @@ fn the_collection_script_gives_the_events_what_the_block_leaves_and_prints_it_la
     // The fragment itself prints nothing: only its block leaves the script block.
     assert!(!fragment().contains("Write-Output"));
     assert!(script().trim_end().ends_with("Write-Output $rdpfixConfig"));
+}
+
+/// The longest holder list a right has: a thousand domain SIDs of the longest form
+/// (`S-1-5-21-` and four 10-digit numbers, 52 characters) around three built-in groups,
+/// which fill the cap to its last byte.
+fn longest_holders() -> Vec<String> {
+    let mut all: Vec<String> = (0..1000)
+        .map(|n| {
+            format!(
+                "S-1-5-21-3623811015-3361044348-3030082099-{}",
+                4_000_000_000u32 + n
+            )
+        })
+        .collect();
+    all.insert(500, "S-1-5-32-544".into());
+    all.insert(700, "S-1-5-32-545".into());
+    all.push("S-1-5-32-555".into());
+    all
 }
 
 /// The largest snapshot a VM gives: every section, long account names, two blocking rules
@@ -150,18 +168,12 @@ fn largest_snapshot() -> String {
         w.value(Section::Cert, None, k, &set(v));
     }
     let domain = |n: u32| format!("S-1-5-21-3623811015-3361044348-30300820-{n}");
-    w.list(
-        Section::Rights,
-        None,
-        "allow",
-        &["S-1-5-32-544".into(), "S-1-5-32-555".into(), domain(1013)],
-    );
-    w.list(
-        Section::Rights,
-        None,
-        "deny",
-        &["S-1-5-113".into(), "S-1-5-32-546".into()],
-    );
+    // A domain's groups in both rights, as many as a policy holds: the lists are capped.
+    for (key, more) in [("allow", "amore"), ("deny", "dmore")] {
+        let (kept, left) = capped_holders(&longest_holders());
+        w.list(Section::Rights, None, key, &kept);
+        w.value(Section::Rights, None, more, &set(&left.to_string()));
+    }
     w.list(
         Section::Rdu,
         None,
@@ -208,6 +220,7 @@ fn the_largest_snapshot_fits_its_bound_and_leaves_room_for_events() {
     }
     // CR LF line ends, as Run Command returns them.
     let bytes = text.len() + text.lines().count();
+    eprintln!("largest snapshot: {bytes} bytes");
     assert!(bytes <= MAX_SNAPSHOT_BYTES, "{bytes} bytes");
     // What the events keep beside the largest block: the script's 200-byte margin (the
     // note) and one typical event.
@@ -241,5 +254,45 @@ fn serial_console_lines_are_plain_reg_queries() {
             "{l}"
         );
         assert_eq!(l.matches('&').count(), 1, "{l}");
+    }
+}
+
+#[test]
+fn a_right_held_by_a_whole_domain_is_capped_built_in_groups_first() {
+    let (kept, left) = capped_holders(&longest_holders());
+    // The built-in groups the rules look for stay, wherever the policy lists them.
+    assert_eq!(kept, ["S-1-5-32-544", "S-1-5-32-545", "S-1-5-32-555"]);
+    assert_eq!(left, 1000);
+    let written = kept.join(",");
+    // The longest list: the cap filled to its last byte.
+    assert_eq!(written.len(), MAX_HOLDER_BYTES, "{written}");
+    // `rights allow=`, the list and its count fit one line.
+    let line = format!("rights allow={written} amore={left}");
+    assert!(line.len() <= analyzer::config::text::LINE_WIDTH, "{line}");
+    // A short list is kept whole.
+    let few = vec!["S-1-5-32-544".to_owned(), "S-1-5-113".to_owned()];
+    assert_eq!(
+        capped_holders(&few),
+        (vec!["S-1-5-113".to_owned(), "S-1-5-32-544".to_owned()], 0)
+    );
+    // The script caps at the same bytes, and says how many it left out.
+    let f = fragment();
+    assert!(f.contains(&format!("-gt {MAX_HOLDER_BYTES})")), "{f}");
+    assert!(f.contains("'amore'") && f.contains("'dmore'"));
+}
+
+proptest::proptest! {
+    #[test]
+    fn capped_holders_keep_a_bounded_part_and_count_the_rest(
+        holders in proptest::collection::vec("[ -~]{0,60}", 0..40)
+    ) {
+        let (kept, left) = capped_holders(&holders);
+        proptest::prop_assert_eq!(kept.len() + left, holders.len());
+        let written: Vec<String> =
+            kept.iter().map(|h| analyzer::config::text::encode(h)).collect();
+        proptest::prop_assert!(written.join(",").len() <= MAX_HOLDER_BYTES);
+        for k in &kept {
+            proptest::prop_assert!(holders.contains(k));
+        }
     }
 }

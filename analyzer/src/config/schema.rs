@@ -410,6 +410,20 @@ pub const KEYS: &[Key] = &[
         K::List,
         D::None,
     ),
+    key(
+        S::Rights,
+        "amore",
+        "holders of the allow right not listed",
+        K::Dword,
+        D::None,
+    ),
+    key(
+        S::Rights,
+        "dmore",
+        "holders of the deny right not listed",
+        K::Dword,
+        D::None,
+    ),
     key(S::Rdu, "m", "members (SIDs)", K::List, D::None),
     key(
         S::Rdu,

@@ -7,13 +7,41 @@
 //! The registry values read come from one table (`config::sources::REGISTRY`), checked
 //! against the snapshot's schema by the tests.
 
-use crate::config::text::{END, LINE_WIDTH, MARKER, VERSION};
+use crate::config::text::{END, LINE_WIDTH, MARKER, VERSION, encode};
 
 /// The most bytes a snapshot takes, CR LF line ends included (the largest the fragment can
-/// write, every value at its longest, is 2,690: tested; a healthy Windows Server 2022 VM's
-/// is 1,567). The collection script subtracts the real size from the events' budget, which
+/// write, every value at its longest and both logon rights' lists at their cap, is 2,696:
+/// tested; a healthy Windows Server 2022 VM's is 1,567). The collection script subtracts the real size from the events' budget, which
 /// keeps at least one typical event's room (1,000 bytes) beside the largest.
 pub const MAX_SNAPSHOT_BYTES: usize = 2_700;
+
+/// The most bytes a logon right's holder list takes as written (items encoded, commas
+/// included): three built-in SIDs (`S-1-5-32-544,S-1-5-32-545,S-1-5-32-555`), and the
+/// line with its `amore=` stays within [`LINE_WIDTH`]. The rules look only at built-in
+/// SIDs; a domain's SIDs (up to 52 characters each) are listed while they fit and
+/// otherwise counted, so the largest block stays within [`MAX_SNAPSHOT_BYTES`].
+pub const MAX_HOLDER_BYTES: usize = 38;
+
+/// A logon right's holders as the snapshot lists them, and how many it leaves out (written
+/// `amore=` / `dmore=`): shortest first — the built-in SIDs the rules look for
+/// (`S-1-5-32-544`, `S-1-1-0`) before domain SIDs — as many as fit in
+/// [`MAX_HOLDER_BYTES`]. The collection script's fragment does the same.
+pub fn capped_holders(holders: &[String]) -> (Vec<String>, usize) {
+    let mut sorted: Vec<&String> = holders.iter().collect();
+    sorted.sort_by_key(|h| encode(h).len());
+    let mut kept = Vec::new();
+    let mut bytes = 0;
+    for h in sorted {
+        let len = encode(h).len() + usize::from(!kept.is_empty());
+        if bytes + len > MAX_HOLDER_BYTES {
+            break;
+        }
+        bytes += len;
+        kept.push(h.clone());
+    }
+    let left = holders.len() - kept.len();
+    (kept, left)
+}
 
 pub use crate::config::sources::{
     FIREWALL_RULES, MACHINE_KEYS_SDDL, PROTOCOLS, REGISTRY, SERVICES,
@@ -49,7 +77,7 @@ pub fn fragment() -> String {
     s.push_str(&format!("$fwRules = @({})\n", list(FIREWALL_RULES)));
     s.push_str(&format!("$protocols = @({})\n", list(PROTOCOLS)));
     s.push_str(&format!("$machineKeysSddl = {}\n", ps(MACHINE_KEYS_SDDL)));
-    s.push_str(SECTIONS_PS);
+    s.push_str(&SECTIONS_PS.replace("{HOLDER_BYTES}", &MAX_HOLDER_BYTES.to_string()));
     s.push_str(&format!(
         "$head = '{MARKER}{VERSION} host=' + (E $env:COMPUTERNAME) + ' at=' + (Get-Date).ToUniversalTime().ToString('s') + 'Z' + ' os=' + [Environment]::OSVersion.Version.Build\n\
          (@($head) + @($lines) + @(\"{END} lines=$($lines.Count)\")) -join \"`n\"\n\
@@ -220,15 +248,22 @@ try {
     $tmp = Join-Path $env:TEMP ('rdpfix-rights-' + [guid]::NewGuid().ToString('N') + '.inf')
     & secedit.exe /export /areas USER_RIGHTS /cfg $tmp /quiet | Out-Null
     if (-not (Test-Path $tmp)) { throw 'secedit /export wrote nothing' }
-    $allow = '-'; $deny = '-'
+    $allow = '-'; $deny = '-'; $more = @{}
     foreach ($l in Get-Content $tmp) {
         if ($l -match '^(SeRemoteInteractiveLogonRight|SeDenyRemoteInteractiveLogonRight)\s*=\s*(.*)$') {
-            $v = (($matches[2] -split ',') | ForEach-Object { E ($_.Trim().TrimStart('*')) }) -join ','
-            if ($matches[1] -eq 'SeRemoteInteractiveLogonRight') { $allow = $v } else { $deny = $v }
+            # Shortest first (built-in SIDs before domain ones), at most {HOLDER_BYTES} bytes.
+            $all = @(($matches[2] -split ',') | Where-Object { $_.Trim() } | ForEach-Object { E ($_.Trim().TrimStart('*')) } | Sort-Object Length)
+            $kept = @(); $n = 0
+            foreach ($h in $all) { $add = $h.Length + [int]($kept.Count -gt 0); if ($n + $add -gt {HOLDER_BYTES}) { break }; $n += $add; $kept += $h }
+            $v = $kept -join ','
+            $k = 'dmore'; if ($matches[1] -eq 'SeRemoteInteractiveLogonRight') { $allow = $v; $k = 'amore' } else { $deny = $v }
+            if ($all.Count -gt $kept.Count) { $more[$k] = $all.Count - $kept.Count }
         }
     }
     Remove-Item -LiteralPath $tmp -Force -ErrorAction SilentlyContinue
-    W 'rights' @("allow=$allow", "deny=$deny")
+    $items = @("allow=$allow", "deny=$deny")
+    foreach ($k in @('amore', 'dmore')) { if ($more.ContainsKey($k)) { $items += "$k=$($more[$k])" } }
+    W 'rights' $items
 } catch { N 'rights' $_ }
 try {
     $group = ([Security.Principal.SecurityIdentifier]'S-1-5-32-555').Translate([Security.Principal.NTAccount]).Value.Split('\')[-1]

@@ -10,7 +10,9 @@ use crate::host::{CertStore, Host, HostError, RegValue, ServiceState};
 use analyzer::config::Value;
 use analyzer::config::schema::Section;
 use analyzer::config::text::Writer;
-use analyzer::remote::config::{FIREWALL_RULES, MACHINE_KEYS_SDDL, PROTOCOLS, REGISTRY, SERVICES};
+use analyzer::remote::config::{
+    FIREWALL_RULES, MACHINE_KEYS_SDDL, PROTOCOLS, REGISTRY, SERVICES, capped_holders,
+};
 
 /// Why a section is left to the collection script.
 const NO_HOST_READ: &str = "read by the collection script only";
@@ -269,16 +271,24 @@ fn certificate(host: &dyn Host, w: &mut Writer) {
     w.value(Section::Cert, None, "mk", &mk);
 }
 
+/// The holders of both rights, each list capped as the collection script caps it
+/// (`remote::config::capped_holders`): a domain's many SIDs cannot outgrow the block.
 fn rights(host: &dyn Host, w: &mut Writer) {
-    for (key, right) in [
-        ("allow", "SeRemoteInteractiveLogonRight"),
-        ("deny", "SeDenyRemoteInteractiveLogonRight"),
+    for (key, more, right) in [
+        ("allow", "amore", "SeRemoteInteractiveLogonRight"),
+        ("deny", "dmore", "SeDenyRemoteInteractiveLogonRight"),
     ] {
         match host.right_holders(right) {
             Ok(holders) if holders.is_empty() => {
                 w.value(Section::Rights, None, key, &Value::Absent);
             }
-            Ok(holders) => w.list(Section::Rights, None, key, &holders),
+            Ok(holders) => {
+                let (kept, left) = capped_holders(&holders);
+                w.list(Section::Rights, None, key, &kept);
+                if left > 0 {
+                    w.value(Section::Rights, None, more, &Value::Set(left.to_string()));
+                }
+            }
             Err(e) => {
                 w.not_collected(Section::Rights, None, &short(&e));
                 return;
@@ -435,6 +445,37 @@ mod tests {
         for id in ["rdp-config-port-taken", "rdp-config-system-drive-full"] {
             assert!(ids.contains(&id.to_owned()), "{id}: {ids:?}");
         }
+    }
+
+    #[test]
+    fn a_right_a_whole_domain_holds_is_capped_and_keeps_the_built_in_groups() {
+        let mut m = machine();
+        // Domain SIDs sort before S-1-5-32-…: a plain "first N" would drop the groups.
+        for n in 0..30 {
+            m.rights.insert(
+                format!("S-1-5-21-3623811015-3361044348-3030082099-{}", 1100 + n),
+                ["SeRemoteInteractiveLogonRight".to_owned()].into(),
+            );
+        }
+        let text = snapshot(&SimHost::new(m));
+        let found = find_snapshots(&text, "fixer");
+        assert!(found[0].issues.is_empty(), "{:?}\n{text}", found[0].issues);
+        assert!(text.lines().all(|l| l.len() <= 76), "{text}");
+        let s = found[0].snapshot.as_ref().unwrap();
+        assert_eq!(
+            s.list(Section::Rights, None, "allow"),
+            ["S-1-5-32-544", "S-1-5-32-555"]
+        );
+        assert_eq!(s.dword(Section::Rights, None, "amore"), Reading::Value(30));
+        assert_eq!(
+            s.dword(Section::Rights, None, "dmore"),
+            Reading::NotCollected
+        );
+        let ids = findings_of(&text);
+        assert!(
+            !ids.contains(&"rdp-config-logon-right-missing".to_owned()),
+            "{ids:?}"
+        );
     }
 
     #[test]
