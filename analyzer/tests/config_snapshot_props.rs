@@ -145,3 +145,55 @@ proptest! {
         prop_assert_eq!(s.dword(Section::Rdp, None, "port"), Reading::Value(port));
     }
 }
+
+/// `reg query` output of the Terminal Server key with `TSServerDrainMode` as a REG_SZ of
+/// `data`, then `fDenyTSConnections`, cut into lines of `width` characters as a console does.
+fn wrapped_reg_query(data: &str, width: usize) -> String {
+    let key = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Terminal Server";
+    let lines = [
+        key.to_owned(),
+        String::new(),
+        key.to_owned(),
+        format!("    TSServerDrainMode    REG_SZ    {data}"),
+        "    fDenyTSConnections    REG_DWORD    0x1".to_owned(),
+        String::new(),
+    ];
+    let mut out = String::new();
+    for line in lines {
+        let chars: Vec<char> = line.chars().collect();
+        if chars.is_empty() {
+            out.push_str("\r\n");
+        }
+        for chunk in chars.chunks(width) {
+            out.extend(chunk);
+            out.push_str("\r\n");
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_value_wrapped_at_any_console_width_reads_back_whole(
+        // Data as `reg query` prints it; a piece after a wrap never starts with 4 spaces.
+        data in "[!-~]([!-~ ]{0,300}[!-~])?",
+        width in 80usize..=160,
+    ) {
+        prop_assume!(!data.contains("    "));
+        let text = wrapped_reg_query(&data, width);
+        let report = read_bytes("prop", text.as_bytes(), &mut Vec::new(), &mut no_progress);
+        prop_assert_eq!(report.configs.len(), 1);
+        let s = &report.configs[0];
+        prop_assert_eq!(s.text(Section::Ts, None, "drain"), Reading::Value(data.as_str()));
+        prop_assert_eq!(s.dword(Section::Ts, None, "deny"), Reading::Value(1));
+    }
+
+    #[test]
+    fn reg_query_shaped_text_reads_without_panicking(text in "(    |HKEY_LOCAL_MACHINE\\\\|REG_SZ|\r\n|[ -~]){0,80}") {
+        let text = format!("HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\n    REG_\n{text}");
+        let _ = analyzer::config::read_reg_query(&text, "prop");
+        read_bytes("prop", text.as_bytes(), &mut Vec::new(), &mut no_progress);
+    }
+}
