@@ -606,3 +606,39 @@ fn a_disabled_service_is_not_started_unless_the_plan_enables_it_first() {
     let r = executor::run(&host, &runnable("p2", &[enable, start]), APPLY).unwrap();
     assert_eq!(r.outcome, RunOutcome::Applied, "{r:?}");
 }
+
+/// Undoing a start of BFE after MpsSvc (which depends on it) was started by someone else:
+/// BFE is left running, MpsSvc untouched, and the rollback says so rather than
+/// "restored"; the other steps are restored.
+#[test]
+fn the_undo_of_a_start_leaves_a_service_with_running_dependents_running() {
+    use fixer::host::ServiceState;
+    let initial = support::config_broken_vm();
+    let steps: Vec<AllowedStep> = support::config_steps()
+        .into_iter()
+        .filter(|s| {
+            !matches!(s, AllowedStep::StartService { service }
+                if *service == analyzer::plan::RdpService::MpsSvc)
+        })
+        .collect();
+    let host = SimHost::new(initial);
+    let r = executor::run(&host, &support::runnable("p1", &steps), APPLY).unwrap();
+    assert_eq!(r.outcome, RunOutcome::Applied, "{r:?}");
+    host.edit(|m| {
+        m.services.get_mut("mpssvc").unwrap().status.state = ServiceState::Running;
+    });
+    let r = executor::rollback(&host, "p1", false, false).unwrap();
+    assert_eq!(r.outcome, RollbackOutcome::Incomplete, "{r:?}");
+    let bfe = r.steps.iter().find(|s| s.step == steps.len()).unwrap();
+    assert!(
+        !bfe.ok && bfe.result.contains("left running: MpsSvc depend"),
+        "{bfe:?}"
+    );
+    assert!(
+        r.steps.iter().filter(|s| s.step != bfe.step).all(|s| s.ok),
+        "{r:?}"
+    );
+    let m = host.machine();
+    assert_eq!(m.services["bfe"].status.state, ServiceState::Running);
+    assert_eq!(m.services["mpssvc"].status.state, ServiceState::Running);
+}

@@ -97,6 +97,18 @@ impl Backup {
             } => {
                 let state = host.service_status(service)?.state;
                 if !*was_running && state != crate::host::ServiceState::Stopped {
+                    // Services started since depend on it (Dhcp on nsi, MpsSvc on BFE):
+                    // stopping it would stop them, or fail. It stays running, said so.
+                    let dependents = host.service_running_dependents(service)?;
+                    if !dependents.is_empty() {
+                        return Err(HostError::refused(
+                            format!("stop service {service}"),
+                            format!(
+                                "left running: {} depend on it and run",
+                                dependents.join(", ")
+                            ),
+                        ));
+                    }
                     host.service_stop(service, SERVICE_WAIT)?;
                 }
                 Ok(())
