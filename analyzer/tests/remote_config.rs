@@ -7,7 +7,7 @@ use analyzer::config::schema::{self, Section};
 use analyzer::config::text::Writer;
 use analyzer::config::{Value, find_snapshots};
 use analyzer::remote::config::{
-    FIREWALL_RULES, MAX_HOLDER_BYTES, MAX_SNAPSHOT_BYTES, PROTOCOLS, REGISTRY, SERVICES,
+    FIREWALL_RULES, MAX_HOLDER_BYTES, MAX_SNAPSHOT_BYTES, PROTOCOLS, REGISTRY, RULE_SIDS, SERVICES,
     capped_holders, fragment, script, serial_console_lines,
 };
 use analyzer::remote::{COLLECTION_BUDGET_BYTES, RUN_COMMAND_OUTPUT_BYTES, remote_collection};
@@ -261,7 +261,7 @@ fn serial_console_lines_are_plain_reg_queries() {
 fn a_right_held_by_a_whole_domain_is_capped_built_in_groups_first() {
     let (kept, left) = capped_holders(&longest_holders());
     // The built-in groups the rules look for stay, wherever the policy lists them.
-    assert_eq!(kept, ["S-1-5-32-544", "S-1-5-32-545", "S-1-5-32-555"]);
+    assert_eq!(kept, ["S-1-5-32-544", "S-1-5-32-555", "S-1-5-32-545"]);
     assert_eq!(left, 1000);
     let written = kept.join(",");
     // The longest list: the cap filled to its last byte.
@@ -271,10 +271,14 @@ fn a_right_held_by_a_whole_domain_is_capped_built_in_groups_first() {
     assert!(line.len() <= analyzer::config::text::LINE_WIDTH, "{line}");
     // A short list is kept whole.
     let few = vec!["S-1-5-32-544".to_owned(), "S-1-5-113".to_owned()];
-    assert_eq!(
-        capped_holders(&few),
-        (vec!["S-1-5-113".to_owned(), "S-1-5-32-544".to_owned()], 0)
-    );
+    assert_eq!(capped_holders(&few), (few.clone(), 0));
+    // Holders the rules look for come before shorter ones they do not.
+    let short: Vec<String> = ["S-1-5-4", "S-1-5-11", "S-1-5-14", "S-1-5-32-555", "S-1-5-6"]
+        .map(str::to_owned)
+        .to_vec();
+    let (kept, left) = capped_holders(&short);
+    assert_eq!(kept[0], "S-1-5-32-555");
+    assert_eq!(kept.len() + left, 5);
     // The script caps at the same bytes, and says how many it left out.
     let f = fragment();
     assert!(f.contains(&format!("-gt {MAX_HOLDER_BYTES})")), "{f}");
@@ -295,4 +299,19 @@ proptest::proptest! {
             proptest::prop_assert!(holders.contains(k));
         }
     }
+}
+
+#[test]
+fn every_sid_a_rule_tests_in_the_logon_rights_is_listed_first() {
+    let catalog = Catalog::builtin().unwrap();
+    let mut tested = 0;
+    for rule in &catalog.rules {
+        for c in rule.configs.iter().filter(|c| c.section == Section::Rights) {
+            for v in &c.values {
+                assert!(RULE_SIDS.contains(&v.as_str()), "{}: {v}", rule.id);
+                tested += 1;
+            }
+        }
+    }
+    assert!(tested > 0);
 }

@@ -22,13 +22,30 @@ pub const MAX_SNAPSHOT_BYTES: usize = 2_700;
 /// otherwise counted, so the largest block stays within [`MAX_SNAPSHOT_BYTES`].
 pub const MAX_HOLDER_BYTES: usize = 38;
 
+/// The SIDs the rules look for in the logon rights (`[[rule.config]]` on `rights`; a test
+/// checks the catalog against this list): listed before any other holder.
+pub const RULE_SIDS: &[&str] = &[
+    "S-1-5-32-544",
+    "S-1-5-32-555",
+    "S-1-5-113",
+    "S-1-1-0",
+    "S-1-5-32-545",
+];
+
 /// A logon right's holders as the snapshot lists them, and how many it leaves out (written
-/// `amore=` / `dmore=`): shortest first — the built-in SIDs the rules look for
-/// (`S-1-5-32-544`, `S-1-1-0`) before domain SIDs — as many as fit in
-/// [`MAX_HOLDER_BYTES`]. The collection script's fragment does the same.
+/// `amore=` / `dmore=`): the [`RULE_SIDS`] it holds first, in that order, then the others
+/// shortest first (a domain's SIDs are 46–52 characters), as many as fit in
+/// [`MAX_HOLDER_BYTES`]. The collection script's fragment does the same (its order among
+/// holders of one length is `Sort-Object`'s).
 pub fn capped_holders(holders: &[String]) -> (Vec<String>, usize) {
     let mut sorted: Vec<&String> = holders.iter().collect();
-    sorted.sort_by_key(|h| encode(h).len());
+    sorted.sort_by_key(|h| {
+        let rank = RULE_SIDS
+            .iter()
+            .position(|s| s == h)
+            .unwrap_or(RULE_SIDS.len());
+        (rank, encode(h).len())
+    });
     let mut kept = Vec::new();
     let mut bytes = 0;
     for h in sorted {
@@ -77,6 +94,7 @@ pub fn fragment() -> String {
     s.push_str(&format!("$fwRules = @({})\n", list(FIREWALL_RULES)));
     s.push_str(&format!("$protocols = @({})\n", list(PROTOCOLS)));
     s.push_str(&format!("$machineKeysSddl = {}\n", ps(MACHINE_KEYS_SDDL)));
+    s.push_str(&format!("$ruleSids = @({})\n", list(RULE_SIDS)));
     s.push_str(&SECTIONS_PS.replace("{HOLDER_BYTES}", &MAX_HOLDER_BYTES.to_string()));
     s.push_str(&format!(
         "$head = '{MARKER}{VERSION} host=' + (E $env:COMPUTERNAME) + ' at=' + (Get-Date).ToUniversalTime().ToString('s') + 'Z' + ' os=' + [Environment]::OSVersion.Version.Build\n\
@@ -251,8 +269,8 @@ try {
     $allow = '-'; $deny = '-'; $more = @{}
     foreach ($l in Get-Content $tmp) {
         if ($l -match '^(SeRemoteInteractiveLogonRight|SeDenyRemoteInteractiveLogonRight)\s*=\s*(.*)$') {
-            # Shortest first (built-in SIDs before domain ones), at most {HOLDER_BYTES} bytes.
-            $all = @(($matches[2] -split ',') | Where-Object { $_.Trim() } | ForEach-Object { E ($_.Trim().TrimStart('*')) } | Sort-Object Length)
+            # The SIDs the rules test first (in that order), then shortest first, at most {HOLDER_BYTES} bytes.
+            $all = @(($matches[2] -split ',') | Where-Object { $_.Trim() } | ForEach-Object { E ($_.Trim().TrimStart('*')) } | Sort-Object { $i = [array]::IndexOf($ruleSids, $_); if ($i -lt 0) { $ruleSids.Count } else { $i } }, Length)
             $kept = @(); $n = 0
             foreach ($h in $all) { $add = $h.Length + [int]($kept.Count -gt 0); if ($n + $add -gt {HOLDER_BYTES}) { break }; $n += $add; $kept += $h }
             $v = $kept -join ','
