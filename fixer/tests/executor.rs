@@ -642,3 +642,27 @@ fn the_undo_of_a_start_leaves_a_service_with_running_dependents_running() {
     assert_eq!(m.services["bfe"].status.state, ServiceState::Running);
     assert_eq!(m.services["mpssvc"].status.state, ServiceState::Running);
 }
+
+/// A SID of a user's form that Windows resolves to a group (a domain or Entra ID group):
+/// the allowlist cannot tell, the host refuses to add it, and the plan is rolled back.
+#[test]
+fn a_group_named_as_member_fails_its_step_and_the_plan_rolls_back() {
+    let mut initial = support::config_broken_vm();
+    initial.group_accounts.insert(support::USER_SID.into());
+    let steps: Vec<AllowedStep> = support::config_steps().into_iter().take(7).collect();
+    let host = SimHost::new(initial.clone());
+    let r = executor::run(&host, &support::runnable("p1", &steps), APPLY).unwrap();
+    assert_eq!(r.outcome, RunOutcome::RolledBack, "{r:?}");
+    let member = r.steps.iter().find(|s| s.index == 7).unwrap();
+    assert!(
+        matches!(&member.status, StepStatus::Failed { error } if error.contains("not a user account")),
+        "{member:?}"
+    );
+    let m = host.machine();
+    assert!(
+        !m.groups
+            .get("S-1-5-32-555")
+            .is_some_and(|g| g.contains(support::USER_SID))
+    );
+    assert_eq!(support::restorable(&m), support::restorable(&initial));
+}

@@ -60,6 +60,10 @@ pub struct Machine {
     /// join a group (`ERROR_NO_SUCH_MEMBER` otherwise).
     #[serde(default)]
     pub accounts: BTreeSet<String>,
+    /// SIDs that resolve, but to a group (a domain or Entra ID group has SIDs of a user's
+    /// form): Windows' `LookupAccountSidW` says so, and the fixer adds only users.
+    #[serde(default)]
+    pub group_accounts: BTreeSet<String>,
     /// User rights: SID → the rights it holds (LSA policy).
     #[serde(default)]
     pub rights: BTreeMap<String, BTreeSet<String>>,
@@ -165,6 +169,7 @@ impl Machine {
                 ("S-1-5-32-555".to_owned(), BTreeSet::new()),
             ]),
             accounts: BTreeSet::from(["S-1-5-21-1-2-3-500".to_owned()]),
+            group_accounts: BTreeSet::new(),
             rights: BTreeMap::from([
                 (
                     "S-1-5-32-544".to_owned(),

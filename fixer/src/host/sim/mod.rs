@@ -373,6 +373,12 @@ impl Host for SimHost {
         let what = format!("group add {group} {member}");
         self.change(what.clone(), |m| {
             m.check_access("group", &what)?;
+            if m.group_accounts.contains(member) {
+                return Err(HostError::refused(
+                    what,
+                    "it is a group, not a user account; only user accounts are added",
+                ));
+            }
             if !m.accounts.contains(member) {
                 return Err(HostError::Os {
                     what,

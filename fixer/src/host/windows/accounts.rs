@@ -17,7 +17,7 @@ use windows_sys::Win32::Security::Authentication::Identity::{
     POLICY_LOOKUP_NAMES, POLICY_VIEW_LOCAL_INFORMATION,
 };
 use windows_sys::Win32::Security::Authorization::{ConvertSidToStringSidW, ConvertStringSidToSidW};
-use windows_sys::Win32::Security::{LookupAccountSidW, PSID, SID_NAME_USE};
+use windows_sys::Win32::Security::{LookupAccountSidW, PSID, SID_NAME_USE, SidTypeUser};
 
 /// `ERROR_FILE_NOT_FOUND`: what LSA's "no such account in the policy" becomes.
 const NOT_IN_POLICY: u32 = 2;
@@ -64,7 +64,12 @@ unsafe fn sid_text(sid: PSID) -> HostResult<String> {
 
 /// The local group's name on this machine (in its language), from its SID.
 fn group_name(group: &str) -> HostResult<Vec<u16>> {
-    let sid = Sid::parse(group)?;
+    lookup(group, &format!("local group {group}")).map(|(name, _)| name)
+}
+
+/// The account's name (NUL-terminated) and what kind of account the SID is.
+fn lookup(account: &str, what: &str) -> HostResult<(Vec<u16>, SID_NAME_USE)> {
+    let sid = Sid::parse(account)?;
     let mut name = vec![0u16; 256];
     let mut domain = vec![0u16; 256];
     let (mut n, mut d) = (name.len() as u32, domain.len() as u32);
@@ -82,11 +87,11 @@ fn group_name(group: &str) -> HostResult<Vec<u16>> {
         )
     };
     if ok == 0 {
-        return Err(last_error(format!("local group {group}")));
+        return Err(last_error(what));
     }
     name.truncate(n as usize);
     name.push(0);
-    Ok(name)
+    Ok((name, kind))
 }
 
 pub fn group_members(group: &str) -> HostResult<Vec<String>> {
@@ -158,7 +163,18 @@ fn change_member(group: &str, member: &str, add: bool) -> HostResult<()> {
     Ok(())
 }
 
+/// Only a user account is added: a domain or Entra ID group has a SID of the same form as
+/// a user's (`S-1-5-21-…`, `S-1-12-1-…`), so the allowlist cannot tell them apart; Windows
+/// can. A SID that does not resolve is refused too.
 pub fn group_add_member(group: &str, member: &str) -> HostResult<()> {
+    let what = format!("add {member} in group {group}");
+    let (_, kind) = lookup(member, &what)?;
+    if kind != SidTypeUser {
+        return Err(HostError::refused(
+            what,
+            format!("it is not a user account (SID type {kind}); only user accounts are added"),
+        ));
+    }
     change_member(group, member, true)
 }
 
