@@ -28,19 +28,61 @@ impl WindowsHost {
     /// The host. No privilege is enabled here: each call that needs one enables it for
     /// itself and drops it after (`security::Privileges`).
     pub fn new() -> HostResult<Self> {
-        let env_dir = |name: &str, default: &str| {
-            std::env::var_os(name).map_or_else(|| PathBuf::from(default), PathBuf::from)
-        };
-        let program_data = env_dir("ProgramData", r"C:\ProgramData");
+        let program_data = machine_dir(
+            r"SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList",
+            "ProgramData",
+            r"%SystemDrive%\ProgramData",
+        );
         Ok(WindowsHost {
             files: StateFiles::new(program_data.join("rdpfix")),
-            program_files: env_dir("ProgramFiles", r"C:\Program Files"),
+            program_files: machine_dir(
+                r"SOFTWARE\Microsoft\Windows\CurrentVersion",
+                "ProgramFilesDir",
+                r"%SystemDrive%\Program Files",
+            ),
             program_data,
         })
     }
 
     fn path(&self, rel: &str) -> PathBuf {
         self.files.path(rel)
+    }
+}
+
+/// A folder Windows records under HKLM (only administrators change it), `%SystemDrive%`
+/// being the Windows folder's drive; `default` when it cannot be read. Never the
+/// environment: a user can set `ProgramData` or `ProgramFiles` for their own processes
+/// (HKCU\Environment) and an elevated prompt of theirs passes it on, which would point the
+/// fixer's state folder and MachineKeys at folders of their choosing.
+fn machine_dir(key: &str, name: &str, default: &str) -> PathBuf {
+    let text = registry::get(key, name)
+        .ok()
+        .flatten()
+        .filter(|v| v.kind == REG_SZ || v.kind == REG_EXPAND_SZ)
+        .map(|v| {
+            let units: Vec<u16> = v
+                .data
+                .chunks_exact(2)
+                .filter_map(|c| c.try_into().ok().map(u16::from_le_bytes))
+                .take_while(|&u| u != 0)
+                .collect();
+            String::from_utf16_lossy(&units)
+        })
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned());
+    PathBuf::from(expand_system_drive(&text, &tools::system_drive()))
+}
+
+/// `%SystemDrive%` (any case) replaced by `drive`; any other variable is left as it is.
+fn expand_system_drive(text: &str, drive: &str) -> String {
+    const VAR: &str = "%systemdrive%";
+    match text.to_ascii_lowercase().find(VAR) {
+        Some(at) => format!(
+            "{}{drive}{}",
+            text.get(..at).unwrap_or_default(),
+            text.get(at + VAR.len()..).unwrap_or_default()
+        ),
+        None => text.to_owned(),
     }
 }
 
@@ -170,7 +212,7 @@ impl Host for WindowsHost {
     }
 
     fn system_drive_space(&self) -> HostResult<DiskSpace> {
-        let drive = std::env::var("SystemDrive").unwrap_or_else(|_| "C:".to_owned());
+        let drive = tools::system_drive();
         let root = wide::wide(&format!("{drive}\\"));
         let (mut caller, mut size, mut free) = (0u64, 0u64, 0u64);
         // SAFETY: a NUL-terminated root path and three out-parameters.

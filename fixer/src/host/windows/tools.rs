@@ -30,6 +30,17 @@ fn windows_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(r"C:\Windows"))
 }
 
+/// The system drive (`C:`): the Windows folder's, never the `SystemDrive` variable, which a
+/// user can set for their own processes.
+pub(super) fn system_drive() -> String {
+    let windows = windows_dir();
+    let text = windows.to_string_lossy();
+    match text.get(..2) {
+        Some(drive) if drive.ends_with(':') => drive.to_owned(),
+        _ => "C:".to_owned(),
+    }
+}
+
 /// A path from a `Get…DirectoryW` call: it returns the length written (without the NUL), or
 /// the size needed (with it) when the buffer is too small, or 0 on failure.
 fn from_windows(call: impl Fn(*mut u16, u32) -> u32) -> Option<PathBuf> {
