@@ -603,19 +603,22 @@ pub fn read_reg_query(text: &str, input: &str) -> Option<(ConfigSnapshot, Vec<(u
         let Some(at) = current else { continue };
         // A console wraps a value line longer than its width (a binary certificate hash,
         // a long REG_SZ) onto the lines below: join them back before reading it.
-        let mut whole = line.to_owned();
+        // Each piece is kept whole up to its line end: a wrap may fall right after a space of
+        // the data, which trimming the piece would lose; only the value's own end is trimmed.
+        let mut whole = raw.trim_end_matches(['\r', '\n']).to_owned();
         let mut width = raw.chars().count();
         while raw.starts_with("    ")
             && width >= MIN_WRAP_WIDTH
             && let Some(next) = lines.get(i + 1 + joined)
             && is_value_continuation(next)
         {
-            whole.push_str(next.trim_end());
+            whole.push_str(next.trim_end_matches(['\r', '\n']));
             width = next.chars().count();
             joined += 1;
         }
+        let whole = whole.trim_end();
         let n_last = n + u32::try_from(joined).unwrap_or(0);
-        let Some((name, kind, data)) = reg_value_line(&whole) else {
+        let Some((name, kind, data)) = reg_value_line(whole) else {
             if !line.trim().is_empty() {
                 current = None;
             }
