@@ -270,7 +270,7 @@ try {
     foreach ($l in Get-Content $tmp) {
         if ($l -match '^(SeRemoteInteractiveLogonRight|SeDenyRemoteInteractiveLogonRight)\s*=\s*(.*)$') {
             # The SIDs the rules test first (in that order), then shortest first, at most {HOLDER_BYTES} bytes.
-            $all = @(($matches[2] -split ',') | Where-Object { $_.Trim() } | ForEach-Object { E ($_.Trim().TrimStart('*')) } | Sort-Object { $i = [array]::IndexOf($ruleSids, $_); if ($i -lt 0) { $ruleSids.Count } else { $i } }, Length)
+            $all = @(($matches[2] -split ',') | Where-Object { $_.Trim() } | ForEach-Object { E ($_.Trim().TrimStart('*')) } | Sort-Object { $i = [array]::IndexOf($ruleSids, $_); if ($i -lt 0) { $ruleSids.Count + $_.Length } else { $i } })
             $kept = @(); $n = 0
             foreach ($h in $all) { $add = $h.Length + [int]($kept.Count -gt 0); if ($n + $add -gt {HOLDER_BYTES}) { break }; $n += $add; $kept += $h }
             $v = $kept -join ','
