@@ -111,6 +111,23 @@ pub struct Effective {
 }
 
 impl ConfigSnapshot {
+    /// A snapshot of nothing yet, read from `input` at `line`: no computer, time or build,
+    /// no values (every section not collected until one is read).
+    pub fn empty(input: &str, line: u32) -> ConfigSnapshot {
+        ConfigSnapshot {
+            computer: String::new(),
+            taken: None,
+            os_build: None,
+            origin: Origin {
+                input: input.to_owned(),
+                location: crate::Location::Line { line },
+            },
+            entries: Vec::new(),
+            not_collected: Vec::new(),
+            unknown: Vec::new(),
+        }
+    }
+
     /// The release whose defaults apply (`None` when the build is unknown).
     pub fn release(&self) -> Option<Release> {
         self.os_build.map(Release::of_build)

@@ -10,7 +10,6 @@ use crate::config::model::{ConfigSnapshot, Entry, NotCollected, Unknown, Value};
 use crate::config::schema::{self, Kind, Section};
 use crate::config::sources::{PROTOCOLS, REGISTRY, SERVICES};
 use crate::config::text::{END, MARKER, VERSION, decode};
-use crate::{Location, Origin};
 
 /// Most blocks read from one input (a paste of many runs is still bounded).
 pub const MAX_SNAPSHOTS: usize = 32;
@@ -230,18 +229,7 @@ fn read_block(
         );
     }
     let mut block = Block {
-        snapshot: ConfigSnapshot {
-            computer: String::new(),
-            taken: None,
-            os_build: None,
-            origin: Origin {
-                input: input.to_owned(),
-                location: Location::Line { line: first },
-            },
-            entries: Vec::new(),
-            not_collected: Vec::new(),
-            unknown: Vec::new(),
-        },
+        snapshot: ConfigSnapshot::empty(input, first),
         issues: Vec::new(),
     };
     header(words, first, &mut block);
@@ -637,18 +625,7 @@ pub fn read_reg_query(text: &str, input: &str) -> Option<(ConfigSnapshot, Vec<(u
         }
     }
     let first = spans.first()?.0;
-    let mut snapshot = ConfigSnapshot {
-        computer: String::new(),
-        taken: None,
-        os_build: None,
-        origin: Origin {
-            input: input.to_owned(),
-            location: Location::Line { line: first },
-        },
-        entries: Vec::new(),
-        not_collected: Vec::new(),
-        unknown: Vec::new(),
-    };
+    let mut snapshot = ConfigSnapshot::empty(input, first);
     let lookup = |path: &str, name: &str| {
         let path = path.to_ascii_lowercase();
         let (_, values) = keys.iter().find(|(k, _)| *k == path)?;

@@ -19,9 +19,9 @@ use sha2::{Digest, Sha256};
 
 use super::report::{Dialect, IssueKind, IssueLocation};
 use super::{Format, Output};
+use crate::Location;
 use crate::config::model::ConfigSnapshot;
 use crate::config::schema::Section;
-use crate::{Location, Origin};
 use regf::{BASE_BLOCK, HeaderError, Hive, SeekSource};
 use snapshot::HiveKind;
 
@@ -94,18 +94,7 @@ pub(crate) fn read<R: Read + Seek>(mut reader: R, len: u64, out: &mut Output<'_>
             ),
         );
     }
-    let mut snap = ConfigSnapshot {
-        computer: String::new(),
-        taken: None,
-        os_build: None,
-        origin: Origin {
-            input: out.input_name().to_owned(),
-            location: Location::Line { line: 0 },
-        },
-        entries: Vec::new(),
-        not_collected: Vec::new(),
-        unknown: Vec::new(),
-    };
+    let mut snap = ConfigSnapshot::empty(out.input_name(), 0);
     let read = snapshot::read(&mut hive, &mut snap);
     for d in &hive.damage {
         out.report.skipped += 1;
