@@ -266,7 +266,9 @@ fn wire_event(event: &Event, context: bool) -> WireEvent {
     }
 }
 
-fn console_bytes(text: &str) -> usize {
+/// Bytes of `text` on a Windows console, whose line ends are CR LF: what Run Command's
+/// 4,096-byte tail counts.
+pub fn console_bytes(text: &str) -> usize {
     text.len() + text.matches('\n').count()
 }
 

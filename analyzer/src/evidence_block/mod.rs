@@ -36,7 +36,7 @@ pub use crate::input::evidence::decode::{
 pub use crate::input::evidence::{
     BLOCK_END, BLOCK_MARKER, BLOCK_VERSION, LINE_WIDTH, MAX_BODY_CHARS, wire,
 };
-pub use encode::{BlockBuilder, EvidenceBlock};
+pub use encode::{BlockBuilder, EvidenceBlock, console_bytes};
 
 /// The default budget: what Run Command returns (4,096 bytes) less room for a line of
 /// output before the block.

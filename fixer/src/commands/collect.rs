@@ -85,7 +85,7 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
     let zipped = (!files.is_empty()).then(|| host.zip_logs(&args.out, &files));
     let config = super::collect_config::snapshot(host);
     // The snapshot is printed too: the events get what it leaves of their budget.
-    let budget = TEXT_BUDGET.saturating_sub(super::compact::console_bytes(&config));
+    let budget = TEXT_BUDGET.saturating_sub(analyzer::evidence_block::console_bytes(&config));
     let mut events_text = String::new();
     let (mut shown, mut left_out) = (0, 0);
     // The Run Command script's queries: exactly the providers and IDs the rules read,

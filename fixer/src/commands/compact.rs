@@ -59,18 +59,17 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
         .from
         .is_empty()
         .then(|| super::collect_config::snapshot(host));
-    let budget = MAX_BLOCK_BYTES.saturating_sub(config.as_deref().map_or(0, console_bytes));
+    let budget = MAX_BLOCK_BYTES.saturating_sub(
+        config
+            .as_deref()
+            .map_or(0, analyzer::evidence_block::console_bytes),
+    );
     Ok(Box::new(CompactReport {
         hours: args.hours,
         sources,
         config,
         block: builder.finish(budget),
     }))
-}
-
-/// Bytes of `text` on a Windows console (CR LF line ends).
-pub fn console_bytes(text: &str) -> usize {
-    text.len() + text.lines().count()
 }
 
 /// Reads an exported `.evtx` back into the block.
