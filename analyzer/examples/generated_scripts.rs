@@ -151,6 +151,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             issued_at: issued,
             lifetime: DEFAULT_LIFETIME,
             seq: PlanParams::seq_for(issued),
+            offline: None,
         })?;
     let prepared = PreparedPlan::new(&plan)?;
     push(

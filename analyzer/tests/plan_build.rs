@@ -32,6 +32,7 @@ fn params(computer: &str) -> PlanParams {
         issued_at: issued(),
         lifetime: analyzer::plan::DEFAULT_LIFETIME,
         seq: PlanParams::seq_for(issued()),
+        offline: None,
     }
 }
 

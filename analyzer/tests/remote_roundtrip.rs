@@ -210,6 +210,7 @@ fn each_seed_scenario_goes_out_and_its_fix_comes_back_in() {
                 issued_at: issued,
                 lifetime: analyzer::plan::DEFAULT_LIFETIME,
                 seq: PlanParams::seq_for(issued),
+                offline: None,
             })
             .unwrap();
         let token = PreparedPlan::new(&plan)

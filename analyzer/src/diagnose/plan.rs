@@ -84,6 +84,7 @@ impl PlanParams {
             issued_at,
             lifetime: DEFAULT_LIFETIME,
             seq: PlanParams::seq_for(issued_at),
+            offline: None,
         })
     }
 }
@@ -175,6 +176,7 @@ impl PlanTargets {
             issued_at,
             lifetime: DEFAULT_LIFETIME,
             seq: PlanParams::seq_for(issued_at),
+            offline: None,
         })
     }
 }

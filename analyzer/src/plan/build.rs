@@ -4,7 +4,7 @@
 
 use super::allowlist::{AllowedStep, AllowlistError, AllowlistReason, EscapedText, check_step};
 use super::ids::{AnalyzerVersion, FindingId, IdError, PlanId, Sha256Digest};
-use super::payload::{MAX_FINDINGS, MAX_STEPS, PLAN_VERSION, Plan, PlanTarget};
+use super::payload::{MAX_FINDINGS, MAX_STEPS, OfflineTarget, PLAN_VERSION, Plan, PlanTarget};
 use super::step::{ManualAction, Step};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -87,6 +87,8 @@ pub enum BuildError {
     TooLarge,
     #[error("the plan would expire before it is issued: its lifetime must be positive")]
     Lifetime,
+    #[error("{0}")]
+    ControlSet(String),
     #[error("finding `{0}` is not a rule of the catalog")]
     UnknownFinding(String),
     #[error("nothing to fix: the logs show none of the failures rdpfix knows")]
@@ -271,6 +273,11 @@ impl Proposal {
             .issued_at
             .checked_add(params.lifetime)
             .map_err(|_| BuildError::Lifetime)?;
+        let offline = params
+            .offline
+            .map(|o| OfflineTarget::new(o.machine_guid, o.control_set))
+            .transpose()
+            .map_err(BuildError::ControlSet)?;
         Ok(Plan {
             v: PLAN_VERSION,
             plan_id: params.plan_id,
@@ -279,6 +286,7 @@ impl Proposal {
             seq: params.seq,
             target: PlanTarget {
                 computer: params.computer.parse()?,
+                offline,
             },
             evidence_sha256: params.evidence_sha256,
             analyzer_version: AnalyzerVersion::current(),
@@ -303,6 +311,9 @@ pub struct PlanParams {
     /// Newer than any earlier plan for this computer signed with the same key: the page
     /// and the CLI use the issue time in milliseconds, which increases by itself.
     pub seq: u64,
+    /// `Some`: a plan for this computer's OS disk attached to a rescue VM (its identity
+    /// from its hives); `None`: for the running machine.
+    pub offline: Option<OfflineTarget>,
 }
 
 /// A plan is for the incident at hand: one day.

@@ -24,6 +24,10 @@ pub enum IdError {
     Sha256,
     #[error("analyzer version `{0}` is not a version (digits, letters, `.`, `-`, `+`; at most 32)")]
     Version(String),
+    #[error(
+        "machine GUID `{0}` is not of the form `8-4-4-4-12` lower-case hex digits (as `SOFTWARE\\Microsoft\\Cryptography\\MachineGuid` holds it)"
+    )]
+    MachineGuid(String),
 }
 
 macro_rules! string_serde {
@@ -249,3 +253,64 @@ impl FromStr for AnalyzerVersion {
 }
 
 string_serde!(AnalyzerVersion);
+
+/// A Windows installation's identity: `HKLM\SOFTWARE\Microsoft\Cryptography\MachineGuid`,
+/// written when Windows is set up and kept by a copy of its disk. An offline plan names it
+/// so that the fixer on a rescue VM acts only on that Windows' disk. Its text form is the
+/// registry's: 32 lower-case hex digits grouped 8-4-4-4-12, no braces; the signed payload
+/// accepts only that form ([`MachineGuid::from_registry`] normalises what a hive holds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MachineGuid([u8; 16]);
+
+impl MachineGuid {
+    /// Where the dashes go, as indices into the 36-character text.
+    const DASHES: [usize; 4] = [8, 13, 18, 23];
+
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// From the value a registry read gives: surrounding space and braces dropped,
+    /// upper-case digits lowered (Windows writes lower case; a hand-edited value may not).
+    pub fn from_registry(text: &str) -> Result<MachineGuid, IdError> {
+        let trimmed = text.trim();
+        let inner = trimmed
+            .strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .unwrap_or(trimmed);
+        inner
+            .to_ascii_lowercase()
+            .parse()
+            .map_err(|_| IdError::MachineGuid(super::allowlist::EscapedText::new(text).0))
+    }
+}
+
+impl fmt::Display for MachineGuid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                f.write_str("-")?;
+            }
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for MachineGuid {
+    type Err = IdError;
+
+    fn from_str(s: &str) -> Result<MachineGuid, IdError> {
+        let refuse = || IdError::MachineGuid(super::allowlist::EscapedText::new(s).0);
+        let dashes_ok = s.len() == 36
+            && s.char_indices()
+                .all(|(i, c)| (c == '-') == MachineGuid::DASHES.contains(&i));
+        if !dashes_ok {
+            return Err(refuse());
+        }
+        let digits: String = s.chars().filter(|c| *c != '-').collect();
+        Ok(MachineGuid(lower_hex_array(&digits).ok_or_else(refuse)?))
+    }
+}
+
+string_serde!(MachineGuid);

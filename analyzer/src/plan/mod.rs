@@ -31,9 +31,11 @@ pub use allowlist::{AllowedStep, AllowlistError, AllowlistReason, check_step, ch
 pub use build::{
     BuildError, DEFAULT_LIFETIME, PlanParams, Proposal, ProposedStep, RemediationStep,
 };
-pub use ids::{AnalyzerVersion, ComputerName, FindingId, IdError, PlanId, Sha256Digest};
+pub use ids::{
+    AnalyzerVersion, ComputerName, FindingId, IdError, MachineGuid, PlanId, Sha256Digest,
+};
 pub use labels::{Caveat, Labels, Reversibility};
-pub use payload::{MAX_FINDINGS, MAX_STEPS, PLAN_VERSION, Plan, PlanTarget};
+pub use payload::{MAX_FINDINGS, MAX_STEPS, OfflineTarget, PLAN_VERSION, Plan, PlanTarget};
 pub use step::{
     CertificateExpect, Expect, Grant, HexBytes, LogonRight, ManualAction, RegistryData,
     RegistryExpect, RegistryTarget, Rights, ServiceAccount, Sid, StartType, Step, StepKind,

@@ -1,6 +1,6 @@
 //! The plan as it is signed: the DSSE payload's JSON object.
 
-use super::ids::{AnalyzerVersion, ComputerName, FindingId, PlanId, Sha256Digest};
+use super::ids::{AnalyzerVersion, ComputerName, FindingId, MachineGuid, PlanId, Sha256Digest};
 use super::step::Step;
 use jiff::Timestamp;
 use serde::de::{SeqAccess, Visitor};
@@ -46,7 +46,66 @@ pub struct Plan {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanTarget {
+    /// The running machine's name; for an offline plan, the `ComputerName` the disk's
+    /// `SYSTEM` hive holds.
     pub computer: ComputerName,
+    /// `None`: the running machine (the payload then has no `offline` field, byte for byte
+    /// as before offline plans). `Some`: the Windows OS disk of that machine attached to a
+    /// rescue VM; a fixer that predates offline plans refuses the field (unknown), a current
+    /// one applies the plan only with `--offline`, to the disk this names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline: Option<OfflineTarget>,
+}
+
+/// The attached disk an offline plan is for, by what its own hives say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfflineTarget {
+    /// `SOFTWARE\Microsoft\Cryptography\MachineGuid` of the disk's Windows: the disk's
+    /// identity (a copy made by `az vm repair create` keeps it).
+    pub machine_guid: MachineGuid,
+    /// The control set `SYSTEM\Select\Current` named when the plan was made (1 is
+    /// `ControlSet001`), within [`OfflineTarget::CONTROL_SETS`]: the one the plan's
+    /// registry steps write.
+    #[serde(deserialize_with = "control_set")]
+    pub control_set: u32,
+}
+
+impl OfflineTarget {
+    /// The control sets a plan may name: `ControlSet001` to `ControlSet999`.
+    pub const CONTROL_SETS: std::ops::RangeInclusive<u32> = 1..=999;
+
+    /// Refuses a control set outside [`OfflineTarget::CONTROL_SETS`].
+    pub fn new(machine_guid: MachineGuid, control_set: u32) -> Result<OfflineTarget, String> {
+        if OfflineTarget::CONTROL_SETS.contains(&control_set) {
+            Ok(OfflineTarget {
+                machine_guid,
+                control_set,
+            })
+        } else {
+            Err(control_set_error(control_set))
+        }
+    }
+
+    /// The control set's key name in the `SYSTEM` hive: `ControlSet001`.
+    pub fn control_set_key(&self) -> String {
+        format!("ControlSet{:03}", self.control_set)
+    }
+}
+
+fn control_set_error(n: u32) -> String {
+    format!(
+        "control set {n} is not one a SYSTEM hive names: 1 to 999 (ControlSet001 to ControlSet999)"
+    )
+}
+
+fn control_set<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let n = u32::deserialize(deserializer)?;
+    if OfflineTarget::CONTROL_SETS.contains(&n) {
+        Ok(n)
+    } else {
+        Err(serde::de::Error::custom(control_set_error(n)))
+    }
 }
 
 /// Deserialises a sequence of at most `MAX` items, failing as soon as there are more

@@ -46,6 +46,7 @@ pub fn token_for(rules: &[&str], computer: &str) -> String {
             issued_at: issued,
             lifetime: analyzer::plan::DEFAULT_LIFETIME,
             seq: PlanParams::seq_for(issued),
+            offline: None,
         })
         .unwrap();
     PreparedPlan::new(&plan)

@@ -93,6 +93,7 @@ pub fn plan(steps: &[AllowedStep], spec: &PlanSpec) -> Plan {
                 issued_at: spec.issued_at,
                 lifetime: spec.lifetime,
                 seq: spec.seq,
+                offline: None,
             })
         });
     built.unwrap_or_else(|e| panic!("the plan builder refused the test's steps: {e}"))
