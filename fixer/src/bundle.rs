@@ -8,9 +8,13 @@
 //! can have planted a link where the file goes (beside the folder, in its parent, anyone
 //! may have). Written under a temporary name and renamed, so an interrupted run never
 //! leaves a cut archive behind under the real name.
+//!
+//! The other files `collect` writes there (the configuration snapshot, copies of an offline
+//! disk's files: `Host::collect_file`) go the same way ([`write_file`]).
 
-use std::fs::File;
-use std::io::{self, BufReader, BufWriter};
+use crate::host::FileSource;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufReader, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use zip::write::SimpleFileOptions;
 
@@ -26,32 +30,123 @@ pub fn write(dir: &Path, files: &[PathBuf]) -> io::Result<Bundle> {
         |n| n.to_string_lossy().into_owned(),
     );
     let path = dir.join(FILE_NAME);
-    let partial = dir.join(format!("{FILE_NAME}.partial"));
-    let mut zip = zip::ZipWriter::new(BufWriter::new(File::create(&partial)?));
-    let options = SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .large_file(true);
-    let mut members = Vec::with_capacity(files.len());
-    for file in files {
-        let Some(name) = file.file_name() else {
-            continue;
-        };
-        let member = format!("{folder}/{}", name.to_string_lossy());
-        zip.start_file(member.as_str(), options)
-            .map_err(io::Error::other)?;
-        io::copy(&mut BufReader::new(File::open(file)?), &mut zip)?;
-        members.push(member);
-    }
-    zip.finish()
-        .map_err(io::Error::other)?
-        .into_inner()?
-        .sync_all()?;
-    std::fs::rename(&partial, &path)?;
+    let (file, members) = Partial::write(&path, |file| {
+        let mut zip = ZipOut::new(BufWriter::new(file), &folder);
+        for file in files {
+            let Some(name) = file.file_name() else {
+                continue;
+            };
+            zip.add(
+                &name.to_string_lossy(),
+                &mut BufReader::new(File::open(file)?),
+            )?;
+        }
+        let (out, members) = zip.finish()?;
+        Ok((out.into_inner()?, members))
+    })?;
+    drop(file);
     Ok(Bundle {
-        bytes: std::fs::metadata(&path)?.len(),
+        bytes: fs::metadata(&path)?.len(),
         path: path.display().to_string(),
         members,
     })
+}
+
+/// Writes `dir\name` from `from` the way the archive is written: what
+/// [`crate::host::Host::collect_file`] does on Windows and posix.
+pub fn write_file(dir: &Path, name: &str, from: FileSource<'_>) -> io::Result<PathBuf> {
+    let path = dir.join(name);
+    Partial::write(&path, |mut file| {
+        match from {
+            FileSource::Bytes(bytes) => file.write_all(bytes)?,
+            FileSource::CopyOf(source) => {
+                io::copy(&mut BufReader::new(File::open(source)?), &mut file)?;
+            }
+        }
+        Ok((file, ()))
+    })?;
+    Ok(path)
+}
+
+/// A file written under `<name>.partial`, then renamed: a failure removes the partial
+/// file, and a crash leaves only it, never a cut file under the real name.
+struct Partial;
+
+impl Partial {
+    /// Creates `<path>.partial` new (a stale one from a killed run removed first: the
+    /// folder is one only SYSTEM and Administrators can write, and `create_new` opens no
+    /// link left there), lets `fill` write it, flushes it to disk and renames it to `path`.
+    fn write<T>(
+        path: &Path,
+        fill: impl FnOnce(File) -> io::Result<(File, T)>,
+    ) -> io::Result<(File, T)> {
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        match fs::remove_file(&partial) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&partial)?;
+        let written = fill(file).and_then(|(file, t)| {
+            file.sync_all()?;
+            Ok((file, t))
+        });
+        let done = written.and_then(|(file, t)| {
+            fs::rename(&partial, path)?;
+            Ok((file, t))
+        });
+        if done.is_err() {
+            let _ = fs::remove_file(&partial);
+        }
+        done
+    }
+}
+
+/// A zip being written on any seekable writer (a file, or the simulated host's memory),
+/// each member deflated under `folder/`.
+pub struct ZipOut<W: Write + Seek> {
+    zip: zip::ZipWriter<W>,
+    folder: String,
+    members: Vec<String>,
+}
+
+impl<W: Write + Seek> std::fmt::Debug for ZipOut<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ZipOut({:?})", self.members)
+    }
+}
+
+impl<W: Write + Seek> ZipOut<W> {
+    pub fn new(out: W, folder: &str) -> Self {
+        ZipOut {
+            zip: zip::ZipWriter::new(out),
+            folder: folder.to_owned(),
+            members: Vec::new(),
+        }
+    }
+
+    /// Adds `folder/name` with the bytes `from` gives.
+    pub fn add(&mut self, name: &str, from: &mut dyn Read) -> io::Result<()> {
+        let options = SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true);
+        let member = format!("{}/{name}", self.folder);
+        self.zip
+            .start_file(member.as_str(), options)
+            .map_err(io::Error::other)?;
+        io::copy(from, &mut self.zip)?;
+        self.members.push(member);
+        Ok(())
+    }
+
+    /// The writer, the archive complete, and the members' names.
+    pub fn finish(self) -> io::Result<(W, Vec<String>)> {
+        Ok((self.zip.finish().map_err(io::Error::other)?, self.members))
+    }
 }
 
 #[cfg(test)]
@@ -60,6 +155,28 @@ mod tests {
     use super::*;
     use analyzer::diagnose::{DiagnoseOptions, Session};
     use analyzer::input::no_progress;
+
+    /// A file is written whole or not at all: a stale partial file from a killed run is
+    /// replaced, a second write replaces the first, and a copy that fails leaves neither
+    /// the file nor its partial one.
+    #[test]
+    fn a_file_is_written_whole_or_not_at_all() {
+        let dir = std::env::temp_dir().join(format!("fixer-write-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("rdpfix-config.txt.partial"), "cut").unwrap();
+        let path = write_file(&dir, "rdpfix-config.txt", FileSource::Bytes(b"one\n")).unwrap();
+        assert_eq!(path, dir.join("rdpfix-config.txt"));
+        write_file(&dir, "rdpfix-config.txt", FileSource::Bytes(b"two\n")).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two\n");
+        assert!(!dir.join("rdpfix-config.txt.partial").exists());
+        let copied = write_file(&dir, "copy.txt", FileSource::CopyOf(&path)).unwrap();
+        assert_eq!(std::fs::read_to_string(copied).unwrap(), "two\n");
+        let missing = dir.join("no-such-file");
+        let err = write_file(&dir, "SYSTEM", FileSource::CopyOf(&missing)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(!dir.join("SYSTEM").exists() && !dir.join("SYSTEM.partial").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     /// The archive holds the logs under the folder's name and gives the findings, events
     /// and evidence digest the loose files give.

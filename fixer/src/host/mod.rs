@@ -250,6 +250,10 @@ pub trait Host: std::fmt::Debug {
     /// Zips `files` (exports in `dir`, a folder `safe_folder` made or judged) into
     /// `dir\rdpfix-logs.zip`, under a temporary name first ([`crate::bundle`]).
     fn zip_logs(&self, dir: &Path, files: &[PathBuf]) -> HostResult<LogBundle>;
+    /// Writes `dir\name` (`dir` a folder `safe_folder` made or judged) from `from`: created
+    /// new under a temporary name, flushed, then renamed over `name`, so a failure or a
+    /// crash never leaves a cut file under the real name ([`crate::bundle::write_file`]).
+    fn collect_file(&self, dir: &Path, name: &str, from: FileSource<'_>) -> HostResult<PathBuf>;
     /// `wevtutil qe <channel> /q:<query> /f:text /rd:true /c:<max>`: newest first.
     fn log_query_text(&self, export: &LogExport, max: u32) -> HostResult<String>;
 

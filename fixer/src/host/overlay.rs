@@ -503,6 +503,12 @@ impl Host for DryRun<'_> {
         })
     }
 
+    fn collect_file(&self, dir: &Path, name: &str, _from: FileSource<'_>) -> HostResult<PathBuf> {
+        let dest = dir.join(name);
+        self.record(format!("write {}", dest.display()));
+        Ok(dest)
+    }
+
     fn log_query_text(&self, export: &LogExport, max: u32) -> HostResult<String> {
         self.inner.log_query_text(export, max)
     }

@@ -338,6 +338,10 @@ impl Host for PosixHost {
     fn zip_logs(&self, dir: &Path, _files: &[PathBuf]) -> HostResult<LogBundle> {
         changes(&format!("folder {}", dir.display()))
     }
+    fn collect_file(&self, dir: &Path, name: &str, from: FileSource<'_>) -> HostResult<PathBuf> {
+        crate::bundle::write_file(dir, name, from)
+            .map_err(|e| io_err(format!("write {}", dir.join(name).display()), &e))
+    }
     fn log_query_text(&self, export: &LogExport, _max: u32) -> HostResult<String> {
         reads(&format!("event log {}", export.channel))
     }

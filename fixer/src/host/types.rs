@@ -290,6 +290,14 @@ pub struct LogBundle {
     pub members: Vec<String>,
 }
 
+/// What [`super::Host::collect_file`] writes into the collection folder: bytes made here
+/// (the configuration snapshot), or a copy of a file (an offline disk's log or hive).
+#[derive(Debug, Clone, Copy)]
+pub enum FileSource<'a> {
+    Bytes(&'a [u8]),
+    CopyOf(&'a std::path::Path),
+}
+
 /// One firewall profile's state (`Get-NetFirewallProfile`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FirewallProfile {

@@ -51,6 +51,10 @@ pub struct Machine {
     /// Event log text per channel, returned by `log_query_text`; exports land in `exported`.
     pub logs: BTreeMap<String, String>,
     pub exported: BTreeMap<String, String>,
+    /// The archives `zip_logs` wrote, as real zip bytes of the members' text (path → bytes):
+    /// what the page or `fixer diagnose` would read from them.
+    #[serde(default)]
+    pub zips: BTreeMap<String, Vec<u8>>,
     /// Commit-confirm rollbacks waiting to fire: plan id → deadline.
     pub scheduled: BTreeMap<String, Timestamp>,
     /// Local groups: group SID → member SIDs. A group exists iff present.
@@ -158,6 +162,7 @@ impl Machine {
             replaced_keys: BTreeSet::new(),
             logs: BTreeMap::new(),
             exported: BTreeMap::new(),
+            zips: BTreeMap::new(),
             scheduled: BTreeMap::new(),
             // As Windows installs them: Remote Desktop Users empty, Administrators and
             // Remote Desktop Users allowed to log on through RDP, the RDP rules on.

@@ -757,8 +757,10 @@ impl Host for SimHost {
             .unwrap_or("rdpfix-logs")
             .to_owned();
         self.change(format!("zip logs -> {dest}"), |m| {
-            let mut members = Vec::new();
             let mut bytes = 0u64;
+            let mut zip = crate::bundle::ZipOut::new(std::io::Cursor::new(Vec::new()), &folder);
+            let failed =
+                |e: std::io::Error| HostError::failed(format!("zip {dest}"), e.to_string());
             for f in files {
                 let key = path_key(f);
                 let text = m
@@ -766,17 +768,36 @@ impl Host for SimHost {
                     .get(&key)
                     .ok_or_else(|| HostError::NotFound { what: key.clone() })?;
                 bytes += text.len() as u64;
-                members.push(format!(
-                    "{folder}/{}",
-                    key.rsplit('\\').next().unwrap_or(&key)
-                ));
+                let name = key.rsplit('\\').next().unwrap_or(&key);
+                zip.add(name, &mut text.as_bytes()).map_err(failed)?;
             }
+            let (archive, members) = zip.finish().map_err(failed)?;
+            m.zips.insert(dest.clone(), archive.into_inner());
             m.exported.insert(dest.clone(), members.join("\n"));
             Ok(LogBundle {
                 path: dest.clone(),
                 bytes,
                 members,
             })
+        })
+    }
+
+    /// Recorded in `exported` under its path: the bytes as text, or the copied file's text.
+    fn collect_file(&self, dir: &Path, name: &str, from: FileSource<'_>) -> HostResult<PathBuf> {
+        let dest = format!("{}\\{name}", path_key(dir));
+        self.change(format!("write {dest}"), |m| {
+            let text = match from {
+                FileSource::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+                FileSource::CopyOf(f) => {
+                    let key = path_key(f);
+                    m.exported
+                        .get(&key)
+                        .cloned()
+                        .ok_or(HostError::NotFound { what: key })?
+                }
+            };
+            m.exported.insert(dest.clone(), text);
+            Ok(PathBuf::from(&dest))
         })
     }
 

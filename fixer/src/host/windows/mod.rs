@@ -314,6 +314,12 @@ impl Host for WindowsHost {
             .map_err(|e| io_err(format!("zip the logs in {}", dir.display()), &e))
     }
 
+    /// Into the folder `collect` made or judged, as the archive is written.
+    fn collect_file(&self, dir: &Path, name: &str, from: FileSource<'_>) -> HostResult<PathBuf> {
+        crate::bundle::write_file(dir, name, from)
+            .map_err(|e| io_err(format!("write {}", dir.join(name).display()), &e))
+    }
+
     fn log_query_text(&self, export: &LogExport, max: u32) -> HostResult<String> {
         tools::wevtutil_query_text(export, max)
     }
