@@ -1,7 +1,8 @@
 //! Offline registry hives (`SYSTEM`, `SOFTWARE` from `Windows\System32\config` of an OS
 //! disk attached to a rescue VM) read into a configuration snapshot, in the page as
 //! natively: [`regf`] is a read-only reader of the file format, [`snapshot`] picks the
-//! snapshot's values out of it.
+//! snapshot's values out of it, [`tree`] reads a hive whole and writes one (the fixer's
+//! simulated disk, the test fixtures).
 //!
 //! The hive's header is checked (signature, base block checksum, sequence numbers, the
 //! hive bins' size) and every problem goes into the input's report: a dirty hive (its
@@ -12,6 +13,7 @@
 
 pub mod regf;
 pub mod snapshot;
+pub mod tree;
 
 use std::io::{Read, Seek, SeekFrom};
 

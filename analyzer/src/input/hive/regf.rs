@@ -262,6 +262,15 @@ pub struct Hive<S> {
 /// A key's subkey cells with their `lh` hashes, and what left some out.
 type SubkeyCells = (Vec<(u32, Option<u32>)>, Option<CellError>);
 
+/// A value cell as read: its name, where it is, and where its data is.
+struct ValueCell {
+    name: String,
+    at: u64,
+    size: u32,
+    data_at: u32,
+    kind: u32,
+}
+
 /// What looking a key up found.
 type Found = Result<Option<Key>, CellError>;
 
@@ -590,8 +599,42 @@ impl<S: Source> Hive<S> {
     /// read budget spent) it may be the one, so that is `Err`: the value is unreadable,
     /// never absent (absent would apply the Windows default).
     pub fn value(&mut self, key: &Key, name: &str) -> Result<Option<Data>, CellError> {
+        let (entries, failed) = self.value_cells(key)?;
+        if let Some(v) = entries.into_iter().find(|v| eq_names(&v.name, name)) {
+            let bytes = self.value_data(v.at, v.size, v.data_at)?;
+            return Ok(Some(Data {
+                kind: v.kind,
+                bytes,
+            }));
+        }
+        failed.map_or(Ok(None), Err)
+    }
+
+    /// Every value of a key, named, in the order of its value list; `Err` when any of
+    /// them could not be read (a key with values left out must not read as whole).
+    pub fn values(&mut self, key: &Key) -> Result<Vec<(String, Data)>, CellError> {
+        let (entries, failed) = self.value_cells(key)?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let mut out = Vec::with_capacity(entries.len());
+        for v in entries {
+            let bytes = self.value_data(v.at, v.size, v.data_at)?;
+            out.push((
+                v.name,
+                Data {
+                    kind: v.kind,
+                    bytes,
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    /// A key's value cells that could be read, and the first error that left one out.
+    fn value_cells(&mut self, key: &Key) -> Result<(Vec<ValueCell>, Option<CellError>), CellError> {
         if key.values == 0 {
-            return Ok(None);
+            return Ok((Vec::new(), None));
         }
         let list = self.cell(key.value_list)?;
         let count = (key.values as usize).min(MAX_LIST_ITEMS);
@@ -607,6 +650,7 @@ impl<S: Source> Hive<S> {
             ));
         }
         let cells: Vec<u32> = (0..count).map_while(|i| u32_at(&list, i * 4)).collect();
+        let mut out = Vec::with_capacity(cells.len());
         for c in cells {
             let vk = match self.cell(c) {
                 Ok(vk) => vk,
@@ -628,17 +672,15 @@ impl<S: Source> Hive<S> {
                 failed.get_or_insert(e);
                 continue;
             };
-            let vname = decode_name(raw, flags & 1 != 0);
-            if !eq_names(&vname, name) {
-                continue;
-            }
-            let size = u32_at(&vk, 4).unwrap_or(0);
-            let data_at = u32_at(&vk, 8).unwrap_or(0);
-            let kind = u32_at(&vk, 12).unwrap_or(0);
-            let bytes = self.value_data(vabs, size, data_at)?;
-            return Ok(Some(Data { kind, bytes }));
+            out.push(ValueCell {
+                name: decode_name(raw, flags & 1 != 0),
+                at: vabs,
+                size: u32_at(&vk, 4).unwrap_or(0),
+                data_at: u32_at(&vk, 8).unwrap_or(0),
+                kind: u32_at(&vk, 12).unwrap_or(0),
+            });
         }
-        failed.map_or(Ok(None), Err)
+        Ok((out, failed))
     }
 
     fn value_data(&mut self, vabs: u64, size: u32, data_at: u32) -> Result<Vec<u8>, CellError> {
