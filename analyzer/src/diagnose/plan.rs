@@ -7,7 +7,8 @@
 use super::Diagnosis;
 use crate::plan::allowlist::EscapedText;
 use crate::plan::{
-    BuildError, ComputerName, DEFAULT_LIFETIME, PlanId, PlanParams, Proposal, Sha256Digest,
+    BuildError, ComputerName, DEFAULT_LIFETIME, PlanId, PlanParams, Proposal, RemediationStep,
+    Sha256Digest,
 };
 use crate::rules::Catalog;
 use jiff::Timestamp;
@@ -21,7 +22,38 @@ impl Proposal {
         if diagnosis.findings.is_empty() {
             return Err(BuildError::NoFinding);
         }
-        let mut proposal = catalog.proposal(diagnosis.findings.iter().map(|f| f.id.as_str()))?;
+        let mut remediation: Vec<(&str, Vec<RemediationStep>)> = Vec::new();
+        for finding in &diagnosis.findings {
+            // A finding of one cause carries every part's steps, under its own id; when the
+            // configuration shows the cause, the steps only an event part proposes (reset
+            // values the snapshot did not find off) become optional.
+            let on_config = finding.parts.iter().any(|p| p.config);
+            let parts: Vec<(&str, bool)> = if finding.parts.is_empty() {
+                vec![(finding.id.as_str(), true)]
+            } else {
+                finding
+                    .parts
+                    .iter()
+                    .map(|p| (p.id.as_str(), p.config || !on_config))
+                    .collect()
+            };
+            for (id, as_written) in parts {
+                let rule = catalog
+                    .rule(id)
+                    .ok_or_else(|| BuildError::UnknownFinding(EscapedText::new(id).0))?;
+                let steps = rule
+                    .remediation
+                    .iter()
+                    .map(|step| RemediationStep {
+                        optional: step.optional || !as_written,
+                        ..step.clone()
+                    })
+                    .collect();
+                remediation.push((finding.id.as_str(), steps));
+            }
+        }
+        let mut proposal =
+            Proposal::from_findings(remediation.iter().map(|(id, s)| (*id, s.as_slice())))?;
         proposal.defer_to_policy(&policy_held(diagnosis));
         Ok(proposal)
     }

@@ -106,6 +106,11 @@ pub struct Rule {
     /// catalog is read); the plan builder merges and orders the steps of several findings.
     #[serde(default)]
     pub remediation: Vec<RemediationStep>,
+    /// The cause this rule shares with other rules (`guest-firewall`): when several rules of
+    /// one cause fire — events and configuration showing the same failure — they come out
+    /// as one finding (`evaluate.rs`, docs/rules.md "One cause, one finding").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 /// How much a rule's source can be trusted.
@@ -392,6 +397,7 @@ impl Catalog {
         for rule in &self.rules {
             validate_rule(rule, &context_ids)?;
         }
+        self.validate_causes()?;
         for id in SEED_RULE_IDS {
             match self.rule(id) {
                 Some(rule) if rule.tier == Tier::Seed => {}
@@ -401,6 +407,35 @@ impl Catalog {
                     )));
                 }
                 None => return Err(catalog_problem(format!("seed rule `{id}` is missing"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// A cause is named by two rules or more (one alone is a typo), in the form of an id.
+    fn validate_causes(&self) -> Result<(), CatalogError> {
+        for rule in &self.rules {
+            let Some(cause) = &rule.cause else { continue };
+            let well_formed = !cause.is_empty()
+                && cause
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !well_formed {
+                return Err(catalog_problem(format!(
+                    "rule `{}`: cause `{cause}` is not lowercase words joined by `-`",
+                    rule.id
+                )));
+            }
+            let shared = self
+                .rules
+                .iter()
+                .filter(|r| r.cause.as_deref() == Some(cause.as_str()))
+                .count();
+            if shared < 2 {
+                return Err(catalog_problem(format!(
+                    "rule `{}`: no other rule names cause `{cause}`",
+                    rule.id
+                )));
             }
         }
         Ok(())

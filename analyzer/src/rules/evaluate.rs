@@ -4,8 +4,8 @@
 use super::catalog::{Combine, Role, Rule, Signal, Tier};
 use super::collector::{Candidate, Collector, ConditionTally, SignalSlot, SignalState};
 use super::finding::{
-    Age, CheckNote, Confidence, ConfigEvidence, Evidence, Finding, Peak, Reason, SignalSummary,
-    Window,
+    Age, CheckNote, Confidence, ConfigEvidence, Evidence, Finding, Part, Peak, Reason,
+    SignalSummary, Window,
 };
 use super::matching;
 use crate::config::ConfigSnapshot;
@@ -66,7 +66,127 @@ pub fn evaluate_with_config(
         })
         .collect();
     rank(&mut findings);
-    findings
+    join_causes(catalog, findings)
+}
+
+/// One finding per cause: the findings of rules that share a catalog `cause` (ranked
+/// already) become one — the best ranked leads (id, title, advice), the others' events,
+/// configuration values and counts join it, their reasons follow its own at 0 points, and
+/// the score is the highest of them, +10 when events and configuration both show the
+/// cause, within the lead's cap. Findings come back ranked.
+fn join_causes(catalog: &super::Catalog, findings: Vec<Finding>) -> Vec<Finding> {
+    let cause_of = |f: &Finding| catalog.rule(&f.id).and_then(|r| r.cause.clone());
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut leads: Vec<(String, usize)> = Vec::new();
+    for finding in findings {
+        let Some(cause) = cause_of(&finding) else {
+            out.push(finding);
+            continue;
+        };
+        match leads.iter().find(|(c, _)| *c == cause) {
+            Some(&(_, at)) => {
+                if let Some(lead) = out.get_mut(at) {
+                    join(lead, finding);
+                }
+            }
+            None => {
+                leads.push((cause, out.len()));
+                out.push(finding);
+            }
+        }
+    }
+    for &(_, at) in &leads {
+        if let Some(lead) = out.get_mut(at)
+            && !lead.parts.is_empty()
+        {
+            rescore(lead);
+        }
+    }
+    rank(&mut out);
+    out
+}
+
+/// What a finding rests on, as a part of a joined one.
+fn part_of(f: &Finding) -> Part {
+    Part {
+        id: f.id.clone(),
+        title: f.title.clone(),
+        tier: f.tier,
+        score: f.score,
+        events: !f.signals.is_empty(),
+        config: !f.config.is_empty(),
+    }
+}
+
+/// Adds `other` (ranked after `lead`, of the same cause) to `lead`.
+fn join(lead: &mut Finding, other: Finding) {
+    if lead.parts.is_empty() {
+        lead.parts.push(part_of(lead));
+    }
+    let part = part_of(&other);
+    let rests_on = match (part.events, part.config) {
+        (true, true) => "events and configuration",
+        (false, true) => "configuration",
+        _ => "events",
+    };
+    lead.reasons.push(Reason {
+        points: 0,
+        text: format!(
+            "the same cause on its {rests_on}: {} ({}), {}/100 alone",
+            other.title, other.id, other.score
+        ),
+    });
+    // Its own reasons, past the tier's and the cap's, as what it saw: its points are in
+    // the score it is taken at.
+    lead.reasons.extend(
+        other
+            .reasons
+            .into_iter()
+            .skip(1)
+            .filter(|r| !r.text.starts_with("capped at "))
+            .map(|r| Reason {
+                points: 0,
+                text: format!("{}: {} ({:+} alone)", other.id, r.text, r.points),
+            }),
+    );
+    lead.evidence.extend(other.evidence);
+    lead.evidence.truncate(SHOW_TOTAL);
+    lead.signals.extend(other.signals);
+    lead.config.extend(other.config);
+    lead.parts.push(part);
+}
+
+/// A joined finding's score: at least its strongest part's, +10 when events and
+/// configuration agree, within the lead's cap.
+fn rescore(f: &mut Finding) {
+    // The cap is set again over the whole.
+    f.reasons.retain(|r| !r.text.starts_with("capped at "));
+    let own: i16 = f.reasons.iter().map(|r| r.points).sum();
+    let stronger = f
+        .parts
+        .iter()
+        .skip(1)
+        .filter(|p| i16::from(p.score) > own)
+        .max_by_key(|p| p.score);
+    if let Some(p) = stronger {
+        f.reasons.push(Reason {
+            points: i16::from(p.score) - own,
+            text: format!(
+                "at least as sure as its stronger part: {} scores {} alone",
+                p.id, p.score
+            ),
+        });
+    }
+    if f.parts.iter().any(|p| p.events) && f.parts.iter().any(|p| p.config) {
+        f.reasons.push(Reason {
+            points: AGREEMENT,
+            text: "the events and the configuration show the same cause".to_owned(),
+        });
+    }
+    let (reasons, score) = capped(f.tier, std::mem::take(&mut f.reasons));
+    f.reasons = reasons;
+    f.score = score;
+    f.confidence = Confidence::from_score(score);
 }
 
 /// What a rule's configuration conditions found on the snapshots.
@@ -179,6 +299,7 @@ fn merge(
         evidence: Vec::new(),
         signals: Vec::new(),
         config: Vec::new(),
+        parts: Vec::new(),
         window: Window::ending_at(now, rule.window_hours),
         explanation: rule.explanation.clone(),
         check_next: rule.check_next.clone(),
@@ -191,7 +312,7 @@ fn merge(
         .retain(|r| !r.text.starts_with("capped at "));
     finding.reasons.extend(config.reasons);
     finding.config = config.evidence;
-    let (reasons, score) = capped(rule, std::mem::take(&mut finding.reasons));
+    let (reasons, score) = capped(rule.tier, std::mem::take(&mut finding.reasons));
     finding.reasons = reasons;
     finding.score = score;
     finding.confidence = Confidence::from_score(score);
@@ -199,15 +320,15 @@ fn merge(
 }
 
 /// The reasons with the cap applied (a reason says so), and the score they add up to.
-fn capped(rule: &Rule, mut reasons: Vec<Reason>) -> (Vec<Reason>, u8) {
+fn capped(tier: Tier, mut reasons: Vec<Reason>) -> (Vec<Reason>, u8) {
     let total: i16 = reasons.iter().map(|r| r.points).sum();
-    let cap = if rule.tier == Tier::Derived {
+    let cap = if tier == Tier::Derived {
         DERIVED_CAP
     } else {
         100
     };
     if total > cap {
-        let why = if rule.tier == Tier::Derived {
+        let why = if tier == Tier::Derived {
             "this rule's event IDs come from a derived, unverified source"
         } else {
             "the most a score can be"
@@ -267,7 +388,7 @@ fn evaluate_rule<'a>(
     if !fires {
         return None;
     }
-    let (reasons, score) = capped(rule, score(rule, &views, &window, context));
+    let (reasons, score) = capped(rule.tier, score(rule, &views, &window, context));
     Some(Finding {
         id: rule.id.clone(),
         title: rule.title.clone(),
@@ -283,6 +404,7 @@ fn evaluate_rule<'a>(
             .map(|v| v.summary.clone())
             .collect(),
         config: Vec::new(),
+        parts: Vec::new(),
         window,
         explanation: rule.explanation.clone(),
         check_next: rule.check_next.clone(),

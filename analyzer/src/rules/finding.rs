@@ -27,11 +27,31 @@ pub struct Finding {
     /// The configuration conditions that hold, with the values read (`[[rule.config]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub config: Vec<ConfigEvidence>,
+    /// When rules of one cause fired together (a catalog `cause`): each of them, the one
+    /// whose id, title and advice the finding carries first. Empty for a finding of one rule.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<Part>,
     pub window: Window,
     pub explanation: String,
     pub check_next: Vec<String>,
     pub source: Reference,
     pub references: Vec<Reference>,
+}
+
+/// One rule of a finding that joins the rules of one cause: what it rested on and how sure
+/// it was on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    /// The rule id.
+    pub id: String,
+    pub title: String,
+    pub tier: Tier,
+    /// Its score alone.
+    pub score: u8,
+    /// It rested on events (its signals).
+    pub events: bool,
+    /// It rested on configuration (its `[[rule.config]]` conditions).
+    pub config: bool,
 }
 
 /// How far to trust a finding.

@@ -27,8 +27,8 @@ pub use catalog::{
 pub use collector::{Collector, NameCounts, Stats};
 pub use evaluate::{evaluate, evaluate_with_config, rank};
 pub use finding::{
-    Age, CheckNote, Confidence, ConfigEvidence, Evidence, Finding, Peak, Reason, SignalSummary,
-    Window,
+    Age, CheckNote, Confidence, ConfigEvidence, Evidence, Finding, Part, Peak, Reason,
+    SignalSummary, Window,
 };
 pub use index::Index;
 pub use matching::Check;
