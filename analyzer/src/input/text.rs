@@ -132,6 +132,13 @@ fn clean(raw: &str) -> Cow<'_, str> {
 
 /// A console that wraps at `w` columns leaves many lines exactly `w` characters long and
 /// none longer. Returns `w` when the text shows that signature.
+///
+/// The longest line of an export that was not wrapped can also come several times: the
+/// same message line in every event, say, followed by the event's next field. Joining
+/// would glue that field on and lose it. A wrap cuts *different* text at the same
+/// column, and at least one cut is followed by text that is not a field of its own; the
+/// longest lines of an unwrapped export are either all the same or each followed by a
+/// field, an empty line or a block header.
 fn wrap_width(lines: &[Line<'_>]) -> Option<usize> {
     let lengths: Vec<usize> = lines.iter().map(|l| l.text.chars().count()).collect();
     let max = *lengths.iter().max()?;
@@ -140,7 +147,44 @@ fn wrap_width(lines: &[Line<'_>]) -> Option<usize> {
     }
     let at_max = lengths.iter().filter(|&&n| n == max).count();
     // Two full-width lines could be chance; wrapped output has them in runs or in numbers.
-    (at_max >= 3 || (at_max >= 2 && lengths.windows(2).any(|w| w == [max, max]))).then_some(max)
+    let numbers = at_max >= 3 || (at_max >= 2 && lengths.windows(2).any(|w| w == [max, max]));
+    if !numbers {
+        return None;
+    }
+    let full = || lines.iter().zip(&lengths).filter(|&(_, &n)| n == max);
+    let first = full().next().map(|(l, _)| &l.text)?;
+    let varied = full().any(|(l, _)| l.text != *first);
+    let continued = lines
+        .iter()
+        .zip(lines.iter().skip(1))
+        .zip(&lengths)
+        .any(|((_, next), &n)| n == max && continues(&next.text));
+    (varied && continued).then_some(max)
+}
+
+/// Whether `line` can be the rest of a line cut before it: not empty, not a block
+/// header, not a `Name: value` / `Name : value` field of the text formats.
+fn continues(line: &str) -> bool {
+    !line.trim().is_empty() && !starts_structure(line) && !looks_like_field(line)
+}
+
+/// `  Log Name: System`, `Id          : 4625`, `Keywords:` — a label of words (letters,
+/// digits, spaces, `-`, `_`, `.`, `(`, `)`) then a colon, in the first 40 characters.
+fn looks_like_field(line: &str) -> bool {
+    let label = line.trim_start();
+    let Some(colon) = label.find(':') else {
+        return false;
+    };
+    let name = label[..colon].trim_end();
+    !name.is_empty()
+        && colon <= 40
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | '(' | ')' | '\''))
+        && label[colon + 1..]
+            .chars()
+            .next()
+            .is_none_or(char::is_whitespace)
 }
 
 fn unwrap(lines: Vec<Line<'_>>, width: usize) -> Vec<Line<'_>> {
@@ -204,7 +248,7 @@ mod tests {
     fn a_long_run_of_full_width_lines_joins_into_one_line() {
         // Joined in place: copying the joined line for each piece made 40,000 such lines
         // take 14 s (quadratic); a 256 MiB export would never have finished.
-        let text = format!("{}\n", "x".repeat(80)).repeat(40_000);
+        let text: String = (0..40_000).map(|i| format!("{i:x>80}\n")).collect();
         let lines = clean_lines(&text);
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].text.len(), 80 * 40_000);
@@ -231,6 +275,41 @@ mod tests {
             .unwrap();
         assert_eq!(joined.text, long);
         assert_eq!(joined.no, 5);
+    }
+
+    #[test]
+    fn the_same_longest_line_in_every_event_is_not_a_wrap() {
+        // `Get-WinEvent | Format-List *`: the message's longest line, the same in each
+        // event, is followed by the next property; joining would lose the `Id`.
+        let message = format!("Message : {}", "An account failed to log on. ".repeat(4));
+        let event = format!("{message}\nId      : 4625\nVersion : 0\n\n");
+        let text = event.repeat(3);
+        let lines = clean_lines(&text);
+        assert_eq!(
+            lines.iter().filter(|l| l.text.starts_with("Id ")).count(),
+            3
+        );
+    }
+
+    #[test]
+    fn different_longest_lines_each_followed_by_a_field_are_not_a_wrap() {
+        let text = (0..3)
+            .map(|i| format!("  Description: {}{i}\n  Keywords: Audit\n", "d".repeat(70)))
+            .collect::<String>();
+        let lines = clean_lines(&text);
+        assert_eq!(lines.len(), 7, "{lines:?}");
+    }
+
+    #[test]
+    fn field_lines_are_told_from_continuations() {
+        assert!(looks_like_field("  Log Name: System"));
+        assert!(looks_like_field("Id                   : 4625"));
+        assert!(looks_like_field("  Keywords:"));
+        assert!(!looks_like_field("aaaa"));
+        assert!(!looks_like_field(
+            "ess 10.0.0.1, port 3389, was refused: no listener"
+        ));
+        assert!(!looks_like_field("http://example.com/x"));
     }
 
     #[test]
