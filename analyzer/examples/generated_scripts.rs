@@ -200,6 +200,19 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
 
+    // The rescue VM's repair script (`az vm repair run --custom-script-file`), with the
+    // longest token; its az lines are bash only and tested in remote_repair.rs.
+    let repair = remote::repair_sequence(&remote::RepairInputs {
+        group: &group,
+        vm: &vm,
+        token: &signed.token(),
+        key: &public,
+        label: &label,
+        source: &source,
+        at: issued,
+    })?;
+    push("repair script", "powershell", &repair.script.text);
+
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! for Serial Console.
 
 use super::quote;
-use crate::envelope::MAX_COMMAND_CHARS;
+use crate::envelope::{MAX_COMMAND_CHARS, TOKEN_PREFIX};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -95,7 +95,10 @@ pub(super) fn with_fixer(
     source: &FixerSource,
     then: impl IntoIterator<Item = String>,
 ) -> Delivery {
-    let statements: Vec<String> = fetch_statements(source).into_iter().chain(then).collect();
+    let statements: Vec<String> = fetch_statements(source, OnFailure::Exit)
+        .into_iter()
+        .chain(then)
+        .collect();
     let mut script = String::new();
     for line in header {
         script.push_str("# ");
@@ -120,14 +123,39 @@ pub(super) fn with_fixer(
     }
 }
 
+/// What the statements that put `fixer.exe` in place do when they cannot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum OnFailure {
+    /// Print why and exit with [`EXIT_DOWNLOAD_FAILED`] or [`EXIT_HASH_MISMATCH`] (a Run
+    /// Command script: its exit code is the answer).
+    Exit,
+    /// Throw why, for a `catch` around them (a script run inside another one, as `az vm
+    /// repair run` runs it, where `exit` would end the script before it says how it ended).
+    Throw,
+}
+
 /// `$exe` is `fixer.exe` with the expected SHA-256 afterwards, or the script has exited
-/// with [`EXIT_DOWNLOAD_FAILED`] or [`EXIT_HASH_MISMATCH`]. A copy already in place with
-/// that hash is kept (nothing downloaded), so a VM that cannot reach the site can be given
-/// fixer.exe another way.
-fn fetch_statements(source: &FixerSource) -> Vec<String> {
+/// with [`EXIT_DOWNLOAD_FAILED`] or [`EXIT_HASH_MISMATCH`] (or thrown, by `on_failure`). A
+/// copy already in place with that hash is kept (nothing downloaded), so a VM that cannot
+/// reach the site can be given fixer.exe another way.
+pub(super) fn fetch_statements(source: &FixerSource, on_failure: OnFailure) -> Vec<String> {
     let url = quote::powershell(&source.url);
     let sha = &source.sha256;
     let download = "($exe + '.download')";
+    let fail = |message: String, code: i32| match on_failure {
+        OnFailure::Exit => format!("Write-Output {message}; exit {code}"),
+        OnFailure::Throw => format!("throw {message}"),
+    };
+    let download_failed = fail(
+        format!(
+            "('rdpfix: cannot download fixer.exe from ' + {url} + ': ' + $_.Exception.Message + ' - if this VM cannot reach that site, copy fixer.exe to ' + $exe + ' another way and run this again')"
+        ),
+        EXIT_DOWNLOAD_FAILED,
+    );
+    let hash_mismatch = fail(
+        "('rdpfix: refused the download: its SHA-256 is ' + $got + ', expected ' + $sha + '; nothing was run')".to_owned(),
+        EXIT_HASH_MISMATCH,
+    );
     vec![
         "$ErrorActionPreference = 'Stop'".to_owned(),
         "$ProgressPreference = 'SilentlyContinue'".to_owned(),
@@ -139,9 +167,9 @@ fn fetch_statements(source: &FixerSource) -> Vec<String> {
             "if (-not (Test-Path $exe) -or (Get-FileHash -Algorithm SHA256 $exe).Hash -ne $sha) {{ \
 New-Item -ItemType Directory -Force -Path $dir | Out-Null; \
 try {{ Invoke-WebRequest -UseBasicParsing -Uri {url} -OutFile {download} }} \
-catch {{ Write-Output ('rdpfix: cannot download fixer.exe from ' + {url} + ': ' + $_.Exception.Message + ' - if this VM cannot reach that site, copy fixer.exe to ' + $exe + ' another way and run this again'); exit {EXIT_DOWNLOAD_FAILED} }}; \
+catch {{ {download_failed} }}; \
 $got = (Get-FileHash -Algorithm SHA256 {download}).Hash; \
-if ($got -ne $sha) {{ Remove-Item -Force {download}; Write-Output ('rdpfix: refused the download: its SHA-256 is ' + $got + ', expected ' + $sha + '; nothing was run'); exit {EXIT_HASH_MISMATCH} }}; \
+if ($got -ne $sha) {{ Remove-Item -Force {download}; {hash_mismatch} }}; \
 Move-Item -Force {download} $exe }}"
         ),
         // From here the fixer speaks for itself: with `Stop`, Windows PowerShell turns a
@@ -149,6 +177,21 @@ Move-Item -Force {download} $exe }}"
         // redirected (as Run Command's is), and the fixer's exit code would be lost.
         "$ErrorActionPreference = 'Continue'".to_owned(),
     ]
+}
+
+/// `token` without the blanks around it, if it looks like a fix token (`rdpfix1.` then only
+/// characters no shell reads): what a script may put between single quotes.
+pub(super) fn fix_token(token: &str) -> Result<&str, ScriptError> {
+    let token = token.trim();
+    let token_ok = token.starts_with(TOKEN_PREFIX)
+        && token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if token_ok {
+        Ok(token)
+    } else {
+        Err(ScriptError::BadToken)
+    }
 }
 
 fn check_url(url: &str) -> Result<&str, ScriptError> {

@@ -8,9 +8,8 @@
 //! before). When the fixer refuses the plan because it does not know that key, the script
 //! asks it why (`fixer --json verify`) and its last line says to run the enrolment script.
 
-use super::deliver::{Delivery, FixerSource, ScriptError, with_fixer};
+use super::deliver::{Delivery, FixerSource, ScriptError, fix_token, with_fixer};
 use super::quote;
-use crate::envelope::TOKEN_PREFIX;
 
 /// The fixer's exit code for a plan refused by a check (`fixer::exit::Exit::Rejected`).
 pub const FIXER_EXIT_REJECTED: i32 = 3;
@@ -29,14 +28,7 @@ const HEADER: [&str; 2] = [
 
 /// The fix script for `token`, with `fixer.exe` from `source`.
 pub fn fix_delivery(source: &FixerSource, token: &str) -> Result<Delivery, ScriptError> {
-    let token = token.trim();
-    let token_ok = token.starts_with(TOKEN_PREFIX)
-        && token
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if !token_ok {
-        return Err(ScriptError::BadToken);
-    }
+    let token = fix_token(token)?;
     Ok(with_fixer(
         &HEADER,
         source,

@@ -13,6 +13,8 @@
 //!   and the console `trust add` line;
 //! - [`fix`]: step 2: the fix script (`apply --yes`), which names the enrolment script when
 //!   the VM does not trust the plan's key;
+//! - [`repair`]: the rescue-VM sequence for an offline plan (`az vm repair create` → `run
+//!   --custom-script-file` → `restore`, with the step-0 snapshot) and its repair script;
 //! - [`names`]: resource group and VM names checked against Azure's rules;
 //! - [`quote`]: bash, PowerShell and cmd.exe quoting.
 
@@ -24,6 +26,7 @@ pub mod enrol;
 pub mod fix;
 pub mod names;
 pub mod quote;
+pub mod repair;
 
 pub use azure::{RunCommandForms, SnapshotCommands, run_command, snapshot};
 pub use collect::{
@@ -34,3 +37,4 @@ pub use deliver::{Delivery, FixerSource, ScriptError, SerialLine};
 pub use enrol::{KeyLabel, enrol_delivery, trust_command};
 pub use fix::fix_delivery;
 pub use names::{NameError, ResourceGroup, VmName};
+pub use repair::{RepairInputs, RepairScript, RepairSequence, RepairStep, repair_sequence};
