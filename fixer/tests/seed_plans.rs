@@ -88,6 +88,7 @@ fn vm(sample: &SampleLog) -> SimHost {
                 not_after: Some("2024-11-01T00:00:00Z".parse().unwrap()),
                 der: vec![0x30, 0x82, 0x01, 0x0a],
                 key: Some(support::rdp_key_link()),
+                blob: None,
             });
         }
         Some("rdp-tls-disabled") => {

@@ -257,6 +257,25 @@ pub trait Host: std::fmt::Debug {
     /// `wevtutil qe <channel> /q:<query> /f:text /rd:true /c:<max>`: newest first.
     fn log_query_text(&self, export: &LogExport, max: u32) -> HostResult<String>;
 
+    // --- an OS disk attached to this (rescue) machine: offline plans
+    /// The roots (`F:\`) of the disks attached to this machine that hold a Windows
+    /// (`Windows\System32\config\SOFTWARE`), the system drive left out.
+    fn disk_roots(&self) -> HostResult<Vec<PathBuf>>;
+    /// A file of an attached disk, whole (refused past `max` bytes), opened without following
+    /// a reparse point: [`HostError::Refused`] when `path` or a folder on its way is one.
+    fn disk_read(&self, path: &Path, max: u64) -> HostResult<Vec<u8>>;
+    /// Replaces a file of an attached disk (written beside, flushed, renamed over it), in a
+    /// folder that must exist; refused through a reparse point, as `disk_read`.
+    fn disk_write(&self, path: &Path, bytes: &[u8]) -> HostResult<()>;
+    /// Loads the hive file `file` under `HKLM\<mount>` (`RegLoadKeyW`, with
+    /// SeBackupPrivilege and SeRestorePrivilege enabled for the call); [`HostError::Exists`]
+    /// when something is loaded there already. Refused through a reparse point.
+    fn hive_load(&self, mount: &str, file: &Path) -> HostResult<()>;
+    /// Unloads `HKLM\<mount>` (`RegUnLoadKeyW`: Windows writes the hive's changes to its
+    /// file), retried for a few seconds while a handle is still open;
+    /// [`HostError::NotFound`] when nothing is loaded there.
+    fn hive_unload(&self, mount: &str) -> HostResult<()>;
+
     // --- commit-confirm
     /// The admin-only folder (under `%ProgramFiles%`) the rollback task's fixer.exe runs
     /// from: a task that runs as SYSTEM must never run a file a user could replace.

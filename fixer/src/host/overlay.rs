@@ -513,6 +513,31 @@ impl Host for DryRun<'_> {
         self.inner.log_query_text(export, max)
     }
 
+    fn disk_roots(&self) -> HostResult<Vec<PathBuf>> {
+        self.inner.disk_roots()
+    }
+
+    fn disk_read(&self, path: &Path, max: u64) -> HostResult<Vec<u8>> {
+        self.inner.disk_read(path, max)
+    }
+
+    fn disk_write(&self, path: &Path, _bytes: &[u8]) -> HostResult<()> {
+        self.record(format!("write {}", path.display()));
+        Ok(())
+    }
+
+    /// A dry-run of an offline plan reads the hive files themselves
+    /// ([`super::offline::OfflineHost`] over the disk's files): loading is only recorded.
+    fn hive_load(&self, mount: &str, file: &Path) -> HostResult<()> {
+        self.record(format!(r"load {} as HKLM\{mount}", file.display()));
+        Ok(())
+    }
+
+    fn hive_unload(&self, mount: &str) -> HostResult<()> {
+        self.record(format!(r"unload HKLM\{mount}"));
+        Ok(())
+    }
+
     fn task_dir(&self) -> PathBuf {
         self.inner.task_dir()
     }

@@ -345,6 +345,21 @@ impl Host for PosixHost {
     fn log_query_text(&self, export: &LogExport, _max: u32) -> HostResult<String> {
         reads(&format!("event log {}", export.channel))
     }
+    fn disk_roots(&self) -> HostResult<Vec<PathBuf>> {
+        reads("the attached disks")
+    }
+    fn disk_read(&self, path: &Path, _max: u64) -> HostResult<Vec<u8>> {
+        reads(&format!("file {} of an attached disk", path.display()))
+    }
+    fn disk_write(&self, path: &Path, _bytes: &[u8]) -> HostResult<()> {
+        changes(&format!("file {} of an attached disk", path.display()))
+    }
+    fn hive_load(&self, mount: &str, _file: &Path) -> HostResult<()> {
+        changes(&format!(r"hive HKLM\{mount}"))
+    }
+    fn hive_unload(&self, mount: &str) -> HostResult<()> {
+        changes(&format!(r"hive HKLM\{mount}"))
+    }
     fn task_dir(&self) -> PathBuf {
         PathBuf::from(r"C:\Program Files\rdpfix")
     }

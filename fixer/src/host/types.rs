@@ -227,6 +227,15 @@ pub struct CertInfo {
     /// give it one.
     #[serde(default)]
     pub key: Option<KeyLink>,
+    /// Offline (a store in a loaded `SOFTWARE` hive): the registry's `Blob` value of the
+    /// certificate's key — the certificate with its properties, key link included — which
+    /// a restore writes back byte for byte. `None` on a running machine.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_hex_bytes"
+    )]
+    pub blob: Option<Vec<u8>>,
 }
 
 /// A certificate's link to its private key (`CRYPT_KEY_PROV_INFO`); the key itself stays
@@ -346,6 +355,27 @@ pub mod hex_bytes {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let s = String::deserialize(d)?;
         super::from_hex(&s).ok_or_else(|| D::Error::custom("invalid hex"))
+    }
+}
+
+/// [`hex_bytes`] for an optional byte string.
+pub mod opt_hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => s.serialize_some(&super::to_hex(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            Some(s) => super::from_hex(&s)
+                .map(Some)
+                .ok_or_else(|| D::Error::custom("invalid hex")),
+            None => Ok(None),
+        }
     }
 }
 

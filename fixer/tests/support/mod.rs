@@ -63,6 +63,7 @@ pub fn broken_vm() -> Machine {
         not_after: Some("2027-05-01T00:00:00Z".parse().unwrap()),
         der: vec![0x30, 0x82, 0x01, 0x0a],
         key: Some(rdp_key_link()),
+        blob: None,
     });
     m
 }

@@ -87,7 +87,19 @@ pub struct Machine {
     /// `firewall` — as a hardened or broken machine may.
     #[serde(default)]
     pub access_denied: BTreeSet<String>,
+    /// Files of the disks attached to this machine (a rescue VM's), by path: the hives an
+    /// offline plan loads, what it records on the disk. A folder exists when a file is in it.
+    #[serde(default)]
+    pub disk_files: BTreeMap<String, DiskFile>,
+    /// Hives loaded under `HKLM\<mount>`: lower-cased mount → the hive. They stay loaded
+    /// when the process that loaded them dies, as on Windows, until unloaded.
+    #[serde(default)]
+    pub hives: BTreeMap<String, super::hive::SimHive>,
 }
+
+/// A file's bytes (hex in the machine's JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskFile(#[serde(with = "crate::host::hex_bytes")] pub Vec<u8>);
 
 /// The user rights Windows knows, of those a test names: LSA refuses any other name.
 pub const KNOWN_RIGHTS: [&str; 4] = [
@@ -212,6 +224,35 @@ impl Machine {
                 size: 127 << 30,
             }),
             access_denied: BTreeSet::new(),
+            disk_files: BTreeMap::new(),
+            hives: BTreeMap::new(),
+        }
+    }
+
+    /// The loaded hive `key` is in, and the path below its mount.
+    pub(super) fn hive_of(&self, key: &str) -> Option<(String, String)> {
+        let (mount, rest) = key.split_once('\\').unwrap_or((key, ""));
+        let mount = mount.to_lowercase();
+        self.hives
+            .contains_key(&mount)
+            .then(|| (mount, rest.to_owned()))
+    }
+
+    /// Refused when `path`, or a folder on its way, is a junction or symbolic link.
+    pub(super) fn check_no_links(&self, path: &str) -> HostResult<()> {
+        match self
+            .reparse_points
+            .iter()
+            .find(|(p, _)| same_path(p, path) || is_child_or_deeper(p, path))
+        {
+            Some((link, target)) => Err(HostError::refused(
+                path,
+                format!(
+                    "{link} is a junction or symbolic link (to {target}); rdpfix never acts \
+                     through one"
+                ),
+            )),
+            None => Ok(()),
         }
     }
 

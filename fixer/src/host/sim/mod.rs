@@ -6,9 +6,11 @@
 //! Windows. The service control manager refuses what Windows refuses: stopping a service
 //! whose dependents run (error 1051), starting a disabled one (1058).
 
+mod hive;
 mod machine;
 
-pub use machine::{KNOWN_RIGHTS, Machine, SimService};
+pub use hive::{SimHive, SimKey};
+pub use machine::{DiskFile, KNOWN_RIGHTS, Machine, SimService};
 use machine::{find, is_child, path_key, same_path, service, service_mut, state_abs};
 
 use super::*;
@@ -231,24 +233,42 @@ impl Host for SimHost {
     }
 
     fn reg_key_exists(&self, key: &str) -> HostResult<bool> {
-        self.read(|m| Ok(m.registry.contains_key(&key.to_lowercase())))
+        self.read(|m| match m.hive_of(key) {
+            Some((mount, rest)) => Ok(m
+                .hives
+                .get(&mount)
+                .is_some_and(|h| h.root.find(&rest).is_some())),
+            None => Ok(m.registry.contains_key(&key.to_lowercase())),
+        })
     }
 
     fn reg_get(&self, key: &str, name: &str) -> HostResult<Option<RegValue>> {
-        self.read(|m| Ok(m.reg(key, name).cloned()))
+        self.read(|m| match m.hive_of(key) {
+            Some((mount, rest)) => Ok(m
+                .hives
+                .get(&mount)
+                .and_then(|h| h.root.value(&rest, name))
+                .cloned()),
+            None => Ok(m.reg(key, name).cloned()),
+        })
     }
 
     fn reg_set(&self, key: &str, name: &str, value: &RegValue) -> HostResult<()> {
         self.change(format!("reg set {key}\\{name} = {value}"), |m| {
-            // RegCreateKeyEx creates every missing key on the way.
-            m.set_reg(key, name, value.clone());
+            match in_hive(m, key) {
+                Some((hive, rest)) => hive.root.set(&rest, name, value.clone()),
+                // RegCreateKeyEx creates every missing key on the way.
+                None => m.set_reg(key, name, value.clone()),
+            }
             Ok(())
         })
     }
 
     fn reg_delete_value(&self, key: &str, name: &str) -> HostResult<()> {
         self.change(format!("reg delete {key}\\{name}"), |m| {
-            if let Some(values) = m.registry.get_mut(&key.to_lowercase()) {
+            if let Some((hive, rest)) = in_hive(m, key) {
+                hive.root.delete_value(&rest, name);
+            } else if let Some(values) = m.registry.get_mut(&key.to_lowercase()) {
                 values.remove(&name.to_lowercase());
             }
             Ok(())
@@ -257,6 +277,12 @@ impl Host for SimHost {
 
     fn reg_delete_empty_key(&self, key: &str) -> HostResult<()> {
         self.change(format!("reg delete key {key}"), |m| {
+            if let Some((hive, rest)) = in_hive(m, key) {
+                return hive
+                    .root
+                    .delete_empty_key(&rest)
+                    .map_err(|why| HostError::failed(format!("key {key}"), why));
+            }
             let lower = key.to_lowercase();
             let prefix = format!("{lower}\\");
             let has_subkeys = m.registry.keys().any(|k| k.starts_with(&prefix));
@@ -814,6 +840,89 @@ impl Host for SimHost {
         })
     }
 
+    fn disk_roots(&self) -> HostResult<Vec<PathBuf>> {
+        self.read(|m| {
+            let mut roots: Vec<String> = m
+                .disk_files
+                .keys()
+                .filter(|p| {
+                    p.get(2..).is_some_and(|rest| {
+                        rest.eq_ignore_ascii_case(r"\Windows\System32\config\SOFTWARE")
+                    })
+                })
+                .filter_map(|p| p.get(..2))
+                .filter(|d| !d.eq_ignore_ascii_case("C:"))
+                .map(|d| format!("{}\\", d.to_uppercase()))
+                .collect();
+            roots.dedup();
+            Ok(roots.into_iter().map(PathBuf::from).collect())
+        })
+    }
+
+    fn disk_read(&self, path: &Path, max: u64) -> HostResult<Vec<u8>> {
+        let key = path_key(path);
+        self.read(|m| {
+            m.check_no_links(&key)?;
+            let bytes = find(&m.disk_files, &key)
+                .map(|(_, f)| f.0.clone())
+                .ok_or_else(|| HostError::NotFound { what: key.clone() })?;
+            if bytes.len() as u64 > max {
+                return Err(HostError::refused(
+                    &key,
+                    format!("it is larger than the {max} bytes rdpfix reads of it"),
+                ));
+            }
+            Ok(bytes)
+        })
+    }
+
+    fn disk_write(&self, path: &Path, bytes: &[u8]) -> HostResult<()> {
+        let key = path_key(path);
+        self.change(format!("disk write {key}"), |m| {
+            m.check_no_links(&key)?;
+            let slot = find(&m.disk_files, &key).map(|(p, _)| p.clone());
+            m.disk_files
+                .insert(slot.unwrap_or(key), DiskFile(bytes.to_vec()));
+            Ok(())
+        })
+    }
+
+    fn hive_load(&self, mount: &str, file: &Path) -> HostResult<()> {
+        let key = path_key(file);
+        self.change(format!("hive load {key} as {mount}"), |m| {
+            m.check_no_links(&key)?;
+            if m.hives.contains_key(&mount.to_lowercase())
+                || m.registry.contains_key(&mount.to_lowercase())
+            {
+                return Err(HostError::Exists {
+                    what: format!("HKLM\\{mount}"),
+                });
+            }
+            let (name, bytes) = find(&m.disk_files, &key)
+                .map(|(p, f)| (p.clone(), f.0.clone()))
+                .ok_or_else(|| HostError::NotFound { what: key.clone() })?;
+            let hive = SimHive::load(&name, &bytes)?;
+            m.hives.insert(mount.to_lowercase(), hive);
+            Ok(())
+        })
+    }
+
+    fn hive_unload(&self, mount: &str) -> HostResult<()> {
+        self.change(format!("hive unload {mount}"), |m| {
+            let hive =
+                m.hives
+                    .remove(&mount.to_lowercase())
+                    .ok_or_else(|| HostError::NotFound {
+                        what: format!("HKLM\\{mount}"),
+                    })?;
+            if hive.dirty {
+                m.disk_files
+                    .insert(hive.file.clone(), DiskFile(hive.write()));
+            }
+            Ok(())
+        })
+    }
+
     fn task_dir(&self) -> PathBuf {
         PathBuf::from(TASK_DIR)
     }
@@ -831,6 +940,15 @@ impl Host for SimHost {
             Ok(())
         })
     }
+}
+
+/// The loaded hive `key` is in (marked changed: the caller changes it) and the path below
+/// its mount.
+fn in_hive<'m>(m: &'m mut Machine, key: &str) -> Option<(&'m mut SimHive, String)> {
+    let (mount, rest) = m.hive_of(key)?;
+    let hive = m.hives.get_mut(&mount)?;
+    hive.dirty = true;
+    Some((hive, rest))
 }
 
 #[cfg(test)]

@@ -144,3 +144,82 @@ fn accounts_rights_firewall_and_snapshot_reads_fail_as_windows_does() {
         Err(HostError::NotFound { .. })
     ));
 }
+
+#[test]
+fn a_loaded_hive_is_changed_under_its_mount_and_written_back_on_unload_only_if_changed() {
+    use analyzer::input::hive::tree::read_tree;
+    let hive = r"F:\Windows\System32\config\SYSTEM";
+    let original = testkit::hive_writer::system(1, |_| {}).write().bytes;
+    let mut m = Machine::new("A", "a", Timestamp::UNIX_EPOCH);
+    m.disk_files.insert(hive.into(), DiskFile(original.clone()));
+    let host = SimHost::new(m);
+    host.hive_load("rdpfix-1-SYSTEM", Path::new(hive)).unwrap();
+    assert!(matches!(
+        host.hive_load("RDPFIX-1-system", Path::new(hive)),
+        Err(HostError::Exists { .. })
+    ));
+    let rdp = r"rdpfix-1-SYSTEM\ControlSet001\Control\Terminal Server\WinStations\RDP-Tcp";
+    assert_eq!(
+        host.reg_get(rdp, "portnumber").unwrap(),
+        Some(RegValue::dword(3389))
+    );
+    // Unchanged: the file is left as it was.
+    host.hive_unload("rdpfix-1-SYSTEM").unwrap();
+    assert_eq!(host.machine().disk_files[hive].0, original);
+    assert!(matches!(
+        host.hive_unload("rdpfix-1-SYSTEM"),
+        Err(HostError::NotFound { .. })
+    ));
+    host.hive_load("rdpfix-1-SYSTEM", Path::new(hive)).unwrap();
+    host.reg_set(rdp, "PortNumber", &RegValue::dword(3390))
+        .unwrap();
+    host.reg_set(&format!(r"{rdp}\New"), "x", &RegValue::dword(1))
+        .unwrap();
+    host.reg_delete_value(&format!(r"{rdp}\New"), "X").unwrap();
+    host.reg_delete_empty_key(&format!(r"{rdp}\new")).unwrap();
+    assert!(!host.reg_key_exists(&format!(r"{rdp}\New")).unwrap());
+    // The registry outside the mount is another thing.
+    assert_eq!(host.reg_get(r"SYSTEM\x", "PortNumber").unwrap(), None);
+    host.hive_unload("rdpfix-1-SYSTEM").unwrap();
+    let back = read_tree(&host.machine().disk_files[hive].0).unwrap();
+    let cs = back
+        .root
+        .find(r"ControlSet001\Control\Terminal Server\WinStations\RDP-Tcp")
+        .unwrap();
+    assert_eq!(
+        cs.value("PortNumber"),
+        Some((4, 3390u32.to_le_bytes().as_slice()))
+    );
+    assert_eq!(back.header.primary_sequence, 8);
+}
+
+#[test]
+fn a_dirty_hive_or_one_behind_a_junction_is_not_loaded() {
+    let mut dirty = testkit::hive_writer::system(1, |_| {});
+    dirty.primary_sequence = 9;
+    let mut m = Machine::new("A", "a", Timestamp::UNIX_EPOCH);
+    m.disk_files.insert(
+        r"F:\Windows\System32\config\SYSTEM".into(),
+        DiskFile(dirty.write().bytes),
+    );
+    m.disk_files.insert(
+        r"G:\Windows\System32\config\SYSTEM".into(),
+        DiskFile(testkit::hive_writer::system(1, |_| {}).write().bytes),
+    );
+    m.reparse_points
+        .insert(r"G:\Windows\System32".into(), r"C:\Windows\System32".into());
+    let host = SimHost::new(m);
+    let err = host
+        .hive_load("m", Path::new(r"F:\Windows\System32\config\SYSTEM"))
+        .unwrap_err();
+    assert!(err.to_string().contains("dirty"), "{err}");
+    assert!(matches!(
+        host.hive_load("m", Path::new(r"G:\Windows\System32\config\SYSTEM")),
+        Err(HostError::Refused { .. })
+    ));
+    assert!(matches!(
+        host.disk_read(Path::new(r"G:\Windows\System32\config\SYSTEM"), 1 << 20),
+        Err(HostError::Refused { .. })
+    ));
+    assert!(host.machine().hives.is_empty());
+}

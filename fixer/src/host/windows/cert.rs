@@ -120,6 +120,7 @@ unsafe fn info(ctx: *const CERT_CONTEXT) -> HostResult<CertInfo> {
         der,
         // SAFETY: `ctx` is live, per the contract.
         key: unsafe { key_link(ctx) },
+        blob: None,
     })
 }
 

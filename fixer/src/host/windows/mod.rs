@@ -8,6 +8,7 @@
 
 mod accounts;
 mod cert;
+mod disk;
 mod registry;
 mod security;
 mod service;
@@ -322,6 +323,26 @@ impl Host for WindowsHost {
 
     fn log_query_text(&self, export: &LogExport, max: u32) -> HostResult<String> {
         tools::wevtutil_query_text(export, max)
+    }
+
+    fn disk_roots(&self) -> HostResult<Vec<PathBuf>> {
+        Ok(disk::roots(&tools::system_drive()))
+    }
+
+    fn disk_read(&self, path: &Path, max: u64) -> HostResult<Vec<u8>> {
+        disk::read(path, max)
+    }
+
+    fn disk_write(&self, path: &Path, bytes: &[u8]) -> HostResult<()> {
+        disk::write(path, bytes)
+    }
+
+    fn hive_load(&self, mount: &str, file: &Path) -> HostResult<()> {
+        disk::load(mount, file)
+    }
+
+    fn hive_unload(&self, mount: &str) -> HostResult<()> {
+        disk::unload(mount)
     }
 
     fn task_dir(&self) -> PathBuf {

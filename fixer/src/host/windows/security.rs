@@ -65,7 +65,7 @@ const WRITE_PRIVILEGES: &[&str] = &[
 ];
 
 /// Privileges enabled for as long as this lives; their earlier state comes back on drop.
-struct Privileges {
+pub(super) struct Privileges {
     token: Handle,
     /// `TOKEN_PRIVILEGES` as AdjustTokenPrivileges returned the previous state (u64s keep it
     /// aligned).
@@ -82,7 +82,7 @@ struct ThreePrivileges {
 impl Privileges {
     /// Enables those of `names` the token holds; a missing one surfaces later as "access
     /// denied" on the call that needed it.
-    fn enable(names: &[&str]) -> HostResult<Privileges> {
+    pub(super) fn enable(names: &[&str]) -> HostResult<Privileges> {
         let mut token: HANDLE = std::ptr::null_mut();
         // SAFETY: the current process pseudo-handle; `token` is closed by `Handle`.
         if unsafe {
