@@ -88,6 +88,11 @@ fn largest_snapshot() -> String {
         Some(26100),
     );
     for (section, key, _, _) in REGISTRY {
+        // MachineGuid is written only while the block stays within its bound (the
+        // fragment's guard, tested below): the largest block has no room for it.
+        if *section == Section::Boot {
+            continue;
+        }
         let v = if *key == "cert" {
             "8E2C6D0A4B1F37C95D7E06A1B3C4D5E6F7081922"
         } else {
@@ -239,6 +244,27 @@ fn the_largest_snapshot_fits_its_bound_and_leaves_room_for_events() {
             "{line}"
         );
     }
+}
+
+#[test]
+fn the_machine_guid_is_written_only_within_the_bound() {
+    let f = fragment();
+    let guard = f
+        .find("$ids = @($registry | Where-Object { $_[0] -eq 'boot' }")
+        .unwrap();
+    let write = f
+        .find(&format!(
+            "if ($size -le {MAX_SNAPSHOT_BYTES}) {{ W 'boot' $ids }}"
+        ))
+        .unwrap();
+    assert!(guard < write);
+    // After every other section: the size it checks is the whole block's but its head.
+    assert!(f.find("W 'boot' @(('setup='").unwrap() < guard);
+    // The largest block with it would not fit: hence the guard.
+    let with_guid = largest_snapshot().len()
+        + largest_snapshot().lines().count()
+        + " boot guid=5c7e1f0a-93b2-4d6e-8a10-0f3c2b9d7e41\r\n".len();
+    assert!(with_guid > MAX_SNAPSHOT_BYTES, "{with_guid}");
 }
 
 #[test]

@@ -43,7 +43,8 @@ pub enum Section {
     Disk,
     /// The time service.
     Time,
-    /// Setup, OOBE and safe-mode state.
+    /// Setup, OOBE and safe-mode state, the control set booted, and the installation's
+    /// identity (MachineGuid): what a plan for the OS disk attached to a rescue VM names.
     Boot,
 }
 
@@ -133,7 +134,9 @@ impl Section {
             Section::Rdu => "the local group S-1-5-32-555",
             Section::Disk => "the system drive",
             Section::Time => "w32tm /query",
-            Section::Boot => r"HKLM\SYSTEM\Setup, …\Control\SafeBoot\Option and bcdedit",
+            Section::Boot => {
+                r"HKLM\SYSTEM\Setup, …\Control\SafeBoot\Option, bcdedit, HKLM\SYSTEM\Select and MachineGuid"
+            }
         }
     }
 }
@@ -459,6 +462,14 @@ pub const KEYS: &[Key] = &[
         D::Always(0),
     ),
     key(S::Boot, "bcdsafe", "bcdedit safeboot", K::Text, D::None),
+    key(S::Boot, "cs", r"Select\Current", K::Dword, D::None),
+    key(
+        S::Boot,
+        "guid",
+        r"Cryptography\MachineGuid",
+        K::Text,
+        D::None,
+    ),
 ];
 
 /// The key `key` of `section`.

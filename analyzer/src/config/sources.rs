@@ -40,6 +40,15 @@ pub const REGISTRY: &[(Section, &str, &str, &str)] = &[
         "Enabled",
     ),
     (Section::Lsa, "lm", LSA, "LmCompatibilityLevel"),
+    // The installation's identity, which a plan for its OS disk attached to a rescue VM
+    // names (`plan::OfflineTarget`). The Run Command fragment writes it only while the block
+    // stays within its bound (`remote::config::MAX_SNAPSHOT_BYTES`).
+    (
+        Section::Boot,
+        "guid",
+        r"HKLM\SOFTWARE\Microsoft\Cryptography",
+        "MachineGuid",
+    ),
 ];
 
 /// The services whose start type, state, account and type the snapshot holds.

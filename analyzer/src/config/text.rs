@@ -146,10 +146,14 @@ impl Writer {
         self.items(section, subject).push(item);
     }
 
-    /// The block's text, each line ending in `\n`.
+    /// The block's text, each line ending in `\n`: the sections in the schema's order
+    /// (a producer may read a section's values in two places, as the registry table's
+    /// `boot` rows and the `boot` values read apart), each subject where it was first added.
     pub fn finish(&self) -> String {
         let mut body: Vec<String> = Vec::new();
-        for (section, subject, items) in &self.lines {
+        let mut lines: Vec<&(Section, Option<String>, Vec<String>)> = self.lines.iter().collect();
+        lines.sort_by_key(|(section, _, _)| *section);
+        for (section, subject, items) in lines {
             let prefix = match subject {
                 Some(s) => format!("{} {}", section.word(), encode(s)),
                 None => section.word().to_owned(),

@@ -95,7 +95,11 @@ pub fn fragment() -> String {
     s.push_str(&format!("$protocols = @({})\n", list(PROTOCOLS)));
     s.push_str(&format!("$machineKeysSddl = {}\n", ps(MACHINE_KEYS_SDDL)));
     s.push_str(&format!("$ruleSids = @({})\n", list(RULE_SIDS)));
-    s.push_str(&SECTIONS_PS.replace("{HOLDER_BYTES}", &MAX_HOLDER_BYTES.to_string()));
+    s.push_str(
+        &SECTIONS_PS
+            .replace("{HOLDER_BYTES}", &MAX_HOLDER_BYTES.to_string())
+            .replace("{MAX_BYTES}", &MAX_SNAPSHOT_BYTES.to_string()),
+    );
     s.push_str(&format!(
         "$head = '{MARKER}{VERSION} host=' + (E $env:COMPUTERNAME) + ' at=' + (Get-Date).ToUniversalTime().ToString('s') + 'Z' + ' os=' + [Environment]::OSVersion.Version.Build\n\
          (@($head) + @($lines) + @(\"{END} lines=$($lines.Count)\")) -join \"`n\"\n\
@@ -310,4 +314,11 @@ try {
     }
     W 'boot' @(('setup=' + (R 'HKLM\SYSTEM\Setup' 'SystemSetupInProgress')), ('oobe=' + (R 'HKLM\SYSTEM\Setup' 'OOBEInProgress')), ('safe=' + (R 'HKLM\SYSTEM\CurrentControlSet\Control\SafeBoot\Option' 'OptionValue')), "bcdsafe=$bcd")
 } catch { N 'boot' $_ }
+try {
+    # MachineGuid (what an offline plan names) only while the block stays within {MAX_BYTES} bytes: 110 for its head and end line.
+    $ids = @($registry | Where-Object { $_[0] -eq 'boot' } | ForEach-Object { $_[1] + '=' + (R $_[2] $_[3]) })
+    $size = 110; foreach ($l in $lines) { $size += $l.Length + 2 }
+    foreach ($i in $ids) { $size += $i.Length + 7 }
+    if ($size -le {MAX_BYTES}) { W 'boot' $ids }
+} catch { }
 "#;

@@ -165,7 +165,10 @@ fn control_set(cs: &mut KeySpec) {
         .set("DependOnService", REG_MULTI_SZ, multi_sz(&["RPCSS"]));
 }
 
-/// A Windows Server 2022 SOFTWARE hive: its version, the Remote Desktop store with the
+/// The `MachineGuid` of the fixtures' SOFTWARE hives.
+pub const MACHINE_GUID: &str = "5c7e1f0a-93b2-4d6e-8a10-0f3c2b9d7e41";
+
+/// A Windows Server 2022 SOFTWARE hive: its version, its MachineGuid, the Remote Desktop store with the
 /// self-signed certificate, no Terminal Services policy; `edit` changes it.
 pub fn software(edit: impl Fn(&mut KeySpec)) -> HiveWriter {
     let mut h = HiveWriter::new(r"\REGISTRY\MACHINE\SOFTWARE");
@@ -176,6 +179,9 @@ pub fn software(edit: impl Fn(&mut KeySpec)) -> HiveWriter {
         .string("CurrentBuildNumber", "20348")
         .dword("CurrentMajorVersionNumber", 10)
         .set("InstallTime", REG_QWORD, FILETIME.to_le_bytes().to_vec());
+    h.root
+        .key(r"Microsoft\Cryptography")
+        .string("MachineGuid", MACHINE_GUID);
     h.root
         .key(r"Microsoft\SystemCertificates\Remote Desktop\Certificates\3A8F2C4B5D6E7F8091A2B3C4D5E6F708192A3B4C")
         .set("Blob", REG_BINARY, vec![0x30; 700]);

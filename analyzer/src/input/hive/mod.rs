@@ -256,10 +256,10 @@ pub fn merge<'a>(snapshots: impl IntoIterator<Item = &'a ConfigSnapshot>) -> Vec
 }
 
 /// Whether a hive's snapshot was read from a SOFTWARE hive: `snapshot::read` gives it the
-/// cipher suite policy, and gives a SYSTEM hive's the `boot` values, never the other's.
+/// cipher suite policy, and gives a SYSTEM hive's the services, never the other's.
 fn software_hive(s: &ConfigSnapshot) -> bool {
     let has = |section: Section| s.entries.iter().any(|e| e.section == section);
-    has(Section::Ciphers) && !has(Section::Boot) && !has(Section::Svc)
+    has(Section::Ciphers) && !has(Section::Svc)
 }
 
 fn join(target: &mut ConfigSnapshot, part: &ConfigSnapshot) {

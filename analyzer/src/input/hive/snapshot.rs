@@ -217,6 +217,13 @@ fn system<S: Source>(
             _ => not_collected(snapshot, Section::Svc, Some(s), "offline hive: not running"),
         }
     }
+    // The control set read: only what `Select\Current` named (ControlSet001 taken for want
+    // of it is not what the machine boots).
+    let cs = match out.control_set {
+        Some((n, true)) => Value::Set(n.to_string()),
+        _ => Value::Unreadable,
+    };
+    push(snapshot, Section::Boot, None, "cs", cs);
     let setup = Ok(Some(root.clone()));
     for (key, name) in [
         ("setup", "SystemSetupInProgress"),
