@@ -76,6 +76,10 @@ pub struct Begin {
     pub steps: Vec<String>,
     /// Commit-confirm: rolled back at this time unless confirmed.
     pub confirm_by: Option<Timestamp>,
+    /// An offline plan: the attached disk it changed and where its hives were loaded, so a
+    /// rollback (after a crash too) loads them there again, undoes, and unloads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline: Option<crate::host::offline::OfflineRecord>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,6 +7,7 @@
 //! SYSTEM or Administrators could have written decides nothing.
 
 use crate::executor::{PlannedStep, Runnable};
+use crate::host::offline::Disk;
 use crate::host::{Host, HostError};
 use crate::journal::{self, Begin, JournalError, PlanRecord, PlanState};
 use crate::state_dir::{self, JOURNAL_DIR, StateDirError};
@@ -14,8 +15,10 @@ use crate::trust::{TrustError, TrustStore};
 use analyzer::envelope::{
     self, DEFAULT_CLOCK_SKEW, ExecutablePlan, Fingerprint, Rejection, ReplayJournal,
 };
-use analyzer::plan::{ComputerName, PlanId};
+use analyzer::plan::allowlist::EscapedText;
+use analyzer::plan::{ComputerName, MachineGuid, Plan, PlanId};
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 
 /// Why a plan could not be checked at all (as opposed to being rejected by a check).
 #[derive(Debug, thiserror::Error)]
@@ -34,12 +37,42 @@ pub enum VerifyError {
 ///
 /// Every plan in this machine's journal passed check 6 for this machine, so `seq` is
 /// compared across all of them signed by the same key, whichever of the machine's names
-/// (NetBIOS or FQDN) they used.
+/// (NetBIOS or FQDN) they used. Plans applied to this machine's disk while it was attached
+/// to a rescue VM count too ([`OFFLINE_APPLIED`]).
 #[derive(Debug, Clone, Default)]
 pub struct JournalIndex {
     plans: Vec<PlanRecord>,
     /// Journal folders, including one a crash left without its first record.
     folders: Vec<String>,
+    /// Plans applied offline to this Windows' disk, as recorded on it.
+    offline: Vec<AppliedOffline>,
+}
+
+/// The file in the state directory (`%ProgramData%\rdpfix`) — written on the disk by a
+/// fixer on a rescue VM — that lists the plans applied to the disk offline, one JSON line
+/// each: what check 8 on the running VM (or another rescue VM) reads.
+pub const OFFLINE_APPLIED: &str = "offline-applied.jsonl";
+
+/// One line of [`OFFLINE_APPLIED`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedOffline {
+    pub plan_id: String,
+    pub key_fingerprint: String,
+    pub seq: u64,
+    pub computer: String,
+    pub at: Timestamp,
+    /// `applied`, `rolled-back`, … as the run ended.
+    pub outcome: String,
+}
+
+/// The lines of an [`OFFLINE_APPLIED`] file that parse (a damaged one is skipped: it can
+/// only make check 8 stricter by its absence being noticed elsewhere, never looser than
+/// the journal itself).
+pub fn parse_applied(bytes: &[u8]) -> Vec<AppliedOffline> {
+    bytes
+        .split(|b| *b == b'\n')
+        .filter_map(|line| serde_json::from_slice(line).ok())
+        .collect()
 }
 
 impl JournalIndex {
@@ -47,7 +80,14 @@ impl JournalIndex {
         Ok(JournalIndex {
             plans: journal::load_all(host)?,
             folders: host.state_list(JOURNAL_DIR)?,
+            offline: parse_applied(&host.state_read(OFFLINE_APPLIED)?.unwrap_or_default()),
         })
+    }
+
+    /// Adds the plans an attached disk says were applied to it.
+    pub fn with_offline(mut self, applied: Vec<AppliedOffline>) -> Self {
+        self.offline.extend(applied);
+        self
     }
 
     pub fn plans(&self) -> &[PlanRecord] {
@@ -68,6 +108,10 @@ impl ReplayJournal for JournalIndex {
         let id = plan_id.to_string();
         self.folders.iter().any(|f| f.eq_ignore_ascii_case(&id))
             || self.plans.iter().any(|p| p.begin.plan_id == id)
+            || self
+                .offline
+                .iter()
+                .any(|p| p.plan_id.eq_ignore_ascii_case(&id))
     }
 
     fn last_seq(&self, key: &Fingerprint, _computer: &ComputerName) -> Option<u64> {
@@ -76,6 +120,12 @@ impl ReplayJournal for JournalIndex {
             .iter()
             .filter(|p| p.begin.key_fingerprint == key)
             .map(|p| p.begin.seq)
+            .chain(
+                self.offline
+                    .iter()
+                    .filter(|p| p.key_fingerprint == key)
+                    .map(|p| p.seq),
+            )
             .max()
     }
 }
@@ -106,6 +156,7 @@ impl Verified {
                 at,
                 steps: steps.iter().map(|s| s.summary.clone()).collect(),
                 confirm_by: None,
+                offline: None,
             },
             envelope: self.envelope_json.clone().into_bytes(),
             steps,
@@ -113,18 +164,58 @@ impl Verified {
     }
 }
 
-/// Runs checks 1–9 on `input` (a fix token, a fix command or a plan file's bytes).
-/// `Ok(Err(rejection))`: the plan was refused by a check; `Err`: it could not be checked.
+/// What check 6 compares the plan's target with.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// This machine, running.
+    Running,
+    /// The OS disk of another VM, attached here (`--offline`).
+    Disk(&'a Disk),
+}
+
+/// Runs checks 1–9 on `input` (a fix token, a fix command or a plan file's bytes) for this
+/// running machine. `Ok(Err(rejection))`: the plan was refused by a check; `Err`: it could
+/// not be checked.
 pub fn verify(host: &dyn Host, input: &[u8]) -> Result<Result<Verified, Rejection>, VerifyError> {
+    verify_for(host, input, Target::Running)
+}
+
+/// Checks 1–9 for `target`: for a disk, check 6 compares the plan's computer with the
+/// disk's `ComputerName`, and its offline target with the disk's MachineGuid and
+/// `Select\Current`; a plan for a running machine is refused for a disk and the other way
+/// round. Check 8 reads this machine's journal and, for a disk, what the disk records.
+pub fn verify_for(
+    host: &dyn Host,
+    input: &[u8],
+    target: Target<'_>,
+) -> Result<Result<Verified, Rejection>, VerifyError> {
     // The store is read only from a safe state directory (exit 6 otherwise), before any
     // byte of the plan is looked at.
     state_dir::check(host)?;
     let store = TrustStore::load(host)?;
-    let journal = JournalIndex::load(host)?;
-    let names = host.computer_names()?;
+    let mut journal = JournalIndex::load(host)?;
+    let names = match target {
+        Target::Running => {
+            let n = host.computer_names()?;
+            vec![n.netbios, n.dns_fqdn]
+        }
+        Target::Disk(disk) => {
+            journal = journal.with_offline(applied_on(host, disk)?);
+            vec![disk.computer.clone()]
+        }
+    };
     let now = host.now();
-    let this_machine = [names.netbios.as_str(), names.dns_fqdn.as_str()];
-    let plan = match envelope::verify(input, &store, &this_machine, now, &journal) {
+    let checked = envelope::receive(input)
+        .and_then(|r| r.check_payload_type())
+        .and_then(|t| t.check_key(&store, now))
+        .and_then(|k| k.verify_signature())
+        .and_then(|s| s.parse())
+        .and_then(|p| p.check_computer(names.iter().map(String::as_str)))
+        .and_then(|c| check_offline(c.plan(), target, &names).map(|()| c))
+        .and_then(|c| c.check_freshness(now, DEFAULT_CLOCK_SKEW))
+        .and_then(|f| f.check_replay(&journal))
+        .and_then(|r| r.check_allowlist());
+    let plan = match checked {
         Ok(plan) => plan,
         Err(rejection) => return Ok(Err(rejection)),
     };
@@ -139,6 +230,69 @@ pub fn verify(host: &dyn Host, input: &[u8]) -> Result<Result<Verified, Rejectio
         journal,
         checked_at: now,
     }))
+}
+
+/// The plans the disk records as applied to it offline (none when it records none).
+pub fn applied_on(host: &dyn Host, disk: &Disk) -> Result<Vec<AppliedOffline>, HostError> {
+    match host.disk_read(&applied_path(disk), 16 << 20) {
+        Ok(bytes) => Ok(parse_applied(&bytes)),
+        Err(HostError::NotFound { .. }) => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Where a disk records the plans applied to it offline: its state directory's
+/// [`OFFLINE_APPLIED`].
+pub fn applied_path(disk: &Disk) -> std::path::PathBuf {
+    disk.root.join(r"ProgramData\rdpfix").join(OFFLINE_APPLIED)
+}
+
+/// Check 6's second half: a plan for a disk runs only on that disk (`--offline`), one for
+/// a running machine only there.
+fn check_offline(plan: &Plan, target: Target<'_>, names: &[String]) -> Result<(), Rejection> {
+    let wrong = |plan: String, this: String| Rejection::WrongComputer { plan, this };
+    match (&plan.target.offline, target) {
+        (None, Target::Running) => Ok(()),
+        (Some(o), Target::Running) => Err(wrong(
+            format!(
+                "{} (its OS disk attached to a rescue VM, MachineGuid {}): run it there with \
+                 fixer apply --offline auto",
+                plan.target.computer, o.machine_guid
+            ),
+            format!("{} (running)", names.join(" / ")),
+        )),
+        (None, Target::Disk(disk)) => Err(wrong(
+            format!(
+                "{} (the running machine): run it there, without --offline",
+                plan.target.computer
+            ),
+            disk_text(disk),
+        )),
+        (Some(o), Target::Disk(disk)) => {
+            let guid = MachineGuid::from_registry(&disk.machine_guid).ok();
+            if guid != Some(o.machine_guid) || disk.control_set != o.control_set {
+                return Err(wrong(
+                    format!(
+                        "{} (MachineGuid {}, ControlSet{:03})",
+                        plan.target.computer, o.machine_guid, o.control_set
+                    ),
+                    disk_text(disk),
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The disk as check 6 names it.
+pub fn disk_text(disk: &Disk) -> String {
+    format!(
+        "the disk at {}: {} (MachineGuid {}, Select\\Current {})",
+        disk.root.display(),
+        EscapedText::new(&disk.computer).0,
+        EscapedText::new(&disk.machine_guid).0,
+        disk.control_set
+    )
 }
 
 /// Check 7 again, for a plan whose consent took a while: it must still be fresh when it runs.

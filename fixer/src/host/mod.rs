@@ -11,6 +11,7 @@
 //! "Remote Desktop" by the types themselves: the plan allowlist is the first fence, this the
 //! second.
 
+pub mod offline;
 pub mod overlay;
 pub mod posix;
 pub mod sim;

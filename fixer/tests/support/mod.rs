@@ -288,6 +288,7 @@ pub fn runnable(plan_id: &str, steps: &[AllowedStep]) -> fixer::executor::Runnab
             at: now(),
             steps: steps.iter().map(|s| s.summary()).collect(),
             confirm_by: None,
+            offline: None,
         },
         // The plan the journal keeps: a rollback compares each backup with its steps.
         envelope: envelope_json(

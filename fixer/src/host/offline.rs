@@ -1,0 +1,868 @@
+//! The OS disk of a VM attached to this (rescue) machine, as a [`Host`]: what an offline
+//! plan runs on. [`Disk`] is what the disk's own hives say about it (read from the files,
+//! before anything is loaded); [`OfflineHost`] wraps the rescue VM's host and maps each
+//! effect onto the disk:
+//!
+//! - registry: `SYSTEM\CurrentControlSet\…` → `HKLM\<mount>-SYSTEM\ControlSet00N\…` (the
+//!   control set the plan names and `Select\Current` holds), `SYSTEM\…` and `SOFTWARE\…` →
+//!   their mounts; any other root refused. Before the hives are loaded (verify, the
+//!   dry-run of check 10) the same keys are read from the hive files themselves and nothing
+//!   can be written.
+//! - services: their keys' `Start` and `DelayedAutostart` values; a service of a disk is
+//!   never running, and starting, stopping or changing its account is refused.
+//! - the Remote Desktop certificate store: the keys under `SOFTWARE\Microsoft\
+//!   SystemCertificates\Remote Desktop\Certificates`, one per thumbprint, each holding a
+//!   `Blob`; deleting one removes its `Blob` and the then empty key, a restore writes the
+//!   `Blob` back byte for byte.
+//! - files: `%ProgramData%` is the disk's (`F:\ProgramData`): MachineKeys' ACLs are
+//!   written by well-known SID, which mean the same on both machines; any other path off
+//!   the disk is refused except the rescue VM's own state directory.
+//! - the state directory, journal, backups and lock stay the rescue VM's (`inner`).
+//! - local groups, logon rights, firewall, listeners, logs, commit-confirm: refused with
+//!   the reason. The analyzer leaves such steps out of an offline plan; this is the second
+//!   wall.
+
+use super::*;
+use analyzer::input::hive::regf::{self, Hive};
+use serde::{Deserialize, Serialize};
+
+/// Where a Windows disk keeps its hives, below its root.
+pub const SYSTEM_HIVE: &str = r"Windows\System32\config\SYSTEM";
+pub const SOFTWARE_HIVE: &str = r"Windows\System32\config\SOFTWARE";
+/// Largest hive file read (a SOFTWARE hive is some hundreds of MB at most).
+pub const MAX_HIVE_BYTES: u64 = 1 << 30;
+/// Where the Remote Desktop store's certificates are in the SOFTWARE hive.
+pub const RDP_CERTIFICATES: &str =
+    r"SOFTWARE\Microsoft\SystemCertificates\Remote Desktop\Certificates";
+const MACHINE_GUID_KEY: &str = r"Microsoft\Cryptography";
+
+/// What the disk's hives say about it, read from the files.
+#[derive(Debug, Clone)]
+pub struct Disk {
+    /// The drive's root (`F:\`).
+    pub root: PathBuf,
+    /// `Select\Current` of its SYSTEM hive.
+    pub control_set: u32,
+    /// `ComputerName` of that control set.
+    pub computer: String,
+    /// `SOFTWARE\Microsoft\Cryptography\MachineGuid`, as stored.
+    pub machine_guid: String,
+    /// The Remote Desktop store's thumbprints (its subkeys), as the file holds them.
+    pub certificates: Vec<String>,
+    system: Vec<u8>,
+    software: Vec<u8>,
+}
+
+/// Why a disk cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DiskError {
+    #[error(transparent)]
+    Host(#[from] HostError),
+    #[error(
+        "{hive} is dirty ({detail}): Windows has not yet written the changes its .LOG1/.LOG2 \
+         hold into it, and rdpfix does not replay them, so it will not edit this hive. What you \
+         can do: start the VM from this disk once (Windows replays the logs at boot) and run \
+         the plan there, or snapshot the disk and edit the hive by hand (reg load)"
+    )]
+    Dirty { hive: String, detail: String },
+    #[error("{hive} cannot be read: {detail}")]
+    Unreadable { hive: String, detail: String },
+}
+
+/// The hive a mapped key is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Which {
+    System,
+    Software,
+}
+
+impl Disk {
+    /// Reads both hives of the disk at `root` and what identifies it; a dirty or damaged
+    /// hive is refused.
+    pub fn read(host: &dyn Host, root: &Path) -> Result<Disk, DiskError> {
+        let system_path = root.join(SYSTEM_HIVE);
+        let software_path = root.join(SOFTWARE_HIVE);
+        let system = read_hive(host, &system_path)?;
+        let software = read_hive(host, &software_path)?;
+        let unreadable = |path: &Path, detail: String| DiskError::Unreadable {
+            hive: path.display().to_string(),
+            detail,
+        };
+        let word = |v: Option<RegValue>| v.and_then(|v| v.as_dword());
+        let control_set =
+            word(lookup(&system, "Select", "Current").map_err(|e| unreadable(&system_path, e))?)
+                .ok_or_else(|| unreadable(&system_path, r"it has no Select\Current".into()))?;
+        let text = |v: Option<RegValue>| v.and_then(|v| reg_text(&v));
+        let computer = text(
+            lookup(
+                &system,
+                &format!(r"ControlSet{control_set:03}\Control\ComputerName\ComputerName"),
+                "ComputerName",
+            )
+            .map_err(|e| unreadable(&system_path, e))?,
+        )
+        .ok_or_else(|| unreadable(&system_path, "it holds no ComputerName".into()))?;
+        let machine_guid = text(
+            lookup(&software, MACHINE_GUID_KEY, "MachineGuid")
+                .map_err(|e| unreadable(&software_path, e))?,
+        )
+        .ok_or_else(|| {
+            unreadable(
+                &software_path,
+                r"it holds no Microsoft\Cryptography\MachineGuid".into(),
+            )
+        })?;
+        let certificates = subkeys(&software, strip_root(RDP_CERTIFICATES))
+            .map_err(|e| unreadable(&software_path, e))?;
+        Ok(Disk {
+            root: root.to_path_buf(),
+            control_set,
+            computer,
+            machine_guid,
+            certificates,
+            system,
+            software,
+        })
+    }
+
+    /// The value from the hive files (before they are loaded).
+    fn file_value(&self, which: Which, path: &str, name: &str) -> HostResult<Option<RegValue>> {
+        let bytes = match which {
+            Which::System => &self.system,
+            Which::Software => &self.software,
+        };
+        lookup(bytes, path, name).map_err(|e| HostError::failed(format!("{path}\\{name}"), e))
+    }
+
+    fn file_key_exists(&self, which: Which, path: &str) -> HostResult<bool> {
+        let bytes = match which {
+            Which::System => &self.system,
+            Which::Software => &self.software,
+        };
+        find_key(bytes, path, |_, key| Ok(key.is_some()))
+            .map_err(|e| HostError::failed(path.to_owned(), e))
+    }
+}
+
+fn read_hive(host: &dyn Host, path: &Path) -> Result<Vec<u8>, DiskError> {
+    let bytes = host.disk_read(path, MAX_HIVE_BYTES)?;
+    let header = regf::parse_header(bytes.get(..regf::BASE_BLOCK as usize).unwrap_or(&bytes))
+        .map_err(|e| DiskError::Unreadable {
+            hive: path.display().to_string(),
+            detail: format!("not a registry hive ({e:?})"),
+        })?;
+    if header.dirty() {
+        return Err(DiskError::Dirty {
+            hive: path.display().to_string(),
+            detail: format!(
+                "primary sequence {}, secondary {}, checksum {}",
+                header.primary_sequence,
+                header.secondary_sequence,
+                if header.checksum_ok { "right" } else { "wrong" }
+            ),
+        });
+    }
+    Ok(bytes)
+}
+
+/// `f` on the key at `path` of the hive `bytes` (`None`: no such key); a damaged cell on the
+/// way is an error, never "absent".
+fn find_key<T>(
+    bytes: &[u8],
+    path: &str,
+    f: impl FnOnce(&mut Hive<&[u8]>, Option<regf::Key>) -> Result<T, regf::CellError>,
+) -> Result<T, String> {
+    let header = regf::parse_header(bytes.get(..regf::BASE_BLOCK as usize).unwrap_or(bytes))
+        .map_err(|e| format!("not a registry hive ({e:?})"))?;
+    let mut hive = Hive::new(bytes, header);
+    hive.map_bins(bytes.len() as u64);
+    let damaged = |e: regf::CellError| format!("damaged at byte {}: {}", e.offset, e.what);
+    let root = hive.root().map_err(damaged)?;
+    let key = hive.path(&root, path).map_err(damaged)?;
+    f(&mut hive, key).map_err(damaged)
+}
+
+fn lookup(bytes: &[u8], path: &str, name: &str) -> Result<Option<RegValue>, String> {
+    find_key(bytes, path, |hive, key| match key {
+        None => Ok(None),
+        Some(k) => Ok(hive.value(&k, name)?.map(|d| RegValue {
+            kind: d.kind,
+            data: d.bytes,
+        })),
+    })
+}
+
+fn subkeys(bytes: &[u8], path: &str) -> Result<Vec<String>, String> {
+    find_key(bytes, path, |hive, key| match key {
+        None => Ok(Vec::new()),
+        Some(k) => Ok(hive.subkeys(&k)?.into_iter().map(|s| s.name).collect()),
+    })
+}
+
+/// A `REG_SZ`'s text up to its NUL.
+fn reg_text(v: &RegValue) -> Option<String> {
+    (v.kind == REG_SZ || v.kind == REG_EXPAND_SZ).then(|| {
+        let units: Vec<u16> = v
+            .data
+            .chunks_exact(2)
+            .filter_map(|c| c.try_into().ok().map(u16::from_le_bytes))
+            .take_while(|&u| u != 0)
+            .collect();
+        String::from_utf16_lossy(&units)
+    })
+}
+
+/// `SOFTWARE\X` → `X` (the key below the hive's root).
+fn strip_root(key: &str) -> &str {
+    key.split_once('\\').map_or("", |(_, rest)| rest)
+}
+
+/// The names the disk's hives are loaded under: `rdpfix-<plan id's first 8>-SYSTEM` and
+/// `-SOFTWARE`, unique per plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mounts {
+    pub system: String,
+    pub software: String,
+}
+
+impl Mounts {
+    pub fn for_plan(plan_id: &str) -> Mounts {
+        let short: String = plan_id
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(8)
+            .collect();
+        Mounts {
+            system: format!("rdpfix-{short}-SYSTEM"),
+            software: format!("rdpfix-{short}-SOFTWARE"),
+        }
+    }
+}
+
+/// What the journal's `begin` record says of an offline plan: the disk, and where its hives
+/// are loaded, so a rollback after a crash finds them both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfflineRecord {
+    /// The drive's root when it ran (`F:\`); a rollback finds the disk by `machine_guid`.
+    pub root: String,
+    pub machine_guid: String,
+    pub control_set: u32,
+    pub mounts: Mounts,
+}
+
+/// The disk's two hives loaded under their mounts, unloaded when this is dropped (on a
+/// failure too). [`Loaded::unload`] unloads and says what failed.
+#[derive(Debug)]
+pub struct Loaded<'h> {
+    host: &'h dyn Host,
+    loaded: Vec<String>,
+}
+
+impl<'h> Loaded<'h> {
+    /// Loads SYSTEM, then SOFTWARE; when the second fails, the first is unloaded again.
+    pub fn load(host: &'h dyn Host, disk: &Disk, mounts: &Mounts) -> HostResult<Loaded<'h>> {
+        let mut loaded = Loaded {
+            host,
+            loaded: Vec::new(),
+        };
+        for (mount, file) in [
+            (&mounts.system, SYSTEM_HIVE),
+            (&mounts.software, SOFTWARE_HIVE),
+        ] {
+            host.hive_load(mount, &disk.root.join(file))?;
+            loaded.loaded.push(mount.clone());
+        }
+        Ok(loaded)
+    }
+
+    /// Unloads both (each tried, whatever the other did): the errors, if any.
+    pub fn unload(mut self) -> Vec<HostError> {
+        self.unload_all()
+    }
+
+    fn unload_all(&mut self) -> Vec<HostError> {
+        let mut errors = Vec::new();
+        for mount in std::mem::take(&mut self.loaded).into_iter().rev() {
+            if let Err(e) = self.host.hive_unload(&mount) {
+                errors.push(e);
+            }
+        }
+        errors
+    }
+}
+
+impl Drop for Loaded<'_> {
+    fn drop(&mut self) {
+        let _ = self.unload_all();
+    }
+}
+
+/// Unloads what a run that died left loaded under `mounts` (a hive stays loaded when the
+/// process that loaded it dies; unloading it writes its changes to the file).
+pub fn unload_stale(host: &dyn Host, mounts: &Mounts) -> HostResult<Vec<String>> {
+    let mut unloaded = Vec::new();
+    for mount in [&mounts.software, &mounts.system] {
+        if host.reg_key_exists(mount)? {
+            host.hive_unload(mount)?;
+            unloaded.push(mount.clone());
+        }
+    }
+    Ok(unloaded)
+}
+
+/// How the registry of the disk is reached.
+#[derive(Debug, Clone)]
+enum Registry {
+    /// Read from the hive files; nothing can be written (verify, check 10's dry-run).
+    Files,
+    /// The hives loaded under these mounts.
+    Loaded(Mounts),
+}
+
+/// The attached disk as a [`Host`] (see the module's doc).
+#[derive(Debug)]
+pub struct OfflineHost<'h> {
+    inner: &'h dyn Host,
+    disk: &'h Disk,
+    registry: Registry,
+}
+
+const NOT_RUNNING: &str = "it is on a disk attached to this rescue VM, not running: \
+    an offline plan never has this step (it happens when the VM starts)";
+
+impl<'h> OfflineHost<'h> {
+    /// Reads the disk's registry from its hive files: changing it is refused.
+    pub fn files(inner: &'h dyn Host, disk: &'h Disk) -> Self {
+        OfflineHost {
+            inner,
+            disk,
+            registry: Registry::Files,
+        }
+    }
+
+    /// The disk's registry as loaded under `mounts` (see [`Loaded`]).
+    pub fn loaded(inner: &'h dyn Host, disk: &'h Disk, mounts: &Mounts) -> Self {
+        OfflineHost {
+            inner,
+            disk,
+            registry: Registry::Loaded(mounts.clone()),
+        }
+    }
+
+    /// The hive and the path below its root that `key` (as a running machine names it)
+    /// is on the disk.
+    fn map(&self, key: &str) -> HostResult<(Which, String)> {
+        let (root, rest) = key.split_once('\\').unwrap_or((key, ""));
+        let cs = format!("ControlSet{:03}", self.disk.control_set);
+        if root.eq_ignore_ascii_case("SYSTEM") {
+            let (first, below) = rest.split_once('\\').unwrap_or((rest, ""));
+            let path = if first.eq_ignore_ascii_case("CurrentControlSet") {
+                if below.is_empty() {
+                    cs
+                } else {
+                    format!("{cs}\\{below}")
+                }
+            } else {
+                rest.to_owned()
+            };
+            Ok((Which::System, path))
+        } else if root.eq_ignore_ascii_case("SOFTWARE") {
+            Ok((Which::Software, rest.to_owned()))
+        } else {
+            Err(HostError::refused(
+                format!(r"HKLM\{key}"),
+                "an offline plan reaches only the disk's SYSTEM and SOFTWARE hives",
+            ))
+        }
+    }
+
+    /// The key under its mount, for a loaded hive; `Err` when only the files are read.
+    fn mounted(&self, key: &str, change: bool) -> HostResult<Option<String>> {
+        let (which, path) = self.map(key)?;
+        match &self.registry {
+            Registry::Loaded(m) => {
+                let mount = match which {
+                    Which::System => &m.system,
+                    Which::Software => &m.software,
+                };
+                Ok(Some(if path.is_empty() {
+                    mount.clone()
+                } else {
+                    format!("{mount}\\{path}")
+                }))
+            }
+            Registry::Files if change => Err(HostError::refused(
+                format!(r"HKLM\{key}"),
+                "the disk's hives are not loaded: this run only reads their files",
+            )),
+            Registry::Files => Ok(None),
+        }
+    }
+
+    fn service_key(name: &str) -> String {
+        format!(r"SYSTEM\CurrentControlSet\Services\{name}")
+    }
+
+    fn refuse<T>(what: String) -> HostResult<T> {
+        Err(HostError::refused(what, NOT_RUNNING))
+    }
+
+    /// A path the plan may touch: on the disk, or in the rescue VM's state directory.
+    fn check_path(&self, path: &Path) -> HostResult<()> {
+        let text = path.to_string_lossy().to_lowercase();
+        let under = |p: PathBuf| {
+            let p = p.to_string_lossy().to_lowercase();
+            let p = p.trim_end_matches('\\');
+            text == p || text.starts_with(&format!("{p}\\"))
+        };
+        if under(self.disk.root.clone()) || under(self.inner.state_dir()) {
+            return Ok(());
+        }
+        Err(HostError::refused(
+            path.display().to_string(),
+            format!(
+                "it is not on the attached disk ({}): an offline plan changes only that disk",
+                self.disk.root.display()
+            ),
+        ))
+    }
+
+    fn cert_key(thumbprint: &str) -> String {
+        format!(r"{RDP_CERTIFICATES}\{thumbprint}")
+    }
+}
+
+fn start_type(n: u32) -> Option<StartType> {
+    Some(match n {
+        0 => StartType::Boot,
+        1 => StartType::System,
+        2 => StartType::Auto,
+        3 => StartType::Demand,
+        4 => StartType::Disabled,
+        _ => return None,
+    })
+}
+
+fn start_number(t: StartType) -> u32 {
+    match t {
+        StartType::Boot => 0,
+        StartType::System => 1,
+        StartType::Auto => 2,
+        StartType::Demand => 3,
+        StartType::Disabled => 4,
+    }
+}
+
+/// The certificate (DER) inside a store entry's `Blob`: a list of properties, each
+/// `{id, 1, length, bytes}` in little-endian `u32`s; id 32 (`CERT_CERT_PROP_ID`) is the
+/// certificate. Empty when the blob holds none (it is kept whole for a restore anyway).
+fn der_of_blob(blob: &[u8]) -> Vec<u8> {
+    const CERT_CERT_PROP_ID: u32 = 32;
+    let word = |at: usize| {
+        blob.get(at..at + 4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+    };
+    let mut at = 0usize;
+    while let (Some(id), Some(len)) = (word(at), word(at + 8)) {
+        let start = at + 12;
+        let Some(end) = start.checked_add(len as usize) else {
+            break;
+        };
+        let Some(data) = blob.get(start..end) else {
+            break;
+        };
+        if id == CERT_CERT_PROP_ID {
+            return data.to_vec();
+        }
+        at = end;
+    }
+    Vec::new()
+}
+
+impl Host for OfflineHost<'_> {
+    fn now(&self) -> Timestamp {
+        self.inner.now()
+    }
+
+    /// The disk's Windows' name (its SYSTEM hive's `ComputerName`).
+    fn computer_names(&self) -> HostResult<ComputerNames> {
+        Ok(ComputerNames {
+            netbios: self.disk.computer.clone(),
+            dns_fqdn: self.disk.computer.clone(),
+        })
+    }
+
+    fn wine_prefix_owner(&self) -> HostResult<Option<String>> {
+        self.inner.wine_prefix_owner()
+    }
+
+    fn reg_key_exists(&self, key: &str) -> HostResult<bool> {
+        match self.mounted(key, false)? {
+            Some(k) => self.inner.reg_key_exists(&k),
+            None => {
+                let (which, path) = self.map(key)?;
+                self.disk.file_key_exists(which, &path)
+            }
+        }
+    }
+
+    fn reg_get(&self, key: &str, name: &str) -> HostResult<Option<RegValue>> {
+        match self.mounted(key, false)? {
+            Some(k) => self.inner.reg_get(&k, name),
+            None => {
+                let (which, path) = self.map(key)?;
+                self.disk.file_value(which, &path, name)
+            }
+        }
+    }
+
+    fn reg_set(&self, key: &str, name: &str, value: &RegValue) -> HostResult<()> {
+        let k = self.mounted(key, true)?.unwrap_or_default();
+        self.inner.reg_set(&k, name, value)
+    }
+
+    fn reg_delete_value(&self, key: &str, name: &str) -> HostResult<()> {
+        let k = self.mounted(key, true)?.unwrap_or_default();
+        self.inner.reg_delete_value(&k, name)
+    }
+
+    fn reg_delete_empty_key(&self, key: &str) -> HostResult<()> {
+        let k = self.mounted(key, true)?.unwrap_or_default();
+        self.inner.reg_delete_empty_key(&k)
+    }
+
+    /// Never running; the start type is the service key's `Start`.
+    fn service_status(&self, name: &str) -> HostResult<ServiceStatus> {
+        let key = Self::service_key(name);
+        if !self.reg_key_exists(&key)? {
+            return Err(HostError::NotFound {
+                what: format!("service {name} on the disk"),
+            });
+        }
+        let start = self.reg_get(&key, "Start")?.and_then(|v| v.as_dword());
+        let start_type = start.and_then(start_type).ok_or_else(|| {
+            HostError::failed(
+                format!(r"{key}\Start"),
+                format!("not a start type Windows knows ({start:?})"),
+            )
+        })?;
+        let delayed = self
+            .reg_get(&key, "DelayedAutostart")?
+            .and_then(|v| v.as_dword())
+            .is_some_and(|d| d != 0);
+        Ok(ServiceStatus {
+            state: ServiceState::Stopped,
+            start_type,
+            delayed_auto_start: delayed,
+        })
+    }
+
+    fn service_dependents(&self, name: &str) -> HostResult<Vec<String>> {
+        Self::refuse(format!("the services that depend on {name}"))
+    }
+
+    /// Nothing runs on a disk.
+    fn service_running_dependents(&self, _name: &str) -> HostResult<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    fn service_stop(&self, name: &str, _wait: Duration) -> HostResult<()> {
+        Self::refuse(format!("stop service {name}"))
+    }
+
+    fn service_start(&self, name: &str, _wait: Duration) -> HostResult<()> {
+        Self::refuse(format!("start service {name}"))
+    }
+
+    fn service_set_start_type(&self, name: &str, start: StartType) -> HostResult<()> {
+        self.service_status(name)?;
+        self.reg_set(
+            &Self::service_key(name),
+            "Start",
+            &RegValue::dword(start_number(start)),
+        )
+    }
+
+    fn service_set_delayed_auto_start(&self, name: &str, delayed: bool) -> HostResult<()> {
+        self.service_status(name)?;
+        self.reg_set(
+            &Self::service_key(name),
+            "DelayedAutostart",
+            &RegValue::dword(u32::from(delayed)),
+        )
+    }
+
+    fn service_account(&self, name: &str) -> HostResult<String> {
+        let key = Self::service_key(name);
+        self.reg_get(&key, "ObjectName")?
+            .and_then(|v| reg_text(&v))
+            .ok_or_else(|| HostError::NotFound {
+                what: format!(r"{key}\ObjectName"),
+            })
+    }
+
+    fn service_set_account(&self, name: &str, _account: &str) -> HostResult<()> {
+        Self::refuse(format!("change the account of service {name}"))
+    }
+
+    fn group_members(&self, group: &str) -> HostResult<Vec<String>> {
+        Self::refuse(format!("members of {group} (in the disk's SAM hive)"))
+    }
+
+    fn group_add_member(&self, group: &str, member: &str) -> HostResult<()> {
+        Self::refuse(format!("add {member} to {group} (in the disk's SAM hive)"))
+    }
+
+    fn group_remove_member(&self, group: &str, member: &str) -> HostResult<()> {
+        Self::refuse(format!(
+            "remove {member} from {group} (in the disk's SAM hive)"
+        ))
+    }
+
+    fn account_rights(&self, sid: &str) -> HostResult<Vec<String>> {
+        Self::refuse(format!("rights of {sid} (in the disk's SECURITY hive)"))
+    }
+
+    fn right_holders(&self, right: &str) -> HostResult<Vec<String>> {
+        Self::refuse(format!("holders of {right} (in the disk's SECURITY hive)"))
+    }
+
+    fn account_rights_add(&self, sid: &str, right: &str) -> HostResult<()> {
+        Self::refuse(format!(
+            "grant {right} to {sid} (in the disk's SECURITY hive)"
+        ))
+    }
+
+    fn account_rights_remove(&self, sid: &str, right: &str) -> HostResult<()> {
+        Self::refuse(format!(
+            "take {right} from {sid} (in the disk's SECURITY hive)"
+        ))
+    }
+
+    fn firewall_rule_enabled(&self, rule_id: &str) -> HostResult<Option<bool>> {
+        Self::refuse(format!("firewall rule {rule_id}"))
+    }
+
+    fn firewall_rule_set_enabled(&self, rule_id: &str, _enabled: bool) -> HostResult<()> {
+        Self::refuse(format!("firewall rule {rule_id}"))
+    }
+
+    fn firewall_profiles(&self) -> HostResult<Vec<FirewallProfile>> {
+        Self::refuse("firewall profiles".into())
+    }
+
+    fn port_listener(&self, port: u16) -> HostResult<Option<PortListener>> {
+        Self::refuse(format!("who listens on port {port}"))
+    }
+
+    fn system_drive_space(&self) -> HostResult<DiskSpace> {
+        Self::refuse("the system drive's space".into())
+    }
+
+    /// The store's certificates the disk held when its files were read, those still there.
+    fn cert_list(&self, _store: CertStore) -> HostResult<Vec<CertInfo>> {
+        let mut out = Vec::new();
+        for thumbprint in &self.disk.certificates {
+            let Some(blob) = self.reg_get(&Self::cert_key(thumbprint), "Blob")? else {
+                continue;
+            };
+            out.push(CertInfo {
+                thumbprint: thumbprint.to_uppercase(),
+                subject: String::new(),
+                not_after: None,
+                der: der_of_blob(&blob.data),
+                key: None,
+                blob: Some(blob.data),
+            });
+        }
+        Ok(out)
+    }
+
+    fn cert_delete(&self, _store: CertStore, thumbprint: &str) -> HostResult<()> {
+        let key = Self::cert_key(thumbprint);
+        if self.reg_get(&key, "Blob")?.is_none() {
+            return Err(HostError::NotFound {
+                what: format!("certificate {thumbprint}"),
+            });
+        }
+        self.reg_delete_value(&key, "Blob")?;
+        self.reg_delete_empty_key(&key)
+    }
+
+    fn cert_add(&self, _store: CertStore, cert: &CertInfo) -> HostResult<()> {
+        let what = format!("certificate {}", cert.thumbprint);
+        let blob = cert.blob.clone().ok_or_else(|| {
+            HostError::refused(
+                &what,
+                "its backup holds no registry Blob (it was not taken from a disk)",
+            )
+        })?;
+        if !self
+            .disk
+            .certificates
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(&cert.thumbprint))
+        {
+            return Err(HostError::refused(
+                what,
+                "the disk's store did not hold it when rdpfix read the disk",
+            ));
+        }
+        self.reg_set(
+            &Self::cert_key(&cert.thumbprint),
+            "Blob",
+            &RegValue::binary(blob),
+        )
+    }
+
+    /// The disk's (`F:\ProgramData`).
+    fn program_data(&self) -> PathBuf {
+        self.disk.root.join("ProgramData")
+    }
+
+    fn fs_object(&self, path: &Path) -> HostResult<FsObject> {
+        self.check_path(path)?;
+        self.inner.fs_object(path)
+    }
+
+    fn fs_children(&self, folder: &FsObject) -> HostResult<FsListing> {
+        self.check_path(Path::new(&folder.path))?;
+        self.inner.fs_children(folder)
+    }
+
+    fn sd_read(&self, obj: &FsObject) -> HostResult<String> {
+        self.check_path(Path::new(&obj.path))?;
+        self.inner.sd_read(obj)
+    }
+
+    fn sd_write(&self, obj: &FsObject, expect: &str, write: &SdWrite) -> HostResult<()> {
+        self.check_path(Path::new(&obj.path))?;
+        self.inner.sd_write(obj, expect, write)
+    }
+
+    fn create_admin_dir(&self, path: &Path) -> HostResult<Made> {
+        self.check_path(path)?;
+        self.inner.create_admin_dir(path)
+    }
+
+    fn state_dir(&self) -> PathBuf {
+        self.inner.state_dir()
+    }
+
+    fn state_read(&self, rel: &str) -> HostResult<Option<Vec<u8>>> {
+        self.inner.state_read(rel)
+    }
+
+    fn state_write(&self, rel: &str, bytes: &[u8]) -> HostResult<()> {
+        self.inner.state_write(rel, bytes)
+    }
+
+    fn state_append(&self, rel: &str, bytes: &[u8]) -> HostResult<()> {
+        self.inner.state_append(rel, bytes)
+    }
+
+    fn state_truncate(&self, rel: &str, len: u64) -> HostResult<()> {
+        self.inner.state_truncate(rel, len)
+    }
+
+    fn state_create_dir(&self, rel: &str) -> HostResult<()> {
+        self.inner.state_create_dir(rel)
+    }
+
+    fn state_list(&self, rel: &str) -> HostResult<Vec<String>> {
+        self.inner.state_list(rel)
+    }
+
+    fn lock(&self, wait: Duration) -> HostResult<()> {
+        self.inner.lock(wait)
+    }
+
+    fn unlock(&self) {
+        self.inner.unlock();
+    }
+
+    fn log_export(&self, export: &LogExport, _dir: &Path, _file: &str) -> HostResult<PathBuf> {
+        Self::refuse(format!("export event log {}", export.channel))
+    }
+
+    fn zip_logs(&self, dir: &Path, _files: &[PathBuf]) -> HostResult<LogBundle> {
+        Self::refuse(format!("zip logs into {}", dir.display()))
+    }
+
+    fn collect_file(&self, dir: &Path, name: &str, _from: FileSource<'_>) -> HostResult<PathBuf> {
+        Self::refuse(format!("write {}", dir.join(name).display()))
+    }
+
+    fn log_query_text(&self, export: &LogExport, _max: u32) -> HostResult<String> {
+        Self::refuse(format!("query event log {}", export.channel))
+    }
+
+    fn disk_roots(&self) -> HostResult<Vec<PathBuf>> {
+        self.inner.disk_roots()
+    }
+
+    fn disk_read(&self, path: &Path, max: u64) -> HostResult<Vec<u8>> {
+        self.check_path(path)?;
+        self.inner.disk_read(path, max)
+    }
+
+    fn disk_write(&self, path: &Path, bytes: &[u8]) -> HostResult<()> {
+        self.check_path(path)?;
+        self.inner.disk_write(path, bytes)
+    }
+
+    fn hive_load(&self, mount: &str, _file: &Path) -> HostResult<()> {
+        Self::refuse(format!(r"load a hive as HKLM\{mount}"))
+    }
+
+    fn hive_unload(&self, mount: &str) -> HostResult<()> {
+        Self::refuse(format!(r"unload HKLM\{mount}"))
+    }
+
+    fn task_dir(&self) -> PathBuf {
+        self.inner.task_dir()
+    }
+
+    fn schedule_rollback(&self, plan_id: &str, _deadline: Timestamp) -> HostResult<()> {
+        Err(HostError::refused(
+            format!("a timed rollback of plan {plan_id}"),
+            "--confirm-within is for a running VM reached over RDP; an offline plan is \
+             checked before the disk goes back (fixer rollback undoes it)",
+        ))
+    }
+
+    /// Nothing is ever scheduled for an offline plan.
+    fn cancel_scheduled_rollback(&self, _plan_id: &str) -> HostResult<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_certificate_is_found_in_its_blob_and_a_short_blob_gives_none() {
+        let mut blob = Vec::new();
+        for (id, data) in [(2u32, vec![9u8; 5]), (32, vec![0x30, 0x82, 1, 2])] {
+            blob.extend(id.to_le_bytes());
+            blob.extend(1u32.to_le_bytes());
+            blob.extend(u32::try_from(data.len()).unwrap_or(0).to_le_bytes());
+            blob.extend(data);
+        }
+        assert_eq!(der_of_blob(&blob), [0x30, 0x82, 1, 2]);
+        assert_eq!(
+            der_of_blob(blob.get(..30).unwrap_or_default()),
+            Vec::<u8>::new()
+        );
+        assert_eq!(der_of_blob(&[]), Vec::<u8>::new());
+    }
+
+    #[test]
+    fn mounts_are_named_after_the_plan() {
+        let m = Mounts::for_plan("3f2a9c1e-aaaa-bbbb-cccc-000000000000");
+        assert_eq!(m.system, "rdpfix-3f2a9c1e-SYSTEM");
+        assert_eq!(m.software, "rdpfix-3f2a9c1e-SOFTWARE");
+    }
+}
