@@ -10,7 +10,7 @@
 
 use analyzer::plan::{
     AllowedStep, BuildError, MachineGuid, OfflineTarget, Plan, PlanId, PlanParams, Proposal,
-    RdpService, RemediationStep, Sha256Digest,
+    RdpService, RegistryValue, RemediationStep, Sha256Digest,
 };
 use jiff::Timestamp;
 use proptest::prelude::*;
@@ -33,16 +33,28 @@ fn params(offline: Option<OfflineTarget>) -> PlanParams {
     }
 }
 
-fn proposal() -> Proposal {
-    let step = AllowedStep::RestartService {
-        service: RdpService::TermService,
-    };
+/// One finding's proposal of one required step.
+fn proposal_of(step: AllowedStep) -> Proposal {
     let remediation = vec![RemediationStep {
         step: step.to_step(),
         optional: false,
         why: "test".into(),
     }];
     Proposal::from_findings([("rdp-cert-keys", remediation.as_slice())]).unwrap()
+}
+
+fn proposal() -> Proposal {
+    proposal_of(AllowedStep::RestartService {
+        service: RdpService::TermService,
+    })
+}
+
+/// A proposal with a step that has an offline form, for the attached disk.
+fn offline_proposal() -> Proposal {
+    proposal_of(AllowedStep::QueryRegistryValue {
+        value: RegistryValue::PortNumber,
+    })
+    .for_offline()
 }
 
 fn offline(control_set: u32) -> OfflineTarget {
@@ -72,7 +84,9 @@ fn a_plan_for_the_running_machine_is_byte_for_byte_as_before() {
 
 #[test]
 fn an_offline_plan_signs_the_disk_identity_and_reads_back() {
-    let plan = proposal().to_plan(&params(Some(offline(2)))).unwrap();
+    let plan = offline_proposal()
+        .to_plan(&params(Some(offline(2))))
+        .unwrap();
     let text = json(&plan);
     assert!(
         text.contains(&format!(
@@ -90,7 +104,11 @@ fn an_offline_plan_signs_the_disk_identity_and_reads_back() {
 
 #[test]
 fn an_unknown_field_in_the_offline_target_is_refused() {
-    let text = json(&proposal().to_plan(&params(Some(offline(1)))).unwrap());
+    let text = json(
+        &offline_proposal()
+            .to_plan(&params(Some(offline(1))))
+            .unwrap(),
+    );
     let changed = text.replacen(
         r#""control_set":1}"#,
         r#""control_set":1,"mount":"HKLM\\X"}"#,
@@ -117,15 +135,16 @@ fn a_control_set_outside_1_to_999_is_refused_everywhere() {
             control_set: n,
         };
         assert!(matches!(
-            proposal().to_plan(&params(Some(target))),
+            offline_proposal().to_plan(&params(Some(target))),
             Err(BuildError::ControlSet(_))
         ));
         // And by the payload's reader.
-        let text = json(&proposal().to_plan(&params(Some(offline(1)))).unwrap()).replacen(
-            r#""control_set":1"#,
-            &format!(r#""control_set":{n}"#),
-            1,
-        );
+        let text = json(
+            &offline_proposal()
+                .to_plan(&params(Some(offline(1))))
+                .unwrap(),
+        )
+        .replacen(r#""control_set":1"#, &format!(r#""control_set":{n}"#), 1);
         let error = serde_json::from_str::<Plan>(&text).unwrap_err();
         assert!(error.to_string().contains("control set"), "{n}: {error}");
     }
@@ -152,8 +171,12 @@ fn a_machine_guid_is_lower_case_8_4_4_4_12_hex() {
         "+c7e1f0a-93b2-4d6e-8a10-0f3c2b9d7e41",
     ] {
         assert!(bad.parse::<MachineGuid>().is_err(), "{bad:?}");
-        let text =
-            json(&proposal().to_plan(&params(Some(offline(1)))).unwrap()).replacen(GUID, bad, 1);
+        let text = json(
+            &offline_proposal()
+                .to_plan(&params(Some(offline(1))))
+                .unwrap(),
+        )
+        .replacen(GUID, bad, 1);
         assert!(serde_json::from_str::<Plan>(&text).is_err(), "{bad:?}");
     }
     // What a hive or `reg query` may hold, normalised.

@@ -8,12 +8,16 @@
 //! - [`plan`]: a diagnosis → its [`Proposal`](crate::plan::Proposal), the computers a plan
 //!   may be for and the plan's parameters ([`PlanOffer`], [`PlanTargets`]): the one way the page and
 //!   `fixer plan` build plans.
+//! - [`offline`]: the OS disk a plan may be for when the diagnosis read its hives
+//!   ([`OfflineChoice`], offered in [`PlanTargets::offline`]).
 
 pub mod coverage;
+pub mod offline;
 pub mod plan;
 mod session;
 pub mod verdict;
 
+pub use offline::{OfflineChoice, offline_choice};
 pub use plan::{ComputerChoice, PlanOffer, PlanTargets, computer_choices, computer_of};
 pub use session::{
     DEFAULT_WINDOW_HOURS, DiagnoseOptions, Diagnosis, NowSource, Session, evidence_sha256,

@@ -150,6 +150,11 @@ pub struct PlanTargets {
     pub computers: Vec<ComputerChoice>,
     pub evidence_sha256: Sha256Digest,
     pub unusable: Vec<String>,
+    /// When the diagnosis read an OS disk's hives: that disk as a target (a plan applied
+    /// by `fixer apply --offline` on a rescue VM), or why it cannot be one. `None` when it
+    /// read no hive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline: Option<Result<super::offline::OfflineChoice, String>>,
 }
 
 impl PlanTargets {
@@ -169,11 +174,14 @@ impl PlanTargets {
                 }
             }
         }
+        let offline = super::offline::offline_choice(diagnosis);
         if computers.is_empty() {
-            return Err(match first_error {
-                Some(e) => e,
+            return Err(match (first_error, offline) {
+                // Only hives were read, and they name no disk: say why in their words.
+                (None, Some(Err(why))) => BuildError::NoOfflineTarget(why),
+                (Some(e), _) => e,
                 // No computer at all: the constructor says so in its words.
-                None => computer_of(diagnosis, None)
+                (None, _) => computer_of(diagnosis, None)
                     .err()
                     .unwrap_or(BuildError::NoComputer),
             });
@@ -182,6 +190,38 @@ impl PlanTargets {
             computers,
             evidence_sha256: diagnosis.evidence_sha256.parse()?,
             unusable,
+            offline,
+        })
+    }
+
+    /// The parameters of a plan for the attached disk ([`PlanTargets::offline`]): its
+    /// computer, MachineGuid and control set, issued at `issued_at` with `plan_id`. Build it
+    /// from [`Proposal::for_offline`]. Fails, saying why, when there is no such disk.
+    pub fn offline_params(
+        &self,
+        issued_at: Timestamp,
+        plan_id: PlanId,
+    ) -> Result<PlanParams, BuildError> {
+        let choice = match &self.offline {
+            Some(Ok(choice)) => choice,
+            Some(Err(why)) => return Err(BuildError::NoOfflineTarget(why.clone())),
+            None => {
+                return Err(BuildError::NoOfflineTarget(
+                    "the inputs hold no registry hive of an OS disk: an offline plan is made from \
+                     the disk's SYSTEM and SOFTWARE hives (`fixer plan --offline <drive>` \
+                     reads them)"
+                        .to_owned(),
+                ));
+            }
+        };
+        Ok(PlanParams {
+            computer: choice.computer.clone(),
+            evidence_sha256: self.evidence_sha256,
+            plan_id,
+            issued_at,
+            lifetime: DEFAULT_LIFETIME,
+            seq: PlanParams::seq_for(issued_at),
+            offline: Some(choice.target),
         })
     }
 

@@ -4,8 +4,9 @@
 
 use super::allowlist::{AllowedStep, AllowlistError, AllowlistReason, EscapedText, check_step};
 use super::ids::{AnalyzerVersion, FindingId, IdError, PlanId, Sha256Digest};
+use super::offline::{LeftOutStep, OfflineForm};
 use super::payload::{MAX_FINDINGS, MAX_STEPS, OfflineTarget, PLAN_VERSION, Plan, PlanTarget};
-use super::step::{ManualAction, Step};
+use super::step::{ManualAction, Step, StepKind};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -64,7 +65,13 @@ pub struct ProposedStep {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proposal {
     findings: Vec<FindingId>,
-    steps: Vec<ProposedStep>,
+    pub(super) steps: Vec<ProposedStep>,
+    /// A proposal for an OS disk attached to a rescue VM ([`Proposal::for_offline`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(super) offline: bool,
+    /// The steps [`Proposal::for_offline`] left out, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) left_out: Vec<LeftOutStep>,
 }
 
 /// Why a plan could not be built.
@@ -89,6 +96,18 @@ pub enum BuildError {
     Lifetime,
     #[error("{0}")]
     ControlSet(String),
+    #[error(
+        "a plan for an OS disk attached to a rescue VM is built from the proposal for that disk, and a plan for the running VM from the running VM's: choose the target and the proposal together"
+    )]
+    OfflineMismatch,
+    #[error("no plan can be made for the attached disk: {0}")]
+    NoOfflineTarget(String),
+    #[error("step {index} ({kind}) has no form on an attached disk: {why}")]
+    NoOfflineForm {
+        index: usize,
+        kind: StepKind,
+        why: String,
+    },
     #[error("finding `{0}` is not a rule of the catalog")]
     UnknownFinding(String),
     #[error("nothing to fix: the logs show none of the failures rdpfix knows")]
@@ -160,6 +179,8 @@ impl Proposal {
         Ok(Proposal {
             findings: ids,
             steps,
+            offline: false,
+            left_out: Vec::new(),
         })
     }
 
@@ -254,6 +275,26 @@ impl Proposal {
 
     /// The plan to sign: the included steps, in order, with the given identity and validity.
     pub fn to_plan(&self, params: &PlanParams) -> Result<Plan, BuildError> {
+        if params.offline.is_some() != self.offline {
+            return Err(BuildError::OfflineMismatch);
+        }
+        if self.offline
+            && let Some((index, step, why)) = self
+                .steps
+                .iter()
+                .filter(|s| s.included)
+                .enumerate()
+                .find_map(|(i, s)| match s.step.offline() {
+                    OfflineForm::LeftOut { why } => Some((i, &s.step, why)),
+                    _ => None,
+                })
+        {
+            return Err(BuildError::NoOfflineForm {
+                index: index + 1,
+                kind: step.kind(),
+                why: why.to_string(),
+            });
+        }
         let steps: Vec<Step> = self
             .steps
             .iter()

@@ -9,7 +9,10 @@
 //! - [`labels`]: reversible / regenerable / irreversible, drops RDP sessions, needs a reboot,
 //!   manual, destructive — derived by code, never read from a payload.
 //! - [`ids`]: the validated values a plan carries (plan id, computer name, finding ids).
-//! - [`payload`]: [`Plan`], the signed JSON object.
+//! - [`payload`]: [`Plan`], the signed JSON object; its target is the running machine or,
+//!   offline, the OS disk of that machine attached to a rescue VM ([`OfflineTarget`]).
+//! - [`offline`]: what each step kind is on such a disk ([`AllowedStep::offline`]), where a
+//!   key is in its hives, and the proposal for it ([`Proposal::for_offline`]).
 //! - [`powershell`]: the plan as a PowerShell script, for review and manual use.
 //! - [`build`]: findings + their remediation steps → [`Proposal`] → the admin's choice →
 //!   [`Plan`].
@@ -22,6 +25,7 @@ pub mod allowlist;
 pub mod build;
 pub mod ids;
 pub mod labels;
+pub mod offline;
 pub mod payload;
 pub mod powershell;
 pub mod step;
@@ -35,6 +39,7 @@ pub use ids::{
     AnalyzerVersion, ComputerName, FindingId, IdError, MachineGuid, PlanId, Sha256Digest,
 };
 pub use labels::{Caveat, Labels, Reversibility};
+pub use offline::{LeftOutStep, LeftOutWhy, OfflineForm, OfflineHive};
 pub use payload::{MAX_FINDINGS, MAX_STEPS, OfflineTarget, PLAN_VERSION, Plan, PlanTarget};
 pub use step::{
     CertificateExpect, Expect, Grant, HexBytes, LogonRight, ManualAction, RegistryData,
