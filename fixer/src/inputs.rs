@@ -9,10 +9,11 @@
 
 use crate::commands::CommandError;
 use crate::exit::Exit;
+use analyzer::Event;
 use analyzer::input::{
-    ChunkPart, EventSink, EvtxMerge, InputReport, MAX_FOLDER_FILES, SNIFF_BYTES, archive_left_out,
-    folder_reads, looks_like_evtx, looks_like_zip, no_progress, read_any, read_evtx_chunks,
-    read_seekable, read_zip,
+    ChunkPart, EventSink, EventSpare, EvtxMerge, InputReport, MAX_FOLDER_FILES, SNIFF_BYTES,
+    archive_left_out, folder_reads, looks_like_evtx, looks_like_zip, no_progress, read_any,
+    read_evtx_chunks_reusing, read_seekable, read_zip,
 };
 use anyhow::Context;
 use sha2::{Digest, Sha256};
@@ -220,36 +221,64 @@ pub fn read_file(
     let batches = layout.chunks.div_ceil(BATCH);
     let merged = std::thread::scope(|scope| -> std::io::Result<bool> {
         let mut outboxes = Vec::with_capacity(threads);
+        let mut returns = Vec::with_capacity(threads);
         for worker in 0..threads {
             let (send, parts) = mpsc::sync_channel::<Vec<ChunkPart>>(AHEAD);
+            // The events the session is done with, back to be built again in.
+            let (give_back, given_back) = mpsc::channel::<Vec<Event>>();
             let mut reader = BufReader::new(File::open(path)?);
             let details = &details;
             scope.spawn(move || {
+                let mut spare = EventSpare::default();
                 // Batches worker, worker + threads, …: in order, so its channel answers in
                 // the order the merge asks.
                 for batch in (worker as u64..batches).step_by(threads) {
+                    for event in given_back.try_iter().flatten() {
+                        spare.give(event);
+                    }
                     let chunks = batch * BATCH..((batch + 1) * BATCH).min(layout.chunks);
                     let mut parts = Vec::new();
-                    read_evtx_chunks(&mut reader, &layout, chunks, name, details, &mut |p| {
+                    let each = &mut |p| {
                         parts.push(p);
                         std::ops::ControlFlow::Continue(())
-                    });
+                    };
+                    read_evtx_chunks_reusing(
+                        &mut reader,
+                        &layout,
+                        chunks,
+                        name,
+                        details,
+                        &mut spare,
+                        each,
+                    );
                     if send.send(parts).is_err() {
                         return;
                     }
                 }
             });
             outboxes.push(parts);
+            returns.push(give_back);
         }
         for batch in 0..batches {
-            let outbox = outboxes.get(batch as usize % threads);
+            let worker = batch as usize % threads;
             // A worker that stopped (never expected) leaves its chunks missing: the merge
             // then reports the gap at the next chunk.
-            let parts = outbox.and_then(|o| o.recv().ok()).unwrap_or_default();
+            let parts = outboxes
+                .get(worker)
+                .and_then(|o| o.recv().ok())
+                .unwrap_or_default();
             for part in parts {
                 if merge.push(part).is_break() {
                     return Ok(false);
                 }
+            }
+            let mut done = Vec::new();
+            merge.reclaim(&mut done);
+            if let Some(back) = returns.get(worker)
+                && !done.is_empty()
+            {
+                // A worker that has finished no longer listens: the events are dropped.
+                let _ = back.send(done);
             }
         }
         Ok(true)

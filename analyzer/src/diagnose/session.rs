@@ -276,6 +276,10 @@ impl EventSink for CollectorSink<'_> {
         self.collector.observe_tally(input, tally);
     }
 
+    fn reclaim(&mut self, into: &mut Vec<Event>) {
+        self.collector.reclaim(into);
+    }
+
     fn details(&self) -> input::Details {
         if self.whole {
             input::Details::All
@@ -292,6 +296,10 @@ impl EventSink for Collector {
 
     fn tally(&mut self, input: &str, tally: &Tally) {
         self.observe_tally(input, tally);
+    }
+
+    fn reclaim(&mut self, into: &mut Vec<Event>) {
+        Collector::reclaim(self, into);
     }
 
     /// The collector counts every event but reads the data of only those a rule lists.

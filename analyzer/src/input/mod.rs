@@ -41,7 +41,10 @@ pub use archive::{
     archive_left_out, folder_reads, is_archive_name, looks_like_zip, read_any, read_zip,
 };
 pub use decode::decode_text;
-pub use evtx::{ChunkPart, EvtxLayout, EvtxMerge, SNIFF_BYTES, looks_like_evtx, read_evtx_chunks};
+pub use evtx::{
+    ChunkPart, EventSpare, EvtxLayout, EvtxMerge, SNIFF_BYTES, looks_like_evtx, read_evtx_chunks,
+    read_evtx_chunks_reusing,
+};
 pub use limits::{MAX_EVENT_BYTES, MAX_FIELD_CHARS, MAX_TEXT_INPUT_BYTES, MAX_XML_DEPTH};
 pub(crate) use report::hex;
 pub use report::{
@@ -104,6 +107,13 @@ pub trait EventSink {
     /// these as it counts events.
     fn tally(&mut self, input: &str, tally: &Tally) {
         let _ = (input, tally);
+    }
+
+    /// Moves into `into` events this sink was given and is done with, so that a reader can
+    /// build the next events in their allocations ([`EventSpare`]). A sink that keeps
+    /// nothing to give back leaves the default: none.
+    fn reclaim(&mut self, into: &mut Vec<Event>) {
+        let _ = into;
     }
 }
 
@@ -365,6 +375,10 @@ impl<'a> Output<'a> {
     pub(crate) fn tally(&mut self, tally: &Tally) {
         self.report.events += tally.events;
         self.sink.tally(&self.report.name, tally);
+    }
+
+    pub(crate) fn reclaim(&mut self, into: &mut Vec<Event>) {
+        self.sink.reclaim(into);
     }
 
     pub(crate) fn skip(&mut self) {

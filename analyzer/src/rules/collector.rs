@@ -41,6 +41,27 @@ pub struct Collector {
     spare: Vec<Candidate>,
     /// The signals keeping the event being observed (their positions) and its checks.
     keepers: Vec<(usize, Vec<Check>)>,
+    /// Given events no longer kept, for [`Collector::reclaim`].
+    done: Done,
+}
+
+/// Given events the collector is done with, held for a reader to reuse once one has asked
+/// ([`Collector::reclaim`]): before that none are held, after it at most [`MAX_DONE`].
+#[derive(Debug, Default)]
+struct Done {
+    events: Vec<Event>,
+    wanted: bool,
+}
+
+/// Events held for reuse at most (a few chunks' worth, between two reclaims).
+const MAX_DONE: usize = 4096;
+
+impl Done {
+    fn put(&mut self, event: Event) {
+        if self.wanted && self.events.len() < MAX_DONE {
+            self.events.push(event);
+        }
+    }
 }
 
 /// An event to observe: lent (a kept one is copied) or given (the last signal keeping it
@@ -232,7 +253,17 @@ impl Collector {
             checks: Vec::new(),
             spare: Vec::new(),
             keepers: Vec::new(),
+            done: Done::default(),
         }
+    }
+
+    /// Moves into `into` the given events no longer kept (pruned, or kept by no signal), so
+    /// that a reader can build the next events in their allocations
+    /// ([`crate::input::EventSpare`]). From the first call on, the collector holds such
+    /// events (a bounded number) until the next.
+    pub fn reclaim(&mut self, into: &mut Vec<Event>) {
+        self.done.wanted = true;
+        into.append(&mut self.done.events);
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -270,13 +301,17 @@ impl Collector {
         for (at, mut checks) in keepers.drain(..) {
             if let Some(slot) = self.signals.get_mut(at) {
                 let lent = Given::Lent(given.event());
-                slot.state.keep(lent, &mut checks, &mut self.spare);
+                slot.state
+                    .keep(lent, &mut checks, &mut self.spare, &mut self.done);
             }
         }
         if let Some((at, mut checks)) = last
             && let Some(slot) = self.signals.get_mut(at)
         {
-            slot.state.keep(given, &mut checks, &mut self.spare);
+            slot.state
+                .keep(given, &mut checks, &mut self.spare, &mut self.done);
+        } else if let Given::Owned(event) = given {
+            self.done.put(event);
         }
         self.keepers = keepers;
     }
@@ -446,8 +481,15 @@ impl Collector {
 impl SignalState {
     /// Keeps a trimmed copy of `event` with its `checks` (moved out), made in a `spare`
     /// candidate's allocations when there is one; what pruning drops goes to `spare`. The
-    /// time is looked at first: an undated event beyond those kept is not copied.
-    fn keep(&mut self, given: Given<'_>, checks: &mut Vec<Check>, spare: &mut Vec<Candidate>) {
+    /// time is looked at first: an undated event beyond those kept is not copied. Given
+    /// events no longer kept go to `done`.
+    fn keep(
+        &mut self,
+        given: Given<'_>,
+        checks: &mut Vec<Check>,
+        spare: &mut Vec<Candidate>,
+        done: &mut Done,
+    ) {
         let candidate =
             |given: Given<'_>, spare: &mut Vec<Candidate>, checks: &mut Vec<Check>| match given {
                 Given::Lent(event) => {
@@ -472,6 +514,8 @@ impl SignalState {
             self.undated_total += 1;
             if self.undated.len() < KEEP_UNDATED {
                 self.undated.push(candidate(given, spare, checks));
+            } else if let Given::Owned(event) = given {
+                done.put(event);
             }
             return;
         };
@@ -484,8 +528,13 @@ impl SignalState {
             let dropped = self
                 .dated
                 .drain(KEEP_OLDEST..len.saturating_sub(KEEP_NEWEST));
-            let room = MAX_SPARE.saturating_sub(spare.len());
-            spare.extend(dropped.take(room));
+            for candidate in dropped {
+                if spare.len() < MAX_SPARE {
+                    spare.push(candidate);
+                } else {
+                    done.put(candidate.event);
+                }
+            }
             self.complete = false;
         }
     }

@@ -13,6 +13,7 @@
 
 use super::super::limits::{MAX_DATA_ITEMS, MAX_FIELD_CHARS, cap_field};
 use super::super::xml::{SystemText, record_event_from_system};
+use super::spare::EventSpare;
 use super::template::{DataEntry, Field, Part, Source, SystemMap, TemplateCache, utf16_units};
 use super::walk::filetime;
 use super::walk::nested_instance;
@@ -53,7 +54,8 @@ mod ty {
 const MAX_NESTING: usize = 4;
 
 /// The whole event of a record of chunk `data` whose template is `map` and whose values are
-/// `values`, or `None` when only rendering the record gets it right.
+/// `values`, or `None` when only rendering the record gets it right. Its strings are taken
+/// from `spare` where it has some.
 pub(super) fn build_event(
     data: &[u8],
     templates: &mut TemplateCache,
@@ -61,6 +63,7 @@ pub(super) fn build_event(
     values: &[Value<'_>],
     record_id: u64,
     origin: Origin,
+    spare: &mut EventSpare,
 ) -> Option<Event> {
     // An element whose dependency is a NULL value is left out: in `<System>`, rare enough
     // to leave to the rendering.
@@ -71,28 +74,45 @@ pub(super) fn build_event(
     {
         return None;
     }
-    let mut event = match typed_system(map, values, origin) {
+    let mut event = match typed_system(map, values, origin, spare) {
         Ok(event) => event,
         Err(origin) => text_system(map, values, origin)?,
     };
     if event.provider.is_empty() {
         // Kept with an empty provider and a warning by the rendering path.
+        spare.give(event);
         return None;
     }
     event.record_id.get_or_insert(record_id);
-    push_data(data, templates, map, values, &mut event.data, 0)?;
-    if event.data.len() > MAX_DATA_ITEMS {
+    event.data = spare.list(data_items(map));
+    let pushed = push_data(data, templates, map, values, &mut event.data, 0, spare);
+    if pushed.is_none() || event.data.len() > MAX_DATA_ITEMS {
         // The reader keeps the first ones and notes the rest: left to it.
+        spare.give(event);
         return None;
     }
     Some(event)
 }
 
+/// How many data items a template's own event data holds (what to reserve room for).
+fn data_items(map: &SystemMap) -> usize {
+    map.data().map_or(0, |entries| {
+        entries
+            .filter(|entry| matches!(entry, DataEntry::Item(_)))
+            .count()
+    })
+}
+
 /// The `<System>` fields of the usual value types straight into an event, normalised as
 /// the XML reader normalises their text; for any other shape, `origin` back (for
 /// [`text_system`]).
-fn typed_system(map: &SystemMap, values: &[Value<'_>], origin: Origin) -> Result<Event, Origin> {
-    match typed_fields(map, values) {
+fn typed_system(
+    map: &SystemMap,
+    values: &[Value<'_>],
+    origin: Origin,
+    spare: &mut EventSpare,
+) -> Result<Event, Origin> {
+    match typed_fields(map, values, spare) {
         Some(fields) => Ok(fields.into_event(origin)),
         None => Err(origin),
     }
@@ -125,7 +145,11 @@ impl TypedFields {
     }
 }
 
-fn typed_fields(map: &SystemMap, values: &[Value<'_>]) -> Option<TypedFields> {
+fn typed_fields(
+    map: &SystemMap,
+    values: &[Value<'_>],
+    spare: &mut EventSpare,
+) -> Option<TypedFields> {
     let value = |source: &Source| match source {
         Source::Value(i) => values.get(usize::from(*i)).copied(),
         _ => None,
@@ -139,16 +163,17 @@ fn typed_fields(map: &SystemMap, values: &[Value<'_>]) -> Option<TypedFields> {
         Some(u64::from_le_bytes(b))
     };
     // Text the reader trims (and caps, for element text), `None` when empty.
-    let text = |source: &Source, capped: bool| -> Option<Option<String>> {
+    let text = |source: &Source, capped: bool, spare: &mut EventSpare| -> Option<Option<String>> {
         let mut s = match source {
             Source::Absent => return Some(None),
-            Source::Literal(s) if renders_as_is(s) => s.clone(),
+            Source::Literal(s) if renders_as_is(s) => spare.copy(s),
             Source::Value(i) => {
                 let v = *values.get(usize::from(*i))?;
                 match v.kind {
                     ty::NULL => return Some(None),
                     ty::STRING => {
-                        let mut s = String::with_capacity(v.bytes.len() / 2);
+                        let mut s = spare.string();
+                        s.reserve(v.bytes.len() / 2);
                         push_value(&mut s, v)?;
                         s
                     }
@@ -160,15 +185,11 @@ fn typed_fields(map: &SystemMap, values: &[Value<'_>]) -> Option<TypedFields> {
         if capped && s.len() > MAX_FIELD_CHARS {
             cap_field(&mut s);
         }
-        let trimmed = s.trim();
-        Some(match trimmed.len() {
-            0 => None,
-            n if n == s.len() => Some(s),
-            _ => Some(trimmed.to_owned()),
-        })
+        trim_in_place(&mut s);
+        Some((!s.is_empty()).then_some(s))
     };
     let id = u16::try_from(le(value(map.source(Field::EventId))?, ty::UINT16)?).ok()?;
-    let provider = text(map.source(Field::Provider), false)??;
+    let provider = text(map.source(Field::Provider), false, spare)??;
     let qualifiers = match map.source(Field::Qualifiers) {
         Source::Absent => None,
         source => Some(u16::try_from(le(value(source)?, ty::UINT16)?).ok()?),
@@ -187,8 +208,8 @@ fn typed_fields(map: &SystemMap, values: &[Value<'_>]) -> Option<TypedFields> {
         Source::Absent => None,
         source => Some(le(value(source)?, ty::UINT64)?),
     };
-    let channel = text(map.source(Field::Channel), true)?;
-    let computer = text(map.source(Field::Computer), true)?;
+    let channel = text(map.source(Field::Channel), true, spare)?;
+    let computer = text(map.source(Field::Computer), true, spare)?;
     let user_sid = match map.source(Field::UserSid) {
         Source::Absent => None,
         source => {
@@ -196,7 +217,8 @@ fn typed_fields(map: &SystemMap, values: &[Value<'_>]) -> Option<TypedFields> {
             match v.kind {
                 ty::NULL => None,
                 ty::SID => {
-                    let mut s = String::with_capacity(48);
+                    let mut s = spare.string();
+                    s.reserve(48);
                     push_value(&mut s, v)?;
                     Some(s)
                 }
@@ -254,6 +276,7 @@ fn push_data(
     values: &[Value<'_>],
     out: &mut Vec<(String, String)>,
     depth: usize,
+    spare: &mut EventSpare,
 ) -> Option<()> {
     // Nested BinXML is spliced into the tree and an array repeats its element: anywhere
     // but where the event data is spliced in, those records are rendered.
@@ -263,11 +286,7 @@ fn push_data(
         }
     }
     // Room for this template's own values at once (a nested one reserves its own).
-    out.reserve(
-        map.data()?
-            .filter(|entry| matches!(entry, DataEntry::Item(_)))
-            .count(),
-    );
+    out.reserve(data_items(map));
     for entry in map.data()? {
         let item = match entry {
             DataEntry::Item(item) => item,
@@ -280,7 +299,7 @@ fn push_data(
                         let mut nested = Vec::new();
                         let definition = nested_instance(data, value, &mut nested)?;
                         let inner = templates.shared(data, definition, true)?;
-                        push_data(data, templates, &inner, &nested, out, depth + 1)?;
+                        push_data(data, templates, &inner, &nested, out, depth + 1, spare)?;
                     }
                     ty::BIN_XML => return None,
                     _ => {}
@@ -295,7 +314,8 @@ fn push_data(
         {
             continue;
         }
-        let mut text = String::with_capacity(
+        let (mut key, mut text) = spare.item();
+        text.reserve(
             item.parts
                 .iter()
                 .map(|part| match part {
@@ -314,14 +334,24 @@ fn push_data(
             }
         }
         if item.unless_blank && text.trim().is_empty() {
+            spare.put_item((key, text));
             continue;
         }
         if text.len() > MAX_FIELD_CHARS {
             cap_field(&mut text);
         }
-        out.push((item.name.clone(), text));
+        key.push_str(&item.name);
+        out.push((key, text));
     }
     Some(())
+}
+
+/// `s` without leading and trailing whitespace (`str::trim`), in place.
+fn trim_in_place(s: &mut String) {
+    let end = s.trim_end().len();
+    s.truncate(end);
+    let start = s.len() - s.trim_start().len();
+    s.drain(..start);
 }
 
 /// A NULL value (an empty BinXML one counts as one), which leaves out the elements that

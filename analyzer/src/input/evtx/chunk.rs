@@ -10,6 +10,7 @@ use super::super::Details;
 use super::super::Tally;
 use super::super::report::{InputIssue, IssueKind, IssueLocation, Severity, hex};
 use super::super::xml::{record_event_from_system, record_event_from_xml};
+use super::spare::EventSpare;
 use super::template::TemplateCache;
 use super::walk::{Place, Walk, Walked, walk_intact_chunk};
 use super::{CHUNK_HEADER_SIZE, ChunkJob};
@@ -66,6 +67,7 @@ pub(crate) fn parse_chunk(
     offset: u64,
     settings: &Arc<ParserSettings>,
     job: &ChunkJob,
+    spare: &mut EventSpare,
 ) -> ChunkOutcome {
     let mut result = ChunkOutcome {
         items: Vec::new(),
@@ -84,7 +86,7 @@ pub(crate) fn parse_chunk(
         chunk: u32::try_from(number).unwrap_or(u32::MAX),
     };
     if let Details::Counted(needed) = &job.details
-        && let Some(walk) = walk_intact_chunk(data, needed, place)
+        && let Some(walk) = walk_intact_chunk(data, needed, place, spare)
         && let Some(walked) = read_needed(data, walk, number, offset, settings, job)
     {
         return walked;
@@ -528,14 +530,21 @@ mod tests {
 
     /// The event IDs in a chunk, as the crate reads them.
     fn ids_in(chunk: &[u8], number: u64, settings: &Arc<ParserSettings>) -> Vec<u16> {
-        parse_chunk(chunk, number, 0, settings, &job(Details::All))
-            .items
-            .iter()
-            .filter_map(|i| match i {
-                Emitted::Event(e) => Some(e.event_id),
-                Emitted::Tally(_) => None,
-            })
-            .collect()
+        parse_chunk(
+            chunk,
+            number,
+            0,
+            settings,
+            &job(Details::All),
+            &mut EventSpare::default(),
+        )
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Emitted::Event(e) => Some(e.event_id),
+            Emitted::Tally(_) => None,
+        })
+        .collect()
     }
 
     /// Counts per set of needed IDs (none, one in three, every ID in the chunk).
@@ -550,8 +559,10 @@ mod tests {
 
     /// Reads every chunk of `file` both ways — walked (needed records built from their
     /// values where they can be) and by the crate (every record rendered as XML and read
-    /// back) — and checks that both give the same events, counts and issues.
-    fn compare(name: &str, file: &[u8]) -> Compared {
+    /// back) — and checks that both give the same events, counts and issues. The events
+    /// are built in the allocations of those `spare` holds (of other records, other files),
+    /// and given back to it after each comparison.
+    fn compare(name: &str, file: &[u8], spare: &mut EventSpare) -> Compared {
         let settings = settings();
         let mut c = Compared::default();
         for (number, chunk) in chunks(file) {
@@ -569,6 +580,7 @@ mod tests {
                     offset,
                     &settings,
                     &job(Details::Only(needed.clone())),
+                    spare,
                 );
                 let counted = parse_chunk(
                     chunk,
@@ -576,12 +588,13 @@ mod tests {
                     offset,
                     &settings,
                     &job(Details::Counted(needed.clone())),
+                    spare,
                 );
                 let place = Place {
                     input: "corpus",
                     chunk: number as u32,
                 };
-                let walk = walk_intact_chunk(chunk, &needed, place);
+                let walk = walk_intact_chunk(chunk, &needed, place, &mut EventSpare::default());
                 for item in walk.iter().flat_map(|w| &w.items) {
                     match item {
                         Walked::Event(_) => c.built[set] += 1,
@@ -620,6 +633,11 @@ mod tests {
                     "{name} chunk {number}: items"
                 );
                 c.walked[set] += usize::from(walks);
+                for item in counted.items.into_iter().chain(expected) {
+                    if let Emitted::Event(event) = item {
+                        spare.give(event);
+                    }
+                }
             }
         }
         c
@@ -627,8 +645,9 @@ mod tests {
 
     #[test]
     fn the_walk_gives_what_the_crate_gives_on_every_corpus_chunk() {
+        let mut spare = EventSpare::default();
         for (name, file, intact) in CORPUS {
-            let c = compare(name, file);
+            let c = compare(name, file, &mut spare);
             assert_eq!(c.walked, [intact; 3], "{name}: chunks the walk read");
             // Most records some rule lists are built from their values: nearly all of the
             // Security logs' (typed values, EventData nested in the record's template).
@@ -662,9 +681,10 @@ mod tests {
         }
         assert!(files.len() >= 12, "{files:?}");
         let mut built = 0;
+        let mut spare = EventSpare::default();
         for path in files {
             let name = path.display().to_string();
-            let c = compare(&name, &std::fs::read(&path).unwrap());
+            let c = compare(&name, &std::fs::read(&path).unwrap(), &mut spare);
             built += c.built[2];
             if name.contains("security-attack") {
                 // Typed values (SIDs, hex status codes) as Windows writes 4625s: all built.

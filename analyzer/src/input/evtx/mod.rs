@@ -20,11 +20,13 @@ use super::{Details, Format, Output};
 mod build;
 mod chunk;
 mod range;
+mod spare;
 mod template;
 mod walk;
 
 use chunk::{ChunkOutcome, ChunkState, Emitted, parse_chunk};
-pub use range::{ChunkPart, EvtxMerge, read_evtx_chunks};
+pub use range::{ChunkPart, EvtxMerge, read_evtx_chunks, read_evtx_chunks_reusing};
+pub use spare::EventSpare;
 
 const FILE_HEADER_SIZE: u64 = 4096;
 const CHUNK_SIZE: usize = 64 * 1024;
@@ -290,17 +292,19 @@ impl<R: Read> ChunkSource<'_, R> {
 
 impl<R: Read> ChunkSource<'_, R> {
     /// Reads chunk `number` into `buffer` (reused from one chunk to the next) and parses it
-    /// on this thread: the chunk, and its outcome unless it is all zeros.
+    /// on this thread, its events built in `spare`'s allocations: the chunk, and its
+    /// outcome unless it is all zeros.
     fn next_parsed(
         &mut self,
         number: u64,
         buffer: &mut Option<Vec<u8>>,
         settings: &Arc<ParserSettings>,
         job: &ChunkJob,
+        spare: &mut EventSpare,
     ) -> (RawChunk, Option<ChunkOutcome>) {
         let mut raw = self.next(number, buffer.take());
         let outcome = raw.data.take().map(|data| {
-            let outcome = parse_chunk(&data, raw.number, raw.offset, settings, job);
+            let outcome = parse_chunk(&data, raw.number, raw.offset, settings, job, spare);
             *buffer = Some(data);
             outcome
         });
@@ -439,10 +443,18 @@ mod sequential {
     ) -> ControlFlow<()> {
         let settings = settings();
         let mut buffer = None;
+        let mut spare = EventSpare::default();
+        let mut reclaimed = Vec::new();
         for number in 0..chunks {
             out.tick(source.offset(number))?;
-            let (raw, outcome) = source.next_parsed(number, &mut buffer, &settings, job);
+            let (raw, outcome) =
+                source.next_parsed(number, &mut buffer, &settings, job, &mut spare);
             assembler.apply(raw, outcome, out);
+            // What the sink is done with builds the next chunk's events.
+            out.reclaim(&mut reclaimed);
+            for event in reclaimed.drain(..) {
+                spare.give(event);
+            }
         }
         ControlFlow::Continue(())
     }

@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 use super::super::report::{EvtxSummary, InputIssue, IssueKind, IssueLocation};
 use super::super::{Details, EventSink, InputReport, Output, Progress};
 use super::chunk::ChunkOutcome;
-use super::{Assembler, ChunkJob, ChunkSource, EvtxLayout, RawChunk, begin, end, settings};
+use super::{
+    Assembler, ChunkJob, ChunkSource, EventSpare, EvtxLayout, RawChunk, begin, end, settings,
+};
+use crate::event::Event;
 
 /// One chunk read and parsed by [`read_evtx_chunks`]: what it adds to the input's events and
 /// report. Serialisable, so a worker can post it to the one that merges ([`EvtxMerge`]).
@@ -35,11 +38,27 @@ impl ChunkPart {
 /// time; [`EvtxMerge`] puts the parts of all ranges together in chunk order. `input` names
 /// the events' origin; `details` is what the final sink will ask ([`EventSink::details`]).
 pub fn read_evtx_chunks<R: Read + Seek>(
+    reader: R,
+    layout: &EvtxLayout,
+    range: std::ops::Range<u64>,
+    input: &str,
+    details: &Details,
+    each: &mut dyn FnMut(ChunkPart) -> ControlFlow<()>,
+) {
+    let mut spare = EventSpare::default();
+    read_evtx_chunks_reusing(reader, layout, range, input, details, &mut spare, each);
+}
+
+/// [`read_evtx_chunks`], building the events in the allocations of those `spare` was given
+/// (events the merging side's sink is done with: [`EvtxMerge::reclaim`]). The parts are
+/// the same whatever `spare` holds.
+pub fn read_evtx_chunks_reusing<R: Read + Seek>(
     mut reader: R,
     layout: &EvtxLayout,
     range: std::ops::Range<u64>,
     input: &str,
     details: &Details,
+    spare: &mut EventSpare,
     each: &mut dyn FnMut(ChunkPart) -> ControlFlow<()>,
 ) {
     let first = range.start.min(layout.chunks);
@@ -64,7 +83,7 @@ pub fn read_evtx_chunks<R: Read + Seek>(
     let settings = settings();
     let mut buffer = None;
     for number in first..last {
-        let (raw, outcome) = source.next_parsed(number, &mut buffer, &settings, &job);
+        let (raw, outcome) = source.next_parsed(number, &mut buffer, &settings, &job, spare);
         let part = ChunkPart {
             number,
             offset: raw.offset,
@@ -165,6 +184,12 @@ impl<'a> EvtxMerge<'a> {
         assembler.apply(raw, part.outcome, &mut self.out);
         self.no_crc_chunks = assembler.no_crc_chunks;
         ControlFlow::Continue(())
+    }
+
+    /// Moves into `into` the events the sink is done with ([`EventSink::reclaim`]), for the
+    /// readers to build the next ones in ([`EventSpare::give`]).
+    pub fn reclaim(&mut self, into: &mut Vec<Event>) {
+        self.out.reclaim(into);
     }
 
     /// The input's report. `tail`: the bytes at [`EvtxLayout::tail`] (empty when none);

@@ -27,6 +27,7 @@ use super::super::Tally;
 use super::super::limits::cap_field;
 use super::CHUNK_HEADER_SIZE;
 use super::build::{Value, build_event};
+use super::spare::EventSpare;
 use super::template::{Field, Source, SystemMap, TemplateCache, utf16};
 use crate::event::{Event, Location, Origin};
 
@@ -103,6 +104,7 @@ pub(super) fn walk_intact_chunk(
     data: &[u8],
     needed: &HashSet<u16>,
     place: Place<'_>,
+    spare: &mut EventSpare,
 ) -> Option<Walk> {
     let header = EvtxChunkHeader::from_bytes(data).ok()?;
     if header.flags.contains(ChunkFlags::NO_CRC32) {
@@ -119,7 +121,7 @@ pub(super) fn walk_intact_chunk(
         return None;
     }
     let mut templates = TemplateCache::default();
-    walk_chunk(data, &header, needed, &mut templates, place)
+    walk_chunk(data, &header, needed, &mut templates, place, spare)
 }
 
 /// A place in a chunk's record order: a group (where it first appears) or a needed record.
@@ -139,6 +141,7 @@ fn walk_chunk(
     needed: &HashSet<u16>,
     templates: &mut TemplateCache,
     place: Place<'_>,
+    spare: &mut EventSpare,
 ) -> Option<Walk> {
     let mut groups: Vec<Group<'_>> = Vec::new();
     let mut order: Vec<Slot> = Vec::new();
@@ -154,8 +157,8 @@ fn walk_chunk(
         let record = read_record(data, offset)?;
         let fields = read_instance(data, record.binxml.clone(), &mut plans, templates)?;
         if needed.contains(&fields.event_id) {
-            let origin = || Origin {
-                input: place.input.to_owned(),
+            let origin = |spare: &mut EventSpare| Origin {
+                input: spare.copy(place.input),
                 location: Location::Record {
                     record_id: record.id,
                     chunk: place.chunk,
@@ -167,7 +170,8 @@ fn walk_chunk(
                 fields.values(data, &mut values),
             ) {
                 (Some(map), Some(())) => {
-                    build_event(data, templates, &map, &values, record.id, origin())
+                    let origin = origin(spare);
+                    build_event(data, templates, &map, &values, record.id, origin, spare)
                 }
                 _ => None,
             };
