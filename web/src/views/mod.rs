@@ -6,5 +6,6 @@ pub mod config;
 pub mod intake;
 pub mod plan;
 pub mod remote;
+pub mod repair;
 pub mod results;
 pub mod timeline;

@@ -8,11 +8,12 @@ use crate::keys::{self, PageKey};
 use crate::protocol::{HashProgress, Outcome};
 use crate::views::common::{Command, bytes};
 use crate::views::remote::{AzureTarget, Fixer};
+use crate::views::repair::{self, SignedOffline};
 use analyzer::diagnose::PlanTargets;
 use analyzer::diagnose::plan::{takes_typed_computer, typed_computer, typed_computer_warning};
 use analyzer::envelope::{FixCommand, PreparedPlan, Shell};
 use analyzer::plan::{PlanId, PlanParams, Proposal, powershell};
-use analyzer::remote::{self, Delivery, FixerSource, KeyLabel, SerialLine};
+use analyzer::remote::{self, Delivery, KeyLabel, SerialLine};
 use base64::Engine;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -45,6 +46,10 @@ struct Signed {
     cmd: FixCommand,
     powershell: FixCommand,
     json: String,
+    /// When it was signed: names the rescue sequence's snapshot.
+    issued_at: jiff::Timestamp,
+    /// For an attached OS disk (the rescue VM), not the running machine.
+    offline: bool,
     /// The analyzer's warning when the computer name was typed, not read in the logs.
     typed_warning: Option<String>,
 }
@@ -82,7 +87,12 @@ pub fn hashing_panel(props: &HashingProps) -> Html {
 /// plan here, in one place.
 #[derive(Debug, Clone, PartialEq)]
 struct FixState {
+    /// The proposal for the running machine, as the worker made it.
+    base: Proposal,
+    /// What would be signed: `base`, or its offline form for the attached disk.
     proposal: Proposal,
+    /// The plan is for the OS disk the dropped hives are of, attached to a repair VM.
+    offline: bool,
     /// The computer the plan is for: the worker's first choice until the admin picks another,
     /// or the name the admin types when the logs name none.
     computer: String,
@@ -99,6 +109,8 @@ enum FixAction {
     },
     /// Another computer picked, or the typed name changed.
     ChooseComputer(String),
+    /// The plan for the attached disk (`true`) or for the running machine.
+    ChooseOffline(bool),
     /// The key was looked for, made, forgotten, or failed to be.
     Key(KeyState),
     Signed(Box<Signed>),
@@ -118,6 +130,11 @@ impl Reducible for FixState {
             }
             FixAction::ChooseComputer(name) => {
                 next.computer = name;
+                next.signed = None;
+            }
+            FixAction::ChooseOffline(offline) => {
+                next.proposal = proposal_for(&next.base, offline);
+                next.offline = offline;
                 next.signed = None;
             }
             FixAction::Key(key) => {
@@ -165,8 +182,12 @@ struct FixPanelProps {
 #[function_component(FixPanel)]
 fn fix_panel(props: &FixPanelProps) -> Html {
     let targets = &props.outcome.offer.targets;
+    // Hives of an attached disk were read: the plan is for that disk unless the admin says.
+    let disk = targets.as_ref().ok().and_then(|t| t.offline.clone());
     let state = use_reducer(|| FixState {
-        proposal: props.proposal.clone(),
+        base: props.proposal.clone(),
+        proposal: proposal_for(&props.proposal, matches!(disk, Some(Ok(_)))),
+        offline: matches!(disk, Some(Ok(_))),
         computer: targets
             .as_ref()
             .ok()
@@ -227,9 +248,16 @@ fn fix_panel(props: &FixPanelProps) -> Html {
     let computer = state.computer.clone();
     // The logs name no computer: the admin types it.
     let typed = targets.is_err() && takes_typed_computer(&props.outcome.diagnosis);
-    let preview = (*preview_id)
+    let params = (*preview_id)
         .clone()
-        .and_then(|(id, at)| plan_params(&props.outcome, &computer, at, id))
+        .and_then(|(id, at)| plan_params(&props.outcome, &computer, state.offline, at, id));
+    // A plan for an attached OS disk goes on through a repair VM, not the VM itself.
+    let offline = state.offline;
+    let on_offline = {
+        let state = state.dispatcher();
+        Callback::from(move |offline: bool| state.dispatch(FixAction::ChooseOffline(offline)))
+    };
+    let preview = params
         .and_then(|params| state.proposal.to_plan(&params).map_err(|e| e.to_string()))
         .and_then(|plan| PreparedPlan::new(&plan).map_err(|e| e.to_string()))
         .map(|prepared| powershell::render(prepared.plan(), prepared.steps()));
@@ -273,12 +301,16 @@ fn fix_panel(props: &FixPanelProps) -> Html {
                 ));
                 return;
             };
-            let (page_key, proposal, computer) =
-                (**page_key, state.proposal.clone(), state.computer.clone());
+            let (page_key, proposal, computer, offline) = (
+                **page_key,
+                state.proposal.clone(),
+                state.computer.clone(),
+                state.offline,
+            );
             let (outcome, state) = (Rc::clone(&outcome), state.dispatcher());
             wasm_bindgen_futures::spawn_local(async move {
                 state.dispatch(
-                    match sign(&page_key, &proposal, &outcome, &computer).await {
+                    match sign(&page_key, &proposal, &outcome, &computer, offline).await {
                         Ok(s) => FixAction::Signed(Box::new(s)),
                         Err(e) => FixAction::SignFailed(format!("Not signed: {e}")),
                     },
@@ -291,13 +323,25 @@ fn fix_panel(props: &FixPanelProps) -> Html {
         <section class="panel fix" aria-labelledby="fix-title">
             <h2 id="fix-title">{ "3. The fix" }</h2>
             <h3>{ "Step 0: snapshot the OS disk" }</h3>
-            { snapshot(&props.target) }
+            if offline {
+                <p class="hint">{ "The first block of the rescue sequence below, with the name every later block uses." }</p>
+            } else {
+                { snapshot(&props.target) }
+            }
+            if let Some(disk) = &disk {
+                { repair::where_it_runs(disk, offline, &computer, on_offline) }
+            }
             <h3 id="plan-title">
-                if computer.is_empty() || (typed && typed_computer(&computer).is_err()) { { "The plan" } } else {
+                if offline {
+                    if let Some(Ok(d)) = &disk {
+                        { "The plan for the OS disk of " }<span data-testid="plan-computer-name">{ d.computer.clone() }</span>
+                    }
+                } else if computer.is_empty() || (typed && typed_computer(&computer).is_err()) { { "The plan" } } else {
                     { "The plan for " }<span data-testid="plan-computer-name">{ computer.clone() }</span>
                 }
             </h3>
             { match targets {
+                Ok(_) if offline => repair::left_out(&state.proposal),
                 Ok(t) => computer_choice(t, &props.outcome, &computer, on_computer),
                 Err(_) if typed => typed_computer_field(&computer, on_computer),
                 Err(e) => html! { <p class="error" data-testid="error" role="alert">{ format!("This plan cannot be signed: {e}") }</p> },
@@ -319,23 +363,39 @@ fn fix_panel(props: &FixPanelProps) -> Html {
                 }
             </div>
             if let KeyState::Ready(k, _) = &state.key {
-                { on_the_vm(k, state.signed.as_ref(), &props.target, &props.fixer) }
+                if offline {
+                    { repair::rescue_vm(&k.public, state.signed.as_ref().filter(|s| s.offline).map(|s| SignedOffline { token: &s.token, issued_at: s.issued_at }), &props.target, &props.fixer) }
+                } else {
+                    { on_the_vm(k, state.signed.as_ref(), &props.target, &props.fixer) }
+                }
             }
         </section>
     }
 }
 
-/// The parameters of a plan for `computer` at `issued_at` with a random id: the analyzer's
-/// ([`PlanTargets::params`]; for a name typed when the logs name none,
-/// [`PlanParams::for_diagnosis_on`]), as `fixer plan --computer` makes them.
+/// `base`, or (`offline`) its form for the attached disk: the steps with an offline form.
+fn proposal_for(base: &Proposal, offline: bool) -> Proposal {
+    if offline {
+        base.for_offline()
+    } else {
+        base.clone()
+    }
+}
+
+/// The parameters of a plan for `computer` (or, `offline`, for the attached disk the hives
+/// are of) at `issued_at` with a random id: the analyzer's ([`PlanTargets::params`],
+/// [`PlanTargets::offline_params`]; for a name typed when the logs name none,
+/// [`PlanParams::for_diagnosis_on`]), as `fixer plan` makes them.
 fn plan_params(
     outcome: &Outcome,
     computer: &str,
+    offline: bool,
     issued_at: jiff::Timestamp,
     random: [u8; 16],
 ) -> Result<PlanParams, String> {
     let plan_id = PlanId::from_random(random);
     match &outcome.offer.targets {
+        Ok(targets) if offline => targets.offline_params(issued_at, plan_id),
         Ok(targets) => targets.params(computer, issued_at, plan_id),
         Err(_) if takes_typed_computer(&outcome.diagnosis) => {
             PlanParams::for_diagnosis_on(&outcome.diagnosis, Some(computer), issued_at, plan_id)
@@ -350,8 +410,15 @@ async fn sign(
     proposal: &Proposal,
     outcome: &Outcome,
     computer: &str,
+    offline: bool,
 ) -> Result<Signed, String> {
-    let params = plan_params(outcome, computer, crate::fetch::now(), keys::random_id()?)?;
+    let params = plan_params(
+        outcome,
+        computer,
+        offline,
+        crate::fetch::now(),
+        keys::random_id()?,
+    )?;
     let plan = proposal.to_plan(&params).map_err(|e| e.to_string())?;
     let prepared = PreparedPlan::new(&plan).map_err(|e| e.to_string())?;
     let signature = key.sign(prepared.bytes_to_sign()).await?;
@@ -365,6 +432,8 @@ async fn sign(
         cmd: signed.fix_command(Shell::Cmd),
         powershell: signed.fix_command(Shell::PowerShell),
         json: signed.to_json(),
+        issued_at: signed.plan().issued_at,
+        offline: signed.plan().target.offline.is_some(),
         typed_warning: typed_computer_warning(&outcome.diagnosis, Some(computer)),
     })
 }
@@ -561,11 +630,7 @@ fn command_or_reason(cmd: &FixCommand, label: &'static str, testid: &'static str
 fn on_the_vm(key: &PageKey, signed: Option<&Signed>, target: &AzureTarget, fixer: &Fixer) -> Html {
     let fingerprint = key.public.fingerprint().to_string();
     let label = KeyLabel::page();
-    let source = match fixer {
-        Fixer::Ready { url, sha256 } => FixerSource::new(url, sha256).map_err(|e| e.to_string()),
-        Fixer::Loading => Err("the fixer's SHA-256 is still loading".to_owned()),
-        Fixer::Missing(why) => Err(why.clone()),
-    };
+    let source = repair::fixer_source(fixer);
     let enrol = source
         .as_ref()
         .map(|s| remote::enrol_delivery(s, &key.public, &label));
