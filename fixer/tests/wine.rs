@@ -29,6 +29,11 @@
 //!   and its `powershell.exe` has no NetSecurity cmdlets; the test below checks the fixer
 //!   notices (read-back fails → rolled back; unreadable rule → refused before any change).
 //!   These kinds run on the simulated host only.
+//! - an attached OS disk read through a drive letter (`diagnose --offline F:`): yes — a
+//!   folder laid out like the disk mapped as `F:` (`dosdevices/f:`), read as the Linux build
+//!   reads the folder; a junction inside the disk: no (Wine cannot make one; tested on the
+//!   simulated host and natively, `tests/offline.rs`). Loading its hives (`apply --offline`)
+//!   is not run here.
 //! - not exercised here: file ownership (Wine reports every file as owned by the prefix's
 //!   user and does not keep an owner written to it), so MachineKeys steps, junctions and the
 //!   folder checks run on the simulated host (`tests/attacks.rs`); `wevtutil epl` and
@@ -703,4 +708,137 @@ fn starts_a_stopped_service_and_the_rollback_stops_it_in_wines_service_manager()
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.flat().contains("ROLLED BACK"), "{r:?}");
     assert_eq!(wine.service_state("TermService"), "STOPPED", "{r:?}");
+}
+
+/// `fixer diagnose --offline` in Wine: a folder laid out like an OS disk attached to a
+/// rescue VM (the samples' System log, the RemoteConnectionManager log under its `%4` name,
+/// the healthy SYSTEM and SOFTWARE hives) mapped as drive `F:` of the prefix
+/// (`dosdevices/f:`), read by the Windows binary through its drive letter: the same inputs,
+/// events and findings as the Linux build reading the folder. (Wine cannot make an NTFS
+/// junction, so the refusal of links inside a disk is tested natively: `tests/offline.rs`.)
+#[test]
+#[ignore = "needs Wine and fixer.exe: run by `cargo xtask test`"]
+fn diagnoses_an_attached_disk_mapped_as_a_drive() {
+    use testkit::{EvtxWriter, samples};
+    let wine = Wine::new("offline");
+    let disk = wine.prefix.join("attached-disk");
+    let logs = disk.join("Windows/System32/winevt/Logs");
+    let config = disk.join("Windows/System32/config");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::create_dir_all(&config).unwrap();
+    let system = samples::cert_keys().events;
+    let rcm: Vec<analyzer::Event> = testkit::evtx_writer::filler_events(7, 40)
+        .into_iter()
+        .map(|mut e| {
+            e.channel = Some(
+                "Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational".into(),
+            );
+            e
+        })
+        .collect();
+    let events = system.len() + rcm.len();
+    // The System log's name in capitals: Windows finds names whatever their case.
+    for (name, events) in [
+        ("SYSTEM.EVTX", system),
+        (
+            "Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Operational.evtx",
+            rcm,
+        ),
+    ] {
+        let bytes = EvtxWriter::new().extend(events).to_bytes().unwrap();
+        std::fs::write(logs.join(name), bytes).unwrap();
+    }
+    for hive in ["SYSTEM", "SOFTWARE"] {
+        std::fs::copy(
+            testkit::fixture(&format!("hives/healthy/{hive}")),
+            config.join(hive),
+        )
+        .unwrap();
+    }
+    std::os::unix::fs::symlink(&disk, wine.prefix.join("dosdevices/f:")).unwrap();
+
+    let args = [
+        "--json",
+        "diagnose",
+        "--offline",
+        "F:",
+        "--now",
+        samples::SAMPLE_END,
+    ];
+    let r = wine.fixer(&args);
+    assert_eq!(r.code, 0, "{r:?}");
+    let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let native = Command::new(env!("CARGO_BIN_EXE_fixer"))
+        .args(["--json", "diagnose", "--offline"])
+        .arg(&disk)
+        .args(["--now", samples::SAMPLE_END])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        native.status.success(),
+        "{}",
+        String::from_utf8_lossy(&native.stderr)
+    );
+    let native: serde_json::Value = serde_json::from_slice(&native.stdout).unwrap();
+
+    // Every log and hive read, by the names on the disk, no errors.
+    let inputs = |j: &serde_json::Value| -> Vec<(String, u64, u64)> {
+        let mut v: Vec<_> = j["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["name"].as_str().unwrap().replace('\\', "/"),
+                    i["events"].as_u64().unwrap_or(0),
+                    i["errors"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let read = inputs(&json);
+    assert_eq!(read.len(), 4, "{read:?}");
+    assert_eq!(
+        read.iter().map(|i| i.1).sum::<u64>(),
+        events as u64,
+        "{read:?}"
+    );
+    assert!(read.iter().all(|i| i.2 == 0), "{read:?}");
+    let offline = &json["offline"];
+    assert_eq!(
+        offline["found"],
+        serde_json::json!([
+            "Windows/System32/winevt/Logs/SYSTEM.EVTX",
+            "Windows/System32/winevt/Logs/Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Operational.evtx",
+            "Windows/System32/config/SYSTEM",
+            "Windows/System32/config/SOFTWARE",
+        ]),
+        "{offline:#}"
+    );
+    assert_eq!(offline["refused"], serde_json::json!([]), "{offline:#}");
+    for part in ["found", "missing", "refused"] {
+        assert_eq!(offline[part], native["offline"][part], "{part}");
+    }
+    assert_eq!(
+        read,
+        inputs(&native),
+        "Wine and Linux read the same disk alike"
+    );
+    let findings = |j: &serde_json::Value| -> Vec<String> {
+        j["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(
+        findings(&json).contains(&"rdp-cert-keys".to_owned()),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(findings(&json), findings(&native));
 }
