@@ -21,6 +21,9 @@ struct Cases {
 struct Case {
     folder: String,
     findings: Vec<String>,
+    /// For one cause shown by events and configuration: the rules of its one finding.
+    #[serde(default)]
+    parts: Vec<String>,
     #[allow(dead_code)]
     why: String,
 }
@@ -74,6 +77,16 @@ fn every_snapshot_case_yields_exactly_its_findings() {
                 failures.push(format!(
                     "{}/{file}: expected {:?}, got {ids:?}: {why:#?}",
                     case.folder, case.findings
+                ));
+            }
+            let parts: Vec<&str> = findings
+                .iter()
+                .flat_map(|f| f.parts.iter().map(|p| p.id.as_str()))
+                .collect();
+            if parts != case.parts {
+                failures.push(format!(
+                    "{}/{file}: expected parts {:?}, got {parts:?}",
+                    case.folder, case.parts
                 ));
             }
         }
@@ -220,4 +233,87 @@ fn a_pasted_collection_output_gives_configuration_findings_through_the_session()
         why.contains("fDenyTSConnections = 1 under HKLM\\SOFTWARE\\Policies"),
         "{why}"
     );
+}
+
+/// The `Diagnosis` of a case folder's Run Command output, through the page's path.
+fn session_of(folder: &str) -> analyzer::diagnose::Diagnosis {
+    use analyzer::diagnose::{DiagnoseOptions, Session};
+    let bytes = std::fs::read(dir().join(folder).join("az-run-command.json")).unwrap();
+    let mut session = Session::new();
+    session.add_bytes("pasted text", &bytes, &mut no_progress);
+    session.finish(&DiagnoseOptions::default())
+}
+
+/// One cause on events and configuration: one finding listing the events and the values,
+/// at least as sure as its stronger part (+10 for the agreement), one remediation with no
+/// step twice.
+#[test]
+fn one_cause_on_events_and_configuration_is_one_finding() {
+    use analyzer::plan::Proposal;
+    let d = session_of("both-guest-firewall");
+    assert_eq!(d.findings.len(), 1, "{:#?}", d.findings);
+    let f = &d.findings[0];
+    assert!(
+        f.evidence.iter().any(|e| e.event_id == 2005),
+        "{:#?}",
+        f.evidence
+    );
+    assert!(
+        f.config
+            .iter()
+            .any(|c| c.name == "Enabled" && c.value == "off")
+    );
+    let (config, events) = (&f.parts[0], &f.parts[1]);
+    assert!(config.config && !config.events && events.events && !events.config);
+    assert_eq!(f.score, config.score.max(events.score) + 10);
+    assert_eq!(
+        f.reasons.iter().map(|r| i32::from(r.points)).sum::<i32>(),
+        i32::from(f.score)
+    );
+    assert!(
+        f.reasons
+            .iter()
+            .any(|r| r.points == 0 && r.text.starts_with("rdp-guest-firewall-blocks: ")),
+        "{:#?}",
+        f.reasons
+    );
+    let catalog = Catalog::builtin().unwrap();
+    let proposal = Proposal::for_diagnosis(&catalog, &d).unwrap();
+    let ids: Vec<String> = proposal.findings().iter().map(|i| i.to_string()).collect();
+    assert_eq!(ids, ["rdp-config-firewall-rule-off"]);
+    // The event rule's one step (the manual firewall step) is the configuration rule's too.
+    let rule = catalog.rule("rdp-config-firewall-rule-off").unwrap();
+    assert_eq!(proposal.steps().len(), rule.remediation.len());
+    for (i, a) in proposal.steps().iter().enumerate() {
+        assert!(
+            !proposal.steps()[..i].iter().any(|b| b.step == a.step),
+            "{a:?} twice"
+        );
+    }
+}
+
+/// When the configuration shows the cause, the steps only the event rule proposes (reset
+/// values the snapshot did not find off) are optional; the configuration's stay required.
+#[test]
+fn event_only_steps_of_a_joined_cause_are_optional() {
+    use analyzer::plan::{Proposal, Step};
+    let d = session_of("both-rdp-refused");
+    let proposal = Proposal::for_diagnosis(&Catalog::builtin().unwrap(), &d).unwrap();
+    let optional = |value: &str| {
+        proposal
+            .steps()
+            .iter()
+            .find(|s| matches!(s.step.to_step(), Step::SetRegistryValue { target, .. } if target.value == value))
+            .map(|s| s.optional)
+    };
+    assert_eq!(optional("TSServerDrainMode"), Some(false));
+    assert_eq!(optional("fEnableWinStation"), Some(true));
+    assert_eq!(optional("fDenyTSConnections"), Some(true));
+    // Alone, the event rule's finding keeps its steps as written.
+    let events = std::fs::read(dir().join("../rules/rdp-logons-disabled/rcm-1070.xml")).unwrap();
+    let mut session = analyzer::diagnose::Session::new();
+    session.add_bytes("rcm-1070.xml", &events, &mut no_progress);
+    let alone = session.finish(&analyzer::diagnose::DiagnoseOptions::default());
+    let p = Proposal::for_diagnosis(&Catalog::builtin().unwrap(), &alone).unwrap();
+    assert!(p.steps().iter().any(|s| !s.optional && matches!(s.step.to_step(), Step::SetRegistryValue { target, .. } if target.value == "fEnableWinStation")));
 }

@@ -227,14 +227,18 @@ impl AllowedStep {
                         | ManualAction::RepairSecureChannel => Reversibility::Irreversible,
                         ManualAction::RestartComputer => Reversibility::Transient,
                         ManualAction::ReviewTlsGroupPolicy
-                        | ManualAction::ReviewRemoteDesktopGroupPolicy => Reversibility::ReadOnly,
+                        | ManualAction::ReviewRemoteDesktopGroupPolicy
+                        | ManualAction::ReviewWindowsSetupState
+                        | ManualAction::ReviewCredsspPolicy
+                        | ManualAction::ReviewFipsPolicy => Reversibility::ReadOnly,
                         ManualAction::ConfigureRdLicensing
                         | ManualAction::RestrictRdpExposure
                         | ManualAction::GrantRemoteDesktopLogon
                         | ManualAction::EnableRdpFirewallRules
                         | ManualAction::FreeRdpPort
                         | ManualAction::ReviewCipherSuitePolicy
-                        | ManualAction::RestoreNetworkServices => Reversibility::Reversible,
+                        | ManualAction::RestoreNetworkServices
+                        | ManualAction::LeaveSafeMode => Reversibility::Reversible,
                         ManualAction::ResyncClock => Reversibility::Transient,
                         // The old password, and files deleted to free space, are gone.
                         ManualAction::ResetPasswordVmAccess
@@ -242,7 +246,9 @@ impl AllowedStep {
                     };
                 if matches!(
                     action,
-                    ManualAction::ReinstallConnectionBroker | ManualAction::RestartComputer
+                    ManualAction::ReinstallConnectionBroker
+                        | ManualAction::RestartComputer
+                        | ManualAction::LeaveSafeMode
                 ) {
                     labels.drops_rdp_sessions = true;
                     labels.needs_reboot = true;
@@ -375,6 +381,18 @@ impl AllowedStep {
                 }
                 ManualAction::RestoreNetworkServices => {
                     "start the network services RDP needs (manual)".to_owned()
+                }
+                ManualAction::LeaveSafeMode => {
+                    "remove the safe-mode boot flag and restart the VM (manual)".to_owned()
+                }
+                ManualAction::ReviewWindowsSetupState => {
+                    "check why Windows marks its setup as unfinished (manual)".to_owned()
+                }
+                ManualAction::ReviewCredsspPolicy => {
+                    "check the clients' CredSSP update and the Encryption Oracle Remediation policy (manual)".to_owned()
+                }
+                ManualAction::ReviewFipsPolicy => {
+                    "check whether the VM must accept only FIPS-compliant connections (manual)".to_owned()
                 }
             },
         }

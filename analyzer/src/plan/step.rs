@@ -486,10 +486,20 @@ pub enum ManualAction {
     FreeSystemDriveSpace,
     /// A network service RDP needs (DHCP Client, NSI, Netlogon, BFE, firewall) is down.
     RestoreNetworkServices,
+    /// Windows boots (or will boot) in safe mode, where Remote Desktop does not run: remove
+    /// the BCD `safeboot` element and restart.
+    LeaveSafeMode,
+    /// Windows marks its setup or OOBE as unfinished: look at what the VM shows.
+    ReviewWindowsSetupState,
+    /// CredSSP's Encryption Oracle Remediation is "Force updated clients": clients without
+    /// the CredSSP update are refused.
+    ReviewCredsspPolicy,
+    /// Remote Desktop accepts only FIPS-compliant connections.
+    ReviewFipsPolicy,
 }
 
 impl ManualAction {
-    pub const ALL: [ManualAction; 15] = [
+    pub const ALL: [ManualAction; 19] = [
         ManualAction::ReinstallConnectionBroker,
         ManualAction::ReviewTlsGroupPolicy,
         ManualAction::ReviewRemoteDesktopGroupPolicy,
@@ -505,6 +515,10 @@ impl ManualAction {
         ManualAction::ReviewCipherSuitePolicy,
         ManualAction::FreeSystemDriveSpace,
         ManualAction::RestoreNetworkServices,
+        ManualAction::LeaveSafeMode,
+        ManualAction::ReviewWindowsSetupState,
+        ManualAction::ReviewCredsspPolicy,
+        ManualAction::ReviewFipsPolicy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -524,6 +538,10 @@ impl ManualAction {
             ManualAction::ReviewCipherSuitePolicy => "review_cipher_suite_policy",
             ManualAction::FreeSystemDriveSpace => "free_system_drive_space",
             ManualAction::RestoreNetworkServices => "restore_network_services",
+            ManualAction::LeaveSafeMode => "leave_safe_mode",
+            ManualAction::ReviewWindowsSetupState => "review_windows_setup_state",
+            ManualAction::ReviewCredsspPolicy => "review_credssp_policy",
+            ManualAction::ReviewFipsPolicy => "review_fips_policy",
         }
     }
 
@@ -594,6 +612,23 @@ impl ManualAction {
             ManualAction::RestoreNetworkServices => &[
                 "Query each service RDP needs: sc query and sc qc for Dhcp, nsi, Netlogon, BFE and MpsSvc.",
                 "Defaults: DHCP Client automatic as NT Authority\\LocalService; Network Store Interface Service, Base Filtering Engine and Windows Defender Firewall automatic; Netlogon automatic on a domain member. Set one back with sc config <name> start= auto and start it with sc start <name>.",
+            ],
+            ManualAction::LeaveSafeMode => &[
+                "Remote Desktop Services does not run in safe mode (minimal or with networking).",
+                "Through Serial Console or Run Command: bcdedit /enum {current} shows the safeboot element; bcdedit /deletevalue {current} safeboot removes it; then restart the VM.",
+                "On a rescue VM with the OS disk attached: bcdedit /store <drive>:\\boot\\bcd /deletevalue {default} safeboot.",
+            ],
+            ManualAction::ReviewWindowsSetupState => &[
+                "HKLM\\SYSTEM\\Setup holds SystemSetupInProgress and OOBEInProgress; both are 0 once Windows has finished setup.",
+                "Look at the VM's boot diagnostics screenshot: a VM still in setup or OOBE has not finished provisioning, and its image may not have been generalized correctly.",
+            ],
+            ManualAction::ReviewCredsspPolicy => &[
+                "AllowEncryptionOracle 0 under HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System\\CredSSP\\Parameters (Encryption Oracle Remediation: Force updated clients) makes the VM refuse clients that lack the CredSSP update for CVE-2018-0886 (May 2018).",
+                "The lasting fix is to update the client. Mitigated (1) lets clients without the update connect to an updated VM; Vulnerable (2) exposes the VM to CVE-2018-0886 and is a last resort. A domain Group Policy (Credentials Delegation > Encryption Oracle Remediation) reverts a local change.",
+            ],
+            ManualAction::ReviewFipsPolicy => &[
+                "FIPSAlgorithmPolicy\\Enabled 1 under HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa, with MinEncryptionLevel 4 (FIPS) for RDP-Tcp, accepts only FIPS-compliant connections; Microsoft calls it rare and usually set by Active Directory policy.",
+                "If the VM does not need FIPS mode, set FIPSAlgorithmPolicy\\Enabled to 0 and MinEncryptionLevel to 2, then restart the VM; in a domain, change the GPO that sets them.",
             ],
         }
     }

@@ -225,9 +225,15 @@ impl CompiledCondition {
                 if (self.test == Test::Equal && self.absent) || self.test == Test::Lacks {
                     return Some(held("absent".to_owned(), line));
                 }
-                let default = schema::lookup(section, &self.key)
-                    .and_then(|k| k.default.on(snapshot.release()))
-                    .filter(|_| self.default)?;
+                let release = snapshot.release();
+                let default = match (section, sub) {
+                    // A Schannel protocol's default depends on the protocol as well.
+                    (Section::Tls, Some(protocol)) if self.key == "en" => {
+                        schema::tls_enabled_default(protocol, release)
+                    }
+                    _ => schema::lookup(section, &self.key).and_then(|k| k.default.on(release)),
+                }
+                .filter(|_| self.default)?;
                 let shown = format!("absent, so the default {default}");
                 return self
                     .holds(&default.to_string(), snapshot, now)

@@ -146,7 +146,10 @@ fn join(lead: &mut Finding, other: Finding) {
             .filter(|r| !r.text.starts_with("capped at "))
             .map(|r| Reason {
                 points: 0,
-                text: format!("{}: {} ({:+} alone)", other.id, r.text, r.points),
+                text: match r.points {
+                    0 => format!("{}: {}", other.id, r.text),
+                    p => format!("{}: {} ({p:+} alone)", other.id, r.text),
+                },
             }),
     );
     lead.evidence.extend(other.evidence);
@@ -500,6 +503,10 @@ fn base_reason(rule: &Rule) -> Reason {
             Tier::Seed => format!("{} of the source article", rule.scenario),
             Tier::Documented => format!(
                 "{}: documented in a Microsoft troubleshooting article",
+                rule.scenario
+            ),
+            Tier::Derived if rule.signals.is_empty() => format!(
+                "{}: a configuration check from a derived source, not confirmed by a Microsoft article",
                 rule.scenario
             ),
             Tier::Derived => format!(

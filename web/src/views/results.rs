@@ -307,6 +307,20 @@ fn finding_card(props: &FindingProps) -> Html {
             s.event_ids.iter().map(u16::to_string).collect::<Vec<_>>().join("/"), s.in_window, s.older) }</li> }
     });
     let confidence = f.confidence.as_str();
+    // One cause shown by several rules (events and configuration): which, and how sure each
+    // was alone.
+    let parts = f.parts.iter().map(|p| {
+        let on = match (p.events, p.config) {
+            (true, true) => "events and configuration",
+            (false, true) => "configuration",
+            _ => "events",
+        };
+        html! { <li data-part-id={p.id.clone()}>{ format!("{} ({}): {on}, {}/100 alone", p.title, p.id, p.score) }</li> }
+    });
+    let values = f.config.iter().map(|e| {
+        let subject = e.subject.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
+        html! { <li>{ format!("{} = {} under {}{subject} on {}", e.name, e.value, e.source, e.computer) }</li> }
+    });
     html! {
         <article class="finding" data-finding-id={f.id.clone()} aria-labelledby={title_id.clone()}>
             <header>
@@ -316,6 +330,18 @@ fn finding_card(props: &FindingProps) -> Html {
                 </p>
             </header>
             <p class="explanation">{ f.explanation.clone() }</p>
+            if !f.parts.is_empty() {
+                <div class="parts">
+                    <p>{ "One cause, shown by:" }</p>
+                    <ul>{ for parts }</ul>
+                </div>
+            }
+            if !f.config.is_empty() {
+                <div class="config-values">
+                    <p>{ "Configuration read:" }</p>
+                    <ul>{ for values }</ul>
+                </div>
+            }
             <details class="why" open=true>
                 <summary>{ "Why this finding" }</summary>
                 <ul>{ for reasons }</ul>
