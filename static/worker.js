@@ -5,10 +5,14 @@
 // The same script, named 'hash', is the analysis worker's helper (js/read.js): handed the
 // compiled module with its first message, it hashes the buffers it is lent, in order, and
 // lends them back, so the file's SHA-256 is computed beside the parsing.
-import init, { worker_analyse, hash_begin, hash_update, hash_end } from './pkg/web.js';
+//
+// Named 'parse', it is one of the analysis worker's parsing helpers (js/read.js): handed the
+// compiled module with its first message, it parses each batch of a .evtx's chunks it is
+// lent, gives the buffer back and posts the batch's parts for the analysis worker to merge.
+import init, { worker_analyse, hash_begin, hash_update, hash_end, parse_batch } from './pkg/web.js';
 
-let ready =
-  self.name === 'hash' ? null : init({ module_or_path: new URL('./pkg/web_bg.wasm', import.meta.url) });
+const helper = self.name === 'hash' || self.name === 'parse';
+let ready = helper ? null : init({ module_or_path: new URL('./pkg/web_bg.wasm', import.meta.url) });
 
 const describe = (err) => (err && err.message ? err.message : `${err}`);
 
@@ -40,13 +44,36 @@ async function helperStep(d) {
   }
 }
 
-// The helper's messages are handled one after the other, in order.
+async function parseStep(d) {
+  if (d.module) {
+    ready = init({ module_or_path: d.module });
+    return;
+  }
+  let parts = null;
+  let error = null;
+  try {
+    await ready;
+    parts = parse_batch(new Uint8Array(d.bytes, 0, d.len), d.job);
+  } catch (err) {
+    error = describe(err);
+  }
+  // The bytes are in wasm memory (or unusable): the buffer goes back to be read into again.
+  self.postMessage({ back: d.bytes }, [d.bytes]);
+  if (parts) self.postMessage({ key: d.key, parts: parts.buffer }, [parts.buffer]);
+  else self.postMessage({ key: d.key, error });
+}
+
+// A helper's messages are handled one after the other, in order.
 let steps = Promise.resolve();
 
 self.onmessage = async (event) => {
   const data = event.data;
   if (self.name === 'hash') {
     steps = steps.then(() => helperStep(data));
+    return;
+  }
+  if (self.name === 'parse') {
+    steps = steps.then(() => parseStep(data));
     return;
   }
   try {

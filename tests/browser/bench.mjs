@@ -6,7 +6,8 @@
 //    "worker_js_heap_peak_bytes", "renderer_peak_rss_bytes", "chromium"}
 //
 //   RDPFIX_URL=http://127.0.0.1:8080/ RDPFIX_CHROMIUM=/usr/bin/chromium \
-//     node tests/browser/bench.mjs <file.evtx>
+//     node tests/browser/bench.mjs <file.evtx> [query]
+// `query`: the page's query string, e.g. `?workers=1` (how many workers parse the file).
 // A fresh browser per pass, so the renderer's peak memory is this run's.
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -18,6 +19,7 @@ if (!file) {
   process.exit(2);
 }
 const path = resolve(file);
+const query = process.argv[3] ?? '';
 const timeout = Number(process.env.RDPFIX_BENCH_TIMEOUT_MS ?? 30 * 60_000);
 // Two fresh browsers: one timed (nothing else running in the page), one with the JS heap
 // sampler (whose full collections would slow the timed run). The page is left open for a
@@ -26,7 +28,7 @@ const SETTLE_MS = 1000;
 async function once(sampleMemory) {
   const browser = await launchForMeasuring();
   try {
-    const { page, problems } = await openMeasuredPage(browser);
+    const { page, problems } = await openMeasuredPage(browser, query);
     const result = await measureAnalysis(page, path, { timeout, sampleMemory, settleMs: SETTLE_MS });
     return { result, problems, chromium: browser.version() };
   } finally {
@@ -39,6 +41,7 @@ const peak = (a, b) => (a === null || b === null ? (a ?? b) : Math.max(a, b));
 console.log(
   JSON.stringify({
     file: path,
+    query,
     bytes: statSync(path).size,
     ...timed.result,
     page_js_heap_peak_bytes: sampled.result.page_js_heap_peak_bytes,

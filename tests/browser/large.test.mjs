@@ -26,6 +26,43 @@ import { makeLargeEvtx } from './evtx.mjs';
 import { launchForMeasuring, openMeasuredPage, measureAnalysis } from './measure.mjs';
 import { diagnoseNative } from './native.mjs';
 
+// The page's analysis worker, tapped (its script routed): every text message it posts to
+// the page is copied to the test on a BroadcastChannel; with `hold`, it stops for good (until
+// it is ended) once it has said it read 16 MiB of the input named `hold`.
+function tapWorker({ hold = null } = {}) {
+  const tap = `{
+    const tap = new BroadcastChannel('rdpfix-test-tap');
+    const post = self.postMessage.bind(self);
+    const hold = ${JSON.stringify(hold)};
+    self.postMessage = (m, t) => {
+      if (typeof m !== 'string') return post(m, t);
+      tap.postMessage(m);
+      post(m, t);
+      const p = hold && m.startsWith('{"kind":"progress"') ? JSON.parse(m) : null;
+      if (p && p.name === hold && p.bytes_done >= 16 << 20) {
+        const cell = new Int32Array(new SharedArrayBuffer(4));
+        for (;;) Atomics.wait(cell, 0, 0);
+      }
+    };
+  }
+`;
+  return async (route) => {
+    const response = await route.fetch();
+    // The site's headers kept (a worker of a cross-origin isolated page needs its COEP).
+    const headers = { ...response.headers() };
+    delete headers['content-length'];
+    await route.fulfill({ response, headers, body: tap + (await response.text()) });
+  };
+}
+
+/** Starts collecting, in the page, what the tapped workers post ([`tapWorker`]). */
+async function listenToTap(page) {
+  await page.evaluate(() => {
+    window.__tapped = [];
+    new BroadcastChannel('rdpfix-test-tap').onmessage = (e) => window.__tapped.push(e.data);
+  });
+}
+
 test('a 10 MiB real-content .evtx chosen through the file input gives its finding', async (t) => {
   const out = join(mkdtempSync(join(tmpdir(), 'rdpfix-large-')), 'System-10MiB.evtx');
   const made = makeLargeEvtx({
@@ -56,6 +93,11 @@ test('a 10 MiB real-content .evtx chosen through the file input gives its findin
   }
 });
 
+// Cancel ends every worker of the analysis: the analysis worker and its parsing helpers
+// (three workers asked for, whatever the machine's cores), as the browser lists its workers
+// (DevTools' targets). The analysis worker is held once it has read 16 MiB (tapWorker), so
+// the analysis is still running when Cancel is clicked however loaded the machine is (a
+// 128 MiB file could otherwise be done first: this test failed 2 of 6 times under load).
 test('a large file shows progress and can be cancelled; the page then works as before', async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'rdpfix-cancel-')), 'System-128MiB.evtx');
   makeLargeEvtx({
@@ -65,9 +107,15 @@ test('a large file shows progress and can be cancelled; the page then works as b
     tail: sampleFile('rdp-cert-keys.evtx'),
   });
   const browser = await launch();
+  const cdp = await browser.newBrowserCDPSession();
+  const workers = async () =>
+    (await cdp.send('Target.getTargets')).targetInfos.filter((t) => t.type === 'worker');
   try {
-    const { page, problems } = await openPage(browser);
+    const { page, problems } = await openPage(browser, '?workers=3', {
+      routes: [['**/worker.js', tapWorker({ hold: 'System-128MiB.evtx' })]],
+    });
     await appReady(page);
+    await listenToTap(page);
     await chooseFiles(page, [out]);
     const progress = page.getByTestId('progress');
     await progress.waitFor({ state: 'visible' });
@@ -75,10 +123,24 @@ test('a large file shows progress and can be cancelled; the page then works as b
     await page.waitForFunction(
       () => /\d/.test(document.querySelector('[data-testid="progress"]')?.textContent ?? ''),
     );
+    // Held past 16 MiB: the analysis worker and its two parsing helpers run.
+    await page.waitForFunction(() =>
+      window.__tapped.some((m) => m.startsWith('{"kind":"progress"') && JSON.parse(m).bytes_done >= 16 << 20),
+    );
+    const running = await workers();
+    assert.equal(running.filter((w) => w.title === 'parse').length, 2, JSON.stringify(running));
     await page.getByTestId('cancel').click();
     assert.equal(await analysisFinished(page), 'cancelled');
     assert.deepEqual(await findingIds(page), []);
     await progress.waitFor({ state: 'detached' });
+    // None of them is left (the page starts a spare worker for the next analysis).
+    const ended = new Set(running.map((w) => w.targetId));
+    const deadline = Date.now() + 30_000;
+    let left;
+    while ((left = (await workers()).filter((w) => ended.has(w.targetId))).length && Date.now() < deadline) {
+      await page.waitForTimeout(100);
+    }
+    assert.deepEqual(left, [], 'every worker of the cancelled analysis has ended');
     assert.equal(
       await analyse(page, () => page.locator('button[data-sample="rdp-broker-renamed"]').click()),
       'done',
@@ -133,6 +195,75 @@ test('a damaged, truncated large .evtx read batch by batch reads as natively', a
   } finally {
     await browser.close();
     rmSync(out, { force: true });
+  }
+});
+
+// Several workers (issue 17): the analysis worker reads a .evtx batch by batch (16 chunks)
+// and lends batches to parsing helpers, merging every batch's parts in file order. Two files
+// of many batches — a real Security log (records a rule lists: findings with evidence)
+// repeated, and the damaged RdpCoreTS log cut inside its last chunk — are analysed by one
+// worker and by three lending every batch they can (`?workers=3&lend=all`), then by three
+// choosing by cost (`?workers=3`). Every time the diagnosis the worker posts — findings
+// with their evidence in order, each input's report, its SHA-256 — is the same, and is the
+// native fixer's (`fixer diagnose --json`).
+/** The diagnosis the page's worker posted, its digests filled in from its `hashed` message. */
+async function postedDiagnosis(page) {
+  const messages = (await page.evaluate(() => window.__tapped)).map((m) => JSON.parse(m));
+  const done = messages.find((m) => m.kind === 'done');
+  const hashed = messages.find((m) => m.kind === 'hashed');
+  assert.ok(done && hashed, `the worker posted ${messages.map((m) => m.kind)}`);
+  const diagnosis = structuredClone(done.diagnosis);
+  diagnosis.inputs.forEach((input, i) => {
+    input.sha256 = hashed.inputs[i].report.sha256;
+  });
+  diagnosis.evidence_sha256 = hashed.evidence_sha256;
+  return diagnosis;
+}
+
+test('a .evtx parsed by several workers diagnoses as by one, and as natively', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rdpfix-workers-'));
+  const files = [
+    ['Security-8MiB.evtx', 8, 'corpus/security.evtx'],
+    ['RdpCoreTS-damaged.evtx', 6, 'corpus/2-vss_0-Microsoft-Windows-RemoteDesktopServices-RdpCoreTS%4Operational.evtx'],
+  ].map(([name, mib, filler]) => {
+    const out = join(dir, name);
+    makeLargeEvtx({ out, bytes: mib * 1024 * 1024, filler: fixture(filler), tail: sampleFile('rdp-cert-keys.evtx') });
+    return out;
+  });
+  const [, damaged] = files;
+  truncateSync(damaged, statSync(damaged).size - 40_000);
+  const native = diagnoseNative(files);
+  assert.ok(native.findings.some((f) => f.evidence?.length > 1), 'findings with evidence');
+  const browser = await launch();
+  try {
+    const seen = new Map();
+    for (const query of ['?workers=1', '?workers=3&lend=all', '?workers=3']) {
+      const { page, problems } = await openPage(browser, `${query}&hashing=after`, {
+        routes: [['**/worker.js', tapWorker()]],
+      });
+      await appReady(page);
+      await listenToTap(page);
+      assert.equal(await analyse(page, () => chooseFiles(page, files)), 'done');
+      const rows = await inputStatus(page);
+      for (const row of rows) {
+        assert.equal(row.spent.workers, query === '?workers=1' ? 1 : 3, `${query}: workers`);
+        if (query.includes('lend=all')) assert.ok(row.spent.lent >= 4, `${query}: lent ${row.spent.lent}`);
+        if (query === '?workers=1') assert.equal(row.spent.lent, 0);
+      }
+      seen.set(query, await postedDiagnosis(page));
+      assert.deepEqual(problems, []);
+      await page.context().close();
+    }
+    const one = seen.get('?workers=1');
+    assert.deepEqual(seen.get('?workers=3&lend=all'), one);
+    assert.deepEqual(seen.get('?workers=3'), one);
+    assert.deepEqual(one.findings, native.findings);
+    assert.deepEqual(one.inputs, native.inputs);
+    assert.equal(one.evidence_sha256, native.evidence_sha256);
+    assert.equal(one.events, native.events);
+  } finally {
+    await browser.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -28,11 +28,12 @@ export function launchForMeasuring() {
 }
 
 /**
- * Opens the page and waits for the app. The site is cross-origin isolated (its COOP/COEP
- * headers, staticwebapp.config.json), which the memory sampler needs.
+ * Opens the page (at `path`, e.g. `?workers=1`) and waits for the app. The site is
+ * cross-origin isolated (its COOP/COEP headers, staticwebapp.config.json), which the memory
+ * sampler needs.
  */
-export async function openMeasuredPage(browser) {
-  const opened = await openPage(browser);
+export async function openMeasuredPage(browser, path = '') {
+  const opened = await openPage(browser, path);
   await appReady(opened.page);
   return opened;
 }

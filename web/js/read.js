@@ -37,14 +37,19 @@ function streamAt(blob, start) {
   return open;
 }
 
-async function takeBuffer(want) {
+// A buffer for a read of `want` bytes at once, or null when the read must wait for one.
+function takeBufferNow(want) {
   if (want > SIZE) return new ArrayBuffer(want);
   const mine = last;
   last = null;
   if (mine && mine.byteLength === SIZE) return mine;
   if (pool.length) return pool.pop();
-  if (lent >= MAX_LENT) return new Promise((resolve) => waiting.push(resolve));
+  if (lent >= MAX_LENT) return null;
   return new ArrayBuffer(SIZE);
+}
+
+function takeBuffer(want) {
+  return takeBufferNow(want) ?? new Promise((resolve) => waiting.push(resolve));
 }
 
 function bufferBack(buf) {
@@ -63,9 +68,15 @@ function bufferBack(buf) {
  * the next call or `hashLendLast` (the caller copies it). Shorter than asked only at the end of
  * the blob.
  */
-export async function readRange(blob, start, end) {
+export function readRange(blob, start, end) {
   const want = Math.max(0, end - start);
-  let buf = await takeBuffer(want);
+  // The stream is asked at once when a buffer is free (a read started ahead of the
+  // parsing then goes on while the worker parses).
+  const buf = takeBufferNow(want);
+  return buf ? fill(blob, start, want, buf) : takeBuffer(want).then((b) => fill(blob, start, want, b));
+}
+
+async function fill(blob, start, want, buf) {
   let filled = 0;
   const s = streamAt(blob, start);
   try {
@@ -181,4 +192,118 @@ export function hashEnd(id, blob, from) {
   if (!helper || !a) return Promise.reject(new Error('the hashing worker is gone'));
   helper.postMessage({ id, end: true, blob, from });
   return a.answer;
+}
+
+// --- the parsing helpers -------------------------------------------------------------
+//
+// A large .evtx is parsed by several workers (web/src/split.rs): this worker reads the file
+// in order through one stream and lends a batch's buffer to a parsing helper (the same
+// `worker.js`, named 'parse', handed the compiled wasm module), which copies it into its
+// own wasm memory, gives the buffer back and posts the batch's parsed parts (JSON bytes);
+// this worker merges every batch's parts in file order. Helpers are nested in this worker,
+// so ending it (the page's Cancel) ends them too.
+
+const parsers = []; // { worker, keys: Set of batch keys out with it, lent: buffers out with it }
+const parsed = new Map(); // key -> Uint8Array (the parts) | null (the helper failed)
+const waiters = new Map(); // key -> resolve, for parseWait
+
+function settle(key, value) {
+  parsed.set(key, value);
+  const resolve = waiters.get(key);
+  if (resolve) {
+    waiters.delete(key);
+    resolve();
+  }
+}
+
+function startParser(module) {
+  const worker = new Worker(new URL('worker.js', self.location.href), { type: 'module', name: 'parse' });
+  const p = { worker, keys: new Set(), lent: 0 };
+  worker.onmessage = (e) => {
+    const d = e.data ?? {};
+    if (d.back) {
+      p.lent -= 1;
+      bufferBack(d.back);
+      return;
+    }
+    if (!p.keys.delete(d.key)) return;
+    settle(d.key, d.parts ? new Uint8Array(d.parts) : null);
+  };
+  worker.onerror = (e) => {
+    e.preventDefault();
+    worker.terminate();
+    const at = parsers.indexOf(p);
+    if (at >= 0) parsers.splice(at, 1);
+    // Its batches come back as failures (parsed here instead); its buffers are lost.
+    lent -= p.lent;
+    for (const key of p.keys) settle(key, null);
+    p.keys.clear();
+    const w = waiting;
+    waiting = [];
+    for (const next of w) next(new ArrayBuffer(SIZE));
+  };
+  worker.postMessage({ module });
+  return p;
+}
+
+/**
+ * Makes sure `want` parsing helpers run (started with `module`, this worker's wasm module);
+ * returns how many do (fewer where a worker cannot start).
+ */
+export function parseHelpers(module, want) {
+  while (parsers.length < want) {
+    try {
+      parsers.push(startParser(module));
+    } catch {
+      break;
+    }
+  }
+  return parsers.length;
+}
+
+/** Batches out with the helpers, not yet answered. */
+export function parseOut() {
+  return parsers.reduce((n, p) => n + p.keys.size, 0);
+}
+
+/**
+ * Lends the last read's buffer (its first `len` bytes) to the least busy helper, to parse
+ * as `job` (a JSON string: what split.rs's `parse_batch` reads) under `key`. False when no
+ * helper runs or there is no buffer to lend.
+ */
+export function parseSend(key, len, job) {
+  if (!parsers.length || !last) return false;
+  const p = parsers.reduce((a, b) => (b.keys.size < a.keys.size ? b : a));
+  const buf = last;
+  last = null;
+  lent += 1;
+  p.lent += 1;
+  p.keys.add(key);
+  p.worker.postMessage({ key, bytes: buf, len, job }, [buf]);
+  return true;
+}
+
+/**
+ * The answer for `key` once it is in (and forgotten here): the parts' bytes, or null where
+ * the helper failed; undefined while it is not in.
+ */
+export function parseTake(key) {
+  if (!parsed.has(key)) return undefined;
+  const value = parsed.get(key);
+  parsed.delete(key);
+  return value;
+}
+
+/** Resolves once the answer for `key` is in. */
+export function parseWait(key) {
+  if (parsed.has(key)) return Promise.resolve();
+  return new Promise((resolve) => waiters.set(key, resolve));
+}
+
+/** Hands a copy of the last read's first `len` bytes to the hashing helper for hash `id`. */
+export function hashCopyLast(id, len) {
+  if (!helper || !answers.has(id) || !last) return false;
+  const copy = last.slice(0, len);
+  helper.postMessage({ id, bytes: copy, len, copy: true }, [copy]);
+  return true;
 }

@@ -170,6 +170,14 @@ fn request(items: &[Item]) -> Result<JsValue, String> {
     if let Some(hashing) = query_param("hashing") {
         set(&request, "hashing", &hashing.into())?;
     }
+    // `?workers=N`: how many workers parse a `.evtx` (default: by its size and the cores);
+    // `?lend=all`: every batch a parsing helper has room for is lent to it.
+    if let Some(workers) = query_param("workers").and_then(|w| w.parse::<f64>().ok()) {
+        set(&request, "workers", &workers.into())?;
+    }
+    if let Some(lend) = query_param("lend") {
+        set(&request, "lend", &lend.into())?;
+    }
     Ok(request.into())
 }
 

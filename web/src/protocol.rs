@@ -123,8 +123,27 @@ pub struct Spent {
     /// What the hashing helper spent on it, beside the parsing.
     #[serde(default)]
     pub helper_ms: f64,
-    /// Parsing the chunks and merging their parts.
+    /// Parsing the chunks and merging their parts: this worker's share of the parsing,
+    /// reading the parsing helpers' parts, waiting for them, and `merge_ms`.
     pub parse_ms: f64,
+    /// Of `parse_ms`: merging the parts in order (the diagnosis' rules see each event).
+    #[serde(default)]
+    pub merge_ms: f64,
+    /// Of `parse_ms`: waiting for a parsing helper's parts.
+    #[serde(default)]
+    pub wait_ms: f64,
+    /// Workers that could parse its chunks: this one and its parsing helpers
+    /// ([`crate::split`]).
+    #[serde(default)]
+    pub workers: u32,
+    /// Batches (16 chunks each) a parsing helper parsed.
+    #[serde(default)]
+    pub lent: u32,
+    /// Of `parse_ms`: reading the lent batches' parts back (JSON), and their size.
+    #[serde(default)]
+    pub parts_ms: f64,
+    #[serde(default)]
+    pub parts_bytes: u64,
 }
 
 impl InputRow {

@@ -2,6 +2,8 @@
 //! and the outcome back as JSON. Runs in `static/worker.js`'s module worker. A `.evtx` is
 //! split across parsing workers ([`crate::split`]); other files are read through
 //! `FileReaderSync` (text exports are read whole anyway, up to the analyzer's cap).
+//! `{ workers, lend }` in the request: how a `.evtx` is parsed ([`split::Parsing`]; tests,
+//! measurements).
 
 use crate::hash::{Hashing, Tee};
 use crate::protocol::{FromWorker, HashProgress, Hashed, InputRow, Outcome};
@@ -117,6 +119,18 @@ async fn analyse(request: &JsValue) -> Result<(Outcome, Option<Later>), String> 
             .and_then(|v| v.as_string())
             .as_deref(),
     );
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let parsing = split::Parsing {
+        workers: Reflect::get(request, &"workers".into())
+            .ok()
+            .and_then(|v| v.as_f64())
+            .filter(|n| *n >= 1.0)
+            .map(|n| n.min(f64::from(split::MAX_WORKERS)) as u32),
+        lend_all: Reflect::get(request, &"lend".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .is_some_and(|v| v == "all"),
+    };
     let mut session = Session::new();
     let mut rows = Vec::with_capacity(count);
     let mut pending = Vec::new();
@@ -158,10 +172,17 @@ async fn analyse(request: &JsValue) -> Result<(Outcome, Option<Later>), String> 
                 .await
                 .map_err(|e| format!("{name}: {e}"))?;
             if looks_like_evtx(&head) {
-                let (s, tee) =
-                    split::read_evtx(&mut session, &name, &blob, &head, hashing, &mut progress)
-                        .await
-                        .map_err(|e| format!("{name}: {e}"))?;
+                let (s, tee) = split::read_evtx(
+                    &mut session,
+                    &name,
+                    &blob,
+                    &head,
+                    hashing,
+                    parsing,
+                    &mut progress,
+                )
+                .await
+                .map_err(|e| format!("{name}: {e}"))?;
                 spent = Some(s);
                 if let Some(tee) = tee {
                     pending.push((first, blob, tee));
