@@ -317,3 +317,20 @@ fn event_only_steps_of_a_joined_cause_are_optional() {
     let p = Proposal::for_diagnosis(&Catalog::builtin().unwrap(), &alone).unwrap();
     assert!(p.steps().iter().any(|s| !s.optional && matches!(s.step.to_step(), Step::SetRegistryValue { target, .. } if target.value == "fEnableWinStation")));
 }
+
+/// The page's worker sends the `Diagnosis` itself: a joined finding's `parts` survive the
+/// JSON round trip, and a finding of one rule still serialises without them.
+#[test]
+fn a_joined_finding_round_trips_as_json() {
+    let d = session_of("both-termservice");
+    assert_eq!(d.findings[0].parts.len(), 2);
+    let json = serde_json::to_string(&d).unwrap();
+    let back: analyzer::diagnose::Diagnosis = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, d);
+    let single = session_of("rdp-termservice-disabled");
+    assert!(
+        !serde_json::to_string(&single.findings[0])
+            .unwrap()
+            .contains("\"parts\"")
+    );
+}
