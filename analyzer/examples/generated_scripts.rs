@@ -17,7 +17,8 @@
 use analyzer::diagnose::DEFAULT_WINDOW_HOURS;
 use analyzer::envelope::{FixCommand, PreparedPlan, SecretKey, Shell};
 use analyzer::plan::{
-    ComputerName, DEFAULT_LIFETIME, Plan, PlanId, PlanParams, Sha256Digest, powershell,
+    ComputerName, DEFAULT_LIFETIME, OfflineTarget, Plan, PlanId, PlanParams, Sha256Digest,
+    powershell,
 };
 use analyzer::remote::{self, Delivery, FixerSource, KeyLabel, ResourceGroup, SerialLine, VmName};
 use analyzer::rules::{Catalog, collection};
@@ -165,6 +166,28 @@ fn main() -> Result<(), Box<dyn Error>> {
         "PowerShell preview (every step kind)",
         "powershell",
         &powershell::render(every.plan(), every.steps()),
+    );
+    // The same remediation for the OS disk attached to a rescue VM: `reg load`ed hives.
+    let offline = catalog
+        .proposal(ids.iter().copied())?
+        .for_offline()
+        .to_plan(&PlanParams {
+            computer: "v".repeat(15),
+            evidence_sha256: Sha256Digest([0xab; 32]),
+            plan_id: PlanId::from_random([0x5c; 16]),
+            issued_at: issued,
+            lifetime: DEFAULT_LIFETIME,
+            seq: PlanParams::seq_for(issued),
+            offline: Some(OfflineTarget::new(
+                "5c7e1f0a-93b2-4d6e-8a10-0f3c2b9d7e41".parse()?,
+                999,
+            )?),
+        })?;
+    let offline = PreparedPlan::new(&offline)?;
+    push(
+        "PowerShell preview (offline)",
+        "powershell",
+        &powershell::render(offline.plan(), offline.steps()),
     );
     let key = SecretKey::from_seed([9; 32]);
     let signed = prepared.sign_with(&key)?;

@@ -331,7 +331,73 @@ fn a_reg_query_paste_of_the_cryptography_key_gives_the_machine_guid() {
     );
     let s = &report.configs[0];
     assert_eq!(
-        s.entry(Section::Boot, None, "guid").map(|e| e.value.clone()),
+        s.entry(Section::Boot, None, "guid")
+            .map(|e| e.value.clone()),
         Some(Value::Set(MACHINE_GUID.to_uppercase()))
     );
+}
+
+#[test]
+fn the_preview_of_a_plan_for_a_disk_edits_its_loaded_hives_and_always_unloads_them() {
+    let catalog = analyzer::rules::Catalog::builtin().unwrap();
+    let ids: Vec<&str> = catalog.rules.iter().map(|r| r.id.as_str()).collect();
+    let proposal = catalog.proposal(ids.iter().copied()).unwrap().for_offline();
+    let plan_id = PlanId::from_random([0x5c; 16]);
+    let params = analyzer::plan::PlanParams {
+        computer: "VM-APP-01".into(),
+        evidence_sha256: analyzer::plan::Sha256Digest([0xab; 32]),
+        plan_id,
+        issued_at: issued(),
+        lifetime: analyzer::plan::DEFAULT_LIFETIME,
+        seq: 1,
+        offline: Some(OfflineTarget::new(MACHINE_GUID.parse().unwrap(), 2).unwrap()),
+    };
+    let plan = proposal.to_plan(&params).unwrap();
+    let prepared = analyzer::envelope::PreparedPlan::new(&plan).unwrap();
+    let script = analyzer::plan::powershell::render(prepared.plan(), prepared.steps());
+    let code: Vec<&str> = script
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect();
+    // The hives are loaded under the plan's mount names, the disk checked, then unloaded
+    // in a finally.
+    let at = |needle: &str| {
+        code.iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} not in:\n{script}"))
+    };
+    assert!(script.contains(r"$system = 'HKLM\rdpfix-5c5c5c5c-SYSTEM'"));
+    assert!(script.contains(r"$software = 'HKLM\rdpfix-5c5c5c5c-SOFTWARE'"));
+    let load = at("reg load $system");
+    let open = at("try {");
+    let guid = at(&format!("if ($guid -ne '{MACHINE_GUID}')"));
+    let set = at("if ($selected -ne 2)");
+    let first = at("icacls");
+    let close = at("} finally {");
+    let unload = at("reg unload $system");
+    assert!(load < open && open < guid && guid < set && set < first && first < close);
+    assert!(close < unload);
+    assert_eq!(code.iter().filter(|l| l.contains("} finally {")).count(), 1);
+    // Every registry key the code touches is in a loaded hive, under ControlSet002; files
+    // are the disk's; nothing of the rescue VM's own registry or services.
+    for line in &code {
+        for (i, _) in line.match_indices("HKLM") {
+            let rest = &line[i..];
+            assert!(
+                rest.starts_with(r"HKLM\rdpfix-5c5c5c5c-")
+                    || rest.starts_with(r"HKLM:\rdpfix-5c5c5c5c-"),
+                "{line}"
+            );
+        }
+        assert!(!line.contains("CurrentControlSet"), "{line}");
+        assert!(!line.contains("$env:ProgramData\\Microsoft"), "{line}");
+        for cmdlet in ["Restart-Service", "Start-Service", "sc.exe", "Cert:\\"] {
+            assert!(!line.contains(cmdlet), "{line}");
+        }
+    }
+    assert!(script.contains(r"ControlSet002\Services\TermService' 'Start'"));
+    assert!(script.contains(r#"icacls "$disk\ProgramData\Microsoft\Crypto\RSA\MachineKeys""#));
+    assert!(script.contains(
+        r"rdpfix-5c5c5c5c-SOFTWARE\Microsoft\SystemCertificates\Remote Desktop\Certificates"
+    ));
 }

@@ -36,7 +36,13 @@ test('the checker finds what PowerShell refuses and lets only the two known fals
 test('every script the analyzer generates parses as PowerShell, as its shell hands it over', async () => {
   const scripts = generatedScripts();
   const byName = new Map(scripts.map((s) => [s.name, s.text]));
-  for (const name of ['enrolment script', 'fix script', 'collection script', 'PowerShell preview']) {
+  for (const name of [
+    'enrolment script',
+    'fix script',
+    'collection script',
+    'PowerShell preview',
+    'PowerShell preview (offline)',
+  ]) {
     assert.ok(byName.has(name), `${name} is among the generated scripts`);
   }
   for (const { name, form, text } of scripts) {

@@ -7,10 +7,19 @@
 //! before each change. Every string in it comes from the allowlist's constants or from
 //! validated plan values (hex ids, timestamps, a host name of letters, digits, `-`, `_`
 //! and `.`); no log text ever reaches it. Windows PowerShell 5.1, elevated.
+//!
+//! A plan for an OS disk attached to a rescue VM (`Plan::target.offline`) is rendered for
+//! that rescue VM: the disk's drive set at the top, its SYSTEM and SOFTWARE hives loaded
+//! with `reg load` under the plan's mount names, the disk checked to be the plan's (its
+//! MachineGuid, `Select\Current`, its computer name), every registry step written on the
+//! loaded hive's control set, file steps on the disk's `ProgramData`, and the hives
+//! unloaded in a `finally`, on failure too.
 
 use super::allowlist::AllowedStep;
 use super::labels::Labels;
-use super::payload::Plan;
+use super::offline::{OfflineForm, OfflineHive, certificate_store_key, service_key};
+use super::payload::{OfflineTarget, Plan};
+use super::step::StartType;
 use super::step::{
     CertificateExpect, Expect, LogonRight, ManualAction, RegistryData, RegistryExpect,
 };
@@ -19,8 +28,9 @@ use std::fmt::Write;
 
 /// Renders `steps` (the plan's steps in typed form) as a script.
 pub fn render(plan: &Plan, steps: &[AllowedStep]) -> String {
+    let place = Place::of(plan);
     let mut out = String::new();
-    header(&mut out, plan);
+    header(&mut out, plan, &place);
     let total = steps.len();
     for (i, step) in steps.iter().enumerate() {
         let n = i + 1;
@@ -31,7 +41,12 @@ pub fn render(plan: &Plan, steps: &[AllowedStep]) -> String {
             comment_safe(&step.summary())
         );
         labels_comment(&mut out, &step.labels());
-        body(&mut out, n, step);
+        if place.has_place(n, step, &mut out) {
+            body(&mut out, n, step, &place);
+        }
+    }
+    if let Place::Disk { .. } = place {
+        unload(&mut out);
     }
     let _ = writeln!(out);
     let _ = writeln!(
@@ -41,28 +56,152 @@ pub fn render(plan: &Plan, steps: &[AllowedStep]) -> String {
     out
 }
 
-fn header(out: &mut String, plan: &Plan) {
+/// Where the plan's steps act: the running machine, or the OS disk attached to a rescue
+/// VM, its hives loaded under the plan's mount names.
+enum Place<'a> {
+    Running,
+    Disk {
+        target: &'a OfflineTarget,
+        system: String,
+        software: String,
+    },
+}
+
+impl<'a> Place<'a> {
+    fn of(plan: &'a Plan) -> Place<'a> {
+        match &plan.target.offline {
+            None => Place::Running,
+            Some(target) => Place::Disk {
+                target,
+                system: OfflineHive::System.mount(&plan.plan_id),
+                software: OfflineHive::Software.mount(&plan.plan_id),
+            },
+        }
+    }
+
+    /// `key` (`HKLM\…` as the running machine spells it) where the steps write it: itself,
+    /// or in the loaded hive of the disk. `None`: it has no place on the disk.
+    fn key(&self, key: &str) -> Option<String> {
+        match self {
+            Place::Running => Some(key.to_owned()),
+            Place::Disk {
+                target,
+                system,
+                software,
+            } => target.hive_key(key).map(|(hive, path)| {
+                let mount = match hive {
+                    OfflineHive::System => system,
+                    OfflineHive::Software => software,
+                };
+                format!(r"HKLM\{mount}\{path}")
+            }),
+        }
+    }
+
+    fn is_disk(&self) -> bool {
+        matches!(self, Place::Disk { .. })
+    }
+
+    /// [`Place::key`] of a key [`Place::has_place`] found a place for.
+    fn reg(&self, key: &str) -> String {
+        self.key(key)
+            .unwrap_or_else(|| format!(r"HKLM\rdpfix-no-place\{key}"))
+    }
+
+    fn acl_path(&self, target: AclTarget) -> String {
+        let root = match self {
+            Place::Running => "$env:ProgramData",
+            Place::Disk { .. } => "$disk\\ProgramData",
+        };
+        format!("\"{root}\\{}\"", target.relative_to_program_data())
+    }
+
+    /// Whether step `n` can be rendered here; on the disk, a step without an offline form
+    /// (a plan for a disk never holds one) or whose key has no place there stops the
+    /// script instead.
+    fn has_place(&self, n: usize, step: &AllowedStep, out: &mut String) -> bool {
+        if let Place::Running = self {
+            return true;
+        }
+        let why = match step.offline() {
+            OfflineForm::LeftOut { why } => why.text().to_owned(),
+            OfflineForm::Registry { key, .. } if self.key(&key).is_none() => {
+                format!("{key} has no place on the attached disk")
+            }
+            _ => return true,
+        };
+        let _ = writeln!(out, "# NOT ON AN ATTACHED DISK: {}", comment_safe(&why));
+        let _ = writeln!(
+            out,
+            "throw 'step {n}: this step has no form on an attached disk'"
+        );
+        false
+    }
+}
+
+fn header(out: &mut String, plan: &Plan, place: &Place<'_>) {
     let findings: Vec<&str> = plan.findings.iter().map(|f| f.as_str()).collect();
+    let (target, about, check) = match place {
+        Place::Running => (
+            format!("for computer {}", plan.target.computer),
+            "\
+# The steps fixer.exe applies from the signed plan, written out for review or for running
+# by hand in an elevated Windows PowerShell on the VM. fixer.exe also verifies the
+# signature, journals every change and rolls back on failure; this script stops at the
+# first error and leaves the backups in $backup for you to restore."
+                .to_owned(),
+            "\
+$names = @($env:COMPUTERNAME, [System.Net.Dns]::GetHostEntry('').HostName)
+if ($names -notcontains $computer -and $names -notcontains $computer.Split('.')[0]) {
+    throw \"this plan is for $computer, not $($names -join ' / ')\"
+}"
+            .to_owned(),
+        ),
+        Place::Disk {
+            target,
+            system,
+            software,
+        } => (
+            format!(
+                "for the OS disk of computer {} attached to a rescue VM (MachineGuid {}, {})",
+                plan.target.computer,
+                target.machine_guid,
+                target.control_set_key()
+            ),
+            format!(
+                "\
+# The steps `fixer apply --offline` applies from the signed plan, written out for review or
+# for running by hand in an elevated Windows PowerShell on the rescue VM. They edit the
+# disk's SYSTEM and SOFTWARE hives loaded with `reg load` as HKLM\\{system} and
+# HKLM\\{software} (unloaded at the end, on failure too), and its files. fixer.exe
+# also verifies the signature, refuses a dirty hive, journals every change and rolls back
+# on failure; this script stops at the first error and leaves the backups in $backup.
+# Each step below names its key as the running VM spells it (HKLM\\SYSTEM\\CurrentControlSet);
+# it writes it in the loaded hive, under the control set the plan names."
+            ),
+            "\
+# The drive the disk is attached at on this rescue VM: check it (Get-Volume) and set it here.
+$disk = 'F:'
+if (-not (Test-Path -LiteralPath \"$disk\\Windows\\System32\\config\\SYSTEM\")) {
+    throw \"no Windows at ${disk}: set `$disk to the attached OS disk's drive\"
+}"
+            .to_owned(),
+        ),
+    };
     let _ = write!(
         out,
         "\
 # rdpfix remediation plan {id}
-# for computer {computer}; issued {issued}; valid until {expires}
+# {target}; issued {issued}; valid until {expires}
 # findings: {findings}
 # analyzer {version}; evidence sha256 {evidence}
 #
-# The steps fixer.exe applies from the signed plan, written out for review or for running
-# by hand in an elevated Windows PowerShell on the VM. fixer.exe also verifies the
-# signature, journals every change and rolls back on failure; this script stops at the
-# first error and leaves the backups in $backup for you to restore.
+{about}
 #Requires -RunAsAdministrator
 $ErrorActionPreference = 'Stop'
 $plan = '{id}'
 $computer = '{computer}'
-$names = @($env:COMPUTERNAME, [System.Net.Dns]::GetHostEntry('').HostName)
-if ($names -notcontains $computer -and $names -notcontains $computer.Split('.')[0]) {{
-    throw \"this plan is for $computer, not $($names -join ' / ')\"
-}}
+{check}
 $backup = Join-Path $env:ProgramData \"rdpfix\\manual\\$plan\"
 New-Item -ItemType Directory -Force -Path $backup | Out-Null
 
@@ -93,6 +232,56 @@ function Test-Native([int]$Step, [string]$What) {{
         version = plan.analyzer_version,
         evidence = plan.evidence_sha256,
     );
+    if let Place::Disk {
+        target,
+        system,
+        software,
+    } = place
+    {
+        load(out, target, system, software);
+    }
+}
+
+/// Loads the disk's hives (SYSTEM before the `try`, so that a failure past it unloads it),
+/// and checks that the disk is the plan's: its MachineGuid, the control set
+/// `Select\Current` names, its computer name.
+fn load(out: &mut String, target: &OfflineTarget, system: &str, software: &str) {
+    let set = target.control_set_key();
+    let _ = write!(
+        out,
+        "
+$system = 'HKLM\\{system}'
+$software = 'HKLM\\{software}'
+reg load $system \"$disk\\Windows\\System32\\config\\SYSTEM\" | Out-Null
+if ($LASTEXITCODE -ne 0) {{ throw \"reg load of the disk's SYSTEM hive failed (exit code $LASTEXITCODE)\" }}
+try {{
+reg load $software \"$disk\\Windows\\System32\\config\\SOFTWARE\" | Out-Null
+if ($LASTEXITCODE -ne 0) {{ throw \"reg load of the disk's SOFTWARE hive failed (exit code $LASTEXITCODE)\" }}
+$guid = Get-RegValue 'HKLM:\\{software}\\Microsoft\\Cryptography' 'MachineGuid'
+if ($guid -ne '{guid}') {{ throw \"the disk at $disk is the Windows with MachineGuid $guid, not the plan's {guid}\" }}
+$selected = Get-RegValue 'HKLM:\\{system}\\Select' 'Current'
+if ($selected -ne {n}) {{ throw \"the disk boots from control set $selected, the plan was made for {set}\" }}
+$name = Get-RegValue 'HKLM:\\{system}\\{set}\\Control\\ComputerName\\ComputerName' 'ComputerName'
+if ($name -ne $computer -and $name -ne $computer.Split('.')[0]) {{ throw \"the disk's Windows is $name, the plan is for $computer\" }}
+",
+        guid = target.machine_guid,
+        n = target.control_set,
+    );
+}
+
+/// The end of the `try` [`load`] opened: both hives unloaded whatever happened (through
+/// cmd.exe, so that an unload that fails, a hive never loaded, is no PowerShell error).
+fn unload(out: &mut String) {
+    let _ = write!(
+        out,
+        "
+}} finally {{
+    [GC]::Collect()
+    cmd.exe /c \"reg unload $software >nul 2>&1\"
+    cmd.exe /c \"reg unload $system >nul 2>&1\"
+}}
+"
+    );
 }
 
 fn labels_comment(out: &mut String, labels: &Labels) {
@@ -113,14 +302,7 @@ fn ps_key(key: &str) -> String {
     format!("HKLM:\\{}", key.trim_start_matches("HKLM\\"))
 }
 
-fn acl_path(target: AclTarget) -> String {
-    format!(
-        "\"$env:ProgramData\\{}\"",
-        target.relative_to_program_data()
-    )
-}
-
-fn body(out: &mut String, n: usize, step: &AllowedStep) {
+fn body(out: &mut String, n: usize, step: &AllowedStep, place: &Place<'_>) {
     match step {
         AllowedStep::SaveAcl { target } => {
             let _ = writeln!(
@@ -130,12 +312,12 @@ fn body(out: &mut String, n: usize, step: &AllowedStep) {
             let _ = writeln!(
                 out,
                 "icacls {} /save \"$backup\\step{n}-acl.txt\" /t /c | Out-Null",
-                acl_path(*target)
+                place.acl_path(*target)
             );
             let _ = writeln!(
                 out,
                 "icacls {} /t /c > \"$backup\\step{n}-acl-readable.txt\"",
-                acl_path(*target)
+                place.acl_path(*target)
             );
         }
         AllowedStep::TakeOwnership { target, owner } => {
@@ -147,9 +329,13 @@ fn body(out: &mut String, n: usize, step: &AllowedStep) {
             let _ = writeln!(
                 out,
                 "icacls {} /save \"$backup\\step{n}-acl.txt\" /c | Out-Null",
-                acl_path(*target)
+                place.acl_path(*target)
             );
-            let _ = writeln!(out, "takeown /f {}{flag} | Out-Null", acl_path(*target));
+            let _ = writeln!(
+                out,
+                "takeown /f {}{flag} | Out-Null",
+                place.acl_path(*target)
+            );
             let _ = writeln!(out, "Test-Native {n} 'takeown'");
         }
         AllowedStep::GrantAccess { target, grants } => {
@@ -160,15 +346,18 @@ fn body(out: &mut String, n: usize, step: &AllowedStep) {
             let _ = writeln!(
                 out,
                 "icacls {} /save \"$backup\\step{n}-acl.txt\" /c | Out-Null",
-                acl_path(*target)
+                place.acl_path(*target)
             );
             let _ = writeln!(
                 out,
                 "icacls {} /grant {} | Out-Null",
-                acl_path(*target),
+                place.acl_path(*target),
                 list.join(" ")
             );
             let _ = writeln!(out, "Test-Native {n} 'icacls /grant'");
+        }
+        AllowedStep::ExportDeleteCertificates { store, expect } if place.is_disk() => {
+            disk_certificates(out, n, &place.reg(certificate_store_key(*store)), expect);
         }
         AllowedStep::ExportDeleteCertificates { store, expect } => {
             let _ = writeln!(
@@ -193,6 +382,13 @@ fn body(out: &mut String, n: usize, step: &AllowedStep) {
         }
         AllowedStep::RestartService { service } => {
             let _ = writeln!(out, "Restart-Service -Name '{}' -Force", service.name());
+        }
+        AllowedStep::SetServiceStart {
+            service,
+            desired,
+            expect,
+        } if place.is_disk() => {
+            disk_service_start(out, n, &place.reg(&service_key(*service)), *desired, expect);
         }
         AllowedStep::SetServiceStart {
             service,
@@ -267,7 +463,7 @@ fn body(out: &mut String, n: usize, step: &AllowedStep) {
             let _ = writeln!(
                 out,
                 "$value = Get-RegValue '{}' '{}'",
-                ps_key(value.key()),
+                ps_key(&place.reg(value.key())),
                 value.name()
             );
             let _ = writeln!(
@@ -282,14 +478,14 @@ fn body(out: &mut String, n: usize, step: &AllowedStep) {
             desired,
             expect,
         } => {
-            registry_change(out, n, *value, Some(desired), expect);
+            registry_change(out, n, *value, Some(desired), expect, place);
         }
         AllowedStep::DeleteRegistryValue { value, expect } => {
-            registry_change(out, n, *value, None, expect);
+            registry_change(out, n, *value, None, expect, place);
         }
         AllowedStep::EnableTlsServerProtocol { protocol } => {
-            let key = ps_key(protocol.server_key());
-            let reg = protocol.server_key();
+            let reg = place.reg(protocol.server_key());
+            let key = ps_key(&reg);
             let _ = writeln!(
                 out,
                 "if ((Get-RegValue '{key}' 'Enabled') -eq 1 -and (Get-RegValue '{key}' 'DisabledByDefault') -eq 0) {{ Write-Host 'step {n}: {protocol} is already enabled for servers' }} else {{"
@@ -443,8 +639,10 @@ fn registry_change(
     value: RegistryValue,
     desired: Option<&RegistryData>,
     expect: &RegistryExpect,
+    place: &Place<'_>,
 ) {
-    let key = ps_key(value.key());
+    let reg = place.reg(value.key());
+    let key = ps_key(&reg);
     let name = value.name();
     let _ = writeln!(out, "$current = Get-RegValue '{key}' '{name}'");
     let compliant = match desired {
@@ -484,23 +682,17 @@ fn registry_change(
         Some(RegistryData::Dword(d)) => {
             let _ = writeln!(
                 out,
-                "    reg add '{}' /v '{name}' /t REG_DWORD /d {d} /f | Out-Null",
-                value.key()
+                "    reg add '{reg}' /v '{name}' /t REG_DWORD /d {d} /f | Out-Null"
             );
         }
         Some(RegistryData::Binary(bytes)) => {
             let _ = writeln!(
                 out,
-                "    reg add '{}' /v '{name}' /t REG_BINARY /d {bytes} /f | Out-Null",
-                value.key()
+                "    reg add '{reg}' /v '{name}' /t REG_BINARY /d {bytes} /f | Out-Null"
             );
         }
         None => {
-            let _ = writeln!(
-                out,
-                "    reg delete '{}' /v '{name}' /f | Out-Null",
-                value.key()
-            );
+            let _ = writeln!(out, "    reg delete '{reg}' /v '{name}' /f | Out-Null");
         }
     }
     let _ = writeln!(out, "    Test-Native {n} 'reg'");
@@ -519,4 +711,71 @@ fn ps_equals(var: &str, data: &RegistryData) -> String {
             "{var} -is [byte[]] -and (($({var} | ForEach-Object {{ '{{0:X2}}' -f $_ }})) -join '') -eq '{bytes}'"
         ),
     }
+}
+
+/// A service's start type on the disk: its key's `Start` value (2 automatic, 3 manual, 4
+/// disabled), as Windows reads it when the disk boots.
+fn disk_service_start(
+    out: &mut String,
+    n: usize,
+    reg: &str,
+    desired: StartType,
+    expect: &Expect<StartType>,
+) {
+    let start = |t: StartType| match t {
+        StartType::Automatic => 2,
+        StartType::Manual => 3,
+        StartType::Disabled => 4,
+    };
+    let key = ps_key(reg);
+    let want = start(desired);
+    let _ = writeln!(out, "$start = Get-RegValue '{key}' 'Start'");
+    let _ = writeln!(
+        out,
+        "if ($start -eq {want}) {{ Write-Host 'step {n}: already {}' }} else {{",
+        desired.as_powershell()
+    );
+    if let Expect::Equals(expected) = expect {
+        let _ = writeln!(
+            out,
+            "    if ($start -ne {}) {{ throw \"step {n}: Start is $start, the plan expected {} ({})\" }}",
+            start(*expected),
+            start(*expected),
+            expected.as_powershell()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "    Save-RegValue '{key}' 'Start' \"$backup\\step{n}-Start.txt\""
+    );
+    let _ = writeln!(
+        out,
+        "    reg add '{reg}' /v Start /t REG_DWORD /d {want} /f | Out-Null"
+    );
+    let _ = writeln!(out, "    Test-Native {n} 'reg add'");
+    let _ = writeln!(out, "}}");
+}
+
+/// The Remote Desktop store on the disk: one subkey per certificate under the loaded
+/// SOFTWARE hive, each exported (`reg export`) before it is deleted.
+fn disk_certificates(out: &mut String, n: usize, reg: &str, expect: &CertificateExpect) {
+    let key = ps_key(reg);
+    let _ = writeln!(
+        out,
+        "$certs = @(Get-ChildItem -LiteralPath '{key}' -ErrorAction SilentlyContinue)"
+    );
+    if let CertificateExpect::Thumbprint(t) = expect {
+        let _ = writeln!(
+            out,
+            "if (-not ($certs | Where-Object PSChildName -eq '{t}')) {{ throw 'step {n}: certificate {t} is not in the store on the disk' }}"
+        );
+    }
+    let _ = writeln!(out, "foreach ($cert in $certs) {{");
+    let _ = writeln!(
+        out,
+        "    reg export ('{reg}\\' + $cert.PSChildName) \"$backup\\step{n}-$($cert.PSChildName).reg\" /y | Out-Null"
+    );
+    let _ = writeln!(out, "    Test-Native {n} 'reg export'");
+    let _ = writeln!(out, "    Remove-Item -LiteralPath $cert.PSPath -Recurse");
+    let _ = writeln!(out, "}}");
 }
