@@ -10,16 +10,19 @@
 //! junctions, the name-surrogate reparse points) and, on Windows, the
 //! `FILE_ATTRIBUTE_REPARSE_POINT` attribute (every other kind). Names are matched without
 //! regard to ASCII case, as NTFS does, so a disk mounted case-sensitively reads the same.
-//! Nothing on the disk is written. `collect --offline` zips the files found into
-//! `rdpfix-logs.zip` in the collection folder (`Host::zip_logs`, in a folder `safe_folder`
-//! made or judged, as `collect` does), straight from the disk: no loose copies. What this module hands on is a list of paths; the files
-//! are then opened by path by `inputs` (a link swapped in between the check and the open is
-//! not guarded against: the disk is detached from its VM, nothing runs on it).
+//! Nothing on the disk is written. `collect --offline` copies the files found into the
+//! collection folder (`Host::collect_file`, in a folder `safe_folder` made or judged, as
+//! `collect` does), writes the configuration snapshot the hives give beside them
+//! (`rdpfix-config.txt`, the block it prints) and zips the copies and the snapshot into
+//! `rdpfix-logs.zip` there (`Host::zip_logs`). What this module hands on is a list of
+//! paths; the files are then opened by path by `inputs` and the host (a link swapped in
+//! between the check and the open is not guarded against: the disk is detached from its
+//! VM, nothing runs on it).
 
 use crate::bundle::Bundle;
-use crate::commands::{CommandError, CommandResult};
+use crate::commands::{CommandError, CommandResult, collect, collect_config};
 use crate::exit::Exit;
-use crate::host::{Host, HostError};
+use crate::host::{FileSource, Host, HostError};
 use crate::report::{Report, ascii_lines};
 use crate::safe_folder;
 use analyzer::diagnose::Diagnosis;
@@ -198,30 +201,73 @@ impl OfflineDisk {
     }
 }
 
-/// `fixer collect --offline <drive> --out <folder>`: the disk's files found, zipped into
+/// `fixer collect --offline <drive> --out <folder>`: the disk's files found copied into
+/// `<folder>`, the snapshot its hives give written beside them, and all of them zipped into
 /// `<folder>\rdpfix-logs.zip` to copy off the rescue VM (or to read with `fixer diagnose`).
 pub fn collect(host: &dyn Host, root: &Path, out: &Path) -> CommandResult {
     let catalog = Catalog::builtin().map_err(|e| CommandError::new(Exit::Failure, e))?;
     let disk = locate(&drive_root(root), &catalog)?;
-    // The zip is written by SYSTEM-trusted code: into a folder made for it, or one that
-    // only SYSTEM and Administrators could have written.
+    // Written by SYSTEM-trusted code: into a folder made for it, or one that only SYSTEM
+    // and Administrators could have written.
     safe_folder::ensure(host, out)?;
-    let zipped = if disk.files.is_empty() {
+    let mut files = Vec::new();
+    let mut not_copied = Vec::new();
+    for (file, found) in disk.files.iter().zip(&disk.found) {
+        let name = found.rsplit('/').next().unwrap_or(found);
+        match host.collect_file(out, name, FileSource::CopyOf(file)) {
+            Ok(copy) => files.push(copy),
+            Err(e @ HostError::NeedsWindows { .. }) => return Err(e.into()),
+            Err(e) => not_copied.push(Refused {
+                path: found.clone(),
+                why: e.to_string(),
+            }),
+        }
+    }
+    let config = hive_snapshot(&disk);
+    let config_file = config.as_ref().map(|c| collect::write_config(host, out, c));
+    if let Some(Ok(path)) = &config_file {
+        files.push(path.clone());
+    }
+    let zipped = if files.is_empty() {
         None
     } else {
-        match host.zip_logs(out, &disk.files) {
+        match host.zip_logs(out, &files) {
             Err(e @ HostError::NeedsWindows { .. }) => return Err(e.into()),
             zipped => Some(zipped),
         }
     };
+    let (zip, zip_error) = collect::outcome(zipped);
+    let (config_file, config_file_error) = collect::outcome(config_file);
     Ok(Box::new(OfflineCollect {
         out: out.display().to_string(),
-        zip_error: zipped
-            .as_ref()
-            .and_then(|z| z.as_ref().err().map(|e| e.to_string())),
-        zip: zipped.and_then(Result::ok),
+        copied: files.iter().map(|f| f.display().to_string()).collect(),
+        not_copied,
+        config,
+        config_file: config_file.map(|p| p.display().to_string()),
+        config_file_error,
+        zip,
+        zip_error,
         offline: disk,
     }))
+}
+
+/// The configuration snapshot of the disk's `SYSTEM` and `SOFTWARE` hives, joined as the
+/// page and `diagnose --offline` join them, as block text (`None` when no hive gave one).
+fn hive_snapshot(disk: &OfflineDisk) -> Option<String> {
+    let mut reports = Vec::new();
+    let hives = disk.files.iter().zip(&disk.found).filter(|(_, found)| {
+        let name = found.rsplit('/').next().unwrap_or(found);
+        HIVES.iter().any(|h| h.eq_ignore_ascii_case(name))
+    });
+    for (file, found) in hives {
+        let mut no_events: Vec<analyzer::Event> = Vec::new();
+        if let Ok(read) = crate::inputs::read_file(found, file, &mut no_events) {
+            reports.extend(read);
+        }
+    }
+    let joined = analyzer::input::hive::merge(reports.iter().flat_map(|r| &r.configs));
+    let blocks: Vec<String> = joined.iter().map(collect_config::text_of).collect();
+    (!blocks.is_empty()).then(|| blocks.concat())
 }
 
 /// What `collect --offline` did.
@@ -229,6 +275,14 @@ pub fn collect(host: &dyn Host, root: &Path, out: &Path) -> CommandResult {
 struct OfflineCollect {
     out: String,
     offline: OfflineDisk,
+    /// The files in the folder: the disk's, copied, and the snapshot.
+    copied: Vec<String>,
+    /// The disk's files that could not be copied, and why.
+    not_copied: Vec<Refused>,
+    /// The snapshot of the disk's hives, as printed (`None`: no hive gave one).
+    config: Option<String>,
+    config_file: Option<String>,
+    config_file_error: Option<String>,
     zip: Option<Bundle>,
     zip_error: Option<String>,
 }
@@ -244,6 +298,15 @@ impl Report for OfflineCollect {
 
     fn text(&self) -> String {
         let mut out = self.offline.heading();
+        for n in &self.not_copied {
+            out.push_str(&format!("  not copied: {} ({})\n", n.path, n.why));
+        }
+        // ASCII by construction (percent-encoded values).
+        out.push_str(self.config.as_deref().unwrap_or_default());
+        out.push_str(&collect::config_file_line(
+            &self.config_file,
+            &self.config_file_error,
+        ));
         match (&self.zip, &self.zip_error) {
             (Some(zip), _) => out.push_str(&format!(
                 "zipped   {} ({} KB)\nNEXT: copy it to your computer and drop it on the page, or \

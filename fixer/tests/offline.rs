@@ -383,7 +383,61 @@ fn collect_offline_zips_the_disk_s_files_into_the_safe_folder() {
         .lines()
         .map(|l| l.rsplit('/').next().unwrap())
         .collect();
-    assert_eq!(members, ["System.evtx", RCM_FILE, "SYSTEM", "SOFTWARE"]);
+    assert_eq!(
+        members,
+        [
+            "System.evtx",
+            RCM_FILE,
+            "SYSTEM",
+            "SOFTWARE",
+            "rdpfix-config.txt"
+        ]
+    );
+    // Loose copies in the folder, beside the snapshot the hives give, as printed.
+    assert_eq!(m.exported[r"C:\rdpfix-logs\SYSTEM"], "bytes");
+    let printed = json["config"].as_str().unwrap();
+    assert_eq!(m.exported[r"C:\rdpfix-logs\rdpfix-config.txt"], printed);
+    assert_eq!(
+        json["config_file"], r"C:\rdpfix-logs\rdpfix-config.txt",
+        "{json}"
+    );
+    // The block holds what the hives hold: every value the analyzer reads from them, and
+    // every section they leave out (in the writer's order: compared sorted).
+    let values =
+        |configs: &[analyzer::config::ConfigSnapshot]| -> Vec<String> {
+            let mut all: Vec<String> =
+                configs
+                    .iter()
+                    .flat_map(|c| &c.entries)
+                    .map(|e| format!("{:?} {:?} {} {:?}", e.section, e.subject, e.key, e.value))
+                    .chain(configs.iter().flat_map(|c| &c.not_collected).map(|n| {
+                        format!("{:?} {:?} not collected: {:?}", n.section, n.subject, n.why)
+                    }))
+                    .collect();
+            all.sort();
+            all
+        };
+    let mut no_events = Vec::new();
+    let block = analyzer::input::read_bytes(
+        "block",
+        printed.as_bytes(),
+        &mut no_events,
+        &mut analyzer::input::no_progress,
+    );
+    let mut hives = Vec::new();
+    for hive in ["SYSTEM", "SOFTWARE"] {
+        let bytes = std::fs::read(config(&disk).join(hive)).unwrap();
+        hives.push(analyzer::input::read_bytes(
+            hive,
+            &bytes,
+            &mut no_events,
+            &mut analyzer::input::no_progress,
+        ));
+    }
+    let joined = analyzer::input::hive::merge(hives.iter().flat_map(|r| &r.configs));
+    assert_eq!(block.configs.len(), 1, "{printed}");
+    assert!(values(&joined).len() > 20);
+    assert_eq!(values(&block.configs), values(&joined));
     let text = sim
         .run(&["collect", "--offline", disk.to_str().unwrap()])
         .stdout;

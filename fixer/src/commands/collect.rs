@@ -12,12 +12,13 @@ use super::{CommandError, CommandResult};
 use crate::bundle::Bundle;
 use crate::cli::CollectArgs;
 use crate::exit::Exit;
-use crate::host::{Host, HostError, LogExport};
+use crate::host::{FileSource, Host, HostError, HostResult, LogExport};
 use crate::report::{Report, ascii_lines};
 use crate::safe_folder;
 use analyzer::remote;
 use analyzer::rules::{Catalog, collection};
 use serde::Serialize;
+use std::path::{Path, PathBuf};
 
 /// Bytes of event text printed at most, leaving room in Run Command's 4,096 for the rest.
 pub const TEXT_BUDGET: usize = 2600;
@@ -45,6 +46,9 @@ struct CollectReport {
     events_left_out: usize,
     /// The configuration snapshot (`RDPFIX-CONFIG`), printed last: [`super::collect_config`].
     config: String,
+    /// Where the snapshot was written in the folder (and zipped), or why it was not.
+    config_file: Option<String>,
+    config_file_error: Option<String>,
 }
 
 pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
@@ -81,9 +85,14 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
             });
         }
     }
+    let config = super::collect_config::snapshot(host);
+    // The snapshot beside the exports, and in the archive with them.
+    let config_file = (!args.text_only).then(|| write_config(host, &args.out, &config));
+    if let Some(Ok(path)) = &config_file {
+        files.push(path.clone());
+    }
     // After the exports, into the folder just judged safe (see `bundle`).
     let zipped = (!files.is_empty()).then(|| host.zip_logs(&args.out, &files));
-    let config = super::collect_config::snapshot(host);
     // The snapshot is printed too: the events get what it leaves of their budget.
     let budget = TEXT_BUDGET.saturating_sub(analyzer::evidence_block::console_bytes(&config));
     let mut events_text = String::new();
@@ -111,20 +120,39 @@ pub fn run(host: &dyn Host, args: &CollectArgs) -> CommandResult {
             }
         }
     }
+    let (zip, zip_error) = outcome(zipped);
+    let (config_file, config_file_error) = outcome(config_file);
     Ok(Box::new(CollectReport {
         out: (!args.text_only).then(|| args.out.display().to_string()),
         hours: args.hours,
         exports,
-        zip_error: zipped
-            .as_ref()
-            .and_then(|z| z.as_ref().err().map(|e| e.to_string())),
-        zip: zipped.and_then(Result::ok),
+        zip,
+        zip_error,
         events_text,
         events_shown: shown,
         events_left_out: left_out,
         config,
+        config_file: config_file.map(|p| p.display().to_string()),
+        config_file_error,
     }))
 }
+
+/// A step that may not have run: what it gave, or why it failed.
+pub fn outcome<T>(result: Option<HostResult<T>>) -> (Option<T>, Option<String>) {
+    match result {
+        Some(Ok(t)) => (Some(t), None),
+        Some(Err(e)) => (None, Some(e.to_string())),
+        None => (None, None),
+    }
+}
+
+/// Writes the snapshot's block, exactly as printed, as [`CONFIG_FILE`] in `dir`.
+pub fn write_config(host: &dyn Host, dir: &Path, config: &str) -> HostResult<PathBuf> {
+    host.collect_file(dir, CONFIG_FILE, FileSource::Bytes(config.as_bytes()))
+}
+
+/// The snapshot's file name in the collection folder and its archive.
+pub const CONFIG_FILE: &str = "rdpfix-config.txt";
 
 /// Splits `wevtutil qe /f:text` output into whole events. Each event starts with an
 /// `Event[n]:` line, which wevtutil does not localise; text without one is one event.
@@ -191,6 +219,10 @@ impl Report for CollectReport {
                 (None, None) => {}
             }
         }
+        out.push_str(&config_file_line(
+            &self.config_file,
+            &self.config_file_error,
+        ));
         if let Some(zip) = &self.zip {
             out.push_str(&format!(
                 "zipped   {} ({} KB): the one file to copy off the VM\n",
@@ -220,6 +252,17 @@ impl Report for CollectReport {
 
     fn json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// What became of the snapshot's file: written (the block above), or not, and why.
+pub fn config_file_line(written: &Option<String>, error: &Option<String>) -> String {
+    match (written, error) {
+        (Some(path), _) => format!("written  {path} (the configuration block above)\n"),
+        (None, Some(e)) => format!(
+            "not written: {CONFIG_FILE} ({e}); the configuration block above is its only copy\n"
+        ),
+        (None, None) => String::new(),
     }
 }
 
@@ -266,6 +309,7 @@ mod tests {
             exported,
             [
                 r"C:\rdpfix-logs\System.evtx",
+                r"C:\rdpfix-logs\rdpfix-config.txt",
                 r"C:\rdpfix-logs\rdpfix-logs.zip"
             ]
         );
@@ -302,7 +346,8 @@ mod tests {
         assert!(exported.contains_key(r"C:\rdpfix-logs\System.evtx"));
         assert!(exported.contains_key(r"C:\rdpfix-logs\Security.evtx"));
         assert!(exported.contains_key(r"C:\rdpfix-logs\rdpfix-logs.zip"));
-        assert_eq!(exported.len(), 3, "{exported:?}");
+        assert!(exported.contains_key(r"C:\rdpfix-logs\rdpfix-config.txt"));
+        assert_eq!(exported.len(), 4, "{exported:?}");
         let text = report.text();
         assert!(text.contains("Event ID: 36871"), "{text}");
         assert!(
@@ -321,13 +366,13 @@ mod tests {
         let exported = host.machine().exported;
         assert_eq!(
             exported[r"C:\rdpfix-logs\rdpfix-logs.zip"],
-            "rdpfix-logs/System.evtx\nrdpfix-logs/Security.evtx",
-            "every export, and nothing else"
+            "rdpfix-logs/System.evtx\nrdpfix-logs/Security.evtx\nrdpfix-logs/rdpfix-config.txt",
+            "every export and the snapshot, nothing else"
         );
         let text = report.text();
         assert!(
             text.contains(
-                "zipped   C:\\rdpfix-logs\\rdpfix-logs.zip (1 KB): the one file to copy off the VM"
+                "zipped   C:\\rdpfix-logs\\rdpfix-logs.zip (2 KB): the one file to copy off the VM"
             ),
             "{text}"
         );
@@ -335,7 +380,8 @@ mod tests {
             text.contains("NEXT: copy C:\\rdpfix-logs\\rdpfix-logs.zip to your computer"),
             "{text}"
         );
-        assert_eq!(report.json()["zip"]["bytes"], EVENT.len());
+        let config = report.json()["config"].as_str().unwrap().to_owned();
+        assert_eq!(report.json()["zip"]["bytes"], EVENT.len() + config.len());
 
         // When zipping fails, the folder is what to copy.
         host.inject(Fault {
@@ -347,6 +393,137 @@ mod tests {
         assert!(text.contains("not zipped (zip logs"), "{text}");
         assert!(text.contains("drop the folder on the page"), "{text}");
         assert_eq!(report.exit(), Exit::Success);
+    }
+
+    /// The archive, read back as the page reads it, holds the snapshot exactly as printed,
+    /// and it gives the configuration findings the printed block gives.
+    #[test]
+    fn the_zip_s_snapshot_gives_the_printed_block_s_findings() {
+        use analyzer::diagnose::{DiagnoseOptions, Session};
+        use analyzer::input::{no_progress, read_any};
+        let mut m = Machine::new("VM1", "vm1", "2026-11-25T10:00:00Z".parse().unwrap());
+        m.logs.insert("System".into(), EVENT.into());
+        let policy = r"SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services";
+        m.set_reg(
+            policy,
+            "fDenyTSConnections",
+            crate::host::RegValue::dword(1),
+        );
+        let host = SimHost::new(m);
+        let report = run(&host, &args(false)).unwrap();
+        let printed = report.json()["config"].as_str().unwrap().to_owned();
+        assert!(report.text().contains(&printed));
+        assert!(
+            report.text().contains(
+                "written  C:\\rdpfix-logs\\rdpfix-config.txt (the configuration block above)"
+            ),
+            "{}",
+            report.text()
+        );
+        let machine = host.machine();
+        assert_eq!(
+            machine.exported[r"C:\rdpfix-logs\rdpfix-config.txt"],
+            printed
+        );
+        let zip = &machine.zips[r"C:\rdpfix-logs\rdpfix-logs.zip"];
+        let mut events = Vec::new();
+        let reports = read_any(
+            "rdpfix-logs.zip",
+            std::io::Cursor::new(zip),
+            zip.len() as u64,
+            &mut events,
+            &mut no_progress,
+        );
+        let member = reports
+            .iter()
+            .find(|r| r.name.ends_with("rdpfix-logs/rdpfix-config.txt"))
+            .expect("the snapshot is a member");
+        assert_eq!(member.configs.len(), 1, "{member:?}");
+        let mut pasted = Session::new();
+        pasted.add_bytes("pasted", printed.as_bytes(), &mut no_progress);
+        let mut zipped = Session::new();
+        zipped.add_seekable(
+            "rdpfix-logs.zip",
+            std::io::Cursor::new(zip),
+            zip.len() as u64,
+            &mut no_progress,
+        );
+        let config_findings = |s: &Session| -> Vec<(String, u8)> {
+            s.finish(&DiagnoseOptions::default())
+                .findings
+                .iter()
+                .filter(|f| f.id.starts_with("rdp-config-"))
+                .map(|f| (f.id.clone(), f.score))
+                .collect()
+        };
+        let from_paste = config_findings(&pasted);
+        assert!(
+            from_paste
+                .iter()
+                .any(|(id, _)| id == "rdp-config-disabled-by-policy"),
+            "{from_paste:?}"
+        );
+        assert_eq!(config_findings(&zipped), from_paste);
+        assert_eq!(member.configs[0].entries, pasted_entries(&printed));
+    }
+
+    fn pasted_entries(text: &str) -> Vec<analyzer::config::Entry> {
+        let mut events = Vec::new();
+        let report = analyzer::input::read_bytes(
+            "pasted",
+            text.as_bytes(),
+            &mut events,
+            &mut analyzer::input::no_progress,
+        );
+        report.configs[0].entries.clone()
+    }
+
+    /// When the snapshot cannot be written, the report says so and where its only copy is;
+    /// nothing is said to be written, and the archive holds the exports alone. A crash
+    /// leaves no file under the snapshot's name.
+    #[test]
+    fn a_snapshot_not_written_is_said_and_never_zipped() {
+        let mut m = Machine::new("VM1", "vm1", "2026-11-25T10:00:00Z".parse().unwrap());
+        m.logs.insert("System".into(), EVENT.into());
+        let host = SimHost::new(m);
+        host.inject(Fault {
+            at: FaultAt::Target("rdpfix-config.txt".into()),
+            kind: FaultKind::Fail,
+        });
+        let report = run(&host, &args(false)).unwrap();
+        let text = report.text();
+        assert!(
+            text.contains("not written: rdpfix-config.txt (write C:\\rdpfix-logs\\rdpfix-config.txt: injected fault); the configuration block above is its only copy"),
+            "{text}"
+        );
+        assert!(!text.contains("written  "), "{text}");
+        assert_eq!(report.json()["config_file"], serde_json::Value::Null);
+        let machine = host.machine();
+        assert!(
+            !machine
+                .exported
+                .contains_key(r"C:\rdpfix-logs\rdpfix-config.txt")
+        );
+        assert_eq!(
+            machine.exported[r"C:\rdpfix-logs\rdpfix-logs.zip"],
+            "rdpfix-logs/System.evtx"
+        );
+        assert_eq!(report.exit(), Exit::Success);
+
+        let host = SimHost::new(machine);
+        host.inject(Fault {
+            at: FaultAt::Target("rdpfix-config.txt".into()),
+            kind: FaultKind::Crash,
+        });
+        let report = run(&host, &args(false)).unwrap();
+        assert!(host.crashed());
+        assert!(
+            !host
+                .machine()
+                .exported
+                .contains_key(r"C:\rdpfix-logs\rdpfix-config.txt")
+        );
+        assert!(report.text().contains("not written: rdpfix-config.txt"));
     }
 
     #[test]

@@ -7,9 +7,9 @@
 //! the collection script (`analyzer::remote::config`) is the way to get it.
 
 use crate::host::{CertStore, Host, HostError, RegValue, ServiceState};
-use analyzer::config::Value;
-use analyzer::config::schema::Section;
-use analyzer::config::text::Writer;
+use analyzer::config::schema::{Kind, Section, lookup};
+use analyzer::config::text::{Writer, split_list};
+use analyzer::config::{ConfigSnapshot, Value};
 use analyzer::remote::config::{
     FIREWALL_RULES, MACHINE_KEYS_SDDL, PROTOCOLS, REGISTRY, SERVICES, capped_holders,
 };
@@ -144,6 +144,30 @@ pub fn snapshot(host: &dyn Host) -> String {
 }
 
 /// Who listens on the RDP port (`PortNumber`, 3389 when absent or unreadable).
+/// A snapshot read elsewhere (an offline disk's hives) as its block's text: every value
+/// and every section not collected, in order; keys this version does not know are left
+/// out. List values are kept as written (their items encoded one by one).
+pub fn text_of(snapshot: &ConfigSnapshot) -> String {
+    let mut w = Writer::new(&snapshot.computer, snapshot.taken, snapshot.os_build);
+    for e in &snapshot.entries {
+        let subject = e.subject.as_deref();
+        match (&e.value, lookup(e.section, &e.key).map(|k| k.kind)) {
+            (Value::Set(raw), Some(Kind::List)) => {
+                w.list(e.section, subject, &e.key, &split_list(raw))
+            }
+            (value, _) => w.value(e.section, subject, &e.key, value),
+        }
+    }
+    for n in &snapshot.not_collected {
+        w.not_collected(
+            n.section,
+            n.subject.as_deref(),
+            n.why.as_deref().unwrap_or(""),
+        );
+    }
+    w.finish()
+}
+
 fn listener(host: &dyn Host, w: &mut Writer) {
     let rdp = r"SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp";
     let port = reg(host, rdp, "PortNumber")
