@@ -12,7 +12,6 @@
 use analyzer::config::{ConfigSnapshot, Section, Value};
 use analyzer::input::{Format, InputReport, IssueKind, Severity, no_progress, read_bytes};
 use std::path::PathBuf;
-use std::process::Command;
 use testkit::hive_writer::{self, HiveWriter, KeySpec};
 
 fn dir() -> PathBuf {
@@ -60,35 +59,6 @@ fn the_committed_hives_are_the_writers_output() {
             committed == bytes,
             "{rel} differs from the writer; RDPFIX_BLESS_HIVES=1 rewrites it"
         );
-    }
-}
-
-/// What `hivexsh` prints for a script run on a hive.
-fn hivexsh(path: &std::path::Path, script: &str) -> Option<String> {
-    // Commands on standard input (not `-f /dev/stdin`: some sandboxes have no /dev/stdin).
-    let out = Command::new("hivexsh")
-        .arg(path)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(script.as_bytes())?;
-            child.wait_with_output()
-        });
-    match out {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => panic!("hivexsh: {e}"),
-        Ok(o) => {
-            assert!(
-                o.status.success(),
-                "hivexsh failed on {}: {}",
-                path.display(),
-                String::from_utf8_lossy(&o.stderr)
-            );
-            Some(String::from_utf8_lossy(&o.stdout).into_owned())
-        }
     }
 }
 
@@ -154,7 +124,7 @@ fn every_fixture_reads_back_whole_with_hivexsh_as_with_the_reader() {
         let want: String = all.iter().map(|(_, k)| hivexsh_listing(k)).collect();
         // Without hivexsh only that half is skipped (the reader's half below still runs);
         // with RDPFIX_REQUIRE_TOOLS=1 (`cargo xtask test`) its absence is a failure.
-        match hivexsh(&path, &script) {
+        match hive_writer::hivexsh(&path, &script) {
             Some(printed) => assert!(
                 printed == want,
                 "{rel}: hivexsh printed\n{printed}\nwanted\n{want}"

@@ -80,6 +80,9 @@ pub enum Command {
         /// The fix token (rdpfix1.…), a file holding it or the plan file (JSON), or - to
         /// paste it (in as many lines as needed).
         plan: String,
+        /// Check an offline plan against the attached OS disk at this drive (F:), or auto.
+        #[arg(long, value_name = "DRIVE|auto")]
+        offline: Option<String>,
     },
 
     /// Apply a signed plan: every check, a dry-run (current -> desired for each step),
@@ -105,6 +108,10 @@ pub enum Command {
         /// Accepted for symmetry with `apply`; a rollback never prompts.
         #[arg(long)]
         yes: bool,
+        /// For a plan applied offline: the drive its disk is attached at now (F:), or auto
+        /// (the default for such a plan: the disk whose MachineGuid the journal recorded).
+        #[arg(long, value_name = "DRIVE|auto")]
+        offline: Option<String>,
     },
 
     /// Keep a plan applied in commit-confirm mode (cancels its timed rollback).
@@ -249,6 +256,11 @@ pub struct ApplyArgs {
     /// `fixer confirm <plan_id>` is run (for fixes run over RDP, which drop the session).
     #[arg(long, value_name = "MINUTES", value_parser = clap::value_parser!(u32).range(2..=1440))]
     pub confirm_within: Option<u32>,
+    /// Apply an offline plan to the OS disk of its VM attached to this rescue VM: its drive
+    /// (F:), or auto for the one attached disk whose MachineGuid the plan names. Its SYSTEM
+    /// and SOFTWARE hives are loaded for the run and always unloaded.
+    #[arg(long, value_name = "DRIVE|auto", conflicts_with = "confirm_within")]
+    pub offline: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -210,8 +210,10 @@ pub fn verify_for(
         .and_then(|t| t.check_key(&store, now))
         .and_then(|k| k.verify_signature())
         .and_then(|s| s.parse())
+        // Check 6: first whether the plan is for a disk or a running machine (its
+        // computer's name alone would not say which to do instead), then the name.
+        .and_then(|p| check_offline(p.plan(), target, &names).map(|()| p))
         .and_then(|p| p.check_computer(names.iter().map(String::as_str)))
-        .and_then(|c| check_offline(c.plan(), target, &names).map(|()| c))
         .and_then(|c| c.check_freshness(now, DEFAULT_CLOCK_SKEW))
         .and_then(|f| f.check_replay(&journal))
         .and_then(|r| r.check_allowlist());
@@ -241,10 +243,38 @@ pub fn applied_on(host: &dyn Host, disk: &Disk) -> Result<Vec<AppliedOffline>, H
     }
 }
 
+/// Adds `line` to the disk's [`OFFLINE_APPLIED`] (its state directory made as the fixer
+/// makes its own, admin-only, when it is missing), so a fixer on the running VM, or on
+/// another rescue VM, refuses the plan again (check 8).
+pub fn record_applied(
+    host: &dyn Host,
+    disk: &Disk,
+    line: &AppliedOffline,
+) -> Result<(), HostError> {
+    let path = applied_path(disk);
+    if let Some(dir) = path.parent() {
+        host.create_admin_dir(dir)?;
+    }
+    let mut bytes = match host.disk_read(&path, 16 << 20) {
+        Ok(b) => b,
+        Err(HostError::NotFound { .. }) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+        bytes.push(b'\n');
+    }
+    bytes.extend(serde_json::to_vec(line).unwrap_or_default());
+    bytes.push(b'\n');
+    host.disk_write(&path, &bytes)
+}
+
 /// Where a disk records the plans applied to it offline: its state directory's
 /// [`OFFLINE_APPLIED`].
 pub fn applied_path(disk: &Disk) -> std::path::PathBuf {
-    disk.root.join(r"ProgramData\rdpfix").join(OFFLINE_APPLIED)
+    crate::host::offline::on_disk(
+        &disk.root,
+        &format!(r"ProgramData\rdpfix\{OFFLINE_APPLIED}"),
+    )
 }
 
 /// Check 6's second half: a plan for a disk runs only on that disk (`--offline`), one for

@@ -52,6 +52,7 @@ fn args(plan: &str, yes: bool) -> ApplyArgs {
         dry_run: false,
         yes,
         confirm_within: None,
+        offline: None,
     }
 }
 
@@ -592,7 +593,7 @@ fn while_another_fixer_holds_the_lock_nothing_runs() {
     assert_eq!(err.exit, Exit::Busy, "{:#}", err.error);
     assert!(format!("{:#}", err.error).contains("another fixer"));
     let id = support::plan_id(1);
-    let err = journal_cmd::rollback(&host, &id, false, false).unwrap_err();
+    let err = journal_cmd::rollback(&host, &id, false, false, None).unwrap_err();
     assert_eq!(err.exit, Exit::Busy);
     let err = journal_cmd::confirm(&host, &id).unwrap_err();
     assert_eq!(err.exit, Exit::Busy);

@@ -55,6 +55,7 @@ fn args(plan: &str) -> ApplyArgs {
         dry_run: false,
         yes: false,
         confirm_within: None,
+        offline: None,
     }
 }
 

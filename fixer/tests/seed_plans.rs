@@ -119,6 +119,7 @@ fn args(plan: &str, dry_run: bool) -> ApplyArgs {
         dry_run,
         yes: !dry_run,
         confirm_within: None,
+        offline: None,
     }
 }
 
@@ -136,7 +137,7 @@ fn each_seed_plan_passes_verify_and_its_dry_run_reads_right() {
         let host = vm(sample);
         let before = host.machine();
 
-        let verified = verify::run(&host, &token, &Nobody).unwrap();
+        let verified = verify::run(&host, &token, None, &Nobody).unwrap();
         assert_eq!(verified.exit(), Exit::Success, "{}", verified.text());
 
         let dry = apply::run(&host, &args(&token, true), &Nobody).unwrap();

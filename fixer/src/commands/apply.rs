@@ -10,12 +10,13 @@ use super::{CommandError, CommandResult};
 use crate::cli::ApplyArgs;
 use crate::executor::{self, Mode, RunOutcome, RunReport, StepReport, StepStatus};
 use crate::exit::Exit;
+use crate::host::offline::{self, Disk, DiskError, Loaded, Mounts, OfflineHost, OfflineRecord};
 use crate::host::{Host, HostError, MachineLock};
 use crate::journal::JournalError;
 use crate::operator::{Answer, Operator};
 use crate::report::{Report, ascii_lines, wrap};
 use crate::state_dir;
-use crate::verification;
+use crate::verification::{self, AppliedOffline, Target};
 use jiff::SignedDuration;
 use std::time::Duration;
 
@@ -30,6 +31,9 @@ const TERMINAL_SERVER_KEY: &str = r"SYSTEM\CurrentControlSet\Control\Terminal Se
 const JSON_BUDGET: usize = 4000;
 
 pub fn run(host: &dyn Host, args: &ApplyArgs, operator: &dyn Operator) -> CommandResult {
+    if let Some(drive) = &args.offline {
+        return run_offline(host, args, drive, operator);
+    }
     let token = read_plan(&args.plan, operator)?;
     let verified = match verification::verify(host, &token.text).map_err(verify_err)? {
         Ok(v) => v,
@@ -54,6 +58,7 @@ pub fn run(host: &dyn Host, args: &ApplyArgs, operator: &dyn Operator) -> Comman
             run,
             consent,
             confirm_within: args.confirm_within,
+            offline: None,
         })
     };
     if dry.outcome != RunOutcome::WouldApply {
@@ -63,19 +68,9 @@ pub fn run(host: &dyn Host, args: &ApplyArgs, operator: &dyn Operator) -> Comman
         return Ok(report(dry, Consent::NotAsked));
     }
 
-    let consent = if args.yes {
-        Consent::Given
-    } else if operator.interactive() {
-        let preview = report(dry.clone(), Consent::NotAsked).text();
-        let question = "Apply these changes? Type yes to apply, anything else to stop: ";
-        match operator.ask(&format!("{preview}{question}")) {
-            Answer::Yes => Consent::Given,
-            Answer::No => Consent::Declined,
-            Answer::NoAnswer => Consent::Needed,
-        }
-    } else {
-        Consent::Needed
-    };
+    let consent = ask_consent(args, operator, || {
+        report(dry.clone(), Consent::NotAsked).text()
+    });
     if consent != Consent::Given {
         return Ok(report(dry, consent));
     }
@@ -100,6 +95,231 @@ pub fn run(host: &dyn Host, args: &ApplyArgs, operator: &dyn Operator) -> Comman
     let run =
         executor::run(host, &runnable, Mode::Apply { confirm_within }).map_err(journal_err)?;
     Ok(report(run, Consent::Given))
+}
+
+/// `fixer apply --offline <DRIVE|auto>`: the same checks, dry-run and consent, for the OS
+/// disk of the plan's VM attached to this rescue VM. Check 10's dry-run reads the disk's
+/// hive files; the apply loads them under `HKLM\rdpfix-<plan>-SYSTEM` / `-SOFTWARE`, runs
+/// the executor on [`OfflineHost`], and unloads them whatever happened (on a failure too;
+/// the journal's begin record names the mounts for a rollback after a crash). The plan is
+/// then recorded on the disk (`ProgramData\rdpfix\offline-applied.jsonl`).
+fn run_offline(
+    host: &dyn Host,
+    args: &ApplyArgs,
+    drive: &str,
+    operator: &dyn Operator,
+) -> CommandResult {
+    let token = read_plan(&args.plan, operator)?;
+    let (disk, verified) = match disk_and_plan(host, drive, &token.text)? {
+        Ok(checked) => checked,
+        Err(rejected) => return Ok(Box::new(rejected)),
+    };
+    let mut view = PlanView::new(&verified);
+    view.disk = Some(verification::disk_text(&disk));
+    if !args.dry_run {
+        refuse_if_blocked(&verified)?;
+    }
+    let mounts = Mounts::for_plan(&view.plan_id);
+    let record = |disk: &Disk| OfflineRecord {
+        root: disk.root.display().to_string(),
+        machine_guid: disk.machine_guid.clone(),
+        control_set: disk.control_set,
+        mounts: mounts.clone(),
+    };
+    let runnable_for = |v: &verification::Verified, disk: &Disk| {
+        let mut r = v.runnable(host.now());
+        r.begin.offline = Some(record(disk));
+        r
+    };
+    // Check 10 on the hive files: nothing is loaded, nothing can be written.
+    let files = OfflineHost::files(host, &disk);
+    let dry = executor::run(&files, &runnable_for(&verified, &disk), Mode::DryRun)
+        .map_err(journal_err)?;
+    let report = |run: RunReport, consent: Consent, outcome: Option<OfflineOutcome>| {
+        Box::new(ApplyReport {
+            plan: view.clone(),
+            run,
+            consent,
+            confirm_within: None,
+            offline: Some(outcome.unwrap_or_else(|| OfflineOutcome::not_loaded(&disk))),
+        })
+    };
+    if dry.outcome != RunOutcome::WouldApply || args.dry_run {
+        return Ok(report(dry, Consent::NotAsked, None));
+    }
+    let consent = ask_consent(args, operator, || {
+        report(dry.clone(), Consent::NotAsked, None).text()
+    });
+    if consent != Consent::Given {
+        return Ok(report(dry, consent, None));
+    }
+
+    state_dir::prepare(host)?;
+    let _lock = MachineLock::acquire(host, LOCK_WAIT)?;
+    // Decided again under the lock, on the disk as it is now.
+    let (disk, verified) = match disk_and_plan(host, drive, &token.text)? {
+        Ok(checked) => checked,
+        Err(rejected) => return Ok(Box::new(rejected)),
+    };
+    refuse_if_blocked(&verified)?;
+    if let Err(rejection) = verification::still_fresh(&verified, host.now()) {
+        return Ok(Box::new(Rejected::new(&rejection)));
+    }
+    let runnable = runnable_for(&verified, &disk);
+    // The mounts are named after this plan, which has no journal yet (check 8): anything
+    // loaded under them is from a run of it that died before its first record, and
+    // changed nothing.
+    offline::unload_stale(host, &mounts)?;
+    let loaded = Loaded::load(host, &disk, &mounts).map_err(|e| {
+        CommandError::new(
+            Exit::Failure,
+            anyhow::anyhow!("the disk's hives could not be loaded, so nothing was changed: {e}"),
+        )
+    })?;
+    let on_disk = OfflineHost::loaded(host, &disk, &mounts);
+    let run = executor::run(
+        &on_disk,
+        &runnable,
+        Mode::Apply {
+            confirm_within: None,
+        },
+    );
+    let unload_errors: Vec<String> = loaded.unload().iter().map(ToString::to_string).collect();
+    let run = run.map_err(journal_err)?;
+    let recorded = verification::record_applied(
+        host,
+        &disk,
+        &AppliedOffline {
+            plan_id: view.plan_id.clone(),
+            key_fingerprint: view.key_fingerprint.clone(),
+            seq: view.seq,
+            computer: view.computer.clone(),
+            at: host.now(),
+            outcome: format!("{:?}", run.outcome).to_lowercase(),
+        },
+    )
+    .err()
+    .map(|e| e.to_string());
+    let outcome = OfflineOutcome {
+        disk: verification::disk_text(&disk),
+        mounts: Some(mounts.clone()),
+        unload_errors,
+        record_error: recorded,
+    };
+    Ok(report(run, Consent::Given, Some(outcome)))
+}
+
+/// The disk `drive` names (its hives read, a dirty one refused) and the plan checked
+/// against it (checks 1–9); `Ok(Err)`: a check refused the plan.
+fn disk_and_plan(
+    host: &dyn Host,
+    drive: &str,
+    input: &[u8],
+) -> Result<Result<(Disk, verification::Verified), Rejected>, CommandError> {
+    let disk = offline::find_disk(host, drive, plan_guid(input).as_ref()).map_err(disk_err)?;
+    Ok(
+        match verification::verify_for(host, input, Target::Disk(&disk)).map_err(verify_err)? {
+            Ok(v) => Ok((disk, v)),
+            Err(rejection) => Err(Rejected::new(&rejection)),
+        },
+    )
+}
+
+/// The MachineGuid an offline plan names, read before it is verified: only to pick the
+/// disk `--offline auto` verifies it against (check 6 then compares it for real).
+pub fn plan_guid(input: &[u8]) -> Option<analyzer::plan::MachineGuid> {
+    let received = analyzer::envelope::verify::receive(input).ok()?;
+    let plan: analyzer::plan::Plan = serde_json::from_slice(received.envelope().payload()).ok()?;
+    plan.target.offline.map(|o| o.machine_guid)
+}
+
+pub fn disk_err(e: DiskError) -> CommandError {
+    match e {
+        DiskError::Host(h) => h.into(),
+        other => CommandError::new(Exit::Failure, other),
+    }
+}
+
+/// `--yes`, or "yes" typed at a terminal after the dry-run (`preview`).
+fn ask_consent(
+    args: &ApplyArgs,
+    operator: &dyn Operator,
+    preview: impl FnOnce() -> String,
+) -> Consent {
+    if args.yes {
+        Consent::Given
+    } else if operator.interactive() {
+        let question = "Apply these changes? Type yes to apply, anything else to stop: ";
+        match operator.ask(&format!("{}{question}", preview())) {
+            Answer::Yes => Consent::Given,
+            Answer::No => Consent::Declined,
+            Answer::NoAnswer => Consent::Needed,
+        }
+    } else {
+        Consent::Needed
+    }
+}
+
+/// What an offline apply did with the disk.
+#[derive(Debug, Clone, Serialize)]
+struct OfflineOutcome {
+    disk: String,
+    /// Where its hives were loaded (none for a dry-run or a refusal: the files were read).
+    mounts: Option<Mounts>,
+    /// Unloading failed: the hives are still loaded, their changes maybe not in the files.
+    unload_errors: Vec<String>,
+    /// The plan could not be recorded on the disk.
+    record_error: Option<String>,
+}
+
+impl OfflineOutcome {
+    fn not_loaded(disk: &Disk) -> Self {
+        OfflineOutcome {
+            disk: verification::disk_text(disk),
+            mounts: None,
+            unload_errors: Vec::new(),
+            record_error: None,
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::new();
+        if let Some(m) = &self.mounts {
+            if self.unload_errors.is_empty() {
+                out.push_str(&wrap(
+                    &format!(
+                        "its hives were loaded as HKLM\\{} and HKLM\\{}, and are unloaded",
+                        m.system, m.software
+                    ),
+                    "disk: ",
+                    "      ",
+                ));
+            } else {
+                out.push_str(&wrap(
+                    &format!(
+                        "NOT UNLOADED ({}): the changes may not be in the hive files yet. \
+                         Close anything using HKLM\\{} and HKLM\\{} (regedit), then run \
+                         reg unload on each, before the disk goes back to its VM",
+                        self.unload_errors.join("; "),
+                        m.system,
+                        m.software
+                    ),
+                    "WARNING: ",
+                    "  ",
+                ));
+            }
+        }
+        if let Some(e) = &self.record_error {
+            out.push_str(&wrap(
+                &format!(
+                    "the plan could not be recorded on the disk ({e}); the journal here has it"
+                ),
+                "WARNING: ",
+                "  ",
+            ));
+        }
+        out
+    }
 }
 
 /// Objects listed at most by name in the text report; `--json` lists every one.
@@ -175,6 +395,8 @@ struct ApplyReport {
     run: RunReport,
     consent: Consent,
     confirm_within: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    offline: Option<OfflineOutcome>,
 }
 
 impl ApplyReport {
@@ -214,6 +436,11 @@ impl ApplyReport {
 
     fn verdict(&self) -> String {
         let id = &self.plan.plan_id;
+        let offline = if self.offline.is_some() {
+            "--offline auto "
+        } else {
+            ""
+        };
         let (changed, compliant, manual) = self.counts();
         let drops = self
             .run
@@ -229,7 +456,7 @@ impl ApplyReport {
         match (self.run.outcome, self.consent) {
             (RunOutcome::WouldApply, Consent::Needed) => format!(
                 "CONSENT NEEDED: nothing was changed. Review the dry-run above, then run:\n  \
-                 fixer apply --yes <plan>{}\n",
+                 fixer apply {offline}--yes <plan>{}\n",
                 if drops && self.confirm_within.is_none() {
                     "\nOver RDP? Add --confirm-within 10 to roll back unless you confirm."
                 } else {
@@ -251,7 +478,13 @@ impl ApplyReport {
             (RunOutcome::WouldApply, _) => format!(
                 "DRY RUN: {changed} step(s) would change, {compliant} already as \
                  wanted{manual_note}. Nothing was changed. To apply:\n  \
-                 fixer apply --yes <plan>\n"
+                 fixer apply {offline}--yes <plan>\n"
+            ),
+            (RunOutcome::Applied, _) if self.offline.is_some() => format!(
+                "APPLIED plan {id} to the attached disk: {changed} step(s) changed, \
+                 {compliant} already as wanted{manual_note}. Check it, then give the disk back \
+                 to its VM (az vm repair restore) and connect over RDP. To undo before that:\n  \
+                 fixer rollback {id}\n"
             ),
             (RunOutcome::Applied, _) => format!(
                 "APPLIED plan {id}: {changed} step(s) changed, {compliant} already as \
@@ -334,6 +567,9 @@ impl Report for ApplyReport {
             )
         {
             out.push_str(&wrap(error, "WARNING: ", "  "));
+        }
+        if let Some(o) = &self.offline {
+            out.push_str(&o.text());
         }
         for line in self.verdict().lines() {
             let body = line.trim_start();

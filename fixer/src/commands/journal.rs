@@ -1,12 +1,16 @@
 //! `fixer journal`, `fixer rollback <plan_id>`, `fixer confirm <plan_id>`.
 
+use super::apply::disk_err;
 use super::{CommandError, CommandResult};
 use crate::executor::{self, ConfirmError, RollbackError, RollbackOutcome, RollbackReport};
 use crate::exit::Exit;
+use crate::host::offline::{self, Loaded, OfflineHost, OfflineRecord};
 use crate::host::{Host, MachineLock};
 use crate::journal::{self, JournalError, PlanState};
 use crate::report::{Report, ascii_lines, ascii_safe};
 use crate::state_dir;
+use crate::verification::{self, AppliedOffline};
+use analyzer::plan::MachineGuid;
 use jiff::Timestamp;
 use serde::Serialize;
 use std::time::Duration;
@@ -156,23 +160,192 @@ impl Report for RollbackReport {
     }
 }
 
+/// `offline`: for a plan applied to an attached disk, where the disk is now (`F:`), or
+/// `auto`; such a plan is rolled back on its disk whether or not it is given (the journal
+/// says which disk: found by its MachineGuid).
 pub fn rollback(
     host: &dyn Host,
     plan_id: &str,
     unless_confirmed: bool,
     force: bool,
+    offline: Option<&str>,
 ) -> CommandResult {
     state_dir::check(host)?;
     // The rollback task may fire while an apply still runs: it waits for it.
     let _lock = MachineLock::acquire(host, Duration::from_secs(120))?;
-    match executor::rollback(host, plan_id, unless_confirmed, force) {
+    let begin = journal::load(host, plan_id)
+        .map_err(journal_err)?
+        .map(|r| r.begin);
+    if begin.is_none() {
+        // A plan with no record may be an offline one whose run died between loading the
+        // disk's hives and its first record: it changed nothing, but left them loaded.
+        let unloaded = offline::unload_stale(host, &offline::Mounts::for_plan(plan_id))?;
+        if !unloaded.is_empty() {
+            return Ok(Box::new(StaleUnloaded {
+                plan_id: plan_id.to_owned(),
+                unloaded,
+            }));
+        }
+    }
+    let on_disk = begin
+        .as_ref()
+        .and_then(|b| b.offline.clone().map(|o| (b, o)));
+    let report = match (on_disk, offline) {
+        (None, Some(_)) => {
+            return Err(CommandError::new(
+                Exit::Usage,
+                anyhow::anyhow!(
+                    "plan {plan_id} was applied to this running machine, not to an attached \
+                     disk: run fixer rollback {plan_id} without --offline"
+                ),
+            ));
+        }
+        (None, None) => executor::rollback(host, plan_id, unless_confirmed, force),
+        (Some((begin, record)), given) => {
+            return rollback_offline(host, begin, &record, given.unwrap_or("auto"), force);
+        }
+    };
+    match report {
         Ok(r) => Ok(Box::new(r)),
-        Err(RollbackError::NoSuchPlan(id)) => Err(CommandError::new(
+        Err(e) => Err(rollback_err(e)),
+    }
+}
+
+fn rollback_err(e: RollbackError) -> CommandError {
+    match e {
+        RollbackError::NoSuchPlan(id) => {
+            CommandError::new(Exit::Failure, RollbackError::NoSuchPlan(id))
+        }
+        RollbackError::Journal(e) => journal_err(e),
+        RollbackError::Host(h) => h.into(),
+    }
+}
+
+/// An offline plan's rollback: whatever a run that died left loaded is unloaded first (so
+/// its changes are in the files), the disk is checked to be the one the journal names,
+/// its hives are loaded under the recorded mounts, the steps undone, the hives unloaded.
+fn rollback_offline(
+    host: &dyn Host,
+    begin: &journal::Begin,
+    record: &OfflineRecord,
+    given: &str,
+    force: bool,
+) -> CommandResult {
+    let plan_id = begin.plan_id.as_str();
+    let stale = offline::unload_stale(host, &record.mounts)?;
+    let guid = MachineGuid::from_registry(&record.machine_guid).ok();
+    let mut disk = offline::find_disk(host, given, guid.as_ref()).map_err(disk_err)?;
+    if MachineGuid::from_registry(&disk.machine_guid).ok() != guid {
+        return Err(CommandError::new(
             Exit::Failure,
-            RollbackError::NoSuchPlan(id),
-        )),
-        Err(RollbackError::Journal(e)) => Err(journal_err(e)),
-        Err(RollbackError::Host(h)) => Err(h.into()),
+            anyhow::anyhow!(
+                "plan {plan_id} changed the disk with MachineGuid {}; {} is another: \
+                 nothing was changed",
+                record.machine_guid,
+                verification::disk_text(&disk)
+            ),
+        ));
+    }
+    // The values were written in the control set the plan named, whatever Select\Current
+    // says now.
+    disk.control_set = record.control_set;
+    let loaded = Loaded::load(host, &disk, &record.mounts)?;
+    let on_disk = OfflineHost::loaded(host, &disk, &record.mounts);
+    let report = executor::rollback(&on_disk, plan_id, false, force);
+    let unload_errors: Vec<String> = loaded.unload().iter().map(ToString::to_string).collect();
+    let report = report.map_err(rollback_err)?;
+    let recorded = verification::record_applied(
+        host,
+        &disk,
+        &AppliedOffline {
+            plan_id: plan_id.to_owned(),
+            key_fingerprint: begin.key_fingerprint.clone(),
+            seq: begin.seq,
+            computer: disk.computer.clone(),
+            at: host.now(),
+            outcome: format!("rollback: {:?}", report.outcome).to_lowercase(),
+        },
+    )
+    .err()
+    .map(|e| e.to_string());
+    Ok(Box::new(OfflineRollback {
+        disk: verification::disk_text(&disk),
+        stale_unloaded: stale,
+        unload_errors,
+        record_error: recorded,
+        report,
+    }))
+}
+
+/// A plan that stopped before its first record, whose hives were still loaded.
+#[derive(Debug, Serialize)]
+struct StaleUnloaded {
+    plan_id: String,
+    unloaded: Vec<String>,
+}
+
+impl Report for StaleUnloaded {
+    fn exit(&self) -> Exit {
+        Exit::Success
+    }
+
+    fn text(&self) -> String {
+        ascii_lines(&format!(
+            "Nothing to roll back for plan {}: it stopped before it changed anything. The \
+             disk's hives it had loaded were unloaded: HKLM\\{}.\n",
+            self.plan_id,
+            self.unloaded.join(", HKLM\\")
+        ))
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+/// A rollback on an attached disk.
+#[derive(Debug, Serialize)]
+struct OfflineRollback {
+    disk: String,
+    /// Mounts a run that died had left loaded, unloaded first.
+    stale_unloaded: Vec<String>,
+    unload_errors: Vec<String>,
+    record_error: Option<String>,
+    report: RollbackReport,
+}
+
+impl Report for OfflineRollback {
+    fn exit(&self) -> Exit {
+        if self.unload_errors.is_empty() {
+            self.report.exit()
+        } else {
+            Exit::RollbackIncomplete
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = format!("offline: {}\n", self.disk);
+        for m in &self.stale_unloaded {
+            out.push_str(&format!(
+                "HKLM\\{m} was still loaded (the run that loaded it stopped): unloaded first\n"
+            ));
+        }
+        out.push_str(&self.report.text());
+        for e in &self.unload_errors {
+            out.push_str(&format!(
+                "WARNING: NOT UNLOADED ({e}): run reg unload on it before the disk goes back\n"
+            ));
+        }
+        if let Some(e) = &self.record_error {
+            out.push_str(&format!(
+                "WARNING: the rollback could not be recorded on the disk ({e})\n"
+            ));
+        }
+        ascii_lines(&out)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
     }
 }
 

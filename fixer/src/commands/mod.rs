@@ -111,7 +111,7 @@ fn on_windows_instead(command: &Command) -> &'static str {
 
 fn dispatch(cli: &Cli, host: &dyn Host, operator: &dyn Operator) -> CommandResult {
     match &cli.command {
-        Command::Verify { plan } => verify::run(host, plan, operator),
+        Command::Verify { plan, offline } => verify::run(host, plan, offline.as_deref(), operator),
         Command::Apply(args) => apply::run(host, args, operator),
         Command::Collect(args) => collect::run(host, args),
         Command::Diagnose(args) => diagnose::run(args),
@@ -122,7 +122,14 @@ fn dispatch(cli: &Cli, host: &dyn Host, operator: &dyn Operator) -> CommandResul
             unless_confirmed,
             force,
             yes: _,
-        } => journal::rollback(host, &plan_id.to_string(), *unless_confirmed, *force),
+            offline,
+        } => journal::rollback(
+            host,
+            &plan_id.to_string(),
+            *unless_confirmed,
+            *force,
+            offline.as_deref(),
+        ),
         Command::Confirm { plan_id } => journal::confirm(host, &plan_id.to_string()),
         Command::Keygen(args) => keygen::run(args),
         Command::Plan(args) => plan::run(args),

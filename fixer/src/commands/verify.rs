@@ -7,24 +7,47 @@ use crate::host::Host;
 use crate::operator::Operator;
 use crate::report::{Report, ascii_lines, ascii_safe, wrap};
 use crate::token::{self, TokenError};
-use crate::verification::{self, Verified, VerifyError};
+use crate::verification::{self, Target, Verified, VerifyError};
 use analyzer::envelope::Rejection;
 use analyzer::plan::{AllowedStep, Labels};
 use jiff::Timestamp;
 use serde::Serialize;
 
-pub fn run(host: &dyn Host, plan: &str, operator: &dyn Operator) -> CommandResult {
+/// `offline`: the drive of an attached OS disk (or `auto`) an offline plan is checked
+/// against.
+pub fn run(
+    host: &dyn Host,
+    plan: &str,
+    offline: Option<&str>,
+    operator: &dyn Operator,
+) -> CommandResult {
     let token = read_plan(plan, operator)?;
-    match verification::verify(host, &token.text).map_err(verify_err)? {
-        Ok(verified) => Ok(Box::new(VerifyReport {
-            plan: PlanView::new(&verified),
-            unfinished: verified
-                .journal
-                .blocking()
-                .iter()
-                .map(|p| p.begin.plan_id.clone())
-                .collect(),
-        })),
+    let disk = match offline {
+        Some(drive) => Some(
+            crate::host::offline::find_disk(
+                host,
+                drive,
+                super::apply::plan_guid(&token.text).as_ref(),
+            )
+            .map_err(super::apply::disk_err)?,
+        ),
+        None => None,
+    };
+    let target = disk.as_ref().map_or(Target::Running, Target::Disk);
+    match verification::verify_for(host, &token.text, target).map_err(verify_err)? {
+        Ok(verified) => {
+            let mut plan = PlanView::new(&verified);
+            plan.disk = disk.as_ref().map(verification::disk_text);
+            Ok(Box::new(VerifyReport {
+                plan,
+                unfinished: verified
+                    .journal
+                    .blocking()
+                    .iter()
+                    .map(|p| p.begin.plan_id.clone())
+                    .collect(),
+            }))
+        }
         Err(rejection) => Ok(Box::new(Rejected::new(&rejection))),
     }
 }
@@ -84,6 +107,9 @@ pub struct PlanView {
     pub key_label: String,
     pub key_fingerprint: String,
     pub steps: Vec<StepView>,
+    /// An offline plan: the attached disk it was checked against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk: Option<String>,
 }
 
 impl PlanView {
@@ -105,6 +131,7 @@ impl PlanView {
                 .enumerate()
                 .map(|(i, s)| step_view(i + 1, s))
                 .collect(),
+            disk: None,
         }
     }
 
@@ -134,6 +161,9 @@ impl PlanView {
             "  valid {} to {}, seq {}\n",
             self.issued_at, self.expires_at, self.seq
         ));
+        if let Some(disk) = &self.disk {
+            out.push_str(&wrap(&format!("offline: {disk}"), "  ", "    "));
+        }
         out
     }
 }
@@ -180,8 +210,13 @@ impl Report for VerifyReport {
             ));
         }
         out.push_str(&format!(
-            "VERIFIED plan {}: nothing was changed.\nNEXT: fixer apply --dry-run <plan>\n",
-            self.plan.plan_id
+            "VERIFIED plan {}: nothing was changed.\nNEXT: fixer apply {}--dry-run <plan>\n",
+            self.plan.plan_id,
+            if self.plan.disk.is_some() {
+                "--offline auto "
+            } else {
+                ""
+            }
         ));
         ascii_lines(&out)
     }

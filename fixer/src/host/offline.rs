@@ -53,6 +53,13 @@ pub struct Disk {
     software: Vec<u8>,
 }
 
+/// `rel` (`\`-separated) below the disk's root, written with `\` whatever the build
+/// (the simulated disk's paths are Windows paths on Linux too).
+pub fn on_disk(root: &Path, rel: &str) -> PathBuf {
+    let root = root.to_string_lossy();
+    PathBuf::from(format!("{}\\{rel}", root.trim_end_matches(['\\', '/'])))
+}
+
 /// Why a disk cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum DiskError {
@@ -67,6 +74,9 @@ pub enum DiskError {
     Dirty { hive: String, detail: String },
     #[error("{hive} cannot be read: {detail}")]
     Unreadable { hive: String, detail: String },
+    /// `--offline auto` found no disk, or several, that fit.
+    #[error("{0}")]
+    NoDisk(String),
 }
 
 /// The hive a mapped key is in.
@@ -80,8 +90,8 @@ impl Disk {
     /// Reads both hives of the disk at `root` and what identifies it; a dirty or damaged
     /// hive is refused.
     pub fn read(host: &dyn Host, root: &Path) -> Result<Disk, DiskError> {
-        let system_path = root.join(SYSTEM_HIVE);
-        let software_path = root.join(SOFTWARE_HIVE);
+        let system_path = on_disk(root, SYSTEM_HIVE);
+        let software_path = on_disk(root, SOFTWARE_HIVE);
         let system = read_hive(host, &system_path)?;
         let software = read_hive(host, &software_path)?;
         let unreadable = |path: &Path, detail: String| DiskError::Unreadable {
@@ -217,6 +227,58 @@ fn strip_root(key: &str) -> &str {
     key.split_once('\\').map_or("", |(_, rest)| rest)
 }
 
+/// The disk `given` names: a drive (`F:`, `F:\`) or a folder, or `auto`: of the disks
+/// attached to this machine ([`Host::disk_roots`]), the one whose MachineGuid is `guid` —
+/// the only one when `guid` is `None`. None, or several, is refused with the list.
+pub fn find_disk(
+    host: &dyn Host,
+    given: &str,
+    guid: Option<&analyzer::plan::MachineGuid>,
+) -> Result<Disk, DiskError> {
+    if !given.eq_ignore_ascii_case("auto") {
+        return Disk::read(host, &crate::offline::drive_root(Path::new(given)));
+    }
+    let mut fits = Vec::new();
+    let mut seen = Vec::new();
+    for root in host.disk_roots()? {
+        match Disk::read(host, &root) {
+            Ok(disk) => {
+                let its = analyzer::plan::MachineGuid::from_registry(&disk.machine_guid).ok();
+                seen.push(format!(
+                    "{}: {} (MachineGuid {})",
+                    root.display(),
+                    disk.computer,
+                    disk.machine_guid
+                ));
+                if guid.is_none() || its.as_ref() == guid {
+                    fits.push(disk);
+                }
+            }
+            Err(e) => seen.push(format!("{}: {e}", root.display())),
+        }
+    }
+    let want = guid.map_or_else(
+        || "a Windows disk".to_owned(),
+        |g| format!("the disk with MachineGuid {g}"),
+    );
+    let listed = if seen.is_empty() {
+        "none is attached (Disk Management shows the disks; `az vm repair create` attaches \
+         a copy of the VM's OS disk)"
+            .to_owned()
+    } else {
+        format!("attached: {}", seen.join("; "))
+    };
+    match fits.len() {
+        1 => Ok(fits.remove(0)),
+        0 => Err(DiskError::NoDisk(format!(
+            "--offline auto: no attached disk is {want}; {listed}"
+        ))),
+        n => Err(DiskError::NoDisk(format!(
+            "--offline auto: {n} attached disks are {want}, name one by its drive; {listed}"
+        ))),
+    }
+}
+
 /// The names the disk's hives are loaded under: `rdpfix-<plan id's first 8>-SYSTEM` and
 /// `-SOFTWARE`, unique per plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,7 +331,7 @@ impl<'h> Loaded<'h> {
             (&mounts.system, SYSTEM_HIVE),
             (&mounts.software, SOFTWARE_HIVE),
         ] {
-            host.hive_load(mount, &disk.root.join(file))?;
+            host.hive_load(mount, &on_disk(&disk.root, file))?;
             loaded.loaded.push(mount.clone());
         }
         Ok(loaded)
@@ -325,6 +387,8 @@ pub struct OfflineHost<'h> {
     inner: &'h dyn Host,
     disk: &'h Disk,
     registry: Registry,
+    /// Certificates put back into the store by this run (a rollback's restore).
+    added: std::cell::RefCell<Vec<String>>,
 }
 
 const NOT_RUNNING: &str = "it is on a disk attached to this rescue VM, not running: \
@@ -337,6 +401,7 @@ impl<'h> OfflineHost<'h> {
             inner,
             disk,
             registry: Registry::Files,
+            added: std::cell::RefCell::default(),
         }
     }
 
@@ -346,6 +411,7 @@ impl<'h> OfflineHost<'h> {
             inner,
             disk,
             registry: Registry::Loaded(mounts.clone()),
+            added: std::cell::RefCell::default(),
         }
     }
 
@@ -660,10 +726,17 @@ impl Host for OfflineHost<'_> {
         Self::refuse("the system drive's space".into())
     }
 
-    /// The store's certificates the disk held when its files were read, those still there.
+    /// The store's certificates the disk held when its files were read, and those put
+    /// back since, that are there now.
     fn cert_list(&self, _store: CertStore) -> HostResult<Vec<CertInfo>> {
         let mut out = Vec::new();
-        for thumbprint in &self.disk.certificates {
+        let mut known = self.disk.certificates.clone();
+        for t in self.added.borrow().iter() {
+            if !known.iter().any(|k| k.eq_ignore_ascii_case(t)) {
+                known.push(t.clone());
+            }
+        }
+        for thumbprint in &known {
             let Some(blob) = self.reg_get(&Self::cert_key(thumbprint), "Blob")? else {
                 continue;
             };
@@ -698,27 +771,25 @@ impl Host for OfflineHost<'_> {
                 "its backup holds no registry Blob (it was not taken from a disk)",
             )
         })?;
-        if !self
-            .disk
-            .certificates
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case(&cert.thumbprint))
-        {
+        // The thumbprint names a registry key: a SHA-1 in hex, nothing else.
+        if cert.thumbprint.len() != 40 || !cert.thumbprint.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(HostError::refused(
                 what,
-                "the disk's store did not hold it when rdpfix read the disk",
+                "its thumbprint is not a SHA-1 in hex",
             ));
         }
         self.reg_set(
             &Self::cert_key(&cert.thumbprint),
             "Blob",
             &RegValue::binary(blob),
-        )
+        )?;
+        self.added.borrow_mut().push(cert.thumbprint.clone());
+        Ok(())
     }
 
     /// The disk's (`F:\ProgramData`).
     fn program_data(&self) -> PathBuf {
-        self.disk.root.join("ProgramData")
+        on_disk(&self.disk.root, "ProgramData")
     }
 
     fn fs_object(&self, path: &Path) -> HostResult<FsObject> {

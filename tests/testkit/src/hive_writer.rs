@@ -16,6 +16,39 @@ pub use analyzer::input::hive::tree::{
 
 const BIN: usize = 4096;
 
+/// What `hivexsh` prints for `script` run on the hive at `path`; `None` when hivexsh is not
+/// installed (Debian's libhivex-bin). Panics when it fails on the hive.
+pub fn hivexsh(path: &std::path::Path, script: &str) -> Option<String> {
+    use std::process::{Command, Stdio};
+    // Commands on standard input (not `-f /dev/stdin`: some sandboxes have no /dev/stdin).
+    let out = Command::new("hivexsh")
+        .arg(path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin.write_all(script.as_bytes())?;
+            }
+            child.wait_with_output()
+        });
+    match out {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => panic!("hivexsh: {e}"),
+        Ok(o) => {
+            assert!(
+                o.status.success(),
+                "hivexsh failed on {}: {}",
+                path.display(),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            Some(String::from_utf8_lossy(&o.stdout).into_owned())
+        }
+    }
+}
+
 /// `bins` as the hive bins of a hive: behind the base block of [`system`]'s hive, with the
 /// bins' size set to `bins.len()` and the checksum written again (the fuzz target's way
 /// into the cells).

@@ -1,0 +1,441 @@
+//! Offline plans (issue 16): a plan for the OS disk of a VM attached to a rescue VM,
+//! signed as the page signs it, verified and applied to a hive-backed simulated disk: the
+//! hive files are read back with the analyzer and with `hivexsh`; a failure at every call
+//! rolls back and leaves the files as they were and nothing loaded; a crash between any two
+//! writes leaves what `fixer rollback` finishes; dirty hives, another disk, another control
+//! set and a junction on the disk are refused.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+mod support;
+
+use analyzer::input::hive::tree::{KeySpec, read_tree};
+use analyzer::plan::{AllowedStep, MachineGuid, OfflineTarget};
+use clap::Parser;
+use fixer::cli::Cli;
+use fixer::exit::Exit;
+use fixer::host::sim::{DiskFile, Fault, FaultAt, FaultKind, Machine, SimHost};
+use fixer::operator::Nobody;
+use std::path::Path;
+use support::{PlanSpec, key, now, plan, plan_id, token};
+use testkit::hive_writer::{self, HiveWriter};
+
+const GUID: &str = "9b1f3c2a-4d5e-4f60-8a7b-0c1d2e3f4a5b";
+const SYSTEM: &str = r"F:\Windows\System32\config\SYSTEM";
+const SOFTWARE: &str = r"F:\Windows\System32\config\SOFTWARE";
+const MACHINE_KEYS: &str = r"F:\ProgramData\Microsoft\Crypto\RSA\MachineKeys";
+const KEY_FILE: &str = r"F:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\f686aace6942fb7f7ceb231212eef4a4_5e3a3f5c-1f0d-4b8e-9f1e-2b7c1d0e9a11";
+const APPLIED: &str = r"F:\ProgramData\rdpfix\offline-applied.jsonl";
+const CERT: &str = "3A8F2C4B5D6E7F8091A2B3C4D5E6F708192A3B4C";
+
+/// The broken VM's SYSTEM hive: RDP denied, the listener on 3390, DHCP disabled.
+fn system_hive() -> HiveWriter {
+    hive_writer::system(1, |cs| {
+        cs.key(r"Control\Terminal Server")
+            .dword("fDenyTSConnections", 1);
+        cs.key(r"Control\Terminal Server\WinStations\RDP-Tcp")
+            .dword("PortNumber", 3390);
+        cs.key(r"Services\Dhcp").dword("Start", 4);
+    })
+}
+
+/// Its SOFTWARE hive: the MachineGuid, RDP denied by policy, the self-signed certificate.
+fn software_hive() -> HiveWriter {
+    hive_writer::software(|s| {
+        s.key(r"Microsoft\Cryptography").string("MachineGuid", GUID);
+        s.key(r"Policies\Microsoft\Windows NT\Terminal Services")
+            .dword("fDenyTSConnections", 1);
+    })
+}
+
+/// A rescue VM with the broken VM's OS disk attached as F:.
+fn rescue_vm() -> Machine {
+    let mut m = Machine::new("RESCUE01", "rescue01", now());
+    m.disk_files
+        .insert(SYSTEM.into(), DiskFile(system_hive().write().bytes));
+    m.disk_files
+        .insert(SOFTWARE.into(), DiskFile(software_hive().write().bytes));
+    m.security.insert(
+        MACHINE_KEYS.into(),
+        "O:SYG:SYD:PAI(A;;0x12019f;;;WD)(A;;FA;;;BA)".into(),
+    );
+    m.security.insert(
+        KEY_FILE.into(),
+        "O:S-1-5-21-9-9-9-1001D:PAI(A;;FA;;;S-1-5-21-9-9-9-1001)".into(),
+    );
+    m
+}
+
+/// Steps with an offline form, as the issue 15 and Scenario 1 plans have them: RDP allowed
+/// locally and by policy, the listener back on 3389, DHCP automatic, the store's
+/// certificate deleted, the RDP key files' owner and grants.
+fn steps() -> Vec<AllowedStep> {
+    let config = support::config_steps();
+    let keys = support::s1_s2_steps();
+    [
+        &config[0], &config[1], &config[2], &config[5], &keys[6], &keys[0], &keys[1], &keys[2],
+    ]
+    .into_iter()
+    .cloned()
+    .collect()
+}
+
+/// The offline plan for the disk (`guid`, `control_set`), signed by key 1.
+fn offline_token(id: u8, guid: &str, control_set: u32) -> String {
+    let mut spec = PlanSpec::new("VM-APP-01", now());
+    spec.id = id;
+    let mut p = plan(&steps(), &spec);
+    p.target.offline =
+        Some(OfflineTarget::new(MachineGuid::from_registry(guid).unwrap(), control_set).unwrap());
+    token(&p, &key(1))
+}
+
+/// The rescue VM with key 1 trusted.
+fn trusted(m: Machine) -> SimHost {
+    let host = SimHost::new(m);
+    let r = run(
+        &host,
+        &[
+            "trust",
+            "add",
+            &key(1).public_key().to_string(),
+            "--label",
+            "ops",
+        ],
+    );
+    assert_eq!(r.0, Exit::Success, "{}", r.1);
+    host
+}
+
+/// `fixer <args>` in this process, on `host`: the exit and the text report (or error),
+/// its wrapped lines joined (one space for each run of white space).
+fn run(host: &SimHost, args: &[&str]) -> (Exit, String) {
+    let cli = Cli::try_parse_from(std::iter::once("fixer").chain(args.iter().copied())).unwrap();
+    let (exit, text) = match fixer::commands::run(&cli, host, &Nobody) {
+        Ok(report) => (report.exit(), report.text()),
+        Err(e) => (e.exit, format!("error: {:#}", e.error)),
+    };
+    (exit, text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+fn tree(m: &Machine, path: &str) -> KeySpec {
+    read_tree(&m.disk_files[path].0).unwrap().root.normalized()
+}
+
+fn dword(root: &KeySpec, key: &str, name: &str) -> Option<u32> {
+    let (_, data) = root.find(key)?.value(name)?;
+    Some(u32::from_le_bytes(data.try_into().ok()?))
+}
+
+/// What `hivexsh` prints for `script` on `bytes`; `None` without hivexsh (unless
+/// RDPFIX_REQUIRE_TOOLS=1 says it must be there).
+fn hivexsh(bytes: &[u8], script: &str) -> Option<String> {
+    let file = std::env::temp_dir().join(format!(
+        "rdpfix-offline-{}-{}",
+        std::process::id(),
+        bytes.len()
+    ));
+    std::fs::write(&file, bytes).unwrap();
+    let out = hive_writer::hivexsh(&file, script);
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        out.is_some() || std::env::var("RDPFIX_REQUIRE_TOOLS").as_deref() != Ok("1"),
+        "hivexsh is missing and RDPFIX_REQUIRE_TOOLS=1"
+    );
+    out
+}
+
+/// `fixer apply --offline <drive> --yes <t>`.
+fn apply(host: &SimHost, drive: &str, t: &str) -> (Exit, String) {
+    run(host, &["apply", "--offline", drive, "--yes", t])
+}
+
+/// How many changing calls a clean apply of `t` makes on the rescue VM.
+fn calls_of_a_clean_apply(t: &str) -> u64 {
+    let clean = trusted(rescue_vm());
+    clean.inject(Fault {
+        at: FaultAt::Target("never".into()),
+        kind: FaultKind::Fail,
+    });
+    assert_eq!(
+        run(&clean, &["apply", "--offline", "auto", "--yes", t]).0,
+        Exit::Success
+    );
+    clean.change_count()
+}
+
+/// The disk as it was before call `n` struck, nothing loaded.
+fn assert_as_before(host: &SimHost, before: &Machine, n: u64, text: &str) {
+    let m = host.machine();
+    assert!(m.hives.is_empty(), "call {n}: still loaded\n{text}");
+    assert_eq!(tree(&m, SYSTEM), tree(before, SYSTEM), "call {n}: {text}");
+    assert_eq!(
+        tree(&m, SOFTWARE),
+        tree(before, SOFTWARE),
+        "call {n}: {text}"
+    );
+    assert_eq!(m.security[KEY_FILE], before.security[KEY_FILE], "call {n}");
+}
+
+#[test]
+fn an_offline_plan_is_verified_dry_run_applied_to_the_hive_files_and_rolled_back() {
+    let host = trusted(rescue_vm());
+    let before = host.machine();
+    let t = offline_token(1, GUID, 1);
+
+    let (exit, text) = run(&host, &["verify", "--offline", "F:", &t]);
+    assert_eq!(exit, Exit::Success, "{text}");
+    assert!(
+        text.contains(r"offline: the disk at F:\: VM-APP-01"),
+        "{text}"
+    );
+    assert!(
+        text.contains("NEXT: fixer apply --offline auto --dry-run"),
+        "{text}"
+    );
+
+    // The dry-run reads the files: nothing is loaded, nothing written.
+    let (exit, text) = run(&host, &["apply", "--offline", "auto", "--dry-run", &t]);
+    assert_eq!(exit, Exit::Success, "{text}");
+    assert!(text.contains("DRY RUN: 7 step(s) would change"), "{text}");
+    assert!(
+        text.contains("fixer apply --offline auto --yes <plan>"),
+        "{text}"
+    );
+    assert_eq!(host.machine().disk_files, before.disk_files);
+
+    let (exit, text) = apply(&host, "auto", &t);
+    assert_eq!(exit, Exit::Success, "{text}");
+    assert!(text.contains("APPLIED plan"), "{text}");
+    assert!(
+        text.contains(&format!(
+            r"loaded as HKLM\rdpfix-{}-SYSTEM and HKLM\rdpfix-{0}-SOFTWARE, and are unloaded",
+            &plan_id(1)[..8]
+        )),
+        "{text}"
+    );
+    let m = host.machine();
+    assert!(m.hives.is_empty(), "still loaded: {:?}", m.hives.keys());
+    // The rescue VM's own registry is untouched.
+    assert_eq!(m.registry, before.registry);
+    let system = tree(&m, SYSTEM);
+    let cs = r"CONTROLSET001\CONTROL\TERMINAL SERVER";
+    assert_eq!(dword(&system, cs, "FDENYTSCONNECTIONS"), Some(0));
+    assert_eq!(
+        dword(&system, &format!(r"{cs}\WINSTATIONS\RDP-TCP"), "PORTNUMBER"),
+        Some(3389)
+    );
+    assert_eq!(
+        dword(&system, r"CONTROLSET001\SERVICES\DHCP", "START"),
+        Some(2)
+    );
+    // The other control set is another machine state: left as it was.
+    assert_eq!(
+        dword(&system, r"CONTROLSET002\SERVICES\DHCP", "START"),
+        dword(
+            &tree(&before, SYSTEM),
+            r"CONTROLSET002\SERVICES\DHCP",
+            "START"
+        )
+    );
+    let software = tree(&m, SOFTWARE);
+    assert_eq!(
+        dword(
+            &software,
+            r"POLICIES\MICROSOFT\WINDOWS NT\TERMINAL SERVICES",
+            "FDENYTSCONNECTIONS"
+        ),
+        Some(0)
+    );
+    let store = r"MICROSOFT\SYSTEMCERTIFICATES\REMOTE DESKTOP\CERTIFICATES";
+    assert!(software.find(store).unwrap().subkeys.is_empty());
+    let cert = format!(r"{store}\{CERT}");
+    assert!(tree(&before, SOFTWARE).find(&cert).is_some());
+    // hivexsh reads the same out of the files.
+    if let Some(out) = hivexsh(
+        &m.disk_files[SYSTEM].0,
+        "cd \\ControlSet001\\Control\\Terminal Server\nlsval fDenyTSConnections\ncd \\ControlSet001\\Services\\Dhcp\nlsval Start\n",
+    ) {
+        assert_eq!(out, "0\n2\n");
+    }
+    if let Some(out) = hivexsh(
+        &m.disk_files[SOFTWARE].0,
+        "cd \\Microsoft\\SystemCertificates\\Remote Desktop\\Certificates\nls\ncd \\Policies\\Microsoft\\Windows NT\\Terminal Services\nlsval fDenyTSConnections\n",
+    ) {
+        assert_eq!(out, "0\n");
+    }
+    // MachineKeys on the disk, by well-known SID.
+    assert_eq!(
+        m.security[KEY_FILE],
+        "O:BAD:PAI(A;;FA;;;S-1-5-21-9-9-9-1001)(A;;FA;;;SY)(A;;FR;;;NS)(A;;FA;;;BA)"
+    );
+    // Recorded on the disk, for check 8 on the VM once it runs again.
+    let applied = String::from_utf8(m.disk_files[APPLIED].0.clone()).unwrap();
+    assert!(
+        applied.contains(&plan_id(1)) && applied.contains("\"applied\""),
+        "{applied}"
+    );
+    let (exit, text) = apply(&host, "auto", &t);
+    assert_eq!(exit, Exit::Rejected, "{text}");
+
+    // Undone from the rescue VM's journal, on the disk the journal names.
+    let (exit, text) = run(&host, &["rollback", &plan_id(1)]);
+    assert_eq!(exit, Exit::Success, "{text}");
+    assert!(text.contains("ROLLED BACK"), "{text}");
+    let m = host.machine();
+    assert!(m.hives.is_empty());
+    assert_eq!(tree(&m, SYSTEM), tree(&before, SYSTEM));
+    assert_eq!(tree(&m, SOFTWARE), tree(&before, SOFTWARE));
+    assert_eq!(
+        tree(&m, SOFTWARE).find(&cert).unwrap().value("BLOB"),
+        Some((3, [0x30u8; 700].as_slice()))
+    );
+    assert_eq!(m.security[KEY_FILE], before.security[KEY_FILE]);
+    let applied = String::from_utf8(m.disk_files[APPLIED].0.clone()).unwrap();
+    assert!(applied.contains("\"rollback: rolledback\""), "{applied}");
+}
+
+#[test]
+fn a_failure_at_any_call_rolls_back_and_leaves_the_hive_files_as_they_were_and_unloaded() {
+    let t = offline_token(2, GUID, 1);
+    let calls = calls_of_a_clean_apply(&t);
+    assert!(calls > 20, "{calls}");
+    let mut rolled_back = 0;
+    for n in 1..=calls {
+        let host = trusted(rescue_vm());
+        let before = host.machine();
+        host.inject(Fault {
+            at: FaultAt::Call(n),
+            kind: FaultKind::Fail,
+        });
+        let (exit, text) = apply(&host, "auto", &t);
+        if exit == Exit::Success {
+            // The fault struck after the last step: at an unload (said) or the record.
+            assert!(
+                host.machine().hives.is_empty() || text.contains("NOT UNLOADED"),
+                "call {n}: {text}"
+            );
+            continue;
+        }
+        assert!(
+            matches!(exit, Exit::RolledBack | Exit::Rejected | Exit::Failure),
+            "call {n}: {exit:?} {text}"
+        );
+        rolled_back += 1;
+        assert_as_before(&host, &before, n, &text);
+    }
+    assert!(rolled_back > 10, "{rolled_back} of {calls}");
+}
+
+#[test]
+fn a_crash_between_any_two_writes_leaves_what_rollback_finishes() {
+    let t = offline_token(3, GUID, 1);
+    for n in 1..=calls_of_a_clean_apply(&t) {
+        let host = trusted(rescue_vm());
+        let before = host.machine();
+        host.inject(Fault {
+            at: FaultAt::Call(n),
+            kind: FaultKind::Crash,
+        });
+        let _ = apply(&host, "auto", &t);
+        assert!(host.crashed(), "call {n}");
+        host.restart();
+        let begun = host
+            .machine()
+            .state_files
+            .get(&format!("journal/{}/journal.jsonl", plan_id(3)))
+            .is_some_and(|j| j.starts_with(b"{\"event\":\"begin\""));
+        let (exit, text) = run(&host, &["rollback", &plan_id(3)]);
+        if begun {
+            assert_eq!(exit, Exit::Success, "call {n}: {text}");
+        } else {
+            // Died before its first record: nothing changed; what it loaded is unloaded.
+            assert!(
+                text.contains("before it changed anything") || text.contains("no plan"),
+                "call {n}: {exit:?} {text}"
+            );
+        }
+        assert_as_before(&host, &before, n, &text);
+    }
+}
+
+#[test]
+fn a_dirty_hive_is_refused_with_what_to_do_and_nothing_is_loaded() {
+    let mut m = rescue_vm();
+    let mut dirty = system_hive();
+    dirty.primary_sequence = 12;
+    m.disk_files
+        .insert(SYSTEM.into(), DiskFile(dirty.write().bytes));
+    let host = trusted(m);
+    let before = host.machine();
+    let (exit, text) = apply(&host, "F:", &offline_token(4, GUID, 1));
+    assert_eq!(exit, Exit::Failure, "{text}");
+    assert!(
+        text.contains("is dirty (primary sequence 12, secondary 7"),
+        "{text}"
+    );
+    assert!(text.contains("start the VM from this disk once"), "{text}");
+    assert_eq!(host.machine().disk_files, before.disk_files);
+    assert!(host.machine().hives.is_empty());
+}
+
+#[test]
+fn another_disk_another_control_set_or_the_wrong_kind_of_plan_is_refused_by_check_6() {
+    let host = trusted(rescue_vm());
+    let before = host.machine();
+    let other = "00000000-1111-2222-3333-444444444444";
+    let (exit, text) = apply(&host, "F:", &offline_token(5, other, 1));
+    assert_eq!(exit, Exit::Rejected, "{text}");
+    assert!(text.contains("check 6"), "{text}");
+    assert!(text.contains(GUID), "{text}");
+    let (exit, text) = apply(&host, "auto", &offline_token(5, other, 1));
+    assert_eq!(exit, Exit::Failure, "{text}");
+    assert!(
+        text.contains(&format!(
+            "no attached disk is the disk with MachineGuid {other}"
+        )),
+        "{text}"
+    );
+    let (exit, text) = apply(&host, "F:", &offline_token(6, GUID, 2));
+    assert_eq!(exit, Exit::Rejected, "{text}");
+    assert!(text.contains("ControlSet002"), "{text}");
+    // A plan for a running machine is not applied to a disk, nor an offline plan without
+    // --offline.
+    let running = token(&plan(&steps(), &PlanSpec::new("VM-APP-01", now())), &key(1));
+    let (exit, text) = apply(&host, "F:", &running);
+    assert_eq!(exit, Exit::Rejected, "{text}");
+    assert!(text.contains("the running machine"), "{text}");
+    let (exit, text) = run(&host, &["apply", "--yes", &offline_token(7, GUID, 1)]);
+    assert_eq!(exit, Exit::Rejected, "{text}");
+    assert!(text.contains("--offline auto"), "{text}");
+    let m = host.machine();
+    assert_eq!(m.disk_files, before.disk_files);
+    assert!(m.hives.is_empty());
+}
+
+#[test]
+fn a_junction_on_the_disk_s_path_is_refused_never_followed() {
+    let mut m = rescue_vm();
+    m.reparse_points.insert(
+        r"F:\Windows\System32\config".into(),
+        r"C:\Windows\System32\config".into(),
+    );
+    let host = trusted(m);
+    let (exit, text) = apply(&host, "F:", &offline_token(8, GUID, 1));
+    assert_eq!(exit, Exit::Failure, "{text}");
+    assert!(text.contains("junction"), "{text}");
+    assert!(host.machine().hives.is_empty());
+    // A junction in MachineKeys' path: the ACL step is refused, the plan rolled back.
+    let mut m = rescue_vm();
+    m.reparse_points.insert(
+        r"F:\ProgramData\Microsoft".into(),
+        r"C:\ProgramData\Microsoft".into(),
+    );
+    let host = trusted(m);
+    let before = host.machine();
+    let (exit, text) = apply(&host, "F:", &offline_token(9, GUID, 1));
+    assert_ne!(exit, Exit::Success, "{text}");
+    let m = host.machine();
+    assert!(m.hives.is_empty());
+    assert_eq!(tree(&m, SYSTEM), tree(&before, SYSTEM), "{text}");
+    assert!(!Path::new(KEY_FILE).exists());
+}
