@@ -4,7 +4,7 @@
 //! the repaired copy in (`../shared/OFFLINE-REPAIR.md` §1). What is built here, as text
 //! blocks for Azure Cloud Shell (bash):
 //!
-//! 0. a snapshot of the OS disk ([`snapshot`](super::azure::snapshot)), the real undo;
+//! 0. a snapshot of the OS disk (step 0) ([`snapshot`](super::azure::snapshot)), the real undo;
 //! 1. `az extension add -n vm-repair`;
 //! 2. `az vm repair create` (and its form for a disk encrypted with Azure Disk Encryption);
 //! 3. the repair script saved as [`SCRIPT_FILE`] in Cloud Shell (a quoted here-document);
@@ -107,7 +107,7 @@ pub fn repair_sequence(inputs: &RepairInputs<'_>) -> Result<RepairSequence, Scri
     let steps = vec![
         step(
             "snapshot",
-            "Step 0: snapshot the OS disk",
+            "Snapshot the OS disk first",
             "The snapshot is the undo of everything below: the repair VM, with the fixer's \
              backups and journal on it, is deleted by the swap. If the VM still runs, stop it \
              first (az vm stop): a copy of a running disk is only crash-consistent. The \
@@ -122,8 +122,8 @@ pub fn repair_sequence(inputs: &RepairInputs<'_>) -> Result<RepairSequence, Scri
         step(
             "extension",
             "Install the vm-repair extension",
-            "Azure CLI 2.0.67 or later (Cloud Shell has it); `az extension update -n \
-             vm-repair` if it is installed already.",
+            "Azure CLI 2.0.67 or later (Cloud Shell has it); if it is installed already, \
+             update it instead: az extension update -n vm-repair.",
             vec!["az extension add -n vm-repair".to_owned()],
         ),
         step(
@@ -170,7 +170,7 @@ pub fn repair_sequence(inputs: &RepairInputs<'_>) -> Result<RepairSequence, Scri
             "check",
             "Check before the swap",
             "Swap only when the run says \"Script completed succesfully\" (the CLI's \
-                 spelling) and its output ends with `rdpfix: RESULT: APPLIED` after the \
+                 spelling) and its output ends with \"rdpfix: RESULT: APPLIED\" after the \
                  fixer's own report of the plan (what it changed on the disk and verified). \"Script completed with errors\" shows the [Error] lines: \
                  the fixer's refusal or the step that failed (exit 3: refused, nothing \
                  changed; 4: a step failed and every step was undone; 5: undoing was \

@@ -133,7 +133,7 @@ pub fn rescue_vm(
             match remote::repair_sequence(&inputs) {
                 Ok(seq) => html! {
                     <>
-                        <ol class="repair-steps">{ for seq.steps.iter().map(|s| step(s, &seq.script)) }</ol>
+                        <ol class="repair-steps" start="0">{ for seq.steps.iter().map(|s| step(s, &seq.script)) }</ol>
                     </>
                 },
                 Err(e) => {
