@@ -156,8 +156,14 @@ pub struct PlanArgs {
     #[arg(long, value_name = "KEYFILE")]
     pub key: PathBuf,
     /// Exported logs, or folders of them; `-` reads standard input.
-    #[arg(value_name = "FILE", required = true)]
+    #[arg(value_name = "FILE", required_unless_present = "offline")]
     pub files: Vec<PathBuf>,
+    /// Plan for the OS disk of a VM attached to this (rescue) VM, at this drive (F:, or a
+    /// folder holding a copy of its Windows folder): read as `diagnose --offline` reads it,
+    /// the plan names the disk by its MachineGuid and control set, and only `fixer apply
+    /// --offline` applies it.
+    #[arg(long, value_name = "DRIVE", conflicts_with = "computer")]
+    pub offline: Option<PathBuf>,
     /// Issue the plan at this moment and judge the evidence against it (RFC 3339); default:
     /// issued now, evidence judged against the newest event, like `fixer diagnose`.
     #[arg(long, value_name = "RFC3339")]

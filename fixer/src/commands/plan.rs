@@ -8,18 +8,27 @@
 //! enrols the key (the `trust add` line, and with `--fixer-url`/`--fixer-sha256` the
 //! enrolment script for Run Command and Serial Console), step 2 applies the plan (the fix
 //! commands, and the fix script), all from `analyzer::remote`.
+//!
+//! With `--offline <drive>` it reads the OS disk of a VM attached to this (rescue) VM as
+//! `diagnose --offline` does and signs a plan for that disk: named by the MachineGuid and
+//! control set of its hives, holding only the steps with an offline form (the others listed
+//! as left out, with why), applied by `fixer apply --offline`. Given where fixer.exe comes
+//! from and the VM, it prints the rescue-VM sequence (`analyzer::remote::repair`: snapshot,
+//! `az vm repair create`, `run`, what to check, `restore`).
 
-use super::diagnose::read_inputs;
+use super::diagnose::{read_inputs, with_disk};
 use super::verify::label_tag;
 use super::{CommandError, CommandResult};
 use crate::cli::PlanArgs;
 use crate::exit::Exit;
+use crate::offline::OfflineDisk;
 use crate::report::{Report, ascii_lines, ascii_safe, wrap};
-use analyzer::diagnose::DiagnoseOptions;
+use analyzer::diagnose::{DiagnoseOptions, PlanTargets};
 use analyzer::envelope::{FixCommand, MAX_COMMAND_CHARS, PreparedPlan, SecretKey, Shell};
-use analyzer::plan::{BuildError, Labels, PlanId, PlanParams, Proposal, powershell};
+use analyzer::plan::{BuildError, Labels, OfflineTarget, PlanId, PlanParams, Proposal, powershell};
 use analyzer::remote::{
-    self, Delivery, FixerSource, KeyLabel, ResourceGroup, RunCommandForms, SerialLine, VmName,
+    self, Delivery, FixerSource, KeyLabel, RepairInputs, RepairSequence, ResourceGroup,
+    RunCommandForms, SerialLine, VmName,
 };
 use anyhow::{Context, anyhow};
 use jiff::Timestamp;
@@ -31,7 +40,8 @@ pub fn run(args: &PlanArgs) -> CommandResult {
     let key = read_key(&args.key)?;
     let label = key_label(args)?;
     let channels = channels(args)?;
-    let session = read_inputs(&args.files)?;
+    let (files, disk) = with_disk(&args.files, args.offline.as_deref())?;
+    let session = read_inputs(&files)?;
     let diagnosis = session.finish(&DiagnoseOptions { now: args.now });
     let mut proposal = match Proposal::for_diagnosis(session.catalog(), &diagnosis) {
         Ok(p) => p,
@@ -43,6 +53,12 @@ pub fn run(args: &PlanArgs) -> CommandResult {
         }
         Err(e) => return Err(CommandError::new(Exit::Failure, e)),
     };
+    if disk.is_some() {
+        proposal = proposal.for_offline();
+        if proposal.steps().is_empty() {
+            return Err(CommandError::new(Exit::Failure, nothing_offline(&proposal)));
+        }
+    }
     for &n in &args.leave_out {
         proposal
             .set_included(usize::from(n).saturating_sub(1), false)
@@ -57,13 +73,16 @@ pub fn run(args: &PlanArgs) -> CommandResult {
         .map_err(|e| CommandError::new(Exit::Failure, anyhow!("no OS randomness: {e}")))?;
     let warning =
         analyzer::diagnose::plan::typed_computer_warning(&diagnosis, args.computer.as_deref());
-    let params = PlanParams::for_diagnosis_on(
-        &diagnosis,
-        args.computer.as_deref(),
-        issued_at,
-        PlanId::from_random(random),
-    )
-    .map_err(|e| CommandError::new(Exit::Failure, computer_help(e)))?;
+    let plan_id = PlanId::from_random(random);
+    let params = match &disk {
+        Some(_) => PlanTargets::for_diagnosis(&diagnosis)
+            .and_then(|t| t.offline_params(issued_at, plan_id))
+            .map_err(|e| CommandError::new(Exit::Failure, e))?,
+        None => {
+            PlanParams::for_diagnosis_on(&diagnosis, args.computer.as_deref(), issued_at, plan_id)
+                .map_err(|e| CommandError::new(Exit::Failure, computer_help(e)))?
+        }
+    };
     let plan = proposal
         .to_plan(&params)
         .map_err(|e| CommandError::new(Exit::Failure, e))?;
@@ -73,7 +92,10 @@ pub fn run(args: &PlanArgs) -> CommandResult {
         .sign_with(&key)
         .map_err(|e| CommandError::new(Exit::Failure, e))?;
 
-    let commands = [Shell::Cmd, Shell::PowerShell].map(|shell| signed.fix_command(shell));
+    let commands = [Shell::Cmd, Shell::PowerShell].map(|shell| match &disk {
+        Some(_) => offline_fix_command(&signed.token(), shell),
+        None => signed.fix_command(shell),
+    });
     let too_long = commands.iter().find_map(|c| match c {
         FixCommand::TooLong { chars } => Some(*chars),
         FixCommand::Line(_) => None,
@@ -93,7 +115,39 @@ pub fn run(args: &PlanArgs) -> CommandResult {
     };
     let public = key.public_key();
     let token = signed.token();
+    let offline = match (&disk, plan.target.offline) {
+        (Some(disk), Some(target)) => Some(OfflineView {
+            disk: disk.clone(),
+            target,
+            left_out: proposal
+                .left_out()
+                .iter()
+                .map(|l| LeftOutView {
+                    summary: l.step.summary(),
+                    why: l.why.text(),
+                })
+                .collect(),
+        }),
+        _ => None,
+    };
+    let repair = match (&offline, &channels) {
+        (Some(_), Some((source, Some((group, vm))))) => Some(
+            remote::repair_sequence(&RepairInputs {
+                group,
+                vm,
+                token: &token,
+                key: &public,
+                label: &label,
+                source,
+                at: issued_at,
+            })
+            .map_err(|e| CommandError::new(Exit::Failure, e))?,
+        ),
+        _ => None,
+    };
     let (enrol, fix) = match &channels {
+        // The VM runs nothing: no Run Command or Serial Console script reaches it.
+        _ if offline.is_some() => (None, None),
         Some((source, azure)) => {
             let forms = |d: Delivery| ScriptForms {
                 run_command: azure
@@ -146,6 +200,8 @@ pub fn run(args: &PlanArgs) -> CommandResult {
         trust_command: remote::trust_command(&public, &label),
         enrol,
         fix,
+        offline,
+        repair,
         preview,
         token,
         cmd: line(&commands[0]),
@@ -236,6 +292,35 @@ fn computer_help(e: BuildError) -> anyhow::Error {
     }
 }
 
+/// The fix command of an offline plan, run on the rescue VM: the disk found by its
+/// MachineGuid (`--offline auto`).
+fn offline_fix_command(token: &str, shell: Shell) -> FixCommand {
+    let line = match shell {
+        Shell::Cmd => format!("fixer.exe apply --offline auto {token}"),
+        Shell::PowerShell => format!("& .\\fixer.exe apply --offline auto {token}"),
+    };
+    let chars = line.chars().count();
+    if chars < MAX_COMMAND_CHARS {
+        FixCommand::Line(line)
+    } else {
+        FixCommand::TooLong { chars }
+    }
+}
+
+/// Every step of the fix was left out of the plan for the disk: say which, and why.
+fn nothing_offline(proposal: &Proposal) -> anyhow::Error {
+    let steps: Vec<String> = proposal
+        .left_out()
+        .iter()
+        .map(|l| format!("{}: {}", l.step.summary(), l.why))
+        .collect();
+    anyhow!(
+        "no step of this fix can be done on the attached disk, so there is no plan to sign; \
+         do them on the running VM after the disk is repaired and swapped back: {}",
+        steps.join("; ")
+    )
+}
+
 /// Writes the plan file (the DSSE envelope as JSON); it holds no secret.
 fn write_plan_file(path: &Path, json: &str) -> Result<(), CommandError> {
     std::fs::write(path, json)
@@ -258,6 +343,20 @@ struct ProposedView {
     labels: Labels,
     optional: bool,
     included: bool,
+}
+
+/// A plan for an attached OS disk: the disk as read, the target signed, what was left out.
+#[derive(Debug, Serialize)]
+struct OfflineView {
+    disk: OfflineDisk,
+    target: OfflineTarget,
+    left_out: Vec<LeftOutView>,
+}
+
+#[derive(Debug, Serialize)]
+struct LeftOutView {
+    summary: String,
+    why: &'static str,
 }
 
 /// A script for Run Command and Serial Console, and its az / Invoke-AzVMRunCommand forms
@@ -293,6 +392,11 @@ struct PlanReport {
     enrol: Option<ScriptForms>,
     /// Step 2 the same way.
     fix: Option<ScriptForms>,
+    /// With --offline: the disk, its identity as signed, the steps left out.
+    offline: Option<OfflineView>,
+    /// With --offline, --fixer-url/--fixer-sha256 and --resource-group/--vm: the rescue-VM
+    /// sequence.
+    repair: Option<RepairSequence>,
     /// What the fixer will run, as PowerShell (the page's preview).
     preview: String,
     token: String,
@@ -329,6 +433,68 @@ impl ScriptForms {
                 forms.az, forms.powershell
             ));
         }
+        out
+    }
+}
+
+impl OfflineView {
+    /// The disk the plan is for and the steps it leaves out, with why.
+    fn text(&self) -> String {
+        let mut out = wrap(
+            &format!(
+                "for the OS disk at {} (MachineGuid {}, ControlSet{:03}): only `fixer apply \
+                 --offline` on a rescue VM with this disk attached applies it",
+                self.disk.root, self.target.machine_guid, self.target.control_set
+            ),
+            "  ",
+            "    ",
+        );
+        for l in &self.left_out {
+            out.push_str(&wrap(
+                &format!("NOT ON THE DISK: {}: {}", l.summary, l.why),
+                " - ",
+                "   ",
+            ));
+        }
+        out
+    }
+}
+
+impl PlanReport {
+    /// How an offline plan reaches the disk: the rescue-VM sequence when it was built, else
+    /// the options that build it and the two commands for a rescue VM made by hand.
+    fn rescue_text(&self) -> String {
+        let mut out = String::new();
+        match &self.repair {
+            Some(repair) => {
+                out.push_str(
+                    "The rescue-VM sequence, in Azure Cloud Shell (bash), step by step:\n",
+                );
+                for step in &repair.steps {
+                    out.push_str(&ascii_lines(&wrap(
+                        &format!("{}: {}", step.title, step.what),
+                        "",
+                        "  ",
+                    )));
+                    for command in &step.commands {
+                        out.push_str(command);
+                        out.push('\n');
+                    }
+                }
+            }
+            None => out.push_str(&ascii_lines(&wrap(
+                "The rescue-VM sequence (step 0 snapshot, az vm repair create, run, check, \
+                 restore) is printed when --fixer-url, --fixer-sha256, --resource-group and \
+                 --vm are given. On a rescue VM with the disk attached, as Administrator, with \
+                 fixer.exe: enrol the key, then apply the plan with the command below.",
+                "",
+                "  ",
+            ))),
+        }
+        out.push_str(&format!(
+            "Enrol the key on the rescue VM:\n{}\n",
+            self.trust_command
+        ));
         out
     }
 }
@@ -373,44 +539,54 @@ impl Report for PlanReport {
             }
             out.push_str(&wrap(&line, &format!("{:>2} ", s.number), "   "));
         }
+        if let Some(offline) = &self.offline {
+            out.push_str(&offline.text());
+        }
         out.push_str(&wrap(
             &format!("signed with key {}", self.fingerprint),
             "",
             "  ",
         ));
         let mut out = ascii_lines(&out);
-        // Step 1 before step 2, as the VM needs them; commands whole on their own lines.
-        out.push_str(&format!(
-            "Step 1, once per VM: enrol the key (the VM prints its fingerprint last;\n\
-             compare it with the one above). At a prompt with fixer.exe:\n{}\n",
-            self.trust_command
-        ));
-        if let Some(enrol) = &self.enrol {
-            out.push_str(&enrol.text("enrolment"));
+        if self.offline.is_some() {
+            out.push_str(&self.rescue_text());
+        } else {
+            // Step 1 before step 2, as the VM needs them; commands whole on their own lines.
+            out.push_str(&format!(
+                "Step 1, once per VM: enrol the key (the VM prints its fingerprint last;\n\
+                 compare it with the one above). At a prompt with fixer.exe:\n{}\n",
+                self.trust_command
+            ));
+            if let Some(enrol) = &self.enrol {
+                out.push_str(&enrol.text("enrolment"));
+            }
+            out.push_str("Step 2: apply the plan.\n");
+            if let Some(fix) = &self.fix {
+                out.push_str(&fix.text("fix"));
+            }
         }
-        out.push_str("Step 2: apply the plan.\n");
-        if let Some(fix) = &self.fix {
-            out.push_str(&fix.text("fix"));
-        }
+        let (apply, where_, console) = if self.offline.is_some() {
+            ("fixer.exe apply --offline auto", "rescue VM", "cmd.exe")
+        } else {
+            ("fixer.exe apply", "VM", "cmd.exe and Serial Console")
+        };
         if let Some(file) = &self.plan_file {
             let file = ascii_safe(file);
             if let Some(chars) = self.command_chars {
                 out.push_str(&format!(
                     "The fix command would be {chars} characters, more than cmd.exe's \
-                     {MAX_COMMAND_CHARS}:\nthe plan is in {file}. Copy it to the VM and run:\n  \
-                     fixer.exe apply {file}\n"
+                     {MAX_COMMAND_CHARS}:\nthe plan is in {file}. Copy it to the {where_} and \
+                     run:\n  {apply} {file}\n"
                 ));
             } else {
-                out.push_str(&format!(
-                    "Plan file: {file} (or run: fixer.exe apply {file})\n"
-                ));
+                out.push_str(&format!("Plan file: {file} (or run: {apply} {file})\n"));
             }
         }
         // Commands last, whole, on their own lines: what a script or a person copies.
         if let (Some(cmd), Some(ps)) = (&self.cmd, &self.powershell) {
             out.push_str(&format!(
                 "Fix command for PowerShell ({} characters):\n{ps}\n\
-                 Fix command for cmd.exe and Serial Console ({} characters):\n{cmd}\n",
+                 Fix command for {console} ({} characters):\n{cmd}\n",
                 ps.len(),
                 cmd.len()
             ));

@@ -13,7 +13,7 @@ use crate::offline::{self, OfflineDisk};
 use crate::report::{Report, ascii_lines};
 use analyzer::diagnose::{DiagnoseOptions, Diagnosis, Session};
 use analyzer::rules::{Catalog, kql};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Runs the analysis, or returns the KQL with `--kql`.
 pub fn run(args: &DiagnoseArgs) -> CommandResult {
@@ -23,8 +23,24 @@ pub fn run(args: &DiagnoseArgs) -> CommandResult {
             text: kql::queries(&catalog),
         }));
     }
-    let mut files = args.files.clone();
-    let disk = match &args.offline {
+    let (files, disk) = with_disk(&args.files, args.offline.as_deref())?;
+    let session = read_inputs(&files)?;
+    let diagnosis = session.finish(&DiagnoseOptions { now: args.now });
+    Ok(Box::new(DiagnoseReport {
+        diagnosis,
+        offline: disk,
+    }))
+}
+
+/// `files`, and with `--offline <root>` the files of the OS disk there ([`offline::locate`]),
+/// with what was found, missing and refused on it. `fixer plan --offline` reads a disk the
+/// same way.
+pub fn with_disk(
+    files: &[PathBuf],
+    offline: Option<&Path>,
+) -> Result<(Vec<PathBuf>, Option<OfflineDisk>), CommandError> {
+    let mut files = files.to_vec();
+    let disk = match offline {
         Some(root) => {
             let catalog = Catalog::builtin().map_err(|e| CommandError::new(Exit::Failure, e))?;
             let disk = offline::locate(&offline::drive_root(root), &catalog)?;
@@ -33,12 +49,7 @@ pub fn run(args: &DiagnoseArgs) -> CommandResult {
         }
         None => None,
     };
-    let session = read_inputs(&files)?;
-    let diagnosis = session.finish(&DiagnoseOptions { now: args.now });
-    Ok(Box::new(DiagnoseReport {
-        diagnosis,
-        offline: disk,
-    }))
+    Ok((files, disk))
 }
 
 /// Reads every input into a new session: files, folders of them (what `fixer collect`
