@@ -388,3 +388,36 @@ fn script_size() {
         token.len() - token_for(&["rdp-cert-keys"], "RDP-VM01").len()
     );
 }
+
+proptest::proptest! {
+    /// Any names Azure allows (a resource group may hold letters of any script, `(`, `)`,
+    /// `.`), as bash splits every command: the words Azure is given are the names typed.
+    #[test]
+    fn any_valid_names_come_out_of_every_command_as_typed(
+        rg in "[A-Za-z0-9_.()\u{e9}\u{3b1}\u{4e2d}-]{0,50}[A-Za-z0-9_()-]",
+        vm in "[A-Za-z0-9]([A-Za-z0-9-]{0,60}[A-Za-z0-9])?",
+    ) {
+        let group = ResourceGroup::parse(&rg).unwrap();
+        let name = VmName::parse(&vm).unwrap();
+        let seq = sequence_for(&group, &name, &token_for(&["rdp-cert-keys"], "RDP-VM01"));
+        proptest::prop_assert!(seq.snapshot_name.len() <= 80);
+        for step in seq.steps.iter().filter(|s| s.id != "save") {
+            for cmd in &step.commands {
+                let words = shlex::split(cmd).unwrap();
+                proptest::prop_assert_eq!(&words[0], "az");
+                if let Some(at) = words.iter().position(|w| w == "-g") {
+                    proptest::prop_assert_eq!(&words[at + 1], &rg);
+                }
+                if words[..3] == ["az", "vm", "repair"] || words[..3] == ["az", "vm", "start"] {
+                    proptest::prop_assert_eq!(value_of(&words, "-n"), vm.as_str());
+                }
+                for w in &words {
+                    if let Some(inner) = w.strip_prefix("$(").and_then(|w| w.strip_suffix(')')) {
+                        let inner = shlex::split(inner).unwrap();
+                        proptest::prop_assert_eq!(value_of(&inner, "-g"), rg.as_str());
+                    }
+                }
+            }
+        }
+    }
+}
