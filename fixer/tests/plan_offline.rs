@@ -230,3 +230,65 @@ fn offline_and_computer_do_not_go_together_and_a_non_disk_is_refused() {
     assert_ne!(out.code, 0, "{out:?}");
     assert!(!Path::new(&empty).join("rdpfix-plan.json").exists());
 }
+
+/// The plan `fixer plan --offline` signed for a disk folder, applied by `fixer apply
+/// --offline auto` on a simulated rescue VM with the same hives attached as `F:`: the plan
+/// finds its disk by MachineGuid, changes the hive files and leaves nothing loaded.
+#[test]
+fn the_plan_for_a_disk_applies_to_that_disk_on_a_rescue_vm() {
+    use fixer::host::sim::{DiskFile, Machine};
+    let disk = Disk::new("apply", "healthy/SYSTEM");
+    let out = disk.plan(true, &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let token = out.json()["token"].as_str().unwrap().to_owned();
+    let vm_now: jiff::Timestamp = samples::SAMPLE_END.parse().unwrap();
+    let mut m = Machine::new(
+        "RESCUE01",
+        "rescue01",
+        vm_now + jiff::SignedDuration::from_mins(10),
+    );
+    let config = disk.root().join("Windows/System32/config");
+    let (system, software) = (
+        r"F:\Windows\System32\config\SYSTEM",
+        r"F:\Windows\System32\config\SOFTWARE",
+    );
+    for (at, file) in [(system, "SYSTEM"), (software, "SOFTWARE")] {
+        m.disk_files.insert(
+            at.into(),
+            DiskFile(std::fs::read(config.join(file)).unwrap()),
+        );
+    }
+    let keys = r"F:\ProgramData\Microsoft\Crypto\RSA\MachineKeys";
+    m.security.insert(
+        keys.into(),
+        "O:SYG:SYD:PAI(A;;0x12019f;;;WD)(A;;FA;;;BA)".into(),
+    );
+    m.security.insert(
+        format!(r"{keys}\f686aace6942fb7f7ceb231212eef4a4_5e3a3f5c-1f0d-4b8e-9f1e-2b7c1d0e9a11"),
+        "O:S-1-5-21-9-9-9-1001D:PAI(A;;FA;;;S-1-5-21-9-9-9-1001)".into(),
+    );
+    let before = m.disk_files[software].0.clone();
+    let sim = support::Sim::new("plan-offline-apply", m);
+    let key =
+        analyzer::envelope::SecretKey::from_file_text(&std::fs::read_to_string(&disk.key).unwrap())
+            .unwrap();
+    sim.trust(&key);
+    let applied = sim.run(&["apply", "--offline", "auto", "--yes", &token]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    let after = sim.machine();
+    // The store's certificate was deleted from the SOFTWARE hive file; nothing is loaded.
+    assert_ne!(after.disk_files[software].0, before);
+    assert!(after.hives.is_empty(), "{:?}", after.hives.keys());
+    let report = analyzer::input::read_bytes(
+        "SOFTWARE",
+        &after.disk_files[software].0,
+        &mut Vec::new(),
+        &mut analyzer::input::no_progress,
+    );
+    let thumb = report.configs[0]
+        .entry(analyzer::config::Section::Cert, None, "thumb")
+        .map(|e| e.value.clone());
+    assert_eq!(thumb, Some(analyzer::config::Value::Absent), "{applied:?}");
+    let verified = sim.run(&["verify", "--offline", "auto", &token]);
+    assert_ne!(verified.code, 0, "applied once: {verified:?}");
+}
