@@ -81,9 +81,13 @@ fn steps() -> Vec<AllowedStep> {
 
 /// The offline plan for the disk (`guid`, `control_set`), signed by key 1.
 fn offline_token(id: u8, guid: &str, control_set: u32) -> String {
+    offline_token_of(id, guid, control_set, &steps())
+}
+
+fn offline_token_of(id: u8, guid: &str, control_set: u32, steps: &[AllowedStep]) -> String {
     let mut spec = PlanSpec::new("VM-APP-01", now());
     spec.id = id;
-    let mut p = plan(&steps(), &spec);
+    let mut p = plan(steps, &spec);
     p.target.offline =
         Some(OfflineTarget::new(MachineGuid::from_registry(guid).unwrap(), control_set).unwrap());
     token(&p, &key(1))
@@ -438,4 +442,21 @@ fn a_junction_on_the_disk_s_path_is_refused_never_followed() {
     assert!(m.hives.is_empty());
     assert_eq!(tree(&m, SYSTEM), tree(&before, SYSTEM), "{text}");
     assert!(!Path::new(KEY_FILE).exists());
+}
+
+#[test]
+fn a_step_with_no_offline_form_is_refused_before_anything_is_loaded() {
+    let host = trusted(rescue_vm());
+    let before = host.machine();
+    let mut with_restart = steps();
+    with_restart.push(support::s1_s2_steps()[7].clone());
+    let (exit, text) = apply(&host, "F:", &offline_token_of(10, GUID, 1, &with_restart));
+    assert_eq!(exit, Exit::Rejected, "{text}");
+    assert!(
+        text.contains("REJECTED by check 9 (allowlist): step 9 (restart Remote Desktop Services"),
+        "{text}"
+    );
+    assert!(text.contains("starts at boot"), "{text}");
+    assert_eq!(host.machine().disk_files, before.disk_files);
+    assert!(host.machine().hives.is_empty());
 }

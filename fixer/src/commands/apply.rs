@@ -119,7 +119,12 @@ fn run_offline(
     if !args.dry_run {
         refuse_if_blocked(&verified)?;
     }
-    let mounts = Mounts::for_plan(&view.plan_id);
+    let mounts = Mounts::for_plan(&verified.plan.plan().plan_id);
+    // Check 9 for a disk: every step must have an offline form (the analyzer leaves the
+    // others out of an offline plan; a plan that holds one anyway is refused whole).
+    if let Some(r) = without_offline_form(&verified) {
+        return Ok(Box::new(r));
+    }
     let record = |disk: &Disk| OfflineRecord {
         root: disk.root.display().to_string(),
         machine_guid: disk.machine_guid.clone(),
@@ -223,6 +228,28 @@ fn disk_and_plan(
             Err(rejection) => Err(Rejected::new(&rejection)),
         },
     )
+}
+
+/// The first step of the plan that has no offline form, refused as check 9 would.
+fn without_offline_form(verified: &verification::Verified) -> Option<Rejected> {
+    use analyzer::plan::offline::OfflineForm;
+    verified
+        .plan
+        .steps()
+        .iter()
+        .enumerate()
+        .find_map(|(i, step)| match step.offline() {
+            OfflineForm::LeftOut { why } => Some(Rejected {
+                check: 9,
+                code: "no_offline_form".into(),
+                reason: format!(
+                    "step {} ({}) has no form on an attached disk: {why}",
+                    i + 1,
+                    step.summary()
+                ),
+            }),
+            _ => None,
+        })
 }
 
 /// The MachineGuid an offline plan names, read before it is verified: only to pick the

@@ -179,7 +179,10 @@ pub fn rollback(
     if begin.is_none() {
         // A plan with no record may be an offline one whose run died between loading the
         // disk's hives and its first record: it changed nothing, but left them loaded.
-        let unloaded = offline::unload_stale(host, &offline::Mounts::for_plan(plan_id))?;
+        let id = plan_id
+            .parse()
+            .map_err(|e| CommandError::new(Exit::Usage, e))?;
+        let unloaded = offline::unload_stale(host, &offline::Mounts::for_plan(&id))?;
         if !unloaded.is_empty() {
             return Ok(Box::new(StaleUnloaded {
                 plan_id: plan_id.to_owned(),

@@ -24,6 +24,8 @@
 
 use super::*;
 use analyzer::input::hive::regf::{self, Hive};
+use analyzer::plan::PlanId;
+use analyzer::plan::offline::OfflineHive;
 use serde::{Deserialize, Serialize};
 
 /// Where a Windows disk keeps its hives, below its root.
@@ -288,15 +290,11 @@ pub struct Mounts {
 }
 
 impl Mounts {
-    pub fn for_plan(plan_id: &str) -> Mounts {
-        let short: String = plan_id
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(8)
-            .collect();
+    /// The analyzer's names for the plan's mounts ([`OfflineHive::mount`]).
+    pub fn for_plan(plan_id: &PlanId) -> Mounts {
         Mounts {
-            system: format!("rdpfix-{short}-SYSTEM"),
-            software: format!("rdpfix-{short}-SOFTWARE"),
+            system: OfflineHive::System.mount(plan_id),
+            software: OfflineHive::Software.mount(plan_id),
         }
     }
 }
@@ -932,7 +930,7 @@ mod tests {
 
     #[test]
     fn mounts_are_named_after_the_plan() {
-        let m = Mounts::for_plan("3f2a9c1e-aaaa-bbbb-cccc-000000000000");
+        let m = Mounts::for_plan(&"3f2a9c1eaaaabbbbcccc000000000000".parse().unwrap());
         assert_eq!(m.system, "rdpfix-3f2a9c1e-SYSTEM");
         assert_eq!(m.software, "rdpfix-3f2a9c1e-SOFTWARE");
     }

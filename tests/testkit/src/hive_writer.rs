@@ -17,7 +17,11 @@ pub use analyzer::input::hive::tree::{
 const BIN: usize = 4096;
 
 /// What `hivexsh` prints for `script` run on the hive at `path`; `None` when hivexsh is not
-/// installed (Debian's libhivex-bin). Panics when it fails on the hive.
+/// installed (Debian's libhivex-bin).
+///
+/// # Panics
+/// When hivexsh cannot be run or fails on the hive: the test's failure.
+#[allow(clippy::panic)]
 pub fn hivexsh(path: &std::path::Path, script: &str) -> Option<String> {
     use std::process::{Command, Stdio};
     // Commands on standard input (not `-f /dev/stdin`: some sandboxes have no /dev/stdin).
