@@ -334,3 +334,27 @@ fn a_joined_finding_round_trips_as_json() {
             .contains("\"parts\"")
     );
 }
+
+/// Events of one VM and a snapshot of another are not one cause on one machine: two
+/// findings. The same snapshot under the events' computer name (another case, a DNS
+/// suffix) joins them.
+#[test]
+fn one_cause_on_two_machines_stays_two_findings() {
+    let bytes = std::fs::read(dir().join("both-guest-firewall/az-run-command.json")).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.contains("host=vm-app-01 "));
+    let ids = |text: &str| -> Vec<String> {
+        diagnose("az-run-command.json", text.as_bytes())
+            .iter()
+            .map(|f| f.id.clone())
+            .collect()
+    };
+    assert_eq!(
+        ids(&text.replace("host=vm-app-01 ", "host=vm-web-02 ")),
+        ["rdp-config-firewall-rule-off", "rdp-guest-firewall-blocks"]
+    );
+    assert_eq!(
+        ids(&text.replace("host=vm-app-01 ", "host=VM-APP-01.contoso.com ")),
+        ["rdp-config-firewall-rule-off"]
+    );
+}

@@ -70,10 +70,11 @@ pub fn evaluate_with_config(
 }
 
 /// One finding per cause: the findings of rules that share a catalog `cause` (ranked
-/// already) become one — the best ranked leads (id, title, advice), the others' events,
-/// configuration values and counts join it, their reasons follow its own at 0 points, and
-/// the score is the highest of them, +10 when events and configuration both show the
-/// cause, within the lead's cap. Findings come back ranked.
+/// already) and a machine ([`same_machine`]) become one — the best ranked leads (id,
+/// title, advice), the others' events, configuration values and counts join it, their
+/// reasons follow its own at 0 points, and the score is the highest of them, +10 when
+/// events and configuration both show the cause, within the lead's cap. Findings come back
+/// ranked.
 fn join_causes(catalog: &super::Catalog, findings: Vec<Finding>) -> Vec<Finding> {
     let cause_of = |f: &Finding| catalog.rule(&f.id).and_then(|r| r.cause.clone());
     let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
@@ -83,7 +84,10 @@ fn join_causes(catalog: &super::Catalog, findings: Vec<Finding>) -> Vec<Finding>
             out.push(finding);
             continue;
         };
-        match leads.iter().find(|(c, _)| *c == cause) {
+        let lead = leads
+            .iter()
+            .find(|(c, at)| *c == cause && out.get(*at).is_some_and(|l| same_machine(l, &finding)));
+        match lead {
             Some(&(_, at)) => {
                 if let Some(lead) = out.get_mut(at) {
                     join(lead, finding);
@@ -104,6 +108,30 @@ fn join_causes(catalog: &super::Catalog, findings: Vec<Finding>) -> Vec<Finding>
     }
     rank(&mut out);
     out
+}
+
+/// Whether two findings can be about one machine: the computers their events and
+/// snapshots name (by host name, without case or DNS suffix) overlap, or one of them names
+/// none. Events of one VM and a snapshot of another are two findings.
+fn same_machine(a: &Finding, b: &Finding) -> bool {
+    fn names(f: &Finding) -> BTreeSet<String> {
+        let host = |n: &str| {
+            n.split('.')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        };
+        f.evidence
+            .iter()
+            .filter_map(|e| e.computer.as_deref())
+            .chain(f.config.iter().map(|c| c.computer.as_str()))
+            .map(host)
+            .filter(|n| !n.is_empty())
+            .collect()
+    }
+    let (x, y) = (names(a), names(b));
+    x.is_empty() || y.is_empty() || !x.is_disjoint(&y)
 }
 
 /// What a finding rests on, as a part of a joined one.
