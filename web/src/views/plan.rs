@@ -2,7 +2,9 @@
 //! left out), the PowerShell preview, the signing key, and each way onto the VM (a prompt
 //! with fixer.exe, Run Command, Serial Console) in two runs: enrol the key, then apply the
 //! signed plan. Nothing about the VM is kept beyond the names the admin typed: whether it
-//! already trusts the key is for the fix script to say.
+//! already trusts the key is for the fix script to say. When the inputs held an OS disk's
+//! hives, the plan is for that disk by default, and the way onto it is the rescue-VM
+//! sequence ([`repair`](crate::views::repair)).
 
 use crate::keys::{self, PageKey};
 use crate::protocol::{HashProgress, Outcome};
