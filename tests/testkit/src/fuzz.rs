@@ -351,7 +351,9 @@ pub fn fix_token(data: &[u8]) {
 /// subkey and value lists, values and big data, into a snapshot and a session's diagnosis
 /// (a SYSTEM and a SOFTWARE hive joined). The input is read as a whole file, and as the
 /// hive bins behind a valid base block (the fixtures' SYSTEM header, its bins' size set to
-/// the input's and resealed), so mutations reach the cells. Proptests of the same:
+/// the input's and resealed), so mutations reach the cells; then as the SOFTWARE hive beside
+/// a good SYSTEM hive. Each diagnosis' plan offer is made: the disk a plan may be for reads
+/// the computer name, control set and MachineGuid the hives hold. Proptests of the same:
 /// `analyzer/tests/hive_props.rs`.
 pub fn registry_hive(data: &[u8]) {
     static SOFTWARE: OnceLock<Vec<u8>> = OnceLock::new();
@@ -367,6 +369,16 @@ pub fn registry_hive(data: &[u8]) {
             &mut no_progress,
         );
         s.add_bytes("SOFTWARE", software, &mut no_progress);
-        let _ = s.finish(&DiagnoseOptions::default());
+        let d = s.finish(&DiagnoseOptions::default());
+        // The disk a plan may be for: the SYSTEM hive's name and control set.
+        let _ = analyzer::diagnose::PlanOffer::for_diagnosis(s.catalog(), &d);
     }
+    // As the SOFTWARE hive beside a good SYSTEM hive: its MachineGuid names the disk.
+    static SYSTEM: OnceLock<Vec<u8>> = OnceLock::new();
+    let system = SYSTEM.get_or_init(|| crate::hive_writer::system(1, |_| {}).write().bytes);
+    let mut s = session();
+    s.add_bytes("SYSTEM", system, &mut no_progress);
+    s.add_bytes("SOFTWARE", data, &mut no_progress);
+    let d = s.finish(&DiagnoseOptions::default());
+    let _ = analyzer::diagnose::PlanOffer::for_diagnosis(s.catalog(), &d);
 }
