@@ -43,11 +43,7 @@ fn full_export(sample: &SampleLog, per_query: usize) -> (Vec<(String, String)>, 
             .events
             .iter()
             .filter(|e| e.channel.as_deref() == Some(q.channel.as_str()))
-            .filter(|e| {
-                q.selects
-                    .iter()
-                    .any(|s| s.provider == e.provider && s.event_ids.contains(&e.event_id))
-            })
+            .filter(|e| q.selects.iter().any(|s| s.selects(e)))
             .filter(|e| e.time_created.is_some_and(|t| t >= since))
             .cloned()
             .collect();

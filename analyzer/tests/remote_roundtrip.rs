@@ -62,11 +62,7 @@ fn script_output(evtx: Vec<u8>) -> String {
             let mut hits: Vec<&(Event, String)> = records
                 .iter()
                 .filter(|(e, _)| e.channel.as_deref() == Some(q.channel.as_str()))
-                .filter(|(e, _)| {
-                    q.selects
-                        .iter()
-                        .any(|s| s.provider == e.provider && s.event_ids.contains(&e.event_id))
-                })
+                .filter(|(e, _)| q.selects.iter().any(|s| s.selects(e)))
                 .filter(|(e, _)| e.time_created.is_some_and(|t| t >= since))
                 .collect();
             hits.sort_by_key(|(e, _)| std::cmp::Reverse(e.time_created));

@@ -46,6 +46,8 @@ struct XmlEvent {
     id: u16,
     channel: String,
     time: Timestamp,
+    /// `<Data Name=…>` items of `<EventData>`.
+    data: Vec<(String, String)>,
 }
 
 fn fixtures() -> Vec<PathBuf> {
@@ -112,13 +114,30 @@ fn describe(e: Element<'_>) -> XmlEvent {
             .unwrap()
             .parse()
             .unwrap(),
+        data: child(e, "EventData")
+            .map(|d| {
+                d.children()
+                    .into_iter()
+                    .filter_map(|c| c.element())
+                    .filter_map(|c| Some((c.attribute_value("Name")?.to_owned(), text_of(c))))
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 
-/// Whether some rule reads this event: its channel, its provider (or an alias), its ID.
+/// Whether some rule reads this event: its channel, its provider (or an alias), its ID,
+/// and the event data a condition narrows the queries to (`query`: exact, as XPath).
 fn needed(catalog: &Catalog, e: &XmlEvent) -> bool {
     catalog.rules.iter().flat_map(|r| &r.signals).any(|s| {
-        s.event_ids.contains(&e.id)
+        let narrowed = s.conditions.iter().find(|c| !c.query.is_empty());
+        let data_ok = narrowed.is_none_or(|c| {
+            e.data
+                .iter()
+                .any(|(k, v)| *k == c.fields[0] && c.query.contains(v))
+        });
+        data_ok
+            && s.event_ids.contains(&e.id)
             && s.channels
                 .iter()
                 .any(|c| c.eq_ignore_ascii_case(&e.channel))
@@ -321,4 +340,70 @@ fn every_query_stays_within_the_event_logs_expression_limit_and_covers_the_catal
             }
         }
     }
+}
+
+/// SCM 7040: TermService's is selected by every generated query of System, the routine
+/// 7040s of other services (BITS, the real corpus layout) by none: the Run Command
+/// script's queries, the collection guide's per-signal queries and its per-channel text
+/// command alike.
+#[test]
+fn only_termservice_s_7040_is_selected_by_any_generated_query() {
+    let catalog = Catalog::builtin().unwrap();
+    let remote = remote_collection(&catalog, 24);
+    let guide = analyzer::rules::collection::guide(&catalog, 24);
+    let mut xpaths: Vec<String> = remote
+        .queries
+        .iter()
+        .filter(|q| q.channel == "System")
+        .map(|q| q.xpath.clone())
+        .collect();
+    xpaths.extend(
+        guide
+            .queries
+            .iter()
+            .filter(|q| q.channel == "System")
+            .map(|q| q.xpath.clone()),
+    );
+    let text = guide
+        .exports
+        .iter()
+        .find(|e| e.channel == "System")
+        .unwrap();
+    let text_xpath = text.text_command.split("/q:\"").nth(1).unwrap();
+    xpaths.push(text_xpath.trim_end_matches('"').to_owned());
+    let narrowed: Vec<&String> = xpaths
+        .iter()
+        .filter(|x| x.contains("EventID=7040"))
+        .collect();
+    // The Run Command query, the signal's own query and the text command.
+    assert_eq!(narrowed.len(), 3, "{xpaths:#?}");
+    for x in &narrowed {
+        assert!(
+            x.contains("EventData[Data[@Name='param4']='TermService']"),
+            "{x}"
+        );
+    }
+    let selected_7040s = |file: &str| -> Vec<String> {
+        let path = testkit::fixture(&format!("rules/rdp-termservice-failed/{file}"));
+        let document = event_document(&path);
+        let events = all_events(&document);
+        let now = events.iter().map(|e| e.time).max().unwrap() + jiff::SignedDuration::from_secs(1);
+        let mut got: Vec<String> = xpaths
+            .iter()
+            .flat_map(|x| select(&document, x, "System", now))
+            .filter(|i| events[*i].id == 7040)
+            .map(|i| format!("{} {:?}", events[i].provider, events[i].data.last()))
+            .collect();
+        got.sort();
+        got.dedup();
+        got
+    };
+    assert_eq!(
+        selected_7040s("scm-7040-termservice-disabled.xml"),
+        ["Service Control Manager Some((\"param4\", \"TermService\"))"]
+    );
+    assert_eq!(
+        selected_7040s("scm-7040-near-misses.xml"),
+        Vec::<String>::new()
+    );
 }

@@ -94,7 +94,12 @@ impl BlockBuilder {
             });
         }
         let provider = provider_key(&event.provider);
-        let kind = self.index.kind_of(&provider, event.event_id);
+        // A kind whose queries select on event data takes only the events they select (a
+        // 7040 of TermService, never the routine 7040s of other services).
+        let kind = self
+            .index
+            .kind_of(&provider, event.event_id)
+            .filter(|&k| self.index.kinds().get(k).is_some_and(|k| k.selects(event)));
         if let Some(list) = kind.and_then(|k| self.kinds.get_mut(k)) {
             self.relevant += 1;
             list.push(event.clone());

@@ -7,8 +7,8 @@
 use super::quote;
 use crate::rules::catalog::{Catalog, Tier};
 pub use crate::rules::collection::MAX_XPATH_EXPRESSIONS;
-use crate::rules::collection::{providers_xpath, time_clause};
-use crate::rules::index::ProviderReads;
+use crate::rules::collection::{narrowed_selection_xpath, provider_and_ids, time_clause};
+use crate::rules::index::{DataTest, ProviderReads};
 use serde::Serialize;
 
 /// What Azure Run Command returns of a script's output: its last 4,096 bytes.
@@ -42,6 +42,23 @@ pub struct ChannelQuery {
 pub struct ProviderIds {
     pub provider: String,
     pub event_ids: Vec<u16>,
+    /// The event-data test these IDs are selected with, when a rule's condition narrows
+    /// them (`param4` = `TermService`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataTest>,
+}
+
+impl ProviderIds {
+    /// Whether the query selects `event` (its channel aside): provider, ID and data test.
+    pub fn selects(&self, event: &crate::Event) -> bool {
+        self.provider == event.provider
+            && self.event_ids.contains(&event.event_id)
+            && self.data.as_ref().is_none_or(|d| {
+                event
+                    .data_value(&d.field)
+                    .is_some_and(|v| d.values.iter().any(|w| w == v))
+            })
+    }
 }
 
 /// Every query and the Run Command script.
@@ -116,26 +133,38 @@ fn pack(providers: &[ProviderReads]) -> Vec<(Vec<ProviderIds>, Vec<String>)> {
     let mut current: Vec<ProviderIds> = Vec::new();
     let mut rules: Vec<String> = Vec::new();
     let mut cost = 1; // the time test
-    for reads in providers {
-        let mut rest: &[u16] = &reads.event_ids;
+    // Each provider's IDs read whatever their data, then those read with a data test
+    // (which costs one expression per value).
+    let groups = providers.iter().flat_map(|reads| {
+        std::iter::once((reads, reads.event_ids.as_slice(), None)).chain(
+            reads
+                .narrowed
+                .iter()
+                .map(move |n| (reads, n.event_ids.as_slice(), Some(&n.data))),
+        )
+    });
+    for (reads, ids, data) in groups {
+        let mut rest: &[u16] = ids;
+        let extra = data.map_or(0, |d| d.values.len());
         while !rest.is_empty() {
-            if cost + 2 > MAX_XPATH_EXPRESSIONS {
+            if cost + 2 + extra > MAX_XPATH_EXPRESSIONS {
                 out.push((std::mem::take(&mut current), std::mem::take(&mut rules)));
                 cost = 1;
             }
-            let room = MAX_XPATH_EXPRESSIONS - cost - 1;
+            let room = MAX_XPATH_EXPRESSIONS - cost - 1 - extra;
             let take = room.min(rest.len());
             let (now, later) = rest.split_at(take);
             current.push(ProviderIds {
                 provider: reads.provider.clone(),
                 event_ids: now.to_vec(),
+                data: data.cloned(),
             });
             for r in &reads.rules {
                 if !rules.contains(r) {
                     rules.push(r.clone());
                 }
             }
-            cost += 1 + take;
+            cost += 1 + take + extra;
             rest = later;
         }
     }
@@ -146,10 +175,19 @@ fn pack(providers: &[ProviderReads]) -> Vec<(Vec<ProviderIds>, Vec<String>)> {
 }
 
 fn xpath(selects: &[ProviderIds], time: &str) -> String {
-    let selects = selects
+    let clauses: Vec<String> = selects
         .iter()
-        .map(|s| (s.provider.as_str(), s.event_ids.as_slice()));
-    providers_xpath(selects, time)
+        .filter(|s| s.data.is_none())
+        .map(|s| format!("({})", provider_and_ids(&s.provider, &s.event_ids)))
+        .collect();
+    let narrowed: Vec<(String, String)> = selects
+        .iter()
+        .filter_map(|s| {
+            let data = s.data.as_ref()?;
+            Some((provider_and_ids(&s.provider, &s.event_ids), data.xpath()))
+        })
+        .collect();
+    narrowed_selection_xpath(&clauses, &narrowed, time)
 }
 
 /// `wevtutil qe`, valid as typed in cmd.exe and in PowerShell: the XPath sits in double

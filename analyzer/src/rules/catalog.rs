@@ -197,6 +197,13 @@ pub struct Condition {
     /// value is what defines the failure (a failed logon's status), the event is set aside.
     #[serde(default)]
     pub unknown: WhenUnknown,
+    /// Values the event log's own queries select on, exactly as Windows writes them in the
+    /// condition's one field (`param4` = `TermService`): every generated query of the
+    /// signal's IDs carries `EventData[Data[@Name='param4']='TermService']`, so the other
+    /// events of those IDs (a routine 7040 of BITS) are never collected. Empty: the
+    /// queries select by provider and ID alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query: Vec<String>,
 }
 
 /// How a required condition treats an event that cannot show its value.

@@ -6,7 +6,7 @@
 //! spaces and every query reads the channel the events are logged to.
 
 use super::catalog::Catalog;
-use super::index::ChannelReads;
+use super::index::{ChannelReads, query_test};
 use serde::{Deserialize, Serialize};
 
 /// Where exports are written on the VM. An absolute path: `%TEMP%` does not expand in
@@ -65,10 +65,13 @@ pub fn guide(catalog: &Catalog, window_hours: u32) -> CollectionGuide {
     let mut queries = Vec::new();
     for rule in &catalog.rules {
         for signal in &rule.signals {
+            // A signal whose condition narrows its queries selects on event data too.
+            let data = query_test(signal).map(|t| format!(" and {}", t.xpath()));
             for channel in &signal.channels {
                 let xpath = format!(
-                    "*[System[{} and {time}]]",
-                    provider_and_ids(&signal.provider, &signal.event_ids)
+                    "*[System[{} and {time}]{}]",
+                    provider_and_ids(&signal.provider, &signal.event_ids),
+                    data.as_deref().unwrap_or_default()
                 );
                 queries.push(SignalQuery {
                     rule: rule.id.clone(),
@@ -152,19 +155,46 @@ pub fn provider_and_ids(provider: &str, ids: &[u16]) -> String {
 
 /// One clause per provider: with its event IDs when they are few (a chatty provider such as
 /// Security auditing must not flood the output), the provider alone otherwise; within the
-/// event log's 20-expression limit.
+/// event log's 20-expression limit. IDs read only when their event data passes a test get
+/// a clause of their own with that test; the provider's other events are then selected by
+/// their IDs when few, else as every ID but those (`EventID<=7039 or EventID>=7041`: the
+/// provider alone would select every 7040).
 fn channel_text_xpath(reads: &ChannelReads, time: &str) -> String {
     let clauses: Vec<String> = reads
         .providers
         .iter()
-        .map(|p| match p.event_ids.as_slice() {
-            list @ [_, ..] if list.len() <= 3 => {
-                format!("({})", provider_and_ids(&p.provider, list))
-            }
-            _ => format!("Provider[@Name='{}']", p.provider),
+        .filter_map(|p| match p.event_ids.as_slice() {
+            [] => None,
+            list if list.len() <= 3 => Some(format!("({})", provider_and_ids(&p.provider, list))),
+            _ if p.narrowed.is_empty() => Some(format!("Provider[@Name='{}']", p.provider)),
+            // The provider but its narrowed IDs (in their own term below): two expressions
+            // per ID, however many others it has.
+            _ => Some(format!(
+                "(Provider[@Name='{}'] and {})",
+                p.provider,
+                p.narrowed
+                    .iter()
+                    .flat_map(|n| &n.event_ids)
+                    .map(|id| format!(
+                        "(EventID<={} or EventID>={})",
+                        id.saturating_sub(1),
+                        id.saturating_add(1)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            )),
         })
         .collect();
-    selection_xpath(&clauses, time)
+    let narrowed: Vec<(String, String)> = reads
+        .providers
+        .iter()
+        .flat_map(|p| {
+            p.narrowed
+                .iter()
+                .map(|n| (provider_and_ids(&p.provider, &n.event_ids), n.data.xpath()))
+        })
+        .collect();
+    narrowed_selection_xpath(&clauses, &narrowed, time)
 }
 
 /// `*[System[… and time]]` over clauses joined by `or`: the one shape of every query the
@@ -177,23 +207,54 @@ pub fn selection_xpath(clauses: &[String], time: &str) -> String {
     format!("*[System[{selection} and {time}]]")
 }
 
-/// The XPath selecting each provider with its event IDs.
-pub fn providers_xpath<'a>(
-    selects: impl IntoIterator<Item = (&'a str, &'a [u16])>,
+/// [`selection_xpath`], with terms that also test event data: `(system, data)` pairs,
+/// `Provider… and EventID=7040` with `EventData[…]`. With any, the time is tested once
+/// and every term beside it: `*[System[time] and (System[a or b] or (System[c] and
+/// EventData[…]))]` (a data test cannot sit inside `System[…]`).
+pub fn narrowed_selection_xpath(
+    clauses: &[String],
+    narrowed: &[(String, String)],
     time: &str,
 ) -> String {
-    let clauses: Vec<String> = selects
-        .into_iter()
-        .map(|(provider, ids)| format!("({})", provider_and_ids(provider, ids)))
-        .collect();
-    selection_xpath(&clauses, time)
+    if narrowed.is_empty() {
+        return selection_xpath(clauses, time);
+    }
+    let mut terms: Vec<String> = Vec::new();
+    if !clauses.is_empty() {
+        terms.push(format!("System[{}]", clauses.join(" or ")));
+    }
+    for (system, data) in narrowed {
+        terms.push(format!("System[{system}] and {data}"));
+    }
+    let selection = match terms.as_slice() {
+        [one] => one.clone(),
+        many => format!(
+            "({})",
+            many.iter()
+                .map(|t| if t.contains(" and EventData[") {
+                    format!("({t})")
+                } else {
+                    t.clone()
+                })
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ),
+    };
+    format!("*[System[{time}] and {selection}]")
 }
 
 /// Counts the expressions of an XPath query the way the event log's limit counts them:
-/// provider tests, event ID tests and time tests.
+/// provider tests, event ID tests, time tests and event-data tests.
 pub fn xpath_expressions(xpath: &str) -> usize {
-    ["Provider[", "EventID=", "TimeCreated["]
-        .iter()
-        .map(|needle| xpath.matches(needle).count())
-        .sum()
+    [
+        "Provider[",
+        "EventID=",
+        "EventID<",
+        "EventID>",
+        "TimeCreated[",
+        "Data[@Name=",
+    ]
+    .iter()
+    .map(|needle| xpath.matches(needle).count())
+    .sum()
 }

@@ -10,8 +10,10 @@
 //!   channels; event ID → the signals that list it; per rule, the set of IDs it lists;
 //! - what the catalog reads, per channel and per provider ([`ChannelReads`]): what the
 //!   collection guide, the Run Command queries, `fixer collect` and the coverage hints use;
+//!   IDs a condition's `query` narrows to some event data ([`NarrowedIds`], [`DataTest`])
+//!   apart, so every query of them carries the data test;
 //! - the (provider, event ID) *kinds* some signal lists, in catalog order, for the
-//!   evidence block.
+//!   evidence block (a narrowed kind takes only the events its condition selects).
 //!
 //! Conditions on events are the one kind of condition today. A rule's conditions on a
 //! configuration snapshot (issue 15) would be a second list beside [`RuleIndex::signals`],
@@ -82,6 +84,29 @@ pub struct EventCondition {
     pub unknown_rejects: bool,
     /// The values lowercased, for [`InMessage::Phrase`].
     pub phrases: Vec<String>,
+    /// What the queries select on ([`Condition::query`]): `None` for most conditions.
+    pub query: Option<DataTest>,
+}
+
+/// An event-data test the generated queries carry (a condition's `query`): only events
+/// whose `field` holds one of `values`, exactly as written, are selected.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DataTest {
+    pub field: String,
+    pub values: Vec<String>,
+}
+
+impl DataTest {
+    /// `EventData[Data[@Name='param4']='TermService']` (values joined by `or`). Catalog
+    /// validation keeps quotes out of the field and the values.
+    pub fn xpath(&self) -> String {
+        let tests: Vec<String> = self
+            .values
+            .iter()
+            .map(|v| format!("Data[@Name='{}']='{v}'", self.field))
+            .collect();
+        format!("EventData[{}]", tests.join(" or "))
+    }
 }
 
 /// The values a condition accepts, typed by how they are compared.
@@ -115,6 +140,20 @@ pub struct Kind {
     /// The [`provider_key`] of the provider as the signal names it.
     pub provider_key: String,
     pub event_id: u16,
+    /// When every signal listing it narrows its queries by event data: the condition an
+    /// event must meet to be of this kind (a 7040 of TermService, not of BITS).
+    pub narrowed: Option<EventCondition>,
+}
+
+impl Kind {
+    /// Whether `event` (of this kind's provider and ID) is one of it: the narrowing
+    /// condition, when there is one, holds (in its data, or as a phrase of its message when
+    /// a text export has none).
+    pub fn selects(&self, event: &crate::Event) -> bool {
+        self.narrowed
+            .as_ref()
+            .is_none_or(|c| super::matching::check(c, event).holds())
+    }
 }
 
 /// What the catalog reads from one channel.
@@ -137,10 +176,19 @@ pub struct ChannelReads {
 pub struct ProviderReads {
     /// The provider's name exactly as logged (as the signal names it).
     pub provider: String,
-    /// In catalog order, without repeats.
+    /// In catalog order, without repeats: the IDs read whatever their event data.
     pub event_ids: Vec<u16>,
+    /// IDs read only when their event data passes a test (no ID of `event_ids`).
+    pub narrowed: Vec<NarrowedIds>,
     /// The ids of the rules these events serve.
     pub rules: Vec<String>,
+}
+
+/// Event IDs a provider is read for only when a test of their event data holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NarrowedIds {
+    pub event_ids: Vec<u16>,
+    pub data: DataTest,
 }
 
 impl Index {
@@ -172,7 +220,8 @@ impl Index {
                         channels.push(channel.clone());
                     }
                 }
-                index.add_kinds(catalog, signal);
+                let narrowed = conditions.iter().find(|c| c.query.is_some());
+                index.add_kinds(catalog, signal, narrowed);
                 index.signals.push(SignalIndex {
                     rule: r,
                     signal: s,
@@ -227,8 +276,9 @@ impl Index {
         Ok(index)
     }
 
-    /// Records the kinds `signal` lists, under every name of its provider.
-    fn add_kinds(&mut self, catalog: &Catalog, signal: &Signal) {
+    /// Records the kinds `signal` lists, under every name of its provider; `narrowed`: the
+    /// condition its queries select on.
+    fn add_kinds(&mut self, catalog: &Catalog, signal: &Signal, narrowed: Option<&EventCondition>) {
         let own = provider_key(&signal.provider);
         for name in catalog.provider_names(&signal.provider) {
             let key = provider_key(name);
@@ -238,11 +288,20 @@ impl Index {
                     .iter()
                     .position(|k| k.event_id == *id && k.provider_key == own)
                 {
-                    Some(kind) => kind,
+                    Some(kind) => {
+                        // A signal reading every event of the kind widens it for good.
+                        if narrowed.is_none()
+                            && let Some(k) = self.kinds.get_mut(kind)
+                        {
+                            k.narrowed = None;
+                        }
+                        kind
+                    }
                     None => {
                         self.kinds.push(Kind {
                             provider_key: own.clone(),
                             event_id: *id,
+                            narrowed: narrowed.cloned(),
                         });
                         self.kinds.len() - 1
                     }
@@ -342,6 +401,13 @@ fn compile_condition(condition: &Condition) -> Result<EventCondition, String> {
         unknown_rejects: condition.required
             && condition.unknown == super::catalog::WhenUnknown::Rejects,
         phrases: condition.values.iter().map(|v| v.to_lowercase()).collect(),
+        query: match (condition.query.is_empty(), condition.fields.first()) {
+            (false, Some(field)) => Some(DataTest {
+                field: field.clone(),
+                values: condition.query.clone(),
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -386,6 +452,7 @@ fn channel_reads<'a>(rules: impl Iterator<Item = &'a Rule>) -> Vec<ChannelReads>
                         reads.providers.push(ProviderReads {
                             provider: signal.provider.clone(),
                             event_ids: Vec::new(),
+                            narrowed: Vec::new(),
                             rules: Vec::new(),
                         });
                         reads.providers.len() - 1
@@ -394,16 +461,58 @@ fn channel_reads<'a>(rules: impl Iterator<Item = &'a Rule>) -> Vec<ChannelReads>
                 let Some(provider) = reads.providers.get_mut(at) else {
                     continue;
                 };
-                for id in &signal.event_ids {
-                    if !provider.event_ids.contains(id) {
-                        provider.event_ids.push(*id);
-                    }
-                }
+                provider.add(&signal.event_ids, query_test(signal));
                 push_new(&mut provider.rules, &rule.id);
             }
         }
     }
     out
+}
+
+impl ProviderReads {
+    /// Adds IDs read whatever their data (`data` `None`: they leave any narrowed list), or
+    /// only when `data` holds (unless already read whatever their data).
+    fn add(&mut self, ids: &[u16], data: Option<DataTest>) {
+        for id in ids {
+            if self.event_ids.contains(id) {
+                continue;
+            }
+            match &data {
+                None => {
+                    self.event_ids.push(*id);
+                    for n in &mut self.narrowed {
+                        n.event_ids.retain(|i| i != id);
+                    }
+                    self.narrowed.retain(|n| !n.event_ids.is_empty());
+                }
+                Some(test) => match self.narrowed.iter_mut().find(|n| n.data == *test) {
+                    Some(n) if n.event_ids.contains(id) => {}
+                    Some(n) => n.event_ids.push(*id),
+                    None => self.narrowed.push(NarrowedIds {
+                        event_ids: vec![*id],
+                        data: test.clone(),
+                    }),
+                },
+            }
+        }
+    }
+
+    /// Every ID read from the provider, narrowed or not.
+    pub fn all_ids(&self) -> impl Iterator<Item = u16> + '_ {
+        self.event_ids
+            .iter()
+            .chain(self.narrowed.iter().flat_map(|n| &n.event_ids))
+            .copied()
+    }
+}
+
+/// The data test a signal's queries carry: its condition's `query`, if any.
+pub fn query_test(signal: &Signal) -> Option<DataTest> {
+    let c = signal.conditions.iter().find(|c| !c.query.is_empty())?;
+    Some(DataTest {
+        field: c.fields.first()?.clone(),
+        values: c.query.clone(),
+    })
 }
 
 fn push_new(list: &mut Vec<String>, id: &str) {

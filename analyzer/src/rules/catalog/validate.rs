@@ -117,8 +117,20 @@ fn validate_signal(
                 condition.label
             ));
         }
+        if !condition.query.is_empty() {
+            query_values(condition)?;
+        }
         // Values are parsed (a number that is not one is refused) when the index is
         // compiled: `rules::index`.
+    }
+    if signal
+        .conditions
+        .iter()
+        .filter(|c| !c.query.is_empty())
+        .count()
+        > 1
+    {
+        return Err("at most one condition may narrow the queries (`query`)".into());
     }
     for doubt in &signal.doubts {
         if !context_ids.contains(doubt.context.as_str()) {
@@ -180,4 +192,44 @@ pub(super) fn syntax_error(text: &str, e: &toml::de::Error) -> CatalogError {
         line,
         message: e.message().to_string(),
     }
+}
+
+/// A condition's `query` values: what an XPath query and a command line carry as they are,
+/// so a required text test on one field, values it accepts, of letters, digits, `-`,
+/// `_`, `.` and spaces only (no quote of any shell or of XPath).
+fn query_values(condition: &super::Condition) -> Result<(), String> {
+    let plain = |t: &str| {
+        !t.is_empty()
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '))
+    };
+    let label = &condition.label;
+    if !condition.required || condition.compare != super::Compare::Text {
+        return Err(format!(
+            "condition `{label}`: `query` needs required = true and compare = \"text\""
+        ));
+    }
+    let [field] = condition.fields.as_slice() else {
+        return Err(format!(
+            "condition `{label}`: `query` needs exactly one field"
+        ));
+    };
+    if let Some(bad) = std::iter::once(field)
+        .chain(&condition.query)
+        .find(|t| !plain(t))
+    {
+        return Err(format!(
+            "condition `{label}`: `{bad}` cannot be put in a query"
+        ));
+    }
+    if let Some(bad) = condition
+        .query
+        .iter()
+        .find(|q| !condition.values.iter().any(|v| v.eq_ignore_ascii_case(q)))
+    {
+        return Err(format!(
+            "condition `{label}`: query value `{bad}` is not one of its values"
+        ));
+    }
+    Ok(())
 }
