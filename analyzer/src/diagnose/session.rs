@@ -280,6 +280,10 @@ impl EventSink for CollectorSink<'_> {
         self.collector.reclaim(into);
     }
 
+    fn event_with_cuts(&mut self, event: Event, cuts: input::ExcerptCuts) {
+        self.collector.observe_with_cuts(event, cuts);
+    }
+
     fn details(&self) -> input::Details {
         if self.whole {
             input::Details::All
@@ -300,6 +304,10 @@ impl EventSink for Collector {
 
     fn reclaim(&mut self, into: &mut Vec<Event>) {
         Collector::reclaim(self, into);
+    }
+
+    fn event_with_cuts(&mut self, event: Event, cuts: input::ExcerptCuts) {
+        self.observe_with_cuts(event, cuts);
     }
 
     /// The collector counts every event but reads the data of only those a rule lists.

@@ -1,6 +1,8 @@
 //! Caps on what one input may make the reader hold, so a hostile or broken input cannot
 //! exhaust memory in the browser. Every error that hits one names it.
 
+use serde::{Deserialize, Serialize};
+
 /// Largest text export read (after which it must be exported in parts or as `.evtx`).
 pub const MAX_TEXT_INPUT_BYTES: usize = 256 * 1024 * 1024;
 
@@ -16,6 +18,87 @@ pub const MAX_XML_DEPTH: usize = 32;
 
 /// Most `EventData`/`UserData` values kept per event.
 pub const MAX_DATA_ITEMS: usize = 512;
+
+/// What a sink that keeps excerpts of events (the rules' collector) cuts an event's text
+/// to: its message and each data value to [`EXCERPT_CHARS`] characters, each data name to
+/// [`EXCERPT_NAME_CHARS`], whitespace runs collapsed, and the first [`EXCERPT_ITEMS`] items.
+pub const EXCERPT_CHARS: usize = 300;
+pub const EXCERPT_NAME_CHARS: usize = 64;
+pub const EXCERPT_ITEMS: usize = 24;
+
+/// Which data items of an event an excerpt cuts (names longer than [`EXCERPT_NAME_CHARS`]
+/// bytes, values longer than [`EXCERPT_CHARS`] bytes, whitespace that is not single spaces
+/// between words): bit `i` for item `i`. Known only for an event with no message and at most
+/// [`EXCERPT_ITEMS`] items. Found where the event is built, while its text is at hand, so
+/// that a sink keeping excerpts need not read the items left as they are again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExcerptCuts(u32);
+
+// One bit per item an excerpt keeps.
+const _: () = assert!(EXCERPT_ITEMS <= 32);
+
+impl ExcerptCuts {
+    /// The cuts of `event`, when it has no message and at most [`EXCERPT_ITEMS`] items.
+    pub(crate) fn of(event: &crate::Event) -> Option<ExcerptCuts> {
+        if event.message.is_some() || event.data.len() > EXCERPT_ITEMS {
+            return None;
+        }
+        let mut bits = 0u32;
+        for (i, (name, value)) in event.data.iter().enumerate() {
+            let kept = name.len() <= EXCERPT_NAME_CHARS
+                && value.len() <= EXCERPT_CHARS
+                && is_collapsed(name)
+                && is_collapsed(value);
+            if !kept {
+                bits |= 1u32.checked_shl(u32::try_from(i).ok()?)?;
+            }
+        }
+        Some(ExcerptCuts(bits))
+    }
+
+    /// Whether an excerpt cuts data item `item` (its name, its value or both).
+    pub fn cuts(self, item: usize) -> bool {
+        u32::try_from(item)
+            .ok()
+            .and_then(|i| 1u32.checked_shl(i))
+            .is_some_and(|bit| self.0 & bit != 0)
+    }
+}
+
+/// Whether `text` has no whitespace but single spaces between words (what an excerpt leaves
+/// as it is).
+pub(crate) fn is_collapsed(text: &str) -> bool {
+    let mut after_space = true;
+    for &b in text.as_bytes() {
+        match b {
+            b' ' if after_space => return false,
+            b' ' => after_space = true,
+            b'\t' | b'\n' | 0x0b | 0x0c | b'\r' => return false,
+            // Other whitespace is outside ASCII: ask each character.
+            0x80.. => return is_collapsed_text(text),
+            _ => after_space = false,
+        }
+    }
+    !after_space || text.is_empty()
+}
+
+/// [`is_collapsed`] character by character.
+fn is_collapsed_text(text: &str) -> bool {
+    let mut after_space = true;
+    for c in text.chars() {
+        if c == ' ' {
+            if after_space {
+                return false;
+            }
+            after_space = true;
+        } else if c.is_whitespace() {
+            return false;
+        } else {
+            after_space = false;
+        }
+    }
+    !after_space || text.is_empty()
+}
 
 /// Cuts `value` to [`MAX_FIELD_CHARS`] characters; returns whether it was cut.
 pub(crate) fn cap_field(value: &mut String) -> bool {

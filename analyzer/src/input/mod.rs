@@ -45,7 +45,11 @@ pub use evtx::{
     ChunkPart, EventSpare, EvtxLayout, EvtxMerge, SNIFF_BYTES, looks_like_evtx, read_evtx_chunks,
     read_evtx_chunks_reusing,
 };
-pub use limits::{MAX_EVENT_BYTES, MAX_FIELD_CHARS, MAX_TEXT_INPUT_BYTES, MAX_XML_DEPTH};
+pub(crate) use limits::is_collapsed;
+pub use limits::{
+    EXCERPT_CHARS, EXCERPT_ITEMS, EXCERPT_NAME_CHARS, ExcerptCuts, MAX_EVENT_BYTES,
+    MAX_FIELD_CHARS, MAX_TEXT_INPUT_BYTES, MAX_XML_DEPTH,
+};
 pub(crate) use report::hex;
 pub use report::{
     Attempt, Dialect, EvtxSummary, InputIssue, InputReport, IssueKind, IssueLocation, MAX_ISSUES,
@@ -114,6 +118,14 @@ pub trait EventSink {
     /// nothing to give back leaves the default: none.
     fn reclaim(&mut self, into: &mut Vec<Event>) {
         let _ = into;
+    }
+
+    /// [`EventSink::event`] of an event whose [`ExcerptCuts`] are known: readers say so
+    /// where they have just built it, so that a sink keeping excerpts need not read again
+    /// the items an excerpt leaves as they are.
+    fn event_with_cuts(&mut self, event: Event, cuts: ExcerptCuts) {
+        let _ = cuts;
+        self.event(event);
     }
 }
 
@@ -375,6 +387,12 @@ impl<'a> Output<'a> {
     pub(crate) fn tally(&mut self, tally: &Tally) {
         self.report.events += tally.events;
         self.sink.tally(&self.report.name, tally);
+    }
+
+    /// [`Output::emit`] of an event whose [`ExcerptCuts`] are known.
+    pub(crate) fn emit_with_cuts(&mut self, event: Event, cuts: ExcerptCuts) {
+        self.report.events += 1;
+        self.sink.event_with_cuts(event, cuts);
     }
 
     pub(crate) fn reclaim(&mut self, into: &mut Vec<Event>) {

@@ -19,9 +19,10 @@ const MAX_NAMES: usize = 2_000;
 const MAX_BUCKETS: usize = 100_000;
 /// Near-miss providers remembered per signal.
 const MAX_NEAR_MISS: usize = 16;
-/// Characters of message and data kept per candidate.
-const EXCERPT_CHARS: usize = 300;
-const MAX_DATA_ITEMS: usize = 24;
+// Characters of message and data kept per candidate, and of data names; data items kept.
+use crate::input::{
+    EXCERPT_CHARS, EXCERPT_ITEMS as MAX_DATA_ITEMS, EXCERPT_NAME_CHARS, ExcerptCuts,
+};
 
 /// Collects candidate events for every rule of a catalog, matching through its
 /// [`Index`](super::index::Index).
@@ -71,13 +72,23 @@ impl Done {
 enum Given<'a> {
     Lent(&'a Event),
     Owned(Event),
+    /// Given with what an excerpt of it cuts: only those items are cut.
+    WithCuts(Event, ExcerptCuts),
 }
 
 impl Given<'_> {
     fn event(&self) -> &Event {
         match self {
             Given::Lent(event) => event,
-            Given::Owned(event) => event,
+            Given::Owned(event) | Given::WithCuts(event, _) => event,
+        }
+    }
+
+    /// The event, when it was given.
+    fn owned(self) -> Option<Event> {
+        match self {
+            Given::Lent(_) => None,
+            Given::Owned(event) | Given::WithCuts(event, _) => Some(event),
         }
     }
 }
@@ -294,6 +305,13 @@ impl Collector {
         self.observe_given(Given::Owned(event));
     }
 
+    /// [`Collector::observe_owned`] of an event whose excerpt's `cuts` are known (as a
+    /// reader says where it built it, [`crate::input::EventSink::event_with_cuts`]): kept,
+    /// only the items an excerpt cuts are looked at again.
+    pub fn observe_with_cuts(&mut self, event: Event, cuts: ExcerptCuts) {
+        self.observe_given(Given::WithCuts(event, cuts));
+    }
+
     fn observe_given(&mut self, given: Given<'_>) {
         self.find_keepers(given.event());
         let mut keepers = std::mem::take(&mut self.keepers);
@@ -310,7 +328,7 @@ impl Collector {
         {
             slot.state
                 .keep(given, &mut checks, &mut self.spare, &mut self.done);
-        } else if let Given::Owned(event) = given {
+        } else if let Some(event) = given.owned() {
             self.done.put(event);
         }
         self.keepers = keepers;
@@ -509,12 +527,19 @@ impl SignalState {
                         checks: std::mem::take(checks),
                     }
                 }
+                Given::WithCuts(mut event, cuts) => {
+                    trim_items(&mut event, cuts);
+                    Candidate {
+                        event,
+                        checks: std::mem::take(checks),
+                    }
+                }
             };
         let Some(time) = given.event().time_created else {
             self.undated_total += 1;
             if self.undated.len() < KEEP_UNDATED {
                 self.undated.push(candidate(given, spare, checks));
-            } else if let Given::Owned(event) = given {
+            } else if let Some(event) = given.owned() {
                 done.put(event);
             }
             return;
@@ -638,8 +663,19 @@ fn trim(event: &mut Event) {
     }
     event.data.truncate(MAX_DATA_ITEMS);
     for (key, value) in &mut event.data {
-        matching::shorten_in_place(key, 64);
+        matching::shorten_in_place(key, EXCERPT_NAME_CHARS);
         matching::shorten_in_place(value, EXCERPT_CHARS);
+    }
+}
+
+/// [`trim`] of an event with no message and at most [`MAX_DATA_ITEMS`] items
+/// ([`ExcerptCuts::of`]): only the items `cuts` names are cut, the others left unread.
+fn trim_items(event: &mut Event, cuts: ExcerptCuts) {
+    for (i, (key, value)) in event.data.iter_mut().enumerate() {
+        if cuts.cuts(i) {
+            matching::shorten_in_place(key, EXCERPT_NAME_CHARS);
+            matching::shorten_in_place(value, EXCERPT_CHARS);
+        }
     }
 }
 
@@ -682,11 +718,11 @@ fn copy_trimmed(into: &mut Event, event: &Event) {
     into.data.truncate(items);
     for (at, (k, v)) in data.iter().take(MAX_DATA_ITEMS).enumerate() {
         if let Some((key, value)) = into.data.get_mut(at) {
-            matching::shorten_into(key, k, 64);
+            matching::shorten_into(key, k, EXCERPT_NAME_CHARS);
             matching::shorten_into(value, v, EXCERPT_CHARS);
         } else {
             into.data.push((
-                matching::shorten(k, 64),
+                matching::shorten(k, EXCERPT_NAME_CHARS),
                 matching::shorten(v, EXCERPT_CHARS),
             ));
         }
@@ -747,8 +783,79 @@ mod tests {
         event
     }
 
+    /// At the limits of an excerpt, one character either side: the items an excerpt
+    /// cuts are those its cuts name, and an event with a message or too many items has none.
+    #[test]
+    fn an_excerpt_cuts_the_items_its_cuts_name() {
+        let base = || {
+            let mut event = failure(1, Some(1), 0, 0, false);
+            event.data = (0..MAX_DATA_ITEMS)
+                .map(|i| {
+                    let name = if i == 0 {
+                        "n".repeat(EXCERPT_NAME_CHARS)
+                    } else {
+                        format!("Name {i}")
+                    };
+                    (name, "v ".repeat(EXCERPT_CHARS / 2 - 1) + "vv")
+                })
+                .collect();
+            event
+        };
+        let cut = |event: &Event| {
+            let mut trimmed = event.clone();
+            trim(&mut trimmed);
+            (0..event.data.len())
+                .filter(|&i| trimmed.data[i] != event.data[i])
+                .collect::<Vec<usize>>()
+        };
+        let event = base();
+        assert_eq!(cut(&event), Vec::<usize>::new());
+        let cuts = ExcerptCuts::of(&event).unwrap();
+        assert!((0..MAX_DATA_ITEMS).all(|i| !cuts.cuts(i)));
+        type Change = fn(&mut Event);
+        let items: [(usize, Change); 5] = [
+            (0, |e| e.data[0].0.push('n')),
+            (1, |e| e.data[1].1.push('v')),
+            (2, |e| e.data[2].1 = "two  spaces".into()),
+            (3, |e| e.data[3].0 = " Name".into()),
+            (23, |e| e.data[23].1 = "tab\there".into()),
+        ];
+        for (item, change) in items {
+            let mut event = base();
+            change(&mut event);
+            assert_eq!(cut(&event), vec![item]);
+            let cuts = ExcerptCuts::of(&event).unwrap();
+            assert!((0..MAX_DATA_ITEMS).all(|i| cuts.cuts(i) == (i == item)));
+        }
+        let mut event = base();
+        event.message = Some("m".into());
+        assert_eq!(ExcerptCuts::of(&event), None);
+        let mut event = base();
+        event.data.push(("One".into(), "more".into()));
+        assert_eq!(ExcerptCuts::of(&event), None);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn cutting_the_named_items_is_trimming(
+            data in prop::collection::vec(
+                ("[A-Za-z]{0,6}( [a-z]{1,3})?|[ a-z\t]{0,4}", "[ -~\t\u{a0}é]{0,8}|[a-z]{298,302}"),
+                0..26,
+            ),
+            message in prop::option::weighted(0.2, "[a-z ]{0,4}"),
+        ) {
+            let mut event = failure(1, Some(1), 0, 0, false);
+            event.data = data;
+            event.message = message;
+            let mut trimmed = event.clone();
+            trim(&mut trimmed);
+            if let Some(cuts) = ExcerptCuts::of(&event) {
+                trim_items(&mut event, cuts);
+                prop_assert_eq!(event, trimmed);
+            }
+        }
+
         #[test]
         fn reused_candidates_hold_what_fresh_copies_held(
             events in prop::collection::vec(
@@ -764,6 +871,7 @@ mod tests {
                 .position(|s| catalog.rules[s.rule].signals[s.signal].id == "failed-logon-burst")
                 .unwrap_or_else(|| panic!("no failed-logon-burst signal"));
             let mut given = Collector::new(catalog.clone());
+            let mut excerpts = Collector::new(catalog.clone());
             let mut collector = Collector::new(catalog);
             // The old way, side by side: fresh copies, pruned as `keep` prunes.
             let (mut dated, mut undated) = (Vec::new(), Vec::new());
@@ -771,6 +879,10 @@ mod tests {
                 let event = failure(n as u64, second.map(|s| s * 7), items, width, message);
                 collector.observe(&event);
                 given.observe_owned(event.clone());
+                match ExcerptCuts::of(&event) {
+                    Some(cuts) => excerpts.observe_with_cuts(event.clone(), cuts),
+                    None => excerpts.observe_owned(event.clone()),
+                }
                 if event.time_created.is_some() {
                     dated.push(fresh_copy(&event));
                     if dated.len() > 2 * (KEEP_NEWEST + KEEP_OLDEST) {
@@ -789,6 +901,9 @@ mod tests {
             let owned = &given.slots()[at].state;
             prop_assert_eq!(kept(&owned.dated), kept(&state.dated));
             prop_assert_eq!(kept(&owned.undated), kept(&state.undated));
+            let excerpted = &excerpts.slots()[at].state;
+            prop_assert_eq!(kept(&excerpted.dated), kept(&state.dated));
+            prop_assert_eq!(kept(&excerpted.undated), kept(&state.undated));
             let held = |c: &Candidate| {
                 matches!(c.checks.as_slice(), [Check::Held { value }] if value == "0xc000006d")
             };

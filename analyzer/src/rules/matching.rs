@@ -5,6 +5,7 @@
 use super::catalog::InMessage;
 use super::index::{EventCondition, Values};
 use crate::Event;
+use crate::input::is_collapsed;
 use serde::{Deserialize, Serialize};
 
 /// The comparison key of a provider name: trimmed, ASCII-lowercased, without the
@@ -62,17 +63,18 @@ impl Check {
 pub fn check(condition: &EventCondition, event: &Event) -> Check {
     // Every named field present is consulted: a service's localised display name may not be
     // listed while its key name in <Binary> is.
-    let present: Vec<&str> = condition
-        .fields
-        .iter()
-        .filter_map(|f| event.data_value(f))
-        .collect();
-    if let Some(value) = present.iter().find(|v| value_matches(condition, v)) {
+    let present = || {
+        condition
+            .fields
+            .iter()
+            .filter_map(|f| event.data_value(f))
+    };
+    if let Some(value) = present().find(|v| value_matches(condition, v)) {
         return Check::Held {
             value: shorten(value, 64),
         };
     }
-    if let Some(value) = present.first() {
+    if let Some(value) = present().next() {
         return Check::Failed {
             value: shorten(value, 64),
         };
@@ -230,41 +232,6 @@ fn collapse_into(out: &mut String, text: &str, max: usize) {
             count += 1;
         }
     }
-}
-
-/// Whether `text` has no whitespace but single spaces between words (what [`shorten`]
-/// leaves as it is).
-fn is_collapsed(text: &str) -> bool {
-    let mut after_space = true;
-    for &b in text.as_bytes() {
-        match b {
-            b' ' if after_space => return false,
-            b' ' => after_space = true,
-            b'\t' | b'\n' | 0x0b | 0x0c | b'\r' => return false,
-            // Other whitespace is outside ASCII: ask each character.
-            0x80.. => return is_collapsed_text(text),
-            _ => after_space = false,
-        }
-    }
-    !after_space || text.is_empty()
-}
-
-/// [`is_collapsed`] character by character.
-fn is_collapsed_text(text: &str) -> bool {
-    let mut after_space = true;
-    for c in text.chars() {
-        if c == ' ' {
-            if after_space {
-                return false;
-            }
-            after_space = true;
-        } else if c.is_whitespace() {
-            return false;
-        } else {
-            after_space = false;
-        }
-    }
-    !after_space || text.is_empty()
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -351,6 +351,7 @@ impl Assembler<'_> {
         for item in outcome.items {
             match item {
                 Emitted::Event(event) => out.emit(event),
+                Emitted::WithCuts(event, cuts) => out.emit_with_cuts(event, cuts),
                 Emitted::Tally(tally) => out.tally(&tally),
             }
         }
