@@ -3,24 +3,26 @@
 //! inputs of their own (`analyzer::input::read_any`), read one after the other (an `.evtx`
 //! inside one on this thread: its bytes come from one decompressing stream). A `.evtx` is read on every
 //! core through the analyzer's chunk-range API, exactly as the page's workers use it
-//! (`analyzer::input::{EvtxMerge, read_evtx_chunks}`): batches of chunks are parsed on
-//! threads, each with its own file handle, and merged in chunk order; the file's SHA-256 is
-//! taken on a thread of its own. The analyzer itself starts no thread and opens no file.
+//! (`analyzer::input::{EvtxMerge, read_evtx_chunks_reusing}`): one thread reads the file
+//! once, in order, handing each batch of chunks to the thread parsing it and to one hashing
+//! every byte (SHA-256, in file order); the parts are merged in chunk order, and the events
+//! the session is done with go back to the parsing threads to be built again in
+//! (`EventSpare`). The analyzer itself starts no thread and opens no file.
 
 use crate::commands::CommandError;
 use crate::exit::Exit;
 use analyzer::Event;
 use analyzer::input::{
-    ChunkPart, EventSink, EventSpare, EvtxMerge, InputReport, MAX_FOLDER_FILES, SNIFF_BYTES,
-    archive_left_out, folder_reads, looks_like_evtx, looks_like_zip, no_progress, read_any,
-    read_evtx_chunks_reusing, read_seekable, read_zip,
+    ChunkPart, EventSink, EventSpare, EvtxLayout, EvtxMerge, InputReport, MAX_FOLDER_FILES,
+    SNIFF_BYTES, archive_left_out, folder_reads, looks_like_evtx, looks_like_zip, no_progress,
+    read_any, read_evtx_chunks_reusing, read_seekable, read_zip,
 };
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 /// What the file header of an `.evtx` occupies: the head [`EvtxMerge::new`] checks.
 const FILE_HEADER: usize = 4096;
@@ -28,6 +30,10 @@ const FILE_HEADER: usize = 4096;
 const BATCH: u64 = 4;
 /// Batches a thread may run ahead of the merge: memory stays flat whatever the file's size.
 const AHEAD: usize = 4;
+/// Batches read but not yet hashed, at most.
+const HASH_AHEAD: usize = 16;
+/// A batch's bytes: what is read ahead at a time.
+const READ_AHEAD: usize = BATCH as usize * 64 * 1024;
 /// Parsing threads at most: past four, the merge and the disk are the limit.
 const MAX_THREADS: usize = 4;
 
@@ -204,7 +210,6 @@ pub fn read_file(
             vec![read_seekable(name, reader, len, sink, &mut no_progress)]
         });
     }
-    let hashing = spawn_hash(path.to_path_buf());
     let mut progress = no_progress;
     let mut merge = EvtxMerge::new(
         name,
@@ -219,46 +224,54 @@ pub fn read_file(
         .map_or(1, |n| n.get())
         .clamp(1, MAX_THREADS);
     let batches = layout.chunks.div_ceil(BATCH);
-    let merged = std::thread::scope(|scope| -> std::io::Result<bool> {
+    std::thread::scope(|scope| {
+        // The file is read once, in order, by one thread: each batch's bytes go to the
+        // thread parsing it and to the one hashing them.
+        let (to_hash, hashed) = mpsc::sync_channel::<Arc<Vec<u8>>>(HASH_AHEAD);
+        let hashing = scope.spawn(move || {
+            let mut hasher = Sha256::new();
+            for block in hashed {
+                hasher.update(block.as_slice());
+            }
+            hasher.finalize()
+        });
+        let mut inboxes = Vec::with_capacity(threads);
         let mut outboxes = Vec::with_capacity(threads);
         let mut returns = Vec::with_capacity(threads);
-        for worker in 0..threads {
+        for _ in 0..threads {
+            let (to_parse, blocks) = mpsc::sync_channel::<Block>(AHEAD);
             let (send, parts) = mpsc::sync_channel::<Vec<ChunkPart>>(AHEAD);
             // The events the session is done with, back to be built again in.
             let (give_back, given_back) = mpsc::channel::<Vec<Event>>();
-            let mut reader = BufReader::new(File::open(path)?);
             let details = &details;
             scope.spawn(move || {
                 let mut spare = EventSpare::default();
                 // Batches worker, worker + threads, …: in order, so its channel answers in
                 // the order the merge asks.
-                for batch in (worker as u64..batches).step_by(threads) {
+                for block in blocks {
                     for event in given_back.try_iter().flatten() {
                         spare.give(event);
                     }
-                    let chunks = batch * BATCH..((batch + 1) * BATCH).min(layout.chunks);
                     let mut parts = Vec::new();
                     let each = &mut |p| {
                         parts.push(p);
                         std::ops::ControlFlow::Continue(())
                     };
+                    let chunks = block.chunks.clone();
                     read_evtx_chunks_reusing(
-                        &mut reader,
-                        &layout,
-                        chunks,
-                        name,
-                        details,
-                        &mut spare,
-                        each,
+                        block, &layout, chunks, name, details, &mut spare, each,
                     );
                     if send.send(parts).is_err() {
                         return;
                     }
                 }
             });
+            inboxes.push(to_parse);
             outboxes.push(parts);
             returns.push(give_back);
         }
+        let reading = scope.spawn(move || read_ahead(file, &layout, inboxes, to_hash));
+        let mut merged = true;
         for batch in 0..batches {
             let worker = batch as usize % threads;
             // A worker that stopped (never expected) leaves its chunks missing: the merge
@@ -267,10 +280,9 @@ pub fn read_file(
                 .get(worker)
                 .and_then(|o| o.recv().ok())
                 .unwrap_or_default();
-            for part in parts {
-                if merge.push(part).is_break() {
-                    return Ok(false);
-                }
+            if parts.into_iter().any(|part| merge.push(part).is_break()) {
+                merged = false;
+                break;
             }
             let mut done = Vec::new();
             merge.reclaim(&mut done);
@@ -281,37 +293,103 @@ pub fn read_file(
                 let _ = back.send(done);
             }
         }
-        Ok(true)
-    })?;
-    let (tail_at, tail_len) = layout.tail();
-    let mut tail = Vec::new();
-    if merged && tail_len > 0 {
-        file.seek(SeekFrom::Start(tail_at))?;
-        (&mut file).take(tail_len).read_to_end(&mut tail)?;
-    }
-    let sha256 = hashing.join().ok().and_then(Result::ok);
-    Ok(vec![merge.finish(&tail, sha256)])
+        // Stopped early: the threads see their channels close and end.
+        drop(outboxes);
+        let read = reading
+            .join()
+            .unwrap_or_else(|_| Err(std::io::ErrorKind::Other.into()));
+        let digest = hashing.join().ok();
+        let (tail, sha256) = match (read, digest) {
+            (Ok(tail), Some(digest)) => (tail, Some(hex(&digest))),
+            _ => (Vec::new(), None),
+        };
+        let tail = if merged { tail } else { Vec::new() };
+        Ok(vec![merge.finish(&tail, sha256)])
+    })
 }
 
-/// The file's SHA-256 in lowercase hex, read on a thread of its own.
-fn spawn_hash(path: PathBuf) -> std::thread::JoinHandle<std::io::Result<String>> {
-    std::thread::spawn(move || {
-        let mut file = File::open(path)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(buf.get(..n).unwrap_or_default());
+/// A batch's bytes, as read ahead: chunks `chunks`, from byte `at` of the file. Read and
+/// seek as the file itself, in that span.
+struct Block {
+    chunks: std::ops::Range<u64>,
+    at: u64,
+    bytes: Arc<Vec<u8>>,
+    pos: usize,
+}
+
+impl Read for Block {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let rest = self.bytes.get(self.pos..).unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        if let (Some(to), Some(from)) = (buf.get_mut(..n), rest.get(..n)) {
+            to.copy_from_slice(from);
         }
-        Ok(hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
-    })
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+impl Seek for Block {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let SeekFrom::Start(offset) = to else {
+            return Err(std::io::ErrorKind::Unsupported.into());
+        };
+        let pos = offset
+            .checked_sub(self.at)
+            .and_then(|p| usize::try_from(p).ok())
+            .ok_or(std::io::ErrorKind::InvalidInput)?;
+        self.pos = pos;
+        Ok(offset)
+    }
+}
+
+/// Reads `file` once, start to end: the bytes before the first chunk, each batch of chunks
+/// (to the thread parsing it, batch `b` to `parsers[b % n]`), then what follows the last
+/// chunk — every byte to `hash`, in file order. Answers those last bytes (the merge's tail).
+fn read_ahead(
+    mut file: File,
+    layout: &EvtxLayout,
+    parsers: Vec<mpsc::SyncSender<Block>>,
+    hash: mpsc::SyncSender<Arc<Vec<u8>>>,
+) -> std::io::Result<Vec<u8>> {
+    file.seek(SeekFrom::Start(0))?;
+    let span = |file: &mut File, len: u64| -> std::io::Result<Arc<Vec<u8>>> {
+        let mut bytes = Vec::with_capacity(usize::try_from(len).map_or(0, |n| n.min(READ_AHEAD)));
+        file.take(len).read_to_end(&mut bytes)?;
+        let bytes = Arc::new(bytes);
+        // The hashing thread ended (never expected): the digest is then missing.
+        let _ = hash.send(Arc::clone(&bytes));
+        Ok(bytes)
+    };
+    span(&mut file, layout.chunks_start)?;
+    let batches = layout.chunks.div_ceil(BATCH);
+    for batch in 0..batches {
+        let chunks = batch * BATCH..((batch + 1) * BATCH).min(layout.chunks);
+        let at = layout.chunk_offset(chunks.start);
+        let bytes = span(&mut file, layout.chunk_offset(chunks.end) - at)?;
+        let parser = parsers.get(batch as usize % parsers.len().max(1));
+        let block = Block {
+            chunks,
+            at,
+            bytes,
+            pos: 0,
+        };
+        if parser.is_none_or(|p| p.send(block).is_err()) {
+            // The merge stopped early.
+            return Ok(Vec::new());
+        }
+    }
+    drop(parsers);
+    // To the end, as the file is now; the merge is given what follows the last chunk.
+    let rest = span(&mut file, u64::MAX)?;
+    let (_, tail) = layout.tail();
+    let tail = usize::try_from(tail).unwrap_or(usize::MAX);
+    Ok(rest.get(..tail).unwrap_or(&rest).to_vec())
+}
+
+/// Lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -403,7 +481,9 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// A file cut short inside a chunk, and a text export: read as the analyzer reads them.
+    /// A file cut short inside a chunk, one with bytes after its last chunk, and a text
+    /// export: read as the analyzer reads them (the report names the bytes after the chunks
+    /// and the digest covers them).
     #[test]
     fn a_truncated_log_and_a_text_export_read_as_one_thread_reads_them() {
         let scratch = std::env::temp_dir().join(format!("fixer-inputs-{}", std::process::id()));
@@ -411,13 +491,18 @@ mod tests {
         let whole = std::fs::read(testkit::fixture("corpus/system.evtx")).unwrap();
         let cut = scratch.join("cut.evtx");
         std::fs::write(&cut, &whole[..whole.len() - 30_000]).unwrap();
+        // A few bytes after the last whole chunk (too few for a chunk): the tail.
+        let tail = scratch.join("tail.evtx");
+        let mut bytes = whole.clone();
+        bytes.extend_from_slice(b"ElfChnk\0 and the start of a chunk cut short");
+        std::fs::write(&tail, &bytes).unwrap();
         let text = scratch.join("export.txt");
         std::fs::write(
             &text,
             "Event[0]:\r\n  Log Name: System\r\n  Source: Schannel\r\n",
         )
         .unwrap();
-        for path in [&cut, &text] {
+        for path in [&cut, &tail, &text] {
             let mut sink = Collect::default();
             let report = read_file("x", path, &mut sink).unwrap().remove(0);
             let (expected, events) = sequential("x", path);
