@@ -34,6 +34,12 @@
 //!   reads the folder; a junction inside the disk: no (Wine cannot make one; tested on the
 //!   simulated host and natively, `tests/offline.rs`). Loading its hives (`apply --offline`)
 //!   is not run here.
+//! - an offline plan (`--offline F:`, a disk folder mapped as a drive): verify and the
+//!   dry-run, which read the hive files, yes; loading the hives, no: Wine 8.0's
+//!   `RegLoadKeyW` answers 1017 (`ERROR_NOT_REGISTRY_FILE`) for a `regf` file (a hive
+//!   Windows wrote is not a file Wine loads) and leaves an empty `HKLM\<mount>`, which
+//!   `RegUnLoadKeyW` removes. The test checks the fixer says so and changes nothing; the
+//!   load, edit and unload run on the simulated disk (`tests/offline_apply.rs`).
 //! - not exercised here: file ownership (Wine reports every file as owned by the prefix's
 //!   user and does not keep an owner written to it), so MachineKeys steps, junctions and the
 //!   folder checks run on the simulated host (`tests/attacks.rs`); `wevtutil epl` and
@@ -841,4 +847,85 @@ fn diagnoses_an_attached_disk_mapped_as_a_drive() {
         r.stdout
     );
     assert_eq!(findings(&json), findings(&native));
+}
+
+/// An offline plan under Wine, on a disk folder mapped as `F:`: `verify --offline` and the
+/// dry-run read the hive files through the drive (check 6 against the disk's ComputerName,
+/// MachineGuid and control set; check 10 on the files) — then the apply stops where Wine
+/// stops: Wine 8.0's `RegLoadKeyW` answers 1017 (`ERROR_NOT_REGISTRY_FILE`) for a `regf`
+/// hive. The fixer says the hives could
+/// not be loaded and that nothing was changed, and the hive file is byte for byte as it was.
+/// (Loading, changing and unloading a hive run on the simulated disk:
+/// `tests/offline_apply.rs`.)
+#[test]
+#[ignore = "needs Wine and fixer.exe: run by `cargo xtask test`"]
+fn an_offline_plan_is_verified_on_a_mapped_disk_and_wine_cannot_load_its_hives() {
+    use analyzer::plan::{MachineGuid, OfflineTarget};
+    use testkit::hive_writer;
+    let wine = Wine::new("offline-apply");
+    let disk = wine.prefix.join("attached-disk");
+    let config = disk.join("Windows/System32/config");
+    std::fs::create_dir_all(&config).unwrap();
+    let guid = "9b1f3c2a-4d5e-4f60-8a7b-0c1d2e3f4a5b";
+    let system = hive_writer::system(1, |cs| {
+        cs.key(r"Control\Terminal Server")
+            .dword("fDenyTSConnections", 1);
+    })
+    .write()
+    .bytes;
+    let software = hive_writer::software(|s| {
+        s.key(r"Microsoft\Cryptography").string("MachineGuid", guid);
+    })
+    .write()
+    .bytes;
+    std::fs::write(config.join("SYSTEM"), &system).unwrap();
+    std::fs::write(config.join("SOFTWARE"), &software).unwrap();
+    std::os::unix::fs::symlink(&disk, wine.prefix.join("dosdevices/f:")).unwrap();
+    wine.trust();
+    let steps = [AllowedStep::SetRegistryValue {
+        value: RegistryValue::DenyTsConnections,
+        desired: RegistryData::Dword(0),
+        expect: RegistryExpect::Equals(RegistryData::Dword(1)),
+    }];
+    let spec = PlanSpec {
+        computer: "VM-APP-01".to_owned(),
+        id: 40,
+        seq: 1040,
+        issued_at: Timestamp::now() - SignedDuration::from_mins(1),
+        lifetime: SignedDuration::from_hours(1),
+    };
+    let mut p = plan(&steps, &spec);
+    p.target.offline =
+        Some(OfflineTarget::new(MachineGuid::from_registry(guid).unwrap(), 1).unwrap());
+    let file = wine.c_file("offline-plan.txt", &format!("{}\r\n", token(&p, &key(1))));
+
+    let r = wine.fixer(&["verify", "--offline", "F:", &file]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.flat().contains(r"offline: the disk at F:\: VM-APP-01"),
+        "{r:?}"
+    );
+    let r = wine.fixer(&["apply", "--offline", "F:", "--dry-run", &file]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.flat().contains("DRY RUN: 1 step(s) would change"),
+        "{r:?}"
+    );
+    // A plan for the disk is not one for this machine.
+    let r = wine.fixer(&["verify", &file]);
+    assert_eq!(r.code, 3, "{r:?}");
+
+    let r = wine.fixer(&["apply", "--offline", "F:", "--yes", &file]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let said = format!(
+        "{} {}",
+        r.flat(),
+        r.stderr.split_whitespace().collect::<Vec<_>>().join(" ")
+    );
+    assert!(
+        said.contains("could not be loaded, so nothing was changed") && said.contains("1017"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read(config.join("SYSTEM")).unwrap(), system);
+    assert_eq!(std::fs::read(config.join("SOFTWARE")).unwrap(), software);
 }

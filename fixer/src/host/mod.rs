@@ -263,7 +263,8 @@ pub trait Host: std::fmt::Debug {
     /// (`Windows\System32\config\SOFTWARE`), the system drive left out.
     fn disk_roots(&self) -> HostResult<Vec<PathBuf>>;
     /// A file of an attached disk, whole (refused past `max` bytes), opened without following
-    /// a reparse point: [`HostError::Refused`] when `path` or a folder on its way is one.
+    /// a reparse point: [`HostError::Refused`] when `path` or a folder on its way is one,
+    /// [`HostError::NotFound`] when it or a folder on its way is missing.
     fn disk_read(&self, path: &Path, max: u64) -> HostResult<Vec<u8>>;
     /// Replaces a file of an attached disk (written beside, flushed, renamed over it), in a
     /// folder that must exist; refused through a reparse point, as `disk_read`.

@@ -19,6 +19,16 @@ use windows_sys::Win32::Storage::FileSystem::GetLogicalDrives;
 use windows_sys::Win32::System::Registry::{HKEY_LOCAL_MACHINE, RegLoadKeyW, RegUnLoadKeyW};
 
 const FILE_ATTRIBUTE_REPARSE_POINT: u32 = 0x400;
+
+/// An I/O error as a [`HostError`]: a missing file or folder is [`HostError::NotFound`]
+/// (a disk without the fixer's record is not an error).
+fn io_error(what: String, e: &std::io::Error) -> HostError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        HostError::NotFound { what }
+    } else {
+        super::io_err(what, e)
+    }
+}
 const HIVE_PRIVILEGES: &[&str] = &["SeBackupPrivilege", "SeRestorePrivilege"];
 /// How long an unload is retried while a handle into the hive is still open.
 const UNLOAD_WAIT: Duration = Duration::from_secs(5);
@@ -32,8 +42,8 @@ pub fn check_no_links(path: &Path) -> HostResult<()> {
         if !matches!(part, Component::Normal(_)) {
             continue;
         }
-        let meta = std::fs::symlink_metadata(&at)
-            .map_err(|e| super::io_err(format!("read {}", at.display()), &e))?;
+        let meta =
+            std::fs::symlink_metadata(&at).map_err(|e| io_error(at.display().to_string(), &e))?;
         if meta.file_type().is_symlink()
             || meta.file_attributes() & FILE_ATTRIBUTE_REPARSE_POINT != 0
         {
@@ -69,7 +79,7 @@ pub fn roots(system_drive: &str) -> Vec<PathBuf> {
 pub fn read(path: &Path, max: u64) -> HostResult<Vec<u8>> {
     check_no_links(path)?;
     let what = || format!("read {}", path.display());
-    let file = std::fs::File::open(path).map_err(|e| super::io_err(what(), &e))?;
+    let file = std::fs::File::open(path).map_err(|e| io_error(what(), &e))?;
     let mut bytes = Vec::new();
     file.take(max.saturating_add(1))
         .read_to_end(&mut bytes)
