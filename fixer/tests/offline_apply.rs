@@ -460,3 +460,38 @@ fn a_step_with_no_offline_form_is_refused_before_anything_is_loaded() {
     assert_eq!(host.machine().disk_files, before.disk_files);
     assert!(host.machine().hives.is_empty());
 }
+
+#[test]
+fn the_plans_recorded_on_the_disk_count_for_check_8_once_the_vm_runs_from_it() {
+    let rescue = trusted(rescue_vm());
+    let mut spec = PlanSpec::new("VM-APP-01", now());
+    spec.id = 11;
+    spec.seq = 2000;
+    let mut p = plan(&steps(), &spec);
+    p.target.offline =
+        Some(OfflineTarget::new(MachineGuid::from_registry(GUID).unwrap(), 1).unwrap());
+    let (exit, text) = apply(&rescue, "auto", &token(&p, &key(1)));
+    assert_eq!(exit, Exit::Success, "{text}");
+    let record = rescue.machine().disk_files[APPLIED].0.clone();
+
+    // The disk back in its VM: what was F:\ProgramData\rdpfix is its state directory.
+    let vm = trusted(Machine::new("VM-APP-01", "vm-app-01", now()));
+    vm.edit(|m| {
+        m.state_files
+            .insert("offline-applied.jsonl".into(), record.clone());
+    });
+    let mut older = PlanSpec::new("VM-APP-01", now());
+    older.id = 12;
+    older.seq = 1999;
+    let running = token(&plan(&steps()[..1], &older), &key(1));
+    let (exit, text) = run(&vm, &["verify", &running]);
+    assert_eq!(exit, Exit::Rejected, "{text}");
+    assert!(text.contains("check 8"), "{text}");
+    assert!(text.contains("2000"), "{text}");
+    // Without the record the same plan passes: the refusal comes from it.
+    vm.edit(|m| {
+        m.state_files.remove("offline-applied.jsonl");
+    });
+    let (exit, text) = run(&vm, &["verify", &running]);
+    assert_eq!(exit, Exit::Success, "{text}");
+}
