@@ -280,6 +280,13 @@ fn an_offline_plan_is_verified_dry_run_applied_to_the_hive_files_and_rolled_back
     );
     let (exit, text) = apply(&host, "auto", &t);
     assert_eq!(exit, Exit::Rejected, "{text}");
+    let (_, text) = run(&host, &["journal"]);
+    assert!(
+        text.contains(&format!(
+            r"offline: the disk at F:\ (MachineGuid {GUID}, ControlSet001)"
+        )),
+        "{text}"
+    );
 
     // Undone from the rescue VM's journal, on the disk named (the one the journal names).
     let (exit, text) = run(&host, &["rollback", &plan_id(1), "--offline", "F:"]);

@@ -31,6 +31,9 @@ struct PlanLine {
     seq: u64,
     steps: usize,
     confirm_by: Option<Timestamp>,
+    /// An offline plan: the disk it changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disk: Option<OfflineRecord>,
 }
 
 #[derive(Debug, Serialize)]
@@ -52,6 +55,7 @@ pub fn list(host: &dyn Host) -> CommandResult {
                 seq: p.begin.seq,
                 steps: p.begin.steps.len(),
                 confirm_by: p.begin.confirm_by,
+                disk: p.begin.offline.clone(),
             })
             .collect(),
     }))
@@ -83,6 +87,14 @@ impl Report for JournalReport {
                 p.seq,
                 p.steps
             ));
+            if let Some(d) = &p.disk {
+                out.push_str(&format!(
+                    "  offline: the disk at {} (MachineGuid {}, ControlSet{:03})\n",
+                    ascii_safe(&d.root),
+                    ascii_safe(&d.machine_guid),
+                    d.control_set
+                ));
+            }
         }
         let attention: Vec<&PlanLine> = self
             .plans

@@ -353,7 +353,8 @@ pub fn fix_token(data: &[u8]) {
 /// hive bins behind a valid base block (the fixtures' SYSTEM header, its bins' size set to
 /// the input's and resealed), so mutations reach the cells; then as the SOFTWARE hive beside
 /// a good SYSTEM hive. Each diagnosis' plan offer is made: the disk a plan may be for reads
-/// the computer name, control set and MachineGuid the hives hold. Proptests of the same:
+/// the computer name, control set and MachineGuid the hives hold. Each is also read whole
+/// (`hive::tree::read_tree`) and written back. Proptests of the same:
 /// `analyzer/tests/hive_props.rs`.
 pub fn registry_hive(data: &[u8]) {
     static SOFTWARE: OnceLock<Vec<u8>> = OnceLock::new();
@@ -372,6 +373,10 @@ pub fn registry_hive(data: &[u8]) {
         let d = s.finish(&DiagnoseOptions::default());
         // The disk a plan may be for: the SYSTEM hive's name and control set.
         let _ = analyzer::diagnose::PlanOffer::for_diagnosis(s.catalog(), &d);
+        // Read whole, as the fixer's simulated disk loads a hive, and written back.
+        if let Ok(tree) = analyzer::input::hive::tree::read_tree(hive) {
+            let _ = tree.writer().write();
+        }
     }
     // As the SOFTWARE hive beside a good SYSTEM hive: its MachineGuid names the disk.
     static SYSTEM: OnceLock<Vec<u8>> = OnceLock::new();
