@@ -26,15 +26,16 @@ pub const EXCERPT_CHARS: usize = 300;
 pub const EXCERPT_NAME_CHARS: usize = 64;
 pub const EXCERPT_ITEMS: usize = 24;
 
-/// Which data items of an event an excerpt cuts (names longer than [`EXCERPT_NAME_CHARS`]
-/// bytes, values longer than [`EXCERPT_CHARS`] bytes, whitespace that is not single spaces
-/// between words): bit `i` for item `i`. Known only for an event with no message and at most
-/// [`EXCERPT_ITEMS`] items. Found where the event is built, while its text is at hand, so
-/// that a sink keeping excerpts need not read the items left as they are again.
+/// Which data names and values of an event an excerpt cuts (a name longer than
+/// [`EXCERPT_NAME_CHARS`] bytes, a value longer than [`EXCERPT_CHARS`] bytes, whitespace that
+/// is not single spaces between words): two bits per item. Known only for an event with no
+/// message and at most [`EXCERPT_ITEMS`] items. Found where the event is built, while its
+/// text is at hand, so that a sink keeping excerpts need not read again what an excerpt
+/// leaves as it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExcerptCuts(u32);
+pub struct ExcerptCuts(u64);
 
-// One bit per item an excerpt keeps.
+// Two bits per item an excerpt keeps.
 const _: () = assert!(EXCERPT_ITEMS <= 32);
 
 impl ExcerptCuts {
@@ -43,25 +44,31 @@ impl ExcerptCuts {
         if event.message.is_some() || event.data.len() > EXCERPT_ITEMS {
             return None;
         }
-        let mut bits = 0u32;
+        let mut bits = 0u64;
         for (i, (name, value)) in event.data.iter().enumerate() {
-            let kept = name.len() <= EXCERPT_NAME_CHARS
-                && value.len() <= EXCERPT_CHARS
-                && is_collapsed(name)
-                && is_collapsed(value);
-            if !kept {
-                bits |= 1u32.checked_shl(u32::try_from(i).ok()?)?;
-            }
+            let cut_name = name.len() > EXCERPT_NAME_CHARS || !is_collapsed(name);
+            let cut_value = value.len() > EXCERPT_CHARS || !is_collapsed(value);
+            let pair = u64::from(cut_name) | u64::from(cut_value) << 1;
+            bits |= pair.checked_shl(u32::try_from(2 * i).ok()?)?;
         }
         Some(ExcerptCuts(bits))
     }
 
-    /// Whether an excerpt cuts data item `item` (its name, its value or both).
-    pub fn cuts(self, item: usize) -> bool {
-        u32::try_from(item)
+    fn bit(self, at: usize) -> bool {
+        u32::try_from(at)
             .ok()
-            .and_then(|i| 1u32.checked_shl(i))
+            .and_then(|at| 1u64.checked_shl(at))
             .is_some_and(|bit| self.0 & bit != 0)
+    }
+
+    /// Whether an excerpt cuts the name of data item `item`.
+    pub fn cuts_name(self, item: usize) -> bool {
+        self.bit(item.saturating_mul(2))
+    }
+
+    /// Whether an excerpt cuts the value of data item `item`.
+    pub fn cuts_value(self, item: usize) -> bool {
+        self.bit(item.saturating_mul(2).saturating_add(1))
     }
 }
 

@@ -38,12 +38,21 @@ pub struct Collector {
     channel: KeyCache,
     /// The conditions' checks of the event being observed.
     checks: Vec<Check>,
-    /// Candidates pruned away, their allocations reused for the next ones kept.
-    spare: Vec<Candidate>,
+    /// What is reused from one event to the next.
+    reuse: Reuse,
     /// The signals keeping the event being observed (their positions) and its checks.
     keepers: Vec<(usize, Vec<Check>)>,
+}
+
+/// What the collector reuses from one event to the next.
+#[derive(Debug, Default)]
+struct Reuse {
+    /// Candidates pruned away, their allocations reused for the next ones kept.
+    spare: Vec<Candidate>,
     /// Given events no longer kept, for [`Collector::reclaim`].
     done: Done,
+    /// Where a name or a value is cut before it is copied back into its own allocation.
+    scratch: String,
 }
 
 /// Given events the collector is done with, held for a reader to reuse once one has asked
@@ -262,9 +271,8 @@ impl Collector {
             provider: KeyCache::default(),
             channel: KeyCache::default(),
             checks: Vec::new(),
-            spare: Vec::new(),
             keepers: Vec::new(),
-            done: Done::default(),
+            reuse: Reuse::default(),
         }
     }
 
@@ -273,8 +281,8 @@ impl Collector {
     /// ([`crate::input::EventSpare`]). From the first call on, the collector holds such
     /// events (a bounded number) until the next.
     pub fn reclaim(&mut self, into: &mut Vec<Event>) {
-        self.done.wanted = true;
-        into.append(&mut self.done.events);
+        self.reuse.done.wanted = true;
+        into.append(&mut self.reuse.done.events);
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -319,17 +327,15 @@ impl Collector {
         for (at, mut checks) in keepers.drain(..) {
             if let Some(slot) = self.signals.get_mut(at) {
                 let lent = Given::Lent(given.event());
-                slot.state
-                    .keep(lent, &mut checks, &mut self.spare, &mut self.done);
+                slot.state.keep(lent, &mut checks, &mut self.reuse);
             }
         }
         if let Some((at, mut checks)) = last
             && let Some(slot) = self.signals.get_mut(at)
         {
-            slot.state
-                .keep(given, &mut checks, &mut self.spare, &mut self.done);
+            slot.state.keep(given, &mut checks, &mut self.reuse);
         } else if let Some(event) = given.owned() {
-            self.done.put(event);
+            self.reuse.done.put(event);
         }
         self.keepers = keepers;
     }
@@ -501,44 +507,45 @@ impl SignalState {
     /// candidate's allocations when there is one; what pruning drops goes to `spare`. The
     /// time is looked at first: an undated event beyond those kept is not copied. Given
     /// events no longer kept go to `done`.
-    fn keep(
-        &mut self,
-        given: Given<'_>,
-        checks: &mut Vec<Check>,
-        spare: &mut Vec<Candidate>,
-        done: &mut Done,
-    ) {
-        let candidate =
-            |given: Given<'_>, spare: &mut Vec<Candidate>, checks: &mut Vec<Check>| match given {
-                Given::Lent(event) => {
-                    let mut candidate = spare.pop().unwrap_or_else(|| Candidate {
-                        event: Event::new(String::new(), 0, event.origin.clone()),
-                        checks: Vec::new(),
-                    });
-                    copy_trimmed(&mut candidate.event, event);
-                    candidate.checks.clear();
-                    candidate.checks.append(checks);
-                    candidate
+    fn keep(&mut self, given: Given<'_>, checks: &mut Vec<Check>, reuse: &mut Reuse) {
+        let Reuse {
+            spare,
+            done,
+            scratch,
+        } = reuse;
+        let candidate = |given: Given<'_>,
+                         spare: &mut Vec<Candidate>,
+                         checks: &mut Vec<Check>,
+                         scratch: &mut String| match given {
+            Given::Lent(event) => {
+                let mut candidate = spare.pop().unwrap_or_else(|| Candidate {
+                    event: Event::new(String::new(), 0, event.origin.clone()),
+                    checks: Vec::new(),
+                });
+                copy_trimmed(&mut candidate.event, event);
+                candidate.checks.clear();
+                candidate.checks.append(checks);
+                candidate
+            }
+            Given::Owned(mut event) => {
+                trim(&mut event);
+                Candidate {
+                    event,
+                    checks: std::mem::take(checks),
                 }
-                Given::Owned(mut event) => {
-                    trim(&mut event);
-                    Candidate {
-                        event,
-                        checks: std::mem::take(checks),
-                    }
+            }
+            Given::WithCuts(mut event, cuts) => {
+                trim_items(&mut event, cuts, scratch);
+                Candidate {
+                    event,
+                    checks: std::mem::take(checks),
                 }
-                Given::WithCuts(mut event, cuts) => {
-                    trim_items(&mut event, cuts);
-                    Candidate {
-                        event,
-                        checks: std::mem::take(checks),
-                    }
-                }
-            };
+            }
+        };
         let Some(time) = given.event().time_created else {
             self.undated_total += 1;
             if self.undated.len() < KEEP_UNDATED {
-                self.undated.push(candidate(given, spare, checks));
+                self.undated.push(candidate(given, spare, checks, scratch));
             } else if let Some(event) = given.owned() {
                 done.put(event);
             }
@@ -546,7 +553,7 @@ impl SignalState {
         };
         self.dated_total += 1;
         self.bucket(time);
-        self.dated.push(candidate(given, spare, checks));
+        self.dated.push(candidate(given, spare, checks, scratch));
         if self.dated.len() > 2 * (KEEP_NEWEST + KEEP_OLDEST) {
             self.dated.sort_by_key(|c| c.event.time_created);
             let len = self.dated.len();
@@ -669,12 +676,16 @@ fn trim(event: &mut Event) {
 }
 
 /// [`trim`] of an event with no message and at most [`MAX_DATA_ITEMS`] items
-/// ([`ExcerptCuts::of`]): only the items `cuts` names are cut, the others left unread.
-fn trim_items(event: &mut Event, cuts: ExcerptCuts) {
+/// ([`ExcerptCuts::of`]): only the names and values `cuts` names are cut, in their own
+/// allocations (through `scratch`: a string freed here would be one another thread
+/// allocated), the others left unread.
+fn trim_items(event: &mut Event, cuts: ExcerptCuts, scratch: &mut String) {
     for (i, (key, value)) in event.data.iter_mut().enumerate() {
-        if cuts.cuts(i) {
-            matching::shorten_in_place(key, EXCERPT_NAME_CHARS);
-            matching::shorten_in_place(value, EXCERPT_CHARS);
+        if cuts.cuts_name(i) {
+            matching::shorten_within(key, EXCERPT_NAME_CHARS, scratch);
+        }
+        if cuts.cuts_value(i) {
+            matching::shorten_within(value, EXCERPT_CHARS, scratch);
         }
     }
 }
@@ -801,31 +812,45 @@ mod tests {
                 .collect();
             event
         };
+        // Per item: whether trimming changes its name, its value.
         let cut = |event: &Event| {
             let mut trimmed = event.clone();
             trim(&mut trimmed);
             (0..event.data.len())
-                .filter(|&i| trimmed.data[i] != event.data[i])
-                .collect::<Vec<usize>>()
+                .map(|i| {
+                    let (name, value) = (&trimmed.data[i], &event.data[i]);
+                    (name.0 != value.0, name.1 != value.1)
+                })
+                .collect::<Vec<(bool, bool)>>()
+        };
+        let named = |cuts: ExcerptCuts| {
+            (0..MAX_DATA_ITEMS)
+                .map(|i| (cuts.cuts_name(i), cuts.cuts_value(i)))
+                .collect::<Vec<(bool, bool)>>()
         };
         let event = base();
-        assert_eq!(cut(&event), Vec::<usize>::new());
-        let cuts = ExcerptCuts::of(&event).unwrap();
-        assert!((0..MAX_DATA_ITEMS).all(|i| !cuts.cuts(i)));
+        assert_eq!(cut(&event), vec![(false, false); MAX_DATA_ITEMS]);
+        assert_eq!(named(ExcerptCuts::of(&event).unwrap()), cut(&event));
         type Change = fn(&mut Event);
-        let items: [(usize, Change); 5] = [
-            (0, |e| e.data[0].0.push('n')),
-            (1, |e| e.data[1].1.push('v')),
-            (2, |e| e.data[2].1 = "two  spaces".into()),
-            (3, |e| e.data[3].0 = " Name".into()),
-            (23, |e| e.data[23].1 = "tab\there".into()),
+        let changes: [(usize, bool, Change); 6] = [
+            (0, true, |e| e.data[0].0.push('n')),
+            (1, false, |e| e.data[1].1.push('v')),
+            (2, false, |e| e.data[2].1 = "two  spaces".into()),
+            (3, true, |e| e.data[3].0 = " Name".into()),
+            (4, true, |e| e.data[4].0 = "Name\u{a0}4".into()),
+            (23, false, |e| e.data[23].1 = "tab\there".into()),
         ];
-        for (item, change) in items {
+        for (item, name, change) in changes {
             let mut event = base();
             change(&mut event);
-            assert_eq!(cut(&event), vec![item]);
-            let cuts = ExcerptCuts::of(&event).unwrap();
-            assert!((0..MAX_DATA_ITEMS).all(|i| cuts.cuts(i) == (i == item)));
+            let mut expected = vec![(false, false); MAX_DATA_ITEMS];
+            expected[item] = (name, !name);
+            assert_eq!(cut(&event), expected, "item {item}");
+            assert_eq!(
+                named(ExcerptCuts::of(&event).unwrap()),
+                expected,
+                "item {item}"
+            );
         }
         let mut event = base();
         event.message = Some("m".into());
@@ -851,7 +876,8 @@ mod tests {
             let mut trimmed = event.clone();
             trim(&mut trimmed);
             if let Some(cuts) = ExcerptCuts::of(&event) {
-                trim_items(&mut event, cuts);
+                let mut scratch = String::from("left over");
+                trim_items(&mut event, cuts, &mut scratch);
                 prop_assert_eq!(event, trimmed);
             }
         }

@@ -63,12 +63,7 @@ impl Check {
 pub fn check(condition: &EventCondition, event: &Event) -> Check {
     // Every named field present is consulted: a service's localised display name may not be
     // listed while its key name in <Binary> is.
-    let present = || {
-        condition
-            .fields
-            .iter()
-            .filter_map(|f| event.data_value(f))
-    };
+    let present = || condition.fields.iter().filter_map(|f| event.data_value(f));
     if let Some(value) = present().find(|v| value_matches(condition, v)) {
         return Check::Held {
             value: shorten(value, 64),
@@ -207,6 +202,17 @@ pub fn shorten_in_place(text: &mut String, max: usize) {
     }
 }
 
+/// [`shorten_in_place`] without giving up `text`'s allocation: the cut text is made in
+/// `scratch` and copied back.
+pub fn shorten_within(text: &mut String, max: usize, scratch: &mut String) {
+    if text.len() > max || !is_collapsed(text) {
+        scratch.clear();
+        collapse_into(scratch, text, max);
+        text.clear();
+        text.push_str(scratch);
+    }
+}
+
 /// [`shorten`] word by word.
 #[cfg(all(test, not(target_arch = "wasm32")))]
 fn collapse(text: &str, max: usize) -> String {
@@ -252,6 +258,10 @@ mod tests {
             let mut in_place = text.clone();
             shorten_in_place(&mut in_place, max);
             prop_assert_eq!(in_place, collapse(&text, max));
+            let mut within = text.clone();
+            let mut scratch = String::from("left over");
+            shorten_within(&mut within, max, &mut scratch);
+            prop_assert_eq!(within, collapse(&text, max));
         }
     }
 

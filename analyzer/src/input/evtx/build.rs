@@ -378,9 +378,20 @@ fn system_slot(system: &mut SystemText, field: Field) -> &mut Option<String> {
 /// renderer writes C0 controls (but tab, line feed and carriage return), U+FFFE and U+FFFF
 /// as `_`.
 fn renders_as_is(text: &str) -> bool {
-    !text.chars().any(|c| {
-        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{fffe}' || c == '\u{ffff}'
+    // Byte by byte: in UTF-8 a C0 control is one byte below 0x20, and U+FFFE and U+FFFF are
+    // EF BF BE and EF BF BF (EF starts a character wherever it stands).
+    let b = text.as_bytes();
+    !b.iter().enumerate().any(|(i, &x)| {
+        (x < 0x20 && !matches!(x, b'\t' | b'\n' | b'\r'))
+            || (x == 0xef
+                && b.get(i + 1) == Some(&0xbf)
+                && matches!(b.get(i + 2), Some(0xbe | 0xbf)))
     })
+}
+
+/// [`renders_as_is`] of one character.
+fn char_renders_as_is(c: char) -> bool {
+    !((c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{fffe}' || c == '\u{ffff}')
 }
 
 /// Appends `value` as the `evtx` crate writes it into XML text (and the XML reader reads
@@ -394,12 +405,12 @@ pub(super) fn push_value(out: &mut String, value: Value<'_>) -> Option<()> {
         ty::STRING => {
             // Up to the first NUL, as the crate reads it; strict UTF-16.
             let units = utf16_units(b).take_while(|u| *u != 0);
-            let start = out.len();
             for c in char::decode_utf16(units) {
-                out.push(c.ok()?);
-            }
-            if !renders_as_is(out.get(start..)?) {
-                return None;
+                let c = c.ok()?;
+                if !char_renders_as_is(c) {
+                    return None;
+                }
+                out.push(c);
             }
         }
         ty::INT8 => write!(out, "{}", i8::from_le_bytes(fixed(1)?.try_into().ok()?)).ok()?,
@@ -518,6 +529,16 @@ mod tests {
     use super::*;
     use evtx::binxml::value_variant::BinXmlValue;
     use proptest::prelude::*;
+
+    proptest! {
+        /// The byte-wise check is the character-wise one.
+        #[test]
+        fn renders_as_is_reads_bytes_as_characters(
+            text in "[\\x00-\\x21a\u{7f}-\u{a0}\u{fffd}-\u{ffff}\u{10000}é\u{efbf}]{0,8}",
+        ) {
+            prop_assert_eq!(renders_as_is(&text), text.chars().all(char_renders_as_is));
+        }
+    }
 
     fn ours(kind: u8, bytes: &[u8]) -> Option<String> {
         let mut s = String::new();
