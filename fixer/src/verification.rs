@@ -252,14 +252,15 @@ pub fn record_applied(
     line: &AppliedOffline,
 ) -> Result<(), HostError> {
     let path = applied_path(disk);
-    if let Some(dir) = path.parent() {
-        host.create_admin_dir(dir)?;
-    }
+    // Read first: the folders on the way are checked for links before one is made.
     let mut bytes = match host.disk_read(&path, 16 << 20) {
         Ok(b) => b,
         Err(HostError::NotFound { .. }) => Vec::new(),
         Err(e) => return Err(e),
     };
+    if let Some(dir) = path.parent() {
+        host.create_admin_dir(dir)?;
+    }
     if !bytes.is_empty() && !bytes.ends_with(b"\n") {
         bytes.push(b'\n');
     }

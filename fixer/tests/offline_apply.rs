@@ -15,7 +15,6 @@ use fixer::cli::Cli;
 use fixer::exit::Exit;
 use fixer::host::sim::{DiskFile, Fault, FaultAt, FaultKind, Machine, SimHost};
 use fixer::operator::Nobody;
-use std::path::Path;
 use support::{PlanSpec, key, now, plan, plan_id, token};
 use testkit::hive_writer::{self, HiveWriter};
 
@@ -448,7 +447,25 @@ fn a_junction_on_the_disk_s_path_is_refused_never_followed() {
     let m = host.machine();
     assert!(m.hives.is_empty());
     assert_eq!(tree(&m, SYSTEM), tree(&before, SYSTEM), "{text}");
-    assert!(!Path::new(KEY_FILE).exists());
+    assert_eq!(m.security[KEY_FILE], before.security[KEY_FILE]);
+    // ProgramData itself a junction (to the rescue VM's): refused before anything, as the
+    // disk's record of plans (check 8) cannot be read through it; no folder made there.
+    let mut m = rescue_vm();
+    m.reparse_points
+        .insert(r"F:\ProgramData".into(), r"C:\ProgramData".into());
+    let host = trusted(m);
+    let before = host.machine();
+    let (exit, text) = apply(&host, "F:", &offline_token(13, GUID, 1));
+    assert_eq!(exit, Exit::Failure, "{text}");
+    assert!(
+        text.contains(r"F:\ProgramData is a junction or symbolic link"),
+        "{text}"
+    );
+    let m = host.machine();
+    assert_eq!(m.dirs, before.dirs);
+    assert!(m.hives.is_empty());
+    assert_eq!(tree(&m, SYSTEM), tree(&before, SYSTEM), "{text}");
+    assert_eq!(m.disk_files.len(), before.disk_files.len());
 }
 
 #[test]
