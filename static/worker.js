@@ -7,9 +7,9 @@
 // lends them back, so the file's SHA-256 is computed beside the parsing.
 //
 // Named 'parse', it is one of the analysis worker's parsing helpers (js/read.js): handed the
-// compiled module with its first message, it parses each batch of a .evtx's chunks it is
-// lent, gives the buffer back and posts the batch's parts for the analysis worker to merge.
-import init, { worker_analyse, hash_begin, hash_update, hash_end, parse_batch } from './pkg/web.js';
+// compiled module with its first message, it reads and parses each stripe of a .evtx's
+// chunks it is given and posts the stripe's parts for the analysis worker to merge.
+import init, { worker_analyse, hash_begin, hash_update, hash_end, parse_stripe } from './pkg/web.js';
 
 const helper = self.name === 'hash' || self.name === 'parse';
 let ready = helper ? null : init({ module_or_path: new URL('./pkg/web_bg.wasm', import.meta.url) });
@@ -44,23 +44,23 @@ async function helperStep(d) {
   }
 }
 
+// Stripes the analysis worker took back before this helper began on them.
+const skipped = new Set();
+
 async function parseStep(d) {
   if (d.module) {
     ready = init({ module_or_path: d.module });
     return;
   }
-  let parts = null;
-  let error = null;
+  if (skipped.delete(d.key)) return;
+  self.postMessage({ key: d.key, started: true });
   try {
     await ready;
-    parts = parse_batch(new Uint8Array(d.bytes, 0, d.len), d.job);
+    const parts = await parse_stripe(d.blob, d.job);
+    self.postMessage({ key: d.key, parts: parts.buffer }, [parts.buffer]);
   } catch (err) {
-    error = describe(err);
+    self.postMessage({ key: d.key, error: describe(err) });
   }
-  // The bytes are in wasm memory (or unusable): the buffer goes back to be read into again.
-  self.postMessage({ back: d.bytes }, [d.bytes]);
-  if (parts) self.postMessage({ key: d.key, parts: parts.buffer }, [parts.buffer]);
-  else self.postMessage({ key: d.key, error });
 }
 
 // A helper's messages are handled one after the other, in order.
@@ -73,7 +73,8 @@ self.onmessage = async (event) => {
     return;
   }
   if (self.name === 'parse') {
-    steps = steps.then(() => parseStep(data));
+    if (data.skip !== undefined) skipped.add(data.skip);
+    else steps = steps.then(() => parseStep(data));
     return;
   }
   try {

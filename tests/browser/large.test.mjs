@@ -198,11 +198,11 @@ test('a damaged, truncated large .evtx read batch by batch reads as natively', a
   }
 });
 
-// Several workers (issue 17): the analysis worker reads a .evtx batch by batch (16 chunks)
-// and lends batches to parsing helpers, merging every batch's parts in file order. Two files
+// Several workers (issue 17): the analysis worker parses a .evtx batch by batch (16 chunks)
+// and lends stripes of 4 batches to parsing helpers, merging every part in file order. Two files
 // of many batches — a real Security log (records a rule lists: findings with evidence)
 // repeated, and the damaged RdpCoreTS log cut inside its last chunk — are analysed by one
-// worker and by three lending every batch they can (`?workers=3&lend=all`), then by three
+// worker and by three lending every stripe they can (`?workers=3&lend=all`), then by three
 // choosing by cost (`?workers=3`). Every time the diagnosis the worker posts — findings
 // with their evidence in order, each input's report, its SHA-256 — is the same, and is the
 // native fixer's (`fixer diagnose --json`).
@@ -237,8 +237,11 @@ test('a .evtx parsed by several workers diagnoses as by one, and as natively', a
   const browser = await launch();
   try {
     const seen = new Map();
-    for (const query of ['?workers=1', '?workers=3&lend=all', '?workers=3']) {
-      const { page, problems } = await openPage(browser, `${query}&hashing=after`, {
+    // The SHA-256 after the findings, or on the hashing helper, fed what the analysis
+    // worker read itself (the helper reads the rest: the stripes lent are not).
+    const hashingOf = { '?workers=1': 'after', '?workers=3&lend=all': 'helper', '?workers=3': 'after' };
+    for (const query of Object.keys(hashingOf)) {
+      const { page, problems } = await openPage(browser, `${query}&hashing=${hashingOf[query]}`, {
         routes: [['**/worker.js', tapWorker()]],
       });
       await appReady(page);

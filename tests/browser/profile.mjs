@@ -4,7 +4,10 @@
 // functions with the most self time and writes the whole profile (open it in DevTools'
 // Performance panel). Not run by `cargo xtask test`; see BENCHMARKS.md.
 //
-//   RDPFIX_URL=http://127.0.0.1:8080/ node tests/browser/profile.mjs <file.evtx> [out.cpuprofile]
+//   RDPFIX_URL=http://127.0.0.1:8080/ node tests/browser/profile.mjs <file.evtx> [out.cpuprofile] [query]
+//
+// `query`: the page's query string, e.g. `?workers=1` (the profile is the analysis worker's
+// alone, not its parsing helpers').
 //
 // Wasm functions are named only in a bundle whose name section survived: `wasm-opt -Oz`
 // (cargo xtask dist) drops it; run wasm-bindgen on
@@ -13,14 +16,14 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { launch, openPage, appReady, chooseFiles } from './harness.mjs';
 
-const [file, out = 'worker.cpuprofile'] = process.argv.slice(2);
+const [file, out = 'worker.cpuprofile', query = ''] = process.argv.slice(2);
 if (!file) {
   console.error('usage: node tests/browser/profile.mjs <file> [out.cpuprofile]  (env RDPFIX_URL)');
   process.exit(2);
 }
 const browser = await launch();
 try {
-  const { page } = await openPage(browser);
+  const { page } = await openPage(browser, query);
   await appReady(page);
   await page.waitForTimeout(1000); // the page's analysis worker starts as it loads
   const cdp = await browser.newBrowserCDPSession();

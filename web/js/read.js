@@ -196,15 +196,15 @@ export function hashEnd(id, blob, from) {
 
 // --- the parsing helpers -------------------------------------------------------------
 //
-// A large .evtx is parsed by several workers (web/src/split.rs): this worker reads the file
-// in order through one stream and lends a batch's buffer to a parsing helper (the same
-// `worker.js`, named 'parse', handed the compiled wasm module), which copies it into its
-// own wasm memory, gives the buffer back and posts the batch's parsed parts (JSON bytes);
-// this worker merges every batch's parts in file order. Helpers are nested in this worker,
-// so ending it (the page's Cancel) ends them too.
+// A large .evtx is parsed by several workers (web/src/split.rs): this worker lends stripes
+// of its chunks to parsing helpers (the same `worker.js`, named 'parse', handed the compiled
+// wasm module), each of which reads its stripe from the file itself (its own stream) and
+// posts the stripe's parsed parts (JSON bytes); this worker merges every part in file order.
+// Helpers are nested in this worker, so ending it (the page's Cancel) ends them too.
 
-const parsers = []; // { worker, keys: Set of batch keys out with it, lent: buffers out with it }
+const parsers = []; // { worker, keys: Set of stripe keys out with it }
 const parsed = new Map(); // key -> Uint8Array (the parts) | null (the helper failed)
+const started = new Set(); // keys a helper has begun on
 const waiters = new Map(); // key -> resolve, for parseWait
 
 function settle(key, value) {
@@ -218,15 +218,15 @@ function settle(key, value) {
 
 function startParser(module) {
   const worker = new Worker(new URL('worker.js', self.location.href), { type: 'module', name: 'parse' });
-  const p = { worker, keys: new Set(), lent: 0 };
+  const p = { worker, keys: new Set() };
   worker.onmessage = (e) => {
     const d = e.data ?? {};
-    if (d.back) {
-      p.lent -= 1;
-      bufferBack(d.back);
+    if (d.started) {
+      if (p.keys.has(d.key)) started.add(d.key);
       return;
     }
-    if (!p.keys.delete(d.key)) return;
+    started.delete(d.key);
+    if (!p.keys.delete(d.key)) return; // taken back (parseTakeBack)
     settle(d.key, d.parts ? new Uint8Array(d.parts) : null);
   };
   worker.onerror = (e) => {
@@ -234,13 +234,9 @@ function startParser(module) {
     worker.terminate();
     const at = parsers.indexOf(p);
     if (at >= 0) parsers.splice(at, 1);
-    // Its batches come back as failures (parsed here instead); its buffers are lost.
-    lent -= p.lent;
+    // Its stripes come back as failures (parsed here instead).
     for (const key of p.keys) settle(key, null);
     p.keys.clear();
-    const w = waiting;
-    waiting = [];
-    for (const next of w) next(new ArrayBuffer(SIZE));
   };
   worker.postMessage({ module });
   return p;
@@ -261,25 +257,20 @@ export function parseHelpers(module, want) {
   return parsers.length;
 }
 
-/** Batches out with the helpers, not yet answered. */
+/** Stripes out with the helpers, not yet answered. */
 export function parseOut() {
   return parsers.reduce((n, p) => n + p.keys.size, 0);
 }
 
 /**
- * Lends the last read's buffer (its first `len` bytes) to the least busy helper, to parse
- * as `job` (a JSON string: what split.rs's `parse_batch` reads) under `key`. False when no
- * helper runs or there is no buffer to lend.
+ * Hands the least busy helper `blob` and `job` (a JSON string: what split.rs's
+ * `parse_stripe` reads) under `key`. False when no helper runs.
  */
-export function parseSend(key, len, job) {
-  if (!parsers.length || !last) return false;
+export function parseSend(key, blob, job) {
+  if (!parsers.length) return false;
   const p = parsers.reduce((a, b) => (b.keys.size < a.keys.size ? b : a));
-  const buf = last;
-  last = null;
-  lent += 1;
-  p.lent += 1;
   p.keys.add(key);
-  p.worker.postMessage({ key, bytes: buf, len, job }, [buf]);
+  p.worker.postMessage({ key, blob, job });
   return true;
 }
 
@@ -294,16 +285,26 @@ export function parseTake(key) {
   return value;
 }
 
+/** Whether a helper has begun on `key` (or answered it). */
+export function parseStarted(key) {
+  return started.has(key) || parsed.has(key);
+}
+
+/**
+ * Takes `key` back from its helper, which has not begun on it: the helper skips it, and
+ * whatever it answers is dropped.
+ */
+export function parseTakeBack(key) {
+  for (const p of parsers) {
+    if (p.keys.delete(key)) p.worker.postMessage({ skip: key });
+  }
+  started.delete(key);
+  parsed.delete(key);
+  waiters.delete(key);
+}
+
 /** Resolves once the answer for `key` is in. */
 export function parseWait(key) {
   if (parsed.has(key)) return Promise.resolve();
   return new Promise((resolve) => waiters.set(key, resolve));
-}
-
-/** Hands a copy of the last read's first `len` bytes to the hashing helper for hash `id`. */
-export function hashCopyLast(id, len) {
-  if (!helper || !answers.has(id) || !last) return false;
-  const copy = last.slice(0, len);
-  helper.postMessage({ id, bytes: copy, len, copy: true }, [copy]);
-  return true;
 }

@@ -24,8 +24,6 @@ extern "C" {
     fn hash_begin_js(module: &JsValue, hashing: &str) -> i32;
     #[wasm_bindgen(js_name = hashLendLast)]
     fn hash_lend_last_js(id: i32, len: u32) -> bool;
-    #[wasm_bindgen(js_name = hashCopyLast)]
-    fn hash_copy_last_js(id: i32, len: u32) -> bool;
     #[wasm_bindgen(js_name = hashGive)]
     fn hash_give_js(id: i32, bytes: Uint8Array) -> bool;
     #[wasm_bindgen(js_name = hashEnd)]
@@ -135,15 +133,6 @@ impl Tee {
     pub fn lend_last_read(&mut self, at: u64, len: usize) {
         let Some(id) = self.helper else { return };
         if at == self.fed && len > 0 && u32::try_from(len).is_ok_and(|n| hash_lend_last_js(id, n)) {
-            self.fed += len as u64;
-        }
-    }
-
-    /// As [`Tee::lend_last_read`], but the helper gets a copy: the buffer itself is lent to
-    /// a parsing helper ([`crate::split`]).
-    pub fn copy_last_read(&mut self, at: u64, len: usize) {
-        let Some(id) = self.helper else { return };
-        if at == self.fed && len > 0 && u32::try_from(len).is_ok_and(|n| hash_copy_last_js(id, n)) {
             self.fed += len as u64;
         }
     }

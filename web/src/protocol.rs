@@ -139,6 +139,9 @@ pub struct Spent {
     /// Batches (16 chunks each) a parsing helper parsed.
     #[serde(default)]
     pub lent: u32,
+    /// Stripes lent, then taken back and parsed here (their helper had not begun on them).
+    #[serde(default)]
+    pub taken_back: u32,
     /// Of `parse_ms`: reading the lent batches' parts back (JSON), and their size.
     #[serde(default)]
     pub parts_ms: f64,

@@ -1,25 +1,28 @@
 //! One `.evtx` read in the analysis worker through the analyzer's chunk-range API, on as
-//! many workers as the machine has cores (`navigator.hardwareConcurrency`, at most
-//! [`MAX_WORKERS`]; a file under [`SPLIT_FROM_CHUNKS`] chunks stays on this one). The header
-//! is checked by [`EvtxMerge::new`]; then this worker reads the file in batches of 16
-//! chunks (1 MiB), in order through one stream ([`crate::read`]), and either lends a batch's
-//! buffer to a parsing helper (`js/read.js`: the same `worker.js`, named `parse`, which runs
-//! [`parse_batch`] and posts the batch's [`ChunkPart`]s back as JSON) or, when the helpers
-//! have [`DEPTH`] batches each, parses it here with [`read_evtx_chunks`]. Parts are merged
-//! in chunk order, so the input's events, report and findings are those of a read in one
-//! go; at most [`WINDOW`] batches are between the read and the merge, so memory stays flat
-//! whatever the file's size. A batch a helper fails on is read again and parsed here. The
-//! file's SHA-256 is left to [`crate::hash`].
+//! many workers as the machine has cores to spare (`navigator.hardwareConcurrency` less
+//! [`CORES_LEFT`], at most [`MAX_WORKERS`]; a file under [`SPLIT_FROM_CHUNKS`] chunks, or a
+//! machine of 3 cores or fewer, stays on this one). The header
+//! is checked by [`EvtxMerge::new`]; then the chunks go, in file order, either to this
+//! worker — a batch of 16 chunks (1 MiB) read through one stream ([`crate::read`]) and
+//! parsed with [`read_evtx_chunks`] — or, a stripe of [`STRIPE`] batches at a time, to a
+//! parsing helper (`js/read.js`: the same `worker.js`, named `parse`, handed the file),
+//! which reads and parses the stripe itself ([`parse_stripe`]) and posts its
+//! [`ChunkPart`]s back as JSON. Parts are merged in chunk order, so the input's events,
+//! report and findings are those of a read in one go; at most [`WINDOW`] ranges are
+//! between their start and their merge, so memory stays flat whatever the file's size. A
+//! stripe is lent only while reading its parts back costs this worker less than reading
+//! and parsing it ([`Costs`]); one a helper fails on is read and parsed here. The file's
+//! SHA-256 is left to [`crate::hash`].
 
 use crate::hash::{Hashing, Tee};
 use crate::protocol::Spent;
-use crate::read::{Ahead, Window, blob_len, read_ahead, read_done, read_range, read_view};
+use crate::read::{Ahead, Window, blob_len, read_ahead, read_done, read_range};
 use analyzer::diagnose::Session;
 use analyzer::input::{ChunkPart, Details, EvtxLayout, EvtxMerge, Progress, read_evtx_chunks};
 use js_sys::{Reflect, Uint8Array};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
-use std::ops::ControlFlow;
+use std::ops::{ControlFlow, Range};
 use std::sync::atomic::{AtomicU32, Ordering};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -33,12 +36,17 @@ const FILE_HEADER: usize = 4096;
 /// At most this many workers parse one file: the merge is this worker's alone, so more
 /// would mostly wait (and each holds a wasm instance).
 pub const MAX_WORKERS: u32 = 4;
+/// Cores left to the rest of the browser: the page, and the file being read — a Blob's
+/// bytes reach this worker through the browser's own threads. On 2 cores a parsing helper
+/// made a 100 MiB file slower, not faster (measured: BENCHMARKS.md, "Session 8 — page").
+pub const CORES_LEFT: u32 = 2;
 /// A file of fewer chunks (16 MiB) is parsed here alone: starting a helper costs more than
 /// it saves.
 pub const SPLIT_FROM_CHUNKS: u64 = 256;
-/// Batches out with each helper at most; beyond that this worker parses the next itself.
+/// Stripes out with each helper at most; beyond that this worker parses the next batch
+/// itself.
 const DEPTH: usize = 2;
-/// Batches read but not yet merged, at most.
+/// Ranges (batches here, stripes lent) started but not yet merged, at most.
 const WINDOW: usize = 8;
 
 #[wasm_bindgen(module = "/js/read.js")]
@@ -48,11 +56,15 @@ extern "C" {
     #[wasm_bindgen(js_name = parseOut)]
     fn parse_out_js() -> u32;
     #[wasm_bindgen(js_name = parseSend)]
-    fn parse_send_js(key: u32, len: u32, job: &str) -> bool;
+    fn parse_send_js(key: u32, blob: &Blob, job: &str) -> bool;
     #[wasm_bindgen(js_name = parseTake)]
     fn parse_take_js(key: u32) -> JsValue;
     #[wasm_bindgen(js_name = parseWait)]
     fn parse_wait_js(key: u32) -> js_sys::Promise;
+    #[wasm_bindgen(js_name = parseStarted)]
+    fn parse_started_js(key: u32) -> bool;
+    #[wasm_bindgen(js_name = parseTakeBack)]
+    fn parse_take_back_js(key: u32);
 }
 
 /// How a `.evtx` is parsed, where a test or a measurement says (the page's `?workers=N`
@@ -61,7 +73,8 @@ extern "C" {
 pub struct Parsing {
     /// How many workers parse it (`None`: by the file's size and the machine's cores).
     pub workers: Option<u32>,
-    /// Every batch a helper has room for is lent, whatever it costs ([`Costs`]).
+    /// Every stripe a helper has room for is lent and left to it, whatever it costs
+    /// ([`Costs`]).
     pub lend_all: bool,
 }
 
@@ -91,7 +104,7 @@ pub async fn read_evtx(
     let layout = merge.layout();
     let first_chunk = usize::try_from(layout.chunk_offset(0)).unwrap_or(usize::MAX);
     tee.give(0, head.get(..first_chunk).unwrap_or(head));
-    let workers = workers_for(layout.chunks, parsing.workers);
+    let workers = workers_for(layout.chunks, parsing.workers, hardware_concurrency);
     let helpers = if workers > 1 {
         parse_helpers_js(&wasm_bindgen::module(), workers - 1)
     } else {
@@ -106,7 +119,6 @@ pub async fn read_evtx(
         head: head.get(..8).unwrap_or(head).to_vec(),
         len,
         details: DetailsWire::of(&merge.details()),
-        base: 0,
         from: 0,
         to: 0,
     };
@@ -139,13 +151,13 @@ pub async fn read_evtx(
 }
 
 /// How many workers parse a file of `chunks` chunks: `asked` (for tests and measurements),
-/// else the machine's cores, or 1 for a small file; at most [`MAX_WORKERS`] and one per
-/// batch.
-fn workers_for(chunks: u64, asked: Option<u32>) -> u32 {
+/// else the machine's `cores` less [`CORES_LEFT`], or 1 for a small file; at least 1, at most
+/// [`MAX_WORKERS`] and one per batch.
+fn workers_for(chunks: u64, asked: Option<u32>, cores: impl FnOnce() -> u32) -> u32 {
     let want = match asked {
         Some(n) => n,
         None if chunks < SPLIT_FROM_CHUNKS => 1,
-        None => hardware_concurrency(),
+        None => cores().saturating_sub(CORES_LEFT),
     };
     let batches = u32::try_from(chunks.div_ceil(BATCH)).unwrap_or(u32::MAX);
     want.min(MAX_WORKERS).min(batches).max(1)
@@ -160,11 +172,11 @@ fn hardware_concurrency() -> u32 {
         .unwrap_or(1.0);
     // A small positive count of cores.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let cores = cores.clamp(1.0, f64::from(MAX_WORKERS)) as u32;
+    let cores = cores.clamp(1.0, 64.0) as u32;
     cores
 }
 
-/// What a parsing helper is told with each batch: enough to run [`read_evtx_chunks`] on it.
+/// What a parsing helper is told with each stripe: enough to read and parse it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Job {
     input: String,
@@ -172,8 +184,7 @@ struct Job {
     head: Vec<u8>,
     len: u64,
     details: DetailsWire,
-    /// Where the batch's bytes start in the file, and its chunks.
-    base: u64,
+    /// The chunks.
     from: u64,
     to: u64,
 }
@@ -204,58 +215,100 @@ impl DetailsWire {
     }
 }
 
-/// Parsing helper: parses the batch of chunks `job` (JSON, a [`Job`]) names from `bytes`
-/// (the file's bytes at `job.base`) and gives their [`ChunkPart`]s as JSON.
+/// Parsing helper: reads the chunks `job` (JSON, a [`Job`]) names from `blob`, batch by
+/// batch through one stream, parses them and gives their [`ChunkPart`]s as JSON.
 #[wasm_bindgen]
-pub fn parse_batch(bytes: &[u8], job: &str) -> Result<Vec<u8>, JsValue> {
-    let job: Job = serde_json::from_str(job).map_err(|e| JsValue::from_str(&e.to_string()))?;
+pub async fn parse_stripe(blob: Blob, job: String) -> Result<Vec<u8>, JsValue> {
+    let fail = |e: String| JsValue::from_str(&e);
+    let job: Job = serde_json::from_str(&job).map_err(|e| fail(e.to_string()))?;
     let layout = EvtxLayout::new(&job.head, job.len);
-    let parts = parse_vec(&job, bytes, &layout, &job.details.details());
-    serde_json::to_vec(&parts).map_err(|e| JsValue::from_str(&e.to_string()))
+    let details = job.details.details();
+    let mut parts = Vec::new();
+    let mut bytes = Vec::new();
+    let mut from = job.from;
+    let read = async {
+        while from < job.to {
+            let to = (from + BATCH).min(job.to);
+            let base = layout.chunk_offset(from);
+            read_range(
+                &blob,
+                base,
+                layout.chunk_offset(to).min(job.len),
+                &mut bytes,
+            )
+            .await?;
+            parse(
+                &job.input,
+                base,
+                &bytes,
+                &layout,
+                from..to,
+                &details,
+                &mut |part| {
+                    parts.push(part);
+                    ControlFlow::Continue(())
+                },
+            );
+            from = to;
+        }
+        Ok::<(), String>(())
+    }
+    .await;
+    read_done();
+    read.map_err(fail)?;
+    serde_json::to_vec(&parts).map_err(|e| fail(e.to_string()))
 }
 
+/// Parses chunks `range`, whose bytes (the file's from `base`) are `bytes`.
 fn parse(
-    job: &Job,
+    input: &str,
+    base: u64,
     bytes: &[u8],
     layout: &EvtxLayout,
+    range: Range<u64>,
     details: &Details,
     each: &mut dyn FnMut(ChunkPart) -> ControlFlow<()>,
 ) {
     let window = Window {
-        base: job.base,
+        base,
         bytes,
-        pos: job.base,
+        pos: base,
     };
-    read_evtx_chunks(window, layout, job.from..job.to, &job.input, details, each);
+    read_evtx_chunks(window, layout, range, input, details, each);
 }
 
-/// A batch between its read and its merge.
+/// A range of chunks between its start and its merge.
 enum Slot {
+    /// A batch being read here.
+    Reading(Range<u64>, Ahead),
     /// Parsed here.
-    Local(Vec<ChunkPart>),
-    /// With a helper, under this key; the batch's job (to parse it here if the helper fails).
-    Lent(u32, Job),
+    Parsed(Vec<ChunkPart>),
+    /// A stripe with a helper, under this key (its chunks: parsed here if the helper fails).
+    Lent(u32, Range<u64>),
 }
 
-/// Keys of the batches lent to helpers, unique in this worker.
+/// Keys of the stripes lent to helpers, unique in this worker.
 static NEXT_KEY: AtomicU32 = AtomicU32::new(0);
 
-/// Lend a batch only while reading its parts back costs this worker less than this share
-/// of parsing it here.
+/// Batches in a stripe a helper reads and parses (4 MiB: one stream each).
+const STRIPE: u64 = 4;
+/// Lend a stripe only while reading its parts back costs this worker less than this share
+/// of reading and parsing it here.
 const LEND_BELOW: f64 = 0.8;
-/// Every this many batches, the choice not taken is tried again (the costs change along a
-/// file: a stretch of records a rule lists makes parts heavy).
-const PROBE_EVERY: u32 = 16;
+/// After this many batches parsed here while lending did not pay, a stripe is lent again
+/// (the costs change along a file: a stretch of records a rule lists makes parts heavy).
+const PROBE_EVERY: u32 = 32;
 
-/// What a batch costs this worker, parsed here or lent (reading the helper's parts back, as
-/// JSON), in milliseconds: running averages. The parts of a batch whose records are mostly
-/// counted are small, and lending saves the parsing; a batch of records a rule lists gives
-/// whole events, whose JSON costs more to read than the records did to parse (measured:
-/// BENCHMARKS.md), so such a file is parsed here.
+/// What a batch costs this worker, read and parsed here or lent (reading the helper's parts
+/// back, as JSON), in milliseconds: running averages. The parts of records that are mostly
+/// counted are small, and lending saves the reading and the parsing; records a rule lists
+/// give whole events, whose JSON costs more to read than the records did to parse
+/// (measured: BENCHMARKS.md), so such a file is parsed here.
 #[derive(Debug, Default)]
 struct Costs {
     here: Option<f64>,
     lent: Option<f64>,
+    /// Batches parsed here since a stripe was last lent.
     since_probe: u32,
 }
 
@@ -264,32 +317,31 @@ impl Costs {
         *average = Some(average.map_or(ms, |a| a * 0.75 + ms * 0.25));
     }
 
-    /// Whether to lend the next batch (when a helper has room).
+    /// Whether to lend the next stripe (when a helper has room).
     fn lend(&mut self) -> bool {
         let Some(here) = self.here else {
             // The first batch is parsed here (the helpers are starting).
             return false;
         };
-        let lend = self.lent.is_none_or(|lent| lent < here * LEND_BELOW);
-        self.since_probe += 1;
-        if self.since_probe >= PROBE_EVERY {
+        if self.lent.is_none_or(|lent| lent < here * LEND_BELOW) || self.since_probe >= PROBE_EVERY
+        {
             self.since_probe = 0;
-            return !lend;
+            return true;
         }
-        lend
+        false
     }
 }
 
-/// One file's batches, read, parsed (here or by helpers) and merged in order.
+/// One file's chunks, read and parsed (here or by helpers) and merged in order.
 struct Batches<'m, 'a> {
     merge: &'m mut EvtxMerge<'a>,
     tee: &'m mut Tee,
     blob: &'m Blob,
     layout: &'m EvtxLayout,
     spent: &'m mut Spent,
-    /// The file's job; each batch's sets where its bytes and chunks are.
+    /// The file's job; each stripe's sets its chunks.
     job: Job,
-    /// Batches out with the helpers at most (0: no helpers).
+    /// Stripes out with the helpers at most (0: no helpers).
     depth: usize,
     /// The buffer batches parsed here are copied into.
     bytes: Vec<u8>,
@@ -298,122 +350,199 @@ struct Batches<'m, 'a> {
 }
 
 impl Batches<'_, '_> {
-    /// The job of batch `number`: its chunks and where their bytes are.
-    fn batch(&self, number: u64) -> (Job, u64) {
-        let from = number * BATCH;
-        let to = (from + BATCH).min(self.layout.chunks);
-        let base = self.layout.chunk_offset(from);
-        let end = self.layout.chunk_offset(to).min(self.job.len);
-        let job = Job {
-            base,
-            from,
-            to,
-            ..self.job.clone()
-        };
-        (job, end)
+    /// Where chunks `range` lie in the file.
+    fn bytes_of(&self, range: &Range<u64>) -> (u64, u64) {
+        let start = self.layout.chunk_offset(range.start);
+        (start, self.layout.chunk_offset(range.end).min(self.job.len))
     }
 
-    /// Reads, parses and merges every batch. `Ok(false)`: merging stopped.
+    /// Reads, parses and merges every chunk. `Ok(false)`: merging stopped.
     async fn run(&mut self) -> Result<bool, String> {
         let details = self.merge.details();
-        let count = self.layout.chunks.div_ceil(BATCH);
         let mut slots: VecDeque<Slot> = VecDeque::new();
+        // The first chunk not yet started.
         let mut next = 0;
-        // The read of batch `next`, when it is under way.
-        let mut ahead: Option<Ahead> = None;
         loop {
-            // Merge what is in, in order.
-            while let Some(front) = slots.front_mut() {
-                let parts = match front {
-                    Slot::Local(parts) => std::mem::take(parts),
-                    Slot::Lent(key, job) => {
-                        let answer = parse_take_js(*key);
-                        if answer.is_undefined() {
-                            break;
-                        }
-                        let job = job.clone();
-                        self.lent_parts(&answer, &job, &details)?
-                    }
-                };
-                slots.pop_front();
-                let t = now_ms();
-                let mut merged = true;
-                for part in parts {
-                    if self.merge.push(part).is_break() {
-                        merged = false;
-                        break;
-                    }
-                }
-                let now = now_ms();
-                self.spent.merge_ms += now - t;
-                self.spent.parse_ms += now - t;
-                if !merged {
-                    return Ok(false);
-                }
+            if !self.merge_ready(&mut slots, &details)? {
+                return Ok(false);
             }
-            if next >= count && slots.is_empty() {
+            if next >= self.layout.chunks && slots.is_empty() {
                 return Ok(true);
             }
-            if next >= count || slots.len() >= WINDOW {
-                if let Some(Slot::Lent(key, _)) = slots.front() {
+            self.start(&mut slots, &mut next)?;
+            // Parse the batch being read (the next read starts first), or wait for the
+            // first stripe out.
+            let at = slots.iter().position(|s| matches!(s, Slot::Reading(..)));
+            if let Some(slot) = at.and_then(|at| slots.get_mut(at)) {
+                let Slot::Reading(range, read) = std::mem::replace(slot, Slot::Parsed(Vec::new()))
+                else {
+                    continue;
+                };
+                let t = now_ms();
+                self.receive(&range, read).await?;
+                self.start(&mut slots, &mut next)?;
+                let parts = self.parse_here(&range, &details, t);
+                if let Some(slot) = at.and_then(|at| slots.get_mut(at)) {
+                    *slot = Slot::Parsed(parts);
+                }
+            } else if let Some(Slot::Lent(key, range)) = slots.front() {
+                let (key, range) = (*key, range.clone());
+                if self.lend_all || parse_started_js(key) {
                     let t = now_ms();
                     // Resolves; nothing to catch.
-                    let _ = JsFuture::from(parse_wait_js(*key)).await;
+                    let _ = JsFuture::from(parse_wait_js(key)).await;
                     let now = now_ms();
                     self.spent.wait_ms += now - t;
                     self.spent.parse_ms += now - t;
+                } else {
+                    // Its helper is busy with another (a loaded machine): parsed here.
+                    parse_take_back_js(key);
+                    self.spent.lent -= u32::try_from(batches_in(&range)).unwrap_or(0);
+                    self.spent.taken_back += 1;
+                    let parts = self.read_back(&range, &details).await?;
+                    if let Some(front) = slots.front_mut() {
+                        *front = Slot::Parsed(parts);
+                    }
                 }
-                continue;
             }
-            let (job, end) = self.batch(next);
-            let t = now_ms();
-            let view = match ahead.take() {
-                Some(read) => read.view().await?,
-                None => read_view(self.blob, job.base, end).await?,
-            };
-            lap(&mut self.spent.read_ms, t);
-            next += 1;
-            let n = view.length();
-            // The next read starts once this one's buffer is lent or copied.
-            let read_next = |this: &Self| {
-                (next < count).then(|| {
-                    let (job, end) = this.batch(next);
-                    read_ahead(this.blob, job.base, end)
-                })
-            };
+        }
+    }
+
+    /// Starts what can be, from chunk `next` on: stripes lent while a helper has room and
+    /// lending pays, else one batch read here (one read at a time).
+    fn start(&mut self, slots: &mut VecDeque<Slot>, next: &mut u64) -> Result<(), String> {
+        let chunks = self.layout.chunks;
+        while *next < chunks && slots.len() < WINDOW {
             if self.depth > 0
                 && (parse_out_js() as usize) < self.depth
                 && (self.lend_all || self.costs.lend())
             {
+                let range = *next..(*next + STRIPE * BATCH).min(chunks);
                 let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+                let job = Job {
+                    from: range.start,
+                    to: range.end,
+                    ..self.job.clone()
+                };
                 let text = serde_json::to_string(&job).map_err(|e| e.to_string())?;
-                self.tee.copy_last_read(job.base, n as usize);
-                if parse_send_js(key, n, &text) {
-                    slots.push_back(Slot::Lent(key, job));
-                    self.spent.lent += 1;
-                    ahead = read_next(self);
+                if parse_send_js(key, self.blob, &text) {
+                    self.spent.lent += u32::try_from(batches_in(&range)).unwrap_or(u32::MAX);
+                    *next = range.end;
+                    slots.push_back(Slot::Lent(key, range));
                     continue;
                 }
             }
-            self.bytes.resize(n as usize, 0);
-            view.copy_to(&mut self.bytes);
-            self.tee.lend_last_read(job.base, self.bytes.len());
-            ahead = read_next(self);
-            let t = now_ms();
-            let parts = parse_vec(&job, &self.bytes, self.layout, &details);
-            let ms = lap(&mut self.spent.parse_ms, t) - t;
-            Costs::note(&mut self.costs.here, ms);
-            slots.push_back(Slot::Local(parts));
+            if slots.iter().any(|s| matches!(s, Slot::Reading(..))) {
+                break;
+            }
+            let range = *next..(*next + BATCH).min(chunks);
+            let (start, end) = self.bytes_of(&range);
+            *next = range.end;
+            slots.push_back(Slot::Reading(range, read_ahead(self.blob, start, end)));
         }
+        Ok(())
     }
 
-    /// A lent batch's parts from the helper's `answer`; where it failed (or its answer
-    /// cannot be read), the batch read again (outside the stream, which may be reading
+    /// Merges the ranges at the front that are parsed, in order. `Ok(false)`: merging
+    /// stopped.
+    fn merge_ready(
+        &mut self,
+        slots: &mut VecDeque<Slot>,
+        details: &Details,
+    ) -> Result<bool, String> {
+        while let Some(front) = slots.front_mut() {
+            let parts = match front {
+                Slot::Reading(..) => break,
+                Slot::Parsed(parts) => std::mem::take(parts),
+                Slot::Lent(key, range) => {
+                    let answer = parse_take_js(*key);
+                    if answer.is_undefined() {
+                        break;
+                    }
+                    let range = range.clone();
+                    self.lent_parts(&answer, &range, details)?
+                }
+            };
+            slots.pop_front();
+            let t = now_ms();
+            let mut merged = true;
+            for part in parts {
+                if self.merge.push(part).is_break() {
+                    merged = false;
+                    break;
+                }
+            }
+            let now = now_ms();
+            self.spent.merge_ms += now - t;
+            self.spent.parse_ms += now - t;
+            if !merged {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Waits for the batch `read` brings and copies it into [`Batches::bytes`].
+    async fn receive(&mut self, range: &Range<u64>, read: Ahead) -> Result<(), String> {
+        let t = now_ms();
+        let view = read.view().await?;
+        let (start, _) = self.bytes_of(range);
+        self.bytes.resize(view.length() as usize, 0);
+        view.copy_to(&mut self.bytes);
+        self.tee.lend_last_read(start, self.bytes.len());
+        lap(&mut self.spent.read_ms, t);
+        Ok(())
+    }
+
+    /// Parses the batch [`Batches::receive`] brought; `since`: when its reading was
+    /// waited for (what the batch cost here counts from then).
+    fn parse_here(&mut self, range: &Range<u64>, details: &Details, since: f64) -> Vec<ChunkPart> {
+        let t = now_ms();
+        let (start, _) = self.bytes_of(range);
+        let parts = parse_vec(
+            &self.job.input,
+            start,
+            &self.bytes,
+            self.layout,
+            range,
+            details,
+        );
+        let now = lap(&mut self.spent.parse_ms, t);
+        #[allow(clippy::cast_precision_loss)]
+        Costs::note(
+            &mut self.costs.here,
+            (now - since) / batches_in(range).max(1) as f64,
+        );
+        parts
+    }
+
+    /// Reads and parses chunks `range` here, batch by batch (a stripe taken back).
+    async fn read_back(
+        &mut self,
+        range: &Range<u64>,
+        details: &Details,
+    ) -> Result<Vec<ChunkPart>, String> {
+        let mut parts = Vec::new();
+        let mut from = range.start;
+        while from < range.end {
+            let batch = from..(from + BATCH).min(range.end);
+            let (start, end) = self.bytes_of(&batch);
+            let t = now_ms();
+            self.receive(&batch, read_ahead(self.blob, start, end))
+                .await?;
+            parts.extend(self.parse_here(&batch, details, t));
+            from = batch.end;
+        }
+        Ok(parts)
+    }
+
+    /// A lent stripe's parts from the helper's `answer`; where it failed (or its answer
+    /// cannot be read), the stripe read again (outside the stream, which may be reading
     /// ahead) and parsed here.
     fn lent_parts(
         &mut self,
         answer: &JsValue,
-        job: &Job,
+        range: &Range<u64>,
         details: &Details,
     ) -> Result<Vec<ChunkPart>, String> {
         let t = now_ms();
@@ -423,25 +552,46 @@ impl Batches<'_, '_> {
             let ms = lap(&mut self.spent.parse_ms, t) - t;
             self.spent.parts_ms += ms;
             self.spent.parts_bytes += u64::from(json.length());
-            Costs::note(&mut self.costs.lent, ms);
+            #[allow(clippy::cast_precision_loss)]
+            Costs::note(&mut self.costs.lent, ms / batches_in(range).max(1) as f64);
             return Ok(parts);
         }
-        let end = self.layout.chunk_offset(job.to).min(job.len);
-        let bytes = read_sync(self.blob, job.base, end)?;
+        let (start, end) = self.bytes_of(range);
+        let bytes = read_sync(self.blob, start, end)?;
         let t = lap(&mut self.spent.read_ms, t);
-        let parts = parse_vec(job, &bytes, self.layout, details);
+        let parts = parse_vec(&self.job.input, start, &bytes, self.layout, range, details);
         lap(&mut self.spent.parse_ms, t);
         Ok(parts)
     }
 }
 
-/// Parses the batch `job` names from its `bytes` into its parts.
-fn parse_vec(job: &Job, bytes: &[u8], layout: &EvtxLayout, details: &Details) -> Vec<ChunkPart> {
+/// Batches (of [`BATCH`] chunks, counted from the file's first) that chunks `range` touch.
+fn batches_in(range: &Range<u64>) -> u64 {
+    range.end.div_ceil(BATCH) - range.start / BATCH
+}
+
+/// Parses chunks `range` from their `bytes` (the file's from `base`) into their parts.
+fn parse_vec(
+    input: &str,
+    base: u64,
+    bytes: &[u8],
+    layout: &EvtxLayout,
+    range: &Range<u64>,
+    details: &Details,
+) -> Vec<ChunkPart> {
     let mut parts = Vec::new();
-    parse(job, bytes, layout, details, &mut |part| {
-        parts.push(part);
-        ControlFlow::Continue(())
-    });
+    parse(
+        input,
+        base,
+        bytes,
+        layout,
+        range.clone(),
+        details,
+        &mut |part| {
+            parts.push(part);
+            ControlFlow::Continue(())
+        },
+    );
     parts
 }
 
@@ -477,4 +627,42 @@ pub fn lap(total: &mut f64, since: f64) -> f64 {
     let now = now_ms();
     *total += now - since;
     now
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workers_by_file_size_and_cores() {
+        let big = 1600;
+        assert_eq!(workers_for(big, None, || 2), 1, "2 cores: none to spare");
+        assert_eq!(workers_for(big, None, || 4), 2);
+        assert_eq!(workers_for(big, None, || 64), MAX_WORKERS);
+        assert_eq!(
+            workers_for(SPLIT_FROM_CHUNKS - 1, None, || 64),
+            1,
+            "a small file"
+        );
+        assert_eq!(workers_for(big, Some(3), || 2), 3, "as asked");
+        assert_eq!(workers_for(20, Some(3), || 2), 2, "one per batch");
+        assert_eq!(workers_for(0, Some(3), || 2), 1, "at least one");
+    }
+
+    #[test]
+    fn lending_follows_the_costs_and_is_tried_again() {
+        let mut costs = Costs::default();
+        assert!(!costs.lend(), "the first batch is parsed here");
+        Costs::note(&mut costs.here, 3.0);
+        assert!(costs.lend(), "lent until its cost is known");
+        Costs::note(&mut costs.lent, 10.0);
+        assert!(!costs.lend(), "dearer than here");
+        costs.since_probe = PROBE_EVERY;
+        assert!(costs.lend(), "tried again");
+        assert!(!costs.lend());
+        for _ in 0..8 {
+            Costs::note(&mut costs.lent, 0.1);
+        }
+        assert!(costs.lend(), "cheap again");
+    }
 }
