@@ -8,7 +8,8 @@
 //!    `evtx_dump -o jsonl -t 1` and `-t 2` (output to `/dev/null`): medians of several runs,
 //!    interleaved so that load from elsewhere hits every command alike; peak RSS of each.
 //! 4. When `dist/` and `tests/browser/bench.mjs` exist, runs the browser benchmark in headless
-//!    Chromium against `dist/` served on a loopback port.
+//!    Chromium against `dist/` served on a loopback port: each file as the page parses it by
+//!    default, and on two workers (`?workers=2`).
 //! 5. Prints a Markdown table (also written to `target/bench/results.md`) for BENCHMARKS.md.
 
 use crate::{serve, shell};
@@ -801,8 +802,12 @@ fn results_table(
     s
 }
 
-/// Runs `node tests/browser/bench.mjs <file>` against `dist/` on a loopback port; returns
-/// its JSON lines, or why it was skipped.
+/// The page's query strings each file is timed with: as a visitor gets it (on this machine's
+/// cores), and parsed by two workers (`web/src/split.rs`).
+const PAGE_QUERIES: [&str; 2] = ["", "?workers=2"];
+
+/// Runs `node tests/browser/bench.mjs <file> [query]` against `dist/` on a loopback port,
+/// for each of [`PAGE_QUERIES`]; returns its JSON lines, or why it was skipped.
 fn browser_bench(root: &Path, files: &[(&str, Made, PathBuf)]) -> String {
     let script = root.join("tests/browser/bench.mjs");
     let dist = root.join("dist");
@@ -820,11 +825,20 @@ fn browser_bench(root: &Path, files: &[(&str, Made, PathBuf)]) -> String {
         Err(e) => return format!("skipped: cannot serve dist/: {e:#}"),
     };
     let mut out = String::new();
-    for (size, _, path) in files {
-        eprintln!("bench: browser, {size}");
+    for ((size, _, path), query) in files
+        .iter()
+        .flat_map(|f| PAGE_QUERIES.iter().map(move |q| (f, *q)))
+    {
+        let label = if query.is_empty() {
+            (*size).to_owned()
+        } else {
+            format!("{size}, `{query}`")
+        };
+        eprintln!("bench: browser, {label}");
         let result = Command::new("node")
             .arg(&script)
             .arg(path)
+            .arg(query)
             .current_dir(root.join("tests/browser"))
             .env("RDPFIX_URL", format!("http://{addr}/"))
             .env("RDPFIX_CHROMIUM", &chromium)
@@ -840,7 +854,7 @@ fn browser_bench(root: &Path, files: &[(&str, Made, PathBuf)]) -> String {
             Ok(o) => format!("failed ({})", o.status),
             Err(e) => format!("cannot start node: {e}"),
         };
-        let _ = write!(out, "\n- {size}: `{line}`");
+        let _ = write!(out, "\n- {label}: `{line}`");
     }
     out
 }
