@@ -238,6 +238,10 @@ pub enum InMessage {
     Token,
     /// A phrase of the message, for identifiers listed in several languages.
     Phrase,
+    /// A service's display name (listed in several languages) as the whole name the
+    /// message inserts, never as part of a longer one
+    /// ([`names_service`](super::service_name::names_service)).
+    ServiceName,
 }
 
 /// A reason to trust a signal less in some context, unless other signals agree.

@@ -82,7 +82,7 @@ pub struct EventCondition {
     /// A required condition that sets aside an event which cannot show its value
     /// ([`WhenUnknown::Rejects`](super::catalog::WhenUnknown::Rejects)).
     pub unknown_rejects: bool,
-    /// The values lowercased, for [`InMessage::Phrase`].
+    /// The values lowercased, for [`InMessage::Phrase`] and [`InMessage::ServiceName`].
     pub phrases: Vec<String>,
     /// What the queries select on ([`Condition::query`]): `None` for most conditions.
     pub query: Option<DataTest>,

@@ -4,6 +4,7 @@
 
 use super::catalog::InMessage;
 use super::index::{EventCondition, Values};
+use super::service_name::names_service;
 use crate::Event;
 use crate::input::is_collapsed;
 use serde::{Deserialize, Serialize};
@@ -93,6 +94,10 @@ pub fn check(condition: &EventCondition, event: &Event) -> Check {
         InMessage::Phrase => {
             let hay = message.to_lowercase();
             condition.phrases.iter().any(|v| hay.contains(v.as_str()))
+        }
+        InMessage::ServiceName => {
+            let hay = message.to_lowercase();
+            condition.phrases.iter().any(|v| names_service(&hay, v))
         }
     };
     if found {

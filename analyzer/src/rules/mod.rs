@@ -4,6 +4,7 @@
 //! - [`index`]: the catalog compiled once when it is read — typed condition values and the
 //!   lookup tables (event ID → signals, channel → providers → IDs) every consumer shares.
 //! - [`matching`]: how one event is compared with a signal (providers, channels, conditions).
+//! - [`service_name`]: a service's display name in a text export's message, as the whole name.
 //! - [`config_condition`]: conditions on a configuration snapshot (`[[rule.config]]`).
 //! - [`collector`]: the streaming side — keeps only candidate events, bounded, plus statistics.
 //! - [`evaluate`](mod@evaluate): candidates + "now" → ranked [`Finding`]s with reasons.
@@ -19,6 +20,7 @@ pub mod finding;
 pub mod index;
 pub mod kql;
 pub mod matching;
+pub mod service_name;
 
 pub use catalog::{
     Catalog, CatalogError, Combine, Compare, Condition, Context, Doubt, InMessage, Rate, Reference,
