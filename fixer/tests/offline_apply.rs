@@ -9,6 +9,7 @@
 mod support;
 
 use analyzer::input::hive::tree::{KeySpec, read_tree};
+use analyzer::plan::offline::OfflineHive;
 use analyzer::plan::{AllowedStep, MachineGuid, OfflineTarget};
 use clap::Parser;
 use fixer::cli::Cli;
@@ -302,6 +303,67 @@ fn an_offline_plan_is_verified_dry_run_applied_to_the_hive_files_and_rolled_back
     assert_eq!(m.security[KEY_FILE], before.security[KEY_FILE]);
     let applied = String::from_utf8(m.disk_files[APPLIED].0.clone()).unwrap();
     assert!(applied.contains("\"rollback: rolledback\""), "{applied}");
+}
+
+/// One rule places a key on the disk: what the fixer writes for a plan on control set 2 is
+/// where the analyzer's `OfflineTarget::hive_key` (which the plan and its PowerShell preview
+/// use) says, and control set 1 is left as it was.
+#[test]
+fn each_key_is_written_where_the_analyzer_places_it_in_the_plan_s_control_set() {
+    let mut m = rescue_vm();
+    let system = hive_writer::system(2, |cs| {
+        cs.key(r"Control\Terminal Server")
+            .dword("fDenyTSConnections", 1);
+        cs.key(r"Services\Dhcp").dword("Start", 4);
+    });
+    m.disk_files
+        .insert(SYSTEM.into(), DiskFile(system.write().bytes));
+    let host = trusted(m);
+    let before = host.machine();
+    let (exit, text) = apply(&host, "auto", &offline_token(9, GUID, 2));
+    assert_eq!(exit, Exit::Success, "{text}");
+    let after = host.machine();
+    let target = OfflineTarget::new(MachineGuid::from_registry(GUID).unwrap(), 2).unwrap();
+    let mut placed = 0;
+    for (key, name, want) in [
+        (
+            r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server",
+            "fDenyTSConnections",
+            0,
+        ),
+        (
+            r"HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp",
+            "PortNumber",
+            3389,
+        ),
+        (r"HKLM\SYSTEM\CurrentControlSet\Services\Dhcp", "Start", 2),
+        (
+            r"HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services",
+            "fDenyTSConnections",
+            0,
+        ),
+    ] {
+        let (hive, path) = target.hive_key(key).unwrap();
+        let file = match hive {
+            OfflineHive::System => SYSTEM,
+            OfflineHive::Software => SOFTWARE,
+        };
+        assert_eq!(
+            dword(
+                &tree(&after, file),
+                &path.to_uppercase(),
+                &name.to_uppercase()
+            ),
+            Some(want),
+            "{key} -> {path}"
+        );
+        placed += usize::from(path.starts_with("ControlSet002"));
+    }
+    assert_eq!(placed, 3);
+    assert_eq!(
+        tree(&after, SYSTEM).find("CONTROLSET001"),
+        tree(&before, SYSTEM).find("CONTROLSET001")
+    );
 }
 
 #[test]

@@ -66,19 +66,40 @@ impl OfflineTarget {
     /// (`ControlSet002\Control\Terminal Server` for control set 2). `None` for any other
     /// key: a plan changes nothing else offline.
     pub fn hive_key(&self, key: &str) -> Option<(OfflineHive, String)> {
+        self.place(key, false)
+    }
+
+    /// [`OfflineTarget::hive_key`], and also the keys above every key it places, which the
+    /// fixer reads to learn which keys on the way a step creates: `HKLM\SYSTEM` and
+    /// `HKLM\SOFTWARE` (the hives' roots, path `""`) and `HKLM\SYSTEM\CurrentControlSet`
+    /// (`ControlSet00N`). The one rule both follow; any other key is `None`.
+    pub fn hive_key_or_above(&self, key: &str) -> Option<(OfflineHive, String)> {
+        self.place(key, true)
+    }
+
+    fn place(&self, key: &str, above: bool) -> Option<(OfflineHive, String)> {
         let strip = |prefix: &str| {
             key.get(..prefix.len())
                 .filter(|head| head.eq_ignore_ascii_case(prefix))
                 .and_then(|_| key.get(prefix.len()..))
                 .filter(|rest| !rest.is_empty())
         };
+        let is = |prefix: &str| above && prefix.trim_end_matches('\\').eq_ignore_ascii_case(key);
         if let Some(rest) = strip(SYSTEM_CURRENT) {
             Some((
                 OfflineHive::System,
                 format!(r"{}\{rest}", self.control_set_key()),
             ))
+        } else if let Some(rest) = strip(SOFTWARE) {
+            Some((OfflineHive::Software, rest.to_owned()))
+        } else if is(SYSTEM_CURRENT) {
+            Some((OfflineHive::System, self.control_set_key()))
+        } else if is(r"HKLM\SYSTEM\") {
+            Some((OfflineHive::System, String::new()))
+        } else if is(SOFTWARE) {
+            Some((OfflineHive::Software, String::new()))
         } else {
-            strip(SOFTWARE).map(|rest| (OfflineHive::Software, rest.to_owned()))
+            None
         }
     }
 }
@@ -278,5 +299,51 @@ impl Proposal {
     /// machine's proposal).
     pub fn left_out(&self) -> &[LeftOutStep] {
         &self.left_out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::MachineGuid;
+
+    #[test]
+    fn the_keys_above_a_place_are_the_hives_roots_and_the_control_set_and_nothing_else() {
+        let guid: MachineGuid = "9b1f3c2a-4d5e-4f60-8a7b-0c1d2e3f4a5b"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let target = OfflineTarget::new(guid, 2).unwrap_or_else(|e| panic!("{e}"));
+        let above = |k: &str| target.hive_key_or_above(k);
+        let sys = |p: &str| Some((OfflineHive::System, p.to_owned()));
+        assert_eq!(above(r"HKLM\SYSTEM"), sys(""));
+        assert_eq!(
+            above(r"hklm\system\currentcontrolset"),
+            sys("ControlSet002")
+        );
+        assert_eq!(
+            above(r"HKLM\SOFTWARE"),
+            Some((OfflineHive::Software, String::new()))
+        );
+        // Below them, the one rule of `hive_key`.
+        let key = r"HKLM\SYSTEM\CurrentControlSet\Services\Dhcp";
+        assert_eq!(above(key), target.hive_key(key));
+        assert_eq!(above(key), sys(r"ControlSet002\Services\Dhcp"));
+        // Nothing else, and a write never reaches the roots.
+        for k in [
+            r"HKLM\SYSTEM\Select",
+            r"HKLM\SAM",
+            r"HKLM",
+            r"HKLM\SYSTEMX",
+            "",
+        ] {
+            assert_eq!(above(k), None, "{k}");
+        }
+        for k in [
+            r"HKLM\SYSTEM",
+            r"HKLM\SYSTEM\CurrentControlSet",
+            r"HKLM\SOFTWARE",
+        ] {
+            assert_eq!(target.hive_key(k), None, "{k}");
+        }
     }
 }

@@ -136,10 +136,12 @@ fn run_offline(
         r.begin.offline = Some(record(disk));
         r
     };
-    // Check 10 on the hive files: nothing is loaded, nothing can be written.
-    let files = OfflineHost::files(host, &disk);
+    // Check 10 on the hive files, read in place: nothing is loaded, nothing can be written.
+    let target = offline_target(&verified)?;
+    let files = OfflineHost::files(host, &disk, target).map_err(disk_err)?;
     let dry = executor::run(&files, &runnable_for(&verified, &disk), Mode::DryRun)
         .map_err(journal_err)?;
+    drop(files);
     let report = |run: RunReport, consent: Consent, outcome: Option<OfflineOutcome>| {
         Box::new(ApplyReport {
             plan: view.clone(),
@@ -181,7 +183,7 @@ fn run_offline(
             anyhow::anyhow!("the disk's hives could not be loaded, so nothing was changed: {e}"),
         )
     })?;
-    let on_disk = OfflineHost::loaded(host, &disk, &mounts);
+    let on_disk = OfflineHost::loaded(host, &disk, offline_target(&verified)?, &mounts);
     let run = executor::run(
         &on_disk,
         &runnable,
@@ -228,6 +230,18 @@ fn disk_and_plan(
             Err(rejection) => Err(Rejected::new(&rejection)),
         },
     )
+}
+
+/// The disk the plan names (check 6 compared it with the disk's hives).
+fn offline_target(
+    verified: &verification::Verified,
+) -> Result<analyzer::plan::OfflineTarget, CommandError> {
+    verified.plan.plan().target.offline.ok_or_else(|| {
+        CommandError::new(
+            Exit::Failure,
+            anyhow::anyhow!("the plan names no attached disk: run it without --offline"),
+        )
+    })
 }
 
 /// The first step of the plan that has no offline form, refused as check 9 would.

@@ -10,7 +10,7 @@ use crate::journal::{self, JournalError, PlanState};
 use crate::report::{Report, ascii_lines, ascii_safe};
 use crate::state_dir;
 use crate::verification::{self, AppliedOffline};
-use analyzer::plan::MachineGuid;
+use analyzer::plan::{MachineGuid, OfflineTarget};
 use jiff::Timestamp;
 use serde::Serialize;
 use std::time::Duration;
@@ -249,7 +249,7 @@ fn rollback_offline(
     let plan_id = begin.plan_id.as_str();
     let stale = offline::unload_stale(host, &record.mounts)?;
     let guid = MachineGuid::from_registry(&record.machine_guid).ok();
-    let mut disk = offline::find_disk(host, given, guid.as_ref()).map_err(disk_err)?;
+    let disk = offline::find_disk(host, given, guid.as_ref()).map_err(disk_err)?;
     if MachineGuid::from_registry(&disk.machine_guid).ok() != guid {
         return Err(CommandError::new(
             Exit::Failure,
@@ -263,9 +263,21 @@ fn rollback_offline(
     }
     // The values were written in the control set the plan named, whatever Select\Current
     // says now.
-    disk.control_set = record.control_set;
+    let target = guid
+        .and_then(|g| OfflineTarget::new(g, record.control_set).ok())
+        .ok_or_else(|| {
+            CommandError::new(
+                Exit::Failure,
+                anyhow::anyhow!(
+                    "the journal of plan {plan_id} names no valid disk (MachineGuid {}, \
+                     control set {}): nothing was changed",
+                    record.machine_guid,
+                    record.control_set
+                ),
+            )
+        })?;
     let loaded = Loaded::load(host, &disk, &record.mounts)?;
-    let on_disk = OfflineHost::loaded(host, &disk, &record.mounts);
+    let on_disk = OfflineHost::loaded(host, &disk, target, &record.mounts);
     let report = executor::rollback(&on_disk, plan_id, false, force);
     let unload_errors: Vec<String> = loaded.unload().iter().map(ToString::to_string).collect();
     let report = report.map_err(rollback_err)?;

@@ -92,6 +92,11 @@ impl HostError {
 
 pub type HostResult<T> = Result<T, HostError>;
 
+/// A file of an attached disk open for reading ([`Host::disk_open`]).
+pub trait DiskReader: std::io::Read + std::io::Seek + std::fmt::Debug {}
+
+impl<T: std::io::Read + std::io::Seek + std::fmt::Debug> DiskReader for T {}
+
 /// The machine-wide lock, held until dropped: apply, rollback and confirm each run under
 /// it, so two fixers never interleave their changes or their journal writes.
 #[derive(Debug)]
@@ -266,6 +271,12 @@ pub trait Host: std::fmt::Debug {
     /// a reparse point: [`HostError::Refused`] when `path` or a folder on its way is one,
     /// [`HostError::NotFound`] when it or a folder on its way is missing.
     fn disk_read(&self, path: &Path, max: u64) -> HostResult<Vec<u8>>;
+    /// A file of an attached disk opened for reading in place (a hive: its cells are read
+    /// where they are, the file never whole), refused as `disk_read` refuses it. The
+    /// default reads it whole; the Windows and the simulated hosts read it in place.
+    fn disk_open<'a>(&'a self, path: &Path, max: u64) -> HostResult<Box<dyn DiskReader + 'a>> {
+        Ok(Box::new(std::io::Cursor::new(self.disk_read(path, max)?)))
+    }
     /// Replaces a file of an attached disk (written beside, flushed, renamed over it), in a
     /// folder that must exist; refused through a reparse point, as `disk_read`.
     fn disk_write(&self, path: &Path, bytes: &[u8]) -> HostResult<()>;

@@ -4,10 +4,12 @@
 //! effect onto the disk:
 //!
 //! - registry: `SYSTEM\CurrentControlSet\…` → `HKLM\<mount>-SYSTEM\ControlSet00N\…` (the
-//!   control set the plan names and `Select\Current` holds), `SYSTEM\…` and `SOFTWARE\…` →
-//!   their mounts; any other root refused. Before the hives are loaded (verify, the
-//!   dry-run of check 10) the same keys are read from the hive files themselves and nothing
-//!   can be written.
+//!   control set the plan names and `Select\Current` holds), `SOFTWARE\…` → its mount, by
+//!   the analyzer's `OfflineTarget::hive_key` (the rule the plan and its preview were made
+//!   with); reads also reach the keys above (the hives' roots, `CurrentControlSet`); any
+//!   other key is refused. Before the hives are loaded (verify, the dry-run of check 10)
+//!   the same keys are read from the hive files in place ([`HiveFile`]: the cells a lookup
+//!   needs, never the whole file) and nothing can be written.
 //! - services: their keys' `Start` and `DelayedAutostart` values; a service of a disk is
 //!   never running, and starting, stopping or changing its account is refused.
 //! - the Remote Desktop certificate store: the keys under `SOFTWARE\Microsoft\
@@ -24,8 +26,8 @@
 
 use super::*;
 use analyzer::input::hive::regf::{self, Hive};
-use analyzer::plan::PlanId;
 use analyzer::plan::offline::OfflineHive;
+use analyzer::plan::{OfflineTarget, PlanId};
 use serde::{Deserialize, Serialize};
 
 /// Where a Windows disk keeps its hives, below its root.
@@ -38,7 +40,8 @@ pub const RDP_CERTIFICATES: &str =
     r"SOFTWARE\Microsoft\SystemCertificates\Remote Desktop\Certificates";
 const MACHINE_GUID_KEY: &str = r"Microsoft\Cryptography";
 
-/// What the disk's hives say about it, read from the files.
+/// What the disk's hives say about it, read from the files in place (a few cells each;
+/// neither file is held: see [`HiveFile`]).
 #[derive(Debug, Clone)]
 pub struct Disk {
     /// The drive's root (`F:\`).
@@ -51,8 +54,6 @@ pub struct Disk {
     pub machine_guid: String,
     /// The Remote Desktop store's thumbprints (its subkeys), as the file holds them.
     pub certificates: Vec<String>,
-    system: Vec<u8>,
-    software: Vec<u8>,
 }
 
 /// `rel` (`\`-separated) below the disk's root, written with `\` whatever the build
@@ -81,134 +82,139 @@ pub enum DiskError {
     NoDisk(String),
 }
 
-/// The hive a mapped key is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Which {
-    System,
-    Software,
-}
-
 impl Disk {
-    /// Reads both hives of the disk at `root` and what identifies it; a dirty or damaged
-    /// hive is refused.
+    /// Reads what identifies the disk at `root` from its two hives, one after the other,
+    /// each opened in place and closed again; a dirty or damaged hive is refused.
     pub fn read(host: &dyn Host, root: &Path) -> Result<Disk, DiskError> {
-        let system_path = on_disk(root, SYSTEM_HIVE);
-        let software_path = on_disk(root, SOFTWARE_HIVE);
-        let system = read_hive(host, &system_path)?;
-        let software = read_hive(host, &software_path)?;
-        let unreadable = |path: &Path, detail: String| DiskError::Unreadable {
-            hive: path.display().to_string(),
-            detail,
-        };
+        let system = HiveFile::open(host, &on_disk(root, SYSTEM_HIVE))?;
         let word = |v: Option<RegValue>| v.and_then(|v| v.as_dword());
-        let control_set =
-            word(lookup(&system, "Select", "Current").map_err(|e| unreadable(&system_path, e))?)
-                .ok_or_else(|| unreadable(&system_path, r"it has no Select\Current".into()))?;
+        let control_set = word(system.lookup("Select", "Current")?)
+            .ok_or_else(|| system.unreadable(r"it has no Select\Current".into()))?;
         let text = |v: Option<RegValue>| v.and_then(|v| reg_text(&v));
-        let computer = text(
-            lookup(
-                &system,
-                &format!(r"ControlSet{control_set:03}\Control\ComputerName\ComputerName"),
-                "ComputerName",
-            )
-            .map_err(|e| unreadable(&system_path, e))?,
-        )
-        .ok_or_else(|| unreadable(&system_path, "it holds no ComputerName".into()))?;
-        let machine_guid = text(
-            lookup(&software, MACHINE_GUID_KEY, "MachineGuid")
-                .map_err(|e| unreadable(&software_path, e))?,
-        )
-        .ok_or_else(|| {
-            unreadable(
-                &software_path,
-                r"it holds no Microsoft\Cryptography\MachineGuid".into(),
-            )
-        })?;
-        let certificates = subkeys(&software, strip_root(RDP_CERTIFICATES))
-            .map_err(|e| unreadable(&software_path, e))?;
+        let computer = text(system.lookup(
+            &format!(r"ControlSet{control_set:03}\Control\ComputerName\ComputerName"),
+            "ComputerName",
+        )?)
+        .ok_or_else(|| system.unreadable("it holds no ComputerName".into()))?;
+        drop(system);
+        let software = HiveFile::open(host, &on_disk(root, SOFTWARE_HIVE))?;
+        let machine_guid =
+            text(software.lookup(MACHINE_GUID_KEY, "MachineGuid")?).ok_or_else(|| {
+                software.unreadable(r"it holds no Microsoft\Cryptography\MachineGuid".into())
+            })?;
+        let certificates = software.subkeys(strip_root(RDP_CERTIFICATES))?;
         Ok(Disk {
             root: root.to_path_buf(),
             control_set,
             computer,
             machine_guid,
             certificates,
-            system,
-            software,
+        })
+    }
+}
+
+/// A hive file of the disk open for reading in place ([`Host::disk_open`]): its base
+/// block checked (a dirty or damaged hive is refused), its bins mapped, then only the
+/// cells a lookup needs are read. Memory: the bin map and the cells read, whatever the
+/// file's size.
+#[derive(Debug)]
+pub struct HiveFile<'h> {
+    path: PathBuf,
+    hive: std::cell::RefCell<Hive<regf::SeekSource<Box<dyn DiskReader + 'h>>>>,
+}
+
+impl<'h> HiveFile<'h> {
+    pub fn open(host: &'h dyn Host, path: &Path) -> Result<HiveFile<'h>, DiskError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = host.disk_open(path, MAX_HIVE_BYTES)?;
+        let unreadable = |detail: String| DiskError::Unreadable {
+            hive: path.display().to_string(),
+            detail,
+        };
+        let io = |e: std::io::Error| unreadable(format!("it could not be read ({e})"));
+        let len = file.seek(SeekFrom::End(0)).map_err(io)?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let mut block = Vec::new();
+        (&mut file)
+            .take(regf::BASE_BLOCK)
+            .read_to_end(&mut block)
+            .map_err(io)?;
+        let header = regf::parse_header(&block)
+            .map_err(|e| unreadable(format!("not a registry hive ({e:?})")))?;
+        if header.dirty() {
+            return Err(DiskError::Dirty {
+                hive: path.display().to_string(),
+                detail: format!(
+                    "primary sequence {}, secondary {}, checksum {}",
+                    header.primary_sequence,
+                    header.secondary_sequence,
+                    if header.checksum_ok { "right" } else { "wrong" }
+                ),
+            });
+        }
+        let mut hive = Hive::new(regf::SeekSource(file), header);
+        hive.map_bins(len);
+        Ok(HiveFile {
+            path: path.to_path_buf(),
+            hive: std::cell::RefCell::new(hive),
         })
     }
 
-    /// The value from the hive files (before they are loaded).
-    fn file_value(&self, which: Which, path: &str, name: &str) -> HostResult<Option<RegValue>> {
-        let bytes = match which {
-            Which::System => &self.system,
-            Which::Software => &self.software,
+    fn unreadable(&self, detail: String) -> DiskError {
+        DiskError::Unreadable {
+            hive: self.path.display().to_string(),
+            detail,
+        }
+    }
+
+    /// `f` on the key at `path` (`None`: no such key); a damaged cell on the way is an
+    /// error, never "absent".
+    fn find_key<T>(
+        &self,
+        path: &str,
+        f: impl FnOnce(
+            &mut Hive<regf::SeekSource<Box<dyn DiskReader + 'h>>>,
+            Option<regf::Key>,
+        ) -> Result<T, regf::CellError>,
+    ) -> Result<T, DiskError> {
+        let mut hive = self.hive.borrow_mut();
+        let damaged = |e: regf::CellError| {
+            self.unreadable(format!("damaged at byte {}: {}", e.offset, e.what))
         };
-        lookup(bytes, path, name).map_err(|e| HostError::failed(format!("{path}\\{name}"), e))
+        let root = hive.root().map_err(damaged)?;
+        let key = hive.path(&root, path).map_err(damaged)?;
+        f(&mut hive, key).map_err(damaged)
     }
 
-    fn file_key_exists(&self, which: Which, path: &str) -> HostResult<bool> {
-        let bytes = match which {
-            Which::System => &self.system,
-            Which::Software => &self.software,
-        };
-        find_key(bytes, path, |_, key| Ok(key.is_some()))
-            .map_err(|e| HostError::failed(path.to_owned(), e))
+    /// The value `name` of the key at `path` below the hive's root.
+    pub fn lookup(&self, path: &str, name: &str) -> Result<Option<RegValue>, DiskError> {
+        self.find_key(path, |hive, key| match key {
+            None => Ok(None),
+            Some(k) => Ok(hive.value(&k, name)?.map(|d| RegValue {
+                kind: d.kind,
+                data: d.bytes,
+            })),
+        })
+    }
+
+    pub fn key_exists(&self, path: &str) -> Result<bool, DiskError> {
+        self.find_key(path, |_, key| Ok(key.is_some()))
+    }
+
+    /// The names of the subkeys of `path` (none when it is missing).
+    pub fn subkeys(&self, path: &str) -> Result<Vec<String>, DiskError> {
+        self.find_key(path, |hive, key| match key {
+            None => Ok(Vec::new()),
+            Some(k) => Ok(hive.subkeys(&k)?.into_iter().map(|s| s.name).collect()),
+        })
     }
 }
 
-fn read_hive(host: &dyn Host, path: &Path) -> Result<Vec<u8>, DiskError> {
-    let bytes = host.disk_read(path, MAX_HIVE_BYTES)?;
-    let header = regf::parse_header(bytes.get(..regf::BASE_BLOCK as usize).unwrap_or(&bytes))
-        .map_err(|e| DiskError::Unreadable {
-            hive: path.display().to_string(),
-            detail: format!("not a registry hive ({e:?})"),
-        })?;
-    if header.dirty() {
-        return Err(DiskError::Dirty {
-            hive: path.display().to_string(),
-            detail: format!(
-                "primary sequence {}, secondary {}, checksum {}",
-                header.primary_sequence,
-                header.secondary_sequence,
-                if header.checksum_ok { "right" } else { "wrong" }
-            ),
-        });
+fn host_error(e: DiskError) -> HostError {
+    match e {
+        DiskError::Host(h) => h,
+        other => HostError::failed("the disk's hive files", other.to_string()),
     }
-    Ok(bytes)
-}
-
-/// `f` on the key at `path` of the hive `bytes` (`None`: no such key); a damaged cell on the
-/// way is an error, never "absent".
-fn find_key<T>(
-    bytes: &[u8],
-    path: &str,
-    f: impl FnOnce(&mut Hive<&[u8]>, Option<regf::Key>) -> Result<T, regf::CellError>,
-) -> Result<T, String> {
-    let header = regf::parse_header(bytes.get(..regf::BASE_BLOCK as usize).unwrap_or(bytes))
-        .map_err(|e| format!("not a registry hive ({e:?})"))?;
-    let mut hive = Hive::new(bytes, header);
-    hive.map_bins(bytes.len() as u64);
-    let damaged = |e: regf::CellError| format!("damaged at byte {}: {}", e.offset, e.what);
-    let root = hive.root().map_err(damaged)?;
-    let key = hive.path(&root, path).map_err(damaged)?;
-    f(&mut hive, key).map_err(damaged)
-}
-
-fn lookup(bytes: &[u8], path: &str, name: &str) -> Result<Option<RegValue>, String> {
-    find_key(bytes, path, |hive, key| match key {
-        None => Ok(None),
-        Some(k) => Ok(hive.value(&k, name)?.map(|d| RegValue {
-            kind: d.kind,
-            data: d.bytes,
-        })),
-    })
-}
-
-fn subkeys(bytes: &[u8], path: &str) -> Result<Vec<String>, String> {
-    find_key(bytes, path, |hive, key| match key {
-        None => Ok(Vec::new()),
-        Some(k) => Ok(hive.subkeys(&k)?.into_iter().map(|s| s.name).collect()),
-    })
 }
 
 /// A `REG_SZ`'s text up to its NUL.
@@ -371,10 +377,14 @@ pub fn unload_stale(host: &dyn Host, mounts: &Mounts) -> HostResult<Vec<String>>
 }
 
 /// How the registry of the disk is reached.
-#[derive(Debug, Clone)]
-enum Registry {
-    /// Read from the hive files; nothing can be written (verify, check 10's dry-run).
-    Files,
+#[derive(Debug)]
+enum Registry<'h> {
+    /// Read from the hive files in place; nothing can be written (verify, check 10's
+    /// dry-run).
+    Files {
+        system: Box<HiveFile<'h>>,
+        software: Box<HiveFile<'h>>,
+    },
     /// The hives loaded under these mounts.
     Loaded(Mounts),
 }
@@ -384,7 +394,10 @@ enum Registry {
 pub struct OfflineHost<'h> {
     inner: &'h dyn Host,
     disk: &'h Disk,
-    registry: Registry,
+    /// The plan's target: which control set `CurrentControlSet` is
+    /// ([`OfflineTarget::hive_key`] maps every key).
+    target: OfflineTarget,
+    registry: Registry<'h>,
     /// Certificates put back into the store by this run (a rollback's restore).
     added: std::cell::RefCell<Vec<String>>,
 }
@@ -393,61 +406,69 @@ const NOT_RUNNING: &str = "it is on a disk attached to this rescue VM, not runni
     an offline plan never has this step (it happens when the VM starts)";
 
 impl<'h> OfflineHost<'h> {
-    /// Reads the disk's registry from its hive files: changing it is refused.
-    pub fn files(inner: &'h dyn Host, disk: &'h Disk) -> Self {
-        OfflineHost {
+    /// Reads the disk's registry from its hive files, opened in place: changing it is
+    /// refused.
+    pub fn files(
+        inner: &'h dyn Host,
+        disk: &'h Disk,
+        target: OfflineTarget,
+    ) -> Result<Self, DiskError> {
+        Ok(OfflineHost {
             inner,
             disk,
-            registry: Registry::Files,
+            target,
+            registry: Registry::Files {
+                system: Box::new(HiveFile::open(inner, &on_disk(&disk.root, SYSTEM_HIVE))?),
+                software: Box::new(HiveFile::open(inner, &on_disk(&disk.root, SOFTWARE_HIVE))?),
+            },
             added: std::cell::RefCell::default(),
-        }
+        })
     }
 
     /// The disk's registry as loaded under `mounts` (see [`Loaded`]).
-    pub fn loaded(inner: &'h dyn Host, disk: &'h Disk, mounts: &Mounts) -> Self {
+    pub fn loaded(
+        inner: &'h dyn Host,
+        disk: &'h Disk,
+        target: OfflineTarget,
+        mounts: &Mounts,
+    ) -> Self {
         OfflineHost {
             inner,
             disk,
+            target,
             registry: Registry::Loaded(mounts.clone()),
             added: std::cell::RefCell::default(),
         }
     }
 
-    /// The hive and the path below its root that `key` (as a running machine names it)
-    /// is on the disk.
-    fn map(&self, key: &str) -> HostResult<(Which, String)> {
-        let (root, rest) = key.split_once('\\').unwrap_or((key, ""));
-        let cs = format!("ControlSet{:03}", self.disk.control_set);
-        if root.eq_ignore_ascii_case("SYSTEM") {
-            let (first, below) = rest.split_once('\\').unwrap_or((rest, ""));
-            let path = if first.eq_ignore_ascii_case("CurrentControlSet") {
-                if below.is_empty() {
-                    cs
-                } else {
-                    format!("{cs}\\{below}")
-                }
-            } else {
-                rest.to_owned()
-            };
-            Ok((Which::System, path))
-        } else if root.eq_ignore_ascii_case("SOFTWARE") {
-            Ok((Which::Software, rest.to_owned()))
+    /// The hive and the path below its root that `key` (as a running machine names it,
+    /// below `HKLM\`) is on the disk: the analyzer's [`OfflineTarget::hive_key`], the one
+    /// rule the plan was built with; a read may also reach the keys above those
+    /// ([`OfflineTarget::hive_key_or_above`]: the hives' roots, `CurrentControlSet`).
+    fn map(&self, key: &str, change: bool) -> HostResult<(OfflineHive, String)> {
+        let full = format!(r"HKLM\{key}");
+        let place = if change {
+            self.target.hive_key(&full)
         } else {
-            Err(HostError::refused(
-                format!(r"HKLM\{key}"),
-                "an offline plan reaches only the disk's SYSTEM and SOFTWARE hives",
-            ))
-        }
+            self.target.hive_key_or_above(&full)
+        };
+        place.ok_or_else(|| {
+            HostError::refused(
+                full,
+                "an offline plan reaches only the disk's SYSTEM\\CurrentControlSet and \
+                 SOFTWARE keys",
+            )
+        })
     }
 
     /// The key under its mount, for a loaded hive; `Err` when only the files are read.
     fn mounted(&self, key: &str, change: bool) -> HostResult<Option<String>> {
-        let (which, path) = self.map(key)?;
+        let (hive, path) = self.map(key, change)?;
         match &self.registry {
             Registry::Loaded(m) => {
-                let mount = match which {
-                    Which::System => &m.system,
-                    Which::Software => &m.software,
+                let mount = match hive {
+                    OfflineHive::System => &m.system,
+                    OfflineHive::Software => &m.software,
                 };
                 Ok(Some(if path.is_empty() {
                     mount.clone()
@@ -455,11 +476,29 @@ impl<'h> OfflineHost<'h> {
                     format!("{mount}\\{path}")
                 }))
             }
-            Registry::Files if change => Err(HostError::refused(
+            Registry::Files { .. } if change => Err(HostError::refused(
                 format!(r"HKLM\{key}"),
                 "the disk's hives are not loaded: this run only reads their files",
             )),
-            Registry::Files => Ok(None),
+            Registry::Files { .. } => Ok(None),
+        }
+    }
+
+    /// The hive file `key` is in, for a run that reads the files.
+    fn file(&self, key: &str) -> HostResult<(&HiveFile<'h>, String)> {
+        let (hive, path) = self.map(key, false)?;
+        match &self.registry {
+            Registry::Files { system, software } => Ok((
+                match hive {
+                    OfflineHive::System => system,
+                    OfflineHive::Software => software,
+                },
+                path,
+            )),
+            Registry::Loaded(_) => Err(HostError::failed(
+                format!(r"HKLM\{key}"),
+                "the hives are loaded: read through their mounts",
+            )),
         }
     }
 
@@ -565,8 +604,8 @@ impl Host for OfflineHost<'_> {
         match self.mounted(key, false)? {
             Some(k) => self.inner.reg_key_exists(&k),
             None => {
-                let (which, path) = self.map(key)?;
-                self.disk.file_key_exists(which, &path)
+                let (file, path) = self.file(key)?;
+                file.key_exists(&path).map_err(host_error)
             }
         }
     }
@@ -575,8 +614,8 @@ impl Host for OfflineHost<'_> {
         match self.mounted(key, false)? {
             Some(k) => self.inner.reg_get(&k, name),
             None => {
-                let (which, path) = self.map(key)?;
-                self.disk.file_value(which, &path, name)
+                let (file, path) = self.file(key)?;
+                file.lookup(&path, name).map_err(host_error)
             }
         }
     }
@@ -874,6 +913,11 @@ impl Host for OfflineHost<'_> {
     fn disk_read(&self, path: &Path, max: u64) -> HostResult<Vec<u8>> {
         self.check_path(path)?;
         self.inner.disk_read(path, max)
+    }
+
+    fn disk_open<'a>(&'a self, path: &Path, max: u64) -> HostResult<Box<dyn DiskReader + 'a>> {
+        self.check_path(path)?;
+        self.inner.disk_open(path, max)
     }
 
     fn disk_write(&self, path: &Path, bytes: &[u8]) -> HostResult<()> {

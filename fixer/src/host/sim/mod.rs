@@ -876,6 +876,29 @@ impl Host for SimHost {
         })
     }
 
+    /// In place: each read copies only the bytes asked for out of the disk's file (what
+    /// the memory test of an offline apply measures).
+    fn disk_open<'a>(&'a self, path: &Path, max: u64) -> HostResult<Box<dyn DiskReader + 'a>> {
+        let key = path_key(path);
+        let (name, len) = self.read(|m| {
+            m.check_no_links(&key)?;
+            let (name, file) = find(&m.disk_files, &key)
+                .ok_or_else(|| HostError::NotFound { what: key.clone() })?;
+            Ok((name.clone(), file.0.len() as u64))
+        })?;
+        if len > max {
+            return Err(HostError::refused(
+                &key,
+                format!("it is larger than the {max} bytes rdpfix reads of it"),
+            ));
+        }
+        Ok(Box::new(SimDiskReader {
+            host: self,
+            name,
+            at: 0,
+        }))
+    }
+
     fn disk_write(&self, path: &Path, bytes: &[u8]) -> HostResult<()> {
         let key = path_key(path);
         self.change(format!("disk write {key}"), |m| {
@@ -939,6 +962,55 @@ impl Host for SimHost {
             m.scheduled.remove(plan_id);
             Ok(())
         })
+    }
+}
+
+/// A file of the simulated disk open for reading ([`Host::disk_open`]): it reads the file
+/// as it is at each call, as a handle on a file would.
+#[derive(Debug)]
+struct SimDiskReader<'a> {
+    host: &'a SimHost,
+    name: String,
+    at: u64,
+}
+
+impl SimDiskReader<'_> {
+    fn len(&self) -> u64 {
+        let inner = self.host.inner.borrow();
+        inner
+            .machine
+            .disk_files
+            .get(&self.name)
+            .map_or(0, |f| f.0.len() as u64)
+    }
+}
+
+impl std::io::Read for SimDiskReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let inner = self.host.inner.borrow();
+        let Some(file) = inner.machine.disk_files.get(&self.name) else {
+            return Err(std::io::ErrorKind::NotFound.into());
+        };
+        let start = usize::try_from(self.at).unwrap_or(usize::MAX);
+        let rest = file.0.get(start..).unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        buf.get_mut(..n)
+            .unwrap_or_default()
+            .copy_from_slice(rest.get(..n).unwrap_or_default());
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for SimDiskReader<'_> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let at = match to {
+            std::io::SeekFrom::Start(n) => Some(n),
+            std::io::SeekFrom::End(d) => self.len().checked_add_signed(d),
+            std::io::SeekFrom::Current(d) => self.at.checked_add_signed(d),
+        };
+        self.at = at.ok_or(std::io::ErrorKind::InvalidInput)?;
+        Ok(self.at)
     }
 }
 
