@@ -230,7 +230,8 @@ impl AllowedStep {
                         | ManualAction::ReviewRemoteDesktopGroupPolicy
                         | ManualAction::ReviewWindowsSetupState
                         | ManualAction::ReviewCredsspPolicy
-                        | ManualAction::ReviewFipsPolicy => Reversibility::ReadOnly,
+                        | ManualAction::ReviewFipsPolicy
+                        | ManualAction::ReviewDomainCredsPolicy => Reversibility::ReadOnly,
                         ManualAction::ConfigureRdLicensing
                         | ManualAction::RestrictRdpExposure
                         | ManualAction::GrantRemoteDesktopLogon
@@ -393,6 +394,9 @@ impl AllowedStep {
                 }
                 ManualAction::ReviewFipsPolicy => {
                     "check whether the VM must accept only FIPS-compliant connections (manual)".to_owned()
+                }
+                ManualAction::ReviewDomainCredsPolicy => {
+                    "check whether the VM must refuse stored domain credentials (disabledomaincreds) (manual)".to_owned()
                 }
             },
         }

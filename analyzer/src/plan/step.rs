@@ -496,10 +496,13 @@ pub enum ManualAction {
     ReviewCredsspPolicy,
     /// Remote Desktop accepts only FIPS-compliant connections.
     ReviewFipsPolicy,
+    /// The LSA may not keep domain credentials for network authentication
+    /// (`disabledomaincreds` 1): domain accounts are refused over NLA.
+    ReviewDomainCredsPolicy,
 }
 
 impl ManualAction {
-    pub const ALL: [ManualAction; 19] = [
+    pub const ALL: [ManualAction; 20] = [
         ManualAction::ReinstallConnectionBroker,
         ManualAction::ReviewTlsGroupPolicy,
         ManualAction::ReviewRemoteDesktopGroupPolicy,
@@ -519,6 +522,7 @@ impl ManualAction {
         ManualAction::ReviewWindowsSetupState,
         ManualAction::ReviewCredsspPolicy,
         ManualAction::ReviewFipsPolicy,
+        ManualAction::ReviewDomainCredsPolicy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -542,6 +546,7 @@ impl ManualAction {
             ManualAction::ReviewWindowsSetupState => "review_windows_setup_state",
             ManualAction::ReviewCredsspPolicy => "review_credssp_policy",
             ManualAction::ReviewFipsPolicy => "review_fips_policy",
+            ManualAction::ReviewDomainCredsPolicy => "review_domain_creds_policy",
         }
     }
 
@@ -629,6 +634,10 @@ impl ManualAction {
             ManualAction::ReviewFipsPolicy => &[
                 "FIPSAlgorithmPolicy\\Enabled 1 under HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa, with MinEncryptionLevel 4 (FIPS) for RDP-Tcp, accepts only FIPS-compliant connections; Microsoft calls it rare and usually set by Active Directory policy.",
                 "If the VM does not need FIPS mode, set FIPSAlgorithmPolicy\\Enabled to 0 and MinEncryptionLevel to 2, then restart the VM; in a domain, change the GPO that sets them.",
+            ],
+            ManualAction::ReviewDomainCredsPolicy => &[
+                "disabledomaincreds 1 under HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa (\"Network access: Do not allow storage of passwords and credentials for network authentication\") is, by Microsoft's RDP authentication-errors article, a reason domain accounts cannot log on through NLA (it names domain credentials, not local accounts).",
+                "If domain accounts must log on over RDP, run reg add HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa /v disabledomaincreds /t REG_DWORD /d 0 /f and restart the VM. Security baselines (CIS) set it to 1 on purpose, and a domain Group Policy that sets it reverts a local change: change the GPO instead.",
             ],
         }
     }
