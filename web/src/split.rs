@@ -4,7 +4,8 @@
 //! machine of 3 cores or fewer, stays on this one). The header
 //! is checked by [`EvtxMerge::new`]; then the chunks go, in file order, either to this
 //! worker — a batch of 16 chunks (1 MiB) read through one stream ([`crate::read`]) and
-//! parsed with [`read_evtx_chunks`] — or, a stripe of [`STRIPE`] batches at a time, to a
+//! parsed with [`read_evtx_chunks_reusing`] in the allocations of the events merged
+//! before — or, a stripe of [`STRIPE`] batches at a time, to a
 //! parsing helper (`js/read.js`: the same `worker.js`, named `parse`, handed the file),
 //! which reads and parses the stripe itself ([`parse_stripe`]) and posts its
 //! [`ChunkPart`]s back as JSON. Parts are merged in chunk order, so the input's events,
@@ -17,8 +18,11 @@
 use crate::hash::{Hashing, Tee};
 use crate::protocol::Spent;
 use crate::read::{Ahead, Window, blob_len, read_ahead, read_done, read_range};
+use analyzer::Event;
 use analyzer::diagnose::Session;
-use analyzer::input::{ChunkPart, Details, EvtxLayout, EvtxMerge, Progress, read_evtx_chunks};
+use analyzer::input::{
+    ChunkPart, Details, EventSpare, EvtxLayout, EvtxMerge, Progress, read_evtx_chunks_reusing,
+};
 use js_sys::{Reflect, Uint8Array};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -133,6 +137,8 @@ pub async fn read_evtx(
         bytes: Vec::new(),
         costs: Costs::default(),
         lend_all: parsing.lend_all,
+        spare: EventSpare::default(),
+        done: Vec::new(),
     };
     let merged = batches.run().await?;
     let (tail_at, tail_len) = layout.tail();
@@ -225,6 +231,7 @@ pub async fn parse_stripe(blob: Blob, job: String) -> Result<Vec<u8>, JsValue> {
     let details = job.details.details();
     let mut parts = Vec::new();
     let mut bytes = Vec::new();
+    let mut spare = EventSpare::default();
     let mut from = job.from;
     let read = async {
         while from < job.to {
@@ -237,18 +244,16 @@ pub async fn parse_stripe(blob: Blob, job: String) -> Result<Vec<u8>, JsValue> {
                 &mut bytes,
             )
             .await?;
-            parse(
-                &job.input,
-                base,
-                &bytes,
+            let batch = from..to;
+            let input = &job.input;
+            parts.extend(parse_vec(
+                input,
+                (base, &bytes),
                 &layout,
-                from..to,
+                &batch,
                 &details,
-                &mut |part| {
-                    parts.push(part);
-                    ControlFlow::Continue(())
-                },
-            );
+                &mut spare,
+            ));
             from = to;
         }
         Ok::<(), String>(())
@@ -257,24 +262,6 @@ pub async fn parse_stripe(blob: Blob, job: String) -> Result<Vec<u8>, JsValue> {
     read_done();
     read.map_err(fail)?;
     serde_json::to_vec(&parts).map_err(|e| fail(e.to_string()))
-}
-
-/// Parses chunks `range`, whose bytes (the file's from `base`) are `bytes`.
-fn parse(
-    input: &str,
-    base: u64,
-    bytes: &[u8],
-    layout: &EvtxLayout,
-    range: Range<u64>,
-    details: &Details,
-    each: &mut dyn FnMut(ChunkPart) -> ControlFlow<()>,
-) {
-    let window = Window {
-        base,
-        bytes,
-        pos: base,
-    };
-    read_evtx_chunks(window, layout, range, input, details, each);
 }
 
 /// A range of chunks between its start and its merge.
@@ -347,6 +334,10 @@ struct Batches<'m, 'a> {
     bytes: Vec<u8>,
     costs: Costs,
     lend_all: bool,
+    /// The allocations of events merged, for the batches parsed here
+    /// ([`read_evtx_chunks_reusing`]).
+    spare: EventSpare,
+    done: Vec<Event>,
 }
 
 impl Batches<'_, '_> {
@@ -472,6 +463,11 @@ impl Batches<'_, '_> {
                     break;
                 }
             }
+            // The events the session is done with, to build the next ones in.
+            self.merge.reclaim(&mut self.done);
+            for event in self.done.drain(..) {
+                self.spare.give(event);
+            }
             let now = now_ms();
             self.spent.merge_ms += now - t;
             self.spent.parse_ms += now - t;
@@ -501,11 +497,11 @@ impl Batches<'_, '_> {
         let (start, _) = self.bytes_of(range);
         let parts = parse_vec(
             &self.job.input,
-            start,
-            &self.bytes,
+            (start, &self.bytes),
             self.layout,
             range,
             details,
+            &mut self.spare,
         );
         let now = lap(&mut self.spent.parse_ms, t);
         #[allow(clippy::cast_precision_loss)]
@@ -559,7 +555,14 @@ impl Batches<'_, '_> {
         let (start, end) = self.bytes_of(range);
         let bytes = read_sync(self.blob, start, end)?;
         let t = lap(&mut self.spent.read_ms, t);
-        let parts = parse_vec(&self.job.input, start, &bytes, self.layout, range, details);
+        let parts = parse_vec(
+            &self.job.input,
+            (start, &bytes),
+            self.layout,
+            range,
+            details,
+            &mut self.spare,
+        );
         lap(&mut self.spent.parse_ms, t);
         Ok(parts)
     }
@@ -570,28 +573,27 @@ fn batches_in(range: &Range<u64>) -> u64 {
     range.end.div_ceil(BATCH) - range.start / BATCH
 }
 
-/// Parses chunks `range` from their `bytes` (the file's from `base`) into their parts.
+/// Parses chunks `range` from their `bytes` (the file's from `base`) into their parts,
+/// building the events in `spare`'s allocations.
 fn parse_vec(
     input: &str,
-    base: u64,
-    bytes: &[u8],
+    (base, bytes): (u64, &[u8]),
     layout: &EvtxLayout,
     range: &Range<u64>,
     details: &Details,
+    spare: &mut EventSpare,
 ) -> Vec<ChunkPart> {
-    let mut parts = Vec::new();
-    parse(
-        input,
+    let window = Window {
         base,
         bytes,
-        layout,
-        range.clone(),
-        details,
-        &mut |part| {
-            parts.push(part);
-            ControlFlow::Continue(())
-        },
-    );
+        pos: base,
+    };
+    let mut parts = Vec::new();
+    let each = &mut |part| {
+        parts.push(part);
+        ControlFlow::Continue(())
+    };
+    read_evtx_chunks_reusing(window, layout, range.clone(), input, details, spare, each);
     parts
 }
 
