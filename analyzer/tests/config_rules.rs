@@ -358,3 +358,71 @@ fn one_cause_on_two_machines_stays_two_findings() {
         ["rdp-config-firewall-rule-off"]
     );
 }
+
+/// `both-rdp-refused`'s Run Command output (RCM 1070 and drain mode) with the policy key's
+/// `fDenyTSConnections` = 1 as well.
+fn refused_by_policy_and_drain() -> Vec<u8> {
+    let text = std::fs::read_to_string(dir().join("both-rdp-refused/az-run-command.json")).unwrap();
+    assert_eq!(text.matches("tsp deny=-").count(), 1);
+    text.replace("tsp deny=-", "tsp deny=1").into_bytes()
+}
+
+/// Two values of one cause wrong on one machine are two problems with two fixes: neither
+/// configuration finding joins the other, nor the events (which of the two they show is not
+/// known).
+#[test]
+fn two_configuration_findings_of_one_cause_stay_two_findings() {
+    let findings = diagnose("az-run-command.json", &refused_by_policy_and_drain());
+    let mut ids: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        [
+            "rdp-config-disabled-by-policy",
+            "rdp-config-drain-mode",
+            "rdp-logons-disabled"
+        ]
+    );
+    assert!(findings.iter().all(|f| f.parts.is_empty()), "{findings:#?}");
+}
+
+/// Two event rules of one cause are two documented scenarios (MachineKeys ACLs, an
+/// unusable custom certificate): both keep their ids.
+#[test]
+fn two_event_findings_of_one_cause_keep_their_ids() {
+    let rules = dir().join("../rules");
+    let keys = std::fs::read(rules.join("rdp-cert-keys/rcm-and-schannel.xml")).unwrap();
+    let custom = std::fs::read(rules.join("rdp-custom-certificate-unusable/rcm-1055.xml")).unwrap();
+    let catalog = Catalog::builtin().unwrap();
+    assert_eq!(
+        catalog.rule("rdp-cert-keys").unwrap().cause,
+        catalog
+            .rule("rdp-custom-certificate-unusable")
+            .unwrap()
+            .cause
+    );
+    let findings = judge(&catalog, &[("a.xml", &keys[..]), ("b.xml", &custom[..])]);
+    let ids: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+    assert!(ids.contains(&"rdp-cert-keys"), "{ids:?}");
+    assert!(ids.contains(&"rdp-custom-certificate-unusable"), "{ids:?}");
+    assert!(findings.iter().all(|f| f.parts.is_empty()));
+}
+
+/// "Looked for" counts a rule whose finding joined another's as found.
+#[test]
+fn a_joined_rule_is_looked_for_and_found() {
+    use analyzer::diagnose::{DiagnoseOptions, Session};
+    let bytes = std::fs::read(dir().join("both-guest-firewall/az-run-command.json")).unwrap();
+    let mut session = Session::new();
+    session.add_bytes(
+        "az-run-command.json",
+        &bytes,
+        &mut analyzer::input::no_progress,
+    );
+    let diagnosis = session.finish(&DiagnoseOptions::default());
+    assert_eq!(diagnosis.findings.len(), 1);
+    for id in ["rdp-config-firewall-rule-off", "rdp-guest-firewall-blocks"] {
+        let line = diagnosis.looked_for.iter().find(|l| l.rule == id).unwrap();
+        assert!(line.found, "{id} joined but reported not found");
+    }
+}

@@ -156,7 +156,9 @@ pub fn looked_for(collector: &Collector, findings: &[Finding]) -> Vec<LookedFor>
                 title: rule.title.clone(),
                 tier: rule.tier,
                 window_hours: rule.window_hours,
-                found: findings.iter().any(|f| f.id == rule.id),
+                found: findings
+                    .iter()
+                    .any(|f| f.id == rule.id || f.parts.iter().any(|p| p.id == rule.id)),
                 channels_present: any_channel_known.then_some(present),
                 signals,
             }

@@ -69,45 +69,66 @@ pub fn evaluate_with_config(
     join_causes(catalog, findings)
 }
 
-/// One finding per cause: the findings of rules that share a catalog `cause` (ranked
-/// already) and a machine ([`same_machine`]) become one — the best ranked leads (id,
-/// title, advice), the others' events, configuration values and counts join it, their
-/// reasons follow its own at 0 points, and the score is the highest of them, +10 when
-/// events and configuration both show the cause, within the lead's cap. Findings come back
-/// ranked.
+/// One finding per cause: a finding that rests on configuration alone joins the finding of
+/// a rule of the same catalog `cause` that rests on events, on the same machine
+/// ([`same_machine`]) — the events and the configuration views of one problem. The better
+/// ranked of the two leads (id, title, advice); the other's events, configuration values
+/// and counts join it, its reasons follow the lead's at 0 points, and the score is the
+/// higher of the two, +10 for events and configuration agreeing, within the lead's cap.
+///
+/// Only those pairs join. Two event findings of one cause are two problems (the MachineKeys
+/// ACLs and an unusable custom certificate are both `certificate`, with different fixes,
+/// and each a seed scenario of its own); two configuration findings of one cause on one
+/// machine are two values wrong (RDP refused by policy *and* drain mode on), each with its
+/// own steps, so neither joins, and the events stay apart from both. A configuration
+/// finding joins the best ranked event finding of its cause that no other has joined.
+/// Findings come back ranked.
 fn join_causes(catalog: &super::Catalog, findings: Vec<Finding>) -> Vec<Finding> {
-    let cause_of = |f: &Finding| catalog.rule(&f.id).and_then(|r| r.cause.clone());
-    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
-    let mut leads: Vec<(String, usize)> = Vec::new();
-    for finding in findings {
-        let Some(cause) = cause_of(&finding) else {
-            out.push(finding);
-            continue;
-        };
-        let lead = leads
-            .iter()
-            .find(|(c, at)| *c == cause && out.get(*at).is_some_and(|l| same_machine(l, &finding)));
-        match lead {
-            Some(&(_, at)) => {
-                if let Some(lead) = out.get_mut(at) {
-                    join(lead, finding);
-                }
-            }
-            None => {
-                leads.push((cause, out.len()));
-                out.push(finding);
-            }
-        }
-    }
-    for &(_, at) in &leads {
-        if let Some(lead) = out.get_mut(at)
-            && !lead.parts.is_empty()
-        {
+    let causes: Vec<Option<String>> = findings
+        .iter()
+        .map(|f| catalog.rule(&f.id).and_then(|r| r.cause.clone()))
+        .collect();
+    let pairs = cause_pairs(&findings, &causes);
+    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    for &(lead, other) in &pairs {
+        let other = slots.get_mut(other).and_then(Option::take);
+        if let (Some(other), Some(Some(lead))) = (other, slots.get_mut(lead)) {
+            join(lead, other);
             rescore(lead);
         }
     }
+    let mut out: Vec<Finding> = slots.into_iter().flatten().collect();
     rank(&mut out);
     out
+}
+
+/// The (lead, joined) index pairs of [`join_causes`], over ranked `findings` and each
+/// one's rule's cause.
+fn cause_pairs(findings: &[Finding], causes: &[Option<String>]) -> Vec<(usize, usize)> {
+    let config_only = |f: &Finding| f.signals.is_empty();
+    let kin = |i: usize, j: usize| {
+        i != j
+            && matches!((causes.get(i), causes.get(j)), (Some(Some(a)), Some(Some(b))) if a == b)
+            && matches!((findings.get(i), findings.get(j)), (Some(a), Some(b)) if same_machine(a, b))
+    };
+    let of_kind = |i: usize, config: bool| {
+        findings
+            .iter()
+            .enumerate()
+            .filter(move |&(j, f)| kin(i, j) && config_only(f) == config)
+            .map(|(j, _)| j)
+    };
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for (i, finding) in findings.iter().enumerate() {
+        if !config_only(finding) || of_kind(i, true).next().is_some() {
+            continue;
+        }
+        let free = of_kind(i, false).find(|&j| !pairs.iter().any(|&(a, b)| a == j || b == j));
+        if let Some(j) = free {
+            pairs.push((i.min(j), i.max(j)));
+        }
+    }
+    pairs
 }
 
 /// Whether two findings can be about one machine: the computers their events and
