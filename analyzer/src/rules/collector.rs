@@ -56,7 +56,10 @@ struct Reuse {
 }
 
 /// Given events the collector is done with, held for a reader to reuse once one has asked
-/// ([`Collector::reclaim`]): before that none are held, after it at most [`MAX_DONE`].
+/// ([`Collector::reclaim`]): before that none are held, after it at most [`MAX_DONE`]. Only
+/// small ones are held — candidates pruned (excerpts) and events given with their cuts (built
+/// from a `.evtx` record, whose reader reclaims after each chunk) — so that a reader that
+/// stops reclaiming, or an input read by one that never does, leaves little behind.
 #[derive(Debug, Default)]
 struct Done {
     events: Vec<Event>,
@@ -64,7 +67,7 @@ struct Done {
 }
 
 /// Events held for reuse at most (a few chunks' worth, between two reclaims).
-const MAX_DONE: usize = 4096;
+const MAX_DONE: usize = 2048;
 
 impl Done {
     fn put(&mut self, event: Event) {
@@ -93,11 +96,11 @@ impl Given<'_> {
         }
     }
 
-    /// The event, when it was given.
-    fn owned(self) -> Option<Event> {
+    /// The event, when it was given with its cuts: one a reader built and reclaims.
+    fn reusable(self) -> Option<Event> {
         match self {
-            Given::Lent(_) => None,
-            Given::Owned(event) | Given::WithCuts(event, _) => Some(event),
+            Given::Lent(_) | Given::Owned(_) => None,
+            Given::WithCuts(event, _) => Some(event),
         }
     }
 }
@@ -334,7 +337,7 @@ impl Collector {
             && let Some(slot) = self.signals.get_mut(at)
         {
             slot.state.keep(given, &mut checks, &mut self.reuse);
-        } else if let Some(event) = given.owned() {
+        } else if let Some(event) = given.reusable() {
             self.reuse.done.put(event);
         }
         self.keepers = keepers;
@@ -546,7 +549,7 @@ impl SignalState {
             self.undated_total += 1;
             if self.undated.len() < KEEP_UNDATED {
                 self.undated.push(candidate(given, spare, checks, scratch));
-            } else if let Some(event) = given.owned() {
+            } else if let Some(event) = given.reusable() {
                 done.put(event);
             }
             return;
@@ -860,6 +863,51 @@ mod tests {
         assert_eq!(ExcerptCuts::of(&event), None);
     }
 
+    /// Once asked, the collector gives back what it prunes (beyond the candidates it
+    /// reuses itself) and the events no signal keeps, when they came with their cuts.
+    #[test]
+    fn what_is_pruned_or_not_kept_comes_back_once_asked() {
+        let catalog = Catalog::builtin().unwrap();
+        let at = catalog
+            .index()
+            .signals()
+            .iter()
+            .position(|s| catalog.rules[s.rule].signals[s.signal].id == "failed-logon-burst")
+            .unwrap();
+        let mut collector = Collector::new(catalog);
+        let mut back = Vec::new();
+        let observe = |collector: &mut Collector, n: u64, id: u16| {
+            let mut event = failure(n, Some(n as i64 * 60), 0, 0, false);
+            event.event_id = id;
+            let cuts = ExcerptCuts::of(&event).unwrap();
+            collector.observe_with_cuts(event, cuts);
+        };
+        // Before it is asked, nothing is held.
+        for n in 0..300 {
+            observe(&mut collector, n, 4625);
+        }
+        collector.reclaim(&mut back);
+        assert!(back.is_empty());
+        let pruned_before = 300 - collector.slots()[at].state.dated.len();
+        for n in 300..600 {
+            observe(&mut collector, n, 4625);
+        }
+        // An ID no signal lists: given back as it is.
+        observe(&mut collector, 600, 65_000);
+        collector.reclaim(&mut back);
+        let state = &collector.slots()[at].state;
+        assert_eq!(state.dated_total, 600);
+        // Every candidate pruned since (the collector's own spare was filled before), and
+        // the unlisted event.
+        let pruned_since = 600 - state.dated.len() - pruned_before;
+        assert!(pruned_since > 250, "{pruned_since}");
+        assert_eq!(back.len(), pruned_since + 1);
+        assert_eq!(back.iter().filter(|e| e.event_id == 65_000).count(), 1);
+        back.clear();
+        collector.reclaim(&mut back);
+        assert!(back.is_empty());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         #[test]
@@ -908,6 +956,11 @@ mod tests {
                 match ExcerptCuts::of(&event) {
                     Some(cuts) => excerpts.observe_with_cuts(event.clone(), cuts),
                     None => excerpts.observe_owned(event.clone()),
+                }
+                // Taking back what it is done with changes nothing it keeps.
+                if n % 7 == 0 {
+                    let mut back = Vec::new();
+                    excerpts.reclaim(&mut back);
                 }
                 if event.time_created.is_some() {
                     dated.push(fresh_copy(&event));
