@@ -1,6 +1,8 @@
 // The diagnosis on screen: each sample (through its button and as a file chosen in the file
 // input), real corpus logs (tests/fixtures/corpus, see its MANIFEST: real machines, no RDP
-// failure, one damaged), several files at once and pasted text. What the page shows is
+// failure, one damaged), several files at once, pasted text, and one cause shown by events
+// and configuration (a pasted tests/fixtures/config/both-* output: one card, both parts, the
+// values read as text). What the page shows is
 // checked against the native `fixer diagnose --json` of the same files: the same analyzer
 // must give the same findings and read the same number of events. No request may leave the
 // page's origin while it works.
@@ -149,6 +151,60 @@ test('pasted wevtutil text (the paste sample) gives its finding', async () => {
   const [row] = await inputStatus(page);
   assert.equal(row.format, 'wevtutil-text');
   assert.equal(row.events, diagnoseNative([sampleFile('rdp-cert-keys.txt')]).events);
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
+test('one cause shown by events and configuration: one card naming both parts', async () => {
+  // tests/fixtures/config/both-rdp-refused: RCM 1070 (rdp-logons-disabled alone) and a
+  // snapshot with drain mode 2 (rdp-config-drain-mode alone), in one Run Command output.
+  const file = fixture('config/both-rdp-refused/az-run-command.json');
+  const native = diagnoseNative([file]);
+  assert.equal(native.findings.length, 1, JSON.stringify(native.findings.map((f) => f.id)));
+  const [finding] = native.findings;
+  assert.deepEqual(
+    finding.parts.map((p) => p.id),
+    ['rdp-config-drain-mode', 'rdp-logons-disabled'],
+  );
+  assert.ok(finding.config.length > 0, 'the configuration values the finding rests on');
+
+  const { page, problems } = await fresh();
+  await page.getByTestId('paste-box').fill(readFileSync(file, 'utf8'));
+  assert.equal(await analyse(page, () => page.getByTestId('paste-analyse').click()), 'done');
+  assert.deepEqual(await findingIds(page), [finding.id]);
+  const card = page.locator(`article.finding[data-finding-id="${finding.id}"]`);
+  assert.equal(await card.count(), 1);
+
+  const parts = card.locator('.parts');
+  assert.match(await parts.locator('p').textContent(), /^One cause, shown by:$/);
+  const items = parts.locator('li[data-part-id]');
+  assert.deepEqual(
+    await items.evaluateAll((lis) => lis.map((li) => li.dataset.partId)),
+    finding.parts.map((p) => p.id),
+  );
+  const on = (p) =>
+    p.events && p.config ? 'events and configuration' : p.config ? 'configuration' : 'events';
+  assert.deepEqual(
+    await items.allTextContents(),
+    finding.parts.map((p) => `${p.title} (${p.id}): ${on(p)}, ${p.score}/100 alone`),
+  );
+
+  const values = card.locator('.config-values');
+  assert.match(await values.locator('p').textContent(), /^Configuration read:$/);
+  const lines = values.locator('li');
+  assert.deepEqual(
+    await lines.allTextContents(),
+    finding.config.map((c) => {
+      const subject = c.subject ? ` (${c.subject})` : '';
+      return `${c.name} = ${c.value} under ${c.source}${subject} on ${c.computer}`;
+    }),
+  );
+  // Shown as text: the registry path's backslashes as written, no markup inside.
+  assert.ok((await lines.allTextContents()).some((t) => t.includes('HKLM\\SYSTEM\\')));
+  assert.deepEqual(
+    await lines.evaluateAll((lis) => lis.map((li) => li.children.length)),
+    finding.config.map(() => 0),
+  );
   assert.deepEqual(problems, []);
   await page.context().close();
 });
