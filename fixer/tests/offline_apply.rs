@@ -85,8 +85,19 @@ fn offline_token(id: u8, guid: &str, control_set: u32) -> String {
 }
 
 fn offline_token_of(id: u8, guid: &str, control_set: u32, steps: &[AllowedStep]) -> String {
+    offline_token_seq(id, 1000, guid, control_set, steps)
+}
+
+fn offline_token_seq(
+    id: u8,
+    seq: u64,
+    guid: &str,
+    control_set: u32,
+    steps: &[AllowedStep],
+) -> String {
     let mut spec = PlanSpec::new("VM-APP-01", now());
     spec.id = id;
+    spec.seq = seq;
     let mut p = plan(steps, &spec);
     p.target.offline =
         Some(OfflineTarget::new(MachineGuid::from_registry(guid).unwrap(), control_set).unwrap());
@@ -422,12 +433,97 @@ fn a_crash_between_any_two_writes_leaves_what_rollback_finishes() {
         } else {
             // Died before its first record: nothing changed; what it loaded is unloaded.
             assert!(
-                text.contains("before it changed anything") || text.contains("no plan"),
+                text.contains("no journal here names it") || text.contains("no plan"),
                 "call {n}: {exit:?} {text}"
             );
         }
         assert_as_before(&host, &before, n, &text);
     }
+}
+
+/// SOFTWARE fails to load and unloading SYSTEM again fails too: the report names the hive
+/// left loaded and the command that unloads it; the next apply (of another plan) unloads
+/// it first, says so, and runs.
+#[test]
+fn a_hive_left_loaded_by_a_failed_load_is_said_with_its_command_and_the_next_apply_unloads_it() {
+    let host = trusted(rescue_vm());
+    let before = host.machine();
+    let system_mount = format!("rdpfix-{}-SYSTEM", &plan_id(11)[..8]);
+    // The SOFTWARE file is damaged between the check and the load; the unload of SYSTEM
+    // then fails.
+    host.tamper("SOFTWARE as rdpfix-", |m| {
+        let f = m.disk_files.get_mut(SOFTWARE).unwrap();
+        f.0[..4].copy_from_slice(b"xxxx");
+    });
+    host.inject(Fault {
+        at: FaultAt::Target(format!("hive unload {system_mount}")),
+        kind: FaultKind::Fail,
+    });
+    let (exit, text) = apply(&host, "auto", &offline_token(11, GUID, 1));
+    assert_eq!(exit, Exit::Failure, "{text}");
+    assert!(
+        text.contains("could not be loaded, so nothing was changed")
+            && text.contains(&format!(r"HKLM\{system_mount} is STILL LOADED"))
+            && text.contains(&format!(r"reg unload HKLM\{system_mount}")),
+        "{text}"
+    );
+    let m = host.machine();
+    assert_eq!(
+        m.hives.keys().cloned().collect::<Vec<_>>(),
+        [system_mount.to_lowercase()]
+    );
+    assert_eq!(tree(&m, SYSTEM), tree(&before, SYSTEM));
+
+    // The disk mended, another plan: the stale hive is unloaded first, then it applies.
+    host.edit(|m| {
+        m.disk_files
+            .insert(SOFTWARE.into(), DiskFile(software_hive().write().bytes));
+    });
+    let (exit, text) = apply(&host, "auto", &offline_token(12, GUID, 1));
+    assert_eq!(exit, Exit::Success, "{text}");
+    assert!(
+        text.contains(&format!(
+            r"HKLM\{system_mount} was still loaded (a run that stopped left it): unloaded first"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("APPLIED plan"), "{text}");
+    assert!(host.machine().hives.is_empty());
+}
+
+/// A crash after SYSTEM is loaded and before the journal's first record leaves it loaded
+/// (as on Windows when the process dies); a rollback of another plan unloads it first.
+#[test]
+fn a_hive_a_crash_left_loaded_before_the_first_record_is_unloaded_by_the_next_rollback() {
+    let host = trusted(rescue_vm());
+    let (exit, text) = apply(&host, "auto", &offline_token(13, GUID, 1));
+    assert_eq!(exit, Exit::Success, "{text}");
+    let mount = format!("rdpfix-{}-SYSTEM", &plan_id(14)[..8]);
+    host.inject(Fault {
+        at: FaultAt::Target("SOFTWARE as rdpfix-".into()),
+        kind: FaultKind::Crash,
+    });
+    let (_, text) = apply(
+        &host,
+        "auto",
+        &offline_token_seq(14, 1001, GUID, 1, &steps()),
+    );
+    assert!(host.crashed(), "{text}");
+    host.restart();
+    assert!(host.machine().hives.contains_key(&mount.to_lowercase()));
+    assert!(
+        !host
+            .machine()
+            .state_files
+            .contains_key(&format!("journal/{}/journal.jsonl", plan_id(14)))
+    );
+    let (exit, text) = run(&host, &["rollback", &plan_id(13)]);
+    assert_eq!(exit, Exit::Success, "{text}");
+    assert!(
+        text.contains(&format!(r"HKLM\{mount} was still loaded")) && text.contains("ROLLED BACK"),
+        "{text}"
+    );
+    assert!(host.machine().hives.is_empty());
 }
 
 #[test]

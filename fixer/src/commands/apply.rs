@@ -10,7 +10,9 @@ use super::{CommandError, CommandResult};
 use crate::cli::ApplyArgs;
 use crate::executor::{self, Mode, RunOutcome, RunReport, StepReport, StepStatus};
 use crate::exit::Exit;
-use crate::host::offline::{self, Disk, DiskError, Loaded, Mounts, OfflineHost, OfflineRecord};
+use crate::host::offline::{
+    self, Disk, DiskError, Loaded, Mounts, OfflineHost, OfflineRecord, StillLoaded,
+};
 use crate::host::{Host, HostError, MachineLock};
 use crate::journal::JournalError;
 use crate::operator::{Answer, Operator};
@@ -176,13 +178,11 @@ fn run_offline(
     // The mounts are named after this plan, which has no journal yet (check 8): anything
     // loaded under them is from a run of it that died before its first record, and
     // changed nothing.
+    // And what any run of this fixer left loaded (it died, or its unload failed).
+    let stale = offline::unload_owned(host)?;
     offline::unload_stale(host, &mounts)?;
-    let loaded = Loaded::load(host, &disk, &mounts).map_err(|e| {
-        CommandError::new(
-            Exit::Failure,
-            anyhow::anyhow!("the disk's hives could not be loaded, so nothing was changed: {e}"),
-        )
-    })?;
+    let loaded = Loaded::load(host, &disk, &mounts)
+        .map_err(|e| CommandError::new(Exit::Failure, anyhow::anyhow!("{e}")))?;
     let on_disk = OfflineHost::loaded(host, &disk, offline_target(&verified)?, &mounts);
     let run = executor::run(
         &on_disk,
@@ -191,7 +191,8 @@ fn run_offline(
             confirm_within: None,
         },
     );
-    let unload_errors: Vec<String> = loaded.unload().iter().map(ToString::to_string).collect();
+    let mut still_loaded = loaded.unload();
+    still_loaded.extend(stale.still_loaded);
     let run = run.map_err(journal_err)?;
     let recorded = verification::record_applied(
         host,
@@ -210,7 +211,8 @@ fn run_offline(
     let outcome = OfflineOutcome {
         disk: verification::disk_text(&disk),
         mounts: Some(mounts.clone()),
-        unload_errors,
+        stale_unloaded: stale.unloaded,
+        still_loaded,
         record_error: recorded,
     };
     Ok(report(run, Consent::Given, Some(outcome)))
@@ -307,8 +309,10 @@ struct OfflineOutcome {
     disk: String,
     /// Where its hives were loaded (none for a dry-run or a refusal: the files were read).
     mounts: Option<Mounts>,
-    /// Unloading failed: the hives are still loaded, their changes maybe not in the files.
-    unload_errors: Vec<String>,
+    /// Hives an earlier run left loaded, unloaded before this one loaded its own.
+    stale_unloaded: Vec<String>,
+    /// Unloading failed: these hives are still loaded, their changes maybe not in the files.
+    still_loaded: Vec<StillLoaded>,
     /// The plan could not be recorded on the disk.
     record_error: Option<String>,
 }
@@ -318,37 +322,45 @@ impl OfflineOutcome {
         OfflineOutcome {
             disk: verification::disk_text(disk),
             mounts: None,
-            unload_errors: Vec::new(),
+            stale_unloaded: Vec::new(),
+            still_loaded: Vec::new(),
             record_error: None,
         }
     }
 
     fn text(&self) -> String {
         let mut out = String::new();
-        if let Some(m) = &self.mounts {
-            if self.unload_errors.is_empty() {
-                out.push_str(&wrap(
-                    &format!(
-                        "its hives were loaded as HKLM\\{} and HKLM\\{}, and are unloaded",
-                        m.system, m.software
-                    ),
-                    "disk: ",
-                    "      ",
-                ));
-            } else {
-                out.push_str(&wrap(
-                    &format!(
-                        "NOT UNLOADED ({}): the changes may not be in the hive files yet. \
-                         Close anything using HKLM\\{} and HKLM\\{} (regedit), then run \
-                         reg unload on each, before the disk goes back to its VM",
-                        self.unload_errors.join("; "),
-                        m.system,
-                        m.software
-                    ),
-                    "WARNING: ",
-                    "  ",
-                ));
-            }
+        for m in &self.stale_unloaded {
+            out.push_str(&wrap(
+                &format!(r"HKLM\{m} was still loaded (a run that stopped left it): unloaded first"),
+                "disk: ",
+                "      ",
+            ));
+        }
+        if let Some(m) = &self.mounts
+            && !self
+                .still_loaded
+                .iter()
+                .any(|s| [&m.system, &m.software].contains(&&s.mount))
+        {
+            out.push_str(&wrap(
+                &format!(
+                    "its hives were loaded as HKLM\\{} and HKLM\\{}, and are unloaded",
+                    m.system, m.software
+                ),
+                "disk: ",
+                "      ",
+            ));
+        }
+        if !self.still_loaded.is_empty() {
+            out.push_str(&wrap(
+                &format!(
+                    "NOT UNLOADED: the changes may not be in the hive files yet. {}",
+                    StillLoaded::text(&self.still_loaded)
+                ),
+                "WARNING: ",
+                "  ",
+            ));
         }
         if let Some(e) = &self.record_error {
             out.push_str(&wrap(

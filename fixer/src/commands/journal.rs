@@ -4,7 +4,7 @@ use super::apply::disk_err;
 use super::{CommandError, CommandResult};
 use crate::executor::{self, ConfirmError, RollbackError, RollbackOutcome, RollbackReport};
 use crate::exit::Exit;
-use crate::host::offline::{self, Loaded, OfflineHost, OfflineRecord};
+use crate::host::offline::{self, Loaded, OfflineHost, OfflineRecord, StillLoaded};
 use crate::host::{Host, MachineLock};
 use crate::journal::{self, JournalError, PlanState};
 use crate::report::{Report, ascii_lines, ascii_safe};
@@ -194,11 +194,18 @@ pub fn rollback(
         let id = plan_id
             .parse()
             .map_err(|e| CommandError::new(Exit::Usage, e))?;
-        let unloaded = offline::unload_stale(host, &offline::Mounts::for_plan(&id))?;
-        if !unloaded.is_empty() {
+        // Or what any run of this fixer left loaded.
+        let mut owned = offline::unload_owned(host)?;
+        for m in offline::unload_stale(host, &offline::Mounts::for_plan(&id))? {
+            if !owned.unloaded.contains(&m) {
+                owned.unloaded.push(m);
+            }
+        }
+        if !owned.unloaded.is_empty() || !owned.still_loaded.is_empty() {
             return Ok(Box::new(StaleUnloaded {
                 plan_id: plan_id.to_owned(),
-                unloaded,
+                unloaded: owned.unloaded,
+                still_loaded: owned.still_loaded,
             }));
         }
     }
@@ -247,7 +254,13 @@ fn rollback_offline(
     force: bool,
 ) -> CommandResult {
     let plan_id = begin.plan_id.as_str();
-    let stale = offline::unload_stale(host, &record.mounts)?;
+    let owned = offline::unload_owned(host)?;
+    let mut stale = owned.unloaded;
+    for m in offline::unload_stale(host, &record.mounts)? {
+        if !stale.contains(&m) {
+            stale.push(m);
+        }
+    }
     let guid = MachineGuid::from_registry(&record.machine_guid).ok();
     let disk = offline::find_disk(host, given, guid.as_ref()).map_err(disk_err)?;
     if MachineGuid::from_registry(&disk.machine_guid).ok() != guid {
@@ -276,10 +289,12 @@ fn rollback_offline(
                 ),
             )
         })?;
-    let loaded = Loaded::load(host, &disk, &record.mounts)?;
+    let loaded = Loaded::load(host, &disk, &record.mounts)
+        .map_err(|e| CommandError::new(Exit::RollbackIncomplete, anyhow::anyhow!("{e}")))?;
     let on_disk = OfflineHost::loaded(host, &disk, target, &record.mounts);
     let report = executor::rollback(&on_disk, plan_id, false, force);
-    let unload_errors: Vec<String> = loaded.unload().iter().map(ToString::to_string).collect();
+    let mut still_loaded = loaded.unload();
+    still_loaded.extend(owned.still_loaded);
     let report = report.map_err(rollback_err)?;
     let recorded = verification::record_applied(
         host,
@@ -298,31 +313,49 @@ fn rollback_offline(
     Ok(Box::new(OfflineRollback {
         disk: verification::disk_text(&disk),
         stale_unloaded: stale,
-        unload_errors,
+        still_loaded,
         record_error: recorded,
         report,
     }))
 }
 
-/// A plan that stopped before its first record, whose hives were still loaded.
+/// A plan with no record here: the hives a run that stopped had left loaded (its own, or
+/// any this fixer listed in `offline-loaded.json`) were unloaded.
 #[derive(Debug, Serialize)]
 struct StaleUnloaded {
     plan_id: String,
     unloaded: Vec<String>,
+    still_loaded: Vec<StillLoaded>,
 }
 
 impl Report for StaleUnloaded {
     fn exit(&self) -> Exit {
-        Exit::Success
+        if self.still_loaded.is_empty() {
+            Exit::Success
+        } else {
+            Exit::RollbackIncomplete
+        }
     }
 
     fn text(&self) -> String {
-        ascii_lines(&format!(
-            "Nothing to roll back for plan {}: it stopped before it changed anything. The \
-             disk's hives it had loaded were unloaded: HKLM\\{}.\n",
-            self.plan_id,
-            self.unloaded.join(", HKLM\\")
-        ))
+        let mut out = format!(
+            "Nothing to roll back for plan {}: no journal here names it (a run that stops \
+             before its first record has changed nothing).\n",
+            self.plan_id
+        );
+        if !self.unloaded.is_empty() {
+            out.push_str(&format!(
+                "Disk hives a run that stopped had left loaded were unloaded: HKLM\\{}.\n",
+                self.unloaded.join(", HKLM\\")
+            ));
+        }
+        if !self.still_loaded.is_empty() {
+            out.push_str(&format!(
+                "WARNING: NOT UNLOADED: {}\n",
+                StillLoaded::text(&self.still_loaded)
+            ));
+        }
+        ascii_lines(&out)
     }
 
     fn json(&self) -> serde_json::Value {
@@ -336,14 +369,14 @@ struct OfflineRollback {
     disk: String,
     /// Mounts a run that died had left loaded, unloaded first.
     stale_unloaded: Vec<String>,
-    unload_errors: Vec<String>,
+    still_loaded: Vec<StillLoaded>,
     record_error: Option<String>,
     report: RollbackReport,
 }
 
 impl Report for OfflineRollback {
     fn exit(&self) -> Exit {
-        if self.unload_errors.is_empty() {
+        if self.still_loaded.is_empty() {
             self.report.exit()
         } else {
             Exit::RollbackIncomplete
@@ -358,9 +391,10 @@ impl Report for OfflineRollback {
             ));
         }
         out.push_str(&self.report.text());
-        for e in &self.unload_errors {
+        if !self.still_loaded.is_empty() {
             out.push_str(&format!(
-                "WARNING: NOT UNLOADED ({e}): run reg unload on it before the disk goes back\n"
+                "WARNING: NOT UNLOADED: {}\n",
+                StillLoaded::text(&self.still_loaded)
             ));
         }
         if let Some(e) = &self.record_error {

@@ -316,8 +316,126 @@ pub struct OfflineRecord {
     pub mounts: Mounts,
 }
 
+/// The file in the rescue VM's state directory listing the mounts this fixer loaded and
+/// has not seen unloaded: written before a hive is loaded, rewritten after each unload. A
+/// hive stays loaded when the process that loaded it dies (or when its unload fails); the
+/// next apply or rollback unloads what this lists ([`unload_owned`]).
+pub const LOADED_FILE: &str = "offline-loaded.json";
+
+/// A hive left loaded, and why unloading it failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StillLoaded {
+    pub mount: String,
+    pub error: String,
+}
+
+impl StillLoaded {
+    /// What the admin runs to unload it.
+    pub fn command(&self) -> String {
+        format!(r"reg unload HKLM\{}", self.mount)
+    }
+
+    /// `HKLM\<mount> is still loaded (…): <command>`, one per hive.
+    pub fn text(still: &[StillLoaded]) -> String {
+        still
+            .iter()
+            .map(|s| {
+                format!(
+                    "HKLM\\{} is STILL LOADED (unloading it failed: {}); close what uses it \
+                     (regedit), then run: {} (or any fixer apply or rollback here, which \
+                     unloads it first) before the disk goes back to its VM",
+                    s.mount,
+                    s.error,
+                    s.command()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Loading the disk's hives failed: nothing was changed; what could not be unloaded again.
+#[derive(Debug)]
+pub struct LoadFailed {
+    pub error: HostError,
+    pub still_loaded: Vec<StillLoaded>,
+}
+
+impl std::fmt::Display for LoadFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the disk's hives could not be loaded, so nothing was changed: {}",
+            self.error
+        )?;
+        if !self.still_loaded.is_empty() {
+            write!(f, ". WARNING: {}", StillLoaded::text(&self.still_loaded))?;
+        }
+        Ok(())
+    }
+}
+
+/// The mounts [`LOADED_FILE`] lists (names of the fixer's own form only).
+fn owned(host: &dyn Host) -> HostResult<Vec<String>> {
+    let bytes = host.state_read(LOADED_FILE)?.unwrap_or_default();
+    let names: Vec<String> = serde_json::from_slice(&bytes).unwrap_or_default();
+    Ok(names.into_iter().filter(|m| is_own_mount(m)).collect())
+}
+
+fn set_owned(host: &dyn Host, mounts: &[String]) -> HostResult<()> {
+    host.state_write(
+        LOADED_FILE,
+        &serde_json::to_vec(mounts).unwrap_or_else(|_| b"[]".to_vec()),
+    )
+}
+
+/// `rdpfix-<8 hex>-SYSTEM` or `-SOFTWARE`: a name [`OfflineHive::mount`] gives.
+fn is_own_mount(mount: &str) -> bool {
+    let Some(rest) = mount.strip_prefix("rdpfix-") else {
+        return false;
+    };
+    let (id, hive) = rest.split_at_checked(8).unwrap_or(("", ""));
+    id.bytes().all(|b| b.is_ascii_hexdigit())
+        && !id.is_empty()
+        && matches!(hive, "-SYSTEM" | "-SOFTWARE")
+}
+
+/// What [`unload_owned`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OwnedUnload {
+    /// Mounts a run that died (or whose unload failed) had left loaded, unloaded now.
+    pub unloaded: Vec<String>,
+    /// Those that still could not be unloaded.
+    pub still_loaded: Vec<StillLoaded>,
+}
+
+/// Unloads every hive [`LOADED_FILE`] lists that is still loaded (under the machine-wide
+/// lock no other fixer is using one); the file then lists what is still loaded.
+pub fn unload_owned(host: &dyn Host) -> HostResult<OwnedUnload> {
+    let mut out = OwnedUnload::default();
+    let listed = owned(host)?;
+    if listed.is_empty() {
+        return Ok(out);
+    }
+    for mount in listed {
+        if !host.reg_key_exists(&mount)? {
+            continue;
+        }
+        match host.hive_unload(&mount) {
+            Ok(()) => out.unloaded.push(mount),
+            Err(e) => out.still_loaded.push(StillLoaded {
+                mount,
+                error: e.to_string(),
+            }),
+        }
+    }
+    let still: Vec<String> = out.still_loaded.iter().map(|s| s.mount.clone()).collect();
+    set_owned(host, &still)?;
+    Ok(out)
+}
+
 /// The disk's two hives loaded under their mounts, unloaded when this is dropped (on a
-/// failure too). [`Loaded::unload`] unloads and says what failed.
+/// failure too). [`Loaded::unload`] unloads and says what is still loaded.
 #[derive(Debug)]
 pub struct Loaded<'h> {
     host: &'h dyn Host,
@@ -325,8 +443,24 @@ pub struct Loaded<'h> {
 }
 
 impl<'h> Loaded<'h> {
-    /// Loads SYSTEM, then SOFTWARE; when the second fails, the first is unloaded again.
-    pub fn load(host: &'h dyn Host, disk: &Disk, mounts: &Mounts) -> HostResult<Loaded<'h>> {
+    /// Loads SYSTEM, then SOFTWARE, each named in [`LOADED_FILE`] first; when the second
+    /// fails, the first is unloaded again, and what cannot be is said.
+    pub fn load(
+        host: &'h dyn Host,
+        disk: &Disk,
+        mounts: &Mounts,
+    ) -> Result<Loaded<'h>, LoadFailed> {
+        let failed = |error| LoadFailed {
+            error,
+            still_loaded: Vec::new(),
+        };
+        let mut listed = owned(host).map_err(failed)?;
+        for m in [&mounts.system, &mounts.software] {
+            if !listed.contains(m) {
+                listed.push(m.clone());
+            }
+        }
+        set_owned(host, &listed).map_err(failed)?;
         let mut loaded = Loaded {
             host,
             loaded: Vec::new(),
@@ -335,31 +469,49 @@ impl<'h> Loaded<'h> {
             (&mounts.system, SYSTEM_HIVE),
             (&mounts.software, SOFTWARE_HIVE),
         ] {
-            host.hive_load(mount, &on_disk(&disk.root, file))?;
+            if let Err(error) = host.hive_load(mount, &on_disk(&disk.root, file)) {
+                return Err(LoadFailed {
+                    error,
+                    still_loaded: loaded.unload_all(),
+                });
+            }
             loaded.loaded.push(mount.clone());
         }
         Ok(loaded)
     }
 
-    /// Unloads both (each tried, whatever the other did): the errors, if any.
-    pub fn unload(mut self) -> Vec<HostError> {
+    /// Unloads both (each tried, whatever the other did): what is still loaded.
+    pub fn unload(mut self) -> Vec<StillLoaded> {
         self.unload_all()
     }
 
-    fn unload_all(&mut self) -> Vec<HostError> {
-        let mut errors = Vec::new();
+    fn unload_all(&mut self) -> Vec<StillLoaded> {
+        let mut still = Vec::new();
+        let mut done = Vec::new();
         for mount in std::mem::take(&mut self.loaded).into_iter().rev() {
-            if let Err(e) = self.host.hive_unload(&mount) {
-                errors.push(e);
+            match self.host.hive_unload(&mount) {
+                Ok(()) => done.push(mount),
+                Err(e) => still.push(StillLoaded {
+                    mount,
+                    error: e.to_string(),
+                }),
             }
         }
-        errors
+        // The list keeps only what may still be loaded; when it cannot be rewritten it
+        // names more, which the next run finds unloaded and skips.
+        if let Ok(listed) = owned(self.host) {
+            let left: Vec<String> = listed.into_iter().filter(|m| !done.contains(m)).collect();
+            let _ = set_owned(self.host, &left);
+        }
+        still
     }
 }
 
 impl Drop for Loaded<'_> {
     fn drop(&mut self) {
-        let _ = self.unload_all();
+        if !self.loaded.is_empty() {
+            let _ = self.unload_all();
+        }
     }
 }
 
