@@ -374,9 +374,15 @@ fn the_preview_of_a_plan_for_a_disk_edits_its_loaded_hives_and_always_unloads_th
     let set = at("if ($selected -ne 2)");
     let first = at("icacls");
     let close = at("} finally {");
-    let unload = at("reg unload $system");
+    let unload = at("reg unload $hive");
+    let stuck = at("if ($stuck) { throw");
     assert!(load < open && open < guid && guid < set && set < first && first < close);
-    assert!(close < unload);
+    assert!(close < unload && unload < stuck);
+    // Both mounts, each with the path Test-Path checks; finalizers waited for first.
+    assert!(script.contains(
+        r"$mounts = @(@($software, 'HKLM:\rdpfix-5c5c5c5c-SOFTWARE'), @($system, 'HKLM:\rdpfix-5c5c5c5c-SYSTEM'))"
+    ));
+    assert!(at("[GC]::WaitForPendingFinalizers()") < unload);
     assert_eq!(code.iter().filter(|l| l.contains("} finally {")).count(), 1);
     // Every registry key the code touches is in a loaded hive, under ControlSet002; files
     // are the disk's; nothing of the rescue VM's own registry or services.

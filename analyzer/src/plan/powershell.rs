@@ -252,6 +252,8 @@ fn load(out: &mut String, target: &OfflineTarget, system: &str, software: &str) 
         "
 $system = 'HKLM\\{system}'
 $software = 'HKLM\\{software}'
+$mounts = @(@($software, 'HKLM:\\{software}'), @($system, 'HKLM:\\{system}'))
+$stuck = @()
 reg load $system \"$disk\\Windows\\System32\\config\\SYSTEM\" | Out-Null
 if ($LASTEXITCODE -ne 0) {{ throw \"reg load of the disk's SYSTEM hive failed (exit code $LASTEXITCODE)\" }}
 try {{
@@ -269,17 +271,31 @@ if ($name -ne $computer -and $name -ne $computer.Split('.')[0]) {{ throw \"the d
     );
 }
 
-/// The end of the `try` [`load`] opened: both hives unloaded whatever happened (through
-/// cmd.exe, so that an unload that fails, a hive never loaded, is no PowerShell error).
+/// The end of the `try` [`load`] opened: both hives unloaded whatever happened. The
+/// registry keys PowerShell opened are closed by their finalizers, so the collection waits
+/// for them; a hive still held is retried, and one that stays loaded is said on stderr
+/// (and, when the steps succeeded, ends the script with that error): a disk whose hive was
+/// never unloaded must not be swapped in. A hive never loaded is skipped.
 fn unload(out: &mut String) {
     let _ = write!(
         out,
         "
 }} finally {{
-    [GC]::Collect()
-    cmd.exe /c \"reg unload $software >nul 2>&1\"
-    cmd.exe /c \"reg unload $system >nul 2>&1\"
+    foreach ($mount in $mounts) {{
+        $hive, $path = $mount
+        foreach ($try in 1..5) {{
+            if (-not (Test-Path -LiteralPath $path)) {{ break }}
+            [GC]::Collect(); [GC]::WaitForPendingFinalizers()
+            cmd.exe /c \"reg unload $hive >nul 2>&1\"
+            if ($LASTEXITCODE -ne 0) {{ Start-Sleep -Seconds 1 }}
+        }}
+        if (Test-Path -LiteralPath $path) {{ $stuck += $hive }}
+    }}
+    if ($stuck) {{
+        [Console]::Error.WriteLine(\"NOT UNLOADED: $($stuck -join ', '). Close what holds it and run: reg unload <name>. Do not swap the disk in before.\")
+    }}
 }}
+if ($stuck) {{ throw \"NOT UNLOADED: $($stuck -join ', ')\" }}
 "
     );
 }
