@@ -333,6 +333,10 @@ impl Host for WindowsHost {
         disk::read(path, max)
     }
 
+    fn disk_open<'a>(&'a self, path: &Path, max: u64) -> HostResult<Box<dyn DiskReader + 'a>> {
+        Ok(Box::new(disk::open(path, max)?))
+    }
+
     fn disk_write(&self, path: &Path, bytes: &[u8]) -> HostResult<()> {
         disk::write(path, bytes)
     }

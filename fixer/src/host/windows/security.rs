@@ -11,8 +11,8 @@ use super::wide::{from_wide_ptr, last_error, os_error, wide, wide_os};
 use crate::host::{FsListing, FsObject, FsSkipped, HostError, HostResult, Made, SdWrite};
 use std::path::Path;
 use windows_sys::Win32::Foundation::{
-    CloseHandle, ERROR_ALREADY_EXISTS, ERROR_FILE_NOT_FOUND, ERROR_PATH_NOT_FOUND, ERROR_SUCCESS,
-    HANDLE, INVALID_HANDLE_VALUE, LUID, LocalFree,
+    CloseHandle, ERROR_ALREADY_EXISTS, ERROR_FILE_EXISTS, ERROR_FILE_NOT_FOUND,
+    ERROR_PATH_NOT_FOUND, ERROR_SUCCESS, HANDLE, INVALID_HANDLE_VALUE, LUID, LocalFree,
 };
 use windows_sys::Win32::Security::Authorization::{
     ConvertSecurityDescriptorToStringSecurityDescriptorW,
@@ -48,7 +48,18 @@ impl Drop for Local {
 }
 
 /// A kernel handle, closed on drop.
-struct Handle(HANDLE);
+pub(super) struct Handle(HANDLE);
+
+impl Handle {
+    /// The handle as a [`std::fs::File`], which closes it instead.
+    pub(super) fn into_file(self) -> std::fs::File {
+        use std::os::windows::io::FromRawHandle;
+        let h = self.0;
+        std::mem::forget(self);
+        // SAFETY: an open file handle this module owned; `File` now owns it, once.
+        unsafe { std::fs::File::from_raw_handle(h) }
+    }
+}
 
 impl Drop for Handle {
     fn drop(&mut self) {
@@ -159,10 +170,10 @@ impl Drop for Privileges {
 }
 
 /// What a handle says about the object it is open on.
-struct Opened {
-    handle: Handle,
-    object: FsObject,
-    links: u32,
+pub(super) struct Opened {
+    pub(super) handle: Handle,
+    pub(super) object: FsObject,
+    pub(super) links: u32,
 }
 
 /// `\\?\C:\x` → `C:\x`; `\\?\UNC\s\x` → `\\s\x`.
@@ -182,8 +193,14 @@ fn same_path(a: &str, b: &str) -> bool {
 /// Opens `path` itself (never what a reparse point leads to) and checks it is what it
 /// claims: not a reparse point, and reached by its own path (no junction on the way).
 fn open(path: &str, write: bool) -> HostResult<Opened> {
-    let w = wide(path);
     let access = READ_CONTROL | if write { WRITE_DAC | WRITE_OWNER } else { 0 };
+    open_checked(path, access, OPEN_EXISTING)
+}
+
+/// [`open`] with `access` (and `CREATE_NEW` as `disposition` to make a file that must not
+/// exist yet): the same checks on what was opened or made.
+pub(super) fn open_checked(path: &str, access: u32, disposition: u32) -> HostResult<Opened> {
+    let w = wide(path);
     // SAFETY: NUL-terminated path; no security attributes; the handle is closed by `Handle`.
     let h = unsafe {
         CreateFileW(
@@ -191,7 +208,7 @@ fn open(path: &str, write: bool) -> HostResult<Opened> {
             access,
             FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
             std::ptr::null(),
-            OPEN_EXISTING,
+            disposition,
             FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT,
             std::ptr::null_mut(),
         )
@@ -202,6 +219,7 @@ fn open(path: &str, write: bool) -> HostResult<Opened> {
             ERROR_FILE_NOT_FOUND | ERROR_PATH_NOT_FOUND => {
                 HostError::NotFound { what: path.into() }
             }
+            ERROR_FILE_EXISTS => HostError::Exists { what: path.into() },
             _ => os_error(format!("open {path}"), code),
         });
     }
