@@ -151,7 +151,13 @@ fn pack(providers: &[ProviderReads]) -> Vec<(Vec<ProviderIds>, Vec<String>)> {
                 out.push((std::mem::take(&mut current), std::mem::take(&mut rules)));
                 cost = 1;
             }
-            let room = MAX_XPATH_EXPRESSIONS - cost - 1 - extra;
+            // At least one ID fits in a fresh query: the catalog's validation bounds a
+            // condition's query values (`catalog/validate.rs`). Were it not so, stop rather
+            // than loop for ever on a query that takes nothing.
+            let room = MAX_XPATH_EXPRESSIONS.saturating_sub(cost + 1 + extra);
+            if room == 0 {
+                break;
+            }
             let take = room.min(rest.len());
             let (now, later) = rest.split_at(take);
             current.push(ProviderIds {
@@ -281,4 +287,59 @@ Write-Output $rdpfixConfig
 "#
     ));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::index::{DataTest, NarrowedIds};
+
+    fn reads(ids: &[u16], values: usize) -> ProviderReads {
+        ProviderReads {
+            provider: "Service Control Manager".to_owned(),
+            event_ids: ids.to_vec(),
+            narrowed: vec![NarrowedIds {
+                event_ids: vec![7040, 7041],
+                data: DataTest {
+                    field: "param4".to_owned(),
+                    values: (0..values).map(|i| format!("S{i}")).collect(),
+                },
+            }],
+            rules: vec!["r".to_owned()],
+        }
+    }
+
+    /// Every query stays within the limit and every ID is in one, however many a data
+    /// test's values leave room for (one ID at 17 values: this looped for ever at 18).
+    #[test]
+    fn packs_every_id_within_the_limit() {
+        let ids: Vec<u16> = (7000..7030).collect();
+        for values in [0, 1, 5, 16, 17] {
+            let packed = pack(&[reads(&ids, values)]);
+            let mut seen: Vec<u16> = Vec::new();
+            for (providers, _) in &packed {
+                let cost: usize = 1 + providers
+                    .iter()
+                    .map(|p| 1 + p.event_ids.len() + p.data.as_ref().map_or(0, |d| d.values.len()))
+                    .sum::<usize>();
+                assert!(cost <= MAX_XPATH_EXPRESSIONS, "{values} values: {cost}");
+                seen.extend(providers.iter().flat_map(|p| p.event_ids.iter().copied()));
+            }
+            seen.sort_unstable();
+            let mut want = ids.clone();
+            want.extend([7040, 7041]);
+            assert_eq!(seen, want, "{values} values");
+        }
+    }
+
+    /// Past what validation allows, packing stops instead of looping.
+    #[test]
+    fn a_test_too_wide_for_any_query_ends() {
+        let packed = pack(&[reads(&[7000], 18)]);
+        assert!(
+            packed
+                .iter()
+                .all(|(p, _)| p.iter().all(|p| !p.event_ids.is_empty()))
+        );
+    }
 }

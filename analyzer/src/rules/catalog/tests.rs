@@ -336,3 +336,22 @@ fn the_index_tables_follow_the_catalog() {
         }
     }
 }
+
+/// A query holds the time, provider and one event ID tests beside a condition's values
+/// (20 expressions at most): more values could never be collected, and the query packing
+/// would find no room for even one ID.
+#[test]
+fn bounds_the_values_a_query_narrows_on() {
+    let with = |n: usize| {
+        let values: Vec<String> = (0..n).map(|i| format!("\"S{i}\"")).collect();
+        let values = values.join(", ");
+        let condition = format!(
+            "event_ids = [36870]\n[[rule.signal.condition]]\nlabel = \"c\"\nfields = [\"param4\"]\nvalues = [{values}]\ncompare = \"text\"\nrequired = true\nquery = [{values}]\n"
+        );
+        Catalog::from_toml(&minimal().replacen("event_ids = [36870]\n", &condition, 1))
+    };
+    assert!(with(17).is_ok());
+    assert!(
+        matches!(with(18), Err(CatalogError::Rule { problem, .. }) if problem.contains("at most 17 fit"))
+    );
+}

@@ -231,5 +231,14 @@ fn query_values(condition: &super::Condition) -> Result<(), String> {
             "condition `{label}`: query value `{bad}` is not one of its values"
         ));
     }
+    // A query holds the time test, the provider test, one event ID and each value: more
+    // values than that leaves room for could never be collected.
+    let most = crate::rules::collection::MAX_XPATH_EXPRESSIONS - 3;
+    if condition.query.len() > most {
+        return Err(format!(
+            "condition `{label}`: {} query values, at most {most} fit in one query",
+            condition.query.len()
+        ));
+    }
     Ok(())
 }
