@@ -133,8 +133,11 @@ pub fn repair_sequence(inputs: &RepairInputs<'_>) -> Result<RepairSequence, Scri
              resource group) and attaches the copy to it as a data disk. It asks for the \
              repair VM's administrator name and password. For a disk encrypted with Azure \
              Disk Encryption (managed disks, single-pass only) use the second line instead: \
-             it unlocks the copy on the repair VM. Do not change the repair VM's tags: \
-             restore needs them; type the names with the same letter case in every command.",
+             it unlocks the copy on the repair VM. Skip this step when the repair VM you \
+             diagnosed the disk on is still there: run and restore find the repair VM by \
+             its tags and stop (\"More than one repair VM found\") when there are two. Do \
+             not change the repair VM's tags: restore needs them; type the names with the \
+             same letter case in every command.",
             vec![
                 format!("az vm repair create -g {g} -n {n} --verbose"),
                 format!("az vm repair create -g {g} -n {n} --unlock-encrypted-vm --verbose"),
@@ -174,9 +177,12 @@ pub fn repair_sequence(inputs: &RepairInputs<'_>) -> Result<RepairSequence, Scri
                  fixer's own report of the plan (what it changed on the disk and verified). \"Script completed with errors\" shows the [Error] lines: \
                  the fixer's refusal or the step that failed (exit 3: refused, nothing \
                  changed; 4: a step failed and every step was undone; 5: undoing was \
-                 incomplete: run fixer journal on the repair VM before anything else). Fix \
-                 the cause and run the same command again: a plan already applied is not \
-                 applied twice. To read the disk again, connect to the repair VM and run \
+                 incomplete: run fixer journal on the repair VM before anything else). A plan \
+                 is applied once: after exit 4 or 5 the same plan is refused, so fix the \
+                 cause, sign a new plan and save and run its script. Do not run a script \
+                 again to see what happened when its output was lost: a plan that was \
+                 applied is refused the second time (exit 3, already applied), which reads \
+                 as NOT APPLIED; run fixer journal on the repair VM instead. To read the disk again, connect to the repair VM and run \
                  fixer.exe diagnose --offline <drive> (fixer.exe is in Program Files\\rdpfix). \
                  The log's full copy is on the repair VM (its path is on the run's \
                  Log-End line) when the output was cut to its last 4 KB.",
@@ -262,7 +268,7 @@ Write-RdpfixLog 'Output' 'rdpfix: RESULT: APPLIED to the attached disk. Check th
 Write-Output '{STATUS_SUCCESS}' }} \
 else {{ \
 Write-RdpfixLog 'Error' ('rdpfix: fixer apply --offline auto, exit ' + $code + ':') $said; \
-Write-RdpfixLog 'Error' ('rdpfix: RESULT: NOT APPLIED (exit ' + $code + '; 3: refused, nothing changed; 4: a step failed, every step undone; 5: undo incomplete, run fixer journal here). Do not swap the disk in.'); \
+Write-RdpfixLog 'Error' ('rdpfix: RESULT: NOT APPLIED (exit ' + $code + '; 3: refused, nothing changed by this run - if the refusal above says already applied, an earlier run applied it: run fixer journal here; 4: a step failed, every step undone; 5: undo incomplete, run fixer journal here). Do not swap the disk in unless fixer journal shows the plan applied.'); \
 Write-Output '{STATUS_ERROR}' }}"
             ),
         ]);
