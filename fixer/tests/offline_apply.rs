@@ -391,12 +391,23 @@ fn a_failure_at_any_call_rolls_back_and_leaves_the_hive_files_as_they_were_and_u
             kind: FaultKind::Fail,
         });
         let (exit, text) = apply(&host, "auto", &t);
-        if exit == Exit::Success {
-            // The fault struck after the last step: at an unload (said) or the record.
+        if text.contains("NOT UNLOADED") {
+            // The fault struck an unload after the last step: never a success, never
+            // "swap it in", and the hive named with its command.
+            assert_eq!(exit, Exit::Failure, "call {n}: {text}");
             assert!(
-                host.machine().hives.is_empty() || text.contains("NOT UNLOADED"),
+                text.contains("NOT READY to go back to its VM")
+                    && text.contains("do not swap it in")
+                    && text.contains(r"reg unload HKLM\rdpfix-")
+                    && !host.machine().hives.is_empty(),
                 "call {n}: {text}"
             );
+            continue;
+        }
+        if exit == Exit::Success {
+            // The fault struck after the last step (the journal's last record, the list
+            // of loaded hives, the record on the disk): the hives are unloaded.
+            assert!(host.machine().hives.is_empty(), "call {n}: {text}");
             continue;
         }
         assert!(
@@ -524,6 +535,39 @@ fn a_hive_a_crash_left_loaded_before_the_first_record_is_unloaded_by_the_next_ro
         "{text}"
     );
     assert!(host.machine().hives.is_empty());
+}
+
+/// "Applied" is said only of what the hive files hold after the unload: an unload that
+/// did not write the change (the simulated Windows told not to), or a file left dirty, is
+/// a failure with "do not swap it in".
+#[test]
+fn the_hive_files_are_read_back_after_the_unload_and_a_change_not_in_them_is_not_applied() {
+    let host = trusted(rescue_vm());
+    let mount = format!("rdpfix-{}-SYSTEM", &plan_id(15)[..8]);
+    let lower = mount.to_lowercase();
+    host.tamper(&format!("hive unload {mount}"), move |m| {
+        m.hives.get_mut(&lower).unwrap().dirty = false;
+    });
+    let (exit, text) = apply(&host, "auto", &offline_token(15, GUID, 1));
+    assert_eq!(exit, Exit::Failure, "{text}");
+    assert!(
+        text.contains("NOT IN THE FILES: read back from the hive files after the unload")
+            && text.contains("fDenyTSConnections=REG_DWORD 0x1")
+            && text.contains("do not swap it in"),
+        "{text}"
+    );
+
+    let host = trusted(rescue_vm());
+    host.tamper("disk write", |m| {
+        let f = m.disk_files.get_mut(SYSTEM).unwrap();
+        f.0[8] ^= 1;
+    });
+    let (exit, text) = apply(&host, "auto", &offline_token(16, GUID, 1));
+    assert_eq!(exit, Exit::Failure, "{text}");
+    assert!(
+        text.contains("the hive files cannot be read back") && text.contains("is dirty"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -208,14 +208,60 @@ fn run_offline(
     )
     .err()
     .map(|e| e.to_string());
+    // What the swap depends on is in the files, not in the loaded hives: read them back
+    // (a dirty or damaged file is refused) and check every step there.
+    let read_back = (run.outcome == RunOutcome::Applied && still_loaded.is_empty())
+        .then(|| read_back(host, &disk.root, &verified, &runnable))
+        .flatten();
     let outcome = OfflineOutcome {
         disk: verification::disk_text(&disk),
         mounts: Some(mounts.clone()),
         stale_unloaded: stale.unloaded,
         still_loaded,
+        read_back,
         record_error: recorded,
     };
     Ok(report(run, Consent::Given, Some(outcome)))
+}
+
+/// The hive files of the disk at `root`, read again after the unload, against the plan:
+/// `None` when every step reads there as done (compliant, or read-only, or manual); else
+/// what does not.
+fn read_back(
+    host: &dyn Host,
+    root: &std::path::Path,
+    verified: &verification::Verified,
+    runnable: &executor::Runnable,
+) -> Option<String> {
+    let disk = match Disk::read(host, root) {
+        Ok(d) => d,
+        Err(e) => return Some(format!("the hive files cannot be read back: {e}")),
+    };
+    let target = offline_target(verified).ok()?;
+    let files = match OfflineHost::files(host, &disk, target) {
+        Ok(f) => f,
+        Err(e) => return Some(format!("the hive files cannot be read back: {e}")),
+    };
+    // The dry-run keeps its journal in memory, under a name of its own: the plan's
+    // journal exists by now.
+    let mut probe = runnable.clone();
+    probe.begin.plan_id = format!("{}-read-back", probe.begin.plan_id);
+    let check = match executor::run(&files, &probe, Mode::DryRun) {
+        Ok(r) => r,
+        Err(e) => return Some(format!("the hive files cannot be checked: {e}")),
+    };
+    let not_done: Vec<String> = check
+        .steps
+        .iter()
+        .filter(|s| !s.manual && !matches!(s.status, StepStatus::Compliant | StepStatus::Info))
+        .map(|s| format!("step {} ({}) reads {}", s.index, s.summary, s.current))
+        .collect();
+    (!not_done.is_empty()).then(|| {
+        format!(
+            "read back from the hive files after the unload, {}",
+            not_done.join("; ")
+        )
+    })
 }
 
 /// The disk `drive` names (its hives read, a dirty one refused) and the plan checked
@@ -313,17 +359,26 @@ struct OfflineOutcome {
     stale_unloaded: Vec<String>,
     /// Unloading failed: these hives are still loaded, their changes maybe not in the files.
     still_loaded: Vec<StillLoaded>,
+    /// After the unload, what the hive files do not hold (or why they cannot be read).
+    read_back: Option<String>,
     /// The plan could not be recorded on the disk.
     record_error: Option<String>,
 }
 
 impl OfflineOutcome {
+    /// Whether the disk may go back to its VM: nothing left loaded, and the files hold
+    /// every step.
+    fn ready(&self) -> bool {
+        self.still_loaded.is_empty() && self.read_back.is_none()
+    }
+
     fn not_loaded(disk: &Disk) -> Self {
         OfflineOutcome {
             disk: verification::disk_text(disk),
             mounts: None,
             stale_unloaded: Vec::new(),
             still_loaded: Vec::new(),
+            read_back: None,
             record_error: None,
         }
     }
@@ -361,6 +416,9 @@ impl OfflineOutcome {
                 "WARNING: ",
                 "  ",
             ));
+        }
+        if let Some(e) = &self.read_back {
+            out.push_str(&wrap(&format!("NOT IN THE FILES: {e}"), "WARNING: ", "  "));
         }
         if let Some(e) = &self.record_error {
             out.push_str(&wrap(
@@ -533,6 +591,14 @@ impl ApplyReport {
                  wanted{manual_note}. Nothing was changed. To apply:\n  \
                  fixer apply {offline}--yes <plan>\n"
             ),
+            (RunOutcome::Applied, _) if self.offline.as_ref().is_some_and(|o| !o.ready()) => {
+                format!(
+                    "APPLIED plan {id} to the loaded hives, but the disk is NOT READY to go \
+                     back to its VM (the WARNING above says why): do not swap it in. Unload \
+                     what is still loaded (its command is above), or undo the plan:\n  \
+                     fixer rollback {id}\n"
+                )
+            }
             (RunOutcome::Applied, _) if self.offline.is_some() => format!(
                 "APPLIED plan {id} to the attached disk: {changed} step(s) changed, \
                  {compliant} already as wanted{manual_note}. Check it, then give the disk back \
@@ -576,6 +642,11 @@ impl Report for ApplyReport {
     fn exit(&self) -> Exit {
         match (self.run.outcome, self.consent) {
             (RunOutcome::WouldApply, Consent::Needed | Consent::Declined) => Exit::ConsentNeeded,
+            // An offline apply whose hives are still loaded, or whose files do not hold
+            // the change: the disk must not be swapped in.
+            (RunOutcome::Applied, _) if self.offline.as_ref().is_some_and(|o| !o.ready()) => {
+                Exit::Failure
+            }
             (RunOutcome::WouldApply | RunOutcome::Applied | RunOutcome::AwaitingConfirm, _) => {
                 Exit::Success
             }
