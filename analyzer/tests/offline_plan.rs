@@ -189,6 +189,13 @@ fn a_dirty_or_damaged_hive_gives_no_disk_to_plan_for_and_says_why() {
         assert!(why.contains(needle), "{file}: {why}");
         assert!(!why.contains("  "), "{why}");
         assert!(why.contains(file), "{file}: {why}");
+        if needle == "is dirty" {
+            // The command that has Windows replay the hive's logs, with its file's name.
+            let base = file.rsplit('/').next().unwrap();
+            let command =
+                format!(r"reg load HKLM\rdpfix-replay <drive>:\Windows\System32\config\{base}`");
+            assert!(why.contains(&command), "{why}");
+        }
     }
     // Two disks' SYSTEM hives: not one disk.
     let d = diagnose(&[

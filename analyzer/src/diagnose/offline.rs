@@ -120,6 +120,7 @@ fn choose(hives: &[&InputReport]) -> Result<OfflineChoice, String> {
 /// A hive a plan may rest on: not dirty, its checksum right, nothing skipped or cut.
 fn unchanged_and_whole(hive: &InputReport) -> Result<(), String> {
     let name = EscapedText::new(&hive.name);
+    let file = EscapedText::new(hive.name.rsplit(['/', '\\']).next().unwrap_or(&hive.name));
     if hive
         .issues
         .iter()
@@ -128,9 +129,11 @@ fn unchanged_and_whole(hive: &InputReport) -> Result<(), String> {
         return Err(format!(
             "the hive {name} is dirty: Windows had not written all its changes into it (they \
              are in its .LOG1/.LOG2 files, which rdpfix does not apply), so a plan made from \
-             it could rest on old values and `fixer apply --offline` refuses it. If the VM \
-             can start, shut it down from Windows and copy its disk again; otherwise have its \
-             logs applied to the hive first, then read it again"
+             it could rest on old values and `fixer apply --offline` refuses it. Windows \
+             replays the logs when it loads a hive: on the repair VM, as Administrator, \
+             `reg load HKLM\\rdpfix-replay <drive>:\\Windows\\System32\\config\\{file}` then \
+             `reg unload HKLM\\rdpfix-replay`, and read the hive again (not verified here: \
+             if it is still dirty, shut the VM down from Windows and copy its disk again)"
         ));
     }
     if hive.errors > 0 || hive.truncated || hive.cancelled {

@@ -70,9 +70,12 @@ pub enum DiskError {
     Host(#[from] HostError),
     #[error(
         "{hive} is dirty ({detail}): Windows has not yet written the changes its .LOG1/.LOG2 \
-         hold into it, and rdpfix does not replay them, so it will not edit this hive. What you \
-         can do: start the VM from this disk once (Windows replays the logs at boot) and run \
-         the plan there, or snapshot the disk and edit the hive by hand (reg load)"
+         hold into it, and rdpfix does not replay them, so it will not edit this hive. Windows \
+         replays them when it loads a hive: on this repair VM, as Administrator, run \
+         `reg load HKLM\\rdpfix-replay \"{hive}\"` then `reg unload HKLM\\rdpfix-replay`, and \
+         run the fixer again (it reads the hive afresh and refuses it again if it is still \
+         dirty: that the unload writes the replayed hive back is not verified here). Or \
+         start the VM from this disk once and run the plan there"
     )]
     Dirty { hive: String, detail: String },
     #[error("{hive} cannot be read: {detail}")]
