@@ -44,8 +44,12 @@ pub struct JournalIndex {
     plans: Vec<PlanRecord>,
     /// Journal folders, including one a crash left without its first record.
     folders: Vec<String>,
-    /// Plans applied offline to this Windows' disk, as recorded on it.
+    /// Plans applied offline to this Windows' disk, as recorded on it (in the state
+    /// directory, or in a disk's folder that passed the same judgement).
     offline: Vec<AppliedOffline>,
+    /// Plan ids a disk's record names whose folder did not pass it: counted as applied,
+    /// their sequence numbers never (a user of the broken VM could have written them).
+    offline_ids: Vec<String>,
 }
 
 /// The file in the state directory (`%ProgramData%\rdpfix`) — written on the disk by a
@@ -81,12 +85,19 @@ impl JournalIndex {
             plans: journal::load_all(host)?,
             folders: host.state_list(JOURNAL_DIR)?,
             offline: parse_applied(&host.state_read(OFFLINE_APPLIED)?.unwrap_or_default()),
+            offline_ids: Vec::new(),
         })
     }
 
-    /// Adds the plans an attached disk says were applied to it.
-    pub fn with_offline(mut self, applied: Vec<AppliedOffline>) -> Self {
-        self.offline.extend(applied);
+    /// Adds the plans an attached disk says were applied to it: whole when its record's
+    /// folder was judged safe, else their plan ids only.
+    pub fn with_offline(mut self, applied: DiskRecord) -> Self {
+        if applied.trusted {
+            self.offline.extend(applied.plans);
+        } else {
+            self.offline_ids
+                .extend(applied.plans.into_iter().map(|p| p.plan_id));
+        }
         self
     }
 
@@ -111,7 +122,9 @@ impl ReplayJournal for JournalIndex {
             || self
                 .offline
                 .iter()
-                .any(|p| p.plan_id.eq_ignore_ascii_case(&id))
+                .map(|p| &p.plan_id)
+                .chain(&self.offline_ids)
+                .any(|p| p.eq_ignore_ascii_case(&id))
     }
 
     fn last_seq(&self, key: &Fingerprint, _computer: &ComputerName) -> Option<u64> {
@@ -234,13 +247,26 @@ pub fn verify_for(
     }))
 }
 
-/// The plans the disk records as applied to it offline (none when it records none).
-pub fn applied_on(host: &dyn Host, disk: &Disk) -> Result<Vec<AppliedOffline>, HostError> {
-    match host.disk_read(&applied_path(disk), 16 << 20) {
-        Ok(bytes) => Ok(parse_applied(&bytes)),
-        Err(HostError::NotFound { .. }) => Ok(Vec::new()),
-        Err(e) => Err(e),
-    }
+/// What a disk records of the plans applied to it offline.
+#[derive(Debug, Clone, Default)]
+pub struct DiskRecord {
+    pub plans: Vec<AppliedOffline>,
+    /// Its folder (`ProgramData\rdpfix` of the disk) passed `safe_folder::audit`: only
+    /// SYSTEM and Administrators could have written it, so its sequence numbers count.
+    pub trusted: bool,
+}
+
+/// The plans the disk records as applied to it offline (none when it records none), and
+/// whether its folder is judged safe.
+pub fn applied_on(host: &dyn Host, disk: &Disk) -> Result<DiskRecord, HostError> {
+    let path = applied_path(disk);
+    let plans = match host.disk_read(&path, 16 << 20) {
+        Ok(bytes) => parse_applied(&bytes),
+        Err(HostError::NotFound { .. }) => return Ok(DiskRecord::default()),
+        Err(e) => return Err(e),
+    };
+    let trusted = matches!(crate::safe_folder::audit(host, &record_dir(disk)), Ok(true));
+    Ok(DiskRecord { plans, trusted })
 }
 
 /// Adds `line` to the disk's [`OFFLINE_APPLIED`] (its state directory made as the fixer
@@ -258,9 +284,13 @@ pub fn record_applied(
         Err(HostError::NotFound { .. }) => Vec::new(),
         Err(e) => return Err(e),
     };
-    if let Some(dir) = path.parent() {
-        host.create_admin_dir(dir)?;
-    }
+    // Made for SYSTEM and Administrators only, or judged so: a folder a user of the broken
+    // VM made (anyone may create one in ProgramData) is not written to.
+    let dir = record_dir(disk);
+    crate::safe_folder::ensure(host, &dir).map_err(|e| match e {
+        crate::safe_folder::FolderError::Host(h) => h,
+        unsafe_ => HostError::refused(dir.display().to_string(), unsafe_.to_string()),
+    })?;
     if !bytes.is_empty() && !bytes.ends_with(b"\n") {
         bytes.push(b'\n');
     }
@@ -276,6 +306,13 @@ pub fn applied_path(disk: &Disk) -> std::path::PathBuf {
         &disk.root,
         &format!(r"ProgramData\rdpfix\{OFFLINE_APPLIED}"),
     )
+}
+
+/// The disk's state directory (`ProgramData\rdpfix`), spelt with `\` in every build (the
+/// simulated disk's paths are Windows paths on Linux too, where `Path::parent` would not
+/// find it).
+fn record_dir(disk: &Disk) -> std::path::PathBuf {
+    crate::host::offline::on_disk(&disk.root, r"ProgramData\rdpfix")
 }
 
 /// Check 6's second half: a plan for a disk runs only on that disk (`--offline`), one for

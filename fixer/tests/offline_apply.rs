@@ -570,6 +570,57 @@ fn the_hive_files_are_read_back_after_the_unload_and_a_change_not_in_them_is_not
     );
 }
 
+/// The disk's `ProgramData\rdpfix` made by a user of the broken VM (anyone may create a
+/// folder in ProgramData): the record in it counts only by plan id, never by sequence
+/// number (a planted huge one would block every plan), and nothing is written into it.
+#[test]
+fn a_user_made_record_folder_on_the_disk_counts_by_plan_id_only_and_is_not_written() {
+    // The key's fingerprint as the fixer writes it, from a clean run.
+    let clean = trusted(rescue_vm());
+    assert_eq!(
+        apply(&clean, "auto", &offline_token(17, GUID, 1)).0,
+        Exit::Success
+    );
+    let line = String::from_utf8(clean.machine().disk_files[APPLIED].0.clone()).unwrap();
+    let fingerprint =
+        serde_json::from_str::<serde_json::Value>(line.trim()).unwrap()["key_fingerprint"].clone();
+
+    let mut m = rescue_vm();
+    m.security.insert(
+        r"F:\ProgramData\rdpfix".into(),
+        "O:S-1-5-21-9-9-9-1001G:S-1-5-21-9-9-9-1001D:(A;OICI;FA;;;BU)".into(),
+    );
+    let planted = [
+        serde_json::json!({"plan_id": plan_id(18), "key_fingerprint": fingerprint, "seq": 1,
+            "computer": "VM-APP-01", "at": "2026-11-25T00:00:00Z", "outcome": "applied"}),
+        serde_json::json!({"plan_id": "ffffffffffffffffffffffffffffffff",
+            "key_fingerprint": fingerprint, "seq": u64::MAX, "computer": "VM-APP-01",
+            "at": "2026-11-25T00:00:00Z", "outcome": "applied"}),
+    ]
+    .iter()
+    .map(|v| format!("{v}\n"))
+    .collect::<String>();
+    m.disk_files
+        .insert(APPLIED.into(), DiskFile(planted.clone().into_bytes()));
+    let host = trusted(m);
+    // A plan id it names is refused (check 8)...
+    let (exit, text) = apply(&host, "auto", &offline_token(18, GUID, 1));
+    assert_eq!(exit, Exit::Rejected, "{text}");
+    assert!(text.contains("check 8"), "{text}");
+    // ...but its sequence number does not count: seq 1000 < u64::MAX applies.
+    let (exit, text) = apply(&host, "auto", &offline_token(19, GUID, 1));
+    assert_eq!(exit, Exit::Success, "{text}");
+    assert!(
+        text.contains("could not be recorded on the disk") && text.contains("cannot be trusted"),
+        "{text}"
+    );
+    assert_eq!(
+        host.machine().disk_files[APPLIED].0,
+        planted.into_bytes(),
+        "written into a user's folder"
+    );
+}
+
 #[test]
 fn a_dirty_hive_is_refused_with_what_to_do_and_nothing_is_loaded() {
     let mut m = rescue_vm();
