@@ -337,15 +337,33 @@ fn check_offline(plan: &Plan, target: Target<'_>, names: &[String]) -> Result<()
             disk_text(disk),
         )),
         (Some(o), Target::Disk(disk)) => {
+            let planned = format!(
+                "{} (MachineGuid {}, ControlSet{:03})",
+                plan.target.computer, o.machine_guid, o.control_set
+            );
             let guid = MachineGuid::from_registry(&disk.machine_guid).ok();
-            if guid != Some(o.machine_guid) || disk.control_set != o.control_set {
+            if guid != Some(o.machine_guid) {
+                return Err(wrong(planned, disk_text(disk)));
+            }
+            // `Current` is the set the last boot used; the boot loader starts the next one
+            // from `Select\Default`. When they differ, changing either may change nothing
+            // that boots: the admin chooses.
+            if disk.boots_next != Some(disk.control_set) {
                 return Err(wrong(
+                    planned,
                     format!(
-                        "{} (MachineGuid {}, ControlSet{:03})",
-                        plan.target.computer, o.machine_guid, o.control_set
+                        "{}, but its Select\\Default (the control set it boots next) is {}: \
+                         which control set to change is for you to choose (reg load the \
+                         SYSTEM hive and look at Select, or make Current and Default agree), \
+                         so rdpfix changes neither",
+                        disk_text(disk),
+                        disk.boots_next
+                            .map_or_else(|| "missing".to_owned(), |n| n.to_string())
                     ),
-                    disk_text(disk),
                 ));
+            }
+            if disk.control_set != o.control_set {
+                return Err(wrong(planned, disk_text(disk)));
             }
             Ok(())
         }

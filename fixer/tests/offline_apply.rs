@@ -675,6 +675,36 @@ fn another_disk_another_control_set_or_the_wrong_kind_of_plan_is_refused_by_chec
     assert!(m.hives.is_empty());
 }
 
+/// `Select\Current` (the set the last boot used) and `Select\Default` (the one the next
+/// boot uses) differ, as after a Last Known Good boot: a plan for either set is refused by
+/// check 6, saying the admin chooses; nothing is loaded or changed.
+#[test]
+fn a_disk_whose_next_boot_uses_another_control_set_is_refused_by_check_6() {
+    let mut m = rescue_vm();
+    let mut system = hive_writer::system(2, |cs| {
+        cs.key(r"Control\Terminal Server")
+            .dword("fDenyTSConnections", 1);
+    });
+    system.root.key("Select").dword("Default", 1);
+    m.disk_files
+        .insert(SYSTEM.into(), DiskFile(system.write().bytes));
+    let host = trusted(m);
+    let before = host.machine();
+    for (id, set) in [(20, 2), (21, 1)] {
+        let (exit, text) = apply(&host, "auto", &offline_token(id, GUID, set));
+        assert_eq!(exit, Exit::Rejected, "{text}");
+        assert!(
+            text.contains("check 6")
+                && text.contains(r"Select\Default (the control set it boots next) is 1")
+                && text.contains("for you to choose"),
+            "{text}"
+        );
+    }
+    let m = host.machine();
+    assert_eq!(m.disk_files, before.disk_files);
+    assert!(m.hives.is_empty());
+}
+
 #[test]
 fn a_junction_on_the_disk_s_path_is_refused_never_followed() {
     let mut m = rescue_vm();

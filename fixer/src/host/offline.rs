@@ -46,8 +46,11 @@ const MACHINE_GUID_KEY: &str = r"Microsoft\Cryptography";
 pub struct Disk {
     /// The drive's root (`F:\`).
     pub root: PathBuf,
-    /// `Select\Current` of its SYSTEM hive.
+    /// `Select\Current` of its SYSTEM hive: the control set its last boot used.
     pub control_set: u32,
+    /// `Select\Default`: the control set it boots next (`None`: not there). Check 6
+    /// refuses a disk where the two differ.
+    pub boots_next: Option<u32>,
     /// `ComputerName` of that control set.
     pub computer: String,
     /// `SOFTWARE\Microsoft\Cryptography\MachineGuid`, as stored.
@@ -93,6 +96,7 @@ impl Disk {
         let word = |v: Option<RegValue>| v.and_then(|v| v.as_dword());
         let control_set = word(system.lookup("Select", "Current")?)
             .ok_or_else(|| system.unreadable(r"it has no Select\Current".into()))?;
+        let boots_next = word(system.lookup("Select", "Default")?);
         let text = |v: Option<RegValue>| v.and_then(|v| reg_text(&v));
         let computer = text(system.lookup(
             &format!(r"ControlSet{control_set:03}\Control\ComputerName\ComputerName"),
@@ -109,6 +113,7 @@ impl Disk {
         Ok(Disk {
             root: root.to_path_buf(),
             control_set,
+            boots_next,
             computer,
             machine_guid,
             certificates,
