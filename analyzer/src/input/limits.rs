@@ -76,17 +76,54 @@ impl ExcerptCuts {
 /// as it is).
 pub(crate) fn is_collapsed(text: &str) -> bool {
     let mut after_space = true;
-    for &b in text.as_bytes() {
-        match b {
-            b' ' if after_space => return false,
-            b' ' => after_space = true,
-            b'\t' | b'\n' | 0x0b | 0x0c | b'\r' => return false,
-            // Other whitespace is outside ASCII: ask each character.
-            0x80.. => return is_collapsed_text(text),
-            _ => after_space = false,
+    let bytes = text.as_bytes();
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        // Eight printable ASCII bytes other than a space (0x21..=0x7e) at once: most
+        // names and values are made of nothing else.
+        let w = u64::from_le_bytes(<[u8; 8]>::try_from(word).unwrap_or([0; 8]));
+        if !has_byte_outside_words(w) {
+            after_space = false;
+            continue;
+        }
+        for &b in word {
+            match collapsed_step(b, after_space) {
+                Some(next) => after_space = next,
+                None if b >= 0x80 => return is_collapsed_text(text),
+                None => return false,
+            }
+        }
+    }
+    for &b in words.remainder() {
+        match collapsed_step(b, after_space) {
+            Some(next) => after_space = next,
+            None if b >= 0x80 => return is_collapsed_text(text),
+            None => return false,
         }
     }
     !after_space || text.is_empty()
+}
+
+/// Whether any of the eight bytes of `w` is a space, a control byte, DEL or outside ASCII.
+fn has_byte_outside_words(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte below 0x21 borrows in `w - 0x21`; one of 0x7f or above carries into its high
+    // bit in `w + 0x01` or has it set already.
+    let below = w.wrapping_sub(ONES * 0x21) & !w & HIGH;
+    let above = (w.wrapping_add(ONES) | w) & HIGH;
+    below | above != 0
+}
+
+/// One ASCII byte of [`is_collapsed`]'s walk: whether it now follows a space, or `None` when
+/// the text is not collapsed (or, for a byte outside ASCII, must be read as characters).
+fn collapsed_step(b: u8, after_space: bool) -> Option<bool> {
+    match b {
+        b' ' if after_space => None,
+        b' ' => Some(true),
+        b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x80.. => None,
+        _ => Some(false),
+    }
 }
 
 /// [`is_collapsed`] character by character.
@@ -115,5 +152,27 @@ pub(crate) fn cap_field(value: &mut String) -> bool {
             true
         }
         None => false,
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Eight bytes at a time, the same as character by character.
+        #[test]
+        fn is_collapsed_is_the_character_walk(
+            text in "[ a-z~\\x00-\\x21\u{7f}\u{80}\u{a0}\u{3000}é\t\n]{0,24}",
+        ) {
+            prop_assert_eq!(is_collapsed(&text), is_collapsed_text(&text));
+        }
+
+        #[test]
+        fn a_word_is_outside_words_when_one_byte_is(bytes in any::<[u8; 8]>()) {
+            let outside = bytes.iter().any(|b| !(0x21..=0x7e).contains(b));
+            prop_assert_eq!(has_byte_outside_words(u64::from_le_bytes(bytes)), outside);
+        }
     }
 }
