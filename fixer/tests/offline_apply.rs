@@ -705,6 +705,43 @@ fn a_disk_whose_next_boot_uses_another_control_set_is_refused_by_check_6() {
     assert!(m.hives.is_empty());
 }
 
+/// A key on a step's path that is a registry symbolic link (nk flag 0x10, as an admin of
+/// the broken VM can make): loaded on the rescue VM its target could be the rescue VM's
+/// own registry. Check 10's dry-run on the files refuses it; nothing is loaded.
+#[test]
+fn a_registry_link_key_on_a_step_s_path_is_refused_before_anything_is_loaded() {
+    use analyzer::input::hive::regf::{self, Hive};
+    let mut bytes = system_hive().write().bytes;
+    let at = {
+        let header = regf::parse_header(&bytes[..4096]).unwrap();
+        let mut hive = Hive::new(&bytes[..], header);
+        hive.map_bins(bytes.len() as u64);
+        let root = hive.root().unwrap();
+        let key = hive
+            .path(&root, r"ControlSet001\Control\Terminal Server")
+            .unwrap()
+            .unwrap();
+        4096 + key.cell as usize + 4 + 2
+    };
+    bytes[at] |= regf::KEY_SYM_LINK as u8;
+    let mut m = rescue_vm();
+    m.disk_files.insert(SYSTEM.into(), DiskFile(bytes));
+    let host = trusted(m);
+    let before = host.machine();
+    let (exit, text) = apply(&host, "auto", &offline_token(22, GUID, 1));
+    // The dry-run stops at the step (as any step that would fail there): never applied.
+    assert_eq!(exit, Exit::RolledBack, "{text}");
+    assert!(text.starts_with("DRY RUN (nothing is changed)"), "{text}");
+    assert!(
+        text.contains(r"ControlSet001\Control\Terminal Server in")
+            && text.contains("is a registry symbolic link"),
+        "{text}"
+    );
+    let m = host.machine();
+    assert_eq!(m.disk_files, before.disk_files);
+    assert!(m.hives.is_empty());
+}
+
 #[test]
 fn a_junction_on_the_disk_s_path_is_refused_never_followed() {
     let mut m = rescue_vm();

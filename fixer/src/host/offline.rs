@@ -83,6 +83,11 @@ pub enum DiskError {
     Dirty { hive: String, detail: String },
     #[error("{hive} cannot be read: {detail}")]
     Unreadable { hive: String, detail: String },
+    #[error(
+        "{key} in {hive} is a registry symbolic link: loaded on this rescue VM its target \
+         could be one of the rescue VM's own keys, so rdpfix never reads or writes through it"
+    )]
+    Link { hive: String, key: String },
     /// `--offline auto` found no disk, or several, that fit.
     #[error("{0}")]
     NoDisk(String),
@@ -189,9 +194,27 @@ impl<'h> HiveFile<'h> {
         let damaged = |e: regf::CellError| {
             self.unreadable(format!("damaged at byte {}: {}", e.offset, e.what))
         };
-        let root = hive.root().map_err(damaged)?;
-        let key = hive.path(&root, path).map_err(damaged)?;
-        f(&mut hive, key).map_err(damaged)
+        // Key by key: a registry symbolic link on the way is refused, never followed (loaded
+        // on the rescue VM, its absolute target would name the rescue VM's own keys).
+        let mut at = hive.root().map_err(damaged)?;
+        let mut walked = String::new();
+        for part in path.split('\\').filter(|p| !p.is_empty()) {
+            if !walked.is_empty() {
+                walked.push('\\');
+            }
+            walked.push_str(part);
+            match hive.subkey(&at, part).map_err(damaged)? {
+                Some(k) if k.flags & regf::KEY_SYM_LINK != 0 => {
+                    return Err(DiskError::Link {
+                        hive: self.path.display().to_string(),
+                        key: walked,
+                    });
+                }
+                Some(k) => at = k,
+                None => return f(&mut hive, None).map_err(damaged),
+            }
+        }
+        f(&mut hive, Some(at)).map_err(damaged)
     }
 
     /// The value `name` of the key at `path` below the hive's root.
@@ -221,6 +244,7 @@ impl<'h> HiveFile<'h> {
 fn host_error(e: DiskError) -> HostError {
     match e {
         DiskError::Host(h) => h,
+        DiskError::Link { ref key, .. } => HostError::refused(key.clone(), e.to_string()),
         other => HostError::failed("the disk's hive files", other.to_string()),
     }
 }

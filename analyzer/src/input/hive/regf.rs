@@ -148,6 +148,11 @@ pub struct CellError {
     pub what: String,
 }
 
+/// The `nk` flag of a registry symbolic link (made with `REG_OPTION_CREATE_LINK`): its
+/// `SymbolicLinkValue` names another key, possibly of another hive, which Windows opens
+/// instead of it.
+pub const KEY_SYM_LINK: u16 = 0x0010;
+
 /// Random access to the hive's bytes.
 pub trait Source {
     /// Fills `buf` from `offset`; `false` when the input cannot supply all of it.
@@ -185,6 +190,8 @@ pub struct Key {
     /// The cell offset of its `nk`.
     pub cell: u32,
     pub name: String,
+    /// The `nk` flags as stored ([`KEY_SYM_LINK`]: a registry symbolic link).
+    pub flags: u16,
     subkeys: u32,
     subkey_list: u32,
     values: u32,
@@ -463,6 +470,7 @@ impl<S: Source> Hive<S> {
         let name = decode_name(raw, flags & 0x20 != 0);
         let word = |at| u32_at(&c, at).unwrap_or(0);
         Ok(Key {
+            flags,
             cell: offset,
             name,
             subkeys: word(20),
