@@ -268,7 +268,7 @@ Write-RdpfixLog 'Output' 'rdpfix: RESULT: APPLIED to the attached disk. Check th
 Write-Output '{STATUS_SUCCESS}' }} \
 else {{ \
 Write-RdpfixLog 'Error' ('rdpfix: fixer apply --offline auto, exit ' + $code + ':') $said; \
-Write-RdpfixLog 'Error' ('rdpfix: RESULT: NOT APPLIED (exit ' + $code + '; 3: refused, nothing changed by this run - if the refusal above says already applied, an earlier run applied it: run fixer journal here; 4: a step failed, every step undone; 5: undo incomplete, run fixer journal here). Do not swap the disk in unless fixer journal shows the plan applied.'); \
+Write-RdpfixLog 'Error' ('rdpfix: RESULT: NOT APPLIED (exit ' + $code + '; 3: refused, nothing changed by this run - if the refusal above says already applied, an earlier run applied it: run fixer journal here; 4: a step failed, every step undone; 5: undo incomplete, run fixer journal here; 1: applied but NOT READY - a hive left loaded is named above with its reg unload command, or the hive files do not hold the change: do not swap until the lines above are dealt with; any other exit: the fixer stopped - run fixer journal here, then fixer rollback with the plan id it shows, which unloads a hive left loaded first). Do not swap the disk in unless fixer journal shows the plan applied and nothing above says NOT READY.'); \
 Write-Output '{STATUS_ERROR}' }}"
             ),
         ]);
