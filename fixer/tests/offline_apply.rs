@@ -621,6 +621,30 @@ fn a_user_made_record_folder_on_the_disk_counts_by_plan_id_only_and_is_not_writt
     );
 }
 
+/// A rollback too is said done only when the hive files read back clean after the unload.
+#[test]
+fn a_rollback_whose_hive_file_is_left_dirty_is_not_said_done() {
+    let host = trusted(rescue_vm());
+    assert_eq!(
+        apply(&host, "auto", &offline_token(23, GUID, 1)).0,
+        Exit::Success
+    );
+    // SOFTWARE is unloaded first, SYSTEM last: damage SOFTWARE's file in between.
+    host.tamper(
+        &format!("hive unload rdpfix-{}-SYSTEM", &plan_id(23)[..8]),
+        |m| {
+            m.disk_files.get_mut(SOFTWARE).unwrap().0[8] ^= 1;
+        },
+    );
+    let (exit, text) = run(&host, &["rollback", &plan_id(23)]);
+    assert_eq!(exit, Exit::RollbackIncomplete, "{text}");
+    assert!(
+        text.contains("NOT IN THE FILES: the hive files cannot be read back")
+            && text.contains("do not swap the disk in"),
+        "{text}"
+    );
+}
+
 #[test]
 fn a_dirty_hive_is_refused_with_what_to_do_and_nothing_is_loaded() {
     let mut m = rescue_vm();

@@ -296,6 +296,12 @@ fn rollback_offline(
     let mut still_loaded = loaded.unload();
     still_loaded.extend(owned.still_loaded);
     let report = report.map_err(rollback_err)?;
+    // What the swap depends on is the files: they must read back whole and clean.
+    let read_back = still_loaded
+        .is_empty()
+        .then(|| offline::Disk::read(host, &disk.root).err())
+        .flatten()
+        .map(|e| format!("the hive files cannot be read back after the unload: {e}"));
     let recorded = verification::record_applied(
         host,
         &disk,
@@ -314,6 +320,7 @@ fn rollback_offline(
         disk: verification::disk_text(&disk),
         stale_unloaded: stale,
         still_loaded,
+        read_back,
         record_error: recorded,
         report,
     }))
@@ -370,13 +377,15 @@ struct OfflineRollback {
     /// Mounts a run that died had left loaded, unloaded first.
     stale_unloaded: Vec<String>,
     still_loaded: Vec<StillLoaded>,
+    /// After the unload, why the hive files cannot be read back (dirty, damaged).
+    read_back: Option<String>,
     record_error: Option<String>,
     report: RollbackReport,
 }
 
 impl Report for OfflineRollback {
     fn exit(&self) -> Exit {
-        if self.still_loaded.is_empty() {
+        if self.still_loaded.is_empty() && self.read_back.is_none() {
             self.report.exit()
         } else {
             Exit::RollbackIncomplete
@@ -395,6 +404,11 @@ impl Report for OfflineRollback {
             out.push_str(&format!(
                 "WARNING: NOT UNLOADED: {}\n",
                 StillLoaded::text(&self.still_loaded)
+            ));
+        }
+        if let Some(e) = &self.read_back {
+            out.push_str(&format!(
+                "WARNING: NOT IN THE FILES: {e}; do not swap the disk in\n"
             ));
         }
         if let Some(e) = &self.record_error {
