@@ -463,6 +463,7 @@ pub const KEYS: &[Key] = &[
     ),
     key(S::Boot, "bcdsafe", "bcdedit safeboot", K::Text, D::None),
     key(S::Boot, "cs", r"Select\Current", K::Dword, D::None),
+    key(S::Boot, "csnext", r"Select\Default", K::Dword, D::None),
     key(
         S::Boot,
         "guid",

@@ -92,6 +92,26 @@ fn choose(hives: &[&InputReport]) -> Result<OfflineChoice, String> {
             EscapedText::new(system_name)
         )
     })?;
+    // `Current` is the set the last boot used; the boot loader starts the next one from
+    // `Select\Default`. When they differ, changing the one read may change nothing that
+    // boots: the admin chooses (fixer apply's check 6 refuses such a disk too).
+    let next = match boot(system, "csnext") {
+        Some(Value::Set(n)) => n.parse::<u32>().ok(),
+        _ => None,
+    };
+    if next != Some(control_set) {
+        return Err(format!(
+            "the SYSTEM hive {} says the last boot used ControlSet{control_set:03} \
+             (Select\\Current) but the next boot uses {} (Select\\Default): which control \
+             set to change is for you to choose (reg load the hive and look at Select, or \
+             make Current and Default agree), so no plan is made",
+            EscapedText::new(system_name),
+            next.map_or_else(
+                || "a control set that could not be read".to_owned(),
+                |n| format!("ControlSet{n:03}")
+            )
+        ));
+    }
     let guid = match boot(software, "guid") {
         Some(Value::Set(text)) => MachineGuid::from_registry(text).map_err(|e| e.to_string())?,
         Some(Value::Absent) => {
@@ -169,5 +189,43 @@ fn only_one<'a>(
                 .collect::<Vec<_>>()
                 .join(", ")
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::{DiagnoseOptions, Session};
+    use testkit::hive_writer;
+
+    fn choice_for(current: u32, default: u32) -> Option<Result<OfflineChoice, String>> {
+        let mut system = hive_writer::system(current, |_| {});
+        system.root.key("Select").dword("Default", default);
+        let mut session = Session::new();
+        for (name, bytes) in [
+            ("SYSTEM", system.write().bytes),
+            ("SOFTWARE", hive_writer::software(|_| {}).write().bytes),
+        ] {
+            session.add_bytes(name, &bytes, &mut crate::input::no_progress);
+        }
+        offline_choice(&session.finish(&DiagnoseOptions::default()))
+    }
+
+    #[test]
+    fn a_disk_whose_next_boot_uses_another_control_set_gives_no_plan() {
+        let agreed = choice_for(2, 2);
+        assert!(
+            matches!(&agreed, Some(Ok(c)) if c.target.control_set == 2),
+            "{agreed:?}"
+        );
+        let why = match choice_for(2, 1) {
+            Some(Err(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            why.contains(r"the last boot used ControlSet002 (Select\Current)")
+                && why.contains(r"the next boot uses ControlSet001 (Select\Default)"),
+            "{why}"
+        );
     }
 }

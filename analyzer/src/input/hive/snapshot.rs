@@ -225,6 +225,9 @@ fn system<S: Source>(
     };
     push(snapshot, Section::Boot, None, "cs", cs);
     let setup = Ok(Some(root.clone()));
+    // The set the next boot uses: a plan is made only when it is the one read.
+    let next = value_of(lookup(hive, &setup, "Select", "Default"), Kind::Dword);
+    push(snapshot, Section::Boot, None, "csnext", next);
     for (key, name) in [
         ("setup", "SystemSetupInProgress"),
         ("oobe", "OOBEInProgress"),
