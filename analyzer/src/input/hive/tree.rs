@@ -378,7 +378,9 @@ impl Emit<'_> {
         let max_data = key.values.iter().map(|(_, _, d)| d.len()).max();
         let mut body = Vec::with_capacity(76 + name.len());
         body.extend_from_slice(b"nk");
-        let flags: u16 = if is_root { 0x2C } else { 0 } | if compressed { 0x20 } else { 0 };
+        // The root: KEY_HIVE_ENTRY | KEY_NO_DELETE. KEY_COMP_NAME (0x20) only for a name
+        // written one byte a character: a root whose name is not Latin-1 is UTF-16 too.
+        let flags: u16 = if is_root { 0x0C } else { 0 } | if compressed { 0x20 } else { 0 };
         body.extend_from_slice(&flags.to_le_bytes());
         body.extend_from_slice(&FILETIME.to_le_bytes());
         body.extend_from_slice(&0u32.to_le_bytes());
