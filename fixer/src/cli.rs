@@ -286,9 +286,10 @@ pub struct CollectArgs {
     /// or Serial Console. The exports stay in --out.
     #[arg(long)]
     pub compact: bool,
-    /// Zip an attached OS disk's event logs and SYSTEM and SOFTWARE hives (F: on a rescue
-    /// VM) into rdpfix-logs.zip in --out, instead of this machine's logs. Links on the disk
-    /// are not followed; nothing on it is written.
+    /// Copy an attached OS disk's event logs and SYSTEM and SOFTWARE hives (F: on a rescue
+    /// VM) into --out, with the configuration snapshot of its hives (rdpfix-config.txt),
+    /// and zip them all into rdpfix-logs.zip there, instead of this machine's logs. Links
+    /// on the disk are not followed; nothing on it is written.
     #[arg(long, value_name = "DRIVE", conflicts_with_all = ["compact", "text_only", "hours"])]
     pub offline: Option<PathBuf>,
     /// With --compact: make the block from these exported logs (files, folders, or - for
