@@ -661,6 +661,12 @@ fn a_dirty_hive_is_refused_with_what_to_do_and_nothing_is_loaded() {
         "{text}"
     );
     assert!(text.contains("start the VM from this disk once"), "{text}");
+    // The commands that have Windows replay the hive's logs, naming this hive file.
+    assert!(
+        text.contains("`reg load HKLM\\rdpfix-replay \"")
+            && text.contains("then `reg unload HKLM\\rdpfix-replay`"),
+        "{text}"
+    );
     assert_eq!(host.machine().disk_files, before.disk_files);
     assert!(host.machine().hives.is_empty());
 }

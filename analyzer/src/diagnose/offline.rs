@@ -146,13 +146,15 @@ fn unchanged_and_whole(hive: &InputReport) -> Result<(), String> {
         .iter()
         .any(|i| matches!(i.kind, IssueKind::DirtyHeader | IssueKind::HeaderChecksum))
     {
+        let commands = crate::input::hive::replay_logs_commands(&format!(
+            "<drive>:\\Windows\\System32\\config\\{file}"
+        ));
         return Err(format!(
             "the hive {name} is dirty: Windows had not written all its changes into it (they \
              are in its .LOG1/.LOG2 files, which rdpfix does not apply), so a plan made from \
              it could rest on old values and `fixer apply --offline` refuses it. Windows \
              replays the logs when it loads a hive: on the repair VM, as Administrator, \
-             `reg load HKLM\\rdpfix-replay <drive>:\\Windows\\System32\\config\\{file}` then \
-             `reg unload HKLM\\rdpfix-replay`, and read the hive again (not verified here: \
+             {commands}, and read the hive again (not verified here: \
              if it is still dirty, shut the VM down from Windows and copy its disk again)"
         ));
     }

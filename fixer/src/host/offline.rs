@@ -75,12 +75,17 @@ pub enum DiskError {
         "{hive} is dirty ({detail}): Windows has not yet written the changes its .LOG1/.LOG2 \
          hold into it, and rdpfix does not replay them, so it will not edit this hive. Windows \
          replays them when it loads a hive: on this repair VM, as Administrator, run \
-         `reg load HKLM\\rdpfix-replay \"{hive}\"` then `reg unload HKLM\\rdpfix-replay`, and \
-         run the fixer again (it reads the hive afresh and refuses it again if it is still \
-         dirty: that the unload writes the replayed hive back is not verified here). Or \
+         {replay}, and run the fixer again (it reads the hive afresh and refuses it again if \
+         it is still dirty: that the unload writes the replayed hive back is not verified \
+         here). Or \
          start the VM from this disk once and run the plan there"
     )]
-    Dirty { hive: String, detail: String },
+    Dirty {
+        hive: String,
+        detail: String,
+        /// [`analyzer::input::hive::replay_logs_commands`] for this hive file.
+        replay: String,
+    },
     #[error("{hive} cannot be read: {detail}")]
     Unreadable { hive: String, detail: String },
     #[error(
@@ -157,6 +162,10 @@ impl<'h> HiveFile<'h> {
         if header.dirty() {
             return Err(DiskError::Dirty {
                 hive: path.display().to_string(),
+                replay: analyzer::input::hive::replay_logs_commands(&format!(
+                    "\"{}\"",
+                    path.display()
+                )),
                 detail: format!(
                     "primary sequence {}, secondary {}, checksum {}",
                     header.primary_sequence,

@@ -27,6 +27,16 @@ use crate::config::schema::Section;
 use regf::{BASE_BLOCK, HeaderError, Hive, SeekSource};
 use snapshot::HiveKind;
 
+/// The commands that have Windows replay a dirty hive's `.LOG1`/`.LOG2`: it does so when it
+/// loads a hive, so loading it under a name of rdpfix's own and unloading it again
+/// (whether the unload then writes the replayed hive back is not verified here). `path`
+/// is the hive file as the command line names it (quoted by the caller where it needs to
+/// be). The page's and `fixer plan`'s refusal of a dirty hive and `fixer apply
+/// --offline`'s both give it.
+pub fn replay_logs_commands(path: &str) -> String {
+    format!("`reg load HKLM\\rdpfix-replay {path}` then `reg unload HKLM\\rdpfix-replay`")
+}
+
 /// Whether an input starts like a registry hive (`regf`).
 pub fn looks_like_hive(head: &[u8]) -> bool {
     head.starts_with(b"regf")
