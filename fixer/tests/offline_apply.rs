@@ -9,17 +9,17 @@
 mod support;
 
 use analyzer::input::hive::tree::{KeySpec, read_tree};
+use analyzer::plan::AllowedStep;
 use analyzer::plan::offline::OfflineHive;
-use analyzer::plan::{AllowedStep, MachineGuid, OfflineTarget};
 use clap::Parser;
 use fixer::cli::Cli;
 use fixer::exit::Exit;
 use fixer::host::sim::{DiskFile, Fault, FaultAt, FaultKind, Machine, SimHost};
 use fixer::operator::Nobody;
 use support::{PlanSpec, key, now, plan, plan_id, token};
-use testkit::hive_writer::{self, HiveWriter};
+use testkit::hive_writer::{self, DISK_GUID as GUID, DiskHives};
+use testkit::plans::{disk_target, for_disk};
 
-const GUID: &str = "9b1f3c2a-4d5e-4f60-8a7b-0c1d2e3f4a5b";
 const SYSTEM: &str = r"F:\Windows\System32\config\SYSTEM";
 const SOFTWARE: &str = r"F:\Windows\System32\config\SOFTWARE";
 const MACHINE_KEYS: &str = r"F:\ProgramData\Microsoft\Crypto\RSA\MachineKeys";
@@ -27,33 +27,27 @@ const KEY_FILE: &str = r"F:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\f686aac
 const APPLIED: &str = r"F:\ProgramData\rdpfix\offline-applied.jsonl";
 const CERT: &str = "3A8F2C4B5D6E7F8091A2B3C4D5E6F708192A3B4C";
 
-/// The broken VM's SYSTEM hive: RDP denied, the listener on 3390, DHCP disabled.
-fn system_hive() -> HiveWriter {
-    hive_writer::system(1, |cs| {
-        cs.key(r"Control\Terminal Server")
-            .dword("fDenyTSConnections", 1);
-        cs.key(r"Control\Terminal Server\WinStations\RDP-Tcp")
-            .dword("PortNumber", 3390);
-        cs.key(r"Services\Dhcp").dword("Start", 4);
-    })
-}
-
-/// Its SOFTWARE hive: the MachineGuid, RDP denied by policy, the self-signed certificate.
-fn software_hive() -> HiveWriter {
-    hive_writer::software(|s| {
-        s.key(r"Microsoft\Cryptography").string("MachineGuid", GUID);
-        s.key(r"Policies\Microsoft\Windows NT\Terminal Services")
-            .dword("fDenyTSConnections", 1);
-    })
+/// The broken VM's OS disk: in SYSTEM, RDP denied, the listener on 3390, DHCP disabled; in
+/// SOFTWARE, the MachineGuid, RDP denied by policy, the self-signed certificate.
+fn broken_disk() -> DiskHives {
+    DiskHives::new(1, GUID)
+        .edit_system(|cs| {
+            cs.key(r"Control\Terminal Server\WinStations\RDP-Tcp")
+                .dword("PortNumber", 3390);
+            cs.key(r"Services\Dhcp").dword("Start", 4);
+        })
+        .edit_software(|s| {
+            s.key(r"Policies\Microsoft\Windows NT\Terminal Services")
+                .dword("fDenyTSConnections", 1);
+        })
 }
 
 /// A rescue VM with the broken VM's OS disk attached as F:.
 fn rescue_vm() -> Machine {
     let mut m = Machine::new("RESCUE01", "rescue01", now());
-    m.disk_files
-        .insert(SYSTEM.into(), DiskFile(system_hive().write().bytes));
-    m.disk_files
-        .insert(SOFTWARE.into(), DiskFile(software_hive().write().bytes));
+    for (rel, bytes) in broken_disk().files() {
+        m.disk_files.insert(format!(r"F:\{rel}"), DiskFile(bytes));
+    }
     m.security.insert(
         MACHINE_KEYS.into(),
         "O:SYG:SYD:PAI(A;;0x12019f;;;WD)(A;;FA;;;BA)".into(),
@@ -98,10 +92,7 @@ fn offline_token_seq(
     let mut spec = PlanSpec::new("VM-APP-01", now());
     spec.id = id;
     spec.seq = seq;
-    let mut p = plan(steps, &spec);
-    p.target.offline =
-        Some(OfflineTarget::new(MachineGuid::from_registry(guid).unwrap(), control_set).unwrap());
-    token(&p, &key(1))
+    token(&for_disk(plan(steps, &spec), guid, control_set), &key(1))
 }
 
 /// The rescue VM with key 1 trusted.
@@ -322,11 +313,11 @@ fn an_offline_plan_is_verified_dry_run_applied_to_the_hive_files_and_rolled_back
 #[test]
 fn each_key_is_written_where_the_analyzer_places_it_in_the_plan_s_control_set() {
     let mut m = rescue_vm();
-    let system = hive_writer::system(2, |cs| {
-        cs.key(r"Control\Terminal Server")
-            .dword("fDenyTSConnections", 1);
-        cs.key(r"Services\Dhcp").dword("Start", 4);
-    });
+    let system = DiskHives::new(2, GUID)
+        .edit_system(|cs| {
+            cs.key(r"Services\Dhcp").dword("Start", 4);
+        })
+        .system;
     m.disk_files
         .insert(SYSTEM.into(), DiskFile(system.write().bytes));
     let host = trusted(m);
@@ -334,7 +325,7 @@ fn each_key_is_written_where_the_analyzer_places_it_in_the_plan_s_control_set() 
     let (exit, text) = apply(&host, "auto", &offline_token(9, GUID, 2));
     assert_eq!(exit, Exit::Success, "{text}");
     let after = host.machine();
-    let target = OfflineTarget::new(MachineGuid::from_registry(GUID).unwrap(), 2).unwrap();
+    let target = disk_target(GUID, 2);
     let mut placed = 0;
     for (key, name, want) in [
         (
@@ -487,8 +478,10 @@ fn a_hive_left_loaded_by_a_failed_load_is_said_with_its_command_and_the_next_app
 
     // The disk mended, another plan: the stale hive is unloaded first, then it applies.
     host.edit(|m| {
-        m.disk_files
-            .insert(SOFTWARE.into(), DiskFile(software_hive().write().bytes));
+        m.disk_files.insert(
+            SOFTWARE.into(),
+            DiskFile(broken_disk().software.write().bytes),
+        );
     });
     let (exit, text) = apply(&host, "auto", &offline_token(12, GUID, 1));
     assert_eq!(exit, Exit::Success, "{text}");
@@ -648,7 +641,7 @@ fn a_rollback_whose_hive_file_is_left_dirty_is_not_said_done() {
 #[test]
 fn a_dirty_hive_is_refused_with_what_to_do_and_nothing_is_loaded() {
     let mut m = rescue_vm();
-    let mut dirty = system_hive();
+    let mut dirty = broken_disk().system;
     dirty.primary_sequence = 12;
     m.disk_files
         .insert(SYSTEM.into(), DiskFile(dirty.write().bytes));
@@ -711,10 +704,7 @@ fn another_disk_another_control_set_or_the_wrong_kind_of_plan_is_refused_by_chec
 #[test]
 fn a_disk_whose_next_boot_uses_another_control_set_is_refused_by_check_6() {
     let mut m = rescue_vm();
-    let mut system = hive_writer::system(2, |cs| {
-        cs.key(r"Control\Terminal Server")
-            .dword("fDenyTSConnections", 1);
-    });
+    let mut system = DiskHives::new(2, GUID).system;
     system.root.key("Select").dword("Default", 1);
     m.disk_files
         .insert(SYSTEM.into(), DiskFile(system.write().bytes));
@@ -741,7 +731,7 @@ fn a_disk_whose_next_boot_uses_another_control_set_is_refused_by_check_6() {
 #[test]
 fn a_registry_link_key_on_a_step_s_path_is_refused_before_anything_is_loaded() {
     use analyzer::input::hive::regf::{self, Hive};
-    let mut bytes = system_hive().write().bytes;
+    let mut bytes = broken_disk().system.write().bytes;
     let at = {
         let header = regf::parse_header(&bytes[..4096]).unwrap();
         let mut hive = Hive::new(&bytes[..], header);
@@ -841,9 +831,7 @@ fn the_plans_recorded_on_the_disk_count_for_check_8_once_the_vm_runs_from_it() {
     let mut spec = PlanSpec::new("VM-APP-01", now());
     spec.id = 11;
     spec.seq = 2000;
-    let mut p = plan(&steps(), &spec);
-    p.target.offline =
-        Some(OfflineTarget::new(MachineGuid::from_registry(GUID).unwrap(), 1).unwrap());
+    let p = for_disk(plan(&steps(), &spec), GUID, 1);
     let (exit, text) = apply(&rescue, "auto", &token(&p, &key(1)));
     assert_eq!(exit, Exit::Success, "{text}");
     let record = rescue.machine().disk_files[APPLIED].0.clone();

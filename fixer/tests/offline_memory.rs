@@ -9,7 +9,6 @@
 
 mod support;
 
-use analyzer::plan::{MachineGuid, OfflineTarget};
 use clap::Parser;
 use fixer::cli::Cli;
 use fixer::exit::Exit;
@@ -18,7 +17,8 @@ use fixer::operator::Nobody;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use support::{PlanSpec, key, now, plan, token};
-use testkit::hive_writer;
+use testkit::hive_writer::{DISK_GUID as GUID, DiskHives};
+use testkit::plans::for_disk;
 
 /// The system allocator, counting the bytes it has out and their high-water mark.
 struct Peak;
@@ -72,7 +72,6 @@ fn peak_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
     (out, HIGH.load(Ordering::SeqCst) - base)
 }
 
-const GUID: &str = "9b1f3c2a-4d5e-4f60-8a7b-0c1d2e3f4a5b";
 const MIB: usize = 1 << 20;
 
 /// `fixer <args>` in this process: the exit and the text report (or the error).
@@ -86,46 +85,30 @@ fn run(host: &SimHost, args: &[&str]) -> (Exit, String) {
 
 #[test]
 fn verify_and_the_dry_run_read_a_48_mib_hive_in_place() {
-    let system = hive_writer::system(1, |cs| {
-        cs.key(r"Control\Terminal Server")
-            .dword("fDenyTSConnections", 1);
-    })
-    .write()
-    .bytes;
     // 3,000 keys of 16,000 bytes each: a SOFTWARE hive as large as a real one with a few
     // applications installed.
-    let software = hive_writer::software(|s| {
-        s.key(r"Microsoft\Cryptography").string("MachineGuid", GUID);
+    let disk = DiskHives::new(1, GUID).edit_software(|s| {
         s.key(r"Policies\Microsoft\Windows NT\Terminal Services")
             .dword("fDenyTSConnections", 1);
         for i in 0..3000u32 {
             s.key(&format!(r"Classes\Padding{i:05}"))
                 .set("Data", 3, vec![(i % 251) as u8; 16_000]);
         }
-    })
-    .write()
-    .bytes;
-    let hive_bytes = software.len();
+    });
+    let mut m = Machine::new("RESCUE01", "rescue01", now());
+    for (rel, bytes) in disk.files() {
+        m.disk_files.insert(format!(r"F:\{rel}"), DiskFile(bytes));
+    }
+    let hive_bytes = m.disk_files[r"F:\Windows\System32\config\SOFTWARE"].0.len();
     assert!(hive_bytes > 45 * MIB, "{hive_bytes}");
 
-    let mut m = Machine::new("RESCUE01", "rescue01", now());
-    m.disk_files.insert(
-        r"F:\Windows\System32\config\SYSTEM".into(),
-        DiskFile(system),
-    );
-    m.disk_files.insert(
-        r"F:\Windows\System32\config\SOFTWARE".into(),
-        DiskFile(software),
-    );
     let host = support::trusted(m);
     let config = support::config_steps();
-    let mut p = plan(
+    let p = plan(
         &[config[0].clone(), config[1].clone()],
         &PlanSpec::new("VM-APP-01", now()),
     );
-    p.target.offline =
-        Some(OfflineTarget::new(MachineGuid::from_registry(GUID).unwrap(), 1).unwrap());
-    let t = token(&p, &key(1));
+    let t = token(&for_disk(p, GUID, 1), &key(1));
 
     let ((exit, text), verify) = peak_of(|| run(&host, &["verify", "--offline", "auto", &t]));
     assert_eq!(exit, Exit::Success, "{text}");

@@ -860,26 +860,14 @@ fn diagnoses_an_attached_disk_mapped_as_a_drive() {
 #[test]
 #[ignore = "needs Wine and fixer.exe: run by `cargo xtask test`"]
 fn an_offline_plan_is_verified_on_a_mapped_disk_and_wine_cannot_load_its_hives() {
-    use analyzer::plan::{MachineGuid, OfflineTarget};
-    use testkit::hive_writer;
+    use testkit::hive_writer::{DISK_GUID, DiskHives};
     let wine = Wine::new("offline-apply");
     let disk = wine.prefix.join("attached-disk");
-    let config = disk.join("Windows/System32/config");
-    std::fs::create_dir_all(&config).unwrap();
-    let guid = "9b1f3c2a-4d5e-4f60-8a7b-0c1d2e3f4a5b";
-    let system = hive_writer::system(1, |cs| {
-        cs.key(r"Control\Terminal Server")
-            .dword("fDenyTSConnections", 1);
-    })
-    .write()
-    .bytes;
-    let software = hive_writer::software(|s| {
-        s.key(r"Microsoft\Cryptography").string("MachineGuid", guid);
-    })
-    .write()
-    .bytes;
-    std::fs::write(config.join("SYSTEM"), &system).unwrap();
-    std::fs::write(config.join("SOFTWARE"), &software).unwrap();
+    std::fs::create_dir_all(disk.join("Windows/System32/config")).unwrap();
+    let files = DiskHives::new(1, DISK_GUID).files();
+    for (rel, bytes) in &files {
+        std::fs::write(disk.join(rel.replace('\\', "/")), bytes).unwrap();
+    }
     std::os::unix::fs::symlink(&disk, wine.prefix.join("dosdevices/f:")).unwrap();
     wine.trust();
     let steps = [AllowedStep::SetRegistryValue {
@@ -894,9 +882,7 @@ fn an_offline_plan_is_verified_on_a_mapped_disk_and_wine_cannot_load_its_hives()
         issued_at: Timestamp::now() - SignedDuration::from_mins(1),
         lifetime: SignedDuration::from_hours(1),
     };
-    let mut p = plan(&steps, &spec);
-    p.target.offline =
-        Some(OfflineTarget::new(MachineGuid::from_registry(guid).unwrap(), 1).unwrap());
+    let p = testkit::plans::for_disk(plan(&steps, &spec), DISK_GUID, 1);
     let file = wine.c_file("offline-plan.txt", &format!("{}\r\n", token(&p, &key(1))));
 
     let r = wine.fixer(&["verify", "--offline", "F:", &file]);
@@ -926,6 +912,10 @@ fn an_offline_plan_is_verified_on_a_mapped_disk_and_wine_cannot_load_its_hives()
         said.contains("could not be loaded, so nothing was changed") && said.contains("1017"),
         "{said}"
     );
-    assert_eq!(std::fs::read(config.join("SYSTEM")).unwrap(), system);
-    assert_eq!(std::fs::read(config.join("SOFTWARE")).unwrap(), software);
+    for (rel, bytes) in files {
+        assert_eq!(
+            std::fs::read(disk.join(rel.replace('\\', "/"))).unwrap(),
+            bytes
+        );
+    }
 }

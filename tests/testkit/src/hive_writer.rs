@@ -227,3 +227,63 @@ pub fn software(edit: impl Fn(&mut KeySpec)) -> HiveWriter {
     edit(&mut h.root);
     h
 }
+
+/// The `MachineGuid` of the attached OS disk in the fixer's offline tests (their broken
+/// VM's; the fixtures' SOFTWARE hives hold [`MACHINE_GUID`]).
+pub const DISK_GUID: &str = "9b1f3c2a-4d5e-4f60-8a7b-0c1d2e3f4a5b";
+
+/// The two hives of an OS disk attached to a rescue VM, as the fixer's offline tests build
+/// it: [`system`] with `Select\Current` = `current` and RDP denied in that control set
+/// (`fDenyTSConnections` 1), and [`software`] holding `guid` as its MachineGuid; each then
+/// changed with [`DiskHives::edit_system`] / [`DiskHives::edit_software`].
+#[derive(Debug, Clone)]
+pub struct DiskHives {
+    pub system: HiveWriter,
+    pub software: HiveWriter,
+    current: u32,
+}
+
+impl DiskHives {
+    pub fn new(current: u32, guid: &str) -> DiskHives {
+        DiskHives {
+            system: system(current, |cs| {
+                cs.key(r"Control\Terminal Server")
+                    .dword("fDenyTSConnections", 1);
+            }),
+            software: software(|s| {
+                s.key(r"Microsoft\Cryptography").string("MachineGuid", guid);
+            }),
+            current,
+        }
+    }
+
+    /// `edit` on the SYSTEM hive's control set `current` (`ControlSet00N`).
+    #[must_use]
+    pub fn edit_system(mut self, edit: impl FnOnce(&mut KeySpec)) -> DiskHives {
+        edit(
+            self.system
+                .root
+                .key(&format!("ControlSet{:03}", self.current)),
+        );
+        self
+    }
+
+    /// `edit` on the SOFTWARE hive's root.
+    #[must_use]
+    pub fn edit_software(mut self, edit: impl FnOnce(&mut KeySpec)) -> DiskHives {
+        edit(&mut self.software.root);
+        self
+    }
+
+    /// Both written, each with where a Windows disk keeps it below its root
+    /// (`Windows\System32\config\…`, `\`-separated as the fixer names them).
+    pub fn files(&self) -> [(&'static str, Vec<u8>); 2] {
+        [
+            (r"Windows\System32\config\SYSTEM", self.system.write().bytes),
+            (
+                r"Windows\System32\config\SOFTWARE",
+                self.software.write().bytes,
+            ),
+        ]
+    }
+}

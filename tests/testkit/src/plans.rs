@@ -12,7 +12,8 @@
 
 use analyzer::envelope::{PreparedPlan, PublicKey, SecretKey, Signer, pae};
 use analyzer::plan::{
-    AllowedStep, Plan, PlanId, PlanParams, Proposal, RemediationStep, Sha256Digest,
+    AllowedStep, MachineGuid, OfflineTarget, Plan, PlanId, PlanParams, Proposal, RemediationStep,
+    Sha256Digest,
 };
 use base64::Engine;
 use jiff::{SignedDuration, Timestamp};
@@ -97,6 +98,25 @@ pub fn plan(steps: &[AllowedStep], spec: &PlanSpec) -> Plan {
             })
         });
     built.unwrap_or_else(|e| panic!("the plan builder refused the test's steps: {e}"))
+}
+
+/// The offline target of the OS disk whose SOFTWARE hive holds `guid` (as the registry
+/// stores it), control set `control_set`.
+///
+/// # Panics
+/// If either is not one a plan may name: a test's own mistake.
+pub fn disk_target(guid: &str, control_set: u32) -> OfflineTarget {
+    MachineGuid::from_registry(guid)
+        .map_err(|e| e.to_string())
+        .and_then(|guid| OfflineTarget::new(guid, control_set))
+        .unwrap_or_else(|e| panic!("not a disk a plan may name: {e}"))
+}
+
+/// `plan` made a plan for that disk ([`disk_target`]): its `target.offline` set after the
+/// build, its steps as they are (the tests give steps that have an offline form).
+pub fn for_disk(mut plan: Plan, guid: &str, control_set: u32) -> Plan {
+    plan.target.offline = Some(disk_target(guid, control_set));
+    plan
 }
 
 /// The fix token, signed as the page signs it.
