@@ -137,8 +137,8 @@ fn wevtutil_lines_are_valid_in_cmd_and_powershell() {
 /// The size of each `wevtutil /f:text` event block in the rule fixtures, by provider.
 fn fixture_block_sizes() -> Vec<(String, usize)> {
     let mut out = Vec::new();
-    for rule in std::fs::read_dir(testkit::fixture("rules")).unwrap() {
-        for file in std::fs::read_dir(rule.unwrap().path()).unwrap() {
+    for rule in testkit::rule_fixture_dirs() {
+        for file in std::fs::read_dir(rule).unwrap() {
             let path = file.unwrap().path();
             if !path.to_string_lossy().ends_with(".txt") {
                 continue;

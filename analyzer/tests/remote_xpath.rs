@@ -51,9 +51,9 @@ struct XmlEvent {
 }
 
 fn fixtures() -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(testkit::fixture("rules"))
-        .unwrap()
-        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+    let mut out: Vec<PathBuf> = testkit::rule_fixture_dirs()
+        .into_iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap())
         .map(|f| f.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "xml"))
         .collect();

@@ -42,13 +42,7 @@ fn rules_dir() -> PathBuf {
 /// Every (rule folder, case) pair.
 fn all_cases() -> Vec<(String, PathBuf, Case)> {
     let mut out = Vec::new();
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(rules_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    for dir in dirs {
+    for dir in testkit::rule_fixture_dirs() {
         let rule = dir.file_name().unwrap().to_string_lossy().to_string();
         let text = std::fs::read_to_string(dir.join("cases.toml"))
             .unwrap_or_else(|e| panic!("{rule}/cases.toml: {e}"));

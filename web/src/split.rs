@@ -208,6 +208,7 @@ enum DetailsWire {
     All,
     Only(Vec<u16>),
     Counted(Vec<u16>),
+    Checked(Vec<(u16, Vec<String>)>),
 }
 
 impl DetailsWire {
@@ -216,6 +217,13 @@ impl DetailsWire {
             Details::All => DetailsWire::All,
             Details::Only(ids) => DetailsWire::Only(ids.iter().copied().collect()),
             Details::Counted(ids) => DetailsWire::Counted(ids.iter().copied().collect()),
+            Details::Checked(checked) => DetailsWire::Checked(
+                checked
+                    .reads
+                    .iter()
+                    .map(|(id, fields)| (*id, fields.clone()))
+                    .collect(),
+            ),
         }
     }
 
@@ -224,6 +232,9 @@ impl DetailsWire {
             DetailsWire::All => Details::All,
             DetailsWire::Only(ids) => Details::Only(ids.iter().copied().collect()),
             DetailsWire::Counted(ids) => Details::Counted(ids.iter().copied().collect()),
+            DetailsWire::Checked(reads) => Details::Checked(analyzer::input::Checked {
+                reads: reads.iter().cloned().collect(),
+            }),
         }
     }
 }

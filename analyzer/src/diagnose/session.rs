@@ -310,9 +310,11 @@ impl EventSink for Collector {
         self.observe_with_cuts(event, cuts);
     }
 
-    /// The collector counts every event but reads the data of only those a rule lists.
+    /// The collector counts every event but reads the data of only those a rule lists, and
+    /// of those only the items a condition reads: an event it keeps is shown by its System
+    /// fields and its checks, never by its other data.
     fn details(&self) -> input::Details {
-        input::Details::Counted(self.detail_ids().collect())
+        input::Details::Checked(self.catalog().index().data_reads())
     }
 }
 

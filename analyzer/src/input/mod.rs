@@ -141,6 +141,10 @@ pub trait EventSink {
 /// - with [`Details::Counted`], records with other IDs arrive as [`Tally`]s: per chunk, how
 ///   many records had each provider, channel and computer, and when. Most of the rest of the
 ///   time is saved: no record is built, only the values the tally needs are read.
+/// - with [`Details::Checked`], as with `Counted`, and the records with the listed IDs arrive
+///   with only the data items the sink reads ([`Checked`]). Building the other items of every
+///   listed record was most of the time left on a log full of them (a Security log under a
+///   brute-force attack).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Details {
     /// Every event whole (the default).
@@ -150,16 +154,73 @@ pub enum Details {
     Only(std::collections::HashSet<u16>),
     /// Only events with these IDs whole; the others counted in [`Tally`]s.
     Counted(std::collections::HashSet<u16>),
+    /// Only events with these IDs, with the data items named; the others counted.
+    Checked(Checked),
 }
 
 impl Details {
-    /// Whether an event with this ID must be delivered whole.
+    /// Whether an event with this ID must be delivered (whole, or with the data it reads).
     pub fn needs(&self, event_id: u16) -> bool {
         match self {
             Details::All => true,
             Details::Only(ids) | Details::Counted(ids) => ids.contains(&event_id),
+            Details::Checked(checked) => checked.reads.contains_key(&event_id),
         }
     }
+
+    /// Whether events not needed are counted in [`Tally`]s rather than delivered.
+    pub fn counts_the_rest(&self) -> bool {
+        matches!(self, Details::Counted(_) | Details::Checked(_))
+    }
+
+    /// The data items an event with this ID must carry: `None` for all of them.
+    pub fn data_read(&self, event_id: u16) -> Option<&[String]> {
+        match self {
+            Details::Checked(checked) => checked.reads.get(&event_id).map(Vec::as_slice),
+            _ => None,
+        }
+    }
+}
+
+/// What a sink that only checks events reads of them ([`Details::Checked`]): per event ID
+/// it needs, the names of the data items it reads (compared without ASCII case, as
+/// [`Event::data_value`] compares them).
+///
+/// An event arrives with exactly the items of those names, in document order — unless all
+/// its items are positional (`Param1`, `Param2`, …, see [`is_positional_name`]): then it
+/// arrives with all of them, since a check looks through every positional value. Its System
+/// fields are whole; only `data` is cut.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checked {
+    pub reads: std::collections::HashMap<u16, Vec<String>>,
+}
+
+impl Checked {
+    /// Cuts a whole event's data to what this reads for its ID: what a reader that builds
+    /// only those items delivers.
+    pub fn cut(&self, event: &mut Event) {
+        let Some(fields) = self.reads.get(&event.event_id) else {
+            return;
+        };
+        if event.data.iter().all(|(name, _)| is_positional_name(name)) {
+            return;
+        }
+        event
+            .data
+            .retain(|(name, _)| fields.iter().any(|f| f.eq_ignore_ascii_case(name)));
+    }
+}
+
+/// Whether a data item's name is a position (`Param1`, …): what exports of older systems
+/// and unnamed `<Data>` elements give.
+pub fn is_positional_name(name: &str) -> bool {
+    name.len() > 5
+        && name
+            .get(..5)
+            .is_some_and(|p| p.eq_ignore_ascii_case("param"))
+        && name
+            .get(5..)
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Events read only to be counted ([`Details::Counted`]): how many had this provider,

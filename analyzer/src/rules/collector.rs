@@ -296,12 +296,6 @@ impl Collector {
         &self.stats
     }
 
-    /// The event IDs some signal lists: only those events are looked at beyond the
-    /// statistics (provider, channel, computer, time).
-    pub(crate) fn detail_ids(&self) -> impl Iterator<Item = u16> + '_ {
-        self.catalog.index().detail_ids()
-    }
-
     pub(crate) fn slots(&self) -> &[SignalSlot] {
         &self.signals
     }

@@ -340,6 +340,29 @@ impl Index {
         self.by_event_id.keys().copied()
     }
 
+    /// Per event ID some signal lists, the data items its conditions read: all that the
+    /// rules look at in an event's data ([`crate::input::Details::Checked`]).
+    pub fn data_reads(&self) -> crate::input::Checked {
+        let reads = self
+            .by_event_id
+            .iter()
+            .map(|(id, listing)| {
+                let mut fields: Vec<String> = Vec::new();
+                let conditions = listing
+                    .iter()
+                    .filter_map(|at| self.signals.get(*at))
+                    .flat_map(|signal| &signal.conditions);
+                for field in conditions.flat_map(|c| &c.fields) {
+                    if !fields.iter().any(|f| f.eq_ignore_ascii_case(field)) {
+                        fields.push(field.clone());
+                    }
+                }
+                (*id, fields)
+            })
+            .collect();
+        crate::input::Checked { reads }
+    }
+
     /// The catalog's contexts, compiled, in catalog order.
     pub fn contexts(&self) -> &[ContextIndex] {
         &self.contexts

@@ -6,7 +6,7 @@ use super::catalog::InMessage;
 use super::index::{EventCondition, Values};
 use super::service_name::names_service;
 use crate::Event;
-use crate::input::is_collapsed;
+use crate::input::{is_collapsed, is_positional_name};
 use serde::{Deserialize, Serialize};
 
 /// The comparison key of a provider name: trimmed, ASCII-lowercased, without the
@@ -77,7 +77,7 @@ pub fn check(condition: &EventCondition, event: &Event) -> Check {
     }
     // Exports of older systems carry unnamed, positional data (`Param1`…): when one of them
     // holds the value it is the one, but a miss proves nothing about positions we can't name.
-    if !event.data.is_empty() && event.data.iter().all(|(k, _)| is_positional(k)) {
+    if !event.data.is_empty() && event.data.iter().all(|(k, _)| is_positional_name(k)) {
         if let Some((_, v)) = event.data.iter().find(|(_, v)| value_matches(condition, v)) {
             return Check::Held {
                 value: shorten(v, 64),
@@ -123,16 +123,6 @@ fn value_matches(condition: &EventCondition, value: &str) -> bool {
             })
         }
     }
-}
-
-fn is_positional(name: &str) -> bool {
-    name.len() > 5
-        && name
-            .get(..5)
-            .is_some_and(|p| p.eq_ignore_ascii_case("param"))
-        && name
-            .get(5..)
-            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Splits a message into candidate number tokens: runs of ASCII letters and digits.

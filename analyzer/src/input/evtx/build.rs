@@ -11,6 +11,7 @@
 //! characters) — answers `None`, and the record is rendered as before. The tests compare both
 //! on every record of the corpus and the fixtures.
 
+use super::super::is_positional_name;
 use super::super::limits::{MAX_DATA_ITEMS, MAX_FIELD_CHARS, cap_field};
 use super::super::xml::{SystemText, record_event_from_system};
 use super::spare::EventSpare;
@@ -56,15 +57,23 @@ const MAX_NESTING: usize = 4;
 /// The whole event of a record of chunk `data` whose template is `map` and whose values are
 /// `values`, or `None` when only rendering the record gets it right. Its strings are taken
 /// from `spare` where it has some.
+///
+/// With `reads`, only the data items of those names are built: the event is the whole one
+/// cut as [`Checked::cut`](super::super::Checked::cut) cuts it, and the other items' values
+/// are not turned into text (most of the time it took on a log of listed records).
 pub(super) fn build_event(
     data: &[u8],
     templates: &mut TemplateCache,
     map: &SystemMap,
     values: &[Value<'_>],
-    record_id: u64,
-    origin: Origin,
+    record: Needed<'_>,
     spare: &mut EventSpare,
 ) -> Option<Event> {
+    let Needed {
+        id: record_id,
+        origin,
+        reads,
+    } = record;
     // An element whose dependency is a NULL value is left out: in `<System>`, rare enough
     // to leave to the rendering.
     if map
@@ -84,14 +93,63 @@ pub(super) fn build_event(
         return None;
     }
     event.record_id.get_or_insert(record_id);
-    event.data = spare.list(data_items(map));
-    let pushed = push_data(data, templates, map, values, &mut event.data, 0, spare);
-    if pushed.is_none() || event.data.len() > MAX_DATA_ITEMS {
+    let mut wanted = Wanted {
+        items: spare.list(if reads.is_some() { 1 } else { data_items(map) }),
+        reads,
+        left_out: 0,
+        left_out_named: false,
+    };
+    let pushed = push_data(data, templates, map, values, &mut wanted, 0, spare);
+    let left_out = wanted.left_out;
+    let left_out_named = wanted.left_out_named;
+    event.data = wanted.items;
+    if pushed.is_none() || event.data.len() + left_out > MAX_DATA_ITEMS {
         // The reader keeps the first ones and notes the rest: left to it.
         spare.give(event);
         return None;
     }
+    if let Some(fields) = reads
+        && (left_out_named || !event.data.iter().all(|(k, _)| is_positional_name(k)))
+    {
+        // Not every item is positional: only the named ones are read.
+        event
+            .data
+            .retain(|(name, _)| fields.iter().any(|f| f.eq_ignore_ascii_case(name)));
+    }
     Some(event)
+}
+
+/// A needed record: its id, where it comes from, and the data items read (`None`: all).
+pub(super) struct Needed<'a> {
+    pub(super) id: u64,
+    pub(super) origin: Origin,
+    pub(super) reads: Option<&'a [String]>,
+}
+
+/// The data items [`push_data`] built, which it builds, and what it left out.
+struct Wanted<'a> {
+    items: Vec<(String, String)>,
+    /// The names read; `None`: every item.
+    reads: Option<&'a [String]>,
+    /// Items left out that the whole event would have held.
+    left_out: usize,
+    /// Whether one of them was not positional (then the event's items are not all
+    /// positional, and only the named ones are kept).
+    left_out_named: bool,
+}
+
+impl Wanted<'_> {
+    /// Whether an item of this name is built. Positional items are, until the event shows
+    /// an item that is not (all of them are read when all are positional).
+    fn builds(&self, name: &str) -> bool {
+        match self.reads {
+            None => true,
+            Some(fields) => {
+                fields.iter().any(|f| f.eq_ignore_ascii_case(name))
+                    || (!self.left_out_named && is_positional_name(name))
+            }
+        }
+    }
 }
 
 /// How many data items a template's own event data holds (what to reserve room for).
@@ -274,7 +332,7 @@ fn push_data(
     templates: &mut TemplateCache,
     map: &SystemMap,
     values: &[Value<'_>],
-    out: &mut Vec<(String, String)>,
+    wanted: &mut Wanted<'_>,
     depth: usize,
     spare: &mut EventSpare,
 ) -> Option<()> {
@@ -286,7 +344,9 @@ fn push_data(
         }
     }
     // Room for this template's own values at once (a nested one reserves its own).
-    out.reserve(data_items(map));
+    if wanted.reads.is_none() {
+        wanted.items.reserve(data_items(map));
+    }
     for entry in map.data()? {
         let item = match entry {
             DataEntry::Item(item) => item,
@@ -299,7 +359,7 @@ fn push_data(
                         let mut nested = Vec::new();
                         let definition = nested_instance(data, value, &mut nested)?;
                         let inner = templates.shared(data, definition, true)?;
-                        push_data(data, templates, &inner, &nested, out, depth + 1, spare)?;
+                        push_data(data, templates, &inner, &nested, wanted, depth + 1, spare)?;
                     }
                     ty::BIN_XML => return None,
                     _ => {}
@@ -312,6 +372,12 @@ fn push_data(
             .iter()
             .any(|d| values.get(usize::from(*d)).is_some_and(is_null))
         {
+            continue;
+        }
+        let builds = wanted.builds(&item.name);
+        if !builds && !item.unless_blank {
+            wanted.left_out += 1;
+            wanted.left_out_named |= !is_positional_name(&item.name);
             continue;
         }
         let (mut key, mut text) = spare.item();
@@ -337,11 +403,18 @@ fn push_data(
             spare.put_item((key, text));
             continue;
         }
+        if !builds {
+            // Built only to know whether the whole event holds it.
+            wanted.left_out += 1;
+            wanted.left_out_named |= !is_positional_name(&item.name);
+            spare.put_item((key, text));
+            continue;
+        }
         if text.len() > MAX_FIELD_CHARS {
             cap_field(&mut text);
         }
         key.push_str(&item.name);
-        out.push((key, text));
+        wanted.items.push((key, text));
     }
     Some(())
 }

@@ -320,6 +320,16 @@ pub(crate) struct ChunkJob {
     pub(crate) details: Details,
 }
 
+impl ChunkJob {
+    /// Cuts a whole event (one the crate rendered) to what the sink reads of it, as a built
+    /// one is ([`Details::Checked`]).
+    pub(crate) fn cut(&self, event: &mut crate::Event) {
+        if let Details::Checked(checked) = &self.details {
+            checked.cut(event);
+        }
+    }
+}
+
 /// Applies chunks' outcomes to the report and the sink, in chunk order.
 struct Assembler<'a> {
     summary: &'a mut EvtxSummary,

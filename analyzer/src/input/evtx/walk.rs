@@ -18,15 +18,13 @@
 //!
 //! [`Details::Counted`]: super::super::Details::Counted
 
-use std::collections::HashSet;
-
 use evtx::{ChunkFlags, EvtxChunkHeader};
 use jiff::Timestamp;
 
-use super::super::Tally;
 use super::super::limits::cap_field;
+use super::super::{Details, Tally};
 use super::CHUNK_HEADER_SIZE;
-use super::build::{Value, build_event};
+use super::build::{Needed, Value, build_event};
 use super::spare::EventSpare;
 use super::template::{Field, Source, SystemMap, TemplateCache, utf16};
 use crate::event::{Event, Location, Origin};
@@ -102,7 +100,7 @@ pub(super) struct Place<'a> {
 /// does not fully understand it.
 pub(super) fn walk_intact_chunk(
     data: &[u8],
-    needed: &HashSet<u16>,
+    needed: &Details,
     place: Place<'_>,
     spare: &mut EventSpare,
 ) -> Option<Walk> {
@@ -138,7 +136,7 @@ enum Slot {
 fn walk_chunk(
     data: &[u8],
     header: &EvtxChunkHeader,
-    needed: &HashSet<u16>,
+    needed: &Details,
     templates: &mut TemplateCache,
     place: Place<'_>,
     spare: &mut EventSpare,
@@ -156,7 +154,7 @@ fn walk_chunk(
     while offset < live_end {
         let record = read_record(data, offset)?;
         let fields = read_instance(data, record.binxml.clone(), &mut plans, templates)?;
-        if needed.contains(&fields.event_id) {
+        if needed.needs(fields.event_id) {
             let origin = |spare: &mut EventSpare| Origin {
                 input: spare.copy(place.input),
                 location: Location::Record {
@@ -170,8 +168,12 @@ fn walk_chunk(
                 fields.values(data, &mut values),
             ) {
                 (Some(map), Some(())) => {
-                    let origin = origin(spare);
-                    build_event(data, templates, &map, &values, record.id, origin, spare)
+                    let record = Needed {
+                        id: record.id,
+                        origin: origin(spare),
+                        reads: needed.data_read(fields.event_id),
+                    };
+                    build_event(data, templates, &map, &values, record, spare)
                 }
                 _ => None,
             };
