@@ -30,3 +30,17 @@ pub fn repo_root() -> PathBuf {
 pub fn fixture(rel: &str) -> PathBuf {
     repo_root().join("tests/fixtures").join(rel)
 }
+
+/// The rule fixture folders (`tests/fixtures/rules/<rule>/`), sorted: the scripts that
+/// write some of them live beside them and are not rules. Panics when the folder cannot be
+/// read (a test's setup failing).
+#[allow(clippy::expect_used)]
+pub fn rule_fixture_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixture("rules"))
+        .expect("tests/fixtures/rules")
+        .map(|entry| entry.expect("a rule fixture folder").path())
+        .filter(|path| path.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
