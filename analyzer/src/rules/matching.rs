@@ -28,7 +28,12 @@ pub fn channel_key(name: &str) -> String {
 /// (an NTSTATUS printed as signed), and `%%` insertion prefixes. Negative values are read
 /// as their 32-bit two's complement, so `-2146893043` equals `0x8009030D`.
 pub fn parse_number(text: &str) -> Option<u64> {
-    let t = text.trim().trim_start_matches("%%");
+    // `trim_start_matches("%%")` without a string searcher: this runs for every event a
+    // numeric condition checks.
+    let mut t = text.trim();
+    while let Some(rest) = t.strip_prefix("%%") {
+        t = rest;
+    }
     if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
         return u64::from_str_radix(hex, 16).ok();
     }
@@ -258,6 +263,34 @@ mod tests {
             shorten_within(&mut within, max, &mut scratch);
             prop_assert_eq!(within, collapse(&text, max));
         }
+
+        #[test]
+        fn numbers_read_past_every_insertion_prefix(
+            text in "[ %]{0,6}(0x|0X|-)?[0-9a-fA-F%]{0,10} ?",
+        ) {
+            // The reference: what `trim_start_matches` strips.
+            let t = text.trim().trim_start_matches("%%");
+            let reference = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                None => match t.strip_prefix('-') {
+                    Some(neg) => neg
+                        .parse::<i64>()
+                        .ok()
+                        .and_then(|n| i32::try_from(-n).ok())
+                        .map(|v| u64::from(v as u32)),
+                    None => t.parse().ok(),
+                },
+            };
+            prop_assert_eq!(parse_number(&text), reference);
+        }
+    }
+
+    #[test]
+    fn numbers_as_windows_prints_them() {
+        assert_eq!(parse_number("%%%%0xC000006D "), Some(0xC000_006D));
+        assert_eq!(parse_number("%%%1"), None);
+        assert_eq!(parse_number("-2146893043"), Some(0x8009_030D));
+        assert_eq!(parse_number(" 4625"), Some(4625));
     }
 
     #[test]

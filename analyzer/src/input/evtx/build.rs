@@ -476,8 +476,15 @@ pub(super) fn push_value(out: &mut String, value: Value<'_>) -> Option<()> {
     match value.kind {
         ty::NULL => {}
         ty::STRING => {
-            // Up to the first NUL, as the crate reads it; strict UTF-16.
-            let units = utf16_units(b).take_while(|u| *u != 0);
+            // Up to the first NUL, as the crate reads it; strict UTF-16. Most text is
+            // printable ASCII: copied unit by unit until the first unit that is not.
+            let ascii = b
+                .chunks_exact(2)
+                .take_while(|p| matches!(p, [0x20..=0x7e | b'\t' | b'\n' | b'\r', 0]))
+                .count();
+            out.extend(b.iter().step_by(2).take(ascii).map(|&x| char::from(x)));
+            let rest = b.get(2 * ascii..).unwrap_or_default();
+            let units = utf16_units(rest).take_while(|u| *u != 0);
             for c in char::decode_utf16(units) {
                 let c = c.ok()?;
                 if !char_renders_as_is(c) {
@@ -604,6 +611,24 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        /// Strings are written as decoding every unit writes them, whatever ASCII they start
+        /// with and whatever follows it.
+        #[test]
+        fn strings_are_written_as_decoded(
+            text in "[ -~\t\n\x00\x01é\u{fffe}\u{10000}]{0,12}",
+            odd in any::<bool>(),
+        ) {
+            let mut bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+            if odd {
+                bytes.push(b'x');
+            }
+            let units = utf16_units(&bytes).take_while(|u| *u != 0);
+            let reference: Option<String> = char::decode_utf16(units)
+                .map(|c| c.ok().filter(|c| char_renders_as_is(*c)))
+                .collect();
+            prop_assert_eq!(ours(ty::STRING, &bytes), reference);
+        }
+
         /// The byte-wise check is the character-wise one.
         #[test]
         fn renders_as_is_reads_bytes_as_characters(
