@@ -7,15 +7,19 @@
 //! once, in order, handing each batch of chunks to the thread parsing it and to one hashing
 //! every byte (SHA-256, in file order); the parts are merged in chunk order, and the events
 //! the session is done with go back to the parsing threads to be built again in
-//! (`EventSpare`). The analyzer itself starts no thread and opens no file.
+//! (`EventSpare`). When the sink makes shards (the session's collector does), each parsing
+//! thread gives its batch's events to one (`ChunkPart::observe`) on the core that built
+//! them, and the merge absorbs the shards in batch order (`EvtxMerge::absorb`): the same
+//! diagnosis, with no event read first on another core. The analyzer itself starts no
+//! thread and opens no file.
 
 use crate::commands::CommandError;
 use crate::exit::Exit;
 use analyzer::Event;
 use analyzer::input::{
     ChunkPart, EventSink, EventSpare, EvtxLayout, EvtxMerge, InputReport, MAX_FOLDER_FILES,
-    SNIFF_BYTES, archive_left_out, folder_reads, looks_like_evtx, looks_like_zip, no_progress,
-    read_any, read_evtx_chunks_reusing, read_seekable, read_zip,
+    SNIFF_BYTES, Shard, archive_left_out, folder_reads, looks_like_evtx, looks_like_zip,
+    no_progress, read_any, read_evtx_chunks_reusing, read_seekable, read_zip,
 };
 use anyhow::Context;
 use sha2::{Digest, Sha256};
@@ -240,7 +244,10 @@ pub fn read_file(
         let mut returns = Vec::with_capacity(threads);
         for _ in 0..threads {
             let (to_parse, blocks) = mpsc::sync_channel::<Block>(AHEAD);
-            let (send, parts) = mpsc::sync_channel::<Vec<ChunkPart>>(AHEAD);
+            let (send, parts) = mpsc::sync_channel::<Parsed>(AHEAD);
+            // The sink's own kind, for the thread to give its events to where it builds
+            // them (cores apart, each event is otherwise read first by the merging thread).
+            let first_shard = merge.shard();
             // The events the session is done with, back to be built again in.
             let (give_back, given_back) = mpsc::channel::<Vec<Event>>();
             let details = &details;
@@ -261,7 +268,19 @@ pub fn read_file(
                     read_evtx_chunks_reusing(
                         block, &layout, chunks, name, details, &mut spare, each,
                     );
-                    if send.send(parts).is_err() {
+                    let shard = first_shard.as_ref().map(|first| {
+                        let mut shard = first.another();
+                        for part in &mut parts {
+                            part.observe(name, &mut *shard);
+                        }
+                        let mut done = Vec::new();
+                        shard.reclaim(&mut done);
+                        for event in done {
+                            spare.give(event);
+                        }
+                        shard
+                    });
+                    if send.send(Parsed { parts, shard }).is_err() {
                         return;
                     }
                 }
@@ -276,13 +295,16 @@ pub fn read_file(
             let worker = batch as usize % threads;
             // A worker that stopped (never expected) leaves its chunks missing: the merge
             // then reports the gap at the next chunk.
-            let parts = outboxes
+            let Parsed { parts, shard } = outboxes
                 .get(worker)
                 .and_then(|o| o.recv().ok())
                 .unwrap_or_default();
             if parts.into_iter().any(|part| merge.push(part).is_break()) {
                 merged = false;
                 break;
+            }
+            if let Some(shard) = shard {
+                merge.absorb(shard);
             }
             let mut done = Vec::new();
             merge.reclaim(&mut done);
@@ -306,6 +328,13 @@ pub fn read_file(
         let tail = if merged { tail } else { Vec::new() };
         Ok(vec![merge.finish(&tail, sha256)])
     })
+}
+
+/// A batch's parts, and the shard its events were given to when the sink makes shards.
+#[derive(Default)]
+struct Parsed {
+    parts: Vec<ChunkPart>,
+    shard: Option<Box<dyn Shard>>,
 }
 
 /// A batch's bytes, as read ahead: chunks `chunks`, from byte `at` of the file. Read and
@@ -408,6 +437,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
     use analyzer::Event;
+    use analyzer::diagnose::Session;
 
     #[derive(Default)]
     struct Collect(Vec<Event>);
@@ -454,6 +484,62 @@ mod tests {
             read += 1;
         }
         assert!(read >= 5, "{read} corpus files");
+    }
+
+    /// The evtx files of the fixtures (the corpus, damaged ones included, the page's
+    /// samples, the fuzz seeds) and one of many batches: the attack log's first chunk
+    /// repeated, so that one signal's candidates are pruned across the threads' shards.
+    fn evtx_files(scratch: &Path) -> Vec<PathBuf> {
+        let root = testkit::repo_root();
+        let mut files = testkit::evtx_fixture_files();
+        let seed = root.join("fuzz/seeds/evtx/security-attack-first-chunk.evtx");
+        let bytes = std::fs::read(seed).unwrap();
+        let (header, chunk) = bytes.split_at(4096);
+        let mut repeated = header.to_vec();
+        for _ in 0..(4 * BATCH + 3) {
+            repeated.extend_from_slice(chunk);
+        }
+        let big = scratch.join("attack-repeated.evtx");
+        std::fs::write(&big, repeated).unwrap();
+        files.push(big);
+        files
+    }
+
+    /// Read on every core, each thread's events given to a shard of the session's collector
+    /// where they are built, or read on one thread into the session: the same diagnosis —
+    /// findings, evidence, statistics, reports.
+    #[test]
+    fn a_session_read_in_shards_diagnoses_as_one_thread_does() {
+        let scratch = std::env::temp_dir().join(format!("fixer-shards-{}", std::process::id()));
+        std::fs::create_dir_all(&scratch).unwrap();
+        let files = evtx_files(&scratch);
+        assert!(files.len() >= 12, "{files:?}");
+        let options = analyzer::diagnose::DiagnoseOptions { now: None };
+        let (mut all_threads, mut all_one) = (Session::new(), Session::new());
+        for path in &files {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let mut threads = Session::new();
+            for session in [&mut threads, &mut all_threads] {
+                let reports = read_file(&name, path, &mut session.input_sink()).unwrap();
+                for report in reports {
+                    session.add_report(report);
+                }
+            }
+            let bytes = std::fs::read(path).unwrap();
+            let mut one = Session::new();
+            one.add_bytes(&name, &bytes, &mut no_progress);
+            all_one.add_bytes(&name, &bytes, &mut no_progress);
+            assert!(threads.finish(&options) == one.finish(&options), "{name}");
+        }
+        let (threads, one) = (all_threads.finish(&options), all_one.finish(&options));
+        assert!(threads == one, "all files in one session");
+        // The repeated chunk's failed logons were pruned across shards: a burst was found.
+        assert!(
+            one.findings.iter().any(|f| f.id == "rdp-brute-force"),
+            "{:?}",
+            one.findings.iter().map(|f| &f.id).collect::<Vec<_>>()
+        );
+        std::fs::remove_dir_all(&scratch).unwrap();
     }
 
     /// A folder's subfolders are walked, files named by their path below it, the archive

@@ -291,6 +291,14 @@ impl EventSink for CollectorSink<'_> {
             self.collector.details()
         }
     }
+
+    fn shard(&self) -> Option<Box<dyn input::Shard>> {
+        EventSink::shard(&*self.collector)
+    }
+
+    fn absorb(&mut self, shard: Box<dyn input::Shard>) {
+        EventSink::absorb(&mut *self.collector, shard);
+    }
 }
 
 impl EventSink for Collector {
@@ -315,6 +323,30 @@ impl EventSink for Collector {
     /// fields and its checks, never by its other data.
     fn details(&self) -> input::Details {
         input::Details::Checked(self.catalog().index().data_reads())
+    }
+
+    /// A collector of the same catalog: absorbed in order, what it collected is what this
+    /// one would have ([`Collector::absorb`]).
+    fn shard(&self) -> Option<Box<dyn input::Shard>> {
+        Some(Box::new(Collector::shard(self)))
+    }
+
+    fn absorb(&mut self, shard: Box<dyn input::Shard>) {
+        // Only its own shards are given back (`EvtxMerge::absorb` takes the shard its sink
+        // made): another kind cannot be one.
+        if let Ok(shard) = shard.into_any().downcast::<Collector>() {
+            Collector::absorb(self, *shard);
+        }
+    }
+}
+
+impl input::Shard for Collector {
+    fn another(&self) -> Box<dyn input::Shard> {
+        Box::new(Collector::shard(self))
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
     }
 }
 

@@ -127,6 +127,30 @@ pub trait EventSink {
         let _ = cuts;
         self.event(event);
     }
+
+    /// A sink of this one's kind for a reader's thread, to be given a range of the events
+    /// where they are built ([`ChunkPart::observe`]) and then taken in here, in order, by
+    /// [`EventSink::absorb`] — for a sink whose absorbing a shard gives what being given its
+    /// events would have. `None` (the default): the events come here.
+    fn shard(&self) -> Option<Box<dyn Shard>> {
+        None
+    }
+
+    /// Takes in a shard this sink made ([`EventSink::shard`]), as if its events were given
+    /// here now.
+    fn absorb(&mut self, shard: Box<dyn Shard>) {
+        let _ = shard;
+    }
+}
+
+/// A sink a reader's thread is given events in, to be absorbed by the sink that made it
+/// ([`EventSink::shard`]).
+pub trait Shard: EventSink + Send {
+    /// Another empty shard of the sink that made this one (for the next range).
+    fn another(&self) -> Box<dyn Shard>;
+
+    /// The shard as `Any`, for the sink that made it to take it back as its own type.
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
 }
 
 /// Which events a sink needs whole (event data and message).
@@ -458,6 +482,14 @@ impl<'a> Output<'a> {
 
     pub(crate) fn reclaim(&mut self, into: &mut Vec<Event>) {
         self.sink.reclaim(into);
+    }
+
+    pub(crate) fn shard(&self) -> Option<Box<dyn Shard>> {
+        self.sink.shard()
+    }
+
+    pub(crate) fn absorb(&mut self, shard: Box<dyn Shard>) {
+        self.sink.absorb(shard);
     }
 
     pub(crate) fn skip(&mut self) {

@@ -7,11 +7,15 @@ use crate::event::{Event, Origin};
 use crate::input::Tally;
 use jiff::Timestamp;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Candidate events kept per signal: the newest ones, the oldest ones, undated ones.
 const KEEP_NEWEST: usize = 40;
 const KEEP_OLDEST: usize = 10;
 const KEEP_UNDATED: usize = 10;
+/// Dated candidates held before the middle ones are pruned. While a signal has matched no
+/// more events than this, every one is held and counts are exact.
+const PRUNE_AT: usize = 2 * (KEEP_NEWEST + KEEP_OLDEST);
 /// Distinct names kept per statistic (channels, providers, computers); the rest are counted
 /// as "other", so a hostile input cannot grow memory without bound.
 const MAX_NAMES: usize = 2_000;
@@ -28,7 +32,8 @@ use crate::input::{
 /// [`Index`](super::index::Index).
 #[derive(Debug)]
 pub struct Collector {
-    catalog: Catalog,
+    /// Shared with the collector's shards ([`Collector::shard`]).
+    catalog: Arc<Catalog>,
     /// One per signal of the index, in the same order.
     signals: Vec<SignalSlot>,
     stats: Stats,
@@ -153,6 +158,12 @@ pub(crate) struct SignalState {
     pub tallies: Vec<ConditionTally>,
     /// Events with the right ID but another provider: provider → count.
     pub other_providers: BTreeMap<String, u64>,
+    /// Those providers in the order they were first seen (what [`SignalState::absorb`]
+    /// needs to admit another's as they would have been, in order).
+    other_order: Vec<String>,
+    /// A shard's: every near miss is counted, so that absorbing it adds each provider's
+    /// whole count (one this state already names may be past the shard's bound).
+    unbounded: bool,
     /// Events of the right provider and ID rejected by a required condition.
     pub rejected: u64,
     /// A few of the values that rejected them.
@@ -193,6 +204,8 @@ pub struct Stats {
     pub channels_by_input: BTreeMap<String, NameCounts>,
     /// Context id → the first provider or channel that revealed it, and how many events did.
     pub contexts: BTreeMap<String, (String, u64)>,
+    /// A shard's: names are counted without bound (see [`NameCounts::unbounded`]).
+    unbounded: bool,
 }
 
 impl Stats {
@@ -201,14 +214,43 @@ impl Stats {
         self.oldest = Some(self.oldest.map_or(oldest, |o| o.min(oldest)));
         self.newest = Some(self.newest.map_or(newest, |n| n.max(newest)));
     }
+
+    /// Adds `other`'s counts, as if its events came after these.
+    fn absorb(&mut self, other: Stats) {
+        self.events += other.events;
+        self.undated += other.undated;
+        self.local_times += other.local_times;
+        if let (Some(oldest), Some(newest)) = (other.oldest, other.newest) {
+            self.span(oldest, newest);
+        }
+        self.channels.absorb(other.channels);
+        self.providers.absorb(other.providers);
+        self.computers.absorb(other.computers);
+        for (input, names) in other.channels_by_input {
+            if let Some(per_input) = self.channels_by_input.get_mut(&input) {
+                per_input.absorb(names);
+            } else if self.channels_by_input.len() < MAX_NAMES {
+                self.channels_by_input.insert(input, names);
+            }
+        }
+        for (context, (by, n)) in other.contexts {
+            self.contexts.entry(context).or_insert((by, 0)).1 += n;
+        }
+    }
 }
 
 /// Counts per name (first spelling seen, compared ignoring ASCII case), bounded.
 #[derive(Debug, Default, Clone)]
 pub struct NameCounts {
     counts: BTreeMap<String, (String, u64)>,
+    /// The keys of `counts` in the order their names were first seen.
+    order: Vec<String>,
     /// Events whose name did not fit in the bound.
     pub other: u64,
+    /// A shard's ([`Collector::shard`]): every name is counted, so that absorbing it adds
+    /// each name's whole count — a name the absorbing counts hold may come after the
+    /// shard's first [`MAX_NAMES`]. A shard sees one range of one input: bounded by it.
+    unbounded: bool,
     /// The key being looked up (reused, so a name already counted costs no allocation).
     key: String,
 }
@@ -222,11 +264,32 @@ impl NameCounts {
         self.key.make_ascii_lowercase();
         if let Some(entry) = self.counts.get_mut(self.key.as_str()) {
             entry.1 += n;
-        } else if self.counts.len() < MAX_NAMES {
+        } else if self.unbounded || self.counts.len() < MAX_NAMES {
             self.counts.insert(self.key.clone(), (name.to_string(), n));
+            self.order.push(self.key.clone());
         } else {
             self.other += n;
         }
+    }
+
+    /// Adds `other`'s counts as if its names were counted after these: its names in the
+    /// order it first saw them, each admitted while there is room (as [`NameCounts::add`]
+    /// would have, since any name it could not admit came after as many others).
+    fn absorb(&mut self, mut other: NameCounts) {
+        for key in other.order {
+            let Some((name, n)) = other.counts.remove(&key) else {
+                continue;
+            };
+            if let Some(entry) = self.counts.get_mut(&key) {
+                entry.1 += n;
+            } else if self.counts.len() < MAX_NAMES {
+                self.counts.insert(key.clone(), (name, n));
+                self.order.push(key);
+            } else {
+                self.other += n;
+            }
+        }
+        self.other += other.other;
     }
 
     /// `(name, count)` pairs, most frequent first.
@@ -252,6 +315,10 @@ impl NameCounts {
 
 impl Collector {
     pub fn new(catalog: Catalog) -> Collector {
+        Collector::sharing(Arc::new(catalog))
+    }
+
+    fn sharing(catalog: Arc<Catalog>) -> Collector {
         let signals = catalog
             .index()
             .signals()
@@ -290,6 +357,42 @@ impl Collector {
 
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    /// An empty collector of the same catalog, for a reader's thread to observe a range of
+    /// the events in (where they were just built, while they are in that core's cache);
+    /// [`Collector::absorb`] then puts what it collected after what this one has. It holds
+    /// the given events it is done with for [`Collector::reclaim`] from the start.
+    pub fn shard(&self) -> Collector {
+        let mut shard = Collector::sharing(Arc::clone(&self.catalog));
+        shard.reuse.done.wanted = true;
+        let stats = &mut shard.stats;
+        stats.unbounded = true;
+        for names in [
+            &mut stats.channels,
+            &mut stats.providers,
+            &mut stats.computers,
+        ] {
+            names.unbounded = true;
+        }
+        for slot in &mut shard.signals {
+            slot.state.unbounded = true;
+        }
+        shard
+    }
+
+    /// Takes in what `shard` (from [`Collector::shard`]) collected, as if its events had been
+    /// observed here now, after all so far: the same statistics, counts, candidates and
+    /// notes as observing them one by one — the candidates once settled
+    /// ([`SignalState::settled`]), the time histogram up to when it is coarsened. One
+    /// condition: a shard's events come from one input (a reader's range), or there are
+    /// fewer than 2,000 inputs (which inputs' channels are counted past that bound follows
+    /// the order inputs were first seen).
+    pub fn absorb(&mut self, shard: Collector) {
+        self.stats.absorb(shard.stats);
+        for (slot, other) in self.signals.iter_mut().zip(shard.signals) {
+            slot.state.absorb(other.state, &mut self.reuse);
+        }
     }
 
     pub fn stats(&self) -> &Stats {
@@ -365,12 +468,7 @@ impl Collector {
             };
             let state = &mut slot.state;
             if !signal.provider_keys.iter().any(|k| k == provider) {
-                let name = event.provider.trim().to_string();
-                if let Some(n) = state.other_providers.get_mut(&name) {
-                    *n += 1;
-                } else if state.other_providers.len() < MAX_NEAR_MISS {
-                    state.other_providers.insert(name, 1);
-                }
+                state.near_miss(event.provider.trim(), 1);
                 continue;
             }
             if let Some(channel) = channel
@@ -399,11 +497,7 @@ impl Collector {
                     _ => "(not in the export)",
                 };
                 state.rejected += 1;
-                if state.rejected_values.len() < 4
-                    && !state.rejected_values.iter().any(|v| v == value)
-                {
-                    state.rejected_values.push(value.to_owned());
-                }
+                state.note_rejected(value);
                 continue;
             }
             for (tally, check) in state.tallies.iter_mut().zip(checks.iter()) {
@@ -471,8 +565,11 @@ impl Collector {
             stats.channels.add(channel, n);
             if let Some(per_input) = stats.channels_by_input.get_mut(input) {
                 per_input.add(channel, n);
-            } else if stats.channels_by_input.len() < MAX_NAMES {
-                let mut names = NameCounts::default();
+            } else if stats.unbounded || stats.channels_by_input.len() < MAX_NAMES {
+                let mut names = NameCounts {
+                    unbounded: stats.unbounded,
+                    ..NameCounts::default()
+                };
                 names.add(channel, n);
                 stats.channels_by_input.insert(input.to_owned(), names);
             }
@@ -551,20 +648,109 @@ impl SignalState {
         self.dated_total += 1;
         self.bucket(time);
         self.dated.push(candidate(given, spare, checks, scratch));
-        if self.dated.len() > 2 * (KEEP_NEWEST + KEEP_OLDEST) {
-            self.dated.sort_by_key(|c| c.event.time_created);
-            let len = self.dated.len();
-            let dropped = self
-                .dated
-                .drain(KEEP_OLDEST..len.saturating_sub(KEEP_NEWEST));
-            for candidate in dropped {
-                if spare.len() < MAX_SPARE {
-                    spare.push(candidate);
-                } else {
-                    done.put(candidate.event);
-                }
+        if self.dated.len() > PRUNE_AT {
+            self.prune(spare, done);
+        }
+    }
+
+    /// Keeps the oldest [`KEEP_OLDEST`] and the newest [`KEEP_NEWEST`] dated candidates
+    /// (by time, then by when they were seen); the others go to `spare`, or their events to
+    /// `done`. Counts are no longer exact from the candidates.
+    fn prune(&mut self, spare: &mut Vec<Candidate>, done: &mut Done) {
+        // Stable: among equal times, the order they were seen in (the candidates are held
+        // in that order, or sorted by time keeping it).
+        self.dated.sort_by_key(|c| c.event.time_created);
+        let len = self.dated.len();
+        let dropped = self
+            .dated
+            .drain(KEEP_OLDEST..len.saturating_sub(KEEP_NEWEST));
+        for candidate in dropped {
+            if spare.len() < MAX_SPARE {
+                spare.push(candidate);
+            } else {
+                done.put(candidate.event);
             }
-            self.complete = false;
+        }
+        self.complete = false;
+    }
+
+    /// The dated candidates as if pruned after the last event: all while every one is held,
+    /// otherwise the oldest [`KEEP_OLDEST`] and the newest [`KEEP_NEWEST`] — the same
+    /// whenever pruning happened, so the same however the events were split between shards.
+    pub fn settled(&self) -> Vec<&Candidate> {
+        let mut dated: Vec<&Candidate> = self.dated.iter().collect();
+        let len = dated.len();
+        if !self.complete && len > KEEP_OLDEST + KEEP_NEWEST {
+            dated.sort_by_key(|c| c.event.time_created);
+            dated.drain(KEEP_OLDEST..len - KEEP_NEWEST);
+        }
+        dated
+    }
+
+    /// Counts `n` events of another `provider` (a near miss), the first [`MAX_NEAR_MISS`]
+    /// providers by name.
+    fn near_miss(&mut self, provider: &str, n: u64) {
+        if let Some(count) = self.other_providers.get_mut(provider) {
+            *count += n;
+        } else if self.unbounded || self.other_providers.len() < MAX_NEAR_MISS {
+            self.other_providers.insert(provider.to_owned(), n);
+            self.other_order.push(provider.to_owned());
+        }
+    }
+
+    /// Adds what `other` collected as if its events came after these: the same counts and
+    /// notes, the candidates the same once [`SignalState::settled`].
+    fn absorb(&mut self, mut other: SignalState, reuse: &mut Reuse) {
+        self.dated_total += other.dated_total;
+        self.dated.append(&mut other.dated);
+        // Pruned once more than `PRUNE_AT` had matched, and from then on never complete.
+        self.complete &= other.complete && self.dated_total <= PRUNE_AT as u64;
+        if self.dated.len() > PRUNE_AT {
+            self.prune(&mut reuse.spare, &mut reuse.done);
+        }
+        self.undated_total += other.undated_total;
+        for candidate in std::mem::take(&mut other.undated) {
+            if self.undated.len() < KEEP_UNDATED {
+                self.undated.push(candidate);
+            } else {
+                reuse.done.put(candidate.event);
+            }
+        }
+        // Buckets of one width: the narrower ones widened to the wider.
+        while other.bucket_minutes < self.bucket_minutes {
+            other.coarsen();
+        }
+        while self.bucket_minutes < other.bucket_minutes {
+            self.coarsen();
+        }
+        for (bucket, n) in other.histogram {
+            *self.histogram.entry(bucket).or_insert(0) += n;
+        }
+        while self.histogram.len() > MAX_BUCKETS {
+            self.coarsen();
+        }
+        for (tally, more) in self.tallies.iter_mut().zip(other.tallies) {
+            tally.held += more.held;
+            tally.held_in_message += more.held_in_message;
+            tally.failed += more.failed;
+            tally.unknown += more.unknown;
+        }
+        for provider in other.other_order {
+            if let Some(n) = other.other_providers.remove(&provider) {
+                self.near_miss(&provider, n);
+            }
+        }
+        self.rejected += other.rejected;
+        for value in &other.rejected_values {
+            self.note_rejected(value);
+        }
+        self.other_channel += other.other_channel;
+    }
+
+    /// Remembers a value that rejected an event: the first four different ones.
+    fn note_rejected(&mut self, value: &str) {
+        if self.rejected_values.len() < 4 && !self.rejected_values.iter().any(|v| v == value) {
+            self.rejected_values.push(value.to_owned());
         }
     }
 
@@ -575,15 +761,19 @@ impl SignalState {
             .entry(minute.div_euclid(self.bucket_minutes))
             .or_insert(0) += 1;
         if self.histogram.len() > MAX_BUCKETS {
-            // Coarsen: sixty times wider buckets keep counts exact at the cost of precision
-            // at the window's edges and in rates.
-            let factor = 60;
-            let old = std::mem::take(&mut self.histogram);
-            for (bucket, n) in old {
-                *self.histogram.entry(bucket.div_euclid(factor)).or_insert(0) += n;
-            }
-            self.bucket_minutes = self.bucket_minutes.saturating_mul(factor);
+            self.coarsen();
         }
+    }
+
+    /// Sixty times wider buckets: counts stay exact at the cost of precision at the window's
+    /// edges and in rates.
+    fn coarsen(&mut self) {
+        let factor = 60;
+        let old = std::mem::take(&mut self.histogram);
+        for (bucket, n) in old {
+            *self.histogram.entry(bucket.div_euclid(factor)).or_insert(0) += n;
+        }
+        self.bucket_minutes = self.bucket_minutes.saturating_mul(factor);
     }
 
     /// Matched events, dated or not.
@@ -983,5 +1173,179 @@ mod tests {
             prop_assert!(state.dated.iter().chain(&state.undated).all(held));
             prop_assert!(owned.dated.iter().chain(&owned.undated).all(held));
         }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Events observed one by one, or in shards absorbed in order, collect the same:
+        /// statistics, per signal the settled candidates, counts, histogram and notes.
+        #[test]
+        fn shards_absorbed_in_order_collect_what_one_collector_does(
+            events in prop::collection::vec(
+                (
+                    0usize..6,
+                    prop::option::weighted(0.9, 0i64..200_000),
+                    0usize..5,
+                    0usize..4,
+                ),
+                0..600,
+            ),
+            cuts in prop::collection::vec(0usize..600, 0..12),
+            wanted in any::<bool>(),
+        ) {
+            let catalog = Catalog::builtin().unwrap_or_else(|e| panic!("{e}"));
+            let mut one = Collector::new(catalog.clone());
+            let mut sharded = Collector::new(catalog);
+            if wanted {
+                sharded.reclaim(&mut Vec::new());
+            }
+            let events: Vec<Event> = events
+                .into_iter()
+                .enumerate()
+                .map(|(n, (kind, second, name, status))| mixed(n, kind, second, name, status))
+                .collect();
+            let mut cuts: Vec<usize> = cuts.into_iter().filter(|c| *c < events.len()).collect();
+            cuts.sort_unstable();
+            cuts.push(events.len());
+            let mut from = 0;
+            for to in cuts {
+                let mut shard = sharded.shard();
+                for event in events.get(from..to).unwrap_or_default() {
+                    one.observe(event);
+                    shard.observe_owned(event.clone());
+                    if event.event_id == 7 {
+                        // A tally between events, as a walked chunk gives them.
+                        let tally = Tally {
+                            provider: event.provider.clone(),
+                            channel: event.channel.clone(),
+                            computer: event.computer.clone(),
+                            events: 3,
+                            undated: 1,
+                            oldest: event.time_created,
+                            newest: event.time_created,
+                        };
+                        one.observe_tally(&event.origin.input, &tally);
+                        shard.observe_tally(&event.origin.input, &tally);
+                    }
+                }
+                shard.reclaim(&mut Vec::new());
+                sharded.absorb(shard);
+                from = to.max(from);
+            }
+            prop_assert_eq!(summary(&sharded), summary(&one));
+        }
+    }
+
+    proptest! {
+        /// Past the bound, names counted in shards absorbed in order count as one by one.
+        #[test]
+        fn name_counts_absorbed_in_order_count_as_one_by_one(
+            names in prop::collection::vec((0usize..2_600, 1u64..4), 0..4_000),
+            cuts in prop::collection::vec(0usize..4_000, 0..6),
+        ) {
+            let mut one = NameCounts::default();
+            let mut absorbed = NameCounts::default();
+            let mut cuts: Vec<usize> = cuts.into_iter().filter(|c| *c < names.len()).collect();
+            cuts.sort_unstable();
+            cuts.push(names.len());
+            let mut from = 0;
+            for to in cuts {
+                let mut shard = NameCounts { unbounded: true, ..NameCounts::default() };
+                for (i, (name, n)) in names.iter().enumerate().take(to).skip(from) {
+                    // Spelled two ways: counted under the first spelling seen.
+                    let name = if i % 2 == 0 { format!("VM-{name}") } else { format!("vm-{name}") };
+                    one.add(&name, *n);
+                    shard.add(&name, *n);
+                }
+                absorbed.absorb(shard);
+                from = to.max(from);
+            }
+            prop_assert_eq!(absorbed.ranked(), one.ranked());
+            prop_assert_eq!(absorbed.other, one.other);
+        }
+    }
+
+    /// An event of one of six kinds: a 4625 of the burst signal (two statuses, one of which
+    /// its condition rejects), one from another provider (a near miss), one in another
+    /// channel, a 4624, an event no rule lists, and one counted with a tally after it.
+    fn mixed(n: usize, kind: usize, second: Option<i64>, name: usize, status: usize) -> Event {
+        let n64 = n as u64;
+        let mut event = failure(n64, second, 0, 0, false);
+        event.origin.input = format!("input-{}", name % 2);
+        event.computer = Some(format!("VM-{name}"));
+        event.data = vec![(
+            "Status".into(),
+            match status % 4 {
+                0 => "0xc000006d",
+                1 => "0xc000006a",
+                2 => "0xC000006D",
+                _ => "0x0",
+            }
+            .into(),
+        )];
+        match kind {
+            1 => event.provider = format!("Other-Provider-{}", (n * 7 + name) % 23),
+            2 => event.channel = Some(format!("Channel-{name}")),
+            3 => event.event_id = 4624,
+            4 => event.event_id = 1,
+            5 => event.event_id = 7,
+            _ => {}
+        }
+        event
+    }
+
+    /// What a collector collected, in a comparable form (no scratch, settled candidates).
+    fn summary(c: &Collector) -> String {
+        use std::fmt::Write as _;
+        let st = &c.stats;
+        let names = |n: &NameCounts| format!("{:?} other {}", n.ranked(), n.other);
+        let mut out = format!(
+            "events {} undated {} local {} span {:?}..{:?}\nchannels {}\nproviders {}\ncomputers {}\ncontexts {:?}\n",
+            st.events,
+            st.undated,
+            st.local_times,
+            st.oldest,
+            st.newest,
+            names(&st.channels),
+            names(&st.providers),
+            names(&st.computers),
+            st.contexts,
+        );
+        for (input, n) in &st.channels_by_input {
+            let _ = writeln!(out, "input {input}: {}", names(n));
+        }
+        for slot in &c.signals {
+            let s = &slot.state;
+            let kept = |c: &[&Candidate]| {
+                c.iter()
+                    .map(|c| {
+                        format!(
+                            "{:?} {:?} {:?}",
+                            c.event.record_id, c.event.time_created, c.checks
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let undated: Vec<&Candidate> = s.undated.iter().collect();
+            let _ = writeln!(
+                out,
+                "signal {}/{}: dated {} {:?}\nundated {} {:?}\ncomplete {} buckets {} {:?}\ntallies {:?}\nother {:?} rejected {} {:?} other channel {}",
+                slot.rule,
+                slot.signal,
+                s.dated_total,
+                kept(&s.settled()),
+                s.undated_total,
+                kept(&undated),
+                s.complete,
+                s.bucket_minutes,
+                s.histogram,
+                s.tallies,
+                s.other_providers,
+                s.rejected,
+                s.rejected_values,
+                s.other_channel,
+            );
+        }
+        out
     }
 }

@@ -744,7 +744,7 @@ fn condition_reasons(v: &SignalView<'_>) -> Vec<Reason> {
 fn evidence(views: &[SignalView<'_>], window: &Window) -> Vec<Evidence> {
     let mut out = Vec::new();
     for v in views.iter().filter(|v| v.present) {
-        let mut dated: Vec<&Candidate> = v.state.dated.iter().collect();
+        let mut dated = v.state.settled();
         dated.sort_by_key(|c| std::cmp::Reverse(c.event.time_created));
         let by_age = |age: Age| {
             dated

@@ -31,6 +31,31 @@ pub fn fixture(rel: &str) -> PathBuf {
     repo_root().join("tests/fixtures").join(rel)
 }
 
+/// Every `.evtx` of the fixtures, the page's samples and the fuzz seeds, sorted. Panics when
+/// a folder cannot be read (a test's setup failing).
+#[allow(clippy::expect_used)]
+pub fn evtx_fixture_files() -> Vec<PathBuf> {
+    let root = repo_root();
+    let mut dirs = vec![
+        root.join("tests/fixtures"),
+        root.join("static/samples"),
+        root.join("fuzz/seeds"),
+    ];
+    let mut files = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("a fixture folder") {
+            let path = entry.expect("a fixture file").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "evtx") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
 /// The rule fixture folders (`tests/fixtures/rules/<rule>/`), sorted: the scripts that
 /// write some of them live beside them and are not rules. Panics when the folder cannot be
 /// read (a test's setup failing).

@@ -44,6 +44,10 @@ pub(crate) struct ChunkOutcome {
     pub(crate) state: ChunkState,
     /// The chunk's NO_CRC32 flag is set.
     pub(crate) no_crc: bool,
+    /// Events already given to a shard ([`super::ChunkPart::observe`]): counted in the
+    /// input's report, no longer among `items`.
+    #[serde(default)]
+    pub(crate) observed: u64,
 }
 
 impl ChunkOutcome {
@@ -78,6 +82,7 @@ pub(crate) fn parse_chunk(
         skipped: 0,
         state: ChunkState::Skipped,
         no_crc: false,
+        observed: 0,
     };
     let at = Some(IssueLocation::Chunk {
         chunk: number,
@@ -283,6 +288,7 @@ fn read_needed(
             checksum_mismatch: false,
         },
         no_crc: false,
+        observed: 0,
     };
     let needed: Vec<(usize, u64)> = walk
         .items
@@ -773,23 +779,7 @@ mod tests {
     /// runs.
     #[test]
     fn built_and_rendered_events_are_the_same_in_every_evtx_fixture() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut dirs = vec![
-            root.join("tests/fixtures"),
-            root.join("static/samples"),
-            root.join("fuzz/seeds"),
-        ];
-        let mut files = Vec::new();
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "evtx") {
-                    files.push(path);
-                }
-            }
-        }
+        let files = testkit::evtx_fixture_files();
         assert!(files.len() >= 12, "{files:?}");
         let mut built = 0;
         let mut spare = EventSpare::default();

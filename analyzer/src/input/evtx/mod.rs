@@ -358,6 +358,7 @@ impl Assembler<'_> {
             }
         }
         self.no_crc_chunks += u64::from(outcome.no_crc);
+        out.report.events += outcome.observed;
         for item in outcome.items {
             match item {
                 Emitted::Event(event) => out.emit(event),

@@ -6,8 +6,8 @@ use std::ops::ControlFlow;
 use serde::{Deserialize, Serialize};
 
 use super::super::report::{EvtxSummary, InputIssue, IssueKind, IssueLocation};
-use super::super::{Details, EventSink, InputReport, Output, Progress};
-use super::chunk::ChunkOutcome;
+use super::super::{Details, EventSink, InputReport, Output, Progress, Shard};
+use super::chunk::{ChunkOutcome, Emitted};
 use super::{
     Assembler, ChunkJob, ChunkSource, EventSpare, EvtxLayout, RawChunk, begin, end, settings,
 };
@@ -29,6 +29,32 @@ impl ChunkPart {
     /// The chunk's number in the file.
     pub fn number(&self) -> u64 {
         self.number
+    }
+
+    /// Gives the chunk's events and tallies (of the input named `input`) to `shard`, in
+    /// order, where they were just built; the part keeps only their count for the report.
+    /// The shard ([`EvtxMerge::shard`]) is absorbed after this part is pushed
+    /// ([`EvtxMerge::absorb`]).
+    pub fn observe(&mut self, input: &str, shard: &mut dyn EventSink) {
+        let Some(outcome) = self.outcome.as_mut() else {
+            return;
+        };
+        for item in outcome.items.drain(..) {
+            outcome.observed += match item {
+                Emitted::Event(event) => {
+                    shard.event(event);
+                    1
+                }
+                Emitted::WithCuts(event, cuts) => {
+                    shard.event_with_cuts(event, cuts);
+                    1
+                }
+                Emitted::Tally(tally) => {
+                    shard.tally(input, &tally);
+                    tally.events
+                }
+            };
+        }
     }
 }
 
@@ -190,6 +216,18 @@ impl<'a> EvtxMerge<'a> {
     /// readers to build the next ones in ([`EventSpare::give`]).
     pub fn reclaim(&mut self, into: &mut Vec<Event>) {
         self.out.reclaim(into);
+    }
+
+    /// A shard of the sink ([`EventSink::shard`]) for a reader's thread to give a range's
+    /// events to ([`ChunkPart::observe`]); `None` when the sink makes none.
+    pub fn shard(&self) -> Option<Box<dyn Shard>> {
+        self.out.shard()
+    }
+
+    /// Takes in a shard whose events are those of the parts pushed last (and of none
+    /// pushed before or after them): the sink then holds what it would have been given.
+    pub fn absorb(&mut self, shard: Box<dyn Shard>) {
+        self.out.absorb(shard);
     }
 
     /// The input's report. `tail`: the bytes at [`EvtxLayout::tail`] (empty when none);
