@@ -200,7 +200,7 @@ impl Details {
     /// The data items an event with this ID must carry: `None` for all of them.
     pub fn data_read(&self, event_id: u16) -> Option<&[String]> {
         match self {
-            Details::Checked(checked) => checked.reads.get(&event_id).map(Vec::as_slice),
+            Details::Checked(checked) => checked.fields(event_id),
             _ => None,
         }
     }
@@ -212,8 +212,10 @@ impl Details {
 ///
 /// An event arrives with exactly the items of those names, in document order — unless all
 /// its items are positional (`Param1`, `Param2`, …, see [`is_positional_name`]): then it
-/// arrives with all of them, since a check looks through every positional value. Its System
-/// fields are whole; only `data` is cut.
+/// arrives with all of them, since a check looks through every positional value; and an
+/// event whose ID has a positional name read arrives whole (cut to its positional items, a
+/// mixed event would look all positional to a check). Its System fields are whole; only
+/// `data` is cut.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Checked {
     pub reads: std::collections::HashMap<u16, Vec<String>>,
@@ -223,7 +225,7 @@ impl Checked {
     /// Cuts a whole event's data to what this reads for its ID: what a reader that builds
     /// only those items delivers.
     pub fn cut(&self, event: &mut Event) {
-        let Some(fields) = self.reads.get(&event.event_id) else {
+        let Some(fields) = self.fields(event.event_id) else {
             return;
         };
         if event.data.iter().all(|(name, _)| is_positional_name(name)) {
@@ -232,6 +234,17 @@ impl Checked {
         event
             .data
             .retain(|(name, _)| fields.iter().any(|f| f.eq_ignore_ascii_case(name)));
+    }
+}
+
+impl Checked {
+    /// The names an event with this ID is cut to; `None` when it keeps every item (its ID
+    /// is not listed, or a name read is positional).
+    fn fields(&self, event_id: u16) -> Option<&[String]> {
+        self.reads
+            .get(&event_id)
+            .filter(|fields| !fields.iter().any(|f| is_positional_name(f)))
+            .map(Vec::as_slice)
     }
 }
 

@@ -543,3 +543,71 @@ fn push_new(list: &mut Vec<String>, id: &str) {
         list.push(id.to_string());
     }
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::super::Catalog;
+    use super::super::matching::check;
+    use super::*;
+    use crate::event::{Event, Location, Origin};
+    use proptest::prelude::*;
+    use proptest::sample::Index as Pick;
+
+    proptest! {
+        /// An event cut to what `data_reads` reads for its ID (as a `.evtx` reader builds
+        /// it for the collector) is checked as the whole event is, by every condition of
+        /// every signal listing that ID — for every listed ID, with names drawn from its
+        /// conditions' fields, positions and others, values from its conditions' values
+        /// and others.
+        #[test]
+        fn the_cut_event_is_checked_as_the_whole_one(
+            items in prop::collection::vec((any::<Pick>(), any::<Pick>()), 0..5),
+        ) {
+            let catalog = Catalog::builtin().unwrap_or_else(|e| panic!("{e}"));
+            let index = catalog.index();
+            let checked = index.data_reads();
+            for id in index.detail_ids() {
+                let conditions: Vec<&EventCondition> = index
+                    .signals_listing(id)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|at| index.signals().get(*at))
+                    .flat_map(|s| &s.conditions)
+                    .collect();
+                let mut names: Vec<String> =
+                    conditions.iter().flat_map(|c| c.fields.clone()).collect();
+                names.extend(["Param1", "param2", "PARAM4", "Reason", "Status"].map(String::from));
+                let mut values: Vec<String> = conditions
+                    .iter()
+                    .flat_map(|c| match &c.values {
+                        Values::Numbers(n) => {
+                            n.iter().map(|n| format!("0x{n:X}")).collect::<Vec<_>>()
+                        }
+                        Values::Texts(t) => t.clone(),
+                    })
+                    .collect();
+                values.extend(["x", "0x0"].map(String::from));
+                let origin = Origin {
+                    input: "p".into(),
+                    location: Location::Line { line: 1 },
+                };
+                let mut whole = Event::new("Provider", id, origin);
+                whole.data = items
+                    .iter()
+                    .map(|(n, v)| (n.get(&names).clone(), v.get(&values).clone()))
+                    .collect();
+                let mut cut = whole.clone();
+                checked.cut(&mut cut);
+                for condition in conditions {
+                    prop_assert_eq!(
+                        check(condition, &cut),
+                        check(condition, &whole),
+                        "{} {:?}",
+                        id,
+                        whole.data
+                    );
+                }
+            }
+        }
+    }
+}

@@ -615,7 +615,7 @@ mod tests {
         /// with and whatever follows it.
         #[test]
         fn strings_are_written_as_decoded(
-            text in "[ -~\t\n\x00\x01é\u{fffe}\u{10000}]{0,12}",
+            text in "[ -~\t\n\r\x00\x01\u{7f}é\u{fffe}\u{10000}\u{0421}\u{0627}\u{4e41}\u{2020}\u{0141}]{0,12}",
             odd in any::<bool>(),
         ) {
             let mut bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
