@@ -9,9 +9,10 @@
 // `query`: the page's query string, e.g. `?workers=1` (the profile is the analysis worker's
 // alone, not its parsing helpers').
 //
-// Wasm functions are named only in a bundle whose name section survived: `wasm-opt -Oz`
+// Wasm functions are named only in a bundle whose name section survived: `wasm-opt`
 // (cargo xtask dist) drops it; run wasm-bindgen on
-// target/debian/wasm32-unknown-unknown/wasm-release/web.wasm for a named one.
+// target/debian/wasm32-unknown-unknown/wasm-release/web.wasm (or on `wasm-opt -O1 -g` of it)
+// for a named one.
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { launch, openPage, appReady, chooseFiles } from './harness.mjs';

@@ -66,9 +66,17 @@ fn build_wasm(tc: &Toolchains, dist: &Path) -> Result<()> {
     )
 }
 
-/// `wasm-opt -Oz` into a copy beside the input, when binaryen is there; returns the module to
+/// How hard `wasm-opt` works on the page's module ([`optimise_wasm`]).
+const WASM_OPT_LEVEL: &str = "-O1";
+
+/// `wasm-opt -O1` into a copy beside the input, when binaryen is there; returns the module to
 /// hand to wasm-bindgen. It runs *before* wasm-bindgen: Debian's binaryen 108 cannot parse
 /// the `table.fill` that wasm-bindgen's externref pass emits.
+///
+/// `-O1`, not `-Oz`: measured side by side on the same module (BENCHMARKS.md, "Session 9 —
+/// page"), the page took ~20% longer from a 100 MiB `.evtx` chosen to its findings with
+/// `-Oz`, whose gzip is no smaller (1,358 KB against 1,331 KB: dropping the name section
+/// is most of what either saves).
 fn optimise_wasm(wasm: &Path) -> Result<PathBuf> {
     if !shell::has("wasm-opt") {
         eprintln!("dist: wasm-opt not found, keeping the unoptimised module");
@@ -89,7 +97,7 @@ fn optimise_wasm(wasm: &Path) -> Result<PathBuf> {
     ];
     let ok = shell::run(
         Command::new("wasm-opt")
-            .arg("-Oz")
+            .arg(WASM_OPT_LEVEL)
             .args(features)
             .arg(wasm)
             .arg("-o")
@@ -98,7 +106,9 @@ fn optimise_wasm(wasm: &Path) -> Result<PathBuf> {
     match ok {
         Ok(()) => {
             let (before, after) = (fs::metadata(wasm)?.len(), fs::metadata(&out)?.len());
-            eprintln!("dist: wasm-opt -Oz {before} -> {after} bytes (before wasm-bindgen)");
+            eprintln!(
+                "dist: wasm-opt {WASM_OPT_LEVEL} {before} -> {after} bytes (before wasm-bindgen)"
+            );
             Ok(out)
         }
         Err(e) => {
