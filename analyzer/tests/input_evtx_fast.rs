@@ -233,3 +233,67 @@ fn chunk_ranges_merged_in_order_equal_one_read() {
         }
     }
 }
+
+/// 150 failed logons an hour apart (the account's state), judged at a "now" whose 24-hour
+/// window lies in the middle of the log: more events than are held, yet the evidence shows
+/// the newest in the window and just before it, read whole or not.
+#[test]
+fn a_window_in_the_middle_of_a_long_log_still_shows_its_events() {
+    use analyzer::rules::Age;
+    let start: Timestamp = "2024-05-01T00:00:00Z".parse().unwrap();
+    let events: Vec<Event> = (0..150)
+        .map(|i| {
+            testkit::evtx_writer::event("Microsoft-Windows-Security-Auditing", 4625)
+                .channel("Security")
+                .computer("VM01")
+                .time(start + SignedDuration::from_hours(i))
+                .data("LogonType", "10")
+                .data("Status", "0xc000006e")
+                .data("SubStatus", "0xc0000072")
+                .data("IpAddress", &format!("10.0.0.{}", i % 200))
+                .build()
+        })
+        .collect();
+    let bytes = testkit::EvtxWriter::new()
+        .extend(events)
+        .to_bytes()
+        .unwrap();
+    let now = start + SignedDuration::from_hours(83);
+    for whole in [false, true] {
+        let mut session = Session::new().judging_at(Some(now));
+        if whole {
+            session = session.read_every_record_whole();
+        }
+        session.add_bytes("state.evtx", &bytes, &mut no_progress);
+        let d = session.finish(&DiagnoseOptions { now: Some(now) });
+        let finding = d
+            .findings
+            .iter()
+            .find(|f| f.id == "rdp-account-state")
+            .unwrap();
+        let ages: Vec<(Age, Timestamp)> = finding
+            .evidence
+            .iter()
+            .map(|e| (e.age, e.time.unwrap()))
+            .collect();
+        let hour = |h: i64| start + SignedDuration::from_hours(h);
+        let in_window: Vec<Timestamp> = (79..=83).rev().map(hour).collect();
+        assert_eq!(
+            ages.iter()
+                .filter(|(a, _)| *a == Age::InWindow)
+                .map(|(_, t)| *t)
+                .collect::<Vec<_>>(),
+            in_window,
+            "{ages:?}"
+        );
+        // Just before the window: the newest older ones (hours 58 and 57), not the oldest.
+        assert_eq!(
+            ages.iter()
+                .filter(|(a, _)| *a == Age::Older)
+                .map(|(_, t)| *t)
+                .collect::<Vec<_>>(),
+            [hour(58), hour(57)],
+            "{ages:?}"
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! Properties of the `.evtx` paths real diagnoses take, on damaged chunks whose CRC32s were
 //! made to match again (`testkit::seal_chunks`), so damage that the checksum would have kept
-//! away reaches the `Details::Counted` walk and the page's chunk ranges: no panic, no
+//! away reaches the `Details::Checked` walk and the page's chunk ranges: no panic, no
 //! allocation over testkit's cap, every record read or skipped as the `evtx` crate's full
 //! read does, and ranges merged in order equal to one read.
 //!

@@ -124,6 +124,17 @@ impl Session {
         self
     }
 
+    /// The session will be finished with this "now" ([`DiagnoseOptions::now`]): said before
+    /// the inputs, the events in each rule's window ending then are kept to show as evidence
+    /// however many came before and after it. Without it the windows end at the newest
+    /// event, and the newest are kept anyway.
+    pub fn judging_at(mut self, now: Option<Timestamp>) -> Session {
+        if let Some(now) = now {
+            self.collector.judging_at(now);
+        }
+        self
+    }
+
     /// Reads one input held in memory.
     pub fn add_bytes(
         &mut self,

@@ -107,7 +107,7 @@ pub trait EventSink {
     }
 
     /// Events of the input named `input` that were only counted, several at once. Called only for a
-    /// sink whose [`EventSink::details`] is [`Details::Counted`]; such a sink must count
+    /// sink whose [`EventSink::details`] is [`Details::Counted`] or [`Details::Checked`]; such a sink must count
     /// these as it counts events.
     fn tally(&mut self, input: &str, tally: &Tally) {
         let _ = (input, tally);
@@ -157,7 +157,8 @@ pub trait Shard: EventSink + Send {
 ///
 /// A sink that only counts most events (the rules' collector: statistics for every event,
 /// details only for the event IDs some rule lists) says so with [`Details::Only`] or
-/// [`Details::Counted`]. Text formats always deliver whole events; for `.evtx`:
+/// [`Details::Counted`] (the rules' collector: [`Details::Checked`]). Text formats always
+/// deliver whole events; for `.evtx`:
 /// - with [`Details::Only`], records with other IDs arrive as events with their System
 ///   fields alone — provider, ID, qualifiers, level, time, record id, channel, computer and
 ///   user SID, exactly as the full read gives them — and `data` empty, `message` `None`.
@@ -260,7 +261,7 @@ pub fn is_positional_name(name: &str) -> bool {
             .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Events read only to be counted ([`Details::Counted`]): how many had this provider,
+/// Events read only to be counted ([`Details::Counted`], [`Details::Checked`]): how many had this provider,
 /// channel and computer (normalised as on an [`Event`]), and the span of their times.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tally {

@@ -2,6 +2,8 @@
 //! use (bounded per signal) and small statistics. Memory does not grow with the input.
 
 use super::catalog::Catalog;
+use super::evaluate::{SHOW_IN_WINDOW, SHOW_OUTSIDE};
+use super::finding::Window;
 use super::matching::{self, Check};
 use crate::event::{Event, Origin};
 use crate::input::Tally;
@@ -164,6 +166,10 @@ pub(crate) struct SignalState {
     /// A shard's: every near miss is counted, so that absorbing it adds each provider's
     /// whole count (one this state already names may be past the shard's bound).
     unbounded: bool,
+    /// The rule's window, when "now" was given before the events ([`Collector::judging_at`]):
+    /// pruning also keeps the newest candidates in it and just before it, the evidence the
+    /// finding shows.
+    window: Option<(Timestamp, Timestamp)>,
     /// Events of the right provider and ID rejected by a required condition.
     pub rejected: u64,
     /// A few of the values that rejected them.
@@ -365,6 +371,9 @@ impl Collector {
     /// the given events it is done with for [`Collector::reclaim`] from the start.
     pub fn shard(&self) -> Collector {
         let mut shard = Collector::sharing(Arc::clone(&self.catalog));
+        for (slot, from) in shard.signals.iter_mut().zip(&self.signals) {
+            slot.state.window = from.state.window;
+        }
         shard.reuse.done.wanted = true;
         let stats = &mut shard.stats;
         stats.unbounded = true;
@@ -379,6 +388,22 @@ impl Collector {
             slot.state.unbounded = true;
         }
         shard
+    }
+
+    /// Judges the events against `now` (each rule's window ending then): with more events
+    /// than are held, the newest in each window and just before it are held too. Without
+    /// it the windows end at the newest event, where the newest held are. Call before the
+    /// first event.
+    pub fn judging_at(&mut self, now: Timestamp) {
+        for slot in &mut self.signals {
+            let hours = self
+                .catalog
+                .rules
+                .get(slot.rule)
+                .map_or(0, |rule| rule.window_hours);
+            let window = Window::ending_at(Some(now), hours);
+            slot.state.window = window.start.zip(window.end);
+        }
     }
 
     /// Takes in what `shard` (from [`Collector::shard`]) collected, as if its events had been
@@ -660,10 +685,23 @@ impl SignalState {
         // Stable: among equal times, the order they were seen in (the candidates are held
         // in that order, or sorted by time keeping it).
         self.dated.sort_by_key(|c| c.event.time_created);
-        let len = self.dated.len();
-        let dropped = self
-            .dated
-            .drain(KEEP_OLDEST..len.saturating_sub(KEEP_NEWEST));
+        let times: Vec<Option<Timestamp>> =
+            self.dated.iter().map(|c| c.event.time_created).collect();
+        let kept = kept(&times, self.window);
+        let mut at = 0;
+        let mut dropped = Vec::new();
+        self.dated.retain_mut(|candidate| {
+            let keep = kept.get(at).copied().unwrap_or(true);
+            at += 1;
+            if !keep {
+                let empty = Event::new(String::new(), 0, candidate.event.origin.clone());
+                dropped.push(Candidate {
+                    event: std::mem::replace(&mut candidate.event, empty),
+                    checks: std::mem::take(&mut candidate.checks),
+                });
+            }
+            keep
+        });
         for candidate in dropped {
             if spare.len() < MAX_SPARE {
                 spare.push(candidate);
@@ -679,10 +717,16 @@ impl SignalState {
     /// whenever pruning happened, so the same however the events were split between shards.
     pub fn settled(&self) -> Vec<&Candidate> {
         let mut dated: Vec<&Candidate> = self.dated.iter().collect();
-        let len = dated.len();
-        if !self.complete && len > KEEP_OLDEST + KEEP_NEWEST {
+        if !self.complete {
             dated.sort_by_key(|c| c.event.time_created);
-            dated.drain(KEEP_OLDEST..len - KEEP_NEWEST);
+            let times: Vec<Option<Timestamp>> =
+                dated.iter().map(|c| c.event.time_created).collect();
+            let kept = kept(&times, self.window);
+            let mut at = 0;
+            dated.retain(|_| {
+                at += 1;
+                kept.get(at - 1).copied().unwrap_or(true)
+            });
         }
         dated
     }
@@ -848,6 +892,33 @@ impl SignalState {
             .div_euclid(60)
             .div_euclid(self.bucket_minutes)
     }
+}
+
+/// Which of dated candidates sorted by time (then by when seen) pruning keeps: the oldest
+/// [`KEEP_OLDEST`], the newest [`KEEP_NEWEST`], and with a `window` the newest
+/// [`SHOW_IN_WINDOW`] in it and the newest [`SHOW_OUTSIDE`] before it — each the first of
+/// all events by one order and one test of time, so what is kept does not depend on when
+/// pruning happened nor on how the events were split.
+fn kept(times: &[Option<Timestamp>], window: Option<(Timestamp, Timestamp)>) -> Vec<bool> {
+    let len = times.len();
+    let mut kept: Vec<bool> = (0..len)
+        .map(|i| i < KEEP_OLDEST || i + KEEP_NEWEST >= len)
+        .collect();
+    if let Some((start, end)) = window {
+        let newest = |test: &dyn Fn(Timestamp) -> bool, n: usize, kept: &mut Vec<bool>| {
+            let matching = (0..len)
+                .rev()
+                .filter(|i| times.get(*i).copied().flatten().is_some_and(test));
+            for i in matching.take(n) {
+                if let Some(k) = kept.get_mut(i) {
+                    *k = true;
+                }
+            }
+        };
+        newest(&|t| t >= start && t <= end, SHOW_IN_WINDOW, &mut kept);
+        newest(&|t| t < start, SHOW_OUTSIDE, &mut kept);
+    }
+    kept
 }
 
 /// Cuts `event`'s message and data to excerpts, in place: what [`copy_trimmed`] copies.
@@ -1192,10 +1263,15 @@ mod tests {
             ),
             cuts in prop::collection::vec(0usize..600, 0..12),
             wanted in any::<bool>(),
+            now in prop::option::of(0i64..200_000),
         ) {
             let catalog = Catalog::builtin().unwrap_or_else(|e| panic!("{e}"));
             let mut one = Collector::new(catalog.clone());
             let mut sharded = Collector::new(catalog);
+            if let Some(now) = now.and_then(|s| Timestamp::from_second(s).ok()) {
+                one.judging_at(now);
+                sharded.judging_at(now);
+            }
             if wanted {
                 sharded.reclaim(&mut Vec::new());
             }

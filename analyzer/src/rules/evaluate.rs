@@ -13,8 +13,8 @@ use jiff::Timestamp;
 use std::collections::BTreeSet;
 
 /// Evidence events shown per signal, by age.
-const SHOW_IN_WINDOW: usize = 5;
-const SHOW_OUTSIDE: usize = 2;
+pub(crate) const SHOW_IN_WINDOW: usize = 5;
+pub(crate) const SHOW_OUTSIDE: usize = 2;
 const SHOW_TOTAL: usize = 12;
 /// Points for two or more providers agreeing, for repetition, for a held condition.
 const AGREEMENT: i16 = 10;

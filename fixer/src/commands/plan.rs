@@ -41,7 +41,7 @@ pub fn run(args: &PlanArgs) -> CommandResult {
     let label = key_label(args)?;
     let channels = channels(args)?;
     let (files, disk) = with_disk(&args.files, args.offline.as_deref())?;
-    let session = read_inputs(&files)?;
+    let session = read_inputs(&files, args.now)?;
     let diagnosis = session.finish(&DiagnoseOptions { now: args.now });
     let mut proposal = match Proposal::for_diagnosis(session.catalog(), &diagnosis) {
         Ok(p) => p,

@@ -7,7 +7,7 @@
 //! Steered targets read the input as it is, then behind a prefix that makes the format
 //! sniffer pick their format, so mutations reach that parser's depths. The targets take the
 //! paths real diagnoses take: a [`Session`] (whose sink asks for
-//! [`Details::Counted`](analyzer::input::Details)) as `fixer diagnose` and the page run it,
+//! [`Details::Checked`](analyzer::input::Details)) as `fixer diagnose` and the page run it,
 //! the chunk-range API the page splits a `.evtx` with, the paste box's whole pipeline.
 //! `cargo xtask fuzz` runs them under an allocation cap ([`crate::alloc`]).
 

@@ -1,4 +1,5 @@
-//! Counting a chunk's records without building them: the walk behind [`Details::Counted`].
+//! Counting a chunk's records without building them: the walk behind [`Details::Counted`]
+//! and [`Details::Checked`].
 //!
 //! Nearly every record of a real log is one template instance (a definition stored once
 //! per chunk plus the record's values), and a record no rule lists only has to be counted
@@ -17,6 +18,7 @@
 //! the same counts on every chunk of the corpus.
 //!
 //! [`Details::Counted`]: super::super::Details::Counted
+//! [`Details::Checked`]: super::super::Details::Checked
 
 use evtx::{ChunkFlags, EvtxChunkHeader};
 use jiff::Timestamp;

@@ -13,6 +13,7 @@ use crate::offline::{self, OfflineDisk};
 use crate::report::{Report, ascii_lines};
 use analyzer::diagnose::{DiagnoseOptions, Diagnosis, Session};
 use analyzer::rules::{Catalog, kql};
+use jiff::Timestamp;
 use std::path::{Path, PathBuf};
 
 /// Runs the analysis, or returns the KQL with `--kql`.
@@ -24,7 +25,7 @@ pub fn run(args: &DiagnoseArgs) -> CommandResult {
         }));
     }
     let (files, disk) = with_disk(&args.files, args.offline.as_deref())?;
-    let session = read_inputs(&files)?;
+    let session = read_inputs(&files, args.now)?;
     let diagnosis = session.finish(&DiagnoseOptions { now: args.now });
     Ok(Box::new(DiagnoseReport {
         diagnosis,
@@ -54,8 +55,9 @@ pub fn with_disk(
 
 /// Reads every input into a new session: files, folders of them (what `fixer collect`
 /// writes), `-` for standard input. `fixer plan` reads its inputs the same way.
-pub fn read_inputs(files: &[PathBuf]) -> Result<Session, CommandError> {
-    let mut session = Session::new();
+/// Reads `files` into a session to be finished at `now` (`--now`; `None`: the newest event).
+pub fn read_inputs(files: &[PathBuf], now: Option<Timestamp>) -> Result<Session, CommandError> {
+    let mut session = Session::new().judging_at(now);
     for input in inputs::inputs(files)? {
         let reports = input.read(&mut session.input_sink())?;
         for report in reports {
