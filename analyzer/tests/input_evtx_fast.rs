@@ -297,3 +297,72 @@ fn a_window_in_the_middle_of_a_long_log_still_shows_its_events() {
         );
     }
 }
+
+/// Positional event data, read whole or with only what the rules read, diagnosed the same:
+/// a Windows Server 2008 R2 7040 (`param1`…`param3`, no `param4`) beside a 7034 of
+/// TermService, a 7022 whose items mix a positional name and another (its ID's rules
+/// read positional names, so it is read whole: cut to `param2`, it would look positional),
+/// and a 4625 with unnamed data (all positional: read whole, a check looks through all).
+#[test]
+fn positional_event_data_is_diagnosed_the_same_both_ways() {
+    let now: Timestamp = "2024-05-14T09:30:00Z".parse().unwrap();
+    let at = now - SignedDuration::from_hours(1);
+    let scm = |id| {
+        testkit::evtx_writer::event("Service Control Manager", id)
+            .channel("System")
+            .computer("VM01")
+            .time(at)
+            .level(2)
+    };
+    let old_7040 = [
+        scm(7034)
+            .data("param1", "Remote Desktop Services")
+            .data("param2", "1")
+            .build(),
+        scm(7040)
+            .data("param1", "Remote Desktop Services")
+            .data("param2", "demand start")
+            .data("param3", "disabled")
+            .build(),
+    ];
+    let mixed_7022 = [scm(7022)
+        .data("param2", "TermService")
+        .data("Reason", "x")
+        .build()];
+    // Unnamed data (positional names) where the rules read a named item: read whole.
+    let unnamed_4625: Vec<Event> = (0..70)
+        .map(|i| {
+            testkit::evtx_writer::event("Microsoft-Windows-Security-Auditing", 4625)
+                .channel("Security")
+                .computer("VM01")
+                .time(at + SignedDuration::from_secs(3 * i))
+                .data("Param1", "0xC000006D")
+                .data("Param2", "10")
+                .build()
+        })
+        .collect();
+    for (name, events) in [
+        ("7040.evtx", &old_7040[..]),
+        ("7022.evtx", &mixed_7022[..]),
+        ("4625.evtx", &unnamed_4625[..]),
+    ] {
+        let bytes = testkit::EvtxWriter::new()
+            .extend(events.iter().cloned())
+            .to_bytes()
+            .unwrap();
+        let fast = diagnose(&[(name, &bytes)], false, Some(now));
+        let whole = diagnose(&[(name, &bytes)], true, Some(now));
+        assert_eq!(fast, whole, "{name}");
+        if name == "7040.evtx" {
+            assert!(
+                whole
+                    .findings
+                    .iter()
+                    .flat_map(|f| &f.evidence)
+                    .any(|e| e.event_id == 7040),
+                "{:#?}",
+                whole.findings
+            );
+        }
+    }
+}
