@@ -9,10 +9,13 @@
 // Named 'parse', it is one of the analysis worker's parsing helpers (js/read.js): handed the
 // compiled module with its first message, it reads and parses each stripe of a .evtx's
 // chunks it is given and posts the stripe's parts for the analysis worker to merge.
-import init, { worker_analyse, hash_begin, hash_update, hash_end, parse_stripe } from './pkg/web.js';
+import init, { worker_analyse, worker_warm, hash_begin, hash_update, hash_end, parse_stripe } from './pkg/web.js';
 
 const helper = self.name === 'hash' || self.name === 'parse';
-let ready = helper ? null : init({ module_or_path: new URL('./pkg/web_bg.wasm', import.meta.url) });
+// The analysis worker makes its session (the catalog parsed) before a request comes.
+let ready = helper
+  ? null
+  : init({ module_or_path: new URL('./pkg/web_bg.wasm', import.meta.url) }).then(() => worker_warm());
 
 const describe = (err) => (err && err.message ? err.message : `${err}`);
 

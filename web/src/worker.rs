@@ -14,6 +14,7 @@ use analyzer::diagnose::{
 };
 use analyzer::input::{Progress, SNIFF_BYTES, archive_left_out, looks_like_evtx, seek_target};
 use js_sys::{Reflect, Uint8Array};
+use std::cell::RefCell;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 use wasm_bindgen::JsCast;
@@ -24,6 +25,22 @@ use web_sys::{Blob, DedicatedWorkerGlobalScope, FileReaderSync};
 const SLICE_BYTES: u64 = 1024 * 1024;
 /// Progress messages are posted at most this often (milliseconds).
 const PROGRESS_EVERY_MS: f64 = 80.0;
+
+thread_local! {
+    /// The session the next request is analysed in, made as the worker started
+    /// ([`worker_warm`]).
+    static AHEAD: RefCell<Option<Session>> = const { RefCell::new(None) };
+}
+
+/// The analysis worker, once its module is ready (`static/worker.js`): makes the session its
+/// request will be analysed in, so that parsing the catalog (~20 ms) is done while no file
+/// is chosen yet — the page starts each analysis worker ahead, and a worker analyses once.
+#[wasm_bindgen]
+pub fn worker_warm() {
+    AHEAD.with_borrow_mut(|ahead| {
+        ahead.get_or_insert_with(Session::new);
+    });
+}
 
 /// Handles one request: `{ items: [{ name, blob } | { name, text } | { name, left_out }],
 /// hashing? }` (`left_out`: the size of an archive of a dropped folder that is not opened).
@@ -131,7 +148,7 @@ async fn analyse(request: &JsValue) -> Result<(Outcome, Option<Later>), String> 
             .and_then(|v| v.as_string())
             .is_some_and(|v| v == "all"),
     };
-    let mut session = Session::new();
+    let mut session = AHEAD.with_borrow_mut(Option::take).unwrap_or_default();
     let mut rows = Vec::with_capacity(count);
     let mut pending = Vec::new();
     for (index, item) in items.iter().enumerate() {
