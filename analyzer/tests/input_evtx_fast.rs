@@ -366,3 +366,22 @@ fn positional_event_data_is_diagnosed_the_same_both_ways() {
         }
     }
 }
+
+/// What the collector asks of a `.evtx` reader survives the trip to a page's parsing helper
+/// (JSON): the IDs it lists, and per ID the items it reads.
+#[test]
+fn what_the_collector_asks_goes_to_a_helper_as_it_is() {
+    let mut sink = Session::new();
+    let details = sink.input_sink().details();
+    let Details::Checked(checked) = &details else {
+        panic!("{details:?}")
+    };
+    let failed_logon = ["Status", "SubStatus", "LogonType"].map(String::from);
+    assert_eq!(
+        checked.reads.get(&4625).map(Vec::as_slice),
+        Some(failed_logon.as_slice()),
+        "{checked:?}"
+    );
+    let json = serde_json::to_string(&details).unwrap();
+    assert_eq!(serde_json::from_str::<Details>(&json).unwrap(), details);
+}

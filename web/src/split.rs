@@ -129,7 +129,7 @@ pub async fn read_evtx(
         input: name.to_owned(),
         head: head.get(..8).unwrap_or(head).to_vec(),
         len,
-        details: DetailsWire::of(&merge.details()),
+        details: merge.details(),
         from: 0,
         to: 0,
     };
@@ -196,47 +196,11 @@ struct Job {
     /// The file's first bytes (8 are enough for [`EvtxLayout::new`]) and its length.
     head: Vec<u8>,
     len: u64,
-    details: DetailsWire,
+    /// What the merging side's sink asks ([`EvtxMerge::details`]).
+    details: Details,
     /// The chunks.
     from: u64,
     to: u64,
-}
-
-/// [`Details`] as a helper is told it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-enum DetailsWire {
-    All,
-    Only(Vec<u16>),
-    Counted(Vec<u16>),
-    Checked(Vec<(u16, Vec<String>)>),
-}
-
-impl DetailsWire {
-    fn of(details: &Details) -> DetailsWire {
-        match details {
-            Details::All => DetailsWire::All,
-            Details::Only(ids) => DetailsWire::Only(ids.iter().copied().collect()),
-            Details::Counted(ids) => DetailsWire::Counted(ids.iter().copied().collect()),
-            Details::Checked(checked) => DetailsWire::Checked(
-                checked
-                    .reads
-                    .iter()
-                    .map(|(id, fields)| (*id, fields.clone()))
-                    .collect(),
-            ),
-        }
-    }
-
-    fn details(&self) -> Details {
-        match self {
-            DetailsWire::All => Details::All,
-            DetailsWire::Only(ids) => Details::Only(ids.iter().copied().collect()),
-            DetailsWire::Counted(ids) => Details::Counted(ids.iter().copied().collect()),
-            DetailsWire::Checked(reads) => Details::Checked(analyzer::input::Checked {
-                reads: reads.iter().cloned().collect(),
-            }),
-        }
-    }
 }
 
 /// Parsing helper: reads the chunks `job` (JSON, a [`Job`]) names from `blob`, batch by
@@ -246,7 +210,7 @@ pub async fn parse_stripe(blob: Blob, job: String) -> Result<Vec<u8>, JsValue> {
     let fail = |e: String| JsValue::from_str(&e);
     let job: Job = serde_json::from_str(&job).map_err(|e| fail(e.to_string()))?;
     let layout = EvtxLayout::new(&job.head, job.len);
-    let details = job.details.details();
+    let details = job.details;
     let mut parts = Vec::new();
     let mut bytes = Vec::new();
     let mut spare = EventSpare::default();

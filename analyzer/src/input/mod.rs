@@ -170,7 +170,7 @@ pub trait Shard: EventSink + Send {
 ///   with only the data items the sink reads ([`Checked`]). Building the other items of every
 ///   listed record was most of the time left on a log full of them (a Security log under a
 ///   brute-force attack).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Details {
     /// Every event whole (the default).
     #[default]
@@ -217,7 +217,7 @@ impl Details {
 /// event whose ID has a positional name read arrives whole (cut to its positional items, a
 /// mixed event would look all positional to a check). Its System fields are whole; only
 /// `data` is cut.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checked {
     pub reads: std::collections::HashMap<u16, Vec<String>>,
 }
