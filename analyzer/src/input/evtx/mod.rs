@@ -22,6 +22,7 @@ mod chunk;
 mod range;
 mod spare;
 mod template;
+mod value;
 mod walk;
 
 use chunk::{ChunkOutcome, ChunkState, Emitted, parse_chunk};

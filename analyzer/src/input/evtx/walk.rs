@@ -26,9 +26,10 @@ use jiff::Timestamp;
 use super::super::limits::cap_field;
 use super::super::{Details, Tally};
 use super::CHUNK_HEADER_SIZE;
-use super::build::{Needed, Value, build_event};
+use super::build::{Needed, build_event};
 use super::spare::EventSpare;
 use super::template::{Field, Source, SystemMap, TemplateCache, utf16};
+use super::value::Value;
 use crate::event::{Event, Location, Origin};
 
 const RECORD_HEADER_SIZE: usize = 24;
