@@ -1,0 +1,571 @@
+//! The streaming side of the rules: sees every event once, keeps only what some rule could
+//! use (bounded per signal) and small statistics. Memory does not grow with the input.
+//!
+//! Here: the [`Collector`] a reader's sink feeds (events lent or given, with their excerpt's
+//! cuts or not; tallies of events read only to be counted; shards and their absorption; the
+//! given events it is done with, reclaimed), its [`Stats`] and their [`NameCounts`]. What one
+//! signal collects — candidates, pruning, the time histogram — is in `signal.rs`; the tests
+//! are in `tests.rs`. What holds throughout:
+//! - memory is bounded per signal (candidates, histogram buckets, near-miss providers,
+//!   rejected values) and per statistic (`MAX_NAMES` names); a shard counts names and near
+//!   misses without bound, but it sees one range of one input;
+//! - shards absorbed in order collect what one collector observing the same events does
+//!   (see [`Collector::absorb`] for its one condition);
+//! - the candidates compared, `SignalState::settled`, do not depend on when pruning
+//!   happened.
+
+use super::catalog::Catalog;
+use super::finding::Window;
+use super::matching::{self, Check};
+use crate::event::Event;
+use crate::input::{ExcerptCuts, Tally};
+use jiff::Timestamp;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+mod signal;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
+
+pub(crate) use signal::{Candidate, ConditionTally, SignalState};
+
+/// Distinct names kept per statistic (channels, providers, computers); the rest are counted
+/// as "other", so a hostile input cannot grow memory without bound.
+const MAX_NAMES: usize = 2_000;
+
+/// Collects candidate events for every rule of a catalog, matching through its
+/// [`Index`](super::index::Index).
+#[derive(Debug)]
+pub struct Collector {
+    /// Shared with the collector's shards ([`Collector::shard`]).
+    catalog: Arc<Catalog>,
+    /// One per signal of the index, in the same order.
+    signals: Vec<SignalSlot>,
+    stats: Stats,
+    /// The last provider and channel names seen and their comparison keys: most events
+    /// repeat the previous event's names.
+    provider: KeyCache,
+    channel: KeyCache,
+    /// The conditions' checks of the event being observed.
+    checks: Vec<Check>,
+    /// What is reused from one event to the next.
+    reuse: Reuse,
+    /// The signals keeping the event being observed (their positions) and its checks.
+    keepers: Vec<(usize, Vec<Check>)>,
+}
+
+/// What the collector reuses from one event to the next.
+#[derive(Debug, Default)]
+struct Reuse {
+    /// Candidates pruned away, their allocations reused for the next ones kept.
+    spare: Vec<Candidate>,
+    /// Given events no longer kept, for [`Collector::reclaim`].
+    done: Done,
+    /// Where a name or a value is cut before it is copied back into its own allocation.
+    scratch: String,
+}
+
+/// Given events the collector is done with, held for a reader to reuse once one has asked
+/// ([`Collector::reclaim`]): before that none are held, after it at most [`MAX_DONE`]. Only
+/// small ones are held — candidates pruned (excerpts) and events given with their cuts (built
+/// from a `.evtx` record, whose reader reclaims after each chunk) — so that a reader that
+/// stops reclaiming, or an input read by one that never does, leaves little behind.
+#[derive(Debug, Default)]
+struct Done {
+    events: Vec<Event>,
+    wanted: bool,
+}
+
+/// Events held for reuse at most (a few chunks' worth, between two reclaims).
+const MAX_DONE: usize = 2048;
+
+impl Done {
+    fn put(&mut self, event: Event) {
+        if self.wanted && self.events.len() < MAX_DONE {
+            self.events.push(event);
+        }
+    }
+}
+
+/// An event to observe: lent (a kept one is copied) or given (the last signal keeping it
+/// takes it, trimmed in place).
+// Lives on the stack for one call: boxing the event would cost the allocation this saves.
+#[allow(clippy::large_enum_variant)]
+enum Given<'a> {
+    Lent(&'a Event),
+    Owned(Event),
+    /// Given with what an excerpt of it cuts: only those items are cut.
+    WithCuts(Event, ExcerptCuts),
+}
+
+impl Given<'_> {
+    fn event(&self) -> &Event {
+        match self {
+            Given::Lent(event) => event,
+            Given::Owned(event) | Given::WithCuts(event, _) => event,
+        }
+    }
+
+    /// The event, when it was given with its cuts: one a reader built and reclaims.
+    fn reusable(self) -> Option<Event> {
+        match self {
+            Given::Lent(_) | Given::Owned(_) => None,
+            Given::WithCuts(event, _) => Some(event),
+        }
+    }
+}
+
+/// A name and its comparison key, computed again only when the name changes.
+#[derive(Debug, Default)]
+struct KeyCache {
+    name: String,
+    key: String,
+}
+
+impl KeyCache {
+    /// `make(name)`; `make("")` must be empty (the cache starts empty).
+    fn key(&mut self, name: &str, make: fn(&str) -> String) -> &str {
+        if self.name != name {
+            self.name.clear();
+            self.name.push_str(name);
+            self.key = make(name);
+        }
+        &self.key
+    }
+}
+
+/// What one signal (of [`Index::signals`](super::index::Index::signals), same position)
+/// has collected.
+#[derive(Debug)]
+pub(crate) struct SignalSlot {
+    pub rule: usize,
+    pub signal: usize,
+    pub state: SignalState,
+}
+
+/// Small statistics about everything seen, for "now", hints and the report.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub events: u64,
+    pub undated: u64,
+    /// Events whose export gave a wall-clock time without a UTC offset.
+    pub local_times: u64,
+    pub oldest: Option<Timestamp>,
+    pub newest: Option<Timestamp>,
+    pub channels: NameCounts,
+    pub providers: NameCounts,
+    pub computers: NameCounts,
+    /// Per input name: the channels its events came from.
+    pub channels_by_input: BTreeMap<String, NameCounts>,
+    /// Context id → the first provider or channel that revealed it, and how many events did.
+    pub contexts: BTreeMap<String, (String, u64)>,
+    /// A shard's: names are counted without bound (see [`NameCounts::unbounded`]).
+    unbounded: bool,
+}
+
+impl Stats {
+    /// Widens the span of event times to cover `[oldest, newest]`.
+    fn span(&mut self, oldest: Timestamp, newest: Timestamp) {
+        self.oldest = Some(self.oldest.map_or(oldest, |o| o.min(oldest)));
+        self.newest = Some(self.newest.map_or(newest, |n| n.max(newest)));
+    }
+
+    /// Adds `other`'s counts, as if its events came after these.
+    fn absorb(&mut self, other: Stats) {
+        self.events += other.events;
+        self.undated += other.undated;
+        self.local_times += other.local_times;
+        if let (Some(oldest), Some(newest)) = (other.oldest, other.newest) {
+            self.span(oldest, newest);
+        }
+        self.channels.absorb(other.channels);
+        self.providers.absorb(other.providers);
+        self.computers.absorb(other.computers);
+        for (input, names) in other.channels_by_input {
+            if let Some(per_input) = self.channels_by_input.get_mut(&input) {
+                per_input.absorb(names);
+            } else if self.channels_by_input.len() < MAX_NAMES {
+                self.channels_by_input.insert(input, names);
+            }
+        }
+        for (context, (by, n)) in other.contexts {
+            self.contexts.entry(context).or_insert((by, 0)).1 += n;
+        }
+    }
+}
+
+/// Counts per name (first spelling seen, compared ignoring ASCII case), bounded.
+#[derive(Debug, Default, Clone)]
+pub struct NameCounts {
+    counts: BTreeMap<String, (String, u64)>,
+    /// The keys of `counts` in the order their names were first seen.
+    order: Vec<String>,
+    /// Events whose name did not fit in the bound.
+    pub other: u64,
+    /// A shard's ([`Collector::shard`]): every name is counted, so that absorbing it adds
+    /// each name's whole count — a name the absorbing counts hold may come after the
+    /// shard's first [`MAX_NAMES`]. A shard sees one range of one input: bounded by it.
+    unbounded: bool,
+    /// The key being looked up (reused, so a name already counted costs no allocation).
+    key: String,
+}
+
+impl NameCounts {
+    /// Counts `n` events named `name`.
+    fn add(&mut self, name: &str, n: u64) {
+        let name = name.trim();
+        self.key.clear();
+        self.key.push_str(name);
+        self.key.make_ascii_lowercase();
+        if let Some(entry) = self.counts.get_mut(self.key.as_str()) {
+            entry.1 += n;
+        } else if self.unbounded || self.counts.len() < MAX_NAMES {
+            self.counts.insert(self.key.clone(), (name.to_string(), n));
+            self.order.push(self.key.clone());
+        } else {
+            self.other += n;
+        }
+    }
+
+    /// Adds `other`'s counts as if its names were counted after these: its names in the
+    /// order it first saw them, each admitted while there is room (as [`NameCounts::add`]
+    /// would have, since any name it could not admit came after as many others).
+    fn absorb(&mut self, mut other: NameCounts) {
+        for key in other.order {
+            let Some((name, n)) = other.counts.remove(&key) else {
+                continue;
+            };
+            if let Some(entry) = self.counts.get_mut(&key) {
+                entry.1 += n;
+            } else if self.counts.len() < MAX_NAMES {
+                self.counts.insert(key.clone(), (name, n));
+                self.order.push(key);
+            } else {
+                self.other += n;
+            }
+        }
+        self.other += other.other;
+    }
+
+    /// `(name, count)` pairs, most frequent first.
+    pub fn ranked(&self) -> Vec<(&str, u64)> {
+        let mut v: Vec<(&str, u64)> = self
+            .counts
+            .values()
+            .map(|(n, c)| (n.as_str(), *c))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        v
+    }
+
+    /// Whether `name` was seen (ASCII case-insensitive).
+    pub fn contains(&self, name: &str) -> bool {
+        self.counts.contains_key(&name.trim().to_ascii_lowercase())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty() && self.other == 0
+    }
+}
+
+impl Collector {
+    pub fn new(catalog: Catalog) -> Collector {
+        Collector::sharing(Arc::new(catalog))
+    }
+
+    fn sharing(catalog: Arc<Catalog>) -> Collector {
+        let signals = catalog
+            .index()
+            .signals()
+            .iter()
+            .map(|signal| SignalSlot {
+                rule: signal.rule,
+                signal: signal.signal,
+                state: SignalState {
+                    complete: true,
+                    bucket_minutes: 1,
+                    tallies: vec![ConditionTally::default(); signal.conditions.len()],
+                    ..SignalState::default()
+                },
+            })
+            .collect();
+        Collector {
+            catalog,
+            signals,
+            stats: Stats::default(),
+            provider: KeyCache::default(),
+            channel: KeyCache::default(),
+            checks: Vec::new(),
+            keepers: Vec::new(),
+            reuse: Reuse::default(),
+        }
+    }
+
+    /// Moves into `into` the given events no longer kept (pruned, or kept by no signal), so
+    /// that a reader can build the next events in their allocations
+    /// ([`crate::input::EventSpare`]). From the first call on, the collector holds such
+    /// events (a bounded number) until the next.
+    pub fn reclaim(&mut self, into: &mut Vec<Event>) {
+        self.reuse.done.wanted = true;
+        into.append(&mut self.reuse.done.events);
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// An empty collector of the same catalog, for a reader's thread to observe a range of
+    /// the events in (where they were just built, while they are in that core's cache);
+    /// [`Collector::absorb`] then puts what it collected after what this one has. It holds
+    /// the given events it is done with for [`Collector::reclaim`] from the start.
+    pub fn shard(&self) -> Collector {
+        let mut shard = Collector::sharing(Arc::clone(&self.catalog));
+        for (slot, from) in shard.signals.iter_mut().zip(&self.signals) {
+            slot.state.window = from.state.window;
+        }
+        shard.reuse.done.wanted = true;
+        let stats = &mut shard.stats;
+        stats.unbounded = true;
+        for names in [
+            &mut stats.channels,
+            &mut stats.providers,
+            &mut stats.computers,
+        ] {
+            names.unbounded = true;
+        }
+        for slot in &mut shard.signals {
+            slot.state.unbounded = true;
+        }
+        shard
+    }
+
+    /// Judges the events against `now` (each rule's window ending then): with more events
+    /// than are held, the newest in each window and just before it are held too. Without
+    /// it the windows end at the newest event, where the newest held are. Call before the
+    /// first event.
+    pub fn judging_at(&mut self, now: Timestamp) {
+        for slot in &mut self.signals {
+            let hours = self
+                .catalog
+                .rules
+                .get(slot.rule)
+                .map_or(0, |rule| rule.window_hours);
+            let window = Window::ending_at(Some(now), hours);
+            slot.state.window = window.start.zip(window.end);
+        }
+    }
+
+    /// Takes in what `shard` (from [`Collector::shard`]) collected, as if its events had been
+    /// observed here now, after all so far: the same statistics, counts, candidates and
+    /// notes as observing them one by one — the candidates once settled
+    /// ([`SignalState::settled`]), the time histogram up to when it is coarsened. One
+    /// condition: a shard's events come from one input (a reader's range), or there are
+    /// fewer than 2,000 inputs (which inputs' channels are counted past that bound follows
+    /// the order inputs were first seen).
+    pub fn absorb(&mut self, shard: Collector) {
+        self.stats.absorb(shard.stats);
+        for (slot, other) in self.signals.iter_mut().zip(shard.signals) {
+            slot.state.absorb(other.state, &mut self.reuse);
+        }
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub(crate) fn slots(&self) -> &[SignalSlot] {
+        &self.signals
+    }
+
+    /// Sees one event: updates the statistics and keeps it if some signal matches.
+    pub fn observe(&mut self, event: &Event) {
+        self.observe_given(Given::Lent(event));
+    }
+
+    /// [`Collector::observe`] of an event given away: kept, it is not copied.
+    pub fn observe_owned(&mut self, event: Event) {
+        self.observe_given(Given::Owned(event));
+    }
+
+    /// [`Collector::observe_owned`] of an event whose excerpt's `cuts` are known (as a
+    /// reader says where it built it, [`crate::input::EventSink::event_with_cuts`]): kept,
+    /// only the items an excerpt cuts are looked at again.
+    pub fn observe_with_cuts(&mut self, event: Event, cuts: ExcerptCuts) {
+        self.observe_given(Given::WithCuts(event, cuts));
+    }
+
+    fn observe_given(&mut self, given: Given<'_>) {
+        self.find_keepers(given.event());
+        let mut keepers = std::mem::take(&mut self.keepers);
+        let last = keepers.pop();
+        for (at, mut checks) in keepers.drain(..) {
+            if let Some(slot) = self.signals.get_mut(at) {
+                let lent = Given::Lent(given.event());
+                slot.state.keep(lent, &mut checks, &mut self.reuse);
+            }
+        }
+        if let Some((at, mut checks)) = last
+            && let Some(slot) = self.signals.get_mut(at)
+        {
+            slot.state.keep(given, &mut checks, &mut self.reuse);
+        } else if let Some(event) = given.reusable() {
+            self.reuse.done.put(event);
+        }
+        self.keepers = keepers;
+    }
+
+    /// Counts `event`, tallies it per signal listing it, and lists in `keepers` the
+    /// signals that keep it.
+    fn find_keepers(&mut self, event: &Event) {
+        self.count(event);
+        let Collector {
+            catalog,
+            signals,
+            provider,
+            channel,
+            checks,
+            keepers,
+            ..
+        } = self;
+        let index = catalog.index();
+        let Some(candidates) = index.signals_listing(event.event_id) else {
+            return;
+        };
+        let provider = provider.key(&event.provider, matching::provider_key);
+        let channel = event
+            .channel
+            .as_deref()
+            .map(|name| channel.key(name, matching::channel_key));
+        for &at in candidates {
+            let (Some(slot), Some(signal)) = (signals.get_mut(at), index.signals().get(at)) else {
+                continue;
+            };
+            let state = &mut slot.state;
+            if !signal.provider_keys.iter().any(|k| k == provider) {
+                state.near_miss(event.provider.trim(), 1);
+                continue;
+            }
+            if let Some(channel) = channel
+                && !signal.channel_keys.iter().any(|k| k == channel)
+            {
+                state.other_channel += 1;
+                continue;
+            }
+            checks.clear();
+            checks.extend(signal.conditions.iter().map(|c| matching::check(c, event)));
+            let rejected = signal
+                .conditions
+                .iter()
+                .zip(checks.iter())
+                .find(|(c, check)| {
+                    c.required
+                        && match check {
+                            Check::Failed { .. } => true,
+                            Check::Unknown => c.unknown_rejects,
+                            Check::Held { .. } | Check::HeldInMessage => false,
+                        }
+                });
+            if let Some((_, check)) = rejected {
+                let value = match check {
+                    Check::Failed { value } => value.as_str(),
+                    _ => "(not in the export)",
+                };
+                state.rejected += 1;
+                state.note_rejected(value);
+                continue;
+            }
+            for (tally, check) in state.tallies.iter_mut().zip(checks.iter()) {
+                match check {
+                    Check::Held { .. } => tally.held += 1,
+                    Check::HeldInMessage => tally.held_in_message += 1,
+                    Check::Failed { .. } => tally.failed += 1,
+                    Check::Unknown => tally.unknown += 1,
+                }
+            }
+            keepers.push((at, std::mem::take(checks)));
+        }
+    }
+
+    fn count(&mut self, event: &Event) {
+        let stats = &mut self.stats;
+        stats.events += 1;
+        if event.time_is_local {
+            stats.local_times += 1;
+        }
+        match event.time_created {
+            Some(t) => stats.span(t, t),
+            None => stats.undated += 1,
+        }
+        self.count_names(
+            &event.origin.input,
+            &event.provider,
+            event.channel.as_deref(),
+            event.computer.as_deref(),
+            1,
+        );
+    }
+
+    /// Counts events that were read only to be counted ([`crate::input::Details::Counted`]).
+    pub fn observe_tally(&mut self, input: &str, tally: &Tally) {
+        let stats = &mut self.stats;
+        stats.events += tally.events;
+        stats.undated += tally.undated;
+        if let (Some(oldest), Some(newest)) = (tally.oldest, tally.newest) {
+            stats.span(oldest, newest);
+        }
+        self.count_names(
+            input,
+            &tally.provider,
+            tally.channel.as_deref(),
+            tally.computer.as_deref(),
+            tally.events,
+        );
+    }
+
+    /// Counts `n` events of `input` with these names: per provider, channel, computer and
+    /// context.
+    fn count_names(
+        &mut self,
+        input: &str,
+        provider_name: &str,
+        channel_name: Option<&str>,
+        computer: Option<&str>,
+        n: u64,
+    ) {
+        let stats = &mut self.stats;
+        let provider = self.provider.key(provider_name, matching::provider_key);
+        stats.providers.add(provider_name, n);
+        if let Some(channel) = channel_name {
+            stats.channels.add(channel, n);
+            if let Some(per_input) = stats.channels_by_input.get_mut(input) {
+                per_input.add(channel, n);
+            } else if stats.unbounded || stats.channels_by_input.len() < MAX_NAMES {
+                let mut names = NameCounts {
+                    unbounded: stats.unbounded,
+                    ..NameCounts::default()
+                };
+                names.add(channel, n);
+                stats.channels_by_input.insert(input.to_owned(), names);
+            }
+        }
+        if let Some(computer) = computer {
+            stats.computers.add(computer, n);
+        }
+        let channel = channel_name.map(|name| self.channel.key(name, matching::channel_key));
+        let compiled = self.catalog.index().contexts();
+        for (context, slot) in self.catalog.contexts.iter().zip(compiled) {
+            let by_provider = slot.provider_keys.iter().any(|k| k == provider);
+            if by_provider || slot.revealed_by(provider, channel) {
+                let entry = stats.contexts.entry(context.id.clone()).or_insert_with(|| {
+                    let by = if by_provider {
+                        format!("provider {}", provider_name.trim())
+                    } else {
+                        format!("channel {}", channel_name.unwrap_or_default())
+                    };
+                    (by, 0)
+                });
+                entry.1 += n;
+            }
+        }
+    }
+}
