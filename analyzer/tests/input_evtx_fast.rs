@@ -295,6 +295,8 @@ fn a_window_in_the_middle_of_a_long_log_still_shows_its_events() {
             [hour(58), hour(57)],
             "{ages:?}"
         );
+        // The "now" said before the inputs is the one judged at when `finish` is given none.
+        assert_eq!(session.finish(&DiagnoseOptions::default()), d);
     }
 }
 

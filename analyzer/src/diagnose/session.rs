@@ -27,6 +27,8 @@ pub struct Session {
     collector: Collector,
     /// Read every `.evtx` record whole (see [`Session::read_every_record_whole`]).
     whole: bool,
+    /// The "now" given before the inputs ([`Session::judging_at`]).
+    judged_at: Option<Timestamp>,
     inputs: Vec<InputReport>,
     /// Why the built-in catalog could not be used (never expected: the tests validate it).
     catalog_error: Option<CatalogError>,
@@ -100,6 +102,7 @@ impl Session {
             Err(e) => Session {
                 collector: Collector::new(Catalog::empty()),
                 whole: false,
+                judged_at: None,
                 inputs: Vec::new(),
                 catalog_error: Some(e),
             },
@@ -111,6 +114,7 @@ impl Session {
         Session {
             collector: Collector::new(catalog),
             whole: false,
+            judged_at: None,
             inputs: Vec::new(),
             catalog_error: None,
         }
@@ -132,6 +136,7 @@ impl Session {
         if let Some(now) = now {
             self.collector.judging_at(now);
         }
+        self.judged_at = now;
         self
     }
 
@@ -198,10 +203,11 @@ impl Session {
         self.collector.catalog()
     }
 
-    /// Judges everything read so far against `options.now` (default: the newest event).
+    /// Judges everything read so far against `options.now` (default: the one given to
+    /// [`Session::judging_at`], else the newest event).
     pub fn finish(&self, options: &DiagnoseOptions) -> Diagnosis {
         let stats = self.collector.stats();
-        let (now, now_source) = match (options.now, stats.newest) {
+        let (now, now_source) = match (options.now.or(self.judged_at), stats.newest) {
             (Some(now), _) => (Some(now), NowSource::Given),
             (None, Some(newest)) => (Some(newest), NowSource::NewestEvent),
             (None, None) => (None, NowSource::Unknown),

@@ -158,22 +158,11 @@ impl SignalState {
         let times: Vec<Option<Timestamp>> =
             self.dated.iter().map(|c| c.event.time_created).collect();
         let kept = kept(&times, self.window);
-        let mut at = 0;
-        let mut dropped = Vec::new();
-        self.dated.retain_mut(|candidate| {
-            let keep = kept.get(at).copied().unwrap_or(true);
-            at += 1;
-            if !keep {
-                let empty = Event::new(String::new(), 0, candidate.event.origin.clone());
-                dropped.push(Candidate {
-                    event: std::mem::replace(&mut candidate.event, empty),
-                    checks: std::mem::take(&mut candidate.checks),
-                });
-            }
-            keep
-        });
-        for candidate in dropped {
-            if spare.len() < MAX_SPARE {
+        let all = std::mem::replace(&mut self.dated, Vec::with_capacity(PRUNE_AT + 1));
+        for (candidate, keep) in all.into_iter().zip(kept) {
+            if keep {
+                self.dated.push(candidate);
+            } else if spare.len() < MAX_SPARE {
                 spare.push(candidate);
             } else {
                 done.put(candidate.event);
