@@ -46,6 +46,20 @@ impl RegValue {
         Self { kind: REG_SZ, data }
     }
 
+    /// The text of a `REG_SZ` or `REG_EXPAND_SZ`, up to its first NUL (unpaired
+    /// surrogates replaced).
+    pub fn as_text(&self) -> Option<String> {
+        (self.kind == REG_SZ || self.kind == REG_EXPAND_SZ).then(|| {
+            let units: Vec<u16> = self
+                .data
+                .chunks_exact(2)
+                .filter_map(|c| c.try_into().ok().map(u16::from_le_bytes))
+                .take_while(|&u| u != 0)
+                .collect();
+            String::from_utf16_lossy(&units)
+        })
+    }
+
     /// The DWORD, when this is a well-formed `REG_DWORD`.
     pub fn as_dword(&self) -> Option<u32> {
         let bytes: [u8; 4] = self.data.as_slice().try_into().ok()?;
@@ -74,24 +88,11 @@ impl fmt::Display for RegValue {
             return write!(f, "{ty} 0x{v:x}");
         }
         match self.kind {
-            REG_SZ | REG_EXPAND_SZ => {
-                let units: Vec<u16> = self
-                    .data
-                    .chunks_exact(2)
-                    .map(|c| {
-                        u16::from_le_bytes([
-                            c.first().copied().unwrap_or(0),
-                            c.get(1).copied().unwrap_or(0),
-                        ])
-                    })
-                    .take_while(|&u| u != 0)
-                    .collect();
-                write!(
-                    f,
-                    "{ty} \"{}\"",
-                    String::from_utf16_lossy(&units).escape_default()
-                )
-            }
+            REG_SZ | REG_EXPAND_SZ => write!(
+                f,
+                "{ty} \"{}\"",
+                self.as_text().unwrap_or_default().escape_default()
+            ),
             _ => {
                 let hex: String = self.data.iter().map(|b| format!("{b:02X}")).collect();
                 if hex.len() > 48 {

@@ -88,7 +88,7 @@ impl Disk {
         let control_set = word(system.lookup("Select", "Current")?)
             .ok_or_else(|| system.unreadable(r"it has no Select\Current".into()))?;
         let boots_next = word(system.lookup("Select", "Default")?);
-        let text = |v: Option<RegValue>| v.and_then(|v| reg_text(&v));
+        let text = |v: Option<RegValue>| v.and_then(|v| v.as_text());
         let computer = text(system.lookup(
             &format!(r"ControlSet{control_set:03}\Control\ComputerName\ComputerName"),
             "ComputerName",
@@ -229,19 +229,6 @@ impl<'h> HiveFile<'h> {
             Some(k) => Ok(hive.subkeys(&k)?.into_iter().map(|s| s.name).collect()),
         })
     }
-}
-
-/// A `REG_SZ`'s text up to its NUL.
-pub(super) fn reg_text(v: &RegValue) -> Option<String> {
-    (v.kind == REG_SZ || v.kind == REG_EXPAND_SZ).then(|| {
-        let units: Vec<u16> = v
-            .data
-            .chunks_exact(2)
-            .filter_map(|c| c.try_into().ok().map(u16::from_le_bytes))
-            .take_while(|&u| u != 0)
-            .collect();
-        String::from_utf16_lossy(&units)
-    })
 }
 
 /// `SOFTWARE\X` → `X` (the key below the hive's root).

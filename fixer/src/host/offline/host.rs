@@ -8,7 +8,7 @@
 //! VM's state directory, nothing else.
 
 use super::disk::{
-    Disk, DiskError, HiveFile, RDP_CERTIFICATES, SOFTWARE_HIVE, SYSTEM_HIVE, on_disk, reg_text,
+    Disk, DiskError, HiveFile, RDP_CERTIFICATES, SOFTWARE_HIVE, SYSTEM_HIVE, on_disk,
 };
 use super::mounts::Mounts;
 use crate::host::*;
@@ -338,7 +338,7 @@ impl Host for OfflineHost<'_> {
     fn service_account(&self, name: &str) -> HostResult<String> {
         let key = Self::service_key(name);
         self.reg_get(&key, "ObjectName")?
-            .and_then(|v| reg_text(&v))
+            .and_then(|v| v.as_text())
             .ok_or_else(|| HostError::NotFound {
                 what: format!(r"{key}\ObjectName"),
             })

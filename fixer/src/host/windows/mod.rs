@@ -59,16 +59,7 @@ fn machine_dir(key: &str, name: &str, default: &str) -> PathBuf {
     let text = registry::get(key, name)
         .ok()
         .flatten()
-        .filter(|v| v.kind == REG_SZ || v.kind == REG_EXPAND_SZ)
-        .map(|v| {
-            let units: Vec<u16> = v
-                .data
-                .chunks_exact(2)
-                .filter_map(|c| c.try_into().ok().map(u16::from_le_bytes))
-                .take_while(|&u| u != 0)
-                .collect();
-            String::from_utf16_lossy(&units)
-        })
+        .and_then(|v| v.as_text())
         .filter(|t| !t.trim().is_empty())
         .unwrap_or_else(|| default.to_owned());
     PathBuf::from(expand_system_drive(&text, &tools::system_drive()))
