@@ -67,34 +67,63 @@ impl Check {
 
 /// Evaluates one condition (its values parsed when the catalog was read) on an event.
 pub fn check(condition: &EventCondition, event: &Event) -> Check {
+    outcome(condition, event).to_check()
+}
+
+/// A [`Check`] whose value is still the event's own text (not yet shortened and copied):
+/// what a collector needs to decide, before it keeps anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome<'a> {
+    Held(&'a str),
+    HeldInMessage,
+    Failed(&'a str),
+    NotInMessage,
+    Unknown,
+}
+
+impl Outcome<'_> {
+    /// The check as kept and shown.
+    pub(crate) fn to_check(self) -> Check {
+        match self {
+            Outcome::Held(value) => Check::Held {
+                value: shorten(value, 64),
+            },
+            Outcome::HeldInMessage => Check::HeldInMessage,
+            Outcome::Failed(value) => Check::Failed {
+                value: shorten(value, 64),
+            },
+            Outcome::NotInMessage => Check::Failed {
+                value: "(not in the message)".into(),
+            },
+            Outcome::Unknown => Check::Unknown,
+        }
+    }
+}
+
+/// [`check`] without copying the value it names.
+pub(crate) fn outcome<'a>(condition: &EventCondition, event: &'a Event) -> Outcome<'a> {
     // Every named field present is consulted: a service's localised display name may not be
     // listed while its key name in <Binary> is.
     let present = || condition.fields.iter().filter_map(|f| event.data_value(f));
     if let Some(value) = present().find(|v| value_matches(condition, v)) {
-        return Check::Held {
-            value: shorten(value, 64),
-        };
+        return Outcome::Held(value);
     }
     if let Some(value) = present().next() {
-        return Check::Failed {
-            value: shorten(value, 64),
-        };
+        return Outcome::Failed(value);
     }
     // Exports of older systems carry unnamed, positional data (`Param1`…): when one of them
     // holds the value it is the one, but a miss proves nothing about positions we can't name.
     if !event.data.is_empty() && event.data.iter().all(|(k, _)| is_positional_name(k)) {
         if let Some((_, v)) = event.data.iter().find(|(_, v)| value_matches(condition, v)) {
-            return Check::Held {
-                value: shorten(v, 64),
-            };
+            return Outcome::Held(v);
         }
-        return Check::Unknown;
+        return Outcome::Unknown;
     }
     let Some(message) = event.message.as_deref() else {
-        return Check::Unknown;
+        return Outcome::Unknown;
     };
     let found = match condition.in_message {
-        InMessage::No => return Check::Unknown,
+        InMessage::No => return Outcome::Unknown,
         InMessage::Token => message_tokens(message).any(|t| value_matches(condition, t)),
         InMessage::Phrase => {
             let hay = message.to_lowercase();
@@ -106,11 +135,9 @@ pub fn check(condition: &EventCondition, event: &Event) -> Check {
         }
     };
     if found {
-        Check::HeldInMessage
+        Outcome::HeldInMessage
     } else {
-        Check::Failed {
-            value: "(not in the message)".into(),
-        }
+        Outcome::NotInMessage
     }
 }
 

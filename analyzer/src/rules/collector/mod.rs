@@ -16,7 +16,7 @@
 
 use super::catalog::Catalog;
 use super::finding::Window;
-use super::matching::{self, Check};
+use super::matching::{self, Check, Outcome};
 use crate::event::Event;
 use crate::input::{ExcerptCuts, Tally};
 use jiff::Timestamp;
@@ -451,29 +451,30 @@ impl Collector {
                 state.other_channel += 1;
                 continue;
             }
-            checks.clear();
-            checks.extend(signal.conditions.iter().map(|c| matching::check(c, event)));
-            let rejected = signal
-                .conditions
-                .iter()
-                .zip(checks.iter())
-                .find(|(c, check)| {
-                    c.required
-                        && match check {
-                            Check::Failed { .. } => true,
-                            Check::Unknown => c.unknown_rejects,
-                            Check::Held { .. } | Check::HeldInMessage => false,
-                        }
-                });
-            if let Some((_, check)) = rejected {
-                let value = match check {
-                    Check::Failed { value } => value.as_str(),
-                    _ => "(not in the export)",
-                };
+            // The first required condition that rejects the event, if one does: decided on
+            // the event's own text, a value copied only when it is noted.
+            let rejected = signal.conditions.iter().find_map(|c| {
+                let outcome = matching::outcome(c, event);
+                let rejects = c.required
+                    && match outcome {
+                        Outcome::Failed(_) | Outcome::NotInMessage => true,
+                        Outcome::Unknown => c.unknown_rejects,
+                        Outcome::Held(_) | Outcome::HeldInMessage => false,
+                    };
+                rejects.then_some(outcome)
+            });
+            if let Some(outcome) = rejected {
                 state.rejected += 1;
-                state.note_rejected(value);
+                if !state.rejected_values_full() {
+                    match outcome.to_check() {
+                        Check::Failed { value } => state.note_rejected(&value),
+                        _ => state.note_rejected("(not in the export)"),
+                    }
+                }
                 continue;
             }
+            checks.clear();
+            checks.extend(signal.conditions.iter().map(|c| matching::check(c, event)));
             for (tally, check) in state.tallies.iter_mut().zip(checks.iter()) {
                 match check {
                     Check::Held { .. } => tally.held += 1,

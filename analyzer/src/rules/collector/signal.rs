@@ -172,8 +172,10 @@ impl SignalState {
     }
 
     /// The dated candidates as if pruned after the last event: all while every one is held,
-    /// otherwise the oldest [`KEEP_OLDEST`] and the newest [`KEEP_NEWEST`] — the same
-    /// whenever pruning happened, so the same however the events were split between shards.
+    /// otherwise those [`kept`] keeps (the oldest [`KEEP_OLDEST`], the newest
+    /// [`KEEP_NEWEST`], and judged at a given now the newest in the window and just before
+    /// it) — the same whenever pruning happened, so the same however the events were split
+    /// between shards.
     pub fn settled(&self) -> Vec<&Candidate> {
         let mut dated: Vec<&Candidate> = self.dated.iter().collect();
         if !self.complete {
@@ -190,8 +192,8 @@ impl SignalState {
         dated
     }
 
-    /// Counts `n` events of another `provider` (a near miss), the first [`MAX_NEAR_MISS`]
-    /// providers by name.
+    /// Counts `n` events of another `provider` (a near miss): the first [`MAX_NEAR_MISS`]
+    /// providers in the order first seen (all of them in a shard).
     pub(super) fn near_miss(&mut self, provider: &str, n: u64) {
         if let Some(count) = self.other_providers.get_mut(provider) {
             *count += n;
@@ -248,6 +250,11 @@ impl SignalState {
             self.note_rejected(value);
         }
         self.other_channel += other.other_channel;
+    }
+
+    /// Whether four values that rejected events are noted already (no more are).
+    pub(super) fn rejected_values_full(&self) -> bool {
+        self.rejected_values.len() >= 4
     }
 
     /// Remembers a value that rejected an event: the first four different ones.
