@@ -387,3 +387,51 @@ fn what_the_collector_asks_goes_to_a_helper_as_it_is() {
     let json = serde_json::to_string(&details).unwrap();
     assert_eq!(serde_json::from_str::<Details>(&json).unwrap(), details);
 }
+
+/// Without a given "now" (the window ends at the newest event), a long log's evidence from
+/// before the window is from just before it — each hour's newest events are kept for the
+/// window and two hours more — not from the log's first hour.
+#[test]
+fn without_a_given_now_the_older_evidence_is_from_just_before_the_window() {
+    use analyzer::rules::Age;
+    let start: Timestamp = "2024-05-01T00:00:00Z".parse().unwrap();
+    let events: Vec<Event> = (0..200)
+        .map(|i| {
+            testkit::evtx_writer::event("Microsoft-Windows-Security-Auditing", 4625)
+                .channel("Security")
+                .computer("VM01")
+                .time(start + SignedDuration::from_mins(20 * i))
+                .data("LogonType", "10")
+                .data("Status", "0xc000006e")
+                .data("SubStatus", "0xc0000072")
+                .build()
+        })
+        .collect();
+    let bytes = testkit::EvtxWriter::new()
+        .extend(events)
+        .to_bytes()
+        .unwrap();
+    let newest = start + SignedDuration::from_mins(20 * 199);
+    let window_start = newest - SignedDuration::from_hours(24);
+    for whole in [false, true] {
+        let d = diagnose(&[("state.evtx", &bytes)], whole, None);
+        let finding = d
+            .findings
+            .iter()
+            .find(|f| f.id == "rdp-account-state")
+            .unwrap();
+        let older: Vec<Timestamp> = finding
+            .evidence
+            .iter()
+            .filter(|e| e.age == Age::Older)
+            .map(|e| e.time.unwrap())
+            .collect();
+        assert_eq!(older.len(), 2, "{:?}", finding.evidence);
+        for t in older {
+            assert!(
+                t < window_start && t >= window_start - SignedDuration::from_hours(1),
+                "{t} against a window from {window_start}"
+            );
+        }
+    }
+}

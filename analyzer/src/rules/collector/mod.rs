@@ -285,6 +285,10 @@ impl Collector {
                     complete: true,
                     bucket_minutes: 1,
                     tallies: vec![ConditionTally::default(); signal.conditions.len()],
+                    recent_hours: catalog
+                        .rules
+                        .get(signal.rule)
+                        .map_or(0, |rule| i64::from(rule.window_hours) + 2),
                     ..SignalState::default()
                 },
             })

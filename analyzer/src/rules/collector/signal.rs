@@ -25,7 +25,7 @@ pub(super) const KEEP_OLDEST: usize = 10;
 pub(super) const KEEP_UNDATED: usize = 10;
 /// Dated candidates held before the middle ones are pruned. While a signal has matched no
 /// more events than this, every one is held and counts are exact.
-const PRUNE_AT: usize = 2 * (KEEP_NEWEST + KEEP_OLDEST);
+pub(super) const PRUNE_AT: usize = 2 * (KEEP_NEWEST + KEEP_OLDEST);
 /// Histogram buckets per signal before coarsening to hours.
 const MAX_BUCKETS: usize = 100_000;
 /// Near-miss providers remembered per signal.
@@ -67,6 +67,12 @@ pub(crate) struct SignalState {
     ///
     /// [`Collector::judging_at`]: super::Collector::judging_at
     pub(super) window: Option<(Timestamp, Timestamp)>,
+    /// The hours before the newest candidate in which each hour's newest candidates are kept
+    /// (the rule's window and two more): with "now" the newest event, as it is when none is
+    /// given, the events just before the window are among them.
+    pub(super) recent_hours: i64,
+    /// Dated candidates held after the last pruning: the next comes at twice as many.
+    pub(super) held: usize,
     /// Events of the right provider and ID rejected by a required condition.
     pub rejected: u64,
     /// A few of the values that rejected them.
@@ -143,7 +149,7 @@ impl SignalState {
         self.dated_total += 1;
         self.bucket(time);
         self.dated.push(candidate(given, spare, checks, scratch));
-        if self.dated.len() > PRUNE_AT {
+        if self.dated.len() > self.prune_at() {
             self.prune(spare, done);
         }
     }
@@ -157,7 +163,7 @@ impl SignalState {
         self.dated.sort_by_key(|c| c.event.time_created);
         let times: Vec<Option<Timestamp>> =
             self.dated.iter().map(|c| c.event.time_created).collect();
-        let kept = kept(&times, self.window);
+        let kept = kept(&times, self.window, self.recent_hours);
         let all = std::mem::replace(&mut self.dated, Vec::with_capacity(PRUNE_AT + 1));
         for (candidate, keep) in all.into_iter().zip(kept) {
             if keep {
@@ -169,6 +175,13 @@ impl SignalState {
             }
         }
         self.complete = false;
+        self.held = self.dated.len();
+    }
+
+    /// How many dated candidates are held before pruning: [`PRUNE_AT`] the first time (up
+    /// to then counts are exact), then twice what the last pruning kept.
+    fn prune_at(&self) -> usize {
+        PRUNE_AT.max(2 * self.held)
     }
 
     /// The dated candidates as if pruned after the last event: all while every one is held,
@@ -182,7 +195,7 @@ impl SignalState {
             dated.sort_by_key(|c| c.event.time_created);
             let times: Vec<Option<Timestamp>> =
                 dated.iter().map(|c| c.event.time_created).collect();
-            let kept = kept(&times, self.window);
+            let kept = kept(&times, self.window, self.recent_hours);
             let mut at = 0;
             dated.retain(|_| {
                 at += 1;
@@ -210,7 +223,7 @@ impl SignalState {
         self.dated.append(&mut other.dated);
         // Pruned once more than `PRUNE_AT` had matched, and from then on never complete.
         self.complete &= other.complete && self.dated_total <= PRUNE_AT as u64;
-        if self.dated.len() > PRUNE_AT {
+        if self.dated.len() > self.prune_at() {
             self.prune(&mut reuse.spare, &mut reuse.done);
         }
         self.undated_total += other.undated_total;
@@ -365,11 +378,41 @@ impl SignalState {
 /// [`SHOW_IN_WINDOW`] in it and the newest [`SHOW_OUTSIDE`] before it — each the first of
 /// all events by one order and one test of time, so what is kept does not depend on when
 /// pruning happened nor on how the events were split.
-fn kept(times: &[Option<Timestamp>], window: Option<(Timestamp, Timestamp)>) -> Vec<bool> {
+pub(super) fn kept(
+    times: &[Option<Timestamp>],
+    window: Option<(Timestamp, Timestamp)>,
+    recent_hours: i64,
+) -> Vec<bool> {
     let len = times.len();
     let mut kept: Vec<bool> = (0..len)
         .map(|i| i < KEEP_OLDEST || i + KEEP_NEWEST >= len)
         .collect();
+    // Each of the recent hours' newest (hours counted back from the newest candidate's).
+    let hour = |i: usize| {
+        times
+            .get(i)
+            .copied()
+            .flatten()
+            .map(|t| t.as_second().div_euclid(3600))
+    };
+    if let Some(newest) = len.checked_sub(1).and_then(hour) {
+        let (mut current, mut taken) = (newest, 0);
+        for i in (0..len).rev() {
+            let Some(h) = hour(i) else { continue };
+            if h < newest - recent_hours {
+                break;
+            }
+            if h != current {
+                (current, taken) = (h, 0);
+            }
+            if taken < SHOW_OUTSIDE {
+                taken += 1;
+                if let Some(k) = kept.get_mut(i) {
+                    *k = true;
+                }
+            }
+        }
+    }
     if let Some((start, end)) = window {
         let newest = |test: &dyn Fn(Timestamp) -> bool, n: usize, kept: &mut Vec<bool>| {
             let matching = (0..len)

@@ -4,7 +4,7 @@
 //! asked; shards absorbed in order collect what one collector does; name counts absorbed in
 //! order count as one by one.
 
-use super::signal::{KEEP_NEWEST, KEEP_OLDEST, KEEP_UNDATED, trim, trim_items};
+use super::signal::{KEEP_UNDATED, PRUNE_AT, kept as kept_by_pruning, trim, trim_items};
 use super::*;
 use crate::event::{Location, Origin};
 use crate::input::{EXCERPT_CHARS, EXCERPT_ITEMS as MAX_DATA_ITEMS, EXCERPT_NAME_CHARS};
@@ -222,24 +222,27 @@ proptest! {
             }
             if event.time_created.is_some() {
                 dated.push(fresh_copy(&event));
-                if dated.len() > 2 * (KEEP_NEWEST + KEEP_OLDEST) {
-                    dated.sort_by_key(|e| e.time_created);
-                    let len = dated.len();
-                    dated.drain(KEEP_OLDEST..len.saturating_sub(KEEP_NEWEST));
-                }
             } else if undated.len() < KEEP_UNDATED {
                 undated.push(fresh_copy(&event));
             }
         }
         let state = &collector.slots()[at].state;
+        // All fresh copies, settled as pruning settles them: by time, those it keeps.
+        if dated.len() > PRUNE_AT {
+            dated.sort_by_key(|e| e.time_created);
+            let times: Vec<_> = dated.iter().map(|e| e.time_created).collect();
+            let mut keep = kept_by_pruning(&times, None, state.recent_hours).into_iter();
+            dated.retain(|_| keep.next().unwrap_or(true));
+        }
         let kept = |c: &[Candidate]| c.iter().map(|c| c.event.clone()).collect::<Vec<_>>();
-        prop_assert_eq!(kept(&state.dated), dated);
+        let settled = |s: &SignalState| s.settled().into_iter().map(|c| c.event.clone()).collect::<Vec<_>>();
+        prop_assert_eq!(settled(state), dated);
         prop_assert_eq!(kept(&state.undated), undated);
         let owned = &given.slots()[at].state;
-        prop_assert_eq!(kept(&owned.dated), kept(&state.dated));
+        prop_assert_eq!(settled(owned), settled(state));
         prop_assert_eq!(kept(&owned.undated), kept(&state.undated));
         let excerpted = &excerpts.slots()[at].state;
-        prop_assert_eq!(kept(&excerpted.dated), kept(&state.dated));
+        prop_assert_eq!(settled(excerpted), settled(state));
         prop_assert_eq!(kept(&excerpted.undated), kept(&state.undated));
         let held = |c: &Candidate| {
             matches!(c.checks.as_slice(), [Check::Held { value }] if value == "0xc000006d")
