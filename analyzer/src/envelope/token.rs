@@ -6,7 +6,7 @@
 //!
 //! `DATA` is base64url (no padding) of the raw-DEFLATE-compressed envelope followed by the
 //! first 4 bytes of the SHA-256 of those compressed bytes; `N` is the number of `DATA`
-//! characters. The token holds only the fixed prefix, digits and the base64url alphabet —
+//! characters, in decimal without a leading zero (one spelling per token). The token holds only the fixed prefix, digits and the base64url alphabet —
 //! nothing a shell interprets, no log text — and says precisely what went wrong with a
 //! paste: cut off (`N` says how much is missing), doubled, or changed (checksum), before
 //! anything is decompressed or parsed. Line breaks and spaces inside are ignored, so a
@@ -184,13 +184,18 @@ fn split(compact: &str) -> Result<(usize, &str), TokenError> {
     let (digits, data) = rest.split_once('.').ok_or_else(|| {
         // `rdpfix1.123` cut right after the length: everything is missing.
         match rest.parse::<usize>() {
-            Ok(expected) if expected > 0 && rest.len() <= 7 => {
+            Ok(expected) if expected > 0 && rest.len() <= 7 && !rest.starts_with('0') => {
                 TokenError::Truncated { expected, got: 0 }
             }
             _ => TokenError::BadPrefix,
         }
     })?;
-    if digits.is_empty() || digits.len() > 7 || !digits.bytes().all(|c| c.is_ascii_digit()) {
+    // One spelling of each length (no leading zero): a token has exactly one form.
+    if digits.is_empty()
+        || digits.len() > 7
+        || digits.starts_with('0')
+        || !digits.bytes().all(|c| c.is_ascii_digit())
+    {
         return Err(TokenError::BadPrefix);
     }
     let expected: usize = digits.parse().map_err(|_| TokenError::BadPrefix)?;

@@ -36,6 +36,19 @@ fn says_when_a_token_was_pasted_twice() {
     ));
 }
 
+/// A token has one spelling: a length written with a leading zero is not the length the
+/// signer wrote (the property test found `rdpfix1.0<N>.` accepted).
+#[test]
+fn a_length_with_a_leading_zero_is_a_damaged_prefix() {
+    let token = signed_token(&plan(), &key(1));
+    let zeroed = token.replacen("rdpfix1.", "rdpfix1.0", 1);
+    assert!(matches!(
+        receive(zeroed.as_bytes()).unwrap_err(),
+        Rejection::Token(TokenError::BadPrefix)
+    ));
+    assert!(receive(token.as_bytes()).is_ok());
+}
+
 #[test]
 fn reads_a_token_wrapped_or_pasted_in_lines() {
     let signer = key(1);
