@@ -455,9 +455,12 @@ impl Collector {
                 state.other_channel += 1;
                 continue;
             }
-            // The first required condition that rejects the event, if one does: decided on
-            // the event's own text, a value copied only when it is noted.
-            let rejected = signal.conditions.iter().find_map(|c| {
+            // Each condition once, in order, up to the first required one that rejects the
+            // event: decided on the event's own text, a value copied only when it is kept
+            // in a check or noted.
+            checks.clear();
+            let mut rejected = None;
+            for c in &signal.conditions {
                 let outcome = matching::outcome(c, event);
                 let rejects = c.required
                     && match outcome {
@@ -465,8 +468,12 @@ impl Collector {
                         Outcome::Unknown => c.unknown_rejects,
                         Outcome::Held(_) | Outcome::HeldInMessage => false,
                     };
-                rejects.then_some(outcome)
-            });
+                if rejects {
+                    rejected = Some(outcome);
+                    break;
+                }
+                checks.push(outcome.to_check());
+            }
             if let Some(outcome) = rejected {
                 state.rejected += 1;
                 if !state.rejected_values_full() {
@@ -477,8 +484,6 @@ impl Collector {
                 }
                 continue;
             }
-            checks.clear();
-            checks.extend(signal.conditions.iter().map(|c| matching::check(c, event)));
             for (tally, check) in state.tallies.iter_mut().zip(checks.iter()) {
                 match check {
                     Check::Held { .. } => tally.held += 1,

@@ -154,16 +154,14 @@ impl SignalState {
         }
     }
 
-    /// Keeps the oldest [`KEEP_OLDEST`] and the newest [`KEEP_NEWEST`] dated candidates
-    /// (by time, then by when they were seen); the others go to `spare`, or their events to
-    /// `done`. Counts are no longer exact from the candidates.
+    /// Keeps the dated candidates [`kept`] keeps (by time, then by when they were seen); the
+    /// others go to `spare`, or their events to `done`. Counts are no longer exact from the
+    /// candidates.
     fn prune(&mut self, spare: &mut Vec<Candidate>, done: &mut Done) {
         // Stable: among equal times, the order they were seen in (the candidates are held
         // in that order, or sorted by time keeping it).
         self.dated.sort_by_key(|c| c.event.time_created);
-        let times: Vec<Option<Timestamp>> =
-            self.dated.iter().map(|c| c.event.time_created).collect();
-        let kept = kept(&times, self.window, self.recent_hours);
+        let kept = self.kept_of(self.dated.iter());
         let all = std::mem::replace(&mut self.dated, Vec::with_capacity(PRUNE_AT + 1));
         for (candidate, keep) in all.into_iter().zip(kept) {
             if keep {
@@ -176,6 +174,12 @@ impl SignalState {
         }
         self.complete = false;
         self.held = self.dated.len();
+    }
+
+    /// [`kept`] of these candidates, sorted by time, with this signal's window and hours.
+    fn kept_of<'a>(&self, sorted: impl Iterator<Item = &'a Candidate>) -> Vec<bool> {
+        let times: Vec<Option<Timestamp>> = sorted.map(|c| c.event.time_created).collect();
+        kept(&times, self.window, self.recent_hours)
     }
 
     /// How many dated candidates are held before pruning: [`PRUNE_AT`] the first time (up
@@ -193,9 +197,7 @@ impl SignalState {
         let mut dated: Vec<&Candidate> = self.dated.iter().collect();
         if !self.complete {
             dated.sort_by_key(|c| c.event.time_created);
-            let times: Vec<Option<Timestamp>> =
-                dated.iter().map(|c| c.event.time_created).collect();
-            let kept = kept(&times, self.window, self.recent_hours);
+            let kept = self.kept_of(dated.iter().copied());
             let mut at = 0;
             dated.retain(|_| {
                 at += 1;
