@@ -234,19 +234,16 @@ fn chunk_ranges_merged_in_order_equal_one_read() {
     }
 }
 
-/// 150 failed logons an hour apart (the account's state), judged at a "now" whose 24-hour
-/// window lies in the middle of the log: more events than are held, yet the evidence shows
-/// the newest in the window and just before it, read whole or not.
-#[test]
-fn a_window_in_the_middle_of_a_long_log_still_shows_its_events() {
-    use analyzer::rules::Age;
-    let start: Timestamp = "2024-05-01T00:00:00Z".parse().unwrap();
-    let events: Vec<Event> = (0..150)
-        .map(|i| {
+/// A `.evtx` of failed logons whose account's state rejected them (`rdp-account-state`'s
+/// 4625: Status 0xC000006E, SubStatus 0xC0000072, logon type 10), one at each time.
+fn account_state_log(times: impl Iterator<Item = Timestamp>) -> Vec<u8> {
+    let events: Vec<Event> = times
+        .enumerate()
+        .map(|(i, time)| {
             testkit::evtx_writer::event("Microsoft-Windows-Security-Auditing", 4625)
                 .channel("Security")
                 .computer("VM01")
-                .time(start + SignedDuration::from_hours(i))
+                .time(time)
                 .data("LogonType", "10")
                 .data("Status", "0xc000006e")
                 .data("SubStatus", "0xc0000072")
@@ -254,10 +251,20 @@ fn a_window_in_the_middle_of_a_long_log_still_shows_its_events() {
                 .build()
         })
         .collect();
-    let bytes = testkit::EvtxWriter::new()
+    testkit::EvtxWriter::new()
         .extend(events)
         .to_bytes()
-        .unwrap();
+        .unwrap()
+}
+
+/// 150 failed logons an hour apart (the account's state), judged at a "now" whose 24-hour
+/// window lies in the middle of the log: more events than are held, yet the evidence shows
+/// the newest in the window and just before it, read whole or not.
+#[test]
+fn a_window_in_the_middle_of_a_long_log_still_shows_its_events() {
+    use analyzer::rules::Age;
+    let start: Timestamp = "2024-05-01T00:00:00Z".parse().unwrap();
+    let bytes = account_state_log((0..150).map(|i| start + SignedDuration::from_hours(i)));
     let now = start + SignedDuration::from_hours(83);
     for whole in [false, true] {
         let mut session = Session::new().judging_at(Some(now));
@@ -395,22 +402,7 @@ fn what_the_collector_asks_goes_to_a_helper_as_it_is() {
 fn without_a_given_now_the_older_evidence_is_from_just_before_the_window() {
     use analyzer::rules::Age;
     let start: Timestamp = "2024-05-01T00:00:00Z".parse().unwrap();
-    let events: Vec<Event> = (0..200)
-        .map(|i| {
-            testkit::evtx_writer::event("Microsoft-Windows-Security-Auditing", 4625)
-                .channel("Security")
-                .computer("VM01")
-                .time(start + SignedDuration::from_mins(20 * i))
-                .data("LogonType", "10")
-                .data("Status", "0xc000006e")
-                .data("SubStatus", "0xc0000072")
-                .build()
-        })
-        .collect();
-    let bytes = testkit::EvtxWriter::new()
-        .extend(events)
-        .to_bytes()
-        .unwrap();
+    let bytes = account_state_log((0..200).map(|i| start + SignedDuration::from_mins(20 * i)));
     let newest = start + SignedDuration::from_mins(20 * 199);
     let window_start = newest - SignedDuration::from_hours(24);
     for whole in [false, true] {
