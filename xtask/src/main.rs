@@ -47,7 +47,7 @@ enum Cmd {
     /// The release artifacts from a clean tree: the site's tarball, fixer.exe, build-info.json
     /// and SHA256SUMS, all versioned (`--twice`: from two fresh clones, compared).
     Release(release::ReleaseArgs),
-    /// Serve `dist/` on http://127.0.0.1:<port>/.
+    /// Serve `dist/` on `http://127.0.0.1:<port>/`.
     Serve {
         #[arg(long, default_value_t = 8080)]
         port: u16,

@@ -8,7 +8,7 @@
 //! ```
 //!
 //! Decoding checks sizes and shapes only; nothing in an envelope is trusted until the
-//! [verification stages](super::verify) say so.
+//! [verification stages](mod@super::verify) say so.
 
 use super::reject::Rejection;
 use super::{MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_TYPE_BYTES};

@@ -4,7 +4,7 @@
 //! Sources of the spellings: English from `wevtutil` output and Event Viewer; German,
 //! French, Swedish, Dutch, Russian, Hungarian, Turkish, Polish and Japanese from
 //! Microsoft's localised copies of the seed article ("Troubleshoot Azure VM RDP connection
-//! issues by Event ID", MicrosoftDocs azure-docs.<lang> repositories) and other localised
+//! issues by Event ID", MicrosoftDocs `azure-docs.<lang>` repositories) and other localised
 //! Microsoft troubleshooting pages; German also from a real Event Viewer copy (SharePoint
 //! health event, "Ebene: Fehler", "Benutzer: NETZWERKDIENST"). A label not listed here is
 //! still read, by its position.

@@ -368,7 +368,7 @@ impl PlanParams {
 }
 
 /// Execution phase of a step; lower runs first. Services start and restart in
-/// [`RdpService::start_order`], after every change they are meant to pick up.
+/// [`super::target::RdpService::start_order`], after every change they are meant to pick up.
 fn phase(step: &AllowedStep) -> u8 {
     match step {
         AllowedStep::SaveAcl { .. } | AllowedStep::QueryRegistryValue { .. } => 0,

@@ -4,7 +4,7 @@
 //! the repaired copy in (`../shared/OFFLINE-REPAIR.md` §1). What is built here, as text
 //! blocks for Azure Cloud Shell (bash):
 //!
-//! 0. a snapshot of the OS disk (step 0) ([`snapshot`](super::azure::snapshot)), the real undo;
+//! 0. a snapshot of the OS disk (step 0) ([`snapshot`]), the real undo;
 //! 1. `az extension add -n vm-repair`;
 //! 2. `az vm repair create` (and its form for a disk encrypted with Azure Disk Encryption);
 //! 3. the repair script saved as [`SCRIPT_FILE`] in Cloud Shell (a quoted here-document);

@@ -1,6 +1,6 @@
 //! Every effect the fixer has on the machine goes through [`Host`].
 //!
-//! - [`windows::WindowsHost`] (`cfg(windows)`): the real thing, through Win32 APIs.
+//! - `windows::WindowsHost` (`cfg(windows)`): the real thing, through Win32 APIs.
 //! - [`sim::SimHost`]: an in-memory machine with fault injection, for tests on Linux.
 //! - [`overlay::DryRun`]: wraps another host; reads pass through, writes land in memory, so a
 //!   dry-run runs the very code path of an apply and cannot change anything.

@@ -6,7 +6,7 @@
 //! `Provider/@Name`, `EventID`, `TimeCreated/@SystemTime`, `Channel`, `Computer`, …; this
 //! module walks each definition once per chunk to learn that, then takes those values from
 //! each record. The strings go through the same normalisation as the XML path
-//! ([`super::xml::record_event_from_system`]), so the event equals the rendered one minus
+//! ([`crate::input::xml::record_event_from_system`]), so the event equals the rendered one minus
 //! its event data and message (the tests check this on every corpus record).
 //!
 //! Anything unusual — a record that is not a single template instance, a field made of

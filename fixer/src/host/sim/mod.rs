@@ -104,7 +104,7 @@ impl SimHost {
     }
 
     /// Arranges for `act` to change the machine just before the first changing call whose
-    /// description contains `before` (see [`Tamper`]).
+    /// description contains `before` (a `Tamper`: another user acting between two calls).
     pub fn tamper(&self, before: &str, act: impl FnOnce(&mut Machine) + 'static) {
         self.inner.borrow_mut().tamper = Some(Tamper {
             before: before.to_owned(),
