@@ -29,19 +29,11 @@ use super::CHUNK_HEADER_SIZE;
 use super::build::{Needed, build_event};
 use super::spare::EventSpare;
 use super::template::{Field, Source, SystemMap, TemplateCache, utf16};
-use super::value::Value;
+use super::value::{Value, ty};
 use crate::event::{Event, Location, Origin};
 
 const RECORD_HEADER_SIZE: usize = 24;
 const RECORD_MAGIC: [u8; 4] = [0x2a, 0x2a, 0, 0];
-
-/// Value types (MS-EVEN6 2.2.3.1.11) this walk reads.
-mod ty {
-    pub(super) const NULL: u8 = 0x00;
-    pub(super) const STRING: u8 = 0x01;
-    pub(super) const UINT16: u8 = 0x06;
-    pub(super) const FILETIME: u8 = 0x11;
-}
 
 /// 100 ns FILETIME ticks of 1601-01-01 and 9999-01-01 UTC: times outside are left to the
 /// crate (which renders them through text this walk does not reproduce).
