@@ -108,7 +108,7 @@ pub struct Rule {
     pub remediation: Vec<RemediationStep>,
     /// The cause this rule shares with other rules (`guest-firewall`): when several rules of
     /// one cause fire — events and configuration showing the same failure — they come out
-    /// as one finding (`evaluate.rs`, docs/rules.md "One cause, one finding").
+    /// as one finding (`evaluate/join.rs`, docs/rules.md "One cause, one finding").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
 }
