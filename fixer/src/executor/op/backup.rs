@@ -1,6 +1,68 @@
-//! Putting a step back from its backup, checking it is back, and what the backup holds.
+//! What a step's backup holds ([`Backup`]), putting the step back from it, and checking it
+//! is back.
 
 use super::*;
+
+/// Which parts of a descriptor a step changed, so its undo writes back those and no others.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AclParts {
+    pub owner: bool,
+    pub dacl: bool,
+}
+
+/// Everything needed to put a step back, written before the step changes anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Backup {
+    /// Exact prior values (type and bytes, or absent) and the keys the step had to create.
+    Registry {
+        key: String,
+        values: Vec<(String, Option<RegValue>)>,
+        created_keys: Vec<String>,
+    },
+    StartType {
+        service: String,
+        before: StartType,
+        #[serde(default)]
+        delayed: bool,
+    },
+    /// Only ever a built-in account without a password, so the undo restores it exactly.
+    Account { service: String, before: String },
+    /// The certificates as they were (DER, also saved as `.cer`) with their private keys'
+    /// links: the undo adds them back. One without a key link cannot be made usable again
+    /// (Windows makes a new self-signed certificate when SessionEnv starts) and is said so.
+    Certs { certs: Vec<crate::host::CertInfo> },
+    /// Each object with its descriptor as it was (also saved `icacls /save`-style), and
+    /// the parts the step changes: the undo writes back only those.
+    Acl {
+        entries: Vec<AclEntry>,
+        #[serde(default)]
+        restore: AclParts,
+    },
+    /// A restart: if it fails half-way, the service (and the dependents it stopped) must
+    /// run again as they did.
+    Restart {
+        service: String,
+        was_running: bool,
+        dependents: Vec<String>,
+    },
+    /// A service a step started: the undo stops it again if it was not running before.
+    Started { service: String, was_running: bool },
+    /// A member a step added: the undo removes it (it was not a member before).
+    Member { group: String, member: String },
+    /// A right a step granted or revoked, and whether the SID held it before: the undo
+    /// puts that back.
+    Right {
+        sid: String,
+        right: String,
+        held: bool,
+    },
+    /// A firewall rule a step enabled, and whether it was enabled before: the undo
+    /// disables exactly the rule it enabled.
+    Firewall { rule: String, enabled: bool },
+    /// Nothing to restore (a read).
+    Nothing,
+}
 
 impl Backup {
     /// Puts the step back, writing only what the step changed. Idempotent: undoing twice

@@ -1,30 +1,31 @@
 //! What each allowlisted step does on the host: probe → is_compliant → backup → apply →
-//! verify (here), the backup's undo (`backup.rs`) and the dry-run's words (`text.rs`). The
-//! mapping from the plan's [`AllowedStep`] is one exhaustive `match`: a new step kind does
-//! not compile until it is handled here.
+//! verify (here), what a backup holds and its undo (`backup.rs`), the MachineKeys folder's
+//! objects (`machine_keys.rs`) and the dry-run's words (`text.rs`). The mapping from the
+//! plan's [`AllowedStep`](analyzer::plan::AllowedStep) is one exhaustive `match`
+//! (`from_step.rs`): a new step kind does not compile until it is handled there.
 
 use crate::host::{
     CertStore, FsObject, FsSkipped, Host, HostError, HostResult, RegValue, SdWrite, StartType,
     is_passwordless_account,
 };
 use crate::sddl::{self, Acl, SecurityDescriptor};
-use analyzer::plan::{
-    AclTarget, AllowedStep, CertificateExpect, Expect, RegistryData, RegistryExpect, Rights,
-    ServiceAccount,
-};
+use analyzer::plan::{AclTarget, Rights};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 use std::time::Duration;
 
 mod allowed;
 mod backup;
+mod from_step;
+mod machine_keys;
 mod text;
 
+pub use backup::{AclParts, Backup};
+pub use machine_keys::RDP_KEY_PREFIX;
+use machine_keys::acl_objects;
+pub(crate) use machine_keys::{is_rdp_key_name, machine_keys};
 pub use text::{snapshot_text, value_text};
 
 const SERVICE_WAIT: Duration = Duration::from_secs(60);
-/// The RDP listener's key files in MachineKeys.
-pub const RDP_KEY_PREFIX: &str = "f686aace6942fb7f7ceb231212eef4a4_";
 
 /// One executable step, as the host sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,67 +138,6 @@ pub struct AclEntry {
     pub sddl: String,
 }
 
-/// Which parts of a descriptor a step changed, so its undo writes back those and no others.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AclParts {
-    pub owner: bool,
-    pub dacl: bool,
-}
-
-/// Everything needed to put a step back, written before the step changes anything.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Backup {
-    /// Exact prior values (type and bytes, or absent) and the keys the step had to create.
-    Registry {
-        key: String,
-        values: Vec<(String, Option<RegValue>)>,
-        created_keys: Vec<String>,
-    },
-    StartType {
-        service: String,
-        before: StartType,
-        #[serde(default)]
-        delayed: bool,
-    },
-    /// Only ever a built-in account without a password, so the undo restores it exactly.
-    Account { service: String, before: String },
-    /// The certificates as they were (DER, also saved as `.cer`) with their private keys'
-    /// links: the undo adds them back. One without a key link cannot be made usable again
-    /// (Windows makes a new self-signed certificate when SessionEnv starts) and is said so.
-    Certs { certs: Vec<crate::host::CertInfo> },
-    /// Each object with its descriptor as it was (also saved `icacls /save`-style), and
-    /// the parts the step changes: the undo writes back only those.
-    Acl {
-        entries: Vec<AclEntry>,
-        #[serde(default)]
-        restore: AclParts,
-    },
-    /// A restart: if it fails half-way, the service (and the dependents it stopped) must
-    /// run again as they did.
-    Restart {
-        service: String,
-        was_running: bool,
-        dependents: Vec<String>,
-    },
-    /// A service a step started: the undo stops it again if it was not running before.
-    Started { service: String, was_running: bool },
-    /// A member a step added: the undo removes it (it was not a member before).
-    Member { group: String, member: String },
-    /// A right a step granted or revoked, and whether the SID held it before: the undo
-    /// puts that back.
-    Right {
-        sid: String,
-        right: String,
-        held: bool,
-    },
-    /// A firewall rule a step enabled, and whether it was enabled before: the undo
-    /// disables exactly the rule it enabled.
-    Firewall { rule: String, enabled: bool },
-    /// Nothing to restore (a read).
-    Nothing,
-}
-
 fn rights_mask(r: Rights) -> u32 {
     match r {
         Rights::Full => sddl::FILE_ALL,
@@ -207,140 +147,7 @@ fn rights_mask(r: Rights) -> u32 {
     }
 }
 
-fn start_type(s: analyzer::plan::StartType) -> StartType {
-    match s {
-        analyzer::plan::StartType::Automatic => StartType::Auto,
-        analyzer::plan::StartType::Manual => StartType::Demand,
-        analyzer::plan::StartType::Disabled => StartType::Disabled,
-    }
-}
-
-fn reg_value(d: &RegistryData) -> RegValue {
-    match d {
-        RegistryData::Dword(n) => RegValue::dword(*n),
-        RegistryData::Binary(b) => RegValue::binary(b.as_bytes().to_vec()),
-    }
-}
-
-fn account_text(a: ServiceAccount) -> String {
-    a.as_sc().to_owned()
-}
-
-fn registry_expect(name: &str, e: &RegistryExpect) -> Option<(String, Option<RegValue>)> {
-    match e {
-        RegistryExpect::Any => None,
-        RegistryExpect::Absent => Some((name.to_owned(), None)),
-        RegistryExpect::Equals(d) => Some((name.to_owned(), Some(reg_value(d)))),
-    }
-}
-
-fn subkey(key: &str) -> String {
-    key.trim_start_matches(r"HKLM\").to_owned()
-}
-
 impl Op {
-    /// The host operation for an allowlisted step.
-    pub fn from_step(step: &AllowedStep) -> Op {
-        match step {
-            AllowedStep::SaveAcl { target } => Op::SaveAcl { target: *target },
-            AllowedStep::TakeOwnership { target, owner } => Op::Owner {
-                target: *target,
-                sid: owner.as_sid().to_owned(),
-            },
-            AllowedStep::GrantAccess { target, grants } => Op::Grant {
-                target: *target,
-                grants: grants
-                    .iter()
-                    .map(|g| (g.sid.as_sid().to_owned(), rights_mask(g.rights)))
-                    .collect(),
-            },
-            AllowedStep::ExportDeleteCertificates { store: _, expect } => Op::DeleteCerts {
-                expect: match expect {
-                    CertificateExpect::Any => None,
-                    CertificateExpect::Thumbprint(t) => {
-                        Some(t.0.iter().map(|b| format!("{b:02X}")).collect())
-                    }
-                },
-            },
-            AllowedStep::RestartService { service } => Op::Restart {
-                service: service.name().to_owned(),
-            },
-            AllowedStep::SetServiceStart {
-                service,
-                desired,
-                expect,
-            } => Op::StartType {
-                service: service.name().to_owned(),
-                desired: start_type(*desired),
-                expect: match expect {
-                    Expect::Any => None,
-                    Expect::Equals(s) => Some(start_type(*s)),
-                },
-            },
-            AllowedStep::SetServiceAccount {
-                service,
-                desired,
-                expect,
-            } => Op::Account {
-                service: service.name().to_owned(),
-                desired: account_text(*desired),
-                expect: match expect {
-                    Expect::Any => None,
-                    Expect::Equals(a) => Some(account_text(*a)),
-                },
-            },
-            AllowedStep::QueryRegistryValue { value } => Op::QueryRegistry {
-                key: value.subkey().to_owned(),
-                name: value.name().to_owned(),
-            },
-            AllowedStep::SetRegistryValue {
-                value,
-                desired,
-                expect,
-            } => Op::Registry {
-                key: value.subkey().to_owned(),
-                values: vec![(value.name().to_owned(), Some(reg_value(desired)))],
-                expect: registry_expect(value.name(), expect),
-            },
-            AllowedStep::DeleteRegistryValue { value, expect } => Op::Registry {
-                key: value.subkey().to_owned(),
-                values: vec![(value.name().to_owned(), None)],
-                expect: registry_expect(value.name(), expect),
-            },
-            AllowedStep::EnableTlsServerProtocol { protocol } => Op::Registry {
-                key: subkey(protocol.server_key()),
-                values: vec![
-                    ("Enabled".to_owned(), Some(RegValue::dword(1))),
-                    ("DisabledByDefault".to_owned(), Some(RegValue::dword(0))),
-                ],
-                expect: None,
-            },
-            AllowedStep::StartService { service } => Op::Start {
-                service: service.name().to_owned(),
-            },
-            AllowedStep::AddGroupMember { group, member } => Op::Member {
-                group: group.sid().to_owned(),
-                member: member.as_str().to_owned(),
-            },
-            AllowedStep::GrantLogonRight { sid, right } => Op::Right {
-                sid: sid.as_str().to_owned(),
-                right: right.as_str().to_owned(),
-                grant: true,
-            },
-            AllowedStep::RevokeLogonRight { sid, right } => Op::Right {
-                sid: sid.as_str().to_owned(),
-                right: right.as_str().to_owned(),
-                grant: false,
-            },
-            AllowedStep::EnableFirewallRule { rule } => Op::Firewall {
-                rule: rule.id().to_owned(),
-            },
-            AllowedStep::Manual { action } => Op::Manual {
-                text: action.as_str().replace('_', " "),
-            },
-        }
-    }
-
     /// Reads the current state. A restart needs to know if an earlier step changed
     /// something; it does not read that here (see `is_compliant`).
     pub fn probe(&self, host: &dyn Host) -> HostResult<Snapshot> {
@@ -739,71 +546,6 @@ pub(crate) fn dacl_text(acl: Acl) -> String {
         sacl: None,
     }
     .to_string()
-}
-
-/// `%ProgramData%\Microsoft\Crypto\RSA\MachineKeys` on this host.
-pub(crate) fn machine_keys(host: &dyn Host) -> PathBuf {
-    // Joined with `\` by hand: the same on Windows and in the simulator on Linux.
-    // A `%ProgramData%` ending in `\` would make a path whose final path differs.
-    PathBuf::from(format!(
-        "{}\\{}",
-        host.program_data()
-            .display()
-            .to_string()
-            .trim_end_matches('\\'),
-        AclTarget::MachineKeysFolder.relative_to_program_data()
-    ))
-}
-
-/// The final component of a Windows path.
-pub(crate) fn file_name(path: &str) -> &str {
-    path.rsplit(['\\', '/']).next().unwrap_or(path)
-}
-
-/// Whether `name` is an RDP listener key file's name.
-pub(crate) fn is_rdp_key_name(name: &str) -> bool {
-    name.get(..RDP_KEY_PREFIX.len())
-        .is_some_and(|p| p.eq_ignore_ascii_case(RDP_KEY_PREFIX))
-}
-
-/// The objects a target names, opened by handle: the MachineKeys folder itself, and for
-/// `with_children` (saving) or the key files its direct children — never deeper, never
-/// through a junction, never a hard-linked file. What is left out is returned with why.
-fn acl_objects(
-    host: &dyn Host,
-    target: AclTarget,
-    with_children: bool,
-) -> HostResult<(Vec<FsObject>, Vec<FsSkipped>)> {
-    let folder = host.fs_object(&machine_keys(host))?;
-    if target == AclTarget::MachineKeysFolder && !with_children {
-        return Ok((vec![folder], Vec::new()));
-    }
-    let listing = host.fs_children(&folder)?;
-    if target == AclTarget::MachineKeysFolder {
-        let mut objects = vec![folder];
-        objects.extend(listing.objects);
-        return Ok((objects, listing.skipped));
-    }
-    let mut skipped: Vec<FsSkipped> = listing
-        .skipped
-        .into_iter()
-        .filter(|s| is_rdp_key_name(file_name(&s.path)))
-        .collect();
-    let mut files = Vec::new();
-    for obj in listing.objects {
-        if !is_rdp_key_name(file_name(&obj.path)) {
-            continue;
-        }
-        if obj.dir {
-            skipped.push(FsSkipped {
-                path: obj.path,
-                reason: "a folder named like a key file; key files are files".into(),
-            });
-        } else {
-            files.push(obj);
-        }
-    }
-    Ok((files, skipped))
 }
 
 /// Stop running dependents, stop, start, start the dependents again (Restart-Service -Force).
