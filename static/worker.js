@@ -8,8 +8,11 @@
 //
 // Named 'parse', it is one of the analysis worker's parsing helpers (js/read.js): handed the
 // compiled module with its first message, it reads and parses each stripe of a .evtx's
-// chunks it is given and posts the stripe's parts for the analysis worker to merge.
-import init, { worker_analyse, worker_warm, hash_begin, hash_update, hash_end, parse_stripe } from './pkg/web.js';
+// chunks it is given and posts the stripe's parts, and what its session's shard collected of
+// their events, for the analysis worker to merge.
+import init, {
+  worker_analyse, worker_warm, hash_begin, hash_update, hash_end, parse_stripe, parse_warm,
+} from './pkg/web.js';
 
 const helper = self.name === 'hash' || self.name === 'parse';
 // The analysis worker makes its session (the catalog parsed) before a request comes.
@@ -52,7 +55,8 @@ const skipped = new Set();
 
 async function parseStep(d) {
   if (d.module) {
-    ready = init({ module_or_path: d.module });
+    // The session its stripes are observed in is made before the first stripe comes.
+    ready = init({ module_or_path: d.module }).then(() => parse_warm());
     return;
   }
   if (skipped.delete(d.key)) return;

@@ -199,7 +199,9 @@ export function hashEnd(id, blob, from) {
 // A large .evtx is parsed by several workers (web/src/split.rs): this worker lends stripes
 // of its chunks to parsing helpers (the same `worker.js`, named 'parse', handed the compiled
 // wasm module), each of which reads its stripe from the file itself (its own stream) and
-// posts the stripe's parsed parts (JSON bytes); this worker merges every part in file order.
+// posts the stripe's parsed parts and what a shard of its own session collected of their
+// events (bytes: split.rs's `Stripe`); this worker merges every part in file order and
+// absorbs each shard after its parts.
 // Helpers are nested in this worker, so ending it (the page's Cancel) ends them too.
 
 const parsers = []; // { worker, keys: Set of stripe keys out with it }
@@ -275,7 +277,7 @@ export function parseSend(key, blob, job) {
 }
 
 /**
- * The answer for `key` once it is in (and forgotten here): the parts' bytes, or null where
+ * The answer for `key` once it is in (and forgotten here): the stripe's bytes, or null where
  * the helper failed; undefined while it is not in.
  */
 export function parseTake(key) {

@@ -8,13 +8,16 @@
 //! parsed with [`read_evtx_chunks_reusing`] in the allocations of the events merged
 //! before — or, a stripe of [`STRIPE`] batches at a time, to a
 //! parsing helper (`js/read.js`: the same `worker.js`, named `parse`, handed the file),
-//! which reads and parses the stripe itself ([`parse_stripe`]) and posts its
-//! [`ChunkPart`]s back as JSON. Parts are merged in chunk order, so the input's events,
-//! report and findings are those of a read in one go; at most [`WINDOW`] ranges are
-//! between their start and their merge, so memory stays flat whatever the file's size. A
-//! stripe is lent only while reading its parts back costs this worker less than reading
-//! and parsing it ([`Costs`]); one a helper fails on is read and parsed here. The file's
-//! SHA-256 is left to [`crate::hash`].
+//! which reads and parses the stripe itself ([`parse_stripe`]), observes its events in a
+//! shard of its own session's collector where they were built, and posts the stripe's
+//! [`ChunkPart`]s and that shard's bytes ([`Stripe`]): only what a rule keeps crosses, not
+//! every event. Parts are merged in chunk order, each lent stripe's shard absorbed after
+//! its parts, so the input's events, report and findings are those of a read in one go; at
+//! most [`WINDOW`] ranges are between their start and their merge, so memory stays flat
+//! whatever the file's size. A stripe is lent only while taking its answer in costs this
+//! worker less than reading and parsing it ([`Costs`]); one a helper fails on, or whose
+//! shard this worker's sink cannot load, is read and parsed here. The file's SHA-256 is
+//! left to [`crate::hash`].
 
 use crate::hash::{Hashing, Tee};
 use crate::protocol::Spent;
@@ -22,7 +25,8 @@ use crate::read::{Ahead, Window, blob_len, read_ahead, read_done, read_range};
 use analyzer::Event;
 use analyzer::diagnose::Session;
 use analyzer::input::{
-    ChunkPart, Details, EventSpare, EvtxLayout, EvtxMerge, Progress, read_evtx_chunks_reusing,
+    ChunkPart, Details, EventSink, EventSpare, EvtxLayout, EvtxMerge, Progress, Shard,
+    read_evtx_chunks_reusing,
 };
 use js_sys::{Reflect, Uint8Array};
 use serde::{Deserialize, Serialize};
@@ -46,10 +50,12 @@ pub const MAX_WORKERS: u32 = 4;
 /// made a 100 MiB file slower, not faster (measured: BENCHMARKS.md, "Session 8 — page").
 pub const CORES_LEFT: u32 = 2;
 /// At most this many workers parse a file unless `?workers=N` asks for more: 1 for now.
-/// Measured on 2 cores (BENCHMARKS.md, "Session 8 — page") a helper made both 100 MiB files
-/// slower, and each helper's wasm instance took a 1 GiB file from 247 MB to 283 MB, past
-/// the page's 256 MB; on 4 cores or more nothing was measured. The split is tested
-/// (`large.test.mjs` asks for it) and stays one constant away.
+/// Measured on 2 cores (BENCHMARKS.md, "Session 8 — page" and "Session 10 — page") a
+/// helper made both 100 MiB files slower — still, with helpers posting shards instead of
+/// events: this worker's own parsing slowed by as much as the helper took off it — and a
+/// 1 GiB file's renderer went from 241 MB to 266 MB, past the page's 256 MB; on 4 cores or
+/// more nothing was measured. The split is tested (`large.test.mjs` asks for it) and stays
+/// one constant away.
 pub const DEFAULT_MAX_WORKERS: u32 = 1;
 /// A file of fewer chunks (16 MiB) is parsed here alone: starting a helper costs more than
 /// it saves.
@@ -204,16 +210,26 @@ struct Job {
 }
 
 /// Parsing helper: reads the chunks `job` (JSON, a [`Job`]) names from `blob`, batch by
-/// batch through one stream, parses them and gives their [`ChunkPart`]s as JSON.
+/// batch through one stream, parses them and gives a [`Stripe`]'s bytes: the parts and,
+/// where the sink makes shards, the events observed where they were built — in a shard of
+/// this helper's own session (the built-in catalog, as the analysis worker's) — so that
+/// only what a rule keeps crosses back, not every event.
 #[wasm_bindgen]
 pub async fn parse_stripe(blob: Blob, job: String) -> Result<Vec<u8>, JsValue> {
     let fail = |e: String| JsValue::from_str(&e);
     let job: Job = serde_json::from_str(&job).map_err(|e| fail(e.to_string()))?;
     let layout = EvtxLayout::new(&job.head, job.len);
     let details = job.details;
+    let mut shard = HELPER_SESSION.with_borrow_mut(|session| {
+        session
+            .get_or_insert_with(Session::new)
+            .input_sink()
+            .shard()
+    });
     let mut parts = Vec::new();
     let mut bytes = Vec::new();
     let mut spare = EventSpare::default();
+    let mut done = Vec::new();
     let mut from = job.from;
     let read = async {
         while from < job.to {
@@ -228,14 +244,18 @@ pub async fn parse_stripe(blob: Blob, job: String) -> Result<Vec<u8>, JsValue> {
             .await?;
             let batch = from..to;
             let input = &job.input;
-            parts.extend(parse_vec(
-                input,
-                (base, &bytes),
-                &layout,
-                &batch,
-                &details,
-                &mut spare,
-            ));
+            let mut batch_parts =
+                parse_vec(input, (base, &bytes), &layout, &batch, &details, &mut spare);
+            if let Some(shard) = shard.as_mut() {
+                for part in &mut batch_parts {
+                    part.observe(input, shard.as_mut());
+                }
+                shard.reclaim(&mut done);
+                for event in done.drain(..) {
+                    spare.give(event);
+                }
+            }
+            parts.append(&mut batch_parts);
             from = to;
         }
         Ok::<(), String>(())
@@ -243,15 +263,75 @@ pub async fn parse_stripe(blob: Blob, job: String) -> Result<Vec<u8>, JsValue> {
     .await;
     read_done();
     read.map_err(fail)?;
-    serde_json::to_vec(&parts).map_err(|e| fail(e.to_string()))
+    let collected = shard.as_ref().and_then(|s| s.to_bytes());
+    Stripe::to_bytes(&parts, collected.as_deref()).map_err(fail)
+}
+
+thread_local! {
+    /// A parsing helper's session, made as it starts ([`parse_warm`]): only its shards are
+    /// used.
+    static HELPER_SESSION: std::cell::RefCell<Option<Session>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Parsing helper, once its module is ready (`static/worker.js`): makes the session whose
+/// shards its stripes are observed in, so that parsing the catalog is not on the first
+/// stripe's way.
+#[wasm_bindgen]
+pub fn parse_warm() {
+    HELPER_SESSION.with_borrow_mut(|session| {
+        session.get_or_insert_with(Session::new);
+    });
+}
+
+/// A parsing helper's answer for one stripe: its parts, and what a shard observed of their
+/// events (then taken out of the parts). On the wire: the parts' JSON length (4 bytes,
+/// little-endian), the parts' JSON, then the shard's bytes ([`analyzer::input::Shard`];
+/// none: the parts hold their events).
+#[derive(Default)]
+struct Stripe {
+    parts: Vec<ChunkPart>,
+    shard: Option<Box<dyn Shard>>,
+}
+
+impl Stripe {
+    fn to_bytes(parts: &[ChunkPart], shard: Option<&[u8]>) -> Result<Vec<u8>, String> {
+        let json = serde_json::to_vec(parts).map_err(|e| e.to_string())?;
+        let len = u32::try_from(json.len()).map_err(|_| "a stripe's parts over 4 GiB")?;
+        let mut out = Vec::with_capacity(4 + json.len() + shard.map_or(0, <[u8]>::len));
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&json);
+        out.extend_from_slice(shard.unwrap_or_default());
+        Ok(out)
+    }
+
+    /// Reads a helper's answer; its shard, if any, is loaded into an empty shard of the
+    /// merge's sink. `Err`: not such an answer, or a shard the sink cannot take.
+    fn from_bytes(bytes: &[u8], merge: &EvtxMerge<'_>) -> Result<Stripe, String> {
+        let (len, rest) = bytes.split_first_chunk::<4>().ok_or("an answer cut short")?;
+        let len = usize::try_from(u32::from_le_bytes(*len)).map_err(|e| e.to_string())?;
+        let (json, collected) = (rest.get(..len), rest.get(len..));
+        let (Some(json), Some(collected)) = (json, collected) else {
+            return Err("an answer cut short".to_string());
+        };
+        let parts = serde_json::from_slice(json).map_err(|e| e.to_string())?;
+        let shard = if collected.is_empty() {
+            None
+        } else {
+            let mut shard = merge.shard().ok_or("a shard this file's sink cannot take")?;
+            shard.load(collected)?;
+            Some(shard)
+        };
+        Ok(Stripe { parts, shard })
+    }
 }
 
 /// A range of chunks between its start and its merge.
 enum Slot {
     /// A batch being read here.
     Reading(Range<u64>, Ahead),
-    /// Parsed here.
-    Parsed(Vec<ChunkPart>),
+    /// Parsed (here, or by a helper that answered).
+    Parsed(Stripe),
     /// A stripe with a helper, under this key (its chunks: parsed here if the helper fails).
     Lent(u32, Range<u64>),
 }
@@ -268,11 +348,11 @@ const LEND_BELOW: f64 = 0.8;
 /// (the costs change along a file: a stretch of records a rule lists makes parts heavy).
 const PROBE_EVERY: u32 = 32;
 
-/// What a batch costs this worker, read and parsed here or lent (reading the helper's parts
-/// back, as JSON), in milliseconds: running averages. The parts of records that are mostly
-/// counted are small, and lending saves the reading and the parsing; records a rule lists
-/// give whole events, whose JSON costs more to read than the records did to parse
-/// (measured: BENCHMARKS.md), so such a file is parsed here.
+/// What a batch costs this worker, read and parsed here or lent (taking the helper's answer
+/// in: its parts and its shard), in milliseconds: running averages. Since the helpers
+/// observe their events in shards, an answer is small whatever the records (about 0.6 ms a
+/// batch of a log of listed records, against 15–35 ms when every event came back as JSON:
+/// BENCHMARKS.md), so lending pays wherever a helper has a core of its own.
 #[derive(Debug, Default)]
 struct Costs {
     here: Option<f64>,
@@ -347,7 +427,7 @@ impl Batches<'_, '_> {
             // first stripe out.
             let at = slots.iter().position(|s| matches!(s, Slot::Reading(..)));
             if let Some(slot) = at.and_then(|at| slots.get_mut(at)) {
-                let Slot::Reading(range, read) = std::mem::replace(slot, Slot::Parsed(Vec::new()))
+                let Slot::Reading(range, read) = std::mem::replace(slot, Slot::Parsed(Stripe::default()))
                 else {
                     continue;
                 };
@@ -356,7 +436,7 @@ impl Batches<'_, '_> {
                 self.start(&mut slots, &mut next)?;
                 let parts = self.parse_here(&range, &details, t);
                 if let Some(slot) = at.and_then(|at| slots.get_mut(at)) {
-                    *slot = Slot::Parsed(parts);
+                    *slot = Slot::Parsed(Stripe { parts, shard: None });
                 }
             } else if let Some(Slot::Lent(key, range)) = slots.front() {
                 let (key, range) = (*key, range.clone());
@@ -374,7 +454,7 @@ impl Batches<'_, '_> {
                     self.spent.taken_back += 1;
                     let parts = self.read_back(&range, &details).await?;
                     if let Some(front) = slots.front_mut() {
-                        *front = Slot::Parsed(parts);
+                        *front = Slot::Parsed(Stripe { parts, shard: None });
                     }
                 }
             }
@@ -424,9 +504,9 @@ impl Batches<'_, '_> {
         details: &Details,
     ) -> Result<bool, String> {
         while let Some(front) = slots.front_mut() {
-            let parts = match front {
+            let stripe = match front {
                 Slot::Reading(..) => break,
-                Slot::Parsed(parts) => std::mem::take(parts),
+                Slot::Parsed(stripe) => std::mem::take(stripe),
                 Slot::Lent(key, range) => {
                     let answer = parse_take_js(*key);
                     if answer.is_undefined() {
@@ -439,11 +519,15 @@ impl Batches<'_, '_> {
             slots.pop_front();
             let t = now_ms();
             let mut merged = true;
-            for part in parts {
+            for part in stripe.parts {
                 if self.merge.push(part).is_break() {
                     merged = false;
                     break;
                 }
+            }
+            if merged && let Some(shard) = stripe.shard {
+                // What the helper observed of those parts' events, in their place.
+                self.merge.absorb(shard);
             }
             // The events the session is done with, to build the next ones in.
             self.merge.reclaim(&mut self.done);
@@ -514,25 +598,25 @@ impl Batches<'_, '_> {
         Ok(parts)
     }
 
-    /// A lent stripe's parts from the helper's `answer`; where it failed (or its answer
-    /// cannot be read), the stripe read again (outside the stream, which may be reading
-    /// ahead) and parsed here.
+    /// A lent stripe from the helper's `answer`; where it failed (or its answer cannot be
+    /// read), the stripe read again (outside the stream, which may be reading ahead) and
+    /// parsed here.
     fn lent_parts(
         &mut self,
         answer: &JsValue,
         range: &Range<u64>,
         details: &Details,
-    ) -> Result<Vec<ChunkPart>, String> {
+    ) -> Result<Stripe, String> {
         let t = now_ms();
-        if let Some(json) = answer.dyn_ref::<Uint8Array>()
-            && let Ok(parts) = serde_json::from_slice::<Vec<ChunkPart>>(&json.to_vec())
+        if let Some(bytes) = answer.dyn_ref::<Uint8Array>()
+            && let Ok(stripe) = Stripe::from_bytes(&bytes.to_vec(), self.merge)
         {
             let ms = lap(&mut self.spent.parse_ms, t) - t;
             self.spent.parts_ms += ms;
-            self.spent.parts_bytes += u64::from(json.length());
+            self.spent.parts_bytes += u64::from(bytes.length());
             #[allow(clippy::cast_precision_loss)]
             Costs::note(&mut self.costs.lent, ms / batches_in(range).max(1) as f64);
-            return Ok(parts);
+            return Ok(stripe);
         }
         let (start, end) = self.bytes_of(range);
         let bytes = read_sync(self.blob, start, end)?;
@@ -546,7 +630,7 @@ impl Batches<'_, '_> {
             &mut self.spare,
         );
         lap(&mut self.spent.parse_ms, t);
-        Ok(parts)
+        Ok(Stripe { parts, shard: None })
     }
 }
 

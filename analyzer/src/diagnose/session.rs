@@ -365,6 +365,14 @@ impl input::Shard for Collector {
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
         self
     }
+
+    fn to_bytes(&self) -> Option<Vec<u8>> {
+        Some(Collector::to_bytes(self))
+    }
+
+    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+        Collector::load(self, bytes)
+    }
 }
 
 /// SHA-256 over the sorted, newline-terminated hex digests of the inputs that were read to

@@ -151,6 +151,21 @@ pub trait Shard: EventSink + Send {
 
     /// The shard as `Any`, for the sink that made it to take it back as its own type.
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
+
+    /// What the shard collected, as bytes for another Web Worker to [`Shard::load`] into an
+    /// empty shard of its own sink (wasm threads share no memory). `None` (the default):
+    /// this kind of shard does not cross; the events must.
+    fn to_bytes(&self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Makes this empty shard hold what `bytes` (from [`Shard::to_bytes`] of a shard of a
+    /// sink of the same kind) says was collected. `Err`, and the shard left as it was, when
+    /// the bytes are not such a shard's.
+    fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let _ = bytes;
+        Err("this kind of shard cannot be loaded from bytes".to_string())
+    }
 }
 
 /// Which events a sink needs whole (event data and message).

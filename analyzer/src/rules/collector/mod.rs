@@ -20,6 +20,7 @@ use super::matching::{self, Check, Outcome};
 use crate::event::Event;
 use crate::input::{ExcerptCuts, Tally};
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -143,8 +144,17 @@ pub(crate) struct SignalSlot {
     pub state: SignalState,
 }
 
+/// A collector's shard on the wire ([`Collector::to_bytes`]): the signals it collected for
+/// (to check the catalog is the same), its statistics, and each signal's state.
+#[derive(Serialize, Deserialize)]
+struct Wire<St, Ss> {
+    signals: Vec<(usize, usize)>,
+    stats: St,
+    states: Vec<Ss>,
+}
+
 /// Small statistics about everything seen, for "now", hints and the report.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Stats {
     pub events: u64,
     pub undated: u64,
@@ -195,7 +205,7 @@ impl Stats {
 }
 
 /// Counts per name (first spelling seen, compared ignoring ASCII case), bounded.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct NameCounts {
     counts: BTreeMap<String, (String, u64)>,
     /// The keys of `counts` in the order their names were first seen.
@@ -207,6 +217,7 @@ pub struct NameCounts {
     /// shard's first [`MAX_NAMES`]. A shard sees one range of one input: bounded by it.
     unbounded: bool,
     /// The key being looked up (reused, so a name already counted costs no allocation).
+    #[serde(skip)]
     key: String,
 }
 
@@ -362,7 +373,7 @@ impl Collector {
     /// Takes in what `shard` (from [`Collector::shard`]) collected, as if its events had been
     /// observed here now, after all so far: the same statistics, counts, candidates and
     /// notes as observing them one by one — the candidates once settled
-    /// ([`SignalState::settled`]), the time histogram up to when it is coarsened. One
+    /// (`SignalState::settled`), the time histogram up to when it is coarsened. One
     /// condition: a shard's events come from one input (a reader's range), or there are
     /// fewer than 2,000 inputs (which inputs' channels are counted past that bound follows
     /// the order inputs were first seen).
@@ -371,6 +382,47 @@ impl Collector {
         for (slot, other) in self.signals.iter_mut().zip(shard.signals) {
             slot.state.absorb(other.state, &mut self.reuse);
         }
+    }
+
+    /// What this collector — a shard — collected, as bytes: for a collector of the same
+    /// catalog in another Web Worker (whose memory this one does not share) to
+    /// [`Collector::load`] into a shard of its own and absorb.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let wire = Wire {
+            signals: self.signals.iter().map(|s| (s.rule, s.signal)).collect(),
+            stats: &self.stats,
+            states: self.signals.iter().map(|s| &s.state).collect(),
+        };
+        // Plain data (strings, numbers, maps keyed by strings and integers): it serialises.
+        serde_json::to_vec(&wire).unwrap_or_default()
+    }
+
+    /// Makes this shard ([`Collector::shard`], nothing observed yet) hold what `bytes` from
+    /// [`Collector::to_bytes`] say another shard collected. `Err`, and this one left as it
+    /// was, when they are not a shard's of the same catalog, window and bounds.
+    pub fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let wire: Wire<Stats, SignalState> =
+            serde_json::from_slice(bytes).map_err(|e| format!("not a collector's shard: {e}"))?;
+        let same_signals = wire.signals.len() == self.signals.len()
+            && wire
+                .signals
+                .iter()
+                .zip(&self.signals)
+                .all(|(&(rule, signal), slot)| rule == slot.rule && signal == slot.signal);
+        if !same_signals || wire.states.len() != self.signals.len() {
+            return Err("a shard of another catalog".to_string());
+        }
+        if wire.stats.unbounded != self.stats.unbounded {
+            return Err("a shard with other bounds".to_string());
+        }
+        for (state, slot) in wire.states.iter().zip(&self.signals) {
+            state.fits(&slot.state)?;
+        }
+        self.stats = wire.stats;
+        for (slot, state) in self.signals.iter_mut().zip(wire.states) {
+            slot.state = state;
+        }
+        Ok(())
     }
 
     pub fn stats(&self) -> &Stats {

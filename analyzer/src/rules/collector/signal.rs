@@ -17,6 +17,7 @@ use crate::event::{Event, Origin};
 use crate::rules::evaluate::{SHOW_IN_WINDOW, SHOW_OUTSIDE};
 use crate::rules::matching::{self, Check};
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Candidate events kept per signal: the newest ones, the oldest ones, undated ones.
@@ -38,8 +39,9 @@ use crate::input::{
 /// Candidates kept for reuse, at most (one prune's worth).
 const MAX_SPARE: usize = KEEP_NEWEST + KEEP_OLDEST + 1;
 
-/// What one signal has collected.
-#[derive(Debug, Default)]
+/// What one signal has collected. Serialisable, for a shard to cross to another Web
+/// Worker ([`super::Collector::to_bytes`]).
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct SignalState {
     /// Dated candidates: after pruning, the oldest `KEEP_OLDEST` and newest `KEEP_NEWEST`.
     pub dated: Vec<Candidate>,
@@ -82,7 +84,7 @@ pub(crate) struct SignalState {
 }
 
 /// How the matched events of a signal fared on one condition.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ConditionTally {
     pub held: u64,
     pub held_in_message: u64,
@@ -91,7 +93,7 @@ pub(crate) struct ConditionTally {
 }
 
 /// A kept event and its condition checks (one per condition of the signal).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Candidate {
     pub event: Event,
     pub checks: Vec<Check>,
@@ -292,6 +294,30 @@ impl SignalState {
 
     /// Sixty times wider buckets: counts stay exact at the cost of precision at the window's
     /// edges and in rates.
+    /// Whether this state, loaded from bytes, could be what a shard like `empty` (the one it
+    /// is loaded into) collected: the same window, bounds and conditions, and a histogram
+    /// width pruning and coarsening could give.
+    pub(super) fn fits(&self, empty: &SignalState) -> Result<(), String> {
+        let mut width = self.bucket_minutes;
+        while width > 1 && width % 60 == 0 {
+            width /= 60;
+        }
+        if width != 1 {
+            return Err(format!(
+                "a shard with {}-minute buckets",
+                self.bucket_minutes
+            ));
+        }
+        if self.window != empty.window
+            || self.recent_hours != empty.recent_hours
+            || self.unbounded != empty.unbounded
+            || self.tallies.len() != empty.tallies.len()
+        {
+            return Err("a shard of another window, bounds or conditions".to_string());
+        }
+        Ok(())
+    }
+
     fn coarsen(&mut self) {
         let factor = 60;
         let old = std::mem::take(&mut self.histogram);

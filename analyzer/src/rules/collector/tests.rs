@@ -270,13 +270,18 @@ proptest! {
         cuts in prop::collection::vec(0usize..600, 0..12),
         wanted in any::<bool>(),
         now in prop::option::of(0i64..200_000),
+        crossing in any::<bool>(),
     ) {
         let catalog = Catalog::builtin().unwrap_or_else(|e| panic!("{e}"));
         let mut one = Collector::new(catalog.clone());
-        let mut sharded = Collector::new(catalog);
+        let mut sharded = Collector::new(catalog.clone());
+        // With `crossing`, each shard is made where a page's parsing helper makes it — by a
+        // collector of its own, judging at the same now — and crosses as bytes.
+        let mut helper = Collector::new(catalog);
         if let Some(now) = now.and_then(|s| Timestamp::from_second(s).ok()) {
             one.judging_at(now);
             sharded.judging_at(now);
+            helper.judging_at(now);
         }
         if wanted {
             sharded.reclaim(&mut Vec::new());
@@ -291,7 +296,7 @@ proptest! {
         cuts.push(events.len());
         let mut from = 0;
         for to in cuts {
-            let mut shard = sharded.shard();
+            let mut shard = if crossing { helper.shard() } else { sharded.shard() };
             for event in events.get(from..to).unwrap_or_default() {
                 one.observe(event);
                 shard.observe_owned(event.clone());
@@ -311,11 +316,79 @@ proptest! {
                 }
             }
             shard.reclaim(&mut Vec::new());
+            if crossing {
+                let mut loaded = sharded.shard();
+                prop_assert_eq!(loaded.load(&shard.to_bytes()), Ok(()));
+                shard = loaded;
+            }
             sharded.absorb(shard);
             from = to.max(from);
         }
         prop_assert_eq!(summary(&sharded), summary(&one));
     }
+}
+
+/// A shard's bytes are loaded only into a shard of the same catalog, window and bounds, and
+/// one refused is left as it was.
+#[test]
+fn shard_bytes_load_only_into_a_shard_like_theirs() {
+    let catalog = Catalog::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let parent = Collector::new(catalog.clone());
+    let mut shard = parent.shard();
+    for n in 0..150 {
+        shard.observe_owned(mixed(
+            n,
+            n % 6,
+            Some(i64::try_from(n).unwrap() * 61),
+            n % 5,
+            n % 4,
+        ));
+    }
+    let bytes = shard.to_bytes();
+    let before = summary(&parent.shard());
+
+    let mut fresh = parent.shard();
+    assert_eq!(fresh.load(&bytes), Ok(()));
+    assert_eq!(
+        summary(&fresh),
+        summary(&shard),
+        "what crossed is what was collected"
+    );
+
+    let refused = |mut into: Collector, bytes: &[u8], why: &str| {
+        let was = summary(&into);
+        assert!(into.load(bytes).is_err(), "{why}: loaded");
+        assert_eq!(summary(&into), was, "{why}: changed");
+    };
+    refused(parent.shard(), b"{\"signals\": 3}", "not a shard");
+    refused(parent.shard(), &bytes[..bytes.len() / 2], "cut short");
+    refused(
+        Collector::new(Catalog::empty()).shard(),
+        &bytes,
+        "another catalog",
+    );
+    refused(
+        Collector::new(catalog.clone()),
+        &bytes,
+        "bounded, not a shard",
+    );
+    let mut judging = Collector::new(catalog);
+    judging.judging_at(Timestamp::from_second(86_400).unwrap());
+    refused(judging.shard(), &bytes, "another window");
+    let mut wide: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    wide["states"][0]["bucket_minutes"] = 0.into();
+    refused(
+        parent.shard(),
+        &serde_json::to_vec(&wide).unwrap(),
+        "0-minute buckets",
+    );
+    wide["states"][0]["bucket_minutes"] = 61.into();
+    refused(
+        parent.shard(),
+        &serde_json::to_vec(&wide).unwrap(),
+        "61-minute buckets",
+    );
+    assert_eq!(summary(&parent.shard()), before);
 }
 
 proptest! {
