@@ -1,8 +1,12 @@
 //! The rdpfix page: Yew views over the analyzer. `static/app.js` mounts the app with
 //! [`run_app`]; `static/worker.js` loads the same module in a Web Worker, where
 //! [`worker::worker_analyse`] reads the inputs and runs the diagnosis off the main thread,
-//! and a second time as its helper, where [`hash::worker_hash`] hashes a `.evtx` beside it.
+//! and again as its helpers: one hashing a `.evtx` beside it ([`hash::hash_update`]), and
+//! parsing helpers ([`split::parse_stripe`]).
 #![forbid(unsafe_code)]
+// The page is an application: its docs are read with `--document-private-items`, where
+// links to private items resolve.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod app;
 pub mod bridge;

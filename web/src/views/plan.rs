@@ -4,7 +4,7 @@
 //! signed plan. Nothing about the VM is kept beyond the names the admin typed: whether it
 //! already trusts the key is for the fix script to say. When the inputs held an OS disk's
 //! hives, the plan is for that disk by default, and the way onto it is the rescue-VM
-//! sequence ([`repair`](crate::views::repair)).
+//! sequence ([`crate::views::repair`]).
 
 use crate::keys::{self, PageKey};
 use crate::protocol::{HashProgress, Outcome};
