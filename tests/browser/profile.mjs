@@ -10,9 +10,8 @@
 // alone, not its parsing helpers').
 //
 // Wasm functions are named only in a bundle whose name section survived: `wasm-opt`
-// (cargo xtask dist) drops it; run wasm-bindgen on
-// target/debian/wasm32-unknown-unknown/wasm-release/web.wasm (or on `wasm-opt -O1 -g` of it)
-// for a named one.
+// (cargo xtask dist) drops it unless asked to keep it — `RDPFIX_WASM_NAMES=1 cargo xtask
+// dist --no-exe` builds a named bundle (a little larger and slower: not for release).
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { launch, openPage, appReady, chooseFiles } from './harness.mjs';

@@ -95,9 +95,13 @@ fn optimise_wasm(wasm: &Path) -> Result<PathBuf> {
         "--enable-reference-types",
         "--enable-multivalue",
     ];
+    // `RDPFIX_WASM_NAMES=1` keeps the name section, for a profile that names the wasm
+    // functions (tests/browser/profile.mjs).
+    let names = std::env::var_os("RDPFIX_WASM_NAMES").is_some_and(|v| v == "1");
     let ok = shell::run(
         Command::new("wasm-opt")
             .arg(WASM_OPT_LEVEL)
+            .args(names.then_some("-g"))
             .args(features)
             .arg(wasm)
             .arg("-o")
