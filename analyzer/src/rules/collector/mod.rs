@@ -219,19 +219,26 @@ pub struct NameCounts {
     /// The key being looked up (reused, so a name already counted costs no allocation).
     #[serde(skip)]
     key: String,
+    /// The name `key` was made of, as given: most events repeat the last one's names.
+    #[serde(skip)]
+    keyed: String,
 }
 
 impl NameCounts {
     /// Counts `n` events named `name`.
     fn add(&mut self, name: &str, n: u64) {
-        let name = name.trim();
-        self.key.clear();
-        self.key.push_str(name);
-        self.key.make_ascii_lowercase();
+        if self.keyed != name {
+            self.keyed.clear();
+            self.keyed.push_str(name);
+            self.key.clear();
+            self.key.push_str(name.trim());
+            self.key.make_ascii_lowercase();
+        }
         if let Some(entry) = self.counts.get_mut(self.key.as_str()) {
             entry.1 += n;
         } else if self.unbounded || self.counts.len() < MAX_NAMES {
-            self.counts.insert(self.key.clone(), (name.to_string(), n));
+            self.counts
+                .insert(self.key.clone(), (name.trim().to_string(), n));
             self.order.push(self.key.clone());
         } else {
             self.other += n;
