@@ -176,9 +176,8 @@ fn buried_seed_scenarios_are_diagnosed_the_same_both_ways() {
 
 /// Two "workers" read disjoint chunk ranges; the merge gives what one read gives.
 fn read_split(name: &str, bytes: &[u8], split: u64) -> (InputReport, Vec<Event>) {
-    use analyzer::input::{ChunkPart, EvtxLayout, EvtxMerge, read_evtx_chunks};
+    use analyzer::input::{ChunkPart, EvtxLayout, EvtxMerge, parse_evtx_chunks};
     use sha2::{Digest, Sha256};
-    use std::io::Cursor;
     let mut sink = Sink {
         details: Details::Only([1149u16].into_iter().collect()),
         events: Vec::new(),
@@ -190,8 +189,16 @@ fn read_split(name: &str, bytes: &[u8], split: u64) -> (InputReport, Vec<Event>)
     let details = merge.details();
     let mut parts: Vec<ChunkPart> = Vec::new();
     for range in [0..split, split..layout.chunks] {
-        read_evtx_chunks(
-            Cursor::new(bytes),
+        // The first range from the whole file, the second from its own bytes alone (from
+        // its first chunk on), as a reader that read only those hands them over.
+        let at = if range.start == 0 {
+            0
+        } else {
+            layout.chunk_offset(range.start).min(bytes.len() as u64)
+        };
+        parse_evtx_chunks(
+            &bytes[at as usize..],
+            at,
             &layout,
             range,
             name,
@@ -232,6 +239,36 @@ fn chunk_ranges_merged_in_order_equal_one_read() {
             );
         }
     }
+}
+
+/// Chunks before the bytes given are not parsed (nor reported): what the bytes hold is
+/// parsed, from where they start.
+#[test]
+fn chunks_before_the_bytes_given_are_not_parsed() {
+    use analyzer::input::{EvtxLayout, parse_evtx_chunks};
+    let bytes = CORPUS[0].1;
+    let layout = EvtxLayout::new(&bytes[..8], bytes.len() as u64);
+    let numbers = |range: std::ops::Range<u64>, at: u64| {
+        let mut seen = Vec::new();
+        parse_evtx_chunks(
+            &bytes[at as usize..],
+            at,
+            &layout,
+            range,
+            "system.evtx",
+            &Details::All,
+            &mut |p| {
+                seen.push(p.number());
+                std::ops::ControlFlow::Continue(())
+            },
+        );
+        seen
+    };
+    let at = layout.chunk_offset(2);
+    assert_eq!(numbers(1..4, at), Vec::<u64>::new());
+    assert_eq!(numbers(2..4, at), vec![2, 3]);
+    assert_eq!(numbers(2..4, at + 1), Vec::<u64>::new());
+    assert_eq!(numbers(0..2, 0), vec![0, 1]);
 }
 
 /// A `.evtx` of failed logons whose account's state rejected them (`rdp-account-state`'s

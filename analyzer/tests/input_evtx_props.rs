@@ -17,10 +17,9 @@
 )]
 
 use analyzer::diagnose::{DiagnoseOptions, Diagnosis, Session};
-use analyzer::input::{ChunkPart, EvtxMerge, no_progress, read_evtx_chunks};
+use analyzer::input::{ChunkPart, EvtxMerge, no_progress, parse_evtx_chunks};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
-use std::io::Cursor;
 use std::ops::ControlFlow;
 use testkit::alloc::{Capped, MAX_ALLOCATION_BYTES};
 use testkit::seal_chunks;
@@ -70,8 +69,13 @@ fn diagnose_in_ranges(bytes: &[u8], batch: u64) -> Diagnosis {
         let mut from = 0;
         while from < layout.chunks {
             let to = (from + batch).min(layout.chunks);
-            read_evtx_chunks(
-                Cursor::new(bytes),
+            // The batch's bytes alone, as a reader hands them over (the last chunk may be
+            // cut short by the file's end).
+            let start = layout.chunk_offset(from);
+            let end = (layout.chunk_offset(to) as usize).min(bytes.len());
+            parse_evtx_chunks(
+                &bytes[(start as usize).min(end)..end],
+                start,
                 &layout,
                 from..to,
                 NAME,

@@ -3,7 +3,7 @@
 //! inputs of their own (`analyzer::input::read_any`), read one after the other (an `.evtx`
 //! inside one on this thread: its bytes come from one decompressing stream). A `.evtx` is read on every
 //! core through the analyzer's chunk-range API, exactly as the page's workers use it
-//! (`analyzer::input::{EvtxMerge, read_evtx_chunks_reusing}`): one thread reads the file
+//! (`analyzer::input::{EvtxMerge, parse_evtx_chunks_reusing}`): one thread reads the file
 //! once, in order, handing each batch of chunks to the thread parsing it and to one hashing
 //! every byte (SHA-256, in file order); the parts are merged in chunk order, and the events
 //! the session is done with go back to the parsing threads to be built again in
@@ -19,7 +19,7 @@ use analyzer::Event;
 use analyzer::input::{
     ChunkPart, EventSink, EventSpare, EvtxLayout, EvtxMerge, InputReport, MAX_FOLDER_FILES,
     SNIFF_BYTES, Shard, archive_left_out, folder_reads, looks_like_evtx, looks_like_zip,
-    no_progress, read_any, read_evtx_chunks_reusing, read_seekable, read_zip,
+    no_progress, parse_evtx_chunks_reusing, read_any, read_seekable, read_zip,
 };
 use anyhow::Context;
 use sha2::{Digest, Sha256};
@@ -264,9 +264,15 @@ pub fn read_file(
                         parts.push(p);
                         std::ops::ControlFlow::Continue(())
                     };
-                    let chunks = block.chunks.clone();
-                    read_evtx_chunks_reusing(
-                        block, &layout, chunks, name, details, &mut spare, each,
+                    parse_evtx_chunks_reusing(
+                        &block.bytes,
+                        block.at,
+                        &layout,
+                        block.chunks,
+                        name,
+                        details,
+                        &mut spare,
+                        each,
                     );
                     let shard = first_shard.as_ref().map(|first| {
                         let mut shard = first.another();
@@ -337,39 +343,11 @@ struct Parsed {
     shard: Option<Box<dyn Shard>>,
 }
 
-/// A batch's bytes, as read ahead: chunks `chunks`, from byte `at` of the file. Read and
-/// seek as the file itself, in that span.
+/// A batch's bytes, as read ahead: chunks `chunks`, from byte `at` of the file.
 struct Block {
     chunks: std::ops::Range<u64>,
     at: u64,
     bytes: Arc<Vec<u8>>,
-    pos: usize,
-}
-
-impl Read for Block {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let rest = self.bytes.get(self.pos..).unwrap_or_default();
-        let n = rest.len().min(buf.len());
-        if let (Some(to), Some(from)) = (buf.get_mut(..n), rest.get(..n)) {
-            to.copy_from_slice(from);
-        }
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-impl Seek for Block {
-    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        let SeekFrom::Start(offset) = to else {
-            return Err(std::io::ErrorKind::Unsupported.into());
-        };
-        let pos = offset
-            .checked_sub(self.at)
-            .and_then(|p| usize::try_from(p).ok())
-            .ok_or(std::io::ErrorKind::InvalidInput)?;
-        self.pos = pos;
-        Ok(offset)
-    }
 }
 
 /// Reads `file` once, start to end: the bytes before the first chunk, each batch of chunks
@@ -401,7 +379,6 @@ fn read_ahead(
             chunks,
             at,
             bytes,
-            pos: 0,
         };
         if parser.is_none_or(|p| p.send(block).is_err()) {
             // The merge stopped early.

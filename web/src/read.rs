@@ -1,8 +1,7 @@
 //! Reading a `Blob` in a worker: byte ranges through a BYOB stream into one reused buffer
-//! (`js/read.js`), and a range held in memory seen as the file it came from.
+//! (`js/read.js`).
 
 use js_sys::Uint8Array;
-use std::io::{self, Read, Seek, SeekFrom};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -83,62 +82,5 @@ impl Ahead {
         })?;
         view.dyn_into()
             .map_err(|_| format!("cannot read the file at byte {start}: no bytes came back"))
-    }
-}
-
-/// Bytes `[base, base + bytes.len())` of a file as `Read + Seek` over the whole file: what
-/// lies outside reads as the file's end.
-#[derive(Debug)]
-pub struct Window<'a> {
-    pub base: u64,
-    pub bytes: &'a [u8],
-    pub pos: u64,
-}
-
-impl Read for Window<'_> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let available = self
-            .pos
-            .checked_sub(self.base)
-            .and_then(|at| usize::try_from(at).ok())
-            .and_then(|at| self.bytes.get(at..))
-            .unwrap_or_default();
-        let n = available.len().min(out.len());
-        out.get_mut(..n)
-            .unwrap_or_default()
-            .copy_from_slice(available.get(..n).unwrap_or_default());
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl Seek for Window<'_> {
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let end = self.base + self.bytes.len() as u64;
-        self.pos = analyzer::input::seek_target(self.pos, end, to)?;
-        Ok(self.pos)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn a_window_reads_its_bytes_at_their_file_offsets_and_nothing_else() {
-        let bytes = [1u8, 2, 3, 4];
-        let mut w = Window {
-            base: 10,
-            bytes: &bytes,
-            pos: 0,
-        };
-        let mut out = [0u8; 3];
-        assert_eq!(w.read(&mut out).unwrap(), 0);
-        w.seek(SeekFrom::Start(11)).unwrap();
-        assert_eq!(w.read(&mut out).unwrap(), 3);
-        assert_eq!(out, [2, 3, 4]);
-        assert_eq!(w.read(&mut out).unwrap(), 0);
-        assert!(w.seek(SeekFrom::Current(-100)).is_err());
     }
 }

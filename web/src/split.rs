@@ -5,7 +5,7 @@
 //! chunks stays on this one). The header
 //! is checked by [`EvtxMerge::new`]; then the chunks go, in file order, either to this
 //! worker — a batch of 16 chunks (1 MiB) read through one stream ([`crate::read`]) and
-//! parsed with [`read_evtx_chunks_reusing`] in the allocations of the events merged
+//! parsed with [`parse_evtx_chunks_reusing`] in the allocations of the events merged
 //! before — or, a stripe of [`STRIPE`] batches at a time, to a
 //! parsing helper (`js/read.js`: the same `worker.js`, named `parse`, handed the file),
 //! which reads and parses the stripe itself ([`parse_stripe`]), observes its events in a
@@ -21,12 +21,12 @@
 
 use crate::hash::{Hashing, Tee};
 use crate::protocol::Spent;
-use crate::read::{Ahead, Window, blob_len, read_ahead, read_done, read_range};
+use crate::read::{Ahead, blob_len, read_ahead, read_done, read_range};
 use analyzer::Event;
 use analyzer::diagnose::Session;
 use analyzer::input::{
     ChunkPart, Details, EventSink, EventSpare, EvtxLayout, EvtxMerge, Progress, Shard,
-    read_evtx_chunks_reusing,
+    parse_evtx_chunks_reusing,
 };
 use js_sys::{Reflect, Uint8Array};
 use serde::{Deserialize, Serialize};
@@ -397,7 +397,7 @@ struct Batches<'m, 'a> {
     costs: Costs,
     lend_all: bool,
     /// The allocations of events merged, for the batches parsed here
-    /// ([`read_evtx_chunks_reusing`]).
+    /// ([`parse_evtx_chunks_reusing`]).
     spare: EventSpare,
     done: Vec<Event>,
 }
@@ -649,17 +649,12 @@ fn parse_vec(
     details: &Details,
     spare: &mut EventSpare,
 ) -> Vec<ChunkPart> {
-    let window = Window {
-        base,
-        bytes,
-        pos: base,
-    };
     let mut parts = Vec::new();
     let each = &mut |part| {
         parts.push(part);
         ControlFlow::Continue(())
     };
-    read_evtx_chunks_reusing(window, layout, range.clone(), input, details, spare, each);
+    parse_evtx_chunks_reusing(bytes, base, layout, range.clone(), input, details, spare, each);
     parts
 }
 

@@ -42,8 +42,8 @@ pub use archive::{
 };
 pub use decode::decode_text;
 pub use evtx::{
-    ChunkPart, EventSpare, EvtxLayout, EvtxMerge, SNIFF_BYTES, looks_like_evtx, read_evtx_chunks,
-    read_evtx_chunks_reusing,
+    ChunkPart, EventSpare, EvtxLayout, EvtxMerge, SNIFF_BYTES, looks_like_evtx, parse_evtx_chunks,
+    parse_evtx_chunks_reusing,
 };
 pub(crate) use limits::is_collapsed;
 pub use limits::{

@@ -18,7 +18,7 @@ use analyzer::envelope::{
 };
 use analyzer::evidence_block::find_blocks;
 use analyzer::input::{
-    EvtxMerge, InputReport, no_progress, read_any, read_bytes, read_evtx_chunks, read_seekable,
+    EvtxMerge, InputReport, no_progress, parse_evtx_chunks, read_any, read_bytes, read_seekable,
 };
 use analyzer::plan::{PlanId, PlanParams, Proposal, powershell};
 use analyzer::rules::Catalog;
@@ -219,7 +219,7 @@ pub fn evtx(data: &[u8]) {
 }
 
 /// A `.evtx` as the page reads it (`web/src/split.rs`): [`EvtxMerge`] checks the header,
-/// [`read_evtx_chunks`] parses batches of chunks (1 to 16, from the input's length) with
+/// [`parse_evtx_chunks`] parses batches of chunks (1 to 16, from the input's length) with
 /// the session's `Details`, the parts are merged in order into the session, the tail and
 /// the report go last. The chunks' CRC32s are sealed first (see `evtx`), so mutations reach
 /// the walk. Seeds are whole small files, as for `evtx`.
@@ -241,8 +241,18 @@ pub fn evtx_chunks(data: &[u8]) {
         let mut from = 0;
         while merged && from < layout.chunks {
             let to = (from + batch).min(layout.chunks);
-            read_evtx_chunks(
-                Cursor::new(data),
+            // Each batch's bytes alone, as a reader hands them over.
+            let (start, end) = (layout.chunk_offset(from), layout.chunk_offset(to));
+            let bytes = usize::try_from(start)
+                .ok()
+                .and_then(|s| data.get(s..).map(|b| (s, b)))
+                .map_or(&[][..], |(s, b)| {
+                    let n = usize::try_from(end).map_or(b.len(), |e| e - s);
+                    b.get(..n).unwrap_or(b)
+                });
+            parse_evtx_chunks(
+                bytes,
+                start,
                 &layout,
                 from..to,
                 "fuzz.evtx",

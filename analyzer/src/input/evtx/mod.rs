@@ -26,7 +26,7 @@ mod value;
 mod walk;
 
 use chunk::{ChunkOutcome, ChunkState, Emitted, parse_chunk};
-pub use range::{ChunkPart, EvtxMerge, read_evtx_chunks, read_evtx_chunks_reusing};
+pub use range::{ChunkPart, EvtxMerge, parse_evtx_chunks, parse_evtx_chunks_reusing};
 pub use spare::EventSpare;
 
 const FILE_HEADER_SIZE: u64 = 4096;
@@ -234,6 +234,22 @@ pub(crate) struct RawChunk {
     pub(crate) data: Option<Vec<u8>>,
 }
 
+/// The issue of a chunk the file ends `got` bytes into.
+fn truncation(number: u64, offset: u64, got: usize) -> InputIssue {
+    InputIssue {
+        severity: Severity::Error,
+        kind: IssueKind::Truncated,
+        at: Some(IssueLocation::Chunk {
+            chunk: number,
+            offset,
+        }),
+        message: format!(
+            "the file ends {got} bytes into chunk {number}: it looks truncated (a copy cut \
+             short?); the records in that part of the chunk were read"
+        ),
+    }
+}
+
 impl<R: Read> ChunkSource<'_, R> {
     fn offset(&self, number: u64) -> u64 {
         self.chunks_start + number * CHUNK_SIZE as u64
@@ -263,18 +279,7 @@ impl<R: Read> ChunkSource<'_, R> {
             read = got;
             if got < CHUNK_SIZE {
                 truncated = true;
-                issues.push(InputIssue {
-                    severity: Severity::Error,
-                    kind: IssueKind::Truncated,
-                    at: Some(IssueLocation::Chunk {
-                        chunk: number,
-                        offset,
-                    }),
-                    message: format!(
-                        "the file ends {got} bytes into chunk {number}: it looks truncated (a \
-                         copy cut short?); the records in that part of the chunk were read"
-                    ),
-                });
+                issues.push(truncation(number, offset, got));
             }
         }
         if let (Some(bytes), Some(hasher)) = (chunk.get(..read), self.hasher.as_mut()) {
@@ -441,9 +446,9 @@ fn settings() -> Arc<ParserSettings> {
 }
 
 /// Reading, parsing and applying every chunk, in order, on the caller's thread. The analyzer
-/// starts no thread: a caller that wants every core splits the file into ranges of chunks
-/// ([`read_evtx_chunks`]) and merges them ([`EvtxMerge`]), as the page's workers and the
-/// native fixer do.
+/// starts no thread: a caller that wants every core reads the file in batches, parses each
+/// batch's chunks on a thread of its own ([`parse_evtx_chunks`]) and merges them
+/// ([`EvtxMerge`]), as the page's workers and the native fixer do.
 mod sequential {
     use super::*;
 

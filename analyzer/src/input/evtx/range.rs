@@ -1,6 +1,5 @@
 //! Reading a file's chunks in ranges (one per thread or Web Worker) and merging the parts.
 
-use std::io::{Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
@@ -8,12 +7,14 @@ use serde::{Deserialize, Serialize};
 use super::super::report::{EvtxSummary, InputIssue, IssueKind, IssueLocation};
 use super::super::{Details, EventSink, InputReport, Output, Progress, Shard};
 use super::chunk::{ChunkOutcome, Emitted};
+use super::chunk::parse_chunk;
 use super::{
-    Assembler, ChunkJob, ChunkSource, EventSpare, EvtxLayout, RawChunk, begin, end, settings,
+    Assembler, CHUNK_SIZE, ChunkJob, EventSpare, EvtxLayout, RawChunk, begin, end, settings,
+    truncation,
 };
 use crate::event::Event;
 
-/// One chunk read and parsed by [`read_evtx_chunks`]: what it adds to the input's events and
+/// One chunk parsed by [`parse_evtx_chunks`]: what it adds to the input's events and
 /// report. Serialisable, so a worker can post it to the one that merges ([`EvtxMerge`]).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ChunkPart {
@@ -58,13 +59,17 @@ impl ChunkPart {
     }
 }
 
-/// Reads and parses chunks `range` (clipped to the file's) of a seekable `.evtx`, handing
-/// each chunk's [`ChunkPart`] to `each` in order; `Break` stops. Pure parsing: no sink, no
-/// report, so any thread or Web Worker can run it on its own range, one chunk in memory at a
-/// time; [`EvtxMerge`] puts the parts of all ranges together in chunk order. `input` names
-/// the events' origin; `details` is what the final sink will ask ([`EventSink::details`]).
-pub fn read_evtx_chunks<R: Read + Seek>(
-    reader: R,
+/// Parses chunks `range` (clipped to the file's) of a `.evtx` from `bytes`, the file's bytes
+/// from offset `at` on (a batch read at once), handing each chunk's [`ChunkPart`] to `each`
+/// in order; `Break` stops. A chunk lying whole in `bytes` is parsed where it lies; one that
+/// `bytes` end inside is read as the file ending there (reported truncated). Nothing is
+/// parsed when `range` starts before `at`. Pure parsing: no sink, no report, so any thread
+/// or Web Worker can run it on its own batch; [`EvtxMerge`] puts the parts of all batches
+/// together in chunk order. `input` names the events' origin; `details` is what the final
+/// sink will ask ([`EventSink::details`]).
+pub fn parse_evtx_chunks(
+    bytes: &[u8],
+    at: u64,
     layout: &EvtxLayout,
     range: std::ops::Range<u64>,
     input: &str,
@@ -72,14 +77,16 @@ pub fn read_evtx_chunks<R: Read + Seek>(
     each: &mut dyn FnMut(ChunkPart) -> ControlFlow<()>,
 ) {
     let mut spare = EventSpare::default();
-    read_evtx_chunks_reusing(reader, layout, range, input, details, &mut spare, each);
+    parse_evtx_chunks_reusing(bytes, at, layout, range, input, details, &mut spare, each);
 }
 
-/// [`read_evtx_chunks`], building the events in the allocations of those `spare` was given
+/// [`parse_evtx_chunks`], building the events in the allocations of those `spare` was given
 /// (events the merging side's sink is done with: [`EvtxMerge::reclaim`]). The parts are
 /// the same whatever `spare` holds.
-pub fn read_evtx_chunks_reusing<R: Read + Seek>(
-    mut reader: R,
+#[allow(clippy::too_many_arguments)]
+pub fn parse_evtx_chunks_reusing(
+    bytes: &[u8],
+    at: u64,
     layout: &EvtxLayout,
     range: std::ops::Range<u64>,
     input: &str,
@@ -89,32 +96,39 @@ pub fn read_evtx_chunks_reusing<R: Read + Seek>(
 ) {
     let first = range.start.min(layout.chunks);
     let last = range.end.min(layout.chunks);
-    if first >= last
-        || reader
-            .seek(SeekFrom::Start(layout.chunk_offset(first)))
-            .is_err()
-    {
+    let Some(skip) = layout.chunk_offset(first).checked_sub(at) else {
         return;
-    }
-    let mut source = ChunkSource {
-        reader: &mut reader,
-        hasher: None,
-        header: &[],
-        chunks_start: layout.chunks_start,
     };
     let job = ChunkJob {
         input: input.to_owned(),
         details: details.clone(),
     };
     let settings = settings();
-    let mut buffer = None;
+    // A chunk the bytes end inside, padded with zeros as a reader's buffer is.
+    let mut padded = Vec::new();
+    let mut from = usize::try_from(skip).unwrap_or(usize::MAX);
     for number in first..last {
-        let (raw, outcome) = source.next_parsed(number, &mut buffer, &settings, &job, spare);
+        let offset = layout.chunk_offset(number);
+        let held = bytes.get(from..).unwrap_or_default();
+        let held = held.get(..CHUNK_SIZE).unwrap_or(held);
+        from = from.saturating_add(CHUNK_SIZE);
+        let (data, issues) = if held.len() == CHUNK_SIZE {
+            (held, Vec::new())
+        } else {
+            padded.clear();
+            padded.extend_from_slice(held);
+            padded.resize(CHUNK_SIZE, 0);
+            (padded.as_slice(), vec![truncation(number, offset, held.len())])
+        };
+        let outcome = data
+            .iter()
+            .any(|b| *b != 0)
+            .then(|| parse_chunk(data, number, offset, &settings, &job, spare));
         let part = ChunkPart {
             number,
-            offset: raw.offset,
-            issues: raw.issues,
-            truncated: raw.truncated,
+            offset,
+            truncated: !issues.is_empty(),
+            issues,
             outcome,
         };
         if each(part).is_break() {
@@ -125,7 +139,7 @@ pub fn read_evtx_chunks_reusing<R: Read + Seek>(
 
 /// Puts [`ChunkPart`]s together, in chunk order, into one input's events (pushed to a sink)
 /// and report — the same as reading the file in one go. For a page that splits a file
-/// across workers: each worker runs [`read_evtx_chunks`] on its range and posts the parts;
+/// across workers: each worker runs [`parse_evtx_chunks`] on its batch and posts the parts;
 /// this side pushes them in order, then finishes with the file's tail and its SHA-256 (which
 /// only a reader of every byte in order can compute).
 pub struct EvtxMerge<'a> {
@@ -171,7 +185,7 @@ impl<'a> EvtxMerge<'a> {
         self.layout
     }
 
-    /// What [`read_evtx_chunks`] must be given as `details`: what the sink asks.
+    /// What [`parse_evtx_chunks`] must be given as `details`: what the sink asks.
     pub fn details(&self) -> Details {
         self.out.details()
     }

@@ -12,7 +12,7 @@ const MAX_ITEMS: usize = 32_768;
 const MAX_LISTS: usize = 1024;
 
 /// The allocations of events given back ([`EventSpare::give`]), for the `.evtx` reader to
-/// build the next events in ([`read_evtx_chunks_reusing`](super::read_evtx_chunks_reusing)).
+/// build the next events in ([`parse_evtx_chunks_reusing`](super::parse_evtx_chunks_reusing)).
 /// What an event is built of does not depend on what was reused: every string is cleared
 /// before it is written.
 #[derive(Debug, Default)]
