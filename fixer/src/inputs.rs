@@ -375,11 +375,7 @@ fn read_ahead(
         let at = layout.chunk_offset(chunks.start);
         let bytes = span(&mut file, layout.chunk_offset(chunks.end) - at)?;
         let parser = parsers.get(batch as usize % parsers.len().max(1));
-        let block = Block {
-            chunks,
-            at,
-            bytes,
-        };
+        let block = Block { chunks, at, bytes };
         if parser.is_none_or(|p| p.send(block).is_err()) {
             // The merge stopped early.
             return Ok(Vec::new());

@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::super::report::{EvtxSummary, InputIssue, IssueKind, IssueLocation};
 use super::super::{Details, EventSink, InputReport, Output, Progress, Shard};
-use super::chunk::{ChunkOutcome, Emitted};
-use super::chunk::parse_chunk;
+use super::chunk::{ChunkOutcome, Emitted, parse_chunk};
 use super::{
     Assembler, CHUNK_SIZE, ChunkJob, EventSpare, EvtxLayout, RawChunk, begin, end, settings,
     truncation,
@@ -118,7 +117,10 @@ pub fn parse_evtx_chunks_reusing(
             padded.clear();
             padded.extend_from_slice(held);
             padded.resize(CHUNK_SIZE, 0);
-            (padded.as_slice(), vec![truncation(number, offset, held.len())])
+            (
+                padded.as_slice(),
+                vec![truncation(number, offset, held.len())],
+            )
         };
         let outcome = data
             .iter()
