@@ -250,7 +250,12 @@ test('a .evtx parsed by several workers diagnoses as by one, and as natively', a
       const rows = await inputStatus(page);
       for (const row of rows) {
         assert.equal(row.spent.workers, query === '?workers=1' ? 1 : 3, `${query}: workers`);
-        if (query.includes('lend=all')) assert.ok(row.spent.lent >= 4, `${query}: lent ${row.spent.lent}`);
+        if (query.includes('lend=all')) {
+          assert.ok(row.spent.lent >= 4, `${query}: lent ${row.spent.lent}`);
+          // The helpers' events crossed as their collectors' shards, none parsed again here.
+          assert.ok(row.spent.shards >= 1, `${query}: shards ${row.spent.shards}`);
+        }
+        assert.equal(row.spent.refused, 0, `${query}: refused`);
         if (query === '?workers=1') assert.equal(row.spent.lent, 0);
       }
       seen.set(query, await postedDiagnosis(page));

@@ -142,7 +142,16 @@ pub struct Spent {
     /// Stripes lent, then taken back and parsed here (their helper had not begun on them).
     #[serde(default)]
     pub taken_back: u32,
-    /// Of `parse_ms`: reading the lent batches' parts back (JSON), and their size.
+    /// Lent stripes whose helper's answer was taken in with its collector's shard
+    /// (absorbed after their parts).
+    #[serde(default)]
+    pub shards: u32,
+    /// Lent stripes whose helper failed, or whose answer could not be taken in: read and
+    /// parsed here again (counted in `lent` too).
+    #[serde(default)]
+    pub refused: u32,
+    /// Of `parse_ms`: taking the lent stripes' answers in (parts and shards), and their
+    /// size.
     #[serde(default)]
     pub parts_ms: f64,
     #[serde(default)]

@@ -211,9 +211,11 @@ struct Job {
 
 /// Parsing helper: reads the chunks `job` (JSON, a [`Job`]) names from `blob`, batch by
 /// batch through one stream, parses them and gives a [`Stripe`]'s bytes: the parts and,
-/// where the sink makes shards, the events observed where they were built — in a shard of
-/// this helper's own session (the built-in catalog, as the analysis worker's) — so that
-/// only what a rule keeps crosses back, not every event.
+/// where the sink makes shards that cross, the events observed where they were built — in
+/// a shard of this helper's own session (the built-in catalog, as the analysis worker's) —
+/// so that only what a rule keeps crosses back, not every event. The helper's session is
+/// not judged at a given now: a shard crosses only to an analysis worker whose session is
+/// not either (its `load` refuses another window, and the stripe is then parsed there).
 #[wasm_bindgen]
 pub async fn parse_stripe(blob: Blob, job: String) -> Result<Vec<u8>, JsValue> {
     let fail = |e: String| JsValue::from_str(&e);
@@ -225,6 +227,8 @@ pub async fn parse_stripe(blob: Blob, job: String) -> Result<Vec<u8>, JsValue> {
             .get_or_insert_with(Session::new)
             .input_sink()
             .shard()
+            // Events given to a shard that cannot cross would be lost.
+            .filter(|shard| shard.crosses())
     });
     let mut parts = Vec::new();
     let mut bytes = Vec::new();
@@ -263,7 +267,11 @@ pub async fn parse_stripe(blob: Blob, job: String) -> Result<Vec<u8>, JsValue> {
     .await;
     read_done();
     read.map_err(fail)?;
-    let collected = shard.as_ref().and_then(|s| s.to_bytes());
+    let collected = shard
+        .as_ref()
+        .map(|s| s.to_bytes())
+        .transpose()
+        .map_err(fail)?;
     Stripe::to_bytes(&parts, collected.as_deref()).map_err(fail)
 }
 
@@ -286,8 +294,9 @@ pub fn parse_warm() {
 
 /// A parsing helper's answer for one stripe: its parts, and what a shard observed of their
 /// events (then taken out of the parts). On the wire: the parts' JSON length (4 bytes,
-/// little-endian), the parts' JSON, then the shard's bytes ([`analyzer::input::Shard`];
-/// none: the parts hold their events).
+/// little-endian), the parts' JSON, then a byte saying whether a shard follows (1: its
+/// bytes, [`analyzer::input::Shard`], to the end; 0: nothing, the parts hold their
+/// events).
 #[derive(Default)]
 struct Stripe {
     parts: Vec<ChunkPart>,
@@ -298,9 +307,10 @@ impl Stripe {
     fn to_bytes(parts: &[ChunkPart], shard: Option<&[u8]>) -> Result<Vec<u8>, String> {
         let json = serde_json::to_vec(parts).map_err(|e| e.to_string())?;
         let len = u32::try_from(json.len()).map_err(|_| "a stripe's parts over 4 GiB")?;
-        let mut out = Vec::with_capacity(4 + json.len() + shard.map_or(0, <[u8]>::len));
+        let mut out = Vec::with_capacity(5 + json.len() + shard.map_or(0, <[u8]>::len));
         out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(&json);
+        out.push(u8::from(shard.is_some()));
         out.extend_from_slice(shard.unwrap_or_default());
         Ok(out)
     }
@@ -308,19 +318,25 @@ impl Stripe {
     /// Reads a helper's answer; its shard, if any, is loaded into an empty shard of the
     /// merge's sink. `Err`: not such an answer, or a shard the sink cannot take.
     fn from_bytes(bytes: &[u8], merge: &EvtxMerge<'_>) -> Result<Stripe, String> {
-        let (len, rest) = bytes.split_first_chunk::<4>().ok_or("an answer cut short")?;
+        let (len, rest) = bytes
+            .split_first_chunk::<4>()
+            .ok_or("an answer cut short")?;
         let len = usize::try_from(u32::from_le_bytes(*len)).map_err(|e| e.to_string())?;
         let (json, collected) = (rest.get(..len), rest.get(len..));
         let (Some(json), Some(collected)) = (json, collected) else {
             return Err("an answer cut short".to_string());
         };
         let parts = serde_json::from_slice(json).map_err(|e| e.to_string())?;
-        let shard = if collected.is_empty() {
-            None
-        } else {
-            let mut shard = merge.shard().ok_or("a shard this file's sink cannot take")?;
-            shard.load(collected)?;
-            Some(shard)
+        let shard = match collected.split_first() {
+            Some((0, [])) => None,
+            Some((1, collected)) => {
+                let mut shard = merge
+                    .shard()
+                    .ok_or("a shard this file's sink cannot take")?;
+                shard.load(collected)?;
+                Some(shard)
+            }
+            _ => return Err("an answer that does not say whether a shard follows".to_string()),
         };
         Ok(Stripe { parts, shard })
     }
@@ -352,7 +368,8 @@ const PROBE_EVERY: u32 = 32;
 /// in: its parts and its shard), in milliseconds: running averages. Since the helpers
 /// observe their events in shards, an answer is small whatever the records (about 0.6 ms a
 /// batch of a log of listed records, against 15–35 ms when every event came back as JSON:
-/// BENCHMARKS.md), so lending pays wherever a helper has a core of its own.
+/// BENCHMARKS.md), so lending is expected to pay where a helper has a core of its own —
+/// expected, not measured: on 2 cores it did not (see [`DEFAULT_MAX_WORKERS`]).
 #[derive(Debug, Default)]
 struct Costs {
     here: Option<f64>,
@@ -427,7 +444,8 @@ impl Batches<'_, '_> {
             // first stripe out.
             let at = slots.iter().position(|s| matches!(s, Slot::Reading(..)));
             if let Some(slot) = at.and_then(|at| slots.get_mut(at)) {
-                let Slot::Reading(range, read) = std::mem::replace(slot, Slot::Parsed(Stripe::default()))
+                let Slot::Reading(range, read) =
+                    std::mem::replace(slot, Slot::Parsed(Stripe::default()))
                 else {
                     continue;
                 };
@@ -614,13 +632,15 @@ impl Batches<'_, '_> {
             let ms = lap(&mut self.spent.parse_ms, t) - t;
             self.spent.parts_ms += ms;
             self.spent.parts_bytes += u64::from(bytes.length());
+            self.spent.shards += u32::from(stripe.shard.is_some());
             #[allow(clippy::cast_precision_loss)]
             Costs::note(&mut self.costs.lent, ms / batches_in(range).max(1) as f64);
             return Ok(stripe);
         }
+        self.spent.refused += 1;
         let (start, end) = self.bytes_of(range);
         let bytes = read_sync(self.blob, start, end)?;
-        let t = lap(&mut self.spent.read_ms, t);
+        let read = lap(&mut self.spent.read_ms, t);
         let parts = parse_vec(
             &self.job.input,
             (start, &bytes),
@@ -629,7 +649,13 @@ impl Batches<'_, '_> {
             details,
             &mut self.spare,
         );
-        lap(&mut self.spent.parse_ms, t);
+        let now = lap(&mut self.spent.parse_ms, read);
+        // What lending this stripe cost: reading and parsing it here after all.
+        #[allow(clippy::cast_precision_loss)]
+        Costs::note(
+            &mut self.costs.lent,
+            (now - t) / batches_in(range).max(1) as f64,
+        );
         Ok(Stripe { parts, shard: None })
     }
 }
@@ -654,7 +680,16 @@ fn parse_vec(
         parts.push(part);
         ControlFlow::Continue(())
     };
-    parse_evtx_chunks_reusing(bytes, base, layout, range.clone(), input, details, spare, each);
+    parse_evtx_chunks_reusing(
+        bytes,
+        base,
+        layout,
+        range.clone(),
+        input,
+        details,
+        spare,
+        each,
+    );
     parts
 }
 

@@ -366,8 +366,12 @@ impl input::Shard for Collector {
         self
     }
 
-    fn to_bytes(&self) -> Option<Vec<u8>> {
-        Some(Collector::to_bytes(self))
+    fn crosses(&self) -> bool {
+        true
+    }
+
+    fn to_bytes(&self) -> Result<Vec<u8>, String> {
+        Collector::to_bytes(self)
     }
 
     fn load(&mut self, bytes: &[u8]) -> Result<(), String> {

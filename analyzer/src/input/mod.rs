@@ -152,11 +152,18 @@ pub trait Shard: EventSink + Send {
     /// The shard as `Any`, for the sink that made it to take it back as its own type.
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
 
+    /// Whether this kind of shard can cross to another Web Worker ([`Shard::to_bytes`]).
+    /// `false` (the default): the events must cross instead, so none may be given to it
+    /// there.
+    fn crosses(&self) -> bool {
+        false
+    }
+
     /// What the shard collected, as bytes for another Web Worker to [`Shard::load`] into an
-    /// empty shard of its own sink (wasm threads share no memory). `None` (the default):
-    /// this kind of shard does not cross; the events must.
-    fn to_bytes(&self) -> Option<Vec<u8>> {
-        None
+    /// empty shard of its own sink (wasm threads share no memory). `Err` when it cannot
+    /// (a kind that does not cross: the default).
+    fn to_bytes(&self) -> Result<Vec<u8>, String> {
+        Err("this kind of shard does not cross".to_string())
     }
 
     /// Makes this empty shard hold what `bytes` (from [`Shard::to_bytes`] of a shard of a

@@ -18,7 +18,8 @@ use analyzer::envelope::{
 };
 use analyzer::evidence_block::find_blocks;
 use analyzer::input::{
-    EvtxMerge, InputReport, no_progress, parse_evtx_chunks, read_any, read_bytes, read_seekable,
+    EventSink, EvtxMerge, InputReport, no_progress, parse_evtx_chunks, read_any, read_bytes,
+    read_seekable,
 };
 use analyzer::plan::{PlanId, PlanParams, Proposal, powershell};
 use analyzer::rules::Catalog;
@@ -38,6 +39,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("archive", archive),
     ("evtx", evtx),
     ("evtx_chunks", evtx_chunks),
+    ("collector_shard", collector_shard),
     ("paste", paste),
     ("wevtutil_text", wevtutil_text),
     ("xml", xml),
@@ -274,6 +276,24 @@ pub fn evtx_chunks(data: &[u8]) {
         merge.finish(tail, None)
     };
     diagnosis.add_report(report);
+    let _ = diagnosis.finish(&DiagnoseOptions::default());
+}
+
+/// A page's parsing helper's answer taken in (`web/src/split.rs`): the bytes loaded into a
+/// shard of a session's sink (`Shard::load`) and absorbed — twice, as two stripes would be
+/// — then the diagnosis. Seeds are shards a helper wrote (`Shard::to_bytes`).
+pub fn collector_shard(data: &[u8]) {
+    let mut diagnosis = session();
+    {
+        let mut sink = diagnosis.input_sink();
+        for _ in 0..2 {
+            if let Some(mut shard) = sink.shard()
+                && shard.load(data).is_ok()
+            {
+                sink.absorb(shard);
+            }
+        }
+    }
     let _ = diagnosis.finish(&DiagnoseOptions::default());
 }
 

@@ -144,6 +144,19 @@ pub(crate) struct SignalSlot {
     pub state: SignalState,
 }
 
+/// Any count a shard's bytes may give, at most: more events than any file holds (a record
+/// takes 24 bytes or more), so that what any number of shards add up to cannot overflow.
+pub const MAX_SHARD_COUNT: u64 = 1 << 40;
+
+/// `Err` unless every count is at most [`MAX_SHARD_COUNT`].
+fn counts_fit(counts: impl IntoIterator<Item = u64>) -> Result<(), String> {
+    if counts.into_iter().all(|n| n <= MAX_SHARD_COUNT) {
+        Ok(())
+    } else {
+        Err("a shard counting more events than a file can hold".to_string())
+    }
+}
+
 /// A collector's shard on the wire ([`Collector::to_bytes`]): the signals it collected for
 /// (to check the catalog is the same), its statistics, and each signal's state.
 #[derive(Serialize, Deserialize)]
@@ -178,6 +191,27 @@ impl Stats {
     fn span(&mut self, oldest: Timestamp, newest: Timestamp) {
         self.oldest = Some(self.oldest.map_or(oldest, |o| o.min(oldest)));
         self.newest = Some(self.newest.map_or(newest, |n| n.max(newest)));
+    }
+
+    /// Whether these statistics, loaded from bytes, are what observing could give with
+    /// `catalog` ([`Collector::load`]).
+    fn fits(&self, catalog: &Catalog) -> Result<(), String> {
+        counts_fit([self.events, self.undated, self.local_times])?;
+        for names in [&self.channels, &self.providers, &self.computers]
+            .into_iter()
+            .chain(self.channels_by_input.values())
+        {
+            names.fits()?;
+        }
+        counts_fit(self.contexts.values().map(|(_, n)| *n))?;
+        if self
+            .contexts
+            .keys()
+            .any(|id| !catalog.contexts.iter().any(|c| &c.id == id))
+        {
+            return Err("a shard naming a context the catalog does not have".to_string());
+        }
+        Ok(())
     }
 
     /// Adds `other`'s counts, as if its events came after these.
@@ -235,14 +269,35 @@ impl NameCounts {
             self.key.make_ascii_lowercase();
         }
         if let Some(entry) = self.counts.get_mut(self.key.as_str()) {
-            entry.1 += n;
+            entry.1 = entry.1.saturating_add(n);
         } else if self.unbounded || self.counts.len() < MAX_NAMES {
             self.counts
                 .insert(self.key.clone(), (name.trim().to_string(), n));
             self.order.push(self.key.clone());
         } else {
-            self.other += n;
+            self.other = self.other.saturating_add(n);
         }
+    }
+
+    /// Whether these counts, loaded from bytes, are what [`NameCounts::add`] could give:
+    /// each name under its key, every key once in `order`, counts in bounds.
+    fn fits(&self) -> Result<(), String> {
+        let keyed = self
+            .counts
+            .iter()
+            .all(|(key, (name, _))| name.trim() == name && *key == name.to_ascii_lowercase());
+        let ordered = self.order.len() == self.counts.len()
+            && self.order.iter().all(|k| self.counts.contains_key(k))
+            && self
+                .order
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+                == self.order.len();
+        if !keyed || !ordered {
+            return Err("a shard whose names are not counted as observing counts them".into());
+        }
+        counts_fit(self.counts.values().map(|(_, n)| *n).chain([self.other]))
     }
 
     /// Adds `other`'s counts as if its names were counted after these: its names in the
@@ -394,19 +449,21 @@ impl Collector {
     /// What this collector — a shard — collected, as bytes: for a collector of the same
     /// catalog in another Web Worker (whose memory this one does not share) to
     /// [`Collector::load`] into a shard of its own and absorb.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
         let wire = Wire {
             signals: self.signals.iter().map(|s| (s.rule, s.signal)).collect(),
             stats: &self.stats,
             states: self.signals.iter().map(|s| &s.state).collect(),
         };
-        // Plain data (strings, numbers, maps keyed by strings and integers): it serialises.
-        serde_json::to_vec(&wire).unwrap_or_default()
+        serde_json::to_vec(&wire).map_err(|e| format!("a shard that cannot be written: {e}"))
     }
 
     /// Makes this shard ([`Collector::shard`], nothing observed yet) hold what `bytes` from
     /// [`Collector::to_bytes`] say another shard collected. `Err`, and this one left as it
-    /// was, when they are not a shard's of the same catalog, window and bounds.
+    /// was, when they are not a shard's of the same catalog, window and bounds, or hold
+    /// what observing cannot give (names not keyed as `add` keys them, unknown contexts,
+    /// counts past [`MAX_SHARD_COUNT`], candidates without a check per condition…): the
+    /// bytes come from another worker, read from an untrusted file.
     pub fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
         let wire: Wire<Stats, SignalState> =
             serde_json::from_slice(bytes).map_err(|e| format!("not a collector's shard: {e}"))?;
@@ -422,6 +479,7 @@ impl Collector {
         if wire.stats.unbounded != self.stats.unbounded {
             return Err("a shard with other bounds".to_string());
         }
+        wire.stats.fits(&self.catalog)?;
         for (state, slot) in wire.states.iter().zip(&self.signals) {
             state.fits(&slot.state)?;
         }
@@ -577,8 +635,9 @@ impl Collector {
     /// Counts events that were read only to be counted ([`crate::input::Details::Counted`]).
     pub fn observe_tally(&mut self, input: &str, tally: &Tally) {
         let stats = &mut self.stats;
-        stats.events += tally.events;
-        stats.undated += tally.undated;
+        // A tally may come from another worker's part: added without overflowing.
+        stats.events = stats.events.saturating_add(tally.events);
+        stats.undated = stats.undated.saturating_add(tally.undated);
         if let (Some(oldest), Some(newest)) = (tally.oldest, tally.newest) {
             stats.span(oldest, newest);
         }

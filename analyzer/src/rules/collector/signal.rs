@@ -292,11 +292,11 @@ impl SignalState {
         }
     }
 
-    /// Sixty times wider buckets: counts stay exact at the cost of precision at the window's
-    /// edges and in rates.
     /// Whether this state, loaded from bytes, could be what a shard like `empty` (the one it
-    /// is loaded into) collected: the same window, bounds and conditions, and a histogram
-    /// width pruning and coarsening could give.
+    /// is loaded into) collected: the same window, bounds and conditions, a histogram width
+    /// coarsening could give, a check per condition on each candidate, no more candidates
+    /// than events, no more dated events in the histogram than were counted, and counts in
+    /// bounds ([`super::MAX_SHARD_COUNT`]).
     pub(super) fn fits(&self, empty: &SignalState) -> Result<(), String> {
         let mut width = self.bucket_minutes;
         while width > 1 && width % 60 == 0 {
@@ -315,9 +315,47 @@ impl SignalState {
         {
             return Err("a shard of another window, bounds or conditions".to_string());
         }
+        let conditions = self.tallies.len();
+        let counts = [
+            self.dated_total,
+            self.undated_total,
+            self.rejected,
+            self.other_channel,
+        ];
+        let tallies = self
+            .tallies
+            .iter()
+            .flat_map(|t| [t.held, t.held_in_message, t.failed, t.unknown]);
+        super::counts_fit(counts.into_iter().chain(tallies))?;
+        super::counts_fit(self.other_providers.values().copied())?;
+        let in_histogram = self
+            .histogram
+            .values()
+            .try_fold(0u64, |sum, n| sum.checked_add(*n));
+        let near_misses_ordered = self.other_order.len() == self.other_providers.len()
+            && self
+                .other_order
+                .iter()
+                .all(|p| self.other_providers.contains_key(p));
+        if in_histogram.is_none_or(|n| n > self.dated_total)
+            || self.dated.len() as u64 > self.dated_total
+            || self.undated.len() as u64 > self.undated_total
+            || self.undated.len() > KEEP_UNDATED
+            || self.rejected_values.len() > 4
+            || !near_misses_ordered
+            || self
+                .dated
+                .iter()
+                .chain(&self.undated)
+                .any(|c| c.checks.len() != conditions)
+        {
+            return Err("a shard holding what observing cannot give".to_string());
+        }
         Ok(())
     }
 
+    /// Sixty times wider buckets: counts stay exact at the cost of precision at the window's
+    /// edges and in rates.
     fn coarsen(&mut self) {
         let factor = 60;
         let old = std::mem::take(&mut self.histogram);

@@ -318,7 +318,7 @@ proptest! {
             shard.reclaim(&mut Vec::new());
             if crossing {
                 let mut loaded = sharded.shard();
-                prop_assert_eq!(loaded.load(&shard.to_bytes()), Ok(()));
+                prop_assert_eq!(loaded.load(&shard.to_bytes().unwrap()), Ok(()));
                 shard = loaded;
             }
             sharded.absorb(shard);
@@ -344,7 +344,7 @@ fn shard_bytes_load_only_into_a_shard_like_theirs() {
             n % 4,
         ));
     }
-    let bytes = shard.to_bytes();
+    let bytes = shard.to_bytes().unwrap();
     let before = summary(&parent.shard());
 
     let mut fresh = parent.shard();
@@ -375,20 +375,93 @@ fn shard_bytes_load_only_into_a_shard_like_theirs() {
     let mut judging = Collector::new(catalog);
     judging.judging_at(Timestamp::from_second(86_400).unwrap());
     refused(judging.shard(), &bytes, "another window");
-    let mut wide: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-    wide["states"][0]["bucket_minutes"] = 0.into();
-    refused(
-        parent.shard(),
-        &serde_json::to_vec(&wide).unwrap(),
-        "0-minute buckets",
-    );
-    wide["states"][0]["bucket_minutes"] = 61.into();
-    refused(
-        parent.shard(),
-        &serde_json::to_vec(&wide).unwrap(),
-        "61-minute buckets",
-    );
+    // What observing cannot give, each in bytes otherwise a shard's.
+    let wire: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let kept = wire["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|s| !s["dated"].as_array().unwrap().is_empty())
+        .expect("a signal kept candidates");
+    let tampered: [(&str, &str, serde_json::Value); 10] = [
+        ("/states/0/bucket_minutes", "0-minute buckets", 0.into()),
+        ("/states/0/bucket_minutes", "61-minute buckets", 61.into()),
+        (
+            "/stats/events",
+            "more events than a file holds",
+            (MAX_SHARD_COUNT + 1).into(),
+        ),
+        (
+            "/stats/computers/counts",
+            "a name under another key",
+            serde_json::json!({"VM-0": ["VM-0", 1]}),
+        ),
+        (
+            "/stats/computers/order",
+            "a name twice in the order, another not at all",
+            serde_json::json!(["vm-0", "vm-0", "vm-0", "vm-0", "vm-0"]),
+        ),
+        (
+            "/stats/contexts",
+            "a context the catalog does not have",
+            serde_json::json!({"no-such-context": ["provider x", 3]}),
+        ),
+        (
+            &format!("/states/{kept}/dated/0/checks"),
+            "a candidate without its checks",
+            serde_json::json!([]),
+        ),
+        (
+            &format!("/states/{kept}/histogram"),
+            "more dated events in the histogram than counted",
+            serde_json::json!({"0": MAX_SHARD_COUNT}),
+        ),
+        (
+            &format!("/states/{kept}/tallies/0/held"),
+            "a tally past the bound",
+            u64::MAX.into(),
+        ),
+        (
+            &format!("/states/{kept}/dated_total"),
+            "fewer events than candidates",
+            0.into(),
+        ),
+    ];
+    for (at, why, value) in tampered {
+        let mut wire = wire.clone();
+        *wire.pointer_mut(at).unwrap_or_else(|| panic!("{at}")) = value;
+        refused(parent.shard(), &serde_json::to_vec(&wire).unwrap(), why);
+    }
     assert_eq!(summary(&parent.shard()), before);
+}
+
+proptest! {
+    /// Names counted with `add` (the same name repeated, spelt with other cases and
+    /// spaces) are counted as a map keyed by the trimmed, lowercased name would count them,
+    /// under the first spelling seen.
+    #[test]
+    fn names_are_counted_under_their_key(
+        names in prop::collection::vec(
+            prop::sample::select(vec!["a", "A", " a\t", "", " ", "b", "B ", "a b", "A B"]),
+            0..60,
+        ),
+    ) {
+        let mut counts = NameCounts::default();
+        let mut oracle: Vec<(String, String, u64)> = Vec::new();
+        for name in &names {
+            counts.add(name, 1);
+            let key = name.trim().to_ascii_lowercase();
+            match oracle.iter_mut().find(|(k, _, _)| *k == key) {
+                Some(entry) => entry.2 += 1,
+                None => oracle.push((key, name.trim().to_string(), 1)),
+            }
+        }
+        let mut expected: Vec<(&str, u64)> =
+            oracle.iter().map(|(_, name, n)| (name.as_str(), *n)).collect();
+        expected.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        prop_assert_eq!(counts.ranked(), expected);
+        prop_assert_eq!(counts.fits(), Ok(()));
+    }
 }
 
 proptest! {
@@ -474,10 +547,8 @@ fn summary(c: &Collector) -> String {
         let kept = |c: &[&Candidate]| {
             c.iter()
                 .map(|c| {
-                    format!(
-                        "{:?} {:?} {:?}",
-                        c.event.record_id, c.event.time_created, c.checks
-                    )
+                    // The whole event: what crossing as bytes must not change either.
+                    format!("{:?} {:?}", c.event, c.checks)
                 })
                 .collect::<Vec<_>>()
         };
