@@ -66,6 +66,13 @@ fn build_wasm(tc: &Toolchains, dist: &Path) -> Result<()> {
     )
 }
 
+/// Whether `RDPFIX_WASM_NAMES=1` asks the bundle to keep the wasm's name section, for a
+/// profile that names the wasm functions (tests/browser/profile.mjs): a larger, slower
+/// module, refused by `cargo xtask release`.
+pub fn names_kept() -> bool {
+    std::env::var_os("RDPFIX_WASM_NAMES").is_some_and(|v| v == "1")
+}
+
 /// How hard `wasm-opt` works on the page's module ([`optimise_wasm`]).
 const WASM_OPT_LEVEL: &str = "-O1";
 
@@ -95,13 +102,10 @@ fn optimise_wasm(wasm: &Path) -> Result<PathBuf> {
         "--enable-reference-types",
         "--enable-multivalue",
     ];
-    // `RDPFIX_WASM_NAMES=1` keeps the name section, for a profile that names the wasm
-    // functions (tests/browser/profile.mjs).
-    let names = std::env::var_os("RDPFIX_WASM_NAMES").is_some_and(|v| v == "1");
     let ok = shell::run(
         Command::new("wasm-opt")
             .arg(WASM_OPT_LEVEL)
-            .args(names.then_some("-g"))
+            .args(names_kept().then_some("-g"))
             .args(features)
             .arg(wasm)
             .arg("-o")

@@ -96,6 +96,11 @@ pub fn run(root: &Path, args: &ReleaseArgs) -> Result<()> {
     if args.twice {
         return twice(root, args);
     }
+    ensure!(
+        !dist::names_kept(),
+        "RDPFIX_WASM_NAMES=1 keeps the wasm's function names, for profiling: unset it to \
+         build a release"
+    );
     let version = Version::of(root);
     if version.dirty && !args.allow_dirty {
         bail!(
