@@ -50,7 +50,7 @@ pub const MAX_WORKERS: u32 = 4;
 /// made a 100 MiB file slower, not faster (measured: BENCHMARKS.md, "Session 8 — page").
 pub const CORES_LEFT: u32 = 2;
 /// At most this many workers parse a file unless `?workers=N` asks for more: 1 for now.
-/// Measured on 2 cores (BENCHMARKS.md, "Session 8 — page" and "Session 10 — page") a
+/// Measured on 2 cores (BENCHMARKS.md, "Session 8 — page" and "Session 10") a
 /// helper made both 100 MiB files slower — still, with helpers posting shards instead of
 /// events: this worker's own parsing slowed by as much as the helper took off it — and a
 /// 1 GiB file's renderer went from 241 MB to 266 MB, past the page's 256 MB; on 4 cores or
