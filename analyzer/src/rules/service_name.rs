@@ -25,11 +25,24 @@ pub fn names_service(hay: &str, phrase: &str) -> bool {
     if phrase.is_empty() {
         return false;
     }
-    hay.match_indices(phrase).any(|(at, found)| {
+    // Every occurrence, overlapping ones too: in "é é é service" the framed "é é" is the
+    // second, which starts inside the first.
+    let mut from = 0;
+    while let Some(found) = hay.get(from..).and_then(|rest| rest.find(phrase)) {
+        let at = from + found;
         let before = hay.get(..at).unwrap_or_default();
-        let after = hay.get(at + found.len()..).unwrap_or_default();
-        service_word_follows(after) || service_word_precedes(before) || quoted(before, after)
-    })
+        let after = hay.get(at + phrase.len()..).unwrap_or_default();
+        if service_word_follows(after) || service_word_precedes(before) || quoted(before, after) {
+            return true;
+        }
+        // On to the next character after this occurrence's start.
+        from = at
+            + hay
+                .get(at..)
+                .and_then(|s| s.chars().next())
+                .map_or(1, char::len_utf8);
+    }
+    false
 }
 
 fn service_word_follows(after: &str) -> bool {
