@@ -37,10 +37,9 @@ thread_local! {
 /// is chosen yet — the page starts each analysis worker ahead, and a worker analyses once.
 #[wasm_bindgen]
 pub fn worker_warm() {
-    AHEAD.with_borrow_mut(|ahead| {
-        ahead.get_or_insert_with(Session::new);
-    });
-    read_ahead_of_time();
+    let catalog =
+        AHEAD.with_borrow_mut(|ahead| ahead.get_or_insert_with(Session::new).catalog().clone());
+    read_ahead_of_time(catalog);
 }
 
 /// One chunk of a real System log (`web/assets/warm.evtx`: the file header and first chunk
@@ -52,9 +51,10 @@ const WARM_EVTX: &[u8] = include_bytes!("../assets/warm.evtx");
 /// and the SHA-256's code is then compiled before a file is chosen. A 1 MiB `.evtx` went
 /// from 77 to 63 ms chosen → findings (medians of 7 side-by-side rounds; BENCHMARKS.md,
 /// "Session 10"); a 100 MiB one, whose first batch is a small part of it, is unchanged.
-fn read_ahead_of_time() -> Diagnosis {
+/// `catalog`: the one the worker's session parsed, not parsed again.
+fn read_ahead_of_time(catalog: analyzer::rules::Catalog) -> Diagnosis {
     std::hint::black_box(<sha2::Sha256 as sha2::Digest>::digest(WARM_EVTX));
-    let mut warm = Session::new();
+    let mut warm = Session::with_catalog(catalog);
     warm.add_bytes("warm.evtx", WARM_EVTX, &mut |_| ControlFlow::Continue(()));
     warm.finish(&DiagnoseOptions::default())
 }
@@ -67,7 +67,7 @@ mod tests {
     /// the path a file takes, not an error's.
     #[test]
     fn the_chunk_read_ahead_is_read_whole() {
-        let diagnosis = read_ahead_of_time();
+        let diagnosis = read_ahead_of_time(Session::new().catalog().clone());
         let [input] = diagnosis.inputs.as_slice() else {
             panic!("one input: {:?}", diagnosis.inputs.len());
         };
