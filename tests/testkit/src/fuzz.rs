@@ -244,14 +244,12 @@ pub fn evtx_chunks(data: &[u8]) {
         while merged && from < layout.chunks {
             let to = (from + batch).min(layout.chunks);
             // Each batch's bytes alone, as a reader hands them over.
-            let (start, end) = (layout.chunk_offset(from), layout.chunk_offset(to));
-            let bytes = usize::try_from(start)
-                .ok()
-                .and_then(|s| data.get(s..).map(|b| (s, b)))
-                .map_or(&[][..], |(s, b)| {
-                    let n = usize::try_from(end).map_or(b.len(), |e| e - s);
-                    b.get(..n).unwrap_or(b)
-                });
+            let start = layout.chunk_offset(from);
+            let at =
+                |offset: u64| usize::try_from(offset).map_or(data.len(), |o| o.min(data.len()));
+            let bytes = data
+                .get(at(start)..at(layout.chunk_offset(to)))
+                .unwrap_or_default();
             parse_evtx_chunks(
                 bytes,
                 start,
