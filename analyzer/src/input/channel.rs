@@ -15,7 +15,11 @@
 //! Lines set aside are blanked so the export keeps its line numbers (JSON is the
 //! exception: its message becomes lines of its own).
 
+use std::borrow::Cow;
+
 use serde_json::Value;
+
+use super::text::clean;
 
 /// The text with the wrappers removed, and what was set aside.
 #[derive(Debug, Default)]
@@ -386,9 +390,13 @@ fn console_chrome(lines: &[&str], kept: &mut [String], notes: &mut Vec<(u32, Str
     let mut first_prompt = None;
     let mut channel_info = false;
     let mut changed = false;
-    let width = console_width(lines);
-    for (i, raw) in lines.iter().enumerate() {
-        let line = raw.trim_end_matches('\r');
+    // Judged without the terminal's escape sequences: a PowerShell console colours its
+    // banner and the command typed (PSReadLine), and a cursor or clear-screen sequence can
+    // lead the first line.
+    let cleaned: Vec<Cow<'_, str>> = lines.iter().map(|l| clean(l)).collect();
+    let width = console_width(&cleaned);
+    for (i, line) in cleaned.iter().enumerate() {
+        let line: &str = line;
         let t = line.trim();
         if let Some(note) = t.strip_prefix("rdpfix: ") {
             notes.push((line_no(i), format!("the collection script said: {note}")));
@@ -436,10 +444,7 @@ fn console_chrome(lines: &[&str], kept: &mut [String], notes: &mut Vec<(u32, Str
             // A command longer than the console wraps onto the next lines: they go too.
             if let Some(w) = width {
                 let mut j = i;
-                while lines
-                    .get(j)
-                    .is_some_and(|l| l.trim_end_matches('\r').chars().count() == w)
-                {
+                while cleaned.get(j).is_some_and(|l| l.chars().count() == w) {
                     j += 1;
                     blank(kept, j);
                 }
@@ -467,10 +472,10 @@ fn console_chrome(lines: &[&str], kept: &mut [String], notes: &mut Vec<(u32, Str
 
 /// The width a console wrapped lines at: the longest line length (60–400 characters)
 /// that at least three lines have exactly.
-fn console_width(lines: &[&str]) -> Option<usize> {
+fn console_width(lines: &[Cow<'_, str>]) -> Option<usize> {
     let mut counts: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
     for l in lines {
-        let n = l.trim_end_matches('\r').chars().count();
+        let n = l.chars().count();
         if (60..=400).contains(&n) {
             *counts.entry(n).or_default() += 1;
         }

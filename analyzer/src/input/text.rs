@@ -90,7 +90,9 @@ pub(crate) fn rejoin_wrapped(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
     }
 }
 
-fn clean(raw: &str) -> Cow<'_, str> {
+/// One line without its line end, terminal escape sequences or control characters (tabs
+/// kept).
+pub(crate) fn clean(raw: &str) -> Cow<'_, str> {
     let trimmed = raw.trim_end_matches(['\r', '\n']);
     let needs = trimmed.chars().any(|c| c.is_control() && c != '\t');
     if !needs {
