@@ -313,26 +313,3 @@ fn an_az_json_document_cut_short_is_still_read() {
         d.inputs
     );
 }
-
-/// A PowerShell session in Serial Console as the terminal hands it over: the banner after
-/// the cursor-hide and clear-screen sequences the console wrote first, the command typed at
-/// `PS C:\Windows\system32>` wrapped at 80 columns, a coloured field, CR LF and LF mixed.
-/// The escape sequences must not hide the banner: it is set aside, not taken for the end of
-/// an event cut off by Run Command.
-#[test]
-fn a_powershell_banner_behind_escape_sequences_is_set_aside() {
-    let path = fixtures_dir().join("../inputs/serial-powershell-ansi.txt");
-    let bytes = std::fs::read(&path).unwrap();
-    assert!(bytes.starts_with(b"\x1b[?25l\x1b[2J\x1b[HWindows PowerShell"));
-    let d = diagnose("serial-powershell-ansi.txt", &bytes);
-    assert_eq!(ids(&d), ["rdp-cert-keys"]);
-    let input = d.inputs.first().unwrap();
-    assert_eq!(input.events, 6, "{:?}", input.issues);
-    assert_eq!(input.errors, 0, "{:?}", input.issues);
-    assert!(!input.truncated, "{:?}", input.issues);
-    assert!(
-        input.issues.iter().any(|i| i.kind == IssueKind::Wrapper),
-        "{:?}",
-        input.issues
-    );
-}

@@ -189,6 +189,39 @@ fn reads_serial_console_output_wrapped_at_80_columns() {
     }
 }
 
+/// A PowerShell session in Serial Console as the terminal hands it over: the banner after
+/// the cursor-hide and clear-screen sequences the console wrote first, the command typed at
+/// `PS C:\Windows\system32>` wrapped at 80 columns, a coloured field, CR LF and LF mixed.
+/// The escape sequences must not hide the banner: it is set aside, not taken for the end of
+/// an event cut off by Run Command.
+#[test]
+fn a_powershell_banner_behind_escape_sequences_is_set_aside() {
+    let bytes = fixture!("serial-powershell-ansi.txt");
+    assert!(bytes.starts_with(b"\x1b[?25l\x1b[2J\x1b[HWindows PowerShell"));
+    let (report, events) = read("serial-powershell-ansi.txt", bytes);
+    assert_eq!(events.len(), 6, "{:?}", report.issues);
+    assert_eq!(report.errors, 0, "{:?}", report.issues);
+    assert!(!report.truncated, "{:?}", report.issues);
+    assert!(
+        report.issues.iter().any(|i| i.kind == IssueKind::Wrapper),
+        "{:?}",
+        report.issues
+    );
+    let seed: Vec<_> = ids(&events)
+        .into_iter()
+        .filter(|(_, id)| *id != 7036 && *id != 37)
+        .collect();
+    assert_eq!(seed, [("Schannel", 36870), (RCM, 1058), (RCM, 1057)]);
+    // The wrapped description is one message again.
+    assert!(
+        events[3]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("module is 0x8009030D.")
+    );
+}
+
 /// A `wevtutil` export of `n` events (Event[0]…), each a copy of the 2016 DCOM event.
 fn long_export(n: usize) -> String {
     let block = text(fixture!("wevtutil-en-2016.txt")).replace("\r\n", "\n");
