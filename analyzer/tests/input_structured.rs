@@ -101,6 +101,33 @@ fn xml_cut_short_is_reported_as_truncated() {
     assert!(report.truncated);
 }
 
+#[test]
+fn xml_cut_at_its_start_is_reported_as_truncated() {
+    // What Run Command gives back of `wevtutil qe … /f:xml`: its last 4,096 bytes, the first
+    // event's start cut off. The fixture's events one after another on one line, as wevtutil
+    // prints them, cut inside the first event's <System>.
+    let xml = text(fixture!("xml-wevtutil.xml")).replace('\n', "");
+    let cut = &xml[xml.find("<EventRecordID>").unwrap()..];
+    let (report, events) = read("tail.xml", cut.as_bytes());
+    assert_eq!(ids(&events), [("EventLog", 6005), (RCM, 1149)]);
+    assert!(report.truncated);
+    assert_eq!(report.skipped, 1);
+    let issue = report
+        .issues
+        .iter()
+        .find(|i| i.kind == IssueKind::Truncated)
+        .unwrap();
+    assert_eq!(issue.at, Some(IssueLocation::Line { line: 1 }));
+    assert!(
+        issue.message.contains("cut at its start"),
+        "{}",
+        issue.message
+    );
+    // A whole export has nothing of the kind before its first event.
+    let (whole, _) = read("x.xml", xml.as_bytes());
+    assert!(!whole.truncated && whole.skipped == 0, "{:?}", whole.issues);
+}
+
 // ---- CSV and tab-delimited ----------------------------------------------------------------
 
 #[test]

@@ -113,6 +113,7 @@ pub(crate) fn read(text: &str, lines: &LineIndex, out: &mut Output<'_>) {
     };
     out.report.format = Some(Format::Xml);
     out.report.dialect = Some(dialect);
+    report_cut_start(text, lines, out);
     let mut pos = 0;
     let mut local_times = 0u64;
     let mut first_local_line = None;
@@ -216,6 +217,38 @@ pub(crate) fn read(text: &str, lines: &LineIndex, out: &mut Output<'_>) {
             ),
         );
     }
+}
+
+/// Text before the first `<Event` that closes an event's elements is the end of an event
+/// whose start is missing: Azure Run Command returns only the last 4,096 bytes of output,
+/// and `wevtutil qe /f:xml` prints its events on one line, so the cut lands inside one.
+fn report_cut_start(text: &str, lines: &LineIndex, out: &mut Output<'_>) {
+    let first = find_event_start(text, 0).unwrap_or(text.len());
+    let before = text.get(..first).unwrap_or_default();
+    let closes = [
+        "</Event>",
+        "</System>",
+        "</EventData>",
+        "</UserData>",
+        "</RenderingInfo>",
+    ];
+    let Some(at) = closes.iter().filter_map(|c| before.find(c)).min() else {
+        return;
+    };
+    let lead = before.len() - before.trim_start().len();
+    let line = lines.line_of(lead.min(at));
+    out.skip();
+    out.report.truncated = true;
+    out.report.error(
+        IssueKind::Truncated,
+        Some(IssueLocation::Line { line }),
+        format!(
+            "the text before the first <Event> (from line {line}) is the end of an event \
+             whose start is missing: the text looks cut at its start (Azure Run Command \
+             returns only the last 4,096 bytes of output), so that event was not read; query \
+             fewer events (wevtutil /c:5) to get whole ones"
+        ),
+    );
 }
 
 /// The next `<Event` start tag at or after `from` (not `<Events`, not `<EventData`…),
