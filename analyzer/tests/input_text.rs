@@ -222,6 +222,36 @@ fn a_powershell_banner_behind_escape_sequences_is_set_aside() {
     );
 }
 
+/// Copied from a legacy console window with Mark: every line padded with spaces to the
+/// buffer's 120 columns, the command typed at the prompt wrapped at 120. Each line being
+/// exactly 120 long must not be taken for a console's wrapping (everything glued into one
+/// line, or the prompt's command running on to the end: nothing was read).
+#[test]
+fn a_console_copy_padded_to_its_width_is_read() {
+    let bytes = fixture!("console-mark-copy-padded.txt");
+    let all: Vec<&str> = std::str::from_utf8(bytes).unwrap().split("\r\n").collect();
+    assert!(all.iter().all(|l| l.chars().count() == 120), "padded");
+    let (report, events) = read("console-mark-copy-padded.txt", bytes);
+    assert_eq!(report.errors, 0, "{:?}", report.issues);
+    assert_eq!(events.len(), 7, "{:?}", report.issues);
+    let seed: Vec<_> = ids(&events)
+        .into_iter()
+        .filter(|(_, id)| ![7036, 37, 6013].contains(id))
+        .collect();
+    assert_eq!(seed, [("Schannel", 36870), (RCM, 1058), (RCM, 1057)]);
+    let schannel = events.iter().find(|e| e.event_id == 36870).unwrap();
+    assert_eq!(schannel.computer.as_deref(), Some("vm-rdp-01"));
+    assert!(
+        schannel
+            .message
+            .as_deref()
+            .unwrap()
+            .ends_with("The internal error state is 10001."),
+        "{:?}",
+        schannel.message
+    );
+}
+
 /// A `wevtutil` export of `n` events (Event[0]…), each a copy of the 2016 DCOM event.
 fn long_export(n: usize) -> String {
     let block = text(fixture!("wevtutil-en-2016.txt")).replace("\r\n", "\n");

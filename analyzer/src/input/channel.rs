@@ -36,6 +36,8 @@ pub(crate) fn unwrap(text: &str) -> Option<Unwrapped> {
         Some(t) => t,
         None => text.to_owned(),
     };
+    let padded = console_padding(&text, &mut out.notes);
+    let text = padded.unwrap_or(text);
     let lines: Vec<&str> = text.split('\n').collect();
     let mut kept: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
     let mut changed = !out.notes.is_empty();
@@ -468,6 +470,55 @@ fn console_chrome(lines: &[&str], kept: &mut [String], notes: &mut Vec<(u32, Str
         ));
     }
     changed
+}
+
+/// A rectangular copy from a console window (the legacy console's Mark, some terminals'
+/// block selection) pads every line with spaces to the buffer's width. Every line is then
+/// exactly that long: taken for a console's wrapping, it would glue the whole export into
+/// one line, and a prompt's command would seem to run on to the end. Returns the text with
+/// the padding removed (a line the console cut at the width keeps its full length, but for
+/// spaces it ended in there).
+fn console_padding(text: &str, notes: &mut Vec<(u32, String)>) -> Option<String> {
+    let mut lengths: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
+    let (mut lines, mut ending_in_space) = (0usize, 0usize);
+    for l in text.split('\n') {
+        let l = l.trim_end_matches('\r');
+        if l.is_empty() {
+            continue;
+        }
+        lines += 1;
+        ending_in_space += usize::from(l.ends_with(' '));
+        *lengths.entry(l.chars().count()).or_default() += 1;
+    }
+    let (&width, &at_width) = lengths.iter().max_by_key(|(_, n)| **n)?;
+    // Nearly every line is padded to one width (the last may be a prompt left unpadded),
+    // and most end in the padding's spaces; an export has lines of many lengths.
+    let padded = lines >= 4
+        && (40..=1024).contains(&width)
+        && at_width * 10 >= lines * 9
+        && ending_in_space * 2 >= lines;
+    if !padded {
+        return None;
+    }
+    notes.push((
+        1,
+        format!(
+            "removed the spaces a console copy padded every line with, to its width of {width} \
+             columns"
+        ),
+    ));
+    let mut out = String::with_capacity(text.len());
+    for (i, l) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let cr = l.ends_with('\r');
+        out.push_str(l.trim_end_matches('\r').trim_end_matches(' '));
+        if cr {
+            out.push('\r');
+        }
+    }
+    Some(out)
 }
 
 /// The width a console wrapped lines at: the longest line length (60–400 characters)
