@@ -1,6 +1,7 @@
 //! Properties of the channel unwrapping on untrusted pastes: no panic on anything, and any
 //! export wrapped as Run Command (JSON or PowerShell listing) or Serial Console returns reads
-//! as the same events as the export alone.
+//! as the same events as the export alone (and so do a PowerShell console's escape
+//! sequences and a console copy padded to its width).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -72,7 +73,7 @@ proptest! {
     }
 
     #[test]
-    fn wrapped_exports_read_as_the_export_alone(events in arb_events(), how in 0usize..3) {
+    fn wrapped_exports_read_as_the_export_alone(events in arb_events(), how in 0usize..5) {
         let export = testkit::samples::wevtutil_text(&events).replace('\n', "\r\n");
         let alone = read(&export);
         prop_assume!(!alone.is_empty());
@@ -82,7 +83,15 @@ proptest! {
                 {"code": "ComponentStatus/StdErr/succeeded", "displayStatus": "Provisioning succeeded", "level": "Info", "message": "", "time": null}
             ]}).to_string(),
             1 => format!("Value[0]        :\r\n  Code          : ComponentStatus/StdOut/succeeded\r\n  Level         : Info\r\n  DisplayStatus : Provisioning succeeded\r\n  Message       : {}\r\nStatus          : Succeeded\r\nCapacity        : 0\r\nCount           : 0\r\n", export.trim_end()),
-            _ => format!("SAC>cmd\r\nThe Command Prompt session was successfully launched.\r\nC:\\Windows\\system32>wevtutil qe System /f:text\r\n{export}\r\nC:\\Windows\\system32>\r\n"),
+            2 => format!("SAC>cmd\r\nThe Command Prompt session was successfully launched.\r\nC:\\Windows\\system32>wevtutil qe System /f:text\r\n{export}\r\nC:\\Windows\\system32>\r\n"),
+            // A PowerShell console's escape sequences before its banner and in the prompt.
+            3 => format!("\u{1b}[?25l\u{1b}[2J\u{1b}[HWindows PowerShell\r\nPS C:\\> \u{1b}[93mwevtutil\u{1b}[0m qe System /f:text\r\n{export}\r\nPS C:\\> \r\n"),
+            // A console window's rectangular copy: every line padded to the buffer's width.
+            _ => format!("C:\\>wevtutil qe System /f:text\r\n{export}\r\nC:\\>")
+                .split("\r\n")
+                .map(|l| format!("{l:<300}"))
+                .collect::<Vec<_>>()
+                .join("\r\n"),
         };
         prop_assert_eq!(key(&read(&wrapped)), key(&alone));
     }
