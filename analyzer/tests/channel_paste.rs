@@ -313,3 +313,44 @@ fn an_az_json_document_cut_short_is_still_read() {
         d.inputs
     );
 }
+
+/// `az vm run-command invoke … --query "value[0].message"` prints the output as one JSON
+/// string, its line ends escaped: the same events and findings as the whole JSON, the
+/// configuration block included. A copy cut before the closing quote still reads.
+#[test]
+fn the_az_query_of_the_message_is_read_as_a_json_string() {
+    let path = fixtures_dir().join("../config/both-tls-server/az-run-command.json");
+    let json = std::fs::read_to_string(&path).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let message = value["value"][0]["message"].as_str().unwrap();
+    let printed = format!("{}\n", serde_json::to_string(message).unwrap());
+    assert!(!printed.trim_end().contains('\n') && printed.contains("\\n"));
+    let whole = diagnose("az.json", json.as_bytes());
+    let queried = diagnose("query.txt", printed.as_bytes());
+    assert_eq!(ids(&queried), ids(&whole));
+    assert_eq!(ids(&queried).first().copied(), Some("rdp-tls-disabled"));
+    let (input, want) = (&queried.inputs[0], &whole.inputs[0]);
+    assert_eq!(
+        (input.events, input.errors),
+        (want.events, 0),
+        "{:?}",
+        input.issues
+    );
+    assert!(
+        input
+            .issues
+            .iter()
+            .any(|i| i.message.contains("JSON string")),
+        "{:?}",
+        input.issues
+    );
+    // Copied up to the middle of the last event's XML: the events before it still read.
+    let cut = &printed[..printed.find("RDPFIX-CONFIG").unwrap() - 300];
+    let d = diagnose("cut.txt", cut.as_bytes());
+    assert_eq!(
+        ids(&d).first().copied(),
+        Some("rdp-tls-disabled"),
+        "{:?}",
+        d.inputs
+    );
+}

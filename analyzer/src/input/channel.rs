@@ -32,7 +32,7 @@ pub(crate) struct Unwrapped {
 /// Removes the wrappers from `text`; `None` when it has none.
 pub(crate) fn unwrap(text: &str) -> Option<Unwrapped> {
     let mut out = Unwrapped::default();
-    let text = match az_json(text, &mut out.notes) {
+    let text = match az_json(text, &mut out.notes).or_else(|| json_string(text, &mut out.notes)) {
         Some(t) => t,
         None => text.to_owned(),
     };
@@ -196,6 +196,28 @@ fn lenient_json(text: &str) -> (usize, Vec<(Stream, String)>) {
         search = doc.len() - body.len() + used;
     }
     (end, messages)
+}
+
+/// `az vm run-command invoke … --query "value[0].message"` prints the script's output as one
+/// JSON string: a single line in quotes, its line ends escaped (`-o tsv` would print it
+/// as it is). Read leniently, as a copy may stop short of the closing quote.
+fn json_string(text: &str, notes: &mut Vec<(u32, String)>) -> Option<String> {
+    let t = text.trim();
+    let body = t.strip_prefix('"')?;
+    if t.contains('\n') || !body.contains("\\n") {
+        return None;
+    }
+    let (value, used) = json_string_lenient(body);
+    // Only what follows the closing quote may be left: nothing but the line end.
+    if body.get(used..).is_some_and(|rest| !rest.trim().is_empty()) {
+        return None;
+    }
+    notes.push((
+        1,
+        "read the script output printed as a JSON string (az … --query \"value[0].message\")"
+            .to_owned(),
+    ));
+    Some(value)
 }
 
 /// Decodes a JSON string body (after its opening quote) up to its closing quote or the
