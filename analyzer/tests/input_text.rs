@@ -110,6 +110,27 @@ fn reads_utf8_bom_and_lf_and_crlf_alike() {
     assert_eq!(b, c);
 }
 
+/// A terminal's capture whose lines end in CR alone reads as the same export (lines and
+/// their numbers included), and says how its lines were split.
+#[test]
+fn reads_lines_ending_in_cr_alone() {
+    let crlf = text(fixture!("wevtutil-en-2016.txt"));
+    let cr = crlf.replace("\r\n", "\r");
+    assert!(!cr.contains('\n'));
+    let (_, want) = read("a", crlf.as_bytes());
+    let (report, got) = read("a", cr.as_bytes());
+    assert_eq!(got, want);
+    assert!(!got.is_empty());
+    assert!(
+        report
+            .issues
+            .iter()
+            .any(|i| i.kind == IssueKind::Encoding && i.message.contains("CR alone")),
+        "{:?}",
+        report.issues
+    );
+}
+
 #[test]
 fn reads_cp850_wevtutil_export_with_french_service_name() {
     // `wevtutil … /f:text > out.txt` in cmd on a French VM: the OEM code page. The text is the

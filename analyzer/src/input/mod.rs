@@ -468,6 +468,17 @@ fn read_text_bytes(bytes: &[u8], out: &mut Output<'_>) {
             ),
         );
     }
+    // Lines that end in CR alone (a terminal's capture, an old Mac editor) are lines all
+    // the same: each CR becomes LF, one byte for one, so every offset stays true.
+    if !decoded.text.contains('\n') && decoded.text.contains('\r') {
+        out.report.info(
+            IssueKind::Encoding,
+            None,
+            "the lines end in CR alone (no LF); each CR was read as a line end".to_owned(),
+        );
+        sniff::read_text(&decoded.text.replace('\r', "\n"), out);
+        return;
+    }
     sniff::read_text(&decoded.text, out);
 }
 
