@@ -243,6 +243,20 @@ fn a_powershell_banner_behind_escape_sequences_is_set_aside() {
     );
 }
 
+/// A prompt line as long as the lines a console would have wrapped at (here 97 characters,
+/// the length of both 36871 descriptions) is not a command running on: the `Event[0]:` after
+/// it stays, and no event is taken for one cut at its start.
+#[test]
+fn a_prompt_as_long_as_the_wrap_width_keeps_the_output_after_it() {
+    let bytes = fixture!("serial-powershell-prompt-at-width.txt");
+    let (report, events) = read("serial-powershell-prompt-at-width.txt", bytes);
+    assert_eq!(report.errors, 0, "{:?}", report.issues);
+    assert!(!report.truncated, "{:?}", report.issues);
+    assert_eq!(events.len(), 5, "{:?}", report.issues);
+    assert_eq!(events[0].event_id, 7036);
+    assert_eq!(events.iter().filter(|e| e.event_id == 36871).count(), 2);
+}
+
 /// Copied from a legacy console window with Mark: every line padded with spaces to the
 /// buffer's 120 columns, the command typed at the prompt wrapped at 120. Each line being
 /// exactly 120 long must not be taken for a console's wrapping (everything glued into one

@@ -19,7 +19,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::text::clean;
+use super::text::{clean, continues};
 
 /// The text with the wrappers removed, and what was set aside.
 #[derive(Debug, Default)]
@@ -465,10 +465,14 @@ fn console_chrome(lines: &[&str], kept: &mut [String], notes: &mut Vec<(u32, Str
         if prompt {
             prompts += 1;
             first_prompt.get_or_insert(i);
-            // A command longer than the console wraps onto the next lines: they go too.
+            // A command longer than the console wraps onto the next lines: they go too. A
+            // prompt line as long as the wrap width by chance is followed by output, which
+            // stays (`Event[0]:`, a `Name: value` field, an empty line).
             if let Some(w) = width {
                 let mut j = i;
-                while cleaned.get(j).is_some_and(|l| l.chars().count() == w) {
+                while cleaned.get(j).is_some_and(|l| l.chars().count() == w)
+                    && cleaned.get(j + 1).is_some_and(|next| continues(next))
+                {
                     j += 1;
                     blank(kept, j);
                 }

@@ -166,7 +166,7 @@ fn wrap_width(lines: &[Line<'_>]) -> Option<usize> {
 
 /// Whether `line` can be the rest of a line cut before it: not empty, not a block
 /// header, not a `Name: value` / `Name : value` field of the text formats.
-fn continues(line: &str) -> bool {
+pub(crate) fn continues(line: &str) -> bool {
     !line.trim().is_empty() && !starts_structure(line) && !looks_like_field(line)
 }
 
