@@ -3,6 +3,7 @@
 //! are dropped again by the rules' collector, so without reuse every one of them costs as
 //! many allocations and frees — most of the reading time.
 
+use super::template::TemplateCache;
 use crate::event::Event;
 
 /// Strings, event data items and data lists kept at most (a few chunks' worth): memory stays
@@ -14,12 +15,14 @@ const MAX_LISTS: usize = 1024;
 /// The allocations of events given back ([`EventSpare::give`]), for the `.evtx` reader to
 /// build the next events in ([`parse_evtx_chunks_reusing`](super::parse_evtx_chunks_reusing)).
 /// What an event is built of does not depend on what was reused: every string is cleared
-/// before it is written.
+/// before it is written. The template definitions of the chunks read before are kept here
+/// too, found again where a chunk holds the same bytes.
 #[derive(Debug, Default)]
 pub struct EventSpare {
     strings: Vec<String>,
     items: Vec<(String, String)>,
     lists: Vec<Vec<(String, String)>>,
+    pub(super) templates: TemplateCache,
 }
 
 impl EventSpare {

@@ -4,7 +4,8 @@
 //! Almost every record is one template instance: a template definition (BinXML stored once
 //! per chunk) plus the record's values. The definition says which value fills
 //! `Provider/@Name`, `EventID`, `TimeCreated/@SystemTime`, `Channel`, `Computer`, …; this
-//! module walks each definition once per chunk to learn that, then takes those values from
+//! module walks each definition once per chunk to learn that (or finds it again where a
+//! later chunk holds the same bytes: `cache.rs`), then takes those values from
 //! each record. The strings go through the same normalisation as the XML path
 //! ([`crate::input::xml::record_event_from_system`]), so the event equals the rendered one minus
 //! its event data and message (the tests check this on every corpus record).
@@ -13,14 +14,13 @@
 //! several parts, a value type not listed here, an unreadable definition — answers `None`,
 //! and the caller renders the record in full as before.
 
-use std::collections::HashMap;
-use std::rc::Rc;
-
 use evtx::EvtxRecord;
 use evtx::binxml::value_variant::BinXmlValue;
 
 use super::super::limits::{MAX_DATA_ITEMS, cap_field};
 use super::super::xml::SystemText;
+
+pub(crate) use cache::TemplateCache;
 
 /// The `<System>` fields this module fills, as (element, attribute) paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +78,7 @@ pub(super) enum Source {
 
 /// What a template definition says about the `<System>` fields, and where its event data
 /// comes from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SystemMap {
     sources: [Source; FIELDS],
     /// `None`: the event data cannot be built from the values here (the record is
@@ -174,13 +174,6 @@ impl SystemMap {
     }
 }
 
-/// Template definitions seen in one chunk, by offset (`None`: not readable here).
-#[derive(Debug, Default)]
-pub(crate) struct TemplateCache {
-    /// By offset and how the definition is read.
-    maps: HashMap<(u32, Reading), Option<Rc<SystemMap>>>,
-}
-
 /// How much of a definition is read: its `<System>` fields alone (all that counting needs),
 /// or its event data too, as a record's template or as one nested in a record's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -191,39 +184,6 @@ enum Reading {
 }
 
 impl TemplateCache {
-    /// What the definition at `offset` of the chunk `data` says about the `<System>` fields
-    /// (read once per chunk), or `None` when it cannot be read here.
-    pub(super) fn map(&mut self, data: &[u8], offset: u32) -> Option<&SystemMap> {
-        self.maps
-            .entry((offset, Reading::System))
-            .or_insert_with(|| read_definition(data, offset, Reading::System).map(Rc::new))
-            .as_deref()
-    }
-
-    /// A definition already read by [`TemplateCache::map`].
-    pub(super) fn get(&self, offset: u32) -> Option<&SystemMap> {
-        self.maps.get(&(offset, Reading::System))?.as_deref()
-    }
-
-    /// [`TemplateCache::map`] of a record's template (`nested: false`) or of a template
-    /// nested in one of its values, spliced in under `<Event>` (`nested: true`), shared.
-    pub(super) fn shared(
-        &mut self,
-        data: &[u8],
-        offset: u32,
-        nested: bool,
-    ) -> Option<Rc<SystemMap>> {
-        let reading = if nested {
-            Reading::Nested
-        } else {
-            Reading::Record
-        };
-        self.maps
-            .entry((offset, reading))
-            .or_insert_with(|| read_definition(data, offset, reading).map(Rc::new))
-            .clone()
-    }
-
     /// The record's `<System>` fields as text, or `None` when the record must be rendered.
     pub(crate) fn system_text(&mut self, record: &EvtxRecord<'_>) -> Option<SystemText> {
         let instances = record.template_instances().ok()?;
@@ -309,9 +269,44 @@ fn value_text(value: &BinXmlValue<'_>) -> Option<String> {
 struct Cursor<'a> {
     data: &'a [u8],
     pos: usize,
+    /// Where the names it reads are: those before `floor`, and where the last byte of the
+    /// furthest one is.
+    names: NameReach,
+}
+
+#[derive(Debug, Default)]
+struct NameReach {
+    floor: usize,
+    /// Each name read before `floor` (most often one an earlier definition of the chunk
+    /// wrote): where its entry's bytes are.
+    below: Vec<std::ops::Range<usize>>,
+    end: usize,
+}
+
+/// The bytes a definition was read from: from its offset + 20 on, and the names before it.
+#[derive(Debug)]
+struct ReadFrom {
+    main: std::ops::Range<usize>,
+    names: Vec<std::ops::Range<usize>>,
 }
 
 impl<'a> Cursor<'a> {
+    fn at(data: &'a [u8], pos: usize) -> Cursor<'a> {
+        Cursor {
+            data,
+            pos,
+            names: NameReach::default(),
+        }
+    }
+
+    /// Where the bytes what it read came from are: its own and its names'.
+    fn read_from(self) -> ReadFrom {
+        ReadFrom {
+            main: self.names.floor..self.pos.max(self.names.end),
+            names: self.names.below,
+        }
+    }
+
     fn u8(&mut self) -> Option<u8> {
         let b = *self.data.get(self.pos)?;
         self.pos += 1;
@@ -359,21 +354,20 @@ impl<'a> Cursor<'a> {
         let offset = usize::try_from(self.u32()?).ok()?;
         if offset == self.pos {
             // next string (4), hash (2), length (2), UTF-16 characters, NUL (2)
-            let mut c = Cursor {
-                data: self.data,
-                pos: self.pos + 6,
-            };
+            let mut c = Cursor::at(self.data, self.pos + 6);
             let len = usize::from(c.u16()?);
             self.skip(10 + 2 * len)?;
         }
-        let mut c = Cursor {
-            data: self.data,
-            pos: offset.checked_add(6)?,
-        };
+        let mut c = Cursor::at(self.data, offset.checked_add(6)?);
         let len = usize::from(c.u16()?);
-        let bytes = self
-            .data
-            .get(c.pos..c.pos.checked_add(len.checked_mul(2)?)?)?;
+        let end = c.pos.checked_add(len.checked_mul(2)?)?;
+        let bytes = self.data.get(c.pos..end)?;
+        if offset < self.names.floor {
+            // Its length and characters (not the entry's link and hash, which are not read).
+            self.names.below.push(offset + 6..end);
+        } else {
+            self.names.end = self.names.end.max(end);
+        }
         Some((known_name(bytes)?, bytes))
     }
 }
@@ -608,11 +602,20 @@ impl DataLayout {
 /// Walks a template definition (header at `offset`: next offset, GUID, data size; then
 /// BinXML with dependency ids) and maps the `<System>` fields, and the event data unless
 /// `reading` is [`Reading::System`], to their sources. A [`Reading::Nested`] definition is
-/// one spliced in under `<Event>` (its elements are `<Event>`'s children).
-fn read_definition(data: &[u8], offset: u32, reading: Reading) -> Option<SystemMap> {
+/// one spliced in under `<Event>` (its elements are `<Event>`'s children). With it, where
+/// the bytes it was read from are: the same bytes there say the same.
+fn read_definition(data: &[u8], offset: u32, reading: Reading) -> (Option<SystemMap>, ReadFrom) {
+    let start = usize::try_from(offset).unwrap_or(usize::MAX);
+    let mut c = Cursor::at(data, start);
+    c.names.floor = start.saturating_add(20);
+    let map = definition_at(&mut c, reading);
+    (map, c.read_from())
+}
+
+/// [`read_definition`] from `c` at the definition's start: the 20 bytes of its header that
+/// say where the next is and its GUID are skipped (they do not change what it says).
+fn definition_at(c: &mut Cursor<'_>, reading: Reading) -> Option<SystemMap> {
     let nested = reading == Reading::Nested;
-    let start = usize::try_from(offset).ok()?;
-    let mut c = Cursor { data, pos: start };
     c.skip(20)?;
     let size = usize::try_from(c.u32()?).ok()?;
     let end = c.pos.checked_add(size)?;
@@ -767,3 +770,7 @@ fn read_definition(data: &[u8], offset: u32, reading: Reading) -> Option<SystemM
         data: layout.items,
     })
 }
+
+mod cache;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;

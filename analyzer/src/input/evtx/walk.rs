@@ -113,8 +113,12 @@ pub(super) fn walk_intact_chunk(
     {
         return None;
     }
-    let mut templates = TemplateCache::default();
-    walk_chunk(data, &header, needed, &mut templates, place, spare)
+    // Definitions of earlier chunks are found again where their bytes are the same.
+    let mut templates = std::mem::take(&mut spare.templates);
+    templates.next_chunk();
+    let walk = walk_chunk(data, &header, needed, &mut templates, place, spare);
+    spare.templates = templates;
+    walk
 }
 
 /// A place in a chunk's record order: a group (where it first appears) or a needed record.
