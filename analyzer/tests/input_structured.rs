@@ -128,6 +128,49 @@ fn xml_cut_at_its_start_is_reported_as_truncated() {
     assert!(!whole.truncated && whole.skipped == 0, "{:?}", whole.issues);
 }
 
+#[test]
+fn xml_wrapped_by_a_console_is_joined_back() {
+    // `wevtutil qe … /f:xml` in Serial Console: each event's one long line cut at 80
+    // columns, typed at a cmd prompt.
+    let xml = text(fixture!("xml-wevtutil.xml"));
+    let mut wrapped = vec!["C:\\Windows\\system32>wevtutil qe System /c:3 /f:xml".to_owned()];
+    let mut starts = Vec::new();
+    for line in xml.lines() {
+        starts.push(wrapped.len() + 1);
+        let chars: Vec<char> = line.chars().collect();
+        wrapped.extend(chars.chunks(80).map(|c| c.iter().collect::<String>()));
+    }
+    wrapped.push("C:\\Windows\\system32>".to_owned());
+    let wrapped = wrapped.join("\r\n");
+    let (_, want) = read("x.xml", xml.as_bytes());
+    let (report, events) = read("serial.txt", wrapped.as_bytes());
+    assert_eq!(report.errors, 0, "{:?}", report.issues);
+    assert_eq!(ids(&events), ids(&want));
+    for (got, want) in events.iter().zip(&want) {
+        assert_eq!(
+            (&got.data, got.time_created),
+            (&want.data, want.time_created)
+        );
+    }
+    // Each event's line is where it starts in the wrapped text.
+    let lines: Vec<usize> = events
+        .iter()
+        .map(|e| match e.origin.location {
+            analyzer::Location::Line { line } => line as usize,
+            _ => 0,
+        })
+        .collect();
+    assert_eq!(lines, starts);
+    assert!(
+        report
+            .issues
+            .iter()
+            .any(|i| i.message.contains("80 columns")),
+        "{:?}",
+        report.issues
+    );
+}
+
 // ---- CSV and tab-delimited ----------------------------------------------------------------
 
 #[test]

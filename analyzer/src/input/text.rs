@@ -141,7 +141,7 @@ pub(crate) fn clean(raw: &str) -> Cow<'_, str> {
 /// column, and at least one cut is followed by text that is not a field of its own; the
 /// longest lines of an unwrapped export are either all the same or each followed by a
 /// field, an empty line or a block header.
-fn wrap_width(lines: &[Line<'_>]) -> Option<usize> {
+pub(crate) fn wrap_width(lines: &[Line<'_>]) -> Option<usize> {
     let lengths: Vec<usize> = lines.iter().map(|l| l.text.chars().count()).collect();
     let max = *lengths.iter().max()?;
     if !(60..=512).contains(&max) {

@@ -11,7 +11,7 @@ use super::datetime::{DateOrder, parse_time};
 use super::limits::{MAX_DATA_ITEMS, MAX_EVENT_BYTES, MAX_XML_DEPTH, cap_field};
 use super::normalise::{parse_event_id, parse_level};
 use super::report::{Dialect, IssueKind, IssueLocation};
-use super::text::LineIndex;
+use super::text::{LineIndex, clean, split_lines, wrap_width};
 use super::{Format, Output};
 use crate::event::{Event, Location, Origin};
 
@@ -104,6 +104,87 @@ pub(crate) fn looks_like_event_xml(text: &str) -> bool {
 
 /// Reads every `<Event>` in `text`.
 pub(crate) fn read(text: &str, lines: &LineIndex, out: &mut Output<'_>) {
+    let Some(u) = unwrap_console(text) else {
+        let positions = Positions {
+            lines,
+            removed: &[],
+        };
+        return read_unwrapped(text, &positions, out);
+    };
+    out.report.info(
+        IssueKind::Wrapper,
+        None,
+        format!(
+            "joined back the lines a console cut at its width of {} columns (wevtutil \
+             /f:xml prints each event on one long line)",
+            u.width
+        ),
+    );
+    let positions = Positions {
+        lines,
+        removed: &u.removed,
+    };
+    read_unwrapped(&u.text, &positions, out);
+}
+
+/// Where a position of the XML read lies in the input, when line ends a console added
+/// were removed from it.
+struct Positions<'a> {
+    lines: &'a LineIndex,
+    /// (position in the XML read, bytes removed up to there), ascending.
+    removed: &'a [(usize, usize)],
+}
+
+impl Positions<'_> {
+    fn input_offset(&self, at: usize) -> usize {
+        let n = self.removed.partition_point(|(p, _)| *p <= at);
+        let before = n.checked_sub(1).and_then(|i| self.removed.get(i));
+        at + before.map_or(0, |(_, bytes)| *bytes)
+    }
+
+    fn line_of(&self, at: usize) -> u32 {
+        self.lines.line_of(self.input_offset(at))
+    }
+
+    fn byte_progress(&self, at: usize) -> u64 {
+        self.lines.byte_progress(self.input_offset(at))
+    }
+}
+
+/// `wevtutil qe /f:xml` prints every event on one long line; a console (Serial Console at 80
+/// columns) cuts them at its width. When the text shows that signature
+/// ([`super::text::wrap_width`]), the line ends after full-width lines are removed.
+fn unwrap_console(text: &str) -> Option<Unwrapped> {
+    let width = wrap_width(&split_lines(text))?;
+    let mut joined = String::with_capacity(text.len());
+    let mut removed = Vec::new();
+    let mut total = 0usize;
+    for piece in text.split_inclusive('\n') {
+        let body = piece.trim_end_matches(['\r', '\n']);
+        if piece.ends_with('\n') && clean(body).chars().count() == width {
+            joined.push_str(body);
+            total += piece.len() - body.len();
+            removed.push((joined.len(), total));
+        } else {
+            joined.push_str(piece);
+        }
+    }
+    Some(Unwrapped {
+        width,
+        text: joined,
+        removed,
+    })
+}
+
+/// XML with the line ends a console added removed.
+struct Unwrapped {
+    width: usize,
+    text: String,
+    /// (position in `text`, bytes removed up to there), ascending.
+    removed: Vec<(usize, usize)>,
+}
+
+fn read_unwrapped(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
     let dialect = if text.contains("<Events>") || text.contains("<Events ") {
         Dialect::EventViewerXml
     } else if text.contains("RenderingInfo") {
@@ -222,7 +303,7 @@ pub(crate) fn read(text: &str, lines: &LineIndex, out: &mut Output<'_>) {
 /// Text before the first `<Event` that closes an event's elements is the end of an event
 /// whose start is missing: Azure Run Command returns only the last 4,096 bytes of output,
 /// and `wevtutil qe /f:xml` prints its events on one line, so the cut lands inside one.
-fn report_cut_start(text: &str, lines: &LineIndex, out: &mut Output<'_>) {
+fn report_cut_start(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
     let first = find_event_start(text, 0).unwrap_or(text.len());
     let before = text.get(..first).unwrap_or_default();
     let closes = [
