@@ -511,6 +511,24 @@ fn reads_event_viewer_copy_with_its_xml() {
     );
 }
 
+/// Windows formats a date for display with left-to-right marks around its parts (and
+/// right-to-left ones on Hebrew and Arabic systems); a copy keeps them. The date still reads.
+#[test]
+fn reads_a_date_with_directional_marks() {
+    let copy = text(fixture!("eventviewer-en-schannel-36870.txt"));
+    // Without its XML, the displayed date is the only time the copy has.
+    let plain = &copy[..copy.find("Event Xml:").unwrap()];
+    let marked = plain.replace(
+        "10/16/2022 8:27:36 PM",
+        "\u{200e}10/\u{200e}16/\u{200e}2022 \u{200f}8:27:36 PM",
+    );
+    assert_ne!(marked, plain);
+    let (_, want) = read("copy.txt", plain.as_bytes());
+    let (report, got) = read("copy.txt", marked.as_bytes());
+    assert_eq!(time(&got[0]), "2022-10-16T20:27:36Z", "{:?}", report.issues);
+    assert_eq!(got, want);
+}
+
 #[test]
 fn reads_german_event_viewer_copy() {
     let (report, events) = read("de.txt", fixture!("eventviewer-de-sharepoint.txt"));

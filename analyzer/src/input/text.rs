@@ -90,11 +90,15 @@ pub(crate) fn rejoin_wrapped(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
     }
 }
 
-/// One line without its line end, terminal escape sequences or control characters (tabs
-/// kept).
+/// One line without its line end, terminal escape sequences, control characters (tabs
+/// kept) or the invisible marks Windows puts around the parts of a date it formats for
+/// display (left-to-right and right-to-left marks, embeddings, isolates) and a byte order
+/// mark left inside by joined files.
 pub(crate) fn clean(raw: &str) -> Cow<'_, str> {
     let trimmed = raw.trim_end_matches(['\r', '\n']);
-    let needs = trimmed.chars().any(|c| c.is_control() && c != '\t');
+    let needs = trimmed
+        .chars()
+        .any(|c| (c.is_control() && c != '\t') || is_invisible_mark(c));
     if !needs {
         return Cow::Borrowed(trimmed);
     }
@@ -125,11 +129,20 @@ pub(crate) fn clean(raw: &str) -> Cow<'_, str> {
                 }
             },
             '\t' => out.push('\t'),
-            c if c.is_control() => {}
+            c if c.is_control() || is_invisible_mark(c) => {}
             c => out.push(c),
         }
     }
     Cow::Owned(out)
+}
+
+/// Directional marks, embeddings and isolates, and U+FEFF: they format text for display
+/// and carry nothing a parser reads.
+fn is_invisible_mark(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}'
+    )
 }
 
 /// A console that wraps at `w` columns leaves many lines exactly `w` characters long and
