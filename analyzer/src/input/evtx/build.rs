@@ -200,10 +200,20 @@ fn typed_fields(
                 match v.kind {
                     ty::NULL => return Some(None),
                     ty::STRING => {
+                        // Most events repeat the last one's provider, channel and computer.
+                        if let Some(text) = spare.last_text(v, capped) {
+                            return Some(text);
+                        }
                         let mut s = spare.string();
                         s.reserve(v.bytes.len() / 2);
                         push_value(&mut s, v)?;
-                        s
+                        if capped && s.len() > MAX_FIELD_CHARS {
+                            cap_field(&mut s);
+                        }
+                        trim_in_place(&mut s);
+                        let text = (!s.is_empty()).then_some(s);
+                        spare.made_text(v, capped, text.as_deref());
+                        return Some(text);
                     }
                     _ => return None,
                 }
@@ -244,12 +254,16 @@ fn typed_fields(
             let v = value(source)?;
             match v.kind {
                 ty::NULL => None,
-                ty::SID => {
-                    let mut s = spare.string();
-                    s.reserve(48);
-                    push_value(&mut s, v)?;
-                    Some(s)
-                }
+                ty::SID => match spare.last_text(v, false) {
+                    Some(text) => text,
+                    None => {
+                        let mut s = spare.string();
+                        s.reserve(48);
+                        push_value(&mut s, v)?;
+                        spare.made_text(v, false, Some(&s));
+                        Some(s)
+                    }
+                },
                 _ => return None,
             }
         }

@@ -4,6 +4,7 @@
 //! many allocations and frees — most of the reading time.
 
 use super::template::TemplateCache;
+use super::value::Value;
 use crate::event::Event;
 
 /// Strings, event data items and data lists kept at most (a few chunks' worth): memory stays
@@ -23,7 +24,22 @@ pub struct EventSpare {
     items: Vec<(String, String)>,
     lists: Vec<Vec<(String, String)>>,
     pub(super) templates: TemplateCache,
+    /// The texts last made of `<System>` values, most recent first.
+    texts: Vec<MadeText>,
 }
+
+/// A `<System>` value's text as made (trimmed, capped if `capped`; `None` when empty), and
+/// what it was made of.
+#[derive(Debug)]
+struct MadeText {
+    kind: u8,
+    capped: bool,
+    bytes: Vec<u8>,
+    text: Option<String>,
+}
+
+/// Texts remembered: an event's provider, channel, computer and user.
+const MAX_TEXTS: usize = 4;
 
 impl EventSpare {
     /// Takes `event` apart for reuse (what does not fit is dropped).
@@ -86,6 +102,48 @@ impl EventSpare {
         s
     }
 
+    /// The text made of `value` last time ([`EventSpare::made_text`]), in a reused string.
+    /// What a value's text is depends only on its type, its bytes and whether it is capped.
+    pub(super) fn last_text(&mut self, value: Value<'_>, capped: bool) -> Option<Option<String>> {
+        let made = self
+            .texts
+            .iter()
+            .find(|t| t.kind == value.kind && t.capped == capped && t.bytes == value.bytes)?;
+        let Some(text) = made.text.as_deref() else {
+            return Some(None);
+        };
+        let mut s = self.strings.pop().unwrap_or_default();
+        s.clear();
+        s.push_str(text);
+        Some(Some(s))
+    }
+
+    /// Remembers the text made of `value`.
+    pub(super) fn made_text(&mut self, value: Value<'_>, capped: bool, text: Option<&str>) {
+        let mut made = if self.texts.len() < MAX_TEXTS {
+            MadeText {
+                kind: 0,
+                capped: false,
+                bytes: Vec::new(),
+                text: None,
+            }
+        } else {
+            self.texts.remove(MAX_TEXTS - 1)
+        };
+        made.kind = value.kind;
+        made.capped = capped;
+        made.bytes.clear();
+        made.bytes.extend_from_slice(value.bytes);
+        match (&mut made.text, text) {
+            (Some(kept), Some(text)) => {
+                kept.clear();
+                kept.push_str(text);
+            }
+            (kept, text) => *kept = text.map(str::to_owned),
+        }
+        self.texts.insert(0, made);
+    }
+
     /// An empty data item: two empty strings.
     pub(super) fn item(&mut self) -> (String, String) {
         let (mut key, mut value) = self.items.pop().unwrap_or_default();
@@ -107,5 +165,41 @@ impl EventSpare {
         list.clear();
         list.reserve(n);
         list
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::super::value::{Value, ty};
+    use super::EventSpare;
+
+    fn value(kind: u8, bytes: &[u8]) -> Value<'_> {
+        Value { kind, bytes, at: 0 }
+    }
+
+    /// A text made is given again only for a value of the same type and bytes, made the same
+    /// way (capped or not); the four made last are remembered.
+    #[test]
+    fn a_text_comes_back_only_for_the_same_value() {
+        let mut spare = EventSpare::default();
+        let security = b"S\0e\0c\0u\0r\0i\0t\0y\0";
+        spare.made_text(value(ty::STRING, security), true, Some("Security"));
+        spare.made_text(value(ty::STRING, b" \0"), true, None);
+        let again = spare.last_text(value(ty::STRING, security), true);
+        assert_eq!(again, Some(Some("Security".to_string())));
+        assert_eq!(spare.last_text(value(ty::STRING, b" \0"), true), Some(None));
+        assert_eq!(spare.last_text(value(ty::STRING, security), false), None);
+        assert_eq!(spare.last_text(value(ty::SID, security), true), None);
+        assert_eq!(
+            spare.last_text(value(ty::STRING, &security[..14]), true),
+            None
+        );
+        for n in 0u8..4 {
+            spare.made_text(value(ty::STRING, &[n, 0]), false, Some("x"));
+        }
+        assert_eq!(spare.last_text(value(ty::STRING, security), true), None);
+        assert!(spare.last_text(value(ty::STRING, &[0, 0]), false).is_some());
     }
 }
