@@ -104,11 +104,15 @@ impl Outcome<'_> {
 pub(crate) fn outcome<'a>(condition: &EventCondition, event: &'a Event) -> Outcome<'a> {
     // Every named field present is consulted: a service's localised display name may not be
     // listed while its key name in <Binary> is.
-    let present = || condition.fields.iter().filter_map(|f| event.data_value(f));
-    if let Some(value) = present().find(|v| value_matches(condition, v)) {
-        return Outcome::Held(value);
+    // In one pass: the first present value that matches, or else the first present.
+    let mut first = None;
+    for value in condition.fields.iter().filter_map(|f| event.data_value(f)) {
+        if value_matches(condition, value) {
+            return Outcome::Held(value);
+        }
+        first.get_or_insert(value);
     }
-    if let Some(value) = present().next() {
+    if let Some(value) = first {
         return Outcome::Failed(value);
     }
     // Exports of older systems carry unnamed, positional data (`Param1`…): when one of them

@@ -164,11 +164,14 @@ impl SignalState {
         // in that order, or sorted by time keeping it).
         self.dated.sort_by_key(|c| c.event.time_created);
         let kept = self.kept_of(self.dated.iter());
-        let all = std::mem::replace(&mut self.dated, Vec::with_capacity(PRUNE_AT + 1));
-        for (candidate, keep) in all.into_iter().zip(kept) {
-            if keep {
-                self.dated.push(candidate);
-            } else if spare.len() < MAX_SPARE {
+        // In place: a candidate is moved only to close a gap or to go.
+        let mut at = 0;
+        let dropped = self.dated.extract_if(.., |_| {
+            at += 1;
+            !kept.get(at - 1).copied().unwrap_or(true)
+        });
+        for candidate in dropped {
+            if spare.len() < MAX_SPARE {
                 spare.push(candidate);
             } else {
                 done.put(candidate.event);
