@@ -151,6 +151,32 @@ Computer: vm1.contoso.com\r\n  Description: \r\nL'ouverture de session sur la ba
         events[0].message.as_deref(),
         Some("L'ouverture de session sur la base de données a échoué.")
     );
+    assert!(
+        report.issues.iter().all(|i| i.kind != IssueKind::Encoding),
+        "{:?}",
+        report.issues
+    );
+}
+
+/// `wevtutil … /f:text > out.txt` in cmd on Chinese Windows writes the OEM code page cp936
+/// (GBK), which this reader does not decode: the report must say the text is garbled,
+/// not leave only odd values behind.
+#[test]
+fn an_east_asian_console_code_page_is_said_to_be_unread() {
+    let export = text(fixture!("wevtutil-zh-laps.txt"));
+    let (gbk, _, unmappable) = encoding_rs::GBK.encode(&export);
+    assert!(!unmappable && gbk.iter().filter(|b| !b.is_ascii()).count() > 8);
+    let (report, _) = read("zh.txt", &gbk);
+    let warning = report
+        .issues
+        .iter()
+        .find(|i| i.kind == IssueKind::Encoding)
+        .unwrap_or_else(|| panic!("{:?}", report.issues));
+    assert!(warning.message.contains("cp936"), "{}", warning.message);
+    assert!(warning.message.contains("Out-File -Encoding utf8"));
+    // Read as UTF-8, the same export raises no such warning.
+    let (utf8, _) = read("zh.txt", export.as_bytes());
+    assert!(utf8.issues.iter().all(|i| i.kind != IssueKind::Encoding));
 }
 
 #[test]

@@ -172,6 +172,31 @@ fn single_byte(bytes: &[u8]) -> DecodedText {
     }
 }
 
+/// Whether bytes taken for one of the single-byte code pages read here more likely belong to
+/// one this reader does not decode: a double-byte East Asian one (cmd's `>` on Japanese,
+/// Chinese or Korean Windows: cp932, cp936, cp949, cp950) or a non-Latin one (Cyrillic
+/// cp866, Greek …). In the Latin code pages an accented letter mostly stands alone between
+/// ASCII letters ("Schl\u{fc}ssel", "SERVICE R\u{c9}SEAU"); in those, bytes of 0x80 and above
+/// come in runs (a character's two bytes, whole words). The caller says the text is garbled
+/// rather than leave a reader to wonder why nothing reads.
+pub(crate) fn looks_unsupported_code_page(bytes: &[u8]) -> bool {
+    let (mut high, mut alone) = (0usize, 0usize);
+    for (i, b) in bytes.iter().enumerate() {
+        if b.is_ascii() {
+            continue;
+        }
+        high += 1;
+        let before = i.checked_sub(1).and_then(|p| bytes.get(p)).copied();
+        let after = bytes.get(i + 1).copied();
+        let ascii = |n: Option<u8>| n.is_none_or(|n| n.is_ascii());
+        let letter = |n: Option<u8>| n.is_some_and(|n| n.is_ascii_alphabetic());
+        if ascii(before) && ascii(after) && (letter(before) || letter(after)) {
+            alone += 1;
+        }
+    }
+    high >= 8 && alone * 2 < high
+}
+
 fn decode_table(bytes: &[u8], high: &[char; 128]) -> String {
     bytes
         .iter()
@@ -318,6 +343,37 @@ mod tests {
         let d = decode_text("\u{FEFF}SERVICE RÉSEAU".as_bytes());
         assert_eq!(d.encoding, TextEncoding::Utf8Bom);
         assert_eq!(d.text, "SERVICE RÉSEAU");
+    }
+
+    #[test]
+    fn latin_code_pages_are_not_taken_for_unsupported_ones() {
+        for text in [
+            "  User Name: AUTORITE NT\\SERVICE RÉSEAU\r\n",
+            "Le service a été arrêté. Paramètres réseau. Événement 7036, clé privée.",
+            "Schlüsselwort: Klassisch\r\nBenutzer: NETZWERKDIENST\r\nGröße: Übergröße",
+        ] {
+            for high in [&CP850, &CP437] {
+                if text.chars().all(|c| c.is_ascii() || high.contains(&c)) {
+                    assert!(!looks_unsupported_code_page(&encode(text, high)), "{text}");
+                }
+            }
+            let (bytes, _, _) = WINDOWS_1252.encode(text);
+            assert!(!looks_unsupported_code_page(&bytes), "{text}");
+        }
+    }
+
+    #[test]
+    fn double_byte_and_cyrillic_code_pages_are_noticed() {
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("ソース: Schannel\r\nレベル: エラー\r\n説明:\r\nTLS サーバー資格情報の作成中に致命的なエラーが発生しました。");
+        let (gbk, _, _) =
+            encoding_rs::GBK.encode("Level: 信息\r\nLAPS 策略处理成功。有关详细信息，请参阅");
+        let (cyrillic, _, _) = encoding_rs::IBM866
+            .encode("Уровень: Ошибка\r\nОписание: служба удаленных рабочих столов");
+        for bytes in [&sjis, &gbk, &cyrillic] {
+            assert!(looks_unsupported_code_page(bytes));
+        }
+        // Too few to judge.
+        assert!(!looks_unsupported_code_page("日本".as_bytes()));
     }
 
     #[test]

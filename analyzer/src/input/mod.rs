@@ -468,6 +468,26 @@ fn read_text_bytes(bytes: &[u8], out: &mut Output<'_>) {
             ),
         );
     }
+    let single_byte = matches!(
+        decoded.encoding,
+        TextEncoding::Cp437 | TextEncoding::Cp850 | TextEncoding::Windows1252
+    );
+    if single_byte && decode::looks_unsupported_code_page(bytes) {
+        out.report.warning(
+            IssueKind::Encoding,
+            None,
+            format!(
+                "most bytes above 0x7F come in runs, as in a code page this reader does not \
+                 decode (a Japanese, Chinese or Korean console's: cp932, cp936, cp949, \
+                 cp950; or a Cyrillic or Greek one) rather than in {:?}, as which they were \
+                 read: names, labels and messages are likely garbled and events may be \
+                 missing; export again with PowerShell (`wevtutil qe System /f:text | \
+                 Out-File -Encoding utf8 System.txt`) or as .evtx (`wevtutil epl System \
+                 System.evtx`)",
+                decoded.encoding
+            ),
+        );
+    }
     // Lines that end in CR alone (a terminal's capture, an old Mac editor) are lines all
     // the same: each CR becomes LF, one byte for one, so every offset stays true.
     if !decoded.text.contains('\n') && decoded.text.contains('\r') {
