@@ -269,25 +269,31 @@ fn value_text(value: &BinXmlValue<'_>) -> Option<String> {
 struct Cursor<'a> {
     data: &'a [u8],
     pos: usize,
-    /// Where the names it reads are: those before `floor`, and where the last byte of the
-    /// furthest one is.
+    /// Where the names it reads are, and where it read their offsets.
     names: NameReach,
 }
 
 #[derive(Debug, Default)]
 struct NameReach {
     floor: usize,
+    /// Where each name's offset was read.
+    fields: Vec<usize>,
     /// Each name read before `floor` (most often one an earlier definition of the chunk
-    /// wrote): where its entry's bytes are.
+    /// wrote): where its length and characters are.
     below: Vec<std::ops::Range<usize>>,
+    /// Where the furthest of the others ends.
     end: usize,
 }
 
-/// The bytes a definition was read from: from its offset + 20 on, and the names before it.
+/// What a definition was read from: the bytes from its offset + 20 on (`main`), in which
+/// the names' offsets were read at `fields`, and the names before it (`below`). The same
+/// bytes at another offset, each name offset moved by as much, say the same: a name's
+/// offset is the only position a definition holds.
 #[derive(Debug)]
 struct ReadFrom {
     main: std::ops::Range<usize>,
-    names: Vec<std::ops::Range<usize>>,
+    fields: Vec<usize>,
+    below: Vec<std::ops::Range<usize>>,
 }
 
 impl<'a> Cursor<'a> {
@@ -303,7 +309,8 @@ impl<'a> Cursor<'a> {
     fn read_from(self) -> ReadFrom {
         ReadFrom {
             main: self.names.floor..self.pos.max(self.names.end),
-            names: self.names.below,
+            fields: self.names.fields,
+            below: self.names.below,
         }
     }
 
@@ -351,7 +358,9 @@ impl<'a> Cursor<'a> {
 
     /// [`Cursor::name`] and the name's UTF-16LE bytes.
     fn name_and_text(&mut self) -> Option<(&'static str, &'a [u8])> {
+        let field = self.pos;
         let offset = usize::try_from(self.u32()?).ok()?;
+        self.names.fields.push(field);
         if offset == self.pos {
             // next string (4), hash (2), length (2), UTF-16 characters, NUL (2)
             let mut c = Cursor::at(self.data, self.pos + 6);
@@ -602,8 +611,8 @@ impl DataLayout {
 /// Walks a template definition (header at `offset`: next offset, GUID, data size; then
 /// BinXML with dependency ids) and maps the `<System>` fields, and the event data unless
 /// `reading` is [`Reading::System`], to their sources. A [`Reading::Nested`] definition is
-/// one spliced in under `<Event>` (its elements are `<Event>`'s children). With it, where
-/// the bytes it was read from are: the same bytes there say the same.
+/// one spliced in under `<Event>` (its elements are `<Event>`'s children). With it, what it
+/// was read from ([`ReadFrom`]).
 fn read_definition(data: &[u8], offset: u32, reading: Reading) -> (Option<SystemMap>, ReadFrom) {
     let start = usize::try_from(offset).unwrap_or(usize::MAX);
     let mut c = Cursor::at(data, start);

@@ -1,42 +1,115 @@
 //! The template definitions a reader has read ([`TemplateCache`]): once per chunk, and
-//! found again in a later chunk where the bytes they were read from are the same.
+//! found again in a later chunk that holds the same definition, wherever it holds it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{Reading, SystemMap, read_definition};
+use super::{ReadFrom, Reading, SystemMap, read_definition};
 
-/// Template definitions by offset (`None`: not readable here): read once per chunk, and
-/// taken from an earlier chunk when the bytes they were read from are the same at the same
-/// offset (a log's chunks mostly hold the same few definitions, often at the same offsets).
-/// What a definition gives does not depend on what was cached: only the bytes it was read
-/// from decide it, and they are compared first.
+/// Template definitions: this chunk's by offset (`None`: not readable here), and those
+/// read in earlier chunks by their header. Windows writes the definitions a chunk's records
+/// use into that chunk, at whatever offset the first such record lands: a later chunk's
+/// definition is taken from an earlier one when every byte it is read from is the same,
+/// its name offsets moved by as much as the definition moved ([`ReadFrom`]). What a
+/// definition gives does not depend on what was cached: those bytes decide it. (The
+/// names a definition does not hold itself, written by an earlier one of the chunk, are
+/// looked for where they were.)
 #[derive(Debug, Default)]
 pub(crate) struct TemplateCache {
-    /// By offset and how the definition is read.
-    maps: HashMap<(u32, Reading), Definition>,
+    /// This chunk's, by offset and how the definition is read.
+    here: HashMap<(u32, Reading), Option<Arc<SystemMap>>>,
+    /// Those read so far, by how they are read and their header (GUID and size).
+    known: HashMap<(Reading, [u8; HEADER]), Vec<Definition>>,
+    /// How many `known` holds.
+    count: usize,
     /// The chunk being read (counted by [`TemplateCache::next_chunk`]).
     chunk: u64,
 }
 
-/// A definition as read, and where from.
+/// A definition's GUID and data size, what [`TemplateCache::known`] is keyed by: 20 bytes
+/// from its offset + 4.
+const HEADER: usize = 20;
+
+/// Definitions remembered from earlier chunks, at most: past it only those the last chunk
+/// used are kept.
+const MAX_DEFINITIONS: usize = 256;
+
+/// A readable definition as read, and what from.
 #[derive(Debug)]
 struct Definition {
-    map: Option<Arc<SystemMap>>,
+    map: Arc<SystemMap>,
     /// The chunk it was last read or found again in.
     chunk: u64,
-    /// The bytes it was read from, where (see [`ReadFrom`]), and the chunk's length (a read
-    /// past its end fails): another chunk of that length with the same bytes there holds the
-    /// same definition.
-    from: Vec<(usize, Box<[u8]>)>,
-    len: usize,
+    /// The bytes from its offset + 20 on, the offsets of the names in them made relative
+    /// to the definition's offset (wrapping).
+    main: Box<[u8]>,
+    /// Where in `main` name offsets are, in order, and whether each is relative (a name
+    /// the definition holds) or not (one before it, which stays where it is when the
+    /// definition moves).
+    fields: Vec<(usize, bool)>,
+    /// The names before the definition: where each one's length and characters are, and
+    /// those bytes.
+    below: Vec<(usize, Box<[u8]>)>,
 }
 
 impl Definition {
-    /// Whether chunk `data` holds the bytes this was read from.
-    fn read_from_same(&self, data: &[u8]) -> bool {
-        self.len == data.len()
-            && self.from.iter().all(|(at, bytes)| {
+    fn new(data: &[u8], start: usize, map: SystemMap, from: &ReadFrom) -> Option<Definition> {
+        let base = from.main.start;
+        let mut main: Box<[u8]> = data.get(from.main.clone())?.into();
+        let mut fields = Vec::with_capacity(from.fields.len());
+        for &at in &from.fields {
+            let at = at.checked_sub(base)?;
+            let field = main.get_mut(at..at.checked_add(4)?)?;
+            let offset = u32::from_le_bytes(field.try_into().ok()?);
+            let inside = usize::try_from(offset).ok()? >= base;
+            if inside {
+                field.copy_from_slice(&relative(offset, start).to_le_bytes());
+            }
+            fields.push((at, inside));
+        }
+        let below = from
+            .below
+            .iter()
+            .map(|r| Some((r.start, data.get(r.clone())?.into())))
+            .collect::<Option<_>>()?;
+        Some(Definition {
+            map: Arc::new(map),
+            chunk: 0,
+            main,
+            fields,
+            below,
+        })
+    }
+
+    /// Whether chunk `data` holds this definition at `start`: the same bytes, the offsets
+    /// of the names it holds moved with it, those before it where they were.
+    fn is_at(&self, data: &[u8], start: usize) -> bool {
+        let Some(held) = start
+            .checked_add(20)
+            .and_then(|base| data.get(base..base.checked_add(self.main.len())?))
+        else {
+            return false;
+        };
+        let mut from = 0;
+        for &(at, inside) in &self.fields {
+            let (Some(before), Some(field)) = (held.get(from..at), held.get(at..at + 4)) else {
+                return false;
+            };
+            let Ok(field) = <[u8; 4]>::try_from(field) else {
+                return false;
+            };
+            let seen = if inside {
+                relative(u32::from_le_bytes(field), start).to_le_bytes()
+            } else {
+                field
+            };
+            if self.main.get(from..at) != Some(before) || self.main.get(at..at + 4) != Some(&seen) {
+                return false;
+            }
+            from = at + 4;
+        }
+        self.main.get(from..) == held.get(from..)
+            && self.below.iter().all(|(at, bytes)| {
                 at.checked_add(bytes.len())
                     .and_then(|end| data.get(*at..end))
                     .is_some_and(|held| held == &bytes[..])
@@ -44,16 +117,23 @@ impl Definition {
     }
 }
 
-/// Definitions kept from earlier chunks, at most: past it those of earlier chunks go.
-const MAX_DEFINITIONS: usize = 512;
+/// A name offset as seen from a definition at `start`.
+fn relative(offset: u32, start: usize) -> u32 {
+    offset.wrapping_sub(start as u32)
+}
 
 impl TemplateCache {
     /// Starts the next chunk: definitions are looked up in its bytes from now on.
     pub(in super::super) fn next_chunk(&mut self) {
+        self.here.clear();
         self.chunk += 1;
-        if self.maps.len() > MAX_DEFINITIONS {
-            let chunk = self.chunk;
-            self.maps.retain(|_, d| d.chunk + 1 == chunk);
+        if self.count > MAX_DEFINITIONS {
+            let last = self.chunk - 1;
+            self.known.retain(|_, list| {
+                list.retain(|d| d.chunk == last);
+                !list.is_empty()
+            });
+            self.count = self.known.values().map(Vec::len).sum();
         }
     }
 
@@ -65,11 +145,7 @@ impl TemplateCache {
 
     /// A definition already read by [`TemplateCache::map`] in this chunk.
     pub(in super::super) fn get(&self, offset: u32) -> Option<&SystemMap> {
-        self.maps
-            .get(&(offset, Reading::System))
-            .filter(|d| d.chunk == self.chunk)?
-            .map
-            .as_deref()
+        self.here.get(&(offset, Reading::System))?.as_deref()
     }
 
     /// [`TemplateCache::map`] of a record's template (`nested: false`) or of a template
@@ -88,43 +164,47 @@ impl TemplateCache {
         self.definition(data, offset, reading).clone()
     }
 
-    /// The definition at `offset` of this chunk's `data`, read as `reading` says: found
-    /// again (this chunk, or an earlier one whose bytes there are the same) or read now.
+    /// The definition at `offset` of this chunk's `data`, read as `reading` says: this
+    /// chunk's, found again from an earlier chunk, or read now.
     fn definition(
         &mut self,
         data: &[u8],
         offset: u32,
         reading: Reading,
     ) -> &Option<Arc<SystemMap>> {
-        let chunk = self.chunk;
-        let entry = self.maps.entry((offset, reading));
-        let found = match &entry {
-            std::collections::hash_map::Entry::Occupied(d) => {
-                let d = d.get();
-                d.chunk == chunk || d.read_from_same(data)
-            }
-            std::collections::hash_map::Entry::Vacant(_) => false,
-        };
-        let definition = entry.or_insert_with(|| Definition {
-            map: None,
-            chunk,
-            from: Vec::new(),
-            len: 0,
-        });
-        if !found {
-            let (map, from) = read_definition(data, offset, reading);
-            let ranges = std::iter::once(from.main).chain(from.names);
-            *definition = Definition {
-                map: map.map(Arc::new),
-                chunk,
-                // A range it could not read (past the chunk's end) is kept empty.
-                from: ranges
-                    .map(|r| (r.start, data.get(r).map(Box::from).unwrap_or_default()))
-                    .collect(),
-                len: data.len(),
-            };
+        if !self.here.contains_key(&(offset, reading)) {
+            let found = self.find(data, offset, reading);
+            self.here.insert((offset, reading), found);
         }
-        definition.chunk = chunk;
-        &definition.map
+        self.here.get(&(offset, reading)).unwrap_or(&None)
+    }
+
+    /// [`TemplateCache::definition`] not yet seen in this chunk.
+    fn find(&mut self, data: &[u8], offset: u32, reading: Reading) -> Option<Arc<SystemMap>> {
+        let start = usize::try_from(offset).ok()?;
+        let header: Option<[u8; HEADER]> = start
+            .checked_add(4)
+            .and_then(|from| data.get(from..from.checked_add(HEADER)?))
+            .and_then(|h| h.try_into().ok());
+        let chunk = self.chunk;
+        if let Some(header) = header
+            && let Some(list) = self.known.get_mut(&(reading, header))
+            && let Some(known) = list.iter_mut().find(|d| d.is_at(data, start))
+        {
+            known.chunk = chunk;
+            return Some(Arc::clone(&known.map));
+        }
+        let (map, from) = read_definition(data, offset, reading);
+        let map = map?;
+        if let Some(header) = header
+            && let Some(mut known) = Definition::new(data, start, map.clone(), &from)
+        {
+            known.chunk = chunk;
+            let shared = Arc::clone(&known.map);
+            self.known.entry((reading, header)).or_default().push(known);
+            self.count += 1;
+            return Some(shared);
+        }
+        Some(Arc::new(map))
     }
 }
