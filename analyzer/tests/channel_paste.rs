@@ -314,22 +314,25 @@ fn an_az_json_document_cut_short_is_still_read() {
     );
 }
 
-/// `az vm run-command invoke … --query "value[0].message"` prints the output as one JSON
-/// string, its line ends escaped: the same events and findings as the whole JSON, the
-/// configuration block included. A copy cut before the closing quote still reads.
-#[test]
-fn the_az_query_of_the_message_is_read_as_a_json_string() {
+/// The real Run Command output of `tests/fixtures/config/both-tls-server` (S2 events and a
+/// configuration block): the whole `az vm run-command invoke` JSON and its message.
+fn both_tls_server_output() -> (String, String) {
     let path = fixtures_dir().join("../config/both-tls-server/az-run-command.json");
     let json = std::fs::read_to_string(&path).unwrap();
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let message = value["value"][0]["message"].as_str().unwrap();
-    let printed = format!("{}\n", serde_json::to_string(message).unwrap());
-    assert!(!printed.trim_end().contains('\n') && printed.contains("\\n"));
+    let message = value["value"][0]["message"].as_str().unwrap().to_owned();
+    (json, message)
+}
+
+/// `shown` (the output as another command prints it) reads as the whole `json` does: the
+/// same findings and events, no error, a note containing `note`; and cut 300 bytes before
+/// the configuration block (a copy that stopped inside the last event), it still gives S2.
+fn reads_as_the_invoke_json(json: &str, shown: &str, note: &str) -> Diagnosis {
     let whole = diagnose("az.json", json.as_bytes());
-    let queried = diagnose("query.txt", printed.as_bytes());
-    assert_eq!(ids(&queried), ids(&whole));
-    assert_eq!(ids(&queried).first().copied(), Some("rdp-tls-disabled"));
-    let (input, want) = (&queried.inputs[0], &whole.inputs[0]);
+    let d = diagnose("shown.txt", shown.as_bytes());
+    assert_eq!(ids(&d), ids(&whole));
+    assert_eq!(ids(&d).first().copied(), Some("rdp-tls-disabled"));
+    let (input, want) = (&d.inputs[0], &whole.inputs[0]);
     assert_eq!(
         (input.events, input.errors),
         (want.events, 0),
@@ -337,20 +340,65 @@ fn the_az_query_of_the_message_is_read_as_a_json_string() {
         input.issues
     );
     assert!(
-        input
-            .issues
-            .iter()
-            .any(|i| i.message.contains("JSON string")),
+        input.issues.iter().any(|i| i.message.contains(note)),
         "{:?}",
         input.issues
     );
-    // Copied up to the middle of the last event's XML: the events before it still read.
-    let cut = &printed[..printed.find("RDPFIX-CONFIG").unwrap() - 300];
-    let d = diagnose("cut.txt", cut.as_bytes());
+    let cut = &shown[..shown.find("RDPFIX-CONFIG").unwrap() - 300];
+    let c = diagnose("cut.txt", cut.as_bytes());
     assert_eq!(
-        ids(&d).first().copied(),
+        ids(&c).first().copied(),
         Some("rdp-tls-disabled"),
         "{:?}",
-        d.inputs
+        c.inputs
+    );
+    d
+}
+
+/// `az vm run-command invoke … --query "value[0].message"` prints the output as one JSON
+/// string, its line ends escaped: the same events and findings as the whole JSON, the
+/// configuration block included. A copy cut before the closing quote still reads.
+#[test]
+fn the_az_query_of_the_message_is_read_as_a_json_string() {
+    let (json, message) = both_tls_server_output();
+    let printed = format!("{}\n", serde_json::to_string(&message).unwrap());
+    assert!(!printed.trim_end().contains('\n') && printed.contains("\\n"));
+    reads_as_the_invoke_json(&json, &printed, "JSON string");
+}
+
+/// A managed Run Command (`az vm run-command create`, then `az vm run-command show
+/// --instance-view`): the output in `instanceView.output`, the error stream in
+/// `instanceView.error`. The same findings as `az vm run-command invoke`'s JSON, and a copy
+/// cut inside the output still reads.
+#[test]
+fn a_managed_run_command_instance_view_is_read() {
+    let (json, message) = both_tls_server_output();
+    // Keys as the Azure CLI prints the resource: sorted, two-space indent.
+    let shown = serde_json::to_string_pretty(&serde_json::json!({
+        "asyncExecution": false,
+        "instanceView": {
+            "endTime": "2024-05-14T09:01:12+00:00",
+            "error": "wevtutil : Failed to read events.",
+            "executionMessage": "Execution completed",
+            "executionState": "Succeeded",
+            "exitCode": 0,
+            "output": message,
+            "startTime": "2024-05-14T09:00:58+00:00",
+            "statuses": null
+        },
+        "name": "rdpfix",
+        "provisioningState": "Succeeded",
+        "source": {"script": "# rdpfix: the events the rdpfix rules read"},
+        "type": "Microsoft.Compute/virtualMachines/runCommands"
+    }))
+    .unwrap();
+    let d = reads_as_the_invoke_json(&json, &shown, "instanceView.output");
+    assert!(
+        d.inputs[0]
+            .issues
+            .iter()
+            .any(|i| i.message.contains("error stream") && i.message.contains("Failed to read")),
+        "{:?}",
+        d.inputs[0].issues
     );
 }

@@ -1,8 +1,8 @@
 //! Properties of the channel unwrapping on untrusted pastes: no panic on anything, and any
 //! export wrapped as Run Command (JSON or PowerShell listing) or Serial Console returns reads
-//! as the same events as the export alone (and so do a PowerShell console's escape
-//! sequences, a console copy padded to its width, lines ending in CR alone, and the output
-//! as one JSON string).
+//! as the same events as the export alone (and so do a managed Run Command's instance view,
+//! a PowerShell console's escape sequences, a console copy padded to its width, lines ending
+//! in CR alone, and the output as one JSON string).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -74,7 +74,7 @@ proptest! {
     }
 
     #[test]
-    fn wrapped_exports_read_as_the_export_alone(events in arb_events(), how in 0usize..7) {
+    fn wrapped_exports_read_as_the_export_alone(events in arb_events(), how in 0usize..8) {
         let export = testkit::samples::wevtutil_text(&events).replace('\n', "\r\n");
         let alone = read(&export);
         prop_assume!(!alone.is_empty());
@@ -87,6 +87,11 @@ proptest! {
             2 => format!("SAC>cmd\r\nThe Command Prompt session was successfully launched.\r\nC:\\Windows\\system32>wevtutil qe System /f:text\r\n{export}\r\nC:\\Windows\\system32>\r\n"),
             // A PowerShell console's escape sequences before its banner and in the prompt.
             3 => format!("\u{1b}[?25l\u{1b}[2J\u{1b}[HWindows PowerShell\r\nPS C:\\> \u{1b}[93mwevtutil\u{1b}[0m qe System /f:text\r\n{export}\r\nPS C:\\> \r\n"),
+            // A managed Run Command's instance view (`az vm run-command show --instance-view`).
+            6 => serde_json::to_string_pretty(&serde_json::json!({
+                "instanceView": {"error": "", "executionState": "Succeeded", "exitCode": 0, "output": export},
+                "name": "rdpfix"
+            })).unwrap(),
             // A terminal's capture whose lines end in CR alone.
             5 => export.replace("\r\n", "\r"),
             // `az … --query "value[0].message"`: the output as one JSON string.

@@ -57,9 +57,14 @@ fn line_no(index: usize) -> u32 {
 // ---------------------------------------------------------------------------------------
 // az vm run-command invoke (JSON)
 
-/// Replaces each Run Command JSON document with its standard output.
+/// Replaces each Run Command JSON document with its standard output: `az vm run-command
+/// invoke`'s (`value[].message`), and a managed Run Command's as `az vm run-command show
+/// --instance-view` prints it (`instanceView.output`, the error stream in
+/// `instanceView.error`).
 fn az_json(text: &str, notes: &mut Vec<(u32, String)>) -> Option<String> {
-    if !text.contains("ComponentStatus/") || !text.contains("\"message\"") {
+    let invoke = text.contains("ComponentStatus/") && text.contains("\"message\"");
+    let managed = text.contains("\"instanceView\"") && text.contains("\"output\"");
+    if !invoke && !managed {
         return None;
     }
     let mut out = String::with_capacity(text.len());
@@ -82,9 +87,18 @@ fn az_json(text: &str, notes: &mut Vec<(u32, String)>) -> Option<String> {
             continue;
         }
         found = true;
+        let (command, field) =
+            if from.contains("\"instanceView\"") && !from.contains("ComponentStatus/") {
+                (
+                    "az vm run-command show --instance-view",
+                    "instanceView.output",
+                )
+            } else {
+                ("az vm run-command invoke", "value[].message")
+            };
         notes.push((
             line,
-            "read the script output inside `az vm run-command invoke` JSON (value[].message); line numbers below count its lines".to_owned(),
+            format!("read the script output inside `{command}` JSON ({field}); line numbers below count its lines"),
         ));
         for (stream, message) in messages {
             if stream == Stream::StdErr {
@@ -140,18 +154,28 @@ fn strict_json(text: &str) -> Option<(usize, Vec<(Stream, String)>)> {
     let value = stream.next()?.ok()?;
     let consumed = stream.byte_offset();
     let items: Vec<&Value> = match &value {
+        Value::Object(o) if o.contains_key("instanceView") => vec![&value],
         Value::Object(o) => o.get("value").and_then(Value::as_array)?.iter().collect(),
         Value::Array(a) => a.iter().collect(),
         _ => return None,
     };
-    let messages = items
-        .iter()
-        .filter_map(|item| {
-            let code = item.get("code").and_then(Value::as_str).unwrap_or_default();
-            let message = item.get("message").and_then(Value::as_str)?;
-            Some((stream_of(code), message.to_owned()))
-        })
-        .collect();
+    let mut messages = Vec::new();
+    for item in items {
+        // A managed Run Command (`az vm run-command show --instance-view`, or `list
+        // --expand instanceView`): its output and error streams.
+        if let Some(view) = item.get("instanceView") {
+            for (key, stream) in [("output", Stream::StdOut), ("error", Stream::StdErr)] {
+                if let Some(text) = view.get(key).and_then(Value::as_str) {
+                    messages.push((stream, text.to_owned()));
+                }
+            }
+            continue;
+        }
+        let code = item.get("code").and_then(Value::as_str).unwrap_or_default();
+        if let Some(message) = item.get("message").and_then(Value::as_str) {
+            messages.push((stream_of(code), message.to_owned()));
+        }
+    }
     Some((consumed, messages))
 }
 
@@ -175,14 +199,36 @@ fn lenient_json(text: &str) -> (usize, Vec<(Stream, String)>) {
         })
         .unwrap_or(text.len());
     let doc = text.get(..end).unwrap_or(text);
+    // A managed Run Command's instance view names its streams `output` and `error`.
+    let managed = doc.contains("\"instanceView\"") && !doc.contains("ComponentStatus/");
+    let keys: &[&str] = if managed {
+        &["\"output\"", "\"error\""]
+    } else {
+        &["\"message\""]
+    };
     let mut messages = Vec::new();
     let mut search = 0;
-    while let Some(at) = doc.get(search..).and_then(|r| r.find("\"message\"")) {
-        let key = search + at;
+    while let Some((key, name)) = keys
+        .iter()
+        .filter_map(|k| {
+            doc.get(search..)
+                .and_then(|r| r.find(k))
+                .map(|at| (search + at, *k))
+        })
+        .min()
+    {
         let before = doc.get(..key).unwrap_or_default();
-        let code_at = before.rfind("\"code\"");
-        let code = code_at.and_then(|c| before.get(c..)).unwrap_or_default();
-        let after = doc.get(key + "\"message\"".len()..).unwrap_or_default();
+        let code = if managed {
+            if name == "\"error\"" {
+                "StdErr"
+            } else {
+                "StdOut"
+            }
+        } else {
+            let code_at = before.rfind("\"code\"");
+            code_at.and_then(|c| before.get(c..)).unwrap_or_default()
+        };
+        let after = doc.get(key + name.len()..).unwrap_or_default();
         let Some(open) = after.trim_start().strip_prefix(':').map(str::trim_start) else {
             search = key + 1;
             continue;
