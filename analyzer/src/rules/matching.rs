@@ -67,7 +67,35 @@ impl Check {
 
 /// Evaluates one condition (its values parsed when the catalog was read) on an event.
 pub fn check(condition: &EventCondition, event: &Event) -> Check {
-    outcome(condition, event).to_check()
+    outcome(condition, event, &mut Parsed::default()).to_check()
+}
+
+/// Numbers read from one event's values, by where each value is: a value several conditions
+/// compare (a failed logon's status, read by three signals) is parsed once. Cleared before
+/// the next event ([`Parsed::clear`]): only then may the same place hold another value.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    /// The text's address and length, and what [`parse_number`] made of it.
+    seen: Vec<(usize, usize, Option<u64>)>,
+}
+
+impl Parsed {
+    pub(crate) fn clear(&mut self) {
+        self.seen.clear();
+    }
+
+    /// [`parse_number`] of `text`, parsed once per place.
+    fn number(&mut self, text: &str) -> Option<u64> {
+        let place = (text.as_ptr() as usize, text.len());
+        if let Some((_, _, n)) = self.seen.iter().find(|(a, l, _)| (*a, *l) == place) {
+            return *n;
+        }
+        let n = parse_number(text);
+        if self.seen.len() < 8 {
+            self.seen.push((place.0, place.1, n));
+        }
+        n
+    }
 }
 
 /// A [`Check`] whose value is still the event's own text (not yet shortened and copied):
@@ -101,13 +129,18 @@ impl Outcome<'_> {
 }
 
 /// [`check`] without copying the value it names.
-pub(crate) fn outcome<'a>(condition: &EventCondition, event: &'a Event) -> Outcome<'a> {
+/// `parsed` holds the numbers read from `event`'s values so far.
+pub(crate) fn outcome<'a>(
+    condition: &EventCondition,
+    event: &'a Event,
+    parsed: &mut Parsed,
+) -> Outcome<'a> {
     // Every named field present is consulted: a service's localised display name may not be
     // listed while its key name in <Binary> is.
     // In one pass: the first present value that matches, or else the first present.
     let mut first = None;
     for value in condition.fields.iter().filter_map(|f| event.data_value(f)) {
-        if value_matches(condition, value) {
+        if value_matches(condition, value, parsed) {
             return Outcome::Held(value);
         }
         first.get_or_insert(value);
@@ -118,7 +151,11 @@ pub(crate) fn outcome<'a>(condition: &EventCondition, event: &'a Event) -> Outco
     // Exports of older systems carry unnamed, positional data (`Param1`…): when one of them
     // holds the value it is the one, but a miss proves nothing about positions we can't name.
     if !event.data.is_empty() && event.data.iter().all(|(k, _)| is_positional_name(k)) {
-        if let Some((_, v)) = event.data.iter().find(|(_, v)| value_matches(condition, v)) {
+        if let Some((_, v)) = event
+            .data
+            .iter()
+            .find(|(_, v)| value_matches(condition, v, parsed))
+        {
             return Outcome::Held(v);
         }
         return Outcome::Unknown;
@@ -128,7 +165,7 @@ pub(crate) fn outcome<'a>(condition: &EventCondition, event: &'a Event) -> Outco
     };
     let found = match condition.in_message {
         InMessage::No => return Outcome::Unknown,
-        InMessage::Token => message_tokens(message).any(|t| value_matches(condition, t)),
+        InMessage::Token => message_tokens(message).any(|t| value_matches(condition, t, parsed)),
         InMessage::Phrase => {
             let hay = message.to_lowercase();
             condition.phrases.iter().any(|v| hay.contains(v.as_str()))
@@ -145,9 +182,9 @@ pub(crate) fn outcome<'a>(condition: &EventCondition, event: &'a Event) -> Outco
     }
 }
 
-fn value_matches(condition: &EventCondition, value: &str) -> bool {
+fn value_matches(condition: &EventCondition, value: &str, parsed: &mut Parsed) -> bool {
     match &condition.values {
-        Values::Numbers(numbers) => parse_number(value).is_some_and(|n| numbers.contains(&n)),
+        Values::Numbers(numbers) => parsed.number(value).is_some_and(|n| numbers.contains(&n)),
         Values::Texts(texts) => {
             let value = value.trim();
             let decoded = decode_utf16_hex(value);

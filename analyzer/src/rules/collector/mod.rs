@@ -49,6 +49,8 @@ pub struct Collector {
     channel: KeyCache,
     /// The conditions' checks of the event being observed.
     checks: Vec<Check>,
+    /// The numbers read from its values.
+    parsed: matching::Parsed,
     /// What is reused from one event to the next.
     reuse: Reuse,
     /// The signals keeping the event being observed (their positions) and its checks.
@@ -373,6 +375,7 @@ impl Collector {
             provider: KeyCache::default(),
             channel: KeyCache::default(),
             checks: Vec::new(),
+            parsed: matching::Parsed::default(),
             keepers: Vec::new(),
             reuse: Reuse::default(),
         }
@@ -545,9 +548,11 @@ impl Collector {
             provider,
             channel,
             checks,
+            parsed,
             keepers,
             ..
         } = self;
+        parsed.clear();
         let index = catalog.index();
         let Some(candidates) = index.signals_listing(event.event_id) else {
             return;
@@ -578,7 +583,7 @@ impl Collector {
             checks.clear();
             let mut rejected = None;
             for c in &signal.conditions {
-                let outcome = matching::outcome(c, event);
+                let outcome = matching::outcome(c, event, parsed);
                 let rejects = c.required
                     && match outcome {
                         Outcome::Failed(_) | Outcome::NotInMessage => true,

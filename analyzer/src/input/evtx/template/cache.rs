@@ -16,8 +16,11 @@ use super::{ReadFrom, Reading, SystemMap, read_definition};
 /// looked for where they were.)
 #[derive(Debug, Default)]
 pub(crate) struct TemplateCache {
-    /// This chunk's, by offset and how the definition is read.
-    here: HashMap<(u32, Reading), Option<Arc<SystemMap>>>,
+    /// This chunk's, by offset and how the definition is read (a chunk holds a few: looked
+    /// through, the last one found first).
+    here: Vec<(Place, Option<Arc<SystemMap>>)>,
+    /// Where in `here` the last one found is.
+    last: usize,
     /// Those read so far, by how they are read and their header (GUID and size).
     known: HashMap<(Reading, [u8; HEADER]), Vec<Definition>>,
     /// How many `known` holds.
@@ -25,6 +28,9 @@ pub(crate) struct TemplateCache {
     /// The chunk being read (counted by [`TemplateCache::next_chunk`]).
     chunk: u64,
 }
+
+/// Where a definition is in a chunk, and how it is read.
+type Place = (u32, Reading);
 
 /// A definition's GUID and data size, what [`TemplateCache::known`] is keyed by: 20 bytes
 /// from its offset + 4.
@@ -145,7 +151,8 @@ impl TemplateCache {
 
     /// A definition already read by [`TemplateCache::map`] in this chunk.
     pub(in super::super) fn get(&self, offset: u32) -> Option<&SystemMap> {
-        self.here.get(&(offset, Reading::System))?.as_deref()
+        let key = (offset, Reading::System);
+        self.here.iter().find(|(k, _)| *k == key)?.1.as_deref()
     }
 
     /// [`TemplateCache::map`] of a record's template (`nested: false`) or of a template
@@ -172,11 +179,20 @@ impl TemplateCache {
         offset: u32,
         reading: Reading,
     ) -> &Option<Arc<SystemMap>> {
-        if !self.here.contains_key(&(offset, reading)) {
-            let found = self.find(data, offset, reading);
-            self.here.insert((offset, reading), found);
-        }
-        self.here.get(&(offset, reading)).unwrap_or(&None)
+        let key = (offset, reading);
+        let at = match self.here.get(self.last) {
+            Some((k, _)) if *k == key => Some(self.last),
+            _ => self.here.iter().position(|(k, _)| *k == key),
+        };
+        self.last = match at {
+            Some(at) => at,
+            None => {
+                let found = self.find(data, offset, reading);
+                self.here.push((key, found));
+                self.here.len() - 1
+            }
+        };
+        self.here.get(self.last).map_or(&None, |(_, map)| map)
     }
 
     /// [`TemplateCache::definition`] not yet seen in this chunk.
