@@ -570,3 +570,24 @@ fn reads_german_event_viewer_copy() {
     assert_eq!(time(e), "2010-07-20T00:00:01Z");
     assert_eq!(report.errors, 0);
 }
+
+/// A log's translated display name, as a translated article or a hand-made copy shows it,
+/// is read as its channel: without it the S1 events would be set aside as another log's.
+#[test]
+fn reads_translated_log_names_as_their_channel() {
+    for (name, bytes) in [
+        ("es.txt", fixture!("eventviewer-es-sistema.txt")),
+        ("zh.txt", fixture!("eventviewer-zh-system.txt")),
+    ] {
+        let (report, events) = read(name, bytes);
+        assert_eq!(
+            ids(&events),
+            [("Schannel", 36870), (RCM, 1058), (RCM, 1057)],
+            "{name}"
+        );
+        for e in &events {
+            assert_eq!(e.channel.as_deref(), Some("System"), "{name}");
+        }
+        assert_eq!(report.errors, 0, "{name}: {:?}", report.issues);
+    }
+}

@@ -107,17 +107,38 @@ pub(crate) fn is_placeholder(s: &str) -> bool {
         || (t.len() > 2 && t.starts_with('*') && t.ends_with('*'))
 }
 
-/// A log name as a text export shows it → the channel. Event Viewer and the localised
+/// A log name as a text export shows it → the channel. Event Viewer's tree and the localised
 /// articles show a log's display name, which Windows translates; the channel the event was
-/// logged to is still `System` (or `Application`). Names seen in Microsoft's localised copies
-/// of the seed article (fr, nl, ru, hu, tr, ja) and a German copy ("Anwendung").
+/// logged to is still `System`, `Security` or `Application`. (Event Viewer's own "Copy
+/// details as text" writes the channel: Japanese, Chinese and German copies published on
+/// GitHub read `ログの名前: System`, `日志名称: Security`, `Protokollname: Application`; the
+/// translated names come from translated articles and from people typing what the tree
+/// shows.) Only names with a source are mapped; any other name is kept as it is:
+/// - Microsoft's localised copies of the seed article (fr, nl, ru, hu, tr, ja) and a German
+///   copy (`Anwendung`);
+/// - learn.microsoft.com zh-cn "读取和管理事件日志的技术摘要" (bb671205), its "Windows 日志"
+///   table: `应用程序`, `安全性`, `系统`; zh-cn "event-logging-security": `安全 日志`;
+/// - learn.microsoft.com ja-jp "Eventlog キー": `アプリケーション`, `セキュリティ`, `システム`;
+///   it-it "Chiave del log eventi": `Applicazione`, `sicurezza`;
+/// - the Korean Event Viewer help (Windows Server 2008, "이벤트 속성", as mirrored on
+///   forsenergy.com): `시스템 및 응용 프로그램 로그`, `보안 로그`;
+/// - Spanish and German guides to Event Viewer's tree (office-skill.site/es: `Aplicación,
+///   Seguridad, Configuración y Sistema`; it-sicherheit.softperten.de: `Anwendung,
+///   Sicherheit und System`) — not Microsoft's own pages, which were not found for these.
 pub(crate) fn channel(raw: &str) -> Option<String> {
     let v = value(raw)?;
     let canonical = match v.to_lowercase().as_str() {
-        "système" | "systeem" | "системы" | "rendszer" | "sistem" | "システム" => {
-            "System"
+        "système" | "systeem" | "системы" | "rendszer" | "sistem" | "システム" | "系统"
+        | "시스템" | "sistema" => "System",
+        "セキュリティ" | "安全性" | "安全" | "보안" | "seguridad" | "sicherheit" | "sicurezza" => {
+            "Security"
         }
-        "anwendung" => "Application",
+        "anwendung"
+        | "アプリケーション"
+        | "应用程序"
+        | "응용 프로그램"
+        | "aplicación"
+        | "applicazione" => "Application",
         _ => return Some(v),
     };
     Some(canonical.to_owned())
@@ -186,6 +207,25 @@ mod tests {
     fn localised_log_names_become_channels() {
         assert_eq!(channel("Système").as_deref(), Some("System"));
         assert_eq!(channel("Anwendung").as_deref(), Some("Application"));
+        for (shown, want) in [
+            ("系统", "System"),
+            ("시스템", "System"),
+            ("Sistema", "System"),
+            ("安全性", "Security"),
+            ("安全", "Security"),
+            ("セキュリティ", "Security"),
+            ("보안", "Security"),
+            ("Seguridad", "Security"),
+            ("Sicherheit", "Security"),
+            ("アプリケーション", "Application"),
+            ("应用程序", "Application"),
+            ("응용 프로그램", "Application"),
+            ("Aplicación", "Application"),
+        ] {
+            assert_eq!(channel(shown).as_deref(), Some(want), "{shown}");
+        }
+        // Not sourced: kept as shown.
+        assert_eq!(channel("Sécurité").as_deref(), Some("Sécurité"));
         assert_eq!(
             channel("Microsoft-Windows-TaskScheduler/Operational").as_deref(),
             Some("Microsoft-Windows-TaskScheduler/Operational")
