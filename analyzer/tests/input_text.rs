@@ -591,3 +591,31 @@ fn reads_translated_log_names_as_their_channel() {
         assert_eq!(report.errors, 0, "{name}: {:?}", report.issues);
     }
 }
+
+/// Japanese, Chinese and Korean cultures write a 12-hour clock's mark before the time
+/// (`午前 3:11:15`, `下午 8:27:36`, `오후 8:27:36`); the time is read, not dropped.
+#[test]
+fn reads_a_time_with_an_east_asian_half_of_day_mark() {
+    let (report, events) = read("ja.txt", fixture!("eventviewer-ja-gozen.txt"));
+    assert_eq!(ids(&events), [("Schannel", 36871)]);
+    assert_eq!(
+        time(&events[0]),
+        "2026-12-07T03:11:15Z",
+        "{:?}",
+        report.issues
+    );
+
+    let copy = text(fixture!("eventviewer-en-schannel-36870.txt"));
+    let plain = &copy[..copy.find("Event Xml:").unwrap()];
+    for date in ["2022/10/16 下午 8:27:36", "2022-10-16 오후 8:27:36"] {
+        let local = plain.replace("10/16/2022 8:27:36 PM", date);
+        assert_ne!(local, plain);
+        let (report, got) = read("copy.txt", local.as_bytes());
+        assert_eq!(
+            time(&got[0]),
+            "2022-10-16T20:27:36Z",
+            "{date}: {:?}",
+            report.issues
+        );
+    }
+}

@@ -140,25 +140,71 @@ fn culture_time(s: &str, order: DateOrder) -> Option<DateTime> {
         )
         .ok()?
     };
-    let time_word = words.next();
-    let meridiem = words.next().map(str::to_ascii_uppercase);
+    // The time, and a 12-hour clock's half of the day in either place a culture writes it:
+    // after the time (`10:00:00 AM`, en-US) or before it (`午前 3:11:15` ja-JP, `上午 3:11:15`
+    // zh-CN, `오전 3:11:15` ko-KR, whose .NET patterns put `tt` first), also glued to it.
+    let mut time_word = None;
+    let mut half = None;
+    for w in words {
+        if let Some(h) = Half::of(w) {
+            half = half.or(Some(h));
+        } else if time_word.is_none() {
+            let (glued, t) = Half::glued(w);
+            half = half.or(glued);
+            time_word = Some(t);
+        }
+    }
     let time = match time_word {
         None => Time::midnight(),
-        Some(t) => clock(t, meridiem.as_deref())?,
+        Some(t) => clock(t, half)?,
     };
     Some(date.to_datetime(time))
 }
 
-fn has_meridiem(s: &str) -> bool {
-    s.split_whitespace().any(|w| {
-        matches!(
-            w.to_ascii_uppercase().as_str(),
-            "AM" | "PM" | "A.M." | "P.M."
-        )
-    })
+/// Which half of the day a 12-hour clock's mark names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Half {
+    Am,
+    Pm,
 }
 
-fn clock(t: &str, meridiem: Option<&str>) -> Option<Time> {
+impl Half {
+    /// The marks .NET cultures print for `tt`: `AM`/`PM` (and `a.m.`/`p.m.`, es), `午前`/`午後`
+    /// (ja-JP), `上午`/`下午` (zh-CN, zh-TW), `오전`/`오후` (ko-KR).
+    const EAST_ASIAN: [(&'static str, Half); 6] = [
+        ("午前", Half::Am),
+        ("午後", Half::Pm),
+        ("上午", Half::Am),
+        ("下午", Half::Pm),
+        ("오전", Half::Am),
+        ("오후", Half::Pm),
+    ];
+
+    fn of(word: &str) -> Option<Half> {
+        match word.to_ascii_uppercase().as_str() {
+            "AM" | "A.M." => Some(Half::Am),
+            "PM" | "P.M." => Some(Half::Pm),
+            w => Self::EAST_ASIAN
+                .iter()
+                .find(|(mark, _)| *mark == w)
+                .map(|(_, h)| *h),
+        }
+    }
+
+    /// A mark written without a space before the time (`午後3:11:15`) → the mark and the time.
+    fn glued(word: &str) -> (Option<Half>, &str) {
+        Self::EAST_ASIAN
+            .iter()
+            .find_map(|(mark, h)| word.strip_prefix(mark).map(|t| (Some(*h), t)))
+            .unwrap_or((None, word))
+    }
+}
+
+fn has_meridiem(s: &str) -> bool {
+    s.split_whitespace().any(|w| Half::of(w).is_some())
+}
+
+fn clock(t: &str, half: Option<Half>) -> Option<Time> {
     let mut parts = t.split(':');
     let mut hour: i8 = parts.next()?.parse().ok()?;
     let minute: i8 = parts.next()?.parse().ok()?;
@@ -177,9 +223,9 @@ fn clock(t: &str, meridiem: Option<&str>) -> Option<Time> {
             (second, nanos)
         }
     };
-    match meridiem {
-        Some("PM" | "P.M.") if hour < 12 => hour += 12,
-        Some("AM" | "A.M.") if hour == 12 => hour = 0,
+    match half {
+        Some(Half::Pm) if hour < 12 => hour += 12,
+        Some(Half::Am) if hour == 12 => hour = 0,
         _ => {}
     }
     Time::new(hour, minute, second, nanos).ok()
@@ -224,6 +270,30 @@ mod tests {
         assert!(t.local);
         let t = parse_time("11/1/2018 12:05:00 AM", DateOrder::Unknown).unwrap();
         assert_eq!(t.ts, iso("2018-11-01T00:05:00Z"));
+    }
+
+    #[test]
+    fn east_asian_half_of_day_before_the_time() {
+        for (s, want) in [
+            ("2026/12/07 午前 3:11:15", "2026-12-07T03:11:15Z"),
+            ("2026/12/07 午後 3:11:15", "2026-12-07T15:11:15Z"),
+            ("2026/12/7 上午 3:11:15", "2026-12-07T03:11:15Z"),
+            ("2026/12/7 下午 3:11:15", "2026-12-07T15:11:15Z"),
+            ("2026-12-07 오전 3:11:15", "2026-12-07T03:11:15Z"),
+            ("2026-12-07 오후 3:11:15", "2026-12-07T15:11:15Z"),
+            ("2026-12-07 오전 12:05:00", "2026-12-07T00:05:00Z"),
+            ("2026-12-07 오후 12:05:00", "2026-12-07T12:05:00Z"),
+            ("2026/12/7 下午3:11:15", "2026-12-07T15:11:15Z"),
+            ("2026/12/7 3:11:15 下午", "2026-12-07T15:11:15Z"),
+        ] {
+            let t = parse_time(s, DateOrder::Unknown).unwrap_or_else(|| panic!("{s}"));
+            assert_eq!(t.ts, iso(want), "{s}");
+            assert!(t.local);
+        }
+        assert_eq!(
+            parse_time("2026/12/7 中午 3:11:15", DateOrder::Unknown),
+            None
+        );
     }
 
     #[test]
