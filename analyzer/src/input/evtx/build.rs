@@ -15,7 +15,7 @@ use super::super::is_positional_name;
 use super::super::limits::{MAX_DATA_ITEMS, MAX_FIELD_CHARS, cap_field};
 use super::super::xml::{SystemText, record_event_from_system};
 use super::spare::EventSpare;
-use super::template::{DataEntry, Field, Part, Source, SystemMap, TemplateCache};
+use super::template::{DataEntry, DataItem, Field, Part, Source, SystemMap, TemplateCache};
 use super::value::{Value, push_value, renders_as_is, ty};
 use super::walk::filetime;
 use super::walk::nested_instance;
@@ -68,10 +68,12 @@ pub(super) fn build_event(
         reads,
         left_out: 0,
         left_out_named: false,
+        positional_built: false,
     };
     let pushed = push_data(data, templates, map, values, &mut wanted, 0, spare);
     let left_out = wanted.left_out;
     let left_out_named = wanted.left_out_named;
+    let positional_built = wanted.positional_built;
     event.data = wanted.items;
     if pushed.is_none() || event.data.len() + left_out > MAX_DATA_ITEMS {
         // The reader keeps the first ones and notes the rest: left to it.
@@ -79,9 +81,11 @@ pub(super) fn build_event(
         return None;
     }
     if let Some(fields) = reads
+        && positional_built
         && (left_out_named || !event.data.iter().all(|(k, _)| is_positional_name(k)))
     {
-        // Not every item is positional: only the named ones are read.
+        // Not every item is positional: only the named ones are read (the positional ones
+        // built while that was not known go).
         event
             .data
             .retain(|(name, _)| fields.iter().any(|f| f.eq_ignore_ascii_case(name)));
@@ -106,17 +110,24 @@ struct Wanted<'a> {
     /// Whether one of them was not positional (then the event's items are not all
     /// positional, and only the named ones are kept).
     left_out_named: bool,
+    /// Whether a positional item not read by name was built (only those are ever cut
+    /// again: every other item built is one of the names read).
+    positional_built: bool,
 }
 
 impl Wanted<'_> {
-    /// Whether an item of this name is built. Positional items are, until the event shows
-    /// an item that is not (all of them are read when all are positional).
-    fn builds(&self, name: &str) -> bool {
+    /// Whether `item` is built. Positional items are, until the event shows an item that
+    /// is not (all of them are read when all are positional).
+    fn builds(&mut self, item: &DataItem) -> bool {
         match self.reads {
             None => true,
             Some(fields) => {
-                fields.iter().any(|f| f.eq_ignore_ascii_case(name))
-                    || (!self.left_out_named && is_positional_name(name))
+                if fields.iter().any(|f| f.eq_ignore_ascii_case(&item.name)) {
+                    return true;
+                }
+                let positional = !self.left_out_named && item.positional;
+                self.positional_built |= positional;
+                positional
             }
         }
     }
@@ -358,10 +369,10 @@ fn push_data(
         {
             continue;
         }
-        let builds = wanted.builds(&item.name);
+        let builds = wanted.builds(item);
         if !builds && !item.unless_blank {
             wanted.left_out += 1;
-            wanted.left_out_named |= !is_positional_name(&item.name);
+            wanted.left_out_named |= !item.positional;
             continue;
         }
         let (mut key, mut text) = spare.item();
@@ -390,7 +401,7 @@ fn push_data(
         if !builds {
             // Built only to know whether the whole event holds it.
             wanted.left_out += 1;
-            wanted.left_out_named |= !is_positional_name(&item.name);
+            wanted.left_out_named |= !item.positional;
             spare.put_item((key, text));
             continue;
         }

@@ -17,6 +17,7 @@
 use evtx::EvtxRecord;
 use evtx::binxml::value_variant::BinXmlValue;
 
+use super::super::is_positional_name;
 use super::super::limits::{MAX_DATA_ITEMS, cap_field};
 use super::super::xml::SystemText;
 
@@ -113,11 +114,14 @@ pub(super) struct DataItem {
     pub(super) depends_on: Vec<u16>,
     /// Dropped: a `<UserData>` element that turned out to have children.
     removed: bool,
+    /// Whether `name` is a position (`Param1`…, [`is_positional_name`]).
+    pub(super) positional: bool,
 }
 
 impl DataItem {
     fn new(name: String) -> DataItem {
         DataItem {
+            positional: is_positional_name(&name),
             name,
             parts: Vec::new(),
             unless_blank: false,
