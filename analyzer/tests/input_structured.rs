@@ -337,6 +337,80 @@ fn reads_format_list_default_view_after_a_prompt() {
     assert_eq!(report.errors, 0);
 }
 
+/// Run Command's 4,096-byte tail of a `Format-List` (session 11 probe p31): the first record
+/// has lost its `TimeCreated` and the start of the text is the rest of its time. The cut is
+/// reported and that record is not read as an event without a time.
+#[test]
+fn format_list_tail_reports_the_cut_first_record() {
+    let (report, events) = read("tail.txt", fixture!("formatlist-runcommand-tail.txt"));
+    assert_eq!(report.dialect, Some(Dialect::FormatList));
+    assert!(report.truncated);
+    let cut: Vec<_> = report
+        .issues
+        .iter()
+        .filter(|i| i.kind == IssueKind::Truncated)
+        .collect();
+    assert_eq!(cut.len(), 1, "{:?}", report.issues);
+    assert_eq!(cut[0].at, Some(IssueLocation::Line { line: 1 }));
+    assert!(
+        cut[0]
+            .message
+            .contains("Microsoft-Windows-DistributedCOM 10016"),
+        "{}",
+        cut[0].message
+    );
+    assert_eq!(report.skipped, 1);
+    // The eleven whole records after it, each with its time; the oldest is S1's 1057.
+    assert_eq!(events.len(), 11);
+    assert!(events.iter().all(|e| e.time_created.is_some()));
+    assert_eq!(ids(&events)[10], (RCM, 1057));
+    assert_eq!(time(&events[10]), "2026-12-07T02:09:15Z");
+}
+
+/// The same cut at every character of a real `Format-List`'s first record: the records read
+/// are whole ones, and a cut record is reported, never read.
+#[test]
+fn format_list_cut_anywhere_in_its_first_record_reads_only_whole_records() {
+    let full = text(fixture!("formatlist-default.txt"));
+    let (_, whole) = read("fl.txt", full.as_bytes());
+    assert_eq!(whole.len(), 2);
+    let first = full.find("TimeCreated").unwrap();
+    let prompt_end = full.find('\n').unwrap();
+    let second = full.rfind("TimeCreated").unwrap();
+    for k in (0..=second).filter(|k| full.is_char_boundary(*k)) {
+        let (report, events) = read("tail.txt", &full.as_bytes()[k..]);
+        let message = |e: &Event| e.message.clone();
+        if k <= first {
+            let same = |e: &Event| (e.provider.clone(), time(e), message(e));
+            assert_eq!(
+                events.iter().map(same).collect::<Vec<_>>(),
+                whole.iter().map(same).collect::<Vec<_>>(),
+                "cut at {k}"
+            );
+            // A prompt cut inside is a line like the rest of a record: it may be reported.
+            if k == 0 || k >= prompt_end {
+                assert!(!report.truncated, "cut at {k}: {:?}", report.issues);
+            }
+        } else {
+            assert_eq!(events.len(), 1, "cut at {k}");
+            assert_eq!(
+                (time(&events[0]), message(&events[0])),
+                (time(&whole[1]), message(&whole[1])),
+                "cut at {k}"
+            );
+            // A cut between two records leaves no trace to report.
+            if !full[k..second].trim().is_empty() {
+                assert!(report.truncated, "cut at {k}: {:?}", report.issues);
+                assert!(
+                    report.has_issue(IssueKind::Truncated),
+                    "cut at {k}: {:?}",
+                    report.issues
+                );
+            }
+        }
+    }
+}
+
 // ---- not an export -------------------------------------------------------------------------
 
 #[test]

@@ -59,6 +59,34 @@ struct Record {
 }
 
 impl Record {
+    fn is_event(&self) -> bool {
+        self.props
+            .iter()
+            .any(|(n, _, _)| EVENT_PROPERTIES.contains(&n.as_str()))
+    }
+
+    /// Whether this record's properties are the last ones of `next`'s — every record of one
+    /// `Format-List` shows the same properties — with the first of them possibly cut inside
+    /// its name (`eCreated : …`): it is the end of a record whose start is missing.
+    fn is_cut_end_of(&self, next: &Record) -> bool {
+        let (Some(skip), Some(((first, _, _), rest))) = (
+            next.props.len().checked_sub(self.props.len()),
+            self.props.split_first(),
+        ) else {
+            return false;
+        };
+        let Some(((whole, _, _), whole_rest)) = next.props.get(skip..).and_then(<[_]>::split_first)
+        else {
+            return false;
+        };
+        (skip > 0 || first != whole)
+            && whole.ends_with(first.as_str())
+            && rest
+                .iter()
+                .map(|(n, _, _)| n)
+                .eq(whole_rest.iter().map(|(n, _, _)| n))
+    }
+
     fn get(&self, name: &str) -> Option<&str> {
         self.props
             .iter()
@@ -122,6 +150,56 @@ fn leading_spaces(s: &str) -> usize {
     s.len() - s.trim_start_matches([' ', '\t']).len()
 }
 
+/// How the text's start shows a cut (Azure Run Command returns only the last 4,096 bytes of
+/// output, wherever they begin).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct CutStart {
+    /// Non-empty lines before the first property: the rest of a cut line or of a value.
+    remnant: Option<(u32, u32)>,
+    /// The first record is the end of one: the remnant runs into it without the empty line
+    /// that ends a record, or it lacks the first properties the next record has.
+    first_record: bool,
+}
+
+impl CutStart {
+    fn find(lines: &[Line<'_>]) -> CutStart {
+        let first_property = lines
+            .iter()
+            .position(|l| split_property(&l.text).is_some())
+            .unwrap_or(lines.len());
+        let before = lines.get(..first_property).unwrap_or_default();
+        let blank = |l: &Line<'_>| l.text.trim().is_empty();
+        // Lines running into the first property, with no empty line between, are a cut line
+        // of its record. Otherwise lines before the list are the rest of a record before it,
+        // unless a prompt shows them to be the command that printed the list.
+        let glued = before.iter().rev().take_while(|l| !blank(l)).count();
+        let span = if glued > 0 {
+            before
+                .get(before.len().saturating_sub(glued)..)
+                .unwrap_or_default()
+        } else if before.iter().any(|l| is_prompt(&l.text)) {
+            &[]
+        } else {
+            before
+        };
+        let content = || span.iter().filter(|l| !blank(l));
+        let remnant = content()
+            .next()
+            .zip(content().next_back())
+            .map(|(a, b)| (a.no, b.no));
+        let mut all = records(lines);
+        let first = all.next();
+        let lacks_leading = first
+            .as_ref()
+            .zip(all.next())
+            .is_some_and(|(r0, r1)| r0.is_cut_end_of(&r1));
+        CutStart {
+            remnant,
+            first_record: first.is_some() && (glued > 0 || lacks_leading),
+        }
+    }
+}
+
 pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) {
     let order = DateOrder::decide(
         records(lines)
@@ -136,16 +214,37 @@ pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) 
     );
     let mut dialect = None;
     let mut local = 0u64;
+    let cut = CutStart::find(lines);
+    if let (Some((first, last)), false) = (cut.remnant, cut.first_record) {
+        report_cut(
+            out,
+            first,
+            format!("lines {first}–{last} are the end of a record"),
+        );
+    }
+    let mut first_record = true;
     for rec in records(lines) {
         if out.tick(index.byte_progress(rec.start)).is_break() {
             return;
         }
         let at = Some(IssueLocation::Line { line: rec.line });
-        let is_event = rec
-            .props
-            .iter()
-            .any(|(n, _, _)| EVENT_PROPERTIES.contains(&n.as_str()));
-        if !is_event {
+        if std::mem::take(&mut first_record) && cut.first_record {
+            let what = match (
+                rec.get("ProviderName").or_else(|| rec.get("Source")),
+                rec.get("Id"),
+            ) {
+                (Some(p), Some(id)) => format!(" ({p} {id})"),
+                _ => String::new(),
+            };
+            let first = cut.remnant.map_or(rec.line, |(first, _)| first);
+            let span = format!(
+                "lines {first}–{} are the end of a record{what}",
+                last_line(&rec)
+            );
+            report_cut(out, first, span);
+            continue;
+        }
+        if !rec.is_event() {
             continue;
         }
         if rec.bytes > MAX_EVENT_BYTES {
@@ -196,6 +295,34 @@ pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) 
             ),
         );
     }
+}
+
+/// `PS C:\…>` or `C:\…>`: a console's prompt, before the command that printed the list.
+fn is_prompt(line: &str) -> bool {
+    let l = line.trim_start();
+    let l = l.strip_prefix("PS ").unwrap_or(l);
+    l.get(1..3) == Some(":\\") && l.contains('>')
+}
+
+/// The line a record's last property starts on.
+fn last_line(rec: &Record) -> u32 {
+    rec.props.last().map_or(rec.line, |(_, _, line)| *line)
+}
+
+/// Reports the start of the text as cut, as the `wevtutil` and XML readers do; the record
+/// it cut is not read (it would be an event without its time, or without its provider).
+fn report_cut(out: &mut Output<'_>, line: u32, what: String) {
+    out.skip();
+    out.report.truncated = true;
+    out.report.error(
+        IssueKind::Truncated,
+        Some(IssueLocation::Line { line }),
+        format!(
+            "{what} whose start is missing: the text looks cut at its start (Azure Run \
+             Command returns only the last 4,096 bytes of output), so that record was not \
+             read; query fewer events (Get-WinEvent -MaxEvents 5) to get whole ones"
+        ),
+    );
 }
 
 fn record_event(rec: &Record, order: DateOrder, input: &str) -> Result<Event, String> {
@@ -282,5 +409,27 @@ mod tests {
         assert_eq!(split_property("Message      :"), Some(("Message", "", 15)));
         assert_eq!(split_property("Log Name: System"), None);
         assert_eq!(split_property("               continued: text"), None);
+    }
+
+    fn rec(names: &[&str]) -> Record {
+        Record {
+            props: names
+                .iter()
+                .map(|n| ((*n).to_owned(), String::new(), 1))
+                .collect(),
+            ..Record::default()
+        }
+    }
+
+    #[test]
+    fn a_record_missing_the_first_properties_of_the_next_is_cut() {
+        let whole = rec(&["TimeCreated", "ProviderName", "Id", "Message"]);
+        assert!(rec(&["ProviderName", "Id", "Message"]).is_cut_end_of(&whole));
+        assert!(rec(&["eCreated", "ProviderName", "Id", "Message"]).is_cut_end_of(&whole));
+        assert!(rec(&["age"]).is_cut_end_of(&whole));
+        assert!(!rec(&["TimeCreated", "ProviderName", "Id", "Message"]).is_cut_end_of(&whole));
+        assert!(!rec(&["ProviderName", "Id"]).is_cut_end_of(&whole));
+        assert!(!rec(&["Index", "EntryType", "Source"]).is_cut_end_of(&whole));
+        assert!(!rec(&[]).is_cut_end_of(&whole));
     }
 }
