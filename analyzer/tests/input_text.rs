@@ -619,3 +619,66 @@ fn reads_a_time_with_an_east_asian_half_of_day_mark() {
         );
     }
 }
+
+/// Real Event Viewer copies from Chinese and Japanese Windows, as published on GitHub: the
+/// labels, the level words and zh-CN's `暂缺` (N/A) are known, so nothing is read by position.
+/// Without their XML, every field comes from the labelled lines.
+#[test]
+fn reads_real_chinese_and_japanese_event_viewer_copies_by_their_labels() {
+    for (name, bytes, xml_label, want) in [
+        (
+            "zh.txt",
+            fixture!("eventviewer-zh-application-error.txt"),
+            "事件 Xml:",
+            ("Application Error", 1000, Level::Error, "WIN-2GTCJVJJS1T"),
+        ),
+        (
+            "ja.txt",
+            fixture!("eventviewer-ja-defrag.txt"),
+            "イベント XML:",
+            (
+                "Microsoft-Windows-Defrag",
+                259,
+                Level::Information,
+                "sunshine7",
+            ),
+        ),
+    ] {
+        let copy = text(bytes);
+        let (report, events) = read(name, copy.as_bytes());
+        assert!(!report.has_issue(IssueKind::PositionalFields), "{name}");
+        assert!(!events[0].message.as_deref().unwrap().contains("<Event"));
+        let plain = &copy[..copy.find(xml_label).unwrap()];
+        let (report, events) = read(name, plain.as_bytes());
+        assert!(
+            !report.has_issue(IssueKind::PositionalFields),
+            "{name}: {:?}",
+            report.issues
+        );
+        let e = &events[0];
+        assert_eq!(
+            (
+                e.provider.as_str(),
+                e.event_id,
+                e.level,
+                e.computer.as_deref()
+            ),
+            (want.0, want.1, Some(want.2), Some(want.3)),
+            "{name}"
+        );
+        assert_eq!(e.channel.as_deref(), Some("Application"), "{name}");
+        assert_eq!(e.user_name, None, "{name}: 暂缺 and N/A are placeholders");
+    }
+    // The level words in the copies made for the probe's findings.
+    for (name, bytes) in [
+        ("zh.txt", fixture!("eventviewer-zh-system.txt")),
+        ("ja.txt", fixture!("eventviewer-ja-gozen.txt")),
+    ] {
+        let (report, events) = read(name, bytes);
+        assert!(
+            events.iter().all(|e| e.level == Some(Level::Error)),
+            "{name}"
+        );
+        assert!(!report.has_issue(IssueKind::PositionalFields), "{name}");
+    }
+}

@@ -6,8 +6,12 @@
 //! Microsoft's localised copies of the seed article ("Troubleshoot Azure VM RDP connection
 //! issues by Event ID", MicrosoftDocs `azure-docs.<lang>` repositories) and other localised
 //! Microsoft troubleshooting pages; German also from a real Event Viewer copy (SharePoint
-//! health event, "Ebene: Fehler", "Benutzer: NETZWERKDIENST"). A label not listed here is
-//! still read, by its position.
+//! health event, "Ebene: Fehler", "Benutzer: NETZWERKDIENST"); Japanese `ログの名前` and
+//! `タスクのカテゴリ` and the Chinese (zh-CN) labels from real Event Viewer copies published
+//! on GitHub (Japanese support blogs' Application and System events, Chinese copies of
+//! Application Error 1000, an Exchange event and Security 4688); Spanish from Microsoft's
+//! Spanish copy of an event in a troubleshooting article (TWinUI 5960, MicrosoftDocs
+//! es-es), not from a real export. A label not listed here is still read, by its position.
 
 /// A field of the text layouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -179,6 +183,30 @@ pub(crate) fn field_for_label(label: &str) -> Option<Field> {
         "ユーザー" => Field::User,
         "コンピューター" => Field::Computer,
         "説明" => Field::Description,
+        "ログの名前" => Field::LogName,
+        "タスクのカテゴリ" => Field::Task,
+        "イベント xml" => Field::EventXml,
+        // Chinese (zh-CN)
+        "日志名称" => Field::LogName,
+        "来源" => Field::Source,
+        "日期" => Field::Date,
+        "事件 id" => Field::EventId,
+        "任务类别" => Field::Task,
+        "级别" => Field::Level,
+        "关键字" => Field::Keywords,
+        "用户" => Field::User,
+        "计算机" => Field::Computer,
+        "描述" => Field::Description,
+        "事件 xml" => Field::EventXml,
+        // Spanish
+        "nombre de registro" => Field::LogName,
+        "origen" => Field::Source,
+        "fecha" => Field::Date,
+        "id. de evento" => Field::EventId,
+        "categoría de tarea" => Field::Task,
+        "nivel" => Field::Level,
+        "palabras clave" => Field::Keywords,
+        "descripción" => Field::Description,
         _ => return None,
     };
     Some(field)
@@ -195,6 +223,11 @@ mod tests {
         assert_eq!(field_for_label("Nom du journal :"), Some(Field::LogName));
         assert_eq!(field_for_label("Ereignis-ID"), Some(Field::EventId));
         assert_eq!(field_for_label("Task  Category"), Some(Field::Task));
+        assert_eq!(field_for_label("日志名称:"), Some(Field::LogName));
+        assert_eq!(field_for_label("事件 ID"), Some(Field::EventId));
+        assert_eq!(field_for_label("ログの名前"), Some(Field::LogName));
+        assert_eq!(field_for_label("イベント XML:"), Some(Field::EventXml));
+        assert_eq!(field_for_label("ID. de evento"), Some(Field::EventId));
         assert_eq!(field_for_label("Nonsense"), None);
     }
 }

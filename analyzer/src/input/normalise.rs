@@ -62,8 +62,13 @@ pub(crate) fn parse_level(raw: &str) -> Option<Level> {
         "informations" => Level::Information,
         // Microsoft's localised copies of the seed article (nl, sv, hu, tr, pl, ru).
         "fout" | "fel" | "hiba" | "hata" | "błąd" | "ошибка" => Level::Error,
-        // Chinese wevtutil output ("Level: 信息").
+        // Chinese wevtutil output ("Level: 信息") and zh-CN Event Viewer copies ("级别: 错误").
         "信息" => Level::Information,
+        "错误" => Level::Error,
+        // Japanese Event Viewer copies ("レベル: エラー", "レベル: 警告", "レベル: 情報").
+        "エラー" => Level::Error,
+        "警告" => Level::Warning,
+        "情報" => Level::Information,
         _ => return None,
     };
     Some(level)
@@ -103,6 +108,8 @@ pub(crate) fn is_placeholder(s: &str) -> bool {
                 | "n/d"
                 | "該当なし"
                 | "不适用"
+                // zh-CN Event Viewer copies ("用户: 暂缺").
+                | "暂缺"
         )
         || (t.len() > 2 && t.starts_with('*') && t.ends_with('*'))
 }
@@ -200,6 +207,10 @@ mod tests {
         assert_eq!(parse_level("Erreur"), Some(Level::Error));
         assert_eq!(parse_level("2"), Some(Level::Error));
         assert_eq!(parse_level("Avertissement"), Some(Level::Warning));
+        assert_eq!(parse_level("错误"), Some(Level::Error));
+        assert_eq!(parse_level("エラー"), Some(Level::Error));
+        assert_eq!(parse_level("警告"), Some(Level::Warning));
+        assert_eq!(parse_level("情報"), Some(Level::Information));
         assert_eq!(parse_level("Gibberish"), None);
     }
 
@@ -242,6 +253,7 @@ mod tests {
         assert!(is_placeholder("N/A"));
         assert!(is_placeholder("*computer*"));
         assert!(is_placeholder("—"));
+        assert!(is_placeholder("暂缺"));
         assert!(!is_placeholder("vm1"));
     }
 }
