@@ -252,6 +252,25 @@ fn truncated_file_keeps_records_of_the_cut_chunk() {
     );
 }
 
+/// A file cut inside a chunk: the chunk is read up to zeros, and its last record, cut
+/// short, holds no time (a FILETIME of zero). Its event is undated, not of 1601: the span
+/// the events cover starts with the file's real first event (helper P's probe, F13).
+#[test]
+fn a_record_cut_short_is_undated_not_of_1601() {
+    let sample = include_bytes!("../../static/samples/rdp-cert-keys.evtx");
+    let cut = sample.get(..sample.len() / 2 + 12345).unwrap();
+    let (report, events) = read("cut.evtx", cut);
+    assert!(report.has_issue(IssueKind::Truncated));
+    let year = |e: &Event| {
+        e.time_created
+            .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).year())
+    };
+    let oldest = events.iter().filter_map(year).min().unwrap();
+    assert!(oldest >= 2020, "{oldest}");
+    // The record cut short is still there, without a time.
+    assert!(events.iter().any(|e| e.time_created.is_none()));
+}
+
 #[test]
 fn file_without_its_header_is_still_read() {
     let headless = SYSTEM.get(4096..).unwrap();

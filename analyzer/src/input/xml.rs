@@ -97,6 +97,15 @@ pub(crate) fn record_event_from_system(
     builder.finish(origin, true).map(|(event, _)| event)
 }
 
+/// Whether `time` is 1601-01-01T00:00:00Z, a FILETIME of zero: what a record holds where
+/// it has no time (a damaged one, a record cut short and read up to zeros). Its event is
+/// undated: a time 425 years before the others would set the span the logs are said to
+/// cover, and a window's edge.
+pub(crate) fn is_no_time(time: jiff::Timestamp) -> bool {
+    const FILETIME_ZERO: i64 = -11_644_473_600;
+    time.as_second() == FILETIME_ZERO && time.subsec_nanosecond() == 0
+}
+
 /// Whether a text holds event XML: an `<Event` element with a `<System>` inside.
 pub(crate) fn looks_like_event_xml(text: &str) -> bool {
     find_event_start(text, 0).is_some() && text.contains("System>")
@@ -549,7 +558,8 @@ impl Builder {
         let time = self
             .time
             .as_deref()
-            .and_then(|t| parse_time(t, DateOrder::Unknown));
+            .and_then(|t| parse_time(t, DateOrder::Unknown))
+            .filter(|t| !is_no_time(t.ts));
         let mut event = Event::new(provider, id.id, origin);
         event.qualifiers = qualifiers;
         event.level = self.level.as_deref().and_then(parse_level);

@@ -251,7 +251,11 @@ fn typed_fields(
     };
     let time = match map.source(Field::Time) {
         Source::Absent => None,
-        source => Some(filetime(le(value(source)?, ty::FILETIME)?)?),
+        // A FILETIME of zero is no time, as the XML reader reads it.
+        source => match le(value(source)?, ty::FILETIME)? {
+            0 => None,
+            ticks => Some(filetime(ticks)?),
+        },
     };
     let record_id = match map.source(Field::RecordId) {
         Source::Absent => None,

@@ -442,7 +442,11 @@ fn read_instance<'a>(
                 bytes,
                 ..
             }),
-        ) => Some(le_u64(bytes, 0).filter(|t| (FILETIME_MIN..FILETIME_MAX).contains(t))?),
+        ) => match le_u64(bytes, 0)? {
+            // No time ([`is_no_time`](super::super::xml::is_no_time)).
+            0 => None,
+            t => Some(Some(t).filter(|t| (FILETIME_MIN..FILETIME_MAX).contains(t))?),
+        },
         _ => return None,
     };
     Some(Fields {
