@@ -23,8 +23,9 @@ pub(crate) struct TemplateCache {
     last: usize,
     /// Those read so far, by how they are read and their header (GUID and size).
     known: HashMap<(Reading, [u8; HEADER]), Vec<Definition>>,
-    /// How many `known` holds.
+    /// How many `known` holds, and how many this chunk added.
     count: usize,
+    added: usize,
     /// The chunk being read (counted by [`TemplateCache::next_chunk`]).
     chunk: u64,
 }
@@ -39,6 +40,12 @@ const HEADER: usize = 20;
 /// Definitions remembered from earlier chunks, at most: past it only those the last chunk
 /// used are kept.
 const MAX_DEFINITIONS: usize = 256;
+
+/// Definitions one chunk adds, at most, and the bytes one is read from (a real one takes
+/// a few KiB): a hostile chunk whose records each name another definition, overlapping
+/// ones among them, keeps little.
+const MAX_NEW_PER_CHUNK: usize = 64;
+const MAX_REMEMBERED: usize = 16 * 1024;
 
 /// A readable definition as read, and what from.
 #[derive(Debug)]
@@ -59,7 +66,7 @@ struct Definition {
 }
 
 impl Definition {
-    fn new(data: &[u8], start: usize, map: SystemMap, from: &ReadFrom) -> Option<Definition> {
+    fn new(data: &[u8], start: usize, map: Arc<SystemMap>, from: &ReadFrom) -> Option<Definition> {
         let base = from.main.start;
         let mut main: Box<[u8]> = data.get(from.main.clone())?.into();
         let mut fields = Vec::with_capacity(from.fields.len());
@@ -79,7 +86,7 @@ impl Definition {
             .map(|r| Some((r.start, data.get(r.clone())?.into())))
             .collect::<Option<_>>()?;
         Some(Definition {
-            map: Arc::new(map),
+            map,
             chunk: 0,
             main,
             fields,
@@ -132,6 +139,7 @@ impl TemplateCache {
     /// Starts the next chunk: definitions are looked up in its bytes from now on.
     pub(in super::super) fn next_chunk(&mut self) {
         self.here.clear();
+        self.added = 0;
         self.chunk += 1;
         if self.count > MAX_DEFINITIONS {
             let last = self.chunk - 1;
@@ -211,16 +219,19 @@ impl TemplateCache {
             return Some(Arc::clone(&known.map));
         }
         let (map, from) = read_definition(data, offset, reading);
-        let map = map?;
-        if let Some(header) = header
-            && let Some(mut known) = Definition::new(data, start, map.clone(), &from)
+        let map = Arc::new(map?);
+        let remembered = self.added < MAX_NEW_PER_CHUNK && from.main.len() <= MAX_REMEMBERED;
+        if remembered
+            && let Some(header) = header
+            && let Some(known) = Definition::new(data, start, Arc::clone(&map), &from)
         {
-            known.chunk = chunk;
-            let shared = Arc::clone(&known.map);
-            self.known.entry((reading, header)).or_default().push(known);
+            self.known
+                .entry((reading, header))
+                .or_default()
+                .push(Definition { chunk, ..known });
             self.count += 1;
-            return Some(shared);
+            self.added += 1;
         }
-        Some(Arc::new(map))
+        Some(map)
     }
 }
