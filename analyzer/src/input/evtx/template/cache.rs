@@ -47,6 +47,11 @@ const MAX_DEFINITIONS: usize = 256;
 const MAX_NEW_PER_CHUNK: usize = 64;
 const MAX_REMEMBERED: usize = 16 * 1024;
 
+/// Definitions remembered under one header (GUID and size), at most: each is compared
+/// with a definition of that header before it is read, so a hostile log with many of one
+/// header costs a few comparisons, not many.
+const MAX_PER_HEADER: usize = 4;
+
 /// A readable definition as read, and what from.
 #[derive(Debug)]
 struct Definition {
@@ -136,6 +141,13 @@ fn relative(offset: u32, start: usize) -> u32 {
 }
 
 impl TemplateCache {
+    /// How many definitions are remembered, and the most under one header.
+    #[cfg(test)]
+    pub(super) fn remembered(&self) -> (usize, usize) {
+        let most = self.known.values().map(Vec::len).max().unwrap_or(0);
+        (self.count, most)
+    }
+
     /// Starts the next chunk: definitions are looked up in its bytes from now on.
     pub(in super::super) fn next_chunk(&mut self) {
         self.here.clear();
@@ -225,11 +237,16 @@ impl TemplateCache {
             && let Some(header) = header
             && let Some(known) = Definition::new(data, start, Arc::clone(&map), &from)
         {
-            self.known
-                .entry((reading, header))
-                .or_default()
-                .push(Definition { chunk, ..known });
-            self.count += 1;
+            let list = self.known.entry((reading, header)).or_default();
+            let known = Definition { chunk, ..known };
+            // One header's definitions are each compared with a definition not yet found:
+            // a few, the one used longest ago giving way.
+            if list.len() < MAX_PER_HEADER {
+                list.push(known);
+                self.count += 1;
+            } else if let Some(oldest) = list.iter_mut().min_by_key(|d| d.chunk) {
+                *oldest = known;
+            }
             self.added += 1;
         }
         Some(map)

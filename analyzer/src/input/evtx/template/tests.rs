@@ -69,6 +69,40 @@ fn a_definition_is_found_again_where_a_chunk_holds_the_same() {
     }
 }
 
+/// Chunks each holding one definition under the same header but with other bytes (a
+/// hostile log): each is read afresh and right, and only a few are remembered under that
+/// header.
+#[test]
+fn a_header_holds_a_few_definitions() {
+    let data = chunk();
+    let found = definitions(data);
+    // The first character of the last name a definition holds itself differs per chunk.
+    let inside = |from: &ReadFrom| -> Vec<usize> {
+        from.fields
+            .iter()
+            .map(|&at| u32::from_le_bytes(data[at..at + 4].try_into().unwrap()) as usize)
+            .filter(|&name| name >= from.main.start)
+            .collect()
+    };
+    let (offset, from) = found
+        .iter()
+        .find(|(_, from)| !inside(from).is_empty())
+        .unwrap();
+    let name = *inside(from).iter().max().unwrap();
+    let mut cache = TemplateCache::default();
+    for n in 0..20u8 {
+        let mut next = data.to_vec();
+        next[name + 8] = b'a' + n;
+        cache.next_chunk();
+        let got = cache.shared(&next, *offset, false);
+        let fresh = read_definition(&next, *offset, Reading::Record).0;
+        assert_eq!(got.as_deref(), fresh.as_ref());
+        let (count, most) = cache.remembered();
+        assert!(most <= 4 && count <= 4, "{count} {most}");
+    }
+    assert_eq!(cache.remembered(), (4, 4));
+}
+
 proptest! {
     /// Whatever byte changes in the next chunk, in what a definition was read from or next
     /// to it, where it was or moved, the definition it gives is the one read there afresh.
