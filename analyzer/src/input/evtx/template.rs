@@ -285,6 +285,8 @@ struct NameReach {
     /// Each name read before `floor` (most often one an earlier definition of the chunk
     /// wrote): where its length and characters are.
     below: Vec<std::ops::Range<usize>>,
+    /// The same of the others.
+    inside: Vec<std::ops::Range<usize>>,
     /// Where the furthest of the others ends.
     end: usize,
 }
@@ -298,6 +300,10 @@ struct ReadFrom {
     main: std::ops::Range<usize>,
     fields: Vec<usize>,
     below: Vec<std::ops::Range<usize>>,
+    /// Where the length and characters of the names in `main` are.
+    inside: Vec<std::ops::Range<usize>>,
+    /// Where the reading stopped (the names it reads may lie beyond).
+    parsed: usize,
 }
 
 impl<'a> Cursor<'a> {
@@ -315,6 +321,8 @@ impl<'a> Cursor<'a> {
             main: self.names.floor..self.pos.max(self.names.end),
             fields: self.names.fields,
             below: self.names.below,
+            inside: self.names.inside,
+            parsed: self.pos,
         }
     }
 
@@ -375,10 +383,11 @@ impl<'a> Cursor<'a> {
         let len = usize::from(c.u16()?);
         let end = c.pos.checked_add(len.checked_mul(2)?)?;
         let bytes = self.data.get(c.pos..end)?;
+        // Its length and characters (not the entry's link and hash, which are not read).
         if offset < self.names.floor {
-            // Its length and characters (not the entry's link and hash, which are not read).
             self.names.below.push(offset + 6..end);
         } else {
+            self.names.inside.push(offset + 6..end);
             self.names.end = self.names.end.max(end);
         }
         Some((known_name(bytes)?, bytes))

@@ -37,9 +37,13 @@ type Place = (u32, Reading);
 /// from its offset + 4.
 const HEADER: usize = 20;
 
-/// Definitions remembered from earlier chunks, at most: past it only those the last chunk
-/// used are kept.
+/// Definitions remembered past which, at the next chunk, only those the last chunk used
+/// are kept (what one chunk can add is bounded below).
 const MAX_DEFINITIONS: usize = 256;
+
+/// How far past where its reading stops a remembered definition's names may lie: a real
+/// one names elements it writes inline or an earlier definition wrote.
+const MAX_NAMES_PAST: usize = 512;
 
 /// Definitions one chunk adds, at most, and the bytes one is read from (a real one takes
 /// a few KiB): a hostile chunk whose records each name another definition, overlapping
@@ -71,7 +75,20 @@ struct Definition {
 }
 
 impl Definition {
+    /// `None` when what it was read from could say something else elsewhere: a name
+    /// whose characters overlap a name offset (they change when the definition moves),
+    /// or names far past what it parses (a long span to compare for a short definition).
     fn new(data: &[u8], start: usize, map: Arc<SystemMap>, from: &ReadFrom) -> Option<Definition> {
+        let overlaps = |name: &std::ops::Range<usize>| {
+            from.fields
+                .iter()
+                .any(|&at| name.start < at + 4 && at < name.end)
+        };
+        if from.below.iter().chain(&from.inside).any(overlaps)
+            || from.main.end > from.parsed.saturating_add(MAX_NAMES_PAST)
+        {
+            return None;
+        }
         let base = from.main.start;
         let mut main: Box<[u8]> = data.get(from.main.clone())?.into();
         let mut fields = Vec::with_capacity(from.fields.len());
@@ -119,6 +136,12 @@ impl Definition {
             let seen = if inside {
                 relative(u32::from_le_bytes(field), start).to_le_bytes()
             } else {
+                // A name before the definition must stay before it: at or past its bytes,
+                // reading could take it as written inline.
+                let name = usize::try_from(u32::from_le_bytes(field)).unwrap_or(usize::MAX);
+                if name >= start.saturating_add(20) {
+                    return false;
+                }
                 field
             };
             if self.main.get(from..at) != Some(before) || self.main.get(at..at + 4) != Some(&seen) {
@@ -232,7 +255,10 @@ impl TemplateCache {
         }
         let (map, from) = read_definition(data, offset, reading);
         let map = Arc::new(map?);
-        let remembered = self.added < MAX_NEW_PER_CHUNK && from.main.len() <= MAX_REMEMBERED;
+        // A cache never moved to a next chunk (the crate's path: one chunk) keeps nothing for
+        // later.
+        let remembered =
+            self.chunk > 0 && self.added < MAX_NEW_PER_CHUNK && from.main.len() <= MAX_REMEMBERED;
         if remembered
             && let Some(header) = header
             && let Some(known) = Definition::new(data, start, Arc::clone(&map), &from)
