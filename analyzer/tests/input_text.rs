@@ -87,6 +87,26 @@ fn reads_wevtutil_text_with_utc_dates_and_localised_values() {
     assert!(!report.has_issue(IssueKind::AmbiguousTime));
 }
 
+/// A FILETIME of zero printed as a date (a damaged record's, `wevtutil` in UTC) is no time,
+/// as in `.evtx` and XML: the event is undated, and the date not reported as unreadable.
+#[test]
+fn a_zero_filetime_date_in_text_is_no_time() {
+    let text = "Event[0]:\n  Log Name: System\n  Source: EventLog\n  \
+                Date: 1601-01-01T00:00:00.000Z\n  Event ID: 6009\n  Level: Information\n  \
+                Computer: vm1\n  Description:\nstarted\n\nEvent[1]:\n  Log Name: System\n  \
+                Source: EventLog\n  Date: 2016-12-22T05:29:02.512Z\n  Event ID: 6005\n  \
+                Level: Information\n  Computer: vm1\n  Description:\nstarted\n";
+    let (report, events) = read("zero.txt", text.as_bytes());
+    assert_eq!(events.len(), 2, "{:#?}", report.issues);
+    assert_eq!(events[0].time_created, None);
+    assert_eq!(time(&events[1]), "2016-12-22T05:29:02.512Z");
+    assert!(
+        report.issues.iter().all(|i| i.severity == Severity::Info),
+        "{:#?}",
+        report.issues
+    );
+}
+
 #[test]
 fn reads_utf16_wevtutil_export() {
     let original = fixture!("wevtutil-en-2016.txt");

@@ -13,6 +13,7 @@ use super::limits::{MAX_EVENT_BYTES, cap_field};
 use super::normalise::{is_sid, parse_event_id, parse_level, value};
 use super::report::{Dialect, IssueKind, IssueLocation};
 use super::text::{Line, LineIndex};
+use super::xml::is_no_time;
 use super::{Format, Output};
 use crate::event::{Event, Location, Origin};
 
@@ -468,7 +469,11 @@ fn row_event(
                 .filter(|i| i.id == id.id)
                 .and_then(|i| i.qualifiers)
         });
-    if let Some(t) = get(Role::Time).and_then(|t| parse_time(t, order)) {
+    // A FILETIME of zero printed as a date is no time ([`is_no_time`]).
+    if let Some(t) = get(Role::Time)
+        .and_then(|t| parse_time(t, order))
+        .filter(|t| !is_no_time(t.ts))
+    {
         event.time_created = Some(t.ts);
         event.time_is_local = t.local;
     }

@@ -9,6 +9,7 @@ use super::limits::{MAX_EVENT_BYTES, cap_field};
 use super::normalise::{is_sid, parse_event_id, parse_level, value};
 use super::report::{Dialect, IssueKind, IssueLocation};
 use super::text::{Line, LineIndex};
+use super::xml::is_no_time;
 use super::{Format, Output};
 use crate::event::{Event, Location, Origin};
 
@@ -358,6 +359,8 @@ fn record_event(rec: &Record, order: DateOrder, input: &str) -> Result<Event, St
         .get("TimeCreated")
         .or_else(|| rec.get("TimeGenerated"))
         .and_then(|t| parse_time(t, order))
+        // A FILETIME of zero printed as a date is no time ([`is_no_time`]).
+        .filter(|t| !is_no_time(t.ts))
     {
         event.time_created = Some(t.ts);
         event.time_is_local = t.local;

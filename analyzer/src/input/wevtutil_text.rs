@@ -17,7 +17,7 @@ use super::limits::{MAX_EVENT_BYTES, MAX_FIELD_CHARS, cap_field};
 use super::normalise::{channel, is_placeholder, is_sid, parse_event_id, parse_level, value};
 use super::report::{Dialect, IssueKind, IssueLocation};
 use super::text::{Line, LineIndex, block_header_number};
-use super::xml::event_from_xml;
+use super::xml::{event_from_xml, is_no_time};
 use super::{Format, Output};
 use crate::event::{Event, Location, Origin};
 
@@ -581,6 +581,8 @@ fn read_block(
     event.qualifiers = id.qualifiers;
     if let Some((raw, date_line)) = fields.get(&Field::Date) {
         match parse_time(raw, order) {
+            // A FILETIME of zero printed as a date: no time, and nothing wrong with the text.
+            Some(t) if is_no_time(t.ts) => {}
             Some(t) => {
                 event.time_created = Some(t.ts);
                 event.time_is_local = t.local;
