@@ -68,7 +68,10 @@ pub(crate) fn clean_lines(text: &str) -> Vec<Line<'_>> {
 /// Splits `text` into cleaned lines (no CR, terminal escapes or control characters), as
 /// they are: lines a console wrapped stay apart ([`rejoin_wrapped`]).
 pub(crate) fn split_lines(text: &str) -> Vec<Line<'_>> {
-    let mut lines: Vec<Line<'_>> = Vec::new();
+    // Room for every line at once: grown by doubling, a large export's lines took up to
+    // twice the room they need.
+    let count = text.bytes().filter(|b| *b == b'\n').count() + 1;
+    let mut lines: Vec<Line<'_>> = Vec::with_capacity(count);
     let mut start = 0usize;
     for (i, raw) in text.split('\n').enumerate() {
         let no = u32::try_from(i + 1).unwrap_or(u32::MAX);

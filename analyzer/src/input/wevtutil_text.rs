@@ -9,6 +9,7 @@
 //! Name, Source, Date, Event ID, Task, Level, Opcode, Keyword, User, User Name, Computer,
 //! Description; Event Viewer the same without Opcode and User Name.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::datetime::{DateOrder, parse_time};
@@ -40,12 +41,14 @@ pub(crate) fn looks_like(lines: &[Line<'_>]) -> bool {
 }
 
 /// A line with the article's markup (`**Label:**`, `<br />`, `> ` quotes) taken off.
-struct Stripped {
-    text: String,
+struct Stripped<'a> {
+    /// The line itself when it had nothing to take off (most lines of a real export: no
+    /// copy per line).
+    text: Cow<'a, str>,
     had_markup: bool,
 }
 
-fn strip_markup(line: &str) -> Stripped {
+fn strip_markup(line: &str) -> Stripped<'_> {
     let mut s = line.trim_end();
     let mut had_markup = false;
     if let Some(rest) = s.trim_start().strip_prefix('>') {
@@ -53,7 +56,14 @@ fn strip_markup(line: &str) -> Stripped {
         had_markup = true;
     }
     // Bold labels (`**Event ID:**`) start the line; `**` elsewhere is data ("Miami.****").
-    let mut text = if s.trim_start().starts_with("**") {
+    let bold = s.trim_start().starts_with("**");
+    if !bold && !s.contains('&') && line_break_at_end(s).is_none() {
+        return Stripped {
+            text: Cow::Borrowed(s),
+            had_markup,
+        };
+    }
+    let mut text = if bold {
         had_markup = true;
         s.replacen("**", "", 2)
     } else {
@@ -62,23 +72,28 @@ fn strip_markup(line: &str) -> Stripped {
     if text.contains('&') {
         text = text.replace("&nbsp;", " ");
     }
-    loop {
-        let trimmed = text.trim_end();
-        let lower = trimmed.to_ascii_lowercase();
-        let cut = ["<br />", "<br/>", "<br>", "</br>"]
-            .iter()
-            .find(|tag| lower.ends_with(*tag))
-            .map(|tag| trimmed.len() - tag.len());
-        match cut {
-            Some(at) => {
-                text.truncate(at);
-                had_markup = true;
-            }
-            None => break,
-        }
+    while let Some(at) = line_break_at_end(&text) {
+        text.truncate(at);
+        had_markup = true;
     }
     text.truncate(text.trim_end().len());
-    Stripped { text, had_markup }
+    Stripped {
+        text: Cow::Owned(text),
+        had_markup,
+    }
+}
+
+/// Where a `<br />` (any spelling, any case) ending `text` (trailing whitespace aside)
+/// starts.
+fn line_break_at_end(text: &str) -> Option<usize> {
+    let trimmed = text.trim_end().as_bytes();
+    ["<br />", "<br/>", "<br>", "</br>"].iter().find_map(|tag| {
+        let at = trimmed.len().checked_sub(tag.len())?;
+        trimmed
+            .get(at..)?
+            .eq_ignore_ascii_case(tag.as_bytes())
+            .then_some(at)
+    })
 }
 
 /// `Label: value` → (label, value). The label ends at the first colon followed by a space
@@ -124,12 +139,13 @@ fn split_field(line: &str) -> Option<(&str, &str)> {
 }
 
 /// One event's lines.
-struct Block {
+struct Block<'a> {
     /// The `Event[N]:` line, when there is one.
     header: Option<(u32, u64)>,
     first_line: u32,
     start: usize,
-    lines: Vec<(u32, String)>,
+    /// Its lines, borrowed from the stripped lines (no copy per line).
+    lines: Vec<(u32, &'a str)>,
     bytes: usize,
 }
 
@@ -137,7 +153,7 @@ pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) 
     out.report.format = Some(Format::WevtutilText);
     let headed = lines.iter().any(|l| block_header_number(&l.text).is_some());
     let mut had_markup = false;
-    let stripped: Vec<(u32, usize, String)> = lines
+    let stripped: Vec<(u32, usize, Cow<'_, str>)> = lines
         .iter()
         .map(|l| {
             let s = strip_markup(&l.text);
@@ -233,7 +249,7 @@ impl Stats {
     }
 }
 
-fn date_samples(lines: &[(u32, usize, String)]) -> Vec<&str> {
+fn date_samples<'a>(lines: &'a [(u32, usize, Cow<'_, str>)]) -> Vec<&'a str> {
     let labelled: Vec<&str> = lines
         .iter()
         .filter_map(|(_, _, t)| split_field(t))
@@ -252,7 +268,10 @@ fn date_samples(lines: &[(u32, usize, String)]) -> Vec<&str> {
 }
 
 /// Splits into blocks; returns the lines before the first block too.
-fn split_blocks(lines: &[(u32, usize, String)], headed: bool) -> (Vec<(u32, String)>, Vec<Block>) {
+/// The lines before the first block and the blocks, borrowing `lines`.
+type Blocks<'a> = (Vec<(u32, &'a str)>, Vec<Block<'a>>);
+
+fn split_blocks<'a>(lines: &'a [(u32, usize, Cow<'_, str>)], headed: bool) -> Blocks<'a> {
     // Without `Event[N]:` headers a block starts at its Log Name line; when no label is
     // known, at each repetition of the first label seen.
     let first_label = lines
@@ -274,8 +293,9 @@ fn split_blocks(lines: &[(u32, usize, String)], headed: bool) -> (Vec<(u32, Stri
         is_start.then_some(None)
     };
     let mut preamble = Vec::new();
-    let mut blocks: Vec<Block> = Vec::new();
+    let mut blocks: Vec<Block<'_>> = Vec::new();
     for (no, start, text) in lines {
+        let text: &str = text;
         match starts_block(text) {
             Some(number) => {
                 let mut block = Block {
@@ -287,7 +307,7 @@ fn split_blocks(lines: &[(u32, usize, String)], headed: bool) -> (Vec<(u32, Stri
                 };
                 if !headed {
                     block.bytes = text.len();
-                    block.lines.push((*no, text.clone()));
+                    block.lines.push((*no, text));
                 }
                 blocks.push(block);
             }
@@ -296,10 +316,10 @@ fn split_blocks(lines: &[(u32, usize, String)], headed: bool) -> (Vec<(u32, Stri
                     block.bytes += text.len() + 1;
                     // Past the cap only the size is counted; the block is skipped later.
                     if block.bytes <= MAX_EVENT_BYTES {
-                        block.lines.push((*no, text.clone()));
+                        block.lines.push((*no, text));
                     }
                 }
-                None => preamble.push((*no, text.clone())),
+                None => preamble.push((*no, text)),
             },
         }
     }
@@ -308,8 +328,8 @@ fn split_blocks(lines: &[(u32, usize, String)], headed: bool) -> (Vec<(u32, Stri
 
 /// Lines before the first block: a command prompt is fine; anything else is the end of an
 /// event whose start was cut off (Azure Run Command returns only the last 4,096 bytes).
-fn report_preamble(preamble: &[(u32, String)], headed: bool, out: &mut Output<'_>) {
-    let content: Vec<&(u32, String)> = preamble
+fn report_preamble(preamble: &[(u32, &str)], headed: bool, out: &mut Output<'_>) {
+    let content: Vec<&(u32, &str)> = preamble
         .iter()
         .filter(|(_, t)| {
             let t = t.trim();
@@ -360,7 +380,7 @@ struct Parts {
 
 /// `blank_ends_description`: in the article's layout a description ends at an empty line
 /// (prose follows); in `wevtutil` and Event Viewer text it may contain empty lines.
-fn collect_parts(block: &Block, layout: &[Field], blank_ends_description: bool) -> Parts {
+fn collect_parts(block: &Block<'_>, layout: &[Field], blank_ends_description: bool) -> Parts {
     #[derive(PartialEq)]
     enum State {
         Fields,
@@ -394,7 +414,7 @@ fn collect_parts(block: &Block, layout: &[Field], blank_ends_description: bool) 
                 } else if parts.fields.len() + 2 >= layout.len() {
                     // The description label was not recognised: this is its text.
                     state = State::Description;
-                    parts.description.push(text.clone());
+                    parts.description.push((*text).to_owned());
                 } else if let Some(last) = parts.fields.last_mut() {
                     // A value wrapped onto the next line.
                     last.1.push(' ');
@@ -412,16 +432,16 @@ fn collect_parts(block: &Block, layout: &[Field], blank_ends_description: bool) 
                 }
                 if trimmed.starts_with("<Event") || trimmed.starts_with("<?xml") {
                     state = State::Xml;
-                    parts.xml.push(text.clone());
+                    parts.xml.push((*text).to_owned());
                 } else if split_field(text).is_some_and(|(l, v)| {
                     v.is_empty() && field_for_label(l) == Some(Field::EventXml)
                 }) {
                     state = State::Xml;
                 } else {
-                    parts.description.push(text.clone());
+                    parts.description.push((*text).to_owned());
                 }
             }
-            State::Xml => parts.xml.push(text.clone()),
+            State::Xml => parts.xml.push((*text).to_owned()),
         }
     }
     while parts
@@ -460,7 +480,7 @@ fn assign(parts: &Parts, layout: &[Field]) -> (HashMap<Field, (String, u32)>, Ve
 }
 
 fn read_block(
-    block: Block,
+    block: Block<'_>,
     layout: &[Field],
     order: DateOrder,
     last: bool,
