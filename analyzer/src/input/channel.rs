@@ -32,14 +32,18 @@ pub(crate) struct Unwrapped {
 /// Removes the wrappers from `text`; `None` when it has none.
 pub(crate) fn unwrap(text: &str) -> Option<Unwrapped> {
     let mut out = Unwrapped::default();
-    let text = match az_json(text, &mut out.notes).or_else(|| json_string(text, &mut out.notes)) {
-        Some(t) => t,
-        None => text.to_owned(),
+    // Borrowed until something is taken out: a large export is not copied line by line.
+    let text: Cow<'_, str> =
+        match az_json(text, &mut out.notes).or_else(|| json_string(text, &mut out.notes)) {
+            Some(t) => Cow::Owned(t),
+            None => Cow::Borrowed(text),
+        };
+    let text = match console_padding(&text, &mut out.notes) {
+        Some(padded) => Cow::Owned(padded),
+        None => text,
     };
-    let padded = console_padding(&text, &mut out.notes);
-    let text = padded.unwrap_or(text);
     let lines: Vec<&str> = text.split('\n').collect();
-    let mut kept: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+    let mut kept: Vec<Cow<'_, str>> = lines.iter().map(|l| Cow::Borrowed(*l)).collect();
     let mut changed = !out.notes.is_empty();
     changed |= powershell_listing(&lines, &mut kept, &mut out.notes);
     changed |= console_chrome(&lines, &mut kept, &mut out.notes);
@@ -349,7 +353,11 @@ const RESULT_PROPERTIES: [&str; 8] = [
 ];
 
 /// Blanks the listing around each `Message`; keeps the message itself.
-fn powershell_listing(lines: &[&str], kept: &mut [String], notes: &mut Vec<(u32, String)>) -> bool {
+fn powershell_listing(
+    lines: &[&str],
+    kept: &mut [Cow<'_, str>],
+    notes: &mut Vec<(u32, String)>,
+) -> bool {
     if !lines.iter().any(|l| is_value_header(l)) {
         return false;
     }
@@ -418,12 +426,12 @@ fn powershell_listing(lines: &[&str], kept: &mut [String], notes: &mut Vec<(u32,
             }
         } else {
             if let Some(k) = kept.get_mut(start) {
-                *k = first.to_owned();
+                *k = Cow::Owned(first.to_owned());
             }
             if indented {
                 for j in start + 1..end {
                     if let Some(k) = kept.get_mut(j) {
-                        *k = k.get(value_column..).unwrap_or_default().to_owned();
+                        *k = Cow::Owned(k.get(value_column..).unwrap_or_default().to_owned());
                     }
                 }
             }
@@ -444,9 +452,9 @@ fn powershell_listing(lines: &[&str], kept: &mut [String], notes: &mut Vec<(u32,
     found
 }
 
-fn blank(kept: &mut [String], i: usize) {
+fn blank(kept: &mut [Cow<'_, str>], i: usize) {
     if let Some(k) = kept.get_mut(i) {
-        k.clear();
+        *k = Cow::Borrowed("");
     }
 }
 
@@ -454,7 +462,11 @@ fn blank(kept: &mut [String], i: usize) {
 // Serial Console, consoles and the collection script
 
 /// Blanks SAC's and the shells' lines.
-fn console_chrome(lines: &[&str], kept: &mut [String], notes: &mut Vec<(u32, String)>) -> bool {
+fn console_chrome(
+    lines: &[&str],
+    kept: &mut [Cow<'_, str>],
+    notes: &mut Vec<(u32, String)>,
+) -> bool {
     let mut sac = false;
     let mut prompts = 0;
     let mut first_prompt = None;
