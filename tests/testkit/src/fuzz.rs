@@ -18,8 +18,8 @@ use analyzer::envelope::{
 };
 use analyzer::evidence_block::find_blocks;
 use analyzer::input::{
-    EventSink, EvtxMerge, InputReport, no_progress, parse_evtx_chunks, read_any, read_bytes,
-    read_seekable,
+    EventSink, EventSpare, EvtxMerge, InputReport, no_progress, parse_evtx_chunks,
+    parse_evtx_chunks_reusing, read_any, read_bytes, read_seekable,
 };
 use analyzer::plan::{PlanId, PlanParams, Proposal, powershell};
 use analyzer::rules::Catalog;
@@ -232,6 +232,7 @@ pub fn evtx_chunks(data: &[u8]) {
     let batch = (data.len() % 16) as u64 + 1;
     let len = data.len() as u64;
     let mut diagnosis = session();
+    let shape;
     let report = {
         let mut sink = diagnosis.input_sink();
         let mut progress = no_progress;
@@ -239,6 +240,7 @@ pub fn evtx_chunks(data: &[u8]) {
         let mut merge = EvtxMerge::new("fuzz.evtx", head, len, &mut sink, &mut progress);
         let layout = merge.layout();
         let details = merge.details();
+        shape = (layout, details.clone());
         let mut merged = true;
         let mut from = 0;
         while merged && from < layout.chunks {
@@ -275,6 +277,44 @@ pub fn evtx_chunks(data: &[u8]) {
     };
     diagnosis.add_report(report);
     let _ = diagnosis.finish(&DiagnoseOptions::default());
+    // The template definitions a reader finds again in later chunks change nothing: every
+    // chunk parsed by one reader after all the others gives what a fresh reader gives.
+    {
+        let (layout, details) = shape;
+        let parts = |shared: bool| -> Vec<String> {
+            let mut spare = EventSpare::default();
+            let mut parts = Vec::new();
+            for chunk in 0..layout.chunks {
+                if !shared {
+                    spare = EventSpare::default();
+                }
+                let start = layout.chunk_offset(chunk);
+                let bytes = usize::try_from(start)
+                    .ok()
+                    .and_then(|s| data.get(s..))
+                    .unwrap_or_default();
+                parse_evtx_chunks_reusing(
+                    bytes,
+                    start,
+                    &layout,
+                    chunk..chunk + 1,
+                    "fuzz.evtx",
+                    &details,
+                    &mut spare,
+                    &mut |part| {
+                        parts.push(serde_json::to_string(&part).unwrap_or_default());
+                        std::ops::ControlFlow::Continue(())
+                    },
+                );
+            }
+            parts
+        };
+        assert_eq!(
+            parts(true),
+            parts(false),
+            "a definition found again read otherwise"
+        );
+    }
 }
 
 /// A page's parsing helper's answer taken in (`web/src/split.rs`): the bytes loaded into a
