@@ -40,6 +40,27 @@ pub fn decode_text(bytes: &[u8]) -> DecodedText {
     single_byte(bytes)
 }
 
+/// [`decode_text`] of bytes it reads as UTF-8 without a BOM, when they are all valid: the
+/// bytes become the text where they lie. Anything else comes back, to be decoded.
+pub fn decode_plain_utf8(bytes: Vec<u8>) -> Result<DecodedText, Vec<u8>> {
+    let plain = !bytes.starts_with(b"\xEF\xBB\xBF")
+        && !bytes.starts_with(b"\xFF\xFE")
+        && !bytes.starts_with(b"\xFE\xFF")
+        && utf16_without_bom(&bytes).is_none()
+        && mostly_utf8(&bytes);
+    if !plain {
+        return Err(bytes);
+    }
+    String::from_utf8(bytes)
+        .map(|text| DecodedText {
+            text,
+            encoding: TextEncoding::Utf8,
+            replaced: 0,
+            first_bad_byte: None,
+        })
+        .map_err(std::string::FromUtf8Error::into_bytes)
+}
+
 fn utf8(bytes: &[u8], encoding: TextEncoding, offset: u64) -> DecodedText {
     match std::str::from_utf8(bytes) {
         Ok(s) => DecodedText {
@@ -268,6 +289,33 @@ const CP850: [char; 128] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(not(target_arch = "wasm32"))]
+    use proptest::prelude::*;
+
+    #[cfg(not(target_arch = "wasm32"))]
+    proptest! {
+        /// Plain UTF-8 kept where it lies is what decoding a copy gives; anything else comes
+        /// back whole.
+        #[test]
+        fn plain_utf8_in_place_is_decoding_a_copy(
+            bytes in prop_oneof![
+                "[ -~\t\r\né€\u{0}\u{feff}]{0,40}".prop_map(String::into_bytes),
+                prop::collection::vec(any::<u8>(), 0..40),
+            ],
+        ) {
+            let copied = decode_text(&bytes);
+            match decode_plain_utf8(bytes.clone()) {
+                Ok(in_place) => prop_assert_eq!(in_place, copied),
+                Err(back) => {
+                    prop_assert_eq!(&back, &bytes);
+                    prop_assert!(
+                        copied.encoding != TextEncoding::Utf8 || copied.replaced > 0
+                    );
+                }
+            }
+        }
+    }
 
     /// Encodes with a table, for tests: the inverse of `decode_table`.
     fn encode(text: &str, high: &[char; 128]) -> Vec<u8> {

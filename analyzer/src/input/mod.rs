@@ -418,7 +418,7 @@ pub fn read_seekable<R: Read + Seek>(
         );
         out.report.truncated = true;
     }
-    read_text_bytes(&bytes, &mut out);
+    read_text_vec(bytes, &mut out);
     out.finish()
 }
 
@@ -453,7 +453,21 @@ fn read_up_to<R: Read>(reader: &mut R, buf: &mut [u8]) -> std::io::Result<usize>
 
 fn read_text_bytes(bytes: &[u8], out: &mut Output<'_>) {
     out.report.sha256 = report::sha256_hex(bytes);
-    let decoded = decode::decode_text(bytes);
+    read_decoded(decode::decode_text(bytes), bytes, out);
+}
+
+/// [`read_text_bytes`] of bytes it may keep: plain UTF-8 (most exports) becomes the text
+/// where it lies instead of being copied, which for a large export is a tenth of the peak.
+fn read_text_vec(bytes: Vec<u8>, out: &mut Output<'_>) {
+    out.report.sha256 = report::sha256_hex(&bytes);
+    match decode::decode_plain_utf8(bytes) {
+        Ok(decoded) => read_decoded(decoded, &[], out),
+        Err(bytes) => read_decoded(decode::decode_text(&bytes), &bytes, out),
+    }
+}
+
+/// Reads `decoded`, the text of `bytes` (which only a single-byte code page's check reads).
+fn read_decoded(decoded: decode::DecodedText, bytes: &[u8], out: &mut Output<'_>) {
     out.report.encoding = Some(decoded.encoding);
     if decoded.replaced > 0 {
         out.report.warning(
