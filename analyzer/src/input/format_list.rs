@@ -313,17 +313,7 @@ fn last_line(rec: &Record) -> u32 {
 /// Reports the start of the text as cut, as the `wevtutil` and XML readers do; the record
 /// it cut is not read (it would be an event without its time, or without its provider).
 fn report_cut(out: &mut Output<'_>, line: u32, what: String) {
-    out.skip();
-    out.report.truncated = true;
-    out.report.error(
-        IssueKind::Truncated,
-        Some(IssueLocation::Line { line }),
-        format!(
-            "{what} whose start is missing: the text looks cut at its start (Azure Run \
-             Command returns only the last 4,096 bytes of output), so that record was not \
-             read; query fewer events (Get-WinEvent -MaxEvents 5) to get whole ones"
-        ),
-    );
+    out.cut_at_start(line, &what, "record", "Get-WinEvent -MaxEvents 5");
 }
 
 fn record_event(rec: &Record, order: DateOrder, input: &str) -> Result<Event, String> {

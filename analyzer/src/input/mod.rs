@@ -577,6 +577,23 @@ impl<'a> Output<'a> {
         self.report.skipped += 1;
     }
 
+    /// Reports the text as cut at its start, at `line`: `what` (the text before the first
+    /// whole one) is the end of a `unit` whose start is missing and is not read; `fewer` is
+    /// the query that gets whole ones through Run Command's 4,096 bytes.
+    pub(crate) fn cut_at_start(&mut self, line: u32, what: &str, unit: &str, fewer: &str) {
+        self.skip();
+        self.report.truncated = true;
+        self.report.error(
+            IssueKind::Truncated,
+            Some(IssueLocation::Line { line }),
+            format!(
+                "{what} whose start is missing: the text looks cut at its start (Azure Run \
+                 Command returns only the last 4,096 bytes of output), so that {unit} was not \
+                 read; query fewer events ({fewer}) to get whole ones"
+            ),
+        );
+    }
+
     /// Reports progress; `Break` means the caller cancelled (recorded in the report).
     pub(crate) fn tick(&mut self, bytes_done: u64) -> ControlFlow<()> {
         let p = Progress {

@@ -327,17 +327,11 @@ fn report_cut_start(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
     };
     let lead = before.len() - before.trim_start().len();
     let line = lines.line_of(lead.min(at));
-    out.skip();
-    out.report.truncated = true;
-    out.report.error(
-        IssueKind::Truncated,
-        Some(IssueLocation::Line { line }),
-        format!(
-            "the text before the first <Event> (from line {line}) is the end of an event \
-             whose start is missing: the text looks cut at its start (Azure Run Command \
-             returns only the last 4,096 bytes of output), so that event was not read; query \
-             fewer events (wevtutil /c:5) to get whole ones"
-        ),
+    out.cut_at_start(
+        line,
+        &format!("the text before the first <Event> (from line {line}) is the end of an event"),
+        "event",
+        "wevtutil /c:5",
     );
 }
 
