@@ -155,6 +155,17 @@ fn put_u32(d: &mut [u8], at: usize, v: u32) {
     d[at..at + 4].copy_from_slice(&v.to_le_bytes());
 }
 
+/// The `<System>` map of the definition at `b.1` in chunk `b.0`, after the one at `a.1` in
+/// chunk `a.0` was read the chunk before, is what reading it afresh gives.
+fn assert_read_afresh(a: (&[u8], usize), b: (&[u8], usize)) {
+    let fresh = read_definition(b.0, b.1 as u32, Reading::System).0;
+    let mut cache = TemplateCache::default();
+    cache.next_chunk();
+    cache.map(a.0, a.1 as u32);
+    cache.next_chunk();
+    assert_eq!(cache.map(b.0, b.1 as u32), fresh.as_ref());
+}
+
 /// A name entry at `at`: link and hash left zero, length, UTF-16 characters.
 fn put_name(d: &mut [u8], at: usize, text: &str) {
     let units: Vec<u16> = text.encode_utf16().collect();
@@ -205,12 +216,7 @@ fn a_name_over_a_name_offset_is_not_found_again() {
     let mut b = vec![0u8; 65536];
     let moved = s + 0xd8;
     name_over_its_offset(&mut b, moved);
-    let fresh = read_definition(&b, moved as u32, Reading::System).0;
-    let mut cache = TemplateCache::default();
-    cache.next_chunk();
-    cache.map(&a, s as u32);
-    cache.next_chunk();
-    assert_eq!(cache.map(&b, moved as u32), fresh.as_ref());
+    assert_read_afresh((&a, s), (&b, moved));
 }
 
 #[test]
@@ -242,10 +248,5 @@ fn a_definition_moved_back_onto_a_name_before_it_is_not_found_again() {
     b[moved..moved + (after + 12 - s)].copy_from_slice(&a[s..after + 12]);
     put_name(&mut b, 400, "Event");
     b[x + 12] = 0xff;
-    let fresh = read_definition(&b, moved as u32, Reading::System).0;
-    let mut cache = TemplateCache::default();
-    cache.next_chunk();
-    cache.map(&a, s as u32);
-    cache.next_chunk();
-    assert_eq!(cache.map(&b, moved as u32), fresh.as_ref());
+    assert_read_afresh((&a, s), (&b, moved));
 }
