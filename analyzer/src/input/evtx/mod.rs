@@ -20,6 +20,7 @@ use super::{Details, Format, Output};
 mod build;
 mod chunk;
 mod range;
+mod recent;
 mod spare;
 mod template;
 mod value;

@@ -27,6 +27,7 @@ use super::super::limits::cap_field;
 use super::super::{Details, Tally};
 use super::CHUNK_HEADER_SIZE;
 use super::build::{Needed, build_event};
+use super::recent::Recent;
 use super::spare::EventSpare;
 use super::template::{Field, Source, SystemMap, TemplateCache, utf16};
 use super::value::{Value, ty};
@@ -358,8 +359,7 @@ impl Plan {
 /// The plans of one chunk's definitions (`None`: left to the crate), the last used first.
 #[derive(Default)]
 struct Plans {
-    plans: Vec<(u32, Option<Plan>)>,
-    last: usize,
+    plans: Recent<u32, Option<Plan>>,
 }
 
 impl Plans {
@@ -369,19 +369,14 @@ impl Plans {
         definition: u32,
         templates: &mut TemplateCache,
     ) -> Option<&Plan> {
-        let found = match self.plans.get(self.last) {
-            Some((d, _)) if *d == definition => Some(self.last),
-            _ => self.plans.iter().position(|(d, _)| *d == definition),
-        };
-        self.last = match found {
-            Some(i) => i,
+        let at = match self.plans.position(&definition) {
+            Some(at) => at,
             None => {
                 let plan = templates.map(data, definition).and_then(Plan::new);
-                self.plans.push((definition, plan));
-                self.plans.len() - 1
+                self.plans.push(definition, plan)
             }
         };
-        self.plans.get(self.last)?.1.as_ref()
+        self.plans.value(at)?.as_ref()
     }
 }
 

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::super::recent::Recent;
 use super::{ReadFrom, Reading, SystemMap, read_definition};
 
 /// Template definitions: this chunk's by offset (`None`: not readable here), and those
@@ -18,9 +19,7 @@ use super::{ReadFrom, Reading, SystemMap, read_definition};
 pub(crate) struct TemplateCache {
     /// This chunk's, by offset and how the definition is read (a chunk holds a few: looked
     /// through, the last one found first).
-    here: Vec<(Place, Option<Arc<SystemMap>>)>,
-    /// Where in `here` the last one found is.
-    last: usize,
+    here: Recent<Place, Option<Arc<SystemMap>>>,
     /// Those read so far, by how they are read and their header (GUID and size).
     known: HashMap<(Reading, [u8; HEADER]), Vec<Definition>>,
     /// How many `known` holds, and how many this chunk added.
@@ -194,8 +193,7 @@ impl TemplateCache {
 
     /// A definition already read by [`TemplateCache::map`] in this chunk.
     pub(in super::super) fn get(&self, offset: u32) -> Option<&SystemMap> {
-        let key = (offset, Reading::System);
-        self.here.iter().find(|(k, _)| *k == key)?.1.as_deref()
+        self.here.peek(&(offset, Reading::System))?.as_deref()
     }
 
     /// [`TemplateCache::map`] of a record's template (`nested: false`) or of a template
@@ -223,19 +221,14 @@ impl TemplateCache {
         reading: Reading,
     ) -> &Option<Arc<SystemMap>> {
         let key = (offset, reading);
-        let at = match self.here.get(self.last) {
-            Some((k, _)) if *k == key => Some(self.last),
-            _ => self.here.iter().position(|(k, _)| *k == key),
-        };
-        self.last = match at {
+        let at = match self.here.position(&key) {
             Some(at) => at,
             None => {
                 let found = self.find(data, offset, reading);
-                self.here.push((key, found));
-                self.here.len() - 1
+                self.here.push(key, found)
             }
         };
-        self.here.get(self.last).map_or(&None, |(_, map)| map)
+        self.here.value(at).unwrap_or(&None)
     }
 
     /// [`TemplateCache::definition`] not yet seen in this chunk.
