@@ -166,10 +166,26 @@ impl Wine {
         ran(cmd, &self.prefix)
     }
 
+    /// Runs fixer.exe. The fixer prints on every exit (a report, or `error: …`), so a
+    /// failure with no output at all is Wine failing to run it (seen once in CI, on a busy
+    /// machine: code 1, nothing printed, the same command passing before and after): that
+    /// one attempt is reported on the test's stderr and the command run once more. Anything
+    /// the fixer itself says is never retried.
     fn fixer(&self, args: &[&str]) -> Ran {
-        let mut cmd = self.command();
-        cmd.arg(&self.exe).args(args);
-        ran(cmd, &self.prefix)
+        let run = || {
+            let mut cmd = self.command();
+            cmd.arg(&self.exe).args(args);
+            ran(cmd, &self.prefix)
+        };
+        let first = run();
+        if first.code == 0 || !first.stdout.is_empty() || !first.stderr.is_empty() {
+            return first;
+        }
+        eprintln!(
+            "wine64 fixer.exe {args:?} exited {} with no output: Wine did not run it; once more",
+            first.code
+        );
+        run()
     }
 
     /// Writes a file at `C:\<name>` and returns its Windows path.
