@@ -362,6 +362,18 @@ pub enum TextEncoding {
     Cp850,
     /// The ANSI code page (Notepad's "ANSI", `Export-Csv` in some setups).
     Windows1252,
+    /// cmd's OEM (and the ANSI) code page in Japan: Shift-JIS.
+    Cp932,
+    /// cmd's OEM (and the ANSI) code page in mainland China: GBK.
+    Cp936,
+    /// cmd's OEM (and the ANSI) code page in Korea: Unified Hangul Code (EUC-KR extended).
+    Cp949,
+    /// cmd's OEM (and the ANSI) code page in Taiwan and Hong Kong: Big5.
+    Cp950,
+    /// cmd's OEM code page in Russia and other Cyrillic locales.
+    Cp866,
+    /// The ANSI code page of Cyrillic locales.
+    Windows1251,
 }
 
 /// The EVTX file's structure as read.
