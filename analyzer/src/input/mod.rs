@@ -53,7 +53,7 @@ pub use limits::{
 pub(crate) use report::hex;
 pub use report::{
     Attempt, Dialect, EvtxSummary, InputIssue, InputReport, IssueKind, IssueLocation, MAX_ISSUES,
-    Severity, TextEncoding,
+    Severity, TextEncoding, TextPart,
 };
 
 /// The export formats, as named in `fixer diagnose --json` (`inputs[].format`).

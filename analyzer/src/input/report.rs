@@ -51,6 +51,23 @@ pub struct InputReport {
     /// Configuration snapshots (`RDPFIX-CONFIG` blocks) found in the input, in input order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub configs: Vec<crate::config::ConfigSnapshot>,
+    /// When a text held several exports one after another (what several Run Command runs
+    /// returned, pasted together): each, in input order, as read in its own format.
+    /// `format` and `dialect` are then the first one's; empty for a single export.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<TextPart>,
+}
+
+/// One of several exports in one text ([`InputReport::parts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextPart {
+    pub format: Format,
+    pub dialect: Option<Dialect>,
+    /// Its first and last lines, 1-based, in the whole text.
+    pub first_line: u32,
+    pub last_line: u32,
+    /// Events read from it.
+    pub events: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -76,7 +93,29 @@ impl InputReport {
             evtx: None,
             tried: Vec::new(),
             configs: Vec::new(),
+            parts: Vec::new(),
         }
+    }
+
+    /// The format read, for people and `--json` readers alike (`csv`); each part's, joined
+    /// by ` + `, when the text held several exports ([`InputReport::parts`]).
+    pub fn format_names(&self) -> Option<String> {
+        if self.parts.is_empty() {
+            return self.format.map(|f| f.to_string());
+        }
+        Some(join(self.parts.iter().map(|p| p.format.to_string())))
+    }
+
+    /// The dialect read, for people ("Event Viewer CSV"); each part's, joined by ` + `, when
+    /// the text held several exports ([`InputReport::parts`]).
+    pub fn dialect_names(&self) -> Option<String> {
+        if self.parts.is_empty() {
+            return self.dialect.map(|d| d.to_string());
+        }
+        Some(join(self.parts.iter().map(|p| {
+            p.dialect
+                .map_or_else(|| p.format.to_string(), |d| d.to_string())
+        })))
     }
 
     /// Records an issue (counted as an error when its severity is `Error`).
@@ -126,10 +165,9 @@ impl InputReport {
 
     /// One line for people: "system.evtx: evtx, 1881 events, 0 skipped, 0 errors".
     pub fn summary(&self) -> String {
-        let format = self.dialect.map_or_else(
-            || "not a readable event log export".to_owned(),
-            |d| d.to_string(),
-        );
+        let format = self
+            .dialect_names()
+            .unwrap_or_else(|| "not a readable event log export".to_owned());
         let mut s = format!(
             "{}: {format}, {} events, {} skipped, {} errors",
             self.name, self.events, self.skipped, self.errors
@@ -142,6 +180,17 @@ impl InputReport {
         }
         s
     }
+}
+
+/// `names` joined by ` + `, each once, in order.
+fn join(names: impl Iterator<Item = String>) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for name in names {
+        if !seen.contains(&name) {
+            seen.push(name);
+        }
+    }
+    seen.join(" + ")
 }
 
 /// Lowercase hex of `bytes`' SHA-256.
@@ -236,6 +285,9 @@ pub enum IssueKind {
     /// Which registry hive it is: SYSTEM (its control set and computer) or SOFTWARE (its
     /// release).
     Hive,
+    /// A text held several exports one after another, each read in its own format; the
+    /// message lists them ([`InputReport::parts`]).
+    SeveralExports,
 }
 
 /// A position inside one input.
