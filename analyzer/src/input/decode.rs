@@ -1,10 +1,15 @@
 //! Bytes of a text export → text. Exports arrive as UTF-8 with or without a BOM, UTF-16LE
 //! with a BOM (Windows PowerShell 5.1's `>`), cmd's OEM code page (cp437 in the US, cp850 in
-//! Western Europe: `wevtutil … > out.txt` in cmd writes "SERVICE RÉSEAU" as `90` for É), or
-//! the ANSI code page. A file carries no label, so the encoding is recognised from the bytes.
+//! Western Europe: `wevtutil … > out.txt` in cmd writes "SERVICE RÉSEAU" as `90` for É;
+//! cp932, cp936, cp949 and cp950 on Japanese, Chinese, Korean and Taiwanese Windows; cp866
+//! in Cyrillic locales), or the ANSI code page (Windows-1252, Windows-1251). A file carries
+//! no label, so the encoding is recognised from the bytes.
 
-use encoding_rs::{UTF_16BE, UTF_16LE, WINDOWS_1252};
+mod double_byte;
 
+use encoding_rs::{Encoding, IBM866, UTF_16BE, UTF_16LE, WINDOWS_1251, WINDOWS_1252};
+
+use super::labels;
 use super::report::TextEncoding;
 
 /// Text decoded from an export, and how.
@@ -37,7 +42,7 @@ pub fn decode_text(bytes: &[u8]) -> DecodedText {
     if mostly_utf8(bytes) {
         return utf8(bytes, TextEncoding::Utf8, 0);
     }
-    single_byte(bytes)
+    code_page(bytes)
 }
 
 /// [`decode_text`] of bytes it reads as UTF-8 without a BOM, when they are all valid: the
@@ -86,7 +91,15 @@ fn utf8(bytes: &[u8], encoding: TextEncoding, offset: u64) -> DecodedText {
 }
 
 fn utf16(bytes: &[u8], big_endian: bool, encoding: TextEncoding) -> DecodedText {
-    let codec = if big_endian { UTF_16BE } else { UTF_16LE };
+    with_codec(
+        bytes,
+        if big_endian { UTF_16BE } else { UTF_16LE },
+        encoding,
+    )
+}
+
+/// `bytes` decoded by `codec` (no BOM looked for), each invalid sequence a U+FFFD.
+fn with_codec(bytes: &[u8], codec: &'static Encoding, encoding: TextEncoding) -> DecodedText {
     let (text, had_errors) = codec.decode_without_bom_handling(bytes);
     let replaced = if had_errors {
         text.chars()
@@ -157,40 +170,134 @@ fn mostly_utf8(bytes: &[u8]) -> bool {
     invalid == 0 || multibyte >= invalid
 }
 
-/// Picks among the OEM code pages and the ANSI code page the one whose decoding reads as
+/// Picks the code page `bytes` read best in. A double-byte code page whose reading is
+/// mostly common characters (`double_byte`) is a candidate beside the best single-byte
+/// one; the known field labels (`ソース`, `来源`, `Источник` …) each reading shows decide
+/// between them, and where they show none or as many, a double-byte reading that reads
+/// well wins: Latin and Cyrillic text never reads well as one.
+fn code_page(bytes: &[u8]) -> DecodedText {
+    let (single, single_table) = single_byte(bytes);
+    let single_labels = labels_shown(&decode_table(sample(bytes), &single_table));
+    let mut best: Option<(&double_byte::CodePage, (usize, bool, i64))> = None;
+    for page in &double_byte::CODE_PAGES {
+        let reading = double_byte::read(page, bytes);
+        if !reading.reads_well() {
+            continue;
+        }
+        let shown = labels_shown(&page.codec.decode_without_bom_handling(sample(bytes)).0);
+        let hangul = page.encoding == TextEncoding::Cp949 && reading.mostly_common();
+        let rank = (shown, hangul, reading.score);
+        if shown >= single_labels && best.is_none_or(|(_, other)| rank > other) {
+            best = Some((page, rank));
+        }
+    }
+    let Some((page, _)) = best else {
+        return DecodedText {
+            text: decode_table(bytes, &single_table),
+            encoding: single,
+            replaced: 0,
+            first_bad_byte: None,
+        };
+    };
+    with_codec(bytes, page.codec, page.encoding)
+}
+
+/// The start of `bytes` the labels are looked for in: up to 64 KiB, cut after a line
+/// feed (never inside a character: no code page here uses 0x0A in a character).
+fn sample(bytes: &[u8]) -> &[u8] {
+    let head = bytes.get(..bytes.len().min(64 * 1024)).unwrap_or(bytes);
+    if head.len() == bytes.len() {
+        return head;
+    }
+    match head.iter().rposition(|b| *b == b'\n') {
+        Some(end) => head.get(..=end).unwrap_or(head),
+        None => head,
+    }
+}
+
+/// Lines of `text` that start with a field label the text readers know ("  ソース: …",
+/// "Источник:  …"), and the known labels of a CSV header in its first line.
+fn labels_shown(text: &str) -> usize {
+    let known = |label: &str| {
+        let label = label.trim().trim_matches('"');
+        !label.is_ascii() && labels::field_for_label(label).is_some()
+    };
+    let mut shown = 0;
+    for (n, line) in text.lines().take(2000).enumerate() {
+        if let Some((label, _)) = line.split_once([':', '\u{ff1a}'])
+            && known(label)
+        {
+            shown += 1;
+        } else if n == 0 {
+            shown += line.split([',', ';', '\t']).filter(|l| known(l)).count();
+        }
+    }
+    shown
+}
+
+/// Picks among the OEM code pages and the ANSI code pages the one whose decoding reads as
 /// words: accented letters beside letters of the same case score, box-drawing and control
-/// characters cost. (cp850 turns the ANSI "é" of "événement" into "Ú", an upper-case letter
-/// inside a lower-case word; ANSI turns cp850's "É" into a control character.)
-fn single_byte(bytes: &[u8]) -> DecodedText {
-    // Decoded one at a time, only the best kept: a large export is not held three times.
-    let mut best: Option<(i64, TextEncoding, String)> = None;
+/// characters cost, and so does a Cyrillic letter beside a Latin one. (cp850 turns the
+/// ANSI "é" of "événement" into "Ú", an upper-case letter inside a lower-case word; ANSI
+/// turns cp850's "É" into a control character; Windows-1251 turns it into "й" inside a
+/// Latin word.) Scored without decoding: only the winner's table is kept.
+fn single_byte(bytes: &[u8]) -> (TextEncoding, [char; 128]) {
+    let mut best: Option<(i64, TextEncoding, [char; 128])> = None;
     for encoding in [
         TextEncoding::Cp850,
         TextEncoding::Windows1252,
         TextEncoding::Cp437,
+        TextEncoding::Cp866,
+        TextEncoding::Windows1251,
     ] {
-        let text = match encoding {
-            TextEncoding::Cp850 => decode_table(bytes, &CP850),
-            TextEncoding::Cp437 => decode_table(bytes, &CP437),
-            _ => WINDOWS_1252
-                .decode_without_bom_handling(bytes)
-                .0
-                .into_owned(),
+        let table = match encoding {
+            TextEncoding::Cp850 => CP850,
+            TextEncoding::Cp437 => CP437,
+            TextEncoding::Cp866 => high_half(IBM866),
+            TextEncoding::Windows1251 => high_half(WINDOWS_1251),
+            _ => high_half(WINDOWS_1252),
         };
-        let score = wordlike_score(&text);
+        let chars = || bytes.iter().map(|&b| table_char(b, &table));
+        let cyrillic = matches!(encoding, TextEncoding::Cp866 | TextEncoding::Windows1251);
+        if cyrillic && !reads_as_cyrillic(chars()) {
+            continue;
+        }
+        let score = wordlike_score(chars());
         // Ties keep the earlier candidate: cp850 first (the default OEM code page of the
         // locales whose accented text matters here), then ANSI.
         if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
-            best = Some((score, encoding, text));
+            best = Some((score, encoding, table));
         }
     }
-    let (_, encoding, text) = best.unwrap_or((0, TextEncoding::Windows1252, String::new()));
-    DecodedText {
-        text,
-        encoding,
-        replaced: 0,
-        first_bad_byte: None,
+    best.map_or(
+        (TextEncoding::Windows1252, high_half(WINDOWS_1252)),
+        |(_, e, t)| (e, t),
+    )
+}
+
+/// Whether the Cyrillic letters of a reading are mostly the ten most frequent in Russian,
+/// Ukrainian, Bulgarian and Serbian text (о е а и н т с р в л: two letters in three there).
+/// Greek text read as Windows-1251 is Cyrillic letters too, but other ones (α is б, ο is п,
+/// no а at all), and Latin accents read as Cyrillic are few and scattered.
+fn reads_as_cyrillic(chars: impl Iterator<Item = char>) -> bool {
+    let (mut letters, mut frequent) = (0u64, 0u64);
+    for c in chars.filter(|c| ('\u{400}'..='\u{4ff}').contains(c) && c.is_alphabetic()) {
+        letters += 1;
+        let lower = c.to_lowercase().next().unwrap_or(c);
+        frequent += u64::from("оеаинтсрвл".contains(lower));
     }
+    letters > 0 && frequent * 2 >= letters
+}
+
+/// The characters bytes 0x80–0xFF stand for in a single-byte encoding.
+fn high_half(codec: &'static Encoding) -> [char; 128] {
+    let mut table = [char::REPLACEMENT_CHARACTER; 128];
+    for (slot, byte) in table.iter_mut().zip(0x80u8..=0xFF) {
+        let one = [byte];
+        let (text, _) = codec.decode_without_bom_handling(&one);
+        *slot = text.chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
+    }
+    table
 }
 
 /// Whether bytes taken for one of the single-byte code pages read here more likely belong to
@@ -219,23 +326,24 @@ pub(crate) fn looks_unsupported_code_page(bytes: &[u8]) -> bool {
 }
 
 fn decode_table(bytes: &[u8], high: &[char; 128]) -> String {
-    bytes
-        .iter()
-        .map(|&b| match b.checked_sub(0x80) {
-            None => char::from(b),
-            Some(i) => high
-                .get(usize::from(i))
-                .copied()
-                .unwrap_or(char::REPLACEMENT_CHARACTER),
-        })
-        .collect()
+    bytes.iter().map(|&b| table_char(b, high)).collect()
 }
 
-fn wordlike_score(text: &str) -> i64 {
+fn table_char(b: u8, high: &[char; 128]) -> char {
+    match b.checked_sub(0x80) {
+        None => char::from(b),
+        Some(i) => high
+            .get(usize::from(i))
+            .copied()
+            .unwrap_or(char::REPLACEMENT_CHARACTER),
+    }
+}
+
+fn wordlike_score(text: impl Iterator<Item = char>) -> i64 {
     let mut score = 0i64;
     // Each character with its neighbours, without collecting the text's characters.
     let mut prev = None;
-    let mut chars = text.chars().peekable();
+    let mut chars = text.peekable();
     while let Some(c) = chars.next() {
         let next = chars.peek().copied();
         let before = prev.replace(c);
@@ -243,6 +351,15 @@ fn wordlike_score(text: &str) -> i64 {
             continue;
         }
         if !c.is_alphabetic() {
+            score -= 2;
+            continue;
+        }
+        // A Cyrillic letter beside a Latin one (or the other way round): a Latin accent
+        // read in a Cyrillic code page, or Cyrillic text in a Latin one.
+        let cyrillic = |n: char| ('\u{400}'..='\u{52f}').contains(&n);
+        let mixed =
+            |n: Option<char>| n.is_some_and(|n| n.is_alphabetic() && cyrillic(n) != cyrillic(c));
+        if mixed(before) || mixed(next) {
             score -= 2;
             continue;
         }

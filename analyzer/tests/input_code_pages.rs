@@ -1,0 +1,135 @@
+//! Text exports in the code pages cmd's `>` writes on Japanese, Chinese, Korean, Taiwanese
+//! and Russian Windows (cp932, cp936, cp949, cp950, cp866): each is recognised from its
+//! bytes and read as its UTF-8 twin is. The fixtures are in `tests/fixtures/code-pages/`
+//! (its README says which are real text and which are renderings; `make.py` writes them).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use analyzer::Event;
+use analyzer::diagnose::{DiagnoseOptions, Session};
+use analyzer::input::{InputReport, IssueKind, TextEncoding, no_progress, read_bytes};
+
+macro_rules! fixture {
+    ($name:literal) => {
+        include_bytes!(concat!("../../tests/fixtures/code-pages/", $name)).as_slice()
+    };
+}
+
+fn read(bytes: &[u8]) -> (InputReport, Vec<Event>) {
+    let mut events = Vec::new();
+    let report = read_bytes("export.txt", bytes, &mut events, &mut no_progress);
+    (report, events)
+}
+
+fn findings(bytes: &[u8]) -> Vec<String> {
+    let mut session = Session::new();
+    session.add_bytes("export.txt", bytes, &mut no_progress);
+    let diagnosis = session.finish(&DiagnoseOptions::default());
+    diagnosis.findings.into_iter().map(|f| f.id).collect()
+}
+
+/// A legacy-encoded export, its UTF-8 twin, and the code page it must be recognised as.
+const TWINS: [(&str, &[u8], &[u8], TextEncoding); 5] = [
+    (
+        "ja cp932 (session 11 probe p05)",
+        fixture!("p05-wevtutil-ja-s2-cp932.txt"),
+        fixture!("p05u-wevtutil-ja-s2-utf8.txt"),
+        TextEncoding::Cp932,
+    ),
+    (
+        "zh cp936",
+        fixture!("wevtutil-zh-s2-cp936.txt"),
+        fixture!("wevtutil-zh-s2-cp936-utf8.txt"),
+        TextEncoding::Cp936,
+    ),
+    (
+        "ko cp949",
+        fixture!("wevtutil-ko-s2-cp949.txt"),
+        fixture!("wevtutil-ko-s2-cp949-utf8.txt"),
+        TextEncoding::Cp949,
+    ),
+    (
+        "zh-TW cp950",
+        fixture!("wevtutil-zh-tw-s2-cp950.txt"),
+        fixture!("wevtutil-zh-tw-s2-cp950-utf8.txt"),
+        TextEncoding::Cp950,
+    ),
+    (
+        "ru cp866",
+        fixture!("wevtutil-ru-s2-cp866.txt"),
+        fixture!("wevtutil-ru-s2-cp866-utf8.txt"),
+        TextEncoding::Cp866,
+    ),
+];
+
+#[test]
+fn each_code_page_reads_as_its_utf8_twin() {
+    for (what, legacy, utf8, encoding) in TWINS {
+        let (report, events) = read(legacy);
+        let (twin_report, twin_events) = read(utf8);
+        assert_eq!(report.encoding, Some(encoding), "{what}");
+        assert_eq!(twin_report.encoding, Some(TextEncoding::Utf8), "{what}");
+        assert_eq!(events.len(), 202, "{what}: {:?}", report.issues);
+        assert_eq!(report.errors, 0, "{what}: {:?}", report.issues);
+        assert!(
+            !report.has_issue(IssueKind::Encoding),
+            "{what}: {:?}",
+            report.issues
+        );
+        assert_eq!(events, twin_events, "{what}");
+        // The localised 36871 message came through whole.
+        let schannel: Vec<_> = events.iter().filter(|e| e.event_id == 36871).collect();
+        assert_eq!(schannel.len(), 2, "{what}");
+        assert!(
+            schannel[0].message.as_deref().is_some_and(|m| !m.is_ascii()),
+            "{what}: {:?}",
+            schannel[0].message
+        );
+    }
+}
+
+#[test]
+fn each_code_page_gives_its_utf8_twins_finding() {
+    for (what, legacy, utf8, _) in TWINS {
+        let twin = findings(utf8);
+        assert_eq!(twin, ["rdp-tls-disabled"], "{what}");
+        assert_eq!(findings(legacy), twin, "{what}");
+    }
+}
+
+/// A real export of Chinese Windows (`wevtutil … /rd:true /f:text`: English labels, `信息`),
+/// as cmd's `>` writes it there.
+#[test]
+fn real_chinese_export_in_gbk_reads_as_published() {
+    let (report, events) = read(fixture!("wevtutil-zh-laps-cp936.txt"));
+    let (_, published) = read(include_bytes!(
+        "../../tests/fixtures/inputs/wevtutil-zh-laps.txt"
+    ));
+    assert_eq!(report.encoding, Some(TextEncoding::Cp936));
+    assert_eq!(events, published);
+    assert!(
+        events[0]
+            .message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("LAPS 策略处理成功")),
+        "{:?}",
+        events[0].message
+    );
+}
+
+/// Session 11's probe: read as cp437, every event of p05 failed with `event ID "N/A" is
+/// not a number`. The same bytes now read as the UTF-8 twin does, and the bytes of its
+/// labels are where Shift-JIS puts them (0x5C, `\`, second byte of `ソ`).
+#[test]
+fn p05_no_longer_reads_as_cp437() {
+    let p05 = fixture!("p05-wevtutil-ja-s2-cp932.txt");
+    assert!(p05.windows(2).any(|w| w == [0x83, 0x5C]));
+    let (report, events) = read(p05);
+    assert_eq!(report.encoding, Some(TextEncoding::Cp932));
+    assert_eq!(events[0].provider, "Service Control Manager");
+    assert_eq!(events[0].event_id, 7036);
+}
