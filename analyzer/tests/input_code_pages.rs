@@ -85,7 +85,10 @@ fn each_code_page_reads_as_its_utf8_twin() {
         let schannel: Vec<_> = events.iter().filter(|e| e.event_id == 36871).collect();
         assert_eq!(schannel.len(), 2, "{what}");
         assert!(
-            schannel[0].message.as_deref().is_some_and(|m| !m.is_ascii()),
+            schannel[0]
+                .message
+                .as_deref()
+                .is_some_and(|m| !m.is_ascii()),
             "{what}: {:?}",
             schannel[0].message
         );
@@ -132,4 +135,36 @@ fn p05_no_longer_reads_as_cp437() {
     assert_eq!(report.encoding, Some(TextEncoding::Cp932));
     assert_eq!(events[0].provider, "Service Control Manager");
     assert_eq!(events[0].event_id, 7036);
+}
+
+/// The fuzz seeds of `input_sniff` (the start of each fixture, with its first 36871) are
+/// recognised as their code pages: the fuzzer starts on each code page's path.
+#[test]
+fn the_fuzz_seeds_take_each_code_pages_path() {
+    for (seed, encoding) in [
+        (
+            include_bytes!("../../fuzz/seeds/input_sniff/wevtutil-ja-cp932.txt").as_slice(),
+            TextEncoding::Cp932,
+        ),
+        (
+            include_bytes!("../../fuzz/seeds/input_sniff/wevtutil-zh-laps-cp936.txt"),
+            TextEncoding::Cp936,
+        ),
+        (
+            include_bytes!("../../fuzz/seeds/input_sniff/wevtutil-ko-cp949.txt"),
+            TextEncoding::Cp949,
+        ),
+        (
+            include_bytes!("../../fuzz/seeds/input_sniff/wevtutil-zh-tw-cp950.txt"),
+            TextEncoding::Cp950,
+        ),
+        (
+            include_bytes!("../../fuzz/seeds/input_sniff/wevtutil-ru-cp866.txt"),
+            TextEncoding::Cp866,
+        ),
+    ] {
+        let (report, events) = read(seed);
+        assert_eq!(report.encoding, Some(encoding));
+        assert!(events.iter().any(|e| e.event_id == 36871) || encoding == TextEncoding::Cp936);
+    }
 }

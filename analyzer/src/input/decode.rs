@@ -434,6 +434,102 @@ mod tests {
         }
     }
 
+    /// Common kanji of Windows' Japanese messages (all JIS X 0208 level 1).
+    #[cfg(not(target_arch = "wasm32"))]
+    const KANJI: &str = "資格情報作成中致命的発生内部状態説明日付名前記録接続失敗証明書秘密鍵\
+        問題場合確認設定変更管理者権限実行開始停止起動完了要求応答時間更新削除登録使用可能\
+        無効有効値読込書込指定見方法以上下新規構成要素種類値";
+
+    /// Words of French, German and Spanish Windows messages, accents adjacent in some.
+    #[cfg(not(target_arch = "wasm32"))]
+    const LATIN_WORDS: [&str; 24] = [
+        "événement",
+        "réseau",
+        "échoué",
+        "arrêté",
+        "paramètres",
+        "clé",
+        "privée",
+        "données",
+        "réécrire",
+        "Schlüssel",
+        "Größe",
+        "Übergröße",
+        "übermäßig",
+        "gemäß",
+        "außerdem",
+        "Schlüsselwörter",
+        "Überprüfung",
+        "información",
+        "conexión",
+        "descripción",
+        "año",
+        "SERVICE RÉSEAU",
+        "naïve",
+        "Noël",
+    ];
+
+    #[cfg(not(target_arch = "wasm32"))]
+    proptest! {
+        /// Japanese text, runs of kana and kanji between ASCII words and punctuation (with or
+        /// without spaces), written in Shift-JIS, is recognised and decodes back exactly.
+        #[test]
+        fn shift_jis_text_decodes_back_exactly(
+            tokens in prop::collection::vec(
+                prop_oneof![
+                    "[ぁ-んァ-ヶー]{2,8}",
+                    prop::collection::vec(prop::sample::select(KANJI.chars().collect::<Vec<_>>()), 2..6)
+                        .prop_map(|k| k.into_iter().collect::<String>()),
+                    "[A-Za-z0-9]{1,10}",
+                    "[ :.,()\\\\/\r\n-]{1,3}",
+                ],
+                8..60,
+            ),
+        ) {
+            let text: String = tokens.concat();
+            let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&text);
+            prop_assume!(!unmappable && text.chars().filter(|c| !c.is_ascii()).count() >= 8);
+            let d = decode_text(&bytes);
+            prop_assert_eq!(d.encoding, TextEncoding::Cp932);
+            prop_assert_eq!(d.text, text);
+            prop_assert_eq!(d.replaced, 0);
+        }
+
+        /// Latin text (accented words among ASCII ones, field lines) in cmd's cp437 or
+        /// cp850 never reads as a double-byte or a Cyrillic code page.
+        #[test]
+        fn latin_oem_text_stays_latin(
+            words in prop::collection::vec(
+                prop_oneof![
+                    prop::sample::select(LATIN_WORDS.to_vec()).prop_map(str::to_owned),
+                    "[A-Za-z]{1,12}",
+                    "  [A-Z][a-z]{2,8}: ".prop_map(|s| format!("\r\n{s}")),
+                ],
+                1..80,
+            ),
+            cp437 in any::<bool>(),
+        ) {
+            let text = words.join(" ");
+            let table = if cp437 { &CP437 } else { &CP850 };
+            prop_assume!(!text.is_ascii());
+            prop_assume!(text.chars().all(|c| c.is_ascii() || table.contains(&c)));
+            let d = decode_text(&encode(&text, table));
+            prop_assert!(
+                !matches!(
+                    d.encoding,
+                    TextEncoding::Cp932
+                        | TextEncoding::Cp936
+                        | TextEncoding::Cp949
+                        | TextEncoding::Cp950
+                        | TextEncoding::Cp866
+                        | TextEncoding::Windows1251
+                ),
+                "{:?}",
+                d.encoding
+            );
+        }
+    }
+
     /// Encodes with a table, for tests: the inverse of `decode_table`.
     fn encode(text: &str, high: &[char; 128]) -> Vec<u8> {
         text.chars()
