@@ -300,13 +300,13 @@ fn high_half(codec: &'static Encoding) -> [char; 128] {
     table
 }
 
-/// Whether bytes taken for one of the single-byte code pages read here more likely belong to
-/// one this reader does not decode: a double-byte East Asian one (cmd's `>` on Japanese,
-/// Chinese or Korean Windows: cp932, cp936, cp949, cp950) or a non-Latin one (Cyrillic
-/// cp866, Greek …). In the Latin code pages an accented letter mostly stands alone between
-/// ASCII letters ("Schl\u{fc}ssel", "SERVICE R\u{c9}SEAU"); in those, bytes of 0x80 and above
-/// come in runs (a character's two bytes, whole words). The caller says the text is garbled
-/// rather than leave a reader to wonder why nothing reads.
+/// Whether bytes read as a Latin code page (cp437, cp850, Windows-1252) more likely belong
+/// to one this reader does not decode (Greek, Hebrew, Arabic, Thai …), or to East Asian or
+/// Cyrillic text too short or too damaged for [`decode_text`] to recognise. In the Latin
+/// code pages an accented letter mostly stands alone between ASCII letters
+/// ("Schl\u{fc}ssel", "SERVICE R\u{c9}SEAU"); in those, bytes of 0x80 and above come in runs
+/// (a character's two bytes, whole words). The caller says the text is garbled rather than
+/// leave a reader to wonder why nothing reads.
 pub(crate) fn looks_unsupported_code_page(bytes: &[u8]) -> bool {
     let (mut high, mut alone) = (0usize, 0usize);
     for (i, b) in bytes.iter().enumerate() {

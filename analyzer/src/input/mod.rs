@@ -492,12 +492,12 @@ fn read_decoded(decoded: decode::DecodedText, bytes: &[u8], out: &mut Output<'_>
             None,
             format!(
                 "most bytes above 0x7F come in runs, as in a code page this reader does not \
-                 decode (a Japanese, Chinese or Korean console's: cp932, cp936, cp949, \
-                 cp950; or a Cyrillic or Greek one) rather than in {:?}, as which they were \
-                 read: names, labels and messages are likely garbled and events may be \
-                 missing; export again with PowerShell (`wevtutil qe System /f:text | \
-                 Out-File -Encoding utf8 System.txt`) or as .evtx (`wevtutil epl System \
-                 System.evtx`)",
+                 decode (a Greek, Hebrew, Arabic or Thai one; or Japanese, Chinese, \
+                 Korean or Cyrillic text too short or too damaged to recognise) \
+                 rather than in {:?}, as which they were read: names, labels and messages \
+                 are likely garbled and events may be missing; export again with PowerShell \
+                 (`wevtutil qe System /f:text | Out-File -Encoding utf8 System.txt`) or as \
+                 .evtx (`wevtutil epl System System.evtx`)",
                 decoded.encoding
             ),
         );
