@@ -161,17 +161,6 @@ impl<'d> Needs<'d> {
     }
 }
 
-/// A place in a chunk's record order: a group (where it first appears) or a needed record.
-enum Slot {
-    Group(usize),
-    /// The next of the built events.
-    Event,
-    Needed {
-        offset: usize,
-        id: u64,
-    },
-}
-
 fn walk_chunk(
     data: &[u8],
     header: &EvtxChunkHeader,
@@ -182,11 +171,13 @@ fn walk_chunk(
 ) -> Option<Walk> {
     let mut needs = Needs::of_chunk(needed);
     let mut groups: Vec<Group<'_>> = Vec::new();
-    let mut order: Vec<Slot> = Vec::new();
+    // In record order: built events where they lie (moved once, not collected again), and
+    // where each group first appears, an empty tally until the group is finished.
+    let mut items: Vec<Walked> = Vec::new();
+    let mut group_at: Vec<usize> = Vec::new();
     let mut plans = Plans::default();
     // A needed record's values, reused from one record to the next.
     let mut values: Vec<Value<'_>> = Vec::new();
-    let mut events: Vec<Event> = Vec::new();
     let live_end = usize::try_from(header.free_space_offset)
         .ok()?
         .min(data.len());
@@ -217,37 +208,34 @@ fn walk_chunk(
                 }
                 _ => None,
             };
-            order.push(match built {
-                Some(event) => {
-                    events.push(event);
-                    Slot::Event
-                }
-                None => Slot::Needed {
+            items.push(match built {
+                Some(event) => Walked::Event(event),
+                None => Walked::Needed {
                     offset,
                     id: record.id,
                 },
             });
-        } else if let Some(new) = add(&mut groups, &fields) {
-            order.push(Slot::Group(new));
+        } else if add(&mut groups, &fields) {
+            group_at.push(items.len());
+            items.push(Walked::Tally(Tally {
+                provider: String::new(),
+                channel: None,
+                computer: None,
+                events: 0,
+                undated: 0,
+                oldest: None,
+                newest: None,
+            }));
         }
         offset = record.end;
         if record.id == header.last_event_record_id {
             break;
         }
     }
-    let mut tallies = groups
-        .iter()
-        .map(|group| finish(group, templates).map(Some))
-        .collect::<Option<Vec<Option<Tally>>>>()?;
-    let mut events = events.into_iter();
-    let items = order
-        .into_iter()
-        .map(|slot| match slot {
-            Slot::Group(i) => tallies.get_mut(i)?.take().map(Walked::Tally),
-            Slot::Event => events.next().map(Walked::Event),
-            Slot::Needed { offset, id } => Some(Walked::Needed { offset, id }),
-        })
-        .collect::<Option<Vec<Walked>>>()?;
+    // Groups are numbered as they first appear, so group `i` is the `i`th slot.
+    for (group, &at) in groups.iter().zip(&group_at) {
+        *items.get_mut(at)? = Walked::Tally(finish(group, templates)?);
+    }
     Some(Walk { items, end: offset })
 }
 
@@ -588,9 +576,9 @@ fn string_table_reads(data: &[u8]) -> bool {
     true
 }
 
-/// Counts a record in its group; the group's index when the record started it.
-fn add<'a>(groups: &mut Vec<Group<'a>>, fields: &Fields<'a>) -> Option<usize> {
-    let mut new = None;
+/// Counts a record in its group; whether the record started it (the next in `groups`).
+fn add<'a>(groups: &mut Vec<Group<'a>>, fields: &Fields<'a>) -> bool {
+    let mut new = false;
     let group = match groups.iter_mut().position(|g| {
         g.provider == fields.provider
             && g.channel == fields.channel
@@ -598,7 +586,7 @@ fn add<'a>(groups: &mut Vec<Group<'a>>, fields: &Fields<'a>) -> Option<usize> {
     }) {
         Some(i) => groups.get_mut(i),
         None => {
-            new = Some(groups.len());
+            new = true;
             groups.push(Group {
                 provider: fields.provider,
                 channel: fields.channel,
