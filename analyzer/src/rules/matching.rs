@@ -39,7 +39,8 @@ pub fn parse_number(text: &str) -> Option<u64> {
     }
     if let Some(neg) = t.strip_prefix('-') {
         let n: i64 = neg.parse().ok()?;
-        let v = i32::try_from(-n).ok()?;
+        // `--9223372036854775808` parses as `i64::MIN`, which has no negation.
+        let v = i32::try_from(n.checked_neg()?).ok()?;
         return Some(u64::from(v as u32));
     }
     t.parse().ok()
@@ -334,17 +335,18 @@ mod tests {
 
         #[test]
         fn numbers_read_past_every_insertion_prefix(
-            text in "[ %]{0,6}(0x|0X|-)?[0-9a-fA-F%]{0,10} ?",
+            text in "[ %]{0,6}(0x|0X|-|--|-\\+)?([0-9a-fA-F%]{0,10}|[0-9]{18,20}) ?",
         ) {
             // The reference: what `trim_start_matches` strips.
             let t = text.trim().trim_start_matches("%%");
             let reference = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
                 Some(hex) => u64::from_str_radix(hex, 16).ok(),
                 None => match t.strip_prefix('-') {
+                    // Wider than the parser's i64, so no negation overflows here.
                     Some(neg) => neg
                         .parse::<i64>()
                         .ok()
-                        .and_then(|n| i32::try_from(-n).ok())
+                        .and_then(|n| i32::try_from(-i128::from(n)).ok())
                         .map(|v| u64::from(v as u32)),
                     None => t.parse().ok(),
                 },
@@ -359,6 +361,9 @@ mod tests {
         assert_eq!(parse_number("%%%1"), None);
         assert_eq!(parse_number("-2146893043"), Some(0x8009_030D));
         assert_eq!(parse_number(" 4625"), Some(4625));
+        // Parsed as i64::MIN after the first minus: no overflow, not a 32-bit value.
+        assert_eq!(parse_number("--9223372036854775808"), None);
+        assert_eq!(parse_number("-9223372036854775808"), None);
     }
 
     #[test]
