@@ -3,7 +3,9 @@
 //! cannot say what to fix or for which computer.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
-use analyzer::diagnose::{DiagnoseOptions, Diagnosis, PlanOffer, Session, computer_choices};
+use analyzer::diagnose::{
+    DiagnoseOptions, Diagnosis, PlanOffer, PlanTargets, Session, computer_choices,
+};
 use analyzer::input::no_progress;
 use analyzer::plan::{BuildError, DEFAULT_LIFETIME, PlanId, PlanParams, Proposal};
 use analyzer::rules::Catalog;
@@ -185,6 +187,15 @@ fn the_computer_the_findings_name_is_offered_first_among_several() {
     assert!(choices[1].events > choices[0].events, "{choices:?}");
     assert_eq!(choices[0].findings, ["rdp-cert-keys"]);
     assert!(choices[1].findings.is_empty(), "{choices:?}");
+    // A plan for the desktop would fix there what was seen on the VM: the page warns.
+    let targets = PlanTargets::for_diagnosis(&d).unwrap();
+    let found: Vec<&str> = d.findings.iter().map(|f| f.id.as_str()).collect();
+    assert!(found.contains(&"rdp-cert-keys"), "{found:?}");
+    let desktop = targets.evidence_elsewhere(&d, "desktop-1n4r894 ");
+    assert_eq!(desktop, found);
+    let vm = targets.evidence_elsewhere(&d, "vm-app-01");
+    assert!(!vm.contains(&"rdp-cert-keys"), "{vm:?}");
+    assert!(vm.len() < found.len(), "{vm:?} {found:?}");
     // Each choice is a name `for_diagnosis_on` accepts, and gives back as is.
     for choice in &choices {
         let params = PlanParams::for_diagnosis_on(

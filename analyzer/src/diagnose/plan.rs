@@ -194,6 +194,22 @@ impl PlanTargets {
         })
     }
 
+    /// The findings of `diagnosis` whose evidence does not name `computer` (one of
+    /// [`PlanTargets::computers`], as [`PlanTargets::params`] finds it): a plan for it fixes
+    /// them there too, though they were seen elsewhere. Most likely first.
+    pub fn evidence_elsewhere<'d>(&self, diagnosis: &'d Diagnosis, computer: &str) -> Vec<&'d str> {
+        let chosen = self
+            .computers
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(computer.trim()));
+        diagnosis
+            .findings
+            .iter()
+            .filter(|f| !chosen.is_some_and(|c| c.findings.contains(&f.id)))
+            .map(|f| f.id.as_str())
+            .collect()
+    }
+
     /// The parameters of a plan for the attached disk ([`PlanTargets::offline`]): its
     /// computer, MachineGuid and control set, issued at `issued_at` with `plan_id`. Build it
     /// from [`Proposal::for_offline`]. Fails, saying why, when there is no such disk.

@@ -520,18 +520,7 @@ fn computer_choice(
             </li>
         }
     });
-    let elsewhere: Vec<&str> = outcome
-        .diagnosis
-        .findings
-        .iter()
-        .filter(|f| {
-            !base
-                .computers
-                .iter()
-                .any(|c| c.name == chosen && c.findings.contains(&f.id))
-        })
-        .map(|f| f.id.as_str())
-        .collect();
+    let elsewhere = base.evidence_elsewhere(&outcome.diagnosis, chosen);
     html! {
         <fieldset class="computer-choice" data-testid="plan-computer">
             <legend>{ "The logs name several computers. Which one is this plan for?" }</legend>
