@@ -185,12 +185,16 @@ Computer: vm1.contoso.com\r\n  Description: \r\nL'ouverture de session sur la ba
 #[test]
 fn an_undecoded_code_page_is_said_to_be_unread() {
     let export = "Όνομα αρχείου καταγραφής: System\r\nΠροέλευση: Schannel\r\n\
-Αναγνωριστικό συμβάντος: 36871\r\nΕπίπεδο: Σφάλμα\r\nΠεριγραφή:\r\nΠαρουσιάστηκε \
+Αναγνωριστικό συμβάντος: 36871\r\nΕπίπεδο: Σφάλμα\r\nΧρήστης: ΣΥΣΤΗΜΑ\r\n\
+Περιγραφή:\r\nΠαρουσιάστηκε \
 ανεπανόρθωτο σφάλμα κατά τη δημιουργία διαπιστευτηρίων διακομιστή TLS. Η κατάσταση \
 εσωτερικού σφάλματος είναι 10013.\r\n";
     let (greek, _, unmappable) = encoding_rs::WINDOWS_1253.encode(export);
     assert!(!unmappable);
     let (report, _) = read("el.txt", &greek);
+    // Read as Windows-1251 it would be Cyrillic letters, but not Russian's most frequent
+    // ones: it is read as a Latin code page, and said to be garbled.
+    assert_eq!(report.encoding, Some(TextEncoding::Windows1252));
     let warning = report
         .issues
         .iter()
@@ -705,4 +709,66 @@ fn reads_real_chinese_and_japanese_event_viewer_copies_by_their_labels() {
         );
         assert!(!report.has_issue(IssueKind::PositionalFields), "{name}");
     }
+}
+
+/// Session 11's probe p27: an Event Viewer CSV (S2's 36871s) and a wevtutil text (S1's
+/// 36870, 1058, 1057) pasted into one box. Read as CSV alone it gave 43 "malformed row"
+/// errors and lost S1.
+#[test]
+fn a_csv_then_a_wevtutil_text_are_both_read() {
+    let (report, events) = read("pasted text", fixture!("paste-csv-then-wevtutil.txt"));
+    assert_eq!(report.errors, 0, "{:?}", report.issues);
+    assert_eq!(
+        ids(&events),
+        [
+            ("Schannel", 36871),
+            ("Schannel", 36871),
+            ("Schannel", 36870),
+            (RCM, 1058),
+            (RCM, 1057)
+        ]
+    );
+    // Each event at its line of the whole text.
+    assert_eq!(
+        events.iter().map(|e| e.origin.location).collect::<Vec<_>>(),
+        [2, 3, 5, 21, 36].map(|line| analyzer::Location::Line { line })
+    );
+    assert_eq!(report.format, Some(Format::Csv));
+    assert_eq!(report.dialect, Some(Dialect::EventViewerCsv));
+    let parts: Vec<_> = report
+        .parts
+        .iter()
+        .map(|p| (p.format, p.dialect, p.first_line, p.last_line, p.events))
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            (Format::Csv, Some(Dialect::EventViewerCsv), 1, 3, 2),
+            (Format::WevtutilText, Some(Dialect::WevtutilText), 5, 49, 3)
+        ]
+    );
+    assert_eq!(
+        report.dialect_names().as_deref(),
+        Some("Event Viewer CSV + wevtutil /f:text")
+    );
+    assert_eq!(
+        report.format_names().as_deref(),
+        Some("csv + wevtutil-text")
+    );
+    assert!(
+        report
+            .summary()
+            .contains("Event Viewer CSV + wevtutil /f:text")
+    );
+    let said = report
+        .issues
+        .iter()
+        .find(|i| i.kind == IssueKind::SeveralExports)
+        .expect("the report says the text held several exports");
+    assert!(
+        said.message
+            .contains("lines 5–49: wevtutil /f:text, 3 events"),
+        "{}",
+        said.message
+    );
 }

@@ -124,6 +124,27 @@ pub(crate) fn looks_like(lines: &[Line<'_>]) -> bool {
     known >= 2 || (headers.len() >= 5 && rows.next().is_some_and(|r| r.contains(delimiter)))
 }
 
+/// Whether `line`, alone, is plainly the start of a delimited export: a `#TYPE` line, or a
+/// header row naming at least two event columns (where another export's text ends and a
+/// CSV begins, see `parts`).
+pub(crate) fn starts_export(line: &str) -> bool {
+    let t = line.trim();
+    if t.starts_with("#TYPE ") {
+        return true;
+    }
+    // Most lines have no two delimiters: no fields to split.
+    if t.matches([',', '\t', ';']).nth(1).is_none() {
+        return false;
+    }
+    detect_delimiter(t).is_some_and(|d| {
+        split_simple(t, d)
+            .iter()
+            .filter(|h| role_for_header(h).is_some())
+            .count()
+            >= 2
+    })
+}
+
 fn detect_delimiter(header: &str) -> Option<char> {
     [',', '\t', ';']
         .into_iter()

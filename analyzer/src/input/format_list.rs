@@ -50,6 +50,31 @@ pub(crate) fn looks_like(lines: &[Line<'_>]) -> bool {
     hits >= 2
 }
 
+/// Whether the record starting at `lines[i]` plainly starts a `Format-List` of events: a
+/// property at the line's start after an empty line (or none), and among the record's
+/// first lines at least two event properties (where another export's text ends and a list
+/// begins, see `parts`).
+pub(crate) fn starts_export(lines: &[Line<'_>], i: usize) -> bool {
+    let after_empty = i
+        .checked_sub(1)
+        .is_none_or(|p| lines.get(p).is_none_or(|l| l.text.trim().is_empty()));
+    let starts = lines
+        .get(i)
+        .is_some_and(|l| !l.text.starts_with([' ', '\t']) && split_property(&l.text).is_some());
+    if !after_empty || !starts {
+        return false;
+    }
+    lines
+        .iter()
+        .skip(i)
+        .take(40)
+        .take_while(|l| !l.text.trim().is_empty())
+        .filter_map(|l| split_property(&l.text))
+        .filter(|(name, _, _)| EVENT_PROPERTIES.contains(name))
+        .nth(1)
+        .is_some()
+}
+
 /// One record's properties, in order, with the line each starts on.
 #[derive(Debug, Default)]
 struct Record {
@@ -299,7 +324,7 @@ pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) 
 }
 
 /// `PS C:\…>` or `C:\…>`: a console's prompt, before the command that printed the list.
-fn is_prompt(line: &str) -> bool {
+pub(crate) fn is_prompt(line: &str) -> bool {
     let l = line.trim_start();
     let l = l.strip_prefix("PS ").unwrap_or(l);
     l.get(1..3) == Some(":\\") && l.contains('>')

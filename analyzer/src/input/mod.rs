@@ -23,6 +23,7 @@ pub mod hive;
 mod labels;
 mod limits;
 mod normalise;
+mod parts;
 mod report;
 mod sniff;
 mod text;

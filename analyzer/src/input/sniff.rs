@@ -1,10 +1,14 @@
 //! Which text format an input is, from its content: features first (an `Event[N]:` header,
 //! an `<Event` element, a CSV header row, `Name : value` property lists), then each
-//! parser in turn until one reads something. What was tried is kept for the report.
+//! parser in turn until one reads something. What was tried is kept for the report. A text
+//! that holds several exports one after another is cut where the format plainly changes
+//! (`parts`) and each part read so.
 
-use super::report::{Attempt, InputReport, IssueKind, IssueLocation};
-use super::text::{LineIndex, rejoin_wrapped, split_lines};
-use super::{Format, Output, channel, config, csv, evidence, format_list, wevtutil_text, xml};
+use super::report::{Attempt, InputReport, IssueKind, IssueLocation, TextPart};
+use super::text::{Line, LineIndex, rejoin_wrapped, split_lines};
+use super::{
+    Format, Output, channel, config, csv, evidence, format_list, parts, wevtutil_text, xml,
+};
 
 pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
     // What Run Command and Serial Console wrap around an export is set aside first.
@@ -32,7 +36,105 @@ pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
         None => text,
     };
     let index = LineIndex::new(text, out.report.bytes);
-    let lines = split_lines(text);
+    let mut lines = split_lines(text);
+    let starts = parts::starts(text, &lines);
+    if starts.is_empty() {
+        read_part(text, 0, lines, &index, had_blocks, out);
+        return;
+    }
+    // Several exports one after another: each part read in its own format, its lines and
+    // offsets those of the whole text.
+    let bounds: Vec<usize> = starts
+        .iter()
+        .filter_map(|&i| lines.get(i).map(|l| l.start))
+        .chain([text.len()])
+        .collect();
+    let mut read = Vec::with_capacity(starts.len() + 1);
+    for &start in starts.iter().rev() {
+        read.push(lines.split_off(start.min(lines.len())));
+    }
+    read.push(lines);
+    read.reverse();
+    let mut found = Vec::new();
+    let mut base = 0;
+    for (part, end) in read.into_iter().zip(bounds) {
+        let (Some(first_line), Some(last_line)) = (
+            part.first().map(|l| l.no),
+            part.iter()
+                .rev()
+                .find(|l| !l.text.trim().is_empty())
+                .map(|l| l.no),
+        ) else {
+            continue;
+        };
+        let part_text = text.get(base..end).unwrap_or_default();
+        let part_base = base;
+        base = end;
+        let before = out.report.events;
+        let format = read_part(part_text, part_base, part, &index, had_blocks, out);
+        if out.report.cancelled {
+            return;
+        }
+        match format {
+            Some(format) => found.push(TextPart {
+                format,
+                dialect: out.report.dialect,
+                first_line,
+                last_line,
+                events: out.report.events - before,
+            }),
+            None if !had_blocks => out.report.warning(
+                IssueKind::Unrecognised,
+                Some(IssueLocation::Line { line: first_line }),
+                format!(
+                    "lines {first_line}–{last_line} are not an event log export this reader \
+                     knows; they were not read"
+                ),
+            ),
+            None => {}
+        }
+    }
+    if found.len() < 2 {
+        return;
+    }
+    if let Some(first) = found.first() {
+        out.report.format = Some(first.format);
+        out.report.dialect = first.dialect;
+    }
+    let listed: Vec<String> = found
+        .iter()
+        .map(|p| {
+            let name = p
+                .dialect
+                .map_or_else(|| p.format.to_string(), |d| d.to_string());
+            format!(
+                "lines {}–{}: {name}, {} events",
+                p.first_line, p.last_line, p.events
+            )
+        })
+        .collect();
+    out.report.info(
+        IssueKind::SeveralExports,
+        None,
+        format!(
+            "this text holds {} exports one after another, each read in its own format ({})",
+            found.len(),
+            listed.join("; ")
+        ),
+    );
+    out.report.parts = found;
+}
+
+/// Reads one export (the whole text, or one part of it starting at byte `base`): each
+/// format in turn until one reads something; returns the format that did.
+fn read_part(
+    text: &str,
+    base: usize,
+    lines: Vec<Line<'_>>,
+    index: &LineIndex,
+    had_blocks: bool,
+    out: &mut Output<'_>,
+) -> Option<Format> {
     // A CSV's records are long lines, often all of one length (Export-Csv writes the same
     // columns for every event), and its quoted fields span lines by design: that is the
     // signature of a console's wrapping, and joining would glue each record's first line to
@@ -50,10 +152,10 @@ pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
         }
         let before = out.report.clone();
         match format {
-            Format::WevtutilText => wevtutil_text::read(&lines, &index, out),
-            Format::Xml => xml::read(text, &index, out),
-            Format::Csv => csv::read(&lines, &index, out),
-            Format::FormatList => format_list::read(&lines, &index, out),
+            Format::WevtutilText => wevtutil_text::read(&lines, index, out),
+            Format::Xml => xml::read(text, base, index, out),
+            Format::Csv => csv::read(&lines, index, out),
+            Format::FormatList => format_list::read(&lines, index, out),
             Format::Evtx
             | Format::EvidenceBlock
             | Format::ConfigSnapshot
@@ -65,10 +167,11 @@ pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
         let found =
             out.report.events > before.events || (detected && out.report.skipped > before.skipped);
         if out.report.cancelled || found {
-            return;
+            return found.then_some(format);
         }
         restore(out, before, format);
     }
+    None
 }
 
 /// Undoes an attempt that found nothing, remembering that it was tried.
@@ -94,7 +197,7 @@ fn why_not(format: Format) -> &'static str {
 
 /// Formats to try, most likely first, and whether its features were seen; every text
 /// format is tried in the end.
-fn candidates(text: &str, lines: &[super::text::Line<'_>]) -> Vec<(Format, bool)> {
+pub(crate) fn candidates(text: &str, lines: &[Line<'_>]) -> Vec<(Format, bool)> {
     let first = lines
         .iter()
         .map(|l| l.text.trim())

@@ -40,6 +40,16 @@ pub(crate) fn looks_like(lines: &[Line<'_>]) -> bool {
     known >= 3
 }
 
+/// Whether `line`, alone, plainly starts label-and-value event text: an `Event[N]:` header,
+/// or the first label of an Event Viewer copy (`Log Name:`, localised) at the line's start
+/// (where another export's text ends and this one begins, see `parts`).
+pub(crate) fn starts_export(line: &str) -> bool {
+    block_header_number(line).is_some()
+        || (!line.starts_with(char::is_whitespace)
+            && split_field(line)
+                .is_some_and(|(label, _)| field_for_label(label) == Some(Field::LogName)))
+}
+
 /// A line with the article's markup (`**Label:**`, `<br />`, `> ` quotes) taken off.
 struct Stripped<'a> {
     /// The line itself when it had nothing to take off (most lines of a real export: no

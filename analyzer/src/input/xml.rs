@@ -111,11 +111,24 @@ pub(crate) fn looks_like_event_xml(text: &str) -> bool {
     find_event_start(text, 0).is_some() && text.contains("System>")
 }
 
-/// Reads every `<Event>` in `text`.
-pub(crate) fn read(text: &str, lines: &LineIndex, out: &mut Output<'_>) {
+/// Whether `line` plainly starts event XML: an XML declaration, an `<Events>` root or an
+/// `<Event>` element at its start (where another export's text ends and XML begins, see
+/// `parts`).
+pub(crate) fn starts_export(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with("<?xml")
+        || ["<Events", "<Event"].iter().any(|tag| {
+            t.strip_prefix(tag)
+                .is_some_and(|rest| rest.starts_with([' ', '>']))
+        })
+}
+
+/// Reads every `<Event>` in `text`, which starts at byte `base` of the text `lines` maps.
+pub(crate) fn read(text: &str, base: usize, lines: &LineIndex, out: &mut Output<'_>) {
     let Some(u) = unwrap_console(text) else {
         let positions = Positions {
             lines,
+            base,
             removed: &[],
         };
         return read_unwrapped(text, &positions, out);
@@ -131,6 +144,7 @@ pub(crate) fn read(text: &str, lines: &LineIndex, out: &mut Output<'_>) {
     );
     let positions = Positions {
         lines,
+        base,
         removed: &u.removed,
     };
     read_unwrapped(&u.text, &positions, out);
@@ -140,6 +154,8 @@ pub(crate) fn read(text: &str, lines: &LineIndex, out: &mut Output<'_>) {
 /// were removed from it.
 struct Positions<'a> {
     lines: &'a LineIndex,
+    /// Where the XML's text starts in the text `lines` maps.
+    base: usize,
     /// (position in the XML read, bytes removed up to there), ascending.
     removed: &'a [(usize, usize)],
 }
@@ -148,7 +164,7 @@ impl Positions<'_> {
     fn input_offset(&self, at: usize) -> usize {
         let n = self.removed.partition_point(|(p, _)| *p <= at);
         let before = n.checked_sub(1).and_then(|i| self.removed.get(i));
-        at + before.map_or(0, |(_, bytes)| *bytes)
+        self.base + at + before.map_or(0, |(_, bytes)| *bytes)
     }
 
     fn line_of(&self, at: usize) -> u32 {

@@ -240,7 +240,7 @@ fn input_table(props: &OutcomeProps) -> Html {
                 data-diagnose-ms={format!("{:.1}", o.diagnose_ms)}
                 data-wasm-memory-bytes={o.wasm_memory_bytes.to_string()}>
                 <th scope="row">{ i.name.clone() }</th>
-                <td>{ i.dialect.map_or_else(|| "not a readable log".to_owned(), |d| d.to_string()) }</td>
+                <td>{ i.dialect_names().unwrap_or_else(|| "not a readable log".to_owned()) }</td>
                 <td>{ bytes(i.bytes) }</td>
                 <td>{ i.events }</td>
                 <td>{ format!("{} skipped, {} errors{}{}", i.skipped, i.errors,

@@ -116,8 +116,7 @@ fn inputs(out: &mut String, d: &Diagnosis) {
     );
     for i in &d.inputs {
         let format = i
-            .format
-            .map(|f| f.to_string())
+            .format_names()
             .unwrap_or_else(|| "unrecognised".to_string());
         let _ = write!(out, "  {}: {format}, {} events", i.name, i.events);
         if i.errors > 0 || i.skipped > 0 {

@@ -1,0 +1,180 @@
+//! A text that holds several exports one after another — what several Run Command runs
+//! returned, pasted into one box: where the format plainly changes, so that each part is
+//! read in its own format (`sniff`).
+//!
+//! A part ends only where the next one's start cannot be its own text: outside a CSV's
+//! quoted fields (a description may quote anything), after a closed `</Event>` in XML, and
+//! not at the XML an Event Viewer copy puts after its `Event Xml:` label. A start of the
+//! same format as the part it follows is the same export (the next `Event[N]:`), except a
+//! second CSV header after rows.
+
+use super::sniff::candidates;
+use super::text::Line;
+use super::{Format, csv, format_list, wevtutil_text, xml};
+
+/// The format of export `lines[i]` plainly starts, if any.
+fn start_of(lines: &[Line<'_>], i: usize) -> Option<Format> {
+    let text = &lines.get(i)?.text;
+    if wevtutil_text::starts_export(text) {
+        Some(Format::WevtutilText)
+    } else if xml::starts_export(text) {
+        Some(Format::Xml)
+    } else if csv::starts_export(text) {
+        Some(Format::Csv)
+    } else if format_list::starts_export(lines, i) {
+        Some(Format::FormatList)
+    } else {
+        None
+    }
+}
+
+/// Whether a start of `next` after a part of `current` begins a new part; `prev` is the last
+/// non-empty line before it, `records` how many records the current CSV part has so far.
+fn opens(current: Format, next: Format, prev: &str, records: usize) -> bool {
+    let prev = prev.trim_end();
+    match (current, next) {
+        // A second header after rows: another CSV (the `#TYPE` line's header is its own).
+        (Format::Csv, Format::Csv) => records >= 2 && !prev.trim_start().starts_with("#TYPE "),
+        (a, b) if a == b => false,
+        (Format::Xml, _) => prev.ends_with("</Event>") || prev.ends_with("</Events>"),
+        // Event Viewer's copy puts the event's XML after an `Event Xml:` label (localised).
+        (Format::WevtutilText, Format::Xml) => !prev.ends_with(':'),
+        _ => true,
+    }
+}
+
+/// Where the parts after the first start: indices into `lines`, ascending; empty when the
+/// text is one export.
+pub(crate) fn starts(text: &str, lines: &[Line<'_>]) -> Vec<usize> {
+    let mut cuts = Vec::new();
+    let mut kind: Option<Format> = None;
+    let mut part = 0usize;
+    let mut in_quotes = false;
+    let mut records = 0usize;
+    let mut prev: &str = "";
+    for (i, line) in lines.iter().enumerate() {
+        let here: &str = &line.text;
+        if here.trim().is_empty() {
+            continue;
+        }
+        let at_record = !(kind == Some(Format::Csv) && in_quotes);
+        if at_record && let Some(next) = start_of(lines, i) {
+            let current = kind.or_else(|| detected(text, lines, part, i));
+            match current {
+                Some(c) if opens(c, next, prev, records) => {
+                    // The prompt that ran the command goes with its output.
+                    let at = prompt_before(lines, part, i).unwrap_or(i);
+                    cuts.push(at);
+                    part = at;
+                    records = 0;
+                    in_quotes = false;
+                    kind = Some(next);
+                }
+                Some(c) => kind = Some(c),
+                None => kind = Some(next),
+            }
+        }
+        if kind == Some(Format::Csv) {
+            if !in_quotes {
+                records += 1;
+            }
+            // `""` inside a quoted field toggles twice: parity is the quote state.
+            if here.matches('"').count() % 2 == 1 {
+                in_quotes = !in_quotes;
+            }
+        }
+        prev = here;
+    }
+    cuts
+}
+
+/// The line of a console prompt (`PS C:\>…`, `C:\>…`) right before `lines[i]` (empty lines
+/// between), after the part's first line.
+fn prompt_before(lines: &[Line<'_>], part: usize, i: usize) -> Option<usize> {
+    let j = (part + 1..i)
+        .rev()
+        .find(|&j| lines.get(j).is_some_and(|l| !l.text.trim().is_empty()))?;
+    lines
+        .get(j)
+        .is_some_and(|l| format_list::is_prompt(&l.text))
+        .then_some(j)
+}
+
+/// The format `lines[from..to]` shows by its features, as `sniff` judges a whole text.
+fn detected(text: &str, lines: &[Line<'_>], from: usize, to: usize) -> Option<Format> {
+    let part = lines.get(from..to)?;
+    let start = part.first()?.start;
+    let end = lines.get(to).map_or(text.len(), |l| l.start);
+    let part_text = text.get(start..end)?;
+    candidates(part_text, part)
+        .into_iter()
+        .find_map(|(format, detected)| detected.then_some(format))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::text::split_lines;
+
+    fn cuts(text: &str) -> Vec<u32> {
+        let lines = split_lines(text);
+        starts(text, &lines)
+            .into_iter()
+            .filter_map(|i| lines.get(i).map(|l| l.no))
+            .collect()
+    }
+
+    const CSV: &str = "Level,Date and Time,Source,Event ID,Task Category\n\
+        Error,12/7/2026 3:11:15 AM,Schannel,36871,None,\"A fatal error.\"\n";
+    const WEVTUTIL: &str = "Event[0]:\n  Log Name: System\n  Source: Schannel\n  Event ID: 36870\n\
+        \x20 Description:\nA fatal error.\n";
+    const XML: &str = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>\
+        <System><Provider Name='Schannel'/><EventID>36871</EventID></System></Event>\n";
+    const LIST: &str = "\nTimeCreated  : 12/7/2026 3:11:15 AM\nProviderName : Schannel\n\
+        Id           : 36871\nMessage      : A fatal error.\n";
+
+    #[test]
+    fn each_change_of_format_starts_a_part() {
+        assert_eq!(cuts(&format!("{CSV}\n{WEVTUTIL}")), [4]);
+        assert_eq!(cuts(&format!("{WEVTUTIL}\n{CSV}")), [8]);
+        assert_eq!(cuts(&format!("{XML}{WEVTUTIL}")), [2]);
+        assert_eq!(cuts(&format!("{WEVTUTIL}\n{XML}")), [8]);
+        assert_eq!(cuts(&format!("{CSV}{LIST}")), [4]);
+        assert_eq!(cuts(&format!("{LIST}\n{XML}")), [7]);
+        assert_eq!(cuts(&format!("{CSV}{CSV}")), [3]);
+        assert_eq!(
+            cuts(&format!("{XML}Log Name: System\nSource: Schannel\n")),
+            [2]
+        );
+        // With the prompt that printed it.
+        assert_eq!(
+            cuts(&format!("{CSV}PS C:\\> Get-WinEvent | fl\n{LIST}")),
+            [3]
+        );
+    }
+
+    #[test]
+    fn one_export_is_one_part() {
+        for text in [WEVTUTIL, XML, LIST] {
+            assert_eq!(cuts(&text.repeat(3)), Vec::<u32>::new(), "{text}");
+        }
+        let row = CSV.lines().nth(1).unwrap_or_default();
+        assert_eq!(cuts(&format!("{CSV}{row}\n{row}\n")), Vec::<u32>::new());
+        let typed = "#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord\n\"Id\",\"ProviderName\"\n\"1\",\"a\"\n";
+        assert_eq!(cuts(typed), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn what_a_field_quotes_is_not_a_start() {
+        // A CSV description quoting a wevtutil event, XML and a Format-List record.
+        let quoted = format!("{CSV}Error,x,Schannel,1,None,\"see\n{WEVTUTIL}{XML}{LIST}\"\n");
+        assert_eq!(cuts(&quoted), Vec::<u32>::new());
+        // Event Viewer's copy with its XML after `Event Xml:`.
+        let copy = "Log Name:      System\nSource:        Schannel\nEvent ID:      36870\n\
+            Description:\nA fatal error.\nEvent Xml:\n<Event xmlns=\"x\">\n  <System>\n  </System>\n</Event>\n";
+        assert_eq!(cuts(copy), Vec::<u32>::new());
+        // An XML data value on lines of its own.
+        let data = "<Events><Event><System></System><EventData><Data>a\nEvent[0]:\nLevel,Date and Time,Source,Event ID\n</Data></EventData></Event></Events>\n";
+        assert_eq!(cuts(data), Vec::<u32>::new());
+    }
+}

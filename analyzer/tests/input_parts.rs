@@ -1,0 +1,173 @@
+//! Several exports pasted into one text (what several Run Command runs returned), as
+//! properties over the real exports of tests/fixtures/inputs: each part read in its own
+//! format, its events at the whole text's lines; and exports whose fields quote another
+//! format's text read as the one export they are. Probe p27 itself: `input_text.rs`.
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[macro_use]
+mod text_common;
+
+use analyzer::input::Format;
+use analyzer::{Event, Location};
+use proptest::prelude::*;
+use text_common::*;
+
+fn line(e: &Event) -> u32 {
+    match e.origin.location {
+        Location::Line { line } => line,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// What reading left of each event, where it lies aside.
+fn what(events: &[Event]) -> Vec<(String, u16, String, Option<String>)> {
+    events
+        .iter()
+        .map(|e| (e.provider.clone(), e.event_id, time(e), e.message.clone()))
+        .collect()
+}
+
+/// Real exports of each format (tests/fixtures/inputs), as text without a byte order mark.
+fn exports() -> Vec<(&'static str, String)> {
+    let strip = |b: &[u8]| text(b).trim_start_matches('\u{feff}').to_owned();
+    vec![
+        ("wevtutil", strip(fixture!("wevtutil-en-2016.txt"))),
+        (
+            "event viewer copy",
+            strip(fixture!("eventviewer-en-schannel-36870.txt")),
+        ),
+        ("xml", strip(fixture!("xml-wevtutil.xml"))),
+        ("rendered xml", strip(fixture!("xml-rendered.xml"))),
+        (
+            "event viewer csv",
+            strip(fixture!("csv-eventviewer-en.csv")),
+        ),
+        ("export-csv", strip(fixture!("csv-export-typed.csv"))),
+        ("format-list", strip(fixture!("formatlist-default.txt"))),
+    ]
+}
+
+/// Two exports one after the other read as each alone, the second's events at its lines
+/// in the whole text — for every pair of real exports of different formats (or two CSVs).
+fn check_pair(a: &str, b: &str, sep: &str) -> Result<(), TestCaseError> {
+    let (alone_a, events_a) = read("a", a.as_bytes());
+    let (alone_b, events_b) = read("b", b.as_bytes());
+    prop_assert!(alone_a.parts.is_empty() && alone_b.parts.is_empty());
+    let a = if a.ends_with('\n') {
+        a.to_owned()
+    } else {
+        format!("{a}\n")
+    };
+    let joined = format!("{a}{sep}{b}");
+    let (report, events) = read("pasted text", joined.as_bytes());
+    let mut expected = what(&events_a);
+    expected.extend(what(&events_b));
+    prop_assert_eq!(what(&events), expected);
+    prop_assert_eq!(
+        report.errors,
+        alone_a.errors + alone_b.errors,
+        "{:?}",
+        report.issues
+    );
+    prop_assert_eq!(report.parts.len(), 2);
+    prop_assert_eq!(report.parts[0].format, alone_a.format.unwrap());
+    prop_assert_eq!(report.parts[1].format, alone_b.format.unwrap());
+    let shift = (a.matches('\n').count() + sep.matches('\n').count()) as u32;
+    let lines_b: Vec<u32> = events_b.iter().map(|e| line(e) + shift).collect();
+    let got_b: Vec<u32> = events[events_a.len()..].iter().map(line).collect();
+    prop_assert_eq!(got_b, lines_b);
+    Ok(())
+}
+
+#[test]
+fn every_pair_of_real_exports_pasted_together_reads_as_each_alone() {
+    let all = exports();
+    for (name_a, a) in &all {
+        for (name_b, b) in &all {
+            let (fa, fb) = (
+                read("a", a.as_bytes()).0.format,
+                read("b", b.as_bytes()).0.format,
+            );
+            if fa == fb && fa != Some(Format::Csv) {
+                continue;
+            }
+            check_pair(a, b, "\r\n").unwrap_or_else(|e| panic!("{name_a} then {name_b}: {e}"));
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// What lies between the two exports (nothing, empty lines, line ends of either kind)
+    /// changes nothing.
+    #[test]
+    fn what_lies_between_two_exports_changes_nothing(
+        pair in (0usize..7, 0usize..7),
+        sep in prop::sample::select(vec!["", "\n", "\r\n\r\n", "\n\n\n"]),
+    ) {
+        let all = exports();
+        let (a, b) = (&all[pair.0].1, &all[pair.1].1);
+        let (fa, fb) = (read("a", a.as_bytes()).0.format, read("b", b.as_bytes()).0.format);
+        prop_assume!(fa != fb || fa == Some(Format::Csv));
+        check_pair(a, b, sep)?;
+    }
+
+    /// A CSV whose descriptions quote any lines of the other exports (a message quoting an
+    /// `Event[0]:` block, event XML, a Format-List record) is one export.
+    #[test]
+    fn a_csv_quoting_other_exports_is_one_export(
+        picks in prop::collection::vec((0usize..7, any::<prop::sample::Index>(), 1usize..12), 1..6),
+    ) {
+        let all = exports();
+        let mut csv = String::from("Level,Date and Time,Source,Event ID,Task Category\r\n");
+        for (n, (export, at, count)) in picks.iter().enumerate() {
+            let lines: Vec<&str> = all[*export].1.lines().collect();
+            let from = at.index(lines.len());
+            let quoted = lines[from..(from + count).min(lines.len())].join("\r\n");
+            csv.push_str(&format!(
+                "Error,12/7/2026 3:11:{n:02} AM,Schannel,36871,None,\"{}\"\r\n",
+                quoted.replace('"', "\"\"")
+            ));
+        }
+        let (report, events) = read("quoting.csv", csv.as_bytes());
+        prop_assert!(report.parts.is_empty(), "{:?}", report.parts);
+        prop_assert_eq!(events.len(), picks.len());
+        prop_assert_eq!(report.errors, 0, "{:?}", report.issues);
+    }
+
+    /// Event XML whose data values hold any lines of the other exports is one export.
+    #[test]
+    fn xml_quoting_other_exports_is_one_export(
+        picks in prop::collection::vec((0usize..7, any::<prop::sample::Index>(), 1usize..12), 1..6),
+    ) {
+        let all = exports();
+        let mut xml = String::from("<Events>\r\n");
+        for (export, at, count) in &picks {
+            let lines: Vec<&str> = all[*export].1.lines().collect();
+            let from = at.index(lines.len());
+            let quoted = lines[from..(from + count).min(lines.len())]
+                .join("\r\n")
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            xml.push_str(&format!(
+                "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>\
+                 <System><Provider Name='Schannel'/><EventID>36871</EventID>\
+                 <TimeCreated SystemTime='2026-12-07T03:11:15Z'/></System>\
+                 <EventData><Data>\r\n{quoted}\r\n</Data></EventData></Event>\r\n"
+            ));
+        }
+        xml.push_str("</Events>\r\n");
+        let (report, events) = read("quoting.xml", xml.as_bytes());
+        prop_assert!(report.parts.is_empty(), "{:?}", report.parts);
+        prop_assert_eq!(events.len(), picks.len());
+        prop_assert_eq!(report.errors, 0, "{:?}", report.issues);
+    }
+}
