@@ -206,19 +206,36 @@ impl Reading {
 }
 
 /// Reads `bytes` as `page`, character by character, scoring each.
+///
+/// A run of one or two characters with an ASCII letter before or after it costs 8 a
+/// character: that is how Latin accents read in a double-byte code page (cp850's
+/// "événement" is Shift-JIS "ＷＯement", "Größe" is "Gr" + a kanji + "e"), while the
+/// runs of real Japanese, Chinese and Korean text are longer or stand apart from ASCII
+/// words (`TLS サーバー`, `RDP连接`; a Korean particle after an ASCII word, `RDP를`, costs,
+/// but such particles are a small share of a text).
 pub(super) fn read(page: &CodePage, bytes: &[u8]) -> Reading {
     let mut reading = Reading {
         chars: 0,
         score: 0,
         common: 0,
     };
-    let mut after_alnum = false;
+    // The current run of non-ASCII characters: its length and whether a letter precedes it.
+    let (mut run, mut letter_before_run, mut after_letter) = (0i64, false, false);
     let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
+    loop {
+        let Some(&b) = bytes.get(i) else {
+            reading.score -= glued_run_cost(run, letter_before_run, false);
+            break;
+        };
         if b.is_ascii() {
-            after_alnum = b.is_ascii_alphanumeric();
+            reading.score -= glued_run_cost(run, letter_before_run, b.is_ascii_alphabetic());
+            run = 0;
+            after_letter = b.is_ascii_alphabetic();
             i += 1;
             continue;
+        }
+        if run == 0 {
+            letter_before_run = after_letter;
         }
         let next = bytes.get(i + 1).copied();
         let (kind, len) = match next {
@@ -226,15 +243,18 @@ pub(super) fn read(page: &CodePage, bytes: &[u8]) -> Reading {
             _ => ((page.single)(b).unwrap_or(Kind::Invalid), 1),
         };
         i += len;
-        // A character glued to ASCII letters or digits on both sides is how a Latin
-        // accent (or two) reads in a double-byte code page; on one side it is common
-        // enough ("RDP连接", "Windowsの").
-        let before_alnum = std::mem::replace(&mut after_alnum, false);
-        let next_alnum = bytes.get(i).is_some_and(u8::is_ascii_alphanumeric);
-        let glued = if before_alnum && next_alnum { 8 } else { 0 };
+        run += 1;
         reading.chars += 1;
         reading.common += u64::from(kind == Kind::Common);
-        reading.score += kind.weight() - glued;
+        reading.score += kind.weight();
     }
     reading
+}
+
+fn glued_run_cost(run: i64, letter_before: bool, letter_after: bool) -> i64 {
+    if (1..=2).contains(&run) && (letter_before || letter_after) {
+        8 * run
+    } else {
+        0
+    }
 }
