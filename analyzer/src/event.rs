@@ -137,4 +137,18 @@ pub enum Location {
     Record { record_id: u64, chunk: u32 },
     /// The 1-based line where a text, XML or CSV event starts.
     Line { line: u32 },
+    /// The 1-based line and column (in characters, as an editor counts them) where an event
+    /// starts that does not start its line: `wevtutil qe /f:xml` prints every event on one
+    /// line, where the line alone would not find it.
+    LineColumn { line: u32, column: u32 },
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Record { record_id, .. } => write!(f, "record {record_id}"),
+            Location::Line { line } => write!(f, "line {line}"),
+            Location::LineColumn { line, column } => write!(f, "line {line}, column {column}"),
+        }
+    }
 }

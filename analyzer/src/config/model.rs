@@ -136,7 +136,7 @@ impl ConfigSnapshot {
     /// The line the snapshot starts at.
     pub fn origin_line(&self) -> u32 {
         match self.origin.location {
-            crate::Location::Line { line } => line,
+            crate::Location::Line { line } | crate::Location::LineColumn { line, .. } => line,
             crate::Location::Record { .. } => 0,
         }
     }

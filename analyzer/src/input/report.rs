@@ -296,6 +296,9 @@ pub enum IssueKind {
 pub enum IssueLocation {
     /// 1-based line of a text input.
     Line { line: u32 },
+    /// 1-based line and column (in characters) of a text input, where a line holds more
+    /// than one event: `wevtutil qe /f:xml` prints all its events on one line.
+    LineColumn { line: u32, column: u32 },
     /// Byte offset in the input.
     Byte { offset: u64 },
     /// An EVTX chunk: its number and its byte offset in the file.
@@ -312,6 +315,9 @@ impl std::fmt::Display for IssueLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             IssueLocation::Line { line } => write!(f, "line {line}"),
+            IssueLocation::LineColumn { line, column } => {
+                write!(f, "line {line}, column {column}")
+            }
             IssueLocation::Byte { offset } => write!(f, "byte {offset}"),
             IssueLocation::Chunk { chunk, offset } => write!(f, "chunk {chunk} (byte {offset})"),
             IssueLocation::Record {

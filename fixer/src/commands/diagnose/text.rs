@@ -126,6 +126,9 @@ fn inputs(out: &mut String, d: &Diagnosis) {
         if let Some(issue) = i.issues.first() {
             let at = match issue.at {
                 Some(IssueLocation::Line { line }) => format!("line {line}: "),
+                Some(IssueLocation::LineColumn { line, column }) => {
+                    format!("line {line}, column {column}: ")
+                }
                 Some(IssueLocation::Byte { offset }) => format!("byte {offset}: "),
                 Some(IssueLocation::Chunk { chunk, .. }) => format!("chunk {chunk}: "),
                 Some(IssueLocation::Record {
@@ -218,10 +221,7 @@ fn evidence_line(e: &Evidence) -> String {
         Age::Newer => " (after now)",
         Age::Unknown => "",
     };
-    let place = match e.origin.location {
-        analyzer::Location::Record { record_id, .. } => format!("record {record_id}"),
-        analyzer::Location::Line { line } => format!("line {line}"),
-    };
+    let place = e.origin.location;
     format!(
         "{when}{age} {} {} on {} [{} {place}]",
         e.provider,
