@@ -20,7 +20,7 @@ use text_common::*;
 
 fn line(e: &Event) -> u32 {
     match e.origin.location {
-        Location::Line { line } => line,
+        Location::Line { line } | Location::LineColumn { line, .. } => line,
         other => panic!("{other:?}"),
     }
 }

@@ -171,6 +171,56 @@ fn xml_wrapped_by_a_console_is_joined_back() {
     );
 }
 
+/// `wevtutil qe /f:xml` prints every event on one line (session 11 probe p19, and its Run
+/// Command tail p29): each event and each issue is located by its line and its column, in
+/// characters as an editor counts them, not by "line 1" alone.
+#[test]
+fn xml_events_on_one_line_are_located_by_their_column() {
+    // The fixture's events on one line, as wevtutil prints them, with a computer name
+    // outside ASCII (two bytes a character) and the second event's ID damaged.
+    let one_line = text(fixture!("xml-wevtutil.xml"))
+        .replace('\n', "")
+        .replace("WIN-P4SIAA0SQCO", "SRV-ÉTÉ-01")
+        .replacen(">6005<", ">6OO5<", 1);
+    let columns: Vec<u32> = one_line
+        .match_indices("<Event ")
+        .map(|(at, _)| one_line[..at].chars().count() as u32 + 1)
+        .collect();
+    assert_eq!(columns.len(), 3);
+    assert!(one_line.len() > one_line.chars().count());
+    let (report, events) = read("oneline.xml", one_line.as_bytes());
+    let at = |column| analyzer::Location::LineColumn { line: 1, column };
+    // The first event starts its line: the line finds it.
+    assert_eq!(
+        events.iter().map(|e| e.origin.location).collect::<Vec<_>>(),
+        [analyzer::Location::Line { line: 1 }, at(columns[2])]
+    );
+    assert_eq!(
+        events[1].origin.location.to_string(),
+        format!("line 1, column {}", columns[2])
+    );
+    let bad = report
+        .issues
+        .iter()
+        .find(|i| i.kind == IssueKind::BadValue)
+        .unwrap_or_else(|| panic!("{:?}", report.issues));
+    let place = IssueLocation::LineColumn {
+        line: 1,
+        column: columns[1],
+    };
+    assert_eq!(bad.at, Some(place));
+    assert_eq!(place.to_string(), format!("line 1, column {}", columns[1]));
+    // Run Command's tail of it: the whole events after the cut one keep their columns in
+    // the tail's text.
+    let tail = &one_line[one_line.find("<EventRecordID>").unwrap()..];
+    let (_, events) = read("tail.xml", tail.as_bytes());
+    let shift = one_line.chars().count() - tail.chars().count();
+    assert_eq!(
+        events.iter().map(|e| e.origin.location).collect::<Vec<_>>(),
+        [at(columns[2] - shift as u32)]
+    );
+}
+
 // ---- CSV and tab-delimited ----------------------------------------------------------------
 
 #[test]

@@ -37,6 +37,12 @@ impl LineIndex {
         u32::try_from(line).unwrap_or(u32::MAX)
     }
 
+    /// The byte offset where 1-based line `line` starts.
+    pub(crate) fn line_start(&self, line: u32) -> Option<usize> {
+        let i = usize::try_from(line).ok()?.checked_sub(1)?;
+        self.starts.get(i).copied()
+    }
+
     /// How many input bytes lie before text offset `offset` (proportional: the text may be
     /// UTF-16 or a code page underneath).
     pub(crate) fn byte_progress(&self, offset: usize) -> u64 {

@@ -4,6 +4,8 @@
 //! prefixes do not matter. A malformed event is reported with its line and skipped; reading
 //! resumes at the next `<Event`.
 
+use std::cell::Cell;
+
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event as XmlEvent};
 
@@ -129,7 +131,9 @@ pub(crate) fn read(text: &str, base: usize, lines: &LineIndex, out: &mut Output<
         let positions = Positions {
             lines,
             base,
+            original: text,
             removed: &[],
+            cursor: Cell::new((0, 1)),
         };
         return read_unwrapped(text, &positions, out);
     };
@@ -145,7 +149,9 @@ pub(crate) fn read(text: &str, base: usize, lines: &LineIndex, out: &mut Output<
     let positions = Positions {
         lines,
         base,
+        original: text,
         removed: &u.removed,
+        cursor: Cell::new((0, 1)),
     };
     read_unwrapped(&u.text, &positions, out);
 }
@@ -156,8 +162,14 @@ struct Positions<'a> {
     lines: &'a LineIndex,
     /// Where the XML's text starts in the text `lines` maps.
     base: usize,
+    /// The XML's text as in the input (before a console's line ends were removed).
+    original: &'a str,
     /// (position in the XML read, bytes removed up to there), ascending.
     removed: &'a [(usize, usize)],
+    /// The last column found: (position in `original`, its 1-based column). Events come in
+    /// order, so each column is counted on from the one before: a 17 MB line of events is
+    /// counted through once, not once per event.
+    cursor: Cell<(usize, u32)>,
 }
 
 impl Positions<'_> {
@@ -169,6 +181,35 @@ impl Positions<'_> {
 
     fn line_of(&self, at: usize) -> u32 {
         self.lines.line_of(self.input_offset(at))
+    }
+
+    /// The line of position `at` and, when text other than blanks comes before it on that
+    /// line (the events of `wevtutil qe /f:xml` share one), its 1-based column in characters.
+    fn place(&self, at: usize) -> (u32, Option<u32>) {
+        let offset = self.input_offset(at);
+        let line = self.lines.line_of(offset);
+        let from = self
+            .lines
+            .line_start(line)
+            .and_then(|s| s.checked_sub(self.base));
+        let (Some(from), Some(to)) = (from, offset.checked_sub(self.base)) else {
+            return (line, None);
+        };
+        let before = self.original.get(from..to).unwrap_or_default();
+        if before.trim_start().is_empty() {
+            return (line, None);
+        }
+        let (mut counted, mut column) = self.cursor.get();
+        if counted < from || counted > to {
+            (counted, column) = (from, 1);
+        }
+        let more = self
+            .original
+            .get(counted..to)
+            .map_or(0, |t| t.chars().count());
+        let column = column.saturating_add(u32::try_from(more).unwrap_or(u32::MAX));
+        self.cursor.set((to, column));
+        (line, Some(column))
     }
 
     fn byte_progress(&self, at: usize) -> u64 {
@@ -222,12 +263,18 @@ fn read_unwrapped(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
     report_cut_start(text, lines, out);
     let mut pos = 0;
     let mut local_times = 0u64;
-    let mut first_local_line = None;
+    let mut first_local = None;
     while let Some(start) = find_event_start(text, pos) {
         if out.tick(lines.byte_progress(start)).is_break() {
             return;
         }
-        let line = lines.line_of(start);
+        let (location, at) = match lines.place(start) {
+            (line, Some(column)) => (
+                Location::LineColumn { line, column },
+                IssueLocation::LineColumn { line, column },
+            ),
+            (line, None) => (Location::Line { line }, IssueLocation::Line { line }),
+        };
         let rest = text.get(start..).unwrap_or_default();
         let mut reader = Reader::from_str(rest);
         // Consume the `<Event …>` start tag itself.
@@ -237,7 +284,7 @@ fn read_unwrapped(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
             builder.walk(&mut reader).and_then(|()| {
                 let origin = Origin {
                     input: out.input_name().to_owned(),
-                    location: Location::Line { line },
+                    location,
                 };
                 builder.finish(origin, false)
             })
@@ -259,7 +306,7 @@ fn read_unwrapped(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
             out.skip();
             out.report.error(
                 IssueKind::Limit,
-                Some(IssueLocation::Line { line }),
+                Some(at),
                 format!(
                     "the event starting here is {} bytes, over the {} KiB cap on one event; \
                      it was skipped",
@@ -274,11 +321,10 @@ fn read_unwrapped(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
             Ok((event, notes)) => {
                 if event.time_is_local {
                     local_times += 1;
-                    first_local_line.get_or_insert(line);
+                    first_local.get_or_insert(at);
                 }
                 for note in notes {
-                    out.report
-                        .warning(IssueKind::Limit, Some(IssueLocation::Line { line }), note);
+                    out.report.warning(IssueKind::Limit, Some(at), note);
                 }
                 out.emit(event);
                 pos = end;
@@ -288,7 +334,7 @@ fn read_unwrapped(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
                 out.report.truncated = true;
                 out.report.error(
                     IssueKind::Truncated,
-                    Some(IssueLocation::Line { line }),
+                    Some(at),
                     "the input ends inside this event: it looks cut short, and the event \
                      was not read"
                         .to_owned(),
@@ -305,7 +351,7 @@ fn read_unwrapped(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
                 };
                 out.report.error(
                     kind,
-                    Some(IssueLocation::Line { line }),
+                    Some(at),
                     format!("the event starting here was skipped: {e}"),
                 );
                 // Resume after this `<Event` (the next one may be inside the damage).
@@ -316,7 +362,7 @@ fn read_unwrapped(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
     if local_times > 0 {
         out.report.warning(
             IssueKind::AmbiguousTime,
-            first_local_line.map(|line| IssueLocation::Line { line }),
+            first_local,
             format!(
                 "{local_times} events carry a time without a time zone; it was read as UTC, \
                  so times may be off by the VM's UTC offset"
