@@ -43,7 +43,7 @@ fn at(text: &str, location: Location) -> String {
     // A console's wrapping may cut `<Event` itself: its line ends are skipped.
     text.chars()
         .skip(from + column as usize - 1)
-        .filter(|c| *c != '\n')
+        .filter(|c| !matches!(c, '\r' | '\n'))
         .take(7)
         .collect()
 }
@@ -68,18 +68,7 @@ proptest! {
         // Serial Console cuts every line at its width.
         let input = match wrap {
             None => xml.clone(),
-            Some(width) => xml
-                .split('\n')
-                .map(|line| {
-                    let chars: Vec<char> = line.chars().collect();
-                    chars
-                        .chunks(width)
-                        .map(|c| c.iter().collect::<String>())
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
-                .collect::<Vec<_>>()
-                .join("\n"),
+            Some(width) => cut_at(&xml, width),
         };
         let (report, events) = read("events.xml", input.as_bytes());
         prop_assert_eq!(events.len(), picks.len(), "{:?}", report.issues);

@@ -387,6 +387,41 @@ fn reads_format_list_default_view_after_a_prompt() {
     assert_eq!(report.errors, 0);
 }
 
+/// `Format-List` cut at 80 columns by a terminal rather than wrapped by PowerShell (session
+/// 11 probe p13): the rest of each Message starts its line unindented. It belongs to the
+/// message, where the 36871's state 10013 is.
+#[test]
+fn format_list_cut_by_a_terminal_keeps_the_rest_of_its_lines() {
+    let (report, events) = read("serial.txt", fixture!("formatlist-terminal-wrapped-80.txt"));
+    assert_eq!(report.dialect, Some(Dialect::FormatList));
+    assert_eq!(report.errors, 0, "{:?}", report.issues);
+    assert_eq!(ids(&events), [("Schannel", 36871), ("Schannel", 36871)]);
+    for e in &events {
+        assert_eq!(
+            e.message.as_deref(),
+            Some(
+                "A fatal error occurred while creating a TLS server credential. The internal \
+                 error state is 10013."
+            )
+        );
+    }
+}
+
+/// The prompt's line cut by the console too (session 11 probe p13b): once the prompt is set
+/// aside, what is left of the command pipes into `Format-List`. It is the command, not the
+/// end of a cut record.
+#[test]
+fn the_rest_of_a_cut_command_before_a_list_is_not_a_cut_record() {
+    let list = text(fixture!("formatlist-default.txt"));
+    let (prompt, rest) = list.split_once("\r\n").unwrap();
+    let split = prompt.char_indices().nth(80).unwrap().0;
+    let cut = format!("{}\r\n{}\r\n{rest}", &prompt[..split], &prompt[split..]);
+    let (report, events) = read("serial.txt", cut.as_bytes());
+    assert_eq!(events.len(), 2);
+    assert!(!report.truncated, "{:?}", report.issues);
+    assert_eq!(report.errors, 0, "{:?}", report.issues);
+}
+
 /// Run Command's 4,096-byte tail of a `Format-List` (session 11 probe p31): the first record
 /// has lost its `TimeCreated` and the start of the text is the rest of its time. The cut is
 /// reported and that record is not read as an event without a time.

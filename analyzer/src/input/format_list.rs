@@ -122,13 +122,18 @@ impl Record {
 }
 
 fn records<'a>(lines: &'a [Line<'a>]) -> impl Iterator<Item = Record> + 'a {
+    let width = terminal_width(lines);
     let mut i = 0usize;
     std::iter::from_fn(move || {
         let mut rec = Record::default();
         let mut value_col = 0usize;
+        // The line before ran to the terminal's width (and ended in a blank): the next
+        // unindented line may be its rest.
+        let mut cut: Option<bool> = None;
         while let Some(line) = lines.get(i) {
             i += 1;
             let text: &str = &line.text;
+            let was_cut = cut.take();
             if text.is_empty() {
                 if rec.props.is_empty() {
                     continue;
@@ -136,9 +141,13 @@ fn records<'a>(lines: &'a [Line<'a>]) -> impl Iterator<Item = Record> + 'a {
                 break;
             }
             rec.bytes += text.len() + 1;
+            cut = width
+                .filter(|w| text.chars().count() == *w)
+                .map(|_| text.ends_with(char::is_whitespace));
             match split_property(text) {
                 Some((name, value, col))
-                    if rec.props.is_empty() || col == value_col || !text.starts_with(' ') =>
+                    if (rec.props.is_empty() || col == value_col || !text.starts_with(' '))
+                        && (was_cut.is_none() || rec.props.is_empty() || col == value_col) =>
                 {
                     if rec.props.is_empty() {
                         rec.line = line.no;
@@ -161,6 +170,16 @@ fn records<'a>(lines: &'a [Line<'a>]) -> impl Iterator<Item = Record> + 'a {
                                     .trim_end(),
                             );
                         }
+                        // A terminal (not PowerShell, which indents) cut the line before at
+                        // its width, wherever it was: the rest goes on where it stopped.
+                        Some((_, value, _)) if rec.bytes <= MAX_EVENT_BYTES => {
+                            if let Some(blank) = was_cut {
+                                if blank {
+                                    value.push(' ');
+                                }
+                                value.push_str(text.trim_end());
+                            }
+                        }
                         Some(_) => {}
                         // Text before any record: not part of the list.
                         None => rec.bytes = 0,
@@ -170,6 +189,17 @@ fn records<'a>(lines: &'a [Line<'a>]) -> impl Iterator<Item = Record> + 'a {
         }
         (!rec.props.is_empty()).then_some(rec)
     })
+}
+
+/// The width a terminal may have cut the list's lines at: the longest line's length, if 60
+/// columns or more. Only an unindented line that is no property, right after a line of
+/// that length, is taken for the rest of it: PowerShell indents the lines it wraps itself.
+fn terminal_width(lines: &[Line<'_>]) -> Option<usize> {
+    lines
+        .iter()
+        .map(|l| l.text.chars().count())
+        .max()
+        .filter(|m| *m >= 60)
 }
 
 fn leading_spaces(s: &str) -> usize {
@@ -203,7 +233,7 @@ impl CutStart {
             before
                 .get(before.len().saturating_sub(glued)..)
                 .unwrap_or_default()
-        } else if before.iter().any(|l| is_prompt(&l.text)) {
+        } else if before.iter().any(|l| is_prompt(&l.text)) || names_the_command(before) {
             &[]
         } else {
             before
@@ -224,6 +254,20 @@ impl CutStart {
             first_record: first.is_some() && (glued > 0 || lacks_leading),
         }
     }
+}
+
+/// Whether `lines` (before the list) are the rest of the command that printed it: a
+/// terminal cut the prompt's line, a channel set the prompt aside, and what is left pipes
+/// into `Format-List` (or `fl`) once its pieces are joined back.
+fn names_the_command(lines: &[Line<'_>]) -> bool {
+    let joined: String = lines
+        .iter()
+        .map(|l| l.text.trim_end().to_ascii_lowercase())
+        .collect();
+    joined.split('|').skip(1).any(|piped| {
+        let command = piped.split_whitespace().next().unwrap_or_default();
+        command == "format-list" || command == "fl"
+    })
 }
 
 pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) {

@@ -56,3 +56,19 @@ pub fn cp850(s: &str) -> Vec<u8> {
         })
         .collect()
 }
+
+/// Every line of `text` cut into pieces of `width` characters, as a terminal shows it
+/// (CRLF line ends; empty lines stay).
+pub fn cut_at(text: &str, width: usize) -> String {
+    text.split('\n')
+        .map(|line| {
+            let chars: Vec<char> = line.trim_end_matches('\r').chars().collect();
+            chars
+                .chunks(width)
+                .map(|c| c.iter().collect::<String>())
+                .collect::<Vec<_>>()
+                .join("\r\n")
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
