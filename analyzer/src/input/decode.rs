@@ -108,8 +108,13 @@ fn with_codec(bytes: &[u8], codec: &'static Encoding, encoding: TextEncoding) ->
     } else {
         0
     };
+    // The decoder reserved for the longest text the bytes could make (for Shift-JIS or
+    // UTF-16 the next power of two above one and a half times their length): give back
+    // what the text did not take before the readers allocate theirs.
+    let mut text = text.into_owned();
+    text.shrink_to_fit();
     DecodedText {
-        text: text.into_owned(),
+        text,
         encoding,
         replaced,
         first_bad_byte: None,
@@ -176,11 +181,12 @@ fn mostly_utf8(bytes: &[u8]) -> bool {
 /// between them, and where they show none or as many, a double-byte reading that reads
 /// well wins: Latin and Cyrillic text never reads well as one.
 fn code_page(bytes: &[u8]) -> DecodedText {
-    let (single, single_table) = single_byte(bytes);
+    let window = scored_window(bytes);
+    let (single, single_table) = single_byte(window);
     let single_labels = labels_shown(&decode_table(sample(bytes), &single_table));
     let mut best: Option<(&double_byte::CodePage, (usize, bool, i64))> = None;
     for page in &double_byte::CODE_PAGES {
-        let reading = double_byte::read(page, bytes);
+        let reading = double_byte::read(page, window);
         if !reading.reads_well() {
             continue;
         }
@@ -202,13 +208,35 @@ fn code_page(bytes: &[u8]) -> DecodedText {
     with_codec(bytes, page.codec, page.encoding)
 }
 
+/// The part of `bytes` the code pages are scored on: 4 MiB of lines from the first line
+/// with a byte of 0x80 or above (the first text that tells code pages apart), whole lines
+/// so that no character is cut. A file's encoding does not change along it, and scoring
+/// all of a 256 MiB export nine times over would cost seconds for nothing.
+fn scored_window(bytes: &[u8]) -> &[u8] {
+    const WINDOW: usize = 4 << 20;
+    let Some(first) = bytes.iter().position(|b| !b.is_ascii()) else {
+        return bytes;
+    };
+    let before = bytes.get(..first).unwrap_or_default();
+    let start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |n| n + 1);
+    whole_lines(bytes.get(start..).unwrap_or_default(), WINDOW)
+}
+
 /// The start of `bytes` the labels are looked for in: up to 64 KiB, cut after a line
 /// feed (never inside a character: no code page here uses 0x0A in a character).
 fn sample(bytes: &[u8]) -> &[u8] {
-    let head = bytes.get(..bytes.len().min(64 * 1024)).unwrap_or(bytes);
-    if head.len() == bytes.len() {
-        return head;
+    whole_lines(bytes, 64 * 1024)
+}
+
+/// At most `limit` bytes of the start of `bytes`, cut after a line feed when cut.
+fn whole_lines(bytes: &[u8], limit: usize) -> &[u8] {
+    if bytes.len() <= limit {
+        return bytes;
     }
+    let head = bytes.get(..limit).unwrap_or(bytes);
     match head.iter().rposition(|b| *b == b'\n') {
         Some(end) => head.get(..=end).unwrap_or(head),
         None => head,
@@ -326,7 +354,9 @@ pub(crate) fn looks_unsupported_code_page(bytes: &[u8]) -> bool {
 }
 
 fn decode_table(bytes: &[u8], high: &[char; 128]) -> String {
-    bytes.iter().map(|&b| table_char(b, high)).collect()
+    let mut text: String = bytes.iter().map(|&b| table_char(b, high)).collect();
+    text.shrink_to_fit();
+    text
 }
 
 fn table_char(b: u8, high: &[char; 128]) -> char {
@@ -567,6 +597,28 @@ mod tests {
         let d = decode_text(&bytes);
         assert_eq!(d.encoding, TextEncoding::Windows1252);
         assert_eq!(d.text, "Le service a été arrêté: événement réseau");
+    }
+
+    /// The code pages are scored on 4 MiB from the first line with a byte above 0x7F:
+    /// megabytes of ASCII before it, or of other text after it, change nothing.
+    #[test]
+    fn code_pages_are_scored_where_the_text_tells_them_apart() {
+        let ascii = "  Source: Service Control Manager\r\n".repeat(150_000);
+        let french = encode("Le service a été arrêté. Paramètres réseau.\r\n", &CP850);
+        let (japanese, _, _) =
+            encoding_rs::SHIFT_JIS.encode("TLS サーバー資格情報の作成中に致命的なエラー\r\n");
+        for (text, encoding) in [
+            (&french, TextEncoding::Cp850),
+            (&japanese.into_owned(), TextEncoding::Cp932),
+        ] {
+            let mut bytes = ascii.clone().into_bytes();
+            bytes.extend(text.iter());
+            bytes.extend(ascii.as_bytes());
+            assert!(bytes.len() > 8 << 20);
+            let d = decode_text(&bytes);
+            assert_eq!(d.encoding, encoding);
+            assert_eq!(d.replaced, 0);
+        }
     }
 
     #[test]
