@@ -11,8 +11,8 @@
 //! and the kana nearly all Japanese), so the block a byte pair falls in says how likely it
 //! is: a reading made of common characters is the right one, a reading made of
 //! extension blocks, user-defined areas, half-width katakana and invalid pairs is a wrong
-//! one. Latin text taken for one of them shows as single characters glued between ASCII
-//! letters (`Gr` + `öß` + `e`), which costs too.
+//! one. Latin text taken for one of them shows as short runs glued to ASCII letters
+//! (`Gr` + `öß` + `e`), which costs too.
 
 use encoding_rs::{BIG5, EUC_KR, Encoding, GBK, SHIFT_JIS};
 
@@ -199,7 +199,8 @@ impl Reading {
     /// Nine characters in ten common: for cp949, hangul text. Korean text reads as GBK's
     /// level-1 hanzi just as well (both code pages lay out their common characters in the
     /// same EUC rows), but Chinese text never reads as hangul this much: its most used
-    /// characters (是, 在, 中, 一, 有 …) fall on cp949's hanja and user-defined rows.
+    /// characters fall on cp949's hanja rows (是, 在, 中, 一, 有 …) and on the user-defined
+    /// row 0xC9 (上, 生).
     pub(super) fn mostly_common(self) -> bool {
         self.chars >= 16 && self.common * 10 >= self.chars * 9
     }
