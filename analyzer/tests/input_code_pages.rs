@@ -168,3 +168,31 @@ fn the_fuzz_seeds_take_each_code_pages_path() {
         assert!(events.iter().any(|e| e.event_id == 36871) || encoding == TextEncoding::Cp936);
     }
 }
+
+/// Run Command returns the last 4,096 bytes of what a script printed: the tail of a cp932
+/// export starts wherever the cut falls, here on the second byte of a character. What
+/// follows the first line is read as the UTF-8 twin's last events are.
+#[test]
+fn a_run_command_tail_of_a_cp932_export_is_read() {
+    let p05 = fixture!("p05-wevtutil-ja-s2-cp932.txt");
+    // The last cut within 4,096 bytes of the end that falls after a lead byte.
+    let cut = (p05.len() - 4096..p05.len())
+        .find(|&i| i > 0 && (0x81..=0x9F).contains(&p05[i - 1]) && p05[i] >= 0x40)
+        .unwrap();
+    let tail = &p05[cut..];
+    let (report, events) = read(tail);
+    assert_eq!(report.encoding, Some(TextEncoding::Cp932));
+    let (_, twin) = read(fixture!("p05u-wevtutil-ja-s2-utf8.txt"));
+    // The first event, cut at its start, may be kept in part; every later one is whole.
+    assert!(events.len() >= 7, "{}", events.len());
+    let whole = &events[1..];
+    for (event, twin) in whole.iter().zip(&twin[twin.len() - whole.len()..]) {
+        // The same event, found at another line of the tail.
+        let moved = Event {
+            origin: twin.origin.clone(),
+            ..event.clone()
+        };
+        assert_eq!(&moved, twin);
+    }
+    assert!(report.truncated, "{:?}", report.issues);
+}
