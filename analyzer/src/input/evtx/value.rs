@@ -20,6 +20,7 @@ pub(super) struct Value<'a> {
 pub(super) mod ty {
     pub(in crate::input::evtx) const NULL: u8 = 0x00;
     pub(in crate::input::evtx) const STRING: u8 = 0x01;
+    pub(in crate::input::evtx) const ANSI_STRING: u8 = 0x02;
     pub(in crate::input::evtx) const INT8: u8 = 0x03;
     pub(in crate::input::evtx) const UINT8: u8 = 0x04;
     pub(in crate::input::evtx) const INT16: u8 = 0x05;
@@ -28,10 +29,14 @@ pub(super) mod ty {
     pub(in crate::input::evtx) const UINT32: u8 = 0x08;
     pub(in crate::input::evtx) const INT64: u8 = 0x09;
     pub(in crate::input::evtx) const UINT64: u8 = 0x0a;
+    pub(in crate::input::evtx) const REAL32: u8 = 0x0b;
+    pub(in crate::input::evtx) const REAL64: u8 = 0x0c;
     pub(in crate::input::evtx) const BOOL: u8 = 0x0d;
     pub(in crate::input::evtx) const BINARY: u8 = 0x0e;
     pub(in crate::input::evtx) const GUID: u8 = 0x0f;
+    pub(in crate::input::evtx) const SIZE_T: u8 = 0x10;
     pub(in crate::input::evtx) const FILETIME: u8 = 0x11;
+    pub(in crate::input::evtx) const SYSTEMTIME: u8 = 0x12;
     pub(in crate::input::evtx) const SID: u8 = 0x13;
     pub(in crate::input::evtx) const HEX_INT32: u8 = 0x14;
     pub(in crate::input::evtx) const HEX_INT64: u8 = 0x15;

@@ -515,26 +515,33 @@ pub(super) fn nested_instance<'a>(
 /// sizes its deserialiser expects; anything else is left to it).
 fn value_reads(kind: u8, bytes: &[u8]) -> bool {
     let len = bytes.len();
-    match kind {
-        // Null, binary, nested BinXML, ANSI text: any size.
-        0x00 | 0x0e | 0x21 | 0x02 => true,
+    match (kind & ty::ARRAY != 0, kind & !ty::ARRAY) {
+        (false, ty::NULL | ty::BINARY | ty::BIN_XML | ty::ANSI_STRING) => true,
         // UTF-16 text, and arrays of it.
-        0x01 | 0x81 => len.is_multiple_of(2),
-        0x03 | 0x04 => len == 1,
-        0x05 | 0x06 => len == 2,
-        0x07 | 0x08 | 0x0b | 0x0d | 0x14 => len == 4,
-        0x09 | 0x0a | 0x0c | 0x11 | 0x15 => len == 8,
-        0x0f | 0x12 => len == 16,
-        0x10 => len == 4 || len == 8,
-        0x13 => sid_reads(bytes),
-        // Arrays of fixed-size values: whole elements.
-        0x83 | 0x84 => true,
-        0x85 | 0x86 => len.is_multiple_of(2),
-        0x87 | 0x88 | 0x8b | 0x8d | 0x94 => len.is_multiple_of(4),
-        0x89 | 0x8a | 0x8c | 0x91 | 0x95 => len.is_multiple_of(8),
-        0x8f | 0x92 => len.is_multiple_of(16),
-        _ => false,
+        (_, ty::STRING) => len.is_multiple_of(2),
+        (false, ty::SID) => sid_reads(bytes),
+        (false, ty::SIZE_T) => len == 4 || len == 8,
+        // One value of its size, or an array of whole ones.
+        (array, base) => fixed_size(base).is_some_and(|size| {
+            if array {
+                len.is_multiple_of(size)
+            } else {
+                len == size
+            }
+        }),
     }
+}
+
+/// The size of one value of type `base` (not an array) whose size is fixed.
+fn fixed_size(base: u8) -> Option<usize> {
+    Some(match base {
+        ty::INT8 | ty::UINT8 => 1,
+        ty::INT16 | ty::UINT16 => 2,
+        ty::INT32 | ty::UINT32 | ty::REAL32 | ty::BOOL | ty::HEX_INT32 => 4,
+        ty::INT64 | ty::UINT64 | ty::REAL64 | ty::FILETIME | ty::HEX_INT64 => 8,
+        ty::GUID | ty::SYSTEMTIME => 16,
+        _ => return None,
+    })
 }
 
 /// A SID: revision, sub-authority count, 6-byte authority, 4 bytes per sub-authority.
