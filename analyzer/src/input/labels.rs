@@ -9,7 +9,9 @@
 //! health event, "Ebene: Fehler", "Benutzer: NETZWERKDIENST"); Japanese `ログの名前` and
 //! `タスクのカテゴリ` and the Chinese (zh-CN) labels from real Event Viewer copies published
 //! on GitHub (Japanese support blogs' Application and System events, Chinese copies of
-//! Application Error 1000, an Exchange event and Security 4688); Spanish from Microsoft's
+//! Application Error 1000, an Exchange event and Security 4688); Traditional Chinese
+//! (zh-TW) and Korean from real Event Viewer copies (those `tests/fixtures/code-pages/`
+//! names); Spanish from Microsoft's
 //! Spanish copy of an event in a troubleshooting article (TWinUI 5960, MicrosoftDocs
 //! es-es), not from a real export. A label not listed here is still read, by its position.
 
@@ -198,6 +200,24 @@ pub(crate) fn field_for_label(label: &str) -> Option<Field> {
         "计算机" => Field::Computer,
         "描述" => Field::Description,
         "事件 xml" => Field::EventXml,
+        // Chinese (zh-TW)
+        "記錄檔名稱" => Field::LogName,
+        "來源" => Field::Source,
+        "事件識別碼" => Field::EventId,
+        "層級" => Field::Level,
+        "關鍵字" => Field::Keywords,
+        "使用者" => Field::User,
+        "電腦" => Field::Computer,
+        // Korean
+        "로그 이름" => Field::LogName,
+        "원본" => Field::Source,
+        "날짜" => Field::Date,
+        "이벤트 id" => Field::EventId,
+        "수준" => Field::Level,
+        "키워드" => Field::Keywords,
+        "사용자" => Field::User,
+        "컴퓨터" => Field::Computer,
+        "설명" => Field::Description,
         // Spanish
         "nombre de registro" => Field::LogName,
         "origen" => Field::Source,
@@ -228,6 +248,9 @@ mod tests {
         assert_eq!(field_for_label("ログの名前"), Some(Field::LogName));
         assert_eq!(field_for_label("イベント XML:"), Some(Field::EventXml));
         assert_eq!(field_for_label("ID. de evento"), Some(Field::EventId));
+        assert_eq!(field_for_label("事件識別碼:"), Some(Field::EventId));
+        assert_eq!(field_for_label("이벤트 ID:"), Some(Field::EventId));
+        assert_eq!(field_for_label("로그 이름"), Some(Field::LogName));
         assert_eq!(field_for_label("Nonsense"), None);
     }
 }

@@ -69,6 +69,9 @@ pub(crate) fn parse_level(raw: &str) -> Option<Level> {
         "エラー" => Level::Error,
         "警告" => Level::Warning,
         "情報" => Level::Information,
+        // Korean and zh-TW Event Viewer copies ("수준: 정보", "層級: 錯誤").
+        "정보" => Level::Information,
+        "錯誤" => Level::Error,
         _ => return None,
     };
     Some(level)
