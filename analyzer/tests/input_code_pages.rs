@@ -196,3 +196,48 @@ fn a_run_command_tail_of_a_cp932_export_is_read() {
     }
     assert!(report.truncated, "{:?}", report.issues);
 }
+
+/// Session 12 probe C, c15c: one Portuguese event in cmd's cp850 ("Identificação",
+/// "Informações": two accented letters together inside a word) is read as cp850, and the
+/// warning that the text looks like a code page not decoded here is not given: it was.
+#[test]
+fn portuguese_cp850_is_not_called_garbled() {
+    let (report, events) = read(fixture!("wevtutil-pt-one-event-cp850.txt"));
+    assert_eq!(report.encoding, Some(TextEncoding::Cp850));
+    assert!(
+        !report.issues.iter().any(|i| i.kind == IssueKind::Encoding),
+        "{:?}",
+        report.issues
+    );
+    assert_eq!(events.len(), 1);
+    let text = format!("{:?}", events[0]);
+    assert!(
+        text.contains("servidor TLS. O estado de erro interno é 10013"),
+        "{text}"
+    );
+}
+
+/// Session 12 probe C, u02: a UTF-8 export whose one accented letter ("SRV-CAFÉ") is
+/// outnumbered by two stray bytes was read as Windows-1252, silently ("SRV-CAFÃ‰"). It
+/// stays UTF-8, the two bytes replaced and said.
+#[test]
+fn utf8_with_more_stray_bytes_than_accents_stays_utf8() {
+    let (report, events) = read(fixture!("wevtutil-en-utf8-two-invalid-bytes.txt"));
+    assert_eq!(report.encoding, Some(TextEncoding::Utf8));
+    assert!(
+        report
+            .issues
+            .iter()
+            .any(|i| i.kind == IssueKind::Encoding && i.message.starts_with("2 bytes")),
+        "{:?}",
+        report.issues
+    );
+    assert_eq!(events.len(), 3);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.computer.as_deref() == Some("SRV-CAFÉ"))
+            .count(),
+        1
+    );
+}

@@ -39,10 +39,25 @@ pub fn decode_text(bytes: &[u8]) -> DecodedText {
         Some(true) => return utf16(bytes, true, TextEncoding::Utf16Be),
         None => {}
     }
-    if mostly_utf8(bytes) {
+    let counts = utf8_counts(bytes);
+    if counts.mostly_valid() {
         return utf8(bytes, TextEncoding::Utf8, 0);
     }
-    code_page(bytes)
+    let decoded = code_page(bytes);
+    // UTF-8 with a few stray bytes beside fewer accented letters ("SRV-CAFÉ" and two bytes
+    // of another tool's output) reads as a Latin code page only by turning each letter
+    // into two ("SRV-CAFÃ‰"), silently: Latin characters that are valid UTF-8 are
+    // strong evidence, as a Latin code page's accents make one only by chance (an
+    // upper-case accented letter before a sign). A double-byte reading that reads well,
+    // or Cyrillic letters (cp866 makes valid sequences of other scripts), still win.
+    let latin_code_page = matches!(
+        decoded.encoding,
+        TextEncoding::Cp437 | TextEncoding::Cp850 | TextEncoding::Windows1252
+    );
+    if latin_code_page && counts.latin * 4 >= counts.invalid {
+        return utf8(bytes, TextEncoding::Utf8, 0);
+    }
+    decoded
 }
 
 /// [`decode_text`] of bytes it reads as UTF-8 without a BOM, when they are all valid: the
@@ -148,31 +163,58 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<bool> {
 /// Valid UTF-8, or UTF-8 with a few damaged bytes (a paste cut inside a character, two
 /// outputs glued together), rather than a single-byte code page.
 fn mostly_utf8(bytes: &[u8]) -> bool {
-    let (mut multibyte, mut invalid) = (0usize, 0usize);
+    utf8_counts(bytes).mostly_valid()
+}
+
+/// What reading bytes as UTF-8 finds: characters of two bytes and more (those that are
+/// Latin letters or punctuation apart), and invalid bytes.
+#[derive(Debug, Default)]
+struct Utf8Counts {
+    multibyte: usize,
+    latin: usize,
+    invalid: usize,
+}
+
+impl Utf8Counts {
+    /// No invalid byte, or no more than the characters of several bytes.
+    fn mostly_valid(&self) -> bool {
+        self.invalid == 0 || self.multibyte >= self.invalid
+    }
+
+    fn add(&mut self, valid: &str) {
+        for c in valid.chars().filter(|c| !c.is_ascii()) {
+            self.multibyte += 1;
+            // Accented Latin letters, the Latin-1 signs, and ’ – … €: what a Latin export
+            // holds beside ASCII.
+            self.latin += usize::from(matches!(c, '\u{a0}'..='\u{24f}' | '\u{2000}'..='\u{20cf}'));
+        }
+    }
+}
+
+fn utf8_counts(bytes: &[u8]) -> Utf8Counts {
+    let mut counts = Utf8Counts::default();
     let mut rest = bytes;
     loop {
         match std::str::from_utf8(rest) {
             Ok(s) => {
-                multibyte += s.chars().filter(|c| !c.is_ascii()).count();
+                counts.add(s);
                 break;
             }
             Err(e) => {
                 let (valid, after) = rest.split_at(e.valid_up_to());
-                multibyte += std::str::from_utf8(valid)
-                    .map(|s| s.chars().filter(|c| !c.is_ascii()).count())
-                    .unwrap_or(0);
+                counts.add(std::str::from_utf8(valid).unwrap_or_default());
                 match e.error_len() {
                     // Cut inside a character at the very end: still UTF-8.
                     None => break,
                     Some(n) => {
-                        invalid += n;
+                        counts.invalid += n;
                         rest = after.get(n..).unwrap_or_default();
                     }
                 }
             }
         }
     }
-    invalid == 0 || multibyte >= invalid
+    counts
 }
 
 /// Picks the code page `bytes` read best in. A double-byte code page whose reading is
@@ -332,25 +374,40 @@ fn high_half(codec: &'static Encoding) -> [char; 128] {
 /// to one this reader does not decode (Greek, Hebrew, Arabic, Thai …), or to East Asian or
 /// Cyrillic text too short or too damaged for [`decode_text`] to recognise. In the Latin
 /// code pages an accented letter mostly stands alone between ASCII letters
-/// ("Schl\u{fc}ssel", "SERVICE R\u{c9}SEAU"); in those, bytes of 0x80 and above come in runs
-/// (a character's two bytes, whole words). The caller says the text is garbled rather than
-/// leave a reader to wonder why nothing reads.
+/// ("Schl\u{fc}ssel", "SERVICE R\u{c9}SEAU"), or two stand together inside a word
+/// (Portuguese "informa\u{e7}\u{f5}es", "execu\u{e7}\u{e3}o"); in those, bytes of 0x80
+/// and above come in longer runs (whole words) or stand apart from ASCII words. The caller
+/// says the text is garbled rather than leave a reader to wonder why nothing reads.
 pub(crate) fn looks_unsupported_code_page(bytes: &[u8]) -> bool {
-    let (mut high, mut alone) = (0usize, 0usize);
-    for (i, b) in bytes.iter().enumerate() {
-        if b.is_ascii() {
+    let (mut high, mut latin) = (0usize, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        let run = bytes
+            .get(i..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| !b.is_ascii())
+            .count();
+        if run == 0 {
+            i += 1;
             continue;
         }
-        high += 1;
+        high += run;
         let before = i.checked_sub(1).and_then(|p| bytes.get(p)).copied();
-        let after = bytes.get(i + 1).copied();
-        let ascii = |n: Option<u8>| n.is_none_or(|n| n.is_ascii());
+        let after = bytes.get(i + run).copied();
         let letter = |n: Option<u8>| n.is_some_and(|n| n.is_ascii_alphabetic());
-        if ascii(before) && ascii(after) && (letter(before) || letter(after)) {
-            alone += 1;
+        // A run starts after an ASCII byte (or the text's start) and ends before one.
+        let latin_run = match run {
+            1 => letter(before) || letter(after),
+            2 => letter(before) && letter(after),
+            _ => false,
+        };
+        if latin_run {
+            latin += run;
         }
+        i += run;
     }
-    high >= 8 && alone * 2 < high
+    high >= 8 && latin * 2 < high
 }
 
 fn decode_table(bytes: &[u8], high: &[char; 128]) -> String {
@@ -472,7 +529,7 @@ mod tests {
 
     /// Words of French, German and Spanish Windows messages, accents adjacent in some.
     #[cfg(not(target_arch = "wasm32"))]
-    const LATIN_WORDS: [&str; 24] = [
+    const LATIN_WORDS: [&str; 27] = [
         "événement",
         "réseau",
         "échoué",
@@ -497,6 +554,9 @@ mod tests {
         "SERVICE RÉSEAU",
         "naïve",
         "Noël",
+        "informações",
+        "execução",
+        "Identificação",
     ];
 
     #[cfg(not(target_arch = "wasm32"))]
@@ -681,6 +741,8 @@ mod tests {
             "  User Name: AUTORITE NT\\SERVICE RÉSEAU\r\n",
             "Le service a été arrêté. Paramètres réseau. Événement 7036, clé privée.",
             "Schlüsselwort: Klassisch\r\nBenutzer: NETZWERKDIENST\r\nGröße: Übergröße",
+            // Two accented letters together inside words (session 12 probe C, c04).
+            "Identificação do Evento: 36871\r\nNível: Informações\r\nDescrição: em execução.",
         ] {
             for high in [&CP850, &CP437] {
                 if text.chars().all(|c| c.is_ascii() || high.contains(&c)) {
