@@ -42,6 +42,16 @@ async function assertSameAsNative(page, files) {
     assert.equal(row.errors, input.errors, `${input.name}: errors`);
     assert.equal(row.sha256, input.sha256, `${input.name}: sha256`);
   }
+  // Each evidence row says where its event is: the input and the record, line or column.
+  const where = ({ input, location: l }) =>
+    `${input}, ${l.kind === 'record' ? `record ${l.record_id}` : `line ${l.line}`}` +
+    (l.kind === 'line_column' ? `, column ${l.column}` : '');
+  for (const f of native.findings) {
+    const shown = await page
+      .locator(`article[data-finding-id="${f.id}"] table.evidence td.where`)
+      .allTextContents();
+    assert.deepEqual(shown, f.evidence.map((e) => where(e.origin)), f.id);
+  }
   return native;
 }
 

@@ -299,6 +299,7 @@ fn finding_card(props: &FindingProps) -> Html {
                 <td>{ e.computer.clone().unwrap_or_default() }</td>
                 <td>{ e.channel.clone().unwrap_or_default() }</td>
                 <td class="excerpt">{ e.message_excerpt.clone().unwrap_or_default() }</td>
+                <td class="where">{ format!("{}, {}", e.origin.input, e.origin.location) }</td>
             </tr>
         }
     });
@@ -354,7 +355,7 @@ fn finding_card(props: &FindingProps) -> Html {
                     <thead><tr>
                         <th scope="col">{ "Time" }</th><th scope="col">{ "When" }</th><th scope="col">{ "Provider" }</th>
                         <th scope="col">{ "Event ID" }</th><th scope="col">{ "Computer" }</th><th scope="col">{ "Log" }</th>
-                        <th scope="col">{ "Message" }</th>
+                        <th scope="col">{ "Message" }</th><th scope="col">{ "Where" }</th>
                     </tr></thead>
                     <tbody>{ for evidence }</tbody>
                 </table>
