@@ -21,14 +21,15 @@ use crate::event::Event;
 use crate::input::{ExcerptCuts, Tally};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 mod signal;
+mod stats;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
 pub(crate) use signal::{Candidate, ConditionTally, SignalState};
+pub use stats::{NameCounts, Stats};
 
 /// Distinct names kept per statistic (channels, providers, computers); the rest are counted
 /// as "other", so a hostile input cannot grow memory without bound.
@@ -166,181 +167,6 @@ struct Wire<St, Ss> {
     signals: Vec<(usize, usize)>,
     stats: St,
     states: Vec<Ss>,
-}
-
-/// Small statistics about everything seen, for "now", hints and the report.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-pub struct Stats {
-    pub events: u64,
-    pub undated: u64,
-    /// Events whose export gave a wall-clock time without a UTC offset.
-    pub local_times: u64,
-    pub oldest: Option<Timestamp>,
-    pub newest: Option<Timestamp>,
-    pub channels: NameCounts,
-    pub providers: NameCounts,
-    pub computers: NameCounts,
-    /// Per input name: the channels its events came from.
-    pub channels_by_input: BTreeMap<String, NameCounts>,
-    /// Context id → the first provider or channel that revealed it, and how many events did.
-    pub contexts: BTreeMap<String, (String, u64)>,
-    /// A shard's: names are counted without bound (see [`NameCounts::unbounded`]).
-    unbounded: bool,
-}
-
-impl Stats {
-    /// Widens the span of event times to cover `[oldest, newest]`.
-    fn span(&mut self, oldest: Timestamp, newest: Timestamp) {
-        self.oldest = Some(self.oldest.map_or(oldest, |o| o.min(oldest)));
-        self.newest = Some(self.newest.map_or(newest, |n| n.max(newest)));
-    }
-
-    /// Whether these statistics, loaded from bytes, are what observing could give with
-    /// `catalog` ([`Collector::load`]).
-    fn fits(&self, catalog: &Catalog) -> Result<(), String> {
-        counts_fit([self.events, self.undated, self.local_times])?;
-        for names in [&self.channels, &self.providers, &self.computers]
-            .into_iter()
-            .chain(self.channels_by_input.values())
-        {
-            names.fits()?;
-        }
-        counts_fit(self.contexts.values().map(|(_, n)| *n))?;
-        if self
-            .contexts
-            .keys()
-            .any(|id| !catalog.contexts.iter().any(|c| &c.id == id))
-        {
-            return Err("a shard naming a context the catalog does not have".to_string());
-        }
-        Ok(())
-    }
-
-    /// Adds `other`'s counts, as if its events came after these.
-    fn absorb(&mut self, other: Stats) {
-        self.events += other.events;
-        self.undated += other.undated;
-        self.local_times += other.local_times;
-        if let (Some(oldest), Some(newest)) = (other.oldest, other.newest) {
-            self.span(oldest, newest);
-        }
-        self.channels.absorb(other.channels);
-        self.providers.absorb(other.providers);
-        self.computers.absorb(other.computers);
-        for (input, names) in other.channels_by_input {
-            if let Some(per_input) = self.channels_by_input.get_mut(&input) {
-                per_input.absorb(names);
-            } else if self.channels_by_input.len() < MAX_NAMES {
-                self.channels_by_input.insert(input, names);
-            }
-        }
-        for (context, (by, n)) in other.contexts {
-            self.contexts.entry(context).or_insert((by, 0)).1 += n;
-        }
-    }
-}
-
-/// Counts per name (first spelling seen, compared ignoring ASCII case), bounded.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-pub struct NameCounts {
-    counts: BTreeMap<String, (String, u64)>,
-    /// The keys of `counts` in the order their names were first seen.
-    order: Vec<String>,
-    /// Events whose name did not fit in the bound.
-    pub other: u64,
-    /// A shard's ([`Collector::shard`]): every name is counted, so that absorbing it adds
-    /// each name's whole count — a name the absorbing counts hold may come after the
-    /// shard's first [`MAX_NAMES`]. A shard sees one range of one input: bounded by it.
-    unbounded: bool,
-    /// The key being looked up (reused, so a name already counted costs no allocation).
-    #[serde(skip)]
-    key: String,
-    /// The name `key` was made of, as given: most events repeat the last one's names.
-    #[serde(skip)]
-    keyed: String,
-}
-
-impl NameCounts {
-    /// Counts `n` events named `name`.
-    fn add(&mut self, name: &str, n: u64) {
-        if self.keyed != name {
-            self.keyed.clear();
-            self.keyed.push_str(name);
-            self.key.clear();
-            self.key.push_str(name.trim());
-            self.key.make_ascii_lowercase();
-        }
-        if let Some(entry) = self.counts.get_mut(self.key.as_str()) {
-            entry.1 = entry.1.saturating_add(n);
-        } else if self.unbounded || self.counts.len() < MAX_NAMES {
-            self.counts
-                .insert(self.key.clone(), (name.trim().to_string(), n));
-            self.order.push(self.key.clone());
-        } else {
-            self.other = self.other.saturating_add(n);
-        }
-    }
-
-    /// Whether these counts, loaded from bytes, are what [`NameCounts::add`] could give:
-    /// each name under its key, every key once in `order`, counts in bounds.
-    fn fits(&self) -> Result<(), String> {
-        let keyed = self
-            .counts
-            .iter()
-            .all(|(key, (name, _))| name.trim() == name && *key == name.to_ascii_lowercase());
-        let ordered = self.order.len() == self.counts.len()
-            && self.order.iter().all(|k| self.counts.contains_key(k))
-            && self
-                .order
-                .iter()
-                .collect::<std::collections::BTreeSet<_>>()
-                .len()
-                == self.order.len();
-        if !keyed || !ordered {
-            return Err("a shard whose names are not counted as observing counts them".into());
-        }
-        counts_fit(self.counts.values().map(|(_, n)| *n).chain([self.other]))
-    }
-
-    /// Adds `other`'s counts as if its names were counted after these: its names in the
-    /// order it first saw them, each admitted while there is room (as [`NameCounts::add`]
-    /// would have, since any name it could not admit came after as many others).
-    fn absorb(&mut self, mut other: NameCounts) {
-        for key in other.order {
-            let Some((name, n)) = other.counts.remove(&key) else {
-                continue;
-            };
-            if let Some(entry) = self.counts.get_mut(&key) {
-                entry.1 += n;
-            } else if self.counts.len() < MAX_NAMES {
-                self.counts.insert(key.clone(), (name, n));
-                self.order.push(key);
-            } else {
-                self.other += n;
-            }
-        }
-        self.other += other.other;
-    }
-
-    /// `(name, count)` pairs, most frequent first.
-    pub fn ranked(&self) -> Vec<(&str, u64)> {
-        let mut v: Vec<(&str, u64)> = self
-            .counts
-            .values()
-            .map(|(n, c)| (n.as_str(), *c))
-            .collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-        v
-    }
-
-    /// Whether `name` was seen (ASCII case-insensitive).
-    pub fn contains(&self, name: &str) -> bool {
-        self.counts.contains_key(&name.trim().to_ascii_lowercase())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.counts.is_empty() && self.other == 0
-    }
 }
 
 impl Collector {
@@ -673,10 +499,7 @@ impl Collector {
             if let Some(per_input) = stats.channels_by_input.get_mut(input) {
                 per_input.add(channel, n);
             } else if stats.unbounded || stats.channels_by_input.len() < MAX_NAMES {
-                let mut names = NameCounts {
-                    unbounded: stats.unbounded,
-                    ..NameCounts::default()
-                };
+                let mut names = NameCounts::new(stats.unbounded);
                 names.add(channel, n);
                 stats.channels_by_input.insert(input.to_owned(), names);
             }

@@ -478,7 +478,7 @@ proptest! {
         cuts.push(names.len());
         let mut from = 0;
         for to in cuts {
-            let mut shard = NameCounts { unbounded: true, ..NameCounts::default() };
+            let mut shard = NameCounts::new(true);
             for (i, (name, n)) in names.iter().enumerate().take(to).skip(from) {
                 // Spelled two ways: counted under the first spelling seen.
                 let name = if i % 2 == 0 { format!("VM-{name}") } else { format!("vm-{name}") };
