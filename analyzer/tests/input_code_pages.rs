@@ -241,3 +241,44 @@ fn utf8_with_more_stray_bytes_than_accents_stays_utf8() {
         1
     );
 }
+
+/// Session 12 probe C, c14–c16d: one event of Polish and Turkish Windows in cmd's OEM code
+/// page (cp852, cp857) and Notepad's ANSI one (Windows-1250, -1254), and a French one in
+/// Windows-1252, were read as cp850 or Windows-1252, silently ("ìródêo", "Kullanìcì",
+/// "ID de lÆÚvÚnement"). The labels each reading shows decide; the message reads whole.
+#[test]
+fn central_european_turkish_and_ansi_french_events_read_in_their_code_page() {
+    for (bytes, encoding, message) in [
+        (
+            fixture!("wevtutil-pl-one-event-cp852.txt"),
+            TextEncoding::Cp852,
+            "Wystąpił błąd krytyczny podczas tworzenia poświadczeń serwera TLS.",
+        ),
+        (
+            fixture!("wevtutil-tr-one-event-cp857.txt"),
+            TextEncoding::Cp857,
+            "TLS sunucusu kimlik bilgisi oluşturulurken önemli bir hata oluştu. İç hata",
+        ),
+        (
+            fixture!("wevtutil-pl-7036-cp1250.txt"),
+            TextEncoding::Windows1250,
+            "Usługa Instalator modułów systemu Windows weszła w stan Uruchomiona.",
+        ),
+        (
+            fixture!("wevtutil-tr-7036-cp1254.txt"),
+            TextEncoding::Windows1254,
+            "Windows Modül Yükleyicisi hizmeti çalışıyor durumuna girdi.",
+        ),
+        (
+            fixture!("wevtutil-fr-7036-cp1252.txt"),
+            TextEncoding::Windows1252,
+            "l’état : en cours d’exécution.",
+        ),
+    ] {
+        let (report, events) = read(bytes);
+        assert_eq!(report.encoding, Some(encoding), "{message}");
+        assert_eq!(events.len(), 1, "{message}");
+        let text = events[0].message.as_deref().unwrap_or_default();
+        assert!(text.contains(message), "{encoding:?}: {text}");
+    }
+}

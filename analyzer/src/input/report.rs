@@ -432,6 +432,14 @@ pub enum TextEncoding {
     Cp866,
     /// The ANSI code page of Cyrillic locales.
     Windows1251,
+    /// cmd's OEM code page in Central Europe (Polish, Czech, Hungarian …).
+    Cp852,
+    /// The ANSI code page of Central European locales.
+    Windows1250,
+    /// cmd's OEM code page in Turkey.
+    Cp857,
+    /// The ANSI code page of Turkish locales.
+    Windows1254,
 }
 
 /// The EVTX file's structure as read.
