@@ -157,21 +157,26 @@ struct Block<'a> {
     /// Its lines, borrowed from the stripped lines (no copy per line).
     lines: Vec<(u32, &'a str)>,
     bytes: usize,
+    /// The lines before the first block, not a block.
+    preamble: bool,
 }
 
 pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) {
     out.report.format = Some(Format::WevtutilText);
     let headed = lines.iter().any(|l| block_header_number(&l.text).is_some());
+    // Only the lines with markup are stripped into copies, once; the others are read
+    // where they lie, as often as needed (a copy of every line was a large export's peak).
     let mut had_markup = false;
-    let stripped: Vec<(u32, usize, Cow<'_, str>)> = lines
-        .iter()
-        .map(|l| {
-            let s = strip_markup(&l.text);
-            // Only marked-up fields make the article's layout (a quoted note does not).
-            had_markup |= s.had_markup && split_field(&s.text).is_some();
-            (l.no, l.start, s.text)
-        })
-        .collect();
+    let mut marked: Vec<(usize, String)> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let s = strip_markup(&l.text);
+        // Only marked-up fields make the article's layout (a quoted note does not).
+        had_markup |= s.had_markup && split_field(&s.text).is_some();
+        if let Cow::Owned(text) = s.text {
+            marked.push((i, text));
+        }
+    }
+    let stripped = StrippedLines::new(lines, &marked);
     out.report.dialect = Some(if headed {
         Dialect::WevtutilText
     } else if had_markup {
@@ -179,8 +184,12 @@ pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) 
     } else {
         Dialect::EventViewerText
     });
-    let order = DateOrder::decide(date_samples(&stripped));
-    let (preamble, blocks) = split_blocks(&stripped, headed);
+    let order = DateOrder::decide(date_samples(stripped.clone()));
+    let mut blocks = Blocks::new(stripped, headed).peekable();
+    let preamble: Vec<(u32, &str)> = blocks
+        .next_if(|b| b.preamble)
+        .map(|b| b.lines)
+        .unwrap_or_default();
     report_preamble(&preamble, headed, out);
     let layout: &[Field] = if headed {
         &WEVTUTIL_ORDER
@@ -189,8 +198,7 @@ pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) 
     };
     let mut stats = Stats::default();
     let mut previous_number: Option<u64> = None;
-    let count = blocks.len();
-    for (i, block) in blocks.into_iter().enumerate() {
+    while let Some(block) = blocks.next() {
         if out.tick(index.byte_progress(block.start)).is_break() {
             return;
         }
@@ -209,7 +217,7 @@ pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) 
             );
         }
         previous_number = block.header.map(|(_, n)| n);
-        let last = i + 1 == count;
+        let last = blocks.peek().is_none();
         read_block(block, layout, order, last, &mut stats, out);
     }
     stats.report(out);
@@ -259,16 +267,56 @@ impl Stats {
     }
 }
 
-fn date_samples<'a>(lines: &'a [(u32, usize, Cow<'_, str>)]) -> Vec<&'a str> {
+/// Each line's (number, start, text with the article's markup taken off): the line where it
+/// lies, or its stripped copy from `marked` (by index into the lines, ascending).
+#[derive(Clone)]
+struct StrippedLines<'a> {
+    lines: &'a [Line<'a>],
+    at: usize,
+    marked: &'a [(usize, String)],
+}
+
+impl<'a> StrippedLines<'a> {
+    fn new(lines: &'a [Line<'a>], marked: &'a [(usize, String)]) -> Self {
+        StrippedLines {
+            lines,
+            at: 0,
+            marked,
+        }
+    }
+}
+
+impl<'a> Iterator for StrippedLines<'a> {
+    type Item = (u32, usize, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let i = self.at;
+        let line = self.lines.get(i)?;
+        self.at += 1;
+        let text = match self.marked.split_first() {
+            Some(((at, copy), rest)) if *at == i => {
+                self.marked = rest;
+                copy.as_str()
+            }
+            _ => match strip_markup(&line.text).text {
+                Cow::Borrowed(text) => text,
+                // Every line stripped into a copy is in `marked`.
+                Cow::Owned(_) => "",
+            },
+        };
+        Some((line.no, line.start, text))
+    }
+}
+
+fn date_samples<'a>(lines: impl Iterator<Item = (u32, usize, &'a str)> + Clone) -> Vec<&'a str> {
     let labelled: Vec<&str> = lines
-        .iter()
+        .clone()
         .filter_map(|(_, _, t)| split_field(t))
         .filter(|(label, _)| field_for_label(label) == Some(Field::Date))
         .map(|(_, v)| v)
         .collect();
     if labelled.is_empty() {
         lines
-            .iter()
             .filter_map(|(_, _, t)| split_field(t))
             .map(|(_, v)| v)
             .collect()
@@ -277,63 +325,86 @@ fn date_samples<'a>(lines: &'a [(u32, usize, Cow<'_, str>)]) -> Vec<&'a str> {
     }
 }
 
-/// Splits into blocks; returns the lines before the first block too.
-/// The lines before the first block and the blocks, borrowing `lines`.
-type Blocks<'a> = (Vec<(u32, &'a str)>, Vec<Block<'a>>);
+/// The blocks of the lines, one at a time: first the lines before the first block, when
+/// there are any (`preamble`), then each block.
+struct Blocks<'a> {
+    lines: std::iter::Peekable<StrippedLines<'a>>,
+    headed: bool,
+    any_log_name: bool,
+    first_label: Option<String>,
+}
 
-fn split_blocks<'a>(lines: &'a [(u32, usize, Cow<'_, str>)], headed: bool) -> Blocks<'a> {
-    // Without `Event[N]:` headers a block starts at its Log Name line; when no label is
-    // known, at each repetition of the first label seen.
-    let first_label = lines
-        .iter()
-        .find_map(|(_, _, t)| split_field(t).map(|(l, _)| super::labels::normalise_label(l)));
-    let any_log_name = lines.iter().any(|(_, _, t)| {
-        split_field(t).is_some_and(|(l, _)| field_for_label(l) == Some(Field::LogName))
-    });
-    let starts_block = |t: &str| -> Option<Option<u64>> {
-        if headed {
+impl<'a> Blocks<'a> {
+    fn new(lines: StrippedLines<'a>, headed: bool) -> Self {
+        // Without `Event[N]:` headers a block starts at its Log Name line; when no label is
+        // known, at each repetition of the first label seen.
+        let first_label = lines
+            .clone()
+            .find_map(|(_, _, t)| split_field(t).map(|(l, _)| super::labels::normalise_label(l)));
+        let any_log_name = lines.clone().any(|(_, _, t)| {
+            split_field(t).is_some_and(|(l, _)| field_for_label(l) == Some(Field::LogName))
+        });
+        Blocks {
+            lines: lines.peekable(),
+            headed,
+            any_log_name,
+            first_label,
+        }
+    }
+
+    fn starts_block(&self, t: &str) -> Option<Option<u64>> {
+        if self.headed {
             return block_header_number(t).map(Some);
         }
         let (label, _) = split_field(t)?;
-        let is_start = if any_log_name {
+        let is_start = if self.any_log_name {
             field_for_label(label) == Some(Field::LogName)
         } else {
-            first_label.as_deref() == Some(super::labels::normalise_label(label).as_str())
+            self.first_label.as_deref() == Some(super::labels::normalise_label(label).as_str())
         };
         is_start.then_some(None)
-    };
-    let mut preamble = Vec::new();
-    let mut blocks: Vec<Block<'_>> = Vec::new();
-    for (no, start, text) in lines {
-        let text: &str = text;
-        match starts_block(text) {
-            Some(number) => {
-                let mut block = Block {
-                    header: number.map(|n| (*no, n)),
-                    first_line: *no,
-                    start: *start,
-                    lines: Vec::new(),
-                    bytes: 0,
-                };
-                if !headed {
-                    block.bytes = text.len();
-                    block.lines.push((*no, text));
-                }
-                blocks.push(block);
-            }
-            None => match blocks.last_mut() {
-                Some(block) => {
-                    block.bytes += text.len() + 1;
-                    // Past the cap only the size is counted; the block is skipped later.
-                    if block.bytes <= MAX_EVENT_BYTES {
-                        block.lines.push((*no, text));
-                    }
-                }
-                None => preamble.push((*no, text)),
-            },
-        }
     }
-    (preamble, blocks)
+}
+
+impl<'a> Iterator for Blocks<'a> {
+    type Item = Block<'a>;
+
+    fn next(&mut self) -> Option<Block<'a>> {
+        let &(no, start, text) = self.lines.peek()?;
+        let mut block = Block {
+            header: None,
+            first_line: no,
+            start,
+            lines: Vec::new(),
+            bytes: 0,
+            preamble: true,
+        };
+        if let Some(number) = self.starts_block(text) {
+            self.lines.next();
+            block.header = number.map(|n| (no, n));
+            block.preamble = false;
+            if !self.headed {
+                block.bytes = text.len();
+                block.lines.push((no, text));
+            }
+        }
+        while let Some(&(no, _, text)) = self.lines.peek() {
+            if self.starts_block(text).is_some() {
+                break;
+            }
+            self.lines.next();
+            if block.preamble {
+                block.lines.push((no, text));
+                continue;
+            }
+            block.bytes += text.len() + 1;
+            // Past the cap only the size is counted; the block is skipped later.
+            if block.bytes <= MAX_EVENT_BYTES {
+                block.lines.push((no, text));
+            }
+        }
+        Some(block)
+    }
 }
 
 /// Lines before the first block: a command prompt is fine; anything else is the end of an
