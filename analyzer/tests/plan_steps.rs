@@ -22,20 +22,7 @@ fn every_allowed_step() -> Vec<AllowedStep> {
     }
     steps.push(AllowedStep::GrantAccess {
         target: AclTarget::RdpKeyFiles,
-        grants: vec![
-            Grant {
-                sid: Sid::LocalSystem,
-                rights: Rights::Full,
-            },
-            Grant {
-                sid: Sid::NetworkService,
-                rights: Rights::Read,
-            },
-            Grant {
-                sid: Sid::Administrators,
-                rights: Rights::Full,
-            },
-        ],
+        grants: testkit::plans::key_file_grants(),
     });
     steps.push(AllowedStep::GrantAccess {
         target: AclTarget::MachineKeysFolder,

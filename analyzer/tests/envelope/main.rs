@@ -62,16 +62,7 @@ fn steps() -> Vec<AllowedStep> {
         },
         AllowedStep::GrantAccess {
             target: AclTarget::RdpKeyFiles,
-            grants: vec![
-                Grant {
-                    sid: Sid::LocalSystem,
-                    rights: Rights::Full,
-                },
-                Grant {
-                    sid: Sid::NetworkService,
-                    rights: Rights::Read,
-                },
-            ],
+            grants: testkit::plans::key_file_grants(),
         },
         AllowedStep::DeleteRegistryValue {
             value: RegistryValue::SslCertificateSha1Hash,

@@ -10,8 +10,8 @@
 
 use analyzer::envelope::{PAYLOAD_TYPE, SecretKey};
 use analyzer::plan::{
-    AclTarget, AllowedStep, CertificateExpect, Grant, Plan, PlanId, RdpService, RegistryExpect,
-    RegistryValue, Rights, Sid, TlsProtocol,
+    AclTarget, AllowedStep, CertificateExpect, Plan, PlanId, RdpService, RegistryExpect,
+    RegistryValue, Sid, TlsProtocol,
 };
 use fixer::SimFile;
 use fixer::host::sim::{Machine, SimHost};
@@ -91,20 +91,7 @@ pub fn s1_s2_steps() -> Vec<AllowedStep> {
         },
         AllowedStep::GrantAccess {
             target: AclTarget::RdpKeyFiles,
-            grants: vec![
-                Grant {
-                    sid: Sid::LocalSystem,
-                    rights: Rights::Full,
-                },
-                Grant {
-                    sid: Sid::NetworkService,
-                    rights: Rights::Read,
-                },
-                Grant {
-                    sid: Sid::Administrators,
-                    rights: Rights::Full,
-                },
-            ],
+            grants: testkit::plans::key_file_grants(),
         },
         AllowedStep::DeleteRegistryValue {
             value: RegistryValue::SslCertificateSha1Hash,

@@ -12,11 +12,32 @@
 
 use analyzer::envelope::{PreparedPlan, PublicKey, SecretKey, Signer, pae};
 use analyzer::plan::{
-    AllowedStep, MachineGuid, OfflineTarget, Plan, PlanId, PlanParams, Proposal, RemediationStep,
-    Sha256Digest,
+    AllowedStep, Grant, MachineGuid, OfflineTarget, Plan, PlanId, PlanParams, Proposal,
+    RemediationStep, Rights, Sha256Digest, Sid,
 };
 use base64::Engine;
 use jiff::{SignedDuration, Timestamp};
+
+/// What the fix for broken RDP key permissions (Scenarios 1 and 2) grants on the key files:
+/// SYSTEM and Administrators full control, NETWORK SERVICE read. The step lists of the
+/// analyzer's and the fixer's tests differ (each names the steps its test is about); this
+/// part of them is one.
+pub fn key_file_grants() -> Vec<Grant> {
+    vec![
+        Grant {
+            sid: Sid::LocalSystem,
+            rights: Rights::Full,
+        },
+        Grant {
+            sid: Sid::NetworkService,
+            rights: Rights::Read,
+        },
+        Grant {
+            sid: Sid::Administrators,
+            rights: Rights::Full,
+        },
+    ]
+}
 
 /// The clock of the tests' simulated machine (the fixer's `Machine`): what
 /// [`PlanSpec::default`] issues plans against.
