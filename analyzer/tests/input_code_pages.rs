@@ -259,6 +259,13 @@ fn central_european_turkish_and_ansi_french_events_read_in_their_code_page() {
             TextEncoding::Cp857,
             "TLS sunucusu kimlik bilgisi oluşturulurken önemli bir hata oluştu. İç hata",
         ),
+        // English labels, a Turkish message without a dotless ı (probe c17c): the message
+        // alone tells cp857 from cp850 ("oluƒtu") and cp852 ("olučtu", "śç").
+        (
+            fixture!("wevtutil-en-labels-tr-message-cp857.txt"),
+            TextEncoding::Cp857,
+            "TLS sunucusu kimlik bilgisi oluşturulurken önemli bir hata oluştu. İç hata",
+        ),
         (
             fixture!("wevtutil-pl-7036-cp1250.txt"),
             TextEncoding::Windows1250,

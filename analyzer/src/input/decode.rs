@@ -326,10 +326,13 @@ fn single_byte(bytes: &[u8], sample: &[u8]) -> (TextEncoding, [char; 128], usize
         TextEncoding::Cp437,
         TextEncoding::Cp866,
         TextEncoding::Windows1251,
-        TextEncoding::Cp852,
-        TextEncoding::Windows1250,
+        // Turkish before Central European: Turkish text without a dotless ı can read as
+        // cp852's Polish letters just as well ("oluçtu", "śç"), while Polish text read as
+        // cp857 shows signs ("®", "¥", "½" for "ę", "ż", "ź").
         TextEncoding::Cp857,
         TextEncoding::Windows1254,
+        TextEncoding::Cp852,
+        TextEncoding::Windows1250,
     ] {
         let table = match encoding {
             TextEncoding::Cp850 => CP850,
@@ -473,6 +476,14 @@ fn wordlike_score(text: impl Iterator<Item = char>) -> i64 {
             score -= 2;
             continue;
         }
+        // Signs Unicode counts as letters never stand between two letters in Western text
+        // (the florin, the ordinals of "Nº", "1ª"): cp850's reading of Turkish "ş" and "ğ"
+        // ("oluƒtu", "deºer"), where cp857's letters read as words.
+        let letter = |n: Option<char>| n.is_some_and(char::is_alphabetic);
+        if matches!(c, 'ƒ' | 'ª' | 'º') && letter(before) && letter(next) {
+            score -= 2;
+            continue;
+        }
         // A Cyrillic letter beside a Latin one (or the other way round): a Latin accent
         // read in a Cyrillic code page, or Cyrillic text in a Latin one.
         let cyrillic = |n: char| ('\u{400}'..='\u{52f}').contains(&n);
@@ -489,7 +500,13 @@ fn wordlike_score(text: impl Iterator<Item = char>) -> i64 {
                         || n.is_uppercase() == c.is_uppercase())
             })
         };
-        score += if same_case(before) || same_case(next) {
+        // A capital starting a word and the small letter after it ("İç", "Ńadal", "Şu")
+        // read as a word too.
+        let capital = c.is_uppercase()
+            && !letter(before)
+            && next.is_some_and(|n| n.is_alphabetic() && n.is_lowercase());
+        let after_capital = c.is_lowercase() && before.is_some_and(char::is_uppercase);
+        score += if same_case(before) || same_case(next) || capital || after_capital {
             2
         } else {
             1
