@@ -162,6 +162,14 @@ fn the_fuzz_seeds_take_each_code_pages_path() {
             include_bytes!("../../fuzz/seeds/input_sniff/wevtutil-ru-cp866.txt"),
             TextEncoding::Cp866,
         ),
+        (
+            include_bytes!("../../fuzz/seeds/input_sniff/wevtutil-pl-cp852.txt"),
+            TextEncoding::Cp852,
+        ),
+        (
+            include_bytes!("../../fuzz/seeds/input_sniff/wevtutil-tr-cp857.txt"),
+            TextEncoding::Cp857,
+        ),
     ] {
         let (report, events) = read(seed);
         assert_eq!(report.encoding, Some(encoding));
