@@ -11,7 +11,9 @@
 
 use analyzer::Event;
 use analyzer::diagnose::{DiagnoseOptions, Session};
-use analyzer::input::{InputReport, IssueKind, TextEncoding, no_progress, read_bytes};
+use analyzer::input::{
+    InputReport, IssueKind, IssueLocation, TextEncoding, no_progress, read_bytes,
+};
 
 macro_rules! fixture {
     ($name:literal) => {
@@ -296,4 +298,26 @@ fn central_european_turkish_and_ansi_french_events_read_in_their_code_page() {
         let text = events[0].message.as_deref().unwrap_or_default();
         assert!(text.contains(message), "{encoding:?}: {text}");
     }
+}
+
+/// Session 12 probe C, e09b: p05 cut after the first byte of a character (a paste cut
+/// short). The replaced byte is reported where it is, as UTF-8's are; it had no location.
+#[test]
+fn a_code_pages_bad_byte_is_located() {
+    let bytes = fixture!("p05-cut-after-a-lead-byte-cp932.txt");
+    let (report, _) = read(bytes);
+    assert_eq!(report.encoding, Some(TextEncoding::Cp932));
+    let warning = report
+        .issues
+        .iter()
+        .find(|i| i.kind == IssueKind::Encoding)
+        .unwrap_or_else(|| panic!("{:?}", report.issues));
+    assert_eq!(
+        warning.at,
+        Some(IssueLocation::Byte {
+            offset: bytes.len() as u64 - 1
+        }),
+        "{}",
+        warning.message
+    );
 }

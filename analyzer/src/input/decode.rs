@@ -9,7 +9,8 @@
 mod double_byte;
 
 use encoding_rs::{
-    Encoding, IBM866, UTF_16BE, UTF_16LE, WINDOWS_1250, WINDOWS_1251, WINDOWS_1252, WINDOWS_1254,
+    DecoderResult, Encoding, IBM866, UTF_16BE, UTF_16LE, WINDOWS_1250, WINDOWS_1251, WINDOWS_1252,
+    WINDOWS_1254,
 };
 
 use super::labels;
@@ -32,14 +33,14 @@ pub fn decode_text(bytes: &[u8]) -> DecodedText {
         return utf8(rest, TextEncoding::Utf8Bom, 3);
     }
     if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
-        return utf16(rest, false, TextEncoding::Utf16Le);
+        return utf16(rest, false, TextEncoding::Utf16Le, 2);
     }
     if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
-        return utf16(rest, true, TextEncoding::Utf16Be);
+        return utf16(rest, true, TextEncoding::Utf16Be, 2);
     }
     match utf16_without_bom(bytes) {
-        Some(false) => return utf16(bytes, false, TextEncoding::Utf16LeNoBom),
-        Some(true) => return utf16(bytes, true, TextEncoding::Utf16Be),
+        Some(false) => return utf16(bytes, false, TextEncoding::Utf16LeNoBom, 0),
+        Some(true) => return utf16(bytes, true, TextEncoding::Utf16Be, 0),
         None => {}
     }
     let counts = utf8_counts(bytes);
@@ -108,16 +109,24 @@ fn utf8(bytes: &[u8], encoding: TextEncoding, offset: u64) -> DecodedText {
     }
 }
 
-fn utf16(bytes: &[u8], big_endian: bool, encoding: TextEncoding) -> DecodedText {
+/// `bytes` (which start at byte `offset` of the input) decoded as UTF-16.
+fn utf16(bytes: &[u8], big_endian: bool, encoding: TextEncoding, offset: u64) -> DecodedText {
     with_codec(
         bytes,
         if big_endian { UTF_16BE } else { UTF_16LE },
         encoding,
+        offset,
     )
 }
 
-/// `bytes` decoded by `codec` (no BOM looked for), each invalid sequence a U+FFFD.
-fn with_codec(bytes: &[u8], codec: &'static Encoding, encoding: TextEncoding) -> DecodedText {
+/// `bytes` (which start at byte `offset` of the input) decoded by `codec` (no BOM looked
+/// for), each invalid sequence a U+FFFD.
+fn with_codec(
+    bytes: &[u8],
+    codec: &'static Encoding,
+    encoding: TextEncoding,
+    offset: u64,
+) -> DecodedText {
     let (text, had_errors) = codec.decode_without_bom_handling(bytes);
     let replaced = if had_errors {
         text.chars()
@@ -135,7 +144,35 @@ fn with_codec(bytes: &[u8], codec: &'static Encoding, encoding: TextEncoding) ->
         text,
         encoding,
         replaced,
-        first_bad_byte: None,
+        first_bad_byte: had_errors
+            .then(|| first_malformed(bytes, codec))
+            .flatten()
+            .map(|at| offset + at),
+    }
+}
+
+/// Where the first bytes `codec` cannot decode start in `bytes`: what a report points at (a
+/// paste cut after the first byte of a character, another tool's bytes inside).
+fn first_malformed(bytes: &[u8], codec: &'static Encoding) -> Option<u64> {
+    let mut decoder = codec.new_decoder_without_bom_handling();
+    let mut scratch = [0u8; 4096];
+    let mut consumed = 0usize;
+    loop {
+        let rest = bytes.get(consumed..)?;
+        let (result, read, _) =
+            decoder.decode_to_utf8_without_replacement(rest, &mut scratch, true);
+        match result {
+            DecoderResult::InputEmpty => return None,
+            // Every character fits in the scratch: something was read.
+            DecoderResult::OutputFull if read > 0 => consumed += read,
+            DecoderResult::OutputFull => return None,
+            // The malformed bytes, then `extra` bytes read after them.
+            DecoderResult::Malformed(bad, extra) => {
+                let end = consumed + read;
+                let start = end.checked_sub(usize::from(bad) + usize::from(extra))?;
+                return u64::try_from(start).ok();
+            }
+        }
     }
 }
 
@@ -249,7 +286,7 @@ fn code_page(bytes: &[u8]) -> DecodedText {
             first_bad_byte: None,
         };
     };
-    with_codec(bytes, page.codec, page.encoding)
+    with_codec(bytes, page.codec, page.encoding, 0)
 }
 
 /// The part of `bytes` the code pages are scored on: 4 MiB of lines from the first line
@@ -792,6 +829,27 @@ mod tests {
         let d = decode_text(&bytes);
         assert_eq!(d.encoding, TextEncoding::Utf16LeNoBom);
         assert!(d.text.starts_with("Event[3]:"));
+    }
+
+    #[test]
+    fn a_code_pages_first_bad_byte_is_found() {
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("ソース: Schannel\r\nレベル: エラー\r\n");
+        // Cut after a lead byte at the end; a stray lead byte before an ASCII one inside.
+        let mut cut = sjis.clone().into_owned();
+        cut.push(0x83);
+        let mut inside = b"  ".to_vec();
+        inside.extend_from_slice(&sjis);
+        inside.splice(6..6, [0x81, b':']);
+        for (bytes, at) in [(&cut, sjis.len()), (&inside, 6)] {
+            let d = with_codec(bytes, encoding_rs::SHIFT_JIS, TextEncoding::Cp932, 7);
+            assert_eq!(d.replaced, 1);
+            assert_eq!(d.first_bad_byte, Some(7 + at as u64));
+        }
+        let d = with_codec(&sjis, encoding_rs::SHIFT_JIS, TextEncoding::Cp932, 7);
+        assert_eq!((d.replaced, d.first_bad_byte), (0, None));
+        // After a BOM, UTF-16's offsets count it.
+        let d = decode_text(b"\xFF\xFEa\x00b");
+        assert_eq!(d.first_bad_byte, Some(4));
     }
 
     #[test]
