@@ -122,6 +122,10 @@ pub(super) fn walk_intact_chunk(
     walk
 }
 
+/// Records a chunk's items are reserved for at most: a 64 KiB chunk holds at most about
+/// 2,700 of the smallest records.
+const MAX_RECORDS_RESERVED: u64 = 2048;
+
 /// What `needed` says of an event ID: `None` when no rule lists it, otherwise the data
 /// items read (`None`: all).
 type Said<'d> = Option<Option<&'d [String]>>;
@@ -173,7 +177,14 @@ fn walk_chunk(
     let mut groups: Vec<Group<'_>> = Vec::new();
     // In record order: built events where they lie (moved once, not collected again), and
     // where each group first appears, an empty tally until the group is finished.
-    let mut items: Vec<Walked> = Vec::new();
+    // Room for every record the header says the chunk holds (bounded: it is the file's
+    // word), so that the items are not moved again as they grow.
+    let records = header
+        .last_event_record_id
+        .saturating_sub(header.first_event_record_id)
+        .saturating_add(1)
+        .min(MAX_RECORDS_RESERVED);
+    let mut items: Vec<Walked> = Vec::with_capacity(usize::try_from(records).unwrap_or(0));
     let mut group_at: Vec<usize> = Vec::new();
     let mut plans = Plans::default();
     // A needed record's values, reused from one record to the next.
