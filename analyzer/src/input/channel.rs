@@ -42,16 +42,45 @@ pub(crate) fn unwrap(text: &str) -> Option<Unwrapped> {
         Some(padded) => Cow::Owned(padded),
         None => text,
     };
-    let lines: Vec<&str> = text.split('\n').collect();
-    let mut kept: Vec<Cow<'_, str>> = lines.iter().map(|l| Cow::Borrowed(*l)).collect();
+    let mut kept = Kept::default();
     let mut changed = !out.notes.is_empty();
-    changed |= powershell_listing(&lines, &mut kept, &mut out.notes);
-    changed |= console_chrome(&lines, &mut kept, &mut out.notes);
+    changed |= powershell_listing(&text, &mut kept, &mut out.notes);
+    changed |= console_chrome(&text, &mut kept, &mut out.notes);
     if !changed {
         return None;
     }
-    out.text = kept.join("\n");
+    out.text = kept.join(&text);
     Some(out)
+}
+
+/// The lines of a text as they are kept: where they lie, but for the few changed (set
+/// aside or cut); only the changes are held, not a list of every line.
+#[derive(Default)]
+struct Kept {
+    /// Line index → its new text.
+    changes: std::collections::BTreeMap<usize, String>,
+}
+
+impl Kept {
+    /// Line `i` as kept, `line` being its text in the input.
+    fn get<'a>(&'a self, i: usize, line: &'a str) -> &'a str {
+        self.changes.get(&i).map_or(line, String::as_str)
+    }
+
+    fn set(&mut self, i: usize, text: String) {
+        self.changes.insert(i, text);
+    }
+
+    fn join(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        for (i, line) in text.split('\n').enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(self.get(i, line));
+        }
+        out
+    }
 }
 
 fn line_no(index: usize) -> u32 {
@@ -353,14 +382,11 @@ const RESULT_PROPERTIES: [&str; 8] = [
 ];
 
 /// Blanks the listing around each `Message`; keeps the message itself.
-fn powershell_listing(
-    lines: &[&str],
-    kept: &mut [Cow<'_, str>],
-    notes: &mut Vec<(u32, String)>,
-) -> bool {
-    if !lines.iter().any(|l| is_value_header(l)) {
+fn powershell_listing(text: &str, kept: &mut Kept, notes: &mut Vec<(u32, String)>) -> bool {
+    if !text.split('\n').any(is_value_header) {
         return false;
     }
+    let lines: Vec<&str> = text.split('\n').collect();
     let mut found = false;
     let mut i = 0;
     while let Some(line) = lines.get(i) {
@@ -425,14 +451,13 @@ fn powershell_listing(
                 blank(kept, j);
             }
         } else {
-            if let Some(k) = kept.get_mut(start) {
-                *k = Cow::Owned(first.to_owned());
+            if start < lines.len() {
+                kept.set(start, first.to_owned());
             }
             if indented {
-                for j in start + 1..end {
-                    if let Some(k) = kept.get_mut(j) {
-                        *k = Cow::Owned(k.get(value_column..).unwrap_or_default().to_owned());
-                    }
+                for (j, line) in lines.iter().enumerate().take(end).skip(start + 1) {
+                    let cut = kept.get(j, line).get(value_column..).unwrap_or_default();
+                    kept.set(j, cut.to_owned());
                 }
             }
         }
@@ -452,21 +477,15 @@ fn powershell_listing(
     found
 }
 
-fn blank(kept: &mut [Cow<'_, str>], i: usize) {
-    if let Some(k) = kept.get_mut(i) {
-        *k = Cow::Borrowed("");
-    }
+fn blank(kept: &mut Kept, i: usize) {
+    kept.set(i, String::new());
 }
 
 // ---------------------------------------------------------------------------------------
 // Serial Console, consoles and the collection script
 
 /// Blanks SAC's and the shells' lines.
-fn console_chrome(
-    lines: &[&str],
-    kept: &mut [Cow<'_, str>],
-    notes: &mut Vec<(u32, String)>,
-) -> bool {
+fn console_chrome(text: &str, kept: &mut Kept, notes: &mut Vec<(u32, String)>) -> bool {
     let mut sac = false;
     let mut prompts = 0;
     let mut first_prompt = None;
@@ -475,10 +494,12 @@ fn console_chrome(
     // Judged without the terminal's escape sequences: a PowerShell console colours its
     // banner and the command typed (PSReadLine), and a cursor or clear-screen sequence can
     // lead the first line.
-    let cleaned: Vec<Cow<'_, str>> = lines.iter().map(|l| clean(l)).collect();
-    let width = console_width(&cleaned);
-    for (i, line) in cleaned.iter().enumerate() {
-        let line: &str = line;
+    // Each line cleaned as it is come to, not all held at once.
+    let cleaned = || text.split('\n').map(clean).enumerate();
+    let width = console_width(cleaned().map(|(_, l)| l));
+    let mut all = cleaned();
+    while let Some((i, line)) = all.next() {
+        let line: &str = &line;
         let t = line.trim();
         if let Some(note) = t.strip_prefix("rdpfix: ") {
             notes.push((line_no(i), format!("the collection script said: {note}")));
@@ -527,12 +548,11 @@ fn console_chrome(
             // prompt line as long as the wrap width by chance is followed by output, which
             // stays (`Event[0]:`, a `Name: value` field, an empty line).
             if let Some(w) = width {
-                let mut j = i;
-                while cleaned.get(j).is_some_and(|l| l.chars().count() == w)
-                    && cleaned.get(j + 1).is_some_and(|next| continues(next))
-                {
-                    j += 1;
+                let mut full = line.chars().count() == w;
+                let mut ahead = all.clone();
+                while full && let Some((j, next)) = ahead.next().filter(|(_, n)| continues(n)) {
                     blank(kept, j);
+                    full = next.chars().count() == w;
                 }
             }
         }
@@ -607,7 +627,7 @@ fn console_padding(text: &str, notes: &mut Vec<(u32, String)>) -> Option<String>
 
 /// The width a console wrapped lines at: the longest line length (60–400 characters)
 /// that at least three lines have exactly.
-fn console_width(lines: &[Cow<'_, str>]) -> Option<usize> {
+fn console_width<'a>(lines: impl Iterator<Item = Cow<'a, str>>) -> Option<usize> {
     let mut counts: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
     for l in lines {
         let n = l.chars().count();

@@ -12,7 +12,7 @@ use super::labels::{Field, field_for_label};
 use super::limits::{MAX_EVENT_BYTES, cap_field};
 use super::normalise::{is_sid, parse_event_id, parse_level, value};
 use super::report::{Dialect, IssueKind, IssueLocation};
-use super::text::{Line, LineIndex};
+use super::text::{LineIndex, Lines};
 use super::xml::is_no_time;
 use super::{Format, Output};
 use crate::event::{Event, Location, Origin};
@@ -102,7 +102,7 @@ const EVENT_VIEWER_COLUMNS: [Role; 6] = [
     Role::Message,
 ];
 
-pub(crate) fn looks_like(lines: &[Line<'_>]) -> bool {
+pub(crate) fn looks_like(lines: Lines<'_>) -> bool {
     let mut rows = lines
         .iter()
         .map(|l| l.text.trim())
@@ -251,7 +251,7 @@ struct Record {
 }
 
 /// Records of `lines` from `from` on.
-fn records<'a>(lines: &'a [Line<'a>], delimiter: char) -> impl Iterator<Item = Record> + 'a {
+fn records<'a>(lines: Lines<'a>, delimiter: char) -> impl Iterator<Item = Record> + 'a {
     let mut i = 0usize;
     std::iter::from_fn(move || {
         while lines.get(i).is_some_and(|l| l.text.trim().is_empty()) {
@@ -268,7 +268,7 @@ fn records<'a>(lines: &'a [Line<'a>], delimiter: char) -> impl Iterator<Item = R
                     continue;
                 }
             }
-            if rec.feed(&line.text) {
+            if rec.feed(line.text) {
                 complete = true;
                 break;
             }
@@ -286,7 +286,7 @@ fn records<'a>(lines: &'a [Line<'a>], delimiter: char) -> impl Iterator<Item = R
     })
 }
 
-pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) {
+pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
     let mut body = lines;
     let mut typed = None;
     while let Some((first, rest)) = body.split_first() {
@@ -303,7 +303,7 @@ pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) 
     let Some(header_line) = body.first() else {
         return;
     };
-    let Some(delimiter) = detect_delimiter(&header_line.text) else {
+    let Some(delimiter) = detect_delimiter(header_line.text) else {
         return;
     };
     let mut all = records(body, delimiter);
@@ -403,7 +403,7 @@ pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) 
 
 /// Each column's role: by header when known, else Event Viewer's order, checked against
 /// the data (the event ID column must hold numbers).
-fn columns(headers: &[String], body: &[Line<'_>], delimiter: char) -> Option<Vec<Role>> {
+fn columns(headers: &[String], body: Lines<'_>, delimiter: char) -> Option<Vec<Role>> {
     let named: Vec<Option<Role>> = headers.iter().map(|h| role_for_header(h)).collect();
     // Event Viewer's five columns (a sixth, the description, has no header): known by
     // their English names, or by position and shape in other languages. The Security log

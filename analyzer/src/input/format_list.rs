@@ -8,7 +8,7 @@ use super::datetime::{DateOrder, parse_time};
 use super::limits::{MAX_EVENT_BYTES, cap_field};
 use super::normalise::{is_sid, parse_event_id, parse_level, value};
 use super::report::{Dialect, IssueKind, IssueLocation};
-use super::text::{Line, LineIndex};
+use super::text::{Line, LineIndex, Lines};
 use super::xml::is_no_time;
 use super::{Format, Output};
 use crate::event::{Event, Location, Origin};
@@ -40,11 +40,11 @@ fn split_property(line: &str) -> Option<(&str, &str, usize)> {
     Some((name, after.strip_prefix(' ').unwrap_or(after), value_col))
 }
 
-pub(crate) fn looks_like(lines: &[Line<'_>]) -> bool {
+pub(crate) fn looks_like(lines: Lines<'_>) -> bool {
     let hits = lines
         .iter()
         .take(400)
-        .filter_map(|l| split_property(&l.text))
+        .filter_map(|l| split_property(l.text))
         .filter(|(name, _, _)| EVENT_PROPERTIES.contains(name))
         .count();
     hits >= 2
@@ -54,13 +54,13 @@ pub(crate) fn looks_like(lines: &[Line<'_>]) -> bool {
 /// property at the line's start after an empty line (or none), and among the record's
 /// first lines at least two event properties (where another export's text ends and a list
 /// begins, see `parts`).
-pub(crate) fn starts_export(lines: &[Line<'_>], i: usize) -> bool {
+pub(crate) fn starts_export(lines: Lines<'_>, i: usize) -> bool {
     let after_empty = i
         .checked_sub(1)
         .is_none_or(|p| lines.get(p).is_none_or(|l| l.text.trim().is_empty()));
     let starts = lines
         .get(i)
-        .is_some_and(|l| !l.text.starts_with([' ', '\t']) && split_property(&l.text).is_some());
+        .is_some_and(|l| !l.text.starts_with([' ', '\t']) && split_property(l.text).is_some());
     if !after_empty || !starts {
         return false;
     }
@@ -69,7 +69,7 @@ pub(crate) fn starts_export(lines: &[Line<'_>], i: usize) -> bool {
         .skip(i)
         .take(40)
         .take_while(|l| !l.text.trim().is_empty())
-        .filter_map(|l| split_property(&l.text))
+        .filter_map(|l| split_property(l.text))
         .filter(|(name, _, _)| EVENT_PROPERTIES.contains(name))
         .nth(1)
         .is_some()
@@ -121,7 +121,7 @@ impl Record {
     }
 }
 
-fn records<'a>(lines: &'a [Line<'a>]) -> impl Iterator<Item = Record> + 'a {
+fn records<'a>(lines: Lines<'a>) -> impl Iterator<Item = Record> + 'a {
     let width = terminal_width(lines);
     let mut i = 0usize;
     std::iter::from_fn(move || {
@@ -132,7 +132,7 @@ fn records<'a>(lines: &'a [Line<'a>]) -> impl Iterator<Item = Record> + 'a {
         let mut cut: Option<bool> = None;
         while let Some(line) = lines.get(i) {
             i += 1;
-            let text: &str = &line.text;
+            let text: &str = line.text;
             let was_cut = cut.take();
             if text.is_empty() {
                 if rec.props.is_empty() {
@@ -194,7 +194,7 @@ fn records<'a>(lines: &'a [Line<'a>]) -> impl Iterator<Item = Record> + 'a {
 /// The width a terminal may have cut the list's lines at: the longest line's length, if 60
 /// columns or more. Only an unindented line that is no property, right after a line of
 /// that length, is taken for the rest of it: PowerShell indents the lines it wraps itself.
-fn terminal_width(lines: &[Line<'_>]) -> Option<usize> {
+fn terminal_width(lines: Lines<'_>) -> Option<usize> {
     lines
         .iter()
         .map(|l| l.text.chars().count())
@@ -218,23 +218,21 @@ struct CutStart {
 }
 
 impl CutStart {
-    fn find(lines: &[Line<'_>]) -> CutStart {
+    fn find(lines: Lines<'_>) -> CutStart {
         let first_property = lines
             .iter()
-            .position(|l| split_property(&l.text).is_some())
+            .position(|l| split_property(l.text).is_some())
             .unwrap_or(lines.len());
-        let before = lines.get(..first_property).unwrap_or_default();
+        let before = lines.slice(0, first_property).unwrap_or(lines);
         let blank = |l: &Line<'_>| l.text.trim().is_empty();
         // Lines running into the first property, with no empty line between, are a cut line
         // of its record. Otherwise lines before the list are the rest of a record before it,
         // unless a prompt shows them to be the command that printed the list.
         let glued = before.iter().rev().take_while(|l| !blank(l)).count();
         let span = if glued > 0 {
-            before
-                .get(before.len().saturating_sub(glued)..)
-                .unwrap_or_default()
-        } else if before.iter().any(|l| is_prompt(&l.text)) || names_the_command(before) {
-            &[]
+            before.skip(before.len().saturating_sub(glued))
+        } else if before.iter().any(|l| is_prompt(l.text)) || names_the_command(before) {
+            before.skip(before.len())
         } else {
             before
         };
@@ -259,7 +257,7 @@ impl CutStart {
 /// Whether `lines` (before the list) are the rest of the command that printed it: a
 /// terminal cut the prompt's line, a channel set the prompt aside, and what is left pipes
 /// into `Format-List` (or `fl`) once its pieces are joined back.
-fn names_the_command(lines: &[Line<'_>]) -> bool {
+fn names_the_command(lines: Lines<'_>) -> bool {
     let joined: String = lines
         .iter()
         .map(|l| l.text.trim_end().to_ascii_lowercase())
@@ -270,7 +268,7 @@ fn names_the_command(lines: &[Line<'_>]) -> bool {
     })
 }
 
-pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) {
+pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
     let order = DateOrder::decide(
         records(lines)
             .filter_map(|r| {

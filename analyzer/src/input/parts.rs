@@ -9,12 +9,12 @@
 //! second CSV header after rows.
 
 use super::sniff::candidates;
-use super::text::Line;
+use super::text::Lines;
 use super::{Format, csv, format_list, wevtutil_text, xml};
 
 /// The format of export `lines[i]` plainly starts, if any.
-fn start_of(lines: &[Line<'_>], i: usize) -> Option<Format> {
-    let text = &lines.get(i)?.text;
+fn start_of(lines: Lines<'_>, i: usize) -> Option<Format> {
+    let text = lines.get(i)?.text;
     if wevtutil_text::starts_export(text) {
         Some(Format::WevtutilText)
     } else if xml::starts_export(text) {
@@ -45,7 +45,7 @@ fn opens(current: Format, next: Format, prev: &str, records: usize) -> bool {
 
 /// Where the parts after the first start: indices into `lines`, ascending; empty when the
 /// text is one export.
-pub(crate) fn starts(text: &str, lines: &[Line<'_>]) -> Vec<usize> {
+pub(crate) fn starts(text: &str, lines: Lines<'_>) -> Vec<usize> {
     let mut cuts = Vec::new();
     let mut kind: Option<Format> = None;
     let mut part = 0usize;
@@ -53,7 +53,7 @@ pub(crate) fn starts(text: &str, lines: &[Line<'_>]) -> Vec<usize> {
     let mut records = 0usize;
     let mut prev: &str = "";
     for (i, line) in lines.iter().enumerate() {
-        let here: &str = &line.text;
+        let here: &str = line.text;
         if here.trim().is_empty() {
             continue;
         }
@@ -90,19 +90,19 @@ pub(crate) fn starts(text: &str, lines: &[Line<'_>]) -> Vec<usize> {
 
 /// The line of a console prompt (`PS C:\>…`, `C:\>…`) right before `lines[i]` (empty lines
 /// between), after the part's first line.
-fn prompt_before(lines: &[Line<'_>], part: usize, i: usize) -> Option<usize> {
+fn prompt_before(lines: Lines<'_>, part: usize, i: usize) -> Option<usize> {
     let j = (part + 1..i)
         .rev()
         .find(|&j| lines.get(j).is_some_and(|l| !l.text.trim().is_empty()))?;
     lines
         .get(j)
-        .is_some_and(|l| format_list::is_prompt(&l.text))
+        .is_some_and(|l| format_list::is_prompt(l.text))
         .then_some(j)
 }
 
 /// The format `lines[from..to]` shows by its features, as `sniff` judges a whole text.
-fn detected(text: &str, lines: &[Line<'_>], from: usize, to: usize) -> Option<Format> {
-    let part = lines.get(from..to)?;
+fn detected(text: &str, lines: Lines<'_>, from: usize, to: usize) -> Option<Format> {
+    let part = lines.slice(from, to)?;
     let start = part.first()?.start;
     let end = lines.get(to).map_or(text.len(), |l| l.start);
     let part_text = text.get(start..end)?;
@@ -117,8 +117,9 @@ mod tests {
     use crate::input::text::split_lines;
 
     fn cuts(text: &str) -> Vec<u32> {
-        let lines = split_lines(text);
-        starts(text, &lines)
+        let all = split_lines(text);
+        let lines = all.lines();
+        starts(text, lines)
             .into_iter()
             .filter_map(|i| lines.get(i).map(|l| l.no))
             .collect()

@@ -5,7 +5,7 @@
 //! (`parts`) and each part read so.
 
 use super::report::{Attempt, InputReport, IssueKind, IssueLocation, TextPart};
-use super::text::{Line, LineIndex, rejoin_wrapped, split_lines};
+use super::text::{LineIndex, Lines, TextLines, rejoin_wrapped};
 use super::{
     Format, Output, channel, config, csv, evidence, format_list, parts, wevtutil_text, xml,
 };
@@ -35,11 +35,12 @@ pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
         Some(rest) => rest.as_str(),
         None => text,
     };
-    let index = LineIndex::new(text, out.report.bytes);
-    let mut lines = split_lines(text);
-    let starts = parts::starts(text, &lines);
+    let all = TextLines::new(text, out.report.bytes);
+    let index = all.index();
+    let lines = all.lines();
+    let starts = parts::starts(text, lines);
     if starts.is_empty() {
-        read_part(text, 0, lines, &index, had_blocks, out);
+        read_part(text, 0, lines, index, had_blocks, out);
         return;
     }
     // Several exports one after another: each part read in its own format, its lines and
@@ -49,15 +50,16 @@ pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
         .filter_map(|&i| lines.get(i).map(|l| l.start))
         .chain([text.len()])
         .collect();
-    let mut read = Vec::with_capacity(starts.len() + 1);
-    for &start in starts.iter().rev() {
-        read.push(lines.split_off(start.min(lines.len())));
-    }
-    read.push(lines);
-    read.reverse();
+    let mut cuts: Vec<usize> = starts.iter().map(|&i| i.min(lines.len())).collect();
+    cuts.push(lines.len());
     let mut found = Vec::new();
     let mut base = 0;
-    for (part, end) in read.into_iter().zip(bounds) {
+    let mut from = 0;
+    for (to, end) in cuts.into_iter().zip(bounds) {
+        let part = lines
+            .slice(from, to)
+            .unwrap_or_else(|| lines.skip(lines.len()));
+        from = to;
         let (Some(first_line), Some(last_line)) = (
             part.first().map(|l| l.no),
             part.iter()
@@ -71,7 +73,7 @@ pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
         let part_base = base;
         base = end;
         let before = out.report.events;
-        let format = read_part(part_text, part_base, part, &index, had_blocks, out);
+        let format = read_part(part_text, part_base, part, index, had_blocks, out);
         if out.report.cancelled {
             return;
         }
@@ -130,7 +132,7 @@ pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
 fn read_part(
     text: &str,
     base: usize,
-    lines: Vec<Line<'_>>,
+    lines: Lines<'_>,
     index: &LineIndex,
     had_blocks: bool,
     out: &mut Output<'_>,
@@ -139,12 +141,14 @@ fn read_part(
     // columns for every event), and its quoted fields span lines by design: that is the
     // signature of a console's wrapping, and joining would glue each record's first line to
     // the one before. A CSV is read as it is.
-    let lines = if csv::looks_like(&lines) {
-        lines
+    let joined = if csv::looks_like(lines) {
+        None
     } else {
         rejoin_wrapped(lines)
     };
-    for (format, detected) in candidates(text, &lines) {
+    let as_they_are = lines;
+    let lines = joined.as_deref().map_or(lines, Lines::of);
+    for (format, detected) in candidates(text, lines) {
         // Beside evidence blocks, only text that looks like an export is read: a line of
         // other output must not be taken for a damaged event.
         if had_blocks && !detected {
@@ -152,10 +156,10 @@ fn read_part(
         }
         let before = out.report.clone();
         match format {
-            Format::WevtutilText => wevtutil_text::read(&lines, index, out),
-            Format::Xml => xml::read(text, base, index, out),
-            Format::Csv => csv::read(&lines, index, out),
-            Format::FormatList => format_list::read(&lines, index, out),
+            Format::WevtutilText => wevtutil_text::read(lines, index, out),
+            Format::Xml => xml::read(text, base, as_they_are, index, out),
+            Format::Csv => csv::read(lines, index, out),
+            Format::FormatList => format_list::read(lines, index, out),
             Format::Evtx
             | Format::EvidenceBlock
             | Format::ConfigSnapshot
@@ -197,7 +201,7 @@ fn why_not(format: Format) -> &'static str {
 
 /// Formats to try, most likely first, and whether its features were seen; every text
 /// format is tried in the end.
-pub(crate) fn candidates(text: &str, lines: &[Line<'_>]) -> Vec<(Format, bool)> {
+pub(crate) fn candidates(text: &str, lines: Lines<'_>) -> Vec<(Format, bool)> {
     let first = lines
         .iter()
         .map(|l| l.text.trim())

@@ -14,7 +14,11 @@ pub(crate) struct LineIndex {
 
 impl LineIndex {
     pub(crate) fn new(text: &str, input_bytes: u64) -> LineIndex {
-        let mut starts = vec![0];
+        // Counted first: grown by doubling, the list took up to twice its room, and more
+        // while it was moved.
+        let count = text.bytes().filter(|b| *b == b'\n').count() + 1;
+        let mut starts = Vec::with_capacity(count);
+        starts.push(0);
         starts.extend(
             text.bytes()
                 .enumerate()
@@ -54,9 +58,20 @@ impl LineIndex {
     }
 }
 
-/// One cleaned line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One cleaned line, as the parsers read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Line<'a> {
+    /// 1-based number of the (first) input line it came from.
+    pub no: u32,
+    /// Byte offset of its start in the decoded text.
+    pub start: usize,
+    pub text: &'a str,
+}
+
+/// One cleaned line that may be a copy: a line cleaned of escapes, or lines a console
+/// wrapped joined back together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CleanLine<'a> {
     /// 1-based number of the (first) input line it came from.
     pub no: u32,
     /// Byte offset of its start in the decoded text.
@@ -64,39 +79,231 @@ pub(crate) struct Line<'a> {
     pub text: Cow<'a, str>,
 }
 
+/// A decoded text's lines, cleaned (no CR, terminal escapes or control characters), as
+/// they are: where they lie in the text, found through its [`LineIndex`], with a copy only
+/// of the lines cleaning changed. A line costs the 8 bytes of its start, not a list entry
+/// of its own: 10 MB of empty lines is 10 million lines.
+#[derive(Debug)]
+pub(crate) struct TextLines<'a> {
+    text: &'a str,
+    index: LineIndex,
+    /// (line index, its cleaned text) of the lines cleaning changed, ascending.
+    cleaned: Vec<(usize, String)>,
+}
+
+impl<'a> TextLines<'a> {
+    pub(crate) fn new(text: &'a str, input_bytes: u64) -> TextLines<'a> {
+        let index = LineIndex::new(text, input_bytes);
+        let cleaned = text
+            .split('\n')
+            .enumerate()
+            .filter_map(|(i, raw)| match clean(raw) {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(copy) => Some((i, copy)),
+            })
+            .collect();
+        TextLines {
+            text,
+            index,
+            cleaned,
+        }
+    }
+
+    pub(crate) fn index(&self) -> &LineIndex {
+        &self.index
+    }
+
+    pub(crate) fn lines(&self) -> Lines<'_> {
+        Lines {
+            source: Source::Text(self),
+            from: 0,
+            to: self.index.starts.len(),
+        }
+    }
+
+    /// Line `i` (0-based) of the text.
+    fn line(&self, i: usize) -> Option<Line<'_>> {
+        let start = *self.index.starts.get(i)?;
+        let text = match self.cleaned.binary_search_by_key(&i, |(at, _)| *at) {
+            Ok(at) => self.cleaned.get(at).map_or("", |(_, copy)| copy.as_str()),
+            Err(_) => {
+                let end = self
+                    .index
+                    .starts
+                    .get(i + 1)
+                    .map_or(self.text.len(), |next| next.saturating_sub(1));
+                // What `clean` leaves of a line it does not change.
+                self.text
+                    .get(start..end)
+                    .unwrap_or_default()
+                    .trim_end_matches(['\r', '\n'])
+            }
+        };
+        Some(Line {
+            no: u32::try_from(i + 1).unwrap_or(u32::MAX),
+            start,
+            text,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Source<'a> {
+    Text(&'a TextLines<'a>),
+    Joined(&'a [CleanLine<'a>]),
+}
+
+/// A run of cleaned lines (all of a text's, a part of them, or lines joined back after a
+/// console's wrapping), read in place: cheap to copy and to read again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lines<'a> {
+    source: Source<'a>,
+    from: usize,
+    to: usize,
+}
+
+impl<'a> Lines<'a> {
+    /// Lines held as copies (joined back, or made by a test).
+    pub(crate) fn of(lines: &'a [CleanLine<'a>]) -> Lines<'a> {
+        Lines {
+            source: Source::Joined(lines),
+            from: 0,
+            to: lines.len(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.to - self.from
+    }
+
+    /// Line `i` of these.
+    pub(crate) fn get(&self, i: usize) -> Option<Line<'a>> {
+        let at = self.from.checked_add(i).filter(|at| *at < self.to)?;
+        match self.source {
+            Source::Text(text) => text.line(at),
+            Source::Joined(lines) => lines.get(at).map(|l| Line {
+                no: l.no,
+                start: l.start,
+                text: &l.text,
+            }),
+        }
+    }
+
+    pub(crate) fn first(&self) -> Option<Line<'a>> {
+        self.get(0)
+    }
+
+    /// The first line and the rest.
+    pub(crate) fn split_first(&self) -> Option<(Line<'a>, Lines<'a>)> {
+        Some((self.first()?, self.skip(1)))
+    }
+
+    /// Lines `from..to` of these; `None` when out of range.
+    pub(crate) fn slice(&self, from: usize, to: usize) -> Option<Lines<'a>> {
+        (from <= to && to <= self.len()).then(|| Lines {
+            source: self.source,
+            from: self.from + from,
+            to: self.from + to,
+        })
+    }
+
+    /// Lines `from..` of these (none when out of range).
+    pub(crate) fn skip(&self, from: usize) -> Lines<'a> {
+        self.slice(from.min(self.len()), self.len())
+            .unwrap_or(*self)
+    }
+
+    pub(crate) fn iter(&self) -> LinesIter<'a> {
+        LinesIter {
+            lines: *self,
+            front: 0,
+            back: self.len(),
+        }
+    }
+}
+
+/// The lines of a [`Lines`], in either direction; skipping is free.
+#[derive(Debug, Clone)]
+pub(crate) struct LinesIter<'a> {
+    lines: Lines<'a>,
+    front: usize,
+    back: usize,
+}
+
+impl<'a> Iterator for LinesIter<'a> {
+    type Item = Line<'a>;
+
+    fn next(&mut self) -> Option<Line<'a>> {
+        if self.front >= self.back {
+            return None;
+        }
+        self.front += 1;
+        self.lines.get(self.front - 1)
+    }
+
+    fn nth(&mut self, n: usize) -> Option<Line<'a>> {
+        self.front = self.front.saturating_add(n).min(self.back);
+        self.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.back.saturating_sub(self.front);
+        (n, Some(n))
+    }
+}
+
+impl DoubleEndedIterator for LinesIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.front >= self.back {
+            return None;
+        }
+        self.back -= 1;
+        self.lines.get(self.back)
+    }
+}
+
+impl ExactSizeIterator for LinesIter<'_> {}
+
 /// Splits `text` into cleaned lines: no CR, no terminal escapes or control characters, and
 /// lines a console wrapped at its width joined back together.
 #[cfg(test)]
-pub(crate) fn clean_lines(text: &str) -> Vec<Line<'_>> {
-    rejoin_wrapped(split_lines(text))
+pub(crate) fn clean_lines(text: &str) -> Vec<CleanLine<'_>> {
+    let lines = split_lines(text);
+    let view = lines.lines();
+    match wrap_width(view) {
+        Some(width) => unwrap(view, width),
+        None => view.iter().map(CleanLine::from).collect(),
+    }
+    .into_iter()
+    .map(|l| CleanLine {
+        no: l.no,
+        start: l.start,
+        text: Cow::Owned(l.text.into_owned()),
+    })
+    .collect()
 }
 
 /// Splits `text` into cleaned lines (no CR, terminal escapes or control characters), as
 /// they are: lines a console wrapped stay apart ([`rejoin_wrapped`]).
-pub(crate) fn split_lines(text: &str) -> Vec<Line<'_>> {
-    // Room for every line at once: grown by doubling, a large export's lines took up to
-    // twice the room they need.
-    let count = text.bytes().filter(|b| *b == b'\n').count() + 1;
-    let mut lines: Vec<Line<'_>> = Vec::with_capacity(count);
-    let mut start = 0usize;
-    for (i, raw) in text.split('\n').enumerate() {
-        let no = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        lines.push(Line {
-            no,
-            start,
-            text: clean(raw),
-        });
-        start += raw.len() + 1;
-    }
-    lines
+#[cfg(test)]
+pub(crate) fn split_lines(text: &str) -> TextLines<'_> {
+    TextLines::new(text, 0)
 }
 
-/// Joins back lines a console wrapped at its width, when the lines show that signature.
-pub(crate) fn rejoin_wrapped(lines: Vec<Line<'_>>) -> Vec<Line<'_>> {
-    match wrap_width(&lines) {
-        Some(width) => unwrap(lines, width),
-        None => lines,
+impl<'a> From<Line<'a>> for CleanLine<'a> {
+    fn from(line: Line<'a>) -> CleanLine<'a> {
+        CleanLine {
+            no: line.no,
+            start: line.start,
+            text: Cow::Borrowed(line.text),
+        }
     }
+}
+
+/// Lines a console wrapped at its width joined back, when the lines show that signature;
+/// `None` when they do not (then they are read as they are).
+pub(crate) fn rejoin_wrapped<'a>(lines: Lines<'a>) -> Option<Vec<CleanLine<'a>>> {
+    wrap_width(lines).map(|width| unwrap(lines, width))
 }
 
 /// One line without its line end, terminal escape sequences, control characters (tabs
@@ -163,26 +370,25 @@ fn is_invisible_mark(c: char) -> bool {
 /// column, and at least one cut is followed by text that is not a field of its own; the
 /// longest lines of an unwrapped export are either all the same or each followed by a
 /// field, an empty line or a block header.
-pub(crate) fn wrap_width(lines: &[Line<'_>]) -> Option<usize> {
-    let lengths: Vec<usize> = lines.iter().map(|l| l.text.chars().count()).collect();
-    let max = *lengths.iter().max()?;
+pub(crate) fn wrap_width(lines: Lines<'_>) -> Option<usize> {
+    // Read again for each question rather than holding every line's length.
+    let length = |l: &Line<'_>| l.text.chars().count();
+    let max = lines.iter().map(|l| length(&l)).max()?;
     if !(60..=512).contains(&max) {
         return None;
     }
-    let at_max = lengths.iter().filter(|&&n| n == max).count();
+    let full = || lines.iter().filter(|l| length(l) == max);
+    let at_max = full().count();
+    let pairs = || lines.iter().zip(lines.iter().skip(1));
     // Two full-width lines could be chance; wrapped output has them in runs or in numbers.
-    let numbers = at_max >= 3 || (at_max >= 2 && lengths.windows(2).any(|w| w == [max, max]));
+    let numbers = at_max >= 3
+        || (at_max >= 2 && pairs().any(|(a, b)| length(&a) == max && length(&b) == max));
     if !numbers {
         return None;
     }
-    let full = || lines.iter().zip(&lengths).filter(|&(_, &n)| n == max);
-    let first = full().next().map(|(l, _)| &l.text)?;
-    let varied = full().any(|(l, _)| l.text != *first);
-    let continued = lines
-        .iter()
-        .zip(lines.iter().skip(1))
-        .zip(&lengths)
-        .any(|((_, next), &n)| n == max && continues(&next.text));
+    let first = full().next().map(|l| l.text)?;
+    let varied = full().any(|l| l.text != first);
+    let continued = pairs().any(|(l, next)| length(&l) == max && continues(next.text));
     (varied && continued).then_some(max)
 }
 
@@ -211,18 +417,18 @@ fn looks_like_field(line: &str) -> bool {
             .is_none_or(char::is_whitespace)
 }
 
-fn unwrap(lines: Vec<Line<'_>>, width: usize) -> Vec<Line<'_>> {
-    let mut out: Vec<Line<'_>> = Vec::with_capacity(lines.len());
+fn unwrap<'a>(lines: Lines<'a>, width: usize) -> Vec<CleanLine<'a>> {
+    let mut out: Vec<CleanLine<'a>> = Vec::with_capacity(lines.len());
     let mut joining = false;
-    for line in lines {
+    for line in lines.iter() {
         let full = line.text.chars().count() == width;
         match out.last_mut() {
-            Some(prev) if joining && !line.text.is_empty() && !starts_structure(&line.text) => {
+            Some(prev) if joining && !line.text.is_empty() && !starts_structure(line.text) => {
                 // Appended in place: copying the joined line for each piece is quadratic
                 // in a long run of full-width lines.
-                prev.text.to_mut().push_str(&line.text);
+                prev.text.to_mut().push_str(line.text);
             }
-            _ => out.push(line),
+            _ => out.push(CleanLine::from(line)),
         }
         joining = full;
     }

@@ -17,20 +17,20 @@ use super::labels::{EVENT_VIEWER_ORDER, Field, WEVTUTIL_ORDER, field_for_label};
 use super::limits::{MAX_EVENT_BYTES, MAX_FIELD_CHARS, cap_field};
 use super::normalise::{channel, is_placeholder, is_sid, parse_event_id, parse_level, value};
 use super::report::{Dialect, IssueKind, IssueLocation};
-use super::text::{Line, LineIndex, block_header_number};
+use super::text::{LineIndex, Lines, block_header_number};
 use super::xml::{event_from_xml, is_no_time};
 use super::{Format, Output};
 use crate::event::{Event, Location, Origin};
 
 /// Whether the lines look like label-and-value event text: an `Event[N]:` header, or at
 /// least three lines with known labels among the first few hundred.
-pub(crate) fn looks_like(lines: &[Line<'_>]) -> bool {
+pub(crate) fn looks_like(lines: Lines<'_>) -> bool {
     let mut known = 0;
     for line in lines.iter().take(400) {
-        if block_header_number(&line.text).is_some() {
+        if block_header_number(line.text).is_some() {
             return true;
         }
-        let stripped = strip_markup(&line.text);
+        let stripped = strip_markup(line.text);
         if let Some((label, _)) = split_field(&stripped.text)
             && field_for_label(label).is_some_and(|f| f != Field::Date)
         {
@@ -157,19 +157,19 @@ struct Block<'a> {
     /// Its lines, borrowed from the stripped lines (no copy per line).
     lines: Vec<(u32, &'a str)>,
     bytes: usize,
-    /// The lines before the first block, not a block.
-    preamble: bool,
+    /// The lines before the first block, not a block: what they hold (no lines kept).
+    preamble: Option<Preamble>,
 }
 
-pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) {
+pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
     out.report.format = Some(Format::WevtutilText);
-    let headed = lines.iter().any(|l| block_header_number(&l.text).is_some());
+    let headed = lines.iter().any(|l| block_header_number(l.text).is_some());
     // Only the lines with markup are stripped into copies, once; the others are read
     // where they lie, as often as needed (a copy of every line was a large export's peak).
     let mut had_markup = false;
     let mut marked: Vec<(usize, String)> = Vec::new();
     for (i, l) in lines.iter().enumerate() {
-        let s = strip_markup(&l.text);
+        let s = strip_markup(l.text);
         // Only marked-up fields make the article's layout (a quoted note does not).
         had_markup |= s.had_markup && split_field(&s.text).is_some();
         if let Cow::Owned(text) = s.text {
@@ -186,9 +186,9 @@ pub(crate) fn read(lines: &[Line<'_>], index: &LineIndex, out: &mut Output<'_>) 
     });
     let order = DateOrder::decide(date_samples(stripped.clone()));
     let mut blocks = Blocks::new(stripped, headed).peekable();
-    let preamble: Vec<(u32, &str)> = blocks
-        .next_if(|b| b.preamble)
-        .map(|b| b.lines)
+    let preamble = blocks
+        .next_if(|b| b.preamble.is_some())
+        .and_then(|b| b.preamble)
         .unwrap_or_default();
     report_preamble(&preamble, headed, out);
     let layout: &[Field] = if headed {
@@ -271,13 +271,13 @@ impl Stats {
 /// lies, or its stripped copy from `marked` (by index into the lines, ascending).
 #[derive(Clone)]
 struct StrippedLines<'a> {
-    lines: &'a [Line<'a>],
+    lines: Lines<'a>,
     at: usize,
     marked: &'a [(usize, String)],
 }
 
 impl<'a> StrippedLines<'a> {
-    fn new(lines: &'a [Line<'a>], marked: &'a [(usize, String)]) -> Self {
+    fn new(lines: Lines<'a>, marked: &'a [(usize, String)]) -> Self {
         StrippedLines {
             lines,
             at: 0,
@@ -298,7 +298,7 @@ impl<'a> Iterator for StrippedLines<'a> {
                 self.marked = rest;
                 copy.as_str()
             }
-            _ => match strip_markup(&line.text).text {
+            _ => match strip_markup(line.text).text {
                 Cow::Borrowed(text) => text,
                 // Every line stripped into a copy is in `marked`.
                 Cow::Owned(_) => "",
@@ -377,12 +377,12 @@ impl<'a> Iterator for Blocks<'a> {
             start,
             lines: Vec::new(),
             bytes: 0,
-            preamble: true,
+            preamble: Some(Preamble::default()),
         };
         if let Some(number) = self.starts_block(text) {
             self.lines.next();
             block.header = number.map(|n| (no, n));
-            block.preamble = false;
+            block.preamble = None;
             if !self.headed {
                 block.bytes = text.len();
                 block.lines.push((no, text));
@@ -393,8 +393,8 @@ impl<'a> Iterator for Blocks<'a> {
                 break;
             }
             self.lines.next();
-            if block.preamble {
-                block.lines.push((no, text));
+            if let Some(preamble) = &mut block.preamble {
+                preamble.add(no, text);
                 continue;
             }
             block.bytes += text.len() + 1;
@@ -409,38 +409,50 @@ impl<'a> Iterator for Blocks<'a> {
 
 /// Lines before the first block: a command prompt is fine; anything else is the end of an
 /// event whose start was cut off (Azure Run Command returns only the last 4,096 bytes).
-fn report_preamble(preamble: &[(u32, &str)], headed: bool, out: &mut Output<'_>) {
-    let content: Vec<&(u32, &str)> = preamble
-        .iter()
-        .filter(|(_, t)| {
-            let t = t.trim();
-            !t.is_empty() && !is_prompt(t)
-        })
-        .collect();
-    let (Some(first), Some(last)) = (content.first(), content.last()) else {
+fn report_preamble(preamble: &Preamble, headed: bool, out: &mut Output<'_>) {
+    let Some((first, last)) = preamble.span else {
         return;
     };
-    // Without headers, only event fields mark a cut event (an article's prose does not).
-    let has_fields = content.iter().any(|(_, t)| {
-        split_field(t).is_some_and(|(l, _)| {
-            field_for_label(l).is_some_and(|f| !matches!(f, Field::Description | Field::Date))
-        })
-    });
-    if !headed && !has_fields {
+    if !headed && !preamble.has_fields {
         return;
     }
     out.skip();
     out.report.truncated = true;
     out.report.error(
         IssueKind::Truncated,
-        Some(IssueLocation::Line { line: first.0 }),
+        Some(IssueLocation::Line { line: first }),
         format!(
-            "lines {}–{} are the end of an event whose start is missing: the text looks cut \
-             at its start (Azure Run Command returns only the last 4,096 bytes of output), so \
-             that event was not read; query fewer events (wevtutil /c:5) to get whole ones",
-            first.0, last.0
+            "lines {first}–{last} are the end of an event whose start is missing: the text \
+             looks cut at its start (Azure Run Command returns only the last 4,096 bytes of \
+             output), so that event was not read; query fewer events (wevtutil /c:5) to get \
+             whole ones"
         ),
     );
+}
+
+/// What the lines before the first block hold, counted as they come (a long text of no
+/// event is not held line by line).
+#[derive(Debug, Default)]
+struct Preamble {
+    /// The first and last lines with content (not empty, not a prompt).
+    span: Option<(u32, u32)>,
+    /// Whether a line with content is an event's field (other than its date or
+    /// description): without headers, only those mark a cut event (an article's prose
+    /// does not).
+    has_fields: bool,
+}
+
+impl Preamble {
+    fn add(&mut self, no: u32, text: &str) {
+        let t = text.trim();
+        if t.is_empty() || is_prompt(t) {
+            return;
+        }
+        self.span = Some((self.span.map_or(no, |(first, _)| first), no));
+        self.has_fields |= split_field(text).is_some_and(|(l, _)| {
+            field_for_label(l).is_some_and(|f| !matches!(f, Field::Description | Field::Date))
+        });
+    }
 }
 
 fn is_prompt(line: &str) -> bool {

@@ -13,7 +13,7 @@ use super::datetime::{DateOrder, parse_time};
 use super::limits::{MAX_DATA_ITEMS, MAX_EVENT_BYTES, MAX_XML_DEPTH, cap_field};
 use super::normalise::{parse_event_id, parse_level};
 use super::report::{Dialect, IssueKind, IssueLocation};
-use super::text::{LineIndex, clean, split_lines, wrap_width};
+use super::text::{LineIndex, Lines, clean, wrap_width};
 use super::{Format, Output};
 use crate::event::{Event, Location, Origin};
 
@@ -125,9 +125,16 @@ pub(crate) fn starts_export(line: &str) -> bool {
         })
 }
 
-/// Reads every `<Event>` in `text`, which starts at byte `base` of the text `lines` maps.
-pub(crate) fn read(text: &str, base: usize, lines: &LineIndex, out: &mut Output<'_>) {
-    let Some(u) = unwrap_console(text) else {
+/// Reads every `<Event>` in `text`, which starts at byte `base` of the text `lines` maps;
+/// `cleaned` are its lines as they are (a console's wrapping not joined).
+pub(crate) fn read(
+    text: &str,
+    base: usize,
+    cleaned: Lines<'_>,
+    lines: &LineIndex,
+    out: &mut Output<'_>,
+) {
+    let Some(u) = unwrap_console(text, cleaned) else {
         let positions = Positions {
             lines,
             base,
@@ -220,8 +227,8 @@ impl Positions<'_> {
 /// `wevtutil qe /f:xml` prints every event on one long line; a console (Serial Console at 80
 /// columns) cuts them at its width. When the text shows that signature
 /// ([`super::text::wrap_width`]), the line ends after full-width lines are removed.
-fn unwrap_console(text: &str) -> Option<Unwrapped> {
-    let width = wrap_width(&split_lines(text))?;
+fn unwrap_console(text: &str, lines: Lines<'_>) -> Option<Unwrapped> {
+    let width = wrap_width(lines)?;
     let mut joined = String::with_capacity(text.len());
     let mut removed = Vec::new();
     let mut total = 0usize;
