@@ -382,9 +382,15 @@ fn single_byte(bytes: &[u8], sample: &[u8]) -> (TextEncoding, [char; 128], usize
             TextEncoding::Windows1254 => high_half(WINDOWS_1254),
             _ => high_half(WINDOWS_1252),
         };
-        let chars = || bytes.iter().map(|&b| table_char(b, &table));
+        // Only bytes of 0x80 and above differ between the code pages.
+        let high = || {
+            bytes
+                .iter()
+                .filter(|b| !b.is_ascii())
+                .map(|&b| table_char(b, &table))
+        };
         let cyrillic = matches!(encoding, TextEncoding::Cp866 | TextEncoding::Windows1251);
-        if cyrillic && !reads_as_cyrillic(chars()) {
+        if cyrillic && !reads_as_cyrillic(high()) {
             continue;
         }
         // Polish and Turkish accents stand as Latin ones do, alone or in pairs inside
@@ -402,7 +408,7 @@ fn single_byte(bytes: &[u8], sample: &[u8]) -> (TextEncoding, [char; 128], usize
         }
         let rank = (
             labels_shown(&decode_table(sample, &table)),
-            wordlike_score(chars()),
+            wordlike_score(bytes, &table),
         );
         // Ties keep the earlier candidate: cp850 first (the default OEM code page of the
         // locales whose accented text matters here), then ANSI; the Central European and
@@ -498,17 +504,19 @@ fn table_char(b: u8, high: &[char; 128]) -> char {
     }
 }
 
-fn wordlike_score(text: impl Iterator<Item = char>) -> i64 {
+/// How much `bytes` read in the code page `high` reads as words: each character of 0x80
+/// and above with its neighbours (ASCII ones are the same in every code page here and
+/// score nothing themselves), without decoding the text.
+fn wordlike_score(bytes: &[u8], high: &[char; 128]) -> i64 {
+    let char_at = |i: usize| bytes.get(i).map(|&b| table_char(b, high));
     let mut score = 0i64;
-    // Each character with its neighbours, without collecting the text's characters.
-    let mut prev = None;
-    let mut chars = text.peekable();
-    while let Some(c) = chars.next() {
-        let next = chars.peek().copied();
-        let before = prev.replace(c);
-        if c.is_ascii() {
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii() {
             continue;
         }
+        let c = table_char(b, high);
+        let before = i.checked_sub(1).and_then(char_at);
+        let next = char_at(i + 1);
         if !c.is_alphabetic() {
             score -= 2;
             continue;
