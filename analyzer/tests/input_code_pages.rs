@@ -291,6 +291,15 @@ fn central_european_turkish_and_ansi_french_events_read_in_their_code_page() {
             TextEncoding::Windows1252,
             "l’état : en cours d’exécution.",
         ),
+        // English labels, the French message with its ’ (probe c24): read as cp852 once
+        // cp852 was a candidate ("sĺest", 0x92 a letter there), the apostrophe scored as a
+        // sign.
+        (
+            fixture!("wevtutil-en-labels-fr-message-cp1252.txt"),
+            TextEncoding::Windows1252,
+            "Une erreur irrécupérable s’est produite lors de la création des informations \
+             d’identification du serveur TLS.",
+        ),
     ] {
         let (report, events) = read(bytes);
         assert_eq!(report.encoding, Some(encoding), "{message}");

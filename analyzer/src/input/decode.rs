@@ -517,6 +517,15 @@ fn wordlike_score(bytes: &[u8], high: &[char; 128]) -> i64 {
         let c = table_char(b, high);
         let before = i.checked_sub(1).and_then(char_at);
         let next = char_at(i + 1);
+        // The typographic apostrophe inside a word (French "l’état", "d’exécution", "s’est"
+        // in Windows-1252) is part of it; read so, no Latin code page's letter beats it.
+        if matches!(c, '\u{2019}' | '\u{2018}')
+            && before.is_some_and(char::is_alphabetic)
+            && next.is_some_and(char::is_alphabetic)
+        {
+            score += 2;
+            continue;
+        }
         if !c.is_alphabetic() {
             score -= 2;
             continue;
