@@ -67,6 +67,8 @@ struct Reuse {
     done: Done,
     /// Where a name or a value is cut before it is copied back into its own allocation.
     scratch: String,
+    /// Check lists of candidates pruned away, for the next events' checks.
+    check_lists: Vec<Vec<Check>>,
 }
 
 /// Given events the collector is done with, held for a reader to reuse once one has asked
@@ -353,6 +355,11 @@ impl Collector {
                 let lent = Given::Lent(given.event());
                 slot.state.keep(lent, &mut checks, &mut self.reuse);
             }
+            // Its checks were moved into the copy: the list is empty, its room kept.
+            if self.reuse.check_lists.len() < signal::MAX_SPARE {
+                checks.clear();
+                self.reuse.check_lists.push(checks);
+            }
         }
         if let Some((at, mut checks)) = last
             && let Some(slot) = self.signals.get_mut(at)
@@ -376,6 +383,7 @@ impl Collector {
             checks,
             parsed,
             keepers,
+            reuse,
             ..
         } = self;
         parsed.clear();
@@ -440,7 +448,8 @@ impl Collector {
                     Check::Unknown => tally.unknown += 1,
                 }
             }
-            keepers.push((at, std::mem::take(checks)));
+            let next = reuse.check_lists.pop().unwrap_or_default();
+            keepers.push((at, std::mem::replace(checks, next)));
         }
     }
 

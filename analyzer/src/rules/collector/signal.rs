@@ -36,8 +36,8 @@ use crate::input::{
     EXCERPT_CHARS, EXCERPT_ITEMS as MAX_DATA_ITEMS, EXCERPT_NAME_CHARS, ExcerptCuts,
 };
 
-/// Candidates kept for reuse, at most (one prune's worth).
-const MAX_SPARE: usize = KEEP_NEWEST + KEEP_OLDEST + 1;
+/// Candidates kept for reuse, at most (one prune's worth); check lists too.
+pub(super) const MAX_SPARE: usize = KEEP_NEWEST + KEEP_OLDEST + 1;
 
 /// What one signal has collected. Serialisable, for a shard to cross to another Web
 /// Worker ([`super::Collector::to_bytes`]).
@@ -109,6 +109,7 @@ impl SignalState {
             spare,
             done,
             scratch,
+            check_lists,
         } = reuse;
         let candidate = |given: Given<'_>,
                          spare: &mut Vec<Candidate>,
@@ -152,14 +153,19 @@ impl SignalState {
         self.bucket(time);
         self.dated.push(candidate(given, spare, checks, scratch));
         if self.dated.len() > self.prune_at() {
-            self.prune(spare, done);
+            self.prune(spare, done, check_lists);
         }
     }
 
     /// Keeps the dated candidates [`kept`] keeps (by time, then by when they were seen); the
     /// others go to `spare`, or their events to `done`. Counts are no longer exact from the
     /// candidates.
-    fn prune(&mut self, spare: &mut Vec<Candidate>, done: &mut Done) {
+    fn prune(
+        &mut self,
+        spare: &mut Vec<Candidate>,
+        done: &mut Done,
+        check_lists: &mut Vec<Vec<Check>>,
+    ) {
         // Stable: among equal times, the order they were seen in (the candidates are held
         // in that order, or sorted by time keeping it).
         self.dated.sort_by_key(|c| c.event.time_created);
@@ -174,7 +180,12 @@ impl SignalState {
             if spare.len() < MAX_SPARE {
                 spare.push(candidate);
             } else {
-                done.put(candidate.event);
+                let Candidate { event, mut checks } = candidate;
+                done.put(event);
+                if check_lists.len() < MAX_SPARE {
+                    checks.clear();
+                    check_lists.push(checks);
+                }
             }
         }
         self.complete = false;
@@ -231,7 +242,7 @@ impl SignalState {
         // Pruned once more than `PRUNE_AT` had matched, and from then on never complete.
         self.complete &= other.complete && self.dated_total <= PRUNE_AT as u64;
         if self.dated.len() > self.prune_at() {
-            self.prune(&mut reuse.spare, &mut reuse.done);
+            self.prune(&mut reuse.spare, &mut reuse.done, &mut reuse.check_lists);
         }
         self.undated_total += other.undated_total;
         for candidate in std::mem::take(&mut other.undated) {
