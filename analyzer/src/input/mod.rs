@@ -397,17 +397,21 @@ pub fn read_seekable<R: Read + Seek>(
         return out.finish();
     }
     // `len` may be what an archive's header says, not what the reader holds: it sizes the
-    // buffer only up to `PREALLOCATE`; past that the buffer grows as the bytes come.
-    let mut bytes = Vec::with_capacity(
-        usize::try_from(len)
-            .unwrap_or(0)
-            .min(MAX_TEXT_INPUT_BYTES)
-            .min(PREALLOCATE),
-    );
+    // buffer only up to `PREALLOCATE` until that much has come; then to the rest of `len`,
+    // so that a text of the length stated is held in its own room (grown by doubling, a
+    // 100 MiB text took 128 MiB, and the 64 MiB before it while it was copied, in wasm).
+    let stated = usize::try_from(len).unwrap_or(0).min(MAX_TEXT_INPUT_BYTES);
+    let mut bytes = Vec::with_capacity(stated.min(PREALLOCATE));
     let read = reader.seek(SeekFrom::Start(0)).and_then(|_| {
-        reader
-            .take(MAX_TEXT_INPUT_BYTES as u64)
-            .read_to_end(&mut bytes)
+        let mut capped = reader.take(MAX_TEXT_INPUT_BYTES as u64);
+        (&mut capped)
+            .take(PREALLOCATE as u64)
+            .read_to_end(&mut bytes)?;
+        if bytes.len() < PREALLOCATE {
+            return Ok(());
+        }
+        bytes.reserve_exact(stated.saturating_sub(bytes.len()));
+        capped.read_to_end(&mut bytes).map(|_| ())
     });
     if let Err(e) = read {
         out.report.error(
@@ -454,21 +458,41 @@ fn read_up_to<R: Read>(reader: &mut R, buf: &mut [u8]) -> std::io::Result<usize>
 
 fn read_text_bytes(bytes: &[u8], out: &mut Output<'_>) {
     out.report.sha256 = report::sha256_hex(bytes);
-    read_decoded(decode::decode_text(bytes), bytes, out);
+    let decoded = decode::decode_text(bytes);
+    let unsupported = looks_unsupported(&decoded, bytes);
+    read_decoded(decoded, unsupported, out);
 }
 
 /// [`read_text_bytes`] of bytes it may keep: plain UTF-8 (most exports) becomes the text
-/// where it lies instead of being copied, which for a large export is a tenth of the peak.
+/// where it lies instead of being copied, which for a large export is a tenth of the peak;
+/// other bytes are let go once decoded, before the text is read (UTF-16 bytes are twice
+/// the text).
 fn read_text_vec(bytes: Vec<u8>, out: &mut Output<'_>) {
     out.report.sha256 = report::sha256_hex(&bytes);
     match decode::decode_plain_utf8(bytes) {
-        Ok(decoded) => read_decoded(decoded, &[], out),
-        Err(bytes) => read_decoded(decode::decode_text(&bytes), &bytes, out),
+        Ok(decoded) => read_decoded(decoded, false, out),
+        Err(bytes) => {
+            let decoded = decode::decode_text(&bytes);
+            let unsupported = looks_unsupported(&decoded, &bytes);
+            drop(bytes);
+            read_decoded(decoded, unsupported, out);
+        }
     }
 }
 
-/// Reads `decoded`, the text of `bytes` (which only a single-byte code page's check reads).
-fn read_decoded(decoded: decode::DecodedText, bytes: &[u8], out: &mut Output<'_>) {
+/// Whether `bytes`, read as `decoded` in a single-byte code page, look like a code page
+/// this reader does not decode.
+fn looks_unsupported(decoded: &decode::DecodedText, bytes: &[u8]) -> bool {
+    let single_byte = matches!(
+        decoded.encoding,
+        TextEncoding::Cp437 | TextEncoding::Cp850 | TextEncoding::Windows1252
+    );
+    single_byte && decode::looks_unsupported_code_page(bytes)
+}
+
+/// Reads `decoded`; `unsupported`: its bytes look like a code page this reader does not
+/// decode ([`looks_unsupported`]).
+fn read_decoded(decoded: decode::DecodedText, unsupported: bool, out: &mut Output<'_>) {
     out.report.encoding = Some(decoded.encoding);
     if decoded.replaced > 0 {
         out.report.warning(
@@ -483,11 +507,7 @@ fn read_decoded(decoded: decode::DecodedText, bytes: &[u8], out: &mut Output<'_>
             ),
         );
     }
-    let single_byte = matches!(
-        decoded.encoding,
-        TextEncoding::Cp437 | TextEncoding::Cp850 | TextEncoding::Windows1252
-    );
-    if single_byte && decode::looks_unsupported_code_page(bytes) {
+    if unsupported {
         out.report.warning(
             IssueKind::Encoding,
             None,
