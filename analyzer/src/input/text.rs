@@ -7,7 +7,9 @@ use std::borrow::Cow;
 /// Maps byte offsets of the decoded text to 1-based lines and to progress in input bytes.
 #[derive(Debug)]
 pub(crate) struct LineIndex {
-    starts: Vec<usize>,
+    /// Where each line starts. 4 bytes a line: a text is far shorter than 4 GiB (the input
+    /// caps), and an offset past that would only place a line wrong, never panic.
+    starts: Vec<u32>,
     text_len: usize,
     input_bytes: u64,
 }
@@ -23,7 +25,7 @@ impl LineIndex {
             text.bytes()
                 .enumerate()
                 .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
+                .map(|(i, _)| offset(i + 1)),
         );
         LineIndex {
             starts,
@@ -34,7 +36,7 @@ impl LineIndex {
 
     /// The 1-based line holding byte `offset`.
     pub(crate) fn line_of(&self, offset: usize) -> u32 {
-        let line = match self.starts.binary_search(&offset) {
+        let line = match self.starts.binary_search(&self::offset(offset)) {
             Ok(i) => i + 1,
             Err(i) => i,
         };
@@ -44,7 +46,7 @@ impl LineIndex {
     /// The byte offset where 1-based line `line` starts.
     pub(crate) fn line_start(&self, line: u32) -> Option<usize> {
         let i = usize::try_from(line).ok()?.checked_sub(1)?;
-        self.starts.get(i).copied()
+        self.starts.get(i).map(|s| *s as usize)
     }
 
     /// How many input bytes lie before text offset `offset` (proportional: the text may be
@@ -56,6 +58,11 @@ impl LineIndex {
         let done = (offset.min(self.text_len) as u128) * u128::from(self.input_bytes);
         u64::try_from(done / self.text_len as u128).unwrap_or(self.input_bytes)
     }
+}
+
+/// A text offset as the index holds it.
+fn offset(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
 }
 
 /// One cleaned line, as the parsers read it.
@@ -81,7 +88,7 @@ pub(crate) struct CleanLine<'a> {
 
 /// A decoded text's lines, cleaned (no CR, terminal escapes or control characters), as
 /// they are: where they lie in the text, found through its [`LineIndex`], with a copy only
-/// of the lines cleaning changed. A line costs the 8 bytes of its start, not a list entry
+/// of the lines cleaning changed. A line costs the 4 bytes of its start, not a list entry
 /// of its own: 10 MB of empty lines is 10 million lines.
 #[derive(Debug)]
 pub(crate) struct TextLines<'a> {
@@ -123,7 +130,7 @@ impl<'a> TextLines<'a> {
 
     /// Line `i` (0-based) of the text.
     fn line(&self, i: usize) -> Option<Line<'_>> {
-        let start = *self.index.starts.get(i)?;
+        let start = *self.index.starts.get(i)? as usize;
         let text = match self.cleaned.binary_search_by_key(&i, |(at, _)| *at) {
             Ok(at) => self.cleaned.get(at).map_or("", |(_, copy)| copy.as_str()),
             Err(_) => {
@@ -131,7 +138,7 @@ impl<'a> TextLines<'a> {
                     .index
                     .starts
                     .get(i + 1)
-                    .map_or(self.text.len(), |next| next.saturating_sub(1));
+                    .map_or(self.text.len(), |next| (*next as usize).saturating_sub(1));
                 // What `clean` leaves of a line it does not change.
                 self.text
                     .get(start..end)
