@@ -330,3 +330,24 @@ fn a_code_pages_bad_byte_is_located() {
         warning.message
     );
 }
+
+/// A Hungarian Event Viewer copy (helper C's probe, c18): its dates are written
+/// `2026. 12. 07. 03:11:15`, a space after each dot. Read, the 36871 keeps its time and
+/// the finding its full score; unread, the event had no time and the finding dropped to low.
+#[test]
+fn a_hungarian_copy_keeps_its_dates() {
+    let bytes = fixture!("evcopy-hu-s2-cp852.txt");
+    let (report, events) = read(bytes);
+    assert_eq!(events.len(), 1, "{report:?}");
+    let time = events[0].time_created.expect("the date is read");
+    assert_eq!(time.to_string(), "2026-12-07T03:11:15Z");
+    let mut session = Session::new();
+    session.add_bytes("export.txt", bytes, &mut no_progress);
+    let diagnosis = session.finish(&DiagnoseOptions::default());
+    let finding = diagnosis
+        .findings
+        .iter()
+        .find(|f| f.id == "rdp-tls-disabled")
+        .expect("rdp-tls-disabled");
+    assert_eq!(finding.confidence.as_str(), "high", "{finding:?}");
+}

@@ -111,8 +111,23 @@ fn numeric_date(s: &str) -> Option<(u32, u32, u32)> {
 }
 
 fn culture_time(s: &str, order: DateOrder) -> Option<DateTime> {
-    let mut words = s.split_whitespace();
-    let date_word = words.next()?.trim_end_matches(',');
+    let mut words = s.split_whitespace().peekable();
+    let first = words.next()?.trim_end_matches(',');
+    // A date with a space after each dot (hu-HU `2026. 12. 07.`, cs-CZ and sk-SK
+    // `7. 12. 2026`): its three parts read as one word.
+    let mut joined = String::new();
+    let date_word = if is_dotted_part(first) {
+        joined.push_str(first);
+        for _ in 0..2 {
+            match words.next_if(|w| w.bytes().all(|b| b.is_ascii_digit() || b == b'.')) {
+                Some(part) => joined.push_str(part),
+                None => break,
+            }
+        }
+        joined.as_str()
+    } else {
+        first
+    };
     let (a, b, c) = numeric_date(date_word)?;
     let date = if a > 31 {
         Date::new(
@@ -159,6 +174,13 @@ fn culture_time(s: &str, order: DateOrder) -> Option<DateTime> {
         Some(t) => clock(t, half)?,
     };
     Some(date.to_datetime(time))
+}
+
+/// `2026.` or `7.`: digits and one dot after them, the first part of a date written with a
+/// space after each dot.
+fn is_dotted_part(word: &str) -> bool {
+    word.strip_suffix('.')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Which half of the day a 12-hour clock's mark names.
@@ -270,6 +292,25 @@ mod tests {
         assert!(t.local);
         let t = parse_time("11/1/2018 12:05:00 AM", DateOrder::Unknown).unwrap();
         assert_eq!(t.ts, iso("2018-11-01T00:05:00Z"));
+    }
+
+    #[test]
+    fn dates_with_a_space_after_each_dot() {
+        for (s, want) in [
+            // hu-HU: yyyy. MM. dd. H:mm:ss
+            ("2026. 12. 07. 3:11:15", "2026-12-07T03:11:15Z"),
+            ("2026. 12. 07. 15:11:15", "2026-12-07T15:11:15Z"),
+            // cs-CZ, sk-SK: d. M. yyyy H:mm:ss
+            ("7. 12. 2026 3:11:15", "2026-12-07T03:11:15Z"),
+            ("13. 1. 2026 23:59:59", "2026-01-13T23:59:59Z"),
+        ] {
+            let t = parse_time(s, DateOrder::Unknown).unwrap_or_else(|| panic!("{s}"));
+            assert_eq!(t.ts, iso(want), "{s}");
+            assert!(t.local, "{s}");
+            assert!(!is_ambiguous(s), "{s}");
+        }
+        // Not a date: a number with a dot, then words.
+        assert_eq!(parse_time("7. december", DateOrder::Unknown), None);
     }
 
     #[test]
