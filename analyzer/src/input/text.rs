@@ -572,4 +572,48 @@ mod tests {
         assert_eq!(idx.line_of(5), 3);
         assert_eq!(idx.byte_progress(5), 10);
     }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    proptest::proptest! {
+        /// The lines read in place are the text split at LF, each cleaned, numbered and
+        /// placed: what the list of copies held before them. Read forwards, backwards,
+        /// skipped into and sliced alike.
+        #[test]
+        fn lines_in_place_are_the_split_and_cleaned_text(
+            text in "[a-c :\t\r\n\u{1b}\\[m\u{200e}\u{feff}é\u{85}]{0,60}",
+            from in 0usize..8,
+            len in 0usize..8,
+        ) {
+            let all = TextLines::new(&text, 0);
+            let lines = all.lines();
+            let mut start = 0;
+            let expected: Vec<(u32, usize, String)> = text
+                .split('\n')
+                .enumerate()
+                .map(|(i, raw)| {
+                    let line = (u32::try_from(i + 1).unwrap_or(u32::MAX), start, clean(raw).into_owned());
+                    start += raw.len() + 1;
+                    line
+                })
+                .collect();
+            let got = |l: Line<'_>| (l.no, l.start, l.text.to_owned());
+            proptest::prop_assert_eq!(lines.iter().map(got).collect::<Vec<_>>(), expected.clone());
+            let mut backwards: Vec<_> = lines.iter().rev().map(got).collect();
+            backwards.reverse();
+            proptest::prop_assert_eq!(&backwards, &expected);
+            proptest::prop_assert_eq!(lines.iter().nth(from).map(got), expected.get(from).cloned());
+            let to = (from + len).min(expected.len());
+            match lines.slice(from, to) {
+                Some(part) => proptest::prop_assert_eq!(
+                    part.iter().map(got).collect::<Vec<_>>(),
+                    expected.get(from..to).unwrap_or_default().to_vec()
+                ),
+                None => proptest::prop_assert!(from > to),
+            }
+            for (i, (no, start, _)) in expected.iter().enumerate() {
+                proptest::prop_assert_eq!(all.index().line_of(*start), *no);
+                proptest::prop_assert_eq!(all.index().line_start(*no), Some(*start), "{}", i);
+            }
+        }
+    }
 }
