@@ -711,6 +711,43 @@ fn reads_real_chinese_and_japanese_event_viewer_copies_by_their_labels() {
     }
 }
 
+/// Helper C's probe (session 12, q01, q01b, q03): a wevtutil text whose first event's
+/// description quotes another event's XML (on one line, or pretty-printed after a task's
+/// `Task Content:`) or a PowerShell script block naming CSV columns. The quote is that event's
+/// message: one export, the quoting event first, no event made of
+/// the quote, and the quote whole in the message.
+#[test]
+fn what_a_wevtutil_description_quotes_stays_in_it() {
+    for (bytes, first, quoted) in [
+        (
+            fixture!("wevtutil-description-quotes-xml.txt"),
+            ("Application Error", 1000),
+            "<Event xmlns=",
+        ),
+        (
+            fixture!("wevtutil-description-quotes-pretty-xml.txt"),
+            ("Microsoft-Windows-TaskScheduler", 106),
+            "<?xml",
+        ),
+        (
+            fixture!("wevtutil-description-quotes-script.txt"),
+            ("Microsoft-Windows-PowerShell", 4104),
+            "Export-Csv",
+        ),
+    ] {
+        let (report, events) = read("export.txt", bytes);
+        assert_eq!(report.errors, 0, "{:?}", report.issues);
+        assert!(report.parts.len() <= 1, "{:?}", report.parts);
+        assert_eq!(events.len(), 23, "{:?}", ids(&events));
+        assert_eq!((events[0].provider.as_str(), events[0].event_id), first);
+        let message = events[0].message.as_deref().unwrap_or_default();
+        assert!(message.contains(quoted), "{message}");
+        // The quoted 36871 is not an event of its own: only the two real ones are.
+        let schannel = events.iter().filter(|e| e.event_id == 36871).count();
+        assert_eq!(schannel, 2, "{:?}", ids(&events));
+    }
+}
+
 /// Session 11's probe p27: an Event Viewer CSV (S2's 36871s) and a wevtutil text (S1's
 /// 36870, 1058, 1057) pasted into one box. Read as CSV alone it gave 43 "malformed row"
 /// errors and lost S1.

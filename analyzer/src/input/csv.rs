@@ -136,6 +136,12 @@ pub(crate) fn starts_export(line: &str) -> bool {
     if t.matches([',', '\t', ';']).nth(1).is_none() {
         return false;
     }
+    // A PowerShell line naming properties (`$e | Select-Object TimeCreated,Id,… |
+    // Export-Csv …`, as a script block event quotes the collection script) is not a header:
+    // no column name holds a pipe, a variable, braces or an assignment.
+    if t.contains(['|', '$', '{', '}', '=']) {
+        return false;
+    }
     detect_delimiter(t).is_some_and(|d| {
         split_simple(t, d)
             .iter()

@@ -37,8 +37,12 @@ fn opens(current: Format, next: Format, prev: &str, records: usize) -> bool {
         (Format::Csv, Format::Csv) => records >= 2 && !prev.trim_start().starts_with("#TYPE "),
         (a, b) if a == b => false,
         (Format::Xml, _) => prev.ends_with("</Event>") || prev.ends_with("</Events>"),
-        // Event Viewer's copy puts the event's XML after an `Event Xml:` label (localised).
-        (Format::WevtutilText, Format::Xml) => !prev.ends_with(':'),
+        // Event Viewer's copy puts the event's XML after an `Event Xml:` label (localised);
+        // XML a description quotes after a label of its own (`Task Content:`) starts with
+        // its declaration, and the `<Event` after that is the same quote.
+        (Format::WevtutilText, Format::Xml) => {
+            !prev.ends_with(':') && !prev.trim_start().starts_with("<?xml")
+        }
         _ => true,
     }
 }

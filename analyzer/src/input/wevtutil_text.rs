@@ -474,6 +474,7 @@ struct Parts {
 /// `blank_ends_description`: in the article's layout a description ends at an empty line
 /// (prose follows); in `wevtutil` and Event Viewer text it may contain empty lines.
 fn collect_parts(block: &Block<'_>, layout: &[Field], blank_ends_description: bool) -> Parts {
+    let copy_layout = layout == EVENT_VIEWER_ORDER;
     #[derive(PartialEq)]
     enum State {
         Fields,
@@ -523,7 +524,10 @@ fn collect_parts(block: &Block<'_>, layout: &[Field], blank_ends_description: bo
                 if is_prompt(trimmed) {
                     break;
                 }
-                if trimmed.starts_with("<Event") || trimmed.starts_with("<?xml") {
+                // Event Viewer's copy ends with the event's XML, under a label this reader
+                // may not know; `wevtutil` text has none, so XML in its description is what
+                // the message quotes.
+                if copy_layout && (trimmed.starts_with("<Event") || trimmed.starts_with("<?xml")) {
                     state = State::Xml;
                     parts.xml.push((*text).to_owned());
                 } else if split_field(text).is_some_and(|(l, v)| {
