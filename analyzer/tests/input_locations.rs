@@ -28,7 +28,8 @@ fn events() -> Vec<String> {
     .collect()
 }
 
-/// The text at `location` in `text`: lines split at LF, columns counted in characters.
+/// The text at `location` in `text`: lines split at LF, columns counted in characters; a
+/// line alone is where its first text is (blanks before an event need no column).
 fn at(text: &str, location: Location) -> String {
     let (line, column) = match location {
         Location::Line { line } => (line, 1),
@@ -40,9 +41,17 @@ fn at(text: &str, location: Location) -> String {
         .take(line as usize - 1)
         .map(|l| l.chars().count() + 1)
         .sum();
+    let blanks = match location {
+        Location::Line { .. } => text
+            .chars()
+            .skip(from)
+            .take_while(|c| matches!(c, ' ' | '\t'))
+            .count(),
+        _ => 0,
+    };
     // A console's wrapping may cut `<Event` itself: its line ends are skipped.
     text.chars()
-        .skip(from + column as usize - 1)
+        .skip(from + blanks + column as usize - 1)
         .filter(|c| !matches!(c, '\r' | '\n'))
         .take(7)
         .collect()
