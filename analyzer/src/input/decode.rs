@@ -9,8 +9,8 @@
 mod double_byte;
 
 use encoding_rs::{
-    DecoderResult, Encoding, IBM866, UTF_16BE, UTF_16LE, WINDOWS_1250, WINDOWS_1251, WINDOWS_1252,
-    WINDOWS_1254,
+    CoderResult, DecoderResult, Encoding, IBM866, UTF_16BE, UTF_16LE, WINDOWS_1250, WINDOWS_1251,
+    WINDOWS_1252, WINDOWS_1254,
 };
 
 use super::labels;
@@ -127,7 +127,7 @@ fn with_codec(
     encoding: TextEncoding,
     offset: u64,
 ) -> DecodedText {
-    let (text, had_errors) = codec.decode_without_bom_handling(bytes);
+    let (text, had_errors) = decode_exact(bytes, codec);
     let replaced = if had_errors {
         text.chars()
             .filter(|c| *c == char::REPLACEMENT_CHARACTER)
@@ -135,11 +135,6 @@ fn with_codec(
     } else {
         0
     };
-    // The decoder reserved for the longest text the bytes could make (for Shift-JIS or
-    // UTF-16 the next power of two above one and a half times their length): give back
-    // what the text did not take before the readers allocate theirs.
-    let mut text = text.into_owned();
-    text.shrink_to_fit();
     DecodedText {
         text,
         encoding,
@@ -149,6 +144,38 @@ fn with_codec(
             .flatten()
             .map(|at| offset + at),
     }
+}
+
+/// `bytes` decoded by `codec` (each invalid sequence a U+FFFD), and whether any was invalid:
+/// what `decode_without_bom_handling` gives, in a string of just the text's length. That
+/// reserves for the longest text the bytes could make (for UTF-16 or Shift-JIS the next
+/// power of two above one and a half times their length), which giving back costs a copy
+/// while the bytes are still held; here the text is measured first, into a small buffer,
+/// then decoded again where it stays.
+fn decode_exact(bytes: &[u8], codec: &'static Encoding) -> (String, bool) {
+    // Each pass decodes into `scratch` and hands each piece to `put`; the decoder writes
+    // whole characters only, so every piece is text.
+    let pass = |put: &mut dyn FnMut(&str)| {
+        let mut decoder = codec.new_decoder_without_bom_handling();
+        let mut scratch = [0u8; 16 * 1024];
+        let (mut consumed, mut had_errors) = (0usize, false);
+        loop {
+            let rest = bytes.get(consumed..).unwrap_or_default();
+            let (result, read, written, errors) = decoder.decode_to_utf8(rest, &mut scratch, true);
+            (consumed, had_errors) = (consumed + read, had_errors || errors);
+            put(&String::from_utf8_lossy(
+                scratch.get(..written).unwrap_or_default(),
+            ));
+            if result == CoderResult::InputEmpty {
+                return had_errors;
+            }
+        }
+    };
+    let mut len = 0usize;
+    pass(&mut |piece| len += piece.len());
+    let mut text = String::with_capacity(len);
+    let had_errors = pass(&mut |piece| text.push_str(piece));
+    (text, had_errors)
 }
 
 /// Where the first bytes `codec` cannot decode start in `bytes`: what a report points at (a
@@ -627,6 +654,23 @@ mod tests {
 
     #[cfg(not(target_arch = "wasm32"))]
     proptest! {
+        /// Decoding into a string of the measured length gives what the crate's one-shot
+        /// decoding gives, text and errors, for every code page read here.
+        #[test]
+        fn exact_decoding_is_the_crates_decoding(
+            bytes in prop::collection::vec(any::<u8>(), 0..20_000),
+            codec in prop::sample::select(vec![
+                UTF_16LE, UTF_16BE, encoding_rs::SHIFT_JIS, encoding_rs::GBK,
+                encoding_rs::EUC_KR, encoding_rs::BIG5, IBM866, WINDOWS_1250, WINDOWS_1252,
+            ]),
+        ) {
+            let (want, errors) = codec.decode_without_bom_handling(&bytes);
+            let (got, had_errors) = decode_exact(&bytes, codec);
+            prop_assert_eq!(got.as_str(), &*want);
+            prop_assert_eq!(had_errors, errors);
+            prop_assert_eq!(got.capacity(), got.len());
+        }
+
         /// Plain UTF-8 kept where it lies is what decoding a copy gives; anything else comes
         /// back whole.
         #[test]
