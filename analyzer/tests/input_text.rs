@@ -711,6 +711,28 @@ fn reads_real_chinese_and_japanese_event_viewer_copies_by_their_labels() {
     }
 }
 
+/// An event without its ID is skipped and said to be, in words (helper C's probe q02 showed
+/// "has no a source and an event ID").
+#[test]
+fn an_event_without_an_id_is_skipped_and_said_to_be() {
+    let text = "Event[0]:\n  Log Name: System\n  Source: Schannel\n  Date: 2026-12-07T03:11:15.000\n  \
+                Level: Error\n  Description:\nA fatal error.\n\nEvent[1]:\n  Log Name: System\n  \
+                Date: 2026-12-07T03:11:16.000\n  Level: Error\n  Description:\nAnother.\n\n\
+                Event[2]:\n  Log Name: System\n  Source: Schannel\n  Date: 2026-12-07T03:11:17.000\n  \
+                Event ID: 36871\n  Level: Error\n  Description:\nA third.\n";
+    let (report, events) = read("export.txt", text.as_bytes());
+    assert_eq!(events.len(), 1, "{:?}", report.issues);
+    let said: Vec<&str> = report.issues.iter().map(|i| i.message.as_str()).collect();
+    assert!(
+        said.contains(&"this event has no event ID; it was skipped"),
+        "{said:?}"
+    );
+    assert!(
+        said.contains(&"this event has no source and no event ID; it was skipped"),
+        "{said:?}"
+    );
+}
+
 /// Helper C's probe (session 12, q01, q01b, q03): a wevtutil text whose first event's
 /// description quotes another event's XML (on one line, or pretty-printed after a task's
 /// `Task Content:`) or a PowerShell script block naming CSV columns. The quote is that event's

@@ -633,9 +633,9 @@ fn read_block(
         (source, raw_id) => {
             out.skip();
             let missing = match (source, raw_id) {
-                (None, None) => "a source and an event ID",
-                (None, _) => "a source (provider)",
-                _ => "an event ID",
+                (None, None) => "source and no event ID",
+                (None, _) => "source (provider)",
+                _ => "event ID",
             };
             if last && parts.description.is_empty() {
                 out.report.truncated = true;
