@@ -30,7 +30,7 @@ use super::build::{Needed, build_event};
 use super::recent::Recent;
 use super::spare::EventSpare;
 use super::template::{Field, Source, SystemMap, TemplateCache, utf16};
-use super::value::{Value, ty};
+use super::value::{Value, ty, value_reads};
 use crate::event::{Event, Location, Origin};
 
 const RECORD_HEADER_SIZE: usize = 24;
@@ -520,85 +520,6 @@ pub(super) fn nested_instance<'a>(
         [] | [0x00] => Some(definition),
         _ => None,
     }
-}
-
-/// Whether the `evtx` crate reads a value of type `kind` stored in `bytes` as it is (the
-/// sizes its deserialiser expects; anything else is left to it).
-fn value_reads(kind: u8, bytes: &[u8]) -> bool {
-    let len = bytes.len();
-    match SIZES.get(usize::from(kind)) {
-        Some(Size::Any) => true,
-        Some(Size::Exactly(n)) => len == usize::from(*n),
-        Some(Size::Whole(n)) => len.is_multiple_of(usize::from(*n)),
-        Some(Size::Sid) => sid_reads(bytes),
-        Some(Size::SizeT) => len == 4 || len == 8,
-        Some(Size::Never) | None => false,
-    }
-}
-
-/// The sizes the `evtx` crate reads a value of one type in.
-#[derive(Clone, Copy)]
-enum Size {
-    Any,
-    Never,
-    Exactly(u8),
-    /// Whole values of this size: an array (or UTF-16 text).
-    Whole(u8),
-    Sid,
-    SizeT,
-}
-
-/// [`Size`] by type code: looked up for every value of every record walked.
-const SIZES: [Size; 256] = sizes();
-
-// Type codes are below 256: each index is in the table.
-#[allow(clippy::indexing_slicing)]
-const fn sizes() -> [Size; 256] {
-    let mut table = [Size::Never; 256];
-    // Null, binary, nested BinXML, ANSI text: any size (not as arrays).
-    table[ty::NULL as usize] = Size::Any;
-    table[ty::BINARY as usize] = Size::Any;
-    table[ty::BIN_XML as usize] = Size::Any;
-    table[ty::ANSI_STRING as usize] = Size::Any;
-    // UTF-16 text, and arrays of it.
-    table[ty::STRING as usize] = Size::Whole(2);
-    table[(ty::ARRAY | ty::STRING) as usize] = Size::Whole(2);
-    table[ty::SID as usize] = Size::Sid;
-    table[ty::SIZE_T as usize] = Size::SizeT;
-    // One value of its size, or an array of whole ones.
-    let fixed = [
-        (ty::INT8, 1),
-        (ty::UINT8, 1),
-        (ty::INT16, 2),
-        (ty::UINT16, 2),
-        (ty::INT32, 4),
-        (ty::UINT32, 4),
-        (ty::REAL32, 4),
-        (ty::BOOL, 4),
-        (ty::HEX_INT32, 4),
-        (ty::INT64, 8),
-        (ty::UINT64, 8),
-        (ty::REAL64, 8),
-        (ty::FILETIME, 8),
-        (ty::HEX_INT64, 8),
-        (ty::GUID, 16),
-        (ty::SYSTEMTIME, 16),
-    ];
-    let mut i = 0;
-    while i < fixed.len() {
-        let (kind, size) = fixed[i];
-        table[kind as usize] = Size::Exactly(size);
-        table[(kind | ty::ARRAY) as usize] = Size::Whole(size);
-        i += 1;
-    }
-    table
-}
-
-/// A SID: revision, sub-authority count, 6-byte authority, 4 bytes per sub-authority.
-fn sid_reads(bytes: &[u8]) -> bool {
-    bytes
-        .get(1)
-        .is_some_and(|n| bytes.len() == 8 + 4 * usize::from(*n))
 }
 
 /// Whether every string-table chain of the chunk reads as the crate reads it (it skips a
