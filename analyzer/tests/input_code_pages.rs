@@ -351,3 +351,23 @@ fn a_hungarian_copy_keeps_its_dates() {
         .expect("rdp-tls-disabled");
     assert_eq!(finding.confidence.as_str(), "high", "{finding:?}");
 }
+
+/// Helper C's probe u02: two bytes no encoding reads, glued before `Event[10]:`, made that
+/// line no header, and the event was merged into the one before it, silently. The bytes are
+/// reported and every event read.
+#[test]
+fn bytes_glued_before_a_header_do_not_merge_two_events() {
+    let (report, events) = read(fixture!(
+        "wevtutil-en-utf8-invalid-bytes-before-a-header.txt"
+    ));
+    assert_eq!(report.encoding, Some(TextEncoding::Utf8));
+    assert!(
+        report
+            .issues
+            .iter()
+            .any(|i| i.kind == IssueKind::Encoding && i.message.starts_with("2 bytes")),
+        "{:?}",
+        report.issues
+    );
+    assert_eq!(events.len(), 202, "{:?}", report.issues);
+}

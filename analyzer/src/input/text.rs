@@ -449,7 +449,9 @@ fn starts_structure(line: &str) -> bool {
 
 /// `Event[12]:` (or a localised word before the brackets) → 12.
 pub(crate) fn block_header_number(line: &str) -> Option<u64> {
-    let t = line.trim_end();
+    // Bytes no encoding could read, glued before a header, are already reported where the
+    // text was decoded: the header after them still starts its event.
+    let t = line.trim_end().trim_start_matches(char::REPLACEMENT_CHARACTER);
     let body = t.strip_suffix(':')?;
     let open = body.rfind('[')?;
     let word = body.get(..open)?;
@@ -562,6 +564,8 @@ mod tests {
         assert_eq!(block_header_number("  Event[0]:"), None);
         assert_eq!(block_header_number("Event[x]:"), None);
         assert_eq!(block_header_number("Event[0]: foo"), None);
+        // Bytes no encoding read, glued before it (helper C's probe u02).
+        assert_eq!(block_header_number("\u{fffd}\u{fffd}Event[10]:"), Some(10));
     }
 
     #[test]
