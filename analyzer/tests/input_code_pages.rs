@@ -329,6 +329,19 @@ fn a_code_pages_bad_byte_is_located() {
         "{}",
         warning.message
     );
+    // The text ends inside Event[14]'s fields: said, and the event read as far as it goes
+    // (helper C's probe P7: it was read as whole).
+    assert!(report.truncated, "{:?}", report.issues);
+    let cut = report
+        .issues
+        .iter()
+        .find(|i| i.kind == IssueKind::Truncated)
+        .unwrap_or_else(|| panic!("{:?}", report.issues));
+    assert!(
+        cut.message.contains("ends inside this event's fields"),
+        "{}",
+        cut.message
+    );
 }
 
 /// A Hungarian Event Viewer copy (helper C's probe, c18): its dates are written

@@ -669,6 +669,19 @@ fn read_block(
         );
         return;
     };
+    // `wevtutil` writes a description label for every event: a last event without one is a
+    // text that ends inside its fields (a paste or an output cut short), read as far as it
+    // goes.
+    if last && block.header.is_some() && !fields.contains_key(&Field::Description) {
+        out.report.truncated = true;
+        out.report.warning(
+            IssueKind::Truncated,
+            at,
+            "the text ends inside this event's fields: it looks cut short, and the event was \
+             read as far as it goes"
+                .to_owned(),
+        );
+    }
     for label in positional {
         if !stats.positional.contains(&label) && stats.positional.len() < 16 {
             stats.positional.push(label);
