@@ -451,7 +451,9 @@ fn starts_structure(line: &str) -> bool {
 pub(crate) fn block_header_number(line: &str) -> Option<u64> {
     // Bytes no encoding could read, glued before a header, are already reported where the
     // text was decoded: the header after them still starts its event.
-    let t = line.trim_end().trim_start_matches(char::REPLACEMENT_CHARACTER);
+    let t = line
+        .trim_end()
+        .trim_start_matches(char::REPLACEMENT_CHARACTER);
     let body = t.strip_suffix(':')?;
     let open = body.rfind('[')?;
     let word = body.get(..open)?;
