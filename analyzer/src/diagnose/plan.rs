@@ -194,14 +194,19 @@ impl PlanTargets {
         })
     }
 
+    /// The one of [`PlanTargets::computers`] named `computer` (case and surrounding blanks
+    /// ignored).
+    fn computer(&self, computer: &str) -> Option<&ComputerChoice> {
+        self.computers
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(computer.trim()))
+    }
+
     /// The findings of `diagnosis` whose evidence does not name `computer` (one of
     /// [`PlanTargets::computers`], as [`PlanTargets::params`] finds it): a plan for it fixes
     /// them there too, though they were seen elsewhere. Most likely first.
     pub fn evidence_elsewhere<'d>(&self, diagnosis: &'d Diagnosis, computer: &str) -> Vec<&'d str> {
-        let chosen = self
-            .computers
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(computer.trim()));
+        let chosen = self.computer(computer);
         diagnosis
             .findings
             .iter()
@@ -250,9 +255,7 @@ impl PlanTargets {
         plan_id: PlanId,
     ) -> Result<PlanParams, BuildError> {
         let chosen = self
-            .computers
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(computer.trim()))
+            .computer(computer)
             .ok_or_else(|| BuildError::ComputerNotInLogs {
                 chosen: EscapedText::new(computer).0,
                 names: self.computers.iter().map(|c| c.name.clone()).collect(),
