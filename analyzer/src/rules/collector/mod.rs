@@ -356,10 +356,7 @@ impl Collector {
                 slot.state.keep(lent, &mut checks, &mut self.reuse);
             }
             // Its checks were moved into the copy: the list is empty, its room kept.
-            if self.reuse.check_lists.len() < signal::MAX_SPARE {
-                checks.clear();
-                self.reuse.check_lists.push(checks);
-            }
+            signal::keep_check_list(&mut self.reuse.check_lists, checks);
         }
         if let Some((at, mut checks)) = last
             && let Some(slot) = self.signals.get_mut(at)

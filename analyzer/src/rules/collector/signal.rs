@@ -37,7 +37,7 @@ use crate::input::{
 };
 
 /// Candidates kept for reuse, at most (one prune's worth); check lists too.
-pub(super) const MAX_SPARE: usize = KEEP_NEWEST + KEEP_OLDEST + 1;
+const MAX_SPARE: usize = KEEP_NEWEST + KEEP_OLDEST + 1;
 
 /// What one signal has collected. Serialisable, for a shard to cross to another Web
 /// Worker ([`super::Collector::to_bytes`]).
@@ -97,6 +97,15 @@ pub(crate) struct ConditionTally {
 pub(crate) struct Candidate {
     pub event: Event,
     pub checks: Vec<Check>,
+}
+
+/// Keeps `checks`' room for the next events' checks, while the pool holds fewer than
+/// [`MAX_SPARE`].
+pub(super) fn keep_check_list(check_lists: &mut Vec<Vec<Check>>, mut checks: Vec<Check>) {
+    if check_lists.len() < MAX_SPARE {
+        checks.clear();
+        check_lists.push(checks);
+    }
 }
 
 impl SignalState {
@@ -180,12 +189,9 @@ impl SignalState {
             if spare.len() < MAX_SPARE {
                 spare.push(candidate);
             } else {
-                let Candidate { event, mut checks } = candidate;
+                let Candidate { event, checks } = candidate;
                 done.put(event);
-                if check_lists.len() < MAX_SPARE {
-                    checks.clear();
-                    check_lists.push(checks);
-                }
+                keep_check_list(check_lists, checks);
             }
         }
         self.complete = false;
