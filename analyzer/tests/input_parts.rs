@@ -13,7 +13,7 @@
 #[macro_use]
 mod text_common;
 
-use analyzer::input::Format;
+use analyzer::input::{Format, IssueLocation, Severity};
 use analyzer::{Event, Location};
 use proptest::prelude::*;
 use text_common::*;
@@ -170,4 +170,85 @@ proptest! {
         prop_assert_eq!(events.len(), picks.len());
         prop_assert_eq!(report.errors, 0, "{:?}", report.issues);
     }
+}
+
+/// `wevtutil qe /f:xml` ends without a line break: in a console the next command's prompt
+/// follows its last `</Event>` on that line, and saved one after the other a Format-List's
+/// leading empty line only ends the XML's line. Each real export after it is still a part of
+/// its own, read as alone.
+#[test]
+fn an_export_after_xml_with_no_line_break_reads_as_alone() {
+    let all = exports();
+    let xml = all[2].1.trim_end();
+    let (alone_xml, events_xml) = read("a", xml.as_bytes());
+    assert_eq!(alone_xml.format, Some(Format::Xml));
+    for (name, b) in &all {
+        let (alone_b, events_b) = read("b", b.as_bytes());
+        if alone_b.format == Some(Format::Xml) {
+            continue;
+        }
+        let mut joined = vec![if b.starts_with("PS ") {
+            format!("{xml}{b}")
+        } else {
+            format!("{xml}C:\\Windows\\system32>wevtutil qe System /f:text\r\n{b}")
+        }];
+        if alone_b.format == Some(Format::FormatList) {
+            // Without its prompt: the list's records right after the XML's line.
+            let records = b.find("\nTimeCreated").map(|at| &b[at..]).unwrap();
+            joined.push(format!("{xml}\r{records}"));
+        }
+        for text in joined {
+            let (report, events) = read("pasted text", text.as_bytes());
+            let mut expected = what(&events_xml);
+            expected.extend(what(&events_b));
+            assert_eq!(what(&events), expected, "xml then {name}");
+            assert_eq!(report.parts.len(), 2, "xml then {name}");
+            assert_eq!(report.errors, alone_b.errors, "{:?}", report.issues);
+            assert!(
+                report.issues.iter().all(|i| !i.message.contains("outside")),
+                "xml then {name}: {:?}",
+                report.issues
+            );
+        }
+    }
+}
+
+/// Text glued to the XML's last event that no format starts with cannot be cut off as a
+/// part; it is reported where it starts, and the events are read.
+#[test]
+fn text_outside_the_events_of_xml_is_reported_where_it_starts() {
+    let xml = exports()[2].1.trim_end().to_owned();
+    let (_, alone) = read("a", xml.as_bytes());
+    let lines = xml.matches('\n').count() as u32 + 1;
+    let last = xml.rsplit('\n').next().unwrap().chars().count() as u32;
+    for (tail, column) in [(" and so on\r\nmore text\r\n", last + 2), ("x", last + 1)] {
+        let (report, events) = read("pasted text", format!("{xml}{tail}").as_bytes());
+        assert_eq!(what(&events), what(&alone));
+        let stray: Vec<_> = report
+            .issues
+            .iter()
+            .filter(|i| i.message.contains("outside any <Event>"))
+            .collect();
+        assert_eq!(stray.len(), 1, "{:?}", report.issues);
+        assert_eq!(
+            stray[0].at,
+            Some(IssueLocation::LineColumn {
+                line: lines,
+                column
+            }),
+            "{tail:?}"
+        );
+    }
+    // What an XML export holds besides its events is no stray text.
+    let wrapped = format!(
+        "<?xml version=\"1.0\"?>\r\n<!-- saved -->\r\n<Events>\r\n{xml}\r\n</Events>\r\n\
+         C:\\Windows\\system32>\r\n"
+    );
+    let (report, events) = read("wrapped.xml", wrapped.as_bytes());
+    assert_eq!(what(&events), what(&alone));
+    assert!(
+        report.issues.iter().all(|i| i.severity == Severity::Info),
+        "{:?}",
+        report.issues
+    );
 }

@@ -58,10 +58,16 @@ pub(crate) fn starts_export(lines: Lines<'_>, i: usize) -> bool {
     let after_empty = i
         .checked_sub(1)
         .is_none_or(|p| lines.get(p).is_none_or(|l| l.text.trim().is_empty()));
+    after_empty && starts_record(lines, i)
+}
+
+/// Whether `lines[i]` starts a record of events, wherever it stands: a property at the
+/// line's start, and among the record's first lines at least two event properties.
+pub(crate) fn starts_record(lines: Lines<'_>, i: usize) -> bool {
     let starts = lines
         .get(i)
         .is_some_and(|l| !l.text.starts_with([' ', '\t']) && split_property(l.text).is_some());
-    if !after_empty || !starts {
+    if !starts {
         return false;
     }
     lines

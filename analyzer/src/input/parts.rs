@@ -12,8 +12,10 @@ use super::sniff::candidates;
 use super::text::Lines;
 use super::{Format, csv, format_list, wevtutil_text, xml};
 
-/// The format of export `lines[i]` plainly starts, if any.
-fn start_of(lines: Lines<'_>, i: usize) -> Option<Format> {
+/// The format of export `lines[i]` plainly starts, if any; `after_xml` when the line before
+/// closed an XML export's last event (a `Format-List` then needs no empty line before it:
+/// `wevtutil /f:xml` ends without a line break, so the list's leading empty line ended it).
+fn start_of(lines: Lines<'_>, i: usize, after_xml: bool) -> Option<Format> {
     let text = lines.get(i)?.text;
     if wevtutil_text::starts_export(text) {
         Some(Format::WevtutilText)
@@ -21,11 +23,28 @@ fn start_of(lines: Lines<'_>, i: usize) -> Option<Format> {
         Some(Format::Xml)
     } else if csv::starts_export(text) {
         Some(Format::Csv)
-    } else if format_list::starts_export(lines, i) {
+    } else if format_list::starts_export(lines, i)
+        || (after_xml && format_list::starts_record(lines, i))
+    {
         Some(Format::FormatList)
     } else {
         None
     }
+}
+
+/// Whether `line` closes an XML export: it ends with `</Event>` (or `</Events>`), or with
+/// one and then the console prompt that ran the next command — `wevtutil /f:xml` prints no
+/// line break after its last event, so in a console the prompt follows on the same line.
+fn closes_xml(line: &str) -> bool {
+    let line = line.trim_end();
+    let after = ["</Event>", "</Events>"]
+        .iter()
+        .filter_map(|end| line.rfind(end).map(|at| at + end.len()))
+        .max();
+    after.is_some_and(|at| {
+        let rest = line.get(at..).unwrap_or_default();
+        rest.is_empty() || format_list::is_prompt(rest)
+    })
 }
 
 /// Whether a start of `next` after a part of `current` begins a new part; `prev` is the last
@@ -36,7 +55,7 @@ fn opens(current: Format, next: Format, prev: &str, records: usize) -> bool {
         // A second header after rows: another CSV (the `#TYPE` line's header is its own).
         (Format::Csv, Format::Csv) => records >= 2 && !prev.trim_start().starts_with("#TYPE "),
         (a, b) if a == b => false,
-        (Format::Xml, _) => prev.ends_with("</Event>") || prev.ends_with("</Events>"),
+        (Format::Xml, _) => closes_xml(prev),
         // Event Viewer's copy puts the event's XML after an `Event Xml:` label (localised);
         // XML a description quotes after a label of its own (`Task Content:`) starts with
         // its declaration, and the `<Event` after that is the same quote.
@@ -62,7 +81,8 @@ pub(crate) fn starts(text: &str, lines: Lines<'_>) -> Vec<usize> {
             continue;
         }
         let at_record = !(kind == Some(Format::Csv) && in_quotes);
-        if at_record && let Some(next) = start_of(lines, i) {
+        let after_xml = kind == Some(Format::Xml) && closes_xml(prev);
+        if at_record && let Some(next) = start_of(lines, i, after_xml) {
             let current = kind.or_else(|| detected(text, lines, part, i));
             match current {
                 Some(c) if opens(c, next, prev, records) => {
@@ -156,6 +176,21 @@ mod tests {
             cuts(&format!("{CSV}PS C:\\> Get-WinEvent | fl\n{LIST}")),
             [3]
         );
+    }
+
+    #[test]
+    fn an_export_after_xml_with_no_line_break_is_a_part() {
+        let xml = XML.trim_end();
+        // In a console the next prompt follows `wevtutil /f:xml`'s last `</Event>`.
+        let glued = format!("{xml}C:\\Windows\\system32>wevtutil qe System /f:text\n{WEVTUTIL}");
+        assert_eq!(cuts(&glued), [2]);
+        let glued = format!("{xml}PS C:\\> Get-WinEvent -LogName System | fl\n{LIST}");
+        assert_eq!(cuts(&glued), [3]);
+        // Saved one after the other: the list's leading empty line ended the XML's line.
+        assert_eq!(cuts(&format!("{xml}{LIST}")), [2]);
+        // Text after `</Event>` that is no prompt leaves the XML's line as it was.
+        let tail = format!("{xml} and more\n{}", LIST.trim_start());
+        assert_eq!(cuts(&tail), Vec::<u32>::new());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::limits::{MAX_DATA_ITEMS, MAX_EVENT_BYTES, MAX_XML_DEPTH, cap_field};
 use super::normalise::{parse_event_id, parse_level};
 use super::report::{Dialect, IssueKind, IssueLocation};
 use super::text::{LineIndex, Lines, clean, wrap_width};
-use super::{Format, Output};
+use super::{Format, Output, format_list};
 use crate::event::{Event, Location, Origin};
 
 /// Why one event's XML could not be read.
@@ -267,13 +267,19 @@ fn read_unwrapped(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
     };
     out.report.format = Some(Format::Xml);
     out.report.dialect = Some(dialect);
-    report_cut_start(text, lines, out);
+    let cut = report_cut_start(text, lines, out);
     let mut pos = 0;
     let mut local_times = 0u64;
     let mut first_local = None;
+    let mut stray = Stray::default();
+    // Where the text after the last event read began (none after damage, which is reported).
+    let mut gap_from = (!cut).then_some(0);
     while let Some(start) = find_event_start(text, pos) {
         if out.tick(lines.byte_progress(start)).is_break() {
             return;
+        }
+        if let Some(from) = gap_from.take() {
+            stray.look(text, from, start, lines);
         }
         let (location, at) = match lines.place(start) {
             (line, Some(column)) => (
@@ -322,6 +328,7 @@ fn read_unwrapped(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
                 ),
             );
             pos = end;
+            gap_from = Some(end);
             continue;
         }
         match result {
@@ -335,6 +342,7 @@ fn read_unwrapped(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
                 }
                 out.emit(event);
                 pos = end;
+                gap_from = Some(end);
             }
             Err(EventXmlError::Unterminated) => {
                 out.skip();
@@ -366,6 +374,10 @@ fn read_unwrapped(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
             }
         }
     }
+    if let Some(from) = gap_from {
+        stray.look(text, from, text.len(), lines);
+    }
+    stray.report(out);
     if local_times > 0 {
         out.report.warning(
             IssueKind::AmbiguousTime,
@@ -378,10 +390,88 @@ fn read_unwrapped(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
     }
 }
 
+/// Text between events that no export puts there: another output pasted after the XML
+/// (with no line break between, `parts` cannot cut it off), or prose. It is not read; the
+/// report says where it starts.
+#[derive(Debug, Default)]
+struct Stray {
+    first: Option<IssueLocation>,
+    places: u32,
+}
+
+impl Stray {
+    /// Looks at `text[from..to]`, the text between two events (or before the first, after
+    /// the last).
+    fn look(&mut self, text: &str, from: usize, to: usize, lines: &Positions<'_>) {
+        let Some(at) = text.get(from..to).and_then(stray_at) else {
+            return;
+        };
+        self.places += 1;
+        if self.first.is_none() {
+            self.first = Some(match lines.place(from + at) {
+                (line, Some(column)) => IssueLocation::LineColumn { line, column },
+                (line, None) => IssueLocation::Line { line },
+            });
+        }
+    }
+
+    fn report(self, out: &mut Output<'_>) {
+        let Some(first) = self.first else {
+            return;
+        };
+        let more = match self.places - 1 {
+            0 => String::new(),
+            1 => " (and in 1 more place)".to_owned(),
+            n => format!(" (and in {n} more places)"),
+        };
+        out.report.error(
+            IssueKind::Malformed,
+            Some(first),
+            format!(
+                "text outside any <Event> starts here{more} and was not read: an XML export \
+                 holds only events"
+            ),
+        );
+    }
+}
+
+/// Where the first text of `gap` starts that an XML export does not hold between its
+/// events: not blanks, an XML declaration, a comment, the `<Events>` root's tags, nor a
+/// console prompt (the next command's, which follows `wevtutil /f:xml`'s last event on its
+/// line).
+fn stray_at(gap: &str) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let rest = gap.get(at..)?;
+        let trimmed = rest.trim_start();
+        if trimmed.is_empty() {
+            return None;
+        }
+        at += rest.len() - trimmed.len();
+        let line = trimmed.split('\n').next().unwrap_or_default();
+        let known = if trimmed.starts_with("<?") {
+            trimmed.find("?>").map(|e| e + 2)
+        } else if trimmed.starts_with("<!--") {
+            trimmed.find("-->").map(|e| e + 3)
+        } else if trimmed.starts_with("<Events") || trimmed.starts_with("</Events") {
+            trimmed.find('>').map(|e| e + 1)
+        } else if format_list::is_prompt(line) {
+            Some(line.len())
+        } else {
+            None
+        };
+        match known {
+            Some(len) => at += len,
+            None => return Some(at),
+        }
+    }
+}
+
 /// Text before the first `<Event` that closes an event's elements is the end of an event
 /// whose start is missing: Azure Run Command returns only the last 4,096 bytes of output,
 /// and `wevtutil qe /f:xml` prints its events on one line, so the cut lands inside one.
-fn report_cut_start(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
+/// Whether it was.
+fn report_cut_start(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) -> bool {
     let first = find_event_start(text, 0).unwrap_or(text.len());
     let before = text.get(..first).unwrap_or_default();
     let closes = [
@@ -392,7 +482,7 @@ fn report_cut_start(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
         "</RenderingInfo>",
     ];
     let Some(at) = closes.iter().filter_map(|c| before.find(c)).min() else {
-        return;
+        return false;
     };
     let lead = before.len() - before.trim_start().len();
     let line = lines.line_of(lead.min(at));
@@ -402,6 +492,7 @@ fn report_cut_start(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
         "event",
         "wevtutil /c:5",
     );
+    true
 }
 
 /// The next `<Event` start tag at or after `from` (not `<Events`, not `<EventData`…),
