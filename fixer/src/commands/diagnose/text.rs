@@ -118,9 +118,9 @@ fn inputs(out: &mut String, d: &Diagnosis) {
         let format = i
             .format_names()
             .unwrap_or_else(|| "unrecognised".to_string());
-        let _ = write!(out, "  {}: {format}, {} events", i.name, i.events);
+        let _ = write!(out, "  {}: {format}, {}", i.name, count(i.events, "event"));
         if i.errors > 0 || i.skipped > 0 {
-            let _ = write!(out, ", {} errors, {} skipped", i.errors, i.skipped);
+            let _ = write!(out, ", {}, {} skipped", count(i.errors, "error"), i.skipped);
         }
         out.push('\n');
         if let Some(issue) = i.issues.first() {
@@ -167,7 +167,7 @@ fn scope(out: &mut String, d: &Diagnosis) {
         (Some(o), Some(n)) => format!(" from {} to {}", ts(o), ts(n)),
         _ => String::new(),
     };
-    let _ = writeln!(out, "Read: {} events{range}", d.events);
+    let _ = writeln!(out, "Read: {}{range}", count(d.events, "event"));
     let names = |seen: &[Seen]| {
         seen.iter()
             .take(4)
@@ -349,4 +349,12 @@ fn clip(text: &str, max: usize) -> String {
     }
     let cut: String = flat.chars().take(max.saturating_sub(3)).collect();
     format!("{}...", cut.trim_end())
+}
+
+/// `n` and `noun`, plural unless one.
+fn count(n: impl Into<u64>, noun: &str) -> String {
+    match n.into() {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
 }
