@@ -252,3 +252,30 @@ fn text_outside_the_events_of_xml_is_reported_where_it_starts() {
         report.issues
     );
 }
+
+/// A description quoting an `Event[N]:` header and a field (a script's output logged as an
+/// event) is description, not an event with no ID; a second run's `Event[0]:` after the
+/// first run's events, followed by its fields, starts an event (helper C's probe q02).
+#[test]
+fn a_quoted_wevtutil_header_stays_in_its_description() {
+    let export = exports()[0].1.clone();
+    let (alone, events) = read("a", export.as_bytes());
+    let quote = "Script output:\r\nEvent[0]:\r\n  Log Name: Application\r\nDone.\r\n";
+    let label = export.find("Description:").unwrap();
+    let at = label + export[label..].find('\n').unwrap() + 1;
+    let quoting = format!("{}{quote}{}", &export[..at], &export[at..]);
+    let (report, read_events) = read("quoting", quoting.as_bytes());
+    assert_eq!(report.errors, alone.errors, "{:?}", report.issues);
+    assert_eq!(read_events.len(), events.len());
+    let message = read_events[0].message.as_deref().unwrap_or_default();
+    assert!(
+        message.contains("Event[0]:\n  Log Name: Application\nDone."),
+        "{message:?}"
+    );
+    for (got, was) in read_events.iter().zip(&events).skip(1) {
+        assert_eq!(got.message, was.message);
+    }
+    // Two runs one after the other: every event of both.
+    let (report, twice) = read("twice", format!("{export}\n{export}").as_bytes());
+    assert_eq!(twice.len(), 2 * events.len(), "{:?}", report.issues);
+}

@@ -366,6 +366,29 @@ impl<'a> Blocks<'a> {
     }
 }
 
+impl Blocks<'_> {
+    /// Whether the next line, an `Event[n]:` header inside the block headed `current`, is a
+    /// description quoting one (a script's output logged as an event): its number is not the
+    /// next, and no event ID follows it before the next header. `wevtutil` numbers its
+    /// events one by one; a second run's `Event[0]:` after the first's is followed by its
+    /// fields.
+    fn quoted_header(&self, current: Option<(u32, u64)>, n: u64) -> bool {
+        let Some((_, current)) = current else {
+            return false;
+        };
+        if current.checked_add(1) == Some(n) {
+            return false;
+        }
+        !self
+            .lines
+            .clone()
+            .skip(1)
+            .take_while(|(_, _, t)| self.starts_block(t).is_none())
+            .filter_map(|(_, _, t)| split_field(t))
+            .any(|(label, _)| field_for_label(label) == Some(Field::EventId))
+    }
+}
+
 impl<'a> Iterator for Blocks<'a> {
     type Item = Block<'a>;
 
@@ -389,8 +412,10 @@ impl<'a> Iterator for Blocks<'a> {
             }
         }
         while let Some(&(no, _, text)) = self.lines.peek() {
-            if self.starts_block(text).is_some() {
-                break;
+            match self.starts_block(text) {
+                Some(Some(n)) if self.quoted_header(block.header, n) => {}
+                Some(_) => break,
+                None => {}
             }
             self.lines.next();
             if let Some(preamble) = &mut block.preamble {
