@@ -50,6 +50,7 @@ fn exports() -> Vec<(&'static str, String)> {
         ),
         ("export-csv", strip(fixture!("csv-export-typed.csv"))),
         ("format-list", strip(fixture!("formatlist-default.txt"))),
+        ("table", strip(fixture!("table-getwinevent-system.txt"))),
     ]
 }
 
@@ -109,7 +110,7 @@ proptest! {
     /// changes nothing.
     #[test]
     fn what_lies_between_two_exports_changes_nothing(
-        pair in (0usize..7, 0usize..7),
+        pair in (0usize..8, 0usize..8),
         sep in prop::sample::select(vec!["", "\n", "\r\n\r\n", "\n\n\n"]),
     ) {
         let all = exports();
@@ -123,7 +124,7 @@ proptest! {
     /// `Event[0]:` block, event XML, a Format-List record) is one export.
     #[test]
     fn a_csv_quoting_other_exports_is_one_export(
-        picks in prop::collection::vec((0usize..7, any::<prop::sample::Index>(), 1usize..12), 1..6),
+        picks in prop::collection::vec((0usize..8, any::<prop::sample::Index>(), 1usize..12), 1..6),
     ) {
         let all = exports();
         let mut csv = String::from("Level,Date and Time,Source,Event ID,Task Category\r\n");
@@ -145,7 +146,7 @@ proptest! {
     /// Event XML whose data values hold any lines of the other exports is one export.
     #[test]
     fn xml_quoting_other_exports_is_one_export(
-        picks in prop::collection::vec((0usize..7, any::<prop::sample::Index>(), 1usize..12), 1..6),
+        picks in prop::collection::vec((0usize..8, any::<prop::sample::Index>(), 1usize..12), 1..6),
     ) {
         let all = exports();
         let mut xml = String::from("<Events>\r\n");

@@ -1,6 +1,6 @@
-//! Structured exports (tests/fixtures/inputs): wevtutil and Event Viewer XML, Event
-//! Viewer CSV and tab-delimited text, PowerShell's Format-List, and what is not an export
-//! at all. Runs natively and on wasm32.
+//! Structured exports (tests/fixtures/inputs): PowerShell's tables, wevtutil and Event
+//! Viewer XML, Event Viewer CSV and tab-delimited text, PowerShell's Format-List, and what
+//! is not an export at all. Runs natively and on wasm32.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,9 +14,113 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 #[macro_use]
 mod text_common;
 
-use analyzer::input::{Dialect, Format, IssueKind, IssueLocation, TextEncoding};
+use analyzer::input::{Dialect, Format, IssueKind, IssueLocation, Severity, TextEncoding};
 use analyzer::{Event, Level};
 use text_common::*;
+
+// ---- Tables -------------------------------------------------------------------------------
+
+fn line_of(e: &Event) -> u32 {
+    match e.origin.location {
+        analyzer::Location::Line { line } => line,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_default_table_of_a_system_log_is_read_row_by_row() {
+    let (report, events) = read("system.txt", fixture!("table-getwinevent-system.txt"));
+    assert_eq!(report.format, Some(Format::Table));
+    assert_eq!(report.dialect, Some(Dialect::Table));
+    assert_eq!(report.errors, 0, "{:?}", report.issues);
+    let scm = "Service Control Manager";
+    let expected = [
+        (scm, 7036, "2026-12-07T03:14:15Z", Level::Information, 8),
+        ("Schannel", 36871, "2026-12-07T03:11:15Z", Level::Error, 14),
+        ("Schannel", 36871, "2026-12-07T03:10:15Z", Level::Error, 15),
+        (RCM, 1058, "2026-12-07T03:09:15Z", Level::Error, 21),
+        (RCM, 1057, "2026-12-07T03:09:14Z", Level::Error, 22),
+        (scm, 7040, "2026-12-07T03:05:02Z", Level::Information, 28),
+        (
+            "Microsoft-Windows-Kernel-General",
+            16,
+            "2026-12-07T03:00:00Z",
+            Level::Information,
+            34,
+        ),
+        (
+            "EventLog",
+            6013,
+            "2026-12-07T02:00:01Z",
+            Level::Information,
+            40,
+        ),
+    ];
+    let got: Vec<_> = events
+        .iter()
+        .map(|e| {
+            (
+                e.provider.as_str(),
+                e.event_id,
+                time(e),
+                e.level.unwrap(),
+                line_of(e),
+            )
+        })
+        .collect();
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(p, id, t, l, n)| (*p, *id, (*t).to_owned(), *l, *n))
+        .collect();
+    assert_eq!(got, expected);
+    assert!(events.iter().all(|e| e.time_is_local));
+    // Cut at the width: the message's start, and a note saying so.
+    assert_eq!(
+        events[1].message.as_deref(),
+        Some("A fatal error occurred while creating a TLS server credential. ...")
+    );
+    assert_eq!(
+        events[0].message.as_deref(),
+        Some("The Windows Modules Installer service entered the running state.")
+    );
+    assert!(
+        report.issues.iter().any(|i| i.severity == Severity::Info
+            && i.message.starts_with("6 messages show only their start")),
+        "{:?}",
+        report.issues
+    );
+}
+
+#[test]
+fn the_published_examples_read_with_their_groups() {
+    let (report, events) = read("docs.txt", fixture!("table-getwinevent-docs.txt"));
+    assert_eq!(report.errors, 0, "{:?}", report.issues);
+    let ids: Vec<(&str, u16)> = ids(&events);
+    let ps = "PowerShell";
+    let core = "PowerShellCore";
+    assert_eq!(
+        ids,
+        [
+            (ps, 403),
+            (ps, 400),
+            (ps, 600),
+            (ps, 600),
+            (ps, 600),
+            (core, 4104),
+            (core, 40962),
+            (core, 4104),
+            (core, 40961),
+            (core, 8197),
+            (core, 8195)
+        ]
+    );
+    assert_eq!(time(&events[5]), "2019-03-15T09:54:54Z");
+    assert_eq!(events[9].level, Some(Level::Verbose));
+    assert_eq!(
+        events[6].message.as_deref(),
+        Some("PowerShell console is ready for user input")
+    );
+}
 
 // ---- XML ---------------------------------------------------------------------------------
 
@@ -526,7 +630,7 @@ fn unknown_content_is_reported_with_what_was_tried() {
             "{name}: {}",
             issue.message
         );
-        assert_eq!(report.tried.len(), 4, "{name}");
+        assert_eq!(report.tried.len(), 5, "{name}");
         assert_eq!(report.sha256.len(), 64);
     }
 }

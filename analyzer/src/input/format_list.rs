@@ -359,16 +359,7 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
         out.report.format = Some(Format::FormatList);
         out.report.dialect = Some(d);
     }
-    if local > 0 {
-        out.report.warning(
-            IssueKind::AmbiguousTime,
-            None,
-            format!(
-                "{local} events show local time without a time zone; it was read as UTC, so \
-                 times may be off by the VM's UTC offset"
-            ),
-        );
-    }
+    report_local_times(out, local);
 }
 
 /// `PS C:\…>` or `C:\…>`: a console's prompt, before the command that printed the list.
@@ -383,6 +374,21 @@ fn last_line(rec: &Record) -> u32 {
     rec.props.last().map_or(rec.line, |(_, _, line)| *line)
 }
 
+/// Says that `local` events showed local time without a zone (PowerShell prints
+/// `TimeCreated` so).
+pub(super) fn report_local_times(out: &mut Output<'_>, local: u64) {
+    if local > 0 {
+        out.report.warning(
+            IssueKind::AmbiguousTime,
+            None,
+            format!(
+                "{local} events show local time without a time zone; it was read as UTC, so \
+                 times may be off by the VM's UTC offset"
+            ),
+        );
+    }
+}
+
 /// Reports the start of the text as cut, as the `wevtutil` and XML readers do; the record
 /// it cut is not read (it would be an event without its time, or without its provider).
 fn report_cut(out: &mut Output<'_>, line: u32, what: String) {
@@ -390,37 +396,44 @@ fn report_cut(out: &mut Output<'_>, line: u32, what: String) {
 }
 
 fn record_event(rec: &Record, order: DateOrder, input: &str) -> Result<Event, String> {
-    let provider = rec
-        .get("ProviderName")
-        .or_else(|| rec.get("Source"))
+    properties_event(|name| rec.get(name), rec.line, order, input)
+}
+
+/// The event PowerShell showed as these properties (`get` looks one up by its .NET name) —
+/// a `Format-List` record's, or a table's row ([`super::table`]) — placed at `line`.
+pub(super) fn properties_event<'r>(
+    get: impl Fn(&str) -> Option<&'r str>,
+    line: u32,
+    order: DateOrder,
+    input: &str,
+) -> Result<Event, String> {
+    let provider = get("ProviderName")
+        .or_else(|| get("Source"))
         .and_then(value)
         .map(|p| p.replace('\n', ""))
         .ok_or("it has no ProviderName (or Source)")?;
-    let raw_id = rec
-        .get("Id")
-        .or_else(|| rec.get("EventID"))
-        .or_else(|| rec.get("InstanceId"))
+    let raw_id = get("Id")
+        .or_else(|| get("EventID"))
+        .or_else(|| get("InstanceId"))
         .ok_or("it has no Id (or EventID)")?;
     let id = parse_event_id(raw_id).ok_or_else(|| format!("Id {raw_id:?} is not a number"))?;
     let origin = Origin {
         input: input.to_owned(),
-        location: Location::Line { line: rec.line },
+        location: Location::Line { line },
     };
     let mut event = Event::new(provider, id.id, origin);
-    event.qualifiers = rec
-        .get("Qualifiers")
+    event.qualifiers = get("Qualifiers")
         .and_then(|q| q.trim().parse::<u16>().ok())
         .or(id.qualifiers)
         .or_else(|| {
             // Get-EventLog: InstanceId carries the qualifiers when EventID is shown apart.
-            rec.get("InstanceId")
+            get("InstanceId")
                 .and_then(parse_event_id)
                 .filter(|i| i.id == id.id)
                 .and_then(|i| i.qualifiers)
         });
-    if let Some(t) = rec
-        .get("TimeCreated")
-        .or_else(|| rec.get("TimeGenerated"))
+    if let Some(t) = get("TimeCreated")
+        .or_else(|| get("TimeGenerated"))
         .and_then(|t| parse_time(t, order))
         // A FILETIME of zero printed as a date is no time ([`is_no_time`]).
         .filter(|t| !is_no_time(t.ts))
@@ -428,30 +441,23 @@ fn record_event(rec: &Record, order: DateOrder, input: &str) -> Result<Event, St
         event.time_created = Some(t.ts);
         event.time_is_local = t.local;
     }
-    event.level = rec
-        .get("Level")
+    event.level = get("Level")
         .and_then(parse_level)
-        .or_else(|| rec.get("LevelDisplayName").and_then(parse_level))
-        .or_else(|| rec.get("EntryType").and_then(parse_level));
-    event.record_id = rec
-        .get("RecordId")
-        .or_else(|| rec.get("Index"))
+        .or_else(|| get("LevelDisplayName").and_then(parse_level))
+        .or_else(|| get("EntryType").and_then(parse_level));
+    event.record_id = get("RecordId")
+        .or_else(|| get("Index"))
         .and_then(|r| r.trim().parse().ok());
-    event.channel = rec.get("LogName").and_then(value);
-    event.computer = rec.get("MachineName").and_then(value);
-    if let Some(user) = rec
-        .get("UserId")
-        .or_else(|| rec.get("UserName"))
-        .and_then(value)
-    {
+    event.channel = get("LogName").and_then(value);
+    event.computer = get("MachineName").and_then(value);
+    if let Some(user) = get("UserId").or_else(|| get("UserName")).and_then(value) {
         if is_sid(&user) {
             event.user_sid = Some(user);
         } else {
             event.user_name = Some(user);
         }
     }
-    if let Some(mut m) = rec
-        .get("Message")
+    if let Some(mut m) = get("Message")
         .map(|m| m.trim().to_owned())
         .filter(|m| !m.is_empty())
     {

@@ -26,6 +26,7 @@ mod normalise;
 mod parts;
 mod report;
 mod sniff;
+mod table;
 mod text;
 mod wevtutil_text;
 mod xml;
@@ -71,6 +72,8 @@ pub enum Format {
     Csv,
     /// PowerShell `Format-List`.
     FormatList,
+    /// PowerShell's table: `Get-WinEvent`'s default output, `Format-Table`.
+    Table,
     /// `RDPFIX-EVIDENCE` blocks written by `fixer collect --compact`.
     EvidenceBlock,
     /// `RDPFIX-CONFIG` configuration snapshots (`docs/config-snapshot.md`).
@@ -89,6 +92,7 @@ impl std::fmt::Display for Format {
             Format::Xml => "xml",
             Format::Csv => "csv",
             Format::FormatList => "format-list",
+            Format::Table => "format-table",
             Format::EvidenceBlock => "rdpfix-evidence",
             Format::ConfigSnapshot => "rdpfix-config",
             Format::Zip => "zip",

@@ -10,7 +10,7 @@
 
 use super::sniff::candidates;
 use super::text::Lines;
-use super::{Format, csv, format_list, wevtutil_text, xml};
+use super::{Format, csv, format_list, table, wevtutil_text, xml};
 
 /// The format of export `lines[i]` plainly starts, if any; `after_xml` when the line before
 /// closed an XML export's last event (a `Format-List` then needs no empty line before it:
@@ -27,6 +27,8 @@ fn start_of(lines: Lines<'_>, i: usize, after_xml: bool) -> Option<Format> {
         || (after_xml && format_list::starts_record(lines, i))
     {
         Some(Format::FormatList)
+    } else if table::starts_export(lines, i) {
+        Some(Format::Table)
     } else {
         None
     }

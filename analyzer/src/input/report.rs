@@ -368,6 +368,8 @@ pub enum Dialect {
     FormatList,
     /// `Get-EventLog | Format-List`.
     EventLogFormatList,
+    /// `Get-WinEvent`'s default table (grouped by `ProviderName`), or `Format-Table`.
+    Table,
     /// An `RDPFIX-EVIDENCE` block (`fixer collect --compact`).
     EvidenceBlock,
     /// An `RDPFIX-CONFIG` configuration snapshot.
@@ -394,6 +396,7 @@ impl std::fmt::Display for Dialect {
             Dialect::EventLogExportCsv => "Get-EventLog | Export-Csv",
             Dialect::FormatList => "Get-WinEvent | Format-List",
             Dialect::EventLogFormatList => "Get-EventLog | Format-List",
+            Dialect::Table => "Get-WinEvent table",
             Dialect::EvidenceBlock => "RDPFIX-EVIDENCE block (fixer collect --compact)",
             Dialect::ConfigSnapshot => "RDPFIX-CONFIG configuration snapshot",
             Dialect::Zip => "zip archive",

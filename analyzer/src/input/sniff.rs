@@ -7,7 +7,7 @@
 use super::report::{Attempt, InputReport, IssueKind, IssueLocation, TextPart};
 use super::text::{LineIndex, Lines, TextLines, rejoin_wrapped};
 use super::{
-    Format, Output, channel, config, csv, evidence, format_list, parts, wevtutil_text, xml,
+    Format, Output, channel, config, csv, evidence, format_list, parts, table, wevtutil_text, xml,
 };
 
 pub(crate) fn read_text(text: &str, out: &mut Output<'_>) {
@@ -141,7 +141,9 @@ fn read_part(
     // columns for every event), and its quoted fields span lines by design: that is the
     // signature of a console's wrapping, and joining would glue each record's first line to
     // the one before. A CSV is read as it is.
-    let joined = if csv::looks_like(lines) {
+    // A table's rows are cut by PowerShell itself at one width (never wrapped): many end
+    // there, which would look the same.
+    let joined = if csv::looks_like(lines) || table::looks_like(lines) {
         None
     } else {
         rejoin_wrapped(lines)
@@ -160,6 +162,7 @@ fn read_part(
             Format::Xml => xml::read(text, base, as_they_are, index, out),
             Format::Csv => csv::read(lines, index, out),
             Format::FormatList => format_list::read(lines, index, out),
+            Format::Table => table::read(lines, index, out),
             Format::Evtx
             | Format::EvidenceBlock
             | Format::ConfigSnapshot
@@ -191,6 +194,9 @@ fn why_not(format: Format) -> &'static str {
         Format::Xml => "no <Event> element with a <System> part",
         Format::Csv => "no header row with event columns and rows below it",
         Format::FormatList => "no `Name : value` records with Id and ProviderName (or Source)",
+        Format::Table => {
+            "no table header of event properties (TimeCreated, Id …) over a dashes line"
+        }
         Format::Evtx => "no ElfFile signature",
         Format::EvidenceBlock => "no RDPFIX-EVIDENCE line",
         Format::ConfigSnapshot => "no RDPFIX-CONFIG line",
@@ -217,6 +223,9 @@ pub(crate) fn candidates(text: &str, lines: Lines<'_>) -> Vec<(Format, bool)> {
     if format_list::looks_like(lines) {
         order.push(Format::FormatList);
     }
+    if table::looks_like(lines) {
+        order.push(Format::Table);
+    }
     if wevtutil_text::looks_like(lines) {
         order.push(Format::WevtutilText);
     }
@@ -235,6 +244,7 @@ pub(crate) fn candidates(text: &str, lines: Lines<'_>) -> Vec<(Format, bool)> {
         Format::Xml,
         Format::Csv,
         Format::FormatList,
+        Format::Table,
     ] {
         if !order.contains(&f) {
             all.push((f, false));

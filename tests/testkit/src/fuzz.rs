@@ -45,6 +45,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("xml", xml),
     ("csv", csv),
     ("format_list", format_list),
+    ("table", table),
     ("fix_token", fix_token),
     ("registry_hive", registry_hive),
 ];
@@ -399,6 +400,21 @@ pub fn format_list(data: &[u8]) {
     read(data);
     read_prefixed(
         b"\r\nTimeCreated  : 5/14/2024 9:27:01 AM\r\nProviderName : Schannel\r\nId           : ",
+        data,
+    );
+}
+
+/// PowerShell's table of `Get-WinEvent` objects: as it is, under the default view's group
+/// line and header, and under chosen columns whose first is right-aligned.
+pub fn table(data: &[u8]) {
+    read(data);
+    read_prefixed(
+        b"   ProviderName: Schannel\r\n\r\nTimeCreated                      Id LevelDisplayName Message\r\n\
+          -----------                      -- ---------------- -------\r\n",
+        data,
+    );
+    read_prefixed(
+        b"   Id ProviderName TimeCreated          Message\r\n   -- ------------ -----------          -------\r\n",
         data,
     );
 }
