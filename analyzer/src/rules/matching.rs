@@ -178,9 +178,21 @@ pub(crate) fn outcome<'a>(
     };
     if found {
         Outcome::HeldInMessage
+    } else if condition.in_message == InMessage::Token && is_cut(message) {
+        // A value a cut message (a PowerShell table shows a message's start and `...`)
+        // lacks — a status, a state, which messages give last — may be in the part cut off.
+        // Phrases name what the message is about, at its start: their absence still counts
+        // (`TLS client credential. ...` is no server's failure).
+        Outcome::Unknown
     } else {
         Outcome::NotInMessage
     }
+}
+
+/// Whether a message ends as PowerShell ends a value it cut (`...`, or `…` in PowerShell 7).
+fn is_cut(message: &str) -> bool {
+    let m = message.trim_end();
+    m.ends_with("...") || m.ends_with('…')
 }
 
 fn value_matches(condition: &EventCondition, value: &str, parsed: &mut Parsed) -> bool {
