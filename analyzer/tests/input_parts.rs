@@ -280,3 +280,34 @@ fn a_quoted_wevtutil_header_stays_in_its_description() {
     let (report, twice) = read("twice", format!("{export}\n{export}").as_bytes());
     assert_eq!(twice.len(), 2 * events.len(), "{:?}", report.issues);
 }
+
+/// A description quoting a Format-List record (a PowerShell script block's expected output)
+/// is description: the wevtutil text goes on with its next `Event[N]:` after it (helper C's
+/// probe q03b). A second run after a Format-List starts again at `Event[0]:`: three parts.
+#[test]
+fn a_format_list_quoted_in_a_wevtutil_description_stays_in_it() {
+    let all = exports();
+    let (wevtutil, list) = (&all[0].1, &all[6].1);
+    let (alone, events) = read("a", wevtutil.as_bytes());
+    let record = "\r\nTimeCreated  : 12/7/2026 3:11:15 AM\r\nProviderName : Schannel\r\n\
+                  Id           : 36871\r\nMessage      : A fatal error occurred.\r\n\r\n";
+    let label = wevtutil.find("Description:").unwrap();
+    let at = label + wevtutil[label..].find('\n').unwrap() + 1;
+    let quoting = format!(
+        "{}# expected output:{record}{}",
+        &wevtutil[..at],
+        &wevtutil[at..]
+    );
+    let (report, read_events) = read("quoting", quoting.as_bytes());
+    assert!(report.parts.is_empty(), "{:?}", report.parts);
+    assert_eq!(report.errors, alone.errors, "{:?}", report.issues);
+    assert_eq!(ids(&read_events), ids(&events));
+    let message = read_events[0].message.as_deref().unwrap_or_default();
+    assert!(message.contains("ProviderName : Schannel"), "{message}");
+    // Two runs with a Format-List between them: each read as alone.
+    let (_, listed) = read("b", list.as_bytes());
+    let three = format!("{wevtutil}\r\n{list}\r\n{wevtutil}");
+    let (report, read_events) = read("three", three.as_bytes());
+    assert_eq!(report.parts.len(), 3, "{:?}", report.parts);
+    assert_eq!(read_events.len(), 2 * events.len() + listed.len());
+}

@@ -9,7 +9,7 @@
 //! second CSV header after rows.
 
 use super::sniff::candidates;
-use super::text::Lines;
+use super::text::{Lines, block_header_number};
 use super::{Format, csv, format_list, table, wevtutil_text, xml};
 
 /// The format of export `lines[i]` plainly starts, if any; `after_xml` when the line before
@@ -77,6 +77,10 @@ pub(crate) fn starts(text: &str, lines: Lines<'_>) -> Vec<usize> {
     let mut in_quotes = false;
     let mut records = 0usize;
     let mut prev: &str = "";
+    // The last `Event[N]:` of the wevtutil text being read, and of the one a part cut off
+    // (its start, its part's start, its number).
+    let mut numbered: Option<u64> = None;
+    let mut cut_wevtutil: Option<(usize, usize, u64)> = None;
     for (i, line) in lines.iter().enumerate() {
         let here: &str = line.text;
         if here.trim().is_empty() {
@@ -86,8 +90,30 @@ pub(crate) fn starts(text: &str, lines: Lines<'_>) -> Vec<usize> {
         let after_xml = kind == Some(Format::Xml) && closes_xml(prev);
         if at_record && let Some(next) = start_of(lines, i, after_xml) {
             let current = kind.or_else(|| detected(text, lines, part, i));
+            let number = block_header_number(here);
             match current {
+                // A wevtutil text going on with the next event after another format's lines:
+                // its description quoted them (a script block's expected output); `wevtutil`
+                // numbers one run's events one by one, and a second run starts again at 0.
+                Some(c)
+                    if c != Format::WevtutilText
+                        && next == Format::WevtutilText
+                        && let Some((cut_at, wevtutil_part, last)) = cut_wevtutil
+                        && cuts.last() == Some(&cut_at)
+                        && number.is_some_and(|n| last.checked_add(1) == Some(n)) =>
+                {
+                    cuts.pop();
+                    part = wevtutil_part;
+                    kind = Some(Format::WevtutilText);
+                    cut_wevtutil = None;
+                }
                 Some(c) if opens(c, next, prev, records) => {
+                    cut_wevtutil = match (c, numbered) {
+                        (Format::WevtutilText, Some(n)) => {
+                            Some((prompt_before(lines, part, i).unwrap_or(i), part, n))
+                        }
+                        _ => None,
+                    };
                     // The prompt that ran the command goes with its output.
                     let at = prompt_before(lines, part, i).unwrap_or(i);
                     cuts.push(at);
@@ -99,6 +125,11 @@ pub(crate) fn starts(text: &str, lines: Lines<'_>) -> Vec<usize> {
                 Some(c) => kind = Some(c),
                 None => kind = Some(next),
             }
+            numbered = if kind == Some(Format::WevtutilText) {
+                number.or(numbered)
+            } else {
+                None
+            };
         }
         if kind == Some(Format::Csv) {
             if !in_quotes {

@@ -217,6 +217,11 @@ pub(crate) fn candidates(text: &str, lines: Lines<'_>) -> Vec<(Format, bool)> {
     if first.starts_with('<') && xml::looks_like_event_xml(text) {
         order.push(Format::Xml);
     }
+    // A text that starts with `Event[0]:` is a wevtutil text, whatever its descriptions
+    // quote (a script block's Format-List output).
+    if wevtutil_text::starts_export(first) {
+        order.push(Format::WevtutilText);
+    }
     if csv::looks_like(lines) {
         order.push(Format::Csv);
     }
