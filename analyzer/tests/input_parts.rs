@@ -311,3 +311,33 @@ fn a_format_list_quoted_in_a_wevtutil_description_stays_in_it() {
     assert_eq!(report.parts.len(), 3, "{:?}", report.parts);
     assert_eq!(read_events.len(), 2 * events.len() + listed.len());
 }
+
+/// A CSV description quoting a console, prompt line and all, keeps every line: the prompt
+/// is the field's, not a shell's around the export (helper C's probe q06).
+#[test]
+fn a_prompt_inside_a_quoted_csv_field_is_the_fields() {
+    let csv = "Level,Date and Time,Source,Event ID,Task Category\r\n\
+               Error,12/7/2026 3:11:15 AM,Schannel,36871,None,\"The admin ran:\r\n\
+               PS C:\\> Get-WinEvent -LogName System | fl\r\n\
+               and saw this.\"\r\n";
+    let (report, events) = read("quoting.csv", csv.as_bytes());
+    assert_eq!(events.len(), 1);
+    let message = events[0].message.as_deref().unwrap_or_default();
+    assert!(message.contains("PS C:\\> Get-WinEvent"), "{message}");
+    assert!(
+        report.issues.iter().all(|i| !i.message.contains("prompt")),
+        "{:?}",
+        report.issues
+    );
+    // Outside a field a prompt is still set aside.
+    let (report, events) = read(
+        "run.csv",
+        format!("PS C:\\> Get-Content x.csv\r\n{csv}").as_bytes(),
+    );
+    assert_eq!(events.len(), 1);
+    assert!(
+        report.issues.iter().any(|i| i.message.contains("prompt")),
+        "{:?}",
+        report.issues
+    );
+}

@@ -19,7 +19,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::text::{clean, continues};
+use super::text::{TextLines, clean, continues};
 
 /// The text with the wrappers removed, and what was set aside.
 #[derive(Debug, Default)]
@@ -497,9 +497,27 @@ fn console_chrome(text: &str, kept: &mut Kept, notes: &mut Vec<(u32, String)>) -
     // Each line cleaned as it is come to, not all held at once.
     let cleaned = || text.split('\n').map(clean).enumerate();
     let width = console_width(cleaned().map(|(_, l)| l));
+    // In a CSV a quoted field may hold any line, a prompt too (a description quoting a
+    // console): lines inside one are the field's.
+    let csv = cleaned()
+        .map(|(_, l)| l)
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|first| {
+            let first = first.trim_start_matches('\u{feff}');
+            !is_prompt(first) && super::csv::looks_like(TextLines::new(first, 0).lines())
+        });
+    let mut in_field = false;
     let mut all = cleaned();
     while let Some((i, line)) = all.next() {
         let line: &str = &line;
+        if csv {
+            let inside = in_field;
+            // `""` inside a quoted field toggles twice: parity is the quote state.
+            in_field ^= line.matches('"').count() % 2 == 1;
+            if inside {
+                continue;
+            }
+        }
         let t = line.trim();
         if let Some(note) = t.strip_prefix("rdpfix: ") {
             notes.push((line_no(i), format!("the collection script said: {note}")));
