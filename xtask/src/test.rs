@@ -28,7 +28,7 @@ pub fn run(args: TestArgs) -> Result<()> {
     {
         eprintln!(
             "xtask: warning: only {:.1} GiB free on the disk of {}; a clean `cargo xtask test` \
-             writes about {:.0} GiB into {}",
+             needs about {:.1} GiB for {} even deleting each step's outputs once done",
             gib(free),
             root.display(),
             gib(MIN_FREE),
@@ -47,9 +47,9 @@ pub fn run(args: TestArgs) -> Result<()> {
     result
 }
 
-/// What a clean run writes into `target/`, with room to spare (measured: BENCHMARKS.md,
-/// "CI disk").
-const MIN_FREE: u64 = 8 << 30;
+/// What a clean run needs on the disk when it deletes each step's outputs once done
+/// ([`PRUNE_BELOW`]), with room to spare (measured 2.8 GB: BENCHMARKS.md, "CI disk").
+const MIN_FREE: u64 = 7 << 29;
 
 fn gib(bytes: u64) -> f64 {
     bytes as f64 / f64::from(1u32 << 30)
@@ -85,6 +85,60 @@ fn dir_bytes(dir: &Path) -> u64 {
             _ => 0,
         })
         .sum()
+}
+
+/// Below this much free space, what a finished step built and no later step reads is deleted
+/// (a clean run's `target/` grows to ~3 GiB without it; CI machines have had 4 GiB in all).
+/// Above it the outputs stay, so running the tests again rebuilds nothing.
+const PRUNE_BELOW: u64 = 6 << 30;
+
+/// Deletes `paths` (files or folders) when less than [`PRUNE_BELOW`] is free, saying so.
+fn prune_if_low(root: &Path, what: &str, paths: &[PathBuf]) {
+    let Some(free) = free_bytes(root).filter(|&f| f < PRUNE_BELOW) else {
+        return;
+    };
+    let mut bytes = 0;
+    for path in paths {
+        let size = if path.is_dir() {
+            dir_bytes(path)
+        } else {
+            path.metadata().map_or(0, |m| m.len())
+        };
+        let gone = if path.is_dir() {
+            std::fs::remove_dir_all(path)
+        } else {
+            std::fs::remove_file(path)
+        };
+        match gone {
+            Ok(()) => bytes += size,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => eprintln!("xtask: warning: cannot delete {}: {e}", path.display()),
+        }
+    }
+    eprintln!(
+        "xtask: {:.1} GiB free: deleted the {what} ({:.2} GiB), which no later step reads",
+        gib(free),
+        gib(bytes)
+    );
+}
+
+/// The test programs `cargo test` linked into `target/debug/deps` (files with no extension and
+/// the executable bit: Linux test binaries). Libraries, metadata and build scripts stay, so a
+/// later build of `fixer` or an example only links.
+fn test_executables(target: &Path) -> Vec<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(entries) = std::fs::read_dir(target.join("debug/deps")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_none()
+                && p.metadata()
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .collect()
 }
 
 fn run_steps(args: &TestArgs, root: &Path, t: &mut Timings) -> Result<()> {
@@ -132,17 +186,41 @@ fn run_steps(args: &TestArgs, root: &Path, t: &mut Timings) -> Result<()> {
         )?;
         shell::run(Command::new("cargo").args(["test", "--workspace", "--doc"]))
     })?;
+    prune_if_low(
+        root,
+        "native test binaries",
+        &test_executables(&target_dir(root)),
+    );
     let built = t.step("dist: wasm bundle and fixer.exe", || dist::build(&tc, true))?;
     t.step("analyzer tests on wasm32 (node)", || wasm_tests(root, &tc))?;
+    if let Some(cc) = &tc.wasm {
+        prune_if_low(root, "wasm32 test build", &[cc.out_dir("debug")]);
+    }
     if !args.no_browser {
         t.step("browser tests (headless Chromium)", || {
             browser_tests(root, &built.dist)
         })?;
     }
+    // What built the bundle and fixer.exe: the bundle is in dist/, the exe stays.
+    let mut builds = Vec::new();
+    if let Some(cc) = &tc.wasm {
+        builds.push(cc.out_dir("wasm-release"));
+    }
+    if let Some(cc) = &tc.windows {
+        let out = cc.out_dir("win-release");
+        builds.extend([
+            out.join("deps"),
+            out.join("build"),
+            out.join(".fingerprint"),
+        ]);
+    }
+    prune_if_low(root, "wasm and Windows build files", &builds);
     if !args.no_wine {
         let exe = built.exe.as_deref().context("dist built no fixer.exe")?;
         t.step("fixer.exe under Wine", || {
             wine_version(root, exe)?;
+            // A prefix is ~700 MB; the tests make their own.
+            std::fs::remove_dir_all(root.join("target/wine/version"))?;
             wine_tests(root, exe)
         })?;
     }
@@ -247,10 +325,15 @@ fn wine_tests(root: &Path, exe: &Path) -> Result<()> {
     let exe = std::fs::canonicalize(exe).with_context(|| format!("{}", exe.display()))?;
     let prefixes = root.join("target/wine");
     std::fs::create_dir_all(&prefixes)?;
+    let mut cmd = Command::new("cargo");
+    cmd.args(["test", "-p", "fixer", "--test", "wine", "--", "--ignored"]);
+    // Each test's prefix is ~700 MB: one at a time when the disk is short.
+    if free_bytes(root).is_some_and(|f| f < PRUNE_BELOW) {
+        eprintln!("xtask: little free space: the Wine tests run one at a time");
+        cmd.arg("--test-threads=1");
+    }
     shell::run(
-        Command::new("cargo")
-            .args(["test", "-p", "fixer", "--test", "wine", "--", "--ignored"])
-            .env("RDPFIX_FIXER_EXE", exe)
+        cmd.env("RDPFIX_FIXER_EXE", exe)
             .env("RDPFIX_WINE_PREFIXES", prefixes),
     )
 }
