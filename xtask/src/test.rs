@@ -88,8 +88,9 @@ fn dir_bytes(dir: &Path) -> u64 {
 }
 
 /// Below this much free space, what a finished step built and no later step reads is deleted
-/// (a clean run's `target/` grows to ~3 GiB without it; CI machines have had 4 GiB in all).
-/// Above it the outputs stay, so running the tests again rebuilds nothing.
+/// (CI machines have had 4.2 GiB in all; deleting only the test builds, a clean run still
+/// used 4.0 GB of a 4.5 GiB disk: BENCHMARKS.md, "CI disk"). Above it the outputs stay, so
+/// running the tests again rebuilds nothing.
 const PRUNE_BELOW: u64 = 6 << 30;
 
 /// Deletes `paths` (files or folders) when less than [`PRUNE_BELOW`] is free, saying so.
