@@ -311,3 +311,33 @@ fn counts_equal_the_evtx_crates_own() {
         assert_eq!(err, skipped + chunks_skipped, "{name}");
     }
 }
+
+/// Two logs joined into one file (`copy /b system.evtx+other.evtx`): the first log's events
+/// are all read, and the second log's header, where a chunk belongs, is named for what it
+/// is, with what to do (session 11's probe F12).
+#[test]
+fn logs_joined_into_one_file_are_named_as_such() {
+    let records = |events: &[analyzer::Event]| -> Vec<(Option<u64>, u16)> {
+        events.iter().map(|e| (e.record_id, e.event_id)).collect()
+    };
+    let (_, alone) = read("system.evtx", SYSTEM);
+    let joined = [SYSTEM, BAD_CHUNK_MAGIC].concat();
+    let (report, events) = read("joined.evtx", &joined);
+    assert!(events.len() >= alone.len());
+    assert!(
+        records(&events[..alone.len()]) == records(&alone),
+        "the first log's events"
+    );
+    let header = report
+        .issues
+        .iter()
+        .find(|i| i.kind == IssueKind::BadChunkSignature)
+        .unwrap();
+    assert!(
+        header
+            .message
+            .contains("several .evtx files joined into one (copy /b)"),
+        "{}",
+        header.message
+    );
+}

@@ -385,6 +385,17 @@ const FREE_SPACE_OFFSET: usize = 48;
 /// The kind and the reason, in words, of a chunk that cannot be read.
 fn describe_chunk_error(e: &ChunkError) -> (IssueKind, String) {
     match e {
+        // Another log's file header: logs joined into one file (`copy /b a.evtx+b.evtx`).
+        // Its chunks follow 4 KiB later, off this file's 64 KiB grid, and read as damage.
+        ChunkError::FailedToParseChunkHeader(DeserializationError::InvalidEvtxChunkMagic {
+            magic,
+        }) if magic == b"ElfFile\0" => (
+            IssueKind::BadChunkSignature,
+            "it is another event log file's header (ElfFile): this file looks like several \
+             .evtx files joined into one (copy /b), and the chunks after it, off this file's \
+             grid, cannot be read; give each log as a file of its own"
+                .to_owned(),
+        ),
         ChunkError::FailedToParseChunkHeader(DeserializationError::InvalidEvtxChunkMagic {
             magic,
         }) => (
