@@ -388,8 +388,8 @@ fn describe_chunk_error(e: &ChunkError) -> (IssueKind, String) {
         // Another log's file header: logs joined into one file (`copy /b a.evtx+b.evtx`).
         // Its chunks follow 4 KiB later, off this file's 64 KiB grid, and read as damage.
         ChunkError::FailedToParseChunkHeader(DeserializationError::InvalidEvtxChunkMagic {
-            magic,
-        }) if magic == b"ElfFile\0" => (
+            magic: [b'E', b'l', b'f', b'F', b'i', b'l', b'e', 0],
+        }) => (
             IssueKind::BadChunkSignature,
             "it is another event log file's header (ElfFile): this file looks like several \
              .evtx files joined into one (copy /b), and the chunks after it, off this file's \
