@@ -31,7 +31,7 @@ fn line_of(e: &Event) -> u32 {
 fn the_default_table_of_a_system_log_is_read_row_by_row() {
     let (report, events) = read("system.txt", fixture!("table-getwinevent-system.txt"));
     assert_eq!(report.format, Some(Format::Table));
-    assert_eq!(report.dialect, Some(Dialect::Table));
+    assert_eq!(report.dialect, Some(Dialect::FormatTable));
     assert_eq!(report.errors, 0, "{:?}", report.issues);
     let scm = "Service Control Manager";
     let expected = [

@@ -165,6 +165,24 @@ test('pasted wevtutil text (the paste sample) gives its finding', async () => {
   await page.context().close();
 });
 
+test("pasted Get-WinEvent table (what Run Command returns without | fl) reads as natively", async () => {
+  // tests/fixtures/inputs/table-getwinevent-system.txt: the default view at 120 columns, the
+  // seed's S1 (RCM 1057/1058) and S2 (Schannel 36871, its state cut off) among healthy events.
+  const file = fixture('inputs/table-getwinevent-system.txt');
+  const native = diagnoseNative([file]);
+  assert.equal(native.inputs[0].format, 'format-table');
+  const { page, problems } = await fresh();
+  await page.getByTestId('paste-box').fill(readFileSync(file, 'utf8'));
+  assert.equal(await analyse(page, () => page.getByTestId('paste-analyse').click()), 'done');
+  assert.deepEqual(await findingIds(page), native.findings.map((f) => f.id).sort());
+  assert.ok((await findingIds(page)).includes('rdp-cert-keys'));
+  const [row] = await inputStatus(page);
+  assert.equal(row.format, 'format-table');
+  assert.equal(row.events, native.inputs[0].events);
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
 test('one cause shown by events and configuration: one card naming both parts', async () => {
   // tests/fixtures/config/both-rdp-refused: RCM 1070 (rdp-logons-disabled alone) and a
   // snapshot with drain mode 2 (rdp-config-drain-mode alone), in one Run Command output.

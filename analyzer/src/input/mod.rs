@@ -73,6 +73,7 @@ pub enum Format {
     /// PowerShell `Format-List`.
     FormatList,
     /// PowerShell's table: `Get-WinEvent`'s default output, `Format-Table`.
+    #[serde(rename = "format-table")]
     Table,
     /// `RDPFIX-EVIDENCE` blocks written by `fixer collect --compact`.
     EvidenceBlock,
@@ -679,4 +680,29 @@ fn unrecognised_message(report: &InputReport) -> String {
          wevtutil qe System /f:text",
     );
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Format;
+
+    /// `fixer diagnose --json` names an export format as its text report does (the
+    /// `RDPFIX-…` blocks are named by their markers in words, `evidence-block` and
+    /// `config-snapshot` in JSON, since before this test).
+    #[test]
+    fn each_format_is_named_alike_in_json_and_in_words() {
+        for format in [
+            Format::Evtx,
+            Format::WevtutilText,
+            Format::Xml,
+            Format::Csv,
+            Format::FormatList,
+            Format::Table,
+            Format::Zip,
+            Format::RegistryHive,
+        ] {
+            let json = serde_json::to_string(&format).unwrap_or_default();
+            assert_eq!(json, format!("\"{format}\""));
+        }
+    }
 }

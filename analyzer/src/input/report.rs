@@ -369,7 +369,7 @@ pub enum Dialect {
     /// `Get-EventLog | Format-List`.
     EventLogFormatList,
     /// `Get-WinEvent`'s default table (grouped by `ProviderName`), or `Format-Table`.
-    Table,
+    FormatTable,
     /// An `RDPFIX-EVIDENCE` block (`fixer collect --compact`).
     EvidenceBlock,
     /// An `RDPFIX-CONFIG` configuration snapshot.
@@ -396,7 +396,7 @@ impl std::fmt::Display for Dialect {
             Dialect::EventLogExportCsv => "Get-EventLog | Export-Csv",
             Dialect::FormatList => "Get-WinEvent | Format-List",
             Dialect::EventLogFormatList => "Get-EventLog | Format-List",
-            Dialect::Table => "Get-WinEvent table",
+            Dialect::FormatTable => "Get-WinEvent table",
             Dialect::EvidenceBlock => "RDPFIX-EVIDENCE block (fixer collect --compact)",
             Dialect::ConfigSnapshot => "RDPFIX-CONFIG configuration snapshot",
             Dialect::Zip => "zip archive",

@@ -478,7 +478,7 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
     }
     if rows + tables > 0 {
         out.report.format = Some(Format::Table);
-        out.report.dialect = Some(Dialect::Table);
+        out.report.dialect = Some(Dialect::FormatTable);
     }
     if cut_providers > 0 {
         out.report.warning(
