@@ -168,9 +168,16 @@ impl InputReport {
         let format = self
             .dialect_names()
             .unwrap_or_else(|| "not a readable event log export".to_owned());
+        let count = |n: u64, noun: &str| match n {
+            1 => format!("1 {noun}"),
+            n => format!("{n} {noun}s"),
+        };
         let mut s = format!(
-            "{}: {format}, {} events, {} skipped, {} errors",
-            self.name, self.events, self.skipped, self.errors
+            "{}: {format}, {}, {} skipped, {}",
+            self.name,
+            count(self.events, "event"),
+            self.skipped,
+            count(self.errors, "error")
         );
         if self.truncated {
             s.push_str(", looks truncated");
