@@ -341,3 +341,21 @@ fn a_prompt_inside_a_quoted_csv_field_is_the_fields() {
         report.issues
     );
 }
+
+/// A Format-List value quoting a table (a script's output in its message) runs on from the
+/// line before it: no table starts there. A table after the list, after an empty line, does.
+#[test]
+fn a_table_quoted_in_a_format_list_value_stays_in_it() {
+    let list = "\r\nTimeCreated  : 12/7/2026 3:11:15 AM\r\nProviderName : PowerShell\r\n\
+                Id           : 4104\r\nMessage      : Output:\r\n\
+                \x20              TimeCreated                      Id LevelDisplayName Message\r\n\
+                \x20              -----------                      -- ---------------- -------\r\n\
+                \x20              12/7/2026 3:11:15 AM          36871 Error            A fatal error\r\n\r\n";
+    let (report, events) = read("list.txt", list.as_bytes());
+    assert!(report.parts.is_empty(), "{:?}", report.parts);
+    assert_eq!(ids(&events), [("PowerShell", 4104)]);
+    let table = text(fixture!("table-getwinevent-system.txt"));
+    let (report, events) = read("both.txt", format!("{list}{table}").as_bytes());
+    assert_eq!(report.parts.len(), 2, "{:?}", report.parts);
+    assert_eq!(events.len(), 9);
+}

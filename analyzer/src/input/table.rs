@@ -235,8 +235,16 @@ pub(crate) fn looks_like(lines: Lines<'_>) -> bool {
 }
 
 /// Whether a table of events plainly starts at `lines[i]`: its header row, or the group line
-/// before it (see `parts`).
+/// before it (see `parts`) — after an empty line, as PowerShell prints them, or at the
+/// text's start. (A message quoting a table, in a `Format-List` value, runs on from the
+/// line before.)
 pub(crate) fn starts_export(lines: Lines<'_>, i: usize) -> bool {
+    let after_blank = i
+        .checked_sub(1)
+        .is_none_or(|p| lines.get(p).is_none_or(|l| l.text.trim().is_empty()));
+    if !after_blank {
+        return false;
+    }
     if Layout::at(lines, i).is_some() {
         return true;
     }
