@@ -356,16 +356,7 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
         }
         let at = Some(IssueLocation::Line { line: record.line });
         if record.bytes > MAX_EVENT_BYTES {
-            out.skip();
-            out.report.error(
-                IssueKind::Limit,
-                at,
-                format!(
-                    "this row is {} bytes, over the {} KiB cap on one event; it was skipped",
-                    record.bytes,
-                    MAX_EVENT_BYTES / 1024
-                ),
-            );
+            out.skip_oversized(at, "this row", record.bytes);
             continue;
         }
         if !record.complete {
@@ -395,16 +386,7 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
             }
         }
     }
-    if local > 0 {
-        out.report.warning(
-            IssueKind::AmbiguousTime,
-            None,
-            format!(
-                "{local} events show local time without a time zone; it was read as UTC, so \
-                 times may be off by the VM's UTC offset"
-            ),
-        );
-    }
+    out.report_local_times(local);
 }
 
 /// Each column's role: by header when known, else Event Viewer's order, checked against

@@ -322,16 +322,7 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
             continue;
         }
         if rec.bytes > MAX_EVENT_BYTES {
-            out.skip();
-            out.report.error(
-                IssueKind::Limit,
-                at,
-                format!(
-                    "this record is {} bytes, over the {} KiB cap on one event; it was skipped",
-                    rec.bytes,
-                    MAX_EVENT_BYTES / 1024
-                ),
-            );
+            out.skip_oversized(at, "this record", rec.bytes);
             continue;
         }
         let event_log = rec.get("EntryType").is_some() || rec.get("TimeGenerated").is_some();
@@ -359,7 +350,7 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
         out.report.format = Some(Format::FormatList);
         out.report.dialect = Some(d);
     }
-    report_local_times(out, local);
+    out.report_local_times(local);
 }
 
 /// `PS C:\…>` or `C:\…>`: a console's prompt, before the command that printed the list.
@@ -372,21 +363,6 @@ pub(crate) fn is_prompt(line: &str) -> bool {
 /// The line a record's last property starts on.
 fn last_line(rec: &Record) -> u32 {
     rec.props.last().map_or(rec.line, |(_, _, line)| *line)
-}
-
-/// Says that `local` events showed local time without a zone (PowerShell prints
-/// `TimeCreated` so).
-pub(super) fn report_local_times(out: &mut Output<'_>, local: u64) {
-    if local > 0 {
-        out.report.warning(
-            IssueKind::AmbiguousTime,
-            None,
-            format!(
-                "{local} events show local time without a time zone; it was read as UTC, so \
-                 times may be off by the VM's UTC offset"
-            ),
-        );
-    }
 }
 
 /// Reports the start of the text as cut, as the `wevtutil` and XML readers do; the record

@@ -603,6 +603,35 @@ impl<'a> Output<'a> {
         self.report.skipped += 1;
     }
 
+    /// Skips an event of `bytes`, over [`MAX_EVENT_BYTES`], saying so at `at`: `what` names it
+    /// ("this row", "the event starting here").
+    pub(crate) fn skip_oversized(&mut self, at: Option<IssueLocation>, what: &str, bytes: usize) {
+        self.skip();
+        self.report.error(
+            IssueKind::Limit,
+            at,
+            format!(
+                "{what} is {bytes} bytes, over the {} KiB cap on one event; it was skipped",
+                MAX_EVENT_BYTES / 1024
+            ),
+        );
+    }
+
+    /// Says that `local` events showed local time without a zone (PowerShell prints
+    /// `TimeCreated` so, in a list, a table or `Export-Csv`).
+    pub(crate) fn report_local_times(&mut self, local: u64) {
+        if local > 0 {
+            self.report.warning(
+                IssueKind::AmbiguousTime,
+                None,
+                format!(
+                    "{local} events show local time without a time zone; it was read as UTC, \
+                     so times may be off by the VM's UTC offset"
+                ),
+            );
+        }
+    }
+
     /// Reports the text as cut at its start, at `line`: `what` (the text before the first
     /// whole one) is the end of a `unit` whose start is missing and is not read; `fewer` is
     /// the query that gets whole ones through Run Command's 4,096 bytes.

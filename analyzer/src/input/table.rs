@@ -452,16 +452,7 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
         rows += 1;
         let at = Some(IssueLocation::Line { line: row.line });
         if row.bytes > MAX_EVENT_BYTES {
-            out.skip();
-            out.report.error(
-                IssueKind::Limit,
-                at,
-                format!(
-                    "this row is {} bytes, over the {} KiB cap on one event; it was skipped",
-                    row.bytes,
-                    MAX_EVENT_BYTES / 1024
-                ),
-            );
+            out.skip_oversized(at, "this row", row.bytes);
             continue;
         }
         match row_event(&row, order, out.input_name()) {
@@ -509,7 +500,7 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
             ),
         );
     }
-    format_list::report_local_times(out, local);
+    out.report_local_times(local);
 }
 
 fn row_event(row: &Row, order: DateOrder, input: &str) -> Result<Event, String> {

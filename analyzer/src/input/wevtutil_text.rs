@@ -612,17 +612,7 @@ fn read_block(
     let line = block.header.map_or(block.first_line, |(l, _)| l);
     let at = Some(IssueLocation::Line { line });
     if block.bytes > MAX_EVENT_BYTES {
-        out.skip();
-        out.report.error(
-            IssueKind::Limit,
-            at,
-            format!(
-                "the event starting here is {} bytes, over the {} KiB cap on one event; it was \
-                 skipped",
-                block.bytes,
-                MAX_EVENT_BYTES / 1024
-            ),
-        );
+        out.skip_oversized(at, "the event starting here", block.bytes);
         return;
     }
     let article = out.report.dialect == Some(Dialect::ArticleText);

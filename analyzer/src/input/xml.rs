@@ -316,17 +316,7 @@ fn read_unwrapped(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
         };
         let end = start.saturating_add(consumed.max(1));
         if end - start > MAX_EVENT_BYTES {
-            out.skip();
-            out.report.error(
-                IssueKind::Limit,
-                Some(at),
-                format!(
-                    "the event starting here is {} bytes, over the {} KiB cap on one event; \
-                     it was skipped",
-                    end - start,
-                    MAX_EVENT_BYTES / 1024
-                ),
-            );
+            out.skip_oversized(Some(at), "the event starting here", end - start);
             pos = end;
             gap_from = Some(end);
             continue;
