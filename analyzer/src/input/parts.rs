@@ -77,10 +77,10 @@ pub(crate) fn starts(text: &str, lines: Lines<'_>) -> Vec<usize> {
     let mut in_quotes = false;
     let mut records = 0usize;
     let mut prev: &str = "";
-    // The last `Event[N]:` of the wevtutil text being read, and of the one a part cut off
-    // (its start, its part's start, its number).
+    // The last `Event[N]:` of the wevtutil text being read, and of the one the current part
+    // was cut from (that part's start, its number).
     let mut numbered: Option<u64> = None;
-    let mut cut_wevtutil: Option<(usize, usize, u64)> = None;
+    let mut cut_wevtutil: Option<(usize, u64)> = None;
     for (i, line) in lines.iter().enumerate() {
         let here: &str = line.text;
         if here.trim().is_empty() {
@@ -98,8 +98,7 @@ pub(crate) fn starts(text: &str, lines: Lines<'_>) -> Vec<usize> {
                 Some(c)
                     if c != Format::WevtutilText
                         && next == Format::WevtutilText
-                        && let Some((cut_at, wevtutil_part, last)) = cut_wevtutil
-                        && cuts.last() == Some(&cut_at)
+                        && let Some((wevtutil_part, last)) = cut_wevtutil
                         && number.is_some_and(|n| last.checked_add(1) == Some(n)) =>
                 {
                     cuts.pop();
@@ -108,12 +107,8 @@ pub(crate) fn starts(text: &str, lines: Lines<'_>) -> Vec<usize> {
                     cut_wevtutil = None;
                 }
                 Some(c) if opens(c, next, prev, records) => {
-                    cut_wevtutil = match (c, numbered) {
-                        (Format::WevtutilText, Some(n)) => {
-                            Some((prompt_before(lines, part, i).unwrap_or(i), part, n))
-                        }
-                        _ => None,
-                    };
+                    // Only the part right after a wevtutil text can be taken back into it.
+                    cut_wevtutil = (c == Format::WevtutilText).then_some(part).zip(numbered);
                     // The prompt that ran the command goes with its output.
                     let at = prompt_before(lines, part, i).unwrap_or(i);
                     cuts.push(at);

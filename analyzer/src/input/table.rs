@@ -149,7 +149,7 @@ impl Layout {
                     .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
         });
         let has = |n: &str| columns.iter().any(|c| c.name.eq_ignore_ascii_case(n));
-        let of_events = ["Id", "EventID", "InstanceId"].iter().any(|n| has(n))
+        let of_events = columns.iter().any(|c| is_id_column(&c.name))
             && [
                 "TimeCreated",
                 "ProviderName",
