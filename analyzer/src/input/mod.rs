@@ -57,6 +57,7 @@ pub use report::{
     Attempt, Dialect, EvtxSummary, InputIssue, InputReport, IssueKind, IssueLocation, MAX_ISSUES,
     Severity, TextEncoding, TextPart,
 };
+pub(crate) use table::is_cut;
 
 /// The export formats, as named in `fixer diagnose --json` (`inputs[].format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

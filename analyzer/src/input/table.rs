@@ -34,10 +34,11 @@ const RIGHT_ALIGNED: [&str; 13] = [
     "Index",
 ];
 
-/// A cell PowerShell cut to its column's width ends so (`...` in Windows PowerShell, `…` in
-/// PowerShell 7).
-fn is_cut(cell: &str) -> bool {
-    cell.ends_with("...") || cell.ends_with('…')
+/// Whether a value ends as PowerShell ends one it cut to a column's width, or a message it
+/// showed only the start of (`...` in Windows PowerShell, `…` in PowerShell 7).
+pub(crate) fn is_cut(value: &str) -> bool {
+    let v = value.trim_end();
+    v.ends_with("...") || v.ends_with('…')
 }
 
 /// The console cells `c` takes: two for East Asian wide and full-width characters.

@@ -6,7 +6,7 @@ use super::catalog::InMessage;
 use super::index::{EventCondition, Values};
 use super::service_name::names_service;
 use crate::Event;
-use crate::input::{is_collapsed, is_positional_name};
+use crate::input::{is_collapsed, is_cut, is_positional_name};
 use serde::{Deserialize, Serialize};
 
 /// The comparison key of a provider name: trimmed, ASCII-lowercased, without the
@@ -187,12 +187,6 @@ pub(crate) fn outcome<'a>(
     } else {
         Outcome::NotInMessage
     }
-}
-
-/// Whether a message ends as PowerShell ends a value it cut (`...`, or `…` in PowerShell 7).
-fn is_cut(message: &str) -> bool {
-    let m = message.trim_end();
-    m.ends_with("...") || m.ends_with('…')
 }
 
 fn value_matches(condition: &EventCondition, value: &str, parsed: &mut Parsed) -> bool {
