@@ -26,7 +26,7 @@ use jiff::Timestamp;
 use super::super::limits::cap_field;
 use super::super::{Details, Tally};
 use super::CHUNK_HEADER_SIZE;
-use super::build::{Needed, build_event};
+use super::build::{Needed, ReadNames, build_event};
 use super::recent::Recent;
 use super::spare::EventSpare;
 use super::template::{Field, Source, SystemMap, TemplateCache, utf16};
@@ -189,6 +189,7 @@ fn walk_chunk(
     let mut plans = Plans::default();
     // A needed record's values, reused from one record to the next.
     let mut values: Vec<Value<'_>> = Vec::new();
+    let mut names = ReadNames::default();
     let live_end = usize::try_from(header.free_space_offset)
         .ok()?
         .min(data.len());
@@ -214,6 +215,7 @@ fn walk_chunk(
                         id: record.id,
                         origin: origin(spare),
                         reads,
+                        names: &mut names,
                     };
                     build_event(data, templates, &map, &values, record, spare)
                 }
