@@ -7,6 +7,7 @@ use super::index::{EventCondition, Values};
 use super::service_name::names_service;
 use crate::Event;
 use crate::input::{is_collapsed, is_cut, is_positional_name};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 /// The comparison key of a provider name: trimmed, ASCII-lowercased, without the
@@ -50,12 +51,14 @@ pub fn parse_number(text: &str) -> Option<u64> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Check {
-    /// The value was found in the named event data.
-    Held { value: String },
+    /// The value was found in the named event data. (Values are short — a status, a
+    /// logon type — and one is made for every event a signal keeps: up to 24 bytes are held
+    /// without an allocation.)
+    Held { value: CompactString },
     /// The value was found in the message text (the export carries no event data).
     HeldInMessage,
     /// The event carries another value.
-    Failed { value: String },
+    Failed { value: CompactString },
     /// The export carries neither the field nor a message to look in.
     Unknown,
 }
@@ -115,11 +118,11 @@ impl Outcome<'_> {
     pub(crate) fn to_check(self) -> Check {
         match self {
             Outcome::Held(value) => Check::Held {
-                value: shorten(value, 64),
+                value: shorten_compact(value, 64),
             },
             Outcome::HeldInMessage => Check::HeldInMessage,
             Outcome::Failed(value) => Check::Failed {
-                value: shorten(value, 64),
+                value: shorten_compact(value, 64),
             },
             Outcome::NotInMessage => Check::Failed {
                 value: "(not in the message)".into(),
@@ -256,6 +259,16 @@ pub fn shorten(text: &str, max: usize) -> String {
     let mut out = String::new();
     collapse_into(&mut out, text, max);
     out
+}
+
+/// [`shorten`] as a [`CompactString`]: no allocation for a short value kept as it is.
+fn shorten_compact(text: &str, max: usize) -> CompactString {
+    if text.len() <= max && is_collapsed(text) {
+        return CompactString::new(text);
+    }
+    let mut out = String::new();
+    collapse_into(&mut out, text, max);
+    CompactString::from(out)
 }
 
 /// [`shorten`] into `out`, replacing what it held and reusing its allocation.
