@@ -36,8 +36,11 @@ use crate::input::{
     EXCERPT_CHARS, EXCERPT_ITEMS as MAX_DATA_ITEMS, EXCERPT_NAME_CHARS, ExcerptCuts,
 };
 
-/// Candidates kept for reuse, at most (one prune's worth); check lists too.
+/// Candidates kept for reuse, at most (one prune's worth).
 const MAX_SPARE: usize = KEEP_NEWEST + KEEP_OLDEST + 1;
+/// Check lists kept for reuse, at most: what a prune drops, about as many as it keeps
+/// (a few bytes each).
+const MAX_CHECK_LISTS: usize = 4 * PRUNE_AT;
 
 /// What one signal has collected. Serialisable, for a shard to cross to another Web
 /// Worker ([`super::Collector::to_bytes`]).
@@ -100,9 +103,9 @@ pub(crate) struct Candidate {
 }
 
 /// Keeps `checks`' room for the next events' checks, while the pool holds fewer than
-/// [`MAX_SPARE`].
+/// [`MAX_CHECK_LISTS`].
 pub(super) fn keep_check_list(check_lists: &mut Vec<Vec<Check>>, mut checks: Vec<Check>) {
-    if check_lists.len() < MAX_SPARE {
+    if check_lists.len() < MAX_CHECK_LISTS {
         checks.clear();
         check_lists.push(checks);
     }
