@@ -38,6 +38,10 @@ const AHEAD: usize = 4;
 const HASH_AHEAD: usize = 16;
 /// A batch's bytes: what is read ahead at a time.
 const READ_AHEAD: usize = BATCH as usize * 64 * 1024;
+/// Batch buffers kept for the next reads, at most: as many as can be out at once (each
+/// parsing thread's queue and the one it parses, the hashing queue), so that a buffer is
+/// made once and not for each batch.
+const MAX_BUFFERS: usize = MAX_THREADS * (AHEAD + 2) + HASH_AHEAD;
 /// Parsing threads at most: past four, the merge and the disk are the limit.
 const MAX_THREADS: usize = 4;
 
@@ -232,10 +236,18 @@ pub fn read_file(
         // The file is read once, in order, by one thread: each batch's bytes go to the
         // thread parsing it and to the one hashing them.
         let (to_hash, hashed) = mpsc::sync_channel::<Arc<Vec<u8>>>(HASH_AHEAD);
+        // Each batch's buffer back from both threads that read it, to be read into again:
+        // made afresh for every batch, 256 KiB each time, the memory was handed back to the
+        // system and faulted in anew (page faults, the kernel zeroing pages, glibc
+        // consolidating its heap).
+        let (recycle, recycled) = mpsc::channel::<Arc<Vec<u8>>>();
+        let hash_recycle = recycle.clone();
         let hashing = scope.spawn(move || {
             let mut hasher = Sha256::new();
             for block in hashed {
                 hasher.update(block.as_slice());
+                // The reader stopped (never expected): the buffer is dropped.
+                let _ = hash_recycle.send(block);
             }
             hasher.finalize()
         });
@@ -251,6 +263,7 @@ pub fn read_file(
             // The events the session is done with, back to be built again in.
             let (give_back, given_back) = mpsc::channel::<Vec<Event>>();
             let details = &details;
+            let recycle = recycle.clone();
             scope.spawn(move || {
                 let mut spare = EventSpare::default();
                 // Batches worker, worker + threads, …: in order, so its channel answers in
@@ -274,6 +287,7 @@ pub fn read_file(
                         &mut spare,
                         each,
                     );
+                    let _ = recycle.send(block.bytes);
                     let shard = first_shard.as_ref().map(|first| {
                         let mut shard = first.another();
                         for part in &mut parts {
@@ -295,7 +309,8 @@ pub fn read_file(
             outboxes.push(parts);
             returns.push(give_back);
         }
-        let reading = scope.spawn(move || read_ahead(file, &layout, inboxes, to_hash));
+        drop(recycle);
+        let reading = scope.spawn(move || read_ahead(file, &layout, inboxes, to_hash, recycled));
         let mut merged = true;
         for batch in 0..batches {
             let worker = batch as usize % threads;
@@ -358,11 +373,30 @@ fn read_ahead(
     layout: &EvtxLayout,
     parsers: Vec<mpsc::SyncSender<Block>>,
     hash: mpsc::SyncSender<Arc<Vec<u8>>>,
+    recycled: mpsc::Receiver<Arc<Vec<u8>>>,
 ) -> std::io::Result<Vec<u8>> {
     file.seek(SeekFrom::Start(0))?;
-    let span = |file: &mut File, len: u64| -> std::io::Result<Arc<Vec<u8>>> {
-        let mut bytes = Vec::with_capacity(usize::try_from(len).map_or(0, |n| n.min(READ_AHEAD)));
-        file.take(len).read_to_end(&mut bytes)?;
+    let mut buffers = Buffers {
+        recycled,
+        free: Vec::new(),
+    };
+    let mut span = |file: &mut File, len: u64| -> std::io::Result<Arc<Vec<u8>>> {
+        let mut bytes = buffers.take();
+        match usize::try_from(len) {
+            // A batch (or the bytes before the first chunk): read at once into the buffer's
+            // room, which a buffer read into before already has (its old bytes overwritten,
+            // not zeroed again). `read_to_end` read 256 KiB in six calls, 8 KiB first.
+            Ok(n) if n <= READ_AHEAD => {
+                bytes.resize(n, 0);
+                let got = read_up_to(file, &mut bytes)?;
+                bytes.truncate(got);
+            }
+            // What follows the last chunk, to the end of the file as it is now.
+            _ => {
+                bytes.clear();
+                file.take(len).read_to_end(&mut bytes)?;
+            }
+        }
         let bytes = Arc::new(bytes);
         // The hashing thread ended (never expected): the digest is then missing.
         let _ = hash.send(Arc::clone(&bytes));
@@ -387,6 +421,29 @@ fn read_ahead(
     let (_, tail) = layout.tail();
     let tail = usize::try_from(tail).unwrap_or(usize::MAX);
     Ok(rest.get(..tail).unwrap_or(&rest).to_vec())
+}
+
+/// Batch buffers for [`read_ahead`]: those the threads reading a batch send back once
+/// done with it, taken again when both have.
+struct Buffers {
+    recycled: mpsc::Receiver<Arc<Vec<u8>>>,
+    free: Vec<Vec<u8>>,
+}
+
+impl Buffers {
+    /// A buffer both threads are done with (holding its old bytes), or a new one.
+    fn take(&mut self) -> Vec<u8> {
+        for bytes in self.recycled.try_iter() {
+            // The other thread still holds it until it sends its own handle back: this one is
+            // dropped, that one is the last.
+            if let Ok(bytes) = Arc::try_unwrap(bytes)
+                && self.free.len() < MAX_BUFFERS
+            {
+                self.free.push(bytes);
+            }
+        }
+        self.free.pop().unwrap_or_default()
+    }
 }
 
 /// Lowercase hex.
