@@ -82,22 +82,71 @@ impl Stats {
 
 /// Counts per name (first spelling seen, compared ignoring ASCII case), bounded.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(from = "CountsWire", into = "CountsWire")]
 pub struct NameCounts {
-    counts: BTreeMap<String, (String, u64)>,
-    /// The keys of `counts` in the order their names were first seen.
-    order: Vec<String>,
+    /// Per name, in the order first seen: its key (trimmed, ASCII-lowercased), the name as
+    /// first seen (trimmed), how many events had it.
+    entries: Vec<(String, String, u64)>,
+    /// Each key's place in `entries`.
+    index: BTreeMap<String, usize>,
     /// Events whose name did not fit in the bound.
     pub other: u64,
     /// A shard's ([`super::Collector::shard`]): every name is counted, so that absorbing it adds
     /// each name's whole count — a name the absorbing counts hold may come after the
     /// shard's first [`MAX_NAMES`]. A shard sees one range of one input: bounded by it.
     pub(super) unbounded: bool,
-    /// The key being looked up (reused, so a name already counted costs no allocation).
-    #[serde(skip)]
-    key: String,
-    /// The name `key` was made of, as given: most events repeat the last one's names.
-    #[serde(skip)]
+    /// The name last counted, as given, and where it was counted: most events repeat the
+    /// last one's names, and are then counted without looking their key up (in a Web
+    /// Worker the lookup's string comparisons were a tenth of the reading of a log of
+    /// failed logons).
     keyed: String,
+    last: Option<Slot>,
+    /// The key being looked up (reused: a name already counted costs no allocation).
+    key: String,
+}
+
+/// Where a name's events are counted.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Entry(usize),
+    Other,
+}
+
+/// [`NameCounts`] as a shard's bytes hold them: the entries in the order first seen.
+#[derive(Serialize, Deserialize)]
+struct CountsWire {
+    entries: Vec<(String, String, u64)>,
+    other: u64,
+    unbounded: bool,
+}
+
+impl From<CountsWire> for NameCounts {
+    /// Keys given twice are kept apart for [`NameCounts::fits`] to refuse.
+    fn from(wire: CountsWire) -> NameCounts {
+        let index = wire
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(at, (key, _, _))| (key.clone(), at))
+            .collect();
+        NameCounts {
+            entries: wire.entries,
+            index,
+            other: wire.other,
+            unbounded: wire.unbounded,
+            ..NameCounts::default()
+        }
+    }
+}
+
+impl From<NameCounts> for CountsWire {
+    fn from(counts: NameCounts) -> CountsWire {
+        CountsWire {
+            entries: counts.entries,
+            other: counts.other,
+            unbounded: counts.unbounded,
+        }
+    }
 }
 
 impl NameCounts {
@@ -111,58 +160,64 @@ impl NameCounts {
 
     /// Counts `n` events named `name`.
     pub(super) fn add(&mut self, name: &str, n: u64) {
-        if self.keyed != name {
-            self.keyed.clear();
-            self.keyed.push_str(name);
-            self.key.clear();
-            self.key.push_str(name.trim());
-            self.key.make_ascii_lowercase();
-        }
-        if let Some(entry) = self.counts.get_mut(self.key.as_str()) {
-            entry.1 = entry.1.saturating_add(n);
-        } else if self.unbounded || self.counts.len() < MAX_NAMES {
-            self.counts
-                .insert(self.key.clone(), (name.trim().to_string(), n));
-            self.order.push(self.key.clone());
-        } else {
-            self.other = self.other.saturating_add(n);
+        let slot = match self.last {
+            Some(slot) if self.keyed == name => slot,
+            _ => {
+                self.keyed.clear();
+                self.keyed.push_str(name);
+                self.key.clear();
+                self.key.push_str(name.trim());
+                self.key.make_ascii_lowercase();
+                let slot = match self.index.get(self.key.as_str()) {
+                    Some(&at) => Slot::Entry(at),
+                    None if self.unbounded || self.entries.len() < MAX_NAMES => {
+                        self.index.insert(self.key.clone(), self.entries.len());
+                        self.entries
+                            .push((self.key.clone(), name.trim().to_string(), 0));
+                        Slot::Entry(self.entries.len() - 1)
+                    }
+                    // Entries are never taken out: a name left out once is left out on.
+                    None => Slot::Other,
+                };
+                self.last = Some(slot);
+                slot
+            }
+        };
+        match slot {
+            Slot::Entry(at) => {
+                if let Some(entry) = self.entries.get_mut(at) {
+                    entry.2 = entry.2.saturating_add(n);
+                }
+            }
+            Slot::Other => self.other = self.other.saturating_add(n),
         }
     }
 
     /// Whether these counts, loaded from bytes, are what [`NameCounts::add`] could give:
-    /// each name under its key, every key once in `order`, counts in bounds.
+    /// each name under its key, every key once, counts in bounds.
     pub(super) fn fits(&self) -> Result<(), String> {
         let keyed = self
-            .counts
+            .entries
             .iter()
-            .all(|(key, (name, _))| name.trim() == name && *key == name.to_ascii_lowercase());
-        let ordered = self.order.len() == self.counts.len()
-            && self.order.iter().all(|k| self.counts.contains_key(k))
-            && self
-                .order
-                .iter()
-                .collect::<std::collections::BTreeSet<_>>()
-                .len()
-                == self.order.len();
-        if !keyed || !ordered {
+            .all(|(key, name, _)| name.trim() == name && *key == name.to_ascii_lowercase());
+        if !keyed || self.index.len() != self.entries.len() {
             return Err("a shard whose names are not counted as observing counts them".into());
         }
-        counts_fit(self.counts.values().map(|(_, n)| *n).chain([self.other]))
+        counts_fit(self.entries.iter().map(|(_, _, n)| *n).chain([self.other]))
     }
 
     /// Adds `other`'s counts as if its names were counted after these: its names in the
     /// order it first saw them, each admitted while there is room (as [`NameCounts::add`]
     /// would have, since any name it could not admit came after as many others).
-    pub(super) fn absorb(&mut self, mut other: NameCounts) {
-        for key in other.order {
-            let Some((name, n)) = other.counts.remove(&key) else {
-                continue;
-            };
-            if let Some(entry) = self.counts.get_mut(&key) {
-                entry.1 += n;
-            } else if self.counts.len() < MAX_NAMES {
-                self.counts.insert(key.clone(), (name, n));
-                self.order.push(key);
+    pub(super) fn absorb(&mut self, other: NameCounts) {
+        for (key, name, n) in other.entries {
+            if let Some(&at) = self.index.get(&key) {
+                if let Some(entry) = self.entries.get_mut(at) {
+                    entry.2 += n;
+                }
+            } else if self.entries.len() < MAX_NAMES {
+                self.index.insert(key.clone(), self.entries.len());
+                self.entries.push((key, name, n));
             } else {
                 self.other += n;
             }
@@ -173,9 +228,9 @@ impl NameCounts {
     /// `(name, count)` pairs, most frequent first.
     pub fn ranked(&self) -> Vec<(&str, u64)> {
         let mut v: Vec<(&str, u64)> = self
-            .counts
-            .values()
-            .map(|(n, c)| (n.as_str(), *c))
+            .entries
+            .iter()
+            .map(|(_, n, c)| (n.as_str(), *c))
             .collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         v
@@ -183,10 +238,10 @@ impl NameCounts {
 
     /// Whether `name` was seen (ASCII case-insensitive).
     pub fn contains(&self, name: &str) -> bool {
-        self.counts.contains_key(&name.trim().to_ascii_lowercase())
+        self.index.contains_key(&name.trim().to_ascii_lowercase())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.counts.is_empty() && self.other == 0
+        self.entries.is_empty() && self.other == 0
     }
 }
