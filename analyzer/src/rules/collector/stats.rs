@@ -161,7 +161,7 @@ impl NameCounts {
     /// Counts `n` events named `name`.
     pub(super) fn add(&mut self, name: &str, n: u64) {
         let slot = match self.last {
-            Some(slot) if self.keyed == name => slot,
+            Some(slot) if crate::bytes::same_str(&self.keyed, name) => slot,
             _ => {
                 self.keyed.clear();
                 self.keyed.push_str(name);

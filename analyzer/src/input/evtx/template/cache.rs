@@ -1,6 +1,7 @@
 //! The template definitions a reader has read ([`TemplateCache`]): once per chunk, and
 //! found again in a later chunk that holds the same definition, wherever it holds it.
 
+use crate::bytes::same;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -143,17 +144,24 @@ impl Definition {
                 }
                 field
             };
-            if self.main.get(from..at) != Some(before) || self.main.get(at..at + 4) != Some(&seen) {
+            if !self
+                .main
+                .get(from..at)
+                .is_some_and(|held| same(held, before))
+                || self.main.get(at..at + 4) != Some(&seen)
+            {
                 return false;
             }
             from = at + 4;
         }
-        self.main.get(from..) == held.get(from..)
-            && self.below.iter().all(|(at, bytes)| {
-                at.checked_add(bytes.len())
-                    .and_then(|end| data.get(*at..end))
-                    .is_some_and(|held| held == &bytes[..])
-            })
+        (match (self.main.get(from..), held.get(from..)) {
+            (Some(a), Some(b)) => same(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        }) && self.below.iter().all(|(at, bytes)| {
+            at.checked_add(bytes.len())
+                .and_then(|end| data.get(*at..end))
+                .is_some_and(|held| same(held, bytes))
+        })
     }
 }
 
