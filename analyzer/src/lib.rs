@@ -5,7 +5,6 @@
 //! input — in the browser a panic kills the page.
 #![forbid(unsafe_code)]
 
-mod bytes;
 pub mod config;
 pub mod diagnose;
 pub mod envelope;

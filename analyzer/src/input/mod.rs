@@ -11,6 +11,7 @@
 //! read plus an [`InputReport`] that says what was skipped, where, and why.
 
 mod archive;
+pub(crate) mod bytes;
 mod channel;
 pub(crate) mod config;
 mod csv;

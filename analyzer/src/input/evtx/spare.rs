@@ -106,7 +106,9 @@ impl EventSpare {
     /// What a value's text is depends only on its type, its bytes and whether it is capped.
     pub(super) fn last_text(&mut self, value: Value<'_>, capped: bool) -> Option<Option<String>> {
         let made = self.texts.iter().find(|t| {
-            t.kind == value.kind && t.capped == capped && crate::bytes::same(&t.bytes, value.bytes)
+            t.kind == value.kind
+                && t.capped == capped
+                && crate::input::bytes::same(&t.bytes, value.bytes)
         })?;
         let Some(text) = made.text.as_deref() else {
             return Some(None);

@@ -131,7 +131,7 @@ struct KeyCache {
 impl KeyCache {
     /// `make(name)`; `make("")` must be empty (the cache starts empty).
     fn key(&mut self, name: &str, make: fn(&str) -> String) -> &str {
-        if !crate::bytes::same_str(&self.name, name) {
+        if !crate::input::bytes::same_str(&self.name, name) {
             self.name.clear();
             self.name.push_str(name);
             self.key = make(name);

@@ -120,8 +120,8 @@ struct CountsWire {
     unbounded: bool,
 }
 
+// A key given twice leaves the index shorter than the entries: `NameCounts::fits` refuses it.
 impl From<CountsWire> for NameCounts {
-    /// Keys given twice are kept apart for [`NameCounts::fits`] to refuse.
     fn from(wire: CountsWire) -> NameCounts {
         let index = wire
             .entries
@@ -161,7 +161,7 @@ impl NameCounts {
     /// Counts `n` events named `name`.
     pub(super) fn add(&mut self, name: &str, n: u64) {
         let slot = match self.last {
-            Some(slot) if crate::bytes::same_str(&self.keyed, name) => slot,
+            Some(slot) if crate::input::bytes::same_str(&self.keyed, name) => slot,
             _ => {
                 self.keyed.clear();
                 self.keyed.push_str(name);

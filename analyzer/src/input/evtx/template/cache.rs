@@ -1,7 +1,7 @@
 //! The template definitions a reader has read ([`TemplateCache`]): once per chunk, and
 //! found again in a later chunk that holds the same definition, wherever it holds it.
 
-use crate::bytes::same;
+use crate::input::bytes::same;
 use std::collections::HashMap;
 use std::sync::Arc;
 
