@@ -454,9 +454,12 @@ fn hex(bytes: &[u8]) -> String {
 fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut got = 0;
     while got < buf.len() {
-        match file.read(buf.get_mut(got..).unwrap_or_default())? {
-            0 => break,
-            n => got += n,
+        match file.read(buf.get_mut(got..).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            // As `read_to_end` does (a network file system's read may be interrupted).
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(got)

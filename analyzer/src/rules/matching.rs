@@ -53,7 +53,7 @@ pub fn parse_number(text: &str) -> Option<u64> {
 pub enum Check {
     /// The value was found in the named event data. (Values are short — a status, a
     /// logon type — and one is made for every event a signal keeps: up to 24 bytes are held
-    /// without an allocation.)
+    /// without an allocation, 12 in wasm32.)
     Held { value: CompactString },
     /// The value was found in the message text (the export carries no event data).
     HeldInMessage,

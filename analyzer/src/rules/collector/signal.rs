@@ -38,8 +38,8 @@ use crate::input::{
 
 /// Candidates kept for reuse, at most (one prune's worth).
 const MAX_SPARE: usize = KEEP_NEWEST + KEEP_OLDEST + 1;
-/// Check lists kept for reuse, at most: what a prune drops, about as many as it keeps
-/// (a few bytes each).
+/// Check lists kept for reuse, at most: what several prunes drop (each drops about as many
+/// as it keeps, from half of `PRUNE_AT` up); a few bytes each.
 const MAX_CHECK_LISTS: usize = 4 * PRUNE_AT;
 
 /// What one signal has collected. Serialisable, for a shard to cross to another Web
