@@ -53,10 +53,34 @@ try {
   await send('Profiler.enable');
   await send('Profiler.setSamplingInterval', { interval: 200 });
   await send('Profiler.start');
+  // Stopped the moment the findings are on screen, from the page itself: the worker then
+  // hashes the file and ends, taking its profile with it (waiting for the selector from
+  // here, the stop reached a worker already gone: "No session with given id").
+  let stopped;
+  const stop = new Promise((done) => {
+    stopped = done;
+  });
+  await page.exposeFunction('__profileStop', () => stopped(send('Profiler.stop')));
+  await page.evaluate(() => {
+    const observer = new MutationObserver(() => {
+      const results = document.querySelector('[data-testid="results"]');
+      if (results?.getAttribute('data-state') === 'done') {
+        observer.disconnect();
+        window.__profileStop();
+      }
+    });
+    observer.observe(document.body, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ['data-state'],
+    });
+  });
   await chooseFiles(page, [resolve(file)]);
-  // Findings on screen; the worker then goes on to hash the file (and ends when it has).
-  await page.waitForSelector('[data-testid="results"][data-state="done"]', { timeout: 600_000 });
-  const { result } = await send('Profiler.stop');
+  const timeout = new Promise((_, failed) =>
+    setTimeout(() => failed(new Error('no findings within 600 s')), 600_000).unref(),
+  );
+  const { result } = await Promise.race([stop, timeout]);
   const profile = result.profile;
   writeFileSync(out, JSON.stringify(profile));
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
