@@ -107,9 +107,9 @@ pub(super) struct Needed<'a, 'n> {
 
 /// Which data items of a template are among the names read, worked out on the first
 /// record of a chunk that has that template and those names, rather than every item's name
-/// compared with every name read on each record (a third of the time building the events of a
-/// log of failed logons took). Its templates are held, so that none is dropped and another
-/// made where it was while the chunk is walked.
+/// compared with every name read on each record (15 M of the 101 M instructions building
+/// the failed logons of the attack log's first 200 chunks took). Its templates are held,
+/// so that none is dropped and another made where it was while the chunk is walked.
 #[derive(Default)]
 pub(super) struct ReadNames {
     entries: Vec<ReadEntry>,
