@@ -81,8 +81,8 @@ impl Stats {
 }
 
 /// Counts per name (first spelling seen, compared ignoring ASCII case), bounded.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(from = "CountsWire", into = "CountsWire")]
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(from = "CountsWire")]
 pub struct NameCounts {
     /// Per name, in the order first seen: its key (trimmed, ASCII-lowercased), the name as
     /// first seen (trimmed), how many events had it.
@@ -113,11 +113,30 @@ enum Slot {
 }
 
 /// [`NameCounts`] as a shard's bytes hold them: the entries in the order first seen.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct CountsWire {
     entries: Vec<(String, String, u64)>,
     other: u64,
     unbounded: bool,
+}
+
+/// [`CountsWire`] written from the counts where they lie.
+#[derive(Serialize)]
+struct CountsWireRef<'a> {
+    entries: &'a [(String, String, u64)],
+    other: u64,
+    unbounded: bool,
+}
+
+impl Serialize for NameCounts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        CountsWireRef {
+            entries: &self.entries,
+            other: self.other,
+            unbounded: self.unbounded,
+        }
+        .serialize(serializer)
+    }
 }
 
 // A key given twice leaves the index shorter than the entries: `NameCounts::fits` refuses it.
@@ -135,16 +154,6 @@ impl From<CountsWire> for NameCounts {
             other: wire.other,
             unbounded: wire.unbounded,
             ..NameCounts::default()
-        }
-    }
-}
-
-impl From<NameCounts> for CountsWire {
-    fn from(counts: NameCounts) -> CountsWire {
-        CountsWire {
-            entries: counts.entries,
-            other: counts.other,
-            unbounded: counts.unbounded,
         }
     }
 }
