@@ -97,7 +97,7 @@ pub struct NameCounts {
     pub(super) unbounded: bool,
     /// The name last counted, as given, and where it was counted: most events repeat the
     /// last one's names, and are then counted without looking their key up (in a Web
-    /// Worker the lookup's string comparisons were a tenth of the reading of a log of
+    /// Worker the lookups took about 25 ms of the 390 to the findings on the 100 MiB log of
     /// failed logons).
     keyed: String,
     last: Option<Slot>,
