@@ -262,10 +262,14 @@ impl Checked {
         if event.data.iter().all(|(name, _)| is_positional_name(name)) {
             return;
         }
-        event
-            .data
-            .retain(|(name, _)| fields.iter().any(|f| f.eq_ignore_ascii_case(name)));
+        event.data.retain(|(name, _)| is_read(fields, name));
     }
+}
+
+/// Whether a data item named `name` is among `fields`, the names a [`Checked`] reads of
+/// its event (compared without ASCII case, as [`Event::data_value`] compares them).
+pub(crate) fn is_read(fields: &[String], name: &str) -> bool {
+    fields.iter().any(|f| f.eq_ignore_ascii_case(name))
 }
 
 impl Checked {

@@ -11,9 +11,9 @@
 //! characters) — answers `None`, and the record is rendered as before. The tests compare both
 //! on every record of the corpus and the fixtures.
 
-use super::super::is_positional_name;
 use super::super::limits::{MAX_DATA_ITEMS, MAX_FIELD_CHARS, cap_field};
 use super::super::xml::{SystemText, record_event_from_system};
+use super::super::{is_positional_name, is_read};
 use super::spare::EventSpare;
 use super::template::{DataEntry, DataItem, Field, Part, Source, SystemMap, TemplateCache};
 use super::value::{Value, push_value, renders_as_is, ty};
@@ -89,9 +89,7 @@ pub(super) fn build_event(
     {
         // Not every item is positional: only the named ones are read (the positional ones
         // built while that was not known go).
-        event
-            .data
-            .retain(|(name, _)| fields.iter().any(|f| f.eq_ignore_ascii_case(name)));
+        event.data.retain(|(name, _)| is_read(fields, name));
     }
     Some(event)
 }
@@ -138,7 +136,7 @@ impl ReadNames {
         let named = map.data().map_or_else(Vec::new, |entries| {
             entries
                 .filter_map(|entry| match entry {
-                    DataEntry::Item(item) => Some(is_read(item, reads)),
+                    DataEntry::Item(item) => Some(is_read(reads, &item.name)),
                     DataEntry::Splice(_) => None,
                 })
                 .collect()
@@ -155,11 +153,6 @@ impl ReadNames {
     fn named(&self, at: usize, n: usize) -> Option<bool> {
         self.entries.get(at)?.named.get(n).copied()
     }
-}
-
-/// Whether `item` is one of the names read.
-fn is_read(item: &DataItem, reads: &[String]) -> bool {
-    reads.iter().any(|f| f.eq_ignore_ascii_case(&item.name))
 }
 
 /// The data items [`push_data`] built, which it builds, and what it left out.
@@ -186,7 +179,7 @@ impl Wanted<'_, '_> {
         match self.reads {
             None => true,
             Some(fields) => {
-                if named.unwrap_or_else(|| is_read(item, fields)) {
+                if named.unwrap_or_else(|| is_read(fields, &item.name)) {
                     return true;
                 }
                 let positional = !self.left_out_named && item.positional;

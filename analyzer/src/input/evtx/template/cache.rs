@@ -156,7 +156,8 @@ impl Definition {
         }
         (match (self.main.get(from..), held.get(from..)) {
             (Some(a), Some(b)) => same(a, b),
-            (a, b) => a.is_none() && b.is_none(),
+            (None, None) => true,
+            _ => false,
         }) && self.below.iter().all(|(at, bytes)| {
             at.checked_add(bytes.len())
                 .and_then(|end| data.get(*at..end))
