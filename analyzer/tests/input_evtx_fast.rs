@@ -464,3 +464,40 @@ fn without_a_given_now_the_older_evidence_is_from_just_before_the_window() {
         }
     }
 }
+
+/// The reader's CRC-32 is zlib's (`crc32fast`) on every length and start, including the
+/// path wasm32 takes for long inputs, across the table's and that path's boundary and on a
+/// chunk's records region (65,024 bytes).
+#[test]
+fn the_chunk_crc_is_the_standard_crc32() {
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let data: Vec<u8> = (0..66_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[3]
+        })
+        .collect();
+    let lengths = (0..400).chain([511, 512, 4096, 65_017, 65_023, 65_024]);
+    for len in lengths {
+        for start in [0, 3] {
+            let part = &data[start..start + len];
+            for crc in [0, 0x1234_5678] {
+                let mut table = crc32fast::Hasher::new_with_initial(crc);
+                table.update(part);
+                assert_eq!(
+                    analyzer::input::chunk_crc32(crc, part),
+                    table.finalize(),
+                    "{len} bytes from {start}"
+                );
+            }
+        }
+    }
+    // A real chunk's records carry their CRC: the corpus's first chunk.
+    let (_, file) = CORPUS[0];
+    let chunk = &file[4096..4096 + 65_536];
+    let free = u32::from_le_bytes(chunk[48..52].try_into().unwrap()) as usize;
+    let stored = u32::from_le_bytes(chunk[52..56].try_into().unwrap());
+    assert_eq!(analyzer::input::chunk_crc32(0, &chunk[512..free]), stored);
+}

@@ -44,6 +44,10 @@ pub use archive::{
     archive_left_out, folder_reads, is_archive_name, looks_like_zip, read_any, read_zip,
 };
 pub use decode::decode_text;
+/// The CRC-32 the `.evtx` reader checks a chunk with: public only so that the tests run on
+/// wasm32, where it takes a path of its own, can compare it with `crc32fast`.
+#[doc(hidden)]
+pub use evtx::chunk_crc32;
 pub use evtx::{
     ChunkPart, EventSpare, EvtxLayout, EvtxMerge, SNIFF_BYTES, looks_like_evtx, parse_evtx_chunks,
     parse_evtx_chunks_reusing,

@@ -19,6 +19,7 @@ use super::{Details, Format, Output};
 
 mod build;
 mod chunk;
+mod crc;
 mod range;
 mod recent;
 mod spare;
@@ -27,6 +28,7 @@ mod value;
 mod walk;
 
 use chunk::{ChunkOutcome, ChunkState, Emitted, parse_chunk};
+pub use crc::update as chunk_crc32;
 pub use range::{ChunkPart, EvtxMerge, parse_evtx_chunks, parse_evtx_chunks_reusing};
 pub use spare::EventSpare;
 

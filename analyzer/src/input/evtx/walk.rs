@@ -27,6 +27,7 @@ use super::super::limits::cap_field;
 use super::super::{Details, Tally};
 use super::CHUNK_HEADER_SIZE;
 use super::build::{Needed, ReadNames, build_event};
+use super::crc;
 use super::recent::Recent;
 use super::spare::EventSpare;
 use super::template::{Field, Source, SystemMap, TemplateCache, utf16};
@@ -104,12 +105,13 @@ pub(super) fn walk_intact_chunk(
     if header.flags.contains(ChunkFlags::NO_CRC32) {
         return None;
     }
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(data.get(..120)?);
-    crc.update(data.get(128..CHUNK_HEADER_SIZE)?);
+    let header_crc = crc::update(
+        crc::update(0, data.get(..120)?),
+        data.get(128..CHUNK_HEADER_SIZE)?,
+    );
     let records = data.get(CHUNK_HEADER_SIZE..usize::try_from(header.free_space_offset).ok()?)?;
-    if crc.finalize() != header.header_chunk_checksum
-        || crc32fast::hash(records) != header.events_checksum
+    if header_crc != header.header_chunk_checksum
+        || crc::update(0, records) != header.events_checksum
         || !string_table_reads(data)
     {
         return None;
