@@ -7,6 +7,7 @@
 //! Unknown headers are read by position in Event Viewer's fixed column order, after
 //! checking each column's shape (the event ID column holds numbers).
 
+use super::LocalTimes;
 use super::datetime::{DateOrder, is_ambiguous, parse_time};
 use super::labels::{Field, field_for_label};
 use super::limits::{MAX_EVENT_BYTES, cap_field};
@@ -349,7 +350,7 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
             ),
         );
     }
-    let mut local = 0u64;
+    let mut local = LocalTimes::default();
     for record in all {
         if out.tick(index.byte_progress(record.start)).is_break() {
             return;
@@ -373,7 +374,7 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
         }
         match row_event(&record, &columns, order, delimiter, out.input_name()) {
             Ok(event) => {
-                local += u64::from(event.time_is_local);
+                local.note(&event, || at);
                 out.emit(event);
             }
             Err(why) => {
@@ -386,7 +387,7 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
             }
         }
     }
-    out.report_local_times(local);
+    out.report_local_times(local, " (Event Viewer and PowerShell write local time)");
 }
 
 /// Each column's role: by header when known, else Event Viewer's order, checked against

@@ -4,6 +4,7 @@
 //! line is `Name<padding>: value`, and a long or multi-line value continues on lines
 //! indented to the value column. Property names are .NET names, never localised.
 
+use super::LocalTimes;
 use super::datetime::{DateOrder, parse_time};
 use super::limits::{MAX_EVENT_BYTES, cap_field};
 use super::normalise::{is_sid, parse_event_id, parse_level, value};
@@ -287,7 +288,7 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
             .map(String::as_str),
     );
     let mut dialect = None;
-    let mut local = 0u64;
+    let mut local = LocalTimes::default();
     let cut = CutStart::find(lines);
     if let (Some((first, last)), false) = (cut.remnant, cut.first_record) {
         report_cut(
@@ -333,7 +334,7 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
         });
         match record_event(&rec, order, out.input_name()) {
             Ok(event) => {
-                local += u64::from(event.time_is_local);
+                local.note(&event, || at);
                 out.emit(event);
             }
             Err(why) => {
@@ -350,7 +351,7 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
         out.report.format = Some(Format::FormatList);
         out.report.dialect = Some(d);
     }
-    out.report_local_times(local);
+    out.report_local_times(local, " (PowerShell prints local time)");
 }
 
 /// `PS C:\…>` or `C:\…>`: a console's prompt, before the command that printed the list.

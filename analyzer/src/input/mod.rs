@@ -552,6 +552,26 @@ fn read_decoded(decoded: decode::DecodedText, unsupported: bool, out: &mut Outpu
     sniff::read_text(&decoded.text, out);
 }
 
+/// Events read with a wall-clock time and no time zone (`Event::time_is_local`): how many,
+/// and where the first of them is, for [`Output::report_local_times`].
+#[derive(Debug, Default)]
+pub(crate) struct LocalTimes {
+    count: u64,
+    first: Option<IssueLocation>,
+}
+
+impl LocalTimes {
+    /// Counts `event` if its time has no zone; `at`: where it is.
+    pub(crate) fn note(&mut self, event: &Event, at: impl FnOnce() -> Option<IssueLocation>) {
+        if event.time_is_local {
+            self.count += 1;
+            if self.first.is_none() {
+                self.first = at();
+            }
+        }
+    }
+}
+
 /// Where a parser's results go: the sink, the report, and the progress callback.
 pub(crate) struct Output<'a> {
     pub(crate) report: InputReport,
@@ -627,16 +647,22 @@ impl<'a> Output<'a> {
         );
     }
 
-    /// Says that `local` events showed local time without a zone (PowerShell prints
-    /// `TimeCreated` so, in a list, a table or `Export-Csv`).
-    pub(crate) fn report_local_times(&mut self, local: u64) {
-        if local > 0 {
+    /// Says how many events showed a wall-clock time without a time zone ([`LocalTimes`]),
+    /// and `why` an export of this kind does (` (PowerShell prints local time)`, or nothing).
+    pub(crate) fn report_local_times(&mut self, local: LocalTimes, why: &str) {
+        let LocalTimes { count, first } = local;
+        if count > 0 {
+            let (events, show) = if count == 1 {
+                ("event", "shows")
+            } else {
+                ("events", "show")
+            };
             self.report.warning(
                 IssueKind::AmbiguousTime,
-                None,
+                first,
                 format!(
-                    "{local} events show local time without a time zone; it was read as UTC, \
-                     so times may be off by the VM's UTC offset"
+                    "{count} {events} {show} a time without a time zone{why}; it was read as \
+                     UTC, so times may be off by the VM's UTC offset"
                 ),
             );
         }

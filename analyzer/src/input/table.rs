@@ -9,6 +9,7 @@
 //! `Get-EventLog`'s table shows its time without a year and cuts sources at 20 columns: it is
 //! recognised and refused with the command that gives a readable list.
 
+use super::LocalTimes;
 use super::datetime::DateOrder;
 use super::limits::MAX_EVENT_BYTES;
 use super::normalise::parse_event_id;
@@ -412,7 +413,8 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
         Item::Row(r) => r.get("TimeCreated"),
         _ => None,
     }));
-    let (mut rows, mut tables, mut local) = (0u64, 0u64, 0u64);
+    let (mut rows, mut tables) = (0u64, 0u64);
+    let mut local = LocalTimes::default();
     let (mut cut_messages, mut cut_providers) = (0u64, 0u64);
     let mut first_cut_provider = None;
     for item in all {
@@ -458,7 +460,7 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
         }
         match row_event(&row, order, out.input_name()) {
             Ok(event) => {
-                local += u64::from(event.time_is_local);
+                local.note(&event, || at);
                 cut_messages += u64::from(event.message.as_deref().is_some_and(is_cut));
                 if is_cut(&event.provider) {
                     cut_providers += 1;
@@ -501,7 +503,7 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
             ),
         );
     }
-    out.report_local_times(local);
+    out.report_local_times(local, " (PowerShell prints local time)");
 }
 
 fn row_event(row: &Row, order: DateOrder, input: &str) -> Result<Event, String> {

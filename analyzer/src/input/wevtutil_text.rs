@@ -12,6 +12,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use super::LocalTimes;
 use super::datetime::{DateOrder, parse_time};
 use super::labels::{EVENT_VIEWER_ORDER, Field, WEVTUTIL_ORDER, field_for_label};
 use super::limits::{MAX_EVENT_BYTES, MAX_FIELD_CHARS, cap_field};
@@ -226,8 +227,7 @@ pub(crate) fn read(lines: Lines<'_>, index: &LineIndex, out: &mut Output<'_>) {
 #[derive(Debug, Default)]
 struct Stats {
     positional: Vec<String>,
-    local_times: u64,
-    first_local_line: Option<u32>,
+    local: LocalTimes,
     undated: u64,
 }
 
@@ -244,19 +244,10 @@ impl Stats {
                 ),
             );
         }
-        if self.local_times > 0 {
-            out.report.warning(
-                IssueKind::AmbiguousTime,
-                self.first_local_line
-                    .map(|line| IssueLocation::Line { line }),
-                format!(
-                    "{} events show a time without a time zone (older wevtutil and Event \
-                     Viewer print local time); it was read as UTC, so times may be off by the \
-                     VM's UTC offset",
-                    self.local_times
-                ),
-            );
-        }
+        out.report_local_times(
+            self.local,
+            " (older wevtutil and Event Viewer print local time)",
+        );
         if self.undated > 0 {
             out.report.info(
                 IssueKind::BadValue,
@@ -731,10 +722,9 @@ fn read_block(
             Some(t) => {
                 event.time_created = Some(t.ts);
                 event.time_is_local = t.local;
-                if t.local {
-                    stats.local_times += 1;
-                    stats.first_local_line.get_or_insert(*date_line);
-                }
+                stats
+                    .local
+                    .note(&event, || Some(IssueLocation::Line { line: *date_line }));
             }
             None if is_placeholder(raw) => stats.undated += 1,
             None => {

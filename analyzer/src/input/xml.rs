@@ -9,6 +9,7 @@ use std::cell::Cell;
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event as XmlEvent};
 
+use super::LocalTimes;
 use super::datetime::{DateOrder, parse_time};
 use super::limits::{MAX_DATA_ITEMS, MAX_EVENT_BYTES, MAX_XML_DEPTH, cap_field};
 use super::normalise::{parse_event_id, parse_level};
@@ -269,8 +270,7 @@ fn read_unwrapped(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
     out.report.dialect = Some(dialect);
     let cut = report_cut_start(text, lines, out);
     let mut pos = 0;
-    let mut local_times = 0u64;
-    let mut first_local = None;
+    let mut local = LocalTimes::default();
     let mut stray = Stray::default();
     // Where the text after the last event read began (none after damage, which is reported).
     let mut gap_from = (!cut).then_some(0);
@@ -323,10 +323,7 @@ fn read_unwrapped(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
         }
         match result {
             Ok((event, notes)) => {
-                if event.time_is_local {
-                    local_times += 1;
-                    first_local.get_or_insert(at);
-                }
+                local.note(&event, || Some(at));
                 for note in notes {
                     out.report.warning(IssueKind::Limit, Some(at), note);
                 }
@@ -368,16 +365,7 @@ fn read_unwrapped(text: &str, lines: &Positions<'_>, out: &mut Output<'_>) {
         stray.look(text, from, text.len(), lines);
     }
     stray.report(out);
-    if local_times > 0 {
-        out.report.warning(
-            IssueKind::AmbiguousTime,
-            first_local,
-            format!(
-                "{local_times} events carry a time without a time zone; it was read as UTC, \
-                 so times may be off by the VM's UTC offset"
-            ),
-        );
-    }
+    out.report_local_times(local, "");
 }
 
 /// Text between events that no export puts there: another output pasted after the XML
