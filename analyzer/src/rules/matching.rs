@@ -251,30 +251,30 @@ pub fn decode_utf16_hex(hex: &str) -> Option<String> {
 
 /// At most `max` characters of `text`, whitespace runs collapsed, with `…` when cut.
 pub fn shorten(text: &str, max: usize) -> String {
-    // Most values (an address, a status, a user name) are short single words or single
-    // spaces between words: copied as they are.
-    if text.len() <= max && is_collapsed(text) {
-        return text.to_owned();
-    }
     let mut out = String::new();
-    collapse_into(&mut out, text, max);
+    shorten_into(&mut out, text, max);
     out
+}
+
+/// Whether [`shorten`] gives `text` as it is: most values (an address, a status, a user
+/// name) are short single words or single spaces between words.
+fn kept_as_is(text: &str, max: usize) -> bool {
+    text.len() <= max && is_collapsed(text)
 }
 
 /// [`shorten`] as a [`CompactString`]: no allocation for a short value kept as it is.
 fn shorten_compact(text: &str, max: usize) -> CompactString {
-    if text.len() <= max && is_collapsed(text) {
-        return CompactString::new(text);
+    if kept_as_is(text, max) {
+        CompactString::new(text)
+    } else {
+        shorten(text, max).into()
     }
-    let mut out = String::new();
-    collapse_into(&mut out, text, max);
-    CompactString::from(out)
 }
 
 /// [`shorten`] into `out`, replacing what it held and reusing its allocation.
 pub fn shorten_into(out: &mut String, text: &str, max: usize) {
     out.clear();
-    if text.len() <= max && is_collapsed(text) {
+    if kept_as_is(text, max) {
         out.push_str(text);
     } else {
         collapse_into(out, text, max);
@@ -283,19 +283,16 @@ pub fn shorten_into(out: &mut String, text: &str, max: usize) {
 
 /// [`shorten`] of `text`, in place (no allocation when it is kept as it is).
 pub fn shorten_in_place(text: &mut String, max: usize) {
-    if text.len() > max || !is_collapsed(text) {
-        let mut out = String::new();
-        collapse_into(&mut out, text, max);
-        *text = out;
+    if !kept_as_is(text, max) {
+        *text = shorten(text, max);
     }
 }
 
 /// [`shorten_in_place`] without giving up `text`'s allocation: the cut text is made in
 /// `scratch` and copied back.
 pub fn shorten_within(text: &mut String, max: usize, scratch: &mut String) {
-    if text.len() > max || !is_collapsed(text) {
-        scratch.clear();
-        collapse_into(scratch, text, max);
+    if !kept_as_is(text, max) {
+        shorten_into(scratch, text, max);
         text.clear();
         text.push_str(scratch);
     }
@@ -350,6 +347,7 @@ mod tests {
             let mut scratch = String::from("left over");
             shorten_within(&mut within, max, &mut scratch);
             prop_assert_eq!(within, collapse(&text, max));
+            prop_assert_eq!(shorten_compact(&text, max).to_string(), collapse(&text, max));
         }
 
         #[test]
