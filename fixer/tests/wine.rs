@@ -199,10 +199,21 @@ impl Wine {
         assert_eq!(r.code, 0, "reg add {key}\\{name}: {r:?}");
     }
 
-    /// `reg query <key>` as value name → (type, data); `None` when the key does not exist.
+    /// `reg query <key>` as value name → (type, data); `None` when the key does not exist —
+    /// when `reg` says so (`reg: Unable to find the specified registry key`). Any other
+    /// failure is Wine's (seen once: a key written before read back as absent, the same
+    /// query passing before and after): reported on the test's stderr and run once more,
+    /// then a panic with what `reg` printed, never taken for a missing key.
     fn reg_query(&self, key: &str) -> Option<Values> {
-        let r = self.tool(&["reg", "query", key]);
+        const MISSING: &str = "Unable to find the specified registry key";
+        let query = || self.tool(&["reg", "query", key]);
+        let mut r = query();
+        if r.code != 0 && !r.flat().contains(MISSING) {
+            eprintln!("reg query {key} failed without saying the key is missing: {r:?}; once more");
+            r = query();
+        }
         if r.code != 0 {
+            assert!(r.flat().contains(MISSING), "reg query {key}: {r:?}");
             return None;
         }
         let mut values = BTreeMap::new();
