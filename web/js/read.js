@@ -30,10 +30,20 @@ let waiting = []; // reads waiting for a buffer to come back
 // performance.measureUserAgentSpecificMemory() (each sample is a full GC).
 let open = null;
 
+// The stream also keeps the last bytes it gave (`kept`, at most KEPT, ending at `pos`): a read
+// that starts a little before where the stream stands takes those from here and goes on
+// with the same stream. The first batch of a .evtx starts at 4,096, right after the 4,104
+// bytes read to tell the format; a new stream there cost a round trip to the browser
+// process before the parsing could start.
+const KEPT = 64;
+
 function streamAt(blob, start) {
-  if (open && open.blob === blob && open.pos === start) return open;
+  if (open && open.blob === blob && start <= open.pos && open.pos - start <= open.kept.length) {
+    return open;
+  }
   readDone();
-  open = { blob, reader: blob.slice(start).stream().getReader({ mode: 'byob' }), pos: start };
+  const reader = blob.slice(start).stream().getReader({ mode: 'byob' });
+  open = { blob, reader, pos: start, kept: new Uint8Array(0) };
   return open;
 }
 
@@ -77,8 +87,14 @@ export function readRange(blob, start, end) {
 }
 
 async function fill(blob, start, want, buf) {
-  let filled = 0;
   const s = streamAt(blob, start);
+  // The bytes before where the stream stands, from those it gave last.
+  const behind = s.pos - start;
+  let filled = Math.min(behind, want);
+  if (filled > 0) {
+    const from = s.kept.length - behind;
+    new Uint8Array(buf, 0, filled).set(s.kept.subarray(from, from + filled));
+  }
   try {
     while (filled < want) {
       const { done, value } = await s.reader.read(new Uint8Array(buf, filled, want - filled));
@@ -86,10 +102,14 @@ async function fill(blob, start, want, buf) {
       if (done || !value) break;
       filled += value.byteLength;
     }
-    s.pos += filled;
   } catch (err) {
     if (open === s) open = null;
     throw err;
+  }
+  if (start + filled > s.pos) {
+    s.pos = start + filled;
+    // What the stream gave last, ending where it now stands (none if the buffer was lost).
+    s.kept = buf.byteLength ? new Uint8Array(buf, Math.max(0, filled - KEPT), Math.min(filled, KEPT)).slice() : new Uint8Array(0);
   }
   if (buf.byteLength === 0) buf = new ArrayBuffer(Math.max(want, SIZE)); // lost to a cancel
   last = buf;
