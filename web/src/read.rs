@@ -29,8 +29,9 @@ pub fn blob_len(blob: &Blob) -> u64 {
 }
 
 /// Reads bytes `[start, end)` of `blob` into `out` (replacing what it held); shorter only
-/// where the blob ends. A read that starts where the last one stopped goes on through the
-/// same stream (`js/read.js`), so reading a file in order costs one stream.
+/// where the blob ends. A read that starts where the last one stopped (or up to 64 bytes
+/// before) goes on through the same stream (`js/read.js`), so reading a file in order costs
+/// one stream.
 pub async fn read_range(
     blob: &Blob,
     start: u64,
