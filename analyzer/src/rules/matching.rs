@@ -267,7 +267,7 @@ fn shorten_compact(text: &str, max: usize) -> CompactString {
     if kept_as_is(text, max) {
         CompactString::new(text)
     } else {
-        shorten(text, max).into()
+        collapse(text, max).into()
     }
 }
 
@@ -284,7 +284,7 @@ pub fn shorten_into(out: &mut String, text: &str, max: usize) {
 /// [`shorten`] of `text`, in place (no allocation when it is kept as it is).
 pub fn shorten_in_place(text: &mut String, max: usize) {
     if !kept_as_is(text, max) {
-        *text = shorten(text, max);
+        *text = collapse(text, max);
     }
 }
 
@@ -292,14 +292,14 @@ pub fn shorten_in_place(text: &mut String, max: usize) {
 /// `scratch` and copied back.
 pub fn shorten_within(text: &mut String, max: usize, scratch: &mut String) {
     if !kept_as_is(text, max) {
-        shorten_into(scratch, text, max);
+        scratch.clear();
+        collapse_into(scratch, text, max);
         text.clear();
         text.push_str(scratch);
     }
 }
 
-/// [`shorten`] word by word.
-#[cfg(all(test, not(target_arch = "wasm32")))]
+/// [`shorten`] word by word: what the forms give once [`kept_as_is`] has said no.
 fn collapse(text: &str, max: usize) -> String {
     let mut out = String::new();
     collapse_into(&mut out, text, max);
