@@ -6,9 +6,9 @@
 // freed only by GC: the renderer grew with the file). Reads are mostly in order (the header,
 // then batch after batch, then the tail), so the stream of the last read stays open and the
 // next read that starts where it stopped (or a little before) goes on with it: the browser
-// reads ahead while the worker parses. A new stream per 1 MiB read cost a round trip to the browser process each
-// (measured: 100 MiB in 330–530 ms against 130–150 ms through one stream, headless
-// Chromium 156 on the 2-core machine).
+// reads ahead while the worker parses. A new stream per 1 MiB read cost a round trip to the
+// browser process each (measured: 100 MiB in 330–530 ms against 130–150 ms through one
+// stream, headless Chromium 156 on the 2-core machine).
 //
 // With 4 cores or more, the file's SHA-256 is computed beside the parsing by a helper
 // worker (the same `worker.js`, named 'hash', handed this worker's compiled wasm module):
@@ -109,7 +109,9 @@ async function fill(blob, start, want, buf) {
   if (start + filled > s.pos) {
     s.pos = start + filled;
     // What the stream gave last, ending where it now stands (none if the buffer was lost).
-    s.kept = buf.byteLength ? new Uint8Array(buf, Math.max(0, filled - KEPT), Math.min(filled, KEPT)).slice() : new Uint8Array(0);
+    s.kept = buf.byteLength
+      ? new Uint8Array(buf, Math.max(0, filled - KEPT), Math.min(filled, KEPT)).slice()
+      : new Uint8Array(0);
   }
   if (buf.byteLength === 0) buf = new ArrayBuffer(Math.max(want, SIZE)); // lost to a cancel
   last = buf;
