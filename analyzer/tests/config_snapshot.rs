@@ -351,6 +351,38 @@ fn a_long_text_value_wrapped_over_several_lines_is_joined_whole() {
 }
 
 #[test]
+fn the_rest_of_a_wrapped_value_that_looks_like_a_prompt_stays_the_values() {
+    // A value holding `C:\>` cut by the console right before it: the next line reads like
+    // a cmd prompt, but it follows a line the console filled. Alone (no width known) and
+    // inside a Serial Console session whose other lines show the width.
+    let key = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Terminal Server";
+    let data = format!("{}C:\\>echo y", "x".repeat(45));
+    let whole = format!("    TSServerDrainMode    REG_SZ    {data}");
+    let mut values = String::new();
+    for chunk in whole.as_bytes().chunks(80) {
+        values.push_str(std::str::from_utf8(chunk).unwrap());
+        values.push_str("\r\n");
+    }
+    assert!(values.contains("\r\nC:\\>echo y\r\n"));
+    values.push_str("    fDenyTSConnections    REG_DWORD    0x1\r\n");
+    let alone = format!("{key}\r\n\r\n{key}\r\n{values}");
+    let filler = format!("{}\r\n", "z".repeat(80)).repeat(3);
+    let session = format!(
+        "C:\\Windows\\system32>reg query \"{key}\"\r\n{filler}\r\n{alone}\r\nC:\\Windows\\system32>\r\n"
+    );
+    for text in [alone, session] {
+        let report = read("wrapped.txt", text.as_bytes());
+        let s = only_snapshot(&report);
+        assert_eq!(
+            s.text(Section::Ts, None, "drain"),
+            Reading::Value(data.as_str()),
+            "{text}"
+        );
+        assert_eq!(s.dword(Section::Ts, None, "deny"), Reading::Value(1));
+    }
+}
+
+#[test]
 fn blocks_past_the_most_one_input_holds_are_named_not_dropped_silently() {
     use analyzer::config::MAX_SNAPSHOTS;
     let block = |i: usize| {

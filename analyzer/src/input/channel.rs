@@ -19,7 +19,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::text::{TextLines, clean, continues};
+use super::text::{MIN_WRAP_WIDTH, TextLines, clean, continues};
 
 /// The text with the wrappers removed, and what was set aside.
 #[derive(Debug, Default)]
@@ -507,9 +507,12 @@ fn console_chrome(text: &str, kept: &mut Kept, notes: &mut Vec<(u32, String)>) -
             !is_prompt(first) && super::csv::looks_like(TextLines::new(first, 0).lines())
         });
     let mut in_field = false;
+    // The previous line's length: a line right after one the console cut is its rest.
+    let mut previous = 0;
     let mut all = cleaned();
     while let Some((i, line)) = all.next() {
         let line: &str = &line;
+        let above = std::mem::replace(&mut previous, line.chars().count());
         if csv {
             let inside = in_field;
             // `""` inside a quoted field toggles twice: parity is the quote state.
@@ -558,7 +561,16 @@ fn console_chrome(text: &str, kept: &mut Kept, notes: &mut Vec<(u32, String)>) -
                 .any(|p| line.starts_with(p) && line.contains(':') && line.len() < 80);
         let banner = is_banner(t);
         let more = t.starts_with("-- More") && t.ends_with("--");
-        let prompt = is_prompt(line);
+        // The rest of a wrapped line can look like a cmd prompt (a value holding `C:\>`
+        // cut just before it): after a line as long as the console's width, or, the width
+        // unknown, as long as a console's narrowest, it is taken for that. cmd leaves an
+        // empty line before its prompt; PowerShell does not, so its prompt counts after
+        // any line but one cut at the known width.
+        let cut_above = match width {
+            Some(w) => above == w,
+            None => above >= MIN_WRAP_WIDTH && !line.starts_with("PS "),
+        };
+        let prompt = is_prompt(line) && !cut_above;
         if prompt {
             prompts += 1;
             first_prompt.get_or_insert(i);

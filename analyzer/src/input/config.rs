@@ -5,6 +5,7 @@
 //! back for the other readers.
 
 use super::report::{Dialect, IssueKind, IssueLocation};
+use super::text::MIN_WRAP_WIDTH;
 use super::{Format, Output};
 use crate::config::model::{ConfigSnapshot, Entry, NotCollected, Unknown, Value};
 use crate::config::schema::{self, Kind, Section};
@@ -537,10 +538,6 @@ fn shorten(text: &str) -> String {
 const REG_ROOT: &str = "HKEY_LOCAL_MACHINE\\";
 /// The width Serial Console wraps lines at.
 const WRAP_WIDTH: usize = 80;
-/// The shortest line taken as cut by a console's wrapping when the next line continues
-/// it: Serial Console wraps at 80 columns, a wider console later; a line that ends short
-/// of this was not wrapped.
-const MIN_WRAP_WIDTH: usize = 76;
 
 /// A line that can only be the rest of a wrapped value line: not another value (those
 /// start with four spaces), not a key, not empty (the blank line that ends a key's values).

@@ -399,6 +399,11 @@ pub(crate) fn wrap_width(lines: Lines<'_>) -> Option<usize> {
     (varied && continued).then_some(max)
 }
 
+/// The shortest line taken as cut by a console's wrapping when the next line continues
+/// it: Serial Console wraps at 80 columns, a wider console later; a line that ends short
+/// of this was not wrapped.
+pub(crate) const MIN_WRAP_WIDTH: usize = 76;
+
 /// Whether `line` can be the rest of a line cut before it: not empty, not a block
 /// header, not a `Name: value` / `Name : value` field of the text formats.
 pub(crate) fn continues(line: &str) -> bool {
