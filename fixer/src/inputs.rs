@@ -259,17 +259,22 @@ pub fn read_file(
             // The sink's own kind, for the thread to give its events to where it builds
             // them (cores apart, each event is otherwise read first by the merging thread).
             let first_shard = merge.shard();
-            // The events the session is done with, back to be built again in.
-            let (give_back, given_back) = mpsc::channel::<Vec<Event>>();
+            // The events the session is done with, back to be built again in, and the
+            // shard absorbed, to be given the next batch's events.
+            let (give_back, given_back) = mpsc::channel::<Back>();
             let details = &details;
             let recycle = recycle.clone();
             scope.spawn(move || {
                 let mut spare = EventSpare::default();
+                let mut shards = Vec::new();
                 // Batches worker, worker + threads, …: in order, so its channel answers in
                 // the order the merge asks.
                 for block in blocks {
-                    for event in given_back.try_iter().flatten() {
-                        spare.give(event);
+                    for back in given_back.try_iter() {
+                        for event in back.events {
+                            spare.give(event);
+                        }
+                        shards.extend(back.shard);
                     }
                     let mut parts = Vec::new();
                     let each = &mut |p| {
@@ -288,7 +293,7 @@ pub fn read_file(
                     );
                     let _ = recycle.send(block.bytes);
                     let shard = first_shard.as_ref().map(|first| {
-                        let mut shard = first.another();
+                        let mut shard = shards.pop().unwrap_or_else(|| first.another());
                         for part in &mut parts {
                             part.observe(name, &mut *shard);
                         }
@@ -315,7 +320,7 @@ pub fn read_file(
             let worker = batch as usize % threads;
             // A worker that stopped (never expected) leaves its chunks missing: the merge
             // then reports the gap at the next chunk.
-            let Parsed { parts, shard } = outboxes
+            let Parsed { parts, mut shard } = outboxes
                 .get(worker)
                 .and_then(|o| o.recv().ok())
                 .unwrap_or_default();
@@ -323,16 +328,16 @@ pub fn read_file(
                 merged = false;
                 break;
             }
-            if let Some(shard) = shard {
-                merge.absorb(shard);
+            if let Some(shard) = &mut shard {
+                merge.absorb(&mut **shard);
             }
-            let mut done = Vec::new();
-            merge.reclaim(&mut done);
+            let mut events = Vec::new();
+            merge.reclaim(&mut events);
             if let Some(back) = returns.get(worker)
-                && !done.is_empty()
+                && (!events.is_empty() || shard.is_some())
             {
-                // A worker that has finished no longer listens: the events are dropped.
-                let _ = back.send(done);
+                // A worker that has finished no longer listens: all is dropped.
+                let _ = back.send(Back { events, shard });
             }
         }
         // Stopped early: the threads see their channels close and end.
@@ -354,6 +359,13 @@ pub fn read_file(
 #[derive(Default)]
 struct Parsed {
     parts: Vec<ChunkPart>,
+    shard: Option<Box<dyn Shard>>,
+}
+
+/// What goes back to a parsing thread after its batch is merged: events to build the next
+/// ones in, and the shard, emptied, to be given the next batch's events.
+struct Back {
+    events: Vec<Event>,
     shard: Option<Box<dyn Shard>>,
 }
 

@@ -543,9 +543,9 @@ impl Batches<'_, '_> {
                     break;
                 }
             }
-            if merged && let Some(shard) = stripe.shard {
+            if merged && let Some(mut shard) = stripe.shard {
                 // What the helper observed of those parts' events, in their place.
-                self.merge.absorb(shard);
+                self.merge.absorb(&mut *shard);
             }
             // The events the session is done with, to build the next ones in.
             self.merge.reclaim(&mut self.done);

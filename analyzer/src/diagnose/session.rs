@@ -313,7 +313,7 @@ impl EventSink for CollectorSink<'_> {
         EventSink::shard(&*self.collector)
     }
 
-    fn absorb(&mut self, shard: Box<dyn input::Shard>) {
+    fn absorb(&mut self, shard: &mut dyn input::Shard) {
         EventSink::absorb(&mut *self.collector, shard);
     }
 }
@@ -348,11 +348,11 @@ impl EventSink for Collector {
         Some(Box::new(Collector::shard(self)))
     }
 
-    fn absorb(&mut self, shard: Box<dyn input::Shard>) {
+    fn absorb(&mut self, shard: &mut dyn input::Shard) {
         // Only its own shards are given back (`EvtxMerge::absorb` takes the shard its sink
         // made): another kind cannot be one.
-        if let Ok(shard) = shard.into_any().downcast::<Collector>() {
-            Collector::absorb(self, *shard);
+        if let Some(shard) = shard.as_any_mut().downcast_mut::<Collector>() {
+            Collector::absorb(self, shard);
         }
     }
 }
@@ -362,7 +362,7 @@ impl input::Shard for Collector {
         Box::new(Collector::shard(self))
     }
 
-    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
         self
     }
 

@@ -148,9 +148,10 @@ pub trait EventSink {
         None
     }
 
-    /// Takes in a shard this sink made ([`EventSink::shard`]), as if its events were given
-    /// here now.
-    fn absorb(&mut self, shard: Box<dyn Shard>) {
+    /// Takes in what a shard this sink made ([`EventSink::shard`]) collected, as if its
+    /// events were given here now, and leaves the shard empty: given the next range's
+    /// events, it builds in the allocations it already has.
+    fn absorb(&mut self, shard: &mut dyn Shard) {
         let _ = shard;
     }
 }
@@ -161,8 +162,8 @@ pub trait Shard: EventSink + Send {
     /// Another empty shard of the sink that made this one (for the next range).
     fn another(&self) -> Box<dyn Shard>;
 
-    /// The shard as `Any`, for the sink that made it to take it back as its own type.
-    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
+    /// The shard as `Any`, for the sink that made it to see it as its own type.
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
 
     /// Whether this kind of shard can cross to another Web Worker ([`Shard::to_bytes`]).
     /// `false` (the default): the events must cross instead, so none may be given to it
@@ -625,7 +626,7 @@ impl<'a> Output<'a> {
         self.sink.shard()
     }
 
-    pub(crate) fn absorb(&mut self, shard: Box<dyn Shard>) {
+    pub(crate) fn absorb(&mut self, shard: &mut dyn Shard) {
         self.sink.absorb(shard);
     }
 

@@ -329,7 +329,7 @@ pub fn collector_shard(data: &[u8]) {
             if let Some(mut shard) = sink.shard()
                 && shard.load(data).is_ok()
             {
-                sink.absorb(shard);
+                sink.absorb(&mut *shard);
             }
         }
     }

@@ -241,8 +241,9 @@ impl<'a> EvtxMerge<'a> {
     }
 
     /// Takes in a shard whose events are those of the parts pushed last (and of none
-    /// pushed before or after them): the sink then holds what it would have been given.
-    pub fn absorb(&mut self, shard: Box<dyn Shard>) {
+    /// pushed before or after them): the sink then holds what it would have been given,
+    /// and the shard is left empty, for the next range ([`EventSink::absorb`]).
+    pub fn absorb(&mut self, shard: &mut dyn Shard) {
         self.out.absorb(shard);
     }
 

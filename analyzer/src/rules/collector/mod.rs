@@ -232,15 +232,7 @@ impl Collector {
             slot.state.window = from.state.window;
         }
         shard.reuse.done.wanted = true;
-        let stats = &mut shard.stats;
-        stats.unbounded = true;
-        for names in [
-            &mut stats.channels,
-            &mut stats.providers,
-            &mut stats.computers,
-        ] {
-            names.unbounded = true;
-        }
+        shard.stats = Stats::shards();
         for slot in &mut shard.signals {
             slot.state.unbounded = true;
         }
@@ -270,10 +262,15 @@ impl Collector {
     /// condition: a shard's events come from one input (a reader's range), or there are
     /// fewer than 2,000 inputs (which inputs' channels are counted past that bound follows
     /// the order inputs were first seen).
-    pub fn absorb(&mut self, shard: Collector) {
-        self.stats.absorb(shard.stats);
-        for (slot, other) in self.signals.iter_mut().zip(shard.signals) {
-            slot.state.absorb(other.state, &mut self.reuse);
+    ///
+    /// The shard is left as [`Collector::shard`] made it but for what it reuses (its spare
+    /// candidates and check lists, the room of its candidate lists): a reader's thread
+    /// gives it the next range's events without allocating all that again.
+    pub fn absorb(&mut self, shard: &mut Collector) {
+        self.stats
+            .absorb(std::mem::replace(&mut shard.stats, Stats::shards()));
+        for (slot, other) in self.signals.iter_mut().zip(&mut shard.signals) {
+            slot.state.absorb(&mut other.state, &mut self.reuse);
         }
     }
 

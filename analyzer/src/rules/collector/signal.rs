@@ -244,10 +244,13 @@ impl SignalState {
     }
 
     /// Adds what `other` collected as if its events came after these: the same counts and
-    /// notes, the candidates the same once [`SignalState::settled`].
-    pub(super) fn absorb(&mut self, mut other: SignalState, reuse: &mut Reuse) {
-        self.dated_total += other.dated_total;
+    /// notes, the candidates the same once [`SignalState::settled`]. `other` is left as
+    /// empty as a new shard's, its candidate lists' room kept.
+    pub(super) fn absorb(&mut self, other: &mut SignalState, reuse: &mut Reuse) {
+        // Moved out of its list, whose room stays `other`'s.
         self.dated.append(&mut other.dated);
+        let mut other = other.take_collected();
+        self.dated_total += other.dated_total;
         // Pruned once more than `PRUNE_AT` had matched, and from then on never complete.
         self.complete &= other.complete && self.dated_total <= PRUNE_AT as u64;
         if self.dated.len() > self.prune_at() {
@@ -290,6 +293,24 @@ impl SignalState {
             self.note_rejected(value);
         }
         self.other_channel += other.other_channel;
+    }
+
+    /// What this state collected, this state left as a new one of its signal (nothing
+    /// counted, kept or noted) but for the room of its dated candidates' list, kept.
+    fn take_collected(&mut self) -> SignalState {
+        let mut dated = std::mem::take(&mut self.dated);
+        dated.clear();
+        let empty = SignalState {
+            dated,
+            complete: true,
+            bucket_minutes: 1,
+            tallies: vec![ConditionTally::default(); self.tallies.len()],
+            unbounded: self.unbounded,
+            window: self.window,
+            recent_hours: self.recent_hours,
+            ..SignalState::default()
+        };
+        std::mem::replace(self, empty)
     }
 
     /// Whether four values that rejected events are noted already (no more are).

@@ -29,6 +29,22 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// A shard's empty statistics: names counted without bound.
+    pub(super) fn shards() -> Stats {
+        let mut stats = Stats {
+            unbounded: true,
+            ..Stats::default()
+        };
+        for names in [
+            &mut stats.channels,
+            &mut stats.providers,
+            &mut stats.computers,
+        ] {
+            names.unbounded = true;
+        }
+        stats
+    }
+
     /// Widens the span of event times to cover `[oldest, newest]`.
     pub(super) fn span(&mut self, oldest: Timestamp, newest: Timestamp) {
         self.oldest = Some(self.oldest.map_or(oldest, |o| o.min(oldest)));

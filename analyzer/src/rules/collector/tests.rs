@@ -255,7 +255,9 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     /// Events observed one by one, or in shards absorbed in order, collect the same:
-    /// statistics, per signal the settled candidates, counts, histogram and notes.
+    /// statistics, per signal the settled candidates, counts, histogram and notes — with a
+    /// shard made for each range, or one shard given every range (`reusing`), which
+    /// absorbing leaves as a new one.
     #[test]
     fn shards_absorbed_in_order_collect_what_one_collector_does(
         events in prop::collection::vec(
@@ -271,6 +273,7 @@ proptest! {
         wanted in any::<bool>(),
         now in prop::option::of(0i64..200_000),
         crossing in any::<bool>(),
+        reusing in any::<bool>(),
     ) {
         let catalog = Catalog::builtin().unwrap_or_else(|e| panic!("{e}"));
         let mut one = Collector::new(catalog.clone());
@@ -295,8 +298,10 @@ proptest! {
         cuts.sort_unstable();
         cuts.push(events.len());
         let mut from = 0;
+        let (mut given, mut loading) = (None, None);
         for to in cuts {
-            let mut shard = if crossing { helper.shard() } else { sharded.shard() };
+            let made = || if crossing { helper.shard() } else { sharded.shard() };
+            let mut shard = if reusing { given.take().unwrap_or_else(made) } else { made() };
             for event in events.get(from..to).unwrap_or_default() {
                 one.observe(event);
                 shard.observe_owned(event.clone());
@@ -316,16 +321,63 @@ proptest! {
                 }
             }
             shard.reclaim(&mut Vec::new());
-            if crossing {
-                let mut loaded = sharded.shard();
+            let mut absorbed = if crossing {
+                let mut loaded = if reusing {
+                    loading.take().unwrap_or_else(|| sharded.shard())
+                } else {
+                    sharded.shard()
+                };
                 prop_assert_eq!(loaded.load(&shard.to_bytes().unwrap()), Ok(()));
-                shard = loaded;
+                // The helper's shard, once written, is emptied as absorbing would.
+                helper.absorb(&mut shard);
+                given = Some(shard);
+                loaded
+            } else {
+                shard
+            };
+            sharded.absorb(&mut absorbed);
+            prop_assert_eq!(as_new(&absorbed), as_new(&sharded.shard()));
+            if crossing {
+                loading = Some(absorbed);
+            } else {
+                given = Some(absorbed);
             }
-            sharded.absorb(shard);
             from = to.max(from);
         }
         prop_assert_eq!(summary(&sharded), summary(&one));
     }
+}
+
+/// One shard given range after range, each past what it holds before pruning, and absorbed
+/// after each: left as new every time (its pruning's mark too), it collects what a shard
+/// per range does and what one collector does.
+#[test]
+fn a_shard_absorbed_after_pruning_is_given_the_next_range_as_a_new_one() {
+    let catalog = Catalog::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let mut one = Collector::new(catalog.clone());
+    let mut fresh = Collector::new(catalog.clone());
+    let mut reused = Collector::new(catalog);
+    let mut shard = reused.shard();
+    for range in 0..3 {
+        let mut each = fresh.shard();
+        for n in range * 1_000..(range + 1) * 1_000 {
+            // Out of order within the range, a few undated, statuses of every kind.
+            let second = (n % 10 != 0).then_some(((n * 7_919) % 3_000) as i64 * 60);
+            let event = mixed(n, 0, second, n % 3, n % 4);
+            one.observe(&event);
+            each.observe(&event);
+            shard.observe_owned(event);
+        }
+        assert!(
+            shard.signals.iter().any(|s| s.state.held > 0),
+            "the shard pruned"
+        );
+        fresh.absorb(&mut each);
+        reused.absorb(&mut shard);
+        assert_eq!(as_new(&shard), as_new(&reused.shard()), "range {range}");
+    }
+    assert_eq!(summary(&reused), summary(&fresh));
+    assert_eq!(summary(&reused), summary(&one));
 }
 
 /// A shard's bytes are loaded only into a shard of the same catalog, window and bounds, and
@@ -528,6 +580,13 @@ fn mixed(n: usize, kind: usize, second: Option<i64>, name: usize, status: usize)
         _ => {}
     }
     event
+}
+
+/// Everything a collector holds but for its caches and pools: what a shard emptied by
+/// absorbing must share with a new one.
+fn as_new(c: &Collector) -> String {
+    let states: Vec<String> = c.signals.iter().map(|s| format!("{:?}", s.state)).collect();
+    format!("{:?}\n{}", c.stats, states.join("\n"))
 }
 
 /// What a collector collected, in a comparable form (no scratch, settled candidates).
