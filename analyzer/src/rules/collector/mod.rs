@@ -265,12 +265,17 @@ impl Collector {
     ///
     /// The shard is left as [`Collector::shard`] made it but for what it reuses (its spare
     /// candidates and check lists, the room of its candidate lists): a reader's thread
-    /// gives it the next range's events without allocating all that again.
+    /// gives it the next range's events without allocating all that again. The check lists
+    /// this collector's pruning freed go to it too: the shard's candidates took theirs
+    /// here, and it is the shard that makes the next ones.
     pub fn absorb(&mut self, shard: &mut Collector) {
         self.stats
             .absorb(std::mem::replace(&mut shard.stats, Stats::shards()));
         for (slot, other) in self.signals.iter_mut().zip(&mut shard.signals) {
             slot.state.absorb(&mut other.state, &mut self.reuse);
+        }
+        for checks in self.reuse.check_lists.drain(..) {
+            signal::keep_check_list(&mut shard.reuse.check_lists, checks);
         }
     }
 
