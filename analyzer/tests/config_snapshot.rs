@@ -353,8 +353,9 @@ fn a_long_text_value_wrapped_over_several_lines_is_joined_whole() {
 #[test]
 fn the_rest_of_a_wrapped_value_that_looks_like_a_prompt_stays_the_values() {
     // A value holding `C:\>` cut by the console right before it: the next line reads like
-    // a cmd prompt, but it follows a line the console filled. Alone (no width known) and
-    // inside a Serial Console session whose other lines show the width.
+    // a cmd prompt, but it follows a line the console filled. Alone (no width known),
+    // inside a Serial Console session whose other lines show the width, and printed twice
+    // (its key's header, repeated, is then the most common long line, not the wrap).
     let key = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Terminal Server";
     let data = format!("{}C:\\>echo y", "x".repeat(45));
     let whole = format!("    TSServerDrainMode    REG_SZ    {data}");
@@ -370,7 +371,8 @@ fn the_rest_of_a_wrapped_value_that_looks_like_a_prompt_stays_the_values() {
     let session = format!(
         "C:\\Windows\\system32>reg query \"{key}\"\r\n{filler}\r\n{alone}\r\nC:\\Windows\\system32>\r\n"
     );
-    for text in [alone, session] {
+    let twice = format!("{alone}\r\n{alone}");
+    for text in [alone, session, twice] {
         let report = read("wrapped.txt", text.as_bytes());
         let s = only_snapshot(&report);
         assert_eq!(

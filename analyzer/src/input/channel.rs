@@ -19,7 +19,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::text::{MIN_WRAP_WIDTH, TextLines, clean, continues};
+use super::text::{MAX_WRAP_WIDTH, MIN_WRAP_WIDTH, TextLines, clean, continues};
 
 /// The text with the wrappers removed, and what was set aside.
 #[derive(Debug, Default)]
@@ -562,15 +562,13 @@ fn console_chrome(text: &str, kept: &mut Kept, notes: &mut Vec<(u32, String)>) -
         let banner = is_banner(t);
         let more = t.starts_with("-- More") && t.ends_with("--");
         // The rest of a wrapped line can look like a cmd prompt (a value holding `C:\>`
-        // cut just before it): after a line as long as the console's width, or, the width
-        // unknown, as long as a console's narrowest, it is taken for that. cmd leaves an
-        // empty line before its prompt; PowerShell does not, so its prompt counts after
-        // any line but one cut at the known width.
-        let cut_above = match width {
-            Some(w) => above == w,
-            None => above >= MIN_WRAP_WIDTH && !line.starts_with("PS "),
-        };
-        let prompt = is_prompt(line) && !cut_above;
+        // cut just before it): after a line as long as the console's width, or as long as
+        // a console's narrowest and no longer than any wraps at (the width found can be a
+        // repeated line's, not the wrap's), it is taken for that. cmd leaves an empty line
+        // before its prompt, so a real one is never there. PowerShell does not: its prompt
+        // (`PS …>`) counts wherever it is.
+        let cut_above = width == Some(above) || (MIN_WRAP_WIDTH..=MAX_WRAP_WIDTH).contains(&above);
+        let prompt = is_prompt(line) && (line.starts_with("PS ") || !cut_above);
         if prompt {
             prompts += 1;
             first_prompt.get_or_insert(i);
@@ -698,4 +696,34 @@ fn is_banner(t: &str) -> bool {
         || t == "Windows PowerShell"
         || t.starts_with("Try the new cross-platform PowerShell")
         || t.starts_with("Install the latest PowerShell for new features")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unwrap;
+
+    /// The lines `unwrap` keeps, or the text itself when it changes nothing.
+    fn kept(text: &str) -> Vec<String> {
+        let out = unwrap(text).map_or_else(|| text.to_owned(), |u| u.text);
+        out.split('\n')
+            .map(|l| l.trim_end_matches('\r').to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_prompt_after_a_long_line_is_set_aside_unless_that_line_was_cut_there() {
+        let long = "y".repeat(100);
+        // PowerShell writes its prompt right after the output: a prompt wherever it is.
+        let ps = format!("{long}\r\nPS C:\\Users\\admin> Get-WinEvent -LogName System\r\nnext\r\n");
+        assert_eq!(kept(&ps), [long.as_str(), "", "next", ""]);
+        // cmd writes an empty line before its prompt.
+        let cmd = format!("{long}\r\n\r\nC:\\Windows\\system32>wevtutil qe System\r\nnext\r\n");
+        assert_eq!(kept(&cmd), [long.as_str(), "", "", "next", ""]);
+        // Right after a line the console could have filled, a `C:\>` is that line's rest.
+        let cut = format!("{long}\r\nC:\\>echo y\r\n");
+        assert_eq!(kept(&cut), [long.as_str(), "C:\\>echo y", ""]);
+        // After a short line it is a prompt.
+        let short = "C:\\>echo y\r\nnext\r\n";
+        assert_eq!(kept(short), ["", "next", ""]);
+    }
 }

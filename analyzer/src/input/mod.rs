@@ -150,7 +150,9 @@ pub trait EventSink {
 
     /// Takes in what a shard this sink made ([`EventSink::shard`]) collected, as if its
     /// events were given here now, and leaves the shard empty: given the next range's
-    /// events, it builds in the allocations it already has.
+    /// events, it builds in the allocations it already has. A sink that makes shards must
+    /// do both (the fixer gives the shard the next batch); this default, for sinks that
+    /// make none, does nothing.
     fn absorb(&mut self, shard: &mut dyn Shard) {
         let _ = shard;
     }

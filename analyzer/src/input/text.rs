@@ -381,7 +381,7 @@ pub(crate) fn wrap_width(lines: Lines<'_>) -> Option<usize> {
     // Read again for each question rather than holding every line's length.
     let length = |l: &Line<'_>| l.text.chars().count();
     let max = lines.iter().map(|l| length(&l)).max()?;
-    if !(60..=512).contains(&max) {
+    if !(60..=MAX_WRAP_WIDTH).contains(&max) {
         return None;
     }
     let full = || lines.iter().filter(|l| length(l) == max);
@@ -403,6 +403,8 @@ pub(crate) fn wrap_width(lines: Lines<'_>) -> Option<usize> {
 /// it: Serial Console wraps at 80 columns, a wider console later; a line that ends short
 /// of this was not wrapped.
 pub(crate) const MIN_WRAP_WIDTH: usize = 76;
+/// The widest a console is taken to wrap at ([`wrap_width`]).
+pub(crate) const MAX_WRAP_WIDTH: usize = 512;
 
 /// Whether `line` can be the rest of a line cut before it: not empty, not a block
 /// header, not a `Name: value` / `Name : value` field of the text formats.

@@ -28,6 +28,7 @@ mod stats;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
+use signal::PRUNE_AT;
 pub(crate) use signal::{Candidate, ConditionTally, SignalState};
 pub use stats::{NameCounts, Stats};
 
@@ -264,17 +265,21 @@ impl Collector {
     /// the order inputs were first seen).
     ///
     /// The shard is left as [`Collector::shard`] made it but for what it reuses (its spare
-    /// candidates and check lists, the room of its candidate lists): a reader's thread
-    /// gives it the next range's events without allocating all that again. The check lists
-    /// this collector's pruning freed go to it too: the shard's candidates took theirs
-    /// here, and it is the shard that makes the next ones.
+    /// candidates and check lists, the room of its dated candidates' list): a reader's
+    /// thread gives it the next range's events without allocating all that again. The
+    /// check lists this collector's pruning freed beyond a prune's worth (`PRUNE_AT`) go to
+    /// it too: the shard's candidates took theirs here, and where the shards are given
+    /// every event (the fixer) it is they that make the next ones; a collector that
+    /// observes events itself as well (a page's analysis worker) keeps what it needs until
+    /// it prunes.
     pub fn absorb(&mut self, shard: &mut Collector) {
         self.stats
             .absorb(std::mem::replace(&mut shard.stats, Stats::shards()));
         for (slot, other) in self.signals.iter_mut().zip(&mut shard.signals) {
             slot.state.absorb(&mut other.state, &mut self.reuse);
         }
-        for checks in self.reuse.check_lists.drain(..) {
+        let surplus = self.reuse.check_lists.len().saturating_sub(PRUNE_AT);
+        for checks in self.reuse.check_lists.drain(..surplus) {
             signal::keep_check_list(&mut shard.reuse.check_lists, checks);
         }
     }

@@ -245,7 +245,7 @@ impl SignalState {
 
     /// Adds what `other` collected as if its events came after these: the same counts and
     /// notes, the candidates the same once [`SignalState::settled`]. `other` is left as
-    /// empty as a new shard's, its candidate lists' room kept.
+    /// empty as a new shard's, its dated candidates' list's room kept.
     pub(super) fn absorb(&mut self, other: &mut SignalState, reuse: &mut Reuse) {
         // Moved out of its list, whose room stays `other`'s.
         self.dated.append(&mut other.dated);
