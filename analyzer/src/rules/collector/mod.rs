@@ -185,16 +185,13 @@ impl Collector {
             .map(|signal| SignalSlot {
                 rule: signal.rule,
                 signal: signal.signal,
-                state: SignalState {
-                    complete: true,
-                    bucket_minutes: 1,
-                    tallies: vec![ConditionTally::default(); signal.conditions.len()],
-                    recent_hours: catalog
+                state: SignalState::new(
+                    signal.conditions.len(),
+                    catalog
                         .rules
                         .get(signal.rule)
                         .map_or(0, |rule| i64::from(rule.window_hours) + 2),
-                    ..SignalState::default()
-                },
+                ),
             })
             .collect();
         Collector {

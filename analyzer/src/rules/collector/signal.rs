@@ -112,6 +112,18 @@ pub(super) fn keep_check_list(check_lists: &mut Vec<Vec<Check>>, mut checks: Vec
 }
 
 impl SignalState {
+    /// A state that has seen nothing, of a signal with `conditions` conditions and a rule
+    /// whose newest candidates are kept per hour over `recent_hours`.
+    pub(super) fn new(conditions: usize, recent_hours: i64) -> SignalState {
+        SignalState {
+            complete: true,
+            bucket_minutes: 1,
+            tallies: vec![ConditionTally::default(); conditions],
+            recent_hours,
+            ..SignalState::default()
+        }
+    }
+
     /// Keeps a trimmed copy of `event` with its `checks` (moved out), made in a `spare`
     /// candidate's allocations when there is one; what pruning drops goes to `spare`. The
     /// time is looked at first: an undated event beyond those kept is not copied. Given
@@ -302,13 +314,9 @@ impl SignalState {
         dated.clear();
         let empty = SignalState {
             dated,
-            complete: true,
-            bucket_minutes: 1,
-            tallies: vec![ConditionTally::default(); self.tallies.len()],
             unbounded: self.unbounded,
             window: self.window,
-            recent_hours: self.recent_hours,
-            ..SignalState::default()
+            ..SignalState::new(self.tallies.len(), self.recent_hours)
         };
         std::mem::replace(self, empty)
     }
