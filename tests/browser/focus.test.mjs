@@ -4,7 +4,7 @@
 // the scroll position stay, and only the status line speaks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { browserPerFile, analyse, chooseFiles, sampleFile } from './harness.mjs';
+import { browserPerFile, analyse, chooseFiles, findingIds, sampleFile } from './harness.mjs';
 
 const fresh = browserPerFile();
 
@@ -52,6 +52,43 @@ test('results come into view with the focus on their heading, after a sample cho
     ),
   );
   assert.ok(next, 'Tab after the results heading went back up the page');
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
+/** In the page, before its scripts: notes when a worker posts its answer drawn ahead. */
+function watchWarm() {
+  window.__warmAt = null;
+  const Native = window.Worker;
+  window.Worker = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => {
+        if (typeof e.data === 'object' && typeof e.data?.warm === 'string') window.__warmAt ??= performance.now();
+      });
+    }
+  };
+}
+
+test('the answer drawn ahead of time is never seen, heard or focused', async () => {
+  const { page, problems } = await fresh({ viewport: PHONE, init: [watchWarm] });
+  // The analysis worker posts its answer for the chunks it read ahead; the page draws it
+  // when idle, into an element in no document, and ends it a second later.
+  await page.waitForFunction(() => window.__warmAt !== null, null, { timeout: 30_000 });
+  await page.waitForTimeout(1500);
+  const seen = await page.evaluate(() => ({
+    results: document.querySelectorAll('[data-testid="results"]').length,
+    state: document.querySelector('[data-testid="results"]').dataset.state,
+    findings: document.querySelectorAll('[data-finding-id]').length,
+    focus: document.activeElement?.tagName.toLowerCase(),
+    scrollY: window.scrollY,
+  }));
+  assert.deepEqual(seen, { results: 1, state: 'idle', findings: 0, focus: 'body', scrollY: 0 });
+  assert.equal((await where(page)).announced, '');
+  // And the first real answer is this one, not the one drawn ahead.
+  const sample = page.locator('button[data-sample="rdp-tls-disabled"]');
+  assert.equal(await analyse(page, () => sample.click()), 'done');
+  assert.deepEqual(await findingIds(page), ['rdp-tls-disabled']);
   assert.deepEqual(problems, []);
   await page.context().close();
 });

@@ -76,6 +76,8 @@ export async function openPage(browser, path = '', options = {}) {
       origin: new URL(base).origin,
     });
   }
+  // Scripts run in the page before its own (`options.init`: functions).
+  for (const init of options.init ?? []) await context.addInitScript(init);
   const page = await context.newPage();
   const problems = [];
   const requests = [];

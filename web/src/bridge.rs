@@ -54,6 +54,7 @@ struct Spare {
     /// Set by `_on_error` if the worker failed to load while it waited.
     failed: Rc<Cell<bool>>,
     _on_error: Closure<dyn FnMut(web_sys::Event)>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
 }
 
 thread_local! {
@@ -76,12 +77,48 @@ pub fn warm() {
             failed.set(true);
         })
     };
+    // The answer the worker made of the logs it read ahead (`worker_warm`): read and drawn
+    // once where no one sees it, as a real answer is, so that the page's code for one is
+    // compiled before a file is chosen. Once only: a later spare's is dropped.
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| {
+        if WARMED.replace(true) {
+            return;
+        }
+        if let Some(FromWorker::Done(outcome)) = warm_answer(&e) {
+            // When the page is idle (~50 ms of drawing, measured: BENCHMARKS.md).
+            let draw = Closure::once_into_js(move || crate::views::results::draw_unseen(*outcome));
+            if let Some(window) = web_sys::window()
+                && window.request_idle_callback(draw.unchecked_ref()).is_err()
+            {
+                // No `requestIdleCallback` (Safari): on a task of its own.
+                let _ = window.set_timeout_with_callback(draw.unchecked_ref());
+            }
+        }
+    });
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     SPARE.set(Some(Spare {
         worker,
         failed,
         _on_error: on_error,
+        _on_message: on_message,
     }));
+}
+
+thread_local! {
+    /// Whether a warm answer was drawn.
+    static WARMED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// What a `{ warm }` message holds (the worker's answer for the logs it read ahead); `None`
+/// for any other message.
+fn warm_answer(e: &MessageEvent) -> Option<FromWorker> {
+    let data = e.data();
+    if data.is_string() {
+        return None;
+    }
+    let text = Reflect::get(&data, &"warm".into()).ok()?.as_string()?;
+    serde_json::from_str(&text).ok()
 }
 
 fn spawn() -> Result<Worker, String> {
@@ -100,6 +137,7 @@ fn spawn() -> Result<Worker, String> {
 fn take_worker() -> Result<Worker, String> {
     if let Some(spare) = SPARE.take() {
         spare.worker.set_onerror(None);
+        spare.worker.set_onmessage(None);
         if !spare.failed.get() {
             return Ok(spare.worker);
         }
@@ -113,7 +151,13 @@ pub fn start(items: &[Item], on_event: Callback<Event>) -> Result<Analysis, Stri
     let worker = take_worker()?;
     let events = on_event.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-        let text = e.data().as_string().unwrap_or_default();
+        // The answer for the logs it read ahead, if it was still on its way: not this
+        // analysis's.
+        let data = e.data();
+        if !data.is_string() && Reflect::has(&data, &"warm".into()).unwrap_or(false) {
+            return;
+        }
+        let text = data.as_string().unwrap_or_default();
         match serde_json::from_str::<FromWorker>(&text) {
             Ok(message) => events.emit(Event::Message(message)),
             Err(err) => events.emit(Event::Crashed(format!(

@@ -906,6 +906,25 @@ mod tests {
         }
     }
 
+    /// The page's analysis worker reads `web/assets/warm-security.evtx` as it starts
+    /// (`web/src/worker.rs`): it is the attack log's first chunk, as [`attack::write`]
+    /// makes it. `RDPFIX_WRITE_WARM=1` writes it again (after a change to the generator).
+    #[test]
+    fn the_pages_warm_security_chunk_is_the_attack_logs_first() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/assets/warm-security.evtx");
+        let mut made = Vec::new();
+        attack::write(1, &mut made).unwrap();
+        if std::env::var_os("RDPFIX_WRITE_WARM").is_some() {
+            std::fs::write(&path, &made).unwrap();
+        }
+        let asset = std::fs::read(&path).unwrap();
+        assert!(
+            asset == made,
+            "{} is not attack::write(1)'s output: run this test with RDPFIX_WRITE_WARM=1",
+            path.display()
+        );
+    }
+
     #[test]
     fn repeated_log_reads_back_with_n_times_the_records_and_a_valid_header() {
         let root = shell::repo_root();

@@ -56,6 +56,35 @@ pub fn results(props: &ResultsProps) -> Html {
     }
 }
 
+/// Draws the results of `outcome` once into an element outside the document, then ends
+/// them: the page's code for an answer (reading it, drawing its findings) is then compiled
+/// before the first real one comes (`bridge::warm`). Nothing of it is seen or announced,
+/// and it moves no focus: the element is in no document.
+pub fn draw_unseen(outcome: Outcome) {
+    let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.create_element("div").ok())
+    else {
+        return;
+    };
+    let props = ResultsProps {
+        run: Run::Done(std::rc::Rc::new(outcome)),
+    };
+    let drawn = yew::Renderer::<Results>::with_root_and_props(root, props).render();
+    // Yew draws in tasks of its own (yielding every 16 ms): ended a second later, when it
+    // has long finished.
+    let end = wasm_bindgen::closure::Closure::once_into_js(move || drawn.destroy());
+    if let Some(window) = web_sys::window() {
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+            end.unchecked_ref(),
+            UNSEEN_FOR_MS,
+        );
+    }
+}
+
+/// How long [`draw_unseen`]'s results are kept before they are ended.
+const UNSEEN_FOR_MS: i32 = 1000;
+
 /// What the status line tells screen readers when an analysis ends (also when focus stays
 /// where the user is typing).
 fn announcement(run: &Run) -> String {
