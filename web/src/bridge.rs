@@ -1,6 +1,6 @@
 //! The page's side of the worker: one module worker per analysis (`worker.js`), so
 //! cancelling is ending it and a crashed one is simply replaced. The next one is started
-//! ahead, when the page loads and when an analysis ends ([`warm`]).
+//! ahead, when the page loads and a second after an analysis ends ([`warm`], [`warm_later`]).
 
 use crate::protocol::FromWorker;
 use js_sys::{Array, Object, Reflect};
@@ -119,6 +119,27 @@ fn warm_answer(e: &MessageEvent) -> Option<FromWorker> {
     }
     let text = Reflect::get(&data, &"warm".into()).ok()?.as_string()?;
     serde_json::from_str(&text).ok()
+}
+
+/// How long after an analysis ends (or is cancelled) its successor's spare starts.
+const SPARE_AFTER_MS: i32 = 1000;
+
+/// [`warm`], once the worker that just ended has had time to go: `terminate` only asks its
+/// thread to stop, and a spare loading its module and reading ahead beside a worker still
+/// holding a large file's buffers made the renderer's peak (measured on a 1 GiB `.evtx`:
+/// BENCHMARKS.md, "Session 17"). An analysis started meanwhile starts its own worker.
+pub fn warm_later() {
+    let start = Closure::once_into_js(warm);
+    let started = web_sys::window().is_some_and(|w| {
+        w.set_timeout_with_callback_and_timeout_and_arguments_0(
+            start.unchecked_ref(),
+            SPARE_AFTER_MS,
+        )
+        .is_ok()
+    });
+    if !started {
+        warm();
+    }
 }
 
 fn spawn() -> Result<Worker, String> {

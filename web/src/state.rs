@@ -144,7 +144,7 @@ impl Controller {
                 let current = Rc::clone(&current);
                 wasm_bindgen_futures::spawn_local(async move {
                     current.borrow_mut().take();
-                    bridge::warm();
+                    bridge::warm_later();
                 });
             }
         });
@@ -157,7 +157,7 @@ impl Controller {
     /// Ends the running analysis.
     pub fn cancel(&self) {
         self.current.borrow_mut().take();
-        bridge::warm();
+        bridge::warm_later();
         self.page.dispatch(Action::Cancel);
     }
 
