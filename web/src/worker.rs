@@ -91,17 +91,8 @@ fn read_ahead_of_time(catalog: analyzer::rules::Catalog) -> Outcome {
         .iter()
         .map(|report| InputRow::new(report, 0.0, None))
         .collect();
-    let mut offer = PlanOffer::for_diagnosis(warm.catalog(), &diagnosis);
     // As a `.evtx` analysis posts it: the findings before the hashes.
-    offer.targets = Err("the logs are still being hashed".to_owned());
-    Outcome {
-        offer,
-        diagnosis,
-        inputs,
-        diagnose_ms: 0.0,
-        wasm_memory_bytes: 0,
-        hashing: true,
-    }
+    outcome(&warm, diagnosis, inputs, true)
 }
 
 #[cfg(test)]
@@ -317,25 +308,39 @@ async fn analyse(request: &JsValue) -> Result<(Outcome, Option<Later>), String> 
         .map(|(report, (ms, spent))| InputRow::new(report, ms, spent))
         .collect();
     let hashing = !pending.is_empty();
+    let mut outcome = outcome(&session, diagnosis, inputs, hashing);
+    outcome.diagnose_ms = diagnose_ms;
+    outcome.wasm_memory_bytes = wasm_memory_bytes();
+    let later = hashing.then(|| Later {
+        diagnosis: outcome.diagnosis.clone(),
+        rows: outcome.inputs.clone(),
+        pending,
+    });
+    Ok((outcome, later))
+}
+
+/// The outcome of `session`'s `diagnosis`, with the plan's offer made here by the analyzer;
+/// `hashing`: some inputs' digests follow (the offer's targets then wait for them). What it
+/// cost (`diagnose_ms`, `wasm_memory_bytes`) is the caller's to fill in.
+fn outcome(
+    session: &Session,
+    diagnosis: Diagnosis,
+    inputs: Vec<InputRow>,
+    hashing: bool,
+) -> Outcome {
     let mut offer = PlanOffer::for_diagnosis(session.catalog(), &diagnosis);
-    let later = hashing.then(|| {
+    if hashing {
         // A plan names the evidence by its digest: the targets come with the hashes.
         offer.targets = Err("the logs are still being hashed".to_owned());
-        Later {
-            diagnosis: diagnosis.clone(),
-            rows: inputs.clone(),
-            pending,
-        }
-    });
-    let outcome = Outcome {
+    }
+    Outcome {
         offer,
         diagnosis,
         inputs,
-        diagnose_ms,
-        wasm_memory_bytes: wasm_memory_bytes(),
+        diagnose_ms: 0.0,
+        wasm_memory_bytes: 0,
         hashing,
-    };
-    Ok((outcome, later))
+    }
 }
 
 fn post(message: &FromWorker) {
