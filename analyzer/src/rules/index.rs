@@ -30,8 +30,8 @@ use std::ops::Range;
 pub struct Index {
     rules: Vec<RuleIndex>,
     signals: Vec<SignalIndex>,
-    /// Event ID → indexes into `signals` of the signals that list it.
-    by_event_id: HashMap<u16, Vec<usize>>,
+    /// Event ID → the signals that list it and the fields their conditions read.
+    by_event_id: HashMap<u16, Listing>,
     contexts: Vec<ContextIndex>,
     /// Every (provider, event ID) some signal lists, in catalog order.
     kinds: Vec<Kind>,
@@ -41,6 +41,16 @@ pub struct Index {
     channels: Vec<ChannelReads>,
     /// The same, once per tier (most trusted first), for queries that never mix tiers.
     channels_by_tier: Vec<ChannelReads>,
+}
+
+/// What reads the events of one ID.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    /// Indexes into [`Index::signals`] of the signals that list it.
+    pub signals: Vec<usize>,
+    /// The fields their conditions read, each once, with their numbers
+    /// ([`EventCondition::field_ids`]): an event's items are looked through once for all.
+    pub fields: Vec<(usize, String)>,
 }
 
 /// One rule, compiled.
@@ -76,6 +86,8 @@ pub struct SignalIndex {
 pub struct EventCondition {
     /// Event-data items to read, first present wins.
     pub fields: Vec<String>,
+    /// The same fields' numbers: one per name, ASCII case ignored, across the catalog.
+    pub field_ids: Vec<usize>,
     pub values: Values,
     pub required: bool,
     pub in_message: InMessage,
@@ -196,6 +208,8 @@ impl Index {
     /// parse is an error naming its rule, signal and condition.
     pub fn compile(catalog: &Catalog) -> Result<Index, CatalogError> {
         let mut index = Index::default();
+        // Every field name a condition reads, once: what `EventCondition::field_ids` number.
+        let mut field_names = Vec::new();
         for (r, rule) in catalog.rules.iter().enumerate() {
             let first = index.signals.len();
             let mut channels: Vec<String> = Vec::new();
@@ -204,7 +218,7 @@ impl Index {
                 let conditions = signal
                     .conditions
                     .iter()
-                    .map(compile_condition)
+                    .map(|c| compile_condition(c, &mut field_names))
                     .collect::<Result<Vec<_>, String>>()
                     .map_err(|problem| CatalogError::Rule {
                         rule: rule.id.clone(),
@@ -212,7 +226,15 @@ impl Index {
                     })?;
                 let at = index.signals.len();
                 for id in &signal.event_ids {
-                    index.by_event_id.entry(*id).or_default().push(at);
+                    let listing = index.by_event_id.entry(*id).or_default();
+                    listing.signals.push(at);
+                    for c in &conditions {
+                        for (field, name) in c.field_ids.iter().zip(&c.fields) {
+                            if !listing.fields.iter().any(|(f, _)| f == field) {
+                                listing.fields.push((*field, name.clone()));
+                            }
+                        }
+                    }
                     event_ids.insert(*id);
                 }
                 for channel in &signal.channels {
@@ -331,7 +353,14 @@ impl Index {
 
     /// The signals listing `event_id` (indexes into [`Index::signals`]).
     pub fn signals_listing(&self, event_id: u16) -> Option<&[usize]> {
-        self.by_event_id.get(&event_id).map(Vec::as_slice)
+        self.by_event_id
+            .get(&event_id)
+            .map(|l| l.signals.as_slice())
+    }
+
+    /// What reads the events of `event_id`: the signals listing it, the fields they read.
+    pub fn listing(&self, event_id: u16) -> Option<&Listing> {
+        self.by_event_id.get(&event_id)
     }
 
     /// The event IDs some signal lists: only those events are looked at beyond the
@@ -347,16 +376,11 @@ impl Index {
             .by_event_id
             .iter()
             .map(|(id, listing)| {
-                let mut fields: Vec<String> = Vec::new();
-                let conditions = listing
+                let fields = listing
+                    .fields
                     .iter()
-                    .filter_map(|at| self.signals.get(*at))
-                    .flat_map(|signal| &signal.conditions);
-                for field in conditions.flat_map(|c| &c.fields) {
-                    if !fields.iter().any(|f| f.eq_ignore_ascii_case(field)) {
-                        fields.push(field.clone());
-                    }
-                }
+                    .map(|(_, name)| name.clone())
+                    .collect();
                 (*id, fields)
             })
             .collect();
@@ -394,8 +418,12 @@ impl Index {
     }
 }
 
-/// Parses a condition's values by how they are compared.
-fn compile_condition(condition: &Condition) -> Result<EventCondition, String> {
+/// Parses a condition's values by how they are compared; numbers its fields, adding the
+/// names not yet in `field_names`.
+fn compile_condition(
+    condition: &Condition,
+    field_names: &mut Vec<String>,
+) -> Result<EventCondition, String> {
     let values = match condition.compare {
         Compare::Number => Values::Numbers(
             condition
@@ -416,8 +444,22 @@ fn compile_condition(condition: &Condition) -> Result<EventCondition, String> {
                 .collect(),
         ),
     };
+    let field_ids = condition
+        .fields
+        .iter()
+        .map(|field| {
+            field_names
+                .iter()
+                .position(|f| f.eq_ignore_ascii_case(field))
+                .unwrap_or_else(|| {
+                    field_names.push(field.clone());
+                    field_names.len() - 1
+                })
+        })
+        .collect();
     Ok(EventCondition {
         fields: condition.fields.clone(),
+        field_ids,
         values,
         required: condition.required,
         in_message: condition.in_message,
@@ -547,11 +589,30 @@ fn push_new(list: &mut Vec<String>, id: &str) {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::super::Catalog;
-    use super::super::matching::check;
+    use super::super::matching::{Parsed, check, outcome};
     use super::*;
     use crate::event::{Event, Location, Origin};
     use proptest::prelude::*;
     use proptest::sample::Index as Pick;
+
+    /// The values `conditions` accept, as a log writes them, and two they do not.
+    fn values_to_try(conditions: &[&EventCondition]) -> Vec<String> {
+        conditions
+            .iter()
+            .flat_map(|c| match &c.values {
+                Values::Numbers(n) => n.iter().map(|n| format!("0x{n:X}")).collect::<Vec<_>>(),
+                Values::Texts(t) => t.clone(),
+            })
+            .chain(["x", "0x0"].map(String::from))
+            .collect()
+    }
+
+    fn origin() -> Origin {
+        Origin {
+            input: "p".into(),
+            location: Location::Line { line: 1 },
+        }
+    }
 
     proptest! {
         /// An event cut to what `data_reads` reads for its ID (as a `.evtx` reader builds
@@ -577,21 +638,8 @@ mod tests {
                 let mut names: Vec<String> =
                     conditions.iter().flat_map(|c| c.fields.clone()).collect();
                 names.extend(["Param1", "param2", "PARAM4", "Reason", "Status"].map(String::from));
-                let mut values: Vec<String> = conditions
-                    .iter()
-                    .flat_map(|c| match &c.values {
-                        Values::Numbers(n) => {
-                            n.iter().map(|n| format!("0x{n:X}")).collect::<Vec<_>>()
-                        }
-                        Values::Texts(t) => t.clone(),
-                    })
-                    .collect();
-                values.extend(["x", "0x0"].map(String::from));
-                let origin = Origin {
-                    input: "p".into(),
-                    location: Location::Line { line: 1 },
-                };
-                let mut whole = Event::new("Provider", id, origin);
+                let values = values_to_try(&conditions);
+                let mut whole = Event::new("Provider", id, origin());
                 whole.data = items
                     .iter()
                     .map(|(n, v)| (n.get(&names).clone(), v.get(&values).clone()))
@@ -609,5 +657,88 @@ mod tests {
                 }
             }
         }
+
+        /// Where an event's items were looked through once for every field its listing
+        /// reads (as the collector does), each condition finds what it finds looking for
+        /// its own fields — for every listed ID, with names drawn from the fields in other
+        /// cases, repeated, and others.
+        #[test]
+        fn fields_found_at_once_are_those_each_condition_finds(
+            items in prop::collection::vec((any::<Pick>(), 0u8..3, any::<Pick>()), 0..8),
+        ) {
+            let catalog = Catalog::builtin().unwrap_or_else(|e| panic!("{e}"));
+            let index = catalog.index();
+            for id in index.detail_ids() {
+                let Some(listing) = index.listing(id) else { continue };
+                let conditions: Vec<&EventCondition> = listing
+                    .signals
+                    .iter()
+                    .filter_map(|at| index.signals().get(*at))
+                    .flat_map(|s| &s.conditions)
+                    .collect();
+                let mut names: Vec<String> =
+                    listing.fields.iter().map(|(_, name)| name.clone()).collect();
+                names.extend(["Param1", "Reason", "Statu", "Status "].map(String::from));
+                let values = values_to_try(&conditions);
+                let mut event = Event::new("Provider", id, origin());
+                event.data = items
+                    .iter()
+                    .map(|(n, case, v)| {
+                        let name = n.get(&names);
+                        let name = match case {
+                            0 => name.clone(),
+                            1 => name.to_ascii_lowercase(),
+                            _ => name.to_ascii_uppercase(),
+                        };
+                        (name, v.get(&values).clone())
+                    })
+                    .collect();
+                let mut parsed = Parsed::default();
+                parsed.find_fields(&event, &listing.fields);
+                prop_assert!(parsed.fields_found());
+                for condition in conditions {
+                    prop_assert_eq!(
+                        outcome(condition, &event, &mut parsed).to_check(),
+                        check(condition, &event),
+                        "{} {:?}",
+                        id,
+                        event.data
+                    );
+                }
+            }
+        }
+    }
+
+    /// Field numbers name one field whatever its case, across the catalog, and a listing
+    /// reads each once.
+    #[test]
+    fn fields_are_numbered_once_whatever_their_case() {
+        let catalog = Catalog::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let index = catalog.index();
+        let mut named: Vec<(usize, String)> = Vec::new();
+        for condition in index.signals().iter().flat_map(|s| &s.conditions) {
+            assert_eq!(condition.fields.len(), condition.field_ids.len());
+            for (id, name) in condition.field_ids.iter().zip(&condition.fields) {
+                match named.iter().find(|(n, _)| n == id) {
+                    Some((_, seen)) => assert!(seen.eq_ignore_ascii_case(name), "{seen} {name}"),
+                    None => {
+                        assert!(
+                            !named.iter().any(|(_, n)| n.eq_ignore_ascii_case(name)),
+                            "{name} numbered twice"
+                        );
+                        named.push((*id, name.clone()));
+                    }
+                }
+            }
+        }
+        assert!(named.len() > 3, "{named:?}");
+        let failed_logon = index.listing(4625).unwrap_or_else(|| panic!("4625 listed"));
+        let mut fields: Vec<&str> = failed_logon
+            .fields
+            .iter()
+            .map(|(_, n)| n.as_str())
+            .collect();
+        fields.sort_unstable();
+        assert_eq!(fields, ["LogonType", "Status", "SubStatus"]);
     }
 }

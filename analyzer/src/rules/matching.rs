@@ -74,18 +74,81 @@ pub fn check(condition: &EventCondition, event: &Event) -> Check {
     outcome(condition, event, &mut Parsed::default()).to_check()
 }
 
-/// Numbers read from one event's values, by where each value is: a value several conditions
-/// compare (a failed logon's status, read by three signals) is parsed once. Cleared before
-/// the next event ([`Parsed::clear`]): only then may the same place hold another value.
+/// What was read from one event so far: the numbers read from its values, by where each
+/// value is — a value several conditions compare (a failed logon's status, read by four
+/// signals) is parsed once — and, once [`Parsed::find_fields`] looked, where the items its
+/// listing's conditions read are. Cleared before the next event ([`Parsed::clear`]): only
+/// then may the same place hold another value.
 #[derive(Debug, Default)]
 pub(crate) struct Parsed {
     /// The text's address and length, and what [`parse_number`] made of it.
     seen: Vec<(usize, usize, Option<u64>)>,
+    /// By field number ([`EventCondition::field_ids`]): the position of the event's first
+    /// item of that name. Only the fields looked for are this event's.
+    positions: Vec<Option<usize>>,
+    /// Whether the fields were looked for in this event.
+    found: bool,
 }
 
 impl Parsed {
     pub(crate) fn clear(&mut self) {
         self.seen.clear();
+        self.found = false;
+    }
+
+    /// Whether [`Parsed::find_fields`] looked through this event already.
+    pub(crate) fn fields_found(&self) -> bool {
+        self.found
+    }
+
+    /// Looks through `event`'s items once for the first of each field `fields` names (with
+    /// their numbers, ASCII case ignored), for the conditions' [`outcome`]s.
+    /// A listing of more than 64 fields (none is near) is not looked through: each
+    /// condition then looks for its own.
+    pub(crate) fn find_fields(&mut self, event: &Event, fields: &[(usize, String)]) {
+        // The fields still looked for, a bit each.
+        let mut left: u64 = match u32::try_from(fields.len()) {
+            Ok(64) => u64::MAX,
+            Ok(n) if n < 64 => (1 << n) - 1,
+            _ => return,
+        };
+        for (id, _) in fields {
+            if self.positions.len() <= *id {
+                self.positions.resize(id + 1, None);
+            }
+            if let Some(at) = self.positions.get_mut(*id) {
+                *at = None;
+            }
+        }
+        for (i, (key, _)) in event.data.iter().enumerate() {
+            for (bit, (id, name)) in fields.iter().enumerate() {
+                let mask = 1u64.checked_shl(bit as u32).unwrap_or(0);
+                // Compared byte for byte first: items are named as the catalog spells them.
+                if left & mask != 0
+                    && key.len() == name.len()
+                    && (key == name || key.eq_ignore_ascii_case(name))
+                {
+                    left &= !mask;
+                    if let Some(at) = self.positions.get_mut(*id) {
+                        *at = Some(i);
+                    }
+                }
+            }
+            if left == 0 {
+                break;
+            }
+        }
+        self.found = true;
+    }
+
+    /// The value of `event`'s first item named `field` (number `id`): where
+    /// [`Parsed::find_fields`] found it, or looked for now when it did not look.
+    fn data_value<'a>(&self, event: &'a Event, field: &str, id: usize) -> Option<&'a str> {
+        if !self.found {
+            return event.data_value(field);
+        }
+        let at = self.positions.get(id).copied().flatten()?;
+        event.data.get(at).map(|(_, v)| v.as_str())
     }
 
     /// [`parse_number`] of `text`, parsed once per place.
@@ -143,7 +206,10 @@ pub(crate) fn outcome<'a>(
     // listed while its key name in <Binary> is.
     // In one pass: the first present value that matches, or else the first present.
     let mut first = None;
-    for value in condition.fields.iter().filter_map(|f| event.data_value(f)) {
+    for (field, id) in condition.fields.iter().zip(&condition.field_ids) {
+        let Some(value) = parsed.data_value(event, field, *id) else {
+            continue;
+        };
         if value_matches(condition, value, parsed) {
             return Outcome::Held(value);
         }

@@ -389,7 +389,7 @@ impl Collector {
         } = self;
         parsed.clear();
         let index = catalog.index();
-        let Some(candidates) = index.signals_listing(event.event_id) else {
+        let Some(listing) = index.listing(event.event_id) else {
             return;
         };
         let provider = provider.key(&event.provider, matching::provider_key);
@@ -397,7 +397,7 @@ impl Collector {
             .channel
             .as_deref()
             .map(|name| channel.key(name, matching::channel_key));
-        for &at in candidates {
+        for &at in &listing.signals {
             let (Some(slot), Some(signal)) = (signals.get_mut(at), index.signals().get(at)) else {
                 continue;
             };
@@ -416,6 +416,9 @@ impl Collector {
             // event: decided on the event's own text, a value copied only when it is kept
             // in a check or noted.
             checks.clear();
+            if !signal.conditions.is_empty() && !parsed.fields_found() {
+                parsed.find_fields(event, &listing.fields);
+            }
             let mut rejected = None;
             for c in &signal.conditions {
                 let outcome = matching::outcome(c, event, parsed);
