@@ -169,6 +169,53 @@ pub async fn read_evtx(
     Ok((spent, merged.then_some(tee)))
 }
 
+/// Reads one `.evtx` held in memory into `session` as [`read_evtx`] reads a file on this
+/// worker alone — checked by [`EvtxMerge`], its chunks parsed with
+/// [`parse_evtx_chunks_reusing`] in `spare`'s allocations, merged, the events the session
+/// is done with given back to `spare` — its report without a SHA-256. For the worker's
+/// warm-up: the browser then compiles the code a file's analysis runs, not another's.
+pub fn read_evtx_bytes(session: &mut Session, name: &str, bytes: &[u8], spare: &mut EventSpare) {
+    let mut sink = session.input_sink();
+    let mut progress = |_| ControlFlow::Continue(());
+    let mut merge = EvtxMerge::new(
+        name,
+        bytes.get(..FILE_HEADER).unwrap_or(bytes),
+        bytes.len() as u64,
+        &mut sink,
+        &mut progress,
+    );
+    let layout = merge.layout();
+    let details = merge.details();
+    let mut merged = true;
+    let mut done = Vec::new();
+    let mut from = 0;
+    while merged && from < layout.chunks {
+        let range = from..(from + BATCH).min(layout.chunks);
+        for part in parse_vec(name, (0, bytes), &layout, &range, &details, spare) {
+            if merge.push(part).is_break() {
+                merged = false;
+                break;
+            }
+        }
+        merge.reclaim(&mut done);
+        for event in done.drain(..) {
+            spare.give(event);
+        }
+        from = range.end;
+    }
+    let (tail_at, tail_len) = layout.tail();
+    let tail = match (
+        usize::try_from(tail_at),
+        usize::try_from(tail_at.saturating_add(tail_len)),
+    ) {
+        (Ok(at), Ok(end)) if merged => bytes.get(at..end).unwrap_or_default(),
+        _ => &[],
+    };
+    let report = merge.finish(tail, None);
+    drop(sink);
+    session.add_report(report);
+}
+
 /// How many workers parse a file of `chunks` chunks: `asked` (for tests and measurements),
 /// else the machine's `cores` less [`CORES_LEFT`] up to [`DEFAULT_MAX_WORKERS`], or 1 for a
 /// small file; at least 1, at most [`MAX_WORKERS`] and one per batch.
