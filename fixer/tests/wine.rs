@@ -194,8 +194,20 @@ impl Wine {
         format!(r"C:\{name}")
     }
 
+    /// `reg add … /f`. Wine's `reg` prints on success and on every error, so a failure with
+    /// no output at all is Wine not running it (seen once in CI, with the other tests'
+    /// prefixes busy: code 1, nothing printed): reported on the test's stderr and run once
+    /// more (`/f` overwrites, so a second run changes nothing a first one made).
     fn reg_add(&self, key: &str, name: &str, kind: &str, data: &str) {
-        let r = self.tool(&["reg", "add", key, "/v", name, "/t", kind, "/d", data, "/f"]);
+        let add = || self.tool(&["reg", "add", key, "/v", name, "/t", kind, "/d", data, "/f"]);
+        let mut r = add();
+        if r.code != 0 && r.stdout.is_empty() && r.stderr.is_empty() {
+            eprintln!(
+                "reg add {key}\\{name} exited {} with no output; once more",
+                r.code
+            );
+            r = add();
+        }
         assert_eq!(r.code, 0, "reg add {key}\\{name}: {r:?}");
     }
 
