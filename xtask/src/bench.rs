@@ -10,9 +10,14 @@
 //! 4. When `dist/` and `tests/browser/bench.mjs` exist, runs the browser benchmark in headless
 //!    Chromium against `dist/` served on a loopback port: each file as the page parses it by
 //!    default, and on two workers (`?workers=2`).
-//! 5. Prints a Markdown table (also written to `target/bench/results.md`) for BENCHMARKS.md.
+//! 5. With `--instructions`, counts the instructions `fixer diagnose` and `evtx_dump -t 1`
+//!    run on each 100 MiB file under valgrind ([`instructions`]): a figure the shared
+//!    machine's load does not move.
+//! 6. Prints a Markdown table (also written to `target/bench/results.md`) for BENCHMARKS.md.
 
 use crate::{serve, shell};
+
+mod instructions;
 use anyhow::{Context, Result, bail};
 use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
@@ -38,6 +43,10 @@ pub struct BenchArgs {
     /// Skip the browser benchmark.
     #[arg(long)]
     pub no_browser: bool,
+    /// Also count the instructions each command runs on the 100 MiB files, under valgrind
+    /// (about a minute per file): the same from one run to the next.
+    #[arg(long)]
+    pub instructions: bool,
 }
 
 /// A large log made from a real one.
@@ -711,16 +720,52 @@ pub fn run(args: BenchArgs) -> Result<()> {
         }
     }
     let load_after = load_average();
+    let counted = if args.instructions {
+        count_instructions(&files, &fixer, &dump, &dir)?
+    } else {
+        String::new()
+    };
     let browser = if args.no_browser {
         "skipped (--no-browser)".to_owned()
     } else {
         browser_bench(&root, &files)
     };
-    let table = results_table(&rows, &files, &load_before, &load_after, &browser);
+    let mut table = results_table(&rows, &files, &load_before, &load_after, &browser);
+    table.push_str(&counted);
     std::fs::write(dir.join("results.md"), &table)?;
     println!("{table}");
     eprintln!("bench: written to {}", dir.join("results.md").display());
     Ok(())
+}
+
+/// [`instructions::count`] of `fixer diagnose` and `evtx_dump -o jsonl -t 1` on each file
+/// but the 1 GiB one (ten times as long under valgrind, and its point is memory), as a
+/// Markdown section.
+fn count_instructions(
+    files: &[(&str, Made, PathBuf)],
+    fixer: &Path,
+    dump: &Path,
+    dir: &Path,
+) -> Result<String> {
+    let mut rows = Vec::new();
+    for (size, _, path) in files.iter().filter(|(size, ..)| !size.contains("GiB")) {
+        let file = path.to_string_lossy();
+        let fixer = fixer.to_string_lossy();
+        let dump = dump.to_string_lossy();
+        let commands: [(&str, Vec<&str>); 2] = [
+            ("fixer diagnose", vec![&fixer, "diagnose", &file]),
+            (
+                "evtx_dump -o jsonl -t 1",
+                vec![&dump, "-o", "jsonl", "-t", "1", &file],
+            ),
+        ];
+        for (label, argv) in commands {
+            eprintln!("bench: {size}: counting the instructions of {label}");
+            let counted = instructions::count(&argv, &dir.join("cachegrind.out"))?;
+            rows.push((*size, label, counted));
+        }
+    }
+    Ok(format!("\n{}", instructions::table(&rows)))
 }
 
 fn results_table(
