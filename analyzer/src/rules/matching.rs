@@ -142,7 +142,9 @@ impl Parsed {
     }
 
     /// The value of `event`'s first item named `field` (number `id`): where
-    /// [`Parsed::find_fields`] found it, or looked for now when it did not look.
+    /// [`Parsed::find_fields`] found it, or looked for now when it did not look. Once it
+    /// looked, `field` must be one of those it was given (the collector gives it every
+    /// field of the event's listing): another's position would be a former event's.
     fn data_value<'a>(&self, event: &'a Event, field: &str, id: usize) -> Option<&'a str> {
         if !self.found {
             return event.data_value(field);
