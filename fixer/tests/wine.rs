@@ -94,6 +94,22 @@ impl Ran {
     }
 }
 
+/// Runs `run`, and once more when it failed with no output at all: for a program that prints
+/// on every exit (fixer.exe, `reg`), that is Wine not running it (seen in CI on a busy
+/// machine: code 1, nothing printed, the same command passing before and after). The
+/// attempt is reported on the test's stderr; anything the program said is never retried.
+fn once_more_if_unrun(what: &str, run: impl Fn() -> Ran) -> Ran {
+    let first = run();
+    if first.code == 0 || !first.stdout.is_empty() || !first.stderr.is_empty() {
+        return first;
+    }
+    eprintln!(
+        "{what} exited {} with no output: Wine did not run it; once more",
+        first.code
+    );
+    run()
+}
+
 /// Runs `cmd` with its output in files under `dir`, not pipes: the Wine services the first
 /// command starts (services.exe, winedevice.exe…) inherit its handles and outlive it, so
 /// reading a pipe to its end would wait for the wineserver to exit.
@@ -166,26 +182,14 @@ impl Wine {
         ran(cmd, &self.prefix)
     }
 
-    /// Runs fixer.exe. The fixer prints on every exit (a report, or `error: …`), so a
-    /// failure with no output at all is Wine failing to run it (seen once in CI, on a busy
-    /// machine: code 1, nothing printed, the same command passing before and after): that
-    /// one attempt is reported on the test's stderr and the command run once more. Anything
-    /// the fixer itself says is never retried.
+    /// Runs fixer.exe, which prints on every exit (a report, or `error: …`): once more when
+    /// Wine did not run it ([`once_more_if_unrun`]).
     fn fixer(&self, args: &[&str]) -> Ran {
-        let run = || {
+        once_more_if_unrun(&format!("wine64 fixer.exe {args:?}"), || {
             let mut cmd = self.command();
             cmd.arg(&self.exe).args(args);
             ran(cmd, &self.prefix)
-        };
-        let first = run();
-        if first.code == 0 || !first.stdout.is_empty() || !first.stderr.is_empty() {
-            return first;
-        }
-        eprintln!(
-            "wine64 fixer.exe {args:?} exited {} with no output: Wine did not run it; once more",
-            first.code
-        );
-        run()
+        })
     }
 
     /// Writes a file at `C:\<name>` and returns its Windows path.
@@ -194,20 +198,13 @@ impl Wine {
         format!(r"C:\{name}")
     }
 
-    /// `reg add … /f`. Wine's `reg` prints on success and on every error, so a failure with
-    /// no output at all is Wine not running it (seen once in CI, with the other tests'
-    /// prefixes busy: code 1, nothing printed): reported on the test's stderr and run once
-    /// more (`/f` overwrites, so a second run changes nothing a first one made).
+    /// `reg add … /f`. Wine's `reg` prints on success and on every error: once more when Wine
+    /// did not run it ([`once_more_if_unrun`]; `/f` overwrites, so a second run changes
+    /// nothing a first one made).
     fn reg_add(&self, key: &str, name: &str, kind: &str, data: &str) {
-        let add = || self.tool(&["reg", "add", key, "/v", name, "/t", kind, "/d", data, "/f"]);
-        let mut r = add();
-        if r.code != 0 && r.stdout.is_empty() && r.stderr.is_empty() {
-            eprintln!(
-                "reg add {key}\\{name} exited {} with no output; once more",
-                r.code
-            );
-            r = add();
-        }
+        let r = once_more_if_unrun(&format!("reg add {key}\\{name}"), || {
+            self.tool(&["reg", "add", key, "/v", name, "/t", kind, "/d", data, "/f"])
+        });
         assert_eq!(r.code, 0, "reg add {key}\\{name}: {r:?}");
     }
 
