@@ -197,10 +197,7 @@ pub fn read_evtx_bytes(session: &mut Session, name: &str, bytes: &[u8], spare: &
                 break;
             }
         }
-        merge.reclaim(&mut done);
-        for event in done.drain(..) {
-            spare.give(event);
-        }
+        give_back(&mut merge, &mut done, spare);
         from = range.end;
     }
     let (tail_at, tail_len) = layout.tail();
@@ -594,11 +591,7 @@ impl Batches<'_, '_> {
                 // What the helper observed of those parts' events, in their place.
                 self.merge.absorb(&mut *shard);
             }
-            // The events the session is done with, to build the next ones in.
-            self.merge.reclaim(&mut self.done);
-            for event in self.done.drain(..) {
-                self.spare.give(event);
-            }
+            give_back(self.merge, &mut self.done, &mut self.spare);
             let now = now_ms();
             self.spent.merge_ms += now - t;
             self.spent.parse_ms += now - t;
@@ -704,6 +697,15 @@ impl Batches<'_, '_> {
             (now - t) / batches_in(range).max(1) as f64,
         );
         Ok(Stripe { parts, shard: None })
+    }
+}
+
+/// Gives `spare` the events the session behind `merge` is done with, to build the next ones
+/// in (`done`: a list reused to carry them, left empty).
+fn give_back(merge: &mut EvtxMerge<'_>, done: &mut Vec<Event>, spare: &mut EventSpare) {
+    merge.reclaim(done);
+    for event in done.drain(..) {
+        spare.give(event);
     }
 }
 
